@@ -1,0 +1,47 @@
+/* ahead CLI: shared helpers for subcommands.
+ *
+ * Every subcommand is `int ah_cmd_NAME(int argc, char **argv)` where argv[0]
+ * is the subcommand name; it returns one of the exit codes below. Each
+ * subcommand handles `--help`/`-h` by printing its usage to stdout, exit 0. */
+#ifndef AHEAD_CLI_H
+#define AHEAD_CLI_H
+
+#include <stdio.h>
+#include <stdbool.h>
+
+/* Exit codes: scripts can tell a usage error from a refusal from a fault. */
+enum {
+	AH_EXIT_OK = 0,       /* success (allocation granted, command done) */
+	AH_EXIT_INTERNAL = 1, /* internal or storage error */
+	AH_EXIT_USAGE = 2,    /* bad command line or bad input file */
+	AH_EXIT_REFUSED = 3,  /* request refused by policy/quota/rate/capacity */
+	AH_EXIT_QUEUED = 4,   /* request accepted but queued, not yet granted */
+	AH_EXIT_NOTFOUND = 5  /* named allocation/pool/tenant does not exist */
+};
+
+typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2 } ah_out_fmt;
+
+/* Parses "table", "json" or "csv"; prints an error naming the option. */
+int ah_cli_parse_output(const char *s, ah_out_fmt *out);
+
+/* Prints "ahead CMD: message" to stderr (printf-style). */
+void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Database path: --db beats $AHEAD_DB beats ./ahead.db. */
+const char *ah_cli_db_path(const char *flag_value);
+
+/* Subcommands (one file each under src/cli/). */
+int ah_cmd_policy(int argc, char **argv);
+int ah_cmd_pool(int argc, char **argv);
+int ah_cmd_alloc(int argc, char **argv);
+int ah_cmd_release(int argc, char **argv);
+int ah_cmd_renew(int argc, char **argv);
+int ah_cmd_ls(int argc, char **argv);
+int ah_cmd_events(int argc, char **argv);
+int ah_cmd_tick(int argc, char **argv);
+int ah_cmd_forecast(int argc, char **argv);
+int ah_cmd_anomalies(int argc, char **argv);
+int ah_cmd_shadow(int argc, char **argv);
+int ah_cmd_replay(int argc, char **argv);
+
+#endif

@@ -1,0 +1,9 @@
+/* Placeholder until the replay subcommand lands; owned by its feature work. */
+#include "cli/cli.h"
+
+int ah_cmd_replay(int argc, char **argv)
+{
+	(void)argc;
+	ah_cli_err(argv[0], "not available in this build yet");
+	return AH_EXIT_INTERNAL;
+}

@@ -1,0 +1,56 @@
+/* ahead: command-line entry point; dispatches to one file per subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *help;
+} commands[] = {
+	{"policy", ah_cmd_policy, "check or apply a policy file"},
+	{"pool", ah_cmd_pool, "list pools and their capacity"},
+	{"alloc", ah_cmd_alloc, "request an allocation"},
+	{"release", ah_cmd_release, "release an allocation (or cancel a queued request)"},
+	{"renew", ah_cmd_renew, "renew an allocation's lease"},
+	{"ls", ah_cmd_ls, "list allocations and the queue"},
+	{"events", ah_cmd_events, "show the event log"},
+	{"tick", ah_cmd_tick, "reclaim expired leases and time out queued requests now"},
+	{"forecast", ah_cmd_forecast, "forecast a time series from a CSV file"},
+	{"anomalies", ah_cmd_anomalies, "flag anomalies in a time series CSV file"},
+	{"shadow", ah_cmd_shadow, "usage history: import, query, export"},
+	{"replay", ah_cmd_replay, "replay a usage trace under allocation policies"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ahead [--version] COMMAND [ARGS...]\n\n"
+		   "ahead is a predictive resource manager.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nRun 'ahead COMMAND --help' for a command's options.\n"
+		   "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 refused, 4 queued, 5 not found.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return AH_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return AH_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("ahead 0.1.0\n");
+		return AH_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ahead: unknown command '%.64s'\n", argv[1]);
+	usage(stderr);
+	return AH_EXIT_USAGE;
+}
