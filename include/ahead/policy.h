@@ -1,0 +1,101 @@
+/* ahead: the policy — dimensions, pools, priority classes, tenants, defaults.
+ *
+ * A policy is read from one human-edited INI file (docs/POLICY.md is the
+ * reference). Loading is all-or-nothing: either every section and key is
+ * valid and a complete ah_policy is returned, or an error naming the file,
+ * line, key and reason is returned and nothing is produced. */
+#ifndef AHEAD_POLICY_H
+#define AHEAD_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahead/resource.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AH_MAX_POOLS 64
+#define AH_MAX_CLASSES 16
+#define AH_MAX_TENANTS 1024
+#define AH_POLICY_MAX_BYTES (4 << 20) /* hard cap on a policy file */
+
+/* A limit value meaning "no limit" in quota/max vectors. */
+#define AH_UNLIMITED AH_VALUE_MAX
+
+typedef struct {
+	char name[AH_NAME_MAX];
+	int priority;          /* 0..1000, higher wins; unique per class */
+	double quantile;       /* prediction quantile in (0,1), e.g. 0.99 */
+	double margin;         /* safety margin over the prediction, >= 0 (0.1 = +10%) */
+	bool preempt;          /* may evict lower-priority allocations (default false) */
+	ah_vec max_request;    /* per dimension; AH_UNLIMITED = no maximum */
+	int64_t lease_ttl_ns;  /* default lease for this class; 0 = policy default */
+	int64_t queue_timeout_ns; /* 0 = policy default; requests may ask for less */
+} ah_class_policy;
+
+typedef struct {
+	char name[AH_NAME_MAX];
+	ah_vec capacity;       /* current size */
+	ah_vec min_size;       /* scaling bounds: min_size <= capacity <= max_size */
+	ah_vec max_size;
+	ah_vec unit;           /* allocation unit per dimension, >= 1 */
+	ah_vec min_request;    /* smallest request per dimension, 0 = none */
+	ah_vec headroom;       /* part of capacity only classes with priority >= headroom_priority may use */
+	int headroom_priority;
+	int max_queue;         /* queued requests cap for this pool (default 10000) */
+} ah_pool_policy;
+
+typedef struct {
+	char name[AH_NAME_MAX];
+	ah_vec quota;          /* hard quota per dimension; AH_UNLIMITED = none */
+	double rate_per_s;     /* token-bucket refill, requests/s; 0 = unlimited */
+	double burst;          /* bucket size; default max(1, rate) */
+} ah_tenant_policy;
+
+typedef enum {
+	AH_DURABILITY_PROCESS = 0, /* WAL, synchronous=NORMAL: survives kill -9 */
+	AH_DURABILITY_POWER = 1    /* WAL, synchronous=FULL: survives power loss */
+} ah_durability;
+
+typedef struct ah_policy {
+	ah_dimset dims;        /* built-ins first, then custom dimensions */
+	int n_pools, n_classes, n_tenants;
+	ah_pool_policy pools[AH_MAX_POOLS];
+	ah_class_policy classes[AH_MAX_CLASSES];
+	ah_tenant_policy tenants[AH_MAX_TENANTS];
+
+	int64_t lease_ttl_ns;      /* default 5 min */
+	int64_t queue_timeout_ns;  /* default 30 s; 0 = never queue, refuse instead */
+	int64_t max_lease_ttl_ns;  /* cap on requested leases, default 24 h */
+	bool autocorrect;          /* correct policy breaks instead of refusing (default false) */
+	int default_class;         /* index into classes */
+	bool unknown_tenants;      /* true: unknown tenants use default_tenant; false: refused */
+	ah_tenant_policy default_tenant;
+	ah_durability durability;
+} ah_policy;
+
+/* Loads and validates a policy file. On failure returns AH_EPARSE,
+ * AH_EPOLICY, AH_EIO or AH_ETOOBIG and writes "FILE:LINE: [section] key:
+ * reason" into err. */
+int ah_policy_load_file(const char *path, ah_policy **out, char *err, size_t errlen);
+/* Same, from memory; name is used in error messages. */
+int ah_policy_load_string(const char *text, size_t len, const char *name, ah_policy **out,
+			  char *err, size_t errlen);
+void ah_policy_free(ah_policy *p);
+
+int ah_policy_find_pool(const ah_policy *p, const char *name);   /* index or -1 */
+int ah_policy_find_class(const ah_policy *p, const char *name);  /* index or -1 */
+int ah_policy_find_tenant(const ah_policy *p, const char *name); /* index or -1 */
+
+/* Parses a duration such as "250ms", "30s", "5m", "1h", "2d" or a plain
+ * number of seconds. AH_EINVAL / AH_ERANGE on error. */
+int ah_duration_parse(const char *s, int64_t *out_ns);
+int ah_duration_format(int64_t ns, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
