@@ -1,0 +1,632 @@
+/* ahead: CSV time-series reader (see include/ahead/series.h for the rules).
+ *
+ * Streaming, one line at a time through a fixed 64 KiB buffer, so a hostile
+ * file costs at most the row cap in memory; every refusal names the line. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/error.h"
+#include "ahead/series.h"
+
+#define MAX_FIELDS 4096
+
+typedef struct {
+	int64_t t;
+	double v;
+	size_t line;
+} row;
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads one line into buf (without the newline). Returns 1 line, 0 EOF,
+ * -1 over-long, -2 binary byte, -3 read error. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+	size_t n = 0;
+	int c;
+	bool any = false;
+	while ((c = getc_unlocked(f)) != EOF) {
+		any = true;
+		if (c == '\n')
+			break;
+		if (c == 0 || (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
+			return -2;
+		if (n + 1 >= cap)
+			return -1;
+		buf[n++] = (char)c;
+	}
+	if (ferror(f))
+		return -3;
+	if (!any)
+		return 0;
+	if (n && buf[n - 1] == '\r')
+		n--;
+	buf[n] = 0;
+	*len = n;
+	return 1;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = 0;
+	return s;
+}
+
+/* Splits line in place; stores up to maxf field pointers (trimmed, unquoted)
+ * and returns the total field count, or -1 for an unterminated quote. */
+static int split_fields(char *line, char **f, int maxf)
+{
+	int n = 0;
+	char *p = line;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		char *start = p, *w = p;
+		if (*p == '"') {
+			p++;
+			for (;;) {
+				if (!*p)
+					return -1;
+				if (*p == '"') {
+					if (p[1] == '"') {
+						*w++ = '"';
+						p += 2;
+						continue;
+					}
+					p++;
+					break;
+				}
+				*w++ = *p++;
+			}
+			while (*p && *p != ',')
+				p++; /* ignore junk after the closing quote */
+		} else {
+			while (*p && *p != ',')
+				p++;
+			w = p;
+		}
+		char sep = *p;
+		*w = 0;
+		if (n < maxf)
+			f[n] = trim(start);
+		n++;
+		if (sep != ',')
+			break;
+		p++;
+	}
+	return n;
+}
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_iso(const char *s, int64_t *out)
+{
+	const char *p = s;
+	int Y, M, D, h = 0, mi = 0, sec = 0;
+	int64_t frac_ns = 0;
+	if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D))
+		return AH_EINVAL;
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1])
+		return AH_EINVAL;
+	if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
+		return AH_EINVAL;
+	if (*p == ' ' || *p == 'T' || *p == 't') {
+		p++;
+		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
+			return AH_EINVAL;
+		if (*p == ':') {
+			p++;
+			if (digits(&p, 2, &sec))
+				return AH_EINVAL;
+			if (*p == '.' || *p == ',') {
+				p++;
+				if (!isdigit((unsigned char)*p))
+					return AH_EINVAL;
+				int64_t scale = 100000000;
+				while (isdigit((unsigned char)*p)) {
+					frac_ns += (*p - '0') * scale;
+					scale /= 10;
+					p++;
+				}
+			}
+		}
+		if (h > 23 || mi > 59 || sec > 60)
+			return AH_EINVAL;
+	}
+	int64_t off_s = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
+		if (digits(&p, 2, &oh))
+			return AH_EINVAL;
+		if (*p == ':')
+			p++;
+		if (isdigit((unsigned char)*p) && digits(&p, 2, &om))
+			return AH_EINVAL;
+		if (oh > 23 || om > 59)
+			return AH_EINVAL;
+		off_s = sign * (oh * 3600 + om * 60);
+	}
+	if (*p)
+		return AH_EINVAL;
+	int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off_s;
+	*out = secs * 1000000000LL + frac_ns;
+	return 0;
+}
+
+static int parse_epoch(const char *s, int64_t *out)
+{
+	const char *p = s;
+	int sign = 1;
+	if (*p == '-' || *p == '+')
+		sign = *p++ == '-' ? -1 : 1;
+	if (!isdigit((unsigned char)*p))
+		return AH_EINVAL;
+	int64_t whole = 0;
+	while (isdigit((unsigned char)*p)) {
+		if (whole > 9000000000LL) /* beyond what fits in int64 ns (year 2255) */
+			return AH_ERANGE;
+		whole = whole * 10 + (*p++ - '0');
+	}
+	if (whole > 9000000000LL)
+		return AH_ERANGE;
+	int64_t frac = 0;
+	if (*p == '.') {
+		p++;
+		int64_t scale = 100000000;
+		while (isdigit((unsigned char)*p)) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+			p++;
+		}
+	}
+	if (*p)
+		return AH_EINVAL;
+	*out = sign * (whole * 1000000000LL + frac);
+	return 0;
+}
+
+int ah_series_parse_time(const char *s, int64_t *out_ns)
+{
+	if (!s || !out_ns)
+		return AH_EINVAL;
+	int64_t t;
+	int rc;
+	if (strlen(s) >= 10 && isdigit((unsigned char)s[0]) && s[4] == '-')
+		rc = parse_iso(s, &t);
+	else
+		rc = parse_epoch(s, &t);
+	if (rc)
+		return AH_EINVAL;
+	*out_ns = t;
+	return 0;
+}
+
+/* 0 ok (NaN for missing), -1 not a number, -2 not finite. */
+static int parse_value(const char *s, double *out)
+{
+	if (!*s || !strcasecmp(s, "nan") || !strcmp(s, "NA") || !strcasecmp(s, "null")) {
+		*out = NAN;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end)
+		return -1;
+	if (!isfinite(v))
+		return -2;
+	*out = v;
+	return 0;
+}
+
+static int resolve_col(const char *want, char **hdr, int nh, const char *def1, const char *def2,
+		       int defidx, int *out)
+{
+	if (want && *want) {
+		bool num = true;
+		for (const char *p = want; *p; p++)
+			if (!isdigit((unsigned char)*p))
+				num = false;
+		for (int i = 0; i < nh && i < MAX_FIELDS; i++)
+			if (!strcasecmp(hdr[i], want)) {
+				*out = i;
+				return 0;
+			}
+		if (num && strlen(want) < 6) {
+			int i = atoi(want);
+			if (i < nh) {
+				*out = i;
+				return 0;
+			}
+		}
+		return AH_ENOENT;
+	}
+	for (int i = 0; i < nh && i < MAX_FIELDS; i++)
+		if (!strcasecmp(hdr[i], def1) || (def2 && !strcasecmp(hdr[i], def2))) {
+			*out = i;
+			return 0;
+		}
+	if (defidx < nh) {
+		*out = defidx;
+		return 0;
+	}
+	return AH_ENOENT;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	const row *x = a, *y = b;
+	if (x->t != y->t)
+		return x->t < y->t ? -1 : 1;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static int64_t median_step(const row *r, size_t n, bool absolute)
+{
+	if (n < 2)
+		return 0;
+	int64_t *d = malloc((n - 1) * sizeof(*d));
+	if (!d)
+		return -1;
+	size_t m = 0;
+	for (size_t i = 1; i < n; i++) {
+		int64_t x = r[i].t - r[i - 1].t;
+		if (absolute && x < 0)
+			x = -x;
+		if (x > 0)
+			d[m++] = x;
+	}
+	int64_t med = 0;
+	if (m) {
+		qsort(d, m, sizeof(*d), cmp_i64);
+		med = d[(m - 1) / 2];
+	}
+	free(d);
+	return med;
+}
+
+int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_series *out,
+		       char *err, size_t errlen)
+{
+	static const ah_series_csv_opts zero;
+	if (!opts)
+		opts = &zero;
+	if (!path || !out) {
+		seterr(err, errlen, "no input file");
+		return AH_EINVAL;
+	}
+	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
+	const bool unordered = opts->flags & AH_SERIES_UNORDERED;
+	const bool sort = (opts->flags & AH_SERIES_SORT) && !unordered;
+	const bool fill = !(opts->flags & AH_SERIES_NO_FILL) && !unordered;
+	int rc = 0;
+	char *buf = NULL, **fld = NULL;
+	row *rows = NULL;
+	size_t nrows = 0, cap = 0, line = 0, len = 0, missing = 0, dups = 0, reordered = 0;
+	int64_t *t_ns = NULL;
+	double *v = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return AH_EIO;
+	}
+	buf = malloc(AH_SERIES_MAX_LINE + 1);
+	fld = malloc(MAX_FIELDS * sizeof(*fld));
+	if (!buf || !fld) {
+		rc = AH_ENOMEM;
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+
+	/* Header. */
+	int lr = read_line(f, buf, AH_SERIES_MAX_LINE + 1, &len);
+	line = 1;
+	if (lr == 0) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s: empty file (expected a header line)", path);
+		goto out;
+	}
+	if (lr < 0)
+		goto line_err;
+	char *hl = buf;
+	if ((unsigned char)hl[0] == 0xEF && (unsigned char)hl[1] == 0xBB && (unsigned char)hl[2] == 0xBF)
+		hl += 3; /* UTF-8 byte-order mark */
+	int nh = split_fields(hl, fld, MAX_FIELDS);
+	if (nh < 0) {
+		rc = AH_EPARSE;
+		seterr(err, errlen, "%s:1: unterminated quote in header", path);
+		goto out;
+	}
+	if (nh < 2) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: header has %d column; need a time and a value column", path, nh);
+		goto out;
+	}
+	int tc, vc;
+	if (resolve_col(opts->time_col, fld, nh, "timestamp", "time", 0, &tc)) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: no time column '%.64s' in header", path,
+		       opts->time_col ? opts->time_col : "timestamp");
+		goto out;
+	}
+	if (resolve_col(opts->value_col, fld, nh, "value", NULL, 1, &vc)) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: no value column '%.64s' in header", path,
+		       opts->value_col ? opts->value_col : "value");
+		goto out;
+	}
+	if (tc == vc) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: time and value column are the same (column %d)", path, tc);
+		goto out;
+	}
+	int need = (tc > vc ? tc : vc) + 1;
+	bool have_prev = false;
+	int64_t prev_t = 0;
+	size_t prev_line = 0;
+
+	for (;;) {
+		lr = read_line(f, buf, AH_SERIES_MAX_LINE + 1, &len);
+		if (lr == 0)
+			break;
+		line++;
+		if (lr < 0)
+			goto line_err;
+		if (len == 0 || !*trim(buf))
+			continue; /* blank lines are ignored */
+		int nf = split_fields(buf, fld, need);
+		if (nf < 0) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: unterminated quote", path, line);
+			goto out;
+		}
+		if (nf < need) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: expected at least %d columns, found %d", path, line, need, nf);
+			goto out;
+		}
+		int64_t t;
+		if (ah_series_parse_time(fld[tc], &t)) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: column %d: bad timestamp '%.40s' (expected ISO 8601 or epoch seconds)",
+			       path, line, tc, fld[tc]);
+			goto out;
+		}
+		double val;
+		int pv = parse_value(fld[vc], &val);
+		if (pv) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: column %d: %s '%.40s'", path, line, vc,
+			       pv == -2 ? "value is not finite" : "not a number", fld[vc]);
+			goto out;
+		}
+		if (have_prev && !unordered && !sort) {
+			if (t < prev_t) {
+				rc = AH_EINVAL;
+				seterr(err, errlen, "%s:%zu: timestamp goes backwards (earlier than line %zu)",
+				       path, line, prev_line);
+				goto out;
+			}
+			if (t == prev_t && opts->dups == AH_SERIES_DUP_ERROR) {
+				rc = AH_EINVAL;
+				seterr(err, errlen, "%s:%zu: duplicate timestamp (same as line %zu)", path, line,
+				       prev_line);
+				goto out;
+			}
+		}
+		if (have_prev && t < prev_t)
+			reordered++;
+		have_prev = true;
+		prev_t = t;
+		prev_line = line;
+		if (nrows >= max_rows) {
+			rc = AH_ETOOBIG;
+			seterr(err, errlen, "%s:%zu: more than %zu rows (hard cap)", path, line, max_rows);
+			goto out;
+		}
+		if (nrows == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			row *nr = realloc(rows, nc * sizeof(*nr));
+			if (!nr) {
+				rc = AH_ENOMEM;
+				seterr(err, errlen, "%s:%zu: out of memory", path, line);
+				goto out;
+			}
+			rows = nr;
+			cap = nc;
+		}
+		rows[nrows++] = (row){t, val, line};
+		if (isnan(val))
+			missing++;
+	}
+	if (!nrows) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s: no data rows after the header", path);
+		goto out;
+	}
+	if (sort)
+		qsort(rows, nrows, sizeof(*rows), cmp_row);
+
+	/* Duplicates (adjacent after ordering). */
+	if (!unordered) {
+		size_t w = 0;
+		for (size_t i = 0; i < nrows;) {
+			size_t j = i + 1;
+			while (j < nrows && rows[j].t == rows[i].t)
+				j++;
+			if (j - i > 1) {
+				if (opts->dups == AH_SERIES_DUP_ERROR) {
+					rc = AH_EINVAL;
+					seterr(err, errlen, "%s:%zu: duplicate timestamp (same as line %zu)", path,
+					       rows[i + 1].line, rows[i].line);
+					goto out;
+				}
+				row r = rows[j - 1];
+				if (opts->dups == AH_SERIES_DUP_MEAN) {
+					double s = 0;
+					size_t c = 0;
+					for (size_t k = i; k < j; k++)
+						if (!isnan(rows[k].v)) {
+							s += rows[k].v;
+							c++;
+						}
+					r.v = c ? s / (double)c : NAN;
+				}
+				for (size_t k = i; k < j; k++)
+					if (isnan(rows[k].v))
+						missing--;
+				if (isnan(r.v))
+					missing++;
+				dups += j - i - 1;
+				rows[w++] = r;
+			} else {
+				rows[w++] = rows[i];
+			}
+			i = j;
+		}
+		nrows = w;
+	}
+
+	int64_t step = median_step(rows, nrows, unordered);
+	if (step < 0) {
+		rc = AH_ENOMEM;
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	size_t gaps = 0, filled = 0, total = nrows;
+	if (fill && step > 0) {
+		for (size_t i = 1; i < nrows; i++) {
+			int64_t d = rows[i].t - rows[i - 1].t;
+			if ((double)d > 1.5 * (double)step) {
+				int64_t k = (d + step / 2) / step - 1;
+				gaps++;
+				if ((uint64_t)k > max_rows || total + (size_t)k > max_rows) {
+					rc = AH_ETOOBIG;
+					seterr(err, errlen,
+					       "%s:%zu: gap of %lld steps would exceed the %zu-point cap", path,
+					       rows[i].line, (long long)k, max_rows);
+					goto out;
+				}
+				filled += (size_t)k;
+				total += (size_t)k;
+			}
+		}
+	}
+	t_ns = malloc(total * sizeof(*t_ns));
+	v = malloc(total * sizeof(*v));
+	if (!t_ns || !v) {
+		rc = AH_ENOMEM;
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		if (fill && step > 0 && i > 0) {
+			int64_t d = rows[i].t - rows[i - 1].t;
+			if ((double)d > 1.5 * (double)step) {
+				int64_t k = (d + step / 2) / step - 1;
+				for (int64_t j = 1; j <= k; j++) {
+					t_ns[w] = rows[i - 1].t + j * step;
+					v[w++] = NAN;
+				}
+			}
+		}
+		t_ns[w] = rows[i].t;
+		v[w++] = rows[i].v;
+	}
+	*out = (ah_series){.t_ns = t_ns, .v = v, .n = w, .step_ns = step, .rows = nrows + dups,
+			   .missing = missing, .gaps = gaps, .filled = filled, .duplicates = dups,
+			   .reordered = sort ? reordered : 0, .time_col = tc, .value_col = vc};
+	t_ns = NULL;
+	v = NULL;
+	goto out;
+
+line_err:
+	if (lr == -1) {
+		rc = AH_ETOOBIG;
+		seterr(err, errlen, "%s:%zu: line longer than %d bytes (hard cap)", path, line,
+		       AH_SERIES_MAX_LINE);
+	} else if (lr == -2) {
+		rc = AH_EPARSE;
+		seterr(err, errlen, "%s:%zu: binary data (control or NUL byte); not a CSV text file", path,
+		       line);
+	} else {
+		rc = AH_EIO;
+		seterr(err, errlen, "%s:%zu: read error: %s", path, line, strerror(errno));
+	}
+out:
+	free(t_ns);
+	free(v);
+	free(rows);
+	free(fld);
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+size_t ah_series_count_valid(const ah_series *s)
+{
+	size_t c = 0;
+	if (s)
+		for (size_t i = 0; i < s->n; i++)
+			c += !isnan(s->v[i]);
+	return c;
+}
+
+void ah_series_fini(ah_series *s)
+{
+	if (!s)
+		return;
+	free(s->t_ns);
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}
