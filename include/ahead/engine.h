@@ -1,0 +1,140 @@
+/* ahead: the allocation engine — a state machine with the clock passed in.
+ *
+ * Every call takes `now_ns` (virtual or wall time, the caller decides); the
+ * engine never reads a clock, never prints, never touches storage except
+ * through its ledger. Each answer is committed to the ledger before the call
+ * returns (or, inside ah_engine_batch_begin/end, when the batch ends: group
+ * commit — the caller must not pass answers on before that).
+ *
+ * Order of admission for a request: resolve names → rate limit (token
+ * bucket) → policy (min request, allocation unit, class maximum; corrected
+ * when the policy says autocorrect) → quota (used + queued + request) →
+ * capacity: granted if it fits and no queued request ranks ahead of it; else
+ * preempt lower classes if the class may; else queued (if a queue timeout is
+ * allowed and the queue has room); else refused.
+ *
+ * Queue order when capacity frees: priority (higher first), then dominant
+ * resource fairness between tenants (lowest dominant share of the total
+ * capacity first), then arrival. The head of a pool's queue blocks the ones
+ * behind it (no backfill), so large requests are not starved. */
+#ifndef AHEAD_ENGINE_H
+#define AHEAD_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ahead/ledger.h"
+#include "ahead/policy.h"
+#include "ahead/resource.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ah_engine ah_engine;
+
+typedef enum { AH_GRANTED = 0, AH_QUEUED = 1, AH_REFUSED = 2 } ah_outcome;
+
+/* Stable reason codes for refusals (and for ends of queued requests). */
+typedef enum {
+	AH_R_NONE = 0,
+	AH_R_UNKNOWN_POOL,    /* "unknown_pool" */
+	AH_R_UNKNOWN_TENANT,  /* "unknown_tenant" */
+	AH_R_UNKNOWN_CLASS,   /* "unknown_class" */
+	AH_R_INVALID,         /* "invalid_request": empty, bad lease, params too long */
+	AH_R_POLICY,          /* "policy_violation": min request, unit, class max */
+	AH_R_QUOTA,           /* "quota_exceeded" */
+	AH_R_RATE,            /* "rate_limited" */
+	AH_R_TOO_BIG,         /* "exceeds_capacity": can never fit in the pool */
+	AH_R_NO_CAPACITY,     /* "no_capacity": full now and queueing not allowed */
+	AH_R_QUEUE_FULL,      /* "queue_full" */
+	AH_R_TIMEOUT,         /* "queue_timeout": queued, then timed out */
+	AH_R__COUNT
+} ah_reason;
+
+const char *ah_reason_code(ah_reason r);
+
+typedef struct {
+	const char *tenant;      /* names, resolved by the engine */
+	const char *pool;
+	const char *klass;       /* NULL = the policy's default class */
+	ah_vec res;              /* in the policy's dimension order */
+	const char *params;      /* "key=value,..." or NULL; <= AH_PARAMS_MAX */
+	int64_t lease_ttl_ns;    /* 0 = class/policy default; capped by max_lease_ttl */
+	int64_t queue_timeout_ns;/* -1 = class/policy default; 0 = do not queue */
+} ah_request;
+
+typedef struct {
+	ah_outcome outcome;
+	uint64_t id;              /* allocation id, or the queued request's id */
+	int64_t lease_expires_ns; /* granted */
+	int64_t queue_deadline_ns;/* queued */
+	int queue_position;       /* queued: 1 = next (at the time of the answer) */
+	ah_reason reason;         /* refused */
+	ah_vec res;               /* what was granted/queued, after corrections */
+	int n_preempted;          /* allocations evicted to make room */
+	char message[256];        /* human explanation of a refusal */
+	char corrections[512];    /* "; "-separated corrections applied, or "" */
+} ah_decision;
+
+/* A live allocation or queued request, borrowed from the engine. */
+typedef struct {
+	uint64_t id;
+	bool queued;
+	const char *tenant, *pool, *klass;
+	const ah_vec *res;
+	const char *params;
+	int64_t created_ns, expires_ns; /* queued: arrival and deadline */
+} ah_engine_item;
+
+typedef struct {
+	const char *name;
+	const ah_vec *capacity;
+	const ah_vec *used;
+	int n_allocs, n_queued;
+} ah_engine_pool_info;
+
+/* Creates an engine for a policy (copied) over a ledger (borrowed; may be
+ * NULL for a purely in-memory engine). Loads the ledger's state and
+ * reclaims leases that expired before now_ns. */
+int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah_engine **out);
+void ah_engine_free(ah_engine *e);
+
+const ah_policy *ah_engine_policy_get(const ah_engine *e);
+
+/* Reloads all state from the ledger (after another process changed it, or
+ * after a storage error). */
+int ah_engine_reload(ah_engine *e, int64_t now_ns);
+
+int ah_engine_request(ah_engine *e, const ah_request *req, int64_t now_ns, ah_decision *out);
+/* Releases an allocation, or cancels a queued request. AH_ENOENT if unknown. */
+int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns);
+/* Extends a lease to now + ttl (0 = class default). */
+int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns);
+/* Changes a running allocation's size (grow only if it fits). */
+int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_ns);
+/* Reclaims expired leases and times out queued requests; grants what then
+ * fits. Every other call does this first too. */
+int ah_engine_tick(ah_engine *e, int64_t now_ns);
+/* Sets a pool's capacity (scaling); grants what then fits. */
+int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacity, int64_t now_ns);
+
+/* Group commit: requests between begin and end share one ledger commit. */
+int ah_engine_batch_begin(ah_engine *e);
+int ah_engine_batch_end(ah_engine *e);
+
+/* Inspection (borrowed pointers valid until the next mutating call). */
+int ah_engine_pool_count(const ah_engine *e);
+int ah_engine_pool_get(const ah_engine *e, int i, ah_engine_pool_info *out);
+/* Visits live allocations (by id) then queued requests (in queue order). */
+int ah_engine_foreach(const ah_engine *e, int (*fn)(void *ctx, const ah_engine_item *it), void *ctx);
+int ah_engine_get(const ah_engine *e, uint64_t id, ah_engine_item *out);
+/* Tenant usage (sum over pools). */
+int ah_engine_tenant_used(const ah_engine *e, const char *tenant, ah_vec *out);
+int ah_engine_alloc_count(const ah_engine *e);
+int ah_engine_queue_count(const ah_engine *e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

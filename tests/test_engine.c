@@ -1,0 +1,431 @@
+/* Engine rules: grants, quotas, rate limits, queue order (priority, DRF,
+ * arrival), queue timeouts, preemption, leases, auto-correction, headroom. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "ahead/error.h"
+#include "engine_fixture.h"
+
+typedef struct {
+	ah_policy *pol;
+	ah_ledger *led;
+	ah_engine *e;
+} fx;
+
+static int setup_with(void **state, ah_policy *pol)
+{
+	fx *f = calloc(1, sizeof(*f));
+	f->pol = pol;
+	assert_int_equal(ah_ledger_memory_new(256, &f->led), 0);
+	assert_int_equal(ah_engine_new(f->pol, f->led, 0, &f->e), 0);
+	*state = f;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, fx_policy());
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	ah_engine_free(f->e);
+	ah_ledger_free(f->led);
+	free(f->pol);
+	free(f);
+	return 0;
+}
+
+static ah_decision ask(fx *f, ah_request r, int64_t now)
+{
+	ah_decision d;
+	assert_int_equal(ah_engine_request(f->e, &r, now, &d), 0);
+	return d;
+}
+
+static void used(fx *f, int64_t *cpu, int64_t *mem)
+{
+	ah_engine_pool_info pi;
+	assert_int_equal(ah_engine_pool_get(f->e, 0, &pi), 0);
+	*cpu = pi.used->v[AH_DIM_CPU];
+	*mem = pi.used->v[AH_DIM_MEMORY];
+}
+
+static void test_grant_release_accounting(void **state)
+{
+	fx *f = *state;
+	ah_decision d1 = ask(f, fx_req("a", NULL, 3000, GI), 0);
+	ah_decision d2 = ask(f, fx_req("b", "batch", 2000, 2 * GI), 0);
+	assert_int_equal(d1.outcome, AH_GRANTED);
+	assert_int_equal(d2.outcome, AH_GRANTED);
+	assert_true(d1.id != d2.id);
+	assert_int_equal(d1.lease_expires_ns, 60 * SEC);
+	int64_t c, m;
+	used(f, &c, &m);
+	assert_int_equal(c, 5000);
+	assert_int_equal(m, 3 * GI);
+	assert_int_equal(ah_engine_release(f->e, d1.id, 1), 0);
+	used(f, &c, &m);
+	assert_int_equal(c, 2000);
+	assert_int_equal(m, 2 * GI);
+	assert_int_equal(ah_engine_release(f->e, d1.id, 2), AH_ENOENT);
+	assert_int_equal(ah_engine_alloc_count(f->e), 1);
+}
+
+static void test_unknown_names_refused(void **state)
+{
+	fx *f = *state;
+	ah_request r = fx_req("a", NULL, 100, 0);
+	r.pool = "nope";
+	ah_decision d = ask(f, r, 0);
+	assert_int_equal(d.outcome, AH_REFUSED);
+	assert_string_equal(ah_reason_code(d.reason), "unknown_pool");
+	d = ask(f, fx_req("zed", NULL, 100, 0), 0);
+	assert_string_equal(ah_reason_code(d.reason), "unknown_tenant");
+	d = ask(f, fx_req("a", "platinum", 100, 0), 0);
+	assert_string_equal(ah_reason_code(d.reason), "unknown_class");
+	d = ask(f, fx_req("a", NULL, 0, 0), 0);
+	assert_string_equal(ah_reason_code(d.reason), "invalid_request");
+	r = fx_req("a", NULL, -5, 0);
+	d = ask(f, r, 0);
+	assert_string_equal(ah_reason_code(d.reason), "invalid_request");
+	assert_int_equal(ah_engine_alloc_count(f->e), 0);
+}
+
+static void test_quota(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->tenants[0].quota.v[AH_DIM_CPU] = 4000;
+	setup_with(state, p);
+	fx *f = *state;
+	assert_int_equal(ask(f, fx_req("a", NULL, 3000, 0), 0).outcome, AH_GRANTED);
+	ah_decision d = ask(f, fx_req("a", NULL, 1500, 0), 0);
+	assert_int_equal(d.outcome, AH_REFUSED);
+	assert_int_equal(d.reason, AH_R_QUOTA);
+	assert_non_null(strstr(d.message, "quota"));
+	/* Exactly up to the quota is fine; another tenant is unaffected. */
+	assert_int_equal(ask(f, fx_req("a", NULL, 1000, 0), 0).outcome, AH_GRANTED);
+	assert_int_equal(ask(f, fx_req("b", NULL, 5000, 0), 0).outcome, AH_GRANTED);
+	teardown(state);
+}
+
+static void test_rate_limit(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->tenants[0].rate_per_s = 1;
+	p->tenants[0].burst = 2;
+	setup_with(state, p);
+	fx *f = *state;
+	assert_int_equal(ask(f, fx_req("a", NULL, 10, 0), 0).outcome, AH_GRANTED);
+	assert_int_equal(ask(f, fx_req("a", NULL, 10, 0), 0).outcome, AH_GRANTED);
+	ah_decision d = ask(f, fx_req("a", NULL, 10, 0), 0);
+	assert_int_equal(d.outcome, AH_REFUSED);
+	assert_string_equal(ah_reason_code(d.reason), "rate_limited");
+	/* Half a second refills half a token: still limited; a full second: ok. */
+	assert_int_equal(ask(f, fx_req("a", NULL, 10, 0), SEC / 2).reason, AH_R_RATE);
+	assert_int_equal(ask(f, fx_req("a", NULL, 10, 0), SEC).outcome, AH_GRANTED);
+	/* Other tenants have no limit. */
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(ask(f, fx_req("b", NULL, 10, 0), SEC).outcome, AH_GRANTED);
+	teardown(state);
+}
+
+static void test_queue_priority_then_arrival(void **state)
+{
+	fx *f = *state;
+	ah_decision big = ask(f, fx_req("c", NULL, 10000, 0), 0);
+	assert_int_equal(big.outcome, AH_GRANTED);
+	ah_decision q1 = ask(f, fx_req("a", "batch", 4000, 0), 1);
+	ah_decision q2 = ask(f, fx_req("a", "standard", 4000, 0), 2);
+	ah_decision q3 = ask(f, fx_req("a", "standard", 4000, 0), 3);
+	assert_int_equal(q1.outcome, AH_QUEUED);
+	assert_int_equal(q2.outcome, AH_QUEUED);
+	assert_int_equal(q3.outcome, AH_QUEUED);
+	assert_int_equal(q1.queue_position, 1);
+	assert_int_equal(q2.queue_position, 1); /* standard outranks batch */
+	assert_int_equal(q3.queue_position, 2);
+	assert_int_equal(ah_engine_release(f->e, big.id, 4), 0);
+	/* 10 cores free: the two standard requests (8 cores) are granted in
+	 * order; the batch one (4 more) does not fit and stays queued. */
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, q2.id, &it), 0);
+	assert_false(it.queued);
+	assert_int_equal(ah_engine_get(f->e, q3.id, &it), 0);
+	assert_false(it.queued);
+	assert_int_equal(ah_engine_get(f->e, q1.id, &it), 0);
+	assert_true(it.queued);
+	assert_int_equal(ah_engine_queue_count(f->e), 1);
+}
+
+static void test_drf_order(void **state)
+{
+	fx *f = *state;
+	/* Tenant a holds 6 cores, b holds 2: when room frees, b's request goes
+	 * first although a asked earlier (same class). */
+	ah_decision a1 = ask(f, fx_req("a", NULL, 6000, 0), 0);
+	ah_decision b1 = ask(f, fx_req("b", NULL, 2000, 0), 0);
+	ah_decision c1 = ask(f, fx_req("c", NULL, 2000, 0), 0);
+	assert_int_equal(c1.outcome, AH_GRANTED);
+	ah_decision qa = ask(f, fx_req("a", NULL, 2000, 0), 1);
+	ah_decision qb = ask(f, fx_req("b", NULL, 2000, 0), 2);
+	assert_int_equal(qa.outcome, AH_QUEUED);
+	assert_int_equal(qb.outcome, AH_QUEUED);
+	assert_int_equal(qb.queue_position, 1); /* lower dominant share */
+	assert_int_equal(ah_engine_release(f->e, c1.id, 3), 0);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, qb.id, &it), 0);
+	assert_false(it.queued);
+	assert_int_equal(ah_engine_get(f->e, qa.id, &it), 0);
+	assert_true(it.queued);
+	(void)a1;
+	(void)b1;
+}
+
+static void test_new_request_does_not_jump_queue(void **state)
+{
+	fx *f = *state;
+	ah_decision big = ask(f, fx_req("a", NULL, 8000, 0), 0);
+	ah_decision q = ask(f, fx_req("b", NULL, 4000, 0), 1); /* waits for 4 cores */
+	assert_int_equal(q.outcome, AH_QUEUED);
+	/* 2 cores are free, but b's request ranks ahead of c's at the same
+	 * priority (b arrived first, equal shares): c must queue too. */
+	ah_decision c = ask(f, fx_req("c", NULL, 1000, 0), 2);
+	assert_int_equal(c.outcome, AH_QUEUED);
+	/* A higher class ranks ahead of the queue and may take free room. */
+	ah_decision g = ask(f, fx_req("c", "gold", 1000, 0), 3);
+	assert_int_equal(g.outcome, AH_GRANTED);
+	(void)big;
+}
+
+static void test_queue_timeout(void **state)
+{
+	fx *f = *state;
+	ah_decision big = ask(f, fx_req("a", NULL, 10000, 0), 0);
+	ah_request r = fx_req("b", NULL, 1000, 0);
+	r.queue_timeout_ns = 5 * SEC;
+	ah_decision q = ask(f, r, SEC);
+	assert_int_equal(q.outcome, AH_QUEUED);
+	assert_int_equal(q.queue_deadline_ns, 6 * SEC);
+	assert_int_equal(ah_engine_tick(f->e, 6 * SEC - 1), 0);
+	assert_int_equal(ah_engine_queue_count(f->e), 1);
+	assert_int_equal(ah_engine_tick(f->e, 6 * SEC), 0);
+	assert_int_equal(ah_engine_queue_count(f->e), 0);
+	/* The timed-out request is gone and the log says why. */
+	assert_int_equal(ah_engine_release(f->e, q.id, 7 * SEC), AH_ENOENT);
+	int n = ah_ledger_memory_event_count(f->led);
+	bool saw = false;
+	for (int i = 0; i < n; i++) {
+		ah_event_kind k;
+		uint64_t id;
+		char reason[32];
+		ah_ledger_memory_events(f->led, i, &k, &id, reason, sizeof reason);
+		if (k == AH_EV_TIMEOUT && id == q.id && !strcmp(reason, "queue_timeout"))
+			saw = true;
+	}
+	assert_true(saw);
+	/* queue_timeout 0 means: refuse instead of queueing. */
+	r.queue_timeout_ns = 0;
+	ah_decision d = ask(f, r, 8 * SEC);
+	assert_int_equal(d.outcome, AH_REFUSED);
+	assert_string_equal(ah_reason_code(d.reason), "no_capacity");
+	(void)big;
+}
+
+static void test_preemption(void **state)
+{
+	fx *f = *state;
+	ah_decision b1 = ask(f, fx_req("a", "batch", 5000, 0), 0);
+	ah_decision b2 = ask(f, fx_req("a", "batch", 5000, 0), 1);
+	assert_int_equal(b2.outcome, AH_GRANTED);
+	/* standard does not preempt: it queues. */
+	ah_decision s = ask(f, fx_req("b", "standard", 3000, 0), 2);
+	assert_int_equal(s.outcome, AH_QUEUED);
+	assert_int_equal(ah_engine_release(f->e, s.id, 3), 0);
+	/* gold preempts the newest batch allocation only (one is enough). */
+	ah_decision g = ask(f, fx_req("b", "gold", 3000, 0), 4);
+	assert_int_equal(g.outcome, AH_GRANTED);
+	assert_int_equal(g.n_preempted, 1);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, b1.id, &it), 0);
+	assert_int_equal(ah_engine_get(f->e, b2.id, &it), AH_ENOENT);
+	int64_t c, m;
+	used(f, &c, &m);
+	assert_int_equal(c, 8000);
+	/* gold never preempts gold. */
+	ah_decision g2 = ask(f, fx_req("c", "gold", 7000, 0), 5);
+	assert_int_equal(g2.outcome, AH_GRANTED); /* evicts b1 (batch) */
+	assert_int_equal(g2.n_preempted, 1);
+	assert_int_equal(ah_engine_get(f->e, b1.id, &it), AH_ENOENT);
+	ah_decision g3 = ask(f, fx_req("c", "gold", 5000, 0), 6);
+	assert_int_equal(g3.outcome, AH_QUEUED);
+}
+
+static void test_lease_expiry_and_renew(void **state)
+{
+	fx *f = *state;
+	ah_request r = fx_req("a", NULL, 1000, 0);
+	r.lease_ttl_ns = 10 * SEC;
+	ah_decision d1 = ask(f, r, 0);
+	ah_decision d2 = ask(f, r, 0);
+	int64_t exp;
+	assert_int_equal(ah_engine_renew(f->e, d2.id, 0, 5 * SEC, &exp), 0);
+	assert_int_equal(exp, 15 * SEC);
+	assert_int_equal(ah_engine_tick(f->e, 10 * SEC), 0);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, d1.id, &it), AH_ENOENT);
+	assert_int_equal(ah_engine_get(f->e, d2.id, &it), 0);
+	int64_t c, m;
+	used(f, &c, &m);
+	assert_int_equal(c, 1000);
+	/* An expired lease cannot be renewed. */
+	assert_int_equal(ah_engine_renew(f->e, d1.id, 0, 11 * SEC, &exp), AH_ENOENT);
+	assert_int_equal(ah_engine_renew(f->e, d2.id, 0, 15 * SEC, &exp), AH_ENOENT);
+	used(f, &c, &m);
+	assert_int_equal(c, 0);
+	/* Expiry frees room for the queue. */
+	r = fx_req("a", NULL, 10000, 0);
+	r.lease_ttl_ns = 10 * SEC;
+	ah_decision big = ask(f, r, 20 * SEC);
+	ah_decision q = ask(f, fx_req("b", NULL, 5000, 0), 21 * SEC);
+	assert_int_equal(q.outcome, AH_QUEUED);
+	assert_int_equal(ah_engine_tick(f->e, big.lease_expires_ns), 0);
+	assert_int_equal(ah_engine_get(f->e, q.id, &it), 0);
+	assert_false(it.queued);
+}
+
+static void test_autocorrect_off_refuses(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->pools[0].min_request.v[AH_DIM_CPU] = 100;
+	p->classes[2].max_request.v[AH_DIM_CPU] = 2000;
+	setup_with(state, p);
+	fx *f = *state;
+	ah_request r = fx_req("a", NULL, 50, 0);
+	ah_decision d = ask(f, r, 0);
+	assert_int_equal(d.reason, AH_R_POLICY);
+	assert_non_null(strstr(d.message, "minimum"));
+	r = fx_req("a", NULL, 100, 0);
+	r.res.v[4] = 3; /* qubits, unit 2 */
+	d = ask(f, r, 0);
+	assert_int_equal(d.reason, AH_R_POLICY);
+	assert_non_null(strstr(d.message, "qubits"));
+	assert_non_null(strstr(d.message, "multiple"));
+	d = ask(f, fx_req("a", "batch", 3000, 0), 0);
+	assert_int_equal(d.reason, AH_R_POLICY);
+	assert_non_null(strstr(d.message, "maximum"));
+	assert_int_equal(ah_engine_alloc_count(f->e), 0);
+	teardown(state);
+}
+
+static void test_autocorrect_on_corrects(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->autocorrect = true;
+	p->pools[0].min_request.v[AH_DIM_CPU] = 100;
+	p->classes[2].max_request.v[AH_DIM_CPU] = 2000;
+	setup_with(state, p);
+	fx *f = *state;
+	ah_request r = fx_req("a", NULL, 50, 0);
+	r.res.v[4] = 3;
+	ah_decision d = ask(f, r, 0);
+	assert_int_equal(d.outcome, AH_GRANTED);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 100);
+	assert_int_equal(d.res.v[4], 4);
+	assert_non_null(strstr(d.corrections, "cpu: raised 50m to the minimum 100m"));
+	assert_non_null(strstr(d.corrections, "qubits: rounded 3 up to 4"));
+	d = ask(f, fx_req("a", "batch", 3000, 0), 0);
+	assert_int_equal(d.outcome, AH_GRANTED);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 2000);
+	assert_non_null(strstr(d.corrections, "lowered"));
+	teardown(state);
+}
+
+static void test_headroom_and_too_big(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->pools[0].headroom.v[AH_DIM_CPU] = 2000;
+	p->pools[0].headroom_priority = 100;
+	setup_with(state, p);
+	fx *f = *state;
+	ah_decision d = ask(f, fx_req("a", NULL, 9000, 0), 0);
+	assert_int_equal(d.outcome, AH_REFUSED);
+	assert_string_equal(ah_reason_code(d.reason), "exceeds_capacity");
+	assert_int_equal(ask(f, fx_req("a", NULL, 8000, 0), 0).outcome, AH_GRANTED);
+	ah_request r = fx_req("a", NULL, 1000, 0);
+	r.queue_timeout_ns = 0;
+	assert_int_equal(ask(f, r, 0).reason, AH_R_NO_CAPACITY);
+	assert_int_equal(ask(f, fx_req("b", "gold", 2000, 0), 0).outcome, AH_GRANTED);
+	teardown(state);
+}
+
+static void test_resize(void **state)
+{
+	fx *f = *state;
+	ah_decision d = ask(f, fx_req("a", NULL, 2000, GI), 0);
+	ah_vec v = d.res;
+	v.v[AH_DIM_CPU] = 9000;
+	assert_int_equal(ah_engine_resize(f->e, d.id, &v, 1), 0);
+	ah_decision o = ask(f, fx_req("b", NULL, 2000, 0), 2);
+	assert_int_equal(o.outcome, AH_QUEUED);
+	v.v[AH_DIM_CPU] = 11000;
+	assert_int_equal(ah_engine_resize(f->e, d.id, &v, 3), AH_ECAPACITY);
+	v.v[AH_DIM_CPU] = 1000; /* shrink frees room: the queued request is served */
+	assert_int_equal(ah_engine_resize(f->e, d.id, &v, 4), 0);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, o.id, &it), 0);
+	assert_false(it.queued);
+}
+
+static void test_queue_full(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->pools[0].max_queue = 2;
+	setup_with(state, p);
+	fx *f = *state;
+	ask(f, fx_req("a", NULL, 10000, 0), 0);
+	assert_int_equal(ask(f, fx_req("b", NULL, 1000, 0), 0).outcome, AH_QUEUED);
+	assert_int_equal(ask(f, fx_req("b", NULL, 1000, 0), 0).outcome, AH_QUEUED);
+	assert_int_equal(ask(f, fx_req("b", NULL, 1000, 0), 0).reason, AH_R_QUEUE_FULL);
+	teardown(state);
+}
+
+static void test_unknown_tenants_default(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->unknown_tenants = true;
+	p->default_tenant.quota.v[AH_DIM_CPU] = 1000;
+	setup_with(state, p);
+	fx *f = *state;
+	assert_int_equal(ask(f, fx_req("newcomer", NULL, 1000, 0), 0).outcome, AH_GRANTED);
+	assert_int_equal(ask(f, fx_req("newcomer", NULL, 1000, 0), 0).reason, AH_R_QUOTA);
+	assert_int_equal(ask(f, fx_req("Bad Name!", NULL, 1000, 0), 0).reason, AH_R_INVALID);
+	teardown(state);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_grant_release_accounting, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_names_refused, setup, teardown),
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test_setup_teardown(test_queue_priority_then_arrival, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drf_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_request_does_not_jump_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_preemption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lease_expiry_and_renew, setup, teardown),
+		cmocka_unit_test(test_autocorrect_off_refuses),
+		cmocka_unit_test(test_autocorrect_on_corrects),
+		cmocka_unit_test(test_headroom_and_too_big),
+		cmocka_unit_test_setup_teardown(test_resize, setup, teardown),
+		cmocka_unit_test(test_queue_full),
+		cmocka_unit_test(test_unknown_tenants_default),
+	};
+	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
