@@ -31,7 +31,8 @@ static const char *stmt_sql[S__COUNT] = {
 	"DELETE FROM queue WHERE id=?",
 	"INSERT INTO events(t_ns,kind,id,tenant,pool,class,resources,reason,detail) VALUES(?,?,?,?,?,?,?,?,?)",
 	"INSERT OR REPLACE INTO meta(key,value) VALUES('next_id',?)",
-	"UPDATE pools SET capacity=? WHERE name=?",
+	"INSERT INTO pools(capacity,name,min_size,max_size,unit,headroom,headroom_priority)"
+	" VALUES(?,?,'','','','',0) ON CONFLICT(name) DO UPDATE SET capacity=excluded.capacity",
 };
 
 static const char schema[] =
