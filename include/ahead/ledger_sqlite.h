@@ -26,6 +26,9 @@ extern "C" {
 int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger **out, char *err,
 			  size_t errlen);
 
+/* Switches synchronous mode (the policy may ask for power-loss safety). */
+int ah_ledger_sqlite_set_durability(ah_ledger *l, ah_durability durability);
+
 /* The applied policy's source text (malloc'd, caller frees). AH_ENOENT when
  * no policy was ever applied. */
 int ah_ledger_sqlite_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns);

@@ -30,6 +30,31 @@ void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 /* Database path: --db beats $AHEAD_DB beats ./ahead.db. */
 const char *ah_cli_db_path(const char *flag_value);
 
+/* ---- ledger commands: open the database, its policy and the engine ---- */
+#include <stdint.h>
+struct ah_engine;
+struct ah_ledger;
+struct ah_policy;
+
+typedef struct {
+	struct ah_ledger *led;
+	struct ah_policy *pol;
+	struct ah_engine *eng;
+} ah_cli_ctx;
+
+/* Opens DB, reads its applied policy and builds the engine at now_ns.
+ * Prints the error and returns an exit code on failure, 0 on success. */
+int ah_cli_open(const char *cmd, const char *db, int64_t now_ns, ah_cli_ctx *ctx);
+void ah_cli_close(ah_cli_ctx *ctx);
+/* Wall clock (the CLI drives the engine in real time). */
+int64_t ah_cli_now_ns(void);
+/* ISO 8601 UTC, e.g. 2026-11-23T14:30:00.123Z. */
+void ah_cli_fmt_time(int64_t ns, char *buf, size_t len);
+/* Strict positive integer id; prints an error naming the argument. */
+int ah_cli_parse_id(const char *cmd, const char *s, uint64_t *out);
+/* Maps an AH_E* code to an exit code. */
+int ah_cli_exit_for(int err);
+
 /* Subcommands (one file each under src/cli/). */
 int ah_cmd_policy(int argc, char **argv);
 int ah_cmd_pool(int argc, char **argv);

@@ -406,6 +406,12 @@ fail:
 	return rc;
 }
 
+int ah_ledger_sqlite_set_durability(ah_ledger *l, ah_durability durability)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	return exec(s, durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
 int ah_ledger_sqlite_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns)
 {
 	sql_ledger *s = (sql_ledger *)l;

@@ -1,0 +1,326 @@
+/* ahead ls | pool ls | events: inspection commands. */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/engine.h"
+#include "ahead/error.h"
+#include "ahead/ledger_sqlite.h"
+#include "ahead/policy.h"
+#include "cli/cli.h"
+
+typedef struct {
+	const char *db;
+	const char *pool, *tenant;
+	ah_out_fmt fmt;
+	int64_t since;
+	int limit;
+	uint64_t id;
+} common_opts;
+
+/* Parses the options these commands share; returns -1 (usage error),
+ * 1 (--help printed) or 0. */
+static int parse_common(int argc, char **argv, const char *name, const char *help, common_opts *o, int *first_arg)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"pool", required_argument, NULL, 'p'},
+		{"tenant", required_argument, NULL, 't'},
+		{"since", required_argument, NULL, 's'},
+		{"limit", required_argument, NULL, 'n'},
+		{"id", required_argument, NULL, 'i'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	int c;
+	char *end;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "d:p:t:s:n:i:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			o->db = optarg;
+			break;
+		case 'p':
+			o->pool = optarg;
+			break;
+		case 't':
+			o->tenant = optarg;
+			break;
+		case 's':
+			o->since = strtoll(optarg, &end, 10);
+			if (*end || o->since < 0 || !*optarg) {
+				ah_cli_err(name, "--since: '%.40s' is not an event sequence number", optarg);
+				return -1;
+			}
+			break;
+		case 'n':
+			o->limit = (int)strtol(optarg, &end, 10);
+			if (*end || o->limit <= 0 || o->limit > 10000000 || !*optarg) {
+				ah_cli_err(name, "--limit: '%.40s' is not a count in 1..10000000", optarg);
+				return -1;
+			}
+			break;
+		case 'i':
+			if (ah_cli_parse_id(name, optarg, &o->id) < 0)
+				return -1;
+			break;
+		case 'o':
+			if (ah_cli_parse_output(optarg, &o->fmt) < 0)
+				return -1;
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return 1;
+		default:
+			fprintf(stderr, "see 'ahead %s --help'\n", name);
+			return -1;
+		}
+	}
+	*first_arg = optind;
+	return 0;
+}
+
+typedef struct {
+	const ah_policy *pol;
+	const common_opts *o;
+	json_t *arr;
+	int n;
+} ls_ctx;
+
+static void csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\n")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
+static int ls_item(void *ctx, const ah_engine_item *it)
+{
+	ls_ctx *c = ctx;
+	if ((c->o->pool && strcmp(c->o->pool, it->pool)) || (c->o->tenant && strcmp(c->o->tenant, it->tenant)))
+		return 0;
+	char res[1024], t1[40], t2[40];
+	ah_vec_format(&c->pol->dims, it->res, res, sizeof res);
+	ah_cli_fmt_time(it->created_ns, t1, sizeof t1);
+	ah_cli_fmt_time(it->expires_ns, t2, sizeof t2);
+	const char *st = it->queued ? "queued" : "granted";
+	c->n++;
+	if (c->o->fmt == AH_OUT_JSON) {
+		json_array_append_new(c->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)it->id,
+							"state", st, "tenant", it->tenant, "pool", it->pool, "class",
+							it->klass, "resources", res, it->queued ? "arrived" : "granted_at",
+							t1, it->queued ? "deadline" : "lease_expires", t2, "params",
+							it->params));
+	} else if (c->o->fmt == AH_OUT_CSV) {
+		printf("%llu,%s,%s,%s,%s,", (unsigned long long)it->id, st, it->tenant, it->pool, it->klass);
+		csv_field(res);
+		printf(",%s,%s,", t1, t2);
+		csv_field(it->params);
+		putchar('\n');
+	} else {
+		printf("%-8llu %-8s %-12s %-10s %-9s %-32s %-25s %s\n", (unsigned long long)it->id, st, it->tenant,
+		       it->pool, it->klass, res, t2, it->params);
+	}
+	return 0;
+}
+
+int ah_cmd_ls(int argc, char **argv)
+{
+	common_opts o = {0};
+	int first;
+	int r = parse_common(argc, argv, "ls",
+			     "usage: ahead ls [--pool P] [--tenant T] [--db PATH] [-o table|json|csv]\n\n"
+			     "Lists live allocations (by id), then queued requests (in arrival order).\n"
+			     "EXPIRES is the lease expiry for allocations and the queue deadline for\n"
+			     "queued requests. Expired leases are reclaimed before listing.\n",
+			     &o, &first);
+	if (r)
+		return r < 0 ? AH_EXIT_USAGE : AH_EXIT_OK;
+	if (first < argc) {
+		ah_cli_err("ls", "unexpected argument '%.64s'", argv[first]);
+		return AH_EXIT_USAGE;
+	}
+	ah_cli_ctx ctx;
+	int ex = ah_cli_open("ls", ah_cli_db_path(o.db), ah_cli_now_ns(), &ctx);
+	if (ex)
+		return ex;
+	ls_ctx c = {.pol = ctx.pol, .o = &o, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
+	if (o.fmt == AH_OUT_CSV)
+		printf("id,state,tenant,pool,class,resources,since,expires,params\n");
+	else if (o.fmt == AH_OUT_TABLE)
+		printf("%-8s %-8s %-12s %-10s %-9s %-32s %-25s %s\n", "ID", "STATE", "TENANT", "POOL", "CLASS",
+		       "RESOURCES", "EXPIRES", "PARAMS");
+	ah_engine_foreach(ctx.eng, ls_item, &c);
+	if (c.arr) {
+		char *s = json_dumps(c.arr, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(c.arr);
+	} else if (o.fmt == AH_OUT_TABLE && c.n == 0) {
+		printf("(no allocations or queued requests)\n");
+	}
+	ah_cli_close(&ctx);
+	return AH_EXIT_OK;
+}
+
+int ah_cmd_pool(int argc, char **argv)
+{
+	common_opts o = {0};
+	int first;
+	int r = parse_common(argc, argv, "pool",
+			     "usage: ahead pool ls [--db PATH] [-o table|json|csv]\n\n"
+			     "Lists each pool's capacity, use and free room per dimension, with the\n"
+			     "number of live allocations and queued requests.\n",
+			     &o, &first);
+	if (r)
+		return r < 0 ? AH_EXIT_USAGE : AH_EXIT_OK;
+	if (first >= argc || strcmp(argv[first], "ls") || first + 1 < argc) {
+		ah_cli_err("pool", first >= argc ? "missing action (expected: ls)" : "unknown action '%.64s' (expected: ls)",
+			   first < argc ? argv[first] : "");
+		return AH_EXIT_USAGE;
+	}
+	ah_cli_ctx ctx;
+	int ex = ah_cli_open("pool", ah_cli_db_path(o.db), ah_cli_now_ns(), &ctx);
+	if (ex)
+		return ex;
+	json_t *arr = o.fmt == AH_OUT_JSON ? json_array() : NULL;
+	if (o.fmt == AH_OUT_TABLE)
+		printf("%-12s %-10s %14s %14s %14s %7s %7s\n", "POOL", "DIMENSION", "CAPACITY", "USED", "FREE", "ALLOCS",
+		       "QUEUED");
+	else if (o.fmt == AH_OUT_CSV)
+		printf("pool,dimension,capacity,used,free,allocs,queued\n");
+	for (int i = 0; i < ah_engine_pool_count(ctx.eng); i++) {
+		ah_engine_pool_info pi;
+		ah_engine_pool_get(ctx.eng, i, &pi);
+		json_t *dims = arr ? json_object() : NULL;
+		for (int d = 0; d < ctx.pol->dims.n; d++) {
+			if (!pi.capacity->v[d] && !pi.used->v[d])
+				continue;
+			char a[32], b[32], f[32];
+			ah_unit_kind k = ctx.pol->dims.kind[d];
+			int64_t free_v = pi.capacity->v[d] - pi.used->v[d];
+			ah_unit_format(k, pi.capacity->v[d], a, sizeof a);
+			ah_unit_format(k, pi.used->v[d], b, sizeof b);
+			if (free_v >= 0)
+				ah_unit_format(k, free_v, f, sizeof f);
+			else
+				snprintf(f, sizeof f, "over");
+			if (arr)
+				json_object_set_new(dims, ctx.pol->dims.name[d],
+						    json_pack("{s:s,s:s,s:s,s:I,s:I}", "capacity", a, "used", b, "free", f,
+							      "capacity_base", (json_int_t)pi.capacity->v[d], "used_base",
+							      (json_int_t)pi.used->v[d]));
+			else if (o.fmt == AH_OUT_CSV)
+				printf("%s,%s,%s,%s,%s,%d,%d\n", pi.name, ctx.pol->dims.name[d], a, b, f, pi.n_allocs,
+				       pi.n_queued);
+			else
+				printf("%-12s %-10s %14s %14s %14s %7d %7d\n", pi.name, ctx.pol->dims.name[d], a, b, f,
+				       pi.n_allocs, pi.n_queued);
+		}
+		if (arr)
+			json_array_append_new(arr, json_pack("{s:s,s:o,s:i,s:i}", "pool", pi.name, "dimensions", dims,
+							     "allocations", pi.n_allocs, "queued", pi.n_queued));
+	}
+	if (arr) {
+		char *s = json_dumps(arr, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(arr);
+	}
+	ah_cli_close(&ctx);
+	return AH_EXIT_OK;
+}
+
+typedef struct {
+	ah_out_fmt fmt;
+	json_t *arr;
+	int n;
+} ev_ctx;
+
+static int print_event(void *ctx, const ah_event_row *ev)
+{
+	ev_ctx *c = ctx;
+	char t[40], id[24] = "-";
+	ah_cli_fmt_time(ev->t_ns, t, sizeof t);
+	if (ev->id)
+		snprintf(id, sizeof id, "%llu", (unsigned long long)ev->id);
+	c->n++;
+	if (c->fmt == AH_OUT_JSON) {
+		json_t *o = json_pack("{s:I,s:s,s:I,s:s}", "seq", (json_int_t)ev->seq, "time", t, "t_ns", (json_int_t)ev->t_ns,
+				      "kind", ev->kind);
+		if (ev->id)
+			json_object_set_new(o, "id", json_integer((json_int_t)ev->id));
+		const char *keys[] = {"tenant", "pool", "class", "resources", "reason", "detail"};
+		const char *vals[] = {ev->tenant, ev->pool, ev->klass, ev->resources, ev->reason, ev->detail};
+		for (int i = 0; i < 6; i++)
+			if (vals[i] && *vals[i])
+				json_object_set_new(o, keys[i], json_string(vals[i]));
+		json_array_append_new(c->arr, o);
+	} else if (c->fmt == AH_OUT_CSV) {
+		printf("%lld,%s,%s,%s,%s,%s,%s,", (long long)ev->seq, t, ev->kind, id, ev->tenant, ev->pool, ev->klass);
+		csv_field(ev->resources);
+		printf(",%s,", ev->reason);
+		csv_field(ev->detail);
+		putchar('\n');
+	} else {
+		printf("%-6lld %-24s %-8s %-6s %-10s %-10s %-9s %-28s %s%s%s\n", (long long)ev->seq, t, ev->kind, id,
+		       ev->tenant, ev->pool, ev->klass, ev->resources, ev->reason, *ev->reason && *ev->detail ? ": " : "",
+		       ev->detail);
+	}
+	return 0;
+}
+
+int ah_cmd_events(int argc, char **argv)
+{
+	common_opts o = {0};
+	int first;
+	int r = parse_common(argc, argv, "events",
+			     "usage: ahead events [--since SEQ] [--limit N] [--id ID] [--db PATH] [-o table|json|csv]\n\n"
+			     "Shows the append-only event log (grant, queue, refuse, dequeue, release,\n"
+			     "cancel, renew, expire, timeout, preempt, resize, policy), oldest first.\n"
+			     "--since SEQ shows events after sequence number SEQ; --id one allocation's.\n",
+			     &o, &first);
+	if (r)
+		return r < 0 ? AH_EXIT_USAGE : AH_EXIT_OK;
+	if (first < argc) {
+		ah_cli_err("events", "unexpected argument '%.64s'", argv[first]);
+		return AH_EXIT_USAGE;
+	}
+	char err[512];
+	ah_ledger *led;
+	const char *db = ah_cli_db_path(o.db);
+	if (ah_ledger_sqlite_open(db, AH_DURABILITY_PROCESS, &led, err, sizeof err) < 0) {
+		ah_cli_err("events", "%s", err);
+		return AH_EXIT_INTERNAL;
+	}
+	ev_ctx c = {.fmt = o.fmt, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
+	if (o.fmt == AH_OUT_TABLE)
+		printf("%-6s %-24s %-8s %-6s %-10s %-10s %-9s %-28s %s\n", "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL",
+		       "CLASS", "RESOURCES", "REASON");
+	else if (o.fmt == AH_OUT_CSV)
+		printf("seq,time,kind,id,tenant,pool,class,resources,reason,detail\n");
+	int rc = ah_ledger_sqlite_events(led, o.since, o.limit, o.id, print_event, &c);
+	int ex = AH_EXIT_OK;
+	if (rc < 0) {
+		ah_cli_err("events", "%s: %s", db, ah_ledger_sqlite_errmsg(led));
+		ex = AH_EXIT_INTERNAL;
+	}
+	if (c.arr) {
+		char *s = json_dumps(c.arr, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(c.arr);
+	}
+	ah_ledger_free(led);
+	return ex;
+}

@@ -1,0 +1,268 @@
+/* ahead policy check|apply|show: validate a policy file, make it the
+ * database's policy, or print the applied one. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ahead/engine.h"
+#include "ahead/error.h"
+#include "ahead/ledger_sqlite.h"
+#include "ahead/policy.h"
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ahead policy check FILE [-o table|json]\n"
+		   "       ahead policy apply FILE [--db PATH] [-o table|json]\n"
+		   "       ahead policy show [--db PATH]\n\n"
+		   "check  validates FILE and prints a summary; nothing is changed.\n"
+		   "apply  validates FILE and makes it the policy of the database, in one\n"
+		   "       transaction. Refused (nothing changes) if live allocations or queued\n"
+		   "       requests name a pool, class or dimension the new policy drops.\n"
+		   "show   prints the applied policy's text.\n\n"
+		   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n"
+		   "  -o FORMAT   table (default) or json\n"
+		   "The file format is described in docs/POLICY.md.\n");
+}
+
+static void summary(const char *file, const ah_policy *p, ah_out_fmt fmt, const char *verb)
+{
+	if (fmt == AH_OUT_JSON) {
+		json_t *o = json_object(), *pools = json_array(), *classes = json_array(), *dims = json_array();
+		for (int i = 0; i < p->dims.n; i++)
+			json_array_append_new(dims, json_string(p->dims.name[i]));
+		for (int i = 0; i < p->n_pools; i++)
+			json_array_append_new(pools, json_string(p->pools[i].name));
+		for (int i = 0; i < p->n_classes; i++)
+			json_array_append_new(classes, json_pack("{s:s,s:i,s:f}", "name", p->classes[i].name, "priority",
+								 p->classes[i].priority, "quantile", p->classes[i].quantile));
+		json_object_set_new(o, "file", json_string(file));
+		json_object_set_new(o, "status", json_string(verb));
+		json_object_set_new(o, "dimensions", dims);
+		json_object_set_new(o, "pools", pools);
+		json_object_set_new(o, "classes", classes);
+		json_object_set_new(o, "tenants", json_integer(p->n_tenants));
+		char *s = json_dumps(o, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		json_decref(o);
+		return;
+	}
+	printf("%s: %s: %d dimensions, %d pools, %d classes, %d tenants\n", file, verb, p->dims.n, p->n_pools,
+	       p->n_classes, p->n_tenants);
+}
+
+/* Every live row must still make sense under the new policy. */
+typedef struct {
+	const ah_policy *p;
+	char err[256];
+} check_ctx;
+
+static int check_row(check_ctx *c, const ah_ledger_row *r, const char *what)
+{
+	if (ah_policy_find_pool(c->p, r->pool) < 0) {
+		snprintf(c->err, sizeof c->err, "%s %llu is in pool '%s', which the new policy drops", what,
+			 (unsigned long long)r->id, r->pool);
+		return AH_EPOLICY;
+	}
+	if (ah_policy_find_class(c->p, r->klass) < 0) {
+		snprintf(c->err, sizeof c->err, "%s %llu has class '%s', which the new policy drops", what,
+			 (unsigned long long)r->id, r->klass);
+		return AH_EPOLICY;
+	}
+	if (ah_policy_find_tenant(c->p, r->tenant) < 0 && !c->p->unknown_tenants) {
+		snprintf(c->err, sizeof c->err, "%s %llu belongs to tenant '%s', which the new policy drops", what,
+			 (unsigned long long)r->id, r->tenant);
+		return AH_EPOLICY;
+	}
+	return 0;
+}
+
+static int check_alloc(void *ctx, const ah_ledger_row *r)
+{
+	return check_row(ctx, r, "allocation");
+}
+
+static int check_queued(void *ctx, const ah_ledger_row *r)
+{
+	return check_row(ctx, r, "queued request");
+}
+
+static int read_file(const char *cmd, const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		ah_cli_err(cmd, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	char *buf = malloc(AH_POLICY_MAX_BYTES + 1);
+	size_t n = buf ? fread(buf, 1, AH_POLICY_MAX_BYTES + 1, f) : 0;
+	fclose(f);
+	if (!buf || n > AH_POLICY_MAX_BYTES) {
+		ah_cli_err(cmd, "%s: larger than %d bytes", path, AH_POLICY_MAX_BYTES);
+		free(buf);
+		return -1;
+	}
+	buf[n] = 0;
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int apply(const char *file, const char *db, ah_out_fmt fmt)
+{
+	char err[512];
+	char *text = NULL;
+	size_t len;
+	ah_policy *p = NULL;
+	ah_ledger *led = NULL;
+	int rc, ex = AH_EXIT_INTERNAL;
+	bool in_txn = false;
+
+	if (read_file("policy apply", file, &text, &len) < 0)
+		return AH_EXIT_USAGE;
+	if (memchr(text, 0, len)) {
+		ah_cli_err("policy apply", "%s: contains NUL bytes: not a policy file", file);
+		ex = AH_EXIT_USAGE;
+		goto out;
+	}
+	rc = ah_policy_load_string(text, len, file, &p, err, sizeof err);
+	if (rc < 0) {
+		ah_cli_err("policy apply", "%s", err);
+		ex = AH_EXIT_USAGE;
+		goto out;
+	}
+	rc = ah_ledger_sqlite_open(db, p->durability, &led, err, sizeof err);
+	if (rc < 0) {
+		ah_cli_err("policy apply", "%s", err);
+		goto out;
+	}
+	led->dims = &p->dims;
+	if ((rc = led->ops->begin(led)) < 0) {
+		ah_cli_err("policy apply", "%s: %s", db, ah_ledger_sqlite_errmsg(led));
+		goto out;
+	}
+	in_txn = true;
+	check_ctx cc = {.p = p};
+	ah_ledger_loader ld = {.ctx = &cc, .alloc = check_alloc, .queued = check_queued};
+	uint64_t next;
+	rc = led->ops->load(led, &p->dims, &ld, &next);
+	if (rc < 0) {
+		ah_cli_err("policy apply", "%s: not applied: %s", file,
+			   cc.err[0] ? cc.err : ah_ledger_sqlite_errmsg(led));
+		ex = cc.err[0] || rc == AH_ESTATE ? AH_EXIT_REFUSED : AH_EXIT_INTERNAL;
+		goto out;
+	}
+	if ((rc = ah_ledger_sqlite_policy_put(led, text, p, ah_cli_now_ns())) < 0 || (rc = led->ops->commit(led)) < 0) {
+		ah_cli_err("policy apply", "%s: %s", db, ah_ledger_sqlite_errmsg(led));
+		goto out;
+	}
+	in_txn = false;
+	summary(file, p, fmt, "applied");
+	ex = AH_EXIT_OK;
+out:
+	if (in_txn)
+		led->ops->rollback(led);
+	ah_ledger_free(led);
+	ah_policy_free(p);
+	free(text);
+	return ex;
+}
+
+static int show(const char *db)
+{
+	ah_ledger *led = NULL;
+	char err[512], *text = NULL;
+	int64_t at;
+	if (ah_ledger_sqlite_open(db, AH_DURABILITY_PROCESS, &led, err, sizeof err) < 0) {
+		ah_cli_err("policy show", "%s", err);
+		return AH_EXIT_INTERNAL;
+	}
+	int rc = ah_ledger_sqlite_policy_get(led, &text, &at);
+	ah_ledger_free(led);
+	if (rc == AH_ENOENT) {
+		ah_cli_err("policy show", "%s: no policy applied yet", db);
+		return AH_EXIT_NOTFOUND;
+	}
+	if (rc < 0) {
+		ah_cli_err("policy show", "%s: %s", db, ah_strerror(rc));
+		return AH_EXIT_INTERNAL;
+	}
+	char ts[40];
+	ah_cli_fmt_time(at, ts, sizeof ts);
+	printf("; applied %s\n%s", ts, text);
+	if (*text && text[strlen(text) - 1] != '\n')
+		putchar('\n');
+	free(text);
+	return AH_EXIT_OK;
+}
+
+int ah_cmd_policy(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"db", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *db = NULL;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	int c;
+	optind = 0; /* GNU getopt permutes: options may come before or after the action */
+	while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			db = optarg;
+			break;
+		case 'o':
+			if (ah_cli_parse_output(optarg, &fmt) < 0)
+				return AH_EXIT_USAGE;
+			break;
+		case 'h':
+			usage(stdout);
+			return AH_EXIT_OK;
+		default:
+			usage(stderr);
+			return AH_EXIT_USAGE;
+		}
+	}
+	int nargs = argc - optind;
+	char **args = argv + optind;
+	const char *action = nargs > 0 ? args[0] : NULL, *file = nargs > 1 ? args[1] : NULL;
+	if (nargs > 2) {
+		ah_cli_err("policy", "unexpected argument '%.64s'", args[2]);
+		return AH_EXIT_USAGE;
+	}
+	if (!action) {
+		usage(stderr);
+		return AH_EXIT_USAGE;
+	}
+	if (fmt == AH_OUT_CSV) {
+		ah_cli_err("policy", "-o csv is not supported here (table or json)");
+		return AH_EXIT_USAGE;
+	}
+	if (!strcmp(action, "show"))
+		return show(ah_cli_db_path(db));
+	if (strcmp(action, "check") && strcmp(action, "apply")) {
+		ah_cli_err("policy", "unknown action '%.64s' (expected check, apply or show)", action);
+		return AH_EXIT_USAGE;
+	}
+	if (!file) {
+		ah_cli_err("policy", "%s: missing FILE", action);
+		return AH_EXIT_USAGE;
+	}
+	if (!strcmp(action, "apply"))
+		return apply(file, ah_cli_db_path(db), fmt);
+	char err[512];
+	ah_policy *p = NULL;
+	if (ah_policy_load_file(file, &p, err, sizeof err) < 0) {
+		ah_cli_err("policy check", "%s", err);
+		return AH_EXIT_USAGE;
+	}
+	summary(file, p, fmt, "ok");
+	ah_policy_free(p);
+	return AH_EXIT_OK;
+}
