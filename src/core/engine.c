@@ -920,6 +920,20 @@ static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *
 		goto logged;
 	d->res = res;
 
+	ah_vec lim;
+	class_limit(e, p, k, &lim);
+	pool_t *pl = &e->pools[p];
+	for (int i = 0; i < e->nd; i++) {
+		if (res.v[i] > lim.v[i]) {
+			char a[32], b[32];
+			fmt_val(e, i, res.v[i], a, sizeof a);
+			fmt_val(e, i, lim.v[i], b, sizeof b);
+			refuse(d, AH_R_TOO_BIG, "%s: %s exceeds what pool %s offers class %s (%s)", e->pol->dims.name[i], a,
+			       e->pol->pools[p].name, e->pol->classes[k].name, b);
+			goto logged;
+		}
+	}
+
 	/* Quota counts what the tenant holds and what it has queued. */
 	tenant_t *tt = &e->tenants[t];
 	for (int i = 0; i < e->nd; i++) {
@@ -933,20 +947,6 @@ static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *
 			fmt_val(e, i, tt->lim.quota.v[i], c, sizeof c);
 			refuse(d, AH_R_QUOTA, "tenant %s: %s %s more would exceed its quota %s (holds or waits for %s)",
 			       tt->name, e->pol->dims.name[i], a, c, b);
-			goto logged;
-		}
-	}
-
-	ah_vec lim;
-	class_limit(e, p, k, &lim);
-	pool_t *pl = &e->pools[p];
-	for (int i = 0; i < e->nd; i++) {
-		if (res.v[i] > lim.v[i]) {
-			char a[32], b[32];
-			fmt_val(e, i, res.v[i], a, sizeof a);
-			fmt_val(e, i, lim.v[i], b, sizeof b);
-			refuse(d, AH_R_TOO_BIG, "%s: %s exceeds what pool %s offers class %s (%s)", e->pol->dims.name[i], a,
-			       e->pol->pools[p].name, e->pol->classes[k].name, b);
 			goto logged;
 		}
 	}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what ahead needs to build and test on Debian 12 (run as root).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev libcmocka-dev
+      sqlite3 gnuplot-nox)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
