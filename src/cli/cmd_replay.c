@@ -1,9 +1,574 @@
-/* Placeholder until the replay subcommand lands; owned by its feature work. */
+/* ahead replay: replay usage traces in virtual time under allocation
+ * policies and score them (slack, violations, shortfalls, resizes, cost).
+ * docs/REPLAY.md describes the policies, metrics and trace formats. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ahead/error.h"
+#include "ahead/replay.h"
+#include "ahead/trace.h"
 #include "cli/cli.h"
+
+#define MAX_TRACES 100000
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ahead replay --trace PATH [PATH...] [--format bitbrains|plain]\n"
+		"                    [--policy static,threshold,vpa,autopilot,ahead] [--dim cpu|mem|all]\n"
+		"                    [--quantile Q] [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
+		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
+		"                    [--price-cpu USD] [--price-mem USD]\n\n"
+		"Replays usage traces in virtual time (as fast as the machine allows) and scores\n"
+		"each allocation policy per dimension: slack = sum(max(0, reserved - used)) /\n"
+		"sum(used); violations = share of workload-intervals with used > reserved;\n"
+		"shortfall = sum(max(0, used - reserved)) / sum(used); resizes; cost.\n\n"
+		"options:\n"
+		"  --trace PATH...    trace files (or directories: their *.csv files); repeatable\n"
+		"  --format F         bitbrains (GWA-T-12 per-VM CSV) or plain (default)\n"
+		"                     plain: header time,workload,dim,used[,requested]\n"
+		"  --policy LIST      comma-separated, default all five\n"
+		"  --dim D            cpu, mem or all (default all)\n"
+		"  --quantile Q       ahead's target quantile, 0.5 <= Q <= 0.9999 (default 0.95)\n"
+		"  --csv OUT          write the metrics as CSV to OUT\n"
+		"  --chart-dir DIR    write DIR/replay_POLICY.png (usage vs reservation, all\n"
+		"                     workloads summed) with gnuplot\n"
+		"  -o table|json      terminal output (default table)\n"
+		"  --step S           seconds one sample stands for (default 300)\n"
+		"  --bin S            chart bin width in seconds (default 3600)\n"
+		"  --hpa-target U     threshold policy's target utilisation, (0, 1] (default 0.7)\n"
+		"  --price-cpu USD    price of one core-hour (default 0.0316)\n"
+		"  --price-mem USD    price of one GiB-hour (default 0.0042)\n\n"
+		"Units: cpu in millicores (cores in the table), memory in bytes (GiB).\n"
+		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad trace.\n");
+}
+
+static int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	if (!s) {
+		ah_cli_err(cmd, "%s needs a value", opt);
+		return -1;
+	}
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v)) {
+		ah_cli_err(cmd, "%s: '%.32s' is not a number", opt, s);
+		return -1;
+	}
+	if (v < lo || v > hi) {
+		ah_cli_err(cmd, "%s: %g is out of range [%g, %g]", opt, v, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+struct paths {
+	char **v;
+	size_t n, cap;
+};
+
+static int paths_add(struct paths *p, const char *s)
+{
+	if (p->n >= MAX_TRACES)
+		return AH_ETOOBIG;
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? p->cap * 2 : 16;
+		char **nv = realloc(p->v, nc * sizeof(*nv));
+		if (!nv)
+			return AH_ENOMEM;
+		p->v = nv;
+		p->cap = nc;
+	}
+	p->v[p->n] = strdup(s);
+	if (!p->v[p->n])
+		return AH_ENOMEM;
+	p->n++;
+	return 0;
+}
+
+static void paths_free(struct paths *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->v[i]);
+	free(p->v);
+}
+
+/* Natural order, so 2.csv comes before 10.csv. */
+static int natcmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	while (*x && *y) {
+		if (*x >= '0' && *x <= '9' && *y >= '0' && *y <= '9') {
+			char *ex, *ey;
+			unsigned long long nx = strtoull(x, &ex, 10), ny = strtoull(y, &ey, 10);
+			if (nx != ny)
+				return nx < ny ? -1 : 1;
+			x = ex;
+			y = ey;
+		} else {
+			if (*x != *y)
+				return (unsigned char)*x - (unsigned char)*y;
+			x++;
+			y++;
+		}
+	}
+	return (unsigned char)*x - (unsigned char)*y;
+}
+
+static int add_trace_arg(const char *cmd, struct paths *p, const char *s)
+{
+	struct stat sb;
+	if (stat(s, &sb)) {
+		ah_cli_err(cmd, "--trace: %s: %s", s, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		if (paths_add(p, s)) {
+			ah_cli_err(cmd, "--trace: too many traces (cap %d)", MAX_TRACES);
+			return -1;
+		}
+		return 0;
+	}
+	DIR *d = opendir(s);
+	if (!d) {
+		ah_cli_err(cmd, "--trace: %s: %s", s, strerror(errno));
+		return -1;
+	}
+	size_t first = p->n;
+	struct dirent *e;
+	int rc = 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".csv"))
+			continue;
+		char buf[4096];
+		if (snprintf(buf, sizeof(buf), "%s/%s", s, e->d_name) >= (int)sizeof(buf) || paths_add(p, buf)) {
+			ah_cli_err(cmd, "--trace: %s: path too long or too many traces", s);
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	if (!rc && p->n == first) {
+		ah_cli_err(cmd, "--trace: directory %s holds no .csv file", s);
+		rc = -1;
+	}
+	if (!rc)
+		qsort(p->v + first, p->n - first, sizeof(char *), natcmp);
+	return rc;
+}
+
+static const char *dim_name(int d)
+{
+	return d == AH_DIM_CPU ? "cpu" : "mem";
+}
+
+static double unit_of(int d)
+{
+	return d == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
+}
+
+static void fmt_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static int write_csv(const char *path, ah_replay *rp, unsigned mask)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "policy,dim,workloads,intervals,slack,violation_pct,violations,shortfall,resizes,"
+		   "mean_used,mean_reserved,unit_hours,cost_usd\n");
+	for (int i = 0; i < ah_replay_npolicies(rp); i++)
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			if (!(mask & (1u << d)))
+				continue;
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, i, d, &m);
+			double n = m.intervals ? (double)m.intervals : 1;
+			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f\n",
+				ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
+				(unsigned long long)m.workloads, (unsigned long long)m.intervals, m.slack,
+				m.violation_pct, (unsigned long long)m.violations, m.shortfall,
+				(unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
+				m.sum_reserved / n / unit_of(d), m.unit_hours, m.cost);
+		}
+	int bad = ferror(f);
+	if (fclose(f) || bad)
+		return -1;
+	return 0;
+}
+
+static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, unsigned mask)
+{
+	const char *pol = ah_policy_name(ah_replay_policy(rp, i));
+	char dat[4096], png[4096];
+	if (snprintf(dat, sizeof(dat), "%s/replay_%s.dat", dir, pol) >= (int)sizeof(dat) ||
+	    snprintf(png, sizeof(png), "%s/replay_%s.png", dir, pol) >= (int)sizeof(png)) {
+		ah_cli_err(cmd, "--chart-dir: path too long");
+		return -1;
+	}
+	for (const char *c = dir; *c; c++)
+		if (*c == '"' || *c == '\\' || *c == '\n') {
+			ah_cli_err(cmd, "--chart-dir: unsupported character in path");
+			return -1;
+		}
+	FILE *f = fopen(dat, "w");
+	if (!f) {
+		ah_cli_err(cmd, "--chart-dir: %s: %s", dat, strerror(errno));
+		return -1;
+	}
+	int64_t t0, bin;
+	size_t n;
+	const double *u[2] = {0}, *r[2] = {0};
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		if (ah_replay_series(rp, i, d, &t0, &bin, &n, &u[d], &r[d])) {
+			fclose(f);
+			return -1;
+		}
+	fprintf(f, "# hours_from_start cpu_used_cores cpu_reserved_cores mem_used_gib mem_reserved_gib\n");
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "%.3f %.4f %.4f %.4f %.4f\n", (double)k * (double)bin / 3600.0,
+			u[0] ? u[0][k] / 1000.0 : 0, r[0] ? r[0][k] / 1000.0 : 0,
+			u[1] ? u[1][k] / (double)(1 << 30) : 0, r[1] ? r[1][k] / (double)(1 << 30) : 0);
+	if (fclose(f)) {
+		ah_cli_err(cmd, "--chart-dir: %s: write failed", dat);
+		return -1;
+	}
+	FILE *g = popen("gnuplot 2>&1", "w");
+	if (!g) {
+		ah_cli_err(cmd, "--chart-dir: cannot run gnuplot");
+		return -1;
+	}
+	int nd = ((mask & 1u) ? 1 : 0) + ((mask & 2u) ? 1 : 0);
+	char when[32];
+	fmt_time(t0, when, sizeof(when));
+	fprintf(g, "set terminal pngcairo size 1000,%d font ',10'\nset output \"%s\"\n", 300 * nd + 60, png);
+	fprintf(g, "set multiplot layout %d,1 title \"policy %s: usage vs reservation, all workloads summed "
+		   "(hours from %s)\"\n", nd, pol, when);
+	fprintf(g, "set key top left\nset grid\nset xlabel 'hours'\n");
+	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+		if (!(mask & (1u << d)))
+			continue;
+		ah_replay_metrics m;
+		ah_replay_get_metrics(rp, i, d, &m);
+		int c = d == AH_DIM_CPU ? 2 : 4;
+		fprintf(g, "set ylabel '%s'\nset title \"%s: slack %.2f, violations %.2f%%, resizes %llu\"\n",
+			d == AH_DIM_CPU ? "cores" : "GiB", dim_name(d), m.slack, m.violation_pct,
+			(unsigned long long)m.resizes);
+		fprintf(g, "plot \"%s\" using 1:%d with filledcurves x1 lc rgb '#9ecae1' title 'used', "
+			   "\"%s\" using 1:%d with lines lw 1.5 lc rgb '#d62728' title 'reserved'\n",
+			dat, c, dat, c + 1);
+	}
+	fprintf(g, "unset multiplot\n");
+	if (pclose(g)) {
+		ah_cli_err(cmd, "--chart-dir: gnuplot failed for %s", png);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samples, size_t ntraces)
+{
+	printf("%-10s %-4s %9s %8s %10s %10s %9s %12s %12s %10s\n", "policy", "dim", "intervals", "slack",
+	       "violation%", "shortfall", "resizes", "mean_used", "mean_resv", "cost_usd");
+	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+		if (!(mask & (1u << d)))
+			continue;
+		for (int i = 0; i < ah_replay_npolicies(rp); i++) {
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, i, d, &m);
+			double n = m.intervals ? (double)m.intervals : 1;
+			printf("%-10s %-4s %9llu %8.3f %10.3f %10.4f %9llu %10.2f%-2s %10.2f%-2s %10.2f\n",
+			       ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
+			       (unsigned long long)m.intervals, m.slack, m.violation_pct, m.shortfall,
+			       (unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
+			       d == AH_DIM_CPU ? "c" : "G", m.sum_reserved / n / unit_of(d),
+			       d == AH_DIM_CPU ? "c" : "G", m.cost);
+		}
+	}
+	printf("\nworst shortfalls (used - reserved):\n");
+	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+		if (!(mask & (1u << d)))
+			continue;
+		for (int i = 0; i < ah_replay_npolicies(rp); i++) {
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, i, d, &m);
+			for (int k = 0; k < m.nworst && k < 3; k++) {
+				char when[32];
+				fmt_time(m.worst[k].t_s, when, sizeof(when));
+				printf("  %-10s %-4s %-12s %s used %.3f%s reserved %.3f%s\n",
+				       ah_policy_name(ah_replay_policy(rp, i)), dim_name(d), m.worst[k].workload, when,
+				       (double)m.worst[k].used / unit_of(d), d == AH_DIM_CPU ? "c" : "G",
+				       (double)m.worst[k].reserved / unit_of(d), d == AH_DIM_CPU ? "c" : "G");
+			}
+		}
+	}
+	printf("\n%zu trace(s), %llu samples, %d policies, %.3f s, %.0f workload-intervals/s per policy "
+	       "(parsing included)\n",
+	       ntraces, (unsigned long long)samples, ah_replay_npolicies(rp), secs,
+	       secs > 0 ? (double)samples / secs : 0.0);
+}
+
+static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t samples, size_t ntraces,
+		      const ah_replay_params *p)
+{
+	json_t *root = json_object(), *arr = json_array();
+	if (!root || !arr)
+		return -1;
+	json_object_set_new(root, "traces", json_integer((json_int_t)ntraces));
+	json_object_set_new(root, "samples", json_integer((json_int_t)samples));
+	json_object_set_new(root, "elapsed_s", json_real(secs));
+	json_object_set_new(root, "quantile", json_real(p->quantile));
+	json_object_set_new(root, "step_s", json_integer(p->step_s));
+	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+		if (!(mask & (1u << d)))
+			continue;
+		for (int i = 0; i < ah_replay_npolicies(rp); i++) {
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, i, d, &m);
+			json_t *o = json_object(), *w = json_array();
+			json_object_set_new(o, "policy", json_string(ah_policy_name(ah_replay_policy(rp, i))));
+			json_object_set_new(o, "dim", json_string(dim_name(d)));
+			json_object_set_new(o, "workloads", json_integer((json_int_t)m.workloads));
+			json_object_set_new(o, "intervals", json_integer((json_int_t)m.intervals));
+			json_object_set_new(o, "slack", json_real(m.slack));
+			json_object_set_new(o, "violation_pct", json_real(m.violation_pct));
+			json_object_set_new(o, "violations", json_integer((json_int_t)m.violations));
+			json_object_set_new(o, "shortfall", json_real(m.shortfall));
+			json_object_set_new(o, "resizes", json_integer((json_int_t)m.resizes));
+			json_object_set_new(o, "unit_hours", json_real(m.unit_hours));
+			json_object_set_new(o, "cost_usd", json_real(m.cost));
+			for (int k = 0; k < m.nworst; k++) {
+				json_t *s = json_object();
+				json_object_set_new(s, "workload", json_string(m.worst[k].workload));
+				json_object_set_new(s, "t", json_integer(m.worst[k].t_s));
+				json_object_set_new(s, "used", json_integer(m.worst[k].used));
+				json_object_set_new(s, "reserved", json_integer(m.worst[k].reserved));
+				json_array_append_new(w, s);
+			}
+			json_object_set_new(o, "worst", w);
+			json_array_append_new(arr, o);
+		}
+	}
+	json_object_set_new(root, "results", arr);
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
+	json_decref(root);
+	if (!s)
+		return -1;
+	puts(s);
+	free(s);
+	return 0;
+}
 
 int ah_cmd_replay(int argc, char **argv)
 {
-	(void)argc;
-	ah_cli_err(argv[0], "not available in this build yet");
-	return AH_EXIT_INTERNAL;
+	const char *cmd = argv[0];
+	struct paths tr = {0};
+	ah_trace_format fmt = AH_TRACE_PLAIN;
+	ah_policy_kind pols[AH_POL_COUNT];
+	int npol = 0;
+	unsigned mask = 3u;
+	const char *csv = NULL, *chart_dir = NULL;
+	ah_out_fmt out = AH_OUT_TABLE;
+	int64_t bin_s = 3600;
+	ah_replay_params p;
+	ah_replay *rp = NULL;
+	int ret = AH_EXIT_USAGE;
+	ah_replay_params_default(&p);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			ret = AH_EXIT_OK;
+			goto out;
+		} else if (!strcmp(a, "--trace")) {
+			if (!v) {
+				ah_cli_err(cmd, "--trace needs a path");
+				goto out;
+			}
+			i++;
+			if (add_trace_arg(cmd, &tr, v))
+				goto out;
+			while (i + 1 < argc && argv[i + 1][0] != '-') {
+				if (add_trace_arg(cmd, &tr, argv[++i]))
+					goto out;
+			}
+		} else if (!strcmp(a, "--format")) {
+			if (!v || ah_trace_format_parse(v, &fmt)) {
+				ah_cli_err(cmd, "--format: expected bitbrains or plain, got '%.32s'", v ? v : "");
+				goto out;
+			}
+			i++;
+		} else if (!strcmp(a, "--policy")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "--policy needs a list");
+				goto out;
+			}
+			char buf[256];
+			snprintf(buf, sizeof(buf), "%s", v);
+			i++;
+			npol = 0;
+			for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				ah_policy_kind k;
+				if (ah_policy_parse(t, &k)) {
+					ah_cli_err(cmd, "--policy: unknown policy '%.32s' (static, threshold, vpa, "
+							"autopilot, ahead)", t);
+					goto out;
+				}
+				for (int j = 0; j < npol; j++)
+					if (pols[j] == k) {
+						ah_cli_err(cmd, "--policy: '%s' given twice", t);
+						goto out;
+					}
+				pols[npol++] = k;
+			}
+			if (!npol) {
+				ah_cli_err(cmd, "--policy needs a list");
+				goto out;
+			}
+		} else if (!strcmp(a, "--dim")) {
+			if (v && !strcmp(v, "cpu"))
+				mask = 1u << AH_DIM_CPU;
+			else if (v && (!strcmp(v, "mem") || !strcmp(v, "memory")))
+				mask = 1u << AH_DIM_MEMORY;
+			else if (v && !strcmp(v, "all"))
+				mask = 3u;
+			else {
+				ah_cli_err(cmd, "--dim: expected cpu, mem or all, got '%.32s'", v ? v : "");
+				goto out;
+			}
+			i++;
+		} else if (!strcmp(a, "--quantile")) {
+			if (parse_double(cmd, a, v, 0.5, 0.9999, &p.quantile))
+				goto out;
+			i++;
+		} else if (!strcmp(a, "--hpa-target")) {
+			if (parse_double(cmd, a, v, 0.01, 1.0, &p.hpa_target))
+				goto out;
+			i++;
+		} else if (!strcmp(a, "--price-cpu") || !strcmp(a, "--price-mem")) {
+			if (parse_double(cmd, a, v, 0, 1e6, &p.price[a[8] == 'c' ? AH_DIM_CPU : AH_DIM_MEMORY]))
+				goto out;
+			i++;
+		} else if (!strcmp(a, "--step") || !strcmp(a, "--bin")) {
+			double d;
+			if (parse_double(cmd, a, v, 1, 86400 * 7, &d))
+				goto out;
+			if (d != floor(d)) {
+				ah_cli_err(cmd, "%s: expected whole seconds", a);
+				goto out;
+			}
+			if (a[2] == 's')
+				p.step_s = (int64_t)d;
+			else
+				bin_s = (int64_t)d;
+			i++;
+		} else if (!strcmp(a, "--csv")) {
+			if (!v) {
+				ah_cli_err(cmd, "--csv needs a file");
+				goto out;
+			}
+			csv = v;
+			i++;
+		} else if (!strcmp(a, "--chart-dir")) {
+			if (!v) {
+				ah_cli_err(cmd, "--chart-dir needs a directory");
+				goto out;
+			}
+			chart_dir = v;
+			i++;
+		} else if (!strcmp(a, "-o")) {
+			if (ah_cli_parse_output(v, &out))
+				goto out;
+			if (out == AH_OUT_CSV) {
+				ah_cli_err(cmd, "-o: use table or json (--csv FILE writes CSV)");
+				goto out;
+			}
+			i++;
+		} else {
+			ah_cli_err(cmd, "unknown argument '%.64s' (see --help)", a);
+			goto out;
+		}
+	}
+	if (!tr.n) {
+		ah_cli_err(cmd, "--trace is required (see --help)");
+		goto out;
+	}
+	if (!npol)
+		for (int k = 0; k < AH_POL_COUNT; k++)
+			pols[npol++] = (ah_policy_kind)k;
+	if (chart_dir) {
+		struct stat sb;
+		if (stat(chart_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+			ah_cli_err(cmd, "--chart-dir: %s is not a directory", chart_dir);
+			goto out;
+		}
+	}
+	int rc = ah_replay_new(&p, pols, npol, mask, bin_s, &rp);
+	if (rc) {
+		ah_cli_err(cmd, "%s", ah_strerror(rc));
+		ret = AH_EXIT_INTERNAL;
+		goto out;
+	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t k = 0; k < tr.n; k++) {
+		ah_trace *t;
+		rc = ah_trace_open(tr.v[k], fmt, &t);
+		if (rc) {
+			ah_cli_err(cmd, "%s: %s", tr.v[k], rc == AH_EIO ? strerror(errno) : ah_strerror(rc));
+			goto out;
+		}
+		char err[640];
+		rc = ah_replay_feed_trace(rp, t, err, sizeof(err));
+		ah_trace_free(t);
+		if (rc < 0) {
+			ah_cli_err(cmd, "%s", err);
+			ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+			goto out;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+	uint64_t samples = ah_replay_intervals(rp);
+	if (samples == 0) {
+		ah_cli_err(cmd, "the trace(s) hold no sample for the chosen dimension(s)");
+		goto out;
+	}
+	ret = AH_EXIT_INTERNAL;
+	if (csv && write_csv(csv, rp, mask)) {
+		ah_cli_err(cmd, "--csv: cannot write %s: %s", csv, strerror(errno));
+		goto out;
+	}
+	if (chart_dir)
+		for (int i = 0; i < npol; i++)
+			if (write_chart(cmd, chart_dir, rp, i, mask))
+				goto out;
+	if (out == AH_OUT_JSON) {
+		if (print_json(rp, mask, secs, samples, tr.n, &p))
+			goto out;
+	} else {
+		print_table(rp, mask, secs, samples, tr.n);
+	}
+	ret = AH_EXIT_OK;
+out:
+	ah_replay_free(rp);
+	paths_free(&tr);
+	return ret;
 }

@@ -1,0 +1,126 @@
+/* ahead: trace replay in virtual time, scoring allocation policies.
+ *
+ * For each (workload, dimension) the replay asks every policy for the
+ * reservation of the next interval (reserve), then shows it the usage that
+ * really happened (observe). Metrics per policy and dimension:
+ *   slack      sum(max(0, reserved - used)) / sum(used)   (idle capacity)
+ *   violation  share of workload-intervals with used > reserved
+ *   shortfall  sum(max(0, used - reserved)) / sum(used), and the worst ones
+ *   resizes    reservation changes (after the first interval)
+ *   cost       reserved unit-hours x price (cpu core-hours, memory GiB-hours)
+ * One workload-interval is one trace sample; it lasts params.step_s.
+ *
+ * The policy interface (ah_policy_ops) is the slot through which the engine
+ * (src/core) will later drive reservations; per-interval work is O(1) or
+ * O(buckets) with no allocation (state is one fixed-size block per
+ * workload and dimension, allocated when the workload first appears). */
+#ifndef AHEAD_REPLAY_H
+#define AHEAD_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahead/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum {
+	AH_POL_STATIC = 0,
+	AH_POL_THRESHOLD = 1,
+	AH_POL_VPA = 2,
+	AH_POL_AUTOPILOT = 3,
+	AH_POL_AHEAD = 4,
+	AH_POL_COUNT = 5
+} ah_policy_kind;
+
+#define AH_REPLAY_DIMS 2 /* AH_DIM_CPU, AH_DIM_MEMORY */
+#define AH_REPLAY_WORST 5
+#define AH_REPLAY_MAX_WORKLOADS 100000
+#define AH_REPLAY_MAX_BINS (1 << 20)
+
+typedef struct {
+	int64_t step_s;         /* length of one interval (cost, HPA sync); 300 */
+	/* ahead */
+	double quantile;        /* target quantile of next-interval usage; 0.95 */
+	/* threshold (Kubernetes HPA rule applied to the reservation) */
+	double hpa_target;      /* target utilisation; 0.7 */
+	double hpa_tolerance;   /* 0.1 */
+	int64_t hpa_window_s;   /* scale-down stabilisation window; 300 */
+	int64_t hpa_sync_s;     /* HPA sync period; 15 */
+	int64_t hpa_quantum[AH_REPLAY_DIMS]; /* replica size: 100 millicores, 128 MiB */
+	/* autopilot */
+	double autopilot_cpu_pct;      /* 0.95 */
+	int64_t autopilot_cpu_half_life_s; /* 12 h */
+	int64_t autopilot_mem_half_life_s; /* 48 h */
+	int64_t autopilot_mem_window_s;    /* peaks considered; 48 h */
+	/* cost: price per core-hour and per GiB-hour */
+	double price[AH_REPLAY_DIMS];
+} ah_replay_params;
+
+void ah_replay_params_default(ah_replay_params *p);
+
+/* One policy: a fixed-size state per (workload, dimension). */
+typedef struct {
+	const char *name;
+	size_t state_size;
+	/* requested: the trace's provisioned capacity at the first sample, or -1 */
+	void (*init)(void *st, const ah_replay_params *p, int dim, int64_t requested);
+	/* Reservation for the interval starting at t_s (requested as above). */
+	int64_t (*reserve)(void *st, int64_t t_s, int64_t requested);
+	/* The usage of the interval that started at t_s, under `reserved`. */
+	void (*observe)(void *st, int64_t t_s, int64_t used, int64_t reserved, int64_t requested);
+} ah_policy_ops;
+
+const ah_policy_ops *ah_policy_get(ah_policy_kind k);
+const char *ah_policy_name(ah_policy_kind k);
+int ah_policy_parse(const char *name, ah_policy_kind *out);
+
+typedef struct {
+	char workload[AH_NAME_MAX];
+	int64_t t_s;
+	int64_t used, reserved;
+} ah_shortfall;
+
+typedef struct {
+	uint64_t intervals, violations, resizes, workloads;
+	double sum_used, sum_reserved, sum_idle, sum_short;
+	double slack;          /* sum_idle / sum_used */
+	double violation_pct;  /* 100 * violations / intervals */
+	double shortfall;      /* sum_short / sum_used */
+	double unit_hours;     /* core-hours or GiB-hours reserved */
+	double cost;           /* unit_hours x price */
+	int nworst;
+	ah_shortfall worst[AH_REPLAY_WORST]; /* largest absolute shortfalls */
+} ah_replay_metrics;
+
+typedef struct ah_replay ah_replay;
+
+/* dim_mask: bit AH_DIM_CPU and/or AH_DIM_MEMORY. bin_s: width of the
+ * aggregated chart bins (0 = no series). */
+int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npol, unsigned dim_mask,
+		  int64_t bin_s, ah_replay **out);
+void ah_replay_free(ah_replay *rp);
+
+/* Feeds one sample. AH_EPARSE when a workload's time does not increase
+ * (err says which), AH_ETOOBIG past AH_REPLAY_MAX_WORKLOADS or bins. Rows of
+ * a dimension not in dim_mask are ignored. */
+int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t errlen);
+/* Streams a whole trace; errors are "FILE:LINE: reason". */
+int ah_replay_feed_trace(ah_replay *rp, ah_trace *tr, char *err, size_t errlen);
+
+int ah_replay_npolicies(const ah_replay *rp);
+ah_policy_kind ah_replay_policy(const ah_replay *rp, int i);
+void ah_replay_get_metrics(const ah_replay *rp, int pol_idx, int dim, ah_replay_metrics *out);
+uint64_t ah_replay_intervals(const ah_replay *rp); /* samples fed (all dims) */
+
+/* Aggregated series (sum over workloads, mean over each bin): bins from t0,
+ * n of them; used[i] and reserved[i] in base units. Borrowed arrays. */
+int ah_replay_series(const ah_replay *rp, int pol_idx, int dim, int64_t *t0, int64_t *bin_s, size_t *n,
+		     const double **used, const double **reserved);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
