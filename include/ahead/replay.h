@@ -43,7 +43,9 @@ typedef enum {
 typedef struct {
 	int64_t step_s;         /* length of one interval (cost, HPA sync); 300 */
 	/* ahead */
-	double quantile;        /* target quantile of next-interval usage; 0.95 */
+	/* target quantile of next-interval usage, per dimension; cpu 0.98,
+	 * memory 0.995 (a memory shortfall is an OOM kill, a cpu one throttling) */
+	double quantile[AH_REPLAY_DIMS];
 	/* threshold (Kubernetes HPA rule applied to the reservation) */
 	double hpa_target;      /* target utilisation; 0.7 */
 	double hpa_tolerance;   /* 0.1 */

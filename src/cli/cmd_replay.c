@@ -36,7 +36,8 @@ static void usage(FILE *f)
 		"                     plain: header time,workload,dim,used[,requested]\n"
 		"  --policy LIST      comma-separated, default all five\n"
 		"  --dim D            cpu, mem or all (default all)\n"
-		"  --quantile Q       ahead's target quantile, 0.5 <= Q <= 0.9999 (default 0.95)\n"
+		"  --quantile Q       ahead's target quantile, 0.5 <= Q <= 0.9999, for both\n"
+		"                     dimensions or as cpu=Q,mem=Q (default cpu=0.98,mem=0.995)\n"
 		"  --csv OUT          write the metrics as CSV to OUT\n"
 		"  --chart-dir DIR    write DIR/replay_POLICY.png (usage vs reservation, all\n"
 		"                     workloads summed) with gnuplot\n"
@@ -68,6 +69,51 @@ static int parse_double(const char *cmd, const char *opt, const char *s, double 
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+/* "Q" (both dimensions) or "cpu=Q,mem=Q" (either or both). */
+static int parse_quantile(const char *cmd, const char *s, double q[AH_REPLAY_DIMS])
+{
+	if (!s || !*s) {
+		ah_cli_err(cmd, "--quantile needs a value");
+		return -1;
+	}
+	if (!strchr(s, '=')) {
+		double v;
+		if (parse_double(cmd, "--quantile", s, 0.5, 0.9999, &v))
+			return -1;
+		q[AH_DIM_CPU] = q[AH_DIM_MEMORY] = v;
+		return 0;
+	}
+	char buf[128];
+	if (strlen(s) >= sizeof(buf)) {
+		ah_cli_err(cmd, "--quantile: value too long");
+		return -1;
+	}
+	strcpy(buf, s);
+	double nq[AH_REPLAY_DIMS] = {q[0], q[1]};
+	for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(t, '=');
+		int d;
+		if (!eq) {
+			ah_cli_err(cmd, "--quantile: expected DIM=Q in '%.32s'", t);
+			return -1;
+		}
+		*eq = 0;
+		if (!strcmp(t, "cpu"))
+			d = AH_DIM_CPU;
+		else if (!strcmp(t, "mem") || !strcmp(t, "memory"))
+			d = AH_DIM_MEMORY;
+		else {
+			ah_cli_err(cmd, "--quantile: unknown dimension '%.32s' (cpu or mem)", t);
+			return -1;
+		}
+		if (parse_double(cmd, "--quantile", eq + 1, 0.5, 0.9999, &nq[d]))
+			return -1;
+	}
+	q[0] = nq[0];
+	q[1] = nq[1];
 	return 0;
 }
 
@@ -259,7 +305,7 @@ static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, u
 	fprintf(g, "set terminal pngcairo size 1000,%d font ',10'\nset output \"%s\"\n", 300 * nd + 60, png);
 	fprintf(g, "set multiplot layout %d,1 title \"policy %s: usage vs reservation, all workloads summed "
 		   "(hours from %s)\"\n", nd, pol, when);
-	fprintf(g, "set key top left\nset grid\nset xlabel 'hours'\n");
+	fprintf(g, "set key top left\nset grid\nset xlabel 'hours'\nset autoscale xfixmax\n");
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
 			continue;
@@ -332,7 +378,8 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 	json_object_set_new(root, "traces", json_integer((json_int_t)ntraces));
 	json_object_set_new(root, "samples", json_integer((json_int_t)samples));
 	json_object_set_new(root, "elapsed_s", json_real(secs));
-	json_object_set_new(root, "quantile", json_real(p->quantile));
+	json_object_set_new(root, "quantile_cpu", json_real(p->quantile[AH_DIM_CPU]));
+	json_object_set_new(root, "quantile_mem", json_real(p->quantile[AH_DIM_MEMORY]));
 	json_object_set_new(root, "step_s", json_integer(p->step_s));
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
@@ -455,7 +502,7 @@ int ah_cmd_replay(int argc, char **argv)
 			}
 			i++;
 		} else if (!strcmp(a, "--quantile")) {
-			if (parse_double(cmd, a, v, 0.5, 0.9999, &p.quantile))
+			if (parse_quantile(cmd, v, p.quantile))
 				goto out;
 			i++;
 		} else if (!strcmp(a, "--hpa-target")) {

@@ -12,7 +12,8 @@ void ah_replay_params_default(ah_replay_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->step_s = 300;
-	p->quantile = 0.95;
+	p->quantile[AH_DIM_CPU] = 0.98;
+	p->quantile[AH_DIM_MEMORY] = 0.995;
 	p->hpa_target = 0.7;
 	p->hpa_tolerance = 0.1;
 	p->hpa_window_s = 300;
