@@ -279,8 +279,8 @@ static int bb_line(ah_trace *tr)
 	} else {
 		if (cpu > 10 * cap)
 			return fail(tr, AH_ERANGE, "cpu usage: %g MHz is absurd for %g MHz provisioned", cpu, cap);
-		double mc = ceil(cpu * 1000.0 * cores / cap);
-		push(tr, t, AH_DIM_CPU, (int64_t)mc, (int64_t)cores * 1000);
+		/* nearest millicore: the MHz figures carry float noise */
+		push(tr, t, AH_DIM_CPU, (int64_t)llround(cpu * 1000.0 * cores / cap), (int64_t)cores * 1000);
 	}
 	if (memprov == 0) {
 		tr->st.off_rows++;
@@ -288,7 +288,7 @@ static int bb_line(ah_trace *tr)
 		double b = mem * 1024.0, pb = memprov * 1024.0;
 		if (b > (double)AH_TRACE_MEM_MAX || pb > (double)AH_TRACE_MEM_MAX)
 			return fail(tr, AH_ERANGE, "memory: value above %lld bytes", (long long)AH_TRACE_MEM_MAX);
-		push(tr, t, AH_DIM_MEMORY, (int64_t)ceil(b), (int64_t)ceil(pb));
+		push(tr, t, AH_DIM_MEMORY, (int64_t)llround(b), (int64_t)llround(pb));
 	}
 	return 0;
 }
