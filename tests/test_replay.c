@@ -1,0 +1,277 @@
+/* Replay engine: metrics on a tiny trace with known slack and violations,
+ * resizes, cost, series, ordering errors; the ahead policy's grow-at-once /
+ * shrink-with-hysteresis behaviour. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ahead/error.h"
+#include "ahead/replay.h"
+
+static ah_replay *new_rp(const ah_policy_kind *pols, int n, unsigned mask, int64_t bin)
+{
+	ah_replay_params p;
+	ah_replay_params_default(&p);
+	ah_replay *rp = NULL;
+	assert_int_equal(ah_replay_new(&p, pols, n, mask, bin, &rp), 0);
+	return rp;
+}
+
+static int feed_text(ah_replay *rp, const char *text, char *err, size_t errlen)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	assert_non_null(f);
+	ah_trace *tr;
+	assert_int_equal(ah_trace_open_stream(f, "tiny.csv", AH_TRACE_PLAIN, &tr), 0);
+	int rc = ah_replay_feed_trace(rp, tr, err, errlen);
+	ah_trace_free(tr);
+	fclose(f);
+	return rc;
+}
+
+static void test_new_validates(void **s)
+{
+	(void)s;
+	ah_replay_params p;
+	ah_replay_params_default(&p);
+	ah_policy_kind k = AH_POL_STATIC, bad = (ah_policy_kind)9;
+	ah_replay *rp = NULL;
+	assert_int_equal(ah_replay_new(&p, &k, 0, 3, 0, &rp), AH_EINVAL);
+	assert_int_equal(ah_replay_new(&p, &k, 1, 0, 0, &rp), AH_EINVAL);
+	assert_int_equal(ah_replay_new(&p, &k, 1, 4, 0, &rp), AH_EINVAL);
+	assert_int_equal(ah_replay_new(&p, &bad, 1, 3, 0, &rp), AH_EINVAL);
+	p.step_s = 0;
+	assert_int_equal(ah_replay_new(&p, &k, 1, 3, 0, &rp), AH_EINVAL);
+	assert_null(rp);
+	ah_replay_free(NULL);
+}
+
+/* static reserves 250 m: used 100, 200, 300 -> idle 150 + 50 + 0,
+ * short 50; slack 200/600, one violation in three, shortfall 50/600. */
+static void test_tiny_trace_metrics(void **s)
+{
+	(void)s;
+	ah_policy_kind k = AH_POL_STATIC;
+	ah_replay *rp = new_rp(&k, 1, 3u, 3600);
+	char err[512];
+	const char *text = "time,workload,dim,used,requested\n"
+			   "0,a,cpu,100,250\n"
+			   "0,b,mem,1000,1000\n"
+			   "300,a,cpu,200,250\n"
+			   "600,a,cpu,300,250\n"
+			   "600,b,mem,2000,4000\n";
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	ah_replay_metrics m;
+	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+	assert_int_equal(m.intervals, 3);
+	assert_int_equal(m.workloads, 1);
+	assert_int_equal(m.violations, 1);
+	assert_float_equal(m.slack, 200.0 / 600.0, 1e-12);
+	assert_float_equal(m.violation_pct, 100.0 / 3.0, 1e-9);
+	assert_float_equal(m.shortfall, 50.0 / 600.0, 1e-12);
+	assert_int_equal(m.resizes, 0);
+	/* 750 m over three 300 s intervals = 0.0625 core-hours */
+	assert_float_equal(m.unit_hours, 0.0625, 1e-12);
+	assert_float_equal(m.cost, 0.0625 * 0.0316, 1e-12);
+	assert_int_equal(m.nworst, 1);
+	assert_string_equal(m.worst[0].workload, "a");
+	assert_int_equal(m.worst[0].t_s, 600);
+	assert_int_equal(m.worst[0].used, 300);
+	assert_int_equal(m.worst[0].reserved, 250);
+	/* memory: 1000 under 1000 (no idle), then 2000 under 4000: one resize */
+	ah_replay_get_metrics(rp, 0, AH_DIM_MEMORY, &m);
+	assert_int_equal(m.intervals, 2);
+	assert_int_equal(m.violations, 0);
+	assert_float_equal(m.slack, 2000.0 / 3000.0, 1e-12);
+	assert_int_equal(m.resizes, 1);
+	assert_int_equal(ah_replay_intervals(rp), 5);
+	/* series: one hour bin; each sample stands for 300 s of the 3600 s bin */
+	int64_t t0, bin;
+	size_t n;
+	const double *u, *r;
+	assert_int_equal(ah_replay_series(rp, 0, AH_DIM_CPU, &t0, &bin, &n, &u, &r), 0);
+	assert_int_equal(t0, 0);
+	assert_int_equal(bin, 3600);
+	assert_int_equal(n, 1);
+	assert_float_equal(u[0], 600.0 * 300 / 3600, 1e-9);
+	assert_float_equal(r[0], 750.0 * 300 / 3600, 1e-9);
+	ah_replay_free(rp);
+}
+
+static void test_dim_mask_and_worst_order(void **s)
+{
+	(void)s;
+	ah_policy_kind k = AH_POL_STATIC;
+	ah_replay *rp = new_rp(&k, 1, 1u << AH_DIM_CPU, 0);
+	char err[512];
+	char text[4096] = "time,workload,dim,used,requested\n";
+	for (int i = 0; i < 8; i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "%d,w%d,cpu,%d,100\n%d,w%d,mem,5,1\n", i, i, 100 + 10 * i, i, i);
+		strcat(text, line);
+	}
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	ah_replay_metrics m;
+	ah_replay_get_metrics(rp, 0, AH_DIM_MEMORY, &m);
+	assert_int_equal(m.intervals, 0); /* memory not replayed */
+	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+	assert_int_equal(m.violations, 7);
+	assert_int_equal(m.nworst, AH_REPLAY_WORST);
+	assert_string_equal(m.worst[0].workload, "w7");
+	for (int i = 1; i < m.nworst; i++)
+		assert_true(m.worst[i - 1].used - m.worst[i - 1].reserved >= m.worst[i].used - m.worst[i].reserved);
+	int64_t t0, bin;
+	size_t n;
+	const double *u, *r;
+	assert_int_equal(ah_replay_series(rp, 0, AH_DIM_CPU, &t0, &bin, &n, &u, &r), AH_EINVAL);
+	ah_replay_free(rp);
+}
+
+static void test_time_must_increase_per_workload(void **s)
+{
+	(void)s;
+	ah_policy_kind k[2] = {AH_POL_STATIC, AH_POL_VPA};
+	ah_replay *rp = new_rp(k, 2, 3u, 3600);
+	char err[512];
+	const char *text = "time,workload,dim,used\n"
+			   "0,a,cpu,1\n"
+			   "0,b,cpu,1\n"
+			   "0,a,cpu,2\n";
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), AH_EPARSE);
+	assert_non_null(strstr(err, "tiny.csv:4: workload a cpu: time 0 is not after the previous sample (0)"));
+	ah_replay_free(rp);
+	/* reader errors come through with their location */
+	rp = new_rp(k, 2, 3u, 3600);
+	assert_int_equal(feed_text(rp, "time,workload,dim,used\n0,a,cpu,-3\n", err, sizeof(err)), AH_ERANGE);
+	assert_non_null(strstr(err, "tiny.csv:2: used: negative value"));
+	ah_replay_free(rp);
+}
+
+static void test_series_earlier_trace_shifts(void **s)
+{
+	(void)s;
+	ah_policy_kind k = AH_POL_STATIC;
+	ah_replay *rp = new_rp(&k, 1, 3u, 3600);
+	char err[256];
+	ah_trace_row row = {.t_s = 7200, .workload = "x", .dim = AH_DIM_CPU, .used = 10, .requested = 20};
+	assert_int_equal(ah_replay_feed(rp, &row, err, sizeof(err)), 0);
+	row.workload = "y";
+	row.t_s = 0; /* a second file that starts earlier */
+	assert_int_equal(ah_replay_feed(rp, &row, err, sizeof(err)), 0);
+	int64_t t0, bin;
+	size_t n;
+	const double *u, *r;
+	assert_int_equal(ah_replay_series(rp, 0, AH_DIM_CPU, &t0, &bin, &n, &u, &r), 0);
+	assert_int_equal(t0, 0);
+	assert_int_equal(n, 3);
+	assert_true(u[0] > 0 && u[1] == 0 && u[2] > 0);
+	ah_replay_free(rp);
+}
+
+/* ahead: grows at once, holds within 10% below, shrinks past it. */
+static void test_ahead_grow_and_hysteresis(void **s)
+{
+	(void)s;
+	ah_replay_params p;
+	ah_replay_params_default(&p);
+	const ah_policy_ops *o = ah_policy_get(AH_POL_AHEAD);
+	void *st = calloc(1, o->state_size);
+	assert_non_null(st);
+	o->init(st, &p, AH_DIM_CPU, 4000);
+	int64_t t = 0, r = 0;
+	assert_int_equal(o->reserve(st, t, 4000), 4000); /* before data: the request */
+	o->observe(st, t, 1000, 4000, 4000);
+	for (int i = 1; i < 600; i++) { /* two days of a steady 1 core */
+		t += 300;
+		r = o->reserve(st, t, 4000);
+		o->observe(st, t, 1000, r, 4000);
+	}
+	int64_t steady = o->reserve(st, t + 300, 4000);
+	assert_true(steady >= 1000 && steady < 1200);
+	/* 4% lower usage for a while: the target falls a little, no resize */
+	for (int i = 0; i < 50; i++) {
+		t += 300;
+		r = o->reserve(st, t, 4000);
+		assert_int_equal(r, steady);
+		o->observe(st, t, 960, r, 4000);
+	}
+	/* a jump: the next reservation covers it at once */
+	t += 300;
+	r = o->reserve(st, t, 4000);
+	o->observe(st, t, 3000, r, 4000);
+	t += 300;
+	r = o->reserve(st, t, 4000);
+	assert_true(r >= 3000);
+	int64_t high = r;
+	o->observe(st, t, 400, r, 4000);
+	/* usage falls for good: the reservation comes down, in steps of more
+	 * than 10% (hysteresis), well below the old steady level */
+	int64_t prev = high;
+	int resizes = 0;
+	for (int i = 0; i < 2000; i++) {
+		t += 300;
+		r = o->reserve(st, t, 4000);
+		if (r != prev) {
+			resizes++;
+			if (r < prev)
+				assert_true((double)r < 0.9 * (double)prev);
+		}
+		prev = r;
+		o->observe(st, t, 400, r, 4000);
+	}
+	assert_true(resizes >= 1);
+	assert_true(r >= 400 && r < steady / 2);
+	free(st);
+}
+
+/* The quantile is the knob: a higher one reserves more, violates less. */
+static void test_ahead_quantile_monotone(void **s)
+{
+	(void)s;
+	double slack[2], viol[2];
+	double qs[2] = {0.8, 0.99};
+	for (int j = 0; j < 2; j++) {
+		ah_replay_params p;
+		ah_replay_params_default(&p);
+		p.quantile[AH_DIM_CPU] = qs[j];
+		ah_policy_kind k = AH_POL_AHEAD;
+		ah_replay *rp;
+		assert_int_equal(ah_replay_new(&p, &k, 1, 1u, 0, &rp), 0);
+		unsigned x = 12345;
+		for (int i = 0; i < 20000; i++) {
+			x = x * 1103515245u + 12345u;
+			int64_t noise = (int64_t)((x >> 16) % 400);
+			int64_t daily = (i % 288) < 144 ? 1500 : 500;
+			ah_trace_row row = {.t_s = (int64_t)i * 300, .workload = "w", .dim = AH_DIM_CPU,
+					    .used = daily + noise, .requested = 4000};
+			assert_int_equal(ah_replay_feed(rp, &row, NULL, 0), 0);
+		}
+		ah_replay_metrics m;
+		ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+		slack[j] = m.slack;
+		viol[j] = m.violation_pct;
+		ah_replay_free(rp);
+	}
+	assert_true(slack[1] > slack[0]);
+	assert_true(viol[1] < viol[0]);
+	assert_true(viol[1] < 3.0); /* near its 1% target on this easy series */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_validates),
+		cmocka_unit_test(test_tiny_trace_metrics),
+		cmocka_unit_test(test_dim_mask_and_worst_order),
+		cmocka_unit_test(test_time_must_increase_per_workload),
+		cmocka_unit_test(test_series_earlier_trace_shifts),
+		cmocka_unit_test(test_ahead_grow_and_hysteresis),
+		cmocka_unit_test(test_ahead_quantile_monotone),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
