@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# ahead replay end to end: help, strict validation and exit codes, a tiny
+# plain trace with known numbers (table, JSON, CSV), a bad trace's
+# FILE:LINE error, and the Bitbrains data when ../shared has it.
+set -euo pipefail
+BIN=${AHEAD_BIN:?AHEAD_BIN must point at the ahead binary}
+SHARED=${AHEAD_SHARED:-}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+expect_rc() { # expect_rc CODE NEEDLE -- ARGS...
+  local want=$1 needle=$2; shift 3
+  set +e
+  "$BIN" "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  set -e
+  [ "$rc" = "$want" ] || fail "ahead $* exited $rc, want $want; stderr: $(cat "$T/err")"
+  if [ -n "$needle" ]; then
+    grep -qF -- "$needle" "$T/out" "$T/err" || fail "ahead $*: output lacks '$needle': $(cat "$T/err")"
+  fi
+}
+
+cat >"$T/tiny.csv" <<'EOF'
+time,workload,dim,used,requested
+0,a,cpu,100,250
+300,a,cpu,200,250
+600,a,cpu,300,250
+EOF
+
+expect_rc 0 "usage: ahead replay" -- replay --help
+expect_rc 2 "--trace is required" -- replay
+expect_rc 2 "unknown policy 'hpa'" -- replay --trace "$T/tiny.csv" --policy hpa
+expect_rc 2 "given twice" -- replay --trace "$T/tiny.csv" --policy vpa,vpa
+expect_rc 2 "--format: expected bitbrains or plain" -- replay --trace "$T/tiny.csv" --format json
+expect_rc 2 "--dim: expected cpu, mem or all" -- replay --trace "$T/tiny.csv" --dim gpu
+expect_rc 2 "out of range" -- replay --trace "$T/tiny.csv" --quantile 1.5
+expect_rc 2 "not a number" -- replay --trace "$T/tiny.csv" --quantile abc
+expect_rc 2 "unknown dimension 'disk'" -- replay --trace "$T/tiny.csv" --quantile disk=0.9
+expect_rc 2 "No such file" -- replay --trace "$T/missing.csv"
+expect_rc 2 "unknown argument" -- replay --trace "$T/tiny.csv" --frobnicate
+expect_rc 2 "not a directory" -- replay --trace "$T/tiny.csv" --chart-dir "$T/nope"
+expect_rc 2 "-o: use table or json" -- replay --trace "$T/tiny.csv" -o csv
+
+# Known numbers: static reserves 250 m; slack 200/600, 1 violation in 3.
+expect_rc 0 "static" -- replay --trace "$T/tiny.csv" --policy static --dim cpu --csv "$T/m.csv"
+grep -Eq '^static +cpu +3 +0\.333 +33\.333' "$T/out" || fail "table row: $(cat "$T/out")"
+grep -q '^static,cpu,1,3,0.333333,33.3333,1,0.083333,0,' "$T/m.csv" || fail "csv: $(cat "$T/m.csv")"
+expect_rc 0 "" -- replay --trace "$T/tiny.csv" -o json --policy static,vpa
+python3 - "$T/out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = {(x["policy"], x["dim"]): x for x in d["results"]}
+s = r[("static", "cpu")]
+assert s["violations"] == 1 and abs(s["slack"] - 1/3) < 1e-6, s
+assert s["worst"][0]["used"] == 300 and s["worst"][0]["reserved"] == 250, s
+assert ("vpa", "cpu") in r and d["samples"] == 3
+EOF
+
+# A bad trace: the error names the file and line; usage exit code.
+printf 'time,workload,dim,used\n0,a,cpu,5\n0,a,cpu,6\n' >"$T/dup.csv"
+expect_rc 2 "dup.csv:3: workload a cpu: time 0 is not after" -- replay --trace "$T/dup.csv"
+printf 'time,workload,dim,used\n0,a,cpu,-5\n' >"$T/neg.csv"
+expect_rc 2 "neg.csv:2: used: negative value" -- replay --trace "$T/neg.csv"
+expect_rc 2 "expected the Bitbrains header" -- replay --trace "$T/tiny.csv" --format bitbrains
+
+# Charts (gnuplot), when available.
+if command -v gnuplot >/dev/null; then
+  mkdir "$T/charts"
+  expect_rc 0 "" -- replay --trace "$T/tiny.csv" --policy static,ahead --chart-dir "$T/charts"
+  [ -s "$T/charts/replay_static.png" ] && [ -s "$T/charts/replay_ahead.png" ] || fail "charts missing"
+fi
+
+# Real data: the 50 Bitbrains VMs, all policies.
+BB="$SHARED/data/bitbrains_rnd/rnd/2013-7"
+if [ -n "$SHARED" ] && [ -d "$BB" ]; then
+  expect_rc 0 "" -- replay --trace "$BB" --format bitbrains -o json
+  python3 - "$T/out" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["traces"] == 50, d["traces"]
+r = {(x["policy"], x["dim"]): x for x in d["results"]}
+assert len(r) == 10
+for dim in ("cpu", "mem"):
+    assert r[("static", dim)]["workloads"] == 50
+    # static reserves the provisioned size: the most slack of all
+    assert r[("static", dim)]["slack"] == max(x["slack"] for (p, dd), x in r.items() if dd == dim)
+EOF
+else
+  echo "SKIP: Bitbrains data not found under \$AHEAD_SHARED"
+fi
+echo "cli_replay: ok"
