@@ -1,0 +1,176 @@
+/* bench_replay: replay speed per policy and ahead's quantile sweep on the
+ * Bitbrains traces. Driven by bench/replay.sh (bench/run replay), which
+ * turns its output into docs/RESULTS.md and charts.
+ *
+ * usage: bench_replay DIR_OF_CSV
+ * The traces are parsed once into memory (this bench measures the replay
+ * loop, not CSV parsing), then each policy is replayed alone, several times,
+ * best time kept. Output sections, whitespace-separated:
+ *   speed POLICY INTERVALS SECONDS INTERVALS_PER_S
+ *   point POLICY DIM SLACK VIOLATION_PCT       (defaults)
+ *   sweep Q DIM SLACK VIOLATION_PCT RESIZES     (ahead, quantile Q) */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahead/error.h"
+#include "ahead/replay.h"
+#include "ahead/trace.h"
+
+typedef struct {
+	ah_trace_row *v;
+	size_t n, cap;
+	char (*names)[AH_NAME_MAX];
+	size_t nnames;
+} rows;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int load(const char *dir, rows *r)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		perror(dir);
+		return -1;
+	}
+	char *files[4096];
+	size_t nf = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) && nf < 4096) {
+		size_t l = strlen(e->d_name);
+		if (l > 4 && !strcmp(e->d_name + l - 4, ".csv"))
+			files[nf++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(files, nf, sizeof(char *), cmp_str);
+	r->names = calloc(nf ? nf : 1, sizeof(*r->names));
+	int rc = 0;
+	for (size_t i = 0; i < nf; i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		ah_trace *tr;
+		if (ah_trace_open(path, AH_TRACE_BITBRAINS, &tr)) {
+			fprintf(stderr, "cannot open %s\n", path);
+			rc = -1;
+			break;
+		}
+		ah_trace_row row;
+		int k;
+		size_t wi = r->nnames++;
+		while ((k = ah_trace_next(tr, &row)) == 1) {
+			snprintf(r->names[wi], AH_NAME_MAX, "%s", row.workload);
+			if (r->n == r->cap) {
+				r->cap = r->cap ? r->cap * 2 : 1 << 16;
+				r->v = realloc(r->v, r->cap * sizeof(*r->v));
+				if (!r->v) {
+					k = AH_ENOMEM;
+					break;
+				}
+			}
+			row.workload = r->names[wi];
+			r->v[r->n++] = row;
+		}
+		if (k < 0) {
+			fprintf(stderr, "%s\n", ah_trace_error(tr));
+			rc = -1;
+		}
+		ah_trace_free(tr);
+		if (rc)
+			break;
+	}
+	for (size_t i = 0; i < nf; i++)
+		free(files[i]);
+	return rc;
+}
+
+static int run(const rows *r, const ah_replay_params *p, const ah_policy_kind *pols, int npol, ah_replay **out)
+{
+	ah_replay *rp;
+	int rc = ah_replay_new(p, pols, npol, 3u, 0, &rp);
+	if (rc)
+		return rc;
+	char err[256];
+	for (size_t i = 0; i < r->n; i++)
+		if ((rc = ah_replay_feed(rp, &r->v[i], err, sizeof(err)))) {
+			fprintf(stderr, "%s\n", err);
+			ah_replay_free(rp);
+			return rc;
+		}
+	*out = rp;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: bench_replay DIR_OF_BITBRAINS_CSV\n");
+		return 2;
+	}
+	rows r = {0};
+	if (load(argv[1], &r) || !r.n)
+		return 1;
+	ah_replay_params p;
+	ah_replay_params_default(&p);
+	/* speed: each policy alone, best of 3 */
+	for (int k = 0; k < AH_POL_COUNT; k++) {
+		ah_policy_kind pol = (ah_policy_kind)k;
+		double best = 1e30;
+		for (int rep = 0; rep < 3; rep++) {
+			ah_replay *rp;
+			double t0 = now();
+			if (run(&r, &p, &pol, 1, &rp))
+				return 1;
+			double dt = now() - t0;
+			ah_replay_free(rp);
+			if (dt < best)
+				best = dt;
+		}
+		printf("speed %s %zu %.4f %.0f\n", ah_policy_name(pol), r.n, best, (double)r.n / best);
+	}
+	/* default operating points */
+	ah_policy_kind all[AH_POL_COUNT];
+	for (int k = 0; k < AH_POL_COUNT; k++)
+		all[k] = (ah_policy_kind)k;
+	ah_replay *rp;
+	if (run(&r, &p, all, AH_POL_COUNT, &rp))
+		return 1;
+	for (int k = 0; k < AH_POL_COUNT; k++)
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, k, d, &m);
+			printf("point %s %s %.6f %.6f\n", ah_policy_name(all[k]), d == AH_DIM_CPU ? "cpu" : "mem",
+			       m.slack, m.violation_pct);
+		}
+	ah_replay_free(rp);
+	/* ahead's trade-off curve */
+	static const double qs[] = {0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		ah_replay_params pq = p;
+		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = qs[i];
+		ah_policy_kind k = AH_POL_AHEAD;
+		if (run(&r, &pq, &k, 1, &rp))
+			return 1;
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, 0, d, &m);
+			printf("sweep %.3f %s %.6f %.6f %llu\n", qs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
+			       m.violation_pct, (unsigned long long)m.resizes);
+		}
+		ah_replay_free(rp);
+	}
+	free(r.v);
+	free(r.names);
+	return 0;
+}
