@@ -42,7 +42,7 @@ set xlabel "violations (% of workload-intervals, log scale)"
 set ylabel "slack = idle reserved / used (log scale)"
 set logscale xy
 set grid
-set key top right
+set key bottom left
 plot "$TMP/sweep_$D.dat" using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'ahead (quantile sweep)', \
      "$TMP/sweep_$D.dat" using 1:2:(sprintf('%.3g', \$3)) with labels offset 2.2,0.6 font ',8' notitle, \
      "$TMP/ahead_$D.dat" using 1:2 with points pt 9 ps 2 lc rgb '#d62728' title 'ahead (default quantile)', \
@@ -129,7 +129,7 @@ for d in dims:
     w(line)
     w("")
 t = res[("threshold", "cpu")]
-w("Honest notes. On cpu the reactive `threshold` policy (HPA rule at 70%% target) is strong on this")
+w("Honest notes. On cpu the reactive `threshold` policy (HPA rule at 70% target) is strong on this")
 w("data: slack %.3f at %.3f%% violations; ahead's sweep crosses that violation rate at slack %s." %
   (t["slack"], t["violation_pct"],
    ("%.3f" % slack_at("cpu", t["violation_pct"])) if slack_at("cpu", t["violation_pct"]) else "n/a"))

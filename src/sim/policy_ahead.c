@@ -2,10 +2,10 @@
  *
  * Reservation for the next interval = point forecast + a conformal margin
  * taken from that workload's own recent forecast errors at that time of day:
- *  - point forecast f: the last sample, but never below the workload's daily
- *    profile for the coming hour (hour-of-day EWMA, alpha 0.1): the profile
- *    anticipates the usual daily rise and keeps the reservation from dipping
- *    between two busy samples;
+ *  - point forecast f: the larger of the last two samples (a burst is
+ *    rarely one interval long), and never below the workload's daily profile
+ *    for the coming hour (hour-of-day EWMA, alpha 0.1), which anticipates
+ *    the usual daily rise;
  *  - nonconformity score s = (used + b) / (f + b), with the scale b a share
  *    of the workload's provisioned size (cpu 1/2, memory 1/4; 1 core / 2 GiB
  *    when the trace has no requested column): additive for small usage,
@@ -47,7 +47,7 @@ typedef struct {
 	int64_t res;
 	int have;
 	int64_t ref_t; /* decay reference time */
-	double last;
+	double last, prev;
 	double profile[SLOTS];
 	unsigned char prof_have[SLOTS];
 	double fc; /* forecast made for the pending interval */
@@ -101,9 +101,12 @@ static void ah_init(void *s, const ah_replay_params *p, int dim, int64_t request
 static double forecast(const ahead_state *st, int64_t t)
 {
 	int s = slot_of(t);
-	if (st->prof_have[s] && st->profile[s] > st->last)
+	double f = st->last;
+	if (st->prev > f)
+		f = st->prev;
+	if (st->prof_have[s] && st->profile[s] > f)
 		return st->profile[s];
-	return st->last;
+	return f;
 }
 
 /* Score quantile: the hour's histogram plus the workload's as a prior. */
@@ -185,6 +188,7 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	} else {
 		st->profile[sl] += PROFILE_ALPHA * (u - st->profile[sl]);
 	}
+	st->prev = st->last;
 	st->last = u;
 }
 
