@@ -128,6 +128,24 @@ for d in dims:
                  "(%.0f%% less)." % (at, 100.0 * (1 - at / v["slack"])))
     w(line)
     w("")
+w("### ahead against each baseline at the same violation rate")
+w("")
+w("ahead's slack read off its sweep (log-log interpolation) at each baseline's violation rate:")
+w("")
+w("| baseline | dim | baseline violations % | baseline slack | ahead slack at that rate | ahead vs baseline |")
+w("|---|---|---:|---:|---:|---:|")
+for d in dims:
+    for p in pols:
+        if p == "ahead":
+            continue
+        r = res[(p, d)]
+        at = slack_at(d, r["violation_pct"])
+        if at is None:
+            w("| %s | %s | %.3f | %.3f | outside the sweep | - |" % (p, d, r["violation_pct"], r["slack"]))
+        else:
+            w("| %s | %s | %.3f | %.3f | %.3f | %+.0f%% slack |" % (p, d, r["violation_pct"], r["slack"], at,
+                                                                  100.0 * (at / r["slack"] - 1)))
+w("")
 t = res[("threshold", "cpu")]
 w("Honest notes. On cpu the reactive `threshold` policy (HPA rule at 70% target) is strong on this")
 w("data: slack %.3f at %.3f%% violations; ahead's sweep crosses that violation rate at slack %s." %
