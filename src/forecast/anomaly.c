@@ -23,6 +23,8 @@ typedef struct {
 	uint64_t learned;  /* points learned (not counting missing ones) */
 	uint64_t pos;      /* points seen, missing included: phase = pos % period */
 	double ring[MAX_SHIFT_POINTS]; /* last deseasonalised values, for re-levelling */
+	double ring_ds[MAX_SHIFT_POINTS]; /* seasonal update made at that point */
+	uint32_t ring_ph[MAX_SHIFT_POINTS]; /* and its phase */
 	uint32_t ring_n, ring_at;
 	bool on;
 } predictor;
@@ -239,9 +241,14 @@ static double learn(const ah_anomaly_detector *d, predictor *p, double x)
 			beta = 1.0 / (double)(seen + 1);
 		p->mad += beta * (fabs(rc) - p->mad);
 		p->level += c->level_alpha * rc;
-		if (p->period > 1)
-			p->s[ph] += c->season_gamma * (1.0 - c->level_alpha) * rc;
-		p->ring[p->ring_at] = p->period > 1 ? x - p->s[ph] : x;
+		double ds = 0;
+		if (p->period > 1) {
+			ds = c->season_gamma * (1.0 - c->level_alpha) * rc;
+			p->s[ph] += ds;
+		}
+		p->ring[p->ring_at] = p->period > 1 ? x - p->s[ph] + ds : x;
+		p->ring_ds[p->ring_at] = ds;
+		p->ring_ph[p->ring_at] = ph;
 		p->ring_at = (p->ring_at + 1) % c->shift_points;
 		if (p->ring_n < c->shift_points)
 			p->ring_n++;
@@ -259,8 +266,12 @@ static void relevel(ah_anomaly_detector *d)
 		if (!p->on || !p->ring_n)
 			continue;
 		double sum = 0;
-		for (uint32_t k = 0; k < p->ring_n; k++)
+		for (uint32_t k = 0; k < p->ring_n; k++) {
 			sum += p->ring[k];
+			/* the shift was not seasonal: take back what the profile learned */
+			if (p->period > 1)
+				p->s[p->ring_ph[k]] -= p->ring_ds[k];
+		}
 		p->level = sum / p->ring_n;
 		p->ring_n = p->ring_at = 0;
 	}
@@ -322,7 +333,7 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 			/* surprise relative to this series' own tail: a metric whose
 			 * residuals are heavy-tailed does not alarm on its usual spikes */
 			if (d->zq == 0)
-				d->zq = c->z_half / 2;
+				d->zq = 2.576; /* |z| of a Gaussian at 0.99 */
 			double ref = d->zq > 1.0 ? d->zq : 1.0;
 			pt.score = u / (u + c->z_half * ref / 3.0);
 			if (fabs(z) > d->zq)

@@ -1,0 +1,216 @@
+/* Streaming anomaly detector: level shifts are flagged once and learned,
+ * spikes in a seasonal series are flagged, constant series stay quiet, and
+ * bad input is refused. Noise is uniform from a fixed LCG so every case is
+ * deterministic and bounded (no tail event can happen by chance). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/anomaly.h"
+#include "ahead/error.h"
+
+#define STEP_NS (300LL * 1000000000LL) /* 5 minutes: a day is 288 points */
+#define T0 (1400000000LL * 1000000000LL)
+
+static uint64_t lcg = 12345;
+static double noise(void) /* uniform in [-1, 1) */
+{
+	lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (double)(lcg >> 11) / (double)(1ULL << 53) * 2.0 - 1.0;
+}
+
+typedef struct {
+	int64_t *t;
+	double *v;
+	size_t n;
+} series;
+
+static series make(size_t n)
+{
+	series s = {calloc(n, sizeof(int64_t)), calloc(n, sizeof(double)), n};
+	assert_non_null(s.t);
+	assert_non_null(s.v);
+	for (size_t i = 0; i < n; i++)
+		s.t[i] = T0 + (int64_t)i * STEP_NS;
+	return s;
+}
+
+static void drop(series *s)
+{
+	free(s->t);
+	free(s->v);
+}
+
+static void test_level_shift_flagged_once(void **state)
+{
+	(void)state;
+	series s = make(2400);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = (i < 800 ? 10.0 : 30.0) + noise();
+	ah_anomaly_event *ev = NULL;
+	size_t ne = 0;
+	double *scores = calloc(s.n, sizeof(double));
+	assert_int_equal(ah_anomaly_detect(NULL, s.t, s.v, s.n, scores, &ev, &ne), 0);
+	assert_int_equal(ne, 1);
+	assert_true(ev[0].start_index >= 800 && ev[0].start_index <= 801);
+	assert_true(ev[0].start_ns == s.t[ev[0].start_index]);
+	assert_true(ev[0].end_index < 820); /* learned within a few points */
+	assert_int_equal(ev[0].kind, AH_ANOMALY_LEVEL_SHIFT);
+	assert_true(ev[0].peak_score > 0.5 && ev[0].peak_score <= 1.0);
+	/* after the shift settles, the new level is as normal as the old one was:
+	 * same typical score, and nothing near the threshold */
+	double before = 0, after = 0, mb = 0, ma = 0;
+	for (size_t i = 100; i < 800; i++) {
+		before = fmax(before, scores[i]);
+		mb += scores[i] / 700.0;
+	}
+	for (size_t i = 900; i < s.n; i++) {
+		after = fmax(after, scores[i]);
+		ma += scores[i] / (double)(s.n - 900);
+	}
+	ah_anomaly_config def;
+	ah_anomaly_config_default(&def);
+	assert_true(before < def.threshold - 0.02);
+	assert_true(after < def.threshold - 0.02);
+	print_message("mean score before %.3f after %.3f\n", mb, ma);
+	assert_true(fabs(ma - mb) < 0.03);
+	for (size_t i = 0; i < s.n; i++)
+		assert_true(scores[i] >= 0.0 && scores[i] <= 1.0);
+	free(ev);
+	free(scores);
+	drop(&s);
+}
+
+static void test_shift_down_streaming(void **state)
+{
+	(void)state;
+	ah_anomaly_detector *d = NULL;
+	ah_anomaly_config cfg;
+	ah_anomaly_config_default(&cfg);
+	cfg.season_points = 1; /* level only */
+	assert_int_equal(ah_anomaly_new(&cfg, &d), 0);
+	int opened = 0, releveled = 0, closed = 0;
+	for (size_t i = 0; i < 1500; i++) {
+		ah_anomaly_point pt;
+		ah_anomaly_event ev;
+		double v = (i < 500 ? 100.0 : 60.0) + 0.5 * noise();
+		assert_int_equal(ah_anomaly_push(d, T0 + (int64_t)i * STEP_NS, v, &pt, &ev), 0);
+		opened += pt.event_start;
+		releveled += pt.relevel;
+		if (pt.event_closed) {
+			closed++;
+			assert_int_equal(ev.kind, AH_ANOMALY_LEVEL_SHIFT);
+			assert_true(ev.start_index == 500);
+		}
+		if (i < 500)
+			assert_false(pt.anomalous);
+	}
+	assert_int_equal(opened, 1);
+	assert_int_equal(releveled, 1);
+	assert_int_equal(closed, 1);
+	ah_anomaly_event ev;
+	bool has = true;
+	assert_int_equal(ah_anomaly_finish(d, &ev, &has), 0);
+	assert_false(has);
+	ah_anomaly_free(d);
+}
+
+static void test_spike_in_seasonal_series(void **state)
+{
+	(void)state;
+	series s = make(288 * 10);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = 50.0 + 20.0 * sin(2 * M_PI * (double)i / 288.0) + 0.5 * noise();
+	s.v[2000] += 15.0; /* inside the daily range: only the season reveals it */
+	ah_anomaly_detector *d = NULL;
+	assert_int_equal(ah_anomaly_new(NULL, &d), 0);
+	int events = 0, hit = 0;
+	double spike_score = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		ah_anomaly_point pt;
+		assert_int_equal(ah_anomaly_push(d, s.t[i], s.v[i], &pt, NULL), 0);
+		events += pt.event_start;
+		if (pt.event_start && i == 2000)
+			hit = 1;
+		if (i == 2000)
+			spike_score = pt.score;
+	}
+	assert_int_equal(ah_anomaly_season(d), 288); /* found the daily profile */
+	assert_int_equal(events, 1);
+	assert_true(hit);
+	assert_true(spike_score > 0.8);
+	ah_anomaly_free(d);
+	drop(&s);
+}
+
+static void test_constant_series_quiet(void **state)
+{
+	(void)state;
+	series s = make(3000);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = (i % 97 == 5) ? NAN : 42.0; /* missing values are not anomalies */
+	ah_anomaly_event *ev = NULL;
+	size_t ne = 99;
+	double *scores = calloc(s.n, sizeof(double));
+	assert_int_equal(ah_anomaly_detect(NULL, s.t, s.v, s.n, scores, &ev, &ne), 0);
+	assert_int_equal(ne, 0);
+	for (size_t i = 0; i < s.n; i++)
+		assert_true(scores[i] == 0.0);
+	free(ev);
+	free(scores);
+	drop(&s);
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	ah_anomaly_config cfg;
+	char err[128] = "";
+	ah_anomaly_config_default(&cfg);
+	cfg.threshold = 1.5;
+	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
+	assert_non_null(strstr(err, "threshold"));
+	ah_anomaly_detector *d = NULL;
+	assert_int_equal(ah_anomaly_new(&cfg, &d), AH_EINVAL);
+	assert_null(d);
+	ah_anomaly_config_default(&cfg);
+	cfg.shift_points = 0;
+	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
+	assert_non_null(strstr(err, "shift_points"));
+	ah_anomaly_config_default(&cfg);
+	cfg.season_points = AH_ANOMALY_MAX_SEASON + 1;
+	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
+	ah_anomaly_config_default(&cfg);
+	cfg.z_half = NAN;
+	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
+
+	assert_int_equal(ah_anomaly_new(NULL, &d), 0);
+	ah_anomaly_point pt;
+	assert_int_equal(ah_anomaly_push(d, T0, 1.0, &pt, NULL), 0);
+	assert_int_equal(ah_anomaly_push(d, T0 - 1, 1.0, &pt, NULL), AH_EINVAL); /* backwards */
+	assert_int_equal(ah_anomaly_push(d, T0 + 1, INFINITY, &pt, NULL), AH_EINVAL);
+	assert_int_equal(ah_anomaly_push(d, T0 + 1, 1.0, NULL, NULL), AH_EINVAL);
+	assert_int_equal(ah_anomaly_push(d, T0 + 1, 1.0, &pt, NULL), 0); /* state intact */
+	ah_anomaly_free(d);
+	ah_anomaly_free(NULL);
+	assert_string_equal(ah_anomaly_kind_name(AH_ANOMALY_SPIKE), "spike");
+	assert_string_equal(ah_anomaly_kind_name(AH_ANOMALY_LEVEL_SHIFT), "level_shift");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_level_shift_flagged_once),
+		cmocka_unit_test(test_shift_down_streaming),
+		cmocka_unit_test(test_spike_in_seasonal_series),
+		cmocka_unit_test(test_constant_series_quiet),
+		cmocka_unit_test(test_bad_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
