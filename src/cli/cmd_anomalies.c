@@ -1,9 +1,322 @@
-/* Placeholder until the anomalies subcommand lands; owned by its feature work. */
+/* ahead anomalies: flag anomalies in a time series CSV file.
+ *
+ * Reads the series (include/ahead/series.h rules), streams it through the
+ * anomaly detector (include/ahead/anomaly.h) and prints the events; with
+ * --scores also every point's score. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ahead/anomaly.h"
+#include "ahead/error.h"
+#include "ahead/series.h"
 #include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+	ah_anomaly_config def;
+	ah_anomaly_config_default(&def);
+	fprintf(f,
+		"usage: ahead anomalies --input FILE.csv [--threshold T] [--time-col C] [--value-col C]\n"
+		"                       [--season N] [--scores] [-o table|json|csv]\n\n"
+		"Scores every point of a time series against its one-step prediction (robust level\n"
+		"plus a daily/weekly profile when the data have one) and reports anomalies as\n"
+		"events: start, end, peak time, peak score in [0,1] and kind (spike or level_shift).\n"
+		"A level shift is reported once, then learned as the new normal.\n\n"
+		"options:\n"
+		"  --input FILE      CSV with a header; times ISO 8601 or epoch seconds (required)\n"
+		"  --threshold T     score in (0,1] at or above which a point is anomalous (default %.2g)\n"
+		"  --time-col C      time column, by name or 0-based index (default: timestamp/time, else 0)\n"
+		"  --value-col C     value column, by name or 0-based index (default: value, else 1)\n"
+		"  --season N        season length in points: 0 = find daily/weekly from the spacing\n"
+		"                    (default), 1 = none\n"
+		"  --scores          also print every point's prediction and score\n"
+		"  -o, --output FMT  table (default), json or csv\n"
+		"  -h, --help        this help\n\n"
+		"Exit codes: 0 ok, 1 internal error, 2 bad command line or bad input file.\n"
+		"Method and NAB results: docs/ANOMALY.md, docs/anomaly-results.md.\n",
+		def.threshold);
+}
+
+/* ISO 8601 UTC, with fractional seconds only when there are any. */
+static void fmt_time(int64_t t_ns, char *buf, size_t len)
+{
+	int64_t s = t_ns / 1000000000LL, ns = t_ns % 1000000000LL;
+	if (ns < 0) {
+		ns += 1000000000LL;
+		s--;
+	}
+	time_t tt = (time_t)s;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm)) {
+		snprintf(buf, len, "%lld", (long long)s);
+		return;
+	}
+	char base[32];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ns)
+		snprintf(buf, len, "%s.%09lldZ", base, (long long)ns);
+	else
+		snprintf(buf, len, "%sZ", base);
+}
+
+static int parse_unit(const char *cmd, const char *opt, const char *s, double lo, double hi,
+		      bool lo_open, double *out)
+{
+	char *end;
+	if (!s) {
+		ah_cli_err(cmd, "%s needs a value", opt);
+		return -1;
+	}
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v > hi || (lo_open ? v <= lo : v < lo)) {
+		ah_cli_err(cmd, "%s: '%.32s' is not a number in %s%g, %g]", opt, s, lo_open ? "(" : "[",
+			   lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+typedef struct {
+	double score, predicted;
+	bool anomalous;
+	long event; /* index of the event it belongs to, or -1 */
+} point_out;
 
 int ah_cmd_anomalies(int argc, char **argv)
 {
-	(void)argc;
-	ah_cli_err(argv[0], "not available in this build yet");
-	return AH_EXIT_INTERNAL;
+	const char *cmd = argv[0];
+	const char *input = NULL, *time_col = NULL, *value_col = NULL;
+	bool want_scores = false;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	ah_anomaly_config cfg;
+	ah_anomaly_config_default(&cfg);
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			return AH_EXIT_OK;
+		} else if (!strcmp(a, "--input")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "--input needs a file name");
+				return AH_EXIT_USAGE;
+			}
+			input = v;
+			i++;
+		} else if (!strcmp(a, "--threshold")) {
+			if (parse_unit(cmd, a, v, 0, 1, true, &cfg.threshold))
+				return AH_EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--season")) {
+			double s;
+			if (parse_unit(cmd, a, v, 0, AH_ANOMALY_MAX_SEASON, false, &s))
+				return AH_EXIT_USAGE;
+			if (s != floor(s)) {
+				ah_cli_err(cmd, "--season: '%.32s' is not a whole number of points", v);
+				return AH_EXIT_USAGE;
+			}
+			cfg.season_points = (uint32_t)s;
+			i++;
+		} else if (!strcmp(a, "--time-col") || !strcmp(a, "--value-col")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "%s needs a column name or 0-based index", a);
+				return AH_EXIT_USAGE;
+			}
+			if (a[2] == 't')
+				time_col = v;
+			else
+				value_col = v;
+			i++;
+		} else if (!strcmp(a, "--scores")) {
+			want_scores = true;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			if (ah_cli_parse_output(v, &fmt))
+				return AH_EXIT_USAGE;
+			i++;
+		} else {
+			ah_cli_err(cmd, "unknown option '%.64s' (see 'ahead anomalies --help')", a);
+			return AH_EXIT_USAGE;
+		}
+	}
+	if (!input) {
+		ah_cli_err(cmd, "--input FILE is required (see 'ahead anomalies --help')");
+		return AH_EXIT_USAGE;
+	}
+	char err[512];
+	if (ah_anomaly_config_check(&cfg, err, sizeof(err))) {
+		ah_cli_err(cmd, "%s", err);
+		return AH_EXIT_USAGE;
+	}
+
+	int ret = AH_EXIT_INTERNAL, rc;
+	ah_series s = {0};
+	ah_anomaly_detector *d = NULL;
+	ah_anomaly_event *evs = NULL;
+	point_out *pts = NULL;
+	json_t *root = NULL;
+	size_t ne = 0, cap = 0;
+
+	ah_series_csv_opts opts = {0};
+	opts.time_col = time_col;
+	opts.value_col = value_col;
+	if ((rc = ah_series_read_csv(input, &opts, &s, err, sizeof(err)))) {
+		ah_cli_err(cmd, "%s", err);
+		ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = ah_anomaly_new(&cfg, &d)))
+		goto fail;
+	if (want_scores && !(pts = calloc(s.n ? s.n : 1, sizeof(*pts)))) {
+		rc = AH_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i <= s.n; i++) {
+		ah_anomaly_point pt = {0};
+		ah_anomaly_event ev;
+		bool has = false;
+		if (i < s.n) {
+			if ((rc = ah_anomaly_push(d, s.t_ns[i], s.v[i], &pt, &ev)))
+				goto fail;
+			has = pt.event_closed;
+			if (pts) {
+				pts[i].score = pt.score;
+				pts[i].predicted = pt.predicted;
+				pts[i].anomalous = pt.anomalous;
+				pts[i].event = pt.anomalous ? (long)ne : -1;
+			}
+		} else if ((rc = ah_anomaly_finish(d, &ev, &has)))
+			goto fail;
+		if (!has)
+			continue;
+		if (ne == AH_ANOMALY_MAX_EVENTS) {
+			rc = AH_ETOOBIG;
+			goto fail;
+		}
+		if (ne == cap) {
+			size_t nc = cap ? cap * 2 : 16;
+			ah_anomaly_event *n2 = realloc(evs, nc * sizeof(*n2));
+			if (!n2) {
+				rc = AH_ENOMEM;
+				goto fail;
+			}
+			evs = n2;
+			cap = nc;
+		}
+		evs[ne++] = ev;
+	}
+
+	char t1[48], t2[48], t3[48];
+	if (fmt == AH_OUT_JSON) {
+		root = json_object();
+		json_t *jev = json_array();
+		json_object_set_new(root, "input", json_string(input));
+		json_object_set_new(root, "points", json_integer((json_int_t)s.n));
+		json_object_set_new(root, "missing", json_integer((json_int_t)(s.missing + s.filled)));
+		json_object_set_new(root, "threshold", json_real(cfg.threshold));
+		json_object_set_new(root, "season_points", json_integer(ah_anomaly_season(d)));
+		for (size_t k = 0; k < ne; k++) {
+			fmt_time(evs[k].start_ns, t1, sizeof(t1));
+			fmt_time(evs[k].end_ns, t2, sizeof(t2));
+			fmt_time(evs[k].peak_ns, t3, sizeof(t3));
+			json_array_append_new(
+				jev, json_pack("{s:s, s:s, s:s, s:f, s:s, s:I, s:I}", "start", t1, "end", t2,
+					       "peak_at", t3, "peak_score", evs[k].peak_score, "kind",
+					       ah_anomaly_kind_name(evs[k].kind), "start_index",
+					       (json_int_t)evs[k].start_index, "end_index",
+					       (json_int_t)evs[k].end_index));
+		}
+		json_object_set_new(root, "events", jev);
+		if (pts) {
+			json_t *jp = json_array();
+			for (size_t i = 0; i < s.n; i++) {
+				fmt_time(s.t_ns[i], t1, sizeof(t1));
+				json_t *o = json_object();
+				json_object_set_new(o, "time", json_string(t1));
+				json_object_set_new(o, "value", isnan(s.v[i]) ? json_null() : json_real(s.v[i]));
+				json_object_set_new(o, "predicted",
+						    isnan(pts[i].predicted) ? json_null() : json_real(pts[i].predicted));
+				json_object_set_new(o, "score", json_real(pts[i].score));
+				json_object_set_new(o, "anomalous", json_boolean(pts[i].anomalous));
+				json_array_append_new(jp, o);
+			}
+			json_object_set_new(root, "scores", jp);
+		}
+		if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) || fputc('\n', stdout) == EOF) {
+			rc = AH_EIO;
+			goto fail;
+		}
+	} else if (fmt == AH_OUT_CSV) {
+		if (!pts) {
+			printf("start,end,peak_at,peak_score,kind\n");
+			for (size_t k = 0; k < ne; k++) {
+				fmt_time(evs[k].start_ns, t1, sizeof(t1));
+				fmt_time(evs[k].end_ns, t2, sizeof(t2));
+				fmt_time(evs[k].peak_ns, t3, sizeof(t3));
+				printf("%s,%s,%s,%.4f,%s\n", t1, t2, t3, evs[k].peak_score,
+				       ah_anomaly_kind_name(evs[k].kind));
+			}
+		} else {
+			printf("time,value,predicted,score,anomalous,event\n");
+			for (size_t i = 0; i < s.n; i++) {
+				fmt_time(s.t_ns[i], t1, sizeof(t1));
+				printf("%s,", t1);
+				if (!isnan(s.v[i]))
+					printf("%.10g", s.v[i]);
+				putchar(',');
+				if (!isnan(pts[i].predicted))
+					printf("%.10g", pts[i].predicted);
+				printf(",%.4f,%d,", pts[i].score, pts[i].anomalous);
+				if (pts[i].event >= 0)
+					printf("%ld", pts[i].event + 1);
+				putchar('\n');
+			}
+		}
+	} else {
+		printf("%-22s %-22s %-22s %10s  %s\n", "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
+		for (size_t k = 0; k < ne; k++) {
+			fmt_time(evs[k].start_ns, t1, sizeof(t1));
+			fmt_time(evs[k].end_ns, t2, sizeof(t2));
+			fmt_time(evs[k].peak_ns, t3, sizeof(t3));
+			printf("%-22s %-22s %-22s %10.3f  %s\n", t1, t2, t3, evs[k].peak_score,
+			       ah_anomaly_kind_name(evs[k].kind));
+		}
+		uint32_t season = ah_anomaly_season(d);
+		printf("%zu event%s in %zu points (%zu missing); threshold %.3g; season %s",
+		       ne, ne == 1 ? "" : "s", s.n, s.missing + s.filled, cfg.threshold,
+		       season > 1 ? "" : "none");
+		if (season > 1)
+			printf("%u points", season);
+		printf("\n");
+		if (pts) {
+			printf("\n%-22s %14s %14s %7s %s\n", "TIME", "VALUE", "PREDICTED", "SCORE", "");
+			for (size_t i = 0; i < s.n; i++) {
+				fmt_time(s.t_ns[i], t1, sizeof(t1));
+				printf("%-22s %14.6g %14.6g %7.4f %s\n", t1, s.v[i], pts[i].predicted,
+				       pts[i].score, pts[i].anomalous ? "*" : "");
+			}
+		}
+	}
+	if (fflush(stdout) || ferror(stdout)) {
+		ah_cli_err(cmd, "cannot write output");
+		goto out;
+	}
+	ret = AH_EXIT_OK;
+	goto out;
+fail:
+	ah_cli_err(cmd, "%s: %s", input, ah_strerror(rc));
+	ret = rc == AH_EINVAL ? AH_EXIT_USAGE : AH_EXIT_INTERNAL;
+out:
+	json_decref(root);
+	free(pts);
+	free(evs);
+	ah_anomaly_free(d);
+	ah_series_fini(&s);
+	return ret;
 }

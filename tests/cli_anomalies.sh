@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# ahead anomalies end to end: help, validation of every option and exit codes,
+# a generated series with one spike and one level shift (table, JSON, CSV,
+# --scores), a constant series, named columns, a bad file's FILE:LINE error,
+# and a NAB file when ../shared has it.
+set -euo pipefail
+BIN=${AHEAD_BIN:?AHEAD_BIN must point at the ahead binary}
+SHARED=${AHEAD_SHARED:-}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+expect_rc() { # expect_rc CODE NEEDLE -- ARGS...
+  local want=$1 needle=$2; shift 3
+  set +e
+  "$BIN" "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  set -e
+  [ "$rc" = "$want" ] || fail "ahead $* exited $rc, want $want; stderr: $(cat "$T/err")"
+  if [ -n "$needle" ]; then
+    grep -qF -- "$needle" "$T/out" "$T/err" || fail "ahead $*: output lacks '$needle': $(cat "$T/err")"
+  fi
+}
+
+# 2000 points, 5 minutes apart, bounded pseudo-random noise; a spike at 700
+# and a level shift (+20) from 1400 on.
+awk 'BEGIN { print "timestamp,value"; x = 1;
+  for (i = 0; i < 2000; i++) { x = (x * 16807) % 2147483647; n = x / 2147483647 - 0.5;
+    v = 50 + n; if (i == 700) v += 15; if (i >= 1400) v += 20;
+    printf "%d,%.4f\n", 1400000000 + i * 300, v } }' >"$T/series.csv"
+awk 'BEGIN { print "when,cpu,other"; for (i = 0; i < 500; i++) printf "%d,7.5,%d\n", 1400000000 + i * 60, i }' >"$T/const.csv"
+
+# help and validation
+expect_rc 0 "usage: ahead anomalies" -- anomalies --help
+expect_rc 0 "--threshold" -- anomalies -h
+expect_rc 2 "--input FILE is required" -- anomalies
+expect_rc 2 "unknown option '--bogus'" -- anomalies --input "$T/series.csv" --bogus
+expect_rc 2 "--input needs" -- anomalies --input
+expect_rc 2 "--threshold" -- anomalies --input "$T/series.csv" --threshold
+expect_rc 2 "--threshold: '2'" -- anomalies --input "$T/series.csv" --threshold 2
+expect_rc 2 "--threshold: '0'" -- anomalies --input "$T/series.csv" --threshold 0
+expect_rc 2 "--threshold: 'abc'" -- anomalies --input "$T/series.csv" --threshold abc
+expect_rc 2 "--threshold: 'nan'" -- anomalies --input "$T/series.csv" --threshold nan
+expect_rc 2 "--season: '1.5'" -- anomalies --input "$T/series.csv" --season 1.5
+expect_rc 2 "--season: '-3'" -- anomalies --input "$T/series.csv" --season -3
+expect_rc 2 "--season: '99999'" -- anomalies --input "$T/series.csv" --season 99999
+expect_rc 2 "unknown output format 'xml'" -- anomalies --input "$T/series.csv" -o xml
+expect_rc 2 "-o needs a value" -- anomalies --input "$T/series.csv" -o
+expect_rc 2 "--time-col needs" -- anomalies --input "$T/series.csv" --time-col
+expect_rc 2 "" -- anomalies --input "$T/series.csv" --value-col nosuchcolumn
+expect_rc 2 "$T/missing.csv" -- anomalies --input "$T/missing.csv"
+
+# bad input files: the error names the line
+printf 'timestamp,value\n1400000000,1\n1400000300,abc\n' >"$T/bad.csv"
+expect_rc 2 "bad.csv:3" -- anomalies --input "$T/bad.csv"
+printf 'timestamp,value\n1400000300,1\n1400000000,2\n' >"$T/order.csv"
+expect_rc 2 "order.csv:3" -- anomalies --input "$T/order.csv"
+printf 'timestamp,value\n' >"$T/empty.csv"
+expect_rc 2 "" -- anomalies --input "$T/empty.csv"
+
+# good input: exactly the spike and the level shift
+expect_rc 0 "2 events in 2000 points" -- anomalies --input "$T/series.csv"
+grep -q "spike" "$T/out" || fail "no spike event: $(cat "$T/out")"
+grep -q "level_shift" "$T/out" || fail "no level_shift event: $(cat "$T/out")"
+# spike at i=700: 1400000000 + 700*300 = 1400210000 = 2014-05-16T03:13:20Z
+grep -q "^2014-05-16T03:13:20Z" "$T/out" || fail "spike not at its time: $(cat "$T/out")"
+
+expect_rc 0 "" -- anomalies --input "$T/series.csv" -o json
+python3 - "$T/out" <<'EOF' || fail "bad JSON output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["points"] == 2000, d["points"]
+ev = d["events"]
+assert len(ev) == 2, ev
+assert ev[0]["kind"] == "spike" and ev[0]["start_index"] == 700, ev[0]
+assert ev[1]["kind"] == "level_shift" and ev[1]["start_index"] == 1400, ev[1]
+assert all(0 < e["peak_score"] <= 1 for e in ev)
+assert "scores" not in d
+EOF
+
+expect_rc 0 "start,end,peak_at,peak_score,kind" -- anomalies --input "$T/series.csv" -o csv
+[ "$(wc -l <"$T/out")" = 3 ] || fail "csv events: $(cat "$T/out")"
+
+expect_rc 0 "time,value,predicted,score,anomalous,event" -- anomalies --input "$T/series.csv" -o csv --scores
+[ "$(wc -l <"$T/out")" = 2001 ] || fail "csv --scores should have 2001 lines"
+awk -F, 'NR > 1 && ($4 < 0 || $4 > 1) { bad = 1 } END { exit bad }' "$T/out" || fail "score outside [0,1]"
+grep -q "^2014-05-16T03:13:20Z,.*,1,1$" "$T/out" || fail "spike row not marked as event 1"
+
+expect_rc 0 "" -- anomalies --input "$T/series.csv" -o json --scores
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['scores']) == 2000" "$T/out" \
+  || fail "json --scores"
+
+# a stricter threshold can only drop events
+expect_rc 0 "" -- anomalies --input "$T/series.csv" --threshold 0.99
+grep -q "^0 events" "$T/out" || fail "threshold 0.99 should leave no events: $(cat "$T/out")"
+
+# constant series, chosen columns by name and by index: nothing to report
+expect_rc 0 "0 events in 500 points" -- anomalies --input "$T/const.csv" --time-col when --value-col cpu
+expect_rc 0 "0 events in 500 points" -- anomalies --input "$T/const.csv" --time-col 0 --value-col 1 --season 1
+
+# a real NAB file, when present
+NYC="$SHARED/data/nab/data/realKnownCause/nyc_taxi.csv"
+if [ -n "$SHARED" ] && [ -f "$NYC" ]; then
+  expect_rc 0 "in 10320 points" -- anomalies --input "$NYC"
+  grep -q "season 336 points" "$T/out" || fail "nyc_taxi: weekly season not found: $(tail -1 "$T/out")"
+  grep -q "^2015-01-01T" "$T/out" || fail "nyc_taxi: New Year not flagged"
+else
+  echo "skipped NAB part: no $NYC"
+fi
+echo "cli_anomalies: ok"
