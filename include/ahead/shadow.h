@@ -1,0 +1,212 @@
+/* ahead: the shadow store — usage history of every workload.
+ *
+ * A shadow store is one SQLite file (WAL mode), a sibling of the ledger's
+ * database ("ahead.db" -> "ahead-shadow.db", see ah_shadow_path_for_db), so
+ * ingesting history never takes the ledger's write lock. It holds:
+ *
+ *   - series, keyed by (workload, dimension), each with a granularity: a
+ *     sample (t_ns, value) is bucketed to floor(t_ns / granularity) and all
+ *     samples of one bucket are kept as one point (mean, max, count);
+ *   - request records: a workload's request parameters (key=value), start and
+ *     end, observed peak and mean per dimension, and what was predicted;
+ *   - retention tiers (default: raw for 1 day, 1-minute for 30 days, 1-hour
+ *     for a year), applied by ah_shadow_compact(): older points are rolled
+ *     into the next tier (mean, max and count preserved) and the last tier's
+ *     expired points are deleted, so the store stays bounded.
+ *
+ * Times are int64 nanoseconds since the Unix epoch, passed in (the library
+ * never reads the clock); they must lie in [0, AH_SHADOW_T_MAX]. Values are
+ * finite doubles: NaN and infinities are refused (AH_EINVAL) and nothing of
+ * the batch is written. docs/SHADOW.md describes the storage layout. */
+#ifndef AHEAD_SHADOW_H
+#define AHEAD_SHADOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ahead/resource.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AH_NS_PER_S INT64_C(1000000000)
+
+/* Workload names: 1..127 bytes of [A-Za-z0-9_.:/@+-]. */
+#define AH_SHADOW_WORKLOAD_MAX 128
+/* Dimension names: as in resource.h, [a-z][a-z0-9_]{0,62}. */
+#define AH_SHADOW_DIM_MAX AH_NAME_MAX
+/* Latest accepted time: 2262-01-01 (keeps t + width free of overflow). */
+#define AH_SHADOW_T_MAX INT64_C(9214646400000000000)
+/* Series granularity bounds: 1 ms .. 1 day. */
+#define AH_SHADOW_GRAN_MIN_NS INT64_C(1000000)
+#define AH_SHADOW_GRAN_MAX_NS (INT64_C(86400) * AH_NS_PER_S)
+#define AH_SHADOW_GRAN_DEFAULT_NS AH_NS_PER_S
+/* Retention tiers: at most this many. */
+#define AH_SHADOW_MAX_TIERS 8
+/* Request records: caps on parameters. */
+#define AH_SHADOW_MAX_PARAMS 16
+#define AH_SHADOW_PARAM_KEY_MAX 64    /* [A-Za-z0-9_.-]{1,63} */
+#define AH_SHADOW_PARAM_VALUE_MAX 128 /* 0..127 bytes, no control characters */
+
+typedef struct ah_shadow ah_shadow;
+
+/* One stored point: the bucket [t_ns, t_ns + width_ns) with the mean and max
+ * of its count samples. */
+typedef struct {
+	int64_t t_ns;
+	int64_t width_ns;
+	double mean;
+	double max;
+	int64_t count;
+} ah_shadow_point;
+
+typedef struct {
+	int64_t id;
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	char dim[AH_SHADOW_DIM_MAX];
+	int64_t granularity_ns;
+	int64_t points;   /* stored points, all tiers */
+	int64_t samples;  /* samples they aggregate (sum of counts) */
+	int64_t first_ns; /* start of the earliest point; -1 when empty */
+	int64_t last_ns;  /* start of the latest point; -1 when empty */
+} ah_shadow_series_info;
+
+/* A retention tier: points at width_ns are kept keep_ns, then rolled into the
+ * next tier. Tier 0 must have width_ns == 0 (raw: the series granularity).
+ * Widths strictly increase; keep_ns > 0; INT64_MAX keeps forever. */
+typedef struct {
+	int64_t width_ns;
+	int64_t keep_ns;
+} ah_shadow_tier;
+
+typedef struct {
+	int64_t points_rolled;  /* points moved into a coarser tier */
+	int64_t points_deleted; /* points expired from the last tier */
+} ah_shadow_compact_stats;
+
+/* Opens (creating if needed) a shadow store. */
+int ah_shadow_open(const char *path, ah_shadow **out);
+/* Closes; NULL-safe. Rolls back an open transaction. */
+void ah_shadow_free(ah_shadow *s);
+/* The shadow path for a ledger database path: "dir/x.db" -> "dir/x-shadow.db";
+ * a name without ".db" gets "-shadow.db" appended. AH_ERANGE if it won't fit. */
+int ah_shadow_path_for_db(const char *db_path, char *buf, size_t len);
+
+/* Name checks (0 or AH_EINVAL/AH_ETOOBIG). */
+int ah_shadow_check_workload(const char *workload);
+int ah_shadow_check_dim(const char *dim);
+
+/* Explicit transactions group many appends into one commit (and make an
+ * import all-or-nothing). Without one, each call commits by itself. */
+int ah_shadow_begin(ah_shadow *s);
+int ah_shadow_commit(ah_shadow *s);
+int ah_shadow_rollback(ah_shadow *s);
+
+/* Finds or creates the series (workload, dim). granularity_ns 0 means "the
+ * existing one, else AH_SHADOW_GRAN_DEFAULT_NS"; a non-zero granularity that
+ * differs from the existing series' is AH_EEXIST. */
+int ah_shadow_series_ensure(ah_shadow *s, const char *workload, const char *dim,
+			    int64_t granularity_ns, int64_t *out_id);
+/* AH_ENOENT when the series does not exist. */
+int ah_shadow_series_find(ah_shadow *s, const char *workload, const char *dim, int64_t *out_id);
+int ah_shadow_series_info_get(ah_shadow *s, int64_t series_id, ah_shadow_series_info *out);
+/* All series, ordered by workload then dim; free *out with free(). */
+int ah_shadow_series_list(ah_shadow *s, ah_shadow_series_info **out, size_t *out_n);
+
+/* Appends n samples (t_ns[i], values[i]) to the series' raw tier, merging
+ * them into their buckets. Validates the whole batch first. */
+int ah_shadow_append(ah_shadow *s, int64_t series_id, const int64_t *t_ns, const double *values,
+		     size_t n);
+/* Appends already-aggregated points (e.g. from an export) into the raw tier
+ * bucket of each p.t_ns; width_ns is ignored. count >= 1, max >= mean. */
+int ah_shadow_append_points(ah_shadow *s, int64_t series_id, const ah_shadow_point *p, size_t n);
+
+/* Streams the points whose bucket starts in [from_ns, to_ns), in time order.
+ * step_ns 0 gives the stored points; step_ns > 0 aggregates them into
+ * buckets of step_ns aligned to the epoch (count-weighted mean, max, summed
+ * count). A stored point wider than step lands whole in its start's bucket.
+ * from_ns > to_ns is AH_ERANGE. A callback's non-zero return stops the query
+ * and is returned. */
+typedef int (*ah_shadow_point_fn)(void *ctx, const ah_shadow_point *p);
+int ah_shadow_query(ah_shadow *s, int64_t series_id, int64_t from_ns, int64_t to_ns, int64_t step_ns,
+		    ah_shadow_point_fn fn, void *ctx);
+
+/* CSV: header "time,value,max,count", time as ISO 8601 UTC with up to nine
+ * fractional digits ("2024-01-01T00:00:00.25Z"). Import reads that format
+ * back (lossless); on a bad line it writes "line N: field: reason" into err,
+ * returns AH_EPARSE and writes nothing. At most AH_SHADOW_CSV_LINE_MAX bytes
+ * per line. */
+#define AH_SHADOW_CSV_LINE_MAX 4096
+int ah_shadow_export_csv(ah_shadow *s, int64_t series_id, int64_t from_ns, int64_t to_ns,
+			 int64_t step_ns, FILE *f);
+int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, size_t errlen,
+			 int64_t *out_points);
+/* Formats t_ns as ISO 8601 UTC (needs 40 bytes); parses ISO 8601 ("Z" or no
+ * zone = UTC, or +hh:mm) back. */
+int ah_shadow_format_time(int64_t t_ns, char *buf, size_t len);
+int ah_shadow_parse_time(const char *s, int64_t *out_ns);
+
+/* Retention. The default tiers are raw 1 day, 1 minute 30 days, 1 hour 365
+ * days. Compaction rolls, per series and tier, the points older than
+ * now_ns - keep (aligned down to the next tier's width) into the next tier
+ * and deletes the last tier's expired points, in one transaction. */
+void ah_shadow_default_tiers(ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS], int *out_n);
+int ah_shadow_check_tiers(const ah_shadow_tier *tiers, int n);
+int ah_shadow_compact(ah_shadow *s, int64_t now_ns, ah_shadow_compact_stats *out);
+int ah_shadow_compact_tiers(ah_shadow *s, int64_t now_ns, const ah_shadow_tier *tiers, int n,
+			    ah_shadow_compact_stats *out);
+/* Points stored per tier of the given tiers (summed over series); counts has
+ * n entries. A point belongs to the coarsest tier no wider than it. */
+int ah_shadow_tier_counts(ah_shadow *s, const ah_shadow_tier *tiers, int n, int64_t *counts);
+/* Checkpoints the WAL into the main file (for measuring its size). */
+int ah_shadow_checkpoint(ah_shadow *s);
+
+/* Request records. Per-dimension figures are NaN when unknown (stored NULL). */
+typedef struct {
+	char key[AH_SHADOW_PARAM_KEY_MAX];
+	char value[AH_SHADOW_PARAM_VALUE_MAX];
+} ah_shadow_param;
+
+typedef struct {
+	char dim[AH_SHADOW_DIM_MAX];
+	double peak;      /* observed */
+	double mean;      /* observed */
+	double predicted; /* what the prediction said */
+} ah_shadow_req_dim;
+
+typedef struct {
+	int64_t id;
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	int64_t start_ns;
+	int64_t end_ns; /* -1 while running */
+	int n_params;   /* keys unique; listed back sorted by key */
+	ah_shadow_param params[AH_SHADOW_MAX_PARAMS];
+	int n_dims;     /* dims unique; listed back sorted by dim */
+	ah_shadow_req_dim dims[AH_MAX_DIMS];
+} ah_shadow_request;
+
+/* Parses "k=v,k2=v2" into params (values may not hold ','); err names the
+ * item. */
+int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, char *err,
+			   size_t errlen);
+/* Records a request (id ignored; end_ns must be -1 or >= start_ns). */
+int ah_shadow_request_add(ah_shadow *s, const ah_shadow_request *r, int64_t *out_id);
+/* Records the end: end_ns >= start, and observed peak/mean per dimension
+ * (merged with what is stored: a NaN field keeps the stored value).
+ * AH_ENOENT for an unknown id, AH_ESTATE if it already ended. */
+int ah_shadow_request_end(ah_shadow *s, int64_t id, int64_t end_ns, const ah_shadow_req_dim *dims,
+			  int n_dims);
+int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out);
+/* A workload's requests, oldest start first, at most limit (0 = no limit);
+ * with param_key set, only those whose parameter param_key equals
+ * param_value. Free *out with free(). */
+int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param_key,
+			   const char *param_value, size_t limit, ah_shadow_request **out,
+			   size_t *out_n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,33 @@
+/* ahead: shadow store internals shared by src/store/shadow*.c. */
+#ifndef AHEAD_SHADOW_INT_H
+#define AHEAD_SHADOW_INT_H
+
+#include <sqlite3.h>
+
+#include "ahead/shadow.h"
+
+struct ah_shadow {
+	sqlite3 *db;
+	sqlite3_stmt *st_series_find;  /* (workload, dim) -> id, granularity */
+	sqlite3_stmt *st_series_ins;
+	sqlite3_stmt *st_series_raw;   /* id -> granularity, raw lane */
+	sqlite3_stmt *st_lane_find;
+	sqlite3_stmt *st_lane_ins;
+	sqlite3_stmt *st_upsert;       /* merge one point into its bucket */
+};
+
+/* All-or-nothing scope: BEGIN IMMEDIATE when no transaction is open, else a
+ * savepoint inside the caller's transaction. */
+typedef struct {
+	int owned; /* 1 = BEGIN, 2 = SAVEPOINT */
+} sh_tx;
+
+int sh_tx_begin(ah_shadow *s, sh_tx *tx);
+/* Commits when rc == 0, else rolls back; returns rc, or the commit's error. */
+int sh_tx_end(ah_shadow *s, sh_tx *tx, int rc);
+int sh_exec(ah_shadow *s, const char *sql);
+/* Maps a SQLite result code to an AH_E* code. */
+int sh_err(int sqlite_rc);
+int sh_lane_get(ah_shadow *s, int64_t series_id, int64_t width_ns, int create, int64_t *out_lane);
+
+#endif

@@ -1,0 +1,417 @@
+/* ahead: shadow store request records.
+ *
+ * A request's parameters live one row per key in request_param (indexed by
+ * key and value), so "all requests of W with size=large" is a query, and the
+ * observed/predicted figures one row per dimension in request_dim, so a
+ * request may report any dimension. NaN figures are stored as NULL. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/error.h"
+#include "store/shadow_int.h"
+
+static int check_key(const char *k)
+{
+	size_t n = strnlen(k, AH_SHADOW_PARAM_KEY_MAX);
+	if (n == 0)
+		return AH_EINVAL;
+	if (n >= AH_SHADOW_PARAM_KEY_MAX)
+		return AH_ETOOBIG;
+	for (size_t i = 0; i < n; i++) {
+		char c = k[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return AH_EINVAL;
+	}
+	return 0;
+}
+
+static int check_value(const char *v)
+{
+	size_t n = strnlen(v, AH_SHADOW_PARAM_VALUE_MAX);
+	if (n >= AH_SHADOW_PARAM_VALUE_MAX)
+		return AH_ETOOBIG;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return AH_EINVAL;
+	return 0;
+}
+
+static void seterr(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+	if (err && len)
+		snprintf(err, len, fmt, a, b);
+}
+
+int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, char *err,
+			   size_t errlen)
+{
+	ah_shadow_param tmp[AH_SHADOW_MAX_PARAMS];
+	int n = 0;
+	if (!s || !params || !out_n)
+		return AH_EINVAL;
+	const char *p = s;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0') {
+		*out_n = 0;
+		return 0;
+	}
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		while (len && p[len - 1] == ' ')
+			len--;
+		while (len && *p == ' ') {
+			p++;
+			len--;
+		}
+		const char *eq = memchr(p, '=', len);
+		char item[AH_SHADOW_PARAM_KEY_MAX + AH_SHADOW_PARAM_VALUE_MAX + 2];
+		snprintf(item, sizeof(item), "%.*s", (int)(len > sizeof(item) - 1 ? sizeof(item) - 1 : len), p);
+		if (!eq) {
+			seterr(err, errlen, "'%.40s': expected key=value%s", item, "");
+			return AH_EINVAL;
+		}
+		if (n == AH_SHADOW_MAX_PARAMS) {
+			seterr(err, errlen, "%s: more than 16 parameters%s", "params", "");
+			return AH_ETOOBIG;
+		}
+		size_t kl = (size_t)(eq - p), vl = len - kl - 1;
+		if (kl >= AH_SHADOW_PARAM_KEY_MAX || vl >= AH_SHADOW_PARAM_VALUE_MAX) {
+			seterr(err, errlen, "'%.40s': %s", item,
+			       kl >= AH_SHADOW_PARAM_KEY_MAX ? "key longer than 63 bytes"
+							     : "value longer than 127 bytes");
+			return AH_ETOOBIG;
+		}
+		memcpy(tmp[n].key, p, kl);
+		tmp[n].key[kl] = '\0';
+		memcpy(tmp[n].value, eq + 1, vl);
+		tmp[n].value[vl] = '\0';
+		if (check_key(tmp[n].key)) {
+			seterr(err, errlen, "'%.40s': %s", item, "key must be 1-63 of [A-Za-z0-9_.-]");
+			return AH_EINVAL;
+		}
+		if (check_value(tmp[n].value)) {
+			seterr(err, errlen, "'%.40s': %s", item, "value has a control character");
+			return AH_EINVAL;
+		}
+		for (int i = 0; i < n; i++)
+			if (!strcmp(tmp[i].key, tmp[n].key)) {
+				seterr(err, errlen, "%s: %s", tmp[n].key, "given twice");
+				return AH_EINVAL;
+			}
+		n++;
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	memcpy(params, tmp, sizeof(tmp[0]) * (size_t)n);
+	*out_n = n;
+	return 0;
+}
+
+static int check_figure(double v)
+{
+	return isnan(v) || isfinite(v) ? 0 : AH_EINVAL;
+}
+
+static int check_dims(const ah_shadow_req_dim *dims, int n)
+{
+	if (n < 0 || n > AH_MAX_DIMS || (n && !dims))
+		return AH_EINVAL;
+	for (int i = 0; i < n; i++) {
+		int rc = ah_shadow_check_dim(dims[i].dim);
+		if (rc)
+			return rc;
+		if (check_figure(dims[i].peak) || check_figure(dims[i].mean) ||
+		    check_figure(dims[i].predicted))
+			return AH_EINVAL;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(dims[i].dim, dims[j].dim))
+				return AH_EINVAL;
+	}
+	return 0;
+}
+
+static void bind_fig(sqlite3_stmt *st, int i, double v)
+{
+	if (isnan(v))
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_double(st, i, v);
+}
+
+static int put_dims(ah_shadow *s, int64_t id, const ah_shadow_req_dim *dims, int n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sh_err(sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO request_dim(req, dim, peak, mean, predicted) VALUES(?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT(req, dim) DO UPDATE SET peak = coalesce(excluded.peak, peak),"
+		" mean = coalesce(excluded.mean, mean),"
+		" predicted = coalesce(excluded.predicted, predicted)",
+		-1, &st, NULL));
+	for (int i = 0; i < n && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, dims[i].dim, -1, SQLITE_STATIC);
+		bind_fig(st, 3, dims[i].peak);
+		bind_fig(st, 4, dims[i].mean);
+		bind_fig(st, 5, dims[i].predicted);
+		int r = sqlite3_step(st);
+		sqlite3_reset(st);
+		rc = r == SQLITE_DONE ? 0 : sh_err(r);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ah_shadow_request_add(ah_shadow *s, const ah_shadow_request *r, int64_t *out_id)
+{
+	int rc;
+	sh_tx tx;
+	sqlite3_stmt *st = NULL;
+	int64_t id = 0;
+	if (!s || !r || !out_id)
+		return AH_EINVAL;
+	if ((rc = ah_shadow_check_workload(r->workload)))
+		return rc;
+	if (r->start_ns < 0 || r->start_ns > AH_SHADOW_T_MAX || r->end_ns > AH_SHADOW_T_MAX ||
+	    (r->end_ns != -1 && r->end_ns < r->start_ns))
+		return AH_ERANGE;
+	if (r->n_params < 0 || r->n_params > AH_SHADOW_MAX_PARAMS)
+		return AH_ETOOBIG;
+	for (int i = 0; i < r->n_params; i++) {
+		if ((rc = check_key(r->params[i].key)) || (rc = check_value(r->params[i].value)))
+			return rc;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(r->params[i].key, r->params[j].key))
+				return AH_EINVAL;
+	}
+	if ((rc = check_dims(r->dims, r->n_dims)))
+		return rc;
+	if ((rc = sh_tx_begin(s, &tx)))
+		return rc;
+	rc = sh_err(sqlite3_prepare_v2(
+		s->db, "INSERT INTO request(workload, start_ns, end_ns) VALUES(?1, ?2, ?3)", -1, &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, r->workload, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->start_ns);
+	if (r->end_ns >= 0)
+		sqlite3_bind_int64(st, 3, r->end_ns);
+	if ((rc = sh_err(sqlite3_step(st))))
+		goto out;
+	id = sqlite3_last_insert_rowid(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = sh_err(sqlite3_prepare_v2(
+		s->db, "INSERT INTO request_param(req, key, value) VALUES(?1, ?2, ?3)", -1, &st, NULL));
+	for (int i = 0; i < r->n_params && rc == 0; i++) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, r->params[i].key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->params[i].value, -1, SQLITE_STATIC);
+		int x = sqlite3_step(st);
+		sqlite3_reset(st);
+		rc = x == SQLITE_DONE ? 0 : sh_err(x);
+	}
+	if (rc == 0)
+		rc = put_dims(s, id, r->dims, r->n_dims);
+out:
+	sqlite3_finalize(st);
+	rc = sh_tx_end(s, &tx, rc);
+	if (rc == 0)
+		*out_id = id;
+	return rc;
+}
+
+int ah_shadow_request_end(ah_shadow *s, int64_t id, int64_t end_ns, const ah_shadow_req_dim *dims,
+			  int n_dims)
+{
+	int rc;
+	sh_tx tx;
+	sqlite3_stmt *st = NULL;
+	if (!s)
+		return AH_EINVAL;
+	if (end_ns < 0 || end_ns > AH_SHADOW_T_MAX)
+		return AH_ERANGE;
+	if ((rc = check_dims(dims, n_dims)))
+		return rc;
+	if ((rc = sh_tx_begin(s, &tx)))
+		return rc;
+	rc = sh_err(sqlite3_prepare_v2(s->db, "SELECT start_ns, end_ns FROM request WHERE id = ?1", -1,
+				       &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	int x = sqlite3_step(st);
+	if (x == SQLITE_DONE) {
+		rc = AH_ENOENT;
+		goto out;
+	}
+	if (x != SQLITE_ROW) {
+		rc = sh_err(x);
+		goto out;
+	}
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL) {
+		rc = AH_ESTATE;
+		goto out;
+	}
+	if (end_ns < sqlite3_column_int64(st, 0)) {
+		rc = AH_ERANGE;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = sh_err(sqlite3_prepare_v2(s->db, "UPDATE request SET end_ns = ?2 WHERE id = ?1", -1, &st,
+				       NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, end_ns);
+	if ((rc = sh_err(sqlite3_step(st))))
+		goto out;
+	rc = put_dims(s, id, dims, n_dims);
+out:
+	sqlite3_finalize(st);
+	return sh_tx_end(s, &tx, rc);
+}
+
+static double col_fig(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out)
+{
+	sqlite3_stmt *st = NULL;
+	ah_shadow_request *r;
+	int rc, x;
+	if (!s || !out)
+		return AH_EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return AH_ENOMEM;
+	rc = sh_err(sqlite3_prepare_v2(
+		s->db, "SELECT workload, start_ns, end_ns FROM request WHERE id = ?1", -1, &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	x = sqlite3_step(st);
+	if (x != SQLITE_ROW) {
+		rc = x == SQLITE_DONE ? AH_ENOENT : sh_err(x);
+		goto out;
+	}
+	r->id = id;
+	snprintf(r->workload, sizeof(r->workload), "%s", (const char *)sqlite3_column_text(st, 0));
+	r->start_ns = sqlite3_column_int64(st, 1);
+	r->end_ns = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = sh_err(sqlite3_prepare_v2(
+		s->db, "SELECT key, value FROM request_param WHERE req = ?1 ORDER BY key", -1, &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW && r->n_params < AH_SHADOW_MAX_PARAMS) {
+		ah_shadow_param *p = &r->params[r->n_params++];
+		snprintf(p->key, sizeof(p->key), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(p->value, sizeof(p->value), "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	if (x != SQLITE_DONE && x != SQLITE_ROW) {
+		rc = sh_err(x);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	rc = sh_err(sqlite3_prepare_v2(s->db,
+				       "SELECT dim, peak, mean, predicted FROM request_dim"
+				       " WHERE req = ?1 ORDER BY dim",
+				       -1, &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW && r->n_dims < AH_MAX_DIMS) {
+		ah_shadow_req_dim *d = &r->dims[r->n_dims++];
+		snprintf(d->dim, sizeof(d->dim), "%s", (const char *)sqlite3_column_text(st, 0));
+		d->peak = col_fig(st, 1);
+		d->mean = col_fig(st, 2);
+		d->predicted = col_fig(st, 3);
+	}
+	if (x != SQLITE_DONE && x != SQLITE_ROW) {
+		rc = sh_err(x);
+		goto out;
+	}
+	*out = *r;
+out:
+	sqlite3_finalize(st);
+	free(r);
+	return rc;
+}
+
+int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param_key,
+			   const char *param_value, size_t limit, ah_shadow_request **out,
+			   size_t *out_n)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t *ids = NULL;
+	ah_shadow_request *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc, x;
+	if (!s || !out || !out_n)
+		return AH_EINVAL;
+	if ((rc = ah_shadow_check_workload(workload)))
+		return rc;
+	if (param_key && ((rc = check_key(param_key)) || !param_value || (rc = check_value(param_value))))
+		return rc ? rc : AH_EINVAL;
+	rc = sh_err(sqlite3_prepare_v2(
+		s->db,
+		param_key ? "SELECT r.id FROM request r JOIN request_param p ON p.req = r.id"
+			    " WHERE r.workload = ?1 AND p.key = ?2 AND p.value = ?3"
+			    " ORDER BY r.start_ns, r.id LIMIT ?4"
+			  : "SELECT id FROM request WHERE workload = ?1 ORDER BY start_ns, id LIMIT ?4",
+		-1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, workload, -1, SQLITE_STATIC);
+	if (param_key) {
+		sqlite3_bind_text(st, 2, param_key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, param_value, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_int64(st, 4, limit ? (int64_t)limit : -1);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 16;
+			int64_t *ni = realloc(ids, nc * sizeof(*ni));
+			if (!ni) {
+				rc = AH_ENOMEM;
+				goto out;
+			}
+			ids = ni;
+			cap = nc;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (x != SQLITE_DONE) {
+		rc = sh_err(x);
+		goto out;
+	}
+	v = calloc(n ? n : 1, sizeof(*v));
+	if (!v) {
+		rc = AH_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = ah_shadow_request_get(s, ids[i], &v[i]);
+	if (rc == 0) {
+		*out = v;
+		*out_n = n;
+		v = NULL;
+	}
+out:
+	sqlite3_finalize(st);
+	free(ids);
+	free(v);
+	return rc;
+}
