@@ -55,6 +55,16 @@ printf 'timestamp,value\n1400000000,1\n1400000300,abc\n' >"$T/bad.csv"
 expect_rc 2 "bad.csv:3" -- anomalies --input "$T/bad.csv"
 printf 'timestamp,value\n1400000300,1\n1400000000,2\n' >"$T/order.csv"
 expect_rc 2 "order.csv:3" -- anomalies --input "$T/order.csv"
+expect_rc 0 "0 events in 2 points" -- anomalies --input "$T/order.csv" --sort
+printf 'timestamp,value\n1400000000,1\n1400000000,3\n1400000300,2\n' >"$T/dup.csv"
+expect_rc 2 "dup.csv:3" -- anomalies --input "$T/dup.csv"
+expect_rc 0 "in 2 points" -- anomalies --input "$T/dup.csv" --duplicates mean
+expect_rc 0 "" -- anomalies --input "$T/dup.csv" --duplicates mean -o csv --scores
+grep -q "^2014-05-13T16:53:20Z,2," "$T/out" || fail "--duplicates mean should average to 2: $(cat "$T/out")"
+expect_rc 0 "" -- anomalies --input "$T/dup.csv" --duplicates last -o csv --scores
+grep -q "^2014-05-13T16:53:20Z,3," "$T/out" || fail "--duplicates last should keep 3: $(cat "$T/out")"
+expect_rc 2 "--duplicates: unknown policy 'first'" -- anomalies --input "$T/dup.csv" --duplicates first
+expect_rc 2 "--duplicates needs" -- anomalies --input "$T/dup.csv" --duplicates
 printf 'timestamp,value\n' >"$T/empty.csv"
 expect_rc 2 "" -- anomalies --input "$T/empty.csv"
 

@@ -167,6 +167,25 @@ static void test_constant_series_quiet(void **state)
 	drop(&s);
 }
 
+static void test_extreme_values(void **state)
+{
+	(void)state;
+	series s = make(400);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = (i % 50 == 7) ? ((i / 50) % 2 ? 1.7e308 : -1.7e308) : (double)(i % 3);
+	s.v[0] = 1.7e308; /* even during warm-up */
+	double *scores = calloc(s.n, sizeof(double));
+	ah_anomaly_event *ev = NULL;
+	size_t ne = 0;
+	assert_int_equal(ah_anomaly_detect(NULL, s.t, s.v, s.n, scores, &ev, &ne), 0);
+	for (size_t i = 0; i < s.n; i++)
+		assert_true(scores[i] >= 0.0 && scores[i] <= 1.0); /* never NaN */
+	assert_true(ne >= 1);
+	free(ev);
+	free(scores);
+	drop(&s);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -210,6 +229,7 @@ int main(void)
 		cmocka_unit_test(test_shift_down_streaming),
 		cmocka_unit_test(test_spike_in_seasonal_series),
 		cmocka_unit_test(test_constant_series_quiet),
+		cmocka_unit_test(test_extreme_values),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

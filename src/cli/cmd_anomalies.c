@@ -21,7 +21,8 @@ static void usage(FILE *f)
 	ah_anomaly_config_default(&def);
 	fprintf(f,
 		"usage: ahead anomalies --input FILE.csv [--threshold T] [--time-col C] [--value-col C]\n"
-		"                       [--season N] [--scores] [-o table|json|csv]\n\n"
+		"                       [--season N] [--sort] [--duplicates error|last|mean]\n"
+		"                       [--scores] [-o table|json|csv]\n\n"
 		"Scores every point of a time series against its one-step prediction (robust level\n"
 		"plus a daily/weekly profile when the data have one) and reports anomalies as\n"
 		"events: start, end, peak time, peak score in [0,1] and kind (spike or level_shift).\n"
@@ -33,6 +34,9 @@ static void usage(FILE *f)
 		"  --value-col C     value column, by name or 0-based index (default: value, else 1)\n"
 		"  --season N        season length in points: 0 = find daily/weekly from the spacing\n"
 		"                    (default), 1 = none\n"
+		"  --sort            sort rows by time instead of refusing rows out of order\n"
+		"  --duplicates P    repeated timestamps: error (default), last (keep the last row)\n"
+		"                    or mean (average them)\n"
 		"  --scores          also print every point's prediction and score\n"
 		"  -o, --output FMT  table (default), json or csv\n"
 		"  -h, --help        this help\n\n"
@@ -92,7 +96,8 @@ int ah_cmd_anomalies(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 	const char *input = NULL, *time_col = NULL, *value_col = NULL;
-	bool want_scores = false;
+	bool want_scores = false, sort_rows = false;
+	ah_series_dup_policy dups = AH_SERIES_DUP_ERROR;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	ah_anomaly_config cfg;
 	ah_anomaly_config_default(&cfg);
@@ -134,6 +139,24 @@ int ah_cmd_anomalies(int argc, char **argv)
 			else
 				value_col = v;
 			i++;
+		} else if (!strcmp(a, "--sort")) {
+			sort_rows = true;
+		} else if (!strcmp(a, "--duplicates")) {
+			if (!v) {
+				ah_cli_err(cmd, "--duplicates needs a value (error, last or mean)");
+				return AH_EXIT_USAGE;
+			}
+			if (!strcmp(v, "error"))
+				dups = AH_SERIES_DUP_ERROR;
+			else if (!strcmp(v, "last"))
+				dups = AH_SERIES_DUP_LAST;
+			else if (!strcmp(v, "mean"))
+				dups = AH_SERIES_DUP_MEAN;
+			else {
+				ah_cli_err(cmd, "--duplicates: unknown policy '%.32s' (expected error, last or mean)", v);
+				return AH_EXIT_USAGE;
+			}
+			i++;
 		} else if (!strcmp(a, "--scores")) {
 			want_scores = true;
 		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
@@ -166,6 +189,9 @@ int ah_cmd_anomalies(int argc, char **argv)
 	ah_series_csv_opts opts = {0};
 	opts.time_col = time_col;
 	opts.value_col = value_col;
+	opts.dups = dups;
+	if (sort_rows)
+		opts.flags |= AH_SERIES_SORT;
 	if ((rc = ah_series_read_csv(input, &opts, &s, err, sizeof(err)))) {
 		ah_cli_err(cmd, "%s", err);
 		ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;

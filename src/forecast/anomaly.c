@@ -232,6 +232,11 @@ static double learn(const ah_anomaly_detector *d, predictor *p, double x)
 				p->s[k] -= p->level;
 	} else {
 		r = x - predict(p);
+		if (!isfinite(r)) {
+			/* values near DBL_MAX: the residual overflows; learn nothing */
+			p->learned++;
+			return 0;
+		}
 		double lim = c->clip_z * sigma_of(p);
 		uint64_t seen = p->learned - (p->period > 1 ? p->period : 0);
 		/* until the scale has warmed up, learn from everything */
@@ -323,6 +328,8 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 		const predictor *p = &d->p[best];
 		pt.predicted = predict(p);
 		double z = (value - pt.predicted) / sigma_of(p);
+		if (isnan(z))
+			z = 0;
 		pt.z = z;
 		double zc = z > Z_CAP ? Z_CAP : (z < -Z_CAP ? -Z_CAP : z);
 		d->zs += c->sustained_alpha * (zc - d->zs);
@@ -340,8 +347,12 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 				d->zq *= 1.0 + c->tail_rate * c->tail_quantile;
 			else
 				d->zq *= 1.0 - c->tail_rate * (1.0 - c->tail_quantile);
+			if (d->zq > 1e12)
+				d->zq = 1e12;
 		} else
 			pt.score = u / (u + c->z_half);
+		if (!(pt.score <= 1.0)) /* u infinite: as anomalous as it gets */
+			pt.score = 1.0;
 		int sign = z > 0 ? 1 : -1;
 		if (fabs(z) >= c->shift_z) {
 			d->run = (d->run && sign == d->run_sign) ? d->run + 1 : 1;
