@@ -8,7 +8,9 @@
  * best time kept. Output sections, whitespace-separated:
  *   speed POLICY INTERVALS SECONDS INTERVALS_PER_S
  *   point POLICY DIM SLACK VIOLATION_PCT       (defaults)
- *   sweep Q DIM SLACK VIOLATION_PCT RESIZES     (ahead, quantile Q) */
+ *   sweep Q DIM SLACK VIOLATION_PCT RESIZES     (ahead, quantile Q)
+ *   csweep F DIM SLACK VIOLATION_PCT RESIZES    (ahead, quantile 0.999,
+ *                                                violation cost x F) */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,24 @@ int main(int argc, char **argv)
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, 0, d, &m);
 			printf("sweep %.3f %s %.6f %.6f %llu\n", qs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
+			       m.violation_pct, (unsigned long long)m.resizes);
+		}
+		ah_replay_free(rp);
+	}
+	/* the violation cost's trade-off, quantile 0.999 as the ceiling */
+	static const double fs[] = {0.4, 0.6, 1, 2, 4, 8, 16};
+	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
+		ah_replay_params pq = p;
+		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = 0.999;
+		for (int d = 0; d < AH_REPLAY_DIMS; d++)
+			pq.violation_cost[d] *= fs[i];
+		ah_policy_kind k = AH_POL_AHEAD;
+		if (run(&r, &pq, &k, 1, &rp))
+			return 1;
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			ah_replay_metrics m;
+			ah_replay_get_metrics(rp, 0, d, &m);
+			printf("csweep %.2f %s %.6f %.6f %llu\n", fs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
 			       m.violation_pct, (unsigned long long)m.resizes);
 		}
 		ah_replay_free(rp);

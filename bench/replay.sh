@@ -31,6 +31,7 @@ echo
 # 3. Trade-off charts: ahead's curve as its quantile sweeps, baselines as points.
 for D in cpu mem; do
   awk -v d=$D '$1=="sweep" && $3==d {print $5, $4, $2}' "$TMP/bench.txt" >"$TMP/sweep_$D.dat"
+  awk -v d=$D '$1=="csweep" && $3==d {print $5, $4, "x" $2}' "$TMP/bench.txt" >"$TMP/csweep_$D.dat"
   awk -v d=$D '$1=="point" && $3==d && $2!="ahead" {print $5, $4, $2}' "$TMP/bench.txt" >"$TMP/points_$D.dat"
   awk -v d=$D '$1=="point" && $3==d && $2=="ahead" {print $5, $4, $2}' "$TMP/bench.txt" >"$TMP/ahead_$D.dat"
   title=$([ $D = cpu ] && echo "cpu" || echo "memory")
@@ -44,8 +45,9 @@ set logscale xy
 set grid
 set key bottom left
 plot "$TMP/sweep_$D.dat" using 1:2 with linespoints lw 2 pt 7 lc rgb '#d62728' title 'ahead (quantile sweep)', \
-     "$TMP/sweep_$D.dat" using 1:2:(sprintf('%.3g', \$3)) with labels offset 2.2,0.6 font ',8' notitle, \
-     "$TMP/ahead_$D.dat" using 1:2 with points pt 9 ps 2 lc rgb '#d62728' title 'ahead (default quantile)', \
+     "$TMP/sweep_$D.dat" using 1:2:((\$3==0.8 || \$3==0.9 || \$3==0.95 || \$3==0.98 || \$3==0.999) ? sprintf("%.3g", \$3) : "") with labels offset 2.2,0.6 font ',8' notitle, \
+     "$TMP/csweep_$D.dat" using 1:2 with linespoints lw 1.5 dt 2 pt 6 lc rgb '#ff7f0e' title 'ahead (violation cost sweep, quantile 0.999)', \
+     "$TMP/ahead_$D.dat" using 1:2 with points pt 9 ps 2 lc rgb '#d62728' title 'ahead (defaults)', \
      "$TMP/points_$D.dat" using 1:2 with points pt 5 ps 1.6 lc rgb '#1f77b4' title 'baselines', \
      "$TMP/points_$D.dat" using 1:2:3 with labels offset 0,-1.1 font ',9' notitle
 EOF
@@ -60,7 +62,10 @@ table = open(sys.argv[3]).read()
 res = {(r["policy"], r["dim"]): r for r in cli["results"]}
 speed = {l[1]: (int(l[2]), float(l[3]), float(l[4])) for l in bench if l[0] == "speed"}
 sweep = {}
+csweep = {}
 for l in bench:
+    if l[0] == "csweep":
+        csweep.setdefault(l[2], []).append((float(l[1]), float(l[3]), float(l[4]), int(l[5])))
     if l[0] == "sweep":
         sweep.setdefault(l[2], []).append((float(l[1]), float(l[3]), float(l[4]), int(l[5])))
 pols = ["static", "threshold", "vpa", "autopilot", "ahead"]
@@ -100,7 +105,8 @@ w("- cost = reserved core-hours x $%.4f + GiB-hours x $%.4f (illustrative list p
 w("")
 w("## All policies at their defaults")
 w("")
-w("ahead runs at quantile cpu=%.3g, mem=%.3g (its defaults)." % (cli["quantile_cpu"], cli["quantile_mem"]))
+w("ahead runs at its defaults: quantile cpu=%.4g, mem=%.4g; violation cost cpu=%g cores, mem=%g GiB." %
+  (cli["quantile_cpu"], cli["quantile_mem"], cli["violation_cost_cpu_cores"], cli["violation_cost_mem_gib"]))
 w("")
 w("| policy | dim | slack | violations % | shortfall | resizes | mean reserved | cost $ |")
 w("|---|---|---:|---:|---:|---:|---:|---:|")
@@ -130,7 +136,8 @@ for d in dims:
     w("")
 w("### ahead against each baseline at the same violation rate")
 w("")
-w("ahead's slack read off its sweep (log-log interpolation) at each baseline's violation rate:")
+w("ahead's slack read off its quantile sweep (log-log interpolation, default violation cost) at each")
+w("baseline's violation rate:")
 w("")
 w("| baseline | dim | baseline violations % | baseline slack | ahead slack at that rate | ahead vs baseline |")
 w("|---|---|---:|---:|---:|---:|")
@@ -154,7 +161,7 @@ w("data: slack %.3f at %.3f%% violations; ahead's sweep crosses that violation r
 w("On memory the same rule violates %.1f%% of intervals. ahead resizes far more often than vpa" %
   res[("threshold", "mem")]["violation_pct"])
 w("(every few intervals; in-place resizing is assumed cheap); vpa applies a change only past 10%.")
-w("The ahead defaults (quantiles, score scales) were chosen looking at this same month of data;")
+w("The ahead defaults (quantile, violation costs, score scales) were chosen looking at this same month of data;")
 w("the sweep below shows the whole trade-off so that no single operating point is cherry-picked.")
 w("The Bitbrains months 2013-8 and 2013-9 are the natural holdout (not in ../shared yet).")
 w("")
@@ -167,6 +174,14 @@ w("| quantile | cpu slack | cpu violations % | cpu resizes | mem slack | mem vio
 w("|---:|---:|---:|---:|---:|---:|---:|")
 for (q, sc, vc, rc), (_, sm, vm, rm) in zip(sweep["cpu"], sweep["mem"]):
     w("| %.3f | %.3f | %.3f | %d | %.3f | %.3f | %d |" % (q, sc, vc, rc, sm, vm, rm))
+w("")
+w("The violation cost is ahead's other knob (REPLAY.md): with the quantile at 0.999 as a ceiling,")
+w("scaling the default cost by F traces this curve (dashed on the charts):")
+w("")
+w("| F | cpu slack | cpu violations % | cpu resizes | mem slack | mem violations % | mem resizes |")
+w("|---:|---:|---:|---:|---:|---:|---:|")
+for (f, sc, vc, rc), (_, sm, vm, rm) in zip(csweep["cpu"], csweep["mem"]):
+    w("| %g | %.3f | %.3f | %d | %.3f | %.3f | %d |" % (f, sc, vc, rc, sm, vm, rm))
 w("")
 w("## Usage vs reservation over time (all 50 VMs summed, hourly means)")
 w("")

@@ -23,7 +23,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ahead replay --trace PATH [PATH...] [--format bitbrains|plain]\n"
 		"                    [--policy static,threshold,vpa,autopilot,ahead] [--dim cpu|mem|all]\n"
-		"                    [--quantile Q] [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
+		"                    [--quantile Q] [--violation-cost cpu=C,mem=G]\n"
+		"                    [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
 		"                    [--price-cpu USD] [--price-mem USD]\n\n"
 		"Replays usage traces in virtual time (as fast as the machine allows) and scores\n"
@@ -37,7 +38,11 @@ static void usage(FILE *f)
 		"  --policy LIST      comma-separated, default all five\n"
 		"  --dim D            cpu, mem or all (default all)\n"
 		"  --quantile Q       ahead's target quantile, 0.5 <= Q <= 0.9999, for both\n"
-		"                     dimensions or as cpu=Q,mem=Q (default cpu=0.98,mem=0.995)\n"
+		"                     dimensions or as cpu=Q,mem=Q (default 0.995)\n"
+		"  --violation-cost cpu=C,mem=G\n"
+		"                     ahead: one violation is worth C core-intervals / G GiB-\n"
+		"                     intervals of idle reservation; below the quantile ahead\n"
+		"                     reserves the cheaper level (default cpu=50,mem=800; 0 = off)\n"
 		"  --csv OUT          write the metrics as CSV to OUT\n"
 		"  --chart-dir DIR    write DIR/replay_POLICY.png (usage vs reservation, all\n"
 		"                     workloads summed) with gnuplot\n"
@@ -72,23 +77,29 @@ static int parse_double(const char *cmd, const char *opt, const char *s, double 
 	return 0;
 }
 
-/* "Q" (both dimensions) or "cpu=Q,mem=Q" (either or both). */
-static int parse_quantile(const char *cmd, const char *s, double q[AH_REPLAY_DIMS])
+/* "Q" (both dimensions) or "cpu=Q,mem=Q" (either or both); with
+ * scale != 0 only the DIM=V form, V in cores or GiB, 0..1e9. */
+static int parse_per_dim(const char *cmd, const char *opt, const char *s, double q[AH_REPLAY_DIMS], int cost)
 {
+	double lo = cost ? 0 : 0.5, hi = cost ? 1e9 : 0.9999;
 	if (!s || !*s) {
-		ah_cli_err(cmd, "--quantile needs a value");
+		ah_cli_err(cmd, "%s needs a value", opt);
 		return -1;
 	}
 	if (!strchr(s, '=')) {
 		double v;
-		if (parse_double(cmd, "--quantile", s, 0.5, 0.9999, &v))
+		if (cost) {
+			ah_cli_err(cmd, "%s: expected cpu=CORES,mem=GIB", opt);
+			return -1;
+		}
+		if (parse_double(cmd, opt, s, lo, hi, &v))
 			return -1;
 		q[AH_DIM_CPU] = q[AH_DIM_MEMORY] = v;
 		return 0;
 	}
 	char buf[128];
 	if (strlen(s) >= sizeof(buf)) {
-		ah_cli_err(cmd, "--quantile: value too long");
+		ah_cli_err(cmd, "%s: value too long", opt);
 		return -1;
 	}
 	strcpy(buf, s);
@@ -97,7 +108,7 @@ static int parse_quantile(const char *cmd, const char *s, double q[AH_REPLAY_DIM
 		char *eq = strchr(t, '=');
 		int d;
 		if (!eq) {
-			ah_cli_err(cmd, "--quantile: expected DIM=Q in '%.32s'", t);
+			ah_cli_err(cmd, "%s: expected DIM=VALUE in '%.32s'", opt, t);
 			return -1;
 		}
 		*eq = 0;
@@ -106,11 +117,13 @@ static int parse_quantile(const char *cmd, const char *s, double q[AH_REPLAY_DIM
 		else if (!strcmp(t, "mem") || !strcmp(t, "memory"))
 			d = AH_DIM_MEMORY;
 		else {
-			ah_cli_err(cmd, "--quantile: unknown dimension '%.32s' (cpu or mem)", t);
+			ah_cli_err(cmd, "%s: unknown dimension '%.32s' (cpu or mem)", opt, t);
 			return -1;
 		}
-		if (parse_double(cmd, "--quantile", eq + 1, 0.5, 0.9999, &nq[d]))
+		if (parse_double(cmd, opt, eq + 1, lo, hi, &nq[d]))
 			return -1;
+		if (cost)
+			nq[d] *= d == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
 	}
 	q[0] = nq[0];
 	q[1] = nq[1];
@@ -380,6 +393,9 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 	json_object_set_new(root, "elapsed_s", json_real(secs));
 	json_object_set_new(root, "quantile_cpu", json_real(p->quantile[AH_DIM_CPU]));
 	json_object_set_new(root, "quantile_mem", json_real(p->quantile[AH_DIM_MEMORY]));
+	json_object_set_new(root, "violation_cost_cpu_cores", json_real(p->violation_cost[AH_DIM_CPU] / 1000.0));
+	json_object_set_new(root, "violation_cost_mem_gib",
+			    json_real(p->violation_cost[AH_DIM_MEMORY] / (double)(1 << 30)));
 	json_object_set_new(root, "step_s", json_integer(p->step_s));
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
@@ -502,7 +518,11 @@ int ah_cmd_replay(int argc, char **argv)
 			}
 			i++;
 		} else if (!strcmp(a, "--quantile")) {
-			if (parse_quantile(cmd, v, p.quantile))
+			if (parse_per_dim(cmd, a, v, p.quantile, 0))
+				goto out;
+			i++;
+		} else if (!strcmp(a, "--violation-cost")) {
+			if (parse_per_dim(cmd, a, v, p.violation_cost, 1))
 				goto out;
 			i++;
 		} else if (!strcmp(a, "--hpa-target")) {

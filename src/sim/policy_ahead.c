@@ -12,11 +12,15 @@
  *    relative for large, so an idle workload's spike does not blow up;
  *  - scores go into exponentially decaying histograms (log-spaced buckets):
  *    one per hour of the day (half-life 7 days) and one for the whole
- *    workload (half-life 2 days). The margin is the score quantile Q of the
+ *    workload (half-life 2 days). The margin is at most the score quantile Q of the
  *    hour's histogram with the workload's histogram mixed in as a prior worth
  *    24 samples (so a fresh hour borrows the workload's spread, a
  *    well-observed hour speaks for itself);
- *  - reservation (f + b) x score_Q - b; grow at once, shrink only when the
+ *  - cost cap: below the quantile, the reservation minimises
+ *    r + cost x P(usage > r), a violation being worth `cost` capacity-
+ *    intervals of idle reservation (params.violation_cost): coverage of rare,
+ *    huge jumps is not bought with capacity held all the time;
+ *  - reservation (f + b) x score - b; grow at once, shrink only when the
  *    new target is more than 10% below the current reservation (hysteresis).
  * The quantile is per dimension (ah_replay_params.quantile[dim]).
  * Each interval is O(buckets), no allocation. */
@@ -43,6 +47,7 @@ typedef struct {
 typedef struct {
 	int dim;
 	double q;
+	double cost; /* capacity-intervals one violation is worth */
 	double b; /* score scale, base units */
 	int64_t res;
 	int have;
@@ -89,6 +94,7 @@ static void ah_init(void *s, const ah_replay_params *p, int dim, int64_t request
 	memset(st, 0, sizeof(*st));
 	st->dim = dim;
 	st->q = p->quantile[dim];
+	st->cost = p->violation_cost[dim] > 0 ? p->violation_cost[dim] : 0;
 	if (requested > 0)
 		st->b = (dim == AH_DIM_CPU ? 0.5 : 0.25) * (double)requested;
 	else
@@ -109,8 +115,14 @@ static double forecast(const ahead_state *st, int64_t t)
 	return f;
 }
 
-/* Score quantile: the hour's histogram plus the workload's as a prior. */
-static double score_quantile(const ahead_state *st, int64_t t)
+/* The score to reserve at. Walks the score distribution (the hour's
+ * histogram plus the workload's as a prior) from the bottom up to the
+ * quantile Q, and keeps the score whose reservation r minimises
+ * r + cost x P(usage > r): a violation is worth `cost` capacity-intervals
+ * of idle reservation. Below the quantile this stops paying for rare, huge
+ * jumps (a VM switching from idle to 8 busy cores) with capacity held all
+ * the time, and spends it where coverage is cheap. */
+static double reserve_score(const ahead_state *st, int64_t t, double f)
 {
 	const rhist *hs = &st->slot[slot_of(t)];
 	double ds = exp2(-((double)t - (double)st->ref_t) / HL_SLOT);
@@ -119,14 +131,24 @@ static double score_quantile(const ahead_state *st, int64_t t)
 	if (!(na > 0))
 		return 2.0;
 	double ka = PRIOR_SAMPLES / st->all.total;
-	double thr = st->q * (hs->total * ds + PRIOR_SAMPLES), c = 0;
-	int b = 0;
-	for (; b < NB - 1; b++) {
+	double tot = hs->total * ds + PRIOR_SAMPLES;
+	double thr = st->q * tot, c = 0, best_v = HUGE_VAL;
+	const double growth = exp((LOG_HI - LOG_LO) / NB);
+	double end = bucket_end(0);
+	int b = 0, best_b = 0;
+	for (; b < NB - 1; b++, end *= growth) {
 		c += hs->w[b] * ds + st->all.w[b] * ka;
+		double v = (f + st->b) * end - st->b + st->cost * (1.0 - c / tot);
+		if (v < best_v) {
+			best_v = v;
+			best_b = b;
+		}
 		if (c >= thr)
 			break;
 	}
-	return bucket_end(b);
+	if (st->cost <= 0)
+		best_b = b; /* pure quantile */
+	return bucket_end(best_b);
 }
 
 static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
@@ -136,7 +158,7 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 	if (!st->have)
 		return st->res;
 	double f = forecast(st, t);
-	double target = (f + st->b) * score_quantile(st, t) - st->b;
+	double target = (f + st->b) * reserve_score(st, t, f) - st->b;
 	if (target < 0)
 		target = 0;
 	if (target > 4e18)
