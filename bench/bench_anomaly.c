@@ -416,10 +416,11 @@ int main(int argc, char **argv)
 	out2(stdout, md,
 	     "detector settings: threshold=%.3g z_half=%.3g sustained_gain=%.3g sustained_alpha=%.3g "
 	     "level_alpha=%.3g season_gamma=%.3g scale_beta=%.3g clip_z=%.3g shift_points=%u shift_z=%.3g "
-	     "merge_gap_points=%u refractory_points=%u warmup_points=%u\n",
+	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g\n",
 	     cfg.threshold, cfg.z_half, cfg.sustained_gain, cfg.sustained_alpha, cfg.level_alpha,
 	     cfg.season_gamma, cfg.scale_beta, cfg.clip_z, cfg.shift_points, cfg.shift_z,
-	     cfg.merge_gap_points, cfg.refractory_points, cfg.warmup_points);
+	     cfg.merge_gap_points, cfg.refractory_points, cfg.warmup_points, cfg.tail_quantile,
+	     cfg.tail_rate);
 	out2(stdout, md, "output presented to NAB: %s (raw per-point scores: %.1f, event onsets only: %.1f, standard profile)\n\n",
 	     use_onset ? "event onsets" : "raw per-point scores", raw[0].norm, ons[0].norm);
 
