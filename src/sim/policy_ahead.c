@@ -138,7 +138,8 @@ static double reserve_score(const ahead_state *st, int64_t t, double f)
 	int b = 0, best_b = 0;
 	for (; b < NB - 1; b++, end *= growth) {
 		c += hs->w[b] * ds + st->all.w[b] * ka;
-		double v = (f + st->b) * end - st->b + st->cost * (1.0 - c / tot);
+		double r = (f + st->b) * end - st->b;
+		double v = (r > 0 ? r : 0) + st->cost * (1.0 - c / tot);
 		if (v < best_v) {
 			best_v = v;
 			best_b = b;
