@@ -1,9 +1,905 @@
-/* Placeholder until the shadow subcommand lands; owned by its feature work. */
+/* ahead shadow: the usage history — import, query, export, ls, compact.
+ *
+ * The shadow store is a sibling of the ledger database: --db (or $AHEAD_DB,
+ * else ./ahead.db) "x.db" gives "x-shadow.db", unless --shadow-db names it.
+ * Keeping history in its own file means a large import never holds the
+ * ledger's write lock. Store rules: include/ahead/shadow.h, docs/SHADOW.md. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "ahead/error.h"
+#include "ahead/series.h"
+#include "ahead/shadow.h"
 #include "cli/cli.h"
+
+#define CMD "shadow"
+#define LONG_MAX_SERIES 256
+#define LONG_BATCH 4096
+#define LONG_LINE_MAX 4096
+
+enum {
+	O_DB = 1 << 0,
+	O_WORKLOAD = 1 << 1,
+	O_DIM = 1 << 2,
+	O_INPUT = 1 << 3,
+	O_TIMECOL = 1 << 4,
+	O_VALUECOL = 1 << 5,
+	O_GRAN = 1 << 6,
+	O_LONG = 1 << 7,
+	O_FROM = 1 << 8,
+	O_TO = 1 << 9,
+	O_STEP = 1 << 10,
+	O_FMT = 1 << 11,
+	O_OUTFILE = 1 << 12,
+	O_NOW = 1 << 13,
+	O_KEEP = 1 << 14,
+};
+
+typedef struct {
+	const char *db, *shadow_db, *workload, *dim, *input, *time_col, *value_col, *gran;
+	const char *from, *to, *step, *fmt, *outfile, *now;
+	const char *keep[3];
+	int long_fmt;
+} opts;
+
+static const struct {
+	const char *name;
+	int flag;
+	size_t off; /* offsetof the const char * field; SIZE_MAX for switches */
+} optdefs[] = {
+	{"--db", O_DB, offsetof(opts, db)},
+	{"--shadow-db", O_DB, offsetof(opts, shadow_db)},
+	{"--workload", O_WORKLOAD, offsetof(opts, workload)},
+	{"--dim", O_DIM, offsetof(opts, dim)},
+	{"--input", O_INPUT, offsetof(opts, input)},
+	{"--time-col", O_TIMECOL, offsetof(opts, time_col)},
+	{"--value-col", O_VALUECOL, offsetof(opts, value_col)},
+	{"--granularity", O_GRAN, offsetof(opts, gran)},
+	{"--long", O_LONG, SIZE_MAX},
+	{"--from", O_FROM, offsetof(opts, from)},
+	{"--to", O_TO, offsetof(opts, to)},
+	{"--step", O_STEP, offsetof(opts, step)},
+	{"-o", O_FMT, offsetof(opts, fmt)},
+	{"--format", O_FMT, offsetof(opts, fmt)},
+	{"--output", O_OUTFILE, offsetof(opts, outfile)},
+	{"--now", O_NOW, offsetof(opts, now)},
+	{"--keep-raw", O_KEEP, offsetof(opts, keep[0])},
+	{"--keep-1m", O_KEEP, offsetof(opts, keep[1])},
+	{"--keep-1h", O_KEEP, offsetof(opts, keep[2])},
+};
+
+static const char *sub_usage[] = {
+	"usage: ahead shadow COMMAND [OPTIONS]\n\n"
+	"The shadow store keeps every workload's usage history: series keyed by\n"
+	"(workload, dimension) with a granularity, bucketed to mean/max/count.\n\n"
+	"commands:\n"
+	"  import    load samples from a CSV file\n"
+	"  query     print a series over a time range, raw or at a coarser step\n"
+	"  export    write a series as CSV (importable again, losslessly)\n"
+	"  ls        list series with their point and sample counts and ranges\n"
+	"  compact   apply retention: roll old points into coarser tiers\n\n"
+	"common options:\n"
+	"  --db PATH         ledger database (default $AHEAD_DB, else ./ahead.db); the shadow\n"
+	"                    store is its sibling: x.db -> x-shadow.db\n"
+	"  --shadow-db PATH  the shadow store's path, overriding the derived one\n\n"
+	"Run 'ahead shadow COMMAND --help' for a command's options.\n"
+	"Exit codes: 0 ok, 1 internal or storage error, 2 bad command line or input file,\n"
+	"5 series not found. Details: docs/SHADOW.md.\n",
+};
+
+static void usage_import(FILE *f)
+{
+	fprintf(f,
+		"usage: ahead shadow import --workload W --dim D --input FILE.csv\n"
+		"                           [--time-col C] [--value-col C] [--granularity DUR]\n"
+		"       ahead shadow import --long --input FILE.csv [--granularity DUR]\n\n"
+		"Loads samples into the shadow store, all or nothing: a bad line aborts the\n"
+		"import, names the line and writes nothing.\n\n"
+		"  --workload W      workload name: 1-127 of [A-Za-z0-9_.:/@+-]\n"
+		"  --dim D           dimension: [a-z][a-z0-9_]{0,62} (cpu, memory, io, net, custom)\n"
+		"  --input FILE      CSV with a header; times ISO 8601 or epoch seconds\n"
+		"  --time-col C      time column, by name or 0-based index (default: timestamp/time, else 0)\n"
+		"  --value-col C     value column, by name or 0-based index (default: value, else 1)\n"
+		"  --granularity D   bucket width for a new series: 1ms..1d, e.g. 500ms, 10s, 1m, 1h\n"
+		"                    (default 1s; an existing series keeps its own, a different\n"
+		"                    value is refused)\n"
+		"  --long            long format: header 'time,workload,dim,value', any number of\n"
+		"                    series (at most %d) in one file\n\n"
+		"Missing values (empty, NaN, NA, null) are skipped and counted. A file with the\n"
+		"header 'time,value,max,count' (written by 'ahead shadow export') is imported\n"
+		"with its means, maxima and counts intact.\n%s",
+		LONG_MAX_SERIES,
+		"\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+}
+
+static void usage_query(FILE *f, int export)
+{
+	if (export)
+		fprintf(f, "usage: ahead shadow export --workload W --dim D [--from T] [--to T] [--step DUR]\n"
+			   "                           [--output FILE]\n\n"
+			   "Writes the series as CSV 'time,value,max,count' (value is the bucket mean), to\n"
+			   "stdout or FILE; 'ahead shadow import' reads it back losslessly.\n\n");
+	else
+		fprintf(f, "usage: ahead shadow query --workload W --dim D [--from T] [--to T] [--step DUR]\n"
+			   "                          [-o table|json|csv]\n\n"
+			   "Prints the points whose bucket starts in [from, to), in time order.\n\n");
+	fprintf(f, "  --workload W, --dim D   the series\n"
+		   "  --from T, --to T        ISO 8601 time or epoch seconds (default: everything)\n"
+		   "  --step DUR              aggregate into buckets of DUR (e.g. 1m, 1h): mean weighted\n"
+		   "                          by count, max of maxima, summed count (default: as stored)\n");
+	if (!export)
+		fprintf(f, "  -o, --format FMT        table (default), json or csv\n");
+	else
+		fprintf(f, "  --output FILE           write to FILE instead of stdout\n");
+	fprintf(f, "\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+}
+
+static void usage_ls(FILE *f)
+{
+	fprintf(f, "usage: ahead shadow ls [-o table|json|csv]\n\n"
+		   "Lists every series: workload, dimension, granularity, stored points, samples\n"
+		   "they aggregate, first and last bucket start.\n\n"
+		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+}
+
+static void usage_compact(FILE *f)
+{
+	fprintf(f, "usage: ahead shadow compact [--now T] [--keep-raw DUR] [--keep-1m DUR] [--keep-1h DUR]\n"
+		   "                            [-o table|json]\n\n"
+		   "Applies retention: raw points older than --keep-raw (default 1d) are rolled into\n"
+		   "1-minute points, those older than --keep-1m (default 30d) into 1-hour points, and\n"
+		   "1-hour points older than --keep-1h (default 365d) are deleted (with request records\n"
+		   "that ended before then). Rolled points keep mean, max and count.\n\n"
+		   "  --now T           the time to compact at (default: the current time)\n\n"
+		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+}
+
+static int is_help(const char *a)
+{
+	return !strcmp(a, "--help") || !strcmp(a, "-h");
+}
+
+/* Strict option parsing: known options only, each at most once, each with a
+ * value (except switches). Returns 0, or AH_EXIT_USAGE after an error. */
+static int parse_opts(const char *sub, int argc, char **argv, int allowed, opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		size_t k, n = sizeof(optdefs) / sizeof(optdefs[0]);
+		for (k = 0; k < n; k++)
+			if (!strcmp(a, optdefs[k].name) && (optdefs[k].flag & (allowed | O_DB)))
+				break;
+		if (k == n) {
+			ah_cli_err(CMD, "%s: unknown option '%.64s' (see 'ahead shadow %s --help')", sub, a, sub);
+			return AH_EXIT_USAGE;
+		}
+		if (optdefs[k].off == SIZE_MAX) {
+			if (o->long_fmt) {
+				ah_cli_err(CMD, "%s: %s given twice", sub, a);
+				return AH_EXIT_USAGE;
+			}
+			o->long_fmt = 1;
+			continue;
+		}
+		const char **slot = (const char **)((char *)o + optdefs[k].off);
+		if (*slot) {
+			ah_cli_err(CMD, "%s: %s given twice", sub, a);
+			return AH_EXIT_USAGE;
+		}
+		if (i + 1 >= argc || !*argv[i + 1]) {
+			ah_cli_err(CMD, "%s: %s needs a value", sub, a);
+			return AH_EXIT_USAGE;
+		}
+		*slot = argv[++i];
+	}
+	return 0;
+}
+
+/* "500ms", "10s", "1m", "2h", "30d", "250us", "100ns"; a bare integer is
+ * seconds. */
+static int parse_duration(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !(*s >= '0' && *s <= '9'))
+		return -1;
+	long long v = strtoll(s, &end, 10);
+	if (errno || v < 0)
+		return -1;
+	static const struct {
+		const char *u;
+		int64_t ns;
+	} units[] = {{"", AH_NS_PER_S}, {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", AH_NS_PER_S},
+		     {"m", 60 * AH_NS_PER_S}, {"h", 3600 * AH_NS_PER_S}, {"d", 86400 * AH_NS_PER_S}};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (!strcmp(end, units[i].u)) {
+			if (v > INT64_MAX / units[i].ns)
+				return -1;
+			*out = v * units[i].ns;
+			return 0;
+		}
+	return -1;
+}
+
+static int opt_duration(const char *sub, const char *name, const char *s, int64_t lo, int64_t hi,
+			int64_t *out)
+{
+	int64_t v;
+	if (parse_duration(s, &v) || v < lo || v > hi) {
+		ah_cli_err(CMD, "%s: %s: '%.40s' is not a duration in range (e.g. 500ms, 10s, 1m, 1h, 30d)",
+			   sub, name, s);
+		return AH_EXIT_USAGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static int opt_time(const char *sub, const char *name, const char *s, int64_t *out)
+{
+	int rc = ah_shadow_parse_time(s, out);
+	if (rc) {
+		ah_cli_err(CMD, "%s: %s: '%.40s' is %s", sub, name, s,
+			   rc == AH_ERANGE ? "out of range (1970..2262)"
+					   : "not an ISO 8601 time or epoch seconds");
+		return AH_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int open_store(const char *sub, const opts *o, ah_shadow **out)
+{
+	char path[PATH_MAX];
+	const char *p = o->shadow_db;
+	if (!p) {
+		if (ah_shadow_path_for_db(ah_cli_db_path(o->db), path, sizeof(path))) {
+			ah_cli_err(CMD, "%s: --db: path too long", sub);
+			return AH_EXIT_USAGE;
+		}
+		p = path;
+	}
+	int rc = ah_shadow_open(p, out);
+	if (rc) {
+		ah_cli_err(CMD, "%s: cannot open shadow store '%.200s': %s", sub, p, ah_strerror(rc));
+		return AH_EXIT_INTERNAL;
+	}
+	return 0;
+}
+
+static int check_names(const char *sub, const char *workload, const char *dim)
+{
+	int rc;
+	if (!workload) {
+		ah_cli_err(CMD, "%s: --workload W is required", sub);
+		return AH_EXIT_USAGE;
+	}
+	if (!dim) {
+		ah_cli_err(CMD, "%s: --dim D is required", sub);
+		return AH_EXIT_USAGE;
+	}
+	if ((rc = ah_shadow_check_workload(workload))) {
+		ah_cli_err(CMD, "%s: --workload: %s", sub,
+			   rc == AH_ETOOBIG ? "longer than 127 bytes"
+					    : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
+		return AH_EXIT_USAGE;
+	}
+	if ((rc = ah_shadow_check_dim(dim))) {
+		ah_cli_err(CMD, "%s: --dim: '%.64s' %s", sub, dim,
+			   rc == AH_ETOOBIG ? "is longer than 63 bytes" : "must match [a-z][a-z0-9_]*");
+		return AH_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int store_fail(const char *sub, const char *what, int rc)
+{
+	ah_cli_err(CMD, "%s: %s: %s", sub, what, ah_strerror(rc));
+	if (rc == AH_ENOENT)
+		return AH_EXIT_NOTFOUND;
+	if (rc == AH_EINVAL || rc == AH_ERANGE || rc == AH_EPARSE || rc == AH_ETOOBIG || rc == AH_EEXIST)
+		return AH_EXIT_USAGE;
+	return AH_EXIT_INTERNAL;
+}
+
+/* ---- import ---- */
+
+static int series_for(ah_shadow *s, const char *sub, const char *w, const char *d, int64_t gran,
+		      int64_t *id)
+{
+	int rc = ah_shadow_series_ensure(s, w, d, gran, id);
+	if (rc == AH_EEXIST) {
+		ah_cli_err(CMD, "%s: --granularity: series %s/%s exists with another granularity", sub, w, d);
+		return AH_EXIT_USAGE;
+	}
+	if (rc)
+		return store_fail(sub, "series", rc);
+	return 0;
+}
+
+typedef struct {
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	char dim[AH_SHADOW_DIM_MAX];
+	int64_t id;
+	size_t n;
+	int64_t t[LONG_BATCH];
+	double v[LONG_BATCH];
+} long_buf;
+
+static int is_missing(const char *s)
+{
+	return !*s || !strcasecmp(s, "nan") || !strcmp(s, "NA") || !strcasecmp(s, "null");
+}
+
+/* Long format: time,workload,dim,value. Returns an exit code. */
+static int import_long(ah_shadow *s, const opts *o, int64_t gran, FILE *f)
+{
+	const char *sub = "import";
+	char line[LONG_LINE_MAX + 2];
+	long_buf *bufs[LONG_MAX_SERIES];
+	int nbuf = 0, ret = 0, rc;
+	long lineno = 0;
+	size_t samples = 0, missing = 0;
+	if ((rc = ah_shadow_begin(s)))
+		return store_fail(sub, "begin", rc);
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		size_t len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			ah_cli_err(CMD, "%s: %s:%ld: line longer than %d bytes", sub, o->input, lineno,
+				   LONG_LINE_MAX);
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (lineno == 1) {
+			if (strcasecmp(line, "time,workload,dim,value")) {
+				ah_cli_err(CMD, "%s: %s:1: --long expects the header 'time,workload,dim,value'",
+					   sub, o->input);
+				ret = AH_EXIT_USAGE;
+				goto out;
+			}
+			continue;
+		}
+		if (!len)
+			continue;
+		char *fld[5];
+		int nf = 0;
+		for (char *p = line; nf < 5;) {
+			fld[nf++] = p;
+			char *c = strchr(p, ',');
+			if (!c)
+				break;
+			*c = '\0';
+			p = c + 1;
+		}
+		if (nf != 4) {
+			ah_cli_err(CMD, "%s: %s:%ld: expected 4 fields (time,workload,dim,value)", sub,
+				   o->input, lineno);
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		int64_t t;
+		if ((rc = ah_shadow_parse_time(fld[0], &t))) {
+			ah_cli_err(CMD, "%s: %s:%ld: time: '%.40s' is %s", sub, o->input, lineno, fld[0],
+				   rc == AH_ERANGE ? "out of range" : "not an ISO 8601 time or epoch seconds");
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		if ((rc = ah_shadow_check_workload(fld[1]))) {
+			ah_cli_err(CMD, "%s: %s:%ld: workload: %s", sub, o->input, lineno,
+				   rc == AH_ETOOBIG ? "longer than 127 bytes"
+						    : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		if ((rc = ah_shadow_check_dim(fld[2]))) {
+			ah_cli_err(CMD, "%s: %s:%ld: dim: '%.64s' must match [a-z][a-z0-9_]{0,62}", sub,
+				   o->input, lineno, fld[2]);
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		if (is_missing(fld[3])) {
+			missing++;
+			continue;
+		}
+		char *end;
+		errno = 0;
+		double v = strtod(fld[3], &end);
+		if (*end || errno == ERANGE || !isfinite(v)) {
+			ah_cli_err(CMD, "%s: %s:%ld: value: '%.40s' is not a finite number", sub, o->input,
+				   lineno, fld[3]);
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		long_buf *b = NULL;
+		for (int i = 0; i < nbuf; i++)
+			if (!strcmp(bufs[i]->workload, fld[1]) && !strcmp(bufs[i]->dim, fld[2])) {
+				b = bufs[i];
+				break;
+			}
+		if (!b) {
+			if (nbuf == LONG_MAX_SERIES) {
+				ah_cli_err(CMD, "%s: %s:%ld: more than %d series in one file", sub, o->input,
+					   lineno, LONG_MAX_SERIES);
+				ret = AH_EXIT_USAGE;
+				goto out;
+			}
+			b = calloc(1, sizeof(*b));
+			if (!b) {
+				ret = store_fail(sub, "buffer", AH_ENOMEM);
+				goto out;
+			}
+			bufs[nbuf++] = b;
+			snprintf(b->workload, sizeof(b->workload), "%s", fld[1]);
+			snprintf(b->dim, sizeof(b->dim), "%s", fld[2]);
+			if ((ret = series_for(s, sub, b->workload, b->dim, gran, &b->id)))
+				goto out;
+		}
+		b->t[b->n] = t;
+		b->v[b->n] = v;
+		if (++b->n == LONG_BATCH) {
+			if ((rc = ah_shadow_append(s, b->id, b->t, b->v, b->n))) {
+				ret = store_fail(sub, "append", rc);
+				goto out;
+			}
+			b->n = 0;
+		}
+		samples++;
+	}
+	if (ferror(f)) {
+		ah_cli_err(CMD, "%s: %s: read error", sub, o->input);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	if (lineno == 0) {
+		ah_cli_err(CMD, "%s: %s: empty file (expected a header)", sub, o->input);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < nbuf; i++)
+		if (bufs[i]->n && (rc = ah_shadow_append(s, bufs[i]->id, bufs[i]->t, bufs[i]->v, bufs[i]->n))) {
+			ret = store_fail(sub, "append", rc);
+			goto out;
+		}
+	if ((rc = ah_shadow_commit(s))) {
+		ret = store_fail(sub, "commit", rc);
+		goto out;
+	}
+	printf("imported %zu samples into %d series (%zu missing values skipped)\n", samples, nbuf, missing);
+out:
+	if (ret)
+		ah_shadow_rollback(s);
+	for (int i = 0; i < nbuf; i++)
+		free(bufs[i]);
+	return ret;
+}
+
+static int cmd_import(int argc, char **argv)
+{
+	const char *sub = "import";
+	opts o;
+	ah_shadow *s = NULL;
+	int ret;
+	int64_t gran = 0, id;
+	char err[512];
+	if ((ret = parse_opts(sub, argc, argv,
+			      O_WORKLOAD | O_DIM | O_INPUT | O_TIMECOL | O_VALUECOL | O_GRAN | O_LONG, &o)))
+		return ret;
+	if (!o.input) {
+		ah_cli_err(CMD, "%s: --input FILE is required", sub);
+		return AH_EXIT_USAGE;
+	}
+	if (o.long_fmt) {
+		const char *bad = o.workload ? "--workload" : o.dim ? "--dim" : o.time_col ? "--time-col"
+							     : o.value_col ? "--value-col" : NULL;
+		if (bad) {
+			ah_cli_err(CMD, "%s: %s cannot be used with --long (the file names each row's series)",
+				   sub, bad);
+			return AH_EXIT_USAGE;
+		}
+	} else if ((ret = check_names(sub, o.workload, o.dim))) {
+		return ret;
+	}
+	if (o.gran && (ret = opt_duration(sub, "--granularity", o.gran, AH_SHADOW_GRAN_MIN_NS,
+					  AH_SHADOW_GRAN_MAX_NS, &gran)))
+		return ret;
+	FILE *f = fopen(o.input, "r");
+	if (!f) {
+		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o.input, strerror(errno));
+		return AH_EXIT_USAGE;
+	}
+	if ((ret = open_store(sub, &o, &s))) {
+		fclose(f);
+		return ret;
+	}
+	if (o.long_fmt) {
+		ret = import_long(s, &o, gran, f);
+		goto out;
+	}
+	/* A file from 'ahead shadow export' keeps its aggregates. */
+	char head[64] = "";
+	if (!fgets(head, sizeof(head), f))
+		head[0] = '\0';
+	head[strcspn(head, "\r\n")] = '\0';
+	rewind(f);
+	if (!o.time_col && !o.value_col && !strcmp(head, "time,value,max,count")) {
+		int64_t n = 0;
+		if ((ret = series_for(s, sub, o.workload, o.dim, gran, &id)))
+			goto out;
+		int rc = ah_shadow_import_csv(s, id, f, err, sizeof(err), &n);
+		if (rc == AH_EPARSE || rc == AH_ETOOBIG) {
+			ah_cli_err(CMD, "%s: %s:%s", sub, o.input, err + 5); /* "line N: ..." -> "N: ..." */
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		if (rc) {
+			ret = store_fail(sub, "import", rc);
+			goto out;
+		}
+		printf("imported %lld points into %s/%s\n", (long long)n, o.workload, o.dim);
+		goto out;
+	}
+	ah_series_csv_opts so;
+	memset(&so, 0, sizeof(so));
+	so.time_col = o.time_col;
+	so.value_col = o.value_col;
+	so.flags = AH_SERIES_UNORDERED; /* buckets merge repeats and any order */
+	ah_series ser;
+	int rc = ah_series_read_csv(o.input, &so, &ser, err, sizeof(err));
+	if (rc) {
+		ah_cli_err(CMD, "%s: %s", sub, err);
+		ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+		goto out;
+	}
+	/* Missing values are skipped: compact the arrays in place. */
+	size_t k = 0;
+	for (size_t i = 0; i < ser.n; i++)
+		if (!isnan(ser.v[i])) {
+			ser.t_ns[k] = ser.t_ns[i];
+			ser.v[k++] = ser.v[i];
+		}
+	for (size_t i = 0; i < k; i++)
+		if (ser.t_ns[i] < 0 || ser.t_ns[i] > AH_SHADOW_T_MAX) {
+			ah_cli_err(CMD, "%s: %s: a time is out of range (before 1970 or after 2262)", sub, o.input);
+			ah_series_fini(&ser);
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+	if ((rc = ah_shadow_begin(s))) {
+		ah_series_fini(&ser);
+		ret = store_fail(sub, "begin", rc);
+		goto out;
+	}
+	if ((ret = series_for(s, sub, o.workload, o.dim, gran, &id)) == 0 &&
+	    (rc = ah_shadow_append(s, id, ser.t_ns, ser.v, k)))
+		ret = store_fail(sub, "append", rc);
+	if (ret == 0 && (rc = ah_shadow_commit(s)))
+		ret = store_fail(sub, "commit", rc);
+	if (ret)
+		ah_shadow_rollback(s);
+	else
+		printf("imported %zu samples into %s/%s (%zu missing values skipped)\n", k, o.workload,
+		       o.dim, ser.n - k);
+	ah_series_fini(&ser);
+out:
+	fclose(f);
+	ah_shadow_free(s);
+	return ret;
+}
+
+/* ---- query / export ---- */
+
+static void fmt_num(double v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, len, "%.17g", v);
+}
+
+typedef struct {
+	ah_out_fmt fmt;
+	size_t n;
+} print_ctx;
+
+static int print_point(void *vctx, const ah_shadow_point *p)
+{
+	print_ctx *c = vctx;
+	char t[48], m[32], x[32];
+	ah_shadow_format_time(p->t_ns, t, sizeof(t));
+	if (c->fmt == AH_OUT_JSON) {
+		json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I}", "time", t, "t_ns", (json_int_t)p->t_ns,
+				      "width_ns", (json_int_t)p->width_ns, "mean", p->mean, "max",
+				      p->max, "count", (json_int_t)p->count);
+		if (!o)
+			return AH_ENOMEM;
+		char *sj = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		json_decref(o);
+		if (!sj)
+			return AH_ENOMEM;
+		printf("%s\n    %s", c->n ? "," : "", sj);
+		free(sj);
+	} else {
+		fmt_num(p->mean, m, sizeof(m));
+		fmt_num(p->max, x, sizeof(x));
+		if (c->fmt == AH_OUT_CSV)
+			printf("%s,%s,%s,%lld\n", t, m, x, (long long)p->count);
+		else
+			printf("%-32s %20s %20s %10lld\n", t, m, x, (long long)p->count);
+	}
+	c->n++;
+	return ferror(stdout) ? AH_EIO : 0;
+}
+
+static int cmd_query(int argc, char **argv, int export)
+{
+	const char *sub = export ? "export" : "query";
+	opts o;
+	ah_shadow *s = NULL;
+	int ret, rc;
+	int64_t from = 0, to = INT64_MAX, step = 0, id;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	FILE *out = NULL;
+	if ((ret = parse_opts(sub, argc, argv,
+			      O_WORKLOAD | O_DIM | O_FROM | O_TO | O_STEP | (export ? O_OUTFILE : O_FMT), &o)))
+		return ret;
+	if ((ret = check_names(sub, o.workload, o.dim)))
+		return ret;
+	if ((o.from && (ret = opt_time(sub, "--from", o.from, &from))) ||
+	    (o.to && (ret = opt_time(sub, "--to", o.to, &to))))
+		return ret;
+	if (from > to) {
+		ah_cli_err(CMD, "%s: --from must not be after --to", sub);
+		return AH_EXIT_USAGE;
+	}
+	if (o.step && (ret = opt_duration(sub, "--step", o.step, AH_SHADOW_GRAN_MIN_NS,
+					  366 * AH_SHADOW_GRAN_MAX_NS, &step)))
+		return ret;
+	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt))
+		return AH_EXIT_USAGE;
+	if ((ret = open_store(sub, &o, &s)))
+		return ret;
+	rc = ah_shadow_series_find(s, o.workload, o.dim, &id);
+	if (rc) {
+		if (rc == AH_ENOENT)
+			ah_cli_err(CMD, "%s: no series %s/%s", sub, o.workload, o.dim);
+		ret = rc == AH_ENOENT ? AH_EXIT_NOTFOUND : store_fail(sub, "series", rc);
+		goto out;
+	}
+	if (export) {
+		out = o.outfile ? fopen(o.outfile, "w") : stdout;
+		if (!out) {
+			ah_cli_err(CMD, "%s: --output: cannot open '%.200s': %s", sub, o.outfile, strerror(errno));
+			ret = AH_EXIT_USAGE;
+			goto out;
+		}
+		rc = ah_shadow_export_csv(s, id, from, to, step, out);
+		if (out != stdout && fclose(out) != 0 && rc == 0)
+			rc = AH_EIO;
+		if (rc)
+			ret = store_fail(sub, "export", rc);
+		goto out;
+	}
+	print_ctx c = {fmt, 0};
+	if (fmt == AH_OUT_JSON) {
+		ah_shadow_series_info info;
+		if ((rc = ah_shadow_series_info_get(s, id, &info))) {
+			ret = store_fail(sub, "series", rc);
+			goto out;
+		}
+		json_t *w = json_string(o.workload), *d = json_string(o.dim);
+		char *ws = json_dumps(w, JSON_ENCODE_ANY), *ds = json_dumps(d, JSON_ENCODE_ANY);
+		printf("{\n  \"workload\": %s,\n  \"dim\": %s,\n  \"granularity_ns\": %lld,\n"
+		       "  \"step_ns\": %lld,\n  \"points\": [",
+		       ws ? ws : "null", ds ? ds : "null", (long long)info.granularity_ns, (long long)step);
+		free(ws);
+		free(ds);
+		json_decref(w);
+		json_decref(d);
+	} else if (fmt == AH_OUT_CSV) {
+		printf("time,value,max,count\n");
+	} else {
+		printf("%-32s %20s %20s %10s\n", "TIME", "MEAN", "MAX", "COUNT");
+	}
+	rc = ah_shadow_query(s, id, from, to, step, print_point, &c);
+	if (fmt == AH_OUT_JSON)
+		printf("%s]\n}\n", c.n ? "\n  " : "");
+	if (rc)
+		ret = store_fail(sub, "query", rc);
+out:
+	ah_shadow_free(s);
+	return ret;
+}
+
+/* ---- ls ---- */
+
+static void fmt_dur(int64_t ns, char *buf, size_t len)
+{
+	static const struct {
+		const char *u;
+		int64_t ns;
+	} units[] = {{"d", 86400 * AH_NS_PER_S}, {"h", 3600 * AH_NS_PER_S}, {"m", 60 * AH_NS_PER_S},
+		     {"s", AH_NS_PER_S}, {"ms", 1000000}, {"us", 1000}, {"ns", 1}};
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (ns % units[i].ns == 0) {
+			snprintf(buf, len, "%lld%s", (long long)(ns / units[i].ns), units[i].u);
+			return;
+		}
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	const char *sub = "ls";
+	opts o;
+	ah_shadow *s = NULL;
+	ah_shadow_series_info *v = NULL;
+	size_t n = 0;
+	int ret, rc;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	if ((ret = parse_opts(sub, argc, argv, O_FMT, &o)))
+		return ret;
+	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt))
+		return AH_EXIT_USAGE;
+	if ((ret = open_store(sub, &o, &s)))
+		return ret;
+	if ((rc = ah_shadow_series_list(s, &v, &n))) {
+		ret = store_fail(sub, "list", rc);
+		goto out;
+	}
+	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
+	if (fmt == AH_OUT_CSV)
+		printf("workload,dim,granularity_ns,points,samples,first,last\n");
+	else if (fmt == AH_OUT_TABLE)
+		printf("%-24s %-12s %6s %10s %12s %-24s %-24s\n", "WORKLOAD", "DIM", "GRAN", "POINTS",
+		       "SAMPLES", "FIRST", "LAST");
+	for (size_t i = 0; i < n; i++) {
+		char first[48] = "-", last[48] = "-", g[24];
+		if (v[i].first_ns >= 0) {
+			ah_shadow_format_time(v[i].first_ns, first, sizeof(first));
+			ah_shadow_format_time(v[i].last_ns, last, sizeof(last));
+		}
+		fmt_dur(v[i].granularity_ns, g, sizeof(g));
+		if (fmt == AH_OUT_JSON) {
+			json_t *e = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "workload", v[i].workload,
+					      "dim", v[i].dim, "granularity_ns",
+					      (json_int_t)v[i].granularity_ns, "granularity", g, "points",
+					      (json_int_t)v[i].points, "samples", (json_int_t)v[i].samples);
+			if (!e) {
+				ret = store_fail(sub, "json", AH_ENOMEM);
+				json_decref(arr);
+				goto out;
+			}
+			json_object_set_new(e, "first", v[i].first_ns >= 0 ? json_string(first) : json_null());
+			json_object_set_new(e, "last", v[i].first_ns >= 0 ? json_string(last) : json_null());
+			json_array_append_new(arr, e);
+		} else if (fmt == AH_OUT_CSV) {
+			printf("%s,%s,%lld,%lld,%lld,%s,%s\n", v[i].workload, v[i].dim,
+			       (long long)v[i].granularity_ns, (long long)v[i].points,
+			       (long long)v[i].samples, v[i].first_ns >= 0 ? first : "",
+			       v[i].first_ns >= 0 ? last : "");
+		} else {
+			printf("%-24s %-12s %6s %10lld %12lld %-24s %-24s\n", v[i].workload, v[i].dim, g,
+			       (long long)v[i].points, (long long)v[i].samples, first, last);
+		}
+	}
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	}
+out:
+	free(v);
+	ah_shadow_free(s);
+	return ret;
+}
+
+/* ---- compact ---- */
+
+static int cmd_compact(int argc, char **argv)
+{
+	const char *sub = "compact";
+	opts o;
+	ah_shadow *s = NULL;
+	int ret, rc, nt;
+	int64_t now;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS];
+	int64_t counts[AH_SHADOW_MAX_TIERS];
+	ah_shadow_compact_stats st;
+	static const char *names[] = {"--keep-raw", "--keep-1m", "--keep-1h"};
+	static const char *tier_names[] = {"raw", "1m", "1h"};
+	if ((ret = parse_opts(sub, argc, argv, O_NOW | O_KEEP | O_FMT, &o)))
+		return ret;
+	ah_shadow_default_tiers(tiers, &nt);
+	for (int i = 0; i < 3; i++)
+		if (o.keep[i] && (ret = opt_duration(sub, names[i], o.keep[i], AH_SHADOW_GRAN_MIN_NS,
+						     INT64_C(100) * 366 * AH_SHADOW_GRAN_MAX_NS,
+						     &tiers[i].keep_ns)))
+			return ret;
+	if (o.now) {
+		if ((ret = opt_time(sub, "--now", o.now, &now)))
+			return ret;
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts); /* the CLI owns the clock, not the library */
+		now = (int64_t)ts.tv_sec * AH_NS_PER_S + ts.tv_nsec;
+	}
+	if (o.fmt && (ah_cli_parse_output(o.fmt, &fmt) || fmt == AH_OUT_CSV)) {
+		if (fmt == AH_OUT_CSV)
+			ah_cli_err(CMD, "%s: -o: csv is not offered here (table or json)", sub);
+		return AH_EXIT_USAGE;
+	}
+	if ((ret = open_store(sub, &o, &s)))
+		return ret;
+	if ((rc = ah_shadow_compact_tiers(s, now, tiers, nt, &st)) ||
+	    (rc = ah_shadow_tier_counts(s, tiers, nt, counts))) {
+		ret = store_fail(sub, "compact", rc);
+		goto out;
+	}
+	if (fmt == AH_OUT_JSON) {
+		json_t *j = json_pack("{s:I, s:I, s:{s:I, s:I, s:I}}", "points_rolled",
+				      (json_int_t)st.points_rolled, "points_deleted",
+				      (json_int_t)st.points_deleted, "points_per_tier", "raw",
+				      (json_int_t)counts[0], "1m", (json_int_t)counts[1], "1h",
+				      (json_int_t)counts[2]);
+		if (j) {
+			json_dumpf(j, stdout, JSON_INDENT(2));
+			putchar('\n');
+			json_decref(j);
+		}
+	} else {
+		printf("rolled %lld points into coarser tiers, deleted %lld expired points\n",
+		       (long long)st.points_rolled, (long long)st.points_deleted);
+		for (int i = 0; i < nt; i++)
+			printf("  %-4s %12lld points\n", tier_names[i], (long long)counts[i]);
+	}
+out:
+	ah_shadow_free(s);
+	return ret;
+}
 
 int ah_cmd_shadow(int argc, char **argv)
 {
-	(void)argc;
-	ah_cli_err(argv[0], "not available in this build yet");
-	return AH_EXIT_INTERNAL;
+	if (argc < 2) {
+		fputs(sub_usage[0], stderr);
+		return AH_EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (is_help(sub) || !strcmp(sub, "help")) {
+		fputs(sub_usage[0], stdout);
+		return AH_EXIT_OK;
+	}
+	int help = 0;
+	for (int i = 2; i < argc; i++)
+		if (is_help(argv[i]))
+			help = 1;
+	if (!strcmp(sub, "import")) {
+		if (help)
+			return usage_import(stdout), AH_EXIT_OK;
+		return cmd_import(argc - 1, argv + 1);
+	}
+	if (!strcmp(sub, "query") || !strcmp(sub, "export")) {
+		int ex = !strcmp(sub, "export");
+		if (help)
+			return usage_query(stdout, ex), AH_EXIT_OK;
+		return cmd_query(argc - 1, argv + 1, ex);
+	}
+	if (!strcmp(sub, "ls")) {
+		if (help)
+			return usage_ls(stdout), AH_EXIT_OK;
+		return cmd_ls(argc - 1, argv + 1);
+	}
+	if (!strcmp(sub, "compact")) {
+		if (help)
+			return usage_compact(stdout), AH_EXIT_OK;
+		return cmd_compact(argc - 1, argv + 1);
+	}
+	ah_cli_err(CMD, "unknown command '%.64s' (import, query, export, ls, compact)", sub);
+	return AH_EXIT_USAGE;
 }
