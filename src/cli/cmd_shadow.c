@@ -531,16 +531,26 @@ static int cmd_import(int argc, char **argv)
 	rewind(f);
 	if (!o.time_col && !o.value_col && !strcmp(head, "time,value,max,count")) {
 		int64_t n = 0;
-		if ((ret = series_for(s, sub, o.workload, o.dim, gran, &id)))
-			goto out;
-		int rc = ah_shadow_import_csv(s, id, f, err, sizeof(err), &n);
-		if (rc == AH_EPARSE || rc == AH_ETOOBIG) {
-			ah_cli_err(CMD, "%s: %s:%s", sub, o.input, err + 5); /* "line N: ..." -> "N: ..." */
-			ret = AH_EXIT_USAGE;
+		int rc = ah_shadow_begin(s);
+		if (rc) {
+			ret = store_fail(sub, "begin", rc);
 			goto out;
 		}
-		if (rc) {
-			ret = store_fail(sub, "import", rc);
+		/* One transaction: a bad file leaves no new series behind. */
+		if ((ret = series_for(s, sub, o.workload, o.dim, gran, &id)) == 0) {
+			rc = ah_shadow_import_csv(s, id, f, err, sizeof(err), &n);
+			if (rc == AH_EPARSE || rc == AH_ETOOBIG) {
+				/* "line N: field: reason" -> "FILE:N: field: reason" */
+				ah_cli_err(CMD, "%s: %s:%s", sub, o.input, err + 5);
+				ret = AH_EXIT_USAGE;
+			} else if (rc) {
+				ret = store_fail(sub, "import", rc);
+			} else if ((rc = ah_shadow_commit(s))) {
+				ret = store_fail(sub, "commit", rc);
+			}
+		}
+		if (ret) {
+			ah_shadow_rollback(s);
 			goto out;
 		}
 		printf("imported %lld points into %s/%s\n", (long long)n, o.workload, o.dim);

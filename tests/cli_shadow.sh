@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# ahead shadow end to end: help, strict validation and exit codes, import
+# (wide, long, export format), query (table/json/csv, steps), export round
+# trip, ls, compact with hand-checked tier counts, and the sibling path.
+set -euo pipefail
+BIN=${AHEAD_BIN:?AHEAD_BIN must point at the ahead binary}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+expect_rc() { # expect_rc CODE NEEDLE -- ARGS...
+  local want=$1 needle=$2; shift 3
+  set +e
+  "$BIN" "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  set -e
+  [ "$rc" = "$want" ] || fail "ahead $* exited $rc, want $want; stderr: $(cat "$T/err")"
+  if [ -n "$needle" ]; then
+    grep -qF -- "$needle" "$T/out" "$T/err" || fail "ahead $*: output lacks '$needle': $(cat "$T/out" "$T/err")"
+  fi
+}
+
+DB=(--db "$T/ahead.db")
+
+# 600 samples 5 s apart from 1700000000 (aligned to 10 s), value i % 60.
+awk 'BEGIN { print "timestamp,value"; for (i = 0; i < 600; i++) printf "%d,%d\n", 1700000000 + i * 5, i % 60 }' >"$T/w.csv"
+
+# help
+expect_rc 0 "usage: ahead shadow COMMAND" -- shadow --help
+expect_rc 2 "usage: ahead shadow COMMAND" -- shadow
+for sub in import query export ls compact; do
+  expect_rc 0 "usage: ahead shadow $sub" -- shadow "$sub" --help
+done
+expect_rc 2 "unknown command 'frob'" -- shadow frob
+
+# validation
+expect_rc 2 "--input FILE is required" -- shadow import "${DB[@]}" --workload w --dim cpu
+expect_rc 2 "--workload W is required" -- shadow import "${DB[@]}" --dim cpu --input "$T/w.csv"
+expect_rc 2 "--dim D is required" -- shadow query "${DB[@]}" --workload w
+expect_rc 2 "unknown option '--bogus'" -- shadow query "${DB[@]}" --workload w --dim cpu --bogus
+expect_rc 2 "unknown option '--long'" -- shadow query "${DB[@]}" --workload w --dim cpu --long
+expect_rc 2 "--from needs a value" -- shadow query "${DB[@]}" --workload w --dim cpu --from
+expect_rc 2 "--dim given twice" -- shadow query "${DB[@]}" --workload w --dim cpu --dim io
+expect_rc 2 "--workload: longer than 127 bytes" -- shadow query "${DB[@]}" --workload "$(printf 'a%.0s' $(seq 128))" --dim cpu
+expect_rc 2 "--workload: must be" -- shadow query "${DB[@]}" --workload "a b" --dim cpu
+expect_rc 2 "--dim: 'CPU' must match" -- shadow query "${DB[@]}" --workload w --dim CPU
+expect_rc 2 "--from: 'yesterday'" -- shadow query "${DB[@]}" --workload w --dim cpu --from yesterday
+expect_rc 2 "--from must not be after --to" -- shadow query "${DB[@]}" --workload w --dim cpu --from 20 --to 10
+expect_rc 2 "--step: '0s'" -- shadow query "${DB[@]}" --workload w --dim cpu --step 0s
+expect_rc 2 "--step: '5parsecs'" -- shadow query "${DB[@]}" --workload w --dim cpu --step 5parsecs
+expect_rc 2 "-o: unknown output format 'xml'" -- shadow query "${DB[@]}" --workload w --dim cpu -o xml
+expect_rc 2 "--granularity: '2d'" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/w.csv" --granularity 2d
+expect_rc 2 "--granularity: '500us'" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/w.csv" --granularity 500us
+expect_rc 2 "cannot open" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/nope.csv"
+expect_rc 5 "no series web/cpu" -- shadow query "${DB[@]}" --workload web --dim cpu
+
+# import and query
+expect_rc 0 "imported 600 samples into web/cpu" -- shadow import "${DB[@]}" --workload web --dim cpu --input "$T/w.csv" --granularity 10s
+[ -f "$T/ahead-shadow.db" ] || fail "shadow store is not the ledger's sibling"
+[ ! -e "$T/ahead.db" ] || fail "shadow touched the ledger database"
+expect_rc 2 "exists with another granularity" -- shadow import "${DB[@]}" --workload web --dim cpu --input "$T/w.csv" --granularity 1m
+expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu -o csv
+[ "$(wc -l <"$T/out")" = 301 ] || fail "raw query: want 300 points + header, got $(wc -l <"$T/out")"
+# each 10 s bucket holds two samples: (0,1) -> mean 0.5 max 1 count 2
+sed -n 2p "$T/out" | grep -qx "2023-11-14T22:13:20Z,0.5,1,2" || fail "first point: $(sed -n 2p "$T/out")"
+# a 5-minute step from an aligned start: 60 samples = values 0..59, mean 29.5
+expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu --from 2023-11-14T22:15:00Z --to 2023-11-14T22:20:00Z --step 5m -o csv
+[ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,29.5,59,60" ] || fail "5m step: $(cat "$T/out")"
+[ "$(wc -l <"$T/out")" = 2 ] || fail "5m step: one bucket expected"
+expect_rc 0 '"count":2' -- shadow query "${DB[@]}" --workload web --dim cpu --to 1700000020 -o json
+grep -qF '"granularity_ns": 10000000000' "$T/out" || fail "json header"
+[ "$(grep -c '"t_ns"' "$T/out")" = 2 ] || fail "json: two points expected in [start, +20s)"
+if command -v python3 >/dev/null; then python3 -m json.tool "$T/out" >/dev/null || fail "query json is not valid JSON"; fi
+expect_rc 0 "TIME" -- shadow query "${DB[@]}" --workload web --dim cpu --step 1h
+grep -q "2023-11-14T22:00:00Z" "$T/out" || fail "table output"
+
+# export -> import into another series: identical
+expect_rc 0 "" -- shadow export "${DB[@]}" --workload web --dim cpu --output "$T/e.csv"
+head -1 "$T/e.csv" | grep -qx "time,value,max,count" || fail "export header"
+expect_rc 0 "imported 300 points into copy/cpu" -- shadow import "${DB[@]}" --workload copy --dim cpu --input "$T/e.csv" --granularity 10s
+expect_rc 0 "" -- shadow export "${DB[@]}" --workload copy --dim cpu
+cmp -s "$T/out" "$T/e.csv" || fail "export/import round trip differs"
+
+# bad input files name the line; nothing is written
+printf 'time,value,max,count\n2024-01-01T00:00:00Z,1,1,1\n2024-01-01T00:00:01Z,2,1,1\n' >"$T/bad1.csv"
+expect_rc 2 "bad1.csv:3: max: smaller than value" -- shadow import "${DB[@]}" --workload bad --dim cpu --input "$T/bad1.csv"
+printf 'timestamp,value\n2024-01-01T00:00:00Z,1\n2024-01-01T00:00:01Z,abc\n' >"$T/bad2.csv"
+expect_rc 2 "bad2.csv:3" -- shadow import "${DB[@]}" --workload bad --dim cpu --input "$T/bad2.csv"
+printf 'time,workload,dim,value\n2024-01-01T00:00:00Z,a,cpu,1\n2024-01-01T00:00:01Z,a,Cpu,1\n' >"$T/bad3.csv"
+expect_rc 2 "bad3.csv:3: dim: 'Cpu'" -- shadow import "${DB[@]}" --long --input "$T/bad3.csv"
+printf 'time,workload,dim,value\n2024-01-01T00:00:00Z,a,cpu,inf\n' >"$T/bad4.csv"
+expect_rc 2 "bad4.csv:2: value: 'inf' is not a finite number" -- shadow import "${DB[@]}" --long --input "$T/bad4.csv"
+printf 'time,workload,dim,value\nnoon,a,cpu,1\n' >"$T/bad5.csv"
+expect_rc 2 "bad5.csv:2: time: 'noon'" -- shadow import "${DB[@]}" --long --input "$T/bad5.csv"
+printf 'time,workload,value\n' >"$T/bad6.csv"
+expect_rc 2 "--long expects the header" -- shadow import "${DB[@]}" --long --input "$T/bad6.csv"
+expect_rc 2 "--workload cannot be used with --long" -- shadow import "${DB[@]}" --long --workload a --input "$T/bad6.csv"
+expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
+grep -q "^bad," "$T/out" && fail "a failed import left a series behind"
+grep -q "^a,cpu" "$T/out" && fail "a failed long import left a series behind"
+
+# long format, several series; missing values skipped and counted
+{
+  echo "time,workload,dim,value"
+  for i in $(seq 0 119); do
+    echo "$((1700000000 + i * 60)),db,cpu,$i"
+    echo "$((1700000000 + i * 60)),db,memory,$((i * 1024))"
+  done
+  echo "1700007200,db,cpu,NaN"
+} >"$T/long.csv"
+expect_rc 0 "imported 240 samples into 2 series (1 missing values skipped)" -- shadow import "${DB[@]}" --long --input "$T/long.csv" --granularity 1m
+
+# ls
+expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
+grep -qx "web,cpu,10000000000,300,600,2023-11-14T22:13:20Z,2023-11-14T23:03:10Z" "$T/out" || fail "ls web: $(cat "$T/out")"
+grep -qx "db,memory,60000000000,120,120,2023-11-14T22:13:00Z,2023-11-15T00:12:00Z" "$T/out" || fail "ls db: $(cat "$T/out")"
+expect_rc 0 '"granularity": "10s"' -- shadow ls "${DB[@]}" -o json
+expect_rc 0 "WORKLOAD" -- shadow ls "${DB[@]}"
+
+# compact at 2 days after the data: web's 300 raw points roll into 1-minute
+# points (6 samples each, 50 minutes); db's 1-minute series already is tier 1.
+expect_rc 2 "--now: 'later'" -- shadow compact "${DB[@]}" --now later
+expect_rc 2 "--keep-raw" -- shadow compact "${DB[@]}" --keep-raw 1x
+expect_rc 0 '"points_rolled": 600' -- shadow compact "${DB[@]}" --now 2023-11-16T23:59:00Z -o json
+# web 300 + copy 300 raw points rolled; per tier: raw 0, 1m 51+51+120+120
+# (22:13:20 .. 23:03:15 touches 51 minutes)
+grep -qF '"1m": 342' "$T/out" || fail "compact tiers: $(cat "$T/out")"
+expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu --from 2023-11-14T22:15:00Z --to 2023-11-14T22:16:00Z -o csv
+[ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,25.5,31,12" ] || fail "rolled minute: $(cat "$T/out")"
+# a year and a half later everything has expired: the 342 minutes roll into
+# hours (2 + 2 + 3 + 3), which are then deleted
+expect_rc 0 "rolled 342 points into coarser tiers, deleted 10 expired points" -- shadow compact "${DB[@]}" --now 2025-06-01T00:00:00Z
+expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
+grep -q "^web,cpu,10000000000,0,0,," "$T/out" || fail "after expiry: $(cat "$T/out")"
+
+# --shadow-db overrides; AHEAD_DB derives the sibling
+expect_rc 0 "imported 600" -- shadow import --shadow-db "$T/other.db" --workload web --dim cpu --input "$T/w.csv"
+[ -f "$T/other.db" ] || fail "--shadow-db not used"
+AHEAD_DB="$T/env.db" expect_rc 0 "imported 600" -- shadow import --workload web --dim cpu --input "$T/w.csv"
+[ -f "$T/env-shadow.db" ] || fail "AHEAD_DB sibling not used"
+echo "cli_shadow: ok"
