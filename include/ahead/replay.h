@@ -43,7 +43,7 @@ typedef enum {
 typedef struct {
 	int64_t step_s;         /* length of one interval (cost, HPA sync); 300 */
 	/* ahead */
-	/* ahead: target quantile of next-interval usage, per dimension; 0.995 */
+	/* ahead: target quantile of next-interval usage, per dimension; 0.998 */
 	double quantile[AH_REPLAY_DIMS];
 	/* ahead: what one violation is worth in idle capacity-intervals (base
 	 * units x intervals): cpu 50 cores, memory 800 GiB; 0 = pure quantile */

@@ -38,7 +38,7 @@ static void usage(FILE *f)
 		"  --policy LIST      comma-separated, default all five\n"
 		"  --dim D            cpu, mem or all (default all)\n"
 		"  --quantile Q       ahead's target quantile, 0.5 <= Q <= 0.9999, for both\n"
-		"                     dimensions or as cpu=Q,mem=Q (default 0.995)\n"
+		"                     dimensions or as cpu=Q,mem=Q (default 0.998)\n"
 		"  --violation-cost cpu=C,mem=G\n"
 		"                     ahead: one violation is worth C core-intervals / G GiB-\n"
 		"                     intervals of idle reservation; below the quantile ahead\n"

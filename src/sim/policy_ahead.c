@@ -30,7 +30,7 @@
 #include "sim/sim.h"
 
 #define SLOTS 24
-#define NB 160 /* score buckets, log-spaced over [2^-5, 2^5] */
+#define NB 640 /* score buckets, log-spaced over [2^-5, 2^5]: 1.1% wide */
 #define LOG_LO (-5.0 * 0.69314718055994530942)
 #define LOG_HI (5.0 * 0.69314718055994530942)
 #define HL_SLOT (7 * 86400.0)
@@ -40,8 +40,9 @@
 #define SHRINK 0.10
 
 typedef struct {
-	double w[NB];
+	float w[NB]; /* float: the state stays 64 KiB per workload and dimension */
 	double total;
+	int maxb;    /* highest bucket ever used */
 } rhist;
 
 typedef struct {
@@ -83,8 +84,8 @@ static double bucket_end(int b)
 
 static void rh_scale(rhist *h, double f)
 {
-	for (int b = 0; b < NB; b++)
-		h->w[b] *= f;
+	for (int b = 0; b <= h->maxb; b++)
+		h->w[b] = (float)(h->w[b] * f);
 	h->total *= f;
 }
 
@@ -132,24 +133,39 @@ static double reserve_score(const ahead_state *st, int64_t t, double f)
 		return 2.0;
 	double ka = PRIOR_SAMPLES / st->all.total;
 	double tot = hs->total * ds + PRIOR_SAMPLES;
-	double thr = st->q * tot, c = 0, best_v = HUGE_VAL;
+	/* Top down: the scores worth reserving for sit in the upper tail, so
+	 * the walk is short. `above` is the weight of the buckets above b. */
 	const double growth = exp((LOG_HI - LOG_LO) / NB);
-	double end = bucket_end(0);
-	int b = 0, best_b = 0;
-	for (; b < NB - 1; b++, end *= growth) {
-		c += hs->w[b] * ds + st->all.w[b] * ka;
+	double tail_max = (1.0 - st->q) * tot, above = 0;
+	int b = hs->maxb > st->all.maxb ? hs->maxb : st->all.maxb;
+	double end = bucket_end(b);
+	while (b > 0) {
+		double wb = hs->w[b] * ds + st->all.w[b] * ka;
+		if (above + wb > tail_max)
+			break;
+		above += wb;
+		b--;
+		end /= growth;
+	}
+	/* b is the quantile's bucket; P(score > end of b) = above / tot */
+	if (st->cost <= 0)
+		return end;
+	double best_v = HUGE_VAL, best_end = end;
+	for (;;) {
 		double r = (f + st->b) * end - st->b;
-		double v = (r > 0 ? r : 0) + st->cost * (1.0 - c / tot);
+		double v = (r > 0 ? r : 0) + st->cost * above / tot;
 		if (v < best_v) {
 			best_v = v;
-			best_b = b;
+			best_end = end;
 		}
-		if (c >= thr)
+		/* lower buckets only add violation cost once r reaches 0 */
+		if (b == 0 || r <= 0 || st->cost * above / tot >= best_v)
 			break;
+		above += hs->w[b] * ds + st->all.w[b] * ka;
+		b--;
+		end /= growth;
 	}
-	if (st->cost <= 0)
-		best_b = b; /* pure quantile */
-	return bucket_end(best_b);
+	return best_end;
 }
 
 static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
@@ -175,7 +191,10 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 static void add_score(ahead_state *st, rhist *h, double hl, double r, int64_t t)
 {
 	double w = exp2(((double)t - (double)st->ref_t) / hl);
-	h->w[bucket_of(r)] += w;
+	int b = bucket_of(r);
+	h->w[b] += (float)w;
+	if (b > h->maxb)
+		h->maxb = b;
 	h->total += w;
 }
 

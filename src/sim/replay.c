@@ -12,8 +12,8 @@ void ah_replay_params_default(ah_replay_params *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->step_s = 300;
-	p->quantile[AH_DIM_CPU] = 0.995;
-	p->quantile[AH_DIM_MEMORY] = 0.995;
+	p->quantile[AH_DIM_CPU] = 0.998;
+	p->quantile[AH_DIM_MEMORY] = 0.998;
 	p->violation_cost[AH_DIM_CPU] = 50.0 * 1000;                    /* 50 cores */
 	p->violation_cost[AH_DIM_MEMORY] = 800.0 * (double)(1 << 30); /* 800 GiB */
 	p->hpa_target = 0.7;
