@@ -369,7 +369,7 @@ static int import_long(ah_shadow *s, const opts *o, int64_t gran, FILE *f)
 		}
 		if (!len)
 			continue;
-		char *fld[5];
+		char *fld[5] = {NULL, NULL, NULL, NULL, NULL};
 		int nf = 0;
 		for (char *p = line; nf < 5;) {
 			fld[nf++] = p;

@@ -54,7 +54,7 @@ int ah_shadow_format_time(int64_t t_ns, char *buf, size_t len)
 		char f[16];
 		snprintf(f, sizeof(f), ".%09lld", (long long)frac);
 		size_t fl = strlen(f);
-		while (f[fl - 1] == '0')
+		while (fl > 1 && f[fl - 1] == '0')
 			f[--fl] = '\0';
 		if ((size_t)n + fl + 2 > len)
 			return AH_ERANGE;
@@ -282,7 +282,7 @@ int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, si
 		}
 		if (len == 0)
 			continue;
-		char *fld[5];
+		char *fld[5] = {NULL, NULL, NULL, NULL, NULL};
 		int nf = 0;
 		char *p = line;
 		for (;;) {
