@@ -13,7 +13,8 @@
  * The policy interface (ah_policy_ops) is the slot through which the engine
  * (src/core) will later drive reservations; per-interval work is O(1) or
  * O(buckets) with no allocation (state is one fixed-size block per
- * workload and dimension, allocated when the workload first appears). */
+ * workload and dimension, allocated when the workload first appears:
+ * under 10 KiB for each baseline, 64 KiB for ahead). */
 #ifndef AHEAD_REPLAY_H
 #define AHEAD_REPLAY_H
 

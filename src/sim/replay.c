@@ -74,10 +74,6 @@ struct wl {
 	struct wdim d[AH_REPLAY_DIMS];
 };
 
-struct series {
-	double *res; /* per bin */
-};
-
 struct ah_replay {
 	ah_replay_params p;
 	int npol;
