@@ -129,7 +129,18 @@ typedef struct {
 
 int main(int argc, char **argv)
 {
-	int quick = argc > 1 && !strcmp(argv[1], "--quick");
+	int quick = 0, days_arg = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--quick"))
+			quick = 1;
+		else if (!strcmp(argv[i], "--days") && i + 1 < argc && atoi(argv[i + 1]) > 0 &&
+			 atoi(argv[i + 1]) <= 5000)
+			days_arg = atoi(argv[++i]);
+		else {
+			fprintf(stderr, "usage: bench/run shadow [--quick] [--days N]\n");
+			return 2;
+		}
+	}
 	char dir[] = "/tmp/ahead-bench-shadow-XXXXXX";
 	char path[128];
 	if (!mkdtemp(dir)) {
@@ -169,9 +180,9 @@ int main(int argc, char **argv)
 
 	/* Retention: two series (cpu at 10 s, memory at 10 s) ingesting daily,
 	 * compacted with the default tiers after each day. */
-	const int days = quick ? 60 : 400;
+	const int days = days_arg ? days_arg : quick ? 60 : 500;
 	const int per_day = 8640;
-	ret_row rr[32];
+	ret_row rr[40];
 	int nr = 0;
 	ah_shadow *s;
 	int rc;
@@ -189,7 +200,7 @@ int main(int argc, char **argv)
 	double *v = malloc(sizeof(*v) * per_day);
 	const int64_t base = INT64_C(19000) * DAY; /* 2022-01-08 */
 	int64_t uncompacted = 0;
-	const int marks[] = {1, 2, 7, 30, 31, 60, 100, 200, 365, 366, 400};
+	const int marks[] = {1, 2, 7, 30, 31, 60, 100, 200, 365, 366, 400, 450, 500, 600, 800, 1000};
 	double compact_total = 0;
 	double ingest_secs = 0;
 	for (int d = 0; d < days; d++) {
