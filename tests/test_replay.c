@@ -297,6 +297,55 @@ static void test_ahead_violation_cost(void **s)
 	assert_true(viol[1] > 1.5); /* the jumps are left uncovered */
 }
 
+/* Per time of day: a workload noisy from 08:00 to 18:00 and flat at night,
+ * at the same mean, gets a wider margin by day than by night from the same
+ * last samples (the daily profile is about 1000 m in both hours). */
+static void test_ahead_time_of_day_margin(void **s)
+{
+	(void)s;
+	ah_replay_params p;
+	ah_replay_params_default(&p);
+	p.violation_cost[AH_DIM_CPU] = 0; /* pure quantile */
+	/* at extreme quantiles the workload-wide prior's tail decides; at 0.9
+	 * the hour's own histogram does */
+	p.quantile[AH_DIM_CPU] = 0.9;
+	const ah_policy_ops *o = ah_policy_get(AH_POL_AHEAD);
+	void *st = calloc(1, o->state_size);
+	assert_non_null(st);
+	o->init(st, &p, AH_DIM_CPU, 4000);
+	unsigned x = 7;
+	int64_t t = 0;
+	for (int i = 0; i < 288 * 14; i++, t += 300) { /* two weeks */
+		int hour = (int)(t % 86400 / 3600);
+		x = x * 1103515245u + 12345u;
+		int64_t u = 1000;
+		if (hour >= 8 && hour < 18)
+			u = 500 + (int64_t)((x >> 16) % 1000); /* 500..1499 m by day, mean 1000 */
+		int64_t r = o->reserve(st, t, 4000);
+		o->observe(st, t, u, r, 4000);
+	}
+	/* Same last samples (1000, 1000) for both probes: two flat samples at
+	 * 02:00 and 12:00, then the reservation for 02:10 and 12:10; each probe
+	 * runs on its own copy of the state. */
+	void *night = malloc(o->state_size), *day = malloc(o->state_size);
+	assert_non_null(night);
+	assert_non_null(day);
+	memcpy(night, st, o->state_size);
+	memcpy(day, st, o->state_size);
+	int64_t d0 = t - t % 86400 + 86400; /* next midnight */
+	int64_t tn = d0 + 2 * 3600, td = d0 + 12 * 3600;
+	for (int k = 0; k < 2; k++) {
+		o->observe(night, tn + k * 300, 1000, o->reserve(night, tn + k * 300, 4000), 4000);
+		o->observe(day, td + k * 300, 1000, o->reserve(day, td + k * 300, 4000), 4000);
+	}
+	int64_t rn = o->reserve(night, tn + 600, 4000), rd = o->reserve(day, td + 600, 4000);
+	assert_true(rn >= 1000 && rn < 1200); /* night: the flat 1000 m, a thin margin */
+	assert_true(rd >= rn + 200);          /* day: the noisy hours' spread */
+	free(night);
+	free(day);
+	free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_ahead_grow_and_hysteresis),
 		cmocka_unit_test(test_ahead_quantile_monotone),
 		cmocka_unit_test(test_ahead_violation_cost),
+		cmocka_unit_test(test_ahead_time_of_day_margin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

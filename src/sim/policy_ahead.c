@@ -14,7 +14,7 @@
  *    one per hour of the day (half-life 7 days) and one for the whole
  *    workload (half-life 2 days). The margin is at most the score quantile Q of the
  *    hour's histogram with the workload's histogram mixed in as a prior worth
- *    24 samples (so a fresh hour borrows the workload's spread, a
+ *    96 samples, 8 days of one hour (so a fresh hour borrows the workload's spread, a
  *    well-observed hour speaks for itself);
  *  - cost cap: below the quantile, the reservation minimises
  *    r + cost x P(usage > r), a violation being worth `cost` capacity-
@@ -35,7 +35,7 @@
 #define LOG_HI (5.0 * 0.69314718055994530942)
 #define HL_SLOT (7 * 86400.0)
 #define HL_ALL (2 * 86400.0)
-#define PRIOR_SAMPLES 24.0
+#define PRIOR_SAMPLES 96.0
 #define PROFILE_ALPHA 0.1
 #define SHRINK 0.10
 
