@@ -72,6 +72,7 @@ static void test_tiny_trace_metrics(void **s)
 	assert_int_equal(m.workloads, 1);
 	assert_int_equal(m.violations, 1);
 	assert_float_equal(m.slack, 200.0 / 600.0, 1e-12);
+	assert_float_equal(m.net_slack, 150.0 / 600.0, 1e-12); /* the 50 short offsets idle */
 	assert_float_equal(m.violation_pct, 100.0 / 3.0, 1e-9);
 	assert_float_equal(m.shortfall, 50.0 / 600.0, 1e-12);
 	assert_int_equal(m.resizes, 0);

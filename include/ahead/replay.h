@@ -92,6 +92,7 @@ typedef struct {
 	uint64_t intervals, violations, resizes, workloads;
 	double sum_used, sum_reserved, sum_idle, sum_short;
 	double slack;          /* sum_idle / sum_used */
+	double net_slack;      /* (sum_reserved - sum_used) / sum_used: shortfalls offset idle */
 	double violation_pct;  /* 100 * violations / intervals */
 	double shortfall;      /* sum_short / sum_used */
 	double unit_hours;     /* core-hours or GiB-hours reserved */

@@ -250,7 +250,7 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 	if (!f)
 		return -1;
 	fprintf(f, "policy,dim,workloads,intervals,slack,violation_pct,violations,shortfall,resizes,"
-		   "mean_used,mean_reserved,unit_hours,cost_usd\n");
+		   "mean_used,mean_reserved,unit_hours,cost_usd,net_slack\n");
 	for (int i = 0; i < ah_replay_npolicies(rp); i++)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			if (!(mask & (1u << d)))
@@ -258,12 +258,12 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, i, d, &m);
 			double n = m.intervals ? (double)m.intervals : 1;
-			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f\n",
+			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f,%.6f\n",
 				ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
 				(unsigned long long)m.workloads, (unsigned long long)m.intervals, m.slack,
 				m.violation_pct, (unsigned long long)m.violations, m.shortfall,
 				(unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
-				m.sum_reserved / n / unit_of(d), m.unit_hours, m.cost);
+				m.sum_reserved / n / unit_of(d), m.unit_hours, m.cost, m.net_slack);
 		}
 	int bad = ferror(f);
 	if (fclose(f) || bad)
@@ -409,6 +409,7 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 			json_object_set_new(o, "workloads", json_integer((json_int_t)m.workloads));
 			json_object_set_new(o, "intervals", json_integer((json_int_t)m.intervals));
 			json_object_set_new(o, "slack", json_real(m.slack));
+			json_object_set_new(o, "net_slack", json_real(m.net_slack));
 			json_object_set_new(o, "violation_pct", json_real(m.violation_pct));
 			json_object_set_new(o, "violations", json_integer((json_int_t)m.violations));
 			json_object_set_new(o, "shortfall", json_real(m.shortfall));

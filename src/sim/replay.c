@@ -411,6 +411,7 @@ void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metric
 {
 	*out = rp->m[i][dim];
 	out->slack = out->sum_used > 0 ? out->sum_idle / out->sum_used : 0;
+	out->net_slack = out->sum_used > 0 ? (out->sum_reserved - out->sum_used) / out->sum_used : 0;
 	out->shortfall = out->sum_used > 0 ? out->sum_short / out->sum_used : 0;
 	out->violation_pct = out->intervals ? 100.0 * (double)out->violations / (double)out->intervals : 0;
 	double unit = dim == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
