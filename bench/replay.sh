@@ -113,19 +113,20 @@ w("")
 w("ahead runs at its defaults: quantile cpu=%.4g, mem=%.4g; violation cost cpu=%g cores, mem=%g GiB." %
   (cli["quantile_cpu"], cli["quantile_mem"], cli["violation_cost_cpu_cores"], cli["violation_cost_mem_gib"]))
 w("")
-w("| policy | dim | slack | violations % | shortfall | resizes | mean reserved | cost $ |")
-w("|---|---|---:|---:|---:|---:|---:|---:|")
+w("| policy | dim | slack | net slack | violations % | shortfall | resizes | mean reserved | cost $ |")
+w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
 for d in dims:
     for p in pols:
         r = res[(p, d)]
         unit = "cores" if d == "cpu" else "GiB"
         hours = 300.0 * r["intervals"] / 3600.0
         meanres = r["unit_hours"] / hours if hours else 0
-        w("| %s | %s | %.3f | %.3f | %.4f | %d | %.3f %s | %.0f |" %
-          (p, d, r["slack"], r["violation_pct"], r["shortfall"], r["resizes"],
+        w("| %s | %s | %.3f | %.3f | %.3f | %.4f | %d | %.3f %s | %.0f |" %
+          (p, d, r["slack"], r["net_slack"], r["violation_pct"], r["shortfall"], r["resizes"],
            meanres * 50, unit, r["cost_usd"]))
 w("")
-w("(mean reserved: summed over the 50 VMs.)")
+w("(net slack = sum(reserved - used) / sum(used), where shortfalls offset idle capacity; mean reserved:")
+w("summed over the 50 VMs.)")
 w("")
 for d in dims:
     a, v = res[("ahead", d)], res[("vpa", d)]
