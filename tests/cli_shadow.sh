@@ -138,4 +138,30 @@ expect_rc 0 "imported 600" -- shadow import --shadow-db "$T/other.db" --workload
 [ -f "$T/other.db" ] || fail "--shadow-db not used"
 AHEAD_DB="$T/env.db" expect_rc 0 "imported 600" -- shadow import --workload web --dim cpu --input "$T/w.csv"
 [ -f "$T/env-shadow.db" ] || fail "AHEAD_DB sibling not used"
+
+# request records: add, end, list, filter
+R=(--db "$T/req.db")
+expect_rc 0 "usage: ahead shadow record" -- shadow record --help
+expect_rc 0 "usage: ahead shadow requests" -- shadow requests --help
+expect_rc 0 "1" -- shadow record "${R[@]}" --workload train --start 2024-01-01T00:00:00Z --params "size=large,epochs=3" --predicted cpu=1500,memory=2e9
+expect_rc 0 "2" -- shadow record "${R[@]}" --workload train --start 2024-01-02T00:00:00Z --params size=small --predicted cpu=500
+expect_rc 0 "1" -- shadow record "${R[@]}" --id 1 --end 2024-01-01T01:00:00Z --peak cpu=1800,memory=1.5e9 --mean cpu=900
+expect_rc 2 "request 1 has already ended" -- shadow record "${R[@]}" --id 1 --end 2024-01-01T02:00:00Z
+expect_rc 5 "no request 9" -- shadow record "${R[@]}" --id 9 --end 2024-01-01T02:00:00Z
+expect_rc 2 "--end is before the request's start" -- shadow record "${R[@]}" --id 2 --end 2023-01-01T00:00:00Z
+expect_rc 2 "--end T is required with --id" -- shadow record "${R[@]}" --id 2
+expect_rc 2 "--workload cannot be used with --id" -- shadow record "${R[@]}" --id 2 --workload x --end 2024-02-01
+expect_rc 2 "--start T is required" -- shadow record "${R[@]}" --workload train
+expect_rc 2 "--params: a: given twice" -- shadow record "${R[@]}" --workload train --start 2024-01-01 --params a=1,a=2
+expect_rc 2 "--predicted: cpu: 'x' is not a finite number" -- shadow record "${R[@]}" --workload train --start 2024-01-01 --predicted cpu=x
+expect_rc 2 "--peak: 'CPU' is not a dimension name" -- shadow record "${R[@]}" --workload train --start 2024-01-01 --peak CPU=1
+expect_rc 2 "--param: 'size'" -- shadow requests "${R[@]}" --workload train --param size
+expect_rc 2 "--limit" -- shadow requests "${R[@]}" --workload train --limit 0
+expect_rc 0 "" -- shadow requests "${R[@]}" --workload train -o csv
+grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,cpu,1800,900,1500" "$T/out" || fail "requests csv: $(cat "$T/out")"
+grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,memory,1500000000,,2000000000" "$T/out" || fail "requests csv memory"
+grep -qx "2,train,2024-01-02T00:00:00Z,,size=small,cpu,,,500" "$T/out" || fail "requests csv 2"
+expect_rc 0 '"size": "large"' -- shadow requests "${R[@]}" --workload train --param size=large -o json
+[ "$(grep -c '"id"' "$T/out")" = 1 ] || fail "--param filter"
+expect_rc 0 "size=small" -- shadow requests "${R[@]}" --workload train --limit 5
 echo "cli_shadow: ok"

@@ -39,12 +39,16 @@ enum {
 	O_OUTFILE = 1 << 12,
 	O_NOW = 1 << 13,
 	O_KEEP = 1 << 14,
+	O_REC = 1 << 15,  /* record: --id --start --end --params --predicted --peak --mean */
+	O_PARAM = 1 << 16,
+	O_LIMIT = 1 << 17,
 };
 
 typedef struct {
 	const char *db, *shadow_db, *workload, *dim, *input, *time_col, *value_col, *gran;
 	const char *from, *to, *step, *fmt, *outfile, *now;
 	const char *keep[3];
+	const char *id, *start, *end, *params, *predicted, *peak, *mean, *param, *limit;
 	int long_fmt;
 } opts;
 
@@ -72,6 +76,15 @@ static const struct {
 	{"--keep-raw", O_KEEP, offsetof(opts, keep[0])},
 	{"--keep-1m", O_KEEP, offsetof(opts, keep[1])},
 	{"--keep-1h", O_KEEP, offsetof(opts, keep[2])},
+	{"--id", O_REC, offsetof(opts, id)},
+	{"--start", O_REC, offsetof(opts, start)},
+	{"--end", O_REC, offsetof(opts, end)},
+	{"--params", O_REC, offsetof(opts, params)},
+	{"--predicted", O_REC, offsetof(opts, predicted)},
+	{"--peak", O_REC, offsetof(opts, peak)},
+	{"--mean", O_REC, offsetof(opts, mean)},
+	{"--param", O_PARAM, offsetof(opts, param)},
+	{"--limit", O_LIMIT, offsetof(opts, limit)},
 };
 
 static const char *sub_usage[] = {
@@ -83,7 +96,9 @@ static const char *sub_usage[] = {
 	"  query     print a series over a time range, raw or at a coarser step\n"
 	"  export    write a series as CSV (importable again, losslessly)\n"
 	"  ls        list series with their point and sample counts and ranges\n"
-	"  compact   apply retention: roll old points into coarser tiers\n\n"
+	"  compact   apply retention: roll old points into coarser tiers\n"
+	"  record    record a request (parameters, prediction) or its end (observed use)\n"
+	"  requests  list a workload's request records\n\n"
 	"common options:\n"
 	"  --db PATH         ledger database (default $AHEAD_DB, else ./ahead.db); the shadow\n"
 	"                    store is its sibling: x.db -> x-shadow.db\n"
@@ -874,6 +889,332 @@ out:
 	return ret;
 }
 
+/* ---- request records ---- */
+
+static void usage_record(FILE *f)
+{
+	fprintf(f, "usage: ahead shadow record --workload W --start T [--params k=v,...] [--predicted D=N,...]\n"
+		   "                           [--end T] [--peak D=N,...] [--mean D=N,...]\n"
+		   "       ahead shadow record --id ID --end T [--peak D=N,...] [--mean D=N,...]\n\n"
+		   "Records a request: its workload, parameters, start, and what was predicted per\n"
+		   "dimension; prints its id. With --id, records its end and the observed peak and\n"
+		   "mean per dimension. Figures are plain numbers in the dimension's base unit\n"
+		   "(millicores, bytes, bytes/s, bits/s, or the custom unit).\n\n"
+		   "  --params k=v,...  up to %d parameters; keys [A-Za-z0-9_.-]{1,63}, values up to 127 bytes\n"
+		   "  --start T, --end T   ISO 8601 time or epoch seconds\n\n"
+		   "Exit codes: 0 ok, 1 storage error, 2 bad command line, 5 no such request;\n"
+		   "ending a request twice is refused (exit 2).\n"
+		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n",
+		AH_SHADOW_MAX_PARAMS);
+}
+
+static void usage_requests(FILE *f)
+{
+	fprintf(f, "usage: ahead shadow requests --workload W [--param k=v] [--limit N] [-o table|json|csv]\n\n"
+		   "Lists a workload's request records, oldest start first; --param keeps those whose\n"
+		   "parameter k equals v.\n\n"
+		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+}
+
+/* "cpu=1500,memory=2e9" into dims (merged by name); field 0 peak, 1 mean,
+ * 2 predicted. */
+static int parse_dimvals(const char *sub, const char *opt, const char *s, ah_shadow_req_dim *dims,
+			 int *n, int field)
+{
+	char buf[1024];
+	if (strlen(s) >= sizeof(buf)) {
+		ah_cli_err(CMD, "%s: %s: longer than %zu bytes", sub, opt, sizeof(buf) - 1);
+		return AH_EXIT_USAGE;
+	}
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *save = NULL;
+	for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(item, '=');
+		if (!eq) {
+			ah_cli_err(CMD, "%s: %s: '%.64s': expected dim=number", sub, opt, item);
+			return AH_EXIT_USAGE;
+		}
+		*eq = '\0';
+		if (ah_shadow_check_dim(item)) {
+			ah_cli_err(CMD, "%s: %s: '%.64s' is not a dimension name", sub, opt, item);
+			return AH_EXIT_USAGE;
+		}
+		char *end;
+		errno = 0;
+		double v = strtod(eq + 1, &end);
+		if (!eq[1] || *end || errno == ERANGE || !isfinite(v)) {
+			ah_cli_err(CMD, "%s: %s: %s: '%.40s' is not a finite number", sub, opt, item, eq + 1);
+			return AH_EXIT_USAGE;
+		}
+		int k;
+		for (k = 0; k < *n; k++)
+			if (!strcmp(dims[k].dim, item))
+				break;
+		if (k == *n) {
+			if (*n == AH_MAX_DIMS) {
+				ah_cli_err(CMD, "%s: %s: more than %d dimensions", sub, opt, AH_MAX_DIMS);
+				return AH_EXIT_USAGE;
+			}
+			snprintf(dims[k].dim, sizeof(dims[k].dim), "%s", item);
+			dims[k].peak = dims[k].mean = dims[k].predicted = NAN;
+			(*n)++;
+		}
+		double *slot = field == 0 ? &dims[k].peak : field == 1 ? &dims[k].mean : &dims[k].predicted;
+		if (!isnan(*slot)) {
+			ah_cli_err(CMD, "%s: %s: %s given twice", sub, opt, item);
+			return AH_EXIT_USAGE;
+		}
+		*slot = v;
+	}
+	return 0;
+}
+
+static int cmd_record(int argc, char **argv)
+{
+	const char *sub = "record";
+	opts o;
+	ah_shadow *s = NULL;
+	int ret, rc;
+	ah_shadow_request *r = NULL;
+	int64_t end = -1, id;
+	char err[256];
+	if ((ret = parse_opts(sub, argc, argv, O_WORKLOAD | O_REC, &o)))
+		return ret;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return AH_EXIT_INTERNAL;
+	r->end_ns = -1;
+	if (o.end && (ret = opt_time(sub, "--end", o.end, &end)))
+		goto out;
+	if ((o.peak && (ret = parse_dimvals(sub, "--peak", o.peak, r->dims, &r->n_dims, 0))) ||
+	    (o.mean && (ret = parse_dimvals(sub, "--mean", o.mean, r->dims, &r->n_dims, 1))) ||
+	    (o.predicted && (ret = parse_dimvals(sub, "--predicted", o.predicted, r->dims, &r->n_dims, 2))))
+		goto out;
+	if (o.id) {
+		char *e;
+		errno = 0;
+		long long v = strtoll(o.id, &e, 10);
+		const char *bad = o.workload ? "--workload" : o.start ? "--start" : o.params ? "--params"
+				  : o.predicted ? "--predicted" : NULL;
+		if (*e || errno || v < 1) {
+			ah_cli_err(CMD, "%s: --id: '%.40s' is not a request id", sub, o.id);
+			ret = AH_EXIT_USAGE;
+		} else if (bad) {
+			ah_cli_err(CMD, "%s: %s cannot be used with --id (it describes a new request)", sub, bad);
+			ret = AH_EXIT_USAGE;
+		} else if (!o.end) {
+			ah_cli_err(CMD, "%s: --end T is required with --id", sub);
+			ret = AH_EXIT_USAGE;
+		}
+		if (ret || (ret = open_store(sub, &o, &s)))
+			goto out;
+		rc = ah_shadow_request_end(s, v, end, r->dims, r->n_dims);
+		if (rc == AH_ENOENT) {
+			ah_cli_err(CMD, "%s: no request %lld", sub, v);
+			ret = AH_EXIT_NOTFOUND;
+		} else if (rc == AH_ESTATE) {
+			ah_cli_err(CMD, "%s: request %lld has already ended", sub, v);
+			ret = AH_EXIT_USAGE;
+		} else if (rc == AH_ERANGE) {
+			ah_cli_err(CMD, "%s: --end is before the request's start", sub);
+			ret = AH_EXIT_USAGE;
+		} else if (rc) {
+			ret = store_fail(sub, "record", rc);
+		} else {
+			printf("%lld\n", v);
+		}
+		goto out;
+	}
+	if (!o.workload) {
+		ah_cli_err(CMD, "%s: --workload W is required (or --id to end a request)", sub);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	if ((rc = ah_shadow_check_workload(o.workload))) {
+		ah_cli_err(CMD, "%s: --workload: %s", sub,
+			   rc == AH_ETOOBIG ? "longer than 127 bytes" : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	if (!o.start) {
+		ah_cli_err(CMD, "%s: --start T is required", sub);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	if ((ret = opt_time(sub, "--start", o.start, &r->start_ns)))
+		goto out;
+	if (o.end && end < r->start_ns) {
+		ah_cli_err(CMD, "%s: --end is before --start", sub);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	r->end_ns = end;
+	snprintf(r->workload, sizeof(r->workload), "%s", o.workload);
+	if (o.params && ah_shadow_params_parse(o.params, r->params, &r->n_params, err, sizeof(err))) {
+		ah_cli_err(CMD, "%s: --params: %s", sub, err);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	}
+	if ((ret = open_store(sub, &o, &s)))
+		goto out;
+	if ((rc = ah_shadow_request_add(s, r, &id)))
+		ret = store_fail(sub, "record", rc);
+	else
+		printf("%lld\n", (long long)id);
+out:
+	free(r);
+	ah_shadow_free(s);
+	return ret;
+}
+
+static json_t *fig(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static int cmd_requests(int argc, char **argv)
+{
+	const char *sub = "requests";
+	opts o;
+	ah_shadow *s = NULL;
+	ah_shadow_request *v = NULL;
+	size_t n = 0, limit = 0;
+	int ret, rc;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	char key[AH_SHADOW_PARAM_KEY_MAX + 8] = "", *val = NULL;
+	if ((ret = parse_opts(sub, argc, argv, O_WORKLOAD | O_PARAM | O_LIMIT | O_FMT, &o)))
+		return ret;
+	if (!o.workload) {
+		ah_cli_err(CMD, "%s: --workload W is required", sub);
+		return AH_EXIT_USAGE;
+	}
+	if ((rc = ah_shadow_check_workload(o.workload))) {
+		ah_cli_err(CMD, "%s: --workload: %s", sub,
+			   rc == AH_ETOOBIG ? "longer than 127 bytes" : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
+		return AH_EXIT_USAGE;
+	}
+	if (o.param) {
+		ah_shadow_param p[1];
+		int np = 0;
+		char err[256];
+		if (strchr(o.param, ',') || ah_shadow_params_parse(o.param, p, &np, err, sizeof(err)) || np != 1) {
+			ah_cli_err(CMD, "%s: --param: '%.64s': expected one key=value", sub, o.param);
+			return AH_EXIT_USAGE;
+		}
+		snprintf(key, sizeof(key), "%s", p[0].key);
+		val = strdup(p[0].value);
+		if (!val)
+			return AH_EXIT_INTERNAL;
+	}
+	if (o.limit) {
+		char *e;
+		errno = 0;
+		long long l = strtoll(o.limit, &e, 10);
+		if (*e || errno || l < 1 || l > 1000000) {
+			ah_cli_err(CMD, "%s: --limit: '%.40s' is not an integer in 1..1000000", sub, o.limit);
+			free(val);
+			return AH_EXIT_USAGE;
+		}
+		limit = (size_t)l;
+	}
+	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt)) {
+		free(val);
+		return AH_EXIT_USAGE;
+	}
+	if ((ret = open_store(sub, &o, &s))) {
+		free(val);
+		return ret;
+	}
+	if ((rc = ah_shadow_request_list(s, o.workload, val ? key : NULL, val, limit ? limit : 10000,
+					 &v, &n))) {
+		ret = store_fail(sub, "list", rc);
+		goto out;
+	}
+	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
+	if (fmt == AH_OUT_CSV)
+		printf("id,workload,start,end,params,dim,peak,mean,predicted\n");
+	else if (fmt == AH_OUT_TABLE)
+		printf("%-8s %-24s %-24s %-40s %s\n", "ID", "START", "END", "PARAMS",
+		       "DIM: PEAK / MEAN / PREDICTED");
+	for (size_t i = 0; i < n; i++) {
+		ah_shadow_request *r = &v[i];
+		char st[48], en[48] = "-", params[AH_SHADOW_MAX_PARAMS * 200] = "";
+		ah_shadow_format_time(r->start_ns, st, sizeof(st));
+		if (r->end_ns >= 0)
+			ah_shadow_format_time(r->end_ns, en, sizeof(en));
+		size_t pl = 0;
+		for (int k = 0; k < r->n_params; k++)
+			pl += (size_t)snprintf(params + pl, sizeof(params) - pl, "%s%s=%s", k ? ";" : "",
+					       r->params[k].key, r->params[k].value);
+		if (fmt == AH_OUT_JSON) {
+			json_t *e = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)r->id, "workload",
+					      r->workload, "start", st, "start_ns", (json_int_t)r->start_ns);
+			json_t *pj = json_object(), *dj = json_object();
+			if (!e || !pj || !dj) {
+				json_decref(e);
+				json_decref(pj);
+				json_decref(dj);
+				json_decref(arr);
+				ret = store_fail(sub, "json", AH_ENOMEM);
+				goto out;
+			}
+			json_object_set_new(e, "end", r->end_ns >= 0 ? json_string(en) : json_null());
+			json_object_set_new(e, "end_ns", r->end_ns >= 0 ? json_integer(r->end_ns) : json_null());
+			for (int k = 0; k < r->n_params; k++)
+				json_object_set_new(pj, r->params[k].key, json_string(r->params[k].value));
+			for (int k = 0; k < r->n_dims; k++)
+				json_object_set_new(dj, r->dims[k].dim,
+						    json_pack("{s:o, s:o, s:o}", "peak", fig(r->dims[k].peak),
+							      "mean", fig(r->dims[k].mean), "predicted",
+							      fig(r->dims[k].predicted)));
+			json_object_set_new(e, "params", pj);
+			json_object_set_new(e, "dims", dj);
+			json_array_append_new(arr, e);
+			continue;
+		}
+		if (fmt == AH_OUT_CSV) {
+			/* One line per dimension (one line without figures when none). */
+			for (int k = 0; k < (r->n_dims ? r->n_dims : 1); k++) {
+				char a[32] = "", b[32] = "", c[32] = "";
+				if (r->n_dims) {
+					if (!isnan(r->dims[k].peak))
+						fmt_num(r->dims[k].peak, a, sizeof(a));
+					if (!isnan(r->dims[k].mean))
+						fmt_num(r->dims[k].mean, b, sizeof(b));
+					if (!isnan(r->dims[k].predicted))
+						fmt_num(r->dims[k].predicted, c, sizeof(c));
+				}
+				printf("%lld,%s,%s,%s,%s,%s,%s,%s,%s\n", (long long)r->id, r->workload, st,
+				       r->end_ns >= 0 ? en : "", params, r->n_dims ? r->dims[k].dim : "", a,
+				       b, c);
+			}
+			continue;
+		}
+		printf("%-8lld %-24s %-24s %-40s", (long long)r->id, st, en, pl ? params : "-");
+		for (int k = 0; k < r->n_dims; k++) {
+			char a[32] = "-", b[32] = "-", c[32] = "-";
+			if (!isnan(r->dims[k].peak))
+				fmt_num(r->dims[k].peak, a, sizeof(a));
+			if (!isnan(r->dims[k].mean))
+				fmt_num(r->dims[k].mean, b, sizeof(b));
+			if (!isnan(r->dims[k].predicted))
+				fmt_num(r->dims[k].predicted, c, sizeof(c));
+			printf(" %s: %s / %s / %s", r->dims[k].dim, a, b, c);
+		}
+		putchar('\n');
+	}
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	}
+out:
+	free(v);
+	free(val);
+	ah_shadow_free(s);
+	return ret;
+}
+
 int ah_cmd_shadow(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -910,6 +1251,17 @@ int ah_cmd_shadow(int argc, char **argv)
 			return usage_compact(stdout), AH_EXIT_OK;
 		return cmd_compact(argc - 1, argv + 1);
 	}
-	ah_cli_err(CMD, "unknown command '%.64s' (import, query, export, ls, compact)", sub);
+	if (!strcmp(sub, "record")) {
+		if (help)
+			return usage_record(stdout), AH_EXIT_OK;
+		return cmd_record(argc - 1, argv + 1);
+	}
+	if (!strcmp(sub, "requests")) {
+		if (help)
+			return usage_requests(stdout), AH_EXIT_OK;
+		return cmd_requests(argc - 1, argv + 1);
+	}
+	ah_cli_err(CMD, "unknown command '%.64s' (import, query, export, ls, compact, record, requests)",
+		   sub);
 	return AH_EXIT_USAGE;
 }
