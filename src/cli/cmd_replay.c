@@ -588,7 +588,8 @@ int ah_cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
-	int rc = ah_replay_new(&p, pols, npol, mask, bin_s, &rp);
+	/* the chart series costs a bin per --bin seconds of trace: only on request */
+	int rc = ah_replay_new(&p, pols, npol, mask, chart_dir ? bin_s : 0, &rp);
 	if (rc) {
 		ah_cli_err(cmd, "%s", ah_strerror(rc));
 		ret = AH_EXIT_INTERNAL;
