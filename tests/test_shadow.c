@@ -593,6 +593,78 @@ static void test_csv(void **state)
 	free(c2);
 }
 
+
+static void test_late_and_tier_of_lane(void **state)
+{
+	fixture *f = *state;
+	const int64_t now = 100 * DAY;
+	int64_t a, m, counts[3];
+	ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS];
+	int nt;
+	ah_shadow_compact_stats st;
+	collect *c = malloc(sizeof(*c));
+	ah_shadow_default_tiers(tiers, &nt);
+	assert_int_equal(ah_shadow_series_ensure(f->s, "late", "cpu", S, &a), 0);
+	/* A 1-minute series is already the 1-minute tier: kept 30 days raw. */
+	assert_int_equal(ah_shadow_series_ensure(f->s, "late", "memory", MIN, &m), 0);
+	int64_t t[] = {now - 2 * DAY, now - 2 * DAY + S, now - 20 * DAY};
+	double v[] = {2, 4, 8};
+	assert_int_equal(ah_shadow_append(f->s, a, t, v, 2), 0);
+	assert_int_equal(ah_shadow_append(f->s, m, t + 2, v + 2, 1), 0);
+	assert_int_equal(ah_shadow_compact(f->s, now, &st), 0);
+	assert_int_equal(st.points_rolled, 2);
+	assert_int_equal(ah_shadow_tier_counts(f->s, tiers, nt, counts), 0);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(counts[1], 2); /* late/cpu's minute + late/memory's raw point */
+	query(f->s, m, 0, INT64_MAX, 0, c);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(c->p[0].width_ns, MIN);
+	/* A late sample for the compacted minute: stored raw next to it (a raw
+	 * query shows both, a stepped one adds them), merged by the next
+	 * compaction. */
+	int64_t tl = now - 2 * DAY + 30 * S;
+	double vl = 12;
+	assert_int_equal(ah_shadow_append(f->s, a, &tl, &vl, 1), 0);
+	query(f->s, a, 0, INT64_MAX, 0, c);
+	assert_int_equal(c->n, 2);
+	assert_int_equal(c->p[0].width_ns, MIN); /* same start: wider first */
+	assert_int_equal(c->p[1].t_ns, tl);
+	query(f->s, a, 0, INT64_MAX, MIN, c);
+	assert_int_equal(c->n, 1);
+	assert_true(c->p[0].mean == 6.0 && c->p[0].max == 12.0 && c->p[0].count == 3);
+	assert_int_equal(ah_shadow_compact(f->s, now, &st), 0);
+	assert_int_equal(st.points_rolled, 1);
+	query(f->s, a, 0, INT64_MAX, 0, c);
+	assert_int_equal(c->n, 1);
+	assert_true(c->p[0].mean == 6.0 && c->p[0].max == 12.0 && c->p[0].count == 3);
+	assert_int_equal(c->p[0].width_ns, MIN);
+	free(c);
+}
+
+static void test_wal_readers(void **state)
+{
+	fixture *f = *state;
+	ah_shadow *r;
+	int64_t id, id2, t[] = {S, 2 * S};
+	double v[] = {1, 2};
+	collect *c = malloc(sizeof(*c));
+	assert_int_equal(ah_shadow_series_ensure(f->s, "wal", "cpu", S, &id), 0);
+	assert_int_equal(ah_shadow_append(f->s, id, t, v, 1), 0);
+	assert_int_equal(ah_shadow_open(f->path, &r), 0);
+	/* A writer holds an open transaction; a reader still reads, and sees
+	 * the last committed state. */
+	assert_int_equal(ah_shadow_begin(f->s), 0);
+	assert_int_equal(ah_shadow_append(f->s, id, t + 1, v + 1, 1), 0);
+	assert_int_equal(ah_shadow_series_find(r, "wal", "cpu", &id2), 0);
+	query(r, id2, 0, INT64_MAX, 0, c);
+	assert_int_equal(c->n, 1);
+	assert_int_equal(ah_shadow_commit(f->s), 0);
+	query(r, id2, 0, INT64_MAX, 0, c);
+	assert_int_equal(c->n, 2);
+	ah_shadow_free(r);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -604,6 +676,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paths_and_times, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_late_and_tier_of_lane, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_readers, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
