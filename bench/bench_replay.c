@@ -10,7 +10,10 @@
  *   point POLICY DIM SLACK VIOLATION_PCT       (defaults)
  *   sweep Q DIM SLACK VIOLATION_PCT RESIZES     (ahead, quantile Q)
  *   csweep F DIM SLACK VIOLATION_PCT RESIZES    (ahead, quantile 0.999,
- *                                                violation cost x F) */
+ *                                                violation cost x F)
+ *   half H POLICY DIM SLACK VIOLATION_PCT       (defaults, each half of the
+ *                                                trace's time span replayed
+ *                                                on its own, cold start) */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +159,36 @@ int main(int argc, char **argv)
 			       m.slack, m.violation_pct);
 		}
 	ah_replay_free(rp);
+	/* stability: each half of the time span on its own */
+	int64_t tmin = r.v[0].t_s, tmax = r.v[0].t_s;
+	for (size_t i = 0; i < r.n; i++) {
+		if (r.v[i].t_s < tmin)
+			tmin = r.v[i].t_s;
+		if (r.v[i].t_s > tmax)
+			tmax = r.v[i].t_s;
+	}
+	int64_t mid = tmin + (tmax - tmin) / 2;
+	for (int h = 0; h < 2; h++) {
+		rows part = r;
+		part.v = malloc(r.n * sizeof(*r.v));
+		if (!part.v)
+			return 1;
+		part.n = 0;
+		for (size_t i = 0; i < r.n; i++)
+			if ((r.v[i].t_s < mid) == (h == 0))
+				part.v[part.n++] = r.v[i];
+		if (run(&part, &p, all, AH_POL_COUNT, &rp))
+			return 1;
+		for (int k = 0; k < AH_POL_COUNT; k++)
+			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+				ah_replay_metrics m;
+				ah_replay_get_metrics(rp, k, d, &m);
+				printf("half %d %s %s %.6f %.6f\n", h + 1, ah_policy_name(all[k]),
+				       d == AH_DIM_CPU ? "cpu" : "mem", m.slack, m.violation_pct);
+			}
+		ah_replay_free(rp);
+		free(part.v);
+	}
 	/* ahead's trade-off curve */
 	static const double qs[] = {0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999};
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
