@@ -52,13 +52,16 @@ expect_rc 2 "-o: unknown output format 'xml'" -- shadow query "${DB[@]}" --workl
 expect_rc 2 "--granularity: '2d'" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/w.csv" --granularity 2d
 expect_rc 2 "--granularity: '500us'" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/w.csv" --granularity 500us
 expect_rc 2 "cannot open" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/nope.csv"
-expect_rc 5 "no series web/cpu" -- shadow query "${DB[@]}" --workload web --dim cpu
+expect_rc 5 "no shadow store at '$T/ahead-shadow.db'" -- shadow query "${DB[@]}" --workload web --dim cpu
+expect_rc 5 "no shadow store" -- shadow ls "${DB[@]}"
+[ ! -e "$T/ahead-shadow.db" ] || fail "a reading command created the store"
 
 # import and query
 expect_rc 0 "imported 600 samples into web/cpu" -- shadow import "${DB[@]}" --workload web --dim cpu --input "$T/w.csv" --granularity 10s
 [ -f "$T/ahead-shadow.db" ] || fail "shadow store is not the ledger's sibling"
 [ ! -e "$T/ahead.db" ] || fail "shadow touched the ledger database"
 expect_rc 2 "exists with another granularity" -- shadow import "${DB[@]}" --workload web --dim cpu --input "$T/w.csv" --granularity 1m
+expect_rc 5 "no series web/io" -- shadow query "${DB[@]}" --workload web --dim io
 expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu -o csv
 [ "$(wc -l <"$T/out")" = 301 ] || fail "raw query: want 300 points + header, got $(wc -l <"$T/out")"
 # each 10 s bucket holds two samples: (0,1) -> mean 0.5 max 1 count 2

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ahead/error.h"
 #include "ahead/series.h"
@@ -268,7 +269,9 @@ static int opt_time(const char *sub, const char *name, const char *s, int64_t *o
 	return 0;
 }
 
-static int open_store(const char *sub, const opts *o, ah_shadow **out)
+/* Reading commands refuse a missing store rather than create an empty file
+ * (a mistyped --db would otherwise leave stray databases behind). */
+static int open_store(const char *sub, const opts *o, int create, ah_shadow **out)
 {
 	char path[PATH_MAX];
 	const char *p = o->shadow_db;
@@ -278,6 +281,10 @@ static int open_store(const char *sub, const opts *o, ah_shadow **out)
 			return AH_EXIT_USAGE;
 		}
 		p = path;
+	}
+	if (!create && access(p, F_OK) != 0) {
+		ah_cli_err(CMD, "%s: no shadow store at '%.200s' (nothing imported or recorded yet)", sub, p);
+		return AH_EXIT_NOTFOUND;
 	}
 	int rc = ah_shadow_open(p, out);
 	if (rc) {
@@ -530,7 +537,7 @@ static int cmd_import(int argc, char **argv)
 		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o.input, strerror(errno));
 		return AH_EXIT_USAGE;
 	}
-	if ((ret = open_store(sub, &o, &s))) {
+	if ((ret = open_store(sub, &o, 1, &s))) {
 		fclose(f);
 		return ret;
 	}
@@ -688,7 +695,7 @@ static int cmd_query(int argc, char **argv, int export)
 		return ret;
 	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt))
 		return AH_EXIT_USAGE;
-	if ((ret = open_store(sub, &o, &s)))
+	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
 	rc = ah_shadow_series_find(s, o.workload, o.dim, &id);
 	if (rc) {
@@ -771,7 +778,7 @@ static int cmd_ls(int argc, char **argv)
 		return ret;
 	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt))
 		return AH_EXIT_USAGE;
-	if ((ret = open_store(sub, &o, &s)))
+	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
 	if ((rc = ah_shadow_series_list(s, &v, &n))) {
 		ret = store_fail(sub, "list", rc);
@@ -860,7 +867,7 @@ static int cmd_compact(int argc, char **argv)
 			ah_cli_err(CMD, "%s: -o: csv is not offered here (table or json)", sub);
 		return AH_EXIT_USAGE;
 	}
-	if ((ret = open_store(sub, &o, &s)))
+	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
 	if ((rc = ah_shadow_compact_tiers(s, now, tiers, nt, &st)) ||
 	    (rc = ah_shadow_tier_counts(s, tiers, nt, counts))) {
@@ -1006,7 +1013,7 @@ static int cmd_record(int argc, char **argv)
 			ah_cli_err(CMD, "%s: --end T is required with --id", sub);
 			ret = AH_EXIT_USAGE;
 		}
-		if (ret || (ret = open_store(sub, &o, &s)))
+		if (ret || (ret = open_store(sub, &o, 0, &s)))
 			goto out;
 		rc = ah_shadow_request_end(s, v, end, r->dims, r->n_dims);
 		if (rc == AH_ENOENT) {
@@ -1055,7 +1062,7 @@ static int cmd_record(int argc, char **argv)
 		ret = AH_EXIT_USAGE;
 		goto out;
 	}
-	if ((ret = open_store(sub, &o, &s)))
+	if ((ret = open_store(sub, &o, 1, &s)))
 		goto out;
 	if ((rc = ah_shadow_request_add(s, r, &id)))
 		ret = store_fail(sub, "record", rc);
@@ -1121,7 +1128,7 @@ static int cmd_requests(int argc, char **argv)
 		free(val);
 		return AH_EXIT_USAGE;
 	}
-	if ((ret = open_store(sub, &o, &s))) {
+	if ((ret = open_store(sub, &o, 0, &s))) {
 		free(val);
 		return ret;
 	}
