@@ -178,6 +178,52 @@ int main(int argc, char **argv)
 	printf("  integral values, 1 series   : %.2f  (%.0f samples/s)\n", integ.bytes_per_sample, integ.rate);
 	printf("  fractional values, 8 series : %.2f  (%.0f samples/s)\n", multi.bytes_per_sample, multi.rate);
 
+	/* End to end: `ahead shadow import` of generated CSV files (CSV parsing
+	 * included), wide (one series) and long (8 series interleaved). */
+	double cli_wide = 0, cli_long = 0;
+	const size_t cli_n = quick ? 200000 : 1000000;
+	const char *bin = getenv("AHEAD_BIN");
+	if (bin && *bin) {
+		char csv[160], cmd[1024];
+		snprintf(csv, sizeof(csv), "%s/wide.csv", dir);
+		FILE *fw = fopen(csv, "w");
+		if (fw) {
+			fprintf(fw, "time,value\n");
+			for (size_t i = 0; i < cli_n; i++)
+				fprintf(fw, "%lld,%.3f\n", 1700000000LL + (long long)i, (double)(i % 977) / 7.0);
+			fclose(fw);
+			rm_db(path);
+			snprintf(cmd, sizeof(cmd),
+				 "'%s' shadow import --shadow-db '%s' --workload w --dim cpu --input '%s' >/dev/null",
+				 bin, path, csv);
+			double t0 = now_s();
+			if (system(cmd) == 0)
+				cli_wide = (double)cli_n / (now_s() - t0);
+		}
+		snprintf(csv, sizeof(csv), "%s/long.csv", dir);
+		fw = fopen(csv, "w");
+		if (fw) {
+			fprintf(fw, "time,workload,dim,value\n");
+			for (size_t i = 0; i < cli_n; i++)
+				fprintf(fw, "%lld,w%zu,cpu,%.3f\n", 1700000000LL + (long long)(i / 8), i % 8,
+					(double)(i % 977) / 7.0);
+			fclose(fw);
+			rm_db(path);
+			snprintf(cmd, sizeof(cmd),
+				 "'%s' shadow import --shadow-db '%s' --long --input '%s' >/dev/null", bin,
+				 path, csv);
+			double t0 = now_s();
+			if (system(cmd) == 0)
+				cli_long = (double)cli_n / (now_s() - t0);
+		}
+		unlink(csv);
+		snprintf(csv, sizeof(csv), "%s/wide.csv", dir);
+		unlink(csv);
+		printf("\nahead shadow import, end to end (%zu rows, CSV parsing included):\n"
+		       "  wide, 1 series  : %.0f samples/s\n  long, 8 series  : %.0f samples/s\n",
+		       cli_n, cli_wide, cli_long);
+	}
+
 	/* Retention: two series (cpu at 10 s, memory at 10 s) ingesting daily,
 	 * compacted with the default tiers after each day. */
 	const int days = days_arg ? days_arg : quick ? 60 : 500;
@@ -268,6 +314,13 @@ int main(int argc, char **argv)
 		fprintf(md, "| fractional (8-byte REAL) | 1 | %.2f | %.0f |\n", frac.bytes_per_sample, frac.rate);
 		fprintf(md, "| integral (bytes, 4 KiB steps) | 1 | %.2f | %.0f |\n", integ.bytes_per_sample, integ.rate);
 		fprintf(md, "| fractional, interleaved | 8 | %.2f | %.0f |\n\n", multi.bytes_per_sample, multi.rate);
+		if (cli_wide > 0 || cli_long > 0) {
+			fprintf(md, "## `ahead shadow import`, end to end\n\n%zu generated rows, process start, "
+				    "CSV parsing and commit included.\n\n| file | samples/s |\n|---|---:|\n"
+				    "| wide (`time,value`), 1 series | %.0f |\n"
+				    "| long (`time,workload,dim,value`), 8 series | %.0f |\n\n",
+				cli_n, cli_wide, cli_long);
+		}
 		fprintf(md, "## Retention keeps the store bounded\n\nTwo series at 10-second granularity, "
 			    "%d simulated days, default tiers (raw 1 day, 1 minute 30 days, 1 hour 365 days), "
 			    "`ah_shadow_compact` after each day. `uncompacted` is what the store would hold "

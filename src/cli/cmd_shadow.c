@@ -106,7 +106,7 @@ static const char *sub_usage[] = {
 	"  --shadow-db PATH  the shadow store's path, overriding the derived one\n\n"
 	"Run 'ahead shadow COMMAND --help' for a command's options.\n"
 	"Exit codes: 0 ok, 1 internal or storage error, 2 bad command line or input file,\n"
-	"5 series not found. Details: docs/SHADOW.md.\n",
+	"5 store, series or request not found. Details: docs/SHADOW.md.\n",
 };
 
 static void usage_import(FILE *f)
