@@ -1,0 +1,1184 @@
+/* ahead: loading and validating the policy file (docs/POLICY.md).
+ *
+ * Two passes. Pass 1 runs libinih over the text through our own line reader
+ * (Debian's inih handler gets no line numbers, so the reader counts lines)
+ * and only records sections and "key = value" entries with their line
+ * numbers; syntax errors stop here with AH_EPARSE. Pass 2 interprets the
+ * record: all [dimension] sections first (so a custom dimension may be used
+ * above its declaration), then [ahead], then pools, classes and tenants in
+ * file order; any error stops with AH_EPOLICY. Loading is all-or-nothing. */
+#include "ahead/policy.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ahead/error.h"
+
+#define NS_PER_S INT64_C(1000000000)
+#define PRIORITY_MAX 1000
+#define MAX_QUEUE_MAX 1000000
+#define RATE_MAX 1e6
+#define BURST_MAX 1e9
+#define MARGIN_MAX 10.0
+
+enum sec_kind { SEC_AHEAD, SEC_DIMENSION, SEC_POOL, SEC_CLASS, SEC_TENANT };
+static const char *const sec_kind_names[] = {"ahead", "dimension", "pool", "class", "tenant"};
+
+struct entry {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct section {
+	char *header; /* trimmed text between '[' and ']' */
+	int line;
+	enum sec_kind kind;
+	char name[AH_NAME_MAX];
+	struct entry *e;
+	int n, cap;
+};
+
+struct loader {
+	const char *file;
+	const char *p, *end; /* unread input */
+	int line;            /* line last handed to inih */
+	struct section *sec;
+	int nsec, capsec;
+	int cur; /* section receiving entries, -1 before the first header */
+	int rc;  /* first error, 0 if none */
+	char *err;
+	size_t errlen;
+	ah_policy *P;
+};
+
+static int fail(struct loader *L, int rc, int line, const struct section *s, const char *key,
+		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Records the first error as "FILE:LINE: [section] key: reason". */
+static int fail(struct loader *L, int rc, int line, const struct section *s, const char *key,
+		const char *fmt, ...)
+{
+	if (L->rc)
+		return L->rc;
+	L->rc = rc;
+	if (!L->err || L->errlen == 0)
+		return rc;
+	char reason[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	char where[24] = "";
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%d", line);
+	char sec[128] = "";
+	if (s)
+		snprintf(sec, sizeof(sec), " [%.100s]", s->header);
+	char k[80] = "";
+	if (key)
+		snprintf(k, sizeof(k), " %.64s", key);
+	snprintf(L->err, L->errlen, "%.200s%s:%s%s%s %s", L->file, where, sec, k,
+		 (s || key) ? ":" : "", reason);
+	return rc;
+}
+
+/* ---- pass 1: syntax --------------------------------------------------- */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static int add_section(struct loader *L, const char *h, size_t hl)
+{
+	if (L->nsec == L->capsec) {
+		int ncap = L->capsec ? L->capsec * 2 : 16;
+		struct section *ns = realloc(L->sec, (size_t)ncap * sizeof(*ns));
+		if (!ns)
+			return AH_ENOMEM;
+		L->sec = ns;
+		L->capsec = ncap;
+	}
+	struct section *s = &L->sec[L->nsec];
+	memset(s, 0, sizeof(*s));
+	s->header = strndup(h, hl);
+	if (!s->header)
+		return AH_ENOMEM;
+	s->line = L->line;
+	L->cur = L->nsec++;
+	return 0;
+}
+
+/* Looks at one raw line (leading blanks already skipped) before inih does:
+ * section headers are recorded here, because inih does not report empty
+ * sections and truncates long section names. */
+static void check_line(struct loader *L, const char *a, size_t len)
+{
+	while (len > 0 && is_blank(a[len - 1]))
+		len--;
+	if (len == 0 || a[0] == ';' || a[0] == '#')
+		return;
+	if (a[0] == '[') {
+		const char *close = memchr(a, ']', len);
+		if (!close) {
+			fail(L, AH_EPARSE, L->line, NULL, NULL,
+			     "section header without closing ']'");
+			return;
+		}
+		const char *rest = close + 1, *end = a + len;
+		while (rest < end && is_blank(*rest))
+			rest++;
+		if (rest < end && *rest != ';' && *rest != '#') {
+			fail(L, AH_EPARSE, L->line, NULL, NULL,
+			     "unexpected text after ']' in section header");
+			return;
+		}
+		const char *h = a + 1, *he = close;
+		while (h < he && is_blank(*h))
+			h++;
+		while (he > h && is_blank(he[-1]))
+			he--;
+		if (add_section(L, h, (size_t)(he - h)) != 0)
+			fail(L, AH_ENOMEM, 0, NULL, NULL, "out of memory");
+		return;
+	}
+	if (!memchr(a, '=', len) && !memchr(a, ':', len))
+		fail(L, AH_EPARSE, L->line, NULL, NULL,
+		     "expected 'key = value' or '[section]', got '%.40s%s'", a, len > 40 ? "..." : "");
+}
+
+/* fgets-like reader over the in-memory text; one call is one line. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct loader *L = stream;
+	if (L->p >= L->end || num < 3)
+		return NULL;
+	const char *a = L->p;
+	const char *nl = memchr(a, '\n', (size_t)(L->end - a));
+	const char *b = nl ? nl : L->end;
+	L->p = nl ? nl + 1 : L->end;
+	L->line++;
+	/* Leading blanks are dropped so that inih never takes an indented
+	 * line as a continuation of the previous value. */
+	while (a < b && is_blank(*a))
+		a++;
+	size_t len = (size_t)(b - a);
+	/* inih needs room for the line, '\n' and '\0' */
+	if (len + 3 > (size_t)num) {
+		fail(L, AH_EPARSE, L->line, NULL, NULL, "line too long (%zu characters, at most %d)",
+		     len, num - 3);
+		str[0] = '\n';
+		str[1] = '\0';
+		return str;
+	}
+	memcpy(str, a, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	if (!L->rc)
+		check_line(L, a, len);
+	return str;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct loader *L = user;
+	(void)section; /* we track sections ourselves (see check_line) */
+	if (L->rc)
+		return 1;
+	if (L->cur < 0) {
+		fail(L, AH_EPARSE, L->line, NULL, name,
+		     "key outside of any section (add a [section] header above it)");
+		return 1;
+	}
+	struct section *s = &L->sec[L->cur];
+	if (!name[0]) {
+		fail(L, AH_EPARSE, L->line, s, NULL, "missing key name before '='");
+		return 1;
+	}
+	if (s->n == s->cap) {
+		int ncap = s->cap ? s->cap * 2 : 8;
+		struct entry *ne = realloc(s->e, (size_t)ncap * sizeof(*ne));
+		if (!ne) {
+			fail(L, AH_ENOMEM, 0, NULL, NULL, "out of memory");
+			return 1;
+		}
+		s->e = ne;
+		s->cap = ncap;
+	}
+	struct entry *e = &s->e[s->n];
+	e->key = strdup(name);
+	e->value = strdup(value ? value : "");
+	e->line = L->line;
+	if (!e->key || !e->value) {
+		free(e->key);
+		free(e->value);
+		fail(L, AH_ENOMEM, 0, NULL, NULL, "out of memory");
+		return 1;
+	}
+	s->n++;
+	return 1;
+}
+
+/* ---- value parsers ---------------------------------------------------- */
+
+static bool valid_object_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63)
+		return false;
+	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(islower(c) || isdigit(c) || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static bool valid_dim_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 63 || !islower((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(islower(c) || isdigit(c) || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int get_vec(struct loader *L, const struct section *s, const struct entry *e, ah_vec *out,
+		   bool mask[AH_MAX_DIMS])
+{
+	char why[512];
+	ah_vec v;
+	int rc = ah_vec_parse(&L->P->dims, e->value, &v, why, sizeof(why));
+	if (rc)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "%s", why);
+	/* which dimensions were named (ah_vec_parse has validated the syntax) */
+	for (int d = 0; d < AH_MAX_DIMS; d++)
+		mask[d] = false;
+	const char *p = e->value;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *eq = strchr(p, '=');
+		if (eq && (!comma || eq < comma)) {
+			const char *a = p, *b = eq;
+			while (a < b && isspace((unsigned char)*a))
+				a++;
+			while (b > a && isspace((unsigned char)b[-1]))
+				b--;
+			char name[AH_NAME_MAX];
+			size_t n = (size_t)(b - a);
+			if (n < sizeof(name)) {
+				memcpy(name, a, n);
+				name[n] = '\0';
+				int d = ah_dimset_find(&L->P->dims, name);
+				if (d >= 0)
+					mask[d] = true;
+			}
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int get_duration(struct loader *L, const struct section *s, const struct entry *e,
+			int64_t *out)
+{
+	int rc = ah_duration_parse(e->value, out);
+	if (rc == AH_ERANGE)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "duration '%.40s' is out of range",
+			    e->value);
+	if (rc)
+		return fail(L, AH_EPOLICY, e->line, s, e->key,
+			    "bad duration '%.40s' (write e.g. 250ms, 30s, 5m, 1h, 2d or plain seconds)",
+			    e->value);
+	return 0;
+}
+
+static int get_int(struct loader *L, const struct section *s, const struct entry *e, long lo,
+		   long hi, int *out)
+{
+	const char *v = e->value;
+	if (v[0] == '-')
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "must not be negative (got '%.40s')",
+			    v);
+	size_t n = strlen(v);
+	if (n == 0 || n > 9 || strspn(v, "0123456789") != n)
+		return fail(L, AH_EPOLICY, e->line, s, e->key,
+			    "expected a whole number from %ld to %ld, got '%.40s'", lo, hi, v);
+	long x = strtol(v, NULL, 10);
+	if (x < lo || x > hi)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "%ld is out of range (%ld to %ld)", x,
+			    lo, hi);
+	*out = (int)x;
+	return 0;
+}
+
+/* A plain decimal number "D+(.D+)?": no sign, exponent, hex, inf or nan. */
+static int get_num(struct loader *L, const struct section *s, const struct entry *e,
+		   double *out)
+{
+	const char *v = e->value;
+	if (v[0] == '-')
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "must not be negative (got '%.40s')",
+			    v);
+	size_t n = strlen(v), i = strspn(v, "0123456789");
+	bool ok = i > 0 && n <= 40;
+	if (ok && i < n) {
+		size_t f = v[i] == '.' ? strspn(v + i + 1, "0123456789") : 0;
+		ok = f > 0 && i + 1 + f == n;
+	}
+	if (!ok)
+		return fail(L, AH_EPOLICY, e->line, s, e->key,
+			    "expected a decimal number such as 0.95, got '%.40s'", v);
+	*out = strtod(v, NULL);
+	return 0;
+}
+
+static int get_bool(struct loader *L, const struct section *s, const struct entry *e, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (int i = 0; i < 4; i++) {
+		if (strcasecmp(e->value, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(e->value, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return fail(L, AH_EPOLICY, e->line, s, e->key, "expected true or false, got '%.40s'",
+		    e->value);
+}
+
+static void fmt_val(const ah_policy *P, int d, int64_t v, char *buf, size_t len)
+{
+	if (ah_unit_format(P->dims.kind[d], v, buf, len) != 0)
+		snprintf(buf, len, "?");
+}
+
+/* ---- pass 2: sections ------------------------------------------------- */
+
+static int parse_header(struct loader *L, struct section *s)
+{
+	char tok[3][128];
+	int nt = 0;
+	const char *p = s->header;
+	while (*p) {
+		while (*p && is_blank(*p))
+			p++;
+		if (!*p)
+			break;
+		const char *q = p;
+		while (*q && !is_blank(*q))
+			q++;
+		if (nt < 3) {
+			size_t l = (size_t)(q - p);
+			if (l >= sizeof(tok[0]))
+				l = sizeof(tok[0]) - 1;
+			memcpy(tok[nt], p, l);
+			tok[nt][l] = '\0';
+		}
+		nt++;
+		p = q;
+	}
+	if (nt == 0)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "empty section name");
+	int kind = -1;
+	for (int k = 0; k < 5; k++)
+		if (strcmp(tok[0], sec_kind_names[k]) == 0)
+			kind = k;
+	if (kind < 0)
+		return fail(L, AH_EPOLICY, s->line, s, NULL,
+			    "unknown section kind '%s' (expected ahead, dimension, pool, class or "
+			    "tenant)", tok[0]);
+	s->kind = (enum sec_kind)kind;
+	if (kind == SEC_AHEAD) {
+		if (nt > 1)
+			return fail(L, AH_EPOLICY, s->line, s, NULL, "[ahead] takes no name");
+		return 0;
+	}
+	if (nt == 1)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "missing name, e.g. [%s example]",
+			    tok[0]);
+	if (nt > 2)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "unexpected '%s' after the name",
+			    tok[2]);
+	bool ok;
+	if (kind == SEC_DIMENSION)
+		ok = valid_dim_name(tok[1]);
+	else if (kind == SEC_TENANT && strcmp(tok[1], "*") == 0)
+		ok = true;
+	else
+		ok = valid_object_name(tok[1]);
+	if (!ok)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "invalid name '%.64s' (names are %s)",
+			    tok[1],
+			    kind == SEC_DIMENSION ? "[a-z][a-z0-9_]{0,62}"
+						  : "[a-z0-9][a-z0-9_.-]{0,62}");
+	memcpy(s->name, tok[1], strlen(tok[1]) + 1); /* validated: at most 63 characters */
+	return 0;
+}
+
+static int check_structure(struct loader *L)
+{
+	for (int i = 0; i < L->nsec; i++) {
+		struct section *s = &L->sec[i];
+		if (parse_header(L, s))
+			return L->rc;
+		for (int j = 0; j < i; j++) {
+			struct section *t = &L->sec[j];
+			if (t->kind == s->kind && strcmp(t->name, s->name) == 0)
+				return fail(L, AH_EPOLICY, s->line, s, NULL,
+					    "duplicate section (first defined at line %d)", t->line);
+		}
+		for (int k = 0; k < s->n; k++)
+			for (int j = 0; j < k; j++)
+				if (strcmp(s->e[j].key, s->e[k].key) == 0)
+					return fail(L, AH_EPOLICY, s->e[k].line, s, s->e[k].key,
+						    "duplicate key (first set at line %d)",
+						    s->e[j].line);
+	}
+	return 0;
+}
+
+static int unknown_key(struct loader *L, const struct section *s, const struct entry *e,
+		       const char *allowed)
+{
+	return fail(L, AH_EPOLICY, e->line, s, e->key, "unknown key (allowed: %s)", allowed);
+}
+
+static int do_dimension(struct loader *L, struct section *s)
+{
+	ah_policy *P = L->P;
+	const struct entry *unit = NULL;
+	for (int i = 0; i < s->n; i++) {
+		if (strcmp(s->e[i].key, "unit") == 0)
+			unit = &s->e[i];
+		else
+			return unknown_key(L, s, &s->e[i], "unit");
+	}
+	if (ah_dimset_find(&P->dims, s->name) >= 0)
+		return fail(L, AH_EPOLICY, s->line, s, NULL,
+			    "'%s' is a built-in dimension and cannot be redefined", s->name);
+	if (!unit)
+		return fail(L, AH_EPOLICY, s->line, s, NULL,
+			    "missing required key 'unit' (count, cpu, bytes, bytes_per_s or "
+			    "bits_per_s)");
+	ah_unit_kind kind;
+	if (ah_unit_kind_parse(unit->value, &kind) != 0)
+		return fail(L, AH_EPOLICY, unit->line, s, unit->key,
+			    "unknown unit '%.40s' (expected count, cpu, bytes, bytes_per_s or "
+			    "bits_per_s)", unit->value);
+	int rc = ah_dimset_add(&P->dims, s->name, kind, NULL);
+	if (rc == AH_ETOOBIG)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "too many dimensions (at most %d custom)",
+			    AH_MAX_DIMS - 4);
+	if (rc)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "cannot add dimension: %s",
+			    ah_strerror(rc));
+	return 0;
+}
+
+struct ahead_keys {
+	const struct entry *lease_ttl, *max_lease_ttl, *default_class, *unknown_tenants;
+	const struct section *sec;
+};
+
+static int do_ahead(struct loader *L, struct section *s, struct ahead_keys *ak)
+{
+	ah_policy *P = L->P;
+	ak->sec = s;
+	for (int i = 0; i < s->n; i++) {
+		struct entry *e = &s->e[i];
+		const char *k = e->key;
+		if (strcmp(k, "lease_ttl") == 0) {
+			if (get_duration(L, s, e, &P->lease_ttl_ns))
+				return L->rc;
+			if (P->lease_ttl_ns <= 0)
+				return fail(L, AH_EPOLICY, e->line, s, k, "must be greater than 0");
+			ak->lease_ttl = e;
+		} else if (strcmp(k, "max_lease_ttl") == 0) {
+			if (get_duration(L, s, e, &P->max_lease_ttl_ns))
+				return L->rc;
+			if (P->max_lease_ttl_ns <= 0)
+				return fail(L, AH_EPOLICY, e->line, s, k, "must be greater than 0");
+			ak->max_lease_ttl = e;
+		} else if (strcmp(k, "queue_timeout") == 0) {
+			if (get_duration(L, s, e, &P->queue_timeout_ns))
+				return L->rc;
+		} else if (strcmp(k, "autocorrect") == 0) {
+			if (get_bool(L, s, e, &P->autocorrect))
+				return L->rc;
+		} else if (strcmp(k, "default_class") == 0) {
+			ak->default_class = e; /* resolved once classes are known */
+		} else if (strcmp(k, "unknown_tenants") == 0) {
+			if (strcmp(e->value, "refuse") == 0)
+				P->unknown_tenants = false;
+			else if (strcmp(e->value, "default") == 0)
+				P->unknown_tenants = true;
+			else
+				return fail(L, AH_EPOLICY, e->line, s, k,
+					    "expected refuse or default, got '%.40s'", e->value);
+			ak->unknown_tenants = e;
+		} else if (strcmp(k, "durability") == 0) {
+			if (strcmp(e->value, "process") == 0)
+				P->durability = AH_DURABILITY_PROCESS;
+			else if (strcmp(e->value, "power") == 0)
+				P->durability = AH_DURABILITY_POWER;
+			else
+				return fail(L, AH_EPOLICY, e->line, s, k,
+					    "expected process or power, got '%.40s'", e->value);
+		} else {
+			return unknown_key(L, s, e,
+					   "lease_ttl, max_lease_ttl, queue_timeout, autocorrect, "
+					   "default_class, unknown_tenants, durability");
+		}
+	}
+	if (P->lease_ttl_ns > P->max_lease_ttl_ns) {
+		char a[32], b[32];
+		ah_duration_format(P->lease_ttl_ns, a, sizeof(a));
+		ah_duration_format(P->max_lease_ttl_ns, b, sizeof(b));
+		const struct entry *e = ak->max_lease_ttl ? ak->max_lease_ttl : ak->lease_ttl;
+		if (e == ak->max_lease_ttl)
+			return fail(L, AH_EPOLICY, e->line, s, e->key, "%s is below lease_ttl %s%s", b,
+				    a, ak->lease_ttl ? "" : " (the default)");
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "%s is above max_lease_ttl %s%s", a, b,
+			    " (the default)");
+	}
+	return 0;
+}
+
+static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
+{
+	ah_policy *P = L->P;
+	const int nd = P->dims.n;
+	if (P->n_pools >= AH_MAX_POOLS)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "too many pools (at most %d)",
+			    AH_MAX_POOLS);
+	ah_pool_policy *pp = &P->pools[P->n_pools];
+	memset(pp, 0, sizeof(*pp));
+	snprintf(pp->name, sizeof(pp->name), "%s", s->name);
+	pp->max_queue = 10000;
+	*headroom_prio_set = false;
+	for (int d = 0; d < nd; d++)
+		pp->unit.v[d] = 1;
+
+	const struct entry *cap = NULL, *min = NULL, *max = NULL, *unit = NULL, *minreq = NULL,
+			   *head = NULL;
+	ah_vec vmin, vmax, vunit;
+	bool mmin[AH_MAX_DIMS], mmax[AH_MAX_DIMS], munit[AH_MAX_DIMS], mtmp[AH_MAX_DIMS];
+	for (int i = 0; i < s->n; i++) {
+		struct entry *e = &s->e[i];
+		const char *k = e->key;
+		int rc = 0;
+		if (strcmp(k, "capacity") == 0) {
+			cap = e;
+			rc = get_vec(L, s, e, &pp->capacity, mtmp);
+		} else if (strcmp(k, "min") == 0) {
+			min = e;
+			rc = get_vec(L, s, e, &vmin, mmin);
+		} else if (strcmp(k, "max") == 0) {
+			max = e;
+			rc = get_vec(L, s, e, &vmax, mmax);
+		} else if (strcmp(k, "unit") == 0) {
+			unit = e;
+			rc = get_vec(L, s, e, &vunit, munit);
+		} else if (strcmp(k, "min_request") == 0) {
+			minreq = e;
+			rc = get_vec(L, s, e, &pp->min_request, mtmp);
+		} else if (strcmp(k, "headroom") == 0) {
+			head = e;
+			rc = get_vec(L, s, e, &pp->headroom, mtmp);
+		} else if (strcmp(k, "headroom_priority") == 0) {
+			rc = get_int(L, s, e, 0, PRIORITY_MAX, &pp->headroom_priority);
+			*headroom_prio_set = true;
+		} else if (strcmp(k, "max_queue") == 0) {
+			rc = get_int(L, s, e, 0, MAX_QUEUE_MAX, &pp->max_queue);
+		} else {
+			return unknown_key(L, s, e,
+					   "capacity, min, max, unit, min_request, headroom, "
+					   "headroom_priority, max_queue");
+		}
+		if (rc)
+			return L->rc;
+	}
+	if (!cap)
+		return fail(L, AH_EPOLICY, s->line, s, NULL,
+			    "missing required key 'capacity' (e.g. capacity = cpu=8, memory=32Gi)");
+	/* Scaling bounds default to the capacity, dimension by dimension. */
+	pp->min_size = pp->capacity;
+	pp->max_size = pp->capacity;
+	for (int d = 0; d < nd; d++) {
+		if (min && mmin[d])
+			pp->min_size.v[d] = vmin.v[d];
+		if (max && mmax[d])
+			pp->max_size.v[d] = vmax.v[d];
+		if (unit && munit[d])
+			pp->unit.v[d] = vunit.v[d];
+	}
+	char a[32], b[32];
+	for (int d = 0; d < nd; d++) {
+		const char *dn = P->dims.name[d];
+		if (pp->min_size.v[d] > pp->capacity.v[d]) {
+			fmt_val(P, d, pp->min_size.v[d], a, sizeof(a));
+			fmt_val(P, d, pp->capacity.v[d], b, sizeof(b));
+			return fail(L, AH_EPOLICY, min->line, s, min->key,
+				    "%s=%s is above the capacity %s=%s", dn, a, dn, b);
+		}
+		if (pp->capacity.v[d] > pp->max_size.v[d]) {
+			fmt_val(P, d, pp->max_size.v[d], a, sizeof(a));
+			fmt_val(P, d, pp->capacity.v[d], b, sizeof(b));
+			return fail(L, AH_EPOLICY, max->line, s, max->key,
+				    "%s=%s is below the capacity %s=%s", dn, a, dn, b);
+		}
+		if (pp->unit.v[d] < 1) {
+			fmt_val(P, d, 1, a, sizeof(a));
+			return fail(L, AH_EPOLICY, unit->line, s, unit->key,
+				    "%s: the allocation unit must be at least %s", dn, a);
+		}
+		if (pp->min_request.v[d] > pp->max_size.v[d]) {
+			fmt_val(P, d, pp->min_request.v[d], a, sizeof(a));
+			fmt_val(P, d, pp->max_size.v[d], b, sizeof(b));
+			return fail(L, AH_EPOLICY, minreq->line, s, minreq->key,
+				    "%s=%s can never be granted: the pool grows to at most %s=%s", dn,
+				    a, dn, b);
+		}
+		if (pp->headroom.v[d] > pp->capacity.v[d]) {
+			fmt_val(P, d, pp->headroom.v[d], a, sizeof(a));
+			fmt_val(P, d, pp->capacity.v[d], b, sizeof(b));
+			return fail(L, AH_EPOLICY, head->line, s, head->key,
+				    "%s=%s is above the capacity %s=%s", dn, a, dn, b);
+		}
+	}
+	P->n_pools++;
+	return 0;
+}
+
+static int do_class(struct loader *L, struct section *s, const struct entry **prio_entries)
+{
+	ah_policy *P = L->P;
+	const int nd = P->dims.n;
+	if (P->n_classes >= AH_MAX_CLASSES)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "too many classes (at most %d)",
+			    AH_MAX_CLASSES);
+	ah_class_policy *c = &P->classes[P->n_classes];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", s->name);
+	c->quantile = 0.95;
+	for (int d = 0; d < nd; d++)
+		c->max_request.v[d] = AH_UNLIMITED;
+	const struct entry *prio = NULL;
+	bool mask[AH_MAX_DIMS];
+	for (int i = 0; i < s->n; i++) {
+		struct entry *e = &s->e[i];
+		const char *k = e->key;
+		int rc = 0;
+		if (strcmp(k, "priority") == 0) {
+			prio = e;
+			rc = get_int(L, s, e, 0, PRIORITY_MAX, &c->priority);
+		} else if (strcmp(k, "quantile") == 0) {
+			rc = get_num(L, s, e, &c->quantile);
+			if (!rc && !(c->quantile > 0.0 && c->quantile < 1.0))
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "%.40s is not strictly between 0 and 1", e->value);
+		} else if (strcmp(k, "margin") == 0) {
+			rc = get_num(L, s, e, &c->margin);
+			if (!rc && c->margin > MARGIN_MAX)
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "%.40s is too large (at most %g, i.e. +%g%%)", e->value,
+					  MARGIN_MAX, MARGIN_MAX * 100);
+		} else if (strcmp(k, "preempt") == 0) {
+			rc = get_bool(L, s, e, &c->preempt);
+		} else if (strcmp(k, "max_request") == 0) {
+			ah_vec v;
+			rc = get_vec(L, s, e, &v, mask);
+			for (int d = 0; !rc && d < nd; d++)
+				if (mask[d])
+					c->max_request.v[d] = v.v[d];
+		} else if (strcmp(k, "lease_ttl") == 0) {
+			rc = get_duration(L, s, e, &c->lease_ttl_ns);
+			if (!rc && c->lease_ttl_ns <= 0)
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "must be greater than 0 (omit it to use [ahead] lease_ttl)");
+			if (!rc && c->lease_ttl_ns > P->max_lease_ttl_ns) {
+				char a[32];
+				ah_duration_format(P->max_lease_ttl_ns, a, sizeof(a));
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "%.40s is above max_lease_ttl %s", e->value, a);
+			}
+		} else if (strcmp(k, "queue_timeout") == 0) {
+			rc = get_duration(L, s, e, &c->queue_timeout_ns);
+			if (!rc && c->queue_timeout_ns <= 0)
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "must be greater than 0 (omit it to use [ahead] "
+					  "queue_timeout)");
+		} else {
+			return unknown_key(L, s, e,
+					   "priority, quantile, margin, preempt, max_request, "
+					   "lease_ttl, queue_timeout");
+		}
+		if (rc)
+			return L->rc;
+	}
+	if (!prio)
+		return fail(L, AH_EPOLICY, s->line, s, NULL,
+			    "missing required key 'priority' (0 to %d, higher wins)", PRIORITY_MAX);
+	for (int j = 0; j < P->n_classes; j++)
+		if (P->classes[j].priority == c->priority)
+			return fail(L, AH_EPOLICY, prio->line, s, prio->key,
+				    "%d is already the priority of class '%s' (line %d); priorities "
+				    "must be unique",
+				    c->priority, P->classes[j].name, prio_entries[j]->line);
+	prio_entries[P->n_classes] = prio;
+	P->n_classes++;
+	return 0;
+}
+
+static int do_tenant(struct loader *L, struct section *s)
+{
+	ah_policy *P = L->P;
+	const int nd = P->dims.n;
+	bool is_default = strcmp(s->name, "*") == 0;
+	if (!is_default && P->n_tenants >= AH_MAX_TENANTS)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "too many tenants (at most %d)",
+			    AH_MAX_TENANTS);
+	ah_tenant_policy t;
+	memset(&t, 0, sizeof(t));
+	snprintf(t.name, sizeof(t.name), "%s", s->name);
+	for (int d = 0; d < nd; d++)
+		t.quota.v[d] = AH_UNLIMITED;
+	const struct entry *burst = NULL;
+	bool mask[AH_MAX_DIMS];
+	for (int i = 0; i < s->n; i++) {
+		struct entry *e = &s->e[i];
+		const char *k = e->key;
+		int rc = 0;
+		if (strcmp(k, "quota") == 0) {
+			ah_vec v;
+			rc = get_vec(L, s, e, &v, mask);
+			for (int d = 0; !rc && d < nd; d++)
+				if (mask[d])
+					t.quota.v[d] = v.v[d];
+		} else if (strcmp(k, "rate") == 0) {
+			rc = get_num(L, s, e, &t.rate_per_s);
+			if (!rc && t.rate_per_s > RATE_MAX)
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "%.40s is too large (at most %g requests/s)", e->value,
+					  RATE_MAX);
+		} else if (strcmp(k, "burst") == 0) {
+			burst = e;
+			rc = get_num(L, s, e, &t.burst);
+			if (!rc && (t.burst < 1.0 || t.burst > BURST_MAX))
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "%.40s is out of range (1 to %g requests)", e->value,
+					  BURST_MAX);
+		} else {
+			return unknown_key(L, s, e, "quota, rate, burst");
+		}
+		if (rc)
+			return L->rc;
+	}
+	if (burst && t.rate_per_s == 0)
+		return fail(L, AH_EPOLICY, burst->line, s, burst->key,
+			    "has no effect without a rate (set rate = requests per second)");
+	if (!burst)
+		t.burst = t.rate_per_s > 1.0 ? t.rate_per_s : 1.0;
+	if (is_default)
+		P->default_tenant = t;
+	else
+		P->tenants[P->n_tenants++] = t;
+	return 0;
+}
+
+static void policy_defaults(ah_policy *P)
+{
+	ah_dimset_init(&P->dims);
+	P->lease_ttl_ns = 5 * 60 * NS_PER_S;
+	P->queue_timeout_ns = 30 * NS_PER_S;
+	P->max_lease_ttl_ns = 24 * 3600 * NS_PER_S;
+	P->autocorrect = false;
+	P->default_class = 0;
+	P->unknown_tenants = false;
+	P->durability = AH_DURABILITY_PROCESS;
+	snprintf(P->default_tenant.name, sizeof(P->default_tenant.name), "*");
+	for (int d = 0; d < P->dims.n; d++)
+		P->default_tenant.quota.v[d] = AH_UNLIMITED;
+	P->default_tenant.burst = 1.0;
+}
+
+static int interpret(struct loader *L)
+{
+	ah_policy *P = L->P;
+	if (check_structure(L))
+		return L->rc;
+	for (int i = 0; i < L->nsec; i++)
+		if (L->sec[i].kind == SEC_DIMENSION && do_dimension(L, &L->sec[i]))
+			return L->rc;
+	/* Custom dimensions of the default tenant are unlimited too. */
+	for (int d = 0; d < P->dims.n; d++)
+		P->default_tenant.quota.v[d] = AH_UNLIMITED;
+	struct ahead_keys ak = {0};
+	for (int i = 0; i < L->nsec; i++)
+		if (L->sec[i].kind == SEC_AHEAD && do_ahead(L, &L->sec[i], &ak))
+			return L->rc;
+
+	bool hp_set[AH_MAX_POOLS];
+	const struct entry *prio_entries[AH_MAX_CLASSES];
+	const struct section *default_tenant_sec = NULL;
+	for (int i = 0; i < L->nsec; i++) {
+		struct section *s = &L->sec[i];
+		int rc = 0;
+		switch (s->kind) {
+		case SEC_POOL:
+			rc = do_pool(L, s, &hp_set[P->n_pools < AH_MAX_POOLS ? P->n_pools : 0]);
+			break;
+		case SEC_CLASS:
+			rc = do_class(L, s, prio_entries);
+			break;
+		case SEC_TENANT:
+			rc = do_tenant(L, s);
+			if (strcmp(s->name, "*") == 0)
+				default_tenant_sec = s;
+			break;
+		default:
+			break;
+		}
+		if (rc)
+			return L->rc;
+	}
+	if (P->n_pools == 0)
+		return fail(L, AH_EPOLICY, 0, NULL, NULL,
+			    "no [pool NAME] section: at least one pool is required");
+	if (P->n_classes == 0)
+		return fail(L, AH_EPOLICY, 0, NULL, NULL,
+			    "no [class NAME] section: at least one class is required");
+	if (ak.default_class) {
+		int c = ah_policy_find_class(P, ak.default_class->value);
+		if (c < 0)
+			return fail(L, AH_EPOLICY, ak.default_class->line, ak.sec,
+				    ak.default_class->key, "no [class %.64s] section defines it",
+				    ak.default_class->value);
+		P->default_class = c;
+	} else if (P->n_classes == 1) {
+		P->default_class = 0;
+	} else {
+		return fail(L, AH_EPOLICY, ak.sec ? ak.sec->line : 0, ak.sec, "default_class",
+			    "required when more than one class is defined");
+	}
+	if (P->unknown_tenants && !default_tenant_sec)
+		return fail(L, AH_EPOLICY, ak.unknown_tenants->line, ak.sec, ak.unknown_tenants->key,
+			    "'default' needs a [tenant *] section describing the default tenant");
+	/* Headroom is by default kept for the most important class. */
+	int top = 0;
+	for (int c = 0; c < P->n_classes; c++)
+		if (P->classes[c].priority > top)
+			top = P->classes[c].priority;
+	for (int p = 0; p < P->n_pools; p++)
+		if (!hp_set[p])
+			P->pools[p].headroom_priority = top;
+	return 0;
+}
+
+static void loader_fini(struct loader *L)
+{
+	for (int i = 0; i < L->nsec; i++) {
+		struct section *s = &L->sec[i];
+		for (int j = 0; j < s->n; j++) {
+			free(s->e[j].key);
+			free(s->e[j].value);
+		}
+		free(s->e);
+		free(s->header);
+	}
+	free(L->sec);
+}
+
+int ah_policy_load_string(const char *text, size_t len, const char *name, ah_policy **out,
+			  char *err, size_t errlen)
+{
+	struct loader L;
+	memset(&L, 0, sizeof(L));
+	L.file = name ? name : "<string>";
+	L.err = err;
+	L.errlen = errlen;
+	L.cur = -1;
+	if (!text || !out)
+		return fail(&L, AH_EINVAL, 0, NULL, NULL, "invalid argument");
+	if (len > AH_POLICY_MAX_BYTES)
+		return fail(&L, AH_ETOOBIG, 0, NULL, NULL,
+			    "file is too large (%zu bytes; a policy is at most %d bytes)", len,
+			    AH_POLICY_MAX_BYTES);
+	/* Binary data is refused up front, with the line where it starts. */
+	int line = 1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c == '\n')
+			line++;
+		else if (c == 0)
+			return fail(&L, AH_EPARSE, line, NULL, NULL,
+				    "binary data (NUL byte): not a policy file");
+		else if ((c < 0x20 && c != '\t' && c != '\r' && c != '\f' && c != '\v') || c == 0x7f)
+			return fail(&L, AH_EPARSE, line, NULL, NULL,
+				    "control character 0x%02x: not a text file", c);
+	}
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) { /* UTF-8 byte order mark */
+		text += 3;
+		len -= 3;
+	}
+	L.p = text;
+	L.end = text + len;
+
+	ah_policy *P = calloc(1, sizeof(*P));
+	if (!P)
+		return fail(&L, AH_ENOMEM, 0, NULL, NULL, "out of memory");
+	policy_defaults(P);
+	L.P = P;
+
+	int rc = ini_parse_stream(reader, &L, handler, &L);
+	if (!L.rc && rc > 0)
+		fail(&L, AH_EPARSE, rc, NULL, NULL, "syntax error (expected '[section]' or 'key = value')");
+	else if (!L.rc && rc < 0)
+		fail(&L, AH_ENOMEM, 0, NULL, NULL, "out of memory while parsing");
+	if (!L.rc && L.nsec == 0)
+		fail(&L, AH_EPOLICY, 0, NULL, NULL,
+		     "empty policy: at least one [pool NAME] and one [class NAME] section are "
+		     "required");
+	if (!L.rc)
+		interpret(&L);
+	rc = L.rc;
+	loader_fini(&L);
+	if (rc) {
+		free(P);
+		return rc;
+	}
+	*out = P;
+	return 0;
+}
+
+int ah_policy_load_file(const char *path, ah_policy **out, char *err, size_t errlen)
+{
+	struct loader L;
+	memset(&L, 0, sizeof(L));
+	L.file = path ? path : "<null>";
+	L.err = err;
+	L.errlen = errlen;
+	if (!path || !out)
+		return fail(&L, AH_EINVAL, 0, NULL, NULL, "invalid argument");
+	char eb[128];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(&L, AH_EIO, 0, NULL, NULL, "cannot open: %s",
+			    strerror_r(errno, eb, sizeof(eb)));
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int rc = 0;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = fail(&L, AH_EIO, 0, NULL, NULL, "is a directory, not a policy file");
+		goto out;
+	}
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > AH_POLICY_MAX_BYTES) {
+		rc = fail(&L, AH_ETOOBIG, 0, NULL, NULL,
+			  "file is too large (%lld bytes; a policy is at most %d bytes)",
+			  (long long)st.st_size, AH_POLICY_MAX_BYTES);
+		goto out;
+	}
+	/* Read at most one byte past the cap (the file may grow, or be a pipe). */
+	for (;;) {
+		if (len == cap) {
+			size_t ncap = cap ? cap * 2 : 16384;
+			if (ncap > (size_t)AH_POLICY_MAX_BYTES + 1)
+				ncap = (size_t)AH_POLICY_MAX_BYTES + 1;
+			if (ncap == cap) {
+				rc = fail(&L, AH_ETOOBIG, 0, NULL, NULL,
+					  "file is too large (a policy is at most %d bytes)",
+					  AH_POLICY_MAX_BYTES);
+				goto out;
+			}
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				rc = fail(&L, AH_ENOMEM, 0, NULL, NULL, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = fail(&L, AH_EIO, 0, NULL, NULL, "read error: %s",
+				  strerror_r(errno, eb, sizeof(eb)));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	rc = ah_policy_load_string(buf ? buf : "", len, path, out, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+void ah_policy_free(ah_policy *p)
+{
+	free(p);
+}
+
+int ah_policy_find_pool(const ah_policy *p, const char *name)
+{
+	if (!p || !name)
+		return -1;
+	for (int i = 0; i < p->n_pools; i++)
+		if (strcmp(p->pools[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int ah_policy_find_class(const ah_policy *p, const char *name)
+{
+	if (!p || !name)
+		return -1;
+	for (int i = 0; i < p->n_classes; i++)
+		if (strcmp(p->classes[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+int ah_policy_find_tenant(const ah_policy *p, const char *name)
+{
+	if (!p || !name)
+		return -1;
+	for (int i = 0; i < p->n_tenants; i++)
+		if (strcmp(p->tenants[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- durations -------------------------------------------------------- */
+
+struct dur_unit {
+	const char *s;
+	int64_t ns;
+};
+
+/* Largest first, for printing. */
+static const struct dur_unit dur_units[] = {
+	{"d", 86400 * NS_PER_S}, {"h", 3600 * NS_PER_S}, {"m", 60 * NS_PER_S}, {"s", NS_PER_S},
+	{"ms", 1000000},         {"us", 1000},           {"ns", 1},
+};
+
+int ah_duration_parse(const char *s, int64_t *out_ns)
+{
+	if (!s || !out_ns)
+		return AH_EINVAL;
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t len = strlen(s);
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	if (len == 0 || len > 40)
+		return AH_EINVAL;
+	if (s[0] == '-')
+		return AH_ERANGE;
+	size_t i = 0;
+	uint64_t ip = 0;
+	bool big = false;
+	while (i < len && isdigit((unsigned char)s[i])) {
+		if (ip > (UINT64_MAX - 9) / 10)
+			big = true;
+		else
+			ip = ip * 10 + (uint64_t)(s[i] - '0');
+		i++;
+	}
+	if (i == 0)
+		return AH_EINVAL;
+	uint64_t fp = 0; /* fraction digits, trailing zeros dropped */
+	int fd = 0;
+	if (i < len && s[i] == '.') {
+		size_t j = ++i, last = 0;
+		while (i < len && isdigit((unsigned char)s[i])) {
+			if (s[i] != '0')
+				last = i + 1;
+			i++;
+		}
+		if (i == j)
+			return AH_EINVAL;
+		for (size_t k = j; k < last; k++) {
+			if (fd >= 18)
+				return AH_EINVAL; /* far finer than a nanosecond */
+			fp = fp * 10 + (uint64_t)(s[k] - '0');
+			fd++;
+		}
+	}
+	const char *suf = s + i;
+	size_t sl = len - i;
+	int64_t mult = -1;
+	if (sl == 0)
+		mult = NS_PER_S;
+	for (size_t u = 0; mult < 0 && u < sizeof(dur_units) / sizeof(dur_units[0]); u++)
+		if (strlen(dur_units[u].s) == sl && memcmp(suf, dur_units[u].s, sl) == 0)
+			mult = dur_units[u].ns;
+	if (mult < 0)
+		return AH_EINVAL;
+	/* the fraction must be a whole number of nanoseconds */
+	uint64_t m = (uint64_t)mult;
+	while (fd > 0 && m % 10 == 0) {
+		m /= 10;
+		fd--;
+	}
+	if (fd > 0)
+		return AH_EINVAL;
+	if (big || ip > (uint64_t)INT64_MAX / (uint64_t)mult)
+		return AH_ERANGE;
+	uint64_t ns = ip * (uint64_t)mult;
+	if (fp > ((uint64_t)INT64_MAX - ns) / m)
+		return AH_ERANGE;
+	ns += fp * m;
+	*out_ns = (int64_t)ns;
+	return 0;
+}
+
+int ah_duration_format(int64_t ns, char *buf, size_t len)
+{
+	if (!buf)
+		return AH_EINVAL;
+	if (ns < 0)
+		return AH_ERANGE;
+	char tmp[32];
+	int w;
+	if (ns == 0) {
+		w = snprintf(tmp, sizeof(tmp), "0s");
+	} else {
+		size_t u = 0;
+		while (ns % dur_units[u].ns != 0)
+			u++;
+		w = snprintf(tmp, sizeof(tmp), "%" PRId64 "%s", ns / dur_units[u].ns, dur_units[u].s);
+	}
+	if (w < 0 || (size_t)w >= len)
+		return AH_ERANGE;
+	memcpy(buf, tmp, (size_t)w + 1);
+	return 0;
+}
