@@ -259,7 +259,8 @@ static const struct bad_fixture bad_fixtures[] = {
 	{"missing_capacity.ini", AH_EPOLICY, 1, "[pool p]: missing required key 'capacity'"},
 	{"class_queue_timeout_zero.ini", AH_EPOLICY, 5,
 	 "[class c] queue_timeout: must be greater than 0"},
-	{"syntax_no_equals.ini", AH_EPARSE, 4, "expected 'key = value' or '[section]'"},
+	{"syntax_no_equals.ini", AH_EPARSE, 4,
+	 "expected 'key = value' or '[section]', got 'priority 1'"},
 	{"syntax_unclosed_section.ini", AH_EPARSE, 3, "section header without closing ']'"},
 	{"syntax_outside_section.ini", AH_EPARSE, 2, "lease_ttl: key outside of any section"},
 	{"syntax_text_after_header.ini", AH_EPARSE, 1, "unexpected text after ']'"},
@@ -391,6 +392,9 @@ static void test_inline_errors(void **state)
 	expect_fail(BASE "lease_ttl = 5m # not a comment\n", AH_EPOLICY,
 		    "t.ini:5: [class c] lease_ttl: bad duration '5m # not a comment'");
 	expect_fail(BASE "x = \x01\n", AH_EPARSE, "t.ini:5: control character 0x01");
+	/* the quoted line stops at its end, and long lines are cut short */
+	expect_fail(BASE "abcdefghij abcdefghij abcdefghij abcdefghij abcdefghij\n[x]\n", AH_EPARSE,
+		    "got 'abcdefghij abcdefghij abcdefghij abcdefg...'");
 	/* the first error wins, later ones are not reported */
 	expect_fail("[pool p]\ncapacity = cpu=x\nmax = cpu=y\n[class c]\npriority = 1\n", AH_EPOLICY,
 		    "t.ini:2: [pool p] capacity: cpu: malformed number 'x'");

@@ -154,7 +154,8 @@ static void check_line(struct loader *L, const char *a, size_t len)
 	}
 	if (!memchr(a, '=', len) && !memchr(a, ':', len))
 		fail(L, AH_EPARSE, L->line, NULL, NULL,
-		     "expected 'key = value' or '[section]', got '%.40s%s'", a, len > 40 ? "..." : "");
+		     "expected 'key = value' or '[section]', got '%.*s%s'", len > 40 ? 40 : (int)len,
+		     a, len > 40 ? "..." : "");
 }
 
 /* fgets-like reader over the in-memory text; one call is one line. */
