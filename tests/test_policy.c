@@ -493,6 +493,33 @@ static void test_limits(void **state)
 			assert_non_null(strstr(err, "too many dimensions"));
 		}
 	}
+	free(buf);
+
+	/* A hostile file full of sections or keys fails quickly and cleanly. */
+	cap = (size_t)AH_POLICY_MAX_BYTES;
+	buf = malloc(cap);
+	assert_non_null(buf);
+	size_t k = (size_t)snprintf(buf, cap, BASE);
+	for (int i = 0; k + 32 < cap; i++)
+		k += (size_t)snprintf(buf + k, cap - k, "[tenant t%d]\n", i);
+	assert_int_equal(ah_policy_load_string(buf, k, "many.ini", &p, err, sizeof(err)), AH_EPOLICY);
+	assert_non_null(strstr(err, "too many tenants (at most 1024)"));
+	k = (size_t)snprintf(buf, cap, BASE);
+	for (int i = 0; k + 32 < cap; i++)
+		k += (size_t)snprintf(buf + k, cap - k, "[tenant t]\n");
+	assert_int_equal(ah_policy_load_string(buf, k, "dups.ini", &p, err, sizeof(err)), AH_EPOLICY);
+	assert_non_null(strstr(err, "dups.ini:6: [tenant t]: duplicate section (first defined at line 5)"));
+	k = (size_t)snprintf(buf, cap, BASE "[tenant t]\n");
+	for (int i = 0; k + 32 < cap; i++)
+		k += (size_t)snprintf(buf + k, cap - k, "rate = %d\n", i);
+	assert_int_equal(ah_policy_load_string(buf, k, "keys.ini", &p, err, sizeof(err)), AH_EPOLICY);
+	assert_non_null(strstr(err, "keys.ini:7: [tenant t] rate: duplicate key (first set at line 6)"));
+	assert_null(p);
+	free(buf);
+	cap = 200000;
+	buf = malloc(cap);
+	assert_non_null(buf);
+
 	/* a 63-character name is fine, 64 is not */
 	char name[80];
 	memset(name, 'a', 64);

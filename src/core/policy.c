@@ -29,6 +29,12 @@
 #define RATE_MAX 1e6
 #define BURST_MAX 1e9
 #define MARGIN_MAX 10.0
+/* Caps on what pass 1 stores, so that the checks of pass 2 stay cheap on a
+ * hostile 4 MiB file. A valid policy never comes near them: it has at most
+ * 1 + 12 + 64 + 16 + 1025 sections and 8 keys per section, so a file beyond
+ * either cap is bound to fail on what was stored (and is refused if not). */
+#define MAX_SECTIONS (1 + AH_MAX_DIMS + AH_MAX_POOLS + AH_MAX_CLASSES + AH_MAX_TENANTS + 1)
+#define MAX_KEYS 32
 
 enum sec_kind { SEC_AHEAD, SEC_DIMENSION, SEC_POOL, SEC_CLASS, SEC_TENANT };
 static const char *const sec_kind_names[] = {"ahead", "dimension", "pool", "class", "tenant"};
@@ -46,6 +52,7 @@ struct section {
 	char name[AH_NAME_MAX];
 	struct entry *e;
 	int n, cap;
+	bool overflow; /* more than MAX_KEYS keys; the rest were not stored */
 };
 
 struct loader {
@@ -54,7 +61,8 @@ struct loader {
 	int line;            /* line last handed to inih */
 	struct section *sec;
 	int nsec, capsec;
-	int cur; /* section receiving entries, -1 before the first header */
+	int cur; /* section receiving entries, -1 before the first header, -2 after MAX_SECTIONS */
+	bool sec_overflow;
 	int rc;  /* first error, 0 if none */
 	char *err;
 	size_t errlen;
@@ -101,6 +109,11 @@ static bool is_blank(char c)
 
 static int add_section(struct loader *L, const char *h, size_t hl)
 {
+	if (L->nsec >= MAX_SECTIONS) {
+		L->sec_overflow = true;
+		L->cur = -2;
+		return 0;
+	}
 	if (L->nsec == L->capsec) {
 		int ncap = L->capsec ? L->capsec * 2 : 16;
 		struct section *ns = realloc(L->sec, (size_t)ncap * sizeof(*ns));
@@ -194,7 +207,7 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct loader *L = user;
 	(void)section; /* we track sections ourselves (see check_line) */
-	if (L->rc)
+	if (L->rc || L->cur == -2)
 		return 1;
 	if (L->cur < 0) {
 		fail(L, AH_EPARSE, L->line, NULL, name,
@@ -204,6 +217,10 @@ static int handler(void *user, const char *section, const char *name, const char
 	struct section *s = &L->sec[L->cur];
 	if (!name[0]) {
 		fail(L, AH_EPARSE, L->line, s, NULL, "missing key name before '='");
+		return 1;
+	}
+	if (s->n >= MAX_KEYS) {
+		s->overflow = true;
 		return 1;
 	}
 	if (s->n == s->cap) {
@@ -897,6 +914,14 @@ static int interpret(struct loader *L)
 	for (int p = 0; p < P->n_pools; p++)
 		if (!hp_set[p])
 			P->pools[p].headroom_priority = top;
+	/* Unreachable for any input (see MAX_SECTIONS), kept as a guard. */
+	if (L->sec_overflow)
+		return fail(L, AH_EPOLICY, 0, NULL, NULL, "too many sections (at most %d)",
+			    MAX_SECTIONS);
+	for (int i = 0; i < L->nsec; i++)
+		if (L->sec[i].overflow)
+			return fail(L, AH_EPOLICY, L->sec[i].line, &L->sec[i], NULL,
+				    "too many keys (at most %d)", MAX_KEYS);
 	return 0;
 }
 
