@@ -206,6 +206,17 @@ static void test_defaults(void **state)
 	assert_int_equal(p->pools[0].capacity.v[AH_DIM_CPU], 0);
 	assert_int_equal(p->pools[0].max_size.v[AH_DIM_CPU], 10000);
 	ah_policy_free(p);
+
+	/* an empty [tenant *] is an unlimited default tenant; keys may use ':' */
+	p = load_str_ok("[ahead]\nunknown_tenants: default\n[dimension gpu]\nunit = count\n"
+			"[pool p]\ncapacity: cpu=4, gpu=2\n[class c]\npriority = 1\n[tenant *]\n");
+	assert_true(p->unknown_tenants);
+	assert_int_equal(p->n_tenants, 0);
+	assert_int_equal(p->default_tenant.quota.v[AH_DIM_CPU], AH_UNLIMITED);
+	assert_int_equal(p->default_tenant.quota.v[4], AH_UNLIMITED);
+	assert_true(p->default_tenant.rate_per_s == 0.0);
+	assert_int_equal(p->pools[0].capacity.v[4], 2);
+	ah_policy_free(p);
 	ah_policy_free(NULL);
 }
 
@@ -354,6 +365,8 @@ static void test_inline_errors(void **state)
 	expect_fail(BASE "[dimension q]\n", AH_EPOLICY, "t.ini:5: [dimension q]: missing required key 'unit'");
 	expect_fail(BASE "[dimension q]\nunit = count\nscale = 2\n", AH_EPOLICY,
 		    "t.ini:7: [dimension q] scale: unknown key");
+	expect_fail(BASE "[class d]\nquantile = 0.9\n", AH_EPOLICY,
+		    "t.ini:5: [class d]: missing required key 'priority'");
 	expect_fail(BASE "[class d]\npriority = 1001\n", AH_EPOLICY,
 		    "t.ini:6: [class d] priority: 1001 is out of range (0 to 1000)");
 	expect_fail(BASE "[class d]\npriority = 2x\n", AH_EPOLICY, "expected a whole number");
