@@ -1,0 +1,527 @@
+/* ahead: model choice by rolling-origin evaluation, and conformal intervals
+ * kept calibrated by feedback (see include/ahead/forecast.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/error.h"
+#include "ahead/forecast.h"
+
+#define NLEV 5
+static const double LEV[NLEV] = {0.025, 0.1, 0.5, 0.9, 0.975};
+#define NCHK_H 4
+
+typedef struct {
+	size_t target, h;
+	double point, q[NLEV];
+} check;
+
+typedef struct {
+	char name[32];
+	ah_model *m;
+	bool blend;
+	/* pending point forecasts: slot = origin % H, entry h-1 */
+	double *pend;
+	size_t *pend_origin;
+	/* residual windows: res[(h-1)*W + i], ring per horizon */
+	double *res;
+	size_t *res_n, *res_pos;
+	/* accumulators over scored targets */
+	double *abs_sum, *smape_sum;
+	size_t *cnt;
+	double pin_sum;
+	size_t pin_n, in80, in95, chk_n;
+	check *chk;
+	size_t nchk, chk_cap;
+} cand;
+
+struct ah_forecaster {
+	size_t H, W, t, kp, season;
+	double scale;
+	size_t ncand, chosen;
+	cand c[AH_FC_MAX_CANDIDATES];
+	size_t blend_members[AH_FC_MAX_CANDIDATES], nmembers;
+	double *tmp, *tmp2, *scratch;
+	size_t chk_h[NCHK_H], nchk_h;
+	ah_fc_choice choice;
+};
+
+double ah_pinball(double y, double p, double q)
+{
+	double d = y - p;
+	return d >= 0 ? q * d : (q - 1) * d;
+}
+
+static void cand_fini(cand *c)
+{
+	ah_model_free(c->m);
+	free(c->pend);
+	free(c->pend_origin);
+	free(c->res);
+	free(c->res_n);
+	free(c->res_pos);
+	free(c->abs_sum);
+	free(c->smape_sum);
+	free(c->cnt);
+	free(c->chk);
+	memset(c, 0, sizeof(*c));
+}
+
+static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t W, size_t chk_cap)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->m = m;
+	c->blend = blend;
+	c->pend = malloc(H * H * sizeof(double));
+	c->pend_origin = malloc(H * sizeof(size_t));
+	c->res = malloc(H * W * sizeof(double));
+	c->res_n = calloc(H, sizeof(size_t));
+	c->res_pos = calloc(H, sizeof(size_t));
+	c->abs_sum = calloc(H, sizeof(double));
+	c->smape_sum = calloc(H, sizeof(double));
+	c->cnt = calloc(H, sizeof(size_t));
+	c->chk_cap = chk_cap;
+	c->chk = malloc(chk_cap * sizeof(check));
+	if (!c->pend || !c->pend_origin || !c->res || !c->res_n || !c->res_pos || !c->abs_sum ||
+	    !c->smape_sum || !c->cnt || !c->chk || (!m && !blend))
+		return AH_ENOMEM;
+	for (size_t i = 0; i < H; i++)
+		c->pend_origin[i] = (size_t)-1;
+	return 0;
+}
+
+static void reset_acc(cand *c, size_t H)
+{
+	memset(c->abs_sum, 0, H * sizeof(double));
+	memset(c->smape_sum, 0, H * sizeof(double));
+	memset(c->cnt, 0, H * sizeof(size_t));
+	c->pin_sum = 0;
+	c->pin_n = c->in80 = c->in95 = c->chk_n = 0;
+}
+
+/* Point forecasts of candidate i for steps 1..h into out. */
+static void cand_points(ah_forecaster *f, size_t i, size_t h, double *out)
+{
+	cand *c = &f->c[i];
+	if (!c->blend) {
+		ah_model_forecast(c->m, h, NULL, 0, out, NULL);
+		return;
+	}
+	for (size_t k = 0; k < h; k++)
+		out[k] = 0;
+	for (size_t j = 0; j < f->nmembers; j++) {
+		ah_model_forecast(f->c[f->blend_members[j]].m, h, NULL, 0, f->tmp2, NULL);
+		for (size_t k = 0; k < h; k++)
+			out[k] += f->tmp2[k] / (double)f->nmembers;
+	}
+}
+
+static double select_k(double *a, size_t n, size_t k) /* k 0-based */
+{
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		double pv = a[(lo + hi) / 2];
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (a[i] < pv)
+				i++;
+			while (a[j] > pv)
+				j--;
+			if (i <= j) {
+				double t = a[i];
+				a[i] = a[j];
+				a[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return a[k];
+}
+
+/* Conformal offset: the q-quantile of the last h-step residuals (finite-sample
+ * rank ceil((n+1)q) above the median, floor((n+1)q) below). NaN if too few. */
+static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
+{
+	size_t n = c->res_n[h - 1];
+	if (n < 10)
+		return NAN;
+	memcpy(f->scratch, c->res + (h - 1) * f->W, n * sizeof(double));
+	double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
+	if (r < 1)
+		r = 1;
+	if (r > (double)n)
+		r = (double)n;
+	return select_k(f->scratch, n, (size_t)r - 1);
+}
+
+static double model_offset(const cand *c, size_t h, double q)
+{
+	/* before residuals exist: the model's own Gaussian spread */
+	double sd = c->m ? sqrt(c->m->err_var) : 0;
+	return sd * sqrt((double)h) * ah_norm_quantile(q);
+}
+
+/* Outcome y for observation index t: score every pending forecast of c. */
+static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
+{
+	size_t H = f->H;
+	for (size_t h = 1; h <= H && h <= t + 1; h++) {
+		size_t o = t + 1 - h, slot = o % H;
+		if (c->pend_origin[slot] != o)
+			continue;
+		double p = c->pend[slot * H + h - 1];
+		if (isnan(y) || isnan(p))
+			continue;
+		double e = y - p;
+		double *r = c->res + (h - 1) * f->W;
+		r[c->res_pos[h - 1]] = e;
+		c->res_pos[h - 1] = (c->res_pos[h - 1] + 1) % f->W;
+		if (c->res_n[h - 1] < f->W)
+			c->res_n[h - 1]++;
+		c->abs_sum[h - 1] += fabs(e);
+		double den = fabs(y) + fabs(p);
+		c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
+		c->cnt[h - 1]++;
+	}
+	for (size_t i = 0; i < c->nchk;) {
+		check *k = &c->chk[i];
+		if (k->target != t) {
+			i++;
+			continue;
+		}
+		if (!isnan(y)) {
+			for (size_t j = 0; j < NLEV; j++)
+				c->pin_sum += ah_pinball(y, k->q[j], LEV[j]);
+			c->pin_n += NLEV;
+			c->in80 += y >= k->q[1] && y <= k->q[3];
+			c->in95 += y >= k->q[0] && y <= k->q[4];
+			c->chk_n++;
+		}
+		c->chk[i] = c->chk[--c->nchk];
+	}
+}
+
+/* After observation t-1 was consumed (origin t): remember c's forecasts and,
+ * at check origins, its intervals for a few horizons. */
+static void cand_issue(ah_forecaster *f, size_t i, size_t origin, bool checks)
+{
+	cand *c = &f->c[i];
+	size_t H = f->H, slot = origin % H;
+	cand_points(f, i, H, c->pend + slot * H);
+	c->pend_origin[slot] = origin;
+	if (!checks)
+		return;
+	for (size_t k = 0; k < f->nchk_h && c->nchk < c->chk_cap; k++) {
+		size_t h = f->chk_h[k];
+		check *ck = &c->chk[c->nchk];
+		ck->target = origin + h - 1;
+		ck->h = h;
+		ck->point = c->pend[slot * H + h - 1];
+		bool ok = true;
+		for (size_t j = 0; j < NLEV; j++) {
+			double o = offset(f, c, h, LEV[j]);
+			if (isnan(o))
+				ok = false;
+			ck->q[j] = ck->point + o;
+		}
+		if (ok && !isnan(ck->point))
+			c->nchk++;
+	}
+}
+
+static void cand_update_model(ah_forecaster *f, size_t i, double y)
+{
+	if (!f->c[i].blend)
+		ah_model_update(f->c[i].m, y);
+	(void)f;
+}
+
+static void fill_score(const ah_forecaster *f, const cand *c, ah_fc_score *s)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", c->name);
+	double m = 0, sm = 0;
+	size_t nh = 0;
+	for (size_t h = 0; h < f->H; h++)
+		if (c->cnt[h]) {
+			m += c->abs_sum[h] / (double)c->cnt[h];
+			sm += c->smape_sum[h] / (double)c->cnt[h];
+			nh++;
+		}
+	s->mase = nh ? m / (double)nh / f->scale : NAN;
+	s->smape = nh ? sm / (double)nh : NAN;
+	s->pinball = c->pin_n ? c->pin_sum / (double)c->pin_n / f->scale : NAN;
+	s->cover80 = c->chk_n ? (double)c->in80 / (double)c->chk_n : NAN;
+	s->cover95 = c->chk_n ? (double)c->in95 / (double)c->chk_n : NAN;
+}
+
+static int add_cand(ah_forecaster *f, const char *name, ah_model *m, bool blend, size_t chk_cap)
+{
+	if (!m && !blend)
+		return AH_ENOMEM;
+	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->W, chk_cap);
+	f->ncand++; /* counted even on failure so cleanup frees it */
+	return rc;
+}
+
+int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_forecaster **out)
+{
+	if (!opts || !y || !out || !opts->horizon || opts->horizon > AH_FC_MAX_HORIZON)
+		return AH_EINVAL;
+	size_t valid = 0;
+	double ymin = INFINITY, ymax = -INFINITY;
+	for (size_t i = 0; i < n; i++)
+		if (!isnan(y[i])) {
+			valid++;
+			if (y[i] < ymin)
+				ymin = y[i];
+			if (y[i] > ymax)
+				ymax = y[i];
+		}
+	if (valid < 8)
+		return AH_EINVAL;
+	int rc = 0;
+	ah_forecaster *f = calloc(1, sizeof(*f));
+	if (!f)
+		return AH_ENOMEM;
+	size_t H = opts->horizon;
+	f->H = H;
+	f->W = opts->window ? opts->window : 250;
+	f->tmp = malloc(H * sizeof(double));
+	f->tmp2 = malloc(H * sizeof(double));
+	f->scratch = malloc(f->W * sizeof(double));
+	if (!f->tmp || !f->tmp2 || !f->scratch) {
+		rc = AH_ENOMEM;
+		goto fail;
+	}
+	/* MASE scale: in-sample one-step naive MAE */
+	double ssum = 0;
+	size_t scnt = 0;
+	for (size_t i = 1; i < n; i++)
+		if (!isnan(y[i]) && !isnan(y[i - 1])) {
+			ssum += fabs(y[i] - y[i - 1]);
+			scnt++;
+		}
+	f->scale = scnt && ssum > 0 ? ssum / (double)scnt : 1e-12;
+
+	size_t E = opts->eval_points ? opts->eval_points : n / 4;
+	if (!opts->eval_points) {
+		if (E < 100)
+			E = 100;
+		if (E > 2000)
+			E = 2000;
+	}
+	if (E > n / 2)
+		E = n / 2;
+	size_t es = n - E; /* first evaluated target */
+	size_t max_season = opts->max_season ? opts->max_season : 1000;
+	size_t m = opts->season;
+	if (!m)
+		m = ah_season_detect(y, es, max_season);
+	if (m < 2 || es < 2 * m + 10)
+		m = 1;
+	f->season = m;
+
+	/* fit on the stretch before the evaluation span */
+	size_t fitlen = 2000 > 6 * m ? 2000 : 6 * m;
+	size_t fs = es > fitlen ? es - fitlen : 0;
+	ah_hw_params pe = {.period = 1, .alpha = 0.3, .phi = 1};
+	ah_hw_params pt = {.period = 1, .alpha = 0.3, .beta = 0.05, .phi = 0.95, .trend = true};
+	ah_hw_params ps = {.period = m, .alpha = 0.3, .beta = 0.02, .gamma = 0.1, .phi = 0.95,
+			   .trend = true, .seasonal = true};
+	ah_hw_fit(y + fs, es - fs, false, &pe, NULL);
+	ah_hw_fit(y + fs, es - fs, true, &pt, NULL);
+	bool seasonal = m >= 2 && ah_hw_fit(y + fs, es - fs, true, &ps, NULL) == 0;
+
+	size_t chkcap = NCHK_H * (H + 2);
+	f->kp = E / 20 ? E / 20 : 1;
+	size_t hs[NCHK_H] = {1, H / 4, H / 2, H};
+	for (size_t k = 0; k < NCHK_H; k++)
+		if (hs[k] >= 1 && (f->nchk_h == 0 || f->chk_h[f->nchk_h - 1] != hs[k]))
+			f->chk_h[f->nchk_h++] = hs[k];
+
+	if ((rc = add_cand(f, "naive", ah_model_snaive_new(1), false, chkcap)))
+		goto fail;
+	if (seasonal && (rc = add_cand(f, "seasonal-naive", ah_model_snaive_new(m), false, chkcap)))
+		goto fail;
+	size_t first_member = f->ncand;
+	if ((rc = add_cand(f, "ewma", ah_model_hw_new(&pe, "ewma"), false, chkcap)))
+		goto fail;
+	if ((rc = add_cand(f, "ewma-trend", ah_model_hw_new(&pt, "ewma-trend"), false, chkcap)))
+		goto fail;
+	if (seasonal && (rc = add_cand(f, "holt-winters", ah_model_hw_new(&ps, "holt-winters"), false, chkcap)))
+		goto fail;
+	for (size_t i = first_member - (seasonal ? 1 : 0); i < f->ncand; i++)
+		f->blend_members[f->nmembers++] = i;
+	if (ymin >= 0 && ymax > 0) {
+		double hl = m >= 48 ? (double)m : 48;
+		if ((rc = add_cand(f, "vpa-histogram", ah_model_vpa_new(ymax * 1e-4, ymax * 4, hl), false, chkcap)))
+			goto fail;
+	}
+	if (f->nmembers >= 2 && (rc = add_cand(f, "blend", NULL, true, chkcap)))
+		goto fail;
+
+	/* one pass: warm up, then every step is an origin */
+	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
+	size_t start = es > warm ? es - warm : 0;
+	size_t fo = es > f->W + H ? es - f->W - H : 0; /* first origin with forecasts */
+	for (size_t t = start; t < n; t++) {
+		for (size_t i = 0; i < f->ncand; i++) {
+			if (t == es)
+				reset_acc(&f->c[i], H); /* score only targets in the span */
+			if (t >= fo)
+				cand_score(f, &f->c[i], t, y[t]);
+		}
+		for (size_t i = 0; i < f->ncand; i++)
+			cand_update_model(f, i, y[t]);
+		size_t origin = t + 1;
+		if (origin >= fo && origin < n) {
+			bool chk = origin >= es && (origin - es) % f->kp == 0;
+			for (size_t i = 0; i < f->ncand; i++)
+				cand_issue(f, i, origin, chk);
+		}
+	}
+	f->t = n;
+
+	/* choose */
+	ah_fc_choice *ch = &f->choice;
+	size_t best = 0;
+	double bm = INFINITY;
+	bool found = !opts->model;
+	for (size_t i = 0; i < f->ncand; i++) {
+		fill_score(f, &f->c[i], &ch->cand[i]);
+		double v = ch->cand[i].mase;
+		if (opts->model) {
+			if (!strcmp(opts->model, f->c[i].name)) {
+				best = i;
+				found = true;
+			}
+		} else if (!isnan(v) && v < bm - 1e-12) {
+			bm = v;
+			best = i;
+		}
+	}
+	if (!found) {
+		rc = AH_ENOENT;
+		goto fail;
+	}
+	ch->ncand = f->ncand;
+	f->chosen = best;
+	snprintf(ch->model, sizeof(ch->model), "%s", f->c[best].name);
+	ch->season = m;
+	ch->scale = f->scale;
+	ch->eval_points = E;
+	ch->chosen = ch->cand[best];
+	ch->hw = seasonal ? ps : pt;
+	/* keep the chosen one (and a blend's members); stats restart now */
+	for (size_t i = 0; i < f->ncand; i++) {
+		bool keep = i == best;
+		if (f->c[best].blend)
+			for (size_t j = 0; j < f->nmembers; j++)
+				keep |= f->blend_members[j] == i;
+		if (!keep)
+			cand_fini(&f->c[i]);
+	}
+	reset_acc(&f->c[best], H);
+	*out = f;
+	return 0;
+fail:
+	ah_forecaster_free(f);
+	return rc;
+}
+
+void ah_forecaster_update(ah_forecaster *f, double y)
+{
+	if (!f)
+		return;
+	size_t b = f->chosen, t = f->t;
+	cand_score(f, &f->c[b], t, y);
+	if (f->c[b].blend) {
+		for (size_t j = 0; j < f->nmembers; j++)
+			cand_update_model(f, f->blend_members[j], y);
+	} else {
+		cand_update_model(f, b, y);
+	}
+	f->t = t + 1;
+	cand_issue(f, b, f->t, f->t % f->kp == 0);
+}
+
+int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t nq, double *point,
+			   double *qout)
+{
+	if (!f || !h || h > f->H || !point || (nq && (!q || !qout)))
+		return AH_EINVAL;
+	for (size_t j = 0; j < nq; j++)
+		if (!(q[j] > 0 && q[j] < 1))
+			return AH_EINVAL;
+	cand *c = &f->c[f->chosen];
+	/* the issued forecast for this origin is already in pend */
+	size_t slot = f->t % f->H;
+	if (c->pend_origin[slot] == f->t)
+		memcpy(f->tmp, c->pend + slot * f->H, h * sizeof(double));
+	else
+		cand_points(f, f->chosen, h, f->tmp);
+	const cand *mc = c->blend ? &f->c[f->blend_members[0]] : c;
+	for (size_t i = 0; i < h; i++) {
+		point[i] = f->tmp[i];
+		for (size_t j = 0; j < nq; j++) {
+			double o = offset(f, c, i + 1, q[j]);
+			if (isnan(o))
+				o = model_offset(mc, i + 1, q[j]);
+			qout[i * nq + j] = f->tmp[i] + o;
+		}
+		/* quantiles must not cross */
+		for (size_t j = 1; j < nq; j++)
+			if (q[j] > q[j - 1] && qout[i * nq + j] < qout[i * nq + j - 1])
+				qout[i * nq + j] = qout[i * nq + j - 1];
+	}
+	return 0;
+}
+
+int ah_forecaster_choice(const ah_forecaster *f, ah_fc_choice *out)
+{
+	if (!f || !out)
+		return AH_EINVAL;
+	*out = f->choice;
+	return 0;
+}
+
+int ah_forecaster_stats(const ah_forecaster *f, ah_fc_stats *out)
+{
+	if (!f || !out)
+		return AH_EINVAL;
+	const cand *c = &f->c[f->chosen];
+	ah_fc_score s;
+	fill_score(f, c, &s);
+	memset(out, 0, sizeof(*out));
+	for (size_t h = 0; h < f->H; h++)
+		out->outcomes += c->cnt[h] && h == 0 ? c->cnt[0] : 0;
+	out->mase = s.mase;
+	out->cover80 = s.cover80;
+	out->cover95 = s.cover95;
+	out->covered_n = c->chk_n;
+	return 0;
+}
+
+void ah_forecaster_free(ah_forecaster *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->ncand; i++)
+		cand_fini(&f->c[i]);
+	free(f->tmp);
+	free(f->tmp2);
+	free(f->scratch);
+	free(f);
+}
