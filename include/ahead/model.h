@@ -61,7 +61,7 @@ ah_model *ah_model_ewma_new(double alpha, double beta);
 /* Fits alpha/beta/gamma/phi by minimising the one-step SSE over y (NaN
  * skipped) with Nelder-Mead on logistic-transformed parameters. p->period,
  * p->trend, p->seasonal select the form; damped chooses a free phi in
- * [0.8, 0.98] (else phi = 1). Writes *p on success; returns the SSE per
+ * [0.8, 1] (else phi = 1). Writes *p on success; returns the SSE per
  * point via sse_out (may be NULL). Needs n >= 2*period + 2. */
 int ah_hw_fit(const double *y, size_t n, bool damped, ah_hw_params *p, double *sse_out);
 

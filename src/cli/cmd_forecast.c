@@ -1,9 +1,337 @@
-/* Placeholder until the forecast subcommand lands; owned by its feature work. */
+/* ahead forecast: fit, choose and calibrate a model on a CSV series and
+ * print its forecast (see docs/FORECAST.md). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ahead/error.h"
+#include "ahead/forecast.h"
+#include "ahead/series.h"
 #include "cli/cli.h"
+
+#define MAX_Q 32
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ahead forecast --input FILE.csv [--horizon H] [--quantiles Q1,Q2,...]\n"
+		"                      [--time-col C] [--value-col C] [--season N] [--model NAME]\n"
+		"                      [--window N] [--dups error|last|mean] [--sort] [-o table|json|csv]\n\n"
+		"Forecasts the series in FILE.csv H steps ahead. Candidate models (naive, seasonal-naive,\n"
+		"ewma, ewma-trend, holt-winters, vpa-histogram, blend) are scored by rolling-origin\n"
+		"evaluation on the recent history; the best by MASE is used, and its quantiles come\n"
+		"from conformal calibration of its past residuals per horizon.\n\n"
+		"  --input FILE      CSV with a header; time as ISO 8601 or epoch seconds\n"
+		"  --horizon H       steps ahead, 1..%d (default 12)\n"
+		"  --quantiles LIST  levels in (0,1), comma-separated (default 0.5,0.9,0.99)\n"
+		"  --time-col C      time column name or 0-based index (default timestamp/time, else 0)\n"
+		"  --value-col C     value column name or index (default value, else 1)\n"
+		"  --season N        season length in steps (default: found by autocorrelation; 1 = none)\n"
+		"  --model NAME      use this candidate instead of the best one\n"
+		"  --window N        conformal residual window per horizon (default 250)\n"
+		"  --dups POLICY     repeated timestamps: error (default), last, mean\n"
+		"  --sort            sort rows by time instead of refusing disorder\n"
+		"  -o FORMAT         table (default), json or csv\n\n"
+		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad input file.\n",
+		AH_FC_MAX_HORIZON);
+}
+
+static int parse_size(const char *cmd, const char *opt, const char *v, size_t lo, size_t hi, size_t *out)
+{
+	if (!v) {
+		ah_cli_err(cmd, "%s needs a value", opt);
+		return -1;
+	}
+	char *e;
+	errno = 0;
+	long long x = strtoll(v, &e, 10);
+	if (e == v || *e || errno || x < (long long)lo || x > (long long)hi) {
+		ah_cli_err(cmd, "%s: '%.32s' is not an integer in %zu..%zu", opt, v, lo, hi);
+		return -1;
+	}
+	*out = (size_t)x;
+	return 0;
+}
+
+static int parse_quantiles(const char *cmd, const char *v, double *q, size_t *nq)
+{
+	if (!v || !*v) {
+		ah_cli_err(cmd, "--quantiles needs a value such as 0.5,0.9,0.99");
+		return -1;
+	}
+	size_t n = 0;
+	const char *p = v;
+	for (;;) {
+		char *e;
+		errno = 0;
+		double x = strtod(p, &e);
+		if (e == p || errno || !(x > 0 && x < 1) || (*e && *e != ',')) {
+			ah_cli_err(cmd, "--quantiles: '%.32s' is not a list of levels in (0,1)", v);
+			return -1;
+		}
+		if (n == MAX_Q) {
+			ah_cli_err(cmd, "--quantiles: at most %d levels", MAX_Q);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (q[i] == x) {
+				ah_cli_err(cmd, "--quantiles: level %g given twice", x);
+				return -1;
+			}
+		q[n++] = x;
+		if (!*e)
+			break;
+		p = e + 1;
+	}
+	/* ascending, so the output columns are ordered */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && q[j] < q[j - 1]; j--) {
+			double t = q[j];
+			q[j] = q[j - 1];
+			q[j - 1] = t;
+		}
+	*nq = n;
+	return 0;
+}
+
+static void fmt_time(int64_t ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(ns / 1000000000LL);
+	long frac = (long)(ns % 1000000000LL);
+	if (frac < 0) {
+		frac += 1000000000L;
+		s--;
+	}
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t w = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (frac)
+		snprintf(buf + w, len - w, ".%03ldZ", frac / 1000000);
+	else
+		snprintf(buf + w, len - w, "Z");
+}
+
+static json_t *jnum(double x)
+{
+	return isfinite(x) ? json_real(x) : json_null();
+}
 
 int ah_cmd_forecast(int argc, char **argv)
 {
-	(void)argc;
-	ah_cli_err(argv[0], "not available in this build yet");
-	return AH_EXIT_INTERNAL;
+	const char *cmd = argv[0];
+	const char *input = NULL, *model = NULL;
+	size_t H = 12, season = 0, window = 0, nq = 3;
+	double q[MAX_Q] = {0.5, 0.9, 0.99};
+	ah_series_csv_opts so = {0};
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			usage(stdout);
+			return AH_EXIT_OK;
+		} else if (!strcmp(a, "--input")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "--input needs a file name");
+				return AH_EXIT_USAGE;
+			}
+			input = v;
+			i++;
+		} else if (!strcmp(a, "--horizon")) {
+			if (parse_size(cmd, a, v, 1, AH_FC_MAX_HORIZON, &H))
+				return AH_EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--season")) {
+			if (parse_size(cmd, a, v, 1, 100000, &season))
+				return AH_EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--window")) {
+			if (parse_size(cmd, a, v, 10, 100000, &window))
+				return AH_EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--quantiles")) {
+			if (parse_quantiles(cmd, v, q, &nq))
+				return AH_EXIT_USAGE;
+			i++;
+		} else if (!strcmp(a, "--time-col") || !strcmp(a, "--value-col")) {
+			if (!v || !*v || strlen(v) > 256) {
+				ah_cli_err(cmd, "%s needs a column name or index", a);
+				return AH_EXIT_USAGE;
+			}
+			if (a[2] == 't')
+				so.time_col = v;
+			else
+				so.value_col = v;
+			i++;
+		} else if (!strcmp(a, "--model")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "--model needs a name");
+				return AH_EXIT_USAGE;
+			}
+			model = v;
+			i++;
+		} else if (!strcmp(a, "--dups")) {
+			if (v && !strcmp(v, "error"))
+				so.dups = AH_SERIES_DUP_ERROR;
+			else if (v && !strcmp(v, "last"))
+				so.dups = AH_SERIES_DUP_LAST;
+			else if (v && !strcmp(v, "mean"))
+				so.dups = AH_SERIES_DUP_MEAN;
+			else {
+				ah_cli_err(cmd, "--dups: expected error, last or mean");
+				return AH_EXIT_USAGE;
+			}
+			i++;
+		} else if (!strcmp(a, "--sort")) {
+			so.flags |= AH_SERIES_SORT;
+		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+			if (ah_cli_parse_output(v, &fmt))
+				return AH_EXIT_USAGE;
+			i++;
+		} else {
+			ah_cli_err(cmd, "unknown option '%.64s' (see 'ahead forecast --help')", a);
+			return AH_EXIT_USAGE;
+		}
+	}
+	if (!input) {
+		ah_cli_err(cmd, "--input FILE.csv is required (see 'ahead forecast --help')");
+		return AH_EXIT_USAGE;
+	}
+
+	int ret = AH_EXIT_INTERNAL;
+	ah_series s = {0};
+	ah_forecaster *f = NULL;
+	double *pt = NULL, *qo = NULL;
+	char err[1024];
+	int rc = ah_series_read_csv(input, &so, &s, err, sizeof(err));
+	if (rc) {
+		ah_cli_err(cmd, "%s", err);
+		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+	}
+	ah_fc_opts fo = {.horizon = H, .season = season, .window = window, .model = model};
+	rc = ah_forecaster_new(&fo, s.v, s.n, &f);
+	if (rc == AH_EINVAL) {
+		ah_cli_err(cmd, "%s: need at least 8 non-missing values to forecast (have %zu)", input,
+			   ah_series_count_valid(&s));
+		ret = AH_EXIT_USAGE;
+		goto out;
+	} else if (rc == AH_ENOENT) {
+		ah_cli_err(cmd, "--model: no candidate named '%.32s' for this series (see --help)", model);
+		ret = AH_EXIT_USAGE;
+		goto out;
+	} else if (rc) {
+		ah_cli_err(cmd, "forecast failed: %s", ah_strerror(rc));
+		goto out;
+	}
+	pt = malloc(H * sizeof(double));
+	qo = malloc(H * nq * sizeof(double));
+	if (!pt || !qo || ah_forecaster_forecast(f, H, q, nq, pt, qo)) {
+		ah_cli_err(cmd, "out of memory");
+		goto out;
+	}
+	ah_fc_choice ch;
+	ah_forecaster_choice(f, &ch);
+	int64_t step = s.step_ns > 0 ? s.step_ns : 1000000000LL;
+	int64_t t_last = s.t_ns[s.n - 1];
+	char tb[64];
+	if (fmt == AH_OUT_CSV) {
+		printf("time,point");
+		for (size_t j = 0; j < nq; j++)
+			printf(",q%g", q[j]);
+		printf("\n");
+		for (size_t i = 0; i < H; i++) {
+			fmt_time(t_last + (int64_t)(i + 1) * step, tb, sizeof(tb));
+			printf("%s,%.10g", tb, pt[i]);
+			for (size_t j = 0; j < nq; j++)
+				printf(",%.10g", qo[i * nq + j]);
+			printf("\n");
+		}
+	} else if (fmt == AH_OUT_JSON) {
+		json_t *o = json_object(), *cands = json_array(), *rows = json_array(), *e = json_object();
+		json_object_set_new(o, "input", json_string(input));
+		json_object_set_new(o, "points", json_integer((json_int_t)s.n));
+		json_object_set_new(o, "missing", json_integer((json_int_t)(s.missing + s.filled)));
+		json_object_set_new(o, "gaps", json_integer((json_int_t)s.gaps));
+		json_object_set_new(o, "step_s", json_real((double)s.step_ns / 1e9));
+		json_object_set_new(o, "horizon", json_integer((json_int_t)H));
+		json_object_set_new(o, "model", json_string(ch.model));
+		json_object_set_new(o, "season", json_integer((json_int_t)ch.season));
+		json_object_set_new(o, "eval_points", json_integer((json_int_t)ch.eval_points));
+		json_object_set_new(e, "mase", jnum(ch.chosen.mase));
+		json_object_set_new(e, "smape", jnum(ch.chosen.smape));
+		json_object_set_new(e, "pinball", jnum(ch.chosen.pinball));
+		json_object_set_new(e, "coverage_80", jnum(ch.chosen.cover80));
+		json_object_set_new(e, "coverage_95", jnum(ch.chosen.cover95));
+		json_object_set_new(o, "error", e);
+		for (size_t i = 0; i < ch.ncand; i++) {
+			json_t *c = json_object();
+			json_object_set_new(c, "model", json_string(ch.cand[i].name));
+			json_object_set_new(c, "mase", jnum(ch.cand[i].mase));
+			json_object_set_new(c, "smape", jnum(ch.cand[i].smape));
+			json_object_set_new(c, "pinball", jnum(ch.cand[i].pinball));
+			json_object_set_new(c, "coverage_80", jnum(ch.cand[i].cover80));
+			json_object_set_new(c, "coverage_95", jnum(ch.cand[i].cover95));
+			json_array_append_new(cands, c);
+		}
+		json_object_set_new(o, "candidates", cands);
+		for (size_t i = 0; i < H; i++) {
+			json_t *r = json_object(), *qq = json_object();
+			fmt_time(t_last + (int64_t)(i + 1) * step, tb, sizeof(tb));
+			json_object_set_new(r, "time", json_string(tb));
+			json_object_set_new(r, "point", jnum(pt[i]));
+			for (size_t j = 0; j < nq; j++) {
+				char k[32];
+				snprintf(k, sizeof(k), "%g", q[j]);
+				json_object_set_new(qq, k, jnum(qo[i * nq + j]));
+			}
+			json_object_set_new(r, "quantiles", qq);
+			json_array_append_new(rows, r);
+		}
+		json_object_set_new(o, "forecast", rows);
+		char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		json_decref(o);
+		if (!txt) {
+			ah_cli_err(cmd, "out of memory");
+			goto out;
+		}
+		printf("%s\n", txt);
+		free(txt);
+	} else {
+		printf("series:   %s: %zu points, step %gs, %zu missing, %zu gaps (%zu points filled)\n", input,
+		       s.n, (double)s.step_ns / 1e9, s.missing, s.gaps, s.filled);
+		printf("model:    %s (season %zu), chosen by rolling-origin MASE over the last %zu points\n",
+		       ch.model, ch.season, ch.eval_points);
+		printf("error:    MASE %.3f  sMAPE %.2f%%  pinball %.3f  coverage80 %.1f%%  coverage95 %.1f%%\n",
+		       ch.chosen.mase, ch.chosen.smape, ch.chosen.pinball, 100 * ch.chosen.cover80,
+		       100 * ch.chosen.cover95);
+		printf("\n%-16s %8s %8s %8s %8s %8s\n", "candidate", "MASE", "sMAPE%", "pinball", "cov80%", "cov95%");
+		for (size_t i = 0; i < ch.ncand; i++)
+			printf("%-16s %8.3f %8.2f %8.3f %8.1f %8.1f%s\n", ch.cand[i].name, ch.cand[i].mase,
+			       ch.cand[i].smape, ch.cand[i].pinball, 100 * ch.cand[i].cover80,
+			       100 * ch.cand[i].cover95, strcmp(ch.cand[i].name, ch.model) ? "" : "  <- chosen");
+		printf("\n%-24s %12s", "time", "point");
+		for (size_t j = 0; j < nq; j++) {
+			char k[32];
+			snprintf(k, sizeof(k), "q%g", q[j]);
+			printf(" %12s", k);
+		}
+		printf("\n");
+		for (size_t i = 0; i < H; i++) {
+			fmt_time(t_last + (int64_t)(i + 1) * step, tb, sizeof(tb));
+			printf("%-24s %12.6g", tb, pt[i]);
+			for (size_t j = 0; j < nq; j++)
+				printf(" %12.6g", qo[i * nq + j]);
+			printf("\n");
+		}
+	}
+	ret = AH_EXIT_OK;
+out:
+	free(pt);
+	free(qo);
+	ah_forecaster_free(f);
+	ah_series_fini(&s);
+	return ret;
 }

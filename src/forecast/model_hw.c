@@ -56,6 +56,8 @@ static void hw_step(hw *w, double y, bool score)
 
 static void hw_init(hw *w)
 {
+	/* state just before the first buffered value, so that replaying the
+	 * buffer through the recursions starts from a consistent prediction */
 	size_t m = w->m;
 	double *y = w->buf;
 	if (w->p.seasonal) {
@@ -66,13 +68,14 @@ static void hw_init(hw *w)
 		}
 		a /= (double)m;
 		c /= (double)m;
-		w->l = a;
 		w->b = w->p.trend ? (c - a) / (double)m : 0;
+		w->l = a - w->b * (double)(m + 1) / 2;
 		for (size_t i = 0; i < m; i++)
-			w->s[i] = 0.5 * ((y[i] - a) + (y[m + i] - c));
+			w->s[i] = 0.5 * ((y[i] - (w->l + w->b * (double)(i + 1))) +
+					 (y[m + i] - (w->l + w->b * (double)(m + i + 1))));
 	} else {
-		w->l = y[0];
 		w->b = w->p.trend ? y[1] - y[0] : 0;
+		w->l = y[0] - w->b;
 	}
 	w->idx = 0;
 	w->ready = true;
@@ -190,7 +193,7 @@ static void unpack(const fitctx *c, const double *x, ah_hw_params *p)
 	p->alpha = 0.001 + 0.998 * logistic(x[k++]);
 	p->beta = p->trend ? 0.001 + 0.3 * logistic(x[k++]) : 0;
 	p->gamma = p->seasonal ? 0.001 + 0.998 * logistic(x[k++]) : 0;
-	p->phi = c->damped && p->trend ? 0.8 + 0.18 * logistic(x[k++]) : 1;
+	p->phi = c->damped && p->trend ? 0.8 + 0.2 * logistic(x[k++]) : 1;
 }
 
 static double sse_of(const double *x, void *ctx)
