@@ -28,7 +28,7 @@ extern "C" {
 #endif
 
 #define AH_FC_MAX_HORIZON 10000
-#define AH_FC_MAX_CANDIDATES 10
+#define AH_FC_MAX_CANDIDATES 16
 
 typedef struct {
 	size_t horizon;      /* largest horizon to calibrate (>= 1) */

@@ -21,6 +21,8 @@ typedef struct {
 	char name[32];
 	ah_model *m;
 	bool blend;
+	int base;     /* >= 0: this is base's forecast plus a tracked median bias */
+	double *bias; /* per horizon, for base >= 0 */
 	/* pending point forecasts: slot = origin % H, entry h-1 */
 	double *pend;
 	size_t *pend_origin;
@@ -65,6 +67,7 @@ static void cand_fini(cand *c)
 	free(c->smape_sum);
 	free(c->cnt);
 	free(c->chk);
+	free(c->bias);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -74,6 +77,7 @@ static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t 
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->m = m;
 	c->blend = blend;
+	c->base = -1;
 	c->pend = malloc(H * H * sizeof(double));
 	c->pend_origin = malloc(H * sizeof(size_t));
 	c->res = malloc(H * W * sizeof(double));
@@ -105,6 +109,12 @@ static void reset_acc(cand *c, size_t H)
 static void cand_points(ah_forecaster *f, size_t i, size_t h, double *out)
 {
 	cand *c = &f->c[i];
+	if (c->base >= 0) {
+		cand_points(f, (size_t)c->base, h, out);
+		for (size_t k = 0; k < h; k++)
+			out[k] += c->bias[k];
+		return;
+	}
 	if (!c->blend) {
 		ah_model_forecast(c->m, h, NULL, 0, out, NULL);
 		return;
@@ -184,6 +194,8 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 		if (isnan(y) || isnan(p))
 			continue;
 		double e = y - p;
+		if (c->base >= 0) /* stochastic-approximation median of the base's errors */
+			c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
 		double *r = c->res + (h - 1) * f->W;
 		r[c->res_pos[h - 1]] = e;
 		c->res_pos[h - 1] = (c->res_pos[h - 1] + 1) % f->W;
@@ -218,7 +230,30 @@ static void cand_issue(ah_forecaster *f, size_t i, size_t origin, bool checks)
 {
 	cand *c = &f->c[i];
 	size_t H = f->H, slot = origin % H;
-	cand_points(f, i, H, c->pend + slot * H);
+	double *dst = c->pend + slot * H;
+	/* derived candidates reuse the forecasts their sources issued just now */
+	if (c->base >= 0 && f->c[c->base].pend_origin[slot] == origin) {
+		const double *src = f->c[c->base].pend + slot * H;
+		for (size_t k = 0; k < H; k++)
+			dst[k] = src[k] + c->bias[k];
+	} else if (c->blend) {
+		bool ok = true;
+		for (size_t j = 0; j < f->nmembers; j++)
+			ok &= f->c[f->blend_members[j]].pend_origin[slot] == origin;
+		if (ok) {
+			for (size_t k = 0; k < H; k++)
+				dst[k] = 0;
+			for (size_t j = 0; j < f->nmembers; j++) {
+				const double *src = f->c[f->blend_members[j]].pend + slot * H;
+				for (size_t k = 0; k < H; k++)
+					dst[k] += src[k] / (double)f->nmembers;
+			}
+		} else {
+			cand_points(f, i, H, dst);
+		}
+	} else {
+		cand_points(f, i, H, dst);
+	}
 	c->pend_origin[slot] = origin;
 	if (!checks)
 		return;
@@ -242,7 +277,7 @@ static void cand_issue(ah_forecaster *f, size_t i, size_t origin, bool checks)
 
 static void cand_update_model(ah_forecaster *f, size_t i, double y)
 {
-	if (!f->c[i].blend)
+	if (f->c[i].m)
 		ah_model_update(f->c[i].m, y);
 	(void)f;
 }
@@ -315,12 +350,12 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	f->scale = scnt && ssum > 0 ? ssum / (double)scnt : 1e-12;
 
-	size_t E = opts->eval_points ? opts->eval_points : n / 4;
+	size_t E = opts->eval_points ? opts->eval_points : n / 2;
 	if (!opts->eval_points) {
 		if (E < 100)
 			E = 100;
-		if (E > 2000)
-			E = 2000;
+		if (E > 3000)
+			E = 3000;
 	}
 	if (E > n / 2)
 		E = n / 2;
@@ -345,8 +380,8 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	bool seasonal = m >= 2 && ah_hw_fit(y + fs, es - fs, true, &ps, NULL) == 0;
 
 	size_t chkcap = NCHK_H * (H + 2);
-	f->kp = E / 20 ? E / 20 : 1;
-	size_t hs[NCHK_H] = {1, H / 4, H / 2, H};
+	f->kp = E / 10 ? E / 10 : 1;
+	size_t hs[NCHK_H] = {1, H, H, H};
 	for (size_t k = 0; k < NCHK_H; k++)
 		if (hs[k] >= 1 && (f->nchk_h == 0 || f->chk_h[f->nchk_h - 1] != hs[k]))
 			f->chk_h[f->nchk_h++] = hs[k];
@@ -371,6 +406,25 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	}
 	if (f->nmembers >= 2 && (rc = add_cand(f, "blend", NULL, true, chkcap)))
 		goto fail;
+	/* median-corrected variants: the MAE-optimal point is the median, and
+	 * spiky series have skewed errors */
+	size_t nbase = f->ncand;
+	for (size_t i = 0; i < nbase && f->ncand < AH_FC_MAX_CANDIDATES; i++) {
+		if (!strcmp(f->c[i].name, "naive") || !strcmp(f->c[i].name, "vpa-histogram") ||
+		    !strcmp(f->c[i].name, "seasonal-naive"))
+			continue;
+		char nm[40];
+		snprintf(nm, sizeof(nm), "%s+median", f->c[i].name);
+		if ((rc = add_cand(f, nm, NULL, true, chkcap)))
+			goto fail;
+		cand *c = &f->c[f->ncand - 1];
+		c->blend = false;
+		c->base = (int)i;
+		if (!(c->bias = calloc(H, sizeof(double)))) {
+			rc = AH_ENOMEM;
+			goto fail;
+		}
+	}
 
 	/* one pass: warm up, then every step is an origin */
 	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
@@ -424,15 +478,21 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	ch->eval_points = E;
 	ch->chosen = ch->cand[best];
 	ch->hw = seasonal ? ps : pt;
-	/* keep the chosen one (and a blend's members); stats restart now */
-	for (size_t i = 0; i < f->ncand; i++) {
-		bool keep = i == best;
-		if (f->c[best].blend)
+	/* keep the chosen one (with its base and a blend's members) */
+	bool keep[AH_FC_MAX_CANDIDATES] = {false};
+	size_t k = best;
+	for (;;) {
+		keep[k] = true;
+		if (f->c[k].blend)
 			for (size_t j = 0; j < f->nmembers; j++)
-				keep |= f->blend_members[j] == i;
-		if (!keep)
-			cand_fini(&f->c[i]);
+				keep[f->blend_members[j]] = true;
+		if (f->c[k].base < 0)
+			break;
+		k = (size_t)f->c[k].base;
 	}
+	for (size_t i = 0; i < f->ncand; i++)
+		if (!keep[i])
+			cand_fini(&f->c[i]);
 	reset_acc(&f->c[best], H);
 	*out = f;
 	return 0;
@@ -447,12 +507,8 @@ void ah_forecaster_update(ah_forecaster *f, double y)
 		return;
 	size_t b = f->chosen, t = f->t;
 	cand_score(f, &f->c[b], t, y);
-	if (f->c[b].blend) {
-		for (size_t j = 0; j < f->nmembers; j++)
-			cand_update_model(f, f->blend_members[j], y);
-	} else {
-		cand_update_model(f, b, y);
-	}
+	for (size_t i = 0; i < f->ncand; i++)
+		cand_update_model(f, i, y); /* only kept ones still have a model */
 	f->t = t + 1;
 	cand_issue(f, b, f->t, f->t % f->kp == 0);
 }
@@ -472,15 +528,34 @@ int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t n
 		memcpy(f->tmp, c->pend + slot * f->H, h * sizeof(double));
 	else
 		cand_points(f, f->chosen, h, f->tmp);
-	const cand *mc = c->blend ? &f->c[f->blend_members[0]] : c;
+	const cand *mc = c;
+	while (!mc->m && (mc->base >= 0 || mc->blend))
+		mc = mc->base >= 0 ? &f->c[mc->base] : &f->c[f->blend_members[0]];
+	/* conformal offsets on a horizon grid (1,2,3,4,6,8,12,16,...,h),
+	 * linear in between: residual spread changes smoothly with h */
+	size_t prev = 0;
 	for (size_t i = 0; i < h; i++) {
+		size_t hh = i + 1;
 		point[i] = f->tmp[i];
+		bool grid = hh <= 4 || hh == h || !(hh & (hh - 1)) || (!(hh % 3) && !((hh / 3) & (hh / 3 - 1)));
+		if (!grid)
+			continue;
 		for (size_t j = 0; j < nq; j++) {
-			double o = offset(f, c, i + 1, q[j]);
+			double o = offset(f, c, hh, q[j]);
 			if (isnan(o))
-				o = model_offset(mc, i + 1, q[j]);
-			qout[i * nq + j] = f->tmp[i] + o;
+				o = model_offset(mc, hh, q[j]);
+			qout[i * nq + j] = o;
 		}
+		for (size_t g = prev + 1; g < i; g++) { /* fill between grid points */
+			double w = (double)(g - prev) / (double)(i - prev);
+			for (size_t j = 0; j < nq; j++)
+				qout[g * nq + j] = (1 - w) * qout[prev * nq + j] + w * qout[i * nq + j];
+		}
+		prev = i;
+	}
+	for (size_t i = 0; i < h; i++) {
+		for (size_t j = 0; j < nq; j++)
+			qout[i * nq + j] += f->tmp[i];
 		/* quantiles must not cross */
 		for (size_t j = 1; j < nq; j++)
 			if (q[j] > q[j - 1] && qout[i * nq + j] < qout[i * nq + j - 1])
