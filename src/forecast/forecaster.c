@@ -510,7 +510,9 @@ void ah_forecaster_update(ah_forecaster *f, double y)
 	for (size_t i = 0; i < f->ncand; i++)
 		cand_update_model(f, i, y); /* only kept ones still have a model */
 	f->t = t + 1;
-	cand_issue(f, b, f->t, f->t % f->kp == 0);
+	/* feedback checks of the intervals: every min(kp, H) steps */
+	size_t every = f->kp < f->H ? f->kp : f->H;
+	cand_issue(f, b, f->t, f->t % every == 0);
 }
 
 int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t nq, double *point,
