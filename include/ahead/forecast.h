@@ -29,6 +29,7 @@ extern "C" {
 
 #define AH_FC_MAX_HORIZON 10000
 #define AH_FC_MAX_CANDIDATES 16
+#define AH_FC_MAX_QUANTILES 64 /* levels per forecast call */
 
 typedef struct {
 	size_t horizon;      /* largest horizon to calibrate (>= 1) */

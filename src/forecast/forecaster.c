@@ -29,6 +29,7 @@ typedef struct {
 	/* residual windows: res[(h-1)*W + i], ring per horizon */
 	double *res;
 	size_t *res_n, *res_pos;
+	double *sorted; /* the chosen one keeps each window sorted too (O(1) quantiles) */
 	/* accumulators over scored targets */
 	double *abs_sum, *smape_sum;
 	size_t *cnt;
@@ -45,9 +46,20 @@ struct ah_forecaster {
 	cand c[AH_FC_MAX_CANDIDATES];
 	size_t blend_members[AH_FC_MAX_CANDIDATES], nmembers;
 	double *tmp, *tmp2, *scratch;
+	bool *grid;   /* horizons that keep residual windows (1,2,3,4,6,8,12,16,...,H) */
+	double *goff; /* grid offsets scratch */
 	size_t chk_h[NCHK_H], nchk_h;
 	ah_fc_choice choice;
 };
+
+static bool on_grid(size_t h, size_t H)
+{
+	if (h <= 4 || h == H)
+		return true;
+	if (!(h & (h - 1)))
+		return true;
+	return h % 3 == 0 && !((h / 3) & (h / 3 - 1));
+}
 
 double ah_pinball(double y, double p, double q)
 {
@@ -68,6 +80,7 @@ static void cand_fini(cand *c)
 	free(c->cnt);
 	free(c->chk);
 	free(c->bias);
+	free(c->sorted);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -166,6 +179,11 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 	size_t n = c->res_n[h - 1];
 	if (n < 10)
 		return NAN;
+	if (c->sorted) {
+		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
+		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
+		return c->sorted[(h - 1) * f->W + (size_t)r - 1];
+	}
 	memcpy(f->scratch, c->res + (h - 1) * f->W, n * sizeof(double));
 	double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 	if (r < 1)
@@ -182,6 +200,40 @@ static double model_offset(const cand *c, size_t h, double q)
 	return sd * sqrt((double)h) * ah_norm_quantile(q);
 }
 
+static size_t lower_bound(const double *a, size_t n, double v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Sorted window a[n]: drop one copy of old (when full), insert v. */
+static void sorted_replace(double *a, size_t n, bool full, double old, double v)
+{
+	if (full) {
+		size_t i = lower_bound(a, n, old);
+		if (i < n) {
+			memmove(a + i, a + i + 1, (n - i - 1) * sizeof(double));
+			n--;
+		}
+	}
+	size_t j = lower_bound(a, n, v);
+	memmove(a + j + 1, a + j, (n - j) * sizeof(double));
+	a[j] = v;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
 /* Outcome y for observation index t: score every pending forecast of c. */
 static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 {
@@ -196,11 +248,16 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 		double e = y - p;
 		if (c->base >= 0) /* stochastic-approximation median of the base's errors */
 			c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
-		double *r = c->res + (h - 1) * f->W;
-		r[c->res_pos[h - 1]] = e;
-		c->res_pos[h - 1] = (c->res_pos[h - 1] + 1) % f->W;
-		if (c->res_n[h - 1] < f->W)
-			c->res_n[h - 1]++;
+		if (f->grid[h - 1]) { /* windows only where quantiles are computed */
+			double *r = c->res + (h - 1) * f->W;
+			if (c->sorted)
+				sorted_replace(c->sorted + (h - 1) * f->W, c->res_n[h - 1], c->res_n[h - 1] == f->W,
+					       r[c->res_pos[h - 1]], e);
+			r[c->res_pos[h - 1]] = e;
+			c->res_pos[h - 1] = (c->res_pos[h - 1] + 1) % f->W;
+			if (c->res_n[h - 1] < f->W)
+				c->res_n[h - 1]++;
+		}
 		c->abs_sum[h - 1] += fabs(e);
 		double den = fabs(y) + fabs(p);
 		c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
@@ -336,10 +393,14 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	f->tmp = malloc(H * sizeof(double));
 	f->tmp2 = malloc(H * sizeof(double));
 	f->scratch = malloc(f->W * sizeof(double));
-	if (!f->tmp || !f->tmp2 || !f->scratch) {
+	f->grid = malloc(H * sizeof(bool));
+	f->goff = malloc(2 * AH_FC_MAX_QUANTILES * sizeof(double));
+	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->goff) {
 		rc = AH_ENOMEM;
 		goto fail;
 	}
+	for (size_t h = 1; h <= H; h++)
+		f->grid[h - 1] = on_grid(h, H);
 	/* MASE scale: in-sample one-step naive MAE */
 	double ssum = 0;
 	size_t scnt = 0;
@@ -429,7 +490,9 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	/* one pass: warm up, then every step is an origin */
 	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
 	size_t start = es > warm ? es - warm : 0;
-	size_t fo = es > f->W + H ? es - f->W - H : 0; /* first origin with forecasts */
+	size_t ke = E / 600 ? E / 600 : 1;
+	/* first origin with forecasts, aligned so that es is an origin */
+	size_t fo = es > ke * (f->W + H) ? es - ke * (f->W + H) : es % ke;
 	for (size_t t = start; t < n; t++) {
 		for (size_t i = 0; i < f->ncand; i++) {
 			if (t == es)
@@ -440,8 +503,9 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		for (size_t i = 0; i < f->ncand; i++)
 			cand_update_model(f, i, y[t]);
 		size_t origin = t + 1;
-		if (origin >= fo && origin < n) {
-			bool chk = origin >= es && (origin - es) % f->kp == 0;
+		/* origins every ke steps (about 600 in the span) bound the cost */
+		if (origin >= fo && origin < n && (origin - fo) % ke == 0) {
+			bool chk = origin >= es && (origin - es) / ke % (f->kp / ke ? f->kp / ke : 1) == 0;
 			for (size_t i = 0; i < f->ncand; i++)
 				cand_issue(f, i, origin, chk);
 		}
@@ -493,6 +557,15 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	for (size_t i = 0; i < f->ncand; i++)
 		if (!keep[i])
 			cand_fini(&f->c[i]);
+	cand *cb = &f->c[best];
+	if (!(cb->sorted = malloc(H * f->W * sizeof(double)))) {
+		rc = AH_ENOMEM;
+		goto fail;
+	}
+	for (size_t h = 0; h < H; h++) {
+		memcpy(cb->sorted + h * f->W, cb->res + h * f->W, cb->res_n[h] * sizeof(double));
+		qsort(cb->sorted + h * f->W, cb->res_n[h], sizeof(double), cmp_dbl);
+	}
 	reset_acc(&f->c[best], H);
 	*out = f;
 	return 0;
@@ -518,7 +591,7 @@ void ah_forecaster_update(ah_forecaster *f, double y)
 int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t nq, double *point,
 			   double *qout)
 {
-	if (!f || !h || h > f->H || !point || (nq && (!q || !qout)))
+	if (!f || !h || h > f->H || !point || (nq && (!q || !qout)) || nq > AH_FC_MAX_QUANTILES)
 		return AH_EINVAL;
 	for (size_t j = 0; j < nq; j++)
 		if (!(q[j] > 0 && q[j] < 1))
@@ -533,27 +606,29 @@ int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t n
 	const cand *mc = c;
 	while (!mc->m && (mc->base >= 0 || mc->blend))
 		mc = mc->base >= 0 ? &f->c[mc->base] : &f->c[f->blend_members[0]];
-	/* conformal offsets on a horizon grid (1,2,3,4,6,8,12,16,...,h),
+	/* conformal offsets on the horizon grid (1,2,3,4,6,8,12,16,...,H),
 	 * linear in between: residual spread changes smoothly with h */
-	size_t prev = 0;
-	for (size_t i = 0; i < h; i++) {
-		size_t hh = i + 1;
+	double *lo = f->goff, *hi = f->goff + nq;
+	size_t glo = 0;
+	for (size_t i = 0; i < h; i++)
 		point[i] = f->tmp[i];
-		bool grid = hh <= 4 || hh == h || !(hh & (hh - 1)) || (!(hh % 3) && !((hh / 3) & (hh / 3 - 1)));
-		if (!grid)
+	for (size_t g = 1; g <= f->H; g++) {
+		if (!f->grid[g - 1])
 			continue;
 		for (size_t j = 0; j < nq; j++) {
-			double o = offset(f, c, hh, q[j]);
-			if (isnan(o))
-				o = model_offset(mc, hh, q[j]);
-			qout[i * nq + j] = o;
+			double o = offset(f, c, g, q[j]);
+			hi[j] = isnan(o) ? model_offset(mc, g, q[j]) : o;
 		}
-		for (size_t g = prev + 1; g < i; g++) { /* fill between grid points */
-			double w = (double)(g - prev) / (double)(i - prev);
+		size_t end = g < h ? g : h;
+		for (size_t k = glo + 1; k <= end; k++) {
+			double w = glo ? (double)(k - glo) / (double)(g - glo) : 1;
 			for (size_t j = 0; j < nq; j++)
-				qout[g * nq + j] = (1 - w) * qout[prev * nq + j] + w * qout[i * nq + j];
+				qout[(k - 1) * nq + j] = glo ? (1 - w) * lo[j] + w * hi[j] : hi[j];
 		}
-		prev = i;
+		if (g >= h)
+			break;
+		memcpy(lo, hi, nq * sizeof(double));
+		glo = g;
 	}
 	for (size_t i = 0; i < h; i++) {
 		for (size_t j = 0; j < nq; j++)
@@ -600,5 +675,7 @@ void ah_forecaster_free(ah_forecaster *f)
 	free(f->tmp);
 	free(f->tmp2);
 	free(f->scratch);
+	free(f->grid);
+	free(f->goff);
 	free(f);
 }
