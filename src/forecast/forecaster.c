@@ -41,6 +41,7 @@ typedef struct {
 
 struct ah_forecaster {
 	size_t H, W, t, kp, season;
+	size_t ke, fo; /* origins are fo + i*ke (ke = 1 after the fit) */
 	double scale;
 	size_t ncand, chosen;
 	cand c[AH_FC_MAX_CANDIDATES];
@@ -237,9 +238,13 @@ static int cmp_dbl(const void *a, const void *b)
 /* Outcome y for observation index t: score every pending forecast of c. */
 static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 {
-	size_t H = f->H;
-	for (size_t h = 1; h <= H && h <= t + 1; h++) {
-		size_t o = t + 1 - h, slot = o % H;
+	size_t H = f->H, ke = f->ke;
+	size_t lo = t + 1 > H ? t + 1 - H : 0;
+	if (lo < f->fo)
+		lo = f->fo;
+	lo += (ke - (lo - f->fo) % ke) % ke;
+	for (size_t o = lo; o <= t; o += ke) {
+		size_t h = t + 1 - o, slot = o % H;
 		if (c->pend_origin[slot] != o)
 			continue;
 		double p = c->pend[slot * H + h - 1];
@@ -487,12 +492,14 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	}
 
-	/* one pass: warm up, then every step is an origin */
+	/* one pass: warm up, then every ke-th step is an origin */
 	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
 	size_t start = es > warm ? es - warm : 0;
 	size_t ke = E / 600 ? E / 600 : 1;
 	/* first origin with forecasts, aligned so that es is an origin */
 	size_t fo = es > ke * (f->W + H) ? es - ke * (f->W + H) : es % ke;
+	f->ke = ke;
+	f->fo = fo;
 	for (size_t t = start; t < n; t++) {
 		for (size_t i = 0; i < f->ncand; i++) {
 			if (t == es)
@@ -511,6 +518,8 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	}
 	f->t = n;
+	f->ke = 1;
+	f->fo = 0;
 
 	/* choose */
 	ah_fc_choice *ch = &f->choice;
