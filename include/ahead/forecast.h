@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define AH_FC_MAX_HORIZON 10000
+#define AH_FC_MAX_HORIZON 1000 /* pending forecasts cost H*H doubles per candidate */
 #define AH_FC_MAX_CANDIDATES 16
 #define AH_FC_MAX_QUANTILES 64 /* levels per forecast call */
 

@@ -307,11 +307,12 @@ int ah_cmd_forecast(int argc, char **argv)
 		printf("error:    MASE %.3f  sMAPE %.2f%%  pinball %.3f  coverage80 %.1f%%  coverage95 %.1f%%\n",
 		       ch.chosen.mase, ch.chosen.smape, ch.chosen.pinball, 100 * ch.chosen.cover80,
 		       100 * ch.chosen.cover95);
-		printf("\n%-16s %8s %8s %8s %8s %8s\n", "candidate", "MASE", "sMAPE%", "pinball", "cov80%", "cov95%");
+		printf("\n%-18s %8s %8s %8s %8s %8s\n", "candidate", "MASE", "sMAPE%", "pinball", "cov80%", "cov95%");
 		for (size_t i = 0; i < ch.ncand; i++)
-			printf("%-16s %8.3f %8.2f %8.3f %8.1f %8.1f%s\n", ch.cand[i].name, ch.cand[i].mase,
+			printf("%-18s %8.3f %8.2f %8.3f %8.1f %8.1f%s\n", ch.cand[i].name, ch.cand[i].mase,
 			       ch.cand[i].smape, ch.cand[i].pinball, 100 * ch.cand[i].cover80,
 			       100 * ch.cand[i].cover95, strcmp(ch.cand[i].name, ch.model) ? "" : "  <- chosen");
+		printf("(nan: too few evaluation points for that score)\n");
 		printf("\n%-24s %12s", "time", "point");
 		for (size_t j = 0; j < nq; j++) {
 			char k[32];

@@ -543,6 +543,15 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		rc = AH_ENOENT;
 		goto fail;
 	}
+	/* points decide; among candidates within 1% of the best MASE, the
+	 * quantiles decide (lowest pinball loss) */
+	if (!opts->model && isfinite(bm))
+		for (size_t i = 0; i < f->ncand; i++) {
+			const ah_fc_score *a = &ch->cand[i], *b = &ch->cand[best];
+			if (i != best && a->mase <= bm * 1.01 + 1e-12 && !isnan(a->pinball) &&
+			    (isnan(b->pinball) || a->pinball < b->pinball))
+				best = i;
+		}
 	ch->ncand = f->ncand;
 	f->chosen = best;
 	snprintf(ch->model, sizeof(ch->model), "%s", f->c[best].name);
@@ -666,8 +675,7 @@ int ah_forecaster_stats(const ah_forecaster *f, ah_fc_stats *out)
 	ah_fc_score s;
 	fill_score(f, c, &s);
 	memset(out, 0, sizeof(*out));
-	for (size_t h = 0; h < f->H; h++)
-		out->outcomes += c->cnt[h] && h == 0 ? c->cnt[0] : 0;
+	out->outcomes = c->cnt[0]; /* one-step outcomes scored since the fit */
 	out->mase = s.mase;
 	out->cover80 = s.cover80;
 	out->cover95 = s.cover95;
