@@ -243,8 +243,9 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 	if (lo < f->fo)
 		lo = f->fo;
 	lo += (ke - (lo - f->fo) % ke) % ke;
-	for (size_t o = lo; o <= t; o += ke) {
-		size_t h = t + 1 - o, slot = o % H;
+	size_t slot = lo % H;
+	for (size_t o = lo; o <= t; o += ke, slot = (slot + ke) % H) {
+		size_t h = t + 1 - o;
 		if (c->pend_origin[slot] != o)
 			continue;
 		double p = c->pend[slot * H + h - 1];
@@ -259,7 +260,8 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 				sorted_replace(c->sorted + (h - 1) * f->W, c->res_n[h - 1], c->res_n[h - 1] == f->W,
 					       r[c->res_pos[h - 1]], e);
 			r[c->res_pos[h - 1]] = e;
-			c->res_pos[h - 1] = (c->res_pos[h - 1] + 1) % f->W;
+			if (++c->res_pos[h - 1] == f->W)
+				c->res_pos[h - 1] = 0;
 			if (c->res_n[h - 1] < f->W)
 				c->res_n[h - 1]++;
 		}
@@ -435,7 +437,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	f->season = m;
 
 	/* fit on the stretch before the evaluation span */
-	size_t fitlen = 2000 > 6 * m ? 2000 : 6 * m;
+	size_t fitlen = 1000 > 4 * m ? 1000 : 4 * m;
 	size_t fs = es > fitlen ? es - fitlen : 0;
 	ah_hw_params pe = {.period = 1, .alpha = 0.3, .phi = 1};
 	ah_hw_params pt = {.period = 1, .alpha = 0.3, .beta = 0.05, .phi = 0.95, .trend = true};
