@@ -281,6 +281,19 @@ static void test_real_nab_file(void **st)
 	assert_int_equal(s.n, 10320);
 	assert_int_equal(s.step_ns, 1800LL * 1000000000LL);
 	ah_series_fini(&s);
+	/* a real file with a backwards timestamp: refused with its line, read when sorting */
+	snprintf(path, sizeof(path), "%s/data/nab/data/realKnownCause/machine_temperature_system_failure.csv",
+		 sh ? sh : "../shared");
+	if (access(path, R_OK))
+		return;
+	assert_int_equal(rd(path, NULL, &s, err), AH_EINVAL);
+	assert_non_null(strstr(err, "machine_temperature_system_failure.csv:10151: timestamp goes backwards"));
+	ah_series_csv_opts o = {.flags = AH_SERIES_SORT, .dups = AH_SERIES_DUP_MEAN};
+	assert_int_equal(rd(path, &o, &s, err), 0);
+	assert_true(s.n >= 22695 - s.duplicates);
+	for (size_t i = 1; i < s.n; i++)
+		assert_true(s.t_ns[i] > s.t_ns[i - 1]);
+	ah_series_fini(&s);
 }
 
 int main(void)
