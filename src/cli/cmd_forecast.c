@@ -1,6 +1,7 @@
 /* ahead forecast: fit, choose and calibrate a model on a CSV series and
  * print its forecast (see docs/FORECAST.md). */
 #include <errno.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,7 +313,11 @@ int ah_cmd_forecast(int argc, char **argv)
 			printf("%-18s %8.3f %8.2f %8.3f %8.1f %8.1f%s\n", ch.cand[i].name, ch.cand[i].mase,
 			       ch.cand[i].smape, ch.cand[i].pinball, 100 * ch.cand[i].cover80,
 			       100 * ch.cand[i].cover95, strcmp(ch.cand[i].name, ch.model) ? "" : "  <- chosen");
-		printf("(nan: too few evaluation points for that score)\n");
+		bool any_nan = false;
+		for (size_t i = 0; i < ch.ncand; i++)
+			any_nan |= isnan(ch.cand[i].pinball) || isnan(ch.cand[i].mase);
+		if (any_nan)
+			printf("(nan: too few evaluation points for that score)\n");
 		printf("\n%-24s %12s", "time", "point");
 		for (size_t j = 0; j < nq; j++) {
 			char k[32];
