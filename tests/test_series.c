@@ -93,6 +93,8 @@ static void test_time_formats(void **st)
 	assert_int_equal(ah_series_parse_time("yesterday", &t), AH_EINVAL);
 	assert_int_equal(ah_series_parse_time("12abc", &t), AH_EINVAL);
 	assert_int_equal(ah_series_parse_time("99999999999999999999", &t), AH_EINVAL);
+	assert_int_equal(ah_series_parse_time("8014-02-14 14:30:00", &t), AH_EINVAL); /* beyond int64 ns */
+	assert_int_equal(ah_series_parse_time("0014-02-14 14:30:00", &t), AH_EINVAL);
 }
 
 static void test_columns_by_name_and_index(void **st)
@@ -157,7 +159,7 @@ static void test_gaps_and_nan(void **st)
 	assert_int_equal(s.gaps, 0);
 	ah_series_fini(&s);
 	/* A gap so long the fill would pass the cap is refused, not allocated. */
-	p = wr("g2.csv", "timestamp,value\n0,1\n1,1\n2,1\n9000000000,1\n");
+	p = wr("g2.csv", "timestamp,value\n0,1\n1,1\n2,1\n3900000000,1\n");
 	assert_int_equal(rd(p, NULL, &s, err), AH_ETOOBIG);
 	assert_non_null(strstr(err, "g2.csv:5:"));
 }

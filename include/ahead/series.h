@@ -5,7 +5,8 @@
  *    commas; a field may be wrapped in double quotes ("" is a literal quote).
  *  - Time column: ISO 8601 ("2014-02-14 14:30:00", "2014-02-14T14:30:00Z",
  *    "2014-02-14T14:30:00.25+02:00", "2014-02-14") or epoch seconds, possibly
- *    fractional ("1392388200.5"). Times without an offset are UTC.
+ *    fractional ("1392388200.5"). Times without an offset are UTC. Times must
+ *    lie within +-4e9 s of the epoch (years 1843..2096), so spacings fit int64 ns.
  *  - Value column: a decimal number; an empty field, "NaN", "NA" or "null"
  *    is a missing value (kept as NaN; models treat NaN as missing).
  *    Infinity or text is refused.

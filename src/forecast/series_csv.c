@@ -192,6 +192,8 @@ static int parse_iso(const char *s, int64_t *out)
 	if (*p)
 		return AH_EINVAL;
 	int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off_s;
+	if (secs > 4000000000LL || secs < -4000000000LL) /* differences must fit int64 ns */
+		return AH_ERANGE;
 	*out = secs * 1000000000LL + frac_ns;
 	return 0;
 }
@@ -206,11 +208,11 @@ static int parse_epoch(const char *s, int64_t *out)
 		return AH_EINVAL;
 	int64_t whole = 0;
 	while (isdigit((unsigned char)*p)) {
-		if (whole > 9000000000LL) /* beyond what fits in int64 ns (year 2255) */
+		if (whole > 4000000000LL) /* differences must fit int64 ns (year 2096) */
 			return AH_ERANGE;
 		whole = whole * 10 + (*p++ - '0');
 	}
-	if (whole > 9000000000LL)
+	if (whole > 4000000000LL)
 		return AH_ERANGE;
 	int64_t frac = 0;
 	if (*p == '.') {
