@@ -194,6 +194,30 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 	return select_k(f->scratch, n, (size_t)r - 1);
 }
 
+/* offset() at every level of LEV (ascending) with one copy: each selection
+ * leaves larger values to its right, so the next one searches only there. */
+static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
+{
+	size_t n = c->res_n[h - 1];
+	if (n < 10 || c->sorted) {
+		for (size_t j = 0; j < NLEV; j++)
+			out[j] = offset(f, c, h, LEV[j]);
+		return;
+	}
+	memcpy(f->scratch, c->res + (h - 1) * f->W, n * sizeof(double));
+	size_t lo = 0;
+	for (size_t j = 0; j < NLEV; j++) {
+		double q = LEV[j];
+		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
+		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
+		size_t k = (size_t)r - 1;
+		if (k < lo) /* same rank as before */
+			k = lo;
+		out[j] = select_k(f->scratch + lo, n - lo, k - lo);
+		lo = k;
+	}
+}
+
 static double model_offset(const cand *c, size_t h, double q)
 {
 	/* before residuals exist: the model's own Gaussian spread */
@@ -328,11 +352,12 @@ static void cand_issue(ah_forecaster *f, size_t i, size_t origin, bool checks)
 		ck->h = h;
 		ck->point = c->pend[slot * H + h - 1];
 		bool ok = true;
+		double o[NLEV];
+		offsets_all(f, c, h, o);
 		for (size_t j = 0; j < NLEV; j++) {
-			double o = offset(f, c, h, LEV[j]);
-			if (isnan(o))
+			if (isnan(o[j]))
 				ok = false;
-			ck->q[j] = ck->point + o;
+			ck->q[j] = ck->point + o[j];
 		}
 		if (ok && !isnan(ck->point))
 			c->nchk++;
