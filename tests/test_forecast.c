@@ -131,6 +131,47 @@ static void test_conformal_coverage_iid(void **st)
 	free(y);
 }
 
+/* Every candidate, forced by name, must keep working online (derived ones
+ * such as blend and X+median rebuild their forecasts from their sources). */
+static void test_every_candidate_online(void **st)
+{
+	(void)st;
+	size_t n = 1200, m = 300;
+	double *y = malloc((n + m) * sizeof(double));
+	for (size_t t = 0; t < n + m; t++)
+		y[t] = 20 + 5 * sin(2 * PI * (double)t / 24) + 0.05 * (double)t + gauss();
+	ah_fc_opts o = {.horizon = 12};
+	ah_forecaster *f;
+	assert_int_equal(ah_forecaster_new(&o, y, n, &f), 0);
+	ah_fc_choice all;
+	ah_forecaster_choice(f, &all);
+	ah_forecaster_free(f);
+	assert_true(all.ncand >= 8);
+	for (size_t i = 0; i < all.ncand; i++) {
+		o.model = all.cand[i].name;
+		assert_int_equal(ah_forecaster_new(&o, y, n, &f), 0);
+		double q[2] = {0.1, 0.9}, p[12], qo[24];
+		size_t in = 0, tot = 0;
+		double ae = 0;
+		for (size_t t = n; t + 12 <= n + m; t++) {
+			assert_int_equal(ah_forecaster_forecast(f, 12, q, 2, p, qo), 0);
+			in += y[t] >= qo[0] && y[t] <= qo[1];
+			ae += fabs(y[t] - p[0]);
+			tot++;
+			ah_forecaster_update(f, t % 50 == 3 ? NAN : y[t]);
+		}
+		ah_fc_stats s;
+		ah_forecaster_stats(f, &s);
+		print_message("%-18s mae1 %.3f cover80(h=1) %.2f stats: n %zu mase %.3f cov80 %.2f\n", o.model,
+			      ae / (double)tot, (double)in / (double)tot, s.outcomes, s.mase, s.cover80);
+		assert_true(s.outcomes > 200);
+		if (strcmp(o.model, "vpa-histogram") && strcmp(o.model, "naive"))
+			assert_true((double)in / (double)tot > 0.6 && (double)in / (double)tot < 0.97);
+		ah_forecaster_free(f);
+	}
+	free(y);
+}
+
 static void test_forecaster_bad_args(void **st)
 {
 	(void)st;
@@ -220,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_seasonal_series_picks_seasonal_model),
 		cmocka_unit_test(test_linear_trend),
 		cmocka_unit_test(test_conformal_coverage_iid),
+		cmocka_unit_test(test_every_candidate_online),
 		cmocka_unit_test(test_forecaster_bad_args),
 		cmocka_unit_test(test_conditioned_loglinear),
 	};
