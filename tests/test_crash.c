@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -212,7 +213,16 @@ static void test_kill9_many_times(void **state)
 			execl(worker, worker, db, acklog, seed, (char *)NULL);
 			_exit(127);
 		}
-		usleep((useconds_t)(30000 + rand() % 150000));
+		/* Wait until the worker is doing work (a sanitizer build starts
+		 * slowly), then kill it at a random moment. */
+		struct stat sb;
+		off_t start = stat(acklog, &sb) == 0 ? sb.st_size : 0;
+		for (int i = 0; i < 20000; i++) {
+			if (stat(acklog, &sb) == 0 && sb.st_size > start + 64)
+				break;
+			usleep(1000);
+		}
+		usleep((useconds_t)(rand() % 120000));
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);
