@@ -206,6 +206,22 @@ int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param
 			   const char *param_value, size_t limit, ah_shadow_request **out,
 			   size_t *out_n);
 
+/* Anomaly events (from the detector in anomaly.h), kept per workload and
+ * dimension with start, end and peak score. */
+typedef struct {
+	int64_t id;
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	char dim[AH_SHADOW_DIM_MAX];
+	int64_t start_ns, end_ns;
+	double score;
+} ah_shadow_anomaly;
+
+int ah_shadow_anomaly_add(ah_shadow *s, const char *workload, const char *dim, int64_t start_ns, int64_t end_ns,
+			  double score, int64_t *out_id);
+/* Visits stored anomalies (of one workload, or all when NULL) by start time. */
+int ah_shadow_anomaly_list(ah_shadow *s, const char *workload, int (*fn)(void *ctx, const ah_shadow_anomaly *a),
+			   void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

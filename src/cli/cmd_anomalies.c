@@ -13,6 +13,7 @@
 #include "ahead/anomaly.h"
 #include "ahead/error.h"
 #include "ahead/series.h"
+#include "ahead/shadow.h"
 #include "cli/cli.h"
 
 static void usage(FILE *f)
@@ -38,6 +39,9 @@ static void usage(FILE *f)
 		"  --duplicates P    repeated timestamps: error (default), last (keep the last row)\n"
 		"                    or mean (average them)\n"
 		"  --scores          also print every point's prediction and score\n"
+		"  --store W:D       keep the events in the shadow store as workload W, dimension D\n"
+		"  --db PATH         ledger whose sibling shadow store is used (default $AHEAD_DB, else ./ahead.db)\n"
+		"  --shadow-db PATH  the shadow store file itself\n"
 		"  -o, --output FMT  table (default), json or csv\n"
 		"  -h, --help        this help\n\n"
 		"Exit codes: 0 ok, 1 internal error, 2 bad command line or bad input file.\n"
@@ -97,6 +101,7 @@ int ah_cmd_anomalies(int argc, char **argv)
 	const char *cmd = argv[0];
 	const char *input = NULL, *time_col = NULL, *value_col = NULL;
 	bool want_scores = false, sort_rows = false;
+	const char *store = NULL, *db = NULL, *shadow_db = NULL;
 	ah_series_dup_policy dups = AH_SERIES_DUP_ERROR;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	ah_anomaly_config cfg;
@@ -156,6 +161,18 @@ int ah_cmd_anomalies(int argc, char **argv)
 				ah_cli_err(cmd, "--duplicates: unknown policy '%.32s' (expected error, last or mean)", v);
 				return AH_EXIT_USAGE;
 			}
+			i++;
+		} else if (!strcmp(a, "--store") || !strcmp(a, "--db") || !strcmp(a, "--shadow-db")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "%s needs a value", a);
+				return AH_EXIT_USAGE;
+			}
+			if (a[2] == 's' && a[3] == 't')
+				store = v;
+			else if (a[2] == 'd')
+				db = v;
+			else
+				shadow_db = v;
 			i++;
 		} else if (!strcmp(a, "--scores")) {
 			want_scores = true;
@@ -236,6 +253,50 @@ int ah_cmd_anomalies(int argc, char **argv)
 			cap = nc;
 		}
 		evs[ne++] = ev;
+	}
+
+	if (store) {
+		/* Keep the events in the shadow store, all or none. */
+		char wl[AH_SHADOW_WORKLOAD_MAX], path[4096];
+		const char *colon = strrchr(store, ':');
+		if (!colon || colon == store || (size_t)(colon - store) >= sizeof wl) {
+			ah_cli_err(cmd, "--store: expected WORKLOAD:DIMENSION, got '%.64s'", store);
+			rc = AH_EINVAL;
+			goto fail;
+		}
+		memcpy(wl, store, (size_t)(colon - store));
+		wl[colon - store] = 0;
+		if (ah_shadow_check_workload(wl) < 0 || ah_shadow_check_dim(colon + 1) < 0) {
+			ah_cli_err(cmd, "--store: '%.64s' is not a valid workload:dimension", store);
+			rc = AH_EINVAL;
+			goto fail;
+		}
+		if (!shadow_db) {
+			if (ah_shadow_path_for_db(ah_cli_db_path(db), path, sizeof path) < 0) {
+				ah_cli_err(cmd, "--db: path too long");
+				rc = AH_EINVAL;
+				goto fail;
+			}
+			shadow_db = path;
+		}
+		ah_shadow *sh = NULL;
+		int src = ah_shadow_open(shadow_db, &sh);
+		if (!src)
+			src = ah_shadow_begin(sh);
+		for (size_t k = 0; k < ne && !src; k++)
+			src = ah_shadow_anomaly_add(sh, wl, colon + 1, evs[k].start_ns, evs[k].end_ns, evs[k].peak_score,
+						    NULL);
+		if (!src)
+			src = ah_shadow_commit(sh);
+		else if (sh)
+			ah_shadow_rollback(sh);
+		ah_shadow_free(sh);
+		if (src) {
+			ah_cli_err(cmd, "%s: cannot store anomalies: %s", shadow_db, ah_strerror(src));
+			rc = AH_ESTORE;
+			goto fail;
+		}
+		fprintf(stderr, "stored %zu anomalies for %s in %s\n", ne, store, shadow_db);
 	}
 
 	char t1[48], t2[48], t3[48];
