@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "ahead/error.h"
@@ -407,6 +408,86 @@ static void test_unknown_tenants_default(void **state)
 	teardown(state);
 }
 
+/* A predictor stub: workload "render" uses 1234m cpu and 3Gi at any
+ * quantile; it records the quantile it was asked for. */
+static double asked_q;
+static int stub_predict(void *ctx, const char *workload, const char *params, double q, const ah_dimset *dims,
+			ah_vec *out)
+{
+	(void)ctx;
+	(void)params;
+	(void)dims;
+	asked_q = q;
+	if (strcmp(workload, "render"))
+		return AH_ENOENT;
+	memset(out, 0, sizeof(*out));
+	out->v[AH_DIM_CPU] = 1234;
+	out->v[AH_DIM_MEMORY] = 3 * GI;
+	return 0;
+}
+
+static void test_predict_then_reserve(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->pools[0].unit.v[AH_DIM_CPU] = 100;
+	p->classes[1].margin = 0.1;             /* standard: +10% */
+	p->classes[1].quantile = 0.95;
+	p->classes[1].prediction = AH_PREDICT_RAISE;
+	p->classes[2].prediction = AH_PREDICT_LOWER;
+	p->classes[0].prediction = AH_PREDICT_OFF;
+	setup_with(state, p);
+	fx *f = *state;
+	ah_predictor pr = {.predict = stub_predict};
+	ah_engine_set_predictor(f->e, &pr);
+
+	/* No stated resources: sized by prediction at the class quantile,
+	 * plus margin, rounded up to the unit: 1234m * 1.1 = 1357.4 -> 1400m. */
+	ah_request r = fx_req("a", NULL, 0, 0);
+	r.workload = "render";
+	ah_decision d = ask(f, r, 0);
+	assert_int_equal(d.outcome, AH_GRANTED);
+	assert_true(fabs(asked_q - 0.95) < 1e-12);
+	assert_true(d.predicted);
+	assert_int_equal(d.prediction.v[AH_DIM_CPU], 1234);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 1400);
+	assert_int_equal(d.res.v[AH_DIM_MEMORY], (int64_t)ceil(3.0 * GI * 1.1));
+	assert_non_null(strstr(d.corrections, "predicted"));
+
+	/* raise: a smaller stated request is raised, a larger one kept. */
+	r = fx_req("a", "standard", 500, GI);
+	r.workload = "render";
+	d = ask(f, r, 1);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 1400);
+	r = fx_req("a", "standard", 3000, 8 * GI);
+	r.workload = "render";
+	d = ask(f, r, 2);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 3000);
+	assert_int_equal(d.res.v[AH_DIM_MEMORY], 8 * GI);
+
+	/* lower (batch, no margin): a larger stated request is lowered. */
+	r = fx_req("b", "batch", 3000, 0);
+	r.workload = "render";
+	d = ask(f, r, 3);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 1300);
+	assert_true(fabs(asked_q - 0.9) < 1e-12);
+
+	/* off (gold): stated resources stand; unknown workload: likewise. */
+	r = fx_req("b", "gold", 500, 0);
+	r.workload = "render";
+	d = ask(f, r, 4);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 500);
+	r = fx_req("b", NULL, 500, 0);
+	r.workload = "unknown";
+	d = ask(f, r, 5);
+	assert_int_equal(d.res.v[AH_DIM_CPU], 500);
+	assert_false(d.predicted);
+	/* Nothing stated and nothing known: refused, asks for nothing. */
+	r = fx_req("b", NULL, 0, 0);
+	r.workload = "unknown";
+	assert_int_equal(ask(f, r, 6).reason, AH_R_INVALID);
+	teardown(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -426,6 +507,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_resize, setup, teardown),
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_unknown_tenants_default),
+		cmocka_unit_test(test_predict_then_reserve),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -54,12 +54,23 @@ typedef enum {
 
 const char *ah_reason_code(ah_reason r);
 
+/* Where predictions come from (the forecasting layer, or a test's stub).
+ * predict() writes the usage it expects of a request of `workload` with
+ * `params` at quantile q, per dimension (0 = no prediction for that
+ * dimension); AH_ENOENT when it knows nothing of the workload. */
+typedef struct {
+	void *ctx;
+	int (*predict)(void *ctx, const char *workload, const char *params, double q, const ah_dimset *dims,
+		       ah_vec *out);
+} ah_predictor;
+
 typedef struct {
 	const char *tenant;      /* names, resolved by the engine */
 	const char *pool;
 	const char *klass;       /* NULL = the policy's default class */
 	ah_vec res;              /* in the policy's dimension order */
 	const char *params;      /* "key=value,..." or NULL; <= AH_PARAMS_MAX */
+	const char *workload;    /* for prediction; NULL = size by res alone */
 	int64_t lease_ttl_ns;    /* 0 = class/policy default; capped by max_lease_ttl */
 	int64_t queue_timeout_ns;/* -1 = class/policy default; 0 = do not queue */
 } ah_request;
@@ -73,6 +84,8 @@ typedef struct {
 	ah_reason reason;         /* refused */
 	ah_vec res;               /* what was granted/queued, after corrections */
 	int n_preempted;          /* allocations evicted to make room */
+	bool predicted;           /* a prediction sized this request */
+	ah_vec prediction;        /* what was predicted, at the class's quantile, before margin */
 	char message[256];        /* human explanation of a refusal */
 	char corrections[512];    /* "; "-separated corrections applied, or "" */
 } ah_decision;
@@ -101,6 +114,12 @@ int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah
 void ah_engine_free(ah_engine *e);
 
 const ah_policy *ah_engine_policy_get(const ah_engine *e);
+
+/* Sizes requests that name a workload by prediction: the class's quantile
+ * of predicted usage, plus the class's margin, rounded up to the pool's
+ * unit and clamped by policy; the class's `prediction` mode says whether it
+ * may raise or lower resources the request states. NULL turns it off. */
+void ah_engine_set_predictor(ah_engine *e, const ah_predictor *p);
 
 /* Reloads all state from the ledger (after another process changed it, or
  * after a storage error). */

@@ -25,12 +25,17 @@ extern "C" {
 /* A limit value meaning "no limit" in quota/max vectors. */
 #define AH_UNLIMITED AH_VALUE_MAX
 
+/* What a prediction may do to resources a request states explicitly. A
+ * request that states none is always sized by its prediction. */
+enum { AH_PREDICT_OFF = 0, AH_PREDICT_RAISE = 1, AH_PREDICT_LOWER = 2, AH_PREDICT_BOTH = 3 };
+
 typedef struct {
 	char name[AH_NAME_MAX];
 	int priority;          /* 0..1000, higher wins; unique per class */
 	double quantile;       /* prediction quantile in (0,1), e.g. 0.99 */
 	double margin;         /* safety margin over the prediction, >= 0 (0.1 = +10%) */
 	bool preempt;          /* may evict lower-priority allocations (default false) */
+	int prediction;        /* AH_PREDICT_*: may a prediction change explicit resources? */
 	ah_vec max_request;    /* per dimension; AH_UNLIMITED = no maximum */
 	int64_t lease_ttl_ns;  /* default lease for this class; 0 = policy default */
 	int64_t queue_timeout_ns; /* 0 = policy default; requests may ask for less */

@@ -5,6 +5,7 @@
  * open-addressing hash on id, and a min-heap of lease expiries. The hot path
  * (request that fits, release) does no allocation unless the request carries
  * parameters. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,8 @@ struct ah_engine {
 
 	bool in_batch, in_txn, broken;
 	int store_err;
+	ah_predictor predictor;
+	bool has_predictor;
 };
 
 static const char *reason_codes[AH_R__COUNT] = {
@@ -773,6 +776,63 @@ static bool apply_policy(ah_engine *e, int p, int k, ah_vec *res, ah_decision *d
 	return true;
 }
 
+/* Predict, then reserve: the class's quantile of the predicted usage plus
+ * its margin, in whole pool units, within the pool's minimum and the class's
+ * maximum. Returns false (refused) on a predictor error. */
+static bool apply_prediction(ah_engine *e, const ah_request *rq, int p, int k, ah_vec *res, ah_decision *d)
+{
+	if (!e->has_predictor || !rq->workload || !*rq->workload)
+		return true;
+	const ah_class_policy *cp = &e->pol->classes[k];
+	const ah_pool_policy *pp = &e->pol->pools[p];
+	ah_vec pred = {0};
+	int rc = e->predictor.predict(e->predictor.ctx, rq->workload, rq->params ? rq->params : "", cp->quantile,
+				      &e->pol->dims, &pred);
+	if (rc == AH_ENOENT)
+		return true; /* nothing known yet: the stated resources stand */
+	if (rc < 0) {
+		refuse(d, AH_R_INVALID, "workload %.64s: prediction failed: %s", rq->workload, ah_strerror(rc));
+		return false;
+	}
+	bool stated = !ah_vec_is_zero(res, e->nd);
+	for (int i = 0; i < e->nd; i++) {
+		if (pred.v[i] <= 0)
+			continue;
+		double want = (double)pred.v[i] * (1.0 + cp->margin);
+		int64_t u = pp->unit.v[i] > 0 ? pp->unit.v[i] : 1;
+		int64_t v = want >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)ceil(want);
+		v = (v + u - 1) / u * u;
+		if (v < pp->min_request.v[i])
+			v = (pp->min_request.v[i] + u - 1) / u * u;
+		if (v > cp->max_request.v[i])
+			v = cp->max_request.v[i] / u * u;
+		int64_t have = res->v[i];
+		if (stated && have > 0) {
+			if (cp->prediction == AH_PREDICT_OFF || (cp->prediction == AH_PREDICT_RAISE && v < have) ||
+			    (cp->prediction == AH_PREDICT_LOWER && v > have))
+				continue;
+		} else if (stated && cp->prediction == AH_PREDICT_OFF) {
+			continue;
+		}
+		res->v[i] = v;
+	}
+	d->predicted = true;
+	d->prediction = pred;
+	char buf[256];
+	if (ah_vec_format(&e->pol->dims, &pred, buf, sizeof buf) == 0)
+		add_correction(d, "predicted %s at p%g for %.64s", buf, cp->quantile * 100, rq->workload);
+	return true;
+}
+
+void ah_engine_set_predictor(ah_engine *e, const ah_predictor *p)
+{
+	if (!e)
+		return;
+	e->has_predictor = p && p->predict;
+	if (e->has_predictor)
+		e->predictor = *p;
+}
+
 /* Evicts lower-priority allocations of pool p until res fits; all or none. */
 static bool try_preempt(ah_engine *e, int p, int k, const ah_vec *res, const ah_vec *lim, int64_t now,
 			ah_decision *d)
@@ -887,6 +947,8 @@ static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *
 			goto logged;
 		}
 	}
+	if (!apply_prediction(e, rq, p, k, &res, d))
+		goto logged;
 	if (ah_vec_is_zero(&res, e->nd)) {
 		refuse(d, AH_R_INVALID, "resources: the request asks for nothing");
 		goto logged;

@@ -727,6 +727,15 @@ static int do_class(struct loader *L, struct section *s, const struct entry **pr
 					  MARGIN_MAX, MARGIN_MAX * 100);
 		} else if (strcmp(k, "preempt") == 0) {
 			rc = get_bool(L, s, e, &c->preempt);
+		} else if (strcmp(k, "prediction") == 0) {
+			static const char *modes[] = {"off", "raise", "lower", "both"};
+			c->prediction = -1;
+			for (int m = 0; m < 4; m++)
+				if (strcmp(e->value, modes[m]) == 0)
+					c->prediction = m;
+			if (c->prediction < 0)
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "'%.40s' is not one of off, raise, lower, both", e->value);
 		} else if (strcmp(k, "max_request") == 0) {
 			ah_vec v;
 			rc = get_vec(L, s, e, &v, mask);
@@ -752,7 +761,7 @@ static int do_class(struct loader *L, struct section *s, const struct entry **pr
 					  "queue_timeout)");
 		} else {
 			return unknown_key(L, s, e,
-					   "priority, quantile, margin, preempt, max_request, "
+					   "priority, quantile, margin, preempt, prediction, max_request, "
 					   "lease_ttl, queue_timeout");
 		}
 		if (rc)
