@@ -29,7 +29,7 @@ snapshot() { "$A" ls -o json 2>&1; "$A" events -o csv 2>&1 | wc -l; "$A" policy 
 check "no policy yet" 2 "no policy applied" -- "$A" ls
 check "unknown command" 2 "unknown command 'frobnicate'" -- "$A" frobnicate
 check "no command" 2 "usage" -- "$A"
-for c in policy pool alloc release renew ls events tick forecast anomalies shadow replay; do
+for c in policy pool alloc release renew report ls events tick forecast anomalies shadow replay; do
   check "$c --help" 0 "usage" -- "$A" "$c" --help
 done
 
@@ -98,6 +98,10 @@ check "queued now granted" 0 "2 +granted +bob" -- "$A" ls
 check "renew" 0 "renewed  id=2" -- "$A" renew 2 --lease 1m
 check "events by id" 0 "dequeue" -- "$A" events --id 2
 check "pool ls json" 0 '"allocations": 1' -- "$A" pool ls -o json
+check "report grows" 0 "grown  cpu=2500m" -- "$A" report 2 --usage cpu=1900m
+check "report bad usage" 2 "--usage" -- "$A" report 2 --usage cpu=lots
+check "report unknown" 5 "no such allocation" -- "$A" report 999 --usage cpu=1
+check "events resize" 0 "resize" -- "$A" events --id 2
 check "tick" 0 "1 allocations" -- "$A" tick
 
 echo "$pass passed, $fail failed"

@@ -488,6 +488,76 @@ static void test_predict_then_reserve(void **state)
 	teardown(state);
 }
 
+static ah_adjust_action report(fx *f, uint64_t id, int64_t cpu, int64_t now, int64_t *res_cpu)
+{
+	ah_vec u = {0};
+	u.v[AH_DIM_CPU] = cpu;
+	ah_adjust_outcome o;
+	assert_int_equal(ah_engine_report_usage(f->e, id, &u, now, &o), 0);
+	if (res_cpu)
+		*res_cpu = o.res.v[AH_DIM_CPU];
+	return o.action;
+}
+
+static void test_adjust_grow_shrink_hysteresis(void **state)
+{
+	fx *f = *state;
+	const int64_t MIN = 60 * SEC;
+	ah_request rq = fx_req("a", NULL, 1000, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	ah_decision d = ask(f, rq, 0);
+	int64_t r;
+	/* Oscillating between 55% and 85% of the reservation: nothing moves. */
+	for (int i = 0; i < 60; i++)
+		assert_int_equal(report(f, d.id, i % 2 ? 850 : 550, i * MIN / 2, &r), AH_ADJUST_NONE);
+	assert_int_equal(r, 1000);
+	/* Above 90%: grow at once to usage + 15%. */
+	assert_int_equal(report(f, d.id, 950, 31 * MIN, &r), AH_ADJUST_GROW);
+	assert_int_equal(r, 1093); /* ceil(950 * 1.15) */
+	/* Below 50% (546) starts the shrink window; it is not over at 9 min. */
+	assert_int_equal(report(f, d.id, 400, 32 * MIN, &r), AH_ADJUST_NONE);
+	assert_int_equal(report(f, d.id, 450, 36 * MIN, &r), AH_ADJUST_NONE);
+	assert_int_equal(report(f, d.id, 300, 41 * MIN, &r), AH_ADJUST_NONE);
+	/* After 10 minutes low: shrink to the window's peak + 15%. */
+	assert_int_equal(report(f, d.id, 300, 42 * MIN, &r), AH_ADJUST_SHRINK);
+	assert_int_equal(r, 518); /* ceil(450 * 1.15) */
+	/* One report at 60% in the window restarts it. */
+	assert_int_equal(report(f, d.id, 200, 43 * MIN, &r), AH_ADJUST_NONE);
+	assert_int_equal(report(f, d.id, 320, 50 * MIN, &r), AH_ADJUST_NONE);
+	assert_int_equal(report(f, d.id, 200, 54 * MIN, &r), AH_ADJUST_NONE);
+	assert_int_equal(report(f, d.id, 200, 63 * MIN, &r), AH_ADJUST_NONE);
+	assert_int_equal(report(f, d.id, 200, 64 * MIN, &r), AH_ADJUST_SHRINK);
+	assert_int_equal(r, 230);
+	/* The pool is full: a grow is blocked, the reservation stays. */
+	rq = fx_req("b", NULL, 10000 - 230, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	ah_decision big = ask(f, rq, 65 * MIN);
+	assert_int_equal(big.outcome, AH_GRANTED);
+	assert_int_equal(report(f, d.id, 229, 66 * MIN, &r), AH_ADJUST_GROW_BLOCKED);
+	assert_int_equal(r, 230);
+	int64_t c, m;
+	used(f, &c, &m);
+	assert_int_equal(c, 10000);
+}
+
+static void test_reports_keep_lease_alive(void **state)
+{
+	fx *f = *state;
+	ah_request rq = fx_req("a", NULL, 1000, 0);
+	rq.lease_ttl_ns = 60 * SEC;
+	ah_decision d = ask(f, rq, 0);
+	for (int i = 1; i <= 10; i++)
+		report(f, d.id, 700, i * 30 * SEC, NULL);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, d.id, &it), 0);
+	assert_int_equal(it.expires_ns, 360 * SEC);
+	/* The holder goes silent: reclaimed at expiry. */
+	assert_int_equal(ah_engine_tick(f->e, 360 * SEC), 0);
+	assert_int_equal(ah_engine_get(f->e, d.id, &it), AH_ENOENT);
+	ah_vec u = {0};
+	assert_int_equal(ah_engine_report_usage(f->e, d.id, &u, 361 * SEC, NULL), AH_ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +578,8 @@ int main(void)
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_unknown_tenants_default),
 		cmocka_unit_test(test_predict_then_reserve),
+		cmocka_unit_test_setup_teardown(test_adjust_grow_shrink_hysteresis, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reports_keep_lease_alive, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -132,6 +132,35 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns);
 int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns);
 /* Changes a running allocation's size (grow only if it fits). */
 int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_ns);
+/* Adjusting while work runs. A usage report renews the allocation's lease
+ * (holders that stop reporting and renewing are reclaimed at expiry) and:
+ *   - grows it at once when usage exceeds grow_at of the reservation, to
+ *     usage * (1 + headroom) in whole units, if the pool and quota have room;
+ *   - shrinks it when usage stayed below shrink_at of the reservation for
+ *     shrink_window_ns, to the window's peak * (1 + headroom), at most once
+ *     per min_shrink_interval_ns.
+ * The gap between the two thresholds and the window are the hysteresis
+ * that keeps a reservation from flapping. Every change is a resize event. */
+typedef struct {
+	double grow_at;             /* default 0.9 */
+	double shrink_at;           /* default 0.5 */
+	int64_t shrink_window_ns;   /* default 10 min */
+	double headroom;            /* default 0.15 */
+	int64_t min_shrink_interval_ns; /* default 1 min */
+} ah_adjust_cfg;
+
+typedef enum { AH_ADJUST_NONE = 0, AH_ADJUST_GROW, AH_ADJUST_SHRINK, AH_ADJUST_GROW_BLOCKED } ah_adjust_action;
+
+typedef struct {
+	ah_adjust_action action;
+	ah_vec res;                 /* the reservation after the report */
+	int64_t lease_expires_ns;
+} ah_adjust_outcome;
+
+void ah_adjust_cfg_init(ah_adjust_cfg *c);
+void ah_engine_set_adjust(ah_engine *e, const ah_adjust_cfg *cfg);
+int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out);
+
 /* Reclaims expired leases and times out queued requests; grants what then
  * fits. Every other call does this first too. */
 int ah_engine_tick(ah_engine *e, int64_t now_ns);

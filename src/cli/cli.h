@@ -64,6 +64,7 @@ int ah_cmd_renew(int argc, char **argv);
 int ah_cmd_ls(int argc, char **argv);
 int ah_cmd_events(int argc, char **argv);
 int ah_cmd_tick(int argc, char **argv);
+int ah_cmd_report(int argc, char **argv);
 int ah_cmd_forecast(int argc, char **argv);
 int ah_cmd_anomalies(int argc, char **argv);
 int ah_cmd_shadow(int argc, char **argv);

@@ -365,3 +365,90 @@ int ah_cmd_tick(int argc, char **argv)
 {
 	return id_command(argc, argv, "tick");
 }
+
+int ah_cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"usage", required_argument, NULL, 'u'},
+		{"db", required_argument, NULL, 'd'},
+		{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},
+		{0, 0, 0, 0},
+	};
+	const char *db = NULL, *usage_s = NULL;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "u:d:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			usage_s = optarg;
+			break;
+		case 'd':
+			db = optarg;
+			break;
+		case 'o':
+			if (ah_cli_parse_output(optarg, &fmt) < 0)
+				return AH_EXIT_USAGE;
+			if (fmt == AH_OUT_CSV) {
+				ah_cli_err("report", "-o csv is not supported here (table or json)");
+				return AH_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			printf("usage: ahead report ID --usage RESOURCES [--db PATH] [-o json]\n\n"
+			       "Reports an allocation's observed usage (e.g. cpu=1500m,memory=3Gi). The report\n"
+			       "renews the lease; usage above 90%% of the reservation grows it at once (if the\n"
+			       "pool has room), usage below 50%% for 10 minutes shrinks it to the window's\n"
+			       "peak + 15%%. Exit 5 if the allocation does not exist.\n");
+			return AH_EXIT_OK;
+		default:
+			fprintf(stderr, "see 'ahead report --help'\n");
+			return AH_EXIT_USAGE;
+		}
+	}
+	uint64_t id;
+	if (optind + 1 != argc) {
+		ah_cli_err("report", optind >= argc ? "missing ID" : "expected exactly one ID");
+		return AH_EXIT_USAGE;
+	}
+	if (ah_cli_parse_id("report", argv[optind], &id) < 0)
+		return AH_EXIT_USAGE;
+	if (!usage_s) {
+		ah_cli_err("report", "--usage is required (see ahead report --help)");
+		return AH_EXIT_USAGE;
+	}
+	int64_t now = ah_cli_now_ns();
+	ah_cli_ctx ctx;
+	int ex = ah_cli_open("report", ah_cli_db_path(db), now, &ctx);
+	if (ex)
+		return ex;
+	ah_vec u;
+	char err[256];
+	if (ah_vec_parse(&ctx.pol->dims, usage_s, &u, err, sizeof err) < 0) {
+		ah_cli_err("report", "--usage: %s", err);
+		ah_cli_close(&ctx);
+		return AH_EXIT_USAGE;
+	}
+	ah_adjust_outcome o;
+	int rc = ah_engine_report_usage(ctx.eng, id, &u, now, &o);
+	if (rc == AH_ENOENT) {
+		ah_cli_err("report", "%llu: no such allocation (released, expired or preempted?)", (unsigned long long)id);
+		ex = AH_EXIT_NOTFOUND;
+	} else if (rc < 0) {
+		ah_cli_err("report", "%s (%s)", ah_strerror(rc), ah_ledger_sqlite_errmsg(ctx.led));
+		ex = AH_EXIT_INTERNAL;
+	} else {
+		static const char *acts[] = {"unchanged", "grown", "shrunk", "grow blocked (no room)"};
+		char res[1024], t[40];
+		ah_vec_format(&ctx.pol->dims, &o.res, res, sizeof res);
+		ah_cli_fmt_time(o.lease_expires_ns, t, sizeof t);
+		if (fmt == AH_OUT_JSON)
+			printf("{\"id\": %llu, \"action\": \"%s\", \"resources\": \"%s\", \"lease_expires\": \"%s\"}\n",
+			       (unsigned long long)id, acts[o.action], res, t);
+		else
+			printf("reported id=%llu  %s  %s  lease until %s\n", (unsigned long long)id, acts[o.action], res, t);
+	}
+	ah_cli_close(&ctx);
+	return ex;
+}

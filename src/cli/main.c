@@ -15,6 +15,7 @@ static const struct {
 	{"release", ah_cmd_release, "release an allocation (or cancel a queued request)"},
 	{"renew", ah_cmd_renew, "renew an allocation's lease"},
 	{"ls", ah_cmd_ls, "list allocations and the queue"},
+	{"report", ah_cmd_report, "report an allocation's usage (grows or shrinks it, renews the lease)"},
 	{"events", ah_cmd_events, "show the event log"},
 	{"tick", ah_cmd_tick, "reclaim expired leases and time out queued requests now"},
 	{"forecast", ah_cmd_forecast, "forecast a time series from a CSV file"},

@@ -22,6 +22,10 @@ typedef struct {
 	ah_vec res;
 	int64_t created_ns, expires_ns, lease_ttl_ns;
 	char *params;
+	/* usage-driven adjustment (not persisted: a restart starts the shrink
+	 * window over, which only delays a shrink) */
+	int64_t below_since_ns, last_resize_ns;
+	ah_vec window_peak;
 } alloc_t;
 
 typedef struct {
@@ -78,6 +82,7 @@ struct ah_engine {
 	int store_err;
 	ah_predictor predictor;
 	bool has_predictor;
+	ah_adjust_cfg adjust;
 };
 
 static const char *reason_codes[AH_R__COUNT] = {
@@ -1228,6 +1233,36 @@ out:
 	return rc < 0 ? rc : rc2;
 }
 
+/* Resizes slot s inside a transaction: grows only into room the pool has
+ * for the class and the tenant's quota allows; a shrink serves the queue. */
+static int resize_slot(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, const char *why)
+{
+	alloc_t *a = &e->slots[s];
+	pool_t *p = &e->pools[a->pool];
+	tenant_t *t = &e->tenants[a->tenant];
+	ah_vec lim, grow = {0};
+	class_limit(e, a->pool, a->klass, &lim);
+	for (int i = 0; i < e->nd; i++)
+		grow.v[i] = res->v[i] > a->res.v[i] ? res->v[i] - a->res.v[i] : 0;
+	if (!ah_vec_fits(&p->used, &grow, &lim, e->nd))
+		return AH_ECAPACITY;
+	ah_vec tused = t->used;
+	ah_vec_add(&tused, &t->queued, e->nd);
+	if (!ah_vec_fits(&tused, &grow, &t->lim.quota, e->nd))
+		return AH_EQUOTA;
+	ah_vec_sub(&p->used, &a->res, e->nd);
+	ah_vec_sub(&t->used, &a->res, e->nd);
+	a->res = *res;
+	ah_vec_add(&p->used, &a->res, e->nd);
+	ah_vec_add(&t->used, &a->res, e->nd);
+	a->last_resize_ns = now_ns;
+	L_put_alloc(e, a);
+	L_event(e, now_ns, AH_EV_RESIZE, a->id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, why);
+	if (p->qn > 0)
+		return serve_queue(e, a->pool, now_ns);
+	return 0;
+}
+
 int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_ns)
 {
 	if (!e || !id || !res)
@@ -1242,41 +1277,144 @@ int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_n
 	if (rc < 0)
 		goto out;
 	int s = slot_find(e, id);
-	if (s < 0) {
-		rc = AH_ENOENT;
-		goto out;
-	}
-	alloc_t *a = &e->slots[s];
-	pool_t *p = &e->pools[a->pool];
-	tenant_t *t = &e->tenants[a->tenant];
-	ah_vec lim, grow = {0};
-	class_limit(e, a->pool, a->klass, &lim);
-	for (int i = 0; i < e->nd; i++)
-		grow.v[i] = res->v[i] > a->res.v[i] ? res->v[i] - a->res.v[i] : 0;
-	if (!ah_vec_fits(&p->used, &grow, &lim, e->nd)) {
-		rc = AH_ECAPACITY;
-		goto out;
-	}
-	ah_vec tused = t->used;
-	ah_vec_add(&tused, &t->queued, e->nd);
-	if (!ah_vec_fits(&tused, &grow, &t->lim.quota, e->nd)) {
-		rc = AH_EQUOTA;
-		goto out;
-	}
-	ah_vec_sub(&p->used, &a->res, e->nd);
-	ah_vec_sub(&t->used, &a->res, e->nd);
-	a->res = *res;
-	ah_vec_add(&p->used, &a->res, e->nd);
-	ah_vec_add(&t->used, &a->res, e->nd);
-	L_put_alloc(e, a);
-	L_event(e, now_ns, AH_EV_RESIZE, id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, NULL);
-	if (p->qn > 0)
-		rc = serve_queue(e, a->pool, now_ns);
+	rc = s < 0 ? AH_ENOENT : resize_slot(e, s, res, now_ns, NULL);
 out:
 	if (rc < 0 && rc != AH_ENOENT && rc != AH_ECAPACITY && rc != AH_EQUOTA && !e->store_err)
 		e->store_err = rc;
 	int rc2 = txn_end(e);
 	return rc < 0 ? rc : rc2;
+}
+
+void ah_adjust_cfg_init(ah_adjust_cfg *c)
+{
+	c->grow_at = 0.9;
+	c->shrink_at = 0.5;
+	c->shrink_window_ns = 600LL * 1000000000;
+	c->headroom = 0.15;
+	c->min_shrink_interval_ns = 60LL * 1000000000;
+}
+
+void ah_engine_set_adjust(ah_engine *e, const ah_adjust_cfg *cfg)
+{
+	if (e && cfg)
+		e->adjust = *cfg;
+}
+
+/* The size usage u asks for: u plus headroom, in whole units, within the
+ * pool's minimum request and the class's maximum. */
+static int64_t sized(const ah_engine *e, const alloc_t *a, int d, int64_t u)
+{
+	const ah_pool_policy *pp = &e->pol->pools[a->pool];
+	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
+	double w = (double)u * (1.0 + e->adjust.headroom);
+	int64_t v = w >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)ceil(w);
+	v = (v + unit - 1) / unit * unit;
+	if (v < pp->min_request.v[d])
+		v = pp->min_request.v[d];
+	if (v > e->pol->classes[a->klass].max_request.v[d])
+		v = e->pol->classes[a->klass].max_request.v[d] / unit * unit;
+	return v < unit ? unit : v;
+}
+
+int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out)
+{
+	if (!e || !id || !usage)
+		return AH_EINVAL;
+	for (int i = 0; i < AH_MAX_DIMS; i++)
+		if (usage->v[i] < 0 || usage->v[i] > AH_VALUE_MAX || (i >= e->nd && usage->v[i]))
+			return AH_ERANGE;
+	ah_adjust_outcome o = {0};
+	int rc = txn_begin(e, now_ns);
+	if (rc < 0)
+		return rc;
+	rc = advance(e, now_ns);
+	if (rc < 0)
+		goto out;
+	int s = slot_find(e, id);
+	if (s < 0) {
+		rc = AH_ENOENT;
+		goto out;
+	}
+	alloc_t *a = &e->slots[s];
+	/* A report is a heartbeat: the holder is alive, so the lease renews. */
+	a->expires_ns = now_ns + a->lease_ttl_ns;
+	heap_down(e, a->heap_idx);
+	heap_up(e, a->heap_idx);
+	a = &e->slots[s];
+	const ah_adjust_cfg *c = &e->adjust;
+	ah_vec target = a->res;
+	bool grow = false, low = true;
+	for (int d = 0; d < e->nd; d++) {
+		int64_t r = a->res.v[d], u = usage->v[d];
+		if ((double)u > c->grow_at * (double)r && r > 0) {
+			target.v[d] = sized(e, a, d, u);
+			if (target.v[d] > r)
+				grow = true;
+			else
+				target.v[d] = r;
+		}
+		if (r > 0 && (double)u >= c->shrink_at * (double)r)
+			low = false;
+		if (u > a->window_peak.v[d])
+			a->window_peak.v[d] = u;
+	}
+	if (grow) {
+		/* Grow at once (a shortfall costs more than idle room); shrink
+		 * decisions start over. */
+		a->below_since_ns = 0;
+		memset(&a->window_peak, 0, sizeof(a->window_peak));
+		rc = resize_slot(e, s, &target, now_ns, "usage near the reservation");
+		if (rc == AH_ECAPACITY || rc == AH_EQUOTA) {
+			o.action = AH_ADJUST_GROW_BLOCKED;
+			rc = 0;
+		} else if (!rc) {
+			o.action = AH_ADJUST_GROW;
+		}
+	} else if (!low) {
+		a->below_since_ns = 0;
+		memset(&a->window_peak, 0, sizeof(a->window_peak));
+		L_put_alloc(e, a);
+	} else if (!a->below_since_ns) {
+		a->below_since_ns = now_ns;
+		a->window_peak = *usage;
+		L_put_alloc(e, a);
+	} else if (now_ns - a->below_since_ns >= c->shrink_window_ns &&
+		   now_ns - a->last_resize_ns >= c->min_shrink_interval_ns) {
+		/* Usage stayed low for the whole window: shrink to its peak plus
+		 * headroom (never below what it peaked at). */
+		for (int d = 0; d < e->nd; d++)
+			if (a->res.v[d] > 0) {
+				int64_t v = sized(e, a, d, a->window_peak.v[d]);
+				target.v[d] = v < a->res.v[d] ? v : a->res.v[d];
+			}
+		a->below_since_ns = 0;
+		memset(&a->window_peak, 0, sizeof(a->window_peak));
+		if (memcmp(&target, &a->res, sizeof(target))) {
+			rc = resize_slot(e, s, &target, now_ns, "usage stayed low for the shrink window");
+			if (!rc)
+				o.action = AH_ADJUST_SHRINK;
+		} else {
+			L_put_alloc(e, a);
+		}
+	} else {
+		L_put_alloc(e, a);
+	}
+	if (!rc) {
+		a = &e->slots[s];
+		o.res = a->res;
+		o.lease_expires_ns = a->expires_ns;
+	}
+out:
+	if (rc < 0 && rc != AH_ENOENT && !e->store_err)
+		e->store_err = rc;
+	int rc2 = txn_end(e);
+	if (rc < 0)
+		return rc;
+	if (rc2 < 0)
+		return rc2;
+	if (out)
+		*out = o;
+	return 0;
 }
 
 int ah_engine_tick(ah_engine *e, int64_t now_ns)
@@ -1527,6 +1665,7 @@ int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah
 	e->next_id = 1;
 	e->next_seq = 1;
 	e->min_deadline_ns = INT64_MAX;
+	ah_adjust_cfg_init(&e->adjust);
 	if ((rc = thash_rebuild(e, 64)) < 0)
 		goto fail;
 	for (int i = 0; i < policy->n_tenants; i++)
