@@ -103,6 +103,9 @@ check "report bad usage" 2 "--usage" -- "$A" report 2 --usage cpu=lots
 check "report unknown" 5 "no such allocation" -- "$A" report 999 --usage cpu=1
 check "events resize" 0 "resize" -- "$A" events --id 2
 check "tick" 0 "1 allocations" -- "$A" tick
+# a refusal names the tenant it refused, even one the policy does not know
+check "unknown tenant refused" 3 "unknown_tenant|not defined" -- "$A" alloc -t mallory -p edge -r cpu=1
+check "refusal event names the tenant" 0 "refuse.*mallory" -- "$A" events -o csv
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -558,6 +558,145 @@ static void test_reports_keep_lease_alive(void **state)
 	assert_int_equal(ah_engine_report_usage(f->e, d.id, &u, 361 * SEC, NULL), AH_ENOENT);
 }
 
+
+/* A sizer stub: target = a fixed table per allocation id (0 = used x 2). */
+typedef struct {
+	int64_t fixed[16];
+	int calls, forgotten;
+	uint64_t last_forgot;
+} stub_sizer;
+
+static int stub_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
+		       int64_t *out)
+{
+	(void)now_ns;
+	(void)reserved;
+	stub_sizer *z = ctx;
+	z->calls++;
+	if (dim != AH_DIM_CPU)
+		return AH_ENOENT; /* leave other dimensions alone */
+	*out = id < 16 && z->fixed[id] ? z->fixed[id] : used * 2;
+	return 0;
+}
+
+static void stub_forget(void *ctx, uint64_t id)
+{
+	stub_sizer *z = ctx;
+	z->forgotten++;
+	z->last_forgot = id;
+}
+
+static int64_t cpu_of(fx *f, uint64_t id)
+{
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, id, &it), 0);
+	return it.res->v[AH_DIM_CPU];
+}
+
+static void test_sizer_drives_reports(void **state)
+{
+	fx *f = *state;
+	stub_sizer z = {0};
+	ah_sizer sz = {.ctx = &z, .target = stub_target, .forget = stub_forget};
+	ah_engine_set_sizer(f->e, &sz);
+	ah_request rq = fx_req("a", NULL, 1000, GI);
+	rq.lease_ttl_ns = 3600 * SEC;
+	ah_decision d = ask(f, rq, 0);
+	int64_t r;
+	/* The sizer's target is applied at once, both ways, no built-in rule. */
+	assert_int_equal(report(f, d.id, 300, 1 * SEC, &r), AH_ADJUST_SHRINK);
+	assert_int_equal(r, 600);
+	assert_int_equal(report(f, d.id, 700, 2 * SEC, &r), AH_ADJUST_GROW);
+	assert_int_equal(r, 1400);
+	assert_int_equal(report(f, d.id, 700, 3 * SEC, &r), AH_ADJUST_NONE);
+	/* Dimensions the sizer leaves alone (memory here) keep their size. */
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, d.id, &it), 0);
+	assert_int_equal(it.res->v[AH_DIM_MEMORY], GI);
+	/* A dimension reported as AH_USAGE_NONE is not shown to the sizer. */
+	int calls = z.calls;
+	ah_vec u = {0};
+	for (int i = 0; i < AH_MAX_DIMS; i++)
+		u.v[i] = AH_USAGE_NONE;
+	assert_int_equal(ah_engine_report_usage(f->e, d.id, &u, 4 * SEC, NULL), 0);
+	assert_int_equal(z.calls, calls);
+	assert_int_equal(cpu_of(f, d.id), 1400);
+	/* Larger than the pool: it takes what is free and waits for the rest. */
+	z.fixed[d.id] = 12000;
+	assert_int_equal(report(f, d.id, 10, 5 * SEC, &r), AH_ADJUST_GROW_BLOCKED);
+	assert_int_equal(r, 10000);
+	/* Ending the allocation tells the sizer to forget it. */
+	assert_int_equal(ah_engine_release(f->e, d.id, 6 * SEC), 0);
+	assert_int_equal(z.forgotten, 1);
+	assert_int_equal(z.last_forgot, d.id);
+	/* Without a sizer the built-in rule is back. */
+	ah_engine_set_sizer(f->e, NULL);
+	d = ask(f, rq, 7 * SEC);
+	assert_int_equal(report(f, d.id, 300, 8 * SEC, &r), AH_ADJUST_NONE);
+	assert_int_equal(r, 1000);
+}
+
+/* Pending grows are served when room frees, in priority order (not in the
+ * order they were blocked), merged with the queue. */
+static void test_pending_grows_priority_order(void **state)
+{
+	fx *f = *state;
+	stub_sizer z = {0};
+	ah_sizer sz = {.ctx = &z, .target = stub_target};
+	ah_engine_set_sizer(f->e, &sz);
+	ah_request rq = fx_req("a", "batch", 1000, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t low = ask(f, rq, 0).id;
+	rq = fx_req("b", "gold", 1000, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t high = ask(f, rq, 0).id;
+	rq = fx_req("c", "standard", 8000, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t filler = ask(f, rq, 0).id;
+	assert_true(low < 16 && high < 16);
+	/* The pool is full. The batch allocation asks first, gold later. */
+	z.fixed[low] = 3000;
+	z.fixed[high] = 2500;
+	assert_int_equal(report(f, low, 0, 1 * SEC, NULL), AH_ADJUST_GROW_BLOCKED);
+	assert_int_equal(report(f, high, 0, 2 * SEC, NULL), AH_ADJUST_GROW_BLOCKED);
+	/* A new standard request queues (it ranks below gold's pending grow). */
+	rq = fx_req("c", "standard", 500, 0);
+	ah_decision q = ask(f, rq, 3 * SEC);
+	assert_int_equal(q.outcome, AH_QUEUED);
+	/* 2000 free: gold's grow (1500) first, then the queued standard request
+	 * (500); batch waits although it asked first. */
+	z.fixed[filler] = 6000;
+	assert_int_equal(report(f, filler, 0, 4 * SEC, NULL), AH_ADJUST_SHRINK);
+	assert_int_equal(cpu_of(f, high), 2500);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, q.id, &it), 0);
+	assert_false(it.queued);
+	assert_int_equal(cpu_of(f, low), 1000);
+	/* 1200 more: batch takes it all, and keeps waiting for the last 800. */
+	z.fixed[filler] = 4800;
+	assert_int_equal(report(f, filler, 0, 5 * SEC, NULL), AH_ADJUST_SHRINK);
+	assert_int_equal(cpu_of(f, low), 2200);
+	/* A lower-priority grow may not take room a higher claim waits for. */
+	z.fixed[high] = 4000; /* gold now wants 1500 more; none free */
+	assert_int_equal(report(f, high, 0, 6 * SEC, NULL), AH_ADJUST_GROW_BLOCKED);
+	assert_int_equal(ah_engine_release(f->e, q.id, 7 * SEC), 0); /* frees 500 */
+	assert_int_equal(cpu_of(f, high), 3000);
+	assert_int_equal(cpu_of(f, low), 2200);
+	/* The batch allocation's next report cannot jump ahead either. */
+	assert_int_equal(report(f, low, 0, 8 * SEC, NULL), AH_ADJUST_GROW_BLOCKED);
+	assert_int_equal(cpu_of(f, low), 2200);
+	/* When gold no longer wants more, batch is served from what frees. */
+	z.fixed[high] = 3000;
+	assert_int_equal(report(f, high, 0, 9 * SEC, NULL), AH_ADJUST_NONE);
+	z.fixed[filler] = 4000;
+	assert_int_equal(report(f, filler, 0, 10 * SEC, NULL), AH_ADJUST_SHRINK);
+	assert_int_equal(cpu_of(f, low), 3000);
+	int64_t c, m;
+	used(f, &c, &m);
+	assert_true(c <= 10000);
+	assert_int_equal(c, 3000 + 3000 + 4000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +719,8 @@ int main(void)
 		cmocka_unit_test(test_predict_then_reserve),
 		cmocka_unit_test_setup_teardown(test_adjust_grow_shrink_hysteresis, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_keep_lease_alive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sizer_drives_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_grows_priority_order, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

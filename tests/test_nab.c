@@ -200,7 +200,7 @@ static const char *shared_nab(char *buf, size_t len)
 	if (!sh || !*sh)
 		return NULL;
 	snprintf(buf, len, "%s/data/nab", sh);
-	char probe[1024];
+	char probe[1100];
 	snprintf(probe, sizeof(probe), "%s/results/final_results.json", buf);
 	FILE *f = fopen(probe, "r");
 	if (!f)

@@ -149,6 +149,29 @@ typedef struct {
 	int64_t min_shrink_interval_ns; /* default 1 min */
 } ah_adjust_cfg;
 
+/* A usage vector entry meaning "not reported for this dimension". */
+#define AH_USAGE_NONE ((int64_t)-1)
+
+/* Where a running allocation's next size comes from, when not from the
+ * built-in rule above: a sizing policy (ahead's predictive one, or a
+ * baseline in replay). target() sees each reported dimension's usage and
+ * current reservation and writes the reservation it wants from now on;
+ * it owns its hysteresis. The engine rounds it to the pool's unit, clamps
+ * it by policy, shrinks at once, and grows as far as room allows — the rest
+ * waits as a pending grow, served in priority order with the queue when
+ * room frees. A negative return leaves that dimension as it is. forget()
+ * (may be NULL) is called when an allocation ends, so per-allocation
+ * state can be dropped. */
+typedef struct {
+	void *ctx;
+	int (*target)(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
+		      int64_t *out_target);
+	void (*forget)(void *ctx, uint64_t id);
+} ah_sizer;
+
+/* NULL (or a sizer without target) returns to the built-in rule. */
+void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sizer);
+
 typedef enum { AH_ADJUST_NONE = 0, AH_ADJUST_GROW, AH_ADJUST_SHRINK, AH_ADJUST_GROW_BLOCKED } ah_adjust_action;
 
 typedef struct {
@@ -159,6 +182,10 @@ typedef struct {
 
 void ah_adjust_cfg_init(ah_adjust_cfg *c);
 void ah_engine_set_adjust(ah_engine *e, const ah_adjust_cfg *cfg);
+/* usage: AH_USAGE_NONE in a dimension that was not measured. A grow that
+ * does not fit whole takes what room there is and leaves the rest pending
+ * (AH_ADJUST_GROW_BLOCKED); a grow never takes room a higher-priority
+ * queued request or pending grow waits for. */
 int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out);
 
 /* Reclaims expired leases and times out queued requests; grants what then

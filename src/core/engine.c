@@ -26,6 +26,12 @@ typedef struct {
 	 * window over, which only delays a shrink) */
 	int64_t below_since_ns, last_resize_ns;
 	ah_vec window_peak;
+	/* A grow that did not fit (pending until room frees; served in
+	 * priority order with the queue). Not persisted either: the next
+	 * usage report states it again. */
+	bool wanting;
+	ah_vec want;
+	int64_t want_since_ns;
 } alloc_t;
 
 typedef struct {
@@ -43,6 +49,8 @@ typedef struct {
 	qitem_t **q;
 	int qn, qcap;
 	bool dirty; /* capacity freed since the queue was last served */
+	int32_t *wants; /* slots of allocations with a pending grow */
+	int nwant, capwant;
 } pool_t;
 
 typedef struct {
@@ -83,6 +91,8 @@ struct ah_engine {
 	ah_predictor predictor;
 	bool has_predictor;
 	ah_adjust_cfg adjust;
+	ah_sizer sizer;
+	bool has_sizer;
 };
 
 static const char *reason_codes[AH_R__COUNT] = {
@@ -215,6 +225,8 @@ static int tenant_find(const ah_engine *e, const char *name)
 
 static bool valid_name(const char *s)
 {
+	if (!s)
+		return false;
 	size_t n = strlen(s);
 	if (n == 0 || n >= AH_NAME_MAX)
 		return false;
@@ -457,10 +469,15 @@ static int alloc_insert(ah_engine *e, const alloc_t *src)
 	return s;
 }
 
+static void want_drop(ah_engine *e, int s);
+
 static void alloc_remove(ah_engine *e, int s)
 {
 	alloc_t *a = &e->slots[s];
 	pool_t *p = &e->pools[a->pool];
+	want_drop(e, s);
+	if (e->has_sizer && e->sizer.forget)
+		e->sizer.forget(e->sizer.ctx, a->id);
 	ah_vec_sub(&p->used, &a->res, e->nd);
 	p->n_allocs--;
 	p->dirty = true;
@@ -539,13 +556,136 @@ static int64_t lease_ttl_for(const ah_engine *e, int k, int64_t asked)
 	return e->pol->lease_ttl_ns;
 }
 
-/* Grants queued requests of pool pi in order while the head fits. */
-static int serve_queue(ah_engine *e, int pi, int64_t now)
+/* ---------- pending grows ---------- */
+
+static int want_set(ah_engine *e, int s, const ah_vec *want, int64_t now)
+{
+	alloc_t *a = &e->slots[s];
+	if (!a->wanting) {
+		pool_t *p = &e->pools[a->pool];
+		if (p->nwant == p->capwant) {
+			int nc = p->capwant ? p->capwant * 2 : 16;
+			int32_t *nw = realloc(p->wants, sizeof(*nw) * (size_t)nc);
+			if (!nw)
+				return AH_ENOMEM;
+			p->wants = nw;
+			p->capwant = nc;
+		}
+		p->wants[p->nwant++] = s;
+		a->wanting = true;
+		a->want_since_ns = now;
+	}
+	a->want = *want;
+	return 0;
+}
+
+static void want_drop(ah_engine *e, int s)
+{
+	alloc_t *a = &e->slots[s];
+	if (!a->wanting)
+		return;
+	pool_t *p = &e->pools[a->pool];
+	for (int i = 0; i < p->nwant; i++)
+		if (p->wants[i] == s) {
+			p->wants[i] = p->wants[--p->nwant];
+			break;
+		}
+	a->wanting = false;
+}
+
+/* The pending grow to serve first: priority, then the longest waiting. */
+static int want_best(const ah_engine *e, const pool_t *p)
+{
+	int best = -1;
+	for (int i = 0; i < p->nwant; i++) {
+		const alloc_t *a = &e->slots[p->wants[i]];
+		if (best < 0) {
+			best = p->wants[i];
+			continue;
+		}
+		const alloc_t *b = &e->slots[best];
+		int pa = prio(e, a->klass), pb = prio(e, b->klass);
+		if (pa > pb || (pa == pb && (a->want_since_ns < b->want_since_ns ||
+					     (a->want_since_ns == b->want_since_ns && a->id < b->id))))
+			best = p->wants[i];
+	}
+	return best;
+}
+
+/* Writes a new size for slot s (accounting and ledger); no admission. */
+static void apply_res(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, const char *why)
+{
+	alloc_t *a = &e->slots[s];
+	pool_t *p = &e->pools[a->pool];
+	tenant_t *t = &e->tenants[a->tenant];
+	for (int i = 0; i < e->nd; i++)
+		if (res->v[i] < a->res.v[i])
+			p->dirty = true; /* room freed: the queue and pending grows may use it */
+	ah_vec_sub(&p->used, &a->res, e->nd);
+	ah_vec_sub(&t->used, &a->res, e->nd);
+	a->res = *res;
+	ah_vec_add(&p->used, &a->res, e->nd);
+	ah_vec_add(&t->used, &a->res, e->nd);
+	a->last_resize_ns = now_ns;
+	L_put_alloc(e, a);
+	L_event(e, now_ns, AH_EV_RESIZE, a->id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, why);
+}
+
+/* Grows slot s towards `want` as far as the pool (for its class) and the
+ * tenant's quota have room, dimension by dimension: a running workload
+ * short of memory is better off with part of what it needs now than all of
+ * it later. Returns 1 when `want` is reached, 0 otherwise. */
+static int grow_toward(ah_engine *e, int s, const ah_vec *want, int64_t now, const char *why)
+{
+	alloc_t *a = &e->slots[s];
+	pool_t *p = &e->pools[a->pool];
+	tenant_t *t = &e->tenants[a->tenant];
+	ah_vec lim, target = a->res;
+	class_limit(e, a->pool, a->klass, &lim);
+	bool full = true, change = false;
+	for (int d = 0; d < e->nd; d++) {
+		int64_t need = want->v[d] - a->res.v[d];
+		if (need <= 0)
+			continue;
+		int64_t room = lim.v[d] - p->used.v[d];
+		int64_t qroom = t->lim.quota.v[d] - (t->used.v[d] + t->queued.v[d]);
+		if (qroom < room)
+			room = qroom;
+		if (room < 0)
+			room = 0;
+		int64_t unit = e->pol->pools[a->pool].unit.v[d] > 0 ? e->pol->pools[a->pool].unit.v[d] : 1;
+		int64_t g = need <= room ? need : room / unit * unit;
+		if (g < need)
+			full = false;
+		if (g > 0) {
+			target.v[d] += g;
+			change = true;
+		}
+	}
+	if (change)
+		apply_res(e, s, &target, now, why);
+	return full ? 1 : 0;
+}
+
+/* Serves pool pi while room lasts: pending grows of running allocations
+ * and queued requests, one merged order by class priority (a grow wins a
+ * tie: the work is already running and short). The first that does not
+ * fit whole blocks the rest (no backfill), so large ones are not starved. */
+static int serve_pool(ah_engine *e, int pi, int64_t now)
 {
 	pool_t *p = &e->pools[pi];
 	p->dirty = false;
-	while (p->qn > 0) {
-		int bi = queue_best(e, p);
+	while (p->qn > 0 || p->nwant > 0) {
+		int g = want_best(e, p);
+		int bi = p->qn > 0 ? queue_best(e, p) : -1;
+		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {
+			ah_vec want = e->slots[g].want;
+			int r = grow_toward(e, g, &want, now, "pending grow: room freed");
+			if (r != 1)
+				break;
+			want_drop(e, g);
+			continue;
+		}
 		qitem_t *q = p->q[bi];
 		ah_vec lim;
 		class_limit(e, pi, q->klass, &lim);
@@ -574,6 +714,7 @@ static int serve_queue(ah_engine *e, int pi, int64_t now)
 		L_put_alloc(e, &e->slots[s]);
 		L_event(e, now, AH_EV_DEQUEUE, a.id, a.tenant, a.pool, a.klass, &a.res, AH_R_NONE, NULL);
 	}
+	p->dirty = false;
 	return 0;
 }
 
@@ -612,8 +753,8 @@ static int advance(ah_engine *e, int64_t now)
 		e->min_deadline_ns = next;
 	}
 	for (int pi = 0; pi < e->pol->n_pools; pi++) {
-		if (e->pools[pi].dirty && e->pools[pi].qn > 0) {
-			int rc = serve_queue(e, pi, now);
+		if (e->pools[pi].dirty && (e->pools[pi].qn > 0 || e->pools[pi].nwant > 0)) {
+			int rc = serve_pool(e, pi, now);
 			if (rc < 0)
 				return rc;
 		}
@@ -1116,7 +1257,22 @@ static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *
 	return 0;
 
 logged:
-	L_event(e, now, AH_EV_REFUSE, 0, t, p, k, &rq->res, d->reason, d->message);
+	if (e->ledger) {
+		/* Name what was asked for even when the policy does not know it
+		 * (an unknown tenant's refusal must say which tenant), but only
+		 * names that are valid: the ledger holds no garbage. */
+		ah_ledger_event ev = {
+			.t_ns = now,
+			.kind = AH_EV_REFUSE,
+			.tenant = t >= 0 ? e->tenants[t].name : (valid_name(rq->tenant) ? rq->tenant : NULL),
+			.pool = p >= 0 ? e->pol->pools[p].name : (valid_name(rq->pool) ? rq->pool : NULL),
+			.klass = k >= 0 ? e->pol->classes[k].name : (valid_name(rq->klass) ? rq->klass : NULL),
+			.res = &rq->res,
+			.reason = ah_reason_code(d->reason),
+			.detail = d->message,
+		};
+		L_check(e, e->ledger->ops->event(e->ledger, &ev));
+	}
 	return 0;
 }
 
@@ -1172,8 +1328,8 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 		L_del_alloc(e, id);
 		L_event(e, now_ns, AH_EV_RELEASE, id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, NULL);
 		alloc_remove(e, s);
-		if (e->pools[p].qn > 0)
-			rc = serve_queue(e, p, now_ns);
+		if (e->pools[p].qn > 0 || e->pools[p].nwant > 0)
+			rc = serve_pool(e, p, now_ns);
 		e->pools[p].dirty = false;
 		goto out;
 	}
@@ -1185,7 +1341,7 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 		queue_remove_at(e, &e->pools[pi], qi);
 		free(q->params);
 		free(q);
-		rc = serve_queue(e, pi, now_ns); /* the head may have been what blocked */
+		rc = serve_pool(e, pi, now_ns); /* the head may have been what blocked */
 		goto out;
 	}
 	rc = AH_ENOENT;
@@ -1250,16 +1406,10 @@ static int resize_slot(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, c
 	ah_vec_add(&tused, &t->queued, e->nd);
 	if (!ah_vec_fits(&tused, &grow, &t->lim.quota, e->nd))
 		return AH_EQUOTA;
-	ah_vec_sub(&p->used, &a->res, e->nd);
-	ah_vec_sub(&t->used, &a->res, e->nd);
-	a->res = *res;
-	ah_vec_add(&p->used, &a->res, e->nd);
-	ah_vec_add(&t->used, &a->res, e->nd);
-	a->last_resize_ns = now_ns;
-	L_put_alloc(e, a);
-	L_event(e, now_ns, AH_EV_RESIZE, a->id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, why);
-	if (p->qn > 0)
-		return serve_queue(e, a->pool, now_ns);
+	int pi = a->pool;
+	apply_res(e, s, res, now_ns, why);
+	if (e->pools[pi].dirty && (e->pools[pi].qn > 0 || e->pools[pi].nwant > 0))
+		return serve_pool(e, pi, now_ns);
 	return 0;
 }
 
@@ -1300,20 +1450,107 @@ void ah_engine_set_adjust(ah_engine *e, const ah_adjust_cfg *cfg)
 		e->adjust = *cfg;
 }
 
-/* The size usage u asks for: u plus headroom, in whole units, within the
- * pool's minimum request and the class's maximum. */
-static int64_t sized(const ah_engine *e, const alloc_t *a, int d, int64_t u)
+/* Rounds a wanted size up to the pool's unit, within the pool's minimum
+ * request and the class's maximum. */
+static int64_t clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v)
 {
 	const ah_pool_policy *pp = &e->pol->pools[a->pool];
 	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
-	double w = (double)u * (1.0 + e->adjust.headroom);
-	int64_t v = w >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)ceil(w);
+	if (v < 0)
+		v = 0;
+	if (v > AH_VALUE_MAX - unit)
+		v = AH_VALUE_MAX - unit;
 	v = (v + unit - 1) / unit * unit;
 	if (v < pp->min_request.v[d])
 		v = pp->min_request.v[d];
 	if (v > e->pol->classes[a->klass].max_request.v[d])
 		v = e->pol->classes[a->klass].max_request.v[d] / unit * unit;
+	return v;
+}
+
+/* The size usage u asks for under the built-in rule: u plus headroom, in
+ * whole units (at least one). */
+static int64_t sized(const ah_engine *e, const alloc_t *a, int d, int64_t u)
+{
+	const ah_pool_policy *pp = &e->pol->pools[a->pool];
+	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
+	double w = (double)u * (1.0 + e->adjust.headroom);
+	int64_t v = clamp_size(e, a, d, w >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)ceil(w));
 	return v < unit ? unit : v;
+}
+
+void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sz)
+{
+	if (!e)
+		return;
+	e->has_sizer = sz && sz->target;
+	if (e->has_sizer)
+		e->sizer = *sz;
+}
+
+/* Does a higher-priority claim (a queued request or a pending grow) wait
+ * in slot s's pool? Then s may not take room ahead of it. */
+static bool outranked(const ah_engine *e, int s)
+{
+	const alloc_t *a = &e->slots[s];
+	const pool_t *p = &e->pools[a->pool];
+	int pr = prio(e, a->klass);
+	for (int i = 0; i < p->nwant; i++)
+		if (p->wants[i] != s && prio(e, e->slots[p->wants[i]].klass) > pr)
+			return true;
+	for (int i = 0; i < p->qn; i++)
+		if (prio(e, p->q[i]->klass) > pr)
+			return true;
+	return false;
+}
+
+/* Moves slot s to `target`: shrinks at once, grows as far as room allows
+ * (unless a higher-priority claim waits) and leaves the rest pending. */
+static int adjust_to(ah_engine *e, int s, const ah_vec *target, int64_t now, const char *why_grow,
+		     const char *why_shrink, ah_adjust_outcome *o)
+{
+	alloc_t *a = &e->slots[s];
+	ah_vec now_res = a->res;
+	bool grow = false, shrink = false;
+	for (int d = 0; d < e->nd; d++) {
+		if (target->v[d] > a->res.v[d])
+			grow = true;
+		else if (target->v[d] < a->res.v[d]) {
+			now_res.v[d] = target->v[d];
+			shrink = true;
+		}
+	}
+	if (shrink)
+		apply_res(e, s, &now_res, now, grow ? why_grow : why_shrink);
+	if (!grow) {
+		want_drop(e, s);
+		if (shrink)
+			o->action = AH_ADJUST_SHRINK;
+		goto serve;
+	}
+	int pi = e->slots[s].pool;
+	int r = 0;
+	if (!outranked(e, s)) {
+		ah_vec before = e->slots[s].res;
+		r = grow_toward(e, s, target, now, why_grow);
+		for (int d = 0; d < e->nd; d++)
+			if (e->slots[s].res.v[d] > before.v[d])
+				o->action = AH_ADJUST_GROW;
+	}
+	if (r == 1) {
+		want_drop(e, s);
+	} else {
+		int rc = want_set(e, s, target, now);
+		if (rc < 0)
+			return rc;
+		o->action = AH_ADJUST_GROW_BLOCKED;
+	}
+	(void)pi;
+serve:
+	pi = e->slots[s].pool;
+	if (e->pools[pi].dirty && (e->pools[pi].qn > 0 || e->pools[pi].nwant > 0))
+		return serve_pool(e, pi, now);
+	return 0;
 }
 
 int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out)
@@ -1321,7 +1558,7 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 	if (!e || !id || !usage)
 		return AH_EINVAL;
 	for (int i = 0; i < AH_MAX_DIMS; i++)
-		if (usage->v[i] < 0 || usage->v[i] > AH_VALUE_MAX || (i >= e->nd && usage->v[i]))
+		if (usage->v[i] < AH_USAGE_NONE || usage->v[i] > AH_VALUE_MAX || (i >= e->nd && usage->v[i] > 0))
 			return AH_ERANGE;
 	ah_adjust_outcome o = {0};
 	int rc = txn_begin(e, now_ns);
@@ -1341,11 +1578,30 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 	heap_down(e, a->heap_idx);
 	heap_up(e, a->heap_idx);
 	a = &e->slots[s];
-	const ah_adjust_cfg *c = &e->adjust;
 	ah_vec target = a->res;
+	if (e->has_sizer) {
+		/* The sizer (a replay policy, or ahead's predictive one) owns the
+		 * decision and its hysteresis; the engine rounds, clamps and
+		 * admits it. */
+		for (int d = 0; d < e->nd; d++) {
+			if (usage->v[d] < 0)
+				continue;
+			int64_t tg = a->res.v[d];
+			if (e->sizer.target(e->sizer.ctx, id, d, now_ns, usage->v[d], a->res.v[d], &tg) < 0)
+				continue;
+			target.v[d] = clamp_size(e, a, d, tg);
+		}
+		rc = adjust_to(e, s, &target, now_ns, "sizer: grow", "sizer: shrink", &o);
+		if (rc < 0)
+			goto out;
+		goto done;
+	}
+	const ah_adjust_cfg *c = &e->adjust;
 	bool grow = false, low = true;
 	for (int d = 0; d < e->nd; d++) {
 		int64_t r = a->res.v[d], u = usage->v[d];
+		if (u < 0)
+			continue;
 		if ((double)u > c->grow_at * (double)r && r > 0) {
 			target.v[d] = sized(e, a, d, u);
 			if (target.v[d] > r)
@@ -1360,24 +1616,22 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 	}
 	if (grow) {
 		/* Grow at once (a shortfall costs more than idle room); shrink
-		 * decisions start over. */
+		 * decisions start over. What does not fit waits as a pending
+		 * grow, served in priority order when room frees. */
 		a->below_since_ns = 0;
 		memset(&a->window_peak, 0, sizeof(a->window_peak));
-		rc = resize_slot(e, s, &target, now_ns, "usage near the reservation");
-		if (rc == AH_ECAPACITY || rc == AH_EQUOTA) {
-			o.action = AH_ADJUST_GROW_BLOCKED;
-			rc = 0;
-		} else if (!rc) {
-			o.action = AH_ADJUST_GROW;
-		}
+		rc = adjust_to(e, s, &target, now_ns, "usage near the reservation", NULL, &o);
+		if (rc < 0)
+			goto out;
 	} else if (!low) {
 		a->below_since_ns = 0;
 		memset(&a->window_peak, 0, sizeof(a->window_peak));
-		L_put_alloc(e, a);
+		want_drop(e, s);
 	} else if (!a->below_since_ns) {
 		a->below_since_ns = now_ns;
-		a->window_peak = *usage;
-		L_put_alloc(e, a);
+		for (int d = 0; d < e->nd; d++)
+			a->window_peak.v[d] = usage->v[d] > 0 ? usage->v[d] : 0;
+		want_drop(e, s);
 	} else if (now_ns - a->below_since_ns >= c->shrink_window_ns &&
 		   now_ns - a->last_resize_ns >= c->min_shrink_interval_ns) {
 		/* Usage stayed low for the whole window: shrink to its peak plus
@@ -1390,20 +1644,18 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 		a->below_since_ns = 0;
 		memset(&a->window_peak, 0, sizeof(a->window_peak));
 		if (memcmp(&target, &a->res, sizeof(target))) {
-			rc = resize_slot(e, s, &target, now_ns, "usage stayed low for the shrink window");
-			if (!rc)
-				o.action = AH_ADJUST_SHRINK;
-		} else {
-			L_put_alloc(e, a);
+			rc = adjust_to(e, s, &target, now_ns, NULL, "usage stayed low for the shrink window", &o);
+			if (rc < 0)
+				goto out;
 		}
-	} else {
+	}
+done:
+	a = &e->slots[s];
+	/* The renewed lease must be as durable as a resize. */
+	if (o.action == AH_ADJUST_NONE || o.action == AH_ADJUST_GROW_BLOCKED)
 		L_put_alloc(e, a);
-	}
-	if (!rc) {
-		a = &e->slots[s];
-		o.res = a->res;
-		o.lease_expires_ns = a->expires_ns;
-	}
+	o.res = a->res;
+	o.lease_expires_ns = a->expires_ns;
 out:
 	if (rc < 0 && rc != AH_ENOENT && !e->store_err)
 		e->store_err = rc;
@@ -1452,7 +1704,7 @@ int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacit
 	ah_vec_add(&e->total_cap, capacity, e->nd);
 	if (e->ledger)
 		L_check(e, e->ledger->ops->put_pool_capacity(e->ledger, e->pol->pools[p].name, capacity));
-	rc = serve_queue(e, p, now_ns);
+	rc = serve_pool(e, p, now_ns);
 out:
 	if (rc < 0 && !e->store_err)
 		e->store_err = rc;
@@ -1479,6 +1731,7 @@ static void clear_state(ah_engine *e)
 			free(pl->q[i]);
 		}
 		pl->qn = 0;
+		pl->nwant = 0;
 		pl->n_allocs = 0;
 		pl->dirty = false;
 		memset(&pl->used, 0, sizeof(pl->used));
@@ -1698,6 +1951,7 @@ void ah_engine_free(ah_engine *e)
 				free(e->pools[p].q[i]);
 			}
 			free(e->pools[p].q);
+			free(e->pools[p].wants);
 		}
 	}
 	free(e->slots);
