@@ -21,6 +21,10 @@ extern "C" {
 #define AH_MAX_CLASSES 16
 #define AH_MAX_TENANTS 1024
 #define AH_POLICY_MAX_BYTES (4 << 20) /* hard cap on a policy file */
+/* A scale hook command line: what fits on one policy line (libinih's 197
+ * characters), split on blanks into at most AH_SCALE_HOOK_MAX_ARGS words. */
+#define AH_SCALE_HOOK_MAX 192
+#define AH_SCALE_HOOK_MAX_ARGS 16
 
 /* A limit value meaning "no limit" in quota/max vectors. */
 #define AH_UNLIMITED AH_VALUE_MAX
@@ -39,6 +43,9 @@ typedef struct {
 	ah_vec max_request;    /* per dimension; AH_UNLIMITED = no maximum */
 	int64_t lease_ttl_ns;  /* default lease for this class; 0 = policy default */
 	int64_t queue_timeout_ns; /* 0 = policy default; requests may ask for less */
+	/* Pool shaping: cost of one base unit of demand left unserved for an
+	 * hour, per dimension (0 = shortfall of this class costs nothing). */
+	double shortfall_cost[AH_MAX_DIMS];
 } ah_class_policy;
 
 typedef struct {
@@ -51,6 +58,18 @@ typedef struct {
 	ah_vec headroom;       /* part of capacity only classes with priority >= headroom_priority may use */
 	int headroom_priority;
 	int max_queue;         /* queued requests cap for this pool (default 10000) */
+	/* Predictive shaping (docs/SCALING.md). Costs are stored per base unit
+	 * (millicore, byte, ...) whatever quantity the file priced. */
+	bool shaping;          /* the scaler may resize this pool (default off) */
+	double capacity_cost[AH_MAX_DIMS]; /* per base unit held per hour */
+	double create_cost[AH_MAX_DIMS];   /* per base unit added */
+	int64_t lead_time_ns;  /* added capacity is usable this long after the decision */
+	ah_vec scale_step;     /* sizes change in these steps (default: unit) */
+	int64_t stabilise_ns;  /* no scale-down this long after a scale-up (default 10 min) */
+	char scale_hook[AH_SCALE_HOOK_MAX]; /* command run as CMD POOL DIM FROM TO; "" = none */
+	int64_t hook_timeout_ns; /* per attempt (default 60 s) */
+	int hook_retries;      /* retries after a failed attempt (default 3) */
+	char parent[AH_NAME_MAX]; /* pools with the same parent may trade capacity; "" = none */
 } ah_pool_policy;
 
 typedef struct {

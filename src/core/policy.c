@@ -29,9 +29,18 @@
 #define RATE_MAX 1e6
 #define BURST_MAX 1e9
 #define MARGIN_MAX 10.0
+/* Scaling keys: defaults and sanity bounds (a week of lead time or
+ * stabilisation is already far outside what a scaler can plan for). */
+#define STABILISE_DEFAULT (10 * 60 * NS_PER_S)
+#define STABILISE_MAX (7 * 86400 * NS_PER_S)
+#define LEAD_TIME_MAX (7 * 86400 * NS_PER_S)
+#define HOOK_TIMEOUT_DEFAULT (60 * NS_PER_S)
+#define HOOK_TIMEOUT_MAX (3600 * NS_PER_S)
+#define HOOK_RETRIES_DEFAULT 3
+#define HOOK_RETRIES_MAX 10
 /* Caps on what pass 1 stores, so that the checks of pass 2 stay cheap on a
  * hostile 4 MiB file. A valid policy never comes near them: it has at most
- * 1 + 12 + 64 + 16 + 1025 sections and 8 keys per section, so a file beyond
+ * 1 + 12 + 64 + 16 + 1025 sections and 18 keys per section, so a file beyond
  * either cap is bound to fail on what was stored (and is refused if not). */
 #define MAX_SECTIONS (1 + AH_MAX_DIMS + AH_MAX_POOLS + AH_MAX_CLASSES + AH_MAX_TENANTS + 1)
 #define MAX_KEYS 32
@@ -388,6 +397,189 @@ static int get_bool(struct loader *L, const struct section *s, const struct entr
 		    e->value);
 }
 
+/* "D+(.D+)?" of exactly n characters: the decimal syntax of get_num. */
+static bool parse_decimal(const char *v, size_t n, double *out)
+{
+	size_t i = 0;
+	while (i < n && isdigit((unsigned char)v[i]))
+		i++;
+	if (i == 0 || n > 40)
+		return false;
+	if (i < n) {
+		if (v[i] != '.')
+			return false;
+		size_t j = i + 1;
+		while (j < n && isdigit((unsigned char)v[j]))
+			j++;
+		if (j == i + 1 || j != n)
+			return false;
+	}
+	char buf[48];
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	*out = strtod(buf, NULL);
+	return true;
+}
+
+/* The quantity a price without "/QUANTITY" is for: one core, one GiB, one
+ * MiB/s, one Mbit/s, one unit. Prices per base unit (per byte-hour) would
+ * be unreadably small numbers, and the file has no exponent notation. */
+static int64_t cost_reference(ah_unit_kind k)
+{
+	switch (k) {
+	case AH_UNIT_CPU:
+		return 1000;
+	case AH_UNIT_BYTES:
+		return (int64_t)1 << 30;
+	case AH_UNIT_BYTES_PER_S:
+		return (int64_t)1 << 20;
+	case AH_UNIT_BITS_PER_S:
+		return 1000000;
+	case AH_UNIT_COUNT:
+	default:
+		return 1;
+	}
+}
+
+#define COST_MAX 1e9
+
+/* Prices: "PRICE" (each dimension, per reference quantity) or
+ * "dim=PRICE[/QUANTITY], ..." (dimensions left out cost nothing). Stored
+ * per base unit, so the scaler never needs to know how the file priced. */
+static int get_cost(struct loader *L, const struct section *s, const struct entry *e,
+		    double out[AH_MAX_DIMS])
+{
+	const ah_policy *P = L->P;
+	double c[AH_MAX_DIMS] = {0};
+	bool seen[AH_MAX_DIMS] = {false};
+	const char *v = e->value;
+	if (!strchr(v, '=')) {
+		double price;
+		if (strchr(v, '/'))
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "a single price is per core, GiB, MiB/s, Mbit/s or unit of each "
+				    "dimension; to price another quantity name the dimension "
+				    "(e.g. memory=0.5/100Gi)");
+		if (!parse_decimal(v, strlen(v), &price) || price > COST_MAX)
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "expected a price such as 0.04 (at most %g) or dim=PRICE[/QUANTITY], "
+				    "got '%.40s'", COST_MAX, v);
+		for (int d = 0; d < P->dims.n; d++)
+			c[d] = price / (double)cost_reference(P->dims.kind[d]);
+		memcpy(out, c, sizeof(c));
+		return 0;
+	}
+	const char *p = v;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		const char *end = comma ? comma : p + strlen(p);
+		const char *a = p, *b = end;
+		while (a < b && is_blank(*a))
+			a++;
+		while (b > a && is_blank(b[-1]))
+			b--;
+		const char *eq = memchr(a, '=', (size_t)(b - a));
+		if (!eq)
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "expected dim=PRICE[/QUANTITY], got '%.*s'",
+				    (int)((b - a) > 40 ? 40 : (b - a)), a);
+		const char *ne = eq;
+		while (ne > a && is_blank(ne[-1]))
+			ne--;
+		char name[AH_NAME_MAX];
+		size_t nl = (size_t)(ne - a);
+		if (nl == 0 || nl >= sizeof(name))
+			return fail(L, AH_EPOLICY, e->line, s, e->key, "missing or too long dimension name");
+		memcpy(name, a, nl);
+		name[nl] = '\0';
+		int d = ah_dimset_find(&P->dims, name);
+		if (d < 0)
+			return fail(L, AH_EPOLICY, e->line, s, e->key, "%s: unknown dimension", name);
+		if (seen[d])
+			return fail(L, AH_EPOLICY, e->line, s, e->key, "%s: appears twice", name);
+		seen[d] = true;
+		const char *pv = eq + 1;
+		while (pv < b && is_blank(*pv))
+			pv++;
+		const char *slash = memchr(pv, '/', (size_t)(b - pv));
+		const char *pe = slash ? slash : b;
+		double price;
+		if (!parse_decimal(pv, (size_t)(pe - pv), &price) || price > COST_MAX)
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "%s: expected a price such as 0.04 (at most %g), got '%.*s'", name,
+				    COST_MAX, (int)((pe - pv) > 40 ? 40 : (pe - pv)), pv);
+		int64_t qty = cost_reference(P->dims.kind[d]);
+		if (slash) {
+			char qs[72];
+			size_t ql = (size_t)(b - slash - 1);
+			if (ql == 0 || ql >= sizeof(qs))
+				return fail(L, AH_EPOLICY, e->line, s, e->key,
+					    "%s: missing or too long quantity after '/'", name);
+			memcpy(qs, slash + 1, ql);
+			qs[ql] = '\0';
+			if (ah_unit_parse(P->dims.kind[d], qs, &qty) != 0 || qty <= 0)
+				return fail(L, AH_EPOLICY, e->line, s, e->key,
+					    "%s: bad quantity '%.40s' (a %s value above 0)", name, qs,
+					    ah_unit_kind_name(P->dims.kind[d]));
+		}
+		c[d] = price / (double)qty;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	memcpy(out, c, sizeof(c));
+	return 0;
+}
+
+/* A duration within [lo, hi]; named in the error with its limits. */
+static int get_duration_in(struct loader *L, const struct section *s, const struct entry *e,
+			   int64_t lo, int64_t hi, int64_t *out)
+{
+	int64_t v;
+	if (get_duration(L, s, e, &v))
+		return L->rc;
+	if (v < lo || v > hi) {
+		char a[32], b[32];
+		ah_duration_format(lo, a, sizeof(a));
+		ah_duration_format(hi, b, sizeof(b));
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "%.40s is out of range (%s to %s)",
+			    e->value, a, b);
+	}
+	*out = v;
+	return 0;
+}
+
+/* The hook runs without a shell: words split on blanks, no quoting, no
+ * PATH lookup (an absolute path says exactly which program the scaler may
+ * start on the operator's behalf). */
+static int get_hook(struct loader *L, const struct section *s, const struct entry *e, char *out,
+		    size_t len)
+{
+	const char *v = e->value;
+	size_t n = strlen(v);
+	if (n == 0)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "empty command");
+	if (n >= len)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "command too long (at most %zu characters)",
+			    len - 1);
+	if (v[0] != '/')
+		return fail(L, AH_EPOLICY, e->line, s, e->key,
+			    "'%.40s' is not an absolute path (the hook runs without a shell or PATH lookup)",
+			    v);
+	if (strpbrk(v, "\"'\\`"))
+		return fail(L, AH_EPOLICY, e->line, s, e->key,
+			    "quotes and backslashes are not allowed (no shell: arguments are split on blanks)");
+	int words = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!is_blank(v[i]) && (i == 0 || is_blank(v[i - 1])))
+			words++;
+	if (words > AH_SCALE_HOOK_MAX_ARGS - 5)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "too many words (at most %d)",
+			    AH_SCALE_HOOK_MAX_ARGS - 5);
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
 static void fmt_val(const ah_policy *P, int d, int64_t v, char *buf, size_t len)
 {
 	if (ah_unit_format(P->dims.kind[d], v, buf, len) != 0)
@@ -601,10 +793,15 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 	for (int d = 0; d < nd; d++)
 		pp->unit.v[d] = 1;
 
+	pp->stabilise_ns = STABILISE_DEFAULT;
+	pp->hook_timeout_ns = HOOK_TIMEOUT_DEFAULT;
+	pp->hook_retries = HOOK_RETRIES_DEFAULT;
+
 	const struct entry *cap = NULL, *min = NULL, *max = NULL, *unit = NULL, *minreq = NULL,
-			   *head = NULL;
-	ah_vec vmin, vmax, vunit;
-	bool mmin[AH_MAX_DIMS], mmax[AH_MAX_DIMS], munit[AH_MAX_DIMS], mtmp[AH_MAX_DIMS];
+			   *head = NULL, *shaping = NULL, *step = NULL, *hook = NULL, *hook_opt = NULL;
+	ah_vec vmin, vmax, vunit, vstep;
+	bool mmin[AH_MAX_DIMS], mmax[AH_MAX_DIMS], munit[AH_MAX_DIMS], mtmp[AH_MAX_DIMS],
+		mstep[AH_MAX_DIMS];
 	for (int i = 0; i < s->n; i++) {
 		struct entry *e = &s->e[i];
 		const char *k = e->key;
@@ -632,10 +829,42 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 			*headroom_prio_set = true;
 		} else if (strcmp(k, "max_queue") == 0) {
 			rc = get_int(L, s, e, 0, MAX_QUEUE_MAX, &pp->max_queue);
+		} else if (strcmp(k, "shaping") == 0) {
+			shaping = e;
+			rc = get_bool(L, s, e, &pp->shaping);
+		} else if (strcmp(k, "capacity_cost") == 0) {
+			rc = get_cost(L, s, e, pp->capacity_cost);
+		} else if (strcmp(k, "create_cost") == 0) {
+			rc = get_cost(L, s, e, pp->create_cost);
+		} else if (strcmp(k, "lead_time") == 0) {
+			rc = get_duration_in(L, s, e, 0, LEAD_TIME_MAX, &pp->lead_time_ns);
+		} else if (strcmp(k, "stabilise") == 0) {
+			rc = get_duration_in(L, s, e, 0, STABILISE_MAX, &pp->stabilise_ns);
+		} else if (strcmp(k, "scale_step") == 0) {
+			step = e;
+			rc = get_vec(L, s, e, &vstep, mstep);
+		} else if (strcmp(k, "scale_hook") == 0) {
+			hook = e;
+			rc = get_hook(L, s, e, pp->scale_hook, sizeof(pp->scale_hook));
+		} else if (strcmp(k, "hook_timeout") == 0) {
+			hook_opt = e;
+			rc = get_duration_in(L, s, e, 1000000, HOOK_TIMEOUT_MAX, &pp->hook_timeout_ns);
+		} else if (strcmp(k, "hook_retries") == 0) {
+			hook_opt = e;
+			rc = get_int(L, s, e, 0, HOOK_RETRIES_MAX, &pp->hook_retries);
+		} else if (strcmp(k, "parent") == 0) {
+			if (!valid_object_name(e->value))
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "invalid group name '%.64s' (names are [a-z0-9][a-z0-9_.-]{0,62})",
+					  e->value);
+			else
+				snprintf(pp->parent, sizeof(pp->parent), "%s", e->value);
 		} else {
 			return unknown_key(L, s, e,
 					   "capacity, min, max, unit, min_request, headroom, "
-					   "headroom_priority, max_queue");
+					   "headroom_priority, max_queue, shaping, capacity_cost, create_cost, "
+					   "lead_time, stabilise, scale_step, scale_hook, hook_timeout, "
+					   "hook_retries, parent");
 		}
 		if (rc)
 			return L->rc;
@@ -654,6 +883,10 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 		if (unit && munit[d])
 			pp->unit.v[d] = vunit.v[d];
 	}
+	/* Scale steps default to the allocation unit: capacity that is not a
+	 * whole number of units could never be granted. */
+	for (int d = 0; d < nd; d++)
+		pp->scale_step.v[d] = step && mstep[d] ? vstep.v[d] : pp->unit.v[d];
 	char a[32], b[32];
 	for (int d = 0; d < nd; d++) {
 		const char *dn = P->dims.name[d];
@@ -687,6 +920,32 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 			return fail(L, AH_EPOLICY, head->line, s, head->key,
 				    "%s=%s is above the capacity %s=%s", dn, a, dn, b);
 		}
+		if (pp->scale_step.v[d] < 1) {
+			fmt_val(P, d, 1, a, sizeof(a));
+			return fail(L, AH_EPOLICY, step->line, s, step->key,
+				    "%s: the scale step must be at least %s", dn, a);
+		}
+	}
+	if (hook_opt && !hook)
+		return fail(L, AH_EPOLICY, hook_opt->line, s, hook_opt->key,
+			    "has no effect without a scale_hook");
+	if (pp->shaping) {
+		bool range = false;
+		for (int d = 0; d < nd; d++)
+			if (pp->min_size.v[d] < pp->max_size.v[d])
+				range = true;
+		if (!range)
+			return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
+				    "on needs room to scale: set min below max in at least one dimension");
+		/* Without a price on capacity every size costs the same and the
+		 * cheapest tie is the minimum: refuse rather than shrink blindly. */
+		bool priced = false;
+		for (int d = 0; d < nd; d++)
+			if (pp->capacity_cost[d] > 0)
+				priced = true;
+		if (!priced)
+			return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
+				    "on needs a capacity_cost (the price of holding capacity)");
 	}
 	P->n_pools++;
 	return 0;
@@ -759,10 +1018,12 @@ static int do_class(struct loader *L, struct section *s, const struct entry **pr
 				rc = fail(L, AH_EPOLICY, e->line, s, k,
 					  "must be greater than 0 (omit it to use [ahead] "
 					  "queue_timeout)");
+		} else if (strcmp(k, "shortfall_cost") == 0) {
+			rc = get_cost(L, s, e, c->shortfall_cost);
 		} else {
 			return unknown_key(L, s, e,
 					   "priority, quantile, margin, preempt, prediction, max_request, "
-					   "lease_ttl, queue_timeout");
+					   "lease_ttl, queue_timeout, shortfall_cost");
 		}
 		if (rc)
 			return L->rc;
@@ -915,6 +1176,24 @@ static int interpret(struct loader *L)
 	if (P->unknown_tenants && !default_tenant_sec)
 		return fail(L, AH_EPOLICY, ak.unknown_tenants->line, ak.sec, ak.unknown_tenants->key,
 			    "'default' needs a [tenant *] section describing the default tenant");
+	/* A shaped pool weighs capacity against shortfall: with no class
+	 * pricing a shortfall, the cheapest pool is always the smallest. */
+	bool short_priced = false;
+	for (int c = 0; c < P->n_classes; c++)
+		for (int d = 0; d < P->dims.n; d++)
+			if (P->classes[c].shortfall_cost[d] > 0)
+				short_priced = true;
+	for (int i = 0; !short_priced && i < L->nsec; i++) {
+		const struct section *s = &L->sec[i];
+		int p = s->kind == SEC_POOL ? ah_policy_find_pool(P, s->name) : -1;
+		if (p < 0 || !P->pools[p].shaping)
+			continue;
+		for (int k = 0; k < s->n; k++)
+			if (strcmp(s->e[k].key, "shaping") == 0)
+				return fail(L, AH_EPOLICY, s->e[k].line, s, s->e[k].key,
+					    "on needs a shortfall_cost in at least one [class] (the price "
+					    "of demand left unserved)");
+	}
 	/* Headroom is by default kept for the most important class. */
 	int top = 0;
 	for (int c = 0; c < P->n_classes; c++)
