@@ -64,6 +64,45 @@ printf 'time,workload,dim,used\n0,a,cpu,-5\n' >"$T/neg.csv"
 expect_rc 2 "neg.csv:2: used: negative value" -- replay --trace "$T/neg.csv"
 expect_rc 2 "expected the Bitbrains header" -- replay --trace "$T/tiny.csv" --format bitbrains
 
+# Replay in a policy file's pool: the engine queues what does not fit.
+cat >"$T/small.ini" <<'EOF'
+[ahead]
+lease_ttl = 1h
+queue_timeout = 1h
+[pool small]
+capacity = cpu=1, memory=1Gi
+[class std]
+priority = 10
+quantile = 0.9
+[tenant t]
+EOF
+cat >"$T/two.csv" <<'EOF'
+time,workload,dim,used,requested
+0,a,cpu,500,800
+0,b,cpu,300,500
+300,a,cpu,500,800
+300,b,cpu,300,500
+EOF
+expect_rc 2 "--pool and --tenant need --config" -- replay --trace "$T/two.csv" --pool small
+expect_rc 2 "pool 'big' is not defined" -- replay --trace "$T/two.csv" --config "$T/small.ini" --pool big
+printf '[pool x]\ncapacity = cpu=lots\n' >"$T/bad.ini"
+expect_rc 2 "bad.ini:2" -- replay --trace "$T/two.csv" --config "$T/bad.ini"
+expect_rc 0 "" -- replay --trace "$T/two.csv" --config "$T/small.ini" --policy static --dim cpu -o json
+python3 - "$T/out" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+assert r["engine"]["queued"] == 1 and r["violations"] == 2, r
+PYEOF
+# Several files are merged in time order: the same numbers as one file.
+printf 'time,workload,dim,used,requested\n0,a,cpu,500,800\n300,a,cpu,500,800\n' >"$T/a.csv"
+printf 'time,workload,dim,used,requested\n0,b,cpu,300,500\n300,b,cpu,300,500\n' >"$T/b.csv"
+expect_rc 0 "" -- replay --trace "$T/a.csv" "$T/b.csv" --config "$T/small.ini" --policy static --dim cpu -o json
+python3 - "$T/out" <<'PYEOF'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+assert r["engine"]["queued"] == 1 and r["violations"] == 2, r
+PYEOF
+
 # Charts (gnuplot), when available.
 if command -v gnuplot >/dev/null; then
   mkdir "$T/charts"

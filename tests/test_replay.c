@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "ahead/error.h"
+#include "ahead/policy.h"
 #include "ahead/replay.h"
 
 static ah_replay *new_rp(const ah_policy_kind *pols, int n, unsigned mask, int64_t bin)
@@ -347,9 +348,89 @@ static void test_ahead_time_of_day_margin(void **s)
 	free(st);
 }
 
+
+/* The replay drives the engine: with a small pool, a request that does not
+ * fit queues (its intervals count as violations, reserved 0) until room
+ * frees; a workload silent for longer than its lease is reclaimed and
+ * requests again when it comes back. */
+static void test_engine_queue_and_leases(void **s)
+{
+	(void)s;
+	const char *pol_text = "[ahead]\nlease_ttl = 10m\nqueue_timeout = 1h\n"
+			       "[pool small]\ncapacity = cpu=1, memory=1Gi\n"
+			       "[class std]\npriority = 10\nquantile = 0.9\n"
+			       "[tenant t]\n";
+	char err[512];
+	ah_policy *pol = NULL;
+	assert_int_equal(ah_policy_load_string(pol_text, strlen(pol_text), "test", &pol, err, sizeof(err)), 0);
+	ah_policy_kind k = AH_POL_STATIC;
+	ah_replay *rp = new_rp(&k, 1, 3u, 0);
+	assert_int_equal(ah_replay_set_policy(rp, pol, "nope", NULL, err, sizeof(err)), AH_EPOLICY);
+	assert_non_null(strstr(err, "pool 'nope'"));
+	assert_int_equal(ah_replay_set_policy(rp, pol, NULL, "stranger", err, sizeof(err)), AH_EPOLICY);
+	assert_int_equal(ah_replay_set_policy(rp, pol, "small", NULL, err, sizeof(err)), 0);
+	ah_policy_free(pol);
+	const char *text = "time,workload,dim,used,requested\n"
+			   "0,a,cpu,500,800\n"
+			   "0,b,cpu,300,500\n"    /* 800 + 500 > 1000: queued */
+			   "300,a,cpu,500,800\n"
+			   "300,b,cpu,300,500\n"  /* still waiting */
+			   "1200,b,cpu,300,500\n" /* a's lease lapsed at 900: b granted */
+			   "1500,a,cpu,100,800\n";/* a is back: requests again, queues */
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	ah_replay_metrics m;
+	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+	assert_int_equal(m.intervals, 6);
+	assert_int_equal(m.violations, 3);
+	assert_int_equal(m.queued_intervals, 3);
+	assert_int_equal(m.requests, 3);
+	assert_int_equal(m.queued, 2);
+	assert_int_equal(m.expiries, 1);
+	assert_int_equal(m.timeouts, 0);
+	assert_int_equal(m.waits, 1);
+	assert_float_equal(m.wait_p50_s, 1200.0, 1e-9);
+	assert_float_equal(m.wait_p99_s, 1200.0, 1e-9);
+	/* reserved: 800 + 0 + 800 + 0 + 500 + 0 */
+	assert_float_equal(m.sum_reserved, 2100.0, 1e-9);
+	/* the policy cannot change once samples flowed */
+	assert_int_equal(ah_replay_set_policy(rp, NULL, NULL, NULL, err, sizeof(err)), AH_ESTATE);
+	ah_replay_free(rp);
+}
+
+/* A grow the pool has no room for is blocked by the engine: the policy's
+ * wish is not what is scored, the engine's reservation is. */
+static void test_engine_blocks_grow(void **s)
+{
+	(void)s;
+	const char *pol_text = "[ahead]\nlease_ttl = 1h\n[pool p]\ncapacity = cpu=1, memory=1Gi\n"
+			       "[class std]\npriority = 10\nquantile = 0.9\n"
+			       "[tenant t]\n";
+	char err[512];
+	ah_policy *pol = NULL;
+	assert_int_equal(ah_policy_load_string(pol_text, strlen(pol_text), "test", &pol, err, sizeof(err)), 0);
+	ah_policy_kind k = AH_POL_STATIC;
+	ah_replay *rp = new_rp(&k, 1, 3u, 0);
+	assert_int_equal(ah_replay_set_policy(rp, pol, NULL, NULL, err, sizeof(err)), 0);
+	ah_policy_free(pol);
+	/* re-provisioned from 600 m to 1500 m: only 1000 m exist */
+	const char *text = "time,workload,dim,used,requested\n"
+			   "0,a,cpu,500,600\n"
+			   "300,a,cpu,1200,1500\n"
+			   "600,a,cpu,1200,1500\n";
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	ah_replay_metrics m;
+	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+	assert_int_equal(m.violations, 2);
+	assert_float_equal(m.sum_reserved, 600.0 + 600.0 + 1000.0, 1e-9);
+	assert_true(m.grow_blocked >= 1);
+	ah_replay_free(rp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_engine_queue_and_leases),
+		cmocka_unit_test(test_engine_blocks_grow),
 		cmocka_unit_test(test_new_validates),
 		cmocka_unit_test(test_tiny_trace_metrics),
 		cmocka_unit_test(test_dim_mask_and_worst_order),

@@ -279,10 +279,55 @@ static void test_open_missing(void **s)
 	ah_trace_free(NULL);
 }
 
+
+/* Several traces come out as one stream in time order; equal times keep
+ * the inputs' order; a reader's error comes through with its location. */
+static void test_merge_time_order(void **s)
+{
+	(void)s;
+	FILE *fa, *fb, *fc;
+	ah_trace *tv[3];
+	tv[0] = open_text("a.csv", "time,workload,dim,used\n0,a,cpu,1\n600,a,cpu,3\n900,a,cpu,5\n", AH_TRACE_PLAIN, &fa);
+	tv[1] = open_text("b.csv", "time,workload,dim,used\n300,b,cpu,2\n600,b,cpu,4\n", AH_TRACE_PLAIN, &fb);
+	tv[2] = open_text("c.csv", "time,workload,dim,used\n", AH_TRACE_PLAIN, &fc);
+	ah_trace_merge *m;
+	assert_int_equal(ah_trace_merge_new(tv, 3, &m), 0);
+	ah_trace_row row;
+	const ah_trace *from;
+	int64_t want_t[] = {0, 300, 600, 600, 900};
+	const char *want_w[] = {"a", "b", "a", "b", "a"};
+	int64_t want_u[] = {1, 2, 3, 4, 5};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(ah_trace_merge_next(m, &row, &from), 1);
+		assert_int_equal(row.t_s, want_t[i]);
+		assert_string_equal(row.workload, want_w[i]);
+		assert_int_equal(row.used, want_u[i]);
+		assert_ptr_equal(from, tv[want_w[i][0] == 'a' ? 0 : 1]);
+	}
+	assert_int_equal(ah_trace_merge_next(m, &row, &from), 0);
+	assert_int_equal(ah_trace_merge_next(m, &row, &from), 0);
+	ah_trace_merge_free(m);
+	fclose(fa);
+	fclose(fb);
+	fclose(fc);
+
+	tv[0] = open_text("a.csv", "time,workload,dim,used\n0,a,cpu,1\n600,a,cpu,x\n", AH_TRACE_PLAIN, &fa);
+	tv[1] = open_text("b.csv", "time,workload,dim,used\n300,b,cpu,2\n", AH_TRACE_PLAIN, &fb);
+	assert_int_equal(ah_trace_merge_new(tv, 2, &m), 0);
+	assert_int_equal(ah_trace_merge_next(m, &row, &from), 1);
+	assert_true(ah_trace_merge_next(m, &row, &from) < 0);
+	assert_ptr_equal(ah_trace_merge_error_source(m), tv[0]);
+	assert_non_null(strstr(ah_trace_error(tv[0]), "a.csv:3"));
+	ah_trace_merge_free(m);
+	fclose(fa);
+	fclose(fb);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format_parse),
+		cmocka_unit_test(test_merge_time_order),
 		cmocka_unit_test(test_bitbrains_rows_and_units),
 		cmocka_unit_test(test_bitbrains_quirks),
 		cmocka_unit_test(test_bitbrains_errors),

@@ -10,17 +10,30 @@
  *   cost       reserved unit-hours x price (cpu core-hours, memory GiB-hours)
  * One workload-interval is one trace sample; it lasts params.step_s.
  *
- * The policy interface (ah_policy_ops) is the slot through which the engine
- * (src/core) will later drive reservations; per-interval work is O(1) or
- * O(buckets) with no allocation (state is one fixed-size block per
- * workload and dimension, allocated when the workload first appears:
- * under 10 KiB for each baseline, 64 KiB for ahead). */
+ * The replay drives the allocation engine (src/core/engine.c), one engine
+ * per policy, in virtual time — the same engine `ahead` runs in wall time:
+ * a workload's first sample is a request (sized by the policy), each
+ * sample is a usage report whose next size the policy decides through the
+ * engine's sizer interface (ah_sizer), and the engine admits it: rounds to
+ * the pool's unit, clamps by policy, grows only into free room (the rest
+ * waits as a pending grow), queues requests when the pool is full, and
+ * reclaims leases of workloads that stop reporting (trace gaps longer than
+ * the lease). The reservation scored is the engine's, not the policy's
+ * wish. With no policy file the pool is unlimited, so only the sizing
+ * policies differ; with one (ah_replay_set_policy) capacity, queueing and
+ * quotas take part.
+ *
+ * Per-interval policy work is O(1) or O(buckets) with no allocation (state
+ * is one fixed-size block per workload and dimension, allocated when the
+ * workload first appears: under 10 KiB for each baseline, 64 KiB for
+ * ahead); it persists across a workload's leases (its history does). */
 #ifndef AHEAD_REPLAY_H
 #define AHEAD_REPLAY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/policy.h"
 #include "ahead/trace.h"
 
 #ifdef __cplusplus
@@ -97,6 +110,17 @@ typedef struct {
 	double shortfall;      /* sum_short / sum_used */
 	double unit_hours;     /* core-hours or GiB-hours reserved */
 	double cost;           /* unit_hours x price */
+	/* engine side (the same for both dimensions of a policy) */
+	uint64_t requests;     /* requests made: first samples and re-requests */
+	uint64_t queued;       /* of which queued (the pool was full) */
+	uint64_t refused;      /* of which refused (e.g. larger than the pool) */
+	uint64_t timeouts;     /* queued requests that timed out */
+	uint64_t expiries;     /* leases reclaimed: the workload stopped reporting */
+	uint64_t grow_blocked; /* reports whose grow did not fit at once */
+	uint64_t engine_resizes; /* resize events the engine made */
+	uint64_t waits;        /* queued requests granted */
+	double wait_p50_s, wait_p99_s, wait_max_s; /* queueing delay of those */
+	uint64_t queued_intervals; /* workload-intervals spent waiting (reserved 0) */
 	int nworst;
 	ah_shortfall worst[AH_REPLAY_WORST]; /* largest absolute shortfalls */
 } ah_replay_metrics;
@@ -107,6 +131,14 @@ typedef struct ah_replay ah_replay;
  * aggregated chart bins (0 = no series). */
 int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npol, unsigned dim_mask,
 		  int64_t bin_s, ah_replay **out);
+/* Replays under a policy file's pool instead of the built-in unlimited
+ * one (copied; before the first sample). Workloads request from `pool`
+ * (NULL = the first) in the policy's default class, as `tenant` (NULL =
+ * the first tenant the policy lists, or "replay" when it lets unknown
+ * tenants in). The pool must have the cpu and memory dimensions.
+ * AH_EPOLICY with a message in err when the policy cannot host the replay. */
+int ah_replay_set_policy(ah_replay *rp, const ah_policy *pol, const char *pool, const char *tenant, char *err,
+			 size_t errlen);
 void ah_replay_free(ah_replay *rp);
 
 /* Feeds one sample. AH_EPARSE when a workload's time does not increase
@@ -115,6 +147,8 @@ void ah_replay_free(ah_replay *rp);
 int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t errlen);
 /* Streams a whole trace; errors are "FILE:LINE: reason". */
 int ah_replay_feed_trace(ah_replay *rp, ah_trace *tr, char *err, size_t errlen);
+/* Streams merged traces (one clock across files: see ah_trace_merge). */
+int ah_replay_feed_merge(ah_replay *rp, ah_trace_merge *mg, char *err, size_t errlen);
 
 int ah_replay_npolicies(const ah_replay *rp);
 ah_policy_kind ah_replay_policy(const ah_replay *rp, int i);

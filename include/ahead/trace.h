@@ -76,6 +76,18 @@ void ah_trace_get_stats(const ah_trace *tr, ah_trace_stats *out);
  * line's worth): lets tests assert bounded memory without timing. */
 size_t ah_trace_max_buffered_rows(const ah_trace *tr);
 
+/* Several traces as one stream in time order (ties keep the inputs'
+ * order), so a replay sees one clock across files. Takes ownership of the
+ * readers (freed by ah_trace_merge_free). Each reader must itself be in
+ * time order for the merge to be; the replay checks per workload. */
+typedef struct ah_trace_merge ah_trace_merge;
+int ah_trace_merge_new(ah_trace **traces, size_t n, ah_trace_merge **out);
+void ah_trace_merge_free(ah_trace_merge *m);
+/* 1 = row written (from: the reader it came from, for error locations),
+ * 0 = end, <0 = a reader's error (ah_trace_merge_error_source says which). */
+int ah_trace_merge_next(ah_trace_merge *m, ah_trace_row *row, const ah_trace **from);
+const ah_trace *ah_trace_merge_error_source(const ah_trace_merge *m);
+
 #ifdef __cplusplus
 }
 #endif

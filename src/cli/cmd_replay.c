@@ -12,11 +12,17 @@
 #include <jansson.h>
 
 #include "ahead/error.h"
+#include "ahead/policy.h"
 #include "ahead/replay.h"
 #include "ahead/trace.h"
 #include "cli/cli.h"
 
 #define MAX_TRACES 100000
+/* Up to this many files are merged in time order (one open file each);
+ * more are replayed one after another (each workload's own time still
+ * increases, but the pool sees them apart: give such traces an unlimited
+ * pool, or concatenate them into one plain trace in time order). */
+#define MERGE_MAX 1000
 
 static void usage(FILE *f)
 {
@@ -26,11 +32,15 @@ static void usage(FILE *f)
 		"                    [--quantile Q] [--violation-cost cpu=C,mem=G]\n"
 		"                    [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
-		"                    [--price-cpu USD] [--price-mem USD]\n\n"
+		"                    [--price-cpu USD] [--price-mem USD]\n"
+		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n\n"
 		"Replays usage traces in virtual time (as fast as the machine allows) and scores\n"
 		"each allocation policy per dimension: slack = sum(max(0, reserved - used)) /\n"
 		"sum(used); violations = share of workload-intervals with used > reserved;\n"
-		"shortfall = sum(max(0, used - reserved)) / sum(used); resizes; cost.\n\n"
+		"shortfall = sum(max(0, used - reserved)) / sum(used); resizes; cost.\n"
+		"Each policy drives its own allocation engine (the one ahead runs): a workload's\n"
+		"first sample is a request, every sample a usage report; the engine admits\n"
+		"each resize. Files are merged in time order, so they share one clock.\n\n"
 		"options:\n"
 		"  --trace PATH...    trace files (or directories: their *.csv files); repeatable\n"
 		"  --format F         bitbrains (GWA-T-12 per-VM CSV) or plain (default)\n"
@@ -51,7 +61,11 @@ static void usage(FILE *f)
 		"  --bin S            chart bin width in seconds (default 3600)\n"
 		"  --hpa-target U     threshold policy's target utilisation, (0, 1] (default 0.7)\n"
 		"  --price-cpu USD    price of one core-hour (default 0.0316)\n"
-		"  --price-mem USD    price of one GiB-hour (default 0.0042)\n\n"
+		"  --price-mem USD    price of one GiB-hour (default 0.0042)\n"
+		"  --config FILE      replay in a pool of this policy file (capacity, unit,\n"
+		"                     quotas, queueing, leases) instead of an unlimited one\n"
+		"  --pool NAME        the pool to use (default: the policy's first)\n"
+		"  --tenant NAME      the tenant workloads request as (default: the first)\n\n"
 		"Units: cpu in millicores (cores in the table), memory in bytes (GiB).\n"
 		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad trace.\n");
 }
@@ -250,7 +264,8 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 	if (!f)
 		return -1;
 	fprintf(f, "policy,dim,workloads,intervals,slack,violation_pct,violations,shortfall,resizes,"
-		   "mean_used,mean_reserved,unit_hours,cost_usd,net_slack\n");
+		   "mean_used,mean_reserved,unit_hours,cost_usd,net_slack,requests,queued,refused,timeouts,"
+		   "expiries,grow_blocked,wait_p50_s,wait_p99_s\n");
 	for (int i = 0; i < ah_replay_npolicies(rp); i++)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			if (!(mask & (1u << d)))
@@ -258,12 +273,17 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, i, d, &m);
 			double n = m.intervals ? (double)m.intervals : 1;
-			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f,%.6f\n",
+			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f,%.6f,%llu,%llu,%llu,%llu,"
+				   "%llu,%llu,%.0f,%.0f\n",
 				ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
 				(unsigned long long)m.workloads, (unsigned long long)m.intervals, m.slack,
 				m.violation_pct, (unsigned long long)m.violations, m.shortfall,
 				(unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
-				m.sum_reserved / n / unit_of(d), m.unit_hours, m.cost, m.net_slack);
+				m.sum_reserved / n / unit_of(d), m.unit_hours, m.cost, m.net_slack,
+				(unsigned long long)m.requests, (unsigned long long)m.queued,
+				(unsigned long long)m.refused, (unsigned long long)m.timeouts,
+				(unsigned long long)m.expiries, (unsigned long long)m.grow_blocked, m.wait_p50_s,
+				m.wait_p99_s);
 		}
 	int bad = ferror(f);
 	if (fclose(f) || bad)
@@ -359,6 +379,16 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			       d == AH_DIM_CPU ? "c" : "G", m.cost);
 		}
 	}
+	printf("\nengine (per policy): requests queued refused timeouts | wait p50/p99 | leases reclaimed "
+	       "| grows blocked\n");
+	for (int i = 0; i < ah_replay_npolicies(rp); i++) {
+		ah_replay_metrics m;
+		ah_replay_get_metrics(rp, i, (mask & 1u) ? 0 : 1, &m);
+		printf("  %-10s %8llu %7llu %7llu %8llu | %6.0fs %6.0fs | %8llu | %8llu\n",
+		       ah_policy_name(ah_replay_policy(rp, i)), (unsigned long long)m.requests,
+		       (unsigned long long)m.queued, (unsigned long long)m.refused, (unsigned long long)m.timeouts,
+		       m.wait_p50_s, m.wait_p99_s, (unsigned long long)m.expiries, (unsigned long long)m.grow_blocked);
+	}
 	printf("\nworst shortfalls (used - reserved):\n");
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
@@ -416,6 +446,19 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 			json_object_set_new(o, "resizes", json_integer((json_int_t)m.resizes));
 			json_object_set_new(o, "unit_hours", json_real(m.unit_hours));
 			json_object_set_new(o, "cost_usd", json_real(m.cost));
+			json_t *en = json_object();
+			json_object_set_new(en, "requests", json_integer((json_int_t)m.requests));
+			json_object_set_new(en, "queued", json_integer((json_int_t)m.queued));
+			json_object_set_new(en, "refused", json_integer((json_int_t)m.refused));
+			json_object_set_new(en, "timeouts", json_integer((json_int_t)m.timeouts));
+			json_object_set_new(en, "granted_after_wait", json_integer((json_int_t)m.waits));
+			json_object_set_new(en, "wait_p50_s", json_real(m.wait_p50_s));
+			json_object_set_new(en, "wait_p99_s", json_real(m.wait_p99_s));
+			json_object_set_new(en, "wait_max_s", json_real(m.wait_max_s));
+			json_object_set_new(en, "leases_reclaimed", json_integer((json_int_t)m.expiries));
+			json_object_set_new(en, "grows_blocked", json_integer((json_int_t)m.grow_blocked));
+			json_object_set_new(en, "queued_intervals", json_integer((json_int_t)m.queued_intervals));
+			json_object_set_new(o, "engine", en);
 			for (int k = 0; k < m.nworst; k++) {
 				json_t *s = json_object();
 				json_object_set_new(s, "workload", json_string(m.worst[k].workload));
@@ -451,6 +494,11 @@ int ah_cmd_replay(int argc, char **argv)
 	int64_t bin_s = 3600;
 	ah_replay_params p;
 	ah_replay *rp = NULL;
+	ah_policy *cfg = NULL;
+	ah_trace_merge *mg = NULL;
+	ah_trace **readers = NULL;
+	size_t nreaders = 0;
+	const char *cfg_path = NULL, *pool = NULL, *tenant = NULL;
 	int ret = AH_EXIT_USAGE;
 	ah_replay_params_default(&p);
 
@@ -547,6 +595,18 @@ int ah_cmd_replay(int argc, char **argv)
 			else
 				bin_s = (int64_t)d;
 			i++;
+		} else if (!strcmp(a, "--config") || !strcmp(a, "--pool") || !strcmp(a, "--tenant")) {
+			if (!v || !*v) {
+				ah_cli_err(cmd, "%s needs a value", a);
+				goto out;
+			}
+			if (a[2] == 'c')
+				cfg_path = v;
+			else if (a[2] == 'p')
+				pool = v;
+			else
+				tenant = v;
+			i++;
 		} else if (!strcmp(a, "--csv")) {
 			if (!v) {
 				ah_cli_err(cmd, "--csv needs a file");
@@ -588,6 +648,10 @@ int ah_cmd_replay(int argc, char **argv)
 			goto out;
 		}
 	}
+	if ((pool || tenant) && !cfg_path) {
+		ah_cli_err(cmd, "--pool and --tenant need --config");
+		goto out;
+	}
 	/* the chart series costs a bin per --bin seconds of trace: only on request */
 	int rc = ah_replay_new(&p, pols, npol, mask, chart_dir ? bin_s : 0, &rp);
 	if (rc) {
@@ -595,9 +659,50 @@ int ah_cmd_replay(int argc, char **argv)
 		ret = AH_EXIT_INTERNAL;
 		goto out;
 	}
+	if (cfg_path) {
+		char err[1024];
+		rc = ah_policy_load_file(cfg_path, &cfg, err, sizeof(err));
+		if (!rc)
+			rc = ah_replay_set_policy(rp, cfg, pool, tenant, err, sizeof(err));
+		if (rc) {
+			ah_cli_err(cmd, "--config: %s", err);
+			goto out;
+		}
+	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t k = 0; k < tr.n; k++) {
+	if (tr.n > 1 && tr.n <= MERGE_MAX) {
+		/* one clock across files: merge them in time order */
+		readers = calloc(tr.n, sizeof(*readers));
+		if (!readers) {
+			ret = AH_EXIT_INTERNAL;
+			goto out;
+		}
+		for (; nreaders < tr.n; nreaders++) {
+			rc = ah_trace_open(tr.v[nreaders], fmt, &readers[nreaders]);
+			if (rc) {
+				ah_cli_err(cmd, "%s: %s", tr.v[nreaders], rc == AH_EIO ? strerror(errno) : ah_strerror(rc));
+				goto out;
+			}
+		}
+		rc = ah_trace_merge_new(readers, nreaders, &mg);
+		if (rc) {
+			ah_cli_err(cmd, "%s", ah_strerror(rc));
+			ret = AH_EXIT_INTERNAL;
+			goto out;
+		}
+		free(readers);
+		readers = NULL;
+		nreaders = 0;
+		char err[640];
+		rc = ah_replay_feed_merge(rp, mg, err, sizeof(err));
+		if (rc < 0) {
+			ah_cli_err(cmd, "%s", err);
+			ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+			goto out;
+		}
+	}
+	for (size_t k = 0; !mg && k < tr.n; k++) {
 		ah_trace *t;
 		rc = ah_trace_open(tr.v[k], fmt, &t);
 		if (rc) {
@@ -638,6 +743,11 @@ int ah_cmd_replay(int argc, char **argv)
 	ret = AH_EXIT_OK;
 out:
 	ah_replay_free(rp);
+	ah_policy_free(cfg);
+	ah_trace_merge_free(mg);
+	for (size_t k = 0; k < nreaders; k++)
+		ah_trace_free(readers[k]);
+	free(readers);
 	paths_free(&tr);
 	return ret;
 }

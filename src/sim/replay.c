@@ -1,12 +1,19 @@
-/* Trace replay engine: per (workload, dimension) policy states, metrics and
- * aggregated chart series. Virtual time: the clock is the trace's. */
+/* Trace replay: drives one allocation engine per policy in virtual time
+ * (the trace's clock), with the policy as the engine's sizer; keeps per
+ * (workload, dimension) policy states, metrics and aggregated chart
+ * series. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
 
+#include "ahead/engine.h"
 #include "ahead/error.h"
+#include "ahead/ledger.h"
 #include "ahead/replay.h"
 #include "sim/sim.h"
+
+#define NS_PER_S 1000000000LL
+#define WAITS_MAX (1 << 20) /* queueing delays kept per policy for p50/p99 */
 
 void ah_replay_params_default(ah_replay_params *p)
 {
@@ -65,6 +72,7 @@ struct wdim {
 	int64_t req;
 	unsigned char *block; /* all policies' states */
 	int64_t last_res[AH_POL_COUNT];
+	int64_t want[AH_POL_COUNT]; /* the policy's last target (for re-requests) */
 	uint64_t nseen;
 };
 
@@ -72,6 +80,19 @@ struct wl {
 	char name[AH_NAME_MAX];
 	uint64_t hash;
 	struct wdim d[AH_REPLAY_DIMS];
+	/* per policy: the engine's allocation (or queued request) id */
+	uint64_t id[AH_POL_COUNT];
+	int64_t queued_at_ns[AH_POL_COUNT];
+	unsigned char queued[AH_POL_COUNT];
+};
+
+/* What the engine's sizer callback needs to reach the policy state of the
+ * sample being reported (set just before each report). */
+struct pctx {
+	ah_replay *rp;
+	int pi;
+	struct wl *cur;
+	int64_t t_s;
 };
 
 struct ah_replay {
@@ -94,6 +115,16 @@ struct ah_replay {
 	size_t nbins, capbins;
 	double *used[AH_REPLAY_DIMS];
 	double *res[AH_POL_COUNT][AH_REPLAY_DIMS];
+	/* the engines */
+	ah_policy *epol; /* the engines' policy */
+	char pool[AH_NAME_MAX], tenant[AH_NAME_MAX];
+	int started;
+	int64_t base_s; /* engine time 0 */
+	ah_engine *eng[AH_POL_COUNT];
+	ah_ledger *led[AH_POL_COUNT];
+	struct pctx pc[AH_POL_COUNT];
+	int64_t *waits[AH_POL_COUNT];
+	size_t nwaits[AH_POL_COUNT];
 };
 
 int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npol, unsigned dim_mask,
@@ -121,8 +152,85 @@ int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npo
 		off += (rp->ops[i]->state_size + 15) & ~(size_t)15;
 	}
 	rp->block_size = off;
+	char err[256];
+	int rc = ah_replay_set_policy(rp, NULL, NULL, NULL, err, sizeof(err));
+	if (rc) {
+		ah_replay_free(rp);
+		return rc;
+	}
 	*out = rp;
 	return 0;
+}
+
+/* The built-in replay policy: one pool without limits, so that only the
+ * sizing policies differ; leases of an hour (a workload silent for longer
+ * is reclaimed and requests again when it comes back). */
+static const char builtin_policy[] = "[ahead]\n"
+				     "lease_ttl = 1h\n"
+				     "queue_timeout = 1h\n"
+				     "[pool replay]\n"
+				     "capacity = cpu=1, memory=1\n"
+				     "[class replay]\n"
+				     "priority = 1\n"
+				     "quantile = 0.5\n"
+				     "[tenant replay]\n";
+
+int ah_replay_set_policy(ah_replay *rp, const ah_policy *pol, const char *pool, const char *tenant, char *err,
+			 size_t errlen)
+{
+	if (!rp)
+		return AH_EINVAL;
+	if (rp->started) {
+		if (err)
+			snprintf(err, errlen, "the replay has started: set its policy before the first sample");
+		return AH_ESTATE;
+	}
+	ah_policy *np = NULL;
+	int rc;
+	if (pol) {
+		np = malloc(sizeof(*np));
+		if (!np)
+			return AH_ENOMEM;
+		memcpy(np, pol, sizeof(*np));
+	} else {
+		rc = ah_policy_load_string(builtin_policy, sizeof(builtin_policy) - 1, "replay", &np, err, errlen);
+		if (rc)
+			return rc;
+		for (int d = 0; d < AH_MAX_DIMS; d++) {
+			np->pools[0].capacity.v[d] = AH_UNLIMITED;
+			np->pools[0].max_size.v[d] = AH_UNLIMITED;
+		}
+	}
+	int pi = pool ? ah_policy_find_pool(np, pool) : 0;
+	if (pi < 0) {
+		if (err)
+			snprintf(err, errlen, "pool '%s' is not defined by the policy", pool);
+		rc = AH_EPOLICY;
+		goto fail;
+	}
+	if (np->dims.n < 2 || strcmp(np->dims.name[AH_DIM_CPU], "cpu") || strcmp(np->dims.name[AH_DIM_MEMORY], "memory")) {
+		if (err)
+			snprintf(err, errlen, "the policy must have the cpu and memory dimensions");
+		rc = AH_EPOLICY;
+		goto fail;
+	}
+	const char *tn = tenant;
+	if (!tn)
+		tn = np->n_tenants > 0 ? np->tenants[0].name : "replay";
+	if (ah_policy_find_tenant(np, tn) < 0 && !np->unknown_tenants) {
+		if (err)
+			snprintf(err, errlen, "tenant '%s' is not defined by the policy and it refuses unknown tenants", tn);
+		rc = AH_EPOLICY;
+		goto fail;
+	}
+	ah_policy_free(rp->epol);
+	rp->epol = np;
+	snprintf(rp->pool, sizeof(rp->pool), "%s", np->pools[pi].name);
+	snprintf(rp->tenant, sizeof(rp->tenant), "%s", tn);
+	return 0;
+fail:
+	ah_policy_free(np);
+	return rc;
 }
 
 void ah_replay_free(ah_replay *rp)
@@ -138,6 +246,12 @@ void ah_replay_free(ah_replay *rp)
 		free(w);
 	}
 	free(rp->tab);
+	for (int i = 0; i < AH_POL_COUNT; i++) {
+		ah_engine_free(rp->eng[i]);
+		ah_ledger_free(rp->led[i]);
+		free(rp->waits[i]);
+	}
+	ah_policy_free(rp->epol);
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		free(rp->used[d]);
 		for (int i = 0; i < AH_POL_COUNT; i++)
@@ -288,6 +402,148 @@ static void note_short(ah_replay_metrics *m, const char *wl, int64_t t, int64_t 
 		m->nworst++;
 }
 
+/* ---- the engines ---- */
+
+/* The engine's sizer: the policy observes the interval's usage under the
+ * reservation the engine really gave, and states the next interval's. */
+static int sizer_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
+			int64_t *out)
+{
+	(void)now_ns;
+	struct pctx *c = ctx;
+	struct wl *w = c->cur;
+	if (!w || w->id[c->pi] != id || (unsigned)dim >= AH_REPLAY_DIMS || !w->d[dim].active)
+		return AH_ENOENT;
+	ah_replay *rp = c->rp;
+	struct wdim *wd = &w->d[dim];
+	void *st = wd->block + rp->off[c->pi];
+	rp->ops[c->pi]->observe(st, c->t_s, used, reserved, wd->req);
+	int64_t r = rp->ops[c->pi]->reserve(st, c->t_s + rp->p.step_s, wd->req);
+	wd->want[c->pi] = r < 0 ? 0 : r;
+	*out = wd->want[c->pi];
+	return 0;
+}
+
+static int start_engines(ah_replay *rp, int64_t t_s)
+{
+	rp->base_s = t_s;
+	for (int i = 0; i < rp->npol; i++) {
+		int rc = ah_ledger_memory_new(16, &rp->led[i]);
+		if (!rc)
+			rc = ah_engine_new(rp->epol, rp->led[i], 0, &rp->eng[i]);
+		if (rc)
+			return rc;
+		rp->pc[i] = (struct pctx){.rp = rp, .pi = i};
+		ah_sizer sz = {.ctx = &rp->pc[i], .target = sizer_target};
+		ah_engine_set_sizer(rp->eng[i], &sz);
+	}
+	rp->started = 1;
+	return 0;
+}
+
+static void note_wait(ah_replay *rp, int i, int64_t wait_ns)
+{
+	if (rp->nwaits[i] >= WAITS_MAX)
+		return;
+	if (!rp->waits[i] || (rp->nwaits[i] & (rp->nwaits[i] - 1)) == 0) {
+		size_t nc = rp->nwaits[i] ? rp->nwaits[i] * 2 : 64;
+		int64_t *nw = realloc(rp->waits[i], nc * sizeof(*nw));
+		if (!nw)
+			return; /* a percentile from fewer samples; never fail the replay */
+		rp->waits[i] = nw;
+	}
+	rp->waits[i][rp->nwaits[i]++] = wait_ns;
+}
+
+/* Makes sure workload w holds (or waits for) an allocation under policy
+ * i, sized by the policy for every dimension seen so far; returns the
+ * engine's reservation in `dim` now (0 while queued or refused). */
+static int ensure_alloc(ah_replay *rp, int i, struct wl *w, int dim, int64_t t_s, int64_t now, bool req_changed,
+			int64_t *out_r)
+{
+	ah_engine *E = rp->eng[i];
+	ah_engine_item it;
+	*out_r = 0;
+	if (w->id[i]) {
+		int rc = ah_engine_get(E, w->id[i], &it);
+		if (!rc && (it.queued || it.expires_ns <= now)) {
+			/* due for reclaiming or timing out, or waiting for room that
+			 * may have freed since: let the engine catch up first */
+			if ((rc = ah_engine_tick(E, now)) != 0)
+				return rc;
+			rc = ah_engine_get(E, w->id[i], &it);
+		}
+		if (rc == AH_ENOENT) {
+			/* queued and timed out, or a lease that lapsed in a gap */
+			if (w->queued[i])
+				rp->m[i][0].timeouts++;
+			else
+				rp->m[i][0].expiries++;
+			w->id[i] = 0;
+			w->queued[i] = 0;
+		} else if (rc) {
+			return rc;
+		} else if (it.queued) {
+			return 0;
+		} else if (w->queued[i]) {
+			w->queued[i] = 0;
+			rp->m[i][0].waits++;
+			note_wait(rp, i, now - w->queued_at_ns[i]);
+		}
+	}
+	if (!w->id[i]) {
+		ah_request rq = {.tenant = rp->tenant, .pool = rp->pool, .klass = NULL, .workload = w->name,
+				 .queue_timeout_ns = -1};
+		bool any = false;
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			struct wdim *wd = &w->d[d];
+			if (!wd->active || (d != dim && !wd->nseen))
+				continue;
+			int64_t r = rp->ops[i]->reserve(wd->block + rp->off[i], t_s, wd->req);
+			wd->want[i] = r < 0 ? 0 : r;
+			rq.res.v[d] = wd->want[i];
+			if (rq.res.v[d] > 0)
+				any = true;
+		}
+		if (!any)
+			rq.res.v[dim] = 1; /* the engine refuses an empty request */
+		ah_decision dec;
+		int rc = ah_engine_request(E, &rq, now, &dec);
+		if (rc)
+			return rc;
+		rp->m[i][0].requests++;
+		if (dec.outcome == AH_REFUSED) {
+			rp->m[i][0].refused++;
+			return 0;
+		}
+		w->id[i] = dec.id;
+		if (dec.outcome == AH_QUEUED) {
+			w->queued[i] = 1;
+			w->queued_at_ns[i] = now;
+			rp->m[i][0].queued++;
+			return 0;
+		}
+		if (ah_engine_get(E, w->id[i], &it))
+			return AH_ESTATE;
+	} else if ((!w->d[dim].nseen && it.res->v[dim] == 0) || req_changed) {
+		/* The allocation predates this dimension's first sample, or the
+		 * workload was provisioned anew (the trace's requested size
+		 * changed): a request to resize, which the policy sizes. */
+		struct wdim *wd = &w->d[dim];
+		int64_t r = rp->ops[i]->reserve(wd->block + rp->off[i], t_s, wd->req);
+		wd->want[i] = r < 0 ? 0 : r;
+		ah_vec res = *it.res;
+		res.v[dim] = wd->want[i];
+		int rc = res.v[dim] == it.res->v[dim] ? 0 : ah_engine_resize(E, w->id[i], &res, now);
+		if (rc && rc != AH_ECAPACITY && rc != AH_EQUOTA)
+			return rc;
+		if (ah_engine_get(E, w->id[i], &it))
+			return AH_ESTATE;
+	}
+	*out_r = it.res->v[dim];
+	return 0;
+}
+
 int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t errlen)
 {
 	if (!rp || !row || !row->workload || (unsigned)row->dim >= AH_REPLAY_DIMS)
@@ -299,8 +555,23 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 			snprintf(err, errlen, "workload %s: negative usage", row->workload);
 		return AH_ERANGE;
 	}
+	int rc;
+	if (!rp->started && (rc = start_engines(rp, row->t_s)) != 0) {
+		if (err)
+			snprintf(err, errlen, "starting the engines: %s", ah_strerror(rc));
+		return rc;
+	}
+	/* engine time: ns since the first sample (the trace's seconds would
+	 * overflow int64 ns past the year 2262) */
+	int64_t rel = row->t_s - rp->base_s;
+	if (rel > INT64_MAX / NS_PER_S || rel < -(INT64_MAX / NS_PER_S)) {
+		if (err)
+			snprintf(err, errlen, "time %lld: more than 292 years from the first sample", (long long)row->t_s);
+		return AH_ERANGE;
+	}
+	int64_t now = rel * NS_PER_S;
 	struct wl *w;
-	int rc = lookup(rp, row->workload, &w);
+	rc = lookup(rp, row->workload, &w);
 	if (rc) {
 		if (err)
 			snprintf(err, errlen, "workload %s: %s", row->workload,
@@ -309,6 +580,7 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 	}
 	struct wdim *wd = &w->d[row->dim];
 	int dim = row->dim;
+	bool req_changed = wd->active && row->requested >= 0 && row->requested != wd->req;
 	if (row->requested >= 0)
 		wd->req = row->requested;
 	if (!wd->active) {
@@ -340,13 +612,17 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 			return rc;
 		}
 	}
-	int64_t used = row->used, req = wd->req;
+	int64_t used = row->used;
 	double scale = rp->bin_s > 0 ? (double)rp->p.step_s / (double)rp->bin_s : 0;
 	for (int i = 0; i < rp->npol; i++) {
-		void *st = wd->block + rp->off[i];
-		int64_t r = rp->ops[i]->reserve(st, row->t_s, req);
-		if (r < 0)
-			r = 0;
+		int64_t r;
+		rc = ensure_alloc(rp, i, w, dim, row->t_s, now, req_changed, &r);
+		if (rc) {
+			if (err)
+				snprintf(err, errlen, "workload %s: engine (%s): %s", row->workload, rp->ops[i]->name,
+					 ah_strerror(rc));
+			return rc;
+		}
 		ah_replay_metrics *m = &rp->m[i][dim];
 		m->intervals++;
 		m->sum_used += (double)used;
@@ -363,7 +639,35 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		wd->last_res[i] = r;
 		if (rp->bin_s > 0)
 			rp->res[i][dim][bin] += (double)r * scale;
-		rp->ops[i]->observe(st, row->t_s, used, r, req);
+		if (w->id[i] && !w->queued[i]) {
+			/* The usage report: the policy, as the engine's sizer,
+			 * decides the next size; the engine admits it. */
+			ah_vec u;
+			for (int d = 0; d < AH_MAX_DIMS; d++)
+				u.v[d] = AH_USAGE_NONE;
+			u.v[dim] = used;
+			rp->pc[i].cur = w;
+			rp->pc[i].t_s = row->t_s;
+			ah_adjust_outcome o;
+			rc = ah_engine_report_usage(rp->eng[i], w->id[i], &u, now, &o);
+			rp->pc[i].cur = NULL;
+			if (rc) {
+				if (err)
+					snprintf(err, errlen, "workload %s: engine (%s): %s", row->workload,
+						 rp->ops[i]->name, ah_strerror(rc));
+				return rc;
+			}
+			if (o.action == AH_ADJUST_GROW_BLOCKED)
+				rp->m[i][0].grow_blocked++;
+			if (o.action != AH_ADJUST_NONE && o.action != AH_ADJUST_GROW_BLOCKED)
+				rp->m[i][0].engine_resizes++;
+		} else {
+			/* Waiting (or refused): the workload runs regardless in
+			 * the trace; the policy still learns from it. */
+			void *st = wd->block + rp->off[i];
+			rp->ops[i]->observe(st, row->t_s, used, r, wd->req);
+			m->queued_intervals++;
+		}
 	}
 	if (rp->bin_s > 0)
 		rp->used[dim][bin] += (double)used * scale;
@@ -392,6 +696,26 @@ int ah_replay_feed_trace(ah_replay *rp, ah_trace *tr, char *err, size_t errlen)
 	return rc;
 }
 
+int ah_replay_feed_merge(ah_replay *rp, ah_trace_merge *mg, char *err, size_t errlen)
+{
+	ah_trace_row row;
+	const ah_trace *from = NULL;
+	int rc;
+	char msg[256];
+	while ((rc = ah_trace_merge_next(mg, &row, &from)) == 1) {
+		rc = ah_replay_feed(rp, &row, msg, sizeof(msg));
+		if (rc) {
+			char where[300];
+			if (err)
+				snprintf(err, errlen, "%s: %s", ah_trace_where(from, where, sizeof(where)), msg);
+			return rc;
+		}
+	}
+	if (rc < 0 && err)
+		snprintf(err, errlen, "%s", ah_trace_error(ah_trace_merge_error_source(mg)));
+	return rc;
+}
+
 int ah_replay_npolicies(const ah_replay *rp)
 {
 	return rp->npol;
@@ -407,9 +731,39 @@ uint64_t ah_replay_intervals(const ah_replay *rp)
 	return rp->intervals;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static double pctl_s(int64_t *v, size_t n, double q)
+{
+	if (!n)
+		return 0;
+	size_t k = (size_t)(q * (double)(n - 1) + 0.5);
+	return (double)v[k] / (double)NS_PER_S;
+}
+
 void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metrics *out)
 {
 	*out = rp->m[i][dim];
+	/* engine-side counts are per policy (kept in dimension 0's block) */
+	const ah_replay_metrics *e0 = &rp->m[i][0];
+	out->requests = e0->requests;
+	out->queued = e0->queued;
+	out->refused = e0->refused;
+	out->timeouts = e0->timeouts;
+	out->expiries = e0->expiries;
+	out->grow_blocked = e0->grow_blocked;
+	out->engine_resizes = e0->engine_resizes;
+	out->waits = e0->waits;
+	if (rp->nwaits[i]) {
+		qsort(rp->waits[i], rp->nwaits[i], sizeof(int64_t), cmp_i64);
+		out->wait_p50_s = pctl_s(rp->waits[i], rp->nwaits[i], 0.5);
+		out->wait_p99_s = pctl_s(rp->waits[i], rp->nwaits[i], 0.99);
+		out->wait_max_s = pctl_s(rp->waits[i], rp->nwaits[i], 1.0);
+	}
 	out->slack = out->sum_used > 0 ? out->sum_idle / out->sum_used : 0;
 	out->net_slack = out->sum_used > 0 ? (out->sum_reserved - out->sum_used) / out->sum_used : 0;
 	out->shortfall = out->sum_used > 0 ? out->sum_short / out->sum_used : 0;
