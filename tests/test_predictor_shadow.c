@@ -306,6 +306,7 @@ static void test_feedback_loop(void **state)
 		snprintf(params, sizeof params, "rows=%d", i);
 		assert_int_equal(ah_shadow_alloc_begin(f->s, 100 + i, "train", params, T0 + i * 10 * S, &f->dims, NULL, &req), 0);
 		u.v[AH_DIM_MEMORY] = (int64_t)(100 * MI * i);
+		u.v[AH_DIM_CPU] = 500;
 		assert_int_equal(ah_shadow_alloc_report(f->s, 100 + i, T0 + i * 10 * S + S, &f->dims, &u, mask, NULL), 0);
 		assert_int_equal(ah_shadow_alloc_end(f->s, 100 + i, T0 + i * 10 * S + 2 * S), 0);
 	}
@@ -314,6 +315,9 @@ static void test_feedback_loop(void **state)
 	assert_int_equal(info.dim[AH_DIM_MEMORY].n, 11);
 	double m = (double)v.v[AH_DIM_MEMORY] / MI;
 	assert_true(m > 690 && m < 710);
+	/* A constant 500m: the model's float noise does not round up to 501m. */
+	assert_int_equal(info.dim[AH_DIM_CPU].source, AH_PSH_REGRESSION);
+	assert_int_equal(v.v[AH_DIM_CPU], 500);
 
 	/* A reused id (a recreated ledger): the newest open record is found. */
 	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "other", NULL, T0 + 500 * S, &f->dims, NULL, &req), 0);

@@ -55,6 +55,15 @@ int ah_cli_parse_id(const char *cmd, const char *s, uint64_t *out);
 /* Maps an AH_E* code to an exit code. */
 int ah_cli_exit_for(int err);
 
+/* The shadow store beside DB ("x.db" -> "x-shadow.db"), or shadow_flag when
+ * given. Opened only if the file exists, unless create. *out is NULL when it
+ * is absent or cannot be opened; a failure is printed as a warning (the
+ * shadow store is history: it never fails the ledger command). Returns 0 or
+ * the AH_E* error. */
+struct ah_shadow;
+int ah_cli_shadow_open(const char *cmd, const char *db, const char *shadow_flag, bool create,
+		       struct ah_shadow **out);
+
 /* Subcommands (one file each under src/cli/). */
 int ah_cmd_policy(int argc, char **argv);
 int ah_cmd_pool(int argc, char **argv);
@@ -69,5 +78,6 @@ int ah_cmd_forecast(int argc, char **argv);
 int ah_cmd_anomalies(int argc, char **argv);
 int ah_cmd_shadow(int argc, char **argv);
 int ah_cmd_replay(int argc, char **argv);
+int ah_cmd_scale(int argc, char **argv);
 
 #endif

@@ -1,6 +1,14 @@
-/* ahead alloc|release|renew|tick: the request path from the command line.
- * Each invocation opens the ledger, rebuilds the engine, answers, and the
- * answer is committed before it is printed. */
+/* ahead alloc|release|renew|tick|report: the request path from the command
+ * line. Each invocation opens the ledger, rebuilds the engine, answers, and
+ * the answer is committed before it is printed.
+ *
+ * With --workload, the path goes through the shadow store beside the ledger
+ * (docs/SHADOW.md, "Predict, then reserve"): alloc is sized by the
+ * predictor over its history and records the allocation as a request
+ * record; report appends usage to the workload's series and the record's
+ * running peak; release ends the record, which the next prediction learns
+ * from. The shadow store is history, never a gate: if it is missing or
+ * broken the ledger command still runs, with a warning on stderr. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -10,24 +18,81 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/policy.h"
+#include "ahead/predictor_shadow.h"
+#include "ahead/shadow.h"
 #include "cli/cli.h"
 
 static void alloc_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ahead alloc --tenant T --pool P --res RESOURCES [options]\n\n"
+		"usage: ahead alloc --tenant T --pool P (--res RESOURCES | --workload W) [options]\n\n"
 		"Requests an allocation. The answer is granted (exit 0), queued (exit 4)\n"
 		"or refused with a reason code (exit 3).\n\n"
 		"  -t, --tenant T          tenant name (required)\n"
 		"  -p, --pool P            pool name (required)\n"
 		"  -c, --class C           priority class (default: the policy's default_class)\n"
-		"  -r, --res RESOURCES     e.g. cpu=2,memory=512Mi,qubits=4 (required)\n"
+		"  -r, --res RESOURCES     e.g. cpu=2,memory=512Mi,qubits=4 (required without --workload)\n"
+		"  -w, --workload W        size by prediction from W's history in the shadow store\n"
+		"                          (the class's quantile plus margin; its 'prediction' mode\n"
+		"                          says whether it may change stated --res); the allocation\n"
+		"                          is recorded there, and its reports and release feed back\n"
 		"  -P, --param KEY=VALUE   request parameter, kept for prediction (repeatable)\n"
+		"      --params K=V,...    several parameters at once (e.g. rows=7,kind=etl)\n"
 		"  -l, --lease DURATION    lease length, e.g. 30s, 5m, 1h (default: class/policy)\n"
 		"  -q, --queue-timeout D   how long to wait in the queue (default: class/policy)\n"
 		"      --no-queue          refuse instead of queueing\n"
 		"      --db PATH           ledger database (default $AHEAD_DB, else ./ahead.db)\n"
+		"      --shadow-db PATH    shadow store (default: beside the database, x-shadow.db;\n"
+		"                          created by the first alloc --workload)\n"
 		"  -o FORMAT               table (default) or json\n");
+}
+
+/* Keeps a broken shadow store from refusing requests: the engine refuses a
+ * request whose prediction fails, but a storage fault in the history is not
+ * the requester's fault, so it reads as "nothing known" (the stated
+ * resources stand) and is reported as a warning. */
+typedef struct {
+	ah_shadow_predictor *p;
+	int err;
+} cli_pred;
+
+static int cli_predict(void *ctx, const char *workload, const char *params, double q, const ah_dimset *dims,
+		       ah_vec *out)
+{
+	cli_pred *c = ctx;
+	int rc = ah_shadow_predictor_predict(c->p, workload, params, q, dims, out, NULL);
+	if (rc < 0 && rc != AH_ENOENT) {
+		c->err = rc;
+		return AH_ENOENT;
+	}
+	return rc;
+}
+
+/* The dimensions a RESOURCES text names (bit i = dimension i): a report
+ * that leaves a dimension out did not measure it, which is not a zero. */
+static uint32_t named_dims(const ah_dimset *ds, const char *s)
+{
+	uint32_t mask = 0;
+	while (s && *s) {
+		while (*s == ' ' || *s == ',')
+			s++;
+		const char *eq = strchr(s, '='), *end = strchr(s, ',');
+		if (!eq || (end && end < eq))
+			break;
+		char name[AH_NAME_MAX];
+		size_t n = (size_t)(eq - s);
+		while (n && s[n - 1] == ' ')
+			n--;
+		if (n < sizeof name) {
+			memcpy(name, s, n);
+			name[n] = '\0';
+			int i = ah_dimset_find(ds, name);
+			if (i >= 0 && i < 32)
+				mask |= UINT32_C(1) << i;
+		}
+		s = end ? end + 1 : eq + strlen(eq);
+	}
+	return mask;
 }
 
 static int parse_duration_opt(const char *cmd, const char *opt, const char *s, int64_t *out)
@@ -54,10 +119,33 @@ static bool valid_param(const char *kv)
 	return true;
 }
 
-static void print_decision(const ah_decision *d, const ah_policy *pol, ah_out_fmt fmt)
+/* What the prediction rested on, per predicted dimension, for people
+ * ("memory: regression on 12 requests"). */
+static void fmt_sources(const ah_policy *pol, const ah_shadow_prediction_info *pi, char *buf, size_t len)
 {
-	char res[1024] = "", t1[40] = "";
+	size_t w = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < pi->n_dims && i < pol->dims.n; i++) {
+		if (pi->dim[i].source == AH_PSH_NONE)
+			continue;
+		const char *what = pi->dim[i].source == AH_PSH_SERIES ? "usage samples" : "requests";
+		int k = snprintf(buf + w, len - w, "%s%s: %s on %zu %s", w ? ", " : "", pol->dims.name[i],
+				 ah_psh_source_name(pi->dim[i].source), pi->dim[i].n, what);
+		if (k < 0 || (size_t)k >= len - w)
+			break;
+		w += (size_t)k;
+	}
+}
+
+static void print_decision(const ah_decision *d, const ah_policy *pol, const char *workload,
+			   const ah_shadow_prediction_info *pi, ah_out_fmt fmt)
+{
+	char res[1024] = "", t1[40] = "", pred[1024] = "", src[512] = "";
 	ah_vec_format(&pol->dims, &d->res, res, sizeof res);
+	if (d->predicted)
+		ah_vec_format(&pol->dims, &d->prediction, pred, sizeof pred);
+	if (d->predicted && pi)
+		fmt_sources(pol, pi, src, sizeof src);
 	if (fmt == AH_OUT_JSON) {
 		json_t *o = json_object();
 		static const char *names[] = {"granted", "queued", "refused"};
@@ -87,7 +175,27 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, ah_out_fm
 				json_array_append_new(corr, json_string(tok[0] == ' ' ? tok + 1 : tok));
 		}
 		json_object_set_new(o, "corrections", corr);
-		char *s = json_dumps(o, JSON_INDENT(2));
+		if (workload)
+			json_object_set_new(o, "workload", json_string(workload));
+		json_object_set_new(o, "predicted", json_boolean(d->predicted));
+		if (d->predicted) {
+			json_object_set_new(o, "prediction", json_string(pred));
+			if (pi) {
+				json_t *by = json_object();
+				json_object_set_new(o, "prediction_quantile", json_real(pi->q));
+				for (int i = 0; i < pi->n_dims && i < pol->dims.n; i++) {
+					if (pi->dim[i].source == AH_PSH_NONE)
+						continue;
+					json_t *x = json_object();
+					json_object_set_new(x, "value", json_integer(d->prediction.v[i]));
+					json_object_set_new(x, "source", json_string(ah_psh_source_name(pi->dim[i].source)));
+					json_object_set_new(x, "n", json_integer((json_int_t)pi->dim[i].n));
+					json_object_set_new(by, pol->dims.name[i], x);
+				}
+				json_object_set_new(o, "prediction_by_dim", by);
+			}
+		}
+		char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 		printf("%s\n", s);
 		free(s);
 		json_decref(o);
@@ -112,6 +220,12 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, ah_out_fm
 	}
 	if (d->corrections[0])
 		printf("corrected: %s\n", d->corrections);
+	if (d->predicted) {
+		if (pi)
+			printf("predicted: %s at p%g for %s (%s)\n", pred, pi->q * 100, workload, src);
+		else
+			printf("predicted: %s for %s\n", pred, workload);
+	}
 }
 
 int ah_cmd_alloc(int argc, char **argv)
@@ -122,6 +236,9 @@ int ah_cmd_alloc(int argc, char **argv)
 		{"class", required_argument, NULL, 'c'},
 		{"res", required_argument, NULL, 'r'},
 		{"param", required_argument, NULL, 'P'},
+		{"params", required_argument, NULL, 'A'},
+		{"workload", required_argument, NULL, 'w'},
+		{"shadow-db", required_argument, NULL, 'S'},
 		{"lease", required_argument, NULL, 'l'},
 		{"queue-timeout", required_argument, NULL, 'q'},
 		{"no-queue", no_argument, NULL, 'n'},
@@ -131,13 +248,14 @@ int ah_cmd_alloc(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *tenant = NULL, *pool = NULL, *klass = NULL, *res = NULL, *db = NULL;
+	const char *workload = NULL, *shadow_db = NULL;
 	char params[AH_PARAMS_MAX + 1] = "";
 	size_t plen = 0;
 	int64_t lease = 0, qt = -1;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "t:p:c:r:P:l:q:d:o:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:p:c:r:P:w:l:q:d:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
 			tenant = optarg;
@@ -167,6 +285,33 @@ int ah_cmd_alloc(int argc, char **argv)
 			plen += n;
 			break;
 		}
+		case 'A': {
+			/* Checked whole below (ah_shadow_params_check names the item);
+			 * here only the length cap of the joined text. */
+			size_t n = strlen(optarg);
+			if (plen + n + 1 > AH_PARAMS_MAX) {
+				ah_cli_err("alloc", "--params: parameters longer than %d bytes in all", AH_PARAMS_MAX);
+				return AH_EXIT_USAGE;
+			}
+			if (!n)
+				break;
+			if (plen)
+				params[plen++] = ',';
+			memcpy(params + plen, optarg, n + 1);
+			plen += n;
+			break;
+		}
+		case 'w':
+			if (ah_shadow_check_workload(optarg) < 0) {
+				ah_cli_err("alloc", "--workload: '%.64s' is not a workload name (1-127 of [A-Za-z0-9_.:/@+-])",
+					   optarg);
+				return AH_EXIT_USAGE;
+			}
+			workload = optarg;
+			break;
+		case 'S':
+			shadow_db = optarg;
+			break;
 		case 'l':
 			if (parse_duration_opt("alloc", "--lease", optarg, &lease) < 0)
 				return AH_EXIT_USAGE;
@@ -201,9 +346,15 @@ int ah_cmd_alloc(int argc, char **argv)
 		ah_cli_err("alloc", "unexpected argument '%.64s'", argv[optind]);
 		return AH_EXIT_USAGE;
 	}
-	const char *missing = !tenant ? "--tenant" : !pool ? "--pool" : !res ? "--res" : NULL;
+	const char *missing = !tenant ? "--tenant" : !pool ? "--pool" : !res && !workload ? "--res (or --workload)" : NULL;
 	if (missing) {
 		ah_cli_err("alloc", "%s is required (see ahead alloc --help)", missing);
+		return AH_EXIT_USAGE;
+	}
+	char perr[256];
+	int prc = ah_shadow_params_check(params, perr, sizeof perr);
+	if (prc < 0) {
+		ah_cli_err("alloc", "--params: %s", perr);
 		return AH_EXIT_USAGE;
 	}
 	if (fmt == AH_OUT_CSV) {
@@ -212,16 +363,28 @@ int ah_cmd_alloc(int argc, char **argv)
 	}
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
+	ah_shadow *sh = NULL;
+	cli_pred cp = {0};
+	ah_shadow_prediction_info pinfo;
+	bool have_pinfo = false;
 	int ex = ah_cli_open("alloc", ah_cli_db_path(db), now, &ctx);
 	if (ex)
 		return ex;
-	ah_request rq = {.tenant = tenant, .pool = pool, .klass = klass, .params = params,
+	ah_request rq = {.tenant = tenant, .pool = pool, .klass = klass, .params = params, .workload = workload,
 			 .lease_ttl_ns = lease, .queue_timeout_ns = qt};
 	char err[256];
-	if (ah_vec_parse(&ctx.pol->dims, res, &rq.res, err, sizeof err) < 0) {
+	if (res && ah_vec_parse(&ctx.pol->dims, res, &rq.res, err, sizeof err) < 0) {
 		ah_cli_err("alloc", "--res: %s", err);
 		ex = AH_EXIT_USAGE;
 		goto out;
+	}
+	/* The first alloc of a workload creates the store: its record is how
+	 * the history of that workload begins. */
+	if (workload && ah_cli_shadow_open("alloc", ah_cli_db_path(db), shadow_db, true, &sh) == 0 && sh) {
+		if (ah_shadow_predictor_new(sh, NULL, &cp.p) == 0) {
+			ah_predictor pr = {.ctx = &cp, .predict = cli_predict};
+			ah_engine_set_predictor(ctx.eng, &pr);
+		}
 	}
 	ah_decision d;
 	int rc = ah_engine_request(ctx.eng, &rq, now, &d);
@@ -230,11 +393,40 @@ int ah_cmd_alloc(int argc, char **argv)
 		ex = AH_EXIT_INTERNAL;
 		goto out;
 	}
-	print_decision(&d, ctx.pol, fmt);
+	if (cp.err)
+		ah_cli_err("alloc", "warning: prediction for %s failed (%s); sized by the stated resources", workload,
+			   ah_strerror(cp.err));
+	if (d.predicted && cp.p && ah_shadow_predictor_last(cp.p, &pinfo) == 0)
+		have_pinfo = true;
+	if (sh && d.outcome != AH_REFUSED) {
+		int64_t req;
+		rc = ah_shadow_alloc_begin(sh, d.id, workload, params, now, &ctx.pol->dims,
+					   d.predicted ? &d.prediction : NULL, &req);
+		if (rc < 0)
+			ah_cli_err("alloc", "warning: %llu: not recorded in the shadow store (%s); its usage will not be "
+				   "learned", (unsigned long long)d.id, ah_strerror(rc));
+	}
+	print_decision(&d, ctx.pol, workload, have_pinfo ? &pinfo : NULL, fmt);
 	ex = d.outcome == AH_GRANTED ? AH_EXIT_OK : d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
 out:
 	ah_cli_close(&ctx);
+	ah_shadow_predictor_free(cp.p);
+	ah_shadow_free(sh);
 	return ex;
+}
+
+/* Ends the allocation's request record, if it has one (made by alloc
+ * --workload): what its reports raised becomes a training example. */
+static void record_end(const char *db, const char *shadow_db, uint64_t id, int64_t now)
+{
+	ah_shadow *sh = NULL;
+	if (ah_cli_shadow_open("release", db, shadow_db, false, &sh) < 0 || !sh)
+		return;
+	int rc = ah_shadow_alloc_end(sh, id, now);
+	if (rc < 0 && rc != AH_ENOENT)
+		ah_cli_err("release", "warning: %llu: request record not ended in the shadow store (%s)",
+			   (unsigned long long)id, ah_strerror(rc));
+	ah_shadow_free(sh);
 }
 
 /* release ID / renew ID / tick share option parsing. */
@@ -243,11 +435,12 @@ static int id_command(int argc, char **argv, const char *name)
 	static const struct option opts[] = {
 		{"db", required_argument, NULL, 'd'},
 		{"lease", required_argument, NULL, 'l'},
+		{"shadow-db", required_argument, NULL, 'S'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *db = NULL;
+	const char *db = NULL, *shadow_db = NULL;
 	int64_t lease = 0;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	bool is_tick = !strcmp(name, "tick"), is_renew = !strcmp(name, "renew");
@@ -257,6 +450,13 @@ static int id_command(int argc, char **argv, const char *name)
 		switch (c) {
 		case 'd':
 			db = optarg;
+			break;
+		case 'S':
+			if (is_tick || is_renew) {
+				ah_cli_err(name, "--shadow-db is only for release");
+				return AH_EXIT_USAGE;
+			}
+			shadow_db = optarg;
 			break;
 		case 'l':
 			if (!is_renew) {
@@ -286,9 +486,11 @@ static int id_command(int argc, char **argv, const char *name)
 				       "Extends a lease to now + DURATION (default: the allocation's lease).\n"
 				       "Exit 5 if the allocation does not exist (released, expired or preempted).\n");
 			else
-				printf("usage: ahead release ID [--db PATH] [-o json]\n\n"
+				printf("usage: ahead release ID [--db PATH] [--shadow-db PATH] [-o json]\n\n"
 				       "Releases an allocation or cancels a queued request; queued requests that\n"
-				       "then fit are granted. Exit 5 if ID does not exist.\n");
+				       "then fit are granted. An allocation made with --workload has its request\n"
+				       "record ended in the shadow store (params -> peak usage of its reports), so\n"
+				       "later predictions learn from it. Exit 5 if ID does not exist.\n");
 			return AH_EXIT_OK;
 		default:
 			fprintf(stderr, "see 'ahead %s --help'\n", name);
@@ -318,6 +520,8 @@ static int id_command(int argc, char **argv, const char *name)
 	int rc = is_tick ? ah_engine_tick(ctx.eng, now)
 		 : is_renew ? ah_engine_renew(ctx.eng, id, lease, now, &exp)
 			    : ah_engine_release(ctx.eng, id, now);
+	if (rc == 0 && !is_tick && !is_renew)
+		record_end(ah_cli_db_path(db), shadow_db, id, now);
 	if (rc == AH_ENOENT) {
 		ah_cli_err(name, "%llu: no such allocation or queued request (released, expired or preempted?)",
 			   (unsigned long long)id);
@@ -371,11 +575,12 @@ int ah_cmd_report(int argc, char **argv)
 	static const struct option opts[] = {
 		{"usage", required_argument, NULL, 'u'},
 		{"db", required_argument, NULL, 'd'},
+		{"shadow-db", required_argument, NULL, 'S'},
 		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
-	const char *db = NULL, *usage_s = NULL;
+	const char *db = NULL, *usage_s = NULL, *shadow_db = NULL;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	int c;
 	optind = 0;
@@ -387,6 +592,9 @@ int ah_cmd_report(int argc, char **argv)
 		case 'd':
 			db = optarg;
 			break;
+		case 'S':
+			shadow_db = optarg;
+			break;
 		case 'o':
 			if (ah_cli_parse_output(optarg, &fmt) < 0)
 				return AH_EXIT_USAGE;
@@ -396,11 +604,14 @@ int ah_cmd_report(int argc, char **argv)
 			}
 			break;
 		case 'h':
-			printf("usage: ahead report ID --usage RESOURCES [--db PATH] [-o json]\n\n"
-			       "Reports an allocation's observed usage (e.g. cpu=1500m,memory=3Gi). The report\n"
-			       "renews the lease; usage above 90%% of the reservation grows it at once (if the\n"
-			       "pool has room), usage below 50%% for 10 minutes shrinks it to the window's\n"
-			       "peak + 15%%. Exit 5 if the allocation does not exist.\n");
+			printf("usage: ahead report ID --usage RESOURCES [--db PATH] [--shadow-db PATH] [-o json]\n\n"
+			       "Reports an allocation's observed usage (e.g. cpu=1500m,memory=3Gi); dimensions\n"
+			       "left out were not measured. The report renews the lease; usage above 90%% of\n"
+			       "the reservation grows it at once (if the pool has room), usage below 50%% for\n"
+			       "10 minutes shrinks it to the window's peak + 15%%. For an allocation made with\n"
+			       "--workload, the usage is also appended to the workload's series in the shadow\n"
+			       "store and raises its request record's peak. Exit 5 if the allocation does not\n"
+			       "exist.\n");
 			return AH_EXIT_OK;
 		default:
 			fprintf(stderr, "see 'ahead report --help'\n");
@@ -430,8 +641,26 @@ int ah_cmd_report(int argc, char **argv)
 		ah_cli_close(&ctx);
 		return AH_EXIT_USAGE;
 	}
+	uint32_t present = named_dims(&ctx.pol->dims, usage_s);
+	for (int i = 0; i < ctx.pol->dims.n; i++)
+		if (!(present & (UINT32_C(1) << i)))
+			u.v[i] = AH_USAGE_NONE;
 	ah_adjust_outcome o;
+	char workload[AH_SHADOW_WORKLOAD_MAX] = "";
 	int rc = ah_engine_report_usage(ctx.eng, id, &u, now, &o);
+	if (rc == 0) {
+		/* The ledger has the answer; history is best effort from here. */
+		ah_shadow *sh = NULL;
+		if (ah_cli_shadow_open("report", ah_cli_db_path(db), shadow_db, false, &sh) == 0 && sh) {
+			int src = ah_shadow_alloc_report(sh, id, now, &ctx.pol->dims, &u, present, workload);
+			if (src < 0 && src != AH_ENOENT)
+				ah_cli_err("report", "warning: %llu: usage not recorded in the shadow store (%s)",
+					   (unsigned long long)id, ah_strerror(src));
+			if (src < 0)
+				workload[0] = '\0';
+		}
+		ah_shadow_free(sh);
+	}
 	if (rc == AH_ENOENT) {
 		ah_cli_err("report", "%llu: no such allocation (released, expired or preempted?)", (unsigned long long)id);
 		ex = AH_EXIT_NOTFOUND;
@@ -443,11 +672,24 @@ int ah_cmd_report(int argc, char **argv)
 		char res[1024], t[40];
 		ah_vec_format(&ctx.pol->dims, &o.res, res, sizeof res);
 		ah_cli_fmt_time(o.lease_expires_ns, t, sizeof t);
-		if (fmt == AH_OUT_JSON)
-			printf("{\"id\": %llu, \"action\": \"%s\", \"resources\": \"%s\", \"lease_expires\": \"%s\"}\n",
-			       (unsigned long long)id, acts[o.action], res, t);
-		else
-			printf("reported id=%llu  %s  %s  lease until %s\n", (unsigned long long)id, acts[o.action], res, t);
+		if (fmt == AH_OUT_JSON) {
+			json_t *j = json_object();
+			json_object_set_new(j, "id", json_integer((json_int_t)id));
+			json_object_set_new(j, "action", json_string(acts[o.action]));
+			json_object_set_new(j, "resources", json_string(res));
+			json_object_set_new(j, "lease_expires", json_string(t));
+			if (workload[0])
+				json_object_set_new(j, "workload", json_string(workload));
+			char *js = json_dumps(j, 0);
+			printf("%s\n", js ? js : "{}");
+			free(js);
+			json_decref(j);
+		} else {
+			printf("reported id=%llu  %s  %s  lease until %s", (unsigned long long)id, acts[o.action], res, t);
+			if (workload[0])
+				printf("  (recorded for workload %s)", workload);
+			printf("\n");
+		}
 	}
 	ah_cli_close(&ctx);
 	return ex;

@@ -4,11 +4,13 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
+#include <unistd.h>
 
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/policy.h"
+#include "ahead/shadow.h"
 #include "cli/cli.h"
 
 int64_t ah_cli_now_ns(void)
@@ -126,4 +128,32 @@ void ah_cli_close(ah_cli_ctx *ctx)
 	ah_ledger_free(ctx->led);
 	ah_policy_free(ctx->pol);
 	memset(ctx, 0, sizeof(*ctx));
+}
+
+int ah_cli_shadow_open(const char *cmd, const char *db, const char *shadow_flag, bool create, ah_shadow **out)
+{
+	char path[4096];
+	int rc;
+	*out = NULL;
+	if (shadow_flag && *shadow_flag) {
+		if (strlen(shadow_flag) >= sizeof path) {
+			ah_cli_err(cmd, "warning: --shadow-db: path longer than %zu bytes; usage history not used",
+				   sizeof path - 1);
+			return AH_ETOOBIG;
+		}
+		snprintf(path, sizeof path, "%s", shadow_flag);
+	} else if ((rc = ah_shadow_path_for_db(db, path, sizeof path)) < 0) {
+		ah_cli_err(cmd, "warning: %.200s: no shadow store path (%s); usage history not used", db, ah_strerror(rc));
+		return rc;
+	}
+	/* Only commands that start history (alloc --workload) may create the
+	 * file; the others leave no empty store behind a mistyped --db. */
+	if (!create && access(path, F_OK) != 0)
+		return 0;
+	rc = ah_shadow_open(path, out);
+	if (rc < 0) {
+		ah_cli_err(cmd, "warning: shadow store %.200s: %s; usage history not used", path, ah_strerror(rc));
+		*out = NULL;
+	}
+	return rc;
 }

@@ -330,6 +330,12 @@ static int64_t to_units(double v)
 		return 0;
 	if (v >= (double)AH_VALUE_MAX)
 		return AH_VALUE_MAX;
+	/* Rounded up, but the regression's float noise (its ridge and
+	 * exp(log(x)) leave ~1e-9 relative: 500 usage predicts 500.000002) must
+	 * not add a unit: within 1e-8 of a whole unit it is that unit. */
+	double r = nearbyint(v);
+	if (fabs(v - r) <= 1e-8 * v && r > 0)
+		return (int64_t)r;
 	return (int64_t)ceil(v);
 }
 
