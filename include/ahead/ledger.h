@@ -32,6 +32,7 @@ typedef enum {
 	AH_EV_PREEMPT,     /* evicted for a higher-priority request */
 	AH_EV_RESIZE,      /* allocation resized while running */
 	AH_EV_POLICY,      /* policy applied */
+	AH_EV_SCALE,       /* pool capacity scaled or rebalanced (or a scale hook failed) */
 	AH_EV__COUNT
 } ah_event_kind;
 
@@ -58,6 +59,8 @@ typedef struct {
 	const ah_vec *res;      /* may be NULL */
 	const char *reason;     /* stable reason code or NULL */
 	const char *detail;     /* human message or NULL */
+	const char *data;       /* structured detail, a JSON object, or NULL (scale
+				 * events: action, dimension, sizes, hook result) */
 } ah_ledger_event;
 
 typedef struct ah_ledger ah_ledger;

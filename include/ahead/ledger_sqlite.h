@@ -18,6 +18,7 @@
 
 #include "ahead/ledger.h"
 #include "ahead/policy.h"
+#include "ahead/resource.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,12 +43,37 @@ typedef struct {
 	int64_t seq, t_ns;
 	const char *kind, *tenant, *pool, *klass, *resources, *reason, *detail;
 	uint64_t id;
+	const char *data;       /* JSON object (scale events) or "" */
 } ah_event_row;
 
 /* Visits events with seq > after_seq, oldest first, at most limit
  * (limit <= 0: all); filter by allocation id when id != 0. */
 int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t id,
 			    int (*fn)(void *ctx, const ah_event_row *ev), void *ctx);
+
+/* The scaler's demand history (table pool_demand): one row per pool and
+ * observation time, what the pool held and what waited, split by class. */
+typedef struct {
+	int64_t t_ns;
+	const char *pool;
+	ah_vec used, queued;
+	int n_classes;
+	char class_name[AH_MAX_CLASSES][AH_NAME_MAX];
+	ah_vec class_demand[AH_MAX_CLASSES];
+} ah_demand_row;
+
+/* Stores a row (replacing one of the same pool and time), then drops the
+ * pool's rows older than keep_after_ns and all but its newest max_rows.
+ * Runs in its own transaction unless one is open. */
+int ah_ledger_sqlite_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row,
+				int64_t keep_after_ns, int max_rows);
+/* Visits rows with t_ns >= since_ns, oldest first. Rows that no longer
+ * parse under dims (a dropped dimension) are skipped. */
+int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+				 int (*fn)(void *ctx, const ah_demand_row *row), void *ctx);
+/* Time of the last successful scale event that grew POOL's DIM (for
+ * stabilisation across runs); AH_ENOENT when there was none. */
+int ah_ledger_sqlite_last_scale_up(ah_ledger *l, const char *pool, const char *dim, int64_t *out_t_ns);
 
 /* Last error message from SQLite (borrowed). */
 const char *ah_ledger_sqlite_errmsg(ah_ledger *l);

@@ -265,6 +265,10 @@ static int print_event(void *ctx, const ah_event_row *ev)
 		for (int i = 0; i < 6; i++)
 			if (vals[i] && *vals[i])
 				json_object_set_new(o, keys[i], json_string(vals[i]));
+		/* Structured detail (scale events): nested as JSON, not as a string. */
+		json_t *data = ev->data && *ev->data ? json_loads(ev->data, 0, NULL) : NULL;
+		if (data)
+			json_object_set_new(o, "data", data);
 		json_array_append_new(c->arr, o);
 	} else if (c->fmt == AH_OUT_CSV) {
 		printf("%lld,%s,%s,%s,%s,%s,%s,", (long long)ev->seq, t, ev->kind, id, ev->tenant, ev->pool, ev->klass);
@@ -287,7 +291,8 @@ int ah_cmd_events(int argc, char **argv)
 	int r = parse_common(argc, argv, "events",
 			     "usage: ahead events [--since SEQ] [--limit N] [--id ID] [--db PATH] [-o table|json|csv]\n\n"
 			     "Shows the append-only event log (grant, queue, refuse, dequeue, release,\n"
-			     "cancel, renew, expire, timeout, preempt, resize, policy), oldest first.\n"
+			     "cancel, renew, expire, timeout, preempt, resize, policy, scale), oldest\n"
+			     "first. Scale events carry the hook's result (-o json: \"data\").\n"
 			     "--since SEQ shows events after sequence number SEQ; --id one allocation's.\n",
 			     &o, &first);
 	if (r)

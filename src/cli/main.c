@@ -22,6 +22,7 @@ static const struct {
 	{"anomalies", ah_cmd_anomalies, "flag anomalies in a time series CSV file"},
 	{"shadow", ah_cmd_shadow, "usage history: import, query, export"},
 	{"replay", ah_cmd_replay, "replay a usage trace under allocation policies"},
+	{"scale", ah_cmd_scale, "one predictive pool-shaping step: forecast, resize, run scale hooks"},
 };
 
 static void usage(FILE *f)

@@ -19,10 +19,12 @@ typedef struct {
 	int cap, n, head; /* head: index of the oldest event */
 } mem_ledger;
 
-static const char *kind_names[AH_EV__COUNT] = {
+static const char *const kind_names[] = {
 	"grant", "queue", "refuse", "dequeue", "release", "cancel",
-	"renew", "expire", "timeout", "preempt", "resize", "policy",
+	"renew", "expire", "timeout", "preempt", "resize", "policy", "scale",
 };
+/* A new kind without a name would print as NULL: keep the table complete. */
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == AH_EV__COUNT, "event kind without a name");
 
 const char *ah_event_kind_name(ah_event_kind k)
 {

@@ -29,7 +29,7 @@ static const char *stmt_sql[S__COUNT] = {
 	"INSERT OR REPLACE INTO queue(id,seq,tenant,pool,class,resources,params,arrival_ns,deadline_ns,"
 	"lease_ttl_ns) VALUES(?,?,?,?,?,?,?,?,?,?)",
 	"DELETE FROM queue WHERE id=?",
-	"INSERT INTO events(t_ns,kind,id,tenant,pool,class,resources,reason,detail) VALUES(?,?,?,?,?,?,?,?,?)",
+	"INSERT INTO events(t_ns,kind,id,tenant,pool,class,resources,reason,detail,data) VALUES(?,?,?,?,?,?,?,?,?,?)",
 	"INSERT OR REPLACE INTO meta(key,value) VALUES('next_id',?)",
 	"INSERT INTO pools(capacity,name,min_size,max_size,unit,headroom,headroom_priority)"
 	" VALUES(?,?,'','','','',0) ON CONFLICT(name) DO UPDATE SET capacity=excluded.capacity",
@@ -236,6 +236,7 @@ static int l_event(ah_ledger *l, const ah_ledger_event *ev)
 	}
 	bind_opt_text(st, 8, ev->reason);
 	bind_opt_text(st, 9, ev->detail);
+	bind_opt_text(st, 10, ev->data);
 	return step_reset(s, st);
 }
 
@@ -345,6 +346,45 @@ static void l_free(ah_ledger *l)
 	free(s);
 }
 
+static bool has_column(sql_ledger *s, const char *table, const char *col)
+{
+	char sql[96];
+	snprintf(sql, sizeof(sql), "PRAGMA table_info(%s)", table);
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK)
+		while (!found && sqlite3_step(st) == SQLITE_ROW)
+			found = !strcmp(col_text(st, 1), col);
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* Schema upgrades, run inside the opening transaction and recorded in
+ * PRAGMA user_version so each runs once. Additive only: a database written
+ * by this version still opens with the previous one (which names its
+ * columns in every statement and ignores the new table).
+ *   1: events.data (structured detail of scale events, JSON) and
+ *      pool_demand (the scaler's demand history, see ahead scale). */
+static int migrate(sql_ledger *s)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0, rc;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, SQLITE_ERROR);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version >= 1)
+		return 0;
+	if (!has_column(s, "events", "data") && (rc = exec(s, "ALTER TABLE events ADD COLUMN data TEXT")) < 0)
+		return rc;
+	return exec(s, "CREATE TABLE IF NOT EXISTS pool_demand(pool TEXT NOT NULL, t_ns INTEGER NOT NULL,"
+		       " used TEXT NOT NULL, queued TEXT NOT NULL, classes TEXT NOT NULL DEFAULT '',"
+		       " PRIMARY KEY(pool, t_ns)) WITHOUT ROWID;"
+		       "CREATE INDEX IF NOT EXISTS events_by_kind_pool ON events(kind, pool);"
+		       "PRAGMA user_version=1;");
+}
+
 static const ah_ledger_ops sql_ops = {
 	.begin = l_begin,
 	.commit = l_commit,
@@ -383,7 +423,7 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
 	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
 		goto sqlfail;
-	if ((rc = exec(s, schema)) < 0) {
+	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
 		exec(s, "ROLLBACK");
 		goto sqlfail;
 	}
@@ -503,9 +543,9 @@ int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t
 {
 	sql_ledger *s = (sql_ledger *)l;
 	sqlite3_stmt *st = NULL;
-	const char *sql = id ? "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,detail FROM events"
+	const char *sql = id ? "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,detail,data FROM events"
 			       " WHERE seq>? AND id=? ORDER BY seq LIMIT ?"
-			     : "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,detail FROM events"
+			     : "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,detail,data FROM events"
 			       " WHERE seq>? ORDER BY seq LIMIT ?";
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
@@ -527,6 +567,7 @@ int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t
 			.resources = col_text(st, 7),
 			.reason = col_text(st, 8),
 			.detail = col_text(st, 9),
+			.data = col_text(st, 10),
 		};
 		int frc = fn(ctx, &ev);
 		if (frc) {
@@ -541,4 +582,164 @@ int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t
 const char *ah_ledger_sqlite_errmsg(ah_ledger *l)
 {
 	return l ? ((sql_ledger *)l)->errmsg : "";
+}
+
+/* ---- the scaler's demand history -------------------------------------- */
+
+/* "gold:cpu=2,memory=1Gi;batch:cpu=1": class names and vectors never
+ * contain ':' or ';'. */
+static int format_classes(const ah_dimset *dims, const ah_demand_row *r, char *buf, size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (int c = 0; c < r->n_classes; c++) {
+		char v[AH_MAX_DIMS * (AH_NAME_MAX + 32)];
+		if (ah_vec_is_zero(&r->class_demand[c], dims->n))
+			continue;
+		if (ah_vec_format(dims, &r->class_demand[c], v, sizeof(v)) < 0)
+			return AH_ERANGE;
+		int w = snprintf(buf + n, len - n, "%s%s:%s", n ? ";" : "", r->class_name[c], v);
+		if (w < 0 || (size_t)w >= len - n)
+			return AH_ETOOBIG;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+int ah_ledger_sqlite_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row,
+				int64_t keep_after_ns, int max_rows)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	if (!s || !dims || !row || !row->pool || row->n_classes < 0 || row->n_classes > AH_MAX_CLASSES ||
+	    max_rows < 1)
+		return AH_EINVAL;
+	char used[AH_MAX_DIMS * (AH_NAME_MAX + 32)], queued[sizeof(used)];
+	char classes[AH_MAX_CLASSES * (AH_NAME_MAX + sizeof(used))];
+	if (ah_vec_format(dims, &row->used, used, sizeof(used)) < 0 ||
+	    ah_vec_format(dims, &row->queued, queued, sizeof(queued)) < 0 ||
+	    format_classes(dims, row, classes, sizeof(classes)) < 0)
+		return AH_ERANGE;
+	bool own = sqlite3_get_autocommit(s->db);
+	int rc;
+	if (own && (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
+		return rc;
+	static const char *const sql[] = {
+		"INSERT OR REPLACE INTO pool_demand(pool,t_ns,used,queued,classes) VALUES(?1,?2,?3,?4,?5)",
+		/* retention: by age, then a hard cap on rows per pool */
+		"DELETE FROM pool_demand WHERE pool=?1 AND t_ns<?6",
+		"DELETE FROM pool_demand WHERE pool=?1 AND t_ns<=(SELECT t_ns FROM pool_demand WHERE pool=?1"
+		" ORDER BY t_ns DESC LIMIT 1 OFFSET ?7)",
+	};
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL) != SQLITE_OK) {
+			rc = fail(s, SQLITE_ERROR);
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, row->pool, -1, SQLITE_STATIC);
+		if (i == 0) {
+			sqlite3_bind_int64(st, 2, row->t_ns);
+			sqlite3_bind_text(st, 3, used, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 4, queued, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 5, classes, -1, SQLITE_STATIC);
+		} else if (i == 1) {
+			sqlite3_bind_int64(st, 6, keep_after_ns);
+		} else {
+			sqlite3_bind_int64(st, 7, max_rows);
+		}
+		rc = step_reset(s, st);
+		sqlite3_finalize(st);
+		if (rc < 0)
+			goto out;
+	}
+	rc = own ? exec(s, "COMMIT") : 0;
+out:
+	if (rc < 0 && own)
+		exec(s, "ROLLBACK");
+	return rc;
+}
+
+int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+				 int (*fn)(void *ctx, const ah_demand_row *row), void *ctx)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	if (!s || !dims || !fn)
+		return AH_EINVAL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT pool,t_ns,used,queued,classes FROM pool_demand WHERE t_ns>=? ORDER BY t_ns",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	sqlite3_bind_int64(st, 1, since_ns);
+	ah_demand_row *r = malloc(sizeof(*r));
+	if (!r) {
+		sqlite3_finalize(st);
+		return AH_ENOMEM;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(r, 0, sizeof(*r));
+		r->pool = col_text(st, 0);
+		r->t_ns = sqlite3_column_int64(st, 1);
+		/* Rows naming a dimension the policy has dropped are skipped, as
+		 * pool capacities are: history is advice, not state. */
+		if (ah_vec_parse(dims, col_text(st, 2), &r->used, NULL, 0) < 0 ||
+		    ah_vec_parse(dims, col_text(st, 3), &r->queued, NULL, 0) < 0)
+			continue;
+		const char *p = col_text(st, 4);
+		while (*p && r->n_classes < AH_MAX_CLASSES) {
+			const char *semi = strchr(p, ';'), *end = semi ? semi : p + strlen(p);
+			const char *colon = memchr(p, ':', (size_t)(end - p));
+			char v[AH_MAX_DIMS * (AH_NAME_MAX + 32)];
+			size_t nl = colon ? (size_t)(colon - p) : 0, vl = colon ? (size_t)(end - colon - 1) : 0;
+			if (colon && nl > 0 && nl < AH_NAME_MAX && vl < sizeof(v)) {
+				int c = r->n_classes;
+				memcpy(r->class_name[c], p, nl);
+				r->class_name[c][nl] = '\0';
+				memcpy(v, colon + 1, vl);
+				v[vl] = '\0';
+				if (ah_vec_parse(dims, v, &r->class_demand[c], NULL, 0) == 0)
+					r->n_classes++;
+			}
+			p = semi ? semi + 1 : end;
+		}
+		int frc = fn(ctx, r);
+		if (frc) {
+			free(r);
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	free(r);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, rc);
+}
+
+int ah_ledger_sqlite_last_scale_up(ah_ledger *l, const char *pool, const char *dim, int64_t *out_t_ns)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	if (!s || !pool || !dim || !out_t_ns)
+		return AH_EINVAL;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT max(t_ns) FROM events WHERE kind='scale' AND pool=?1 AND reason='scaled'"
+				    " AND json_valid(data) AND json_extract(data,'$.dim')=?2"
+				    " AND json_extract(data,'$.to')>json_extract(data,'$.from')",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return fail(s, rc);
+	}
+	bool none = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	int64_t t = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (none)
+		return AH_ENOENT;
+	*out_t_ns = t;
+	return 0;
 }
