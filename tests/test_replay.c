@@ -426,11 +426,77 @@ static void test_engine_blocks_grow(void **s)
 	ah_replay_free(rp);
 }
 
+
+/* Pool shaping in replay, under the policy file's cost model: a fixed pool
+ * is charged capacity x price x time exactly; a pool that may grow scales
+ * up when demand outgrows it, and the capacity follows. */
+static void test_shaping_cost_and_scale_up(void **s)
+{
+	(void)s;
+	char err[512];
+	/* fixed: 2 cores at $1/core-hour, 12 steps of 300 s = 1 h: $2 (the
+	 * static reservation of 1 core fits: no shortfall) */
+	const char *fixed = "[ahead]\nlease_ttl = 1h\n"
+			    "[pool p]\ncapacity = cpu=2, memory=1Gi\ncapacity_cost = cpu=1\n"
+			    "[class std]\npriority = 10\nquantile = 0.9\n"
+			    "[tenant t]\n";
+	ah_policy *pol = NULL;
+	assert_int_equal(ah_policy_load_string(fixed, strlen(fixed), "fixed", &pol, err, sizeof(err)), 0);
+	ah_policy_kind k = AH_POL_STATIC;
+	ah_replay *rp = new_rp(&k, 1, 1u << AH_DIM_CPU, 0);
+	assert_int_equal(ah_replay_set_policy(rp, pol, NULL, NULL, err, sizeof(err)), 0);
+	ah_policy_free(pol);
+	assert_true(ah_replay_shaping(rp));
+	char text[4096];
+	int off = snprintf(text, sizeof(text), "time,workload,dim,used,requested\n");
+	for (int i = 0; i <= 12; i++)
+		off += snprintf(text + off, sizeof(text) - (size_t)off, "%d,a,cpu,500,1000\n", i * 300);
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	ah_replay_metrics m;
+	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+	assert_int_equal(m.scale_actions, 0);
+	/* 13 steps observed; each charges the 300 s that end at it */
+	assert_float_equal(m.cost_capacity, 2.0 * 13 * 300 / 3600, 1e-9);
+	assert_float_equal(m.cost_shortfall, 0, 1e-12);
+	assert_float_equal(m.mean_capacity, 2000.0, 1e-9);
+	ah_replay_free(rp);
+
+	/* shaped: starts at 1 core, may grow to 16 in steps of 1; demand of
+	 * 4 cores (static reserves what was requested) is queued, then served
+	 * once the pool has scaled up */
+	const char *shaped = "[ahead]\nlease_ttl = 1h\nqueue_timeout = 2h\n"
+			     "[pool p]\ncapacity = cpu=1, memory=1Gi\nmin = cpu=1, memory=1Gi\n"
+			     "max = cpu=16, memory=1Gi\nscale_step = cpu=1\nshaping = on\n"
+			     "capacity_cost = cpu=0.05\nlead_time = 10m\n"
+			     "[class std]\npriority = 10\nquantile = 0.9\nshortfall_cost = cpu=5\n"
+			     "[tenant t]\n";
+	assert_int_equal(ah_policy_load_string(shaped, strlen(shaped), "shaped", &pol, err, sizeof(err)), 0);
+	rp = new_rp(&k, 1, 1u << AH_DIM_CPU, 0);
+	assert_int_equal(ah_replay_set_policy(rp, pol, NULL, NULL, err, sizeof(err)), 0);
+	ah_policy_free(pol);
+	off = snprintf(text, sizeof(text), "time,workload,dim,used,requested\n");
+	for (int i = 0; i < 48; i++)
+		off += snprintf(text + off, sizeof(text) - (size_t)off, "%d,a,cpu,3500,4000\n", i * 300);
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
+	assert_true(m.scale_actions >= 1);
+	assert_int_equal(m.queued, 1);
+	assert_int_equal(m.waits, 1);
+	/* the lead time (10 min) passes before the capacity is there */
+	assert_true(m.wait_p50_s >= 600);
+	assert_true(m.violations >= 2 && m.violations < 48);
+	assert_true(m.mean_capacity > 1000.0);
+	assert_true(m.cost_shortfall > 0);
+	assert_float_equal(m.cost_model, m.cost_capacity + m.cost_create + m.cost_shortfall, 1e-9);
+	ah_replay_free(rp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_engine_queue_and_leases),
 		cmocka_unit_test(test_engine_blocks_grow),
+		cmocka_unit_test(test_shaping_cost_and_scale_up),
 		cmocka_unit_test(test_new_validates),
 		cmocka_unit_test(test_tiny_trace_metrics),
 		cmocka_unit_test(test_dim_mask_and_worst_order),

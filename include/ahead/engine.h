@@ -105,6 +105,10 @@ typedef struct {
 	const ah_vec *capacity;
 	const ah_vec *used;
 	int n_allocs, n_queued;
+	/* Unmet demand (what a pool scaler must see besides `used`): the sum
+	 * of queued requests, and of pending grows beyond current sizes. */
+	ah_vec queued, wanted;
+	int n_wanting;
 } ah_engine_pool_info;
 
 /* Creates an engine for a policy (copied) over a ledger (borrowed; may be

@@ -121,6 +121,11 @@ typedef struct {
 	uint64_t waits;        /* queued requests granted */
 	double wait_p50_s, wait_p99_s, wait_max_s; /* queueing delay of those */
 	uint64_t queued_intervals; /* workload-intervals spent waiting (reserved 0) */
+	/* pool shaping under the policy file's cost model (ah_scaler), per
+	 * policy: all pools, all dimensions */
+	uint64_t scale_actions, rebalances; /* applied */
+	double cost_capacity, cost_create, cost_shortfall, cost_model; /* policy's currency */
+	double mean_capacity;  /* this dimension's capacity of the replay pool, mean over steps */
 	int nworst;
 	ah_shortfall worst[AH_REPLAY_WORST]; /* largest absolute shortfalls */
 } ah_replay_metrics;
@@ -159,6 +164,11 @@ uint64_t ah_replay_intervals(const ah_replay *rp); /* samples fed (all dims) */
  * n of them; used[i] and reserved[i] in base units. Borrowed arrays. */
 int ah_replay_series(const ah_replay *rp, int pol_idx, int dim, int64_t *t0, int64_t *bin_s, size_t *n,
 		     const double **used, const double **reserved);
+/* The replay pool's capacity per bin (largest in the bin; 0 where no step
+ * fell), when the policy file shapes it; NULL otherwise. */
+const double *ah_replay_capacity_series(const ah_replay *rp, int pol_idx, int dim);
+/* Does the replay shape pools (a policy file with shaping or costs)? */
+int ah_replay_shaping(const ah_replay *rp);
 
 #ifdef __cplusplus
 }

@@ -265,7 +265,7 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 		return -1;
 	fprintf(f, "policy,dim,workloads,intervals,slack,violation_pct,violations,shortfall,resizes,"
 		   "mean_used,mean_reserved,unit_hours,cost_usd,net_slack,requests,queued,refused,timeouts,"
-		   "expiries,grow_blocked,wait_p50_s,wait_p99_s\n");
+		   "expiries,grow_blocked,wait_p50_s,wait_p99_s,scale_actions,mean_capacity,cost_model\n");
 	for (int i = 0; i < ah_replay_npolicies(rp); i++)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			if (!(mask & (1u << d)))
@@ -274,7 +274,7 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 			ah_replay_get_metrics(rp, i, d, &m);
 			double n = m.intervals ? (double)m.intervals : 1;
 			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f,%.6f,%llu,%llu,%llu,%llu,"
-				   "%llu,%llu,%.0f,%.0f\n",
+				   "%llu,%llu,%.0f,%.0f,%llu,%.3f,%.4f\n",
 				ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
 				(unsigned long long)m.workloads, (unsigned long long)m.intervals, m.slack,
 				m.violation_pct, (unsigned long long)m.violations, m.shortfall,
@@ -283,7 +283,8 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 				(unsigned long long)m.requests, (unsigned long long)m.queued,
 				(unsigned long long)m.refused, (unsigned long long)m.timeouts,
 				(unsigned long long)m.expiries, (unsigned long long)m.grow_blocked, m.wait_p50_s,
-				m.wait_p99_s);
+				m.wait_p99_s, (unsigned long long)m.scale_actions, m.mean_capacity / unit_of(d),
+				m.cost_model);
 		}
 	int bad = ferror(f);
 	if (fclose(f) || bad)
@@ -318,11 +319,14 @@ static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, u
 			fclose(f);
 			return -1;
 		}
-	fprintf(f, "# hours_from_start cpu_used_cores cpu_reserved_cores mem_used_gib mem_reserved_gib\n");
+	const double *cp[2] = {ah_replay_capacity_series(rp, i, 0), ah_replay_capacity_series(rp, i, 1)};
+	fprintf(f, "# hours_from_start cpu_used_cores cpu_reserved_cores mem_used_gib mem_reserved_gib "
+		   "cpu_capacity_cores mem_capacity_gib\n");
 	for (size_t k = 0; k < n; k++)
-		fprintf(f, "%.3f %.4f %.4f %.4f %.4f\n", (double)k * (double)bin / 3600.0,
+		fprintf(f, "%.3f %.4f %.4f %.4f %.4f %.4f %.4f\n", (double)k * (double)bin / 3600.0,
 			u[0] ? u[0][k] / 1000.0 : 0, r[0] ? r[0][k] / 1000.0 : 0,
-			u[1] ? u[1][k] / (double)(1 << 30) : 0, r[1] ? r[1][k] / (double)(1 << 30) : 0);
+			u[1] ? u[1][k] / (double)(1 << 30) : 0, r[1] ? r[1][k] / (double)(1 << 30) : 0,
+			cp[0] ? cp[0][k] / 1000.0 : 0, cp[1] ? cp[1][k] / (double)(1 << 30) : 0);
 	if (fclose(f)) {
 		ah_cli_err(cmd, "--chart-dir: %s: write failed", dat);
 		return -1;
@@ -349,8 +353,12 @@ static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, u
 			d == AH_DIM_CPU ? "cores" : "GiB", dim_name(d), m.slack, m.violation_pct,
 			(unsigned long long)m.resizes);
 		fprintf(g, "plot \"%s\" using 1:%d with filledcurves x1 lc rgb '#9ecae1' title 'used', "
-			   "\"%s\" using 1:%d with lines lw 1.5 lc rgb '#d62728' title 'reserved'\n",
+			   "\"%s\" using 1:%d with lines lw 1.5 lc rgb '#d62728' title 'reserved'",
 			dat, c, dat, c + 1);
+		if (cp[d])
+			fprintf(g, ", \"%s\" using 1:($%d > 0 ? $%d : 1/0) with steps lw 1.2 lc rgb '#2ca02c' "
+				   "title 'pool capacity'", dat, 6 + d, 6 + d);
+		fprintf(g, "\n");
 	}
 	fprintf(g, "unset multiplot\n");
 	if (pclose(g)) {
@@ -388,6 +396,21 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 		       ah_policy_name(ah_replay_policy(rp, i)), (unsigned long long)m.requests,
 		       (unsigned long long)m.queued, (unsigned long long)m.refused, (unsigned long long)m.timeouts,
 		       m.wait_p50_s, m.wait_p99_s, (unsigned long long)m.expiries, (unsigned long long)m.grow_blocked);
+	}
+	if (ah_replay_shaping(rp)) {
+		printf("\npool shaping under the policy's cost model (per policy, all dimensions):\n"
+		       "  %-10s %7s %10s %10s %10s %12s %12s %12s %12s\n", "policy", "scales", "rebalances",
+		       "mean_cpu", "mean_mem", "capacity", "creation", "shortfall", "total");
+		for (int i = 0; i < ah_replay_npolicies(rp); i++) {
+			ah_replay_metrics mc, mm;
+			ah_replay_get_metrics(rp, i, AH_DIM_CPU, &mc);
+			ah_replay_get_metrics(rp, i, AH_DIM_MEMORY, &mm);
+			printf("  %-10s %7llu %10llu %9.1fc %9.1fG %12.2f %12.2f %12.2f %12.2f\n",
+			       ah_policy_name(ah_replay_policy(rp, i)), (unsigned long long)mc.scale_actions,
+			       (unsigned long long)mc.rebalances, mc.mean_capacity / 1000.0,
+			       mm.mean_capacity / (double)(1 << 30), mc.cost_capacity, mc.cost_create,
+			       mc.cost_shortfall, mc.cost_model);
+		}
 	}
 	printf("\nworst shortfalls (used - reserved):\n");
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
@@ -459,6 +482,17 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 			json_object_set_new(en, "grows_blocked", json_integer((json_int_t)m.grow_blocked));
 			json_object_set_new(en, "queued_intervals", json_integer((json_int_t)m.queued_intervals));
 			json_object_set_new(o, "engine", en);
+			if (ah_replay_shaping(rp)) {
+				json_t *sh = json_object();
+				json_object_set_new(sh, "scale_actions", json_integer((json_int_t)m.scale_actions));
+				json_object_set_new(sh, "rebalances", json_integer((json_int_t)m.rebalances));
+				json_object_set_new(sh, "mean_capacity", json_real(m.mean_capacity));
+				json_object_set_new(sh, "cost_capacity", json_real(m.cost_capacity));
+				json_object_set_new(sh, "cost_create", json_real(m.cost_create));
+				json_object_set_new(sh, "cost_shortfall", json_real(m.cost_shortfall));
+				json_object_set_new(sh, "cost_total", json_real(m.cost_model));
+				json_object_set_new(o, "shaping", sh);
+			}
 			for (int k = 0; k < m.nworst; k++) {
 				json_t *s = json_object();
 				json_object_set_new(s, "workload", json_string(m.worst[k].workload));

@@ -1131,11 +1131,23 @@ static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *
 	ah_vec lim;
 	class_limit(e, p, k, &lim);
 	pool_t *pl = &e->pools[p];
+	/* "Can never fit": against what the pool may grow to when it is
+	 * shaped (the scaler sees the queued demand and scales for it). */
+	ah_vec never = lim;
+	const ah_pool_policy *ppol = &e->pol->pools[p];
+	if (ppol->shaping)
+		for (int i = 0; i < e->nd; i++) {
+			int64_t m = ppol->max_size.v[i];
+			if (prio(e, k) < ppol->headroom_priority)
+				m -= ppol->headroom.v[i];
+			if (m > never.v[i])
+				never.v[i] = m;
+		}
 	for (int i = 0; i < e->nd; i++) {
-		if (res.v[i] > lim.v[i]) {
+		if (res.v[i] > never.v[i]) {
 			char a[32], b[32];
 			fmt_val(e, i, res.v[i], a, sizeof a);
-			fmt_val(e, i, lim.v[i], b, sizeof b);
+			fmt_val(e, i, never.v[i], b, sizeof b);
 			refuse(d, AH_R_TOO_BIG, "%s: %s exceeds what pool %s offers class %s (%s)", e->pol->dims.name[i], a,
 			       e->pol->pools[p].name, e->pol->classes[k].name, b);
 			goto logged;
@@ -1984,6 +1996,18 @@ int ah_engine_pool_get(const ah_engine *e, int i, ah_engine_pool_info *out)
 	out->used = &e->pools[i].used;
 	out->n_allocs = e->pools[i].n_allocs;
 	out->n_queued = e->pools[i].qn;
+	const pool_t *p = &e->pools[i];
+	memset(&out->queued, 0, sizeof(out->queued));
+	memset(&out->wanted, 0, sizeof(out->wanted));
+	for (int q = 0; q < p->qn; q++)
+		ah_vec_add(&out->queued, &p->q[q]->res, e->nd);
+	for (int w = 0; w < p->nwant; w++) {
+		const alloc_t *a = &e->slots[p->wants[w]];
+		for (int d = 0; d < e->nd; d++)
+			if (a->want.v[d] > a->res.v[d])
+				out->wanted.v[d] += a->want.v[d] - a->res.v[d];
+	}
+	out->n_wanting = p->nwant;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger.h"
 #include "ahead/replay.h"
+#include "ahead/scaler.h"
 #include "sim/sim.h"
 
 #define NS_PER_S 1000000000LL
@@ -125,6 +126,14 @@ struct ah_replay {
 	struct pctx pc[AH_POL_COUNT];
 	int64_t *waits[AH_POL_COUNT];
 	size_t nwaits[AH_POL_COUNT];
+	/* pool shaping (a policy file with shaping or costs) */
+	int scaling;
+	int pool_idx;
+	ah_scaler *sc[AH_POL_COUNT];
+	int64_t next_step_s;
+	uint64_t nsteps;
+	double cap_sum[AH_POL_COUNT][AH_REPLAY_DIMS];
+	double *capser[AH_POL_COUNT][AH_REPLAY_DIMS]; /* chart: capacity per bin */
 };
 
 int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npol, unsigned dim_mask,
@@ -226,6 +235,15 @@ int ah_replay_set_policy(ah_replay *rp, const ah_policy *pol, const char *pool, 
 	ah_policy_free(rp->epol);
 	rp->epol = np;
 	snprintf(rp->pool, sizeof(rp->pool), "%s", np->pools[pi].name);
+	rp->pool_idx = pi;
+	rp->scaling = 0;
+	for (int k = 0; k < np->n_pools; k++) {
+		if (np->pools[k].shaping)
+			rp->scaling = 1;
+		for (int d = 0; d < AH_MAX_DIMS; d++)
+			if (np->pools[k].capacity_cost[d] > 0)
+				rp->scaling = 1;
+	}
 	snprintf(rp->tenant, sizeof(rp->tenant), "%s", tn);
 	return 0;
 fail:
@@ -249,7 +267,10 @@ void ah_replay_free(ah_replay *rp)
 	for (int i = 0; i < AH_POL_COUNT; i++) {
 		ah_engine_free(rp->eng[i]);
 		ah_ledger_free(rp->led[i]);
+		ah_scaler_free(rp->sc[i]);
 		free(rp->waits[i]);
+		for (int d = 0; d < AH_REPLAY_DIMS; d++)
+			free(rp->capser[i][d]);
 	}
 	ah_policy_free(rp->epol);
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
@@ -361,6 +382,13 @@ static int ensure_bin(ah_replay *rp, int64_t t, size_t *out)
 					return AH_ENOMEM;
 				memset(a + rp->capbins, 0, (nc - rp->capbins) * sizeof(double));
 				rp->res[i][d] = a;
+				if (!rp->scaling)
+					continue;
+				a = realloc(rp->capser[i][d], nc * sizeof(double));
+				if (!a)
+					return AH_ENOMEM;
+				memset(a + rp->capbins, 0, (nc - rp->capbins) * sizeof(double));
+				rp->capser[i][d] = a;
 			}
 		}
 		rp->capbins = nc;
@@ -372,6 +400,10 @@ static int ensure_bin(ah_replay *rp, int64_t t, size_t *out)
 			for (int i = 0; i < rp->npol; i++) {
 				memmove(rp->res[i][d] + shift, rp->res[i][d], rp->nbins * sizeof(double));
 				memset(rp->res[i][d], 0, shift * sizeof(double));
+				if (!rp->capser[i][d])
+					continue;
+				memmove(rp->capser[i][d] + shift, rp->capser[i][d], rp->nbins * sizeof(double));
+				memset(rp->capser[i][d], 0, shift * sizeof(double));
 			}
 		}
 	}
@@ -436,7 +468,15 @@ static int start_engines(ah_replay *rp, int64_t t_s)
 		rp->pc[i] = (struct pctx){.rp = rp, .pi = i};
 		ah_sizer sz = {.ctx = &rp->pc[i], .target = sizer_target};
 		ah_engine_set_sizer(rp->eng[i], &sz);
+		if (rp->scaling) {
+			ah_scaler_cfg c;
+			ah_scaler_cfg_init(&c);
+			c.step_ns = rp->p.step_s * NS_PER_S;
+			if ((rc = ah_scaler_new(rp->epol, &c, &rp->sc[i])) != 0)
+				return rc;
+		}
 	}
+	rp->next_step_s = t_s;
 	rp->started = 1;
 	return 0;
 }
@@ -544,6 +584,67 @@ static int ensure_alloc(ah_replay *rp, int i, struct wl *w, int dim, int64_t t_s
 	return 0;
 }
 
+/* One step of pool shaping per policy at t_s: charge the interval that
+ * ends under the cost model, show the scaler each pool's demand (held,
+ * queued, and pending grows), let it decide, and apply what is due — the
+ * replay's stand-in for the scale hook is the capacity change itself. */
+static int scale_step(ah_replay *rp, int64_t t_s)
+{
+	int64_t now = (t_s - rp->base_s) * NS_PER_S;
+	int64_t step_ns = rp->p.step_s * NS_PER_S;
+	const ah_policy *pol = rp->epol;
+	for (int i = 0; i < rp->npol; i++) {
+		ah_engine *E = rp->eng[i];
+		ah_scaler *sc = rp->sc[i];
+		int rc = ah_engine_tick(E, now);
+		if (rc)
+			return rc;
+		ah_vec caps[AH_MAX_POOLS];
+		for (int k = 0; k < pol->n_pools; k++) {
+			ah_engine_pool_info pi;
+			if ((rc = ah_engine_pool_get(E, k, &pi)) != 0)
+				return rc;
+			caps[k] = *pi.capacity;
+			ah_vec unmet = pi.queued, demand = *pi.used;
+			ah_vec_add(&unmet, &pi.wanted, pol->dims.n);
+			ah_vec_add(&demand, &unmet, pol->dims.n);
+			if ((rc = ah_scaler_account(sc, k, pi.capacity, &demand, NULL, step_ns)) != 0)
+				return rc;
+			if ((rc = ah_scaler_observe(sc, k, pi.used, &unmet, NULL, now)) != 0)
+				return rc;
+		}
+		ah_scale_action acts[64];
+		int n = 0;
+		if ((rc = ah_scaler_step(sc, now, caps, acts, 64, &n)) != 0)
+			return rc;
+		if ((rc = ah_scaler_due(sc, now, acts, 64, &n)) != 0)
+			return rc;
+		for (int a = 0; a < n; a++) {
+			ah_vec nc = caps[acts[a].pool];
+			nc.v[acts[a].dim] = acts[a].to;
+			rc = ah_engine_set_capacity(E, pol->pools[acts[a].pool].name, &nc, now);
+			if (rc)
+				return rc;
+			caps[acts[a].pool] = nc;
+			if ((rc = ah_scaler_applied(sc, &acts[a])) != 0)
+				return rc;
+		}
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			double c = (double)caps[rp->pool_idx].v[d];
+			rp->cap_sum[i][d] += c;
+			if (rp->bin_s > 0 && rp->capser[i][d]) {
+				size_t bin;
+				if ((rc = ensure_bin(rp, t_s, &bin)) != 0)
+					return rc;
+				if (c > rp->capser[i][d][bin])
+					rp->capser[i][d][bin] = c;
+			}
+		}
+	}
+	rp->nsteps++;
+	return 0;
+}
+
 int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t errlen)
 {
 	if (!rp || !row || !row->workload || (unsigned)row->dim >= AH_REPLAY_DIMS)
@@ -570,6 +671,22 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		return AH_ERANGE;
 	}
 	int64_t now = rel * NS_PER_S;
+	if (rp->scaling && row->t_s >= rp->next_step_s) {
+		/* steps at a fixed period on the trace's clock; a long gap is
+		 * crossed in one step (nothing happened in it to react to) */
+		if (row->t_s - rp->next_step_s > 12 * rp->p.step_s)
+			rp->next_step_s = row->t_s;
+		while (row->t_s >= rp->next_step_s) {
+			rc = scale_step(rp, rp->next_step_s);
+			if (rc) {
+				if (err)
+					snprintf(err, errlen, "time %lld: pool shaping: %s", (long long)row->t_s,
+						 ah_strerror(rc));
+				return rc;
+			}
+			rp->next_step_s += rp->p.step_s;
+		}
+	}
 	struct wl *w;
 	rc = lookup(rp, row->workload, &w);
 	if (rc) {
@@ -758,6 +875,18 @@ void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metric
 	out->grow_blocked = e0->grow_blocked;
 	out->engine_resizes = e0->engine_resizes;
 	out->waits = e0->waits;
+	if (rp->sc[i]) {
+		ah_scaler_costs c;
+		if (!ah_scaler_costs_get(rp->sc[i], -1, &c)) {
+			out->scale_actions = c.n_scale;
+			out->rebalances = c.n_rebalance;
+			out->cost_capacity = c.capacity;
+			out->cost_create = c.create;
+			out->cost_shortfall = c.shortfall;
+			out->cost_model = c.total;
+		}
+		out->mean_capacity = rp->nsteps ? rp->cap_sum[i][dim] / (double)rp->nsteps : 0;
+	}
 	if (rp->nwaits[i]) {
 		qsort(rp->waits[i], rp->nwaits[i], sizeof(int64_t), cmp_i64);
 		out->wait_p50_s = pctl_s(rp->waits[i], rp->nwaits[i], 0.5);
@@ -771,6 +900,18 @@ void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metric
 	double unit = dim == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
 	out->unit_hours = out->sum_reserved / unit * (double)rp->p.step_s / 3600.0;
 	out->cost = out->unit_hours * rp->p.price[dim];
+}
+
+const double *ah_replay_capacity_series(const ah_replay *rp, int i, int dim)
+{
+	if (!rp || i < 0 || i >= rp->npol || (unsigned)dim >= AH_REPLAY_DIMS)
+		return NULL;
+	return rp->capser[i][dim];
+}
+
+int ah_replay_shaping(const ah_replay *rp)
+{
+	return rp ? rp->scaling : 0;
 }
 
 int ah_replay_series(const ah_replay *rp, int i, int dim, int64_t *t0, int64_t *bin_s, size_t *n,
