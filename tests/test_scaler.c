@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "ahead/error.h"
+#include "ahead/ledger_sqlite.h"
 #include "ahead/policy.h"
 #include "ahead/scaler.h"
 
@@ -151,6 +154,10 @@ static void test_policy_key_errors(void **state)
 	BAD("shaping = on", "test.ini:5: [pool p] shaping: on needs a capacity_cost");
 	BAD("flavour = on", "unknown key (allowed: capacity, min, max, unit, min_request, headroom");
 #undef BAD
+	/* a dimension that may scale must be priced */
+	expect_error("[pool p]\ncapacity = cpu=4, memory=1Gi\nmax = cpu=8, memory=4Gi\nshaping = on\n"
+		     "capacity_cost = cpu=1\n[class c]\npriority = 1\nshortfall_cost = cpu=1\n",
+		     "test.ini:4: [pool p] shaping: on needs a capacity_cost for memory");
 	/* no room to scale */
 	expect_error("[pool p]\ncapacity = cpu=4\nshaping = on\ncapacity_cost = 1\n[class c]\npriority = 1\n"
 		     "shortfall_cost = 1\n",
@@ -519,6 +526,82 @@ static void test_bad_input(void **state)
 	ah_policy_free(p);
 }
 
+typedef struct {
+	int n;
+	int64_t first_t, last_t;
+	int64_t gold_cpu;
+} load_ctx;
+
+static int count_row(void *ctx, const ah_demand_row *r)
+{
+	load_ctx *c = ctx;
+	if (strcmp(r->pool, "p"))
+		return 0;
+	if (c->n++ == 0)
+		c->first_t = r->t_ns;
+	c->last_t = r->t_ns;
+	for (int i = 0; i < r->n_classes; i++)
+		if (!strcmp(r->class_name[i], "gold"))
+			c->gold_cpu = r->class_demand[i].v[AH_DIM_CPU];
+	return 0;
+}
+
+static void test_history_store(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/ahead-scaler-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	ah_ledger *l = NULL;
+	char err[256];
+	assert_int_equal(ah_ledger_sqlite_open(path, AH_DURABILITY_PROCESS, &l, err, sizeof err), 0);
+	ah_dimset ds;
+	ah_dimset_init(&ds);
+	l->dims = &ds;
+	/* 50 rows a step apart; keep 40 steps by age and at most 30 rows. */
+	for (int i = 0; i < 50; i++) {
+		ah_demand_row r = {.t_ns = T0 + i * STEP, .pool = "p", .n_classes = 2};
+		r.used.v[AH_DIM_CPU] = 1000 * i;
+		r.queued.v[AH_DIM_MEMORY] = 1 << 20;
+		snprintf(r.class_name[0], AH_NAME_MAX, "gold");
+		snprintf(r.class_name[1], AH_NAME_MAX, "batch");
+		r.class_demand[0].v[AH_DIM_CPU] = 500 * i;
+		assert_int_equal(ah_ledger_sqlite_demand_put(l, &ds, &r, T0 + i * STEP - 40 * STEP, 30), 0);
+	}
+	load_ctx c = {0};
+	assert_int_equal(ah_ledger_sqlite_demand_load(l, &ds, 0, count_row, &c), 0);
+	assert_int_equal(c.n, 30);
+	assert_int_equal(c.first_t, T0 + 20 * STEP);
+	assert_int_equal(c.last_t, T0 + 49 * STEP);
+	assert_int_equal(c.gold_cpu, 500 * 49);
+	/* Stabilisation state: the last scale event that grew the dimension. */
+	int64_t t = 0;
+	assert_int_equal(ah_ledger_sqlite_last_scale_up(l, "p", "cpu", &t), AH_ENOENT);
+	const char *up = "{\"action\":\"scale\",\"dim\":\"cpu\",\"from\":4000,\"to\":6000}";
+	const char *down = "{\"action\":\"scale\",\"dim\":\"cpu\",\"from\":6000,\"to\":2000}";
+	ah_ledger_event evs[] = {
+		{.t_ns = T0, .kind = AH_EV_SCALE, .pool = "p", .reason = "scaled", .data = up},
+		{.t_ns = T0 + HOUR, .kind = AH_EV_SCALE, .pool = "p", .reason = "hook_failed", .data = up},
+		{.t_ns = T0 + 2 * HOUR, .kind = AH_EV_SCALE, .pool = "p", .reason = "scaled", .data = down},
+	};
+	assert_int_equal(l->ops->begin(l) >= 0, 1);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(l->ops->event(l, &evs[i]), 0);
+	assert_int_equal(l->ops->commit(l), 0);
+	assert_int_equal(ah_ledger_sqlite_last_scale_up(l, "p", "cpu", &t), 0);
+	assert_int_equal(t, T0);
+	assert_int_equal(ah_ledger_sqlite_last_scale_up(l, "p", "memory", &t), AH_ENOENT);
+	assert_string_equal(ah_event_kind_name(AH_EV_SCALE), "scale");
+	ah_ledger_free(l);
+	unlink(path);
+	char side[sizeof path + 8];
+	snprintf(side, sizeof side, "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof side, "%s-shm", path);
+	unlink(side);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +617,7 @@ int main(void)
 		cmocka_unit_test(test_bounded_memory),
 		cmocka_unit_test(test_cost_accounting),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_history_store),
 	};
 	return cmocka_run_group_tests_name("scaler", tests, NULL, NULL);
 }

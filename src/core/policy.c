@@ -937,15 +937,13 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 		if (!range)
 			return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
 				    "on needs room to scale: set min below max in at least one dimension");
-		/* Without a price on capacity every size costs the same and the
-		 * cheapest tie is the minimum: refuse rather than shrink blindly. */
-		bool priced = false;
+		/* A dimension that may scale but costs nothing to hold would
+		 * always grow to its maximum: refuse rather than buy blindly. */
 		for (int d = 0; d < nd; d++)
-			if (pp->capacity_cost[d] > 0)
-				priced = true;
-		if (!priced)
-			return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
-				    "on needs a capacity_cost (the price of holding capacity)");
+			if (pp->min_size.v[d] < pp->max_size.v[d] && !(pp->capacity_cost[d] > 0))
+				return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
+					    "on needs a capacity_cost for %s (it may scale there, and free "
+					    "capacity would always grow to the maximum)", P->dims.name[d]);
 	}
 	P->n_pools++;
 	return 0;
