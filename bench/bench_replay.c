@@ -8,9 +8,11 @@
  * best time kept. Output sections, whitespace-separated:
  *   speed POLICY INTERVALS SECONDS INTERVALS_PER_S
  *   point POLICY DIM SLACK VIOLATION_PCT       (defaults)
- *   sweep Q DIM SLACK VIOLATION_PCT RESIZES     (ahead, quantile Q)
- *   csweep F DIM SLACK VIOLATION_PCT RESIZES    (ahead, quantile 0.999,
- *                                                violation cost x F)
+ *   sweep Q DIM SLACK VIOLATION_PCT RESIZES     (ahead, quantile Q, default
+ *                                                violation cost)
+ *   csweep F DIM SLACK VIOLATION_PCT RESIZES    (ahead, quantile 0.9999,
+ *                                                violation cost x F; F = 0:
+ *                                                cost off, pure quantile)
  *   half H POLICY DIM SLACK VIOLATION_PCT       (defaults, each half of the
  *                                                trace's time span replayed
  *                                                on its own, cold start) */
@@ -190,7 +192,10 @@ int main(int argc, char **argv)
 		free(part.v);
 	}
 	/* ahead's trade-off curve */
-	static const double qs[] = {0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99, 0.993, 0.995, 0.997, 0.998, 0.999};
+	/* p40..p99.99: wide enough that every baseline's violation rate falls
+	 * inside the curve where ahead's knobs can reach it */
+	static const double qs[] = {0.4,  0.5,   0.6,   0.7,   0.8,   0.85,  0.9,	0.93,	0.95, 0.97,
+				    0.98, 0.99,	 0.993, 0.995, 0.997, 0.998, 0.999, 0.9995, 0.9999};
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		ah_replay_params pq = p;
 		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = qs[i];
@@ -200,16 +205,17 @@ int main(int argc, char **argv)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, 0, d, &m);
-			printf("sweep %.3f %s %.6f %.6f %llu\n", qs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
+			printf("sweep %.4f %s %.6f %.6f %llu\n", qs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
 			       m.violation_pct, (unsigned long long)m.resizes);
 		}
 		ah_replay_free(rp);
 	}
-	/* the violation cost's trade-off, quantile 0.999 as the ceiling */
-	static const double fs[] = {0.4, 0.6, 1, 2, 4, 8, 16};
+	/* the violation cost's trade-off, quantile 0.9999 as the ceiling; last,
+	 * the cost off (F = 0): the pure quantile, ahead's most conservative */
+	static const double fs[] = {0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 1, 2, 4, 8, 16, 64, 256, 0};
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
 		ah_replay_params pq = p;
-		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = 0.999;
+		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = 0.9999;
 		for (int d = 0; d < AH_REPLAY_DIMS; d++)
 			pq.violation_cost[d] *= fs[i];
 		ah_policy_kind k = AH_POL_AHEAD;
