@@ -185,10 +185,18 @@ static int record(run_ctx *rc, const ah_scale_action *a, const hook_result *hr, 
 	const ah_policy *P = rc->ctx->pol;
 	const ah_pool_policy *pp = &P->pools[a->pool];
 	const char *dim = P->dims.name[a->dim];
-	ah_engine_pool_info pi;
-	int err = ah_engine_pool_get(rc->ctx->eng, a->pool, &pi);
+	ah_engine *e = rc->ctx->eng;
+	ah_ledger *led = rc->ctx->led;
+	/* The batch's transaction reloads the engine if another process wrote
+	 * meanwhile, so the other dimensions' capacity is read inside it. */
+	int err = ah_engine_batch_begin(e);
 	if (err < 0)
 		return err;
+	ah_engine_pool_info pi;
+	if ((err = ah_engine_pool_get(e, a->pool, &pi)) < 0) {
+		ah_engine_batch_end(e);
+		return err;
+	}
 	ah_vec target = *pi.capacity;
 	target.v[a->dim] = a->to;
 	char f[32], t[32], detail[256];
@@ -214,21 +222,18 @@ static int record(run_ctx *rc, const ah_scale_action *a, const hook_result *hr, 
 					      "output", hr->output));
 	char *data = json_dumps(d, JSON_COMPACT);
 	json_decref(d);
-	if (!data)
+	if (!data) {
+		ah_engine_batch_end(e);
 		return AH_ENOMEM;
+	}
 	ah_ledger_event ev = {.t_ns = now, .kind = AH_EV_SCALE, .pool = pp->name, .res = &target, .reason = reason,
 			      .detail = detail, .data = data};
-	ah_engine *e = rc->ctx->eng;
-	ah_ledger *led = rc->ctx->led;
-	err = ah_engine_batch_begin(e);
-	if (err == 0) {
-		err = led->ops->event(led, &ev);
-		if (err == 0 && apply)
-			err = ah_engine_set_capacity(e, pp->name, &target, now);
-		int e2 = ah_engine_batch_end(e);
-		if (err == 0)
-			err = e2;
-	}
+	err = led->ops->event(led, &ev);
+	if (err == 0 && apply)
+		err = ah_engine_set_capacity(e, pp->name, &target, now);
+	int e2 = ah_engine_batch_end(e);
+	if (err == 0)
+		err = e2;
 	free(data);
 	return err;
 }
