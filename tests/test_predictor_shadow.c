@@ -87,6 +87,9 @@ static void test_regression_on_params(void **state)
 		snprintf(params, sizeof params, "rows=%d,kind=etl", rows);
 		add_record(f->s, "etl", params, T0 + i * S, "memory", 100 * MI * rows * noise[i % 7]);
 	}
+	/* A record the model cannot read (a value with ';', allowed by the
+	 * store's API) is skipped, not fatal. */
+	add_record(f->s, "etl", "rows=a;b", T0 + 100 * S, "memory", 1e12);
 	ah_vec v50, v90, v99, v20;
 	ah_shadow_prediction_info info;
 	assert_int_equal(ah_shadow_predictor_predict(f->p, "etl", "rows=7,kind=etl", 0.5, &f->dims, &v50, &info), 0);

@@ -174,82 +174,51 @@ void ah_shadow_predictor_free(ah_shadow_predictor *p)
 	free(p);
 }
 
-/* Ids of the workload's newest ended records, newest first. */
-static int newest_ended(ah_shadow *s, const char *workload, size_t limit, int64_t **out, size_t *out_n)
+/* Feeds the workload's newest ended records with an observed peak into one
+ * conditioned model per dimension. One statement reads them all, oldest
+ * first (so a group's ring would drop the oldest), each row a (record,
+ * dimension) with the record's non-reserved params joined "k=v,..." (the
+ * model sorts the pairs itself). */
+static int train(ah_shadow_predictor *p, const char *workload, const ah_dimset *dims, ah_cond_model **m)
 {
 	sqlite3_stmt *st = NULL;
-	int64_t *ids = calloc(limit ? limit : 1, sizeof(*ids));
-	size_t n = 0;
+	ah_cond_opts co = {.max_per_group = p->o.max_requests};
 	int rc, x;
-	if (!ids)
-		return AH_ENOMEM;
-	rc = sh_err(sqlite3_prepare_v2(s->db,
-				       "SELECT id FROM request WHERE workload = ?1 AND end_ns IS NOT NULL"
-				       " ORDER BY start_ns DESC, id DESC LIMIT ?2",
-				       -1, &st, NULL));
+	rc = sh_err(sqlite3_prepare_v2(
+		p->s->db,
+		"WITH last AS (SELECT id, start_ns FROM request WHERE workload = ?1 AND end_ns IS NOT NULL"
+		" ORDER BY start_ns DESC, id DESC LIMIT ?2)"
+		" SELECT (SELECT group_concat(key || '=' || value, ',') FROM request_param"
+		"  WHERE req = l.id AND substr(key, 1, 6) <> '" AH_PSH_RESERVED_PREFIX "'),"
+		" d.dim, d.peak FROM last l JOIN request_dim d ON d.req = l.id"
+		" WHERE d.peak > 0 ORDER BY l.start_ns, l.id",
+		-1, &st, NULL));
 	if (rc)
-		goto out;
+		return rc;
 	sqlite3_bind_text(st, 1, workload, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)limit);
-	while ((x = sqlite3_step(st)) == SQLITE_ROW && n < limit)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	if (x != SQLITE_ROW && x != SQLITE_DONE)
+	sqlite3_bind_int64(st, 2, (int64_t)p->o.max_requests);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *params = (const char *)sqlite3_column_text(st, 0);
+		const char *dim = (const char *)sqlite3_column_text(st, 1);
+		double peak = sqlite3_column_double(st, 2);
+		int i = dim ? ah_dimset_find(dims, dim) : -1;
+		if (i < 0 || !isfinite(peak))
+			continue;
+		if (!m[i] && (rc = ah_cond_new(&co, &m[i])))
+			goto out;
+		rc = ah_cond_observe(m[i], params ? params : "", peak);
+		/* A record the model cannot read (params recorded by hand with
+		 * characters it refuses, or past its caps) teaches nothing; it
+		 * must not stop every prediction of the workload. */
+		if (rc == AH_EINVAL || rc == AH_ETOOBIG)
+			rc = 0;
+		if (rc)
+			goto out;
+	}
+	if (x != SQLITE_DONE)
 		rc = sh_err(x);
 out:
 	sqlite3_finalize(st);
-	if (rc) {
-		free(ids);
-		return rc;
-	}
-	*out = ids;
-	*out_n = n;
-	return 0;
-}
-
-/* Feeds the records (oldest first, so a group's ring drops the oldest) into
- * one conditioned model per dimension that has an observed peak. */
-static int train(ah_shadow_predictor *p, const char *workload, const ah_dimset *dims, ah_cond_model **m)
-{
-	int64_t *ids = NULL;
-	size_t n = 0;
-	ah_shadow_request *r = NULL;
-	char *text = NULL;
-	int rc = newest_ended(p->s, workload, p->o.max_requests, &ids, &n);
-	if (rc)
-		return rc;
-	r = malloc(sizeof(*r));
-	text = malloc(PARAMS_TEXT_MAX);
-	if (!r || !text) {
-		rc = AH_ENOMEM;
-		goto out;
-	}
-	ah_cond_opts co = {.max_per_group = p->o.max_requests};
-	for (size_t k = n; k-- > 0;) {
-		if ((rc = ah_shadow_request_get(p->s, ids[k], r)))
-			goto out;
-		if (join_params(r->params, r->n_params, text, PARAMS_TEXT_MAX))
-			continue;
-		for (int j = 0; j < r->n_dims; j++) {
-			int i = ah_dimset_find(dims, r->dims[j].dim);
-			double peak = r->dims[j].peak;
-			if (i < 0 || !(peak > 0) || !isfinite(peak))
-				continue;
-			if (!m[i] && (rc = ah_cond_new(&co, &m[i])))
-				goto out;
-			rc = ah_cond_observe(m[i], text, peak);
-			/* A record the model cannot read (params recorded by hand with
-			 * characters it refuses, or past its caps) teaches nothing; it
-			 * must not stop every prediction of the workload. */
-			if (rc == AH_EINVAL || rc == AH_ETOOBIG)
-				rc = 0;
-			if (rc)
-				goto out;
-		}
-	}
-out:
-	free(ids);
-	free(r);
-	free(text);
 	return rc;
 }
 
