@@ -212,7 +212,8 @@ int main(int argc, char **argv)
 	}
 	/* the violation cost's trade-off, quantile 0.9999 as the ceiling; last,
 	 * the cost off (F = 0): the pure quantile, ahead's most conservative */
-	static const double fs[] = {0.05, 0.1, 0.2, 0.3, 0.4, 0.6, 1, 2, 4, 8, 16, 64, 256, 0};
+	static const double fs[] = {0.005, 0.0075, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.4,
+				    0.6,   1,	   2,	 4,    8,    16,   64,  256, 0};
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
 		ah_replay_params pq = p;
 		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = 0.9999;
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, 0, d, &m);
-			printf("csweep %.2f %s %.6f %.6f %llu\n", fs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
+			printf("csweep %.4f %s %.6f %.6f %llu\n", fs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
 			       m.violation_pct, (unsigned long long)m.resizes);
 		}
 		ah_replay_free(rp);
