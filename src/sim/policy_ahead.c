@@ -13,7 +13,7 @@
  *    0.998; cpu 94% and 81%), and a workload switches 4-8 times a month.
  *    The first version floored f at an hour-of-day usage profile; on that
  *    month the floor roughly doubled cpu slack at the same violation rate
- *    and cost memory 10-15% slack at moderate quantiles, so it is gone:
+ *    and cost memory about 15% slack at moderate quantiles, so it is gone:
  *    the time of day lives in the margin, not in the forecast;
  *  - nonconformity score s = (used + b) / (f + b), with the scale b a share
  *    of the workload's provisioned size (cpu 1/2, memory 1/4; 1 core / 2 GiB
