@@ -93,10 +93,10 @@ check "params duplicate" 2 "--params: rows: given twice" -- "$A" alloc -t t -p p
 check "params reserved key" 2 "reserved" -- "$A" alloc -t t -p p --workload etl --params ahead.alloc=3
 check "params bad key" 2 "--params: .*key must be" -- "$A" alloc -t t -p p --workload etl --params 'r%ws=1'
 check "params bad char" 2 "--params: k: value may not contain" -- "$A" alloc -t t -p p --workload etl --params 'k=a|b'
-check "too many params" 2 "more than 14 parameters" -- "$A" alloc -t t -p p --workload etl --params a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,j=1,k=1,l=1,m=1,n=1,o=1
+check "too many params" 2 "more than 13 parameters" -- "$A" alloc -t t -p p --workload etl --params a=1,b=1,c=1,d=1,e=1,f=1,g=1,h=1,i=1,j=1,k=1,l=1,m=1,n=1
 check "bad workload" 2 "--workload: 'a b' is not a workload name" -- "$A" alloc -t t -p p --workload 'a b'
 check "neither res nor workload" 2 "--res \(or --workload\) is required" -- "$A" alloc -t t -p p
-check "shadow-db not for renew" 2 "only for release" -- "$A" renew 1 --shadow-db "$T/s.db"
+check "shadow-db not for renew" 2 "only for release and tick" -- "$A" renew 1 --shadow-db "$T/s.db"
 ok "nothing allocated by bad input" '[ "$before" = "$("$A" ls -o json)" ]'
 
 # --- allocations without a workload are untouched by the shadow store ---
@@ -104,6 +104,14 @@ out=$("$A" alloc -t t -p p -r cpu=1 -o json); id=$(id_of "$out")
 check "report without workload" 0 "^reported id=$id  unchanged" -- "$A" report "$id" --usage cpu=200m
 check "report json without workload" 0 '^\{"id": [0-9]+, "action": "unchanged", "resources": "cpu=1", "lease_expires": "[^"]+"\}$' -- "$A" report "$id" --usage cpu=200m -o json
 check "release without workload" 0 "released id=$id" -- "$A" release "$id"
+
+# --- allocations that end without release: tick closes their records ---
+out=$("$A" alloc -t t -p p -r cpu=1 --workload shortlived --params rows=1 --lease 1s -o json); id=$(id_of "$out")
+check "report short-lived" 0 "recorded for workload shortlived" -- "$A" report "$id" --usage memory=10Mi
+sleep 2.2
+check "tick closes the record" 0 "closed the shadow records of ended allocations" -- "$A" tick
+check "closed record is marked lost" 0 "ahead.lost=1" -- "$A" shadow requests --workload shortlived -o csv
+check "a lost record teaches nothing" 0 '"predicted": false' -- "$A" alloc -t t -p p -r cpu=1 --workload shortlived --params rows=1 -o json
 
 # --- a broken shadow store never fails the allocation ---
 export AHEAD_DB=$T/y.db

@@ -336,6 +336,66 @@ static void test_feedback_loop(void **state)
 	assert_int_equal(ah_shadow_alloc_report(f->s, 101, -1, &f->dims, &u, mask, NULL), AH_ERANGE);
 }
 
+static bool live_odd(void *ctx, uint64_t id)
+{
+	(*(int *)ctx)++;
+	return id % 2 == 1;
+}
+
+/* Allocations that ended without a release: their records are closed,
+ * marked lost and never learned from; live ones stay open. */
+static void test_sweep(void **state)
+{
+	fixture *f = *state;
+	ah_vec u = {0};
+	int64_t req;
+	for (int i = 1; i <= 4; i++) {
+		assert_int_equal(ah_shadow_alloc_begin(f->s, (uint64_t)i, "lost", "rows=1", T0 + i * S, &f->dims, NULL, &req), 0);
+		u.v[AH_DIM_MEMORY] = (int64_t)(10 * MI);
+		assert_int_equal(ah_shadow_alloc_report(f->s, (uint64_t)i, T0 + i * S, &f->dims, &u, 1u << AH_DIM_MEMORY, NULL), 0);
+	}
+	/* A hand-made open record (no ahead.alloc) is not touched. */
+	ah_shadow_request r = {.workload = "lost", .start_ns = T0, .end_ns = -1};
+	int64_t hand;
+	assert_int_equal(ah_shadow_request_add(f->s, &r, &hand), 0);
+	int calls = 0;
+	size_t closed = 99;
+	assert_int_equal(ah_shadow_alloc_sweep(f->s, T0 + 2 * S, live_odd, &calls, 0, &closed), 0);
+	assert_int_equal(calls, 4);
+	assert_int_equal(closed, 2);
+	assert_int_equal(ah_shadow_alloc_find(f->s, 1, &r), 0);
+	assert_int_equal(ah_shadow_alloc_find(f->s, 2, &r), AH_ENOENT);
+	assert_int_equal(ah_shadow_alloc_find(f->s, 3, &r), 0);
+	assert_int_equal(ah_shadow_request_get(f->s, hand, &r), 0);
+	assert_int_equal(r.end_ns, -1);
+	ah_shadow_request *v;
+	size_t n;
+	assert_int_equal(ah_shadow_request_list(f->s, "lost", "ahead.lost", "1", 0, &v, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].end_ns, T0 + 2 * S);
+	assert_int_equal(v[1].end_ns, T0 + 4 * S); /* not before its start */
+	free(v);
+	/* Lost records are not training examples: only the reports' series
+	 * is known. */
+	ah_vec out;
+	ah_shadow_prediction_info info;
+	assert_int_equal(ah_shadow_predictor_predict(f->p, "lost", "rows=1", 0.5, &f->dims, &out, &info), 0);
+	assert_int_equal(info.dim[AH_DIM_MEMORY].source, AH_PSH_SERIES);
+	/* Released ones are. */
+	assert_int_equal(ah_shadow_alloc_end(f->s, 1, T0 + 5 * S), 0);
+	assert_int_equal(ah_shadow_predictor_predict(f->p, "lost", "rows=1", 0.5, &f->dims, &out, &info), 0);
+	assert_int_equal(info.dim[AH_DIM_MEMORY].source, AH_PSH_GROUP);
+	assert_int_equal(info.dim[AH_DIM_MEMORY].n, 1);
+	assert_true(fabs((double)out.v[AH_DIM_MEMORY] - 10 * MI) <= 1);
+	/* At most max records are examined per call. */
+	calls = 0;
+	assert_int_equal(ah_shadow_alloc_sweep(f->s, T0 + 9 * S, live_odd, &calls, 1, &closed), 0);
+	assert_int_equal(calls, 1);
+	assert_int_equal(closed, 0);
+	assert_int_equal(ah_shadow_alloc_sweep(f->s, -1, live_odd, &calls, 0, NULL), AH_ERANGE);
+	assert_int_equal(ah_shadow_alloc_sweep(f->s, T0, NULL, NULL, 0, NULL), AH_EINVAL);
+}
+
 /* The engine sized by it: a request naming the workload and stating no
  * resources gets the class quantile (0.9) plus margin, in pool units. */
 static void test_engine_sized(void **state)
@@ -384,6 +444,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_series_fallback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_and_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_feedback_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine_sized, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

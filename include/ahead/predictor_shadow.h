@@ -21,13 +21,15 @@
  *     ahead.alloc=ID mapping the engine's allocation id to the record, since
  *     the engine does not keep workload names), report (appends each usage
  *     sample to the workload's series and raises the record's running peak
- *     and mean), end at release (the record becomes a training example).
+ *     and mean), end at release (the record becomes a training example);
+ *     sweep closes the records of allocations that ended otherwise.
  *
  * Parameter keys starting with "ahead." are reserved for this bookkeeping:
  * they are never used as prediction features and requests may not use them. */
 #ifndef AHEAD_PREDICTOR_SHADOW_H
 #define AHEAD_PREDICTOR_SHADOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,8 +44,9 @@ extern "C" {
 #define AH_PSH_RESERVED_PREFIX "ahead."
 #define AH_PSH_ALLOC_KEY "ahead.alloc"     /* engine allocation id */
 #define AH_PSH_REPORTS_KEY "ahead.reports" /* usage reports merged so far */
+#define AH_PSH_LOST_KEY "ahead.lost"       /* ended without release (swept) */
 /* Request parameters left for the caller once the reserved ones are in. */
-#define AH_PSH_MAX_USER_PARAMS (AH_SHADOW_MAX_PARAMS - 2)
+#define AH_PSH_MAX_USER_PARAMS (AH_SHADOW_MAX_PARAMS - 3)
 
 typedef struct {
 	size_t max_requests; /* newest ended request records read (0: 512) */
@@ -114,6 +117,15 @@ int ah_shadow_alloc_report(ah_shadow *s, uint64_t alloc_id, int64_t t_ns, const 
  * observed peaks and means are what the reports raised. AH_ENOENT when the
  * allocation has no open record. */
 int ah_shadow_alloc_end(ah_shadow *s, uint64_t alloc_id, int64_t end_ns);
+/* Closes the open records of allocations that ended without a release
+ * (lease expired, preempted, queue timeout): live(ctx, alloc_id) says
+ * whether the engine still holds the allocation. A closed one ends at end_ns
+ * (at least its start) and is marked ahead.lost=1: its peak may be partial,
+ * so it is never a training example, but retention can now delete it. At
+ * most max open records (0: 1000) are examined, oldest first, in one
+ * transaction; out_closed (may be NULL) gets how many were closed. */
+int ah_shadow_alloc_sweep(ah_shadow *s, int64_t end_ns, bool (*live)(void *ctx, uint64_t alloc_id), void *ctx,
+			  size_t max, size_t *out_closed);
 
 #ifdef __cplusplus
 }

@@ -68,6 +68,25 @@ static int cli_predict(void *ctx, const char *workload, const char *params, doub
 	return rc;
 }
 
+/* For the shadow sweep: is the allocation (or queued request) still held? */
+static bool engine_live(void *ctx, uint64_t id)
+{
+	ah_engine_item it;
+	/* Only a definite "no such allocation" closes a record. */
+	return ah_engine_get(ctx, id, &it) != AH_ENOENT;
+}
+
+/* Closes the shadow records of allocations that ended without a release
+ * (expired, preempted, timed out in the queue). */
+static size_t sweep(const char *cmd, ah_shadow *sh, ah_engine *eng, int64_t now)
+{
+	size_t closed = 0;
+	int rc = ah_shadow_alloc_sweep(sh, now, engine_live, eng, 0, &closed);
+	if (rc < 0)
+		ah_cli_err(cmd, "warning: shadow store: records of ended allocations not closed (%s)", ah_strerror(rc));
+	return rc < 0 ? 0 : closed;
+}
+
 /* The dimensions a RESOURCES text names (bit i = dimension i): a report
  * that leaves a dimension out did not measure it, which is not a zero. */
 static uint32_t named_dims(const ah_dimset *ds, const char *s)
@@ -406,6 +425,8 @@ int ah_cmd_alloc(int argc, char **argv)
 			ah_cli_err("alloc", "warning: %llu: not recorded in the shadow store (%s); its usage will not be "
 				   "learned", (unsigned long long)d.id, ah_strerror(rc));
 	}
+	if (sh)
+		sweep("alloc", sh, ctx.eng, now);
 	print_decision(&d, ctx.pol, workload, have_pinfo ? &pinfo : NULL, fmt);
 	ex = d.outcome == AH_GRANTED ? AH_EXIT_OK : d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
 out:
@@ -452,8 +473,8 @@ static int id_command(int argc, char **argv, const char *name)
 			db = optarg;
 			break;
 		case 'S':
-			if (is_tick || is_renew) {
-				ah_cli_err(name, "--shadow-db is only for release");
+			if (is_renew) {
+				ah_cli_err(name, "--shadow-db is only for release and tick");
 				return AH_EXIT_USAGE;
 			}
 			shadow_db = optarg;
@@ -479,8 +500,9 @@ static int id_command(int argc, char **argv, const char *name)
 			break;
 		case 'h':
 			if (is_tick)
-				printf("usage: ahead tick [--db PATH]\n\nReclaims expired leases and times out queued "
-				       "requests now, then grants what fits.\n");
+				printf("usage: ahead tick [--db PATH] [--shadow-db PATH]\n\nReclaims expired leases and times "
+				       "out queued requests now, then grants what fits. Closes the shadow store's\n"
+				       "records of allocations that ended without a release (never used for learning).\n");
 			else if (is_renew)
 				printf("usage: ahead renew ID [--lease DURATION] [--db PATH] [-o json]\n\n"
 				       "Extends a lease to now + DURATION (default: the allocation's lease).\n"
@@ -520,8 +542,15 @@ static int id_command(int argc, char **argv, const char *name)
 	int rc = is_tick ? ah_engine_tick(ctx.eng, now)
 		 : is_renew ? ah_engine_renew(ctx.eng, id, lease, now, &exp)
 			    : ah_engine_release(ctx.eng, id, now);
+	size_t closed = 0;
 	if (rc == 0 && !is_tick && !is_renew)
 		record_end(ah_cli_db_path(db), shadow_db, id, now);
+	if (rc == 0 && is_tick) {
+		ah_shadow *sh = NULL;
+		if (ah_cli_shadow_open(name, ah_cli_db_path(db), shadow_db, false, &sh) == 0 && sh)
+			closed = sweep(name, sh, ctx.eng, now);
+		ah_shadow_free(sh);
+	}
 	if (rc == AH_ENOENT) {
 		ah_cli_err(name, "%llu: no such allocation or queued request (released, expired or preempted?)",
 			   (unsigned long long)id);
@@ -546,8 +575,9 @@ static int id_command(int argc, char **argv, const char *name)
 		if (is_renew)
 			printf("renewed  id=%llu  lease until %s\n", (unsigned long long)id, t);
 		else if (is_tick)
-			printf("tick: %d live items before, %d allocations and %d queued now\n", before,
-			       ah_engine_alloc_count(ctx.eng), ah_engine_queue_count(ctx.eng));
+			printf("tick: %d live items before, %d allocations and %d queued now%s\n", before,
+			       ah_engine_alloc_count(ctx.eng), ah_engine_queue_count(ctx.eng),
+			       closed ? " (closed the shadow records of ended allocations)" : "");
 		else
 			printf("released id=%llu\n", (unsigned long long)id);
 	}

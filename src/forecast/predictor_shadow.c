@@ -186,7 +186,8 @@ static int train(ah_shadow_predictor *p, const char *workload, const ah_dimset *
 	int rc, x;
 	rc = sh_err(sqlite3_prepare_v2(
 		p->s->db,
-		"WITH last AS (SELECT id, start_ns FROM request WHERE workload = ?1 AND end_ns IS NOT NULL"
+		"WITH last AS (SELECT id, start_ns FROM request r WHERE workload = ?1 AND end_ns IS NOT NULL"
+		" AND NOT EXISTS (SELECT 1 FROM request_param WHERE req = r.id AND key = '" AH_PSH_LOST_KEY "')"
 		" ORDER BY start_ns DESC, id DESC LIMIT ?2)"
 		" SELECT (SELECT group_concat(key || '=' || value, ',') FROM request_param"
 		"  WHERE req = l.id AND substr(key, 1, 6) <> '" AH_PSH_RESERVED_PREFIX "'),"
@@ -499,7 +500,7 @@ static int merge_dim(ah_shadow *s, int64_t req, const char *dim, double v, int64
 	return rc;
 }
 
-static int set_reports(ah_shadow *s, int64_t req, int64_t n)
+static int set_param(ah_shadow *s, int64_t req, const char *key, int64_t n)
 {
 	sqlite3_stmt *st = NULL;
 	char val[24];
@@ -511,7 +512,7 @@ static int set_reports(ah_shadow *s, int64_t req, int64_t n)
 		return rc;
 	snprintf(val, sizeof val, "%" PRId64, n);
 	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, AH_PSH_REPORTS_KEY, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, val, -1, SQLITE_TRANSIENT);
 	rc = sh_err(sqlite3_step(st));
 	sqlite3_finalize(st);
@@ -554,7 +555,7 @@ int ah_shadow_alloc_report(ah_shadow *s, uint64_t alloc_id, int64_t t_ns, const 
 			break;
 	}
 	if (rc == 0)
-		rc = set_reports(s, req, before + 1);
+		rc = set_param(s, req, AH_PSH_REPORTS_KEY, before + 1);
 out:
 	rc = sh_tx_end(s, &tx, rc);
 	if (rc == 0 && out_workload)
@@ -579,5 +580,69 @@ int ah_shadow_alloc_end(ah_shadow *s, uint64_t alloc_id, int64_t end_ns)
 	rc = ah_shadow_request_end(s, r->id, end_ns < r->start_ns ? r->start_ns : end_ns, NULL, 0);
 out:
 	free(r);
+	return rc;
+}
+
+int ah_shadow_alloc_sweep(ah_shadow *s, int64_t end_ns, bool (*live)(void *ctx, uint64_t alloc_id), void *ctx,
+			  size_t max, size_t *out_closed)
+{
+	sqlite3_stmt *st = NULL;
+	struct open_rec {
+		int64_t id, start_ns;
+		uint64_t alloc;
+	} *v = NULL;
+	size_t n = 0, closed = 0;
+	sh_tx tx;
+	int rc, x;
+	if (!s || !live)
+		return AH_EINVAL;
+	if (end_ns < 0 || end_ns > AH_SHADOW_T_MAX)
+		return AH_ERANGE;
+	if (!max)
+		max = 1000;
+	v = calloc(max, sizeof(*v));
+	if (!v)
+		return AH_ENOMEM;
+	if ((rc = sh_tx_begin(s, &tx))) {
+		free(v);
+		return rc;
+	}
+	rc = sh_err(sqlite3_prepare_v2(s->db,
+				       "SELECT r.id, r.start_ns, p.value FROM request r JOIN request_param p"
+				       " ON p.req = r.id AND p.key = ?1 WHERE r.end_ns IS NULL ORDER BY r.id LIMIT ?2",
+				       -1, &st, NULL));
+	if (rc)
+		goto out;
+	sqlite3_bind_text(st, 1, AH_PSH_ALLOC_KEY, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)max);
+	while ((x = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+		const char *a = (const char *)sqlite3_column_text(st, 2);
+		char *e;
+		unsigned long long id = a ? strtoull(a, &e, 10) : 0;
+		if (!a || *e || !id)
+			continue; /* not one of ours: a hand-made record */
+		v[n].id = sqlite3_column_int64(st, 0);
+		v[n].start_ns = sqlite3_column_int64(st, 1);
+		v[n].alloc = id;
+		n++;
+	}
+	if (x != SQLITE_ROW && x != SQLITE_DONE)
+		rc = sh_err(x);
+	sqlite3_finalize(st);
+	st = NULL;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (live(ctx, v[i].alloc))
+			continue;
+		if ((rc = set_param(s, v[i].id, AH_PSH_LOST_KEY, 1)) ||
+		    (rc = ah_shadow_request_end(s, v[i].id, end_ns < v[i].start_ns ? v[i].start_ns : end_ns, NULL, 0)))
+			break;
+		closed++;
+	}
+out:
+	sqlite3_finalize(st);
+	rc = sh_tx_end(s, &tx, rc);
+	free(v);
+	if (rc == 0 && out_closed)
+		*out_closed = closed;
 	return rc;
 }
