@@ -57,10 +57,11 @@ typedef enum {
 typedef struct {
 	int64_t step_s;         /* length of one interval (cost, HPA sync); 300 */
 	/* ahead */
-	/* ahead: target quantile of next-interval usage, per dimension; 0.998 */
+	/* ahead: target quantile of next-interval usage, per dimension; cpu
+	 * 0.998, memory 0.9999 */
 	double quantile[AH_REPLAY_DIMS];
 	/* ahead: what one violation is worth in idle capacity-intervals (base
-	 * units x intervals): cpu 50 cores, memory 800 GiB; 0 = pure quantile */
+	 * units x intervals): cpu 50 cores, memory 320 GiB; 0 = pure quantile */
 	double violation_cost[AH_REPLAY_DIMS];
 	/* threshold (Kubernetes HPA rule applied to the reservation) */
 	double hpa_target;      /* target utilisation; 0.7 */
