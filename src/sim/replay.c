@@ -474,6 +474,8 @@ static int start_engines(ah_replay *rp, int64_t t_s)
 			ah_scaler_cfg c;
 			ah_scaler_cfg_init(&c);
 			c.step_ns = rp->p.step_s * NS_PER_S;
+			if (c.horizon_ns < c.step_ns) /* plan at least one step ahead */
+				c.horizon_ns = c.step_ns;
 			if ((rc = ah_scaler_new(rp->epol, &c, &rp->sc[i])) != 0)
 				return rc;
 		}

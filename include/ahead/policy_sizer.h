@@ -1,0 +1,53 @@
+/* ahead: an allocation policy (ahead's predictive one, or a baseline) as
+ * the engine's sizer outside replay — so that what `ahead replay` scores
+ * is what `ahead report` (and later the daemon) does.
+ *
+ * Each (allocation, dimension) gets the policy's state, warmed by replaying
+ * the workload's recent usage history (from the shadow store) through the
+ * policy exactly as the replay does: reserve for the interval, then observe
+ * its usage. A usage report then observes the new sample and states the
+ * reservation for the next interval (now + step). An allocation the sizer
+ * was not told about starts cold, its current size taken as requested.
+ * State is one fixed-size block per (allocation, dimension) (64 KiB for
+ * ahead), at most AH_POLICY_SIZER_MAX entries; forget() frees it. */
+#ifndef AHEAD_POLICY_SIZER_H
+#define AHEAD_POLICY_SIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahead/engine.h"
+#include "ahead/replay.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AH_POLICY_SIZER_MAX 65536        /* (allocation, dimension) states */
+#define AH_POLICY_SIZER_MAX_WARM 100000  /* history samples per bind */
+
+typedef struct ah_policy_sizer ah_policy_sizer;
+
+/* kind: the policy; p: its parameters (NULL = defaults; step_s is the
+ * report interval the policy assumes). Dimensions are the replay's: cpu
+ * (millicores) and memory (bytes); other dimensions are left alone. */
+int ah_policy_sizer_new(ah_policy_kind kind, const ah_replay_params *p, ah_policy_sizer **out);
+void ah_policy_sizer_free(ah_policy_sizer *z);
+
+/* Declares dimension dim of allocation id: the size the workload was
+ * provisioned with (-1 = unknown) and its history, n samples at strictly
+ * increasing t_ns (older first). Replaces earlier state of (id, dim).
+ * AH_ERANGE for a bad dimension or sample, AH_ETOOBIG past the caps. */
+int ah_policy_sizer_bind(ah_policy_sizer *z, uint64_t id, int dim, int64_t requested, const int64_t *t_ns,
+			 const int64_t *used, size_t n);
+
+/* The engine-facing interface (borrowed; valid while z lives). */
+void ah_policy_sizer_get(ah_policy_sizer *z, ah_sizer *out);
+
+/* (allocation, dimension) states held now. */
+size_t ah_policy_sizer_count(const ah_policy_sizer *z);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
