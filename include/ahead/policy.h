@@ -84,6 +84,20 @@ typedef enum {
 	AH_DURABILITY_POWER = 1    /* WAL, synchronous=FULL: survives power loss */
 } ah_durability;
 
+/* What sizes a running allocation from its usage reports: the engine's
+ * built-in rule (grow at 90%, shrink after 10 min below 50%), or one of the
+ * allocation policies `ahead replay` scores, through the engine's sizer
+ * (so production does what replay measured). Same order as ah_policy_kind
+ * (include/ahead/replay.h), shifted by one. */
+typedef enum {
+	AH_SIZING_BUILTIN = 0,
+	AH_SIZING_STATIC,
+	AH_SIZING_THRESHOLD,
+	AH_SIZING_VPA,
+	AH_SIZING_AUTOPILOT,
+	AH_SIZING_AHEAD
+} ah_sizing;
+
 typedef struct ah_policy {
 	ah_dimset dims;        /* built-ins first, then custom dimensions */
 	int n_pools, n_classes, n_tenants;
@@ -99,6 +113,8 @@ typedef struct ah_policy {
 	bool unknown_tenants;      /* true: unknown tenants use default_tenant; false: refused */
 	ah_tenant_policy default_tenant;
 	ah_durability durability;
+	ah_sizing sizing;          /* default builtin */
+	int64_t report_interval_ns; /* how often usage is reported (the sizer's step); 5 min */
 } ah_policy;
 
 /* Loads and validates a policy file. On failure returns AH_EPARSE,

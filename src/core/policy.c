@@ -758,10 +758,25 @@ static int do_ahead(struct loader *L, struct section *s, struct ahead_keys *ak)
 			else
 				return fail(L, AH_EPOLICY, e->line, s, k,
 					    "expected process or power, got '%.40s'", e->value);
+		} else if (strcmp(k, "sizing") == 0) {
+			static const char *const names[] = {"builtin", "static", "threshold", "vpa", "autopilot",
+							    "ahead"};
+			int found = -1;
+			for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+				if (strcmp(e->value, names[i]) == 0)
+					found = i;
+			if (found < 0)
+				return fail(L, AH_EPOLICY, e->line, s, k,
+					    "expected builtin, ahead, static, threshold, vpa or autopilot, got '%.40s'",
+					    e->value);
+			P->sizing = (ah_sizing)found;
+		} else if (strcmp(k, "report_interval") == 0) {
+			if (get_duration_in(L, s, e, 1000000000LL, 86400LL * 1000000000LL, &P->report_interval_ns))
+				return L->rc;
 		} else {
 			return unknown_key(L, s, e,
 					   "lease_ttl, max_lease_ttl, queue_timeout, autocorrect, "
-					   "default_class, unknown_tenants, durability");
+					   "default_class, unknown_tenants, durability, sizing, report_interval");
 		}
 	}
 	if (P->lease_ttl_ns > P->max_lease_ttl_ns) {
@@ -1106,6 +1121,8 @@ static void policy_defaults(ah_policy *P)
 	P->default_class = 0;
 	P->unknown_tenants = false;
 	P->durability = AH_DURABILITY_PROCESS;
+	P->sizing = AH_SIZING_BUILTIN;
+	P->report_interval_ns = 300LL * 1000000000LL;
 	snprintf(P->default_tenant.name, sizeof(P->default_tenant.name), "*");
 	for (int d = 0; d < P->dims.n; d++)
 		P->default_tenant.quota.v[d] = AH_UNLIMITED;
