@@ -239,6 +239,29 @@ static void test_known_answer_seasonal(void **state)
 	ah_policy_free(p);
 }
 
+
+static void test_level_shift(void **state)
+{
+	(void)state;
+	/* Two flat days at 5 nodes, then new work arrives: 40 for the last half
+	 * hour. Yesterday's value says 5; the level says 40: the pool scales
+	 * for the level now, not a day later. */
+	ah_policy *p = load_one("lead_time = 10m");
+	ah_scaler *sc;
+	assert_int_equal(ah_scaler_new(p, NULL, &sc), 0);
+	int64_t now = T0 + 2 * DAY + 12 * HOUR;
+	for (int64_t t = T0; t <= now; t += STEP)
+		observe_n(sc, p, 0, t, t > now - 30 * MIN ? 40 : 5, 0);
+	ah_vec cap = cap_n(p, 10);
+	ah_scale_action a[8];
+	int n;
+	assert_int_equal(ah_scaler_step(sc, now, &cap, a, 8, &n), 0);
+	assert_int_equal(n, 1);
+	assert_true(a[0].to >= 40);
+	ah_scaler_free(sc);
+	ah_policy_free(p);
+}
+
 static void test_stabilisation(void **state)
 {
 	(void)state;
@@ -609,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_policy_key_errors),
 		cmocka_unit_test(test_known_answer_peak),
 		cmocka_unit_test(test_known_answer_seasonal),
+		cmocka_unit_test(test_level_shift),
 		cmocka_unit_test(test_stabilisation),
 		cmocka_unit_test(test_lead_time_delays),
 		cmocka_unit_test(test_bounds_and_steps),
