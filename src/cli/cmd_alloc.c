@@ -18,6 +18,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/policy.h"
+#include "ahead/policy_sizer.h"
 #include "ahead/predictor_shadow.h"
 #include "ahead/shadow.h"
 #include "cli/cli.h"
@@ -636,9 +637,12 @@ int ah_cmd_report(int argc, char **argv)
 		case 'h':
 			printf("usage: ahead report ID --usage RESOURCES [--db PATH] [--shadow-db PATH] [-o json]\n\n"
 			       "Reports an allocation's observed usage (e.g. cpu=1500m,memory=3Gi); dimensions\n"
-			       "left out were not measured. The report renews the lease; usage above 90%% of\n"
-			       "the reservation grows it at once (if the pool has room), usage below 50%% for\n"
-			       "10 minutes shrinks it to the window's peak + 15%%. For an allocation made with\n"
+			       "left out were not measured. The report renews the lease and resizes the\n"
+			       "allocation as the policy's `sizing` says: builtin (usage above 90%% of the\n"
+			       "reservation grows it at once if the pool has room, usage below 50%% for 10\n"
+			       "minutes shrinks it to the window's peak + 15%%), or an allocation policy (ahead,\n"
+			       "vpa, ...) warmed on the workload's history, as `ahead replay` scores it.\n"
+			       "What does not fit waits as a pending grow. For an allocation made with\n"
 			       "--workload, the usage is also appended to the workload's series in the shadow\n"
 			       "store and raises its request record's peak. Exit 5 if the allocation does not\n"
 			       "exist.\n");
@@ -677,11 +681,20 @@ int ah_cmd_report(int argc, char **argv)
 			u.v[i] = AH_USAGE_NONE;
 	ah_adjust_outcome o;
 	char workload[AH_SHADOW_WORKLOAD_MAX] = "";
+	ah_shadow *sh = NULL;
+	if (ah_cli_shadow_open("report", ah_cli_db_path(db), shadow_db, false, &sh) != 0)
+		sh = NULL;
+	ah_policy_sizer *sizer = NULL;
+	int zr = ah_cli_sizing_prepare("report", &ctx, sh, id, now, present, &sizer);
+	if (zr < 0)
+		ah_cli_err("report", "warning: sizing policy unavailable (%s); the built-in rule decides",
+			   ah_strerror(zr));
 	int rc = ah_engine_report_usage(ctx.eng, id, &u, now, &o);
+	ah_engine_set_sizer(ctx.eng, NULL);
+	ah_policy_sizer_free(sizer);
 	if (rc == 0) {
 		/* The ledger has the answer; history is best effort from here. */
-		ah_shadow *sh = NULL;
-		if (ah_cli_shadow_open("report", ah_cli_db_path(db), shadow_db, false, &sh) == 0 && sh) {
+		if (sh) {
 			int src = ah_shadow_alloc_report(sh, id, now, &ctx.pol->dims, &u, present, workload);
 			if (src < 0 && src != AH_ENOENT)
 				ah_cli_err("report", "warning: %llu: usage not recorded in the shadow store (%s)",
@@ -689,8 +702,8 @@ int ah_cmd_report(int argc, char **argv)
 			if (src < 0)
 				workload[0] = '\0';
 		}
-		ah_shadow_free(sh);
 	}
+	ah_shadow_free(sh);
 	if (rc == AH_ENOENT) {
 		ah_cli_err("report", "%llu: no such allocation (released, expired or preempted?)", (unsigned long long)id);
 		ex = AH_EXIT_NOTFOUND;
