@@ -21,3 +21,24 @@ run ls
 run release 1
 run ls
 run events
+
+echo
+echo "== predict, then reserve: a workload's history sizes its next request =="
+# Ten finished render jobs whose memory grew with the frame count...
+for f in 100 150 200 250 300 350 400 450 500 550; do
+  id=$("$ahead" alloc --tenant alice --pool edge --res cpu=500m,memory=512Mi --workload render \
+        --params frames=$f -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  "$ahead" report "$id" --usage "memory=$((f * 6))Mi" >/dev/null
+  "$ahead" release "$id" >/dev/null
+done
+# ... so a request for 800 frames is sized from them (the class's quantile plus margin):
+run alloc --tenant alice --pool edge --workload render --params frames=800
+
+shared=${AHEAD_SHARED:-$PWD/../shared}/data/bitbrains_rnd/rnd/2013-7
+if [ -d "$shared" ]; then
+  echo
+  echo "== replay: 50 real VMs for a month, each policy driving the engine in virtual time =="
+  run replay --trace "$shared" --format bitbrains
+  echo
+  echo "(docs/RESULTS.md has the trade-off charts and the shaped-pool costs: bench/run replay)"
+fi
