@@ -195,10 +195,10 @@ int ah_cmd_pool(int argc, char **argv)
 		return ex;
 	json_t *arr = o.fmt == AH_OUT_JSON ? json_array() : NULL;
 	if (o.fmt == AH_OUT_TABLE)
-		printf("%-12s %-10s %14s %14s %14s %7s %7s\n", "POOL", "DIMENSION", "CAPACITY", "USED", "FREE", "ALLOCS",
-		       "QUEUED");
+		printf("%-12s %-10s %14s %14s %14s %14s %7s %7s\n", "POOL", "DIMENSION", "CAPACITY", "USED", "FREE",
+		       "WAITING", "ALLOCS", "QUEUED");
 	else if (o.fmt == AH_OUT_CSV)
-		printf("pool,dimension,capacity,used,free,allocs,queued\n");
+		printf("pool,dimension,capacity,used,free,waiting,allocs,queued\n");
 	for (int i = 0; i < ah_engine_pool_count(ctx.eng); i++) {
 		ah_engine_pool_info pi;
 		ah_engine_pool_get(ctx.eng, i, &pi);
@@ -206,8 +206,11 @@ int ah_cmd_pool(int argc, char **argv)
 		for (int d = 0; d < ctx.pol->dims.n; d++) {
 			if (!pi.capacity->v[d] && !pi.used->v[d])
 				continue;
-			char a[32], b[32], f[32];
+			char a[32], b[32], f[32], wt[32];
 			ah_unit_kind k = ctx.pol->dims.kind[d];
+			/* what waits for room: queued requests and pending grows */
+			int64_t waiting = pi.queued.v[d] + pi.wanted.v[d];
+			ah_unit_format(k, waiting, wt, sizeof wt);
 			int64_t free_v = pi.capacity->v[d] - pi.used->v[d];
 			ah_unit_format(k, pi.capacity->v[d], a, sizeof a);
 			ah_unit_format(k, pi.used->v[d], b, sizeof b);
@@ -217,15 +220,16 @@ int ah_cmd_pool(int argc, char **argv)
 				snprintf(f, sizeof f, "over");
 			if (arr)
 				json_object_set_new(dims, ctx.pol->dims.name[d],
-						    json_pack("{s:s,s:s,s:s,s:I,s:I}", "capacity", a, "used", b, "free", f,
-							      "capacity_base", (json_int_t)pi.capacity->v[d], "used_base",
-							      (json_int_t)pi.used->v[d]));
+						    json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "capacity", a, "used", b, "free", f,
+							      "waiting", wt, "capacity_base", (json_int_t)pi.capacity->v[d],
+							      "used_base", (json_int_t)pi.used->v[d], "waiting_base",
+							      (json_int_t)waiting));
 			else if (o.fmt == AH_OUT_CSV)
-				printf("%s,%s,%s,%s,%s,%d,%d\n", pi.name, ctx.pol->dims.name[d], a, b, f, pi.n_allocs,
-				       pi.n_queued);
-			else
-				printf("%-12s %-10s %14s %14s %14s %7d %7d\n", pi.name, ctx.pol->dims.name[d], a, b, f,
+				printf("%s,%s,%s,%s,%s,%s,%d,%d\n", pi.name, ctx.pol->dims.name[d], a, b, f, wt,
 				       pi.n_allocs, pi.n_queued);
+			else
+				printf("%-12s %-10s %14s %14s %14s %14s %7d %7d\n", pi.name, ctx.pol->dims.name[d], a, b, f,
+				       wt, pi.n_allocs, pi.n_queued);
 		}
 		if (arr)
 			json_array_append_new(arr, json_pack("{s:s,s:o,s:i,s:i}", "pool", pi.name, "dimensions", dims,
