@@ -99,7 +99,9 @@ int ah_shadow_check_workload(const char *workload);
 int ah_shadow_check_dim(const char *dim);
 
 /* Explicit transactions group many appends into one commit (and make an
- * import all-or-nothing). Without one, each call commits by itself. */
+ * import all-or-nothing). Without one, each call commits by itself.
+ * ah_shadow_begin inside an open transaction is AH_ESTATE (see
+ * ah_shadow_scope_begin for a scope that nests). */
 int ah_shadow_begin(ah_shadow *s);
 int ah_shadow_commit(ah_shadow *s);
 int ah_shadow_rollback(ah_shadow *s);
@@ -205,6 +207,65 @@ int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out);
 int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param_key,
 			   const char *param_value, size_t limit, ah_shadow_request **out,
 			   size_t *out_n);
+
+/* Record operations for a caller that keeps its own bookkeeping in
+ * parameters (predictor_shadow.h: one record per allocation). Each is
+ * bounded by an explicit limit or by the caps above, and validates keys and
+ * values as ah_shadow_request_add does. */
+
+/* A visitor's callback: a non-zero return stops the visit and is returned.
+ * The record is borrowed for the call. */
+typedef int (*ah_shadow_request_fn)(void *ctx, const ah_shadow_request *r);
+
+/* Visits the workload's newest `limit` (>= 1) ended records — newest by
+ * start, then id — skipping those that carry the parameter skip_key (may be
+ * NULL), oldest first: a learner that keeps a bounded window sees the
+ * newest last. Newest, not oldest, so learning never freezes on the first
+ * records once there are more than limit. One read snapshot; work and memory
+ * are bounded by limit (one record in memory at a time). */
+int ah_shadow_request_each_ended(ah_shadow *s, const char *workload, const char *skip_key, size_t limit,
+				 ah_shadow_request_fn fn, void *ctx);
+
+/* Visits the open records of any workload that carry the parameter key,
+ * oldest id first, at most limit (>= 1). A callback that wants to end or
+ * change records should collect their ids and act after the visit. */
+int ah_shadow_request_each_open(ah_shadow *s, const char *key, size_t limit, ah_shadow_request_fn fn,
+				void *ctx);
+
+/* The id of the newest (highest id) open record of any workload whose
+ * parameter key equals value — for a caller that knows a record by a
+ * parameter it set (an allocation id) but not its workload. Uses the
+ * (key, value) index. AH_ENOENT when there is none. */
+int ah_shadow_request_find_open(ah_shadow *s, const char *key, const char *value, int64_t *out_id);
+
+/* Sets one parameter of a record (adds it, or replaces its value).
+ * AH_ENOENT for an unknown id; AH_ETOOBIG when it would be the record's
+ * (AH_SHADOW_MAX_PARAMS + 1)-th parameter, which could not be listed back. */
+int ah_shadow_request_set_param(ah_shadow *s, int64_t id, const char *key, const char *value);
+
+/* Merges one usage report into an open record, all or nothing: for each
+ * i < n, appends (t_ns, values[i]) to the series (the record's workload,
+ * dims[i]) — created at the default granularity if new — raises the
+ * record's peak for dims[i] to values[i] if higher, and folds values[i] into
+ * its running mean. The mean is weighted by the reports merged before, which
+ * the record counts in its parameter count_key (absent = 0; written back
+ * plus one even when n is 0): a report that omits a dimension still counts,
+ * so that dimension's mean is approximate. dims unique, n <= AH_MAX_DIMS,
+ * values finite. AH_ENOENT unknown id, AH_ESTATE ended, AH_ETOOBIG when
+ * count_key would be a 17th parameter. */
+int ah_shadow_request_observe(ah_shadow *s, int64_t id, const char *count_key, int64_t t_ns,
+			      const char *const *dims, const double *values, int n);
+
+/* An all-or-nothing scope for an operation made of several calls: a
+ * transaction of its own when none is open, else a savepoint inside the
+ * caller's (ah_shadow_begin), so such an operation composes with the
+ * caller's batch instead of failing with AH_ESTATE. _end commits (rc == 0)
+ * or rolls back the scope, and returns rc or the commit's error. */
+typedef struct {
+	int owned; /* private */
+} ah_shadow_scope;
+int ah_shadow_scope_begin(ah_shadow *s, ah_shadow_scope *sc);
+int ah_shadow_scope_end(ah_shadow *s, ah_shadow_scope *sc, int rc);
 
 /* Anomaly events (from the detector in anomaly.h), kept per workload and
  * dimension with start, end and peak score. */

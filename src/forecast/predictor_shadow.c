@@ -1,14 +1,12 @@
 /* ahead: predictions from the shadow store and the feedback that feeds it
  * (see include/ahead/predictor_shadow.h).
  *
- * Three queries here are not in the shadow store's public API: "the newest
- * N ended records of a workload" (the API lists oldest first, which would
- * freeze learning once N records exist), "the open record whose parameter
- * ahead.alloc is ID" (the API needs the workload, which a usage report does
- * not know), and "raise an open record's running peak" (the API only writes
- * figures when a record ends). They use the store's own connection and
- * transaction helpers (store/shadow_int.h), so they share its transactions
- * and schema version check; every other access goes through shadow.h. */
+ * Everything goes through the shadow store's public API (shadow.h): the
+ * newest ended records of a workload (ah_shadow_request_each_ended), the
+ * open record of an allocation (ah_shadow_request_find_open on
+ * ahead.alloc), a usage report merged into it (ah_shadow_request_observe),
+ * and multi-call operations made all-or-nothing with ah_shadow_scope_*, so
+ * they nest inside a caller's transaction as the store's own calls do. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -19,7 +17,6 @@
 #include "ahead/error.h"
 #include "ahead/forecast.h"
 #include "ahead/predictor_shadow.h"
-#include "store/shadow_int.h"
 
 #define DEF_MAX_REQUESTS 512
 #define DEF_MAX_SAMPLES 1024
@@ -174,52 +171,51 @@ void ah_shadow_predictor_free(ah_shadow_predictor *p)
 	free(p);
 }
 
-/* Feeds the workload's newest ended records with an observed peak into one
- * conditioned model per dimension. One statement reads them all, oldest
- * first (so a group's ring would drop the oldest), each row a (record,
- * dimension) with the record's non-reserved params joined "k=v,..." (the
- * model sorts the pairs itself). */
-static int train(ah_shadow_predictor *p, const char *workload, const ah_dimset *dims, ah_cond_model **m)
+typedef struct {
+	const ah_dimset *dims;
+	ah_cond_model **m;
+	ah_cond_opts co;
+	char *params; /* PARAMS_TEXT_MAX bytes */
+} train_ctx;
+
+static int train_one(void *ctx, const ah_shadow_request *r)
 {
-	sqlite3_stmt *st = NULL;
-	ah_cond_opts co = {.max_per_group = p->o.max_requests};
-	int rc, x;
-	rc = sh_err(sqlite3_prepare_v2(
-		p->s->db,
-		"WITH last AS (SELECT id, start_ns FROM request r WHERE workload = ?1 AND end_ns IS NOT NULL"
-		" AND NOT EXISTS (SELECT 1 FROM request_param WHERE req = r.id AND key = '" AH_PSH_LOST_KEY "')"
-		" ORDER BY start_ns DESC, id DESC LIMIT ?2)"
-		" SELECT (SELECT group_concat(key || '=' || value, ',') FROM request_param"
-		"  WHERE req = l.id AND substr(key, 1, 6) <> '" AH_PSH_RESERVED_PREFIX "'),"
-		" d.dim, d.peak FROM last l JOIN request_dim d ON d.req = l.id"
-		" WHERE d.peak > 0 ORDER BY l.start_ns, l.id",
-		-1, &st, NULL));
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, workload, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)p->o.max_requests);
-	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *params = (const char *)sqlite3_column_text(st, 0);
-		const char *dim = (const char *)sqlite3_column_text(st, 1);
-		double peak = sqlite3_column_double(st, 2);
-		int i = dim ? ah_dimset_find(dims, dim) : -1;
-		if (i < 0 || !isfinite(peak))
+	train_ctx *c = ctx;
+	int rc;
+	/* The model sorts the pairs itself; a record whose params do not fit
+	 * the text teaches nothing (as one the model refuses, below). */
+	if (join_params(r->params, r->n_params, c->params, PARAMS_TEXT_MAX))
+		return 0;
+	for (int k = 0; k < r->n_dims; k++) {
+		double peak = r->dims[k].peak;
+		int i = ah_dimset_find(c->dims, r->dims[k].dim);
+		if (i < 0 || !isfinite(peak) || !(peak > 0))
 			continue;
-		if (!m[i] && (rc = ah_cond_new(&co, &m[i])))
-			goto out;
-		rc = ah_cond_observe(m[i], params ? params : "", peak);
+		if (!c->m[i] && (rc = ah_cond_new(&c->co, &c->m[i])))
+			return rc;
+		rc = ah_cond_observe(c->m[i], c->params, peak);
 		/* A record the model cannot read (params recorded by hand with
 		 * characters it refuses, or past its caps) teaches nothing; it
 		 * must not stop every prediction of the workload. */
-		if (rc == AH_EINVAL || rc == AH_ETOOBIG)
-			rc = 0;
-		if (rc)
-			goto out;
+		if (rc && rc != AH_EINVAL && rc != AH_ETOOBIG)
+			return rc;
 	}
-	if (x != SQLITE_DONE)
-		rc = sh_err(x);
-out:
-	sqlite3_finalize(st);
+	return 0;
+}
+
+/* Feeds the workload's newest ended records with an observed peak into one
+ * conditioned model per dimension, oldest first (so a group's ring drops
+ * the oldest). Swept records (ahead.lost) are left out: their peak may be
+ * partial. */
+static int train(ah_shadow_predictor *p, const char *workload, const ah_dimset *dims, ah_cond_model **m)
+{
+	train_ctx c = {.dims = dims, .m = m, .co = {.max_per_group = p->o.max_requests}};
+	int rc;
+	c.params = malloc(PARAMS_TEXT_MAX);
+	if (!c.params)
+		return AH_ENOMEM;
+	rc = ah_shadow_request_each_ended(p->s, workload, AH_PSH_LOST_KEY, p->o.max_requests, train_one, &c);
+	free(c.params);
 	return rc;
 }
 
@@ -443,26 +439,9 @@ out:
 
 static int find_open(ah_shadow *s, uint64_t alloc_id, int64_t *out_id)
 {
-	sqlite3_stmt *st = NULL;
 	char val[24];
-	int rc, x;
 	snprintf(val, sizeof val, "%" PRIu64, alloc_id);
-	rc = sh_err(sqlite3_prepare_v2(s->db,
-				       "SELECT r.id FROM request_param p JOIN request r ON r.id = p.req"
-				       " WHERE p.key = ?1 AND p.value = ?2 AND r.end_ns IS NULL"
-				       " ORDER BY r.id DESC LIMIT 1",
-				       -1, &st, NULL));
-	if (rc)
-		return rc;
-	sqlite3_bind_text(st, 1, AH_PSH_ALLOC_KEY, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, val, -1, SQLITE_TRANSIENT);
-	x = sqlite3_step(st);
-	if (x == SQLITE_ROW)
-		*out_id = sqlite3_column_int64(st, 0);
-	else
-		rc = x == SQLITE_DONE ? AH_ENOENT : sh_err(x);
-	sqlite3_finalize(st);
-	return rc;
+	return ah_shadow_request_find_open(s, AH_PSH_ALLOC_KEY, val, out_id);
 }
 
 int ah_shadow_alloc_find(ah_shadow *s, uint64_t alloc_id, ah_shadow_request *out)
@@ -476,88 +455,38 @@ int ah_shadow_alloc_find(ah_shadow *s, uint64_t alloc_id, ah_shadow_request *out
 	return ah_shadow_request_get(s, id, out);
 }
 
-/* Raises the running peak and folds the sample into the running mean of
- * reports (weighted by the reports merged before; a report that omits a
- * dimension still counts, so that dimension's mean is approximate). */
-static int merge_dim(ah_shadow *s, int64_t req, const char *dim, double v, int64_t before)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sh_err(sqlite3_prepare_v2(
-		s->db,
-		"INSERT INTO request_dim(req, dim, peak, mean) VALUES(?1, ?2, ?3, ?3)"
-		" ON CONFLICT(req, dim) DO UPDATE SET peak = max(coalesce(peak, excluded.peak), excluded.peak),"
-		" mean = CASE WHEN mean IS NULL OR ?4 = 0 THEN excluded.mean"
-		" ELSE (mean * ?4 + excluded.mean) / (?4 + 1) END",
-		-1, &st, NULL));
-	if (rc)
-		return rc;
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, v);
-	sqlite3_bind_int64(st, 4, before);
-	rc = sh_err(sqlite3_step(st));
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int set_param(ah_shadow *s, int64_t req, const char *key, int64_t n)
-{
-	sqlite3_stmt *st = NULL;
-	char val[24];
-	int rc = sh_err(sqlite3_prepare_v2(s->db,
-					   "INSERT INTO request_param(req, key, value) VALUES(?1, ?2, ?3)"
-					   " ON CONFLICT(req, key) DO UPDATE SET value = excluded.value",
-					   -1, &st, NULL));
-	if (rc)
-		return rc;
-	snprintf(val, sizeof val, "%" PRId64, n);
-	sqlite3_bind_int64(st, 1, req);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, val, -1, SQLITE_TRANSIENT);
-	rc = sh_err(sqlite3_step(st));
-	sqlite3_finalize(st);
-	return rc;
-}
-
 int ah_shadow_alloc_report(ah_shadow *s, uint64_t alloc_id, int64_t t_ns, const ah_dimset *dims,
 			   const ah_vec *usage, uint32_t present_mask, char *out_workload)
 {
 	ah_shadow_request *r = NULL;
-	int64_t req = 0, before = 0;
-	sh_tx tx;
-	int rc;
+	const char *names[AH_MAX_DIMS];
+	double vals[AH_MAX_DIMS];
+	int64_t req = 0;
+	int rc, n = 0;
+	ah_shadow_scope sc;
 	if (!s || !dims || !usage || dims->n < 0 || dims->n > AH_MAX_DIMS)
 		return AH_EINVAL;
 	if (t_ns < 0 || t_ns > AH_SHADOW_T_MAX)
 		return AH_ERANGE;
+	for (int i = 0; i < dims->n; i++) {
+		if (!(present_mask & (UINT32_C(1) << i)))
+			continue;
+		names[n] = dims->name[i];
+		vals[n++] = (double)usage->v[i];
+	}
 	r = malloc(sizeof(*r));
 	if (!r)
 		return AH_ENOMEM;
-	if ((rc = sh_tx_begin(s, &tx))) {
+	/* One scope: the record found is the record the report lands in. */
+	if ((rc = ah_shadow_scope_begin(s, &sc))) {
 		free(r);
 		return rc;
 	}
 	if ((rc = find_open(s, alloc_id, &req)) || (rc = ah_shadow_request_get(s, req, r)))
 		goto out;
-	for (int i = 0; i < r->n_params; i++)
-		if (!strcmp(r->params[i].key, AH_PSH_REPORTS_KEY))
-			before = strtoll(r->params[i].value, NULL, 10);
-	if (before < 0)
-		before = 0;
-	for (int i = 0; i < dims->n && rc == 0; i++) {
-		if (!(present_mask & (UINT32_C(1) << i)))
-			continue;
-		int64_t sid;
-		double v = (double)usage->v[i];
-		if ((rc = ah_shadow_series_ensure(s, r->workload, dims->name[i], 0, &sid)) ||
-		    (rc = ah_shadow_append(s, sid, &t_ns, &v, 1)) ||
-		    (rc = merge_dim(s, req, dims->name[i], v, before)))
-			break;
-	}
-	if (rc == 0)
-		rc = set_param(s, req, AH_PSH_REPORTS_KEY, before + 1);
+	rc = ah_shadow_request_observe(s, req, AH_PSH_REPORTS_KEY, t_ns, names, vals, n);
 out:
-	rc = sh_tx_end(s, &tx, rc);
+	rc = ah_shadow_scope_end(s, &sc, rc);
 	if (rc == 0 && out_workload)
 		snprintf(out_workload, AH_SHADOW_WORKLOAD_MAX, "%s", r->workload);
 	free(r);
@@ -583,65 +512,74 @@ out:
 	return rc;
 }
 
+struct open_rec {
+	int64_t id, start_ns;
+	uint64_t alloc;
+};
+
+typedef struct {
+	struct open_rec *v;
+	size_t n;
+} open_ctx;
+
+static int collect_open(void *ctx, const ah_shadow_request *r)
+{
+	open_ctx *c = ctx;
+	const char *a = NULL;
+	char *e;
+	/* A record that already has every parameter slot was made by hand:
+	 * ours leave one for ahead.lost. */
+	if (r->n_params >= AH_SHADOW_MAX_PARAMS)
+		return 0;
+	for (int i = 0; i < r->n_params; i++)
+		if (!strcmp(r->params[i].key, AH_PSH_ALLOC_KEY))
+			a = r->params[i].value;
+	unsigned long long id = a ? strtoull(a, &e, 10) : 0;
+	if (!a || *e || !id)
+		return 0; /* not one of ours: a hand-made record */
+	c->v[c->n].id = r->id;
+	c->v[c->n].start_ns = r->start_ns;
+	c->v[c->n].alloc = id;
+	c->n++;
+	return 0;
+}
+
 int ah_shadow_alloc_sweep(ah_shadow *s, int64_t end_ns, bool (*live)(void *ctx, uint64_t alloc_id), void *ctx,
 			  size_t max, size_t *out_closed)
 {
-	sqlite3_stmt *st = NULL;
-	struct open_rec {
-		int64_t id, start_ns;
-		uint64_t alloc;
-	} *v = NULL;
-	size_t n = 0, closed = 0;
-	sh_tx tx;
-	int rc, x;
+	open_ctx c = {0};
+	size_t closed = 0;
+	ah_shadow_scope sc;
+	int rc;
 	if (!s || !live)
 		return AH_EINVAL;
 	if (end_ns < 0 || end_ns > AH_SHADOW_T_MAX)
 		return AH_ERANGE;
 	if (!max)
 		max = 1000;
-	v = calloc(max, sizeof(*v));
-	if (!v)
+	c.v = calloc(max, sizeof(*c.v));
+	if (!c.v)
 		return AH_ENOMEM;
-	if ((rc = sh_tx_begin(s, &tx))) {
-		free(v);
+	if ((rc = ah_shadow_scope_begin(s, &sc))) {
+		free(c.v);
 		return rc;
 	}
-	rc = sh_err(sqlite3_prepare_v2(s->db,
-				       "SELECT r.id, r.start_ns, p.value FROM request r JOIN request_param p"
-				       " ON p.req = r.id AND p.key = ?1 WHERE r.end_ns IS NULL ORDER BY r.id LIMIT ?2",
-				       -1, &st, NULL));
-	if (rc)
+	/* Collected first, closed after: the visit must not see its own
+	 * writes. */
+	if ((rc = ah_shadow_request_each_open(s, AH_PSH_ALLOC_KEY, max, collect_open, &c)))
 		goto out;
-	sqlite3_bind_text(st, 1, AH_PSH_ALLOC_KEY, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)max);
-	while ((x = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-		const char *a = (const char *)sqlite3_column_text(st, 2);
-		char *e;
-		unsigned long long id = a ? strtoull(a, &e, 10) : 0;
-		if (!a || *e || !id)
-			continue; /* not one of ours: a hand-made record */
-		v[n].id = sqlite3_column_int64(st, 0);
-		v[n].start_ns = sqlite3_column_int64(st, 1);
-		v[n].alloc = id;
-		n++;
-	}
-	if (x != SQLITE_ROW && x != SQLITE_DONE)
-		rc = sh_err(x);
-	sqlite3_finalize(st);
-	st = NULL;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (live(ctx, v[i].alloc))
+	for (size_t i = 0; i < c.n && rc == 0; i++) {
+		if (live(ctx, c.v[i].alloc))
 			continue;
-		if ((rc = set_param(s, v[i].id, AH_PSH_LOST_KEY, 1)) ||
-		    (rc = ah_shadow_request_end(s, v[i].id, end_ns < v[i].start_ns ? v[i].start_ns : end_ns, NULL, 0)))
+		if ((rc = ah_shadow_request_set_param(s, c.v[i].id, AH_PSH_LOST_KEY, "1")) ||
+		    (rc = ah_shadow_request_end(s, c.v[i].id, end_ns < c.v[i].start_ns ? c.v[i].start_ns : end_ns,
+						NULL, 0)))
 			break;
 		closed++;
 	}
 out:
-	sqlite3_finalize(st);
-	rc = sh_tx_end(s, &tx, rc);
-	free(v);
+	rc = ah_shadow_scope_end(s, &sc, rc);
+	free(c.v);
 	if (rc == 0 && out_closed)
 		*out_closed = closed;
 	return rc;

@@ -273,6 +273,27 @@ int ah_shadow_rollback(ah_shadow *s)
 	return sh_exec(s, "ROLLBACK");
 }
 
+int ah_shadow_scope_begin(ah_shadow *s, ah_shadow_scope *sc)
+{
+	sh_tx tx;
+	int rc;
+	if (!s || !sc)
+		return AH_EINVAL;
+	if ((rc = sh_tx_begin(s, &tx)))
+		return rc;
+	sc->owned = tx.owned;
+	return 0;
+}
+
+int ah_shadow_scope_end(ah_shadow *s, ah_shadow_scope *sc, int rc)
+{
+	if (!s || !sc)
+		return rc ? rc : AH_EINVAL;
+	sh_tx tx = {.owned = sc->owned};
+	sc->owned = 0;
+	return sh_tx_end(s, &tx, rc);
+}
+
 int sh_lane_get(ah_shadow *s, int64_t series_id, int64_t width_ns, int create, int64_t *out_lane)
 {
 	int rc;

@@ -4,7 +4,9 @@
  * key and value), so "all requests of W with size=large" is a query, and the
  * observed/predicted figures one row per dimension in request_dim, so a
  * request may report any dimension. NaN figures are stored as NULL. */
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,20 +285,43 @@ static double col_fig(sqlite3_stmt *st, int i)
 	return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
 }
 
-int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out)
+/* Reads records by id through three statements prepared once, so a visit
+ * of many records does not prepare three statements per record. */
+typedef struct {
+	sqlite3_stmt *head, *params, *dims;
+} reader;
+
+static void reader_fini(reader *rd)
 {
-	sqlite3_stmt *st = NULL;
-	ah_shadow_request *r;
-	int rc, x;
-	if (!s || !out)
-		return AH_EINVAL;
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return AH_ENOMEM;
-	rc = sh_err(sqlite3_prepare_v2(
-		s->db, "SELECT workload, start_ns, end_ns FROM request WHERE id = ?1", -1, &st, NULL));
-	if (rc)
-		goto out;
+	sqlite3_finalize(rd->head);
+	sqlite3_finalize(rd->params);
+	sqlite3_finalize(rd->dims);
+	rd->head = rd->params = rd->dims = NULL;
+}
+
+static int reader_init(ah_shadow *s, reader *rd)
+{
+	int rc;
+	rd->head = rd->params = rd->dims = NULL;
+	if ((rc = sh_err(sqlite3_prepare_v2(s->db, "SELECT workload, start_ns, end_ns FROM request WHERE id = ?1",
+					    -1, &rd->head, NULL))) ||
+	    (rc = sh_err(sqlite3_prepare_v2(s->db, "SELECT key, value FROM request_param WHERE req = ?1 ORDER BY key",
+					    -1, &rd->params, NULL))) ||
+	    (rc = sh_err(sqlite3_prepare_v2(s->db,
+					    "SELECT dim, peak, mean, predicted FROM request_dim"
+					    " WHERE req = ?1 ORDER BY dim",
+					    -1, &rd->dims, NULL))))
+		reader_fini(rd);
+	return rc;
+}
+
+/* Fills r (partly, on failure: callers read into scratch storage). At most
+ * AH_SHADOW_MAX_PARAMS parameters and AH_MAX_DIMS dimensions are read. */
+static int reader_get(reader *rd, int64_t id, ah_shadow_request *r)
+{
+	sqlite3_stmt *st = rd->head;
+	int rc = 0, x;
+	memset(r, 0, sizeof(*r));
 	sqlite3_bind_int64(st, 1, id);
 	x = sqlite3_step(st);
 	if (x != SQLITE_ROW) {
@@ -307,12 +332,8 @@ int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out)
 	snprintf(r->workload, sizeof(r->workload), "%s", (const char *)sqlite3_column_text(st, 0));
 	r->start_ns = sqlite3_column_int64(st, 1);
 	r->end_ns = sqlite3_column_type(st, 2) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 2);
-	sqlite3_finalize(st);
-	st = NULL;
-	rc = sh_err(sqlite3_prepare_v2(
-		s->db, "SELECT key, value FROM request_param WHERE req = ?1 ORDER BY key", -1, &st, NULL));
-	if (rc)
-		goto out;
+	sqlite3_reset(st);
+	st = rd->params;
 	sqlite3_bind_int64(st, 1, id);
 	while ((x = sqlite3_step(st)) == SQLITE_ROW && r->n_params < AH_SHADOW_MAX_PARAMS) {
 		ah_shadow_param *p = &r->params[r->n_params++];
@@ -323,14 +344,8 @@ int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out)
 		rc = sh_err(x);
 		goto out;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	rc = sh_err(sqlite3_prepare_v2(s->db,
-				       "SELECT dim, peak, mean, predicted FROM request_dim"
-				       " WHERE req = ?1 ORDER BY dim",
-				       -1, &st, NULL));
-	if (rc)
-		goto out;
+	sqlite3_reset(st);
+	st = rd->dims;
 	sqlite3_bind_int64(st, 1, id);
 	while ((x = sqlite3_step(st)) == SQLITE_ROW && r->n_dims < AH_MAX_DIMS) {
 		ah_shadow_req_dim *d = &r->dims[r->n_dims++];
@@ -339,13 +354,29 @@ int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out)
 		d->mean = col_fig(st, 2);
 		d->predicted = col_fig(st, 3);
 	}
-	if (x != SQLITE_DONE && x != SQLITE_ROW) {
+	if (x != SQLITE_DONE && x != SQLITE_ROW)
 		rc = sh_err(x);
-		goto out;
-	}
-	*out = *r;
 out:
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int ah_shadow_request_get(ah_shadow *s, int64_t id, ah_shadow_request *out)
+{
+	reader rd;
+	ah_shadow_request *r;
+	int rc;
+	if (!s || !out)
+		return AH_EINVAL;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return AH_ENOMEM;
+	if ((rc = reader_init(s, &rd)) == 0) {
+		rc = reader_get(&rd, id, r);
+		reader_fini(&rd);
+	}
+	if (rc == 0)
+		*out = *r;
 	free(r);
 	return rc;
 }
@@ -414,4 +445,255 @@ out:
 	free(ids);
 	free(v);
 	return rc;
+}
+
+/* Steps st (whose first column is a record id) and hands each record to fn;
+ * one record in memory at a time. */
+static int visit(ah_shadow *s, sqlite3_stmt *st, ah_shadow_request_fn fn, void *ctx)
+{
+	reader rd;
+	ah_shadow_request *r = malloc(sizeof(*r));
+	int rc, x;
+	if (!r)
+		return AH_ENOMEM;
+	if ((rc = reader_init(s, &rd))) {
+		free(r);
+		return rc;
+	}
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = reader_get(&rd, sqlite3_column_int64(st, 0), r)) || (rc = fn(ctx, r)))
+			break;
+	}
+	if (rc == 0 && x != SQLITE_DONE)
+		rc = sh_err(x);
+	reader_fini(&rd);
+	free(r);
+	return rc;
+}
+
+int ah_shadow_request_each_ended(ah_shadow *s, const char *workload, const char *skip_key, size_t limit,
+				 ah_shadow_request_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (!s || !fn || !limit || limit > INT64_MAX)
+		return AH_EINVAL;
+	if ((rc = ah_shadow_check_workload(workload)) || (skip_key && (rc = check_key(skip_key))))
+		return rc;
+	/* The inner query picks the newest; the outer ORDER BY sorts them
+	 * before the first row comes back, so the set is fixed even if fn
+	 * writes. */
+	rc = sh_err(sqlite3_prepare_v2(
+		s->db,
+		"SELECT id FROM (SELECT id, start_ns FROM request r WHERE workload = ?1 AND end_ns IS NOT NULL"
+		" AND (?2 IS NULL OR NOT EXISTS (SELECT 1 FROM request_param WHERE req = r.id AND key = ?2))"
+		" ORDER BY start_ns DESC, id DESC LIMIT ?3) ORDER BY start_ns, id",
+		-1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, workload, -1, SQLITE_STATIC);
+	if (skip_key)
+		sqlite3_bind_text(st, 2, skip_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)limit);
+	rc = visit(s, st, fn, ctx);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ah_shadow_request_each_open(ah_shadow *s, const char *key, size_t limit, ah_shadow_request_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	if (!s || !fn || !key || !limit || limit > INT64_MAX)
+		return AH_EINVAL;
+	if ((rc = check_key(key)))
+		return rc;
+	rc = sh_err(sqlite3_prepare_v2(s->db,
+				       "SELECT r.id FROM request r JOIN request_param p ON p.req = r.id AND p.key = ?1"
+				       " WHERE r.end_ns IS NULL ORDER BY r.id LIMIT ?2",
+				       -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)limit);
+	rc = visit(s, st, fn, ctx);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ah_shadow_request_find_open(ah_shadow *s, const char *key, const char *value, int64_t *out_id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, x;
+	if (!s || !key || !value || !out_id)
+		return AH_EINVAL;
+	if ((rc = check_key(key)) || (rc = check_value(value)))
+		return rc;
+	rc = sh_err(sqlite3_prepare_v2(s->db,
+				       "SELECT r.id FROM request_param p JOIN request r ON r.id = p.req"
+				       " WHERE p.key = ?1 AND p.value = ?2 AND r.end_ns IS NULL"
+				       " ORDER BY r.id DESC LIMIT 1",
+				       -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	x = sqlite3_step(st);
+	if (x == SQLITE_ROW)
+		*out_id = sqlite3_column_int64(st, 0);
+	else
+		rc = x == SQLITE_DONE ? AH_ENOENT : sh_err(x);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The record's state and, when key is set, whether it has that parameter
+ * (its value into val) and how many it has. Inside the caller's scope. */
+static int rec_state(ah_shadow *s, int64_t id, const char *key, char *workload, int64_t *end_ns, char *val,
+		     int *has_key, int *n_params)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, x;
+	rc = sh_err(sqlite3_prepare_v2(s->db,
+				       "SELECT workload, end_ns, (SELECT count(*) FROM request_param WHERE req = r.id),"
+				       " (SELECT value FROM request_param WHERE req = r.id AND key = ?2)"
+				       " FROM request r WHERE id = ?1",
+				       -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	x = sqlite3_step(st);
+	if (x != SQLITE_ROW) {
+		rc = x == SQLITE_DONE ? AH_ENOENT : sh_err(x);
+		goto out;
+	}
+	if (workload)
+		snprintf(workload, AH_SHADOW_WORKLOAD_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+	*end_ns = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 1);
+	*n_params = sqlite3_column_int(st, 2);
+	*has_key = sqlite3_column_type(st, 3) != SQLITE_NULL;
+	if (val)
+		snprintf(val, AH_SHADOW_PARAM_VALUE_MAX, "%s",
+			 *has_key ? (const char *)sqlite3_column_text(st, 3) : "");
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int put_param(ah_shadow *s, int64_t id, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sh_err(sqlite3_prepare_v2(s->db,
+					   "INSERT INTO request_param(req, key, value) VALUES(?1, ?2, ?3)"
+					   " ON CONFLICT(req, key) DO UPDATE SET value = excluded.value",
+					   -1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	rc = sh_err(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ah_shadow_request_set_param(ah_shadow *s, int64_t id, const char *key, const char *value)
+{
+	int64_t end_ns;
+	int has, n, rc;
+	sh_tx tx;
+	if (!s || !key || !value)
+		return AH_EINVAL;
+	if ((rc = check_key(key)) || (rc = check_value(value)))
+		return rc;
+	if ((rc = sh_tx_begin(s, &tx)))
+		return rc;
+	if ((rc = rec_state(s, id, key, NULL, &end_ns, NULL, &has, &n)))
+		goto out;
+	if (!has && n >= AH_SHADOW_MAX_PARAMS) {
+		rc = AH_ETOOBIG;
+		goto out;
+	}
+	rc = put_param(s, id, key, value);
+out:
+	return sh_tx_end(s, &tx, rc);
+}
+
+/* Raises the running peak and folds v into the running mean, weighted by
+ * the `before` reports merged earlier (an insert starts both at v). */
+static int merge_dim(ah_shadow *s, int64_t req, const char *dim, double v, int64_t before)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sh_err(sqlite3_prepare_v2(
+		s->db,
+		"INSERT INTO request_dim(req, dim, peak, mean) VALUES(?1, ?2, ?3, ?3)"
+		" ON CONFLICT(req, dim) DO UPDATE SET peak = max(coalesce(peak, excluded.peak), excluded.peak),"
+		" mean = CASE WHEN mean IS NULL OR ?4 = 0 THEN excluded.mean"
+		" ELSE (mean * ?4 + excluded.mean) / (?4 + 1) END",
+		-1, &st, NULL));
+	if (rc)
+		return rc;
+	sqlite3_bind_int64(st, 1, req);
+	sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, v);
+	sqlite3_bind_int64(st, 4, before);
+	rc = sh_err(sqlite3_step(st));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int ah_shadow_request_observe(ah_shadow *s, int64_t id, const char *count_key, int64_t t_ns,
+			      const char *const *dims, const double *values, int n)
+{
+	char workload[AH_SHADOW_WORKLOAD_MAX], val[AH_SHADOW_PARAM_VALUE_MAX];
+	int64_t end_ns, before = 0;
+	int has, np, rc;
+	sh_tx tx;
+	if (!s || !count_key || n < 0 || n > AH_MAX_DIMS || (n && (!dims || !values)))
+		return AH_EINVAL;
+	if ((rc = check_key(count_key)))
+		return rc;
+	if (t_ns < 0 || t_ns > AH_SHADOW_T_MAX)
+		return AH_ERANGE;
+	/* Validated whole first, so a bad entry writes nothing. */
+	for (int i = 0; i < n; i++) {
+		if (!dims[i] || (rc = ah_shadow_check_dim(dims[i])))
+			return rc ? rc : AH_EINVAL;
+		if (!isfinite(values[i]))
+			return AH_EINVAL;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(dims[i], dims[j]))
+				return AH_EINVAL;
+	}
+	if ((rc = sh_tx_begin(s, &tx)))
+		return rc;
+	if ((rc = rec_state(s, id, count_key, workload, &end_ns, val, &has, &np)))
+		goto out;
+	if (end_ns >= 0) {
+		rc = AH_ESTATE;
+		goto out;
+	}
+	if (!has && np >= AH_SHADOW_MAX_PARAMS) {
+		rc = AH_ETOOBIG;
+		goto out;
+	}
+	/* A count edited by hand into something else weighs nothing. */
+	if (has)
+		before = strtoll(val, NULL, 10);
+	if (before < 0)
+		before = 0;
+	for (int i = 0; i < n && rc == 0; i++) {
+		int64_t sid;
+		if ((rc = ah_shadow_series_ensure(s, workload, dims[i], 0, &sid)) ||
+		    (rc = ah_shadow_append(s, sid, &t_ns, &values[i], 1)))
+			break;
+		rc = merge_dim(s, id, dims[i], values[i], before);
+	}
+	if (rc == 0) {
+		snprintf(val, sizeof val, "%" PRId64, before < INT64_MAX ? before + 1 : before);
+		rc = put_param(s, id, count_key, val);
+	}
+out:
+	return sh_tx_end(s, &tx, rc);
 }
