@@ -697,6 +697,138 @@ static void test_pending_grows_priority_order(void **state)
 	assert_int_equal(c, 3000 + 3000 + 4000);
 }
 
+
+/* A sizer stub with a fixed target per dimension (0 = leave it). */
+typedef struct {
+	int64_t cpu, mem;
+} dim_sizer;
+
+static int dim_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
+		      int64_t *out)
+{
+	(void)id;
+	(void)now_ns;
+	(void)used;
+	(void)reserved;
+	dim_sizer *z = ctx;
+	int64_t v = dim == AH_DIM_CPU ? z->cpu : dim == AH_DIM_MEMORY ? z->mem : 0;
+	if (!v)
+		return AH_ENOENT;
+	*out = v;
+	return 0;
+}
+
+static ah_vec only(int dim, int64_t v)
+{
+	ah_vec u;
+	for (int d = 0; d < AH_MAX_DIMS; d++)
+		u.v[d] = AH_USAGE_NONE;
+	u.v[dim] = v;
+	return u;
+}
+
+/* A grow its tenant's quota caps is clamped to what it can ever have, and
+ * never holds the pool's queue back. */
+static void test_quota_bound_grow_does_not_block(void **state)
+{
+	ah_policy *p = fx_policy();
+	p->tenants[0].quota.v[AH_DIM_CPU] = 3000; /* tenant a */
+	setup_with(state, p);
+	fx *f = *state;
+	dim_sizer z = {0};
+	ah_sizer sz = {.ctx = &z, .target = dim_target};
+	ah_engine_set_sizer(f->e, &sz);
+	ah_request rq = fx_req("a", NULL, 1000, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t a = ask(f, rq, 0).id;
+	rq = fx_req("b", NULL, 9000, 0);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t b = ask(f, rq, 0).id;
+	/* a wants 5 cores: the pool is full, and its quota allows 3 at most */
+	z.cpu = 5000;
+	ah_adjust_outcome o;
+	ah_vec u = only(AH_DIM_CPU, 900);
+	assert_int_equal(ah_engine_report_usage(f->e, a, &u, 1 * SEC, &o), 0);
+	assert_int_equal(o.action, AH_ADJUST_GROW_BLOCKED);
+	ah_engine_pool_info pi;
+	assert_int_equal(ah_engine_pool_get(f->e, 0, &pi), 0);
+	assert_int_equal(pi.wanted.v[AH_DIM_CPU], 2000); /* clamped to the quota */
+	/* c queues 1 core */
+	rq = fx_req("c", NULL, 1000, 0);
+	ah_decision q = ask(f, rq, 2 * SEC);
+	assert_int_equal(q.outcome, AH_QUEUED);
+	/* b frees 4 cores: a reaches its quota (3), c is granted */
+	ah_engine_set_sizer(f->e, NULL);
+	ah_request smaller = fx_req("b", NULL, 5000, 0);
+	assert_int_equal(ah_engine_resize(f->e, b, &smaller.res, 3 * SEC), 0);
+	assert_int_equal(cpu_of(f, a), 3000);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, q.id, &it), 0);
+	assert_false(it.queued);
+	assert_int_equal(ah_engine_pool_get(f->e, 0, &pi), 0);
+	assert_int_equal(pi.n_wanting, 0);
+}
+
+/* A report that measures one dimension keeps another's pending grow. */
+static void test_pending_grow_survives_other_dimension(void **state)
+{
+	fx *f = *state;
+	dim_sizer z = {0};
+	ah_sizer sz = {.ctx = &z, .target = dim_target};
+	ah_engine_set_sizer(f->e, &sz);
+	ah_request rq = fx_req("a", NULL, 1000, GI);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t a = ask(f, rq, 0).id;
+	rq = fx_req("b", NULL, 1000, 9 * GI);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t b = ask(f, rq, 0).id;
+	z.mem = 3 * GI; /* memory: wants 2 GiB more, none free */
+	ah_vec u = only(AH_DIM_MEMORY, GI);
+	ah_adjust_outcome o;
+	assert_int_equal(ah_engine_report_usage(f->e, a, &u, 1 * SEC, &o), 0);
+	assert_int_equal(o.action, AH_ADJUST_GROW_BLOCKED);
+	/* a cpu-only report: memory's wait goes on */
+	z.mem = 0;
+	z.cpu = 1000;
+	u = only(AH_DIM_CPU, 500);
+	assert_int_equal(ah_engine_report_usage(f->e, a, &u, 2 * SEC, &o), 0);
+	ah_engine_pool_info pi;
+	assert_int_equal(ah_engine_pool_get(f->e, 0, &pi), 0);
+	assert_int_equal(pi.n_wanting, 1);
+	/* room frees: a gets the 3 GiB it waited for */
+	ah_engine_set_sizer(f->e, NULL);
+	ah_request smaller = fx_req("b", NULL, 1000, 5 * GI);
+	assert_int_equal(ah_engine_resize(f->e, b, &smaller.res, 3 * SEC), 0);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, a, &it), 0);
+	assert_int_equal(it.res->v[AH_DIM_MEMORY], 3 * GI);
+}
+
+/* The built-in rule shrinks only what was measured. */
+static void test_builtin_shrinks_only_measured(void **state)
+{
+	fx *f = *state;
+	ah_request rq = fx_req("a", NULL, 1000, 4 * GI);
+	rq.lease_ttl_ns = 3600 * SEC;
+	uint64_t a = ask(f, rq, 0).id;
+	for (int i = 1; i <= 20; i++) {
+		ah_vec u = only(AH_DIM_CPU, 100);
+		assert_int_equal(ah_engine_report_usage(f->e, a, &u, i * 60 * SEC, NULL), 0);
+	}
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, a, &it), 0);
+	assert_int_equal(it.res->v[AH_DIM_CPU], 115);
+	assert_int_equal(it.res->v[AH_DIM_MEMORY], 4 * GI);
+	/* reports that measure nothing are heartbeats: no shrink either */
+	ah_vec none = only(AH_DIM_CPU, AH_USAGE_NONE);
+	for (int i = 21; i <= 40; i++)
+		assert_int_equal(ah_engine_report_usage(f->e, a, &none, i * 60 * SEC, NULL), 0);
+	assert_int_equal(ah_engine_get(f->e, a, &it), 0);
+	assert_int_equal(it.res->v[AH_DIM_CPU], 115);
+	assert_int_equal(it.res->v[AH_DIM_MEMORY], 4 * GI);
+	assert_int_equal(it.expires_ns, 40 * 60 * SEC + 3600 * SEC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +853,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reports_keep_lease_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sizer_drives_reports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_grows_priority_order, setup, teardown),
+		cmocka_unit_test(test_quota_bound_grow_does_not_block),
+		cmocka_unit_test_setup_teardown(test_pending_grow_survives_other_dimension, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_builtin_shrinks_only_measured, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -4,9 +4,11 @@
  *
  * Each (allocation, dimension) gets the policy's state, warmed by replaying
  * the workload's recent usage history (from the shadow store) through the
- * policy exactly as the replay does: reserve for the interval, then observe
- * its usage. A usage report then observes the new sample and states the
- * reservation for the next interval (now + step). An allocation the sizer
+ * policy as the replay does in an unlimited pool: the first interval's
+ * reservation, then per sample observe its usage and state the next
+ * interval's (t + step). A usage report then does the same for the new
+ * sample. (What differs from replay: the reservation the policy observes
+ * under is its own wish during warm-up, the engine's afterwards.) An allocation the sizer
  * was not told about starts cold, its current size taken as requested.
  * State is one fixed-size block per (allocation, dimension) (64 KiB for
  * ahead), at most AH_POLICY_SIZER_MAX entries; forget() frees it. */

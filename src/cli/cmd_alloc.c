@@ -642,7 +642,9 @@ int ah_cmd_report(int argc, char **argv)
 			       "reservation grows it at once if the pool has room, usage below 50%% for 10\n"
 			       "minutes shrinks it to the window's peak + 15%%), or an allocation policy (ahead,\n"
 			       "vpa, ...) warmed on the workload's history, as `ahead replay` scores it.\n"
-			       "What does not fit waits as a pending grow. For an allocation made with\n"
+			       "A grow takes what room there is; the rest is asked again at the next report\n"
+			       "(pending grows live in the engine's memory, not in the ledger). For an\n"
+			       "allocation made with\n"
 			       "--workload, the usage is also appended to the workload's series in the shadow\n"
 			       "store and raises its request record's peak. Exit 5 if the allocation does not\n"
 			       "exist.\n");

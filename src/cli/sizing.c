@@ -4,6 +4,7 @@
  * `ahead replay` scored that policy. The CLI is one process per report, so
  * the state is rebuilt each time from the history (about 8 days, a few ms);
  * a daemon would keep it. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,40 +54,41 @@ int ah_cli_sizing_prepare(const char *cmd, ah_cli_ctx *ctx, ah_shadow *sh, uint6
 	if (rc)
 		return rc;
 	ah_shadow_request req;
-	if (sh && ah_shadow_alloc_find(sh, id, &req) == 0) {
-		size_t cap = (size_t)(HISTORY_NS / pol->report_interval_ns) + 1;
-		if (cap > AH_POLICY_SIZER_MAX_WARM)
-			cap = AH_POLICY_SIZER_MAX_WARM;
-		struct pts s = {.t = malloc(cap * sizeof(int64_t)), .u = malloc(cap * sizeof(int64_t)), .cap = cap};
-		for (int d = 0; d < AH_REPLAY_DIMS && s.t && s.u; d++) {
-			int64_t sid;
-			if (!(present & (UINT32_C(1) << d)) ||
-			    ah_shadow_series_find(sh, req.workload, pol->dims.name[d], &sid) != 0)
-				continue;
-			s.n = 0;
-			int q = ah_shadow_query(sh, sid, now_ns - HISTORY_NS, now_ns, pol->report_interval_ns, collect, &s);
+	bool have_req = sh && ah_shadow_alloc_find(sh, id, &req) == 0;
+	size_t cap = (size_t)(HISTORY_NS / pol->report_interval_ns) + 1;
+	if (cap > AH_POLICY_SIZER_MAX_WARM)
+		cap = AH_POLICY_SIZER_MAX_WARM;
+	/* the newest `cap` intervals: the query runs oldest first */
+	int64_t from = now_ns - (int64_t)cap * pol->report_interval_ns;
+	struct pts s = {.t = malloc(cap * sizeof(int64_t)), .u = malloc(cap * sizeof(int64_t)), .cap = cap};
+	for (int d = 0; d < AH_REPLAY_DIMS && s.t && s.u; d++) {
+		if (!(present & (UINT32_C(1) << d)))
+			continue;
+		s.n = 0;
+		int64_t sid;
+		if (have_req && ah_shadow_series_find(sh, req.workload, pol->dims.name[d], &sid) == 0) {
+			int q = ah_shadow_query(sh, sid, from, now_ns, pol->report_interval_ns, collect, &s);
 			if (q < 0) {
-				ah_cli_err(cmd, "warning: %s %s: history unreadable (%s); sizing starts cold", req.workload,
-					   pol->dims.name[d], ah_strerror(q));
+				ah_cli_err(cmd, "warning: %s %s: history unreadable (%s); sizing starts cold",
+					   req.workload, pol->dims.name[d], ah_strerror(q));
 				s.n = 0;
 			}
-			/* The provisioned size replay knows from the trace: here only
-			 * `static` needs one (it keeps what was asked, i.e. the current
-			 * size); the others size from usage alone (ahead's score
-			 * scale then defaults to 1 core / 2 GiB, as in a trace without
-			 * a requested column). */
-			int64_t requested = -1;
-			ah_engine_item it;
-			if (pol->sizing == AH_SIZING_STATIC && ah_engine_get(ctx->eng, id, &it) == 0)
-				requested = it.res->v[d];
-			rc = ah_policy_sizer_bind(z, id, d, requested, s.t, s.u, s.n);
-			if (rc)
-				ah_cli_err(cmd, "warning: %s %s: %s; sizing starts cold", req.workload, pol->dims.name[d],
-					   ah_strerror(rc));
 		}
-		free(s.t);
-		free(s.u);
+		/* The provisioned size replay knows from the trace: here only
+		 * `static` needs one (it keeps what was asked, i.e. the current
+		 * size); the others size from usage alone (ahead's score scale
+		 * then defaults to 1 core / 2 GiB, as for a trace without a
+		 * requested column), with history or without. */
+		int64_t requested = -1;
+		ah_engine_item it;
+		if (pol->sizing == AH_SIZING_STATIC && ah_engine_get(ctx->eng, id, &it) == 0)
+			requested = it.res->v[d];
+		rc = ah_policy_sizer_bind(z, id, d, requested, s.t, s.u, s.n);
+		if (rc)
+			ah_cli_err(cmd, "warning: %s: %s; sizing starts cold", pol->dims.name[d], ah_strerror(rc));
 	}
+	free(s.t);
+	free(s.u);
 	ah_sizer sz;
 	ah_policy_sizer_get(z, &sz);
 	ah_engine_set_sizer(ctx->eng, &sz);

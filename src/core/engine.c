@@ -26,6 +26,7 @@ typedef struct {
 	 * window over, which only delays a shrink) */
 	int64_t below_since_ns, last_resize_ns;
 	ah_vec window_peak;
+	uint32_t window_seen; /* dimensions measured during the shrink window */
 	/* A grow that did not fit (pending until room frees; served in
 	 * priority order with the queue). Not persisted either: the next
 	 * usage report states it again. */
@@ -558,9 +559,50 @@ static int64_t lease_ttl_for(const ah_engine *e, int k, int64_t asked)
 
 /* ---------- pending grows ---------- */
 
-static int want_set(ah_engine *e, int s, const ah_vec *want, int64_t now)
+/* The most slot s could ever hold in dimension d: what its class may use
+ * of the pool (at the pool's max when it is shaped: the scaler may grow it)
+ * and what the tenant's quota leaves besides its other holdings. A pending
+ * grow is clamped to it, so a grow that can never be served does not
+ * block the pool's queue for ever. */
+static int64_t attainable(const ah_engine *e, const alloc_t *a, int d)
+{
+	const ah_pool_policy *pp = &e->pol->pools[a->pool];
+	ah_vec lim;
+	class_limit(e, a->pool, a->klass, &lim);
+	int64_t m = lim.v[d];
+	if (pp->shaping) {
+		int64_t mx = pp->max_size.v[d];
+		if (prio(e, a->klass) < pp->headroom_priority)
+			mx -= pp->headroom.v[d];
+		if (mx > m)
+			m = mx;
+	}
+	const tenant_t *t = &e->tenants[a->tenant];
+	int64_t q = t->lim.quota.v[d] - (t->used.v[d] - a->res.v[d]) - t->queued.v[d];
+	if (q < m)
+		m = q;
+	return m < a->res.v[d] ? a->res.v[d] : m;
+}
+
+static void want_drop(ah_engine *e, int s);
+
+static int want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 {
 	alloc_t *a = &e->slots[s];
+	ah_vec clamped = *want_in;
+	const ah_vec *want = &clamped;
+	bool more = false;
+	for (int d = 0; d < e->nd; d++) {
+		int64_t m = attainable(e, a, d);
+		if (clamped.v[d] > m)
+			clamped.v[d] = m;
+		if (clamped.v[d] > a->res.v[d])
+			more = true;
+	}
+	if (!more) {
+		want_drop(e, s);
+		return 0;
+	}
 	if (!a->wanting) {
 		pool_t *p = &e->pools[a->pool];
 		if (p->nwant == p->capwant) {
@@ -680,11 +722,28 @@ static int serve_pool(ah_engine *e, int pi, int64_t now)
 		int bi = p->qn > 0 ? queue_best(e, p) : -1;
 		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {
 			ah_vec want = e->slots[g].want;
+			ah_vec before = e->slots[g].res;
 			int r = grow_toward(e, g, &want, now, "pending grow: room freed");
-			if (r != 1)
-				break;
-			want_drop(e, g);
-			continue;
+			if (r == 1) {
+				want_drop(e, g);
+				continue;
+			}
+			/* Not all of it fits. If the pool has room in a dimension the
+			 * grow still wants, the tenant's quota (not the pool) holds it
+			 * back: it must not block others; it is stated again at the
+			 * allocation's next report. */
+			ah_vec lim;
+			class_limit(e, pi, e->slots[g].klass, &lim);
+			bool room = false;
+			for (int d = 0; d < e->nd; d++)
+				if (want.v[d] > e->slots[g].res.v[d] && lim.v[d] > p->used.v[d])
+					room = true;
+			(void)before;
+			if (room) {
+				want_drop(e, g);
+				continue;
+			}
+			break;
 		}
 		qitem_t *q = p->q[bi];
 		ah_vec lim;
@@ -1533,7 +1592,7 @@ static int adjust_to(ah_engine *e, int s, const ah_vec *target, int64_t now, con
 		}
 	}
 	if (shrink)
-		apply_res(e, s, &now_res, now, grow ? why_grow : why_shrink);
+		apply_res(e, s, &now_res, now, why_shrink ? why_shrink : why_grow);
 	if (!grow) {
 		want_drop(e, s);
 		if (shrink)
@@ -1590,7 +1649,16 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 	heap_down(e, a->heap_idx);
 	heap_up(e, a->heap_idx);
 	a = &e->slots[s];
+	/* Dimensions this report does not decide keep what they have, and
+	 * what they wait for. */
 	ah_vec target = a->res;
+	uint32_t measured = 0;
+	for (int d = 0; d < e->nd; d++) {
+		if (a->wanting && a->want.v[d] > a->res.v[d])
+			target.v[d] = a->want.v[d];
+		if (usage->v[d] >= 0)
+			measured |= UINT32_C(1) << d;
+	}
 	if (e->has_sizer) {
 		/* The sizer (a replay policy, or ahead's predictive one) owns the
 		 * decision and its hysteresis; the engine rounds, clamps and
@@ -1608,6 +1676,8 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 			goto out;
 		goto done;
 	}
+	if (!measured)
+		goto done; /* a heartbeat only: nothing to judge the size by */
 	const ah_adjust_cfg *c = &e->adjust;
 	bool grow = false, low = true;
 	for (int d = 0; d < e->nd; d++) {
@@ -1615,50 +1685,76 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 		if (u < 0)
 			continue;
 		if ((double)u > c->grow_at * (double)r && r > 0) {
-			target.v[d] = sized(e, a, d, u);
-			if (target.v[d] > r)
+			int64_t v = sized(e, a, d, u);
+			if (v > r) {
+				target.v[d] = v;
 				grow = true;
-			else
-				target.v[d] = r;
+			}
 		}
 		if (r > 0 && (double)u >= c->shrink_at * (double)r)
 			low = false;
-		if (u > a->window_peak.v[d])
-			a->window_peak.v[d] = u;
 	}
 	if (grow) {
 		/* Grow at once (a shortfall costs more than idle room); shrink
 		 * decisions start over. What does not fit waits as a pending
 		 * grow, served in priority order when room frees. */
 		a->below_since_ns = 0;
+		a->window_seen = 0;
 		memset(&a->window_peak, 0, sizeof(a->window_peak));
 		rc = adjust_to(e, s, &target, now_ns, "usage near the reservation", NULL, &o);
 		if (rc < 0)
 			goto out;
-	} else if (!low) {
+		goto done;
+	}
+	/* No grow asked by the measured dimensions: what they waited for is
+	 * no longer needed; unmeasured ones keep theirs. */
+	if (a->wanting) {
+		ah_vec w = a->res;
+		for (int d = 0; d < e->nd; d++)
+			if (!(measured & (UINT32_C(1) << d)) && a->want.v[d] > a->res.v[d])
+				w.v[d] = a->want.v[d];
+		if ((rc = want_set(e, s, &w, now_ns)) < 0)
+			goto out;
+		a = &e->slots[s];
+	}
+	if (!low) {
 		a->below_since_ns = 0;
+		a->window_seen = 0;
 		memset(&a->window_peak, 0, sizeof(a->window_peak));
-		want_drop(e, s);
-	} else if (!a->below_since_ns) {
-		a->below_since_ns = now_ns;
+	} else {
+		if (!a->below_since_ns) {
+			a->below_since_ns = now_ns;
+			a->window_seen = 0;
+			memset(&a->window_peak, 0, sizeof(a->window_peak));
+		}
 		for (int d = 0; d < e->nd; d++)
-			a->window_peak.v[d] = usage->v[d] > 0 ? usage->v[d] : 0;
-		want_drop(e, s);
-	} else if (now_ns - a->below_since_ns >= c->shrink_window_ns &&
-		   now_ns - a->last_resize_ns >= c->min_shrink_interval_ns) {
-		/* Usage stayed low for the whole window: shrink to its peak plus
-		 * headroom (never below what it peaked at). */
-		for (int d = 0; d < e->nd; d++)
-			if (a->res.v[d] > 0) {
-				int64_t v = sized(e, a, d, a->window_peak.v[d]);
-				target.v[d] = v < a->res.v[d] ? v : a->res.v[d];
+			if (usage->v[d] >= 0) {
+				a->window_seen |= UINT32_C(1) << d;
+				if (usage->v[d] > a->window_peak.v[d])
+					a->window_peak.v[d] = usage->v[d];
 			}
-		a->below_since_ns = 0;
-		memset(&a->window_peak, 0, sizeof(a->window_peak));
-		if (memcmp(&target, &a->res, sizeof(target))) {
-			rc = adjust_to(e, s, &target, now_ns, NULL, "usage stayed low for the shrink window", &o);
-			if (rc < 0)
-				goto out;
+		if (now_ns - a->below_since_ns >= c->shrink_window_ns &&
+		    now_ns - a->last_resize_ns >= c->min_shrink_interval_ns) {
+			/* Usage stayed low for the whole window: shrink what was
+			 * measured in it to its peak plus headroom (never below what
+			 * it peaked at); dimensions nobody measured stay. */
+			ah_vec t2 = a->res;
+			for (int d = 0; d < e->nd; d++)
+				if (a->res.v[d] > 0 && (a->window_seen & (UINT32_C(1) << d))) {
+					int64_t v = sized(e, a, d, a->window_peak.v[d]);
+					t2.v[d] = v < a->res.v[d] ? v : a->res.v[d];
+				}
+			a->below_since_ns = 0;
+			a->window_seen = 0;
+			memset(&a->window_peak, 0, sizeof(a->window_peak));
+			if (memcmp(&t2, &a->res, sizeof(t2))) {
+				for (int d = 0; d < e->nd; d++)
+					if (a->wanting && a->want.v[d] > a->res.v[d])
+						t2.v[d] = a->want.v[d];
+				rc = adjust_to(e, s, &t2, now_ns, NULL, "usage stayed low for the shrink window", &o);
+				if (rc < 0)
+					goto out;
+			}
 		}
 	}
 done:
@@ -1999,13 +2095,20 @@ int ah_engine_pool_get(const ah_engine *e, int i, ah_engine_pool_info *out)
 	const pool_t *p = &e->pools[i];
 	memset(&out->queued, 0, sizeof(out->queued));
 	memset(&out->wanted, 0, sizeof(out->wanted));
+	/* saturating: a shaped pool's max may be unlimited (2^62) */
 	for (int q = 0; q < p->qn; q++)
-		ah_vec_add(&out->queued, &p->q[q]->res, e->nd);
+		for (int d = 0; d < e->nd; d++) {
+			int64_t add = p->q[q]->res.v[d];
+			out->queued.v[d] = add > AH_VALUE_MAX - out->queued.v[d] ? AH_VALUE_MAX : out->queued.v[d] + add;
+		}
 	for (int w = 0; w < p->nwant; w++) {
 		const alloc_t *a = &e->slots[p->wants[w]];
 		for (int d = 0; d < e->nd; d++)
-			if (a->want.v[d] > a->res.v[d])
-				out->wanted.v[d] += a->want.v[d] - a->res.v[d];
+			if (a->want.v[d] > a->res.v[d]) {
+				int64_t add = a->want.v[d] - a->res.v[d];
+				out->wanted.v[d] =
+					add > AH_VALUE_MAX - out->wanted.v[d] ? AH_VALUE_MAX : out->wanted.v[d] + add;
+			}
 	}
 	out->n_wanting = p->nwant;
 	return 0;

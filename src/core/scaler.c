@@ -208,7 +208,7 @@ int ah_scaler_new(const ah_policy *policy, const ah_scaler_cfg *cfg, ah_scaler *
 	sc->fc = malloc(nfc * sizeof(double));
 	if (!sc->resid || !sc->resid2 || !sc->fc)
 		goto out;
-	sc->bytes += (size_t)c.residual_steps * sizeof(double) + nfc * sizeof(double);
+	sc->bytes += 2 * (size_t)c.residual_steps * sizeof(double) + nfc * sizeof(double);
 	*out = sc;
 	sc = NULL;
 	rc = 0;

@@ -167,10 +167,14 @@ int ah_policy_sizer_bind(ah_policy_sizer *z, uint64_t id, int dim, int64_t reque
 	int rc = get_entry(z, id, dim, requested < 0 ? -1 : requested, &e);
 	if (rc)
 		return rc;
+	int64_t r = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t t = t_ns[i] / NS_PER_S;
-		int64_t r = z->ops->reserve(e->state, t, e->req);
+		if (i == 0) /* the first request's size, as replay asks it */
+			r = z->ops->reserve(e->state, t, e->req);
 		z->ops->observe(e->state, t, used[i], r < 0 ? 0 : r, e->req);
+		/* as a report does: the next interval's reservation, now */
+		r = z->ops->reserve(e->state, t + z->p.step_s, e->req);
 	}
 	return 0;
 }

@@ -675,6 +675,29 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		return AH_ERANGE;
 	}
 	int64_t now = rel * NS_PER_S;
+	struct wl *w;
+	rc = lookup(rp, row->workload, &w);
+	if (rc) {
+		if (err)
+			snprintf(err, errlen, "workload %s: %s", row->workload,
+				 rc == AH_ETOOBIG ? "too many workloads" : ah_strerror(rc));
+		return rc;
+	}
+	struct wdim *wd = &w->d[row->dim];
+	int dim = row->dim;
+	/* A row out of order is refused before it changes anything. */
+	if (wd->active && row->t_s <= wd->last_t) {
+		if (err)
+			snprintf(err, errlen, "workload %s %s: time %lld is not after the previous sample (%lld)",
+				 row->workload, dim == AH_DIM_CPU ? "cpu" : "mem", (long long)row->t_s,
+				 (long long)wd->last_t);
+		return AH_EPARSE;
+	}
+	if (!wd->active && !wd->block && rp->block_size) {
+		wd->block = calloc(1, rp->block_size);
+		if (!wd->block)
+			return AH_ENOMEM;
+	}
 	if (rp->scaling && row->t_s >= rp->next_step_s) {
 		/* steps at a fixed period on the trace's clock; a long gap is
 		 * crossed in one step (nothing happened in it to react to) */
@@ -691,25 +714,10 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 			rp->next_step_s += rp->p.step_s;
 		}
 	}
-	struct wl *w;
-	rc = lookup(rp, row->workload, &w);
-	if (rc) {
-		if (err)
-			snprintf(err, errlen, "workload %s: %s", row->workload,
-				 rc == AH_ETOOBIG ? "too many workloads" : ah_strerror(rc));
-		return rc;
-	}
-	struct wdim *wd = &w->d[row->dim];
-	int dim = row->dim;
 	bool req_changed = wd->active && row->requested >= 0 && row->requested != wd->req;
 	if (row->requested >= 0)
 		wd->req = row->requested;
 	if (!wd->active) {
-		if (!wd->block && rp->block_size) {
-			wd->block = calloc(1, rp->block_size);
-			if (!wd->block)
-				return AH_ENOMEM;
-		}
 		if (row->requested < 0)
 			wd->req = -1;
 		for (int i = 0; i < rp->npol; i++) {
@@ -717,12 +725,6 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 			rp->m[i][dim].workloads++;
 		}
 		wd->active = 1;
-	} else if (row->t_s <= wd->last_t) {
-		if (err)
-			snprintf(err, errlen, "workload %s %s: time %lld is not after the previous sample (%lld)",
-				 row->workload, dim == AH_DIM_CPU ? "cpu" : "mem", (long long)row->t_s,
-				 (long long)wd->last_t);
-		return AH_EPARSE;
 	}
 	size_t bin = 0;
 	if (rp->bin_s > 0) {
