@@ -15,11 +15,9 @@
  *   today is not in yesterday's value, so each quantile is the larger of
  *   the two: an upper bound, on purpose (a shortfall costs far more than a
  *   unit-hour of capacity, and a pool never shrinks below what it holds).
- *   Measured on the Bitbrains month in one shaped pool (RESULTS.md): the
- *   seasonal base alone left level shifts unserved for a day (cpu
- *   violations 3.6% for ahead, 3.2% for vpa); picking the forecaster with
- *   the smaller recent error followed the level and missed the daily rises
- *   (up to 12%); the larger of the two: 0.7% and 3.2%, at more capacity.
+ *   Measured on the Bitbrains month in one shaped pool (docs/SCALING.md):
+ *   fewer violations and a lower cost under the pool's own model than the
+ *   seasonal base alone, for every sizing policy tried.
  * It needs a season of history plus `min_residuals` differences; before
  * that (or after a long gap) every quantile is the recent peak, which is
  * what a cautious operator would size for. Classes are forecast separately
