@@ -17,7 +17,7 @@
  *   unit-hour of capacity, and a pool never shrinks below what it holds).
  *   Measured on the Bitbrains month in one shaped pool (docs/SCALING.md):
  *   fewer violations and a lower cost under the pool's own model than the
- *   seasonal base alone, for every sizing policy tried.
+ *   seasonal base alone, under both sizing policies tried (ahead, vpa).
  * It needs a season of history plus `min_residuals` differences; before
  * that (or after a long gap) every quantile is the recent peak, which is
  * what a cautious operator would size for. Classes are forecast separately
