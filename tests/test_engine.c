@@ -767,6 +767,7 @@ static void test_quota_bound_grow_does_not_block(void **state)
 	assert_false(it.queued);
 	assert_int_equal(ah_engine_pool_get(f->e, 0, &pi), 0);
 	assert_int_equal(pi.n_wanting, 0);
+	teardown(state);
 }
 
 /* A report that measures one dimension keeps another's pending grow. */
