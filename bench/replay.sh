@@ -294,8 +294,12 @@ for p in pols:
         e["wait_p99_s"], e["grows_blocked"], sh["scale_actions"], sh["mean_capacity"] / 1000.0,
         m["shaping"]["mean_capacity"] / 2**30, sh["cost_capacity"], sh["cost_shortfall"], sh["cost_total"]))
 w("")
-best = min(pols, key=lambda p: sres[(p, "cpu")]["shaping"]["cost_total"])
-w("Lowest total cost under this model: **%s**. The shortfall column prices unmet demand (reservations and" % best)
+ranked = sorted(pols, key=lambda p: sres[(p, "cpu")]["shaping"]["cost_total"])
+c0, c1 = (sres[(ranked[i], "cpu")]["shaping"]["cost_total"] for i in (0, 1))
+w("Lowest total cost under this model: **%s** ($%.0f), then %s ($%.0f, %.1f%% more); %s's cpu violations" %
+  (ranked[0], c0, ranked[1], c1, 100 * (c1 / c0 - 1), ranked[0]))
+w("in the shaped pool are %.3f%% against %s's %.3f%%. The shortfall column prices unmet demand (reservations and" %
+  (sres[(ranked[0], "cpu")]["violation_pct"], ranked[1], sres[(ranked[1], "cpu")]["violation_pct"]))
 w("requests the pool could not hold yet), not usage above a reservation, which the violation columns count.")
 w("")
 w("![ahead in a shaped pool](img/replay_shaped_ahead.png)")
