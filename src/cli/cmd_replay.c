@@ -705,7 +705,7 @@ int ah_cmd_replay(int argc, char **argv)
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (tr.n > 1 && tr.n <= MERGE_MAX) {
+	if (tr.n <= MERGE_MAX) {
 		/* one clock across files: merge them in time order */
 		readers = calloc(tr.n, sizeof(*readers));
 		if (!readers) {

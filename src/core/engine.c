@@ -584,8 +584,6 @@ static int64_t attainable(const ah_engine *e, const alloc_t *a, int d)
 	return m < a->res.v[d] ? a->res.v[d] : m;
 }
 
-static void want_drop(ah_engine *e, int s);
-
 static int want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 {
 	alloc_t *a = &e->slots[s];
@@ -722,7 +720,6 @@ static int serve_pool(ah_engine *e, int pi, int64_t now)
 		int bi = p->qn > 0 ? queue_best(e, p) : -1;
 		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {
 			ah_vec want = e->slots[g].want;
-			ah_vec before = e->slots[g].res;
 			int r = grow_toward(e, g, &want, now, "pending grow: room freed");
 			if (r == 1) {
 				want_drop(e, g);
@@ -738,7 +735,6 @@ static int serve_pool(ah_engine *e, int pi, int64_t now)
 			for (int d = 0; d < e->nd; d++)
 				if (want.v[d] > e->slots[g].res.v[d] && lim.v[d] > p->used.v[d])
 					room = true;
-			(void)before;
 			if (room) {
 				want_drop(e, g);
 				continue;
@@ -777,6 +773,15 @@ static int serve_pool(ah_engine *e, int pi, int64_t now)
 	return 0;
 }
 
+/* Serves pool pi if room was freed there and someone waits for it. */
+static int serve_if_freed(ah_engine *e, int pi, int64_t now)
+{
+	pool_t *p = &e->pools[pi];
+	if (p->dirty && (p->qn > 0 || p->nwant > 0))
+		return serve_pool(e, pi, now);
+	return 0;
+}
+
 /* Reclaims expired leases, times out queued requests, serves queues. */
 static int advance(ah_engine *e, int64_t now)
 {
@@ -812,11 +817,9 @@ static int advance(ah_engine *e, int64_t now)
 		e->min_deadline_ns = next;
 	}
 	for (int pi = 0; pi < e->pol->n_pools; pi++) {
-		if (e->pools[pi].dirty && (e->pools[pi].qn > 0 || e->pools[pi].nwant > 0)) {
-			int rc = serve_pool(e, pi, now);
-			if (rc < 0)
-				return rc;
-		}
+		int rc = serve_if_freed(e, pi, now);
+		if (rc < 0)
+			return rc;
 		e->pools[pi].dirty = false;
 	}
 	return 0;
@@ -1398,9 +1401,8 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 		int p = a->pool;
 		L_del_alloc(e, id);
 		L_event(e, now_ns, AH_EV_RELEASE, id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, NULL);
-		alloc_remove(e, s);
-		if (e->pools[p].qn > 0 || e->pools[p].nwant > 0)
-			rc = serve_pool(e, p, now_ns);
+		alloc_remove(e, s); /* marks the pool freed */
+		rc = serve_if_freed(e, p, now_ns);
 		e->pools[p].dirty = false;
 		goto out;
 	}
@@ -1479,9 +1481,7 @@ static int resize_slot(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, c
 		return AH_EQUOTA;
 	int pi = a->pool;
 	apply_res(e, s, res, now_ns, why);
-	if (e->pools[pi].dirty && (e->pools[pi].qn > 0 || e->pools[pi].nwant > 0))
-		return serve_pool(e, pi, now_ns);
-	return 0;
+	return serve_if_freed(e, pi, now_ns);
 }
 
 int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_ns)
@@ -1580,48 +1580,33 @@ static bool outranked(const ah_engine *e, int s)
 static int adjust_to(ah_engine *e, int s, const ah_vec *target, int64_t now, const char *why_grow,
 		     const char *why_shrink, ah_adjust_outcome *o)
 {
-	alloc_t *a = &e->slots[s];
-	ah_vec now_res = a->res;
+	const int pi = e->slots[s].pool;
+	ah_vec before = e->slots[s].res, now_res = before;
 	bool grow = false, shrink = false;
 	for (int d = 0; d < e->nd; d++) {
-		if (target->v[d] > a->res.v[d])
+		if (target->v[d] > before.v[d])
 			grow = true;
-		else if (target->v[d] < a->res.v[d]) {
+		else if (target->v[d] < before.v[d]) {
 			now_res.v[d] = target->v[d];
 			shrink = true;
 		}
 	}
-	if (shrink)
+	if (shrink) {
 		apply_res(e, s, &now_res, now, why_shrink ? why_shrink : why_grow);
+		o->action = AH_ADJUST_SHRINK;
+	}
 	if (!grow) {
 		want_drop(e, s);
-		if (shrink)
-			o->action = AH_ADJUST_SHRINK;
-		goto serve;
-	}
-	int pi = e->slots[s].pool;
-	int r = 0;
-	if (!outranked(e, s)) {
-		ah_vec before = e->slots[s].res;
-		r = grow_toward(e, s, target, now, why_grow);
-		for (int d = 0; d < e->nd; d++)
-			if (e->slots[s].res.v[d] > before.v[d])
-				o->action = AH_ADJUST_GROW;
-	}
-	if (r == 1) {
+	} else if (!outranked(e, s) && grow_toward(e, s, target, now, why_grow) == 1) {
 		want_drop(e, s);
+		o->action = AH_ADJUST_GROW;
 	} else {
 		int rc = want_set(e, s, target, now);
 		if (rc < 0)
 			return rc;
 		o->action = AH_ADJUST_GROW_BLOCKED;
 	}
-	(void)pi;
-serve:
-	pi = e->slots[s].pool;
-	if (e->pools[pi].dirty && (e->pools[pi].qn > 0 || e->pools[pi].nwant > 0))
-		return serve_pool(e, pi, now);
-	return 0;
+	return serve_if_freed(e, pi, now);
 }
 
 int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out)

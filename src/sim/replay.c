@@ -75,7 +75,6 @@ struct wdim {
 	int64_t req;
 	unsigned char *block; /* all policies' states */
 	int64_t last_res[AH_POL_COUNT];
-	int64_t want[AH_POL_COUNT]; /* the policy's last target (for re-requests) */
 	uint64_t nseen;
 };
 
@@ -438,6 +437,13 @@ static void note_short(ah_replay_metrics *m, const char *wl, int64_t t, int64_t 
 
 /* ---- the engines ---- */
 
+/* Policy i's reservation for the interval starting at t_s (never negative). */
+static int64_t policy_reserve(const ah_replay *rp, int i, struct wdim *wd, int64_t t_s)
+{
+	int64_t r = rp->ops[i]->reserve(wd->block + rp->off[i], t_s, wd->req);
+	return r < 0 ? 0 : r;
+}
+
 /* The engine's sizer: the policy observes the interval's usage under the
  * reservation the engine really gave, and states the next interval's. */
 static int sizer_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
@@ -450,11 +456,8 @@ static int sizer_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t
 		return AH_ENOENT;
 	ah_replay *rp = c->rp;
 	struct wdim *wd = &w->d[dim];
-	void *st = wd->block + rp->off[c->pi];
-	rp->ops[c->pi]->observe(st, c->t_s, used, reserved, wd->req);
-	int64_t r = rp->ops[c->pi]->reserve(st, c->t_s + rp->p.step_s, wd->req);
-	wd->want[c->pi] = r < 0 ? 0 : r;
-	*out = wd->want[c->pi];
+	rp->ops[c->pi]->observe(wd->block + rp->off[c->pi], c->t_s, used, reserved, wd->req);
+	*out = policy_reserve(rp, c->pi, wd, c->t_s + rp->p.step_s);
 	return 0;
 }
 
@@ -543,9 +546,7 @@ static int ensure_alloc(ah_replay *rp, int i, struct wl *w, int dim, int64_t t_s
 			struct wdim *wd = &w->d[d];
 			if (!wd->active || (d != dim && !wd->nseen))
 				continue;
-			int64_t r = rp->ops[i]->reserve(wd->block + rp->off[i], t_s, wd->req);
-			wd->want[i] = r < 0 ? 0 : r;
-			rq.res.v[d] = wd->want[i];
+			rq.res.v[d] = policy_reserve(rp, i, wd, t_s);
 			if (rq.res.v[d] > 0)
 				any = true;
 		}
@@ -574,10 +575,8 @@ static int ensure_alloc(ah_replay *rp, int i, struct wl *w, int dim, int64_t t_s
 		 * workload was provisioned anew (the trace's requested size
 		 * changed): a request to resize, which the policy sizes. */
 		struct wdim *wd = &w->d[dim];
-		int64_t r = rp->ops[i]->reserve(wd->block + rp->off[i], t_s, wd->req);
-		wd->want[i] = r < 0 ? 0 : r;
 		ah_vec res = *it.res;
-		res.v[dim] = wd->want[i];
+		res.v[dim] = policy_reserve(rp, i, wd, t_s);
 		int rc = res.v[dim] == it.res->v[dim] ? 0 : ah_engine_resize(E, w->id[i], &res, now);
 		if (rc && rc != AH_ECAPACITY && rc != AH_EQUOTA)
 			return rc;
