@@ -567,15 +567,16 @@ typedef struct {
 } stub_sizer;
 
 static int stub_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
-		       int64_t *out)
+		       const ah_resize_budget *budget, ah_size_target *out)
 {
 	(void)now_ns;
+	(void)budget;
 	(void)reserved;
 	stub_sizer *z = ctx;
 	z->calls++;
 	if (dim != AH_DIM_CPU)
 		return AH_ENOENT; /* leave other dimensions alone */
-	*out = id < 16 && z->fixed[id] ? z->fixed[id] : used * 2;
+	out->reserve = id < 16 && z->fixed[id] ? z->fixed[id] : used * 2;
 	return 0;
 }
 
@@ -704,9 +705,10 @@ typedef struct {
 } dim_sizer;
 
 static int dim_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
-		      int64_t *out)
+		      const ah_resize_budget *budget, ah_size_target *out)
 {
 	(void)id;
+	(void)budget;
 	(void)now_ns;
 	(void)used;
 	(void)reserved;
@@ -714,7 +716,7 @@ static int dim_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t u
 	int64_t v = dim == AH_DIM_CPU ? z->cpu : dim == AH_DIM_MEMORY ? z->mem : 0;
 	if (!v)
 		return AH_ENOENT;
-	*out = v;
+	out->reserve = v;
 	return 0;
 }
 

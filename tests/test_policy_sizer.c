@@ -182,9 +182,10 @@ static void test_bind_validates(void **s)
 	for (uint64_t id = 1; id <= 500; id += 2)
 		sz.forget(sz.ctx, id);
 	assert_int_equal(ah_policy_sizer_count(z), 250);
-	int64_t out;
+	ah_size_target out;
+	ah_resize_budget bud = {0};
 	for (uint64_t id = 2; id <= 500; id += 2)
-		assert_int_equal(sz.target(sz.ctx, id, 0, 0, 50, 100, &out), 0);
+		assert_int_equal(sz.target(sz.ctx, id, 0, 0, 50, 100, &bud, &out), 0);
 	assert_int_equal(ah_policy_sizer_count(z), 250);
 	ah_policy_sizer_free(z);
 	ah_policy_sizer_free(NULL);

@@ -26,6 +26,7 @@
 #include "ahead/ledger.h"
 #include "ahead/policy.h"
 #include "ahead/resource.h"
+#include "ahead/sizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,21 +158,7 @@ typedef struct {
 #define AH_USAGE_NONE ((int64_t)-1)
 
 /* Where a running allocation's next size comes from, when not from the
- * built-in rule above: a sizing policy (ahead's predictive one, or a
- * baseline in replay). target() sees each reported dimension's usage and
- * current reservation and writes the reservation it wants from now on;
- * it owns its hysteresis. The engine rounds it to the pool's unit, clamps
- * it by policy, shrinks at once, and grows as far as room allows — the rest
- * waits as a pending grow, served in priority order with the queue when
- * room frees. A negative return leaves that dimension as it is. forget()
- * (may be NULL) is called when an allocation ends, so per-allocation
- * state can be dropped. */
-typedef struct {
-	void *ctx;
-	int (*target)(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
-		      int64_t *out_target);
-	void (*forget)(void *ctx, uint64_t id);
-} ah_sizer;
+ * built-in rule above: see ahead/sizer.h. */
 
 /* NULL (or a sizer without target) returns to the built-in rule. */
 void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sizer);

@@ -25,6 +25,7 @@ typedef struct {
 	/* usage-driven adjustment (not persisted: a restart starts the shrink
 	 * window over, which only delays a shrink) */
 	int64_t below_since_ns, last_resize_ns;
+	uint32_t resizes; /* resize record handed to sizers (ah_resize_budget) */
 	ah_vec window_peak;
 	uint32_t window_seen; /* dimensions measured during the shrink window */
 	/* A grow that did not fit (pending until room frees; served in
@@ -667,6 +668,7 @@ static void apply_res(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, co
 	ah_vec_add(&p->used, &a->res, e->nd);
 	ah_vec_add(&t->used, &a->res, e->nd);
 	a->last_resize_ns = now_ns;
+	a->resizes++;
 	L_put_alloc(e, a);
 	L_event(e, now_ns, AH_EV_RESIZE, a->id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, why);
 }
@@ -1651,10 +1653,11 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 		for (int d = 0; d < e->nd; d++) {
 			if (usage->v[d] < 0)
 				continue;
-			int64_t tg = a->res.v[d];
-			if (e->sizer.target(e->sizer.ctx, id, d, now_ns, usage->v[d], a->res.v[d], &tg) < 0)
+			ah_size_target tg = {.reserve = a->res.v[d], .limit = AH_LIMIT_NONE};
+			ah_resize_budget bud = {.resizes = a->resizes, .last_resize_ns = a->last_resize_ns};
+			if (e->sizer.target(e->sizer.ctx, id, d, now_ns, usage->v[d], a->res.v[d], &bud, &tg) < 0)
 				continue;
-			target.v[d] = clamp_size(e, a, d, tg);
+			target.v[d] = clamp_size(e, a, d, tg.reserve);
 		}
 		rc = adjust_to(e, s, &target, now_ns, "sizer: grow", "sizer: shrink", &o);
 		if (rc < 0)

@@ -179,8 +179,10 @@ int ah_policy_sizer_bind(ah_policy_sizer *z, uint64_t id, int dim, int64_t reque
 	return 0;
 }
 
-static int target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved, int64_t *out)
+static int target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
+		  const ah_resize_budget *budget, ah_size_target *out)
 {
+	(void)budget;
 	ah_policy_sizer *z = ctx;
 	if ((unsigned)dim >= AH_REPLAY_DIMS)
 		return AH_ENOENT; /* dimensions the policies do not know: left alone */
@@ -191,7 +193,8 @@ static int target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used,
 	int64_t t = now_ns / NS_PER_S;
 	z->ops->observe(e->state, t, used, reserved, e->req);
 	int64_t r = z->ops->reserve(e->state, t + z->p.step_s, e->req);
-	*out = r < 0 ? 0 : r;
+	out->reserve = r < 0 ? 0 : r;
+	out->limit = AH_LIMIT_NONE;
 	return 0;
 }
 

@@ -447,9 +447,10 @@ static int64_t policy_reserve(const ah_replay *rp, int i, struct wdim *wd, int64
 /* The engine's sizer: the policy observes the interval's usage under the
  * reservation the engine really gave, and states the next interval's. */
 static int sizer_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
-			int64_t *out)
+			const ah_resize_budget *budget, ah_size_target *out)
 {
 	(void)now_ns;
+	(void)budget;
 	struct pctx *c = ctx;
 	struct wl *w = c->cur;
 	if (!w || w->id[c->pi] != id || (unsigned)dim >= AH_REPLAY_DIMS || !w->d[dim].active)
@@ -457,7 +458,8 @@ static int sizer_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t
 	ah_replay *rp = c->rp;
 	struct wdim *wd = &w->d[dim];
 	rp->ops[c->pi]->observe(wd->block + rp->off[c->pi], c->t_s, used, reserved, wd->req);
-	*out = policy_reserve(rp, c->pi, wd, c->t_s + rp->p.step_s);
+	out->reserve = policy_reserve(rp, c->pi, wd, c->t_s + rp->p.step_s);
+	out->limit = AH_LIMIT_NONE;
 	return 0;
 }
 
