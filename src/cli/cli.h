@@ -30,23 +30,24 @@ void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(pri
 /* Database path: --db beats $AHEAD_DB beats ./ahead.db. */
 const char *ah_cli_db_path(const char *flag_value);
 
-/* ---- ledger commands: open the database, its policy and the engine ---- */
+/* ---- ledger commands: open the service over the database ---- */
 #include <stdint.h>
-struct ah_engine;
-struct ah_ledger;
+struct ah_service;
 struct ah_policy;
 
 typedef struct {
-	struct ah_ledger *led;
-	struct ah_policy *pol;
-	struct ah_engine *eng;
+	struct ah_service *svc;
+	const struct ah_policy *pol; /* the applied policy (borrowed from svc) */
+	const char *cmd;
 } ah_cli_ctx;
 
-/* Opens DB, reads its applied policy and builds the engine at now_ns.
- * Prints the error and returns an exit code on failure, 0 on success. */
-int ah_cli_open(const char *cmd, const char *db, int64_t now_ns, ah_cli_ctx *ctx);
+/* Opens the service over DB (its applied policy, the engine, the shadow
+ * store beside it or at shadow_db) at now_ns; its warnings go to stderr as
+ * "ahead CMD: warning: ...". Prints the error and returns an exit code on
+ * failure, 0 on success. */
+int ah_cli_open(const char *cmd, const char *db, const char *shadow_db, int64_t now_ns, ah_cli_ctx *ctx);
 void ah_cli_close(ah_cli_ctx *ctx);
-/* Wall clock (the CLI drives the engine in real time). */
+/* Wall clock (the CLI drives the service in real time). */
 int64_t ah_cli_now_ns(void);
 /* ISO 8601 UTC, e.g. 2026-11-23T14:30:00.123Z. */
 void ah_cli_fmt_time(int64_t ns, char *buf, size_t len);
@@ -54,23 +55,8 @@ void ah_cli_fmt_time(int64_t ns, char *buf, size_t len);
 int ah_cli_parse_id(const char *cmd, const char *s, uint64_t *out);
 /* Maps an AH_E* code to an exit code. */
 int ah_cli_exit_for(int err);
-
-/* The shadow store beside DB ("x.db" -> "x-shadow.db"), or shadow_flag when
- * given. Opened only if the file exists, unless create. *out is NULL when it
- * is absent or cannot be opened; a failure is printed as a warning (the
- * shadow store is history: it never fails the ledger command). Returns 0 or
- * the AH_E* error. */
-struct ah_shadow;
-/* Sets the engine's sizer for a usage report of allocation id when the
- * policy's `sizing` names an allocation policy (warmed on the workload's
- * history in sh, which may be NULL); *out is to be freed after the report
- * with ah_policy_sizer_free (NULL when sizing is builtin). */
-struct ah_shadow;
-struct ah_policy_sizer;
-int ah_cli_sizing_prepare(const char *cmd, ah_cli_ctx *ctx, struct ah_shadow *sh, uint64_t id, int64_t now_ns,
-			  uint32_t present, struct ah_policy_sizer **out);
-int ah_cli_shadow_open(const char *cmd, const char *db, const char *shadow_flag, bool create,
-		       struct ah_shadow **out);
+/* Prints a service error: "ahead CMD: WHAT: error (storage message)". */
+int ah_cli_fail(const ah_cli_ctx *ctx, int err, const char *what);
 
 /* Subcommands (one file each under src/cli/). */
 int ah_cmd_policy(int argc, char **argv);

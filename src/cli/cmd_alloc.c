@@ -14,13 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ahead/engine.h"
 #include "ahead/error.h"
-#include "ahead/ledger_sqlite.h"
 #include "ahead/policy.h"
-#include "ahead/policy_sizer.h"
 #include "ahead/predictor_shadow.h"
-#include "ahead/shadow.h"
+#include "ahead/service.h"
+#include "ahead/shadow.h" /* the workload and parameter grammar */
 #include "cli/cli.h"
 
 static void alloc_usage(FILE *f)
@@ -46,46 +44,6 @@ static void alloc_usage(FILE *f)
 		"      --shadow-db PATH    shadow store (default: beside the database, x-shadow.db;\n"
 		"                          created by the first alloc --workload)\n"
 		"  -o FORMAT               table (default) or json\n");
-}
-
-/* Keeps a broken shadow store from refusing requests: the engine refuses a
- * request whose prediction fails, but a storage fault in the history is not
- * the requester's fault, so it reads as "nothing known" (the stated
- * resources stand) and is reported as a warning. */
-typedef struct {
-	ah_shadow_predictor *p;
-	int err;
-} cli_pred;
-
-static int cli_predict(void *ctx, const char *workload, const char *params, double q, const ah_dimset *dims,
-		       ah_vec *out)
-{
-	cli_pred *c = ctx;
-	int rc = ah_shadow_predictor_predict(c->p, workload, params, q, dims, out, NULL);
-	if (rc < 0 && rc != AH_ENOENT) {
-		c->err = rc;
-		return AH_ENOENT;
-	}
-	return rc;
-}
-
-/* For the shadow sweep: is the allocation (or queued request) still held? */
-static bool engine_live(void *ctx, uint64_t id)
-{
-	ah_engine_item it;
-	/* Only a definite "no such allocation" closes a record. */
-	return ah_engine_get(ctx, id, &it) != AH_ENOENT;
-}
-
-/* Closes the shadow records of allocations that ended without a release
- * (expired, preempted, timed out in the queue). */
-static size_t sweep(const char *cmd, ah_shadow *sh, ah_engine *eng, int64_t now)
-{
-	size_t closed = 0;
-	int rc = ah_shadow_alloc_sweep(sh, now, engine_live, eng, 0, &closed);
-	if (rc < 0)
-		ah_cli_err(cmd, "warning: shadow store: records of ended allocations not closed (%s)", ah_strerror(rc));
-	return rc < 0 ? 0 : closed;
 }
 
 /* The dimensions a RESOURCES text names (bit i = dimension i): a report
@@ -383,11 +341,7 @@ int ah_cmd_alloc(int argc, char **argv)
 	}
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
-	ah_shadow *sh = NULL;
-	cli_pred cp = {0};
-	ah_shadow_prediction_info pinfo;
-	bool have_pinfo = false;
-	int ex = ah_cli_open("alloc", ah_cli_db_path(db), now, &ctx);
+	int ex = ah_cli_open("alloc", ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
 	ah_request rq = {.tenant = tenant, .pool = pool, .klass = klass, .params = params, .workload = workload,
@@ -398,57 +352,18 @@ int ah_cmd_alloc(int argc, char **argv)
 		ex = AH_EXIT_USAGE;
 		goto out;
 	}
-	/* The first alloc of a workload creates the store: its record is how
-	 * the history of that workload begins. */
-	if (workload && ah_cli_shadow_open("alloc", ah_cli_db_path(db), shadow_db, true, &sh) == 0 && sh) {
-		if (ah_shadow_predictor_new(sh, NULL, &cp.p) == 0) {
-			ah_predictor pr = {.ctx = &cp, .predict = cli_predict};
-			ah_engine_set_predictor(ctx.eng, &pr);
-		}
-	}
-	ah_decision d;
-	int rc = ah_engine_request(ctx.eng, &rq, now, &d);
+	ah_service_decision sd;
+	int rc = ah_service_request(ctx.svc, &rq, now, &sd);
 	if (rc < 0) {
-		ah_cli_err("alloc", "%s (%s); nothing was allocated", ah_strerror(rc), ah_ledger_sqlite_errmsg(ctx.led));
-		ex = AH_EXIT_INTERNAL;
+		ex = ah_cli_fail(&ctx, rc, NULL);
+		ah_cli_err("alloc", "nothing was allocated");
 		goto out;
 	}
-	if (cp.err)
-		ah_cli_err("alloc", "warning: prediction for %s failed (%s); sized by the stated resources", workload,
-			   ah_strerror(cp.err));
-	if (d.predicted && cp.p && ah_shadow_predictor_last(cp.p, &pinfo) == 0)
-		have_pinfo = true;
-	if (sh && d.outcome != AH_REFUSED) {
-		int64_t req;
-		rc = ah_shadow_alloc_begin(sh, d.id, workload, params, now, &ctx.pol->dims,
-					   d.predicted ? &d.prediction : NULL, &req);
-		if (rc < 0)
-			ah_cli_err("alloc", "warning: %llu: not recorded in the shadow store (%s); its usage will not be "
-				   "learned", (unsigned long long)d.id, ah_strerror(rc));
-	}
-	if (sh)
-		sweep("alloc", sh, ctx.eng, now);
-	print_decision(&d, ctx.pol, workload, have_pinfo ? &pinfo : NULL, fmt);
-	ex = d.outcome == AH_GRANTED ? AH_EXIT_OK : d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
+	print_decision(&sd.d, ctx.pol, workload, sd.have_info ? &sd.info : NULL, fmt);
+	ex = sd.d.outcome == AH_GRANTED ? AH_EXIT_OK : sd.d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
 out:
 	ah_cli_close(&ctx);
-	ah_shadow_predictor_free(cp.p);
-	ah_shadow_free(sh);
 	return ex;
-}
-
-/* Ends the allocation's request record, if it has one (made by alloc
- * --workload): what its reports raised becomes a training example. */
-static void record_end(const char *db, const char *shadow_db, uint64_t id, int64_t now)
-{
-	ah_shadow *sh = NULL;
-	if (ah_cli_shadow_open("release", db, shadow_db, false, &sh) < 0 || !sh)
-		return;
-	int rc = ah_shadow_alloc_end(sh, id, now);
-	if (rc < 0 && rc != AH_ENOENT)
-		ah_cli_err("release", "warning: %llu: request record not ended in the shadow store (%s)",
-			   (unsigned long long)id, ah_strerror(rc));
-	ah_shadow_free(sh);
 }
 
 /* release ID / renew ID / tick share option parsing. */
@@ -536,29 +451,19 @@ static int id_command(int argc, char **argv, const char *name)
 	}
 	int64_t now = ah_cli_now_ns(), exp = 0;
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open(name, ah_cli_db_path(db), now, &ctx);
+	int ex = ah_cli_open(name, ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
-	int before = ah_engine_alloc_count(ctx.eng) + ah_engine_queue_count(ctx.eng);
-	int rc = is_tick ? ah_engine_tick(ctx.eng, now)
-		 : is_renew ? ah_engine_renew(ctx.eng, id, lease, now, &exp)
-			    : ah_engine_release(ctx.eng, id, now);
-	size_t closed = 0;
-	if (rc == 0 && !is_tick && !is_renew)
-		record_end(ah_cli_db_path(db), shadow_db, id, now);
-	if (rc == 0 && is_tick) {
-		ah_shadow *sh = NULL;
-		if (ah_cli_shadow_open(name, ah_cli_db_path(db), shadow_db, false, &sh) == 0 && sh)
-			closed = sweep(name, sh, ctx.eng, now);
-		ah_shadow_free(sh);
-	}
+	ah_service_tick_out tk = {0};
+	int rc = is_tick ? ah_service_tick(ctx.svc, now, &tk)
+		 : is_renew ? ah_service_renew(ctx.svc, id, lease, now, &exp)
+			    : ah_service_release(ctx.svc, id, now);
 	if (rc == AH_ENOENT) {
 		ah_cli_err(name, "%llu: no such allocation or queued request (released, expired or preempted?)",
 			   (unsigned long long)id);
 		ex = AH_EXIT_NOTFOUND;
 	} else if (rc < 0) {
-		ah_cli_err(name, "%s (%s)", ah_strerror(rc), ah_ledger_sqlite_errmsg(ctx.led));
-		ex = AH_EXIT_INTERNAL;
+		ex = ah_cli_fail(&ctx, rc, NULL);
 	} else if (fmt == AH_OUT_JSON) {
 		char t[40];
 		ah_cli_fmt_time(exp, t, sizeof t);
@@ -566,8 +471,7 @@ static int id_command(int argc, char **argv, const char *name)
 			printf("{\"id\": %llu, \"status\": \"renewed\", \"lease_expires\": \"%s\"}\n",
 			       (unsigned long long)id, t);
 		else if (is_tick)
-			printf("{\"status\": \"ok\", \"allocations\": %d, \"queued\": %d}\n", ah_engine_alloc_count(ctx.eng),
-			       ah_engine_queue_count(ctx.eng));
+			printf("{\"status\": \"ok\", \"allocations\": %d, \"queued\": %d}\n", tk.allocs, tk.queued);
 		else
 			printf("{\"id\": %llu, \"status\": \"released\"}\n", (unsigned long long)id);
 	} else {
@@ -576,9 +480,9 @@ static int id_command(int argc, char **argv, const char *name)
 		if (is_renew)
 			printf("renewed  id=%llu  lease until %s\n", (unsigned long long)id, t);
 		else if (is_tick)
-			printf("tick: %d live items before, %d allocations and %d queued now%s\n", before,
-			       ah_engine_alloc_count(ctx.eng), ah_engine_queue_count(ctx.eng),
-			       closed ? " (closed the shadow records of ended allocations)" : "");
+			printf("tick: %d live items before, %d allocations and %d queued now%s\n", tk.live_before,
+			       tk.allocs, tk.queued,
+			       tk.records_closed ? " (closed the shadow records of ended allocations)" : "");
 		else
 			printf("released id=%llu\n", (unsigned long long)id);
 	}
@@ -667,7 +571,7 @@ int ah_cmd_report(int argc, char **argv)
 	}
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("report", ah_cli_db_path(db), now, &ctx);
+	int ex = ah_cli_open("report", ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
 	ah_vec u;
@@ -681,37 +585,15 @@ int ah_cmd_report(int argc, char **argv)
 	for (int i = 0; i < ctx.pol->dims.n; i++)
 		if (!(present & (UINT32_C(1) << i)))
 			u.v[i] = AH_USAGE_NONE;
-	ah_adjust_outcome o;
-	char workload[AH_SHADOW_WORKLOAD_MAX] = "";
-	ah_shadow *sh = NULL;
-	if (ah_cli_shadow_open("report", ah_cli_db_path(db), shadow_db, false, &sh) != 0)
-		sh = NULL;
-	ah_policy_sizer *sizer = NULL;
-	int zr = ah_cli_sizing_prepare("report", &ctx, sh, id, now, present, &sizer);
-	if (zr < 0)
-		ah_cli_err("report", "warning: sizing policy unavailable (%s); the built-in rule decides",
-			   ah_strerror(zr));
-	int rc = ah_engine_report_usage(ctx.eng, id, &u, now, &o);
-	ah_engine_set_sizer(ctx.eng, NULL);
-	ah_policy_sizer_free(sizer);
-	if (rc == 0) {
-		/* The ledger has the answer; history is best effort from here. */
-		if (sh) {
-			int src = ah_shadow_alloc_report(sh, id, now, &ctx.pol->dims, &u, present, workload);
-			if (src < 0 && src != AH_ENOENT)
-				ah_cli_err("report", "warning: %llu: usage not recorded in the shadow store (%s)",
-					   (unsigned long long)id, ah_strerror(src));
-			if (src < 0)
-				workload[0] = '\0';
-		}
-	}
-	ah_shadow_free(sh);
+	ah_service_report_out ro;
+	int rc = ah_service_report(ctx.svc, id, &u, now, &ro);
+	const ah_adjust_outcome o = ro.o;
+	const char *workload = ro.workload;
 	if (rc == AH_ENOENT) {
 		ah_cli_err("report", "%llu: no such allocation (released, expired or preempted?)", (unsigned long long)id);
 		ex = AH_EXIT_NOTFOUND;
 	} else if (rc < 0) {
-		ah_cli_err("report", "%s (%s)", ah_strerror(rc), ah_ledger_sqlite_errmsg(ctx.led));
-		ex = AH_EXIT_INTERNAL;
+		ex = ah_cli_fail(&ctx, rc, NULL);
 	} else {
 		static const char *acts[] = {"unchanged", "grown", "shrunk", "grow blocked (no room)"};
 		char res[1024], t[40];

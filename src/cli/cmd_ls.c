@@ -6,7 +6,7 @@
 
 #include "ahead/engine.h"
 #include "ahead/error.h"
-#include "ahead/ledger_sqlite.h"
+#include "ahead/service.h"
 #include "ahead/policy.h"
 #include "cli/cli.h"
 
@@ -151,7 +151,7 @@ int ah_cmd_ls(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("ls", ah_cli_db_path(o.db), ah_cli_now_ns(), &ctx);
+	int ex = ah_cli_open("ls", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
 	if (ex)
 		return ex;
 	ls_ctx c = {.pol = ctx.pol, .o = &o, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
@@ -160,7 +160,7 @@ int ah_cmd_ls(int argc, char **argv)
 	else if (o.fmt == AH_OUT_TABLE)
 		printf("%-8s %-8s %-12s %-10s %-9s %-32s %-25s %s\n", "ID", "STATE", "TENANT", "POOL", "CLASS",
 		       "RESOURCES", "EXPIRES", "PARAMS");
-	ah_engine_foreach(ctx.eng, ls_item, &c);
+	ah_engine_foreach(ah_service_engine_get(ctx.svc), ls_item, &c);
 	if (c.arr) {
 		char *s = json_dumps(c.arr, JSON_INDENT(2));
 		printf("%s\n", s);
@@ -190,7 +190,8 @@ int ah_cmd_pool(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("pool", ah_cli_db_path(o.db), ah_cli_now_ns(), &ctx);
+	int ex = ah_cli_open("pool", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
+	const ah_engine *eng = ah_service_engine_get(ctx.svc);
 	if (ex)
 		return ex;
 	json_t *arr = o.fmt == AH_OUT_JSON ? json_array() : NULL;
@@ -199,9 +200,9 @@ int ah_cmd_pool(int argc, char **argv)
 		       "WAITING", "ALLOCS", "QUEUED");
 	else if (o.fmt == AH_OUT_CSV)
 		printf("pool,dimension,capacity,used,free,waiting,allocs,queued\n");
-	for (int i = 0; i < ah_engine_pool_count(ctx.eng); i++) {
+	for (int i = 0; i < ah_engine_pool_count(eng); i++) {
 		ah_engine_pool_info pi;
-		ah_engine_pool_get(ctx.eng, i, &pi);
+		ah_engine_pool_get(eng, i, &pi);
 		json_t *dims = arr ? json_object() : NULL;
 		for (int d = 0; d < ctx.pol->dims.n; d++) {
 			if (!pi.capacity->v[d] && !pi.used->v[d])
@@ -251,7 +252,7 @@ typedef struct {
 	int n;
 } ev_ctx;
 
-static int print_event(void *ctx, const ah_event_row *ev)
+static int print_event(void *ctx, const ah_service_event *ev)
 {
 	ev_ctx *c = ctx;
 	char t[40], id[24] = "-";
@@ -305,24 +306,20 @@ int ah_cmd_events(int argc, char **argv)
 		ah_cli_err("events", "unexpected argument '%.64s'", argv[first]);
 		return AH_EXIT_USAGE;
 	}
-	char err[512];
-	ah_ledger *led;
+	char err[768];
 	const char *db = ah_cli_db_path(o.db);
-	if (ah_ledger_sqlite_open(db, AH_DURABILITY_PROCESS, &led, err, sizeof err) < 0) {
-		ah_cli_err("events", "%s", err);
-		return AH_EXIT_INTERNAL;
-	}
 	ev_ctx c = {.fmt = o.fmt, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
 	if (o.fmt == AH_OUT_TABLE)
 		printf("%-6s %-24s %-8s %-6s %-10s %-10s %-9s %-28s %s\n", "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL",
 		       "CLASS", "RESOURCES", "REASON");
 	else if (o.fmt == AH_OUT_CSV)
 		printf("seq,time,kind,id,tenant,pool,class,resources,reason,detail\n");
-	int rc = ah_ledger_sqlite_events(led, o.since, o.limit, o.id, print_event, &c);
+	ah_event_filter f = {.after_seq = o.since, .limit = o.limit, .id = o.id};
+	int rc = ah_service_events(db, &f, print_event, &c, err, sizeof err);
 	int ex = AH_EXIT_OK;
 	if (rc < 0) {
-		ah_cli_err("events", "%s: %s", db, ah_ledger_sqlite_errmsg(led));
-		ex = AH_EXIT_INTERNAL;
+		ah_cli_err("events", "%s", err);
+		ex = rc == AH_ENOENT ? AH_EXIT_NOTFOUND : AH_EXIT_INTERNAL;
 	}
 	if (c.arr) {
 		char *s = json_dumps(c.arr, JSON_INDENT(2));
@@ -330,6 +327,5 @@ int ah_cmd_events(int argc, char **argv)
 		free(s);
 		json_decref(c.arr);
 	}
-	ah_ledger_free(led);
 	return ex;
 }

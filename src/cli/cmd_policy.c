@@ -9,7 +9,7 @@
 
 #include "ahead/engine.h"
 #include "ahead/error.h"
-#include "ahead/ledger_sqlite.h"
+#include "ahead/service.h"
 #include "ahead/policy.h"
 #include "cli/cli.h"
 
@@ -55,42 +55,6 @@ static void summary(const char *file, const ah_policy *p, ah_out_fmt fmt, const 
 	       p->n_classes, p->n_tenants);
 }
 
-/* Every live row must still make sense under the new policy. */
-typedef struct {
-	const ah_policy *p;
-	char err[256];
-} check_ctx;
-
-static int check_row(check_ctx *c, const ah_ledger_row *r, const char *what)
-{
-	if (ah_policy_find_pool(c->p, r->pool) < 0) {
-		snprintf(c->err, sizeof c->err, "%s %llu is in pool '%s', which the new policy drops", what,
-			 (unsigned long long)r->id, r->pool);
-		return AH_EPOLICY;
-	}
-	if (ah_policy_find_class(c->p, r->klass) < 0) {
-		snprintf(c->err, sizeof c->err, "%s %llu has class '%s', which the new policy drops", what,
-			 (unsigned long long)r->id, r->klass);
-		return AH_EPOLICY;
-	}
-	if (ah_policy_find_tenant(c->p, r->tenant) < 0 && !c->p->unknown_tenants) {
-		snprintf(c->err, sizeof c->err, "%s %llu belongs to tenant '%s', which the new policy drops", what,
-			 (unsigned long long)r->id, r->tenant);
-		return AH_EPOLICY;
-	}
-	return 0;
-}
-
-static int check_alloc(void *ctx, const ah_ledger_row *r)
-{
-	return check_row(ctx, r, "allocation");
-}
-
-static int check_queued(void *ctx, const ah_ledger_row *r)
-{
-	return check_row(ctx, r, "queued request");
-}
-
 static int read_file(const char *cmd, const char *path, char **out, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -114,82 +78,31 @@ static int read_file(const char *cmd, const char *path, char **out, size_t *len)
 
 static int apply(const char *file, const char *db, ah_out_fmt fmt)
 {
-	char err[512];
+	char err[768];
 	char *text = NULL;
 	size_t len;
 	ah_policy *p = NULL;
-	ah_ledger *led = NULL;
-	int rc, ex = AH_EXIT_INTERNAL;
-	bool in_txn = false;
-
 	if (read_file("policy apply", file, &text, &len) < 0)
 		return AH_EXIT_USAGE;
-	if (memchr(text, 0, len)) {
-		ah_cli_err("policy apply", "%s: contains NUL bytes: not a policy file", file);
-		ex = AH_EXIT_USAGE;
-		goto out;
-	}
-	rc = ah_policy_load_string(text, len, file, &p, err, sizeof err);
-	if (rc < 0) {
-		ah_cli_err("policy apply", "%s", err);
-		ex = AH_EXIT_USAGE;
-		goto out;
-	}
-	rc = ah_ledger_sqlite_open(db, p->durability, &led, err, sizeof err);
-	if (rc < 0) {
-		ah_cli_err("policy apply", "%s", err);
-		goto out;
-	}
-	led->dims = &p->dims;
-	if ((rc = led->ops->begin(led)) < 0) {
-		ah_cli_err("policy apply", "%s: %s", db, ah_ledger_sqlite_errmsg(led));
-		goto out;
-	}
-	in_txn = true;
-	check_ctx cc = {.p = p};
-	ah_ledger_loader ld = {.ctx = &cc, .alloc = check_alloc, .queued = check_queued};
-	uint64_t next;
-	rc = led->ops->load(led, &p->dims, &ld, &next);
-	if (rc < 0) {
-		ah_cli_err("policy apply", "%s: not applied: %s", file,
-			   cc.err[0] ? cc.err : ah_ledger_sqlite_errmsg(led));
-		ex = cc.err[0] || rc == AH_ESTATE ? AH_EXIT_REFUSED : AH_EXIT_INTERNAL;
-		goto out;
-	}
-	if ((rc = ah_ledger_sqlite_policy_put(led, text, p, ah_cli_now_ns())) < 0 || (rc = led->ops->commit(led)) < 0) {
-		ah_cli_err("policy apply", "%s: %s", db, ah_ledger_sqlite_errmsg(led));
-		goto out;
-	}
-	in_txn = false;
-	summary(file, p, fmt, "applied");
-	ex = AH_EXIT_OK;
-out:
-	if (in_txn)
-		led->ops->rollback(led);
-	ah_ledger_free(led);
-	ah_policy_free(p);
+	int rc = ah_service_policy_apply(db, text, len, file, ah_cli_now_ns(), &p, err, sizeof err);
 	free(text);
-	return ex;
+	if (rc < 0) {
+		ah_cli_err("policy apply", "%s", err);
+		return rc == AH_EPARSE ? AH_EXIT_USAGE : rc == AH_EPOLICY ? AH_EXIT_REFUSED : AH_EXIT_INTERNAL;
+	}
+	summary(file, p, fmt, "applied");
+	ah_policy_free(p);
+	return AH_EXIT_OK;
 }
 
 static int show(const char *db)
 {
-	ah_ledger *led = NULL;
-	char err[512], *text = NULL;
+	char err[768], *text = NULL;
 	int64_t at;
-	if (ah_ledger_sqlite_open(db, AH_DURABILITY_PROCESS, &led, err, sizeof err) < 0) {
-		ah_cli_err("policy show", "%s", err);
-		return AH_EXIT_INTERNAL;
-	}
-	int rc = ah_ledger_sqlite_policy_get(led, &text, &at);
-	ah_ledger_free(led);
-	if (rc == AH_ENOENT) {
-		ah_cli_err("policy show", "%s: no policy applied yet", db);
-		return AH_EXIT_NOTFOUND;
-	}
+	int rc = ah_service_policy_text(db, &text, &at, err, sizeof err);
 	if (rc < 0) {
-		ah_cli_err("policy show", "%s: %s", db, ah_strerror(rc));
-		return AH_EXIT_INTERNAL;
+		ah_cli_err("policy show", "%s", err);
+		return rc == AH_ENOENT ? AH_EXIT_NOTFOUND : AH_EXIT_INTERNAL;
 	}
 	char ts[40];
 	ah_cli_fmt_time(at, ts, sizeof ts);

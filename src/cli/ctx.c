@@ -6,11 +6,8 @@
 #include <errno.h>
 #include <unistd.h>
 
-#include "ahead/engine.h"
 #include "ahead/error.h"
-#include "ahead/ledger_sqlite.h"
-#include "ahead/policy.h"
-#include "ahead/shadow.h"
+#include "ahead/service.h"
 #include "cli/cli.h"
 
 int64_t ah_cli_now_ns(void)
@@ -73,87 +70,42 @@ int ah_cli_exit_for(int err)
 	}
 }
 
-int ah_cli_open(const char *cmd, const char *db, int64_t now_ns, ah_cli_ctx *ctx)
+static void warn_stderr(void *ctx, const char *msg)
 {
-	char err[512];
-	char *text = NULL;
-	int rc;
+	ah_cli_err(ctx, "warning: %s", msg);
+}
+
+int ah_cli_open(const char *cmd, const char *db, const char *shadow_db, int64_t now_ns, ah_cli_ctx *ctx)
+{
+	char err[768];
 	memset(ctx, 0, sizeof(*ctx));
-	rc = ah_ledger_sqlite_open(db, AH_DURABILITY_PROCESS, &ctx->led, err, sizeof err);
+	ctx->cmd = cmd;
+	ah_service_opts o;
+	ah_service_opts_init(&o);
+	o.db_path = db;
+	o.shadow_path = shadow_db;
+	o.warn = warn_stderr;
+	o.warn_ctx = (void *)cmd;
+	int rc = ah_service_open(&o, now_ns, &ctx->svc, err, sizeof err);
 	if (rc < 0) {
 		ah_cli_err(cmd, "%s", err);
-		return AH_EXIT_INTERNAL;
+		return rc == AH_ENOENT ? AH_EXIT_USAGE : AH_EXIT_INTERNAL;
 	}
-	rc = ah_ledger_sqlite_policy_get(ctx->led, &text, NULL);
-	if (rc == AH_ENOENT) {
-		ah_cli_err(cmd, "%s: no policy applied yet; run 'ahead policy apply FILE' first", db);
-		rc = AH_EXIT_USAGE;
-		goto fail;
-	}
-	if (rc < 0) {
-		ah_cli_err(cmd, "%s: %s", db, ah_ledger_sqlite_errmsg(ctx->led));
-		rc = AH_EXIT_INTERNAL;
-		goto fail;
-	}
-	rc = ah_policy_load_string(text, strlen(text), "stored policy", &ctx->pol, err, sizeof err);
-	free(text);
-	text = NULL;
-	if (rc < 0) {
-		ah_cli_err(cmd, "%s: the stored policy no longer loads: %s", db, err);
-		rc = AH_EXIT_INTERNAL;
-		goto fail;
-	}
-	if (ctx->pol->durability == AH_DURABILITY_POWER &&
-	    ah_ledger_sqlite_set_durability(ctx->led, AH_DURABILITY_POWER) < 0) {
-		ah_cli_err(cmd, "%s: %s", db, ah_ledger_sqlite_errmsg(ctx->led));
-		rc = AH_EXIT_INTERNAL;
-		goto fail;
-	}
-	rc = ah_engine_new(ctx->pol, ctx->led, now_ns, &ctx->eng);
-	if (rc < 0) {
-		ah_cli_err(cmd, "%s: cannot load state: %s (%s)", db, ah_strerror(rc), ah_ledger_sqlite_errmsg(ctx->led));
-		rc = AH_EXIT_INTERNAL;
-		goto fail;
-	}
+	ctx->pol = ah_service_policy_get(ctx->svc);
 	return 0;
-fail:
-	free(text);
-	ah_cli_close(ctx);
-	return rc;
 }
 
 void ah_cli_close(ah_cli_ctx *ctx)
 {
-	ah_engine_free(ctx->eng);
-	ah_ledger_free(ctx->led);
-	ah_policy_free(ctx->pol);
+	ah_service_free(ctx->svc);
 	memset(ctx, 0, sizeof(*ctx));
 }
 
-int ah_cli_shadow_open(const char *cmd, const char *db, const char *shadow_flag, bool create, ah_shadow **out)
+int ah_cli_fail(const ah_cli_ctx *ctx, int err, const char *what)
 {
-	char path[4096];
-	int rc;
-	*out = NULL;
-	if (shadow_flag && *shadow_flag) {
-		if (strlen(shadow_flag) >= sizeof path) {
-			ah_cli_err(cmd, "warning: --shadow-db: path longer than %zu bytes; usage history not used",
-				   sizeof path - 1);
-			return AH_ETOOBIG;
-		}
-		snprintf(path, sizeof path, "%s", shadow_flag);
-	} else if ((rc = ah_shadow_path_for_db(db, path, sizeof path)) < 0) {
-		ah_cli_err(cmd, "warning: %.200s: no shadow store path (%s); usage history not used", db, ah_strerror(rc));
-		return rc;
-	}
-	/* Only commands that start history (alloc --workload) may create the
-	 * file; the others leave no empty store behind a mistyped --db. */
-	if (!create && access(path, F_OK) != 0)
-		return 0;
-	rc = ah_shadow_open(path, out);
-	if (rc < 0) {
-		ah_cli_err(cmd, "warning: shadow store %.200s: %s; usage history not used", path, ah_strerror(rc));
-		*out = NULL;
-	}
-	return rc;
+	if (what)
+		ah_cli_err(ctx->cmd, "%s: %s (%s)", what, ah_strerror(err), ah_service_errmsg(ctx->svc));
+	else
+		ah_cli_err(ctx->cmd, "%s (%s)", ah_strerror(err), ah_service_errmsg(ctx->svc));
+	return ah_cli_exit_for(err) == AH_EXIT_OK ? AH_EXIT_INTERNAL : ah_cli_exit_for(err);
 }

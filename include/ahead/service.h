@@ -1,0 +1,137 @@
+/* ahead: the service layer — the one control loop every front end walks.
+ *
+ * An ah_service owns the ledger, the applied policy, the engine, the shadow
+ * store (usage history), the predictor over it, the sizer and the pool
+ * scaler. The CLI opens one per command, `ahead serve` keeps one alive, and
+ * replay drives the same scale step (ah_scale_loop), so what replay scores
+ * is what production runs:
+ *
+ *   request → prediction (shadow) → engine admission → ledger commit →
+ *   record in the shadow → usage reports → sizer → resize → feedback
+ *
+ * The clock is passed in (now_ns) on every call; the service never reads
+ * it and never prints: warnings (a broken shadow store is history, never a
+ * gate) go to the `warn` callback. Errors are negative AH_E* codes; the
+ * storage's own message is ah_service_errmsg(). After a storage error the
+ * service reloads its engine from the ledger before the next call, so one
+ * failed transaction never refuses all later work. A policy applied by
+ * another process is noticed (its generation) and loaded before the next
+ * call. */
+#ifndef AHEAD_SERVICE_H
+#define AHEAD_SERVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahead/engine.h"
+#include "ahead/ledger.h"
+#include "ahead/policy.h"
+#include "ahead/predictor_shadow.h"
+#include "ahead/resource.h"
+#include "ahead/scale_loop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ah_service ah_service;
+
+typedef struct {
+	const char *db_path;      /* the ledger (SQLite file) */
+	const char *shadow_path;  /* NULL = beside the ledger (x-shadow.db); "" = none */
+	bool create_shadow;       /* may create the shadow store (alloc --workload starts history) */
+	bool need_policy;         /* refuse to open a ledger with no policy applied (default true) */
+	/* Warnings (history not recorded, prediction failed, ...): one line
+	 * each, without the program name. NULL drops them. */
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+} ah_service_opts;
+
+void ah_service_opts_init(ah_service_opts *o);
+
+/* Opens the ledger and its applied policy and builds the engine at now_ns.
+ * On failure writes a message for people to err (naming the file). */
+int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, char *err, size_t errlen);
+void ah_service_free(ah_service *s);
+
+/* Borrowed: valid until the next mutating call. */
+const ah_policy *ah_service_policy_get(const ah_service *s);
+const ah_engine *ah_service_engine_get(const ah_service *s);
+/* The storage's message for the last error ("database is locked", ...). */
+const char *ah_service_errmsg(const ah_service *s);
+
+/* ---- the request path ---- */
+
+typedef struct {
+	ah_decision d;
+	const char *workload;     /* the request's, or NULL */
+	bool have_info;           /* info below is filled (a prediction sized it) */
+	ah_shadow_prediction_info info; /* what the prediction rested on, per dimension */
+} ah_service_decision;
+
+/* Admission, with prediction from the workload's history when the request
+ * names one; a granted or queued request of a workload is recorded in the
+ * shadow store. Ends of allocations that ended without release (expired,
+ * preempted, timed out) close their records. */
+int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_service_decision *out);
+/* Releases (or cancels) and ends the request record, which later
+ * predictions learn from. AH_ENOENT if unknown. */
+int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns);
+int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns);
+
+typedef struct {
+	ah_adjust_outcome o;
+	char workload[128];       /* recorded for this workload, or "" */
+} ah_service_report_out;
+
+/* usage: AH_USAGE_NONE in each dimension not measured. Sized by the
+ * policy's `sizing` (the built-in rule or an allocation policy warmed on
+ * the workload's history); the usage goes to the workload's series. */
+int ah_service_report(ah_service *s, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_service_report_out *out);
+
+typedef struct {
+	int live_before, allocs, queued;
+	size_t records_closed;    /* shadow records of ended allocations closed */
+} ah_service_tick_out;
+
+int ah_service_tick(ah_service *s, int64_t now_ns, ah_service_tick_out *out);
+
+/* ---- pool shaping: one step of the scale loop against this ledger ---- */
+int ah_service_scale_step(ah_service *s, int64_t now_ns, const ah_scale_exec *exec, bool dry_run,
+			  ah_scale_observer_fn fn, void *ctx, ah_scale_step_out *out);
+
+/* ---- policy ---- */
+
+/* Validates TEXT as a policy, checks that every live allocation and queued
+ * request still resolves under it, and applies it atomically (a policy
+ * event in the ledger). Creates the ledger file if needed. err names the
+ * file, line and field on a bad policy; *out_policy (may be NULL) gets the
+ * loaded policy, to free with ah_policy_free. */
+int ah_service_policy_apply(const char *db_path, const char *text, size_t len, const char *name, int64_t now_ns,
+			    ah_policy **out_policy, char *err, size_t errlen);
+/* The applied policy's text (to free) and when it was applied. */
+int ah_service_policy_text(const char *db_path, char **out_text, int64_t *out_applied_ns, char *err, size_t errlen);
+
+/* ---- events ---- */
+typedef struct {
+	int64_t after_seq;        /* 0 = from the start */
+	int limit;                /* <= 0 = all */
+	uint64_t id;              /* 0 = every allocation */
+} ah_event_filter;
+
+typedef struct {
+	int64_t seq, t_ns;
+	const char *kind, *tenant, *pool, *klass, *resources, *reason, *detail;
+	uint64_t id;
+	const char *data;         /* JSON object (scale events) or "" */
+} ah_service_event;
+
+/* Reads events without creating a ledger where none exists. */
+int ah_service_events(const char *db_path, const ah_event_filter *f,
+		      int (*fn)(void *ctx, const ah_service_event *ev), void *ctx, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,187 @@
+/* The request path: admission with prediction, release, renewal, usage
+ * reports and ticks, each followed by the usage-history bookkeeping
+ * (docs/SHADOW.md, "Predict, then reserve"). The ledger has the answer
+ * before history is written: history is best effort, never a gate. */
+#include <string.h>
+
+#include "ahead/error.h"
+#include "ahead/policy_sizer.h"
+#include "service/service_int.h"
+
+/* A broken shadow store must not refuse requests: the engine refuses a
+ * request whose prediction fails, but a storage fault in the history is not
+ * the requester's fault, so it reads as "nothing known" (the stated
+ * resources stand) and is reported as a warning. */
+static int predict(void *ctx, const char *workload, const char *params, double q, const ah_dimset *dims,
+		   ah_vec *out)
+{
+	ah_service *s = ctx;
+	int rc = ah_shadow_predictor_predict(s->pred, workload, params, q, dims, out, NULL);
+	if (rc < 0 && rc != AH_ENOENT) {
+		s->pred_err = rc;
+		return AH_ENOENT;
+	}
+	return rc;
+}
+
+/* For the shadow sweep: is the allocation (or queued request) still held? */
+static bool engine_live(void *ctx, uint64_t id)
+{
+	ah_engine_item it;
+	/* Only a definite "no such allocation" closes a record. */
+	return ah_engine_get(ctx, id, &it) != AH_ENOENT;
+}
+
+/* Closes the shadow records of allocations that ended without a release
+ * (expired, preempted, timed out in the queue). */
+static size_t sweep(ah_service *s, int64_t now_ns)
+{
+	size_t closed = 0;
+	if (!s->sh)
+		return 0;
+	int rc = ah_shadow_alloc_sweep(s->sh, now_ns, engine_live, s->eng, 0, &closed);
+	if (rc < 0)
+		ah_service_warn(s, "shadow store: records of ended allocations not closed (%s)", ah_strerror(rc));
+	return rc < 0 ? 0 : closed;
+}
+
+static void use_predictor(ah_service *s, const ah_request *rq)
+{
+	ah_engine_set_predictor(s->eng, NULL);
+	/* The first request of a workload creates the store: its record is
+	 * how the history of that workload begins. */
+	if (!rq->workload || !ah_service_shadow(s, true))
+		return;
+	if (!s->pred && ah_shadow_predictor_new(s->sh, NULL, &s->pred) < 0)
+		return;
+	ah_predictor pr = {.ctx = s, .predict = predict};
+	ah_engine_set_predictor(s->eng, &pr);
+}
+
+static void record_begin(ah_service *s, const ah_request *rq, const ah_decision *d, int64_t now_ns)
+{
+	int64_t req;
+	int rc = ah_shadow_alloc_begin(s->sh, d->id, rq->workload, rq->params ? rq->params : "", now_ns,
+				       &s->pol->dims, d->predicted ? &d->prediction : NULL, &req);
+	if (rc < 0)
+		ah_service_warn(s, "%llu: not recorded in the shadow store (%s); its usage will not be learned",
+				(unsigned long long)d->id, ah_strerror(rc));
+}
+
+int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_service_decision *out)
+{
+	if (!rq || !out)
+		return AH_EINVAL;
+	int rc = ah_service_prepare(s, now_ns);
+	if (rc < 0)
+		return rc;
+	ah_service_decision sd;
+	memset(&sd, 0, sizeof sd);
+	sd.workload = rq->workload;
+	s->pred_err = 0;
+	use_predictor(s, rq);
+	rc = ah_service_after(s, ah_engine_request(s->eng, rq, now_ns, &sd.d));
+	ah_engine_set_predictor(s->eng, NULL);
+	if (rc < 0)
+		return rc;
+	if (s->pred_err)
+		ah_service_warn(s, "prediction for %s failed (%s); sized by the stated resources", rq->workload,
+				ah_strerror(s->pred_err));
+	if (sd.d.predicted && s->pred && ah_shadow_predictor_last(s->pred, &sd.info) == 0)
+		sd.have_info = true;
+	if (s->sh && rq->workload && sd.d.outcome != AH_REFUSED)
+		record_begin(s, rq, &sd.d, now_ns);
+	sweep(s, now_ns);
+	*out = sd;
+	return 0;
+}
+
+int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns)
+{
+	int rc = ah_service_prepare(s, now_ns);
+	if (rc < 0)
+		return rc;
+	if ((rc = ah_service_after(s, ah_engine_release(s->eng, id, now_ns))) < 0)
+		return rc;
+	/* Ends the allocation's request record, if it has one: what its
+	 * reports raised becomes a training example. */
+	if (ah_service_shadow(s, false)) {
+		int src = ah_shadow_alloc_end(s->sh, id, now_ns);
+		if (src < 0 && src != AH_ENOENT)
+			ah_service_warn(s, "%llu: request record not ended in the shadow store (%s)",
+					(unsigned long long)id, ah_strerror(src));
+	}
+	return 0;
+}
+
+int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+{
+	int rc = ah_service_prepare(s, now_ns);
+	if (rc < 0)
+		return rc;
+	int64_t exp;
+	if ((rc = ah_service_after(s, ah_engine_renew(s->eng, id, ttl_ns, now_ns, &exp))) < 0)
+		return rc;
+	if (out_expires_ns)
+		*out_expires_ns = exp;
+	return 0;
+}
+
+static uint32_t measured_dims(const ah_policy *pol, const ah_vec *usage)
+{
+	uint32_t m = 0;
+	for (int d = 0; d < pol->dims.n && d < 32; d++)
+		if (usage->v[d] != AH_USAGE_NONE)
+			m |= UINT32_C(1) << d;
+	return m;
+}
+
+int ah_service_report(ah_service *s, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_service_report_out *out)
+{
+	if (!usage || !out)
+		return AH_EINVAL;
+	int rc = ah_service_prepare(s, now_ns);
+	if (rc < 0)
+		return rc;
+	ah_service_report_out r;
+	memset(&r, 0, sizeof r);
+	uint32_t present = measured_dims(s->pol, usage);
+	ah_service_shadow(s, false);
+	ah_policy_sizer *sizer = NULL;
+	int zr = ah_service_sizing_prepare(s, id, now_ns, present, &sizer);
+	if (zr < 0)
+		ah_service_warn(s, "sizing policy unavailable (%s); the built-in rule decides", ah_strerror(zr));
+	rc = ah_service_after(s, ah_engine_report_usage(s->eng, id, usage, now_ns, &r.o));
+	ah_engine_set_sizer(s->eng, NULL);
+	ah_policy_sizer_free(sizer);
+	if (rc < 0)
+		return rc;
+	if (s->sh) {
+		int src = ah_shadow_alloc_report(s->sh, id, now_ns, &s->pol->dims, usage, present, r.workload);
+		if (src < 0 && src != AH_ENOENT)
+			ah_service_warn(s, "%llu: usage not recorded in the shadow store (%s)", (unsigned long long)id,
+					ah_strerror(src));
+		if (src < 0)
+			r.workload[0] = '\0';
+	}
+	*out = r;
+	return 0;
+}
+
+int ah_service_tick(ah_service *s, int64_t now_ns, ah_service_tick_out *out)
+{
+	int rc = ah_service_prepare(s, now_ns);
+	if (rc < 0)
+		return rc;
+	ah_service_tick_out t = {0};
+	t.live_before = ah_engine_alloc_count(s->eng) + ah_engine_queue_count(s->eng);
+	if ((rc = ah_service_after(s, ah_engine_tick(s->eng, now_ns))) < 0)
+		return rc;
+	if (ah_service_shadow(s, false))
+		t.records_closed = sweep(s, now_ns);
+	t.allocs = ah_engine_alloc_count(s->eng);
+	t.queued = ah_engine_queue_count(s->eng);
+	if (out)
+		*out = t;
+	return 0;
+}

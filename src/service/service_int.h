@@ -1,0 +1,42 @@
+/* The service's private state, shared by its files (not a public header). */
+#ifndef AHEAD_SERVICE_INT_H
+#define AHEAD_SERVICE_INT_H
+
+#include <stdarg.h>
+
+#include "ahead/predictor_shadow.h"
+#include "ahead/service.h"
+#include "ahead/shadow.h"
+
+#define AH_SERVICE_PATH_MAX 4096
+
+struct ah_service {
+	ah_service_opts opts;
+	char db_path[AH_SERVICE_PATH_MAX];
+	ah_ledger *led;
+	ah_policy *pol;
+	ah_engine *eng;
+	/* usage history: opened on first use, never a gate */
+	char shadow_path[AH_SERVICE_PATH_MAX];
+	bool shadow_tried;
+	ah_shadow *sh;
+	ah_shadow_predictor *pred;
+	int pred_err;             /* a storage fault during the last prediction */
+	ah_scale_loop *loop;
+	bool need_reload;         /* a transaction failed: reload before the next call */
+	char errbuf[256];
+};
+
+void ah_service_warn(ah_service *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Before every call: reload after a failed transaction. */
+int ah_service_prepare(ah_service *s, int64_t now_ns);
+/* After every engine call: a storage error leaves the engine to reload. */
+int ah_service_after(ah_service *s, int rc);
+/* The shadow store, opened on first use (NULL when absent or broken). */
+ah_shadow *ah_service_shadow(ah_service *s, bool create);
+/* Sets the engine's sizer for a usage report (NULL = builtin). */
+struct ah_policy_sizer;
+int ah_service_sizing_prepare(ah_service *s, uint64_t id, int64_t now_ns, uint32_t present,
+			      struct ah_policy_sizer **out);
+
+#endif
