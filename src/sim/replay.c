@@ -10,6 +10,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger.h"
 #include "ahead/replay.h"
+#include "ahead/scale_loop.h"
 #include "ahead/scaler.h"
 #include "sim/sim.h"
 
@@ -130,7 +131,7 @@ struct ah_replay {
 	/* pool shaping (a policy file with shaping or costs) */
 	int scaling;
 	int pool_idx;
-	ah_scaler *sc[AH_POL_COUNT];
+	ah_scale_loop *loop[AH_POL_COUNT]; /* the service's shaping loop, one per policy */
 	int64_t next_step_s;
 	uint64_t nsteps;
 	double cap_sum[AH_POL_COUNT][AH_REPLAY_DIMS];
@@ -268,7 +269,7 @@ void ah_replay_free(ah_replay *rp)
 	for (int i = 0; i < AH_POL_COUNT; i++) {
 		ah_engine_free(rp->eng[i]);
 		ah_ledger_free(rp->led[i]);
-		ah_scaler_free(rp->sc[i]);
+		ah_scale_loop_free(rp->loop[i]);
 		free(rp->waits[i]);
 		for (int d = 0; d < AH_REPLAY_DIMS; d++)
 			free(rp->capser[i][d]);
@@ -476,12 +477,13 @@ static int start_engines(ah_replay *rp, int64_t t_s)
 		ah_sizer sz = {.ctx = &rp->pc[i], .target = sizer_target};
 		ah_engine_set_sizer(rp->eng[i], &sz);
 		if (rp->scaling) {
-			ah_scaler_cfg c;
-			ah_scaler_cfg_init(&c);
-			c.step_ns = rp->p.step_s * NS_PER_S;
-			if (c.horizon_ns < c.step_ns) /* plan at least one step ahead */
-				c.horizon_ns = c.step_ns;
-			if ((rc = ah_scaler_new(rp->epol, &c, &rp->sc[i])) != 0)
+			ah_scale_loop_cfg c;
+			ah_scale_loop_cfg_init(&c);
+			c.scaler.step_ns = rp->p.step_s * NS_PER_S;
+			if (c.scaler.horizon_ns < c.scaler.step_ns) /* plan at least one step ahead */
+				c.scaler.horizon_ns = c.scaler.step_ns;
+			c.record_events = true;
+			if ((rc = ah_scale_loop_new(rp->epol, &c, rp->led[i], 0, &rp->loop[i])) != 0)
 				return rc;
 		}
 	}
@@ -596,12 +598,13 @@ static int ensure_alloc(ah_replay *rp, int i, struct wl *w, int dim, int64_t t_s
 static int scale_step(ah_replay *rp, int64_t t_s)
 {
 	int64_t now = (t_s - rp->base_s) * NS_PER_S;
-	int64_t step_ns = rp->p.step_s * NS_PER_S;
 	const ah_policy *pol = rp->epol;
+	/* Replay's executor: the hook succeeds at once and the capacity
+	 * arrives at the action's ready time (the simulated lead time). */
+	const ah_scale_exec exec = {.run = NULL, .at_ready_time = true};
 	for (int i = 0; i < rp->npol; i++) {
 		ah_engine *E = rp->eng[i];
-		ah_scaler *sc = rp->sc[i];
-		int rc = ah_engine_tick(E, now);
+		int rc = ah_scale_loop_step(rp->loop[i], E, rp->led[i], now, &exec, false, NULL, NULL, NULL);
 		if (rc)
 			return rc;
 		ah_vec caps[AH_MAX_POOLS];
@@ -610,29 +613,6 @@ static int scale_step(ah_replay *rp, int64_t t_s)
 			if ((rc = ah_engine_pool_get(E, k, &pi)) != 0)
 				return rc;
 			caps[k] = *pi.capacity;
-			ah_vec unmet = pi.queued, demand = *pi.used;
-			ah_vec_add(&unmet, &pi.wanted, pol->dims.n);
-			ah_vec_add(&demand, &unmet, pol->dims.n);
-			if ((rc = ah_scaler_account(sc, k, pi.capacity, &demand, NULL, step_ns)) != 0)
-				return rc;
-			if ((rc = ah_scaler_observe(sc, k, pi.used, &unmet, NULL, now)) != 0)
-				return rc;
-		}
-		ah_scale_action acts[64];
-		int n = 0;
-		if ((rc = ah_scaler_step(sc, now, caps, acts, 64, &n)) != 0)
-			return rc;
-		if ((rc = ah_scaler_due(sc, now, acts, 64, &n)) != 0)
-			return rc;
-		for (int a = 0; a < n; a++) {
-			ah_vec nc = caps[acts[a].pool];
-			nc.v[acts[a].dim] = acts[a].to;
-			rc = ah_engine_set_capacity(E, pol->pools[acts[a].pool].name, &nc, now);
-			if (rc)
-				return rc;
-			caps[acts[a].pool] = nc;
-			if ((rc = ah_scaler_applied(sc, &acts[a])) != 0)
-				return rc;
 		}
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			double c = (double)caps[rp->pool_idx].v[d];
@@ -882,9 +862,9 @@ void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metric
 	out->grow_blocked = e0->grow_blocked;
 	out->engine_resizes = e0->engine_resizes;
 	out->waits = e0->waits;
-	if (rp->sc[i]) {
+	if (rp->loop[i]) {
 		ah_scaler_costs c;
-		if (!ah_scaler_costs_get(rp->sc[i], -1, &c)) {
+		if (!ah_scaler_costs_get(ah_scale_loop_scaler_get(rp->loop[i]), -1, &c)) {
 			out->scale_actions = c.n_scale;
 			out->rebalances = c.n_rebalance;
 			out->cost_capacity = c.capacity;
