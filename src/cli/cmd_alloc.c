@@ -17,6 +17,7 @@
 #include "ahead/error.h"
 #include "ahead/policy.h"
 #include "ahead/predictor_shadow.h"
+#include "ahead/encode.h"
 #include "ahead/service.h"
 #include "ahead/shadow.h" /* the workload and parameter grammar */
 #include "cli/cli.h"
@@ -125,56 +126,9 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 	if (d->predicted && pi)
 		fmt_sources(pol, pi, src, sizeof src);
 	if (fmt == AH_OUT_JSON) {
-		json_t *o = json_object();
-		static const char *names[] = {"granted", "queued", "refused"};
-		json_object_set_new(o, "outcome", json_string(names[d->outcome]));
-		if (d->outcome != AH_REFUSED) {
-			json_object_set_new(o, "id", json_integer((json_int_t)d->id));
-			json_object_set_new(o, "resources", json_string(res));
-		}
-		if (d->outcome == AH_GRANTED) {
-			ah_cli_fmt_time(d->lease_expires_ns, t1, sizeof t1);
-			json_object_set_new(o, "lease_expires", json_string(t1));
-			json_object_set_new(o, "lease_expires_ns", json_integer(d->lease_expires_ns));
-			json_object_set_new(o, "preempted", json_integer(d->n_preempted));
-		} else if (d->outcome == AH_QUEUED) {
-			ah_cli_fmt_time(d->queue_deadline_ns, t1, sizeof t1);
-			json_object_set_new(o, "position", json_integer(d->queue_position));
-			json_object_set_new(o, "deadline", json_string(t1));
-		} else {
-			json_object_set_new(o, "reason", json_string(ah_reason_code(d->reason)));
-			json_object_set_new(o, "message", json_string(d->message));
-		}
-		json_t *corr = json_array();
-		if (d->corrections[0]) {
-			char buf[sizeof d->corrections];
-			strcpy(buf, d->corrections);
-			for (char *sv, *tok = strtok_r(buf, ";", &sv); tok; tok = strtok_r(NULL, ";", &sv))
-				json_array_append_new(corr, json_string(tok[0] == ' ' ? tok + 1 : tok));
-		}
-		json_object_set_new(o, "corrections", corr);
-		if (workload)
-			json_object_set_new(o, "workload", json_string(workload));
-		json_object_set_new(o, "predicted", json_boolean(d->predicted));
-		if (d->predicted) {
-			json_object_set_new(o, "prediction", json_string(pred));
-			if (pi) {
-				json_t *by = json_object();
-				json_object_set_new(o, "prediction_quantile", json_real(pi->q));
-				for (int i = 0; i < pi->n_dims && i < pol->dims.n; i++) {
-					if (pi->dim[i].source == AH_PSH_NONE)
-						continue;
-					json_t *x = json_object();
-					json_object_set_new(x, "value", json_integer(d->prediction.v[i]));
-					json_object_set_new(x, "source", json_string(ah_psh_source_name(pi->dim[i].source)));
-					json_object_set_new(x, "n", json_integer((json_int_t)pi->dim[i].n));
-					json_object_set_new(by, pol->dims.name[i], x);
-				}
-				json_object_set_new(o, "prediction_by_dim", by);
-			}
-		}
-		char *s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-		printf("%s\n", s);
+		json_t *o = ah_json_decision(pol, d, workload, pi);
+		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
+		printf("%s\n", s ? s : "{}");
 		free(s);
 		json_decref(o);
 		return;

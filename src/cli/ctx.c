@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
+#include "ahead/encode.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
 
@@ -19,16 +20,7 @@ int64_t ah_cli_now_ns(void)
 
 void ah_cli_fmt_time(int64_t ns, char *buf, size_t len)
 {
-	time_t s = (time_t)(ns / 1000000000LL);
-	int ms = (int)((ns % 1000000000LL) / 1000000);
-	struct tm tm;
-	if (ns < 0 || !gmtime_r(&s, &tm)) {
-		snprintf(buf, len, "-");
-		return;
-	}
-	char tmp[32];
-	strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03dZ", tmp, ms);
+	ah_fmt_time(ns, buf, len); /* one time format for the CLI and the API */
 }
 
 int ah_cli_parse_id(const char *cmd, const char *s, uint64_t *out)
