@@ -4,23 +4,8 @@
 # --scores), a constant series, named columns, a bad file's FILE:LINE error,
 # and a NAB file when ../shared has it.
 set -euo pipefail
-BIN=${AHEAD_BIN:?AHEAD_BIN must point at the ahead binary}
-SHARED=${AHEAD_SHARED:-}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-expect_rc() { # expect_rc CODE NEEDLE -- ARGS...
-  local want=$1 needle=$2; shift 3
-  set +e
-  "$BIN" "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  set -e
-  [ "$rc" = "$want" ] || fail "ahead $* exited $rc, want $want; stderr: $(cat "$T/err")"
-  if [ -n "$needle" ]; then
-    grep -qF -- "$needle" "$T/out" "$T/err" || fail "ahead $*: output lacks '$needle': $(cat "$T/err")"
-  fi
-}
 
 # 2000 points, 5 minutes apart, bounded pseudo-random noise; a spike at 700
 # and a level shift (+20) from 1400 on.
@@ -60,9 +45,9 @@ printf 'timestamp,value\n1400000000,1\n1400000000,3\n1400000300,2\n' >"$T/dup.cs
 expect_rc 2 "dup.csv:3" -- anomalies --input "$T/dup.csv"
 expect_rc 0 "in 2 points" -- anomalies --input "$T/dup.csv" --duplicates mean
 expect_rc 0 "" -- anomalies --input "$T/dup.csv" --duplicates mean -o csv --scores
-grep -q "^2014-05-13T16:53:20Z,2," "$T/out" || fail "--duplicates mean should average to 2: $(cat "$T/out")"
+grep -q "^2014-05-13T16:53:20Z,2," "$T/out" || die "--duplicates mean should average to 2: $(cat "$T/out")"
 expect_rc 0 "" -- anomalies --input "$T/dup.csv" --duplicates last -o csv --scores
-grep -q "^2014-05-13T16:53:20Z,3," "$T/out" || fail "--duplicates last should keep 3: $(cat "$T/out")"
+grep -q "^2014-05-13T16:53:20Z,3," "$T/out" || die "--duplicates last should keep 3: $(cat "$T/out")"
 expect_rc 2 "--duplicates: unknown policy 'first'" -- anomalies --input "$T/dup.csv" --duplicates first
 expect_rc 2 "--duplicates needs" -- anomalies --input "$T/dup.csv" --duplicates
 printf 'timestamp,value\n' >"$T/empty.csv"
@@ -70,13 +55,13 @@ expect_rc 2 "" -- anomalies --input "$T/empty.csv"
 
 # good input: exactly the spike and the level shift
 expect_rc 0 "2 events in 2000 points" -- anomalies --input "$T/series.csv"
-grep -q "spike" "$T/out" || fail "no spike event: $(cat "$T/out")"
-grep -q "level_shift" "$T/out" || fail "no level_shift event: $(cat "$T/out")"
+grep -q "spike" "$T/out" || die "no spike event: $(cat "$T/out")"
+grep -q "level_shift" "$T/out" || die "no level_shift event: $(cat "$T/out")"
 # spike at i=700: 1400000000 + 700*300 = 1400210000 = 2014-05-16T03:13:20Z
-grep -q "^2014-05-16T03:13:20Z" "$T/out" || fail "spike not at its time: $(cat "$T/out")"
+grep -q "^2014-05-16T03:13:20Z" "$T/out" || die "spike not at its time: $(cat "$T/out")"
 
 expect_rc 0 "" -- anomalies --input "$T/series.csv" -o json
-python3 - "$T/out" <<'EOF' || fail "bad JSON output"
+python3 - "$T/out" <<'EOF' || die "bad JSON output"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["points"] == 2000, d["points"]
@@ -89,20 +74,20 @@ assert "scores" not in d
 EOF
 
 expect_rc 0 "start,end,peak_at,peak_score,kind" -- anomalies --input "$T/series.csv" -o csv
-[ "$(wc -l <"$T/out")" = 3 ] || fail "csv events: $(cat "$T/out")"
+[ "$(wc -l <"$T/out")" = 3 ] || die "csv events: $(cat "$T/out")"
 
 expect_rc 0 "time,value,predicted,score,anomalous,event" -- anomalies --input "$T/series.csv" -o csv --scores
-[ "$(wc -l <"$T/out")" = 2001 ] || fail "csv --scores should have 2001 lines"
-awk -F, 'NR > 1 && ($4 < 0 || $4 > 1) { bad = 1 } END { exit bad }' "$T/out" || fail "score outside [0,1]"
-grep -q "^2014-05-16T03:13:20Z,.*,1,1$" "$T/out" || fail "spike row not marked as event 1"
+[ "$(wc -l <"$T/out")" = 2001 ] || die "csv --scores should have 2001 lines"
+awk -F, 'NR > 1 && ($4 < 0 || $4 > 1) { bad = 1 } END { exit bad }' "$T/out" || die "score outside [0,1]"
+grep -q "^2014-05-16T03:13:20Z,.*,1,1$" "$T/out" || die "spike row not marked as event 1"
 
 expect_rc 0 "" -- anomalies --input "$T/series.csv" -o json --scores
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['scores']) == 2000" "$T/out" \
-  || fail "json --scores"
+  || die "json --scores"
 
 # a stricter threshold can only drop events
 expect_rc 0 "" -- anomalies --input "$T/series.csv" --threshold 0.99
-grep -q "^0 events" "$T/out" || fail "threshold 0.99 should leave no events: $(cat "$T/out")"
+grep -q "^0 events" "$T/out" || die "threshold 0.99 should leave no events: $(cat "$T/out")"
 
 # constant series, chosen columns by name and by index: nothing to report
 expect_rc 0 "0 events in 500 points" -- anomalies --input "$T/const.csv" --time-col when --value-col cpu
@@ -112,9 +97,9 @@ expect_rc 0 "0 events in 500 points" -- anomalies --input "$T/const.csv" --time-
 NYC="$SHARED/data/nab/data/realKnownCause/nyc_taxi.csv"
 if [ -n "$SHARED" ] && [ -f "$NYC" ]; then
   expect_rc 0 "in 10320 points" -- anomalies --input "$NYC"
-  grep -q "season 336 points" "$T/out" || fail "nyc_taxi: weekly season not found: $(tail -1 "$T/out")"
-  grep -q "^2015-01-01T" "$T/out" || fail "nyc_taxi: New Year not flagged"
+  grep -q "season 336 points" "$T/out" || die "nyc_taxi: weekly season not found: $(tail -1 "$T/out")"
+  grep -q "^2015-01-01T" "$T/out" || die "nyc_taxi: New Year not flagged"
 else
   echo "skipped NAB part: no $NYC"
 fi
-echo "cli_anomalies: ok"
+finish cli_anomalies

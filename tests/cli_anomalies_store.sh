@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
 # ahead anomalies --store keeps the detected events in the shadow store.
 set -u
-A=${AHEAD_BIN:?}; T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL $1"; fail=$((fail+1)); fi; }
+. "$(dirname "$0")/lib.sh"
 { echo "timestamp,value"; for i in $(seq 0 1999); do
     v=$(( 50 + (i % 12) )); [ "$i" -eq 1500 ] && v=900
     echo "$((1600000000 + i * 300)),$v"; done; } > "$T/s.csv"
@@ -18,5 +16,4 @@ ok "says stored" 'grep -q "stored" "$T/err"'
 ok "bad --store is a usage error" '[ $rc -eq 2 ] && grep -q "WORKLOAD:DIMENSION" "$T/err2"'
 n_db2=$(sqlite3 "$T/l-shadow.db" "select count(*) from anomaly")
 ok "bad --store stores nothing" '[ "$n_db2" = "$n_db" ]'
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -3,25 +3,9 @@
 # every entry point (each gives a clear error, the right exit code, and
 # changes nothing in the ledger).
 set -u
-A=${AHEAD_BIN:?AHEAD_BIN not set}
-SRC=${AHEAD_SRC:?AHEAD_SRC not set}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 export AHEAD_DB=$T/ledger.db
-pass=0 fail=0
 
-check() { # check NAME EXPECTED_RC GREP_PATTERN -- CMD...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -5 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pat/"; echo "$out" | head -5 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  pass=$((pass+1))
-}
 
 snapshot() { "$A" ls -o json 2>&1; "$A" events -o csv 2>&1 | wc -l; "$A" policy show 2>&1 | tail -n +2; }
 
@@ -107,5 +91,4 @@ check "tick" 0 "1 allocations" -- "$A" tick
 check "unknown tenant refused" 3 "unknown_tenant|not defined" -- "$A" alloc -t mallory -p edge -r cpu=1
 check "refusal event names the tenant" 0 "refuse.*mallory" -- "$A" events -o csv
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,25 +5,9 @@
 # Bad params are refused; a missing or broken shadow store never fails an
 # allocation.
 set -u
-A=${AHEAD_BIN:?AHEAD_BIN not set}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 export AHEAD_DB=$T/x.db
-pass=0 fail=0
 
-check() { # check NAME EXPECTED_RC GREP_PATTERN -- CMD...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -8 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pat/"; echo "$out" | head -8 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  pass=$((pass+1))
-}
-ok() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL $1: $2"; fail=$((fail+1)); fi; }
 id_of() { sed -n 's/.*"id": \([0-9]*\).*/\1/p' <<<"$1" | head -1; }
 mem_mi() { sed -n 's/.*"resources": "[^"]*memory=\([0-9]*\)Mi.*/\1/p' <<<"$1" | head -1; }
 
@@ -131,5 +115,4 @@ check "shadow path is a directory: still granted" 0 "granted  id=1" -- "$A" allo
 check "explicit --shadow-db" 0 '"predicted": true' -- "$A" alloc -t t -p p -r cpu=1 --workload etl --params rows=7,kind=etl --shadow-db "$T/x-shadow.db" -o json
 check "release with --shadow-db" 0 "released id=2" -- "$A" release 2 --shadow-db "$T/x-shadow.db"
 
-echo "cli_predict: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish cli_predict

@@ -3,23 +3,8 @@
 # plain trace with known numbers (table, JSON, CSV), a bad trace's
 # FILE:LINE error, and the Bitbrains data when ../shared has it.
 set -euo pipefail
-BIN=${AHEAD_BIN:?AHEAD_BIN must point at the ahead binary}
-SHARED=${AHEAD_SHARED:-}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-expect_rc() { # expect_rc CODE NEEDLE -- ARGS...
-  local want=$1 needle=$2; shift 3
-  set +e
-  "$BIN" "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  set -e
-  [ "$rc" = "$want" ] || fail "ahead $* exited $rc, want $want; stderr: $(cat "$T/err")"
-  if [ -n "$needle" ]; then
-    grep -qF -- "$needle" "$T/out" "$T/err" || fail "ahead $*: output lacks '$needle': $(cat "$T/err")"
-  fi
-}
 
 cat >"$T/tiny.csv" <<'EOF'
 time,workload,dim,used,requested
@@ -44,8 +29,8 @@ expect_rc 2 "-o: use table or json" -- replay --trace "$T/tiny.csv" -o csv
 
 # Known numbers: static reserves 250 m; slack 200/600, 1 violation in 3.
 expect_rc 0 "static" -- replay --trace "$T/tiny.csv" --policy static --dim cpu --csv "$T/m.csv"
-grep -Eq '^static +cpu +3 +0\.333 +33\.333' "$T/out" || fail "table row: $(cat "$T/out")"
-grep -q '^static,cpu,1,3,0.333333,33.3333,1,0.083333,0,' "$T/m.csv" || fail "csv: $(cat "$T/m.csv")"
+grep -Eq '^static +cpu +3 +0\.333 +33\.333' "$T/out" || die "table row: $(cat "$T/out")"
+grep -q '^static,cpu,1,3,0.333333,33.3333,1,0.083333,0,' "$T/m.csv" || die "csv: $(cat "$T/m.csv")"
 expect_rc 0 "" -- replay --trace "$T/tiny.csv" -o json --policy static,vpa
 python3 - "$T/out" <<'EOF'
 import json, sys
@@ -107,7 +92,7 @@ PYEOF
 if command -v gnuplot >/dev/null; then
   mkdir "$T/charts"
   expect_rc 0 "" -- replay --trace "$T/tiny.csv" --policy static,ahead --chart-dir "$T/charts"
-  [ -s "$T/charts/replay_static.png" ] && [ -s "$T/charts/replay_ahead.png" ] || fail "charts missing"
+  [ -s "$T/charts/replay_static.png" ] && [ -s "$T/charts/replay_ahead.png" ] || die "charts missing"
 fi
 
 # Real data: the 50 Bitbrains VMs, all policies.
@@ -128,4 +113,4 @@ EOF
 else
   echo "SKIP: Bitbrains data not found under \$AHEAD_SHARED"
 fi
-echo "cli_replay: ok"
+finish cli_replay

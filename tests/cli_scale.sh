@@ -4,26 +4,9 @@
 # recorded with their attempts, allocation goes on meanwhile, bad policy
 # keys are refused with their line, and old databases still open.
 set -u
-A=${AHEAD_BIN:?AHEAD_BIN not set}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 export AHEAD_DB=$T/ledger.db
-pass=0 fail=0
 
-check() { # check NAME EXPECTED_RC GREP_PATTERN -- CMD...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -8 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pat/"; echo "$out" | head -8 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  pass=$((pass+1))
-}
-ok() { pass=$((pass+1)); }
-bad() { echo "FAIL $1"; fail=$((fail+1)); }
 
 # --- hooks ---
 cat > "$T/record.sh" <<EOF
@@ -165,5 +148,4 @@ else
   echo "skip: sqlite3 shell not installed (old-database test)"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

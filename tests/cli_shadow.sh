@@ -3,22 +3,8 @@
 # (wide, long, export format), query (table/json/csv, steps), export round
 # trip, ls, compact with hand-checked tier counts, and the sibling path.
 set -euo pipefail
-BIN=${AHEAD_BIN:?AHEAD_BIN must point at the ahead binary}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
 
-expect_rc() { # expect_rc CODE NEEDLE -- ARGS...
-  local want=$1 needle=$2; shift 3
-  set +e
-  "$BIN" "$@" >"$T/out" 2>"$T/err"
-  local rc=$?
-  set -e
-  [ "$rc" = "$want" ] || fail "ahead $* exited $rc, want $want; stderr: $(cat "$T/err")"
-  if [ -n "$needle" ]; then
-    grep -qF -- "$needle" "$T/out" "$T/err" || fail "ahead $*: output lacks '$needle': $(cat "$T/out" "$T/err")"
-  fi
-}
 
 DB=(--db "$T/ahead.db")
 
@@ -54,35 +40,35 @@ expect_rc 2 "--granularity: '500us'" -- shadow import "${DB[@]}" --workload w --
 expect_rc 2 "cannot open" -- shadow import "${DB[@]}" --workload w --dim cpu --input "$T/nope.csv"
 expect_rc 5 "no shadow store at '$T/ahead-shadow.db'" -- shadow query "${DB[@]}" --workload web --dim cpu
 expect_rc 5 "no shadow store" -- shadow ls "${DB[@]}"
-[ ! -e "$T/ahead-shadow.db" ] || fail "a reading command created the store"
+[ ! -e "$T/ahead-shadow.db" ] || die "a reading command created the store"
 
 # import and query
 expect_rc 0 "imported 600 samples into web/cpu" -- shadow import "${DB[@]}" --workload web --dim cpu --input "$T/w.csv" --granularity 10s
-[ -f "$T/ahead-shadow.db" ] || fail "shadow store is not the ledger's sibling"
-[ ! -e "$T/ahead.db" ] || fail "shadow touched the ledger database"
+[ -f "$T/ahead-shadow.db" ] || die "shadow store is not the ledger's sibling"
+[ ! -e "$T/ahead.db" ] || die "shadow touched the ledger database"
 expect_rc 2 "exists with another granularity" -- shadow import "${DB[@]}" --workload web --dim cpu --input "$T/w.csv" --granularity 1m
 expect_rc 5 "no series web/io" -- shadow query "${DB[@]}" --workload web --dim io
 expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu -o csv
-[ "$(wc -l <"$T/out")" = 301 ] || fail "raw query: want 300 points + header, got $(wc -l <"$T/out")"
+[ "$(wc -l <"$T/out")" = 301 ] || die "raw query: want 300 points + header, got $(wc -l <"$T/out")"
 # each 10 s bucket holds two samples: (0,1) -> mean 0.5 max 1 count 2
-sed -n 2p "$T/out" | grep -qx "2023-11-14T22:13:20Z,0.5,1,2" || fail "first point: $(sed -n 2p "$T/out")"
+sed -n 2p "$T/out" | grep -qx "2023-11-14T22:13:20Z,0.5,1,2" || die "first point: $(sed -n 2p "$T/out")"
 # a 5-minute step from an aligned start: 60 samples = values 0..59, mean 29.5
 expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu --from 2023-11-14T22:15:00Z --to 2023-11-14T22:20:00Z --step 5m -o csv
-[ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,29.5,59,60" ] || fail "5m step: $(cat "$T/out")"
-[ "$(wc -l <"$T/out")" = 2 ] || fail "5m step: one bucket expected"
+[ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,29.5,59,60" ] || die "5m step: $(cat "$T/out")"
+[ "$(wc -l <"$T/out")" = 2 ] || die "5m step: one bucket expected"
 expect_rc 0 '"count":2' -- shadow query "${DB[@]}" --workload web --dim cpu --to 1700000020 -o json
-grep -qF '"granularity_ns": 10000000000' "$T/out" || fail "json header"
-[ "$(grep -c '"t_ns"' "$T/out")" = 2 ] || fail "json: two points expected in [start, +20s)"
-if command -v python3 >/dev/null; then python3 -m json.tool "$T/out" >/dev/null || fail "query json is not valid JSON"; fi
+grep -qF '"granularity_ns": 10000000000' "$T/out" || die "json header"
+[ "$(grep -c '"t_ns"' "$T/out")" = 2 ] || die "json: two points expected in [start, +20s)"
+if command -v python3 >/dev/null; then python3 -m json.tool "$T/out" >/dev/null || die "query json is not valid JSON"; fi
 expect_rc 0 "TIME" -- shadow query "${DB[@]}" --workload web --dim cpu --step 1h
-grep -q "2023-11-14T22:00:00Z" "$T/out" || fail "table output"
+grep -q "2023-11-14T22:00:00Z" "$T/out" || die "table output"
 
 # export -> import into another series: identical
 expect_rc 0 "" -- shadow export "${DB[@]}" --workload web --dim cpu --output "$T/e.csv"
-head -1 "$T/e.csv" | grep -qx "time,value,max,count" || fail "export header"
+head -1 "$T/e.csv" | grep -qx "time,value,max,count" || die "export header"
 expect_rc 0 "imported 300 points into copy/cpu" -- shadow import "${DB[@]}" --workload copy --dim cpu --input "$T/e.csv" --granularity 10s
 expect_rc 0 "" -- shadow export "${DB[@]}" --workload copy --dim cpu
-cmp -s "$T/out" "$T/e.csv" || fail "export/import round trip differs"
+cmp -s "$T/out" "$T/e.csv" || die "export/import round trip differs"
 
 # bad input files name the line; nothing is written
 printf 'time,value,max,count\n2024-01-01T00:00:00Z,1,1,1\n2024-01-01T00:00:01Z,2,1,1\n' >"$T/bad1.csv"
@@ -99,8 +85,8 @@ printf 'time,workload,value\n' >"$T/bad6.csv"
 expect_rc 2 "--long expects the header" -- shadow import "${DB[@]}" --long --input "$T/bad6.csv"
 expect_rc 2 "--workload cannot be used with --long" -- shadow import "${DB[@]}" --long --workload a --input "$T/bad6.csv"
 expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
-grep -q "^bad," "$T/out" && fail "a failed import left a series behind"
-grep -q "^a,cpu" "$T/out" && fail "a failed long import left a series behind"
+grep -q "^bad," "$T/out" && die "a failed import left a series behind"
+grep -q "^a,cpu" "$T/out" && die "a failed long import left a series behind"
 
 # long format, several series; missing values skipped and counted
 {
@@ -115,8 +101,8 @@ expect_rc 0 "imported 240 samples into 2 series (1 missing values skipped)" -- s
 
 # ls
 expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
-grep -qx "web,cpu,10000000000,300,600,2023-11-14T22:13:20Z,2023-11-14T23:03:10Z" "$T/out" || fail "ls web: $(cat "$T/out")"
-grep -qx "db,memory,60000000000,120,120,2023-11-14T22:13:00Z,2023-11-15T00:12:00Z" "$T/out" || fail "ls db: $(cat "$T/out")"
+grep -qx "web,cpu,10000000000,300,600,2023-11-14T22:13:20Z,2023-11-14T23:03:10Z" "$T/out" || die "ls web: $(cat "$T/out")"
+grep -qx "db,memory,60000000000,120,120,2023-11-14T22:13:00Z,2023-11-15T00:12:00Z" "$T/out" || die "ls db: $(cat "$T/out")"
 expect_rc 0 '"granularity": "10s"' -- shadow ls "${DB[@]}" -o json
 expect_rc 0 "WORKLOAD" -- shadow ls "${DB[@]}"
 
@@ -127,20 +113,20 @@ expect_rc 2 "--keep-raw" -- shadow compact "${DB[@]}" --keep-raw 1x
 expect_rc 0 '"points_rolled": 600' -- shadow compact "${DB[@]}" --now 2023-11-16T23:59:00Z -o json
 # web 300 + copy 300 raw points rolled; per tier: raw 0, 1m 51+51+120+120
 # (22:13:20 .. 23:03:15 touches 51 minutes)
-grep -qF '"1m": 342' "$T/out" || fail "compact tiers: $(cat "$T/out")"
+grep -qF '"1m": 342' "$T/out" || die "compact tiers: $(cat "$T/out")"
 expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu --from 2023-11-14T22:15:00Z --to 2023-11-14T22:16:00Z -o csv
-[ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,25.5,31,12" ] || fail "rolled minute: $(cat "$T/out")"
+[ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,25.5,31,12" ] || die "rolled minute: $(cat "$T/out")"
 # a year and a half later everything has expired: the 342 minutes roll into
 # hours (2 + 2 + 3 + 3), which are then deleted
 expect_rc 0 "rolled 342 points into coarser tiers, deleted 10 expired points" -- shadow compact "${DB[@]}" --now 2025-06-01T00:00:00Z
 expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
-grep -q "^web,cpu,10000000000,0,0,," "$T/out" || fail "after expiry: $(cat "$T/out")"
+grep -q "^web,cpu,10000000000,0,0,," "$T/out" || die "after expiry: $(cat "$T/out")"
 
 # --shadow-db overrides; AHEAD_DB derives the sibling
 expect_rc 0 "imported 600" -- shadow import --shadow-db "$T/other.db" --workload web --dim cpu --input "$T/w.csv"
-[ -f "$T/other.db" ] || fail "--shadow-db not used"
+[ -f "$T/other.db" ] || die "--shadow-db not used"
 AHEAD_DB="$T/env.db" expect_rc 0 "imported 600" -- shadow import --workload web --dim cpu --input "$T/w.csv"
-[ -f "$T/env-shadow.db" ] || fail "AHEAD_DB sibling not used"
+[ -f "$T/env-shadow.db" ] || die "AHEAD_DB sibling not used"
 
 # request records: add, end, list, filter
 R=(--db "$T/req.db")
@@ -161,10 +147,10 @@ expect_rc 2 "--peak: 'CPU' is not a dimension name" -- shadow record "${R[@]}" -
 expect_rc 2 "--param: 'size'" -- shadow requests "${R[@]}" --workload train --param size
 expect_rc 2 "--limit" -- shadow requests "${R[@]}" --workload train --limit 0
 expect_rc 0 "" -- shadow requests "${R[@]}" --workload train -o csv
-grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,cpu,1800,900,1500" "$T/out" || fail "requests csv: $(cat "$T/out")"
-grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,memory,1500000000,,2000000000" "$T/out" || fail "requests csv memory"
-grep -qx "2,train,2024-01-02T00:00:00Z,,size=small,cpu,,,500" "$T/out" || fail "requests csv 2"
+grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,cpu,1800,900,1500" "$T/out" || die "requests csv: $(cat "$T/out")"
+grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,memory,1500000000,,2000000000" "$T/out" || die "requests csv memory"
+grep -qx "2,train,2024-01-02T00:00:00Z,,size=small,cpu,,,500" "$T/out" || die "requests csv 2"
 expect_rc 0 '"size": "large"' -- shadow requests "${R[@]}" --workload train --param size=large -o json
-[ "$(grep -c '"id"' "$T/out")" = 1 ] || fail "--param filter"
+[ "$(grep -c '"id"' "$T/out")" = 1 ] || die "--param filter"
 expect_rc 0 "size=small" -- shadow requests "${R[@]}" --workload train --limit 5
-echo "cli_shadow: ok"
+finish cli_shadow

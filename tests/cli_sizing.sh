@@ -3,24 +3,9 @@
 # replay scores (here ahead's), warmed on the workload's shadow history,
 # instead of the built-in 90%/50% rule; a bad value is refused with its line.
 set -u
-A=${AHEAD_BIN:?AHEAD_BIN not set}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh"
 export AHEAD_DB=$T/ledger.db
-pass=0 fail=0
 
-check() { # check NAME EXPECTED_RC GREP_PATTERN -- CMD...
-  local name=$1 want=$2 pat=$3; shift 4
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  if [ "$rc" != "$want" ]; then
-    echo "FAIL $name: exit $rc, want $want"; echo "$out" | head -5 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  if [ -n "$pat" ] && ! grep -qE -- "$pat" <<<"$out"; then
-    echo "FAIL $name: output lacks /$pat/"; echo "$out" | head -5 | sed 's/^/    /'; fail=$((fail+1)); return
-  fi
-  pass=$((pass+1))
-}
 
 policy() { # policy SIZING
   printf '[ahead]\nsizing = %s\nlease_ttl = 1h\n[pool p]\ncapacity = cpu=32, memory=16Gi\n[class std]\npriority = 10\nquantile = 0.9\n[tenant t]\n' "$1" > "$T/policy.ini"
@@ -55,5 +40,4 @@ check "history recorded" 0 "api" -- "$A" shadow ls
 check "grant 3" 0 "granted  id=3" -- "$A" alloc -t t -p p -r cpu=1
 check "report cold" 0 "reported id=3" -- "$A" report 3 --usage cpu=500m
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
