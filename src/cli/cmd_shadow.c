@@ -15,14 +15,11 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
-#include "ahead/series.h"
-#include "ahead/shadow.h"
+#include "ahead/history.h"
 #include "cli/cli.h"
 
 #define CMD "shadow"
 #define LONG_MAX_SERIES 256
-#define LONG_BATCH 4096
-#define LONG_LINE_MAX 4096
 
 enum {
 	O_DB = 1 << 0,
@@ -271,25 +268,13 @@ static int opt_time(const char *sub, const char *name, const char *s, int64_t *o
 
 /* Reading commands refuse a missing store rather than create an empty file
  * (a mistyped --db would otherwise leave stray databases behind). */
-static int open_store(const char *sub, const opts *o, int create, ah_shadow **out)
+static int open_store(const char *sub, const opts *o, int create, ah_history **out)
 {
-	char path[PATH_MAX];
-	const char *p = o->shadow_db;
-	if (!p) {
-		if (ah_shadow_path_for_db(ah_cli_db_path(o->db), path, sizeof(path))) {
-			ah_cli_err(CMD, "%s: --db: path too long", sub);
-			return AH_EXIT_USAGE;
-		}
-		p = path;
-	}
-	if (!create && access(p, F_OK) != 0) {
-		ah_cli_err(CMD, "%s: no shadow store at '%.200s' (nothing imported or recorded yet)", sub, p);
-		return AH_EXIT_NOTFOUND;
-	}
-	int rc = ah_shadow_open(p, out);
+	char err[512];
+	int rc = ah_history_open(ah_cli_db_path(o->db), o->shadow_db, create, out, err, sizeof err);
 	if (rc) {
-		ah_cli_err(CMD, "%s: cannot open shadow store '%.200s': %s", sub, p, ah_strerror(rc));
-		return AH_EXIT_INTERNAL;
+		ah_cli_err(CMD, "%s: %s", sub, err);
+		return rc == AH_ENOENT ? AH_EXIT_NOTFOUND : rc == AH_EINVAL ? AH_EXIT_USAGE : AH_EXIT_INTERNAL;
 	}
 	return 0;
 }
@@ -319,198 +304,28 @@ static int check_names(const char *sub, const char *workload, const char *dim)
 	return 0;
 }
 
-static int store_fail(const char *sub, const char *what, int rc)
+/* A history call failed: its message, and the exit code for its cause. */
+static int hist_fail(const char *sub, const char *err, int rc)
 {
-	ah_cli_err(CMD, "%s: %s: %s", sub, what, ah_strerror(rc));
+	ah_cli_err(CMD, "%s: %s", sub, err);
 	if (rc == AH_ENOENT)
 		return AH_EXIT_NOTFOUND;
-	if (rc == AH_EINVAL || rc == AH_ERANGE || rc == AH_EPARSE || rc == AH_ETOOBIG || rc == AH_EEXIST)
+	if (rc == AH_EINVAL || rc == AH_ERANGE || rc == AH_EPARSE || rc == AH_ETOOBIG || rc == AH_EEXIST ||
+	    rc == AH_ESTATE || rc == AH_EIO)
 		return AH_EXIT_USAGE;
 	return AH_EXIT_INTERNAL;
 }
 
 /* ---- import ---- */
 
-static int series_for(ah_shadow *s, const char *sub, const char *w, const char *d, int64_t gran,
-		      int64_t *id)
-{
-	int rc = ah_shadow_series_ensure(s, w, d, gran, id);
-	if (rc == AH_EEXIST) {
-		ah_cli_err(CMD, "%s: --granularity: series %s/%s exists with another granularity", sub, w, d);
-		return AH_EXIT_USAGE;
-	}
-	if (rc)
-		return store_fail(sub, "series", rc);
-	return 0;
-}
-
-typedef struct {
-	char workload[AH_SHADOW_WORKLOAD_MAX];
-	char dim[AH_SHADOW_DIM_MAX];
-	int64_t id;
-	size_t n;
-	int64_t t[LONG_BATCH];
-	double v[LONG_BATCH];
-} long_buf;
-
-static int is_missing(const char *s)
-{
-	return !*s || !strcasecmp(s, "nan") || !strcmp(s, "NA") || !strcasecmp(s, "null");
-}
-
-/* Long format: time,workload,dim,value. Returns an exit code. */
-static int import_long(ah_shadow *s, const opts *o, int64_t gran, FILE *f)
-{
-	const char *sub = "import";
-	char line[LONG_LINE_MAX + 2];
-	long_buf *bufs[LONG_MAX_SERIES];
-	int nbuf = 0, ret = 0, rc;
-	long lineno = 0;
-	size_t samples = 0, missing = 0;
-	if ((rc = ah_shadow_begin(s)))
-		return store_fail(sub, "begin", rc);
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		size_t len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			ah_cli_err(CMD, "%s: %s:%ld: line longer than %d bytes", sub, o->input, lineno,
-				   LONG_LINE_MAX);
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (lineno == 1) {
-			if (strcasecmp(line, "time,workload,dim,value")) {
-				ah_cli_err(CMD, "%s: %s:1: --long expects the header 'time,workload,dim,value'",
-					   sub, o->input);
-				ret = AH_EXIT_USAGE;
-				goto out;
-			}
-			continue;
-		}
-		if (!len)
-			continue;
-		char *fld[5] = {NULL, NULL, NULL, NULL, NULL};
-		int nf = 0;
-		for (char *p = line; nf < 5;) {
-			fld[nf++] = p;
-			char *c = strchr(p, ',');
-			if (!c)
-				break;
-			*c = '\0';
-			p = c + 1;
-		}
-		if (nf != 4) {
-			ah_cli_err(CMD, "%s: %s:%ld: expected 4 fields (time,workload,dim,value)", sub,
-				   o->input, lineno);
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-		int64_t t;
-		if ((rc = ah_shadow_parse_time(fld[0], &t))) {
-			ah_cli_err(CMD, "%s: %s:%ld: time: '%.40s' is %s", sub, o->input, lineno, fld[0],
-				   rc == AH_ERANGE ? "out of range" : "not an ISO 8601 time or epoch seconds");
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-		if ((rc = ah_shadow_check_workload(fld[1]))) {
-			ah_cli_err(CMD, "%s: %s:%ld: workload: %s", sub, o->input, lineno,
-				   rc == AH_ETOOBIG ? "longer than 127 bytes"
-						    : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-		if ((rc = ah_shadow_check_dim(fld[2]))) {
-			ah_cli_err(CMD, "%s: %s:%ld: dim: '%.64s' must match [a-z][a-z0-9_]{0,62}", sub,
-				   o->input, lineno, fld[2]);
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-		if (is_missing(fld[3])) {
-			missing++;
-			continue;
-		}
-		char *end;
-		errno = 0;
-		double v = strtod(fld[3], &end);
-		if (*end || errno == ERANGE || !isfinite(v)) {
-			ah_cli_err(CMD, "%s: %s:%ld: value: '%.40s' is not a finite number", sub, o->input,
-				   lineno, fld[3]);
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-		long_buf *b = NULL;
-		for (int i = 0; i < nbuf; i++)
-			if (!strcmp(bufs[i]->workload, fld[1]) && !strcmp(bufs[i]->dim, fld[2])) {
-				b = bufs[i];
-				break;
-			}
-		if (!b) {
-			if (nbuf == LONG_MAX_SERIES) {
-				ah_cli_err(CMD, "%s: %s:%ld: more than %d series in one file", sub, o->input,
-					   lineno, LONG_MAX_SERIES);
-				ret = AH_EXIT_USAGE;
-				goto out;
-			}
-			b = calloc(1, sizeof(*b));
-			if (!b) {
-				ret = store_fail(sub, "buffer", AH_ENOMEM);
-				goto out;
-			}
-			bufs[nbuf++] = b;
-			snprintf(b->workload, sizeof(b->workload), "%s", fld[1]);
-			snprintf(b->dim, sizeof(b->dim), "%s", fld[2]);
-			if ((ret = series_for(s, sub, b->workload, b->dim, gran, &b->id)))
-				goto out;
-		}
-		b->t[b->n] = t;
-		b->v[b->n] = v;
-		if (++b->n == LONG_BATCH) {
-			if ((rc = ah_shadow_append(s, b->id, b->t, b->v, b->n))) {
-				ret = store_fail(sub, "append", rc);
-				goto out;
-			}
-			b->n = 0;
-		}
-		samples++;
-	}
-	if (ferror(f)) {
-		ah_cli_err(CMD, "%s: %s: read error", sub, o->input);
-		ret = AH_EXIT_USAGE;
-		goto out;
-	}
-	if (lineno == 0) {
-		ah_cli_err(CMD, "%s: %s: empty file (expected a header)", sub, o->input);
-		ret = AH_EXIT_USAGE;
-		goto out;
-	}
-	for (int i = 0; i < nbuf; i++)
-		if (bufs[i]->n && (rc = ah_shadow_append(s, bufs[i]->id, bufs[i]->t, bufs[i]->v, bufs[i]->n))) {
-			ret = store_fail(sub, "append", rc);
-			goto out;
-		}
-	if ((rc = ah_shadow_commit(s))) {
-		ret = store_fail(sub, "commit", rc);
-		goto out;
-	}
-	printf("imported %zu samples into %d series (%zu missing values skipped)\n", samples, nbuf, missing);
-out:
-	if (ret)
-		ah_shadow_rollback(s);
-	for (int i = 0; i < nbuf; i++)
-		free(bufs[i]);
-	return ret;
-}
-
 static int cmd_import(int argc, char **argv)
 {
 	const char *sub = "import";
 	opts o;
-	ah_shadow *s = NULL;
-	int ret;
-	int64_t gran = 0, id;
-	char err[512];
+	ah_history *h = NULL;
+	int ret, rc;
+	int64_t gran = 0;
+	char err[768];
 	if ((ret = parse_opts(sub, argc, argv,
 			      O_WORKLOAD | O_DIM | O_INPUT | O_TIMECOL | O_VALUECOL | O_GRAN | O_LONG, &o)))
 		return ret;
@@ -537,92 +352,28 @@ static int cmd_import(int argc, char **argv)
 		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o.input, strerror(errno));
 		return AH_EXIT_USAGE;
 	}
-	if ((ret = open_store(sub, &o, 1, &s))) {
+	if ((ret = open_store(sub, &o, 1, &h))) {
 		fclose(f);
 		return ret;
 	}
-	if (o.long_fmt) {
-		ret = import_long(s, &o, gran, f);
-		goto out;
-	}
-	/* A file from 'ahead shadow export' keeps its aggregates. */
-	char head[64] = "";
-	if (!fgets(head, sizeof(head), f))
-		head[0] = '\0';
-	head[strcspn(head, "\r\n")] = '\0';
-	rewind(f);
-	if (!o.time_col && !o.value_col && !strcmp(head, "time,value,max,count")) {
-		int64_t n = 0;
-		int rc = ah_shadow_begin(s);
-		if (rc) {
-			ret = store_fail(sub, "begin", rc);
-			goto out;
-		}
-		/* One transaction: a bad file leaves no new series behind. */
-		if ((ret = series_for(s, sub, o.workload, o.dim, gran, &id)) == 0) {
-			rc = ah_shadow_import_csv(s, id, f, err, sizeof(err), &n);
-			if (rc == AH_EPARSE || rc == AH_ETOOBIG) {
-				/* "line N: field: reason" -> "FILE:N: field: reason" */
-				ah_cli_err(CMD, "%s: %s:%s", sub, o.input, err + 5);
-				ret = AH_EXIT_USAGE;
-			} else if (rc) {
-				ret = store_fail(sub, "import", rc);
-			} else if ((rc = ah_shadow_commit(s))) {
-				ret = store_fail(sub, "commit", rc);
-			}
-		}
-		if (ret) {
-			ah_shadow_rollback(s);
-			goto out;
-		}
-		printf("imported %lld points into %s/%s\n", (long long)n, o.workload, o.dim);
-		goto out;
-	}
-	ah_series_csv_opts so;
-	memset(&so, 0, sizeof(so));
-	so.time_col = o.time_col;
-	so.value_col = o.value_col;
-	so.flags = AH_SERIES_UNORDERED; /* buckets merge repeats and any order */
-	ah_series ser;
-	int rc = ah_series_read_csv(o.input, &so, &ser, err, sizeof(err));
-	if (rc) {
-		ah_cli_err(CMD, "%s: %s", sub, err);
-		ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
-		goto out;
-	}
-	/* Missing values are skipped: compact the arrays in place. */
-	size_t k = 0;
-	for (size_t i = 0; i < ser.n; i++)
-		if (!isnan(ser.v[i])) {
-			ser.t_ns[k] = ser.t_ns[i];
-			ser.v[k++] = ser.v[i];
-		}
-	for (size_t i = 0; i < k; i++)
-		if (ser.t_ns[i] < 0 || ser.t_ns[i] > AH_SHADOW_T_MAX) {
-			ah_cli_err(CMD, "%s: %s: a time is out of range (before 1970 or after 2262)", sub, o.input);
-			ah_series_fini(&ser);
-			ret = AH_EXIT_USAGE;
-			goto out;
-		}
-	if ((rc = ah_shadow_begin(s))) {
-		ah_series_fini(&ser);
-		ret = store_fail(sub, "begin", rc);
-		goto out;
-	}
-	if ((ret = series_for(s, sub, o.workload, o.dim, gran, &id)) == 0 &&
-	    (rc = ah_shadow_append(s, id, ser.t_ns, ser.v, k)))
-		ret = store_fail(sub, "append", rc);
-	if (ret == 0 && (rc = ah_shadow_commit(s)))
-		ret = store_fail(sub, "commit", rc);
-	if (ret)
-		ah_shadow_rollback(s);
+	ah_history_import_out r;
+	if (o.long_fmt)
+		rc = ah_history_import_long(h, f, o.input, gran, &r, err, sizeof err);
 	else
-		printf("imported %zu samples into %s/%s (%zu missing values skipped)\n", k, o.workload,
-		       o.dim, ser.n - k);
-	ah_series_fini(&ser);
-out:
+		rc = ah_history_import_series(h, o.input, f, o.workload, o.dim, gran, o.time_col, o.value_col, &r,
+					      err, sizeof err);
+	if (rc)
+		ret = hist_fail(sub, err, rc == AH_ENOMEM ? AH_ENOMEM : rc);
+	else if (o.long_fmt)
+		printf("imported %zu samples into %d series (%zu missing values skipped)\n", r.samples, r.series,
+		       r.missing);
+	else if (r.aggregates)
+		printf("imported %zu points into %s/%s\n", r.samples, o.workload, o.dim);
+	else
+		printf("imported %zu samples into %s/%s (%zu missing values skipped)\n", r.samples, o.workload, o.dim,
+		       r.missing);
 	fclose(f);
-	ah_shadow_free(s);
+	ah_history_free(h);
 	return ret;
 }
 
@@ -673,9 +424,10 @@ static int cmd_query(int argc, char **argv, int export)
 {
 	const char *sub = export ? "export" : "query";
 	opts o;
-	ah_shadow *s = NULL;
+	ah_history *s = NULL;
+	char err[512];
 	int ret, rc;
-	int64_t from = 0, to = INT64_MAX, step = 0, id;
+	int64_t from = 0, to = INT64_MAX, step = 0;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	FILE *out = NULL;
 	if ((ret = parse_opts(sub, argc, argv,
@@ -697,11 +449,9 @@ static int cmd_query(int argc, char **argv, int export)
 		return AH_EXIT_USAGE;
 	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
-	rc = ah_shadow_series_find(s, o.workload, o.dim, &id);
-	if (rc) {
-		if (rc == AH_ENOENT)
-			ah_cli_err(CMD, "%s: no series %s/%s", sub, o.workload, o.dim);
-		ret = rc == AH_ENOENT ? AH_EXIT_NOTFOUND : store_fail(sub, "series", rc);
+	ah_shadow_series_info info;
+	if ((rc = ah_history_series_get(s, o.workload, o.dim, &info, err, sizeof err))) {
+		ret = hist_fail(sub, err, rc);
 		goto out;
 	}
 	if (export) {
@@ -711,20 +461,15 @@ static int cmd_query(int argc, char **argv, int export)
 			ret = AH_EXIT_USAGE;
 			goto out;
 		}
-		rc = ah_shadow_export_csv(s, id, from, to, step, out);
+		rc = ah_history_export(s, o.workload, o.dim, from, to, step, out, err, sizeof err);
 		if (out != stdout && fclose(out) != 0 && rc == 0)
-			rc = AH_EIO;
+			rc = AH_EIO, snprintf(err, sizeof err, "export: %s", ah_strerror(AH_EIO));
 		if (rc)
-			ret = store_fail(sub, "export", rc);
+			ret = hist_fail(sub, err, rc == AH_EIO ? AH_ESTORE : rc);
 		goto out;
 	}
 	print_ctx c = {fmt, 0};
 	if (fmt == AH_OUT_JSON) {
-		ah_shadow_series_info info;
-		if ((rc = ah_shadow_series_info_get(s, id, &info))) {
-			ret = store_fail(sub, "series", rc);
-			goto out;
-		}
 		json_t *w = json_string(o.workload), *d = json_string(o.dim);
 		char *ws = json_dumps(w, JSON_ENCODE_ANY), *ds = json_dumps(d, JSON_ENCODE_ANY);
 		printf("{\n  \"workload\": %s,\n  \"dim\": %s,\n  \"granularity_ns\": %lld,\n"
@@ -739,13 +484,13 @@ static int cmd_query(int argc, char **argv, int export)
 	} else {
 		printf("%-32s %20s %20s %10s\n", "TIME", "MEAN", "MAX", "COUNT");
 	}
-	rc = ah_shadow_query(s, id, from, to, step, print_point, &c);
+	rc = ah_history_query(s, o.workload, o.dim, from, to, step, print_point, &c, err, sizeof err);
 	if (fmt == AH_OUT_JSON)
 		printf("%s]\n}\n", c.n ? "\n  " : "");
 	if (rc)
-		ret = store_fail(sub, "query", rc);
+		ret = hist_fail(sub, err, rc == AH_EIO ? AH_ESTORE : rc);
 out:
-	ah_shadow_free(s);
+	ah_history_free(s);
 	return ret;
 }
 
@@ -769,10 +514,11 @@ static int cmd_ls(int argc, char **argv)
 {
 	const char *sub = "ls";
 	opts o;
-	ah_shadow *s = NULL;
+	ah_history *s = NULL;
 	ah_shadow_series_info *v = NULL;
 	size_t n = 0;
 	int ret, rc;
+	char err[512];
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	if ((ret = parse_opts(sub, argc, argv, O_FMT, &o)))
 		return ret;
@@ -780,8 +526,8 @@ static int cmd_ls(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
-	if ((rc = ah_shadow_series_list(s, &v, &n))) {
-		ret = store_fail(sub, "list", rc);
+	if ((rc = ah_history_series_list(s, &v, &n, err, sizeof err))) {
+		ret = hist_fail(sub, err, AH_ESTORE);
 		goto out;
 	}
 	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
@@ -803,7 +549,7 @@ static int cmd_ls(int argc, char **argv)
 					      (json_int_t)v[i].granularity_ns, "granularity", g, "points",
 					      (json_int_t)v[i].points, "samples", (json_int_t)v[i].samples);
 			if (!e) {
-				ret = store_fail(sub, "json", AH_ENOMEM);
+				ret = hist_fail(sub, "json: out of memory", AH_ENOMEM);
 				json_decref(arr);
 				goto out;
 			}
@@ -827,7 +573,7 @@ static int cmd_ls(int argc, char **argv)
 	}
 out:
 	free(v);
-	ah_shadow_free(s);
+	ah_history_free(s);
 	return ret;
 }
 
@@ -837,8 +583,9 @@ static int cmd_compact(int argc, char **argv)
 {
 	const char *sub = "compact";
 	opts o;
-	ah_shadow *s = NULL;
+	ah_history *s = NULL;
 	int ret, rc, nt;
+	char err[512];
 	int64_t now;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS];
@@ -869,9 +616,8 @@ static int cmd_compact(int argc, char **argv)
 	}
 	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
-	if ((rc = ah_shadow_compact_tiers(s, now, tiers, nt, &st)) ||
-	    (rc = ah_shadow_tier_counts(s, tiers, nt, counts))) {
-		ret = store_fail(sub, "compact", rc);
+	if ((rc = ah_history_compact(s, now, tiers, nt, &st, counts, err, sizeof err))) {
+		ret = hist_fail(sub, err, AH_ESTORE);
 		goto out;
 	}
 	if (fmt == AH_OUT_JSON) {
@@ -892,7 +638,7 @@ static int cmd_compact(int argc, char **argv)
 			printf("  %-4s %12lld points\n", tier_names[i], (long long)counts[i]);
 	}
 out:
-	ah_shadow_free(s);
+	ah_history_free(s);
 	return ret;
 }
 
@@ -980,11 +726,11 @@ static int cmd_record(int argc, char **argv)
 {
 	const char *sub = "record";
 	opts o;
-	ah_shadow *s = NULL;
+	ah_history *s = NULL;
 	int ret, rc;
 	ah_shadow_request *r = NULL;
 	int64_t end = -1, id;
-	char err[256];
+	char err[512];
 	if ((ret = parse_opts(sub, argc, argv, O_WORKLOAD | O_REC, &o)))
 		return ret;
 	r = calloc(1, sizeof(*r));
@@ -1015,18 +761,9 @@ static int cmd_record(int argc, char **argv)
 		}
 		if (ret || (ret = open_store(sub, &o, 0, &s)))
 			goto out;
-		rc = ah_shadow_request_end(s, v, end, r->dims, r->n_dims);
-		if (rc == AH_ENOENT) {
-			ah_cli_err(CMD, "%s: no request %lld", sub, v);
-			ret = AH_EXIT_NOTFOUND;
-		} else if (rc == AH_ESTATE) {
-			ah_cli_err(CMD, "%s: request %lld has already ended", sub, v);
-			ret = AH_EXIT_USAGE;
-		} else if (rc == AH_ERANGE) {
-			ah_cli_err(CMD, "%s: --end is before the request's start", sub);
-			ret = AH_EXIT_USAGE;
-		} else if (rc) {
-			ret = store_fail(sub, "record", rc);
+		rc = ah_history_request_end(s, v, end, r->dims, r->n_dims, err, sizeof err);
+		if (rc) {
+			ret = hist_fail(sub, err, rc == AH_ENOENT || rc == AH_ESTATE || rc == AH_ERANGE ? rc : AH_ESTORE);
 		} else {
 			printf("%lld\n", v);
 		}
@@ -1064,13 +801,13 @@ static int cmd_record(int argc, char **argv)
 	}
 	if ((ret = open_store(sub, &o, 1, &s)))
 		goto out;
-	if ((rc = ah_shadow_request_add(s, r, &id)))
-		ret = store_fail(sub, "record", rc);
+	if ((rc = ah_history_request_add(s, r, &id, err, sizeof err)))
+		ret = hist_fail(sub, err, AH_ESTORE);
 	else
 		printf("%lld\n", (long long)id);
 out:
 	free(r);
-	ah_shadow_free(s);
+	ah_history_free(s);
 	return ret;
 }
 
@@ -1083,7 +820,8 @@ static int cmd_requests(int argc, char **argv)
 {
 	const char *sub = "requests";
 	opts o;
-	ah_shadow *s = NULL;
+	ah_history *s = NULL;
+	char herr[512];
 	ah_shadow_request *v = NULL;
 	size_t n = 0, limit = 0;
 	int ret, rc;
@@ -1132,9 +870,9 @@ static int cmd_requests(int argc, char **argv)
 		free(val);
 		return ret;
 	}
-	if ((rc = ah_shadow_request_list(s, o.workload, val ? key : NULL, val, limit ? limit : 10000,
-					 &v, &n))) {
-		ret = store_fail(sub, "list", rc);
+	if ((rc = ah_history_request_list(s, o.workload, val ? key : NULL, val, limit ? limit : 10000, &v, &n,
+					  herr, sizeof herr))) {
+		ret = hist_fail(sub, herr, AH_ESTORE);
 		goto out;
 	}
 	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
@@ -1162,7 +900,7 @@ static int cmd_requests(int argc, char **argv)
 				json_decref(pj);
 				json_decref(dj);
 				json_decref(arr);
-				ret = store_fail(sub, "json", AH_ENOMEM);
+				ret = hist_fail(sub, "json: out of memory", AH_ENOMEM);
 				goto out;
 			}
 			json_object_set_new(e, "end", r->end_ns >= 0 ? json_string(en) : json_null());
@@ -1218,7 +956,7 @@ static int cmd_requests(int argc, char **argv)
 out:
 	free(v);
 	free(val);
-	ah_shadow_free(s);
+	ah_history_free(s);
 	return ret;
 }
 
