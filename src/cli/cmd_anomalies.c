@@ -13,7 +13,7 @@
 #include "ahead/anomaly.h"
 #include "ahead/error.h"
 #include "ahead/series.h"
-#include "ahead/shadow.h"
+#include "ahead/history.h"
 #include "cli/cli.h"
 
 static void usage(FILE *f)
@@ -257,7 +257,7 @@ int ah_cmd_anomalies(int argc, char **argv)
 
 	if (store) {
 		/* Keep the events in the shadow store, all or none. */
-		char wl[AH_SHADOW_WORKLOAD_MAX], path[4096];
+		char wl[AH_SHADOW_WORKLOAD_MAX];
 		const char *colon = strrchr(store, ':');
 		if (!colon || colon == store || (size_t)(colon - store) >= sizeof wl) {
 			ah_cli_err(cmd, "--store: expected WORKLOAD:DIMENSION, got '%.64s'", store);
@@ -271,32 +271,23 @@ int ah_cmd_anomalies(int argc, char **argv)
 			rc = AH_EINVAL;
 			goto fail;
 		}
-		if (!shadow_db) {
-			if (ah_shadow_path_for_db(ah_cli_db_path(db), path, sizeof path) < 0) {
-				ah_cli_err(cmd, "--db: path too long");
-				rc = AH_EINVAL;
-				goto fail;
-			}
-			shadow_db = path;
-		}
-		ah_shadow *sh = NULL;
-		int src = ah_shadow_open(shadow_db, &sh);
-		if (!src)
-			src = ah_shadow_begin(sh);
+		ah_history *hist = NULL;
+		char herr[512];
+		ah_history_anomaly *hev = calloc(ne ? ne : 1, sizeof(*hev));
+		int src = hev ? ah_history_open(ah_cli_db_path(db), shadow_db, true, &hist, herr, sizeof herr) : AH_ENOMEM;
 		for (size_t k = 0; k < ne && !src; k++)
-			src = ah_shadow_anomaly_add(sh, wl, colon + 1, evs[k].start_ns, evs[k].end_ns, evs[k].peak_score,
-						    NULL);
+			hev[k] = (ah_history_anomaly){evs[k].start_ns, evs[k].end_ns, evs[k].peak_score};
 		if (!src)
-			src = ah_shadow_commit(sh);
-		else if (sh)
-			ah_shadow_rollback(sh);
-		ah_shadow_free(sh);
+			src = ah_history_anomalies_add(hist, wl, colon + 1, hev, ne, herr, sizeof herr);
+		free(hev);
 		if (src) {
-			ah_cli_err(cmd, "%s: cannot store anomalies: %s", shadow_db, ah_strerror(src));
+			ah_cli_err(cmd, "%s", src == AH_ENOMEM ? "out of memory" : herr);
+			ah_history_free(hist);
 			rc = AH_ESTORE;
 			goto fail;
 		}
-		fprintf(stderr, "stored %zu anomalies for %s in %s\n", ne, store, shadow_db);
+		fprintf(stderr, "stored %zu anomalies for %s in %s\n", ne, store, ah_history_path(hist));
+		ah_history_free(hist);
 	}
 
 	char t1[48], t2[48], t3[48];
