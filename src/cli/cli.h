@@ -64,11 +64,11 @@ struct ah_shadow;
 /* Sets the engine's sizer for a usage report of allocation id when the
  * policy's `sizing` names an allocation policy (warmed on the workload's
  * history in sh, which may be NULL); *out is to be freed after the report
- * with ah_policy_sizer_free (NULL when sizing is builtin). */
+ * with ah_sizing_sizer_free (NULL when sizing is builtin). */
 struct ah_shadow;
-struct ah_policy_sizer;
+struct ah_sizing_sizer;
 int ah_cli_sizing_prepare(const char *cmd, ah_cli_ctx *ctx, struct ah_shadow *sh, uint64_t id, int64_t now_ns,
-			  uint32_t present, struct ah_policy_sizer **out);
+			  uint32_t present, struct ah_sizing_sizer **out);
 int ah_cli_shadow_open(const char *cmd, const char *db, const char *shadow_flag, bool create,
 		       struct ah_shadow **out);
 

@@ -18,7 +18,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/policy.h"
-#include "ahead/policy_sizer.h"
+#include "ahead/sizing_sizer.h"
 #include "ahead/predictor_shadow.h"
 #include "ahead/shadow.h"
 #include "cli/cli.h"
@@ -686,14 +686,14 @@ int ah_cmd_report(int argc, char **argv)
 	ah_shadow *sh = NULL;
 	if (ah_cli_shadow_open("report", ah_cli_db_path(db), shadow_db, false, &sh) != 0)
 		sh = NULL;
-	ah_policy_sizer *sizer = NULL;
+	ah_sizing_sizer *sizer = NULL;
 	int zr = ah_cli_sizing_prepare("report", &ctx, sh, id, now, present, &sizer);
 	if (zr < 0)
 		ah_cli_err("report", "warning: sizing policy unavailable (%s); the built-in rule decides",
 			   ah_strerror(zr));
 	int rc = ah_engine_report_usage(ctx.eng, id, &u, now, &o);
 	ah_engine_set_sizer(ctx.eng, NULL);
-	ah_policy_sizer_free(sizer);
+	ah_sizing_sizer_free(sizer);
 	if (rc == 0) {
 		/* The ledger has the answer; history is best effort from here. */
 		if (sh) {

@@ -12,7 +12,7 @@
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/policy.h"
-#include "ahead/policy_sizer.h"
+#include "ahead/sizing_sizer.h"
 #include "ahead/predictor_shadow.h"
 #include "ahead/shadow.h"
 #include "cli/cli.h"
@@ -38,30 +38,32 @@ static int collect(void *ctx, const ah_shadow_point *p)
 }
 
 int ah_cli_sizing_prepare(const char *cmd, ah_cli_ctx *ctx, ah_shadow *sh, uint64_t id, int64_t now_ns,
-			  uint32_t present, ah_policy_sizer **out)
+			  uint32_t present, ah_sizing_sizer **out)
 {
 	*out = NULL;
 	const ah_policy *pol = ctx->pol;
 	if (pol->sizing == AH_SIZING_BUILTIN)
 		return 0;
-	_Static_assert(AH_SIZING_AHEAD - 1 == AH_POL_AHEAD && AH_SIZING_STATIC - 1 == AH_POL_STATIC,
-		       "ah_sizing and ah_policy_kind must stay in step");
-	ah_replay_params p;
-	ah_replay_params_default(&p);
+	ah_sizing_kind kind;
+	int rc = ah_sizing_of_policy(pol->sizing, &kind);
+	if (rc)
+		return rc;
+	ah_sizing_params p;
+	ah_sizing_params_default(&p, &pol->dims);
 	p.step_s = pol->report_interval_ns / 1000000000LL;
-	ah_policy_sizer *z;
-	int rc = ah_policy_sizer_new((ah_policy_kind)(pol->sizing - 1), &p, &z);
+	ah_sizing_sizer *z;
+	rc = ah_sizing_sizer_new(kind, &p, &z);
 	if (rc)
 		return rc;
 	ah_shadow_request req;
 	bool have_req = sh && ah_shadow_alloc_find(sh, id, &req) == 0;
 	size_t cap = (size_t)(HISTORY_NS / pol->report_interval_ns) + 1;
-	if (cap > AH_POLICY_SIZER_MAX_WARM)
-		cap = AH_POLICY_SIZER_MAX_WARM;
+	if (cap > AH_SIZING_SIZER_MAX_WARM)
+		cap = AH_SIZING_SIZER_MAX_WARM;
 	/* the newest `cap` intervals: the query runs oldest first */
 	int64_t from = now_ns - (int64_t)cap * pol->report_interval_ns;
 	struct pts s = {.t = malloc(cap * sizeof(int64_t)), .u = malloc(cap * sizeof(int64_t)), .cap = cap};
-	for (int d = 0; d < AH_REPLAY_DIMS && s.t && s.u; d++) {
+	for (int d = 0; d < p.ndims && s.t && s.u; d++) {
 		if (!(present & (UINT32_C(1) << d)))
 			continue;
 		s.n = 0;
@@ -83,14 +85,14 @@ int ah_cli_sizing_prepare(const char *cmd, ah_cli_ctx *ctx, ah_shadow *sh, uint6
 		ah_engine_item it;
 		if (pol->sizing == AH_SIZING_STATIC && ah_engine_get(ctx->eng, id, &it) == 0)
 			requested = it.res->v[d];
-		rc = ah_policy_sizer_bind(z, id, d, requested, s.t, s.u, s.n);
+		rc = ah_sizing_sizer_bind(z, id, d, requested, s.t, s.u, s.n);
 		if (rc)
 			ah_cli_err(cmd, "warning: %s: %s; sizing starts cold", pol->dims.name[d], ah_strerror(rc));
 	}
 	free(s.t);
 	free(s.u);
 	ah_sizer sz;
-	ah_policy_sizer_get(z, &sz);
+	ah_sizing_sizer_get(z, &sz);
 	ah_engine_set_sizer(ctx->eng, &sz);
 	*out = z;
 	return 0;
