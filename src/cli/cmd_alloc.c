@@ -20,6 +20,7 @@
 #include "ahead/policy.h"
 #include "ahead/sizing_sizer.h"
 #include "ahead/predictor_shadow.h"
+#include "ahead/shadow_alloc.h"
 #include "ahead/shadow.h"
 #include "cli/cli.h"
 
