@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ahead/engine.h"
+#include "ahead/sizer.h"
 #include "ahead/sizing.h"
 
 #ifdef __cplusplus
