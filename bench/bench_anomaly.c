@@ -21,7 +21,7 @@
 
 #include "ahead/anomaly.h"
 #include "ahead/error.h"
-#include "ahead/nab.h"
+#include "nab/nab.h"
 #include "ahead/series.h"
 
 /* Writes the report to each non-NULL stream. */

@@ -102,7 +102,7 @@ static int load(const char *dir, rows *r)
 	return rc;
 }
 
-static int run(const rows *r, const ah_replay_params *p, const ah_policy_kind *pols, int npol, ah_replay **out)
+static int run(const rows *r, const ah_replay_params *p, const ah_sizing_kind *pols, int npol, ah_replay **out)
 {
 	ah_replay *rp;
 	int rc = ah_replay_new(p, pols, npol, 3u, 0, &rp);
@@ -131,8 +131,8 @@ int main(int argc, char **argv)
 	ah_replay_params p;
 	ah_replay_params_default(&p);
 	/* speed: each policy alone, best of 3 */
-	for (int k = 0; k < AH_POL_COUNT; k++) {
-		ah_policy_kind pol = (ah_policy_kind)k;
+	for (int k = 0; k < AH_SIZING_KIND_COUNT; k++) {
+		ah_sizing_kind pol = (ah_sizing_kind)k;
 		double best = 1e30;
 		for (int rep = 0; rep < 3; rep++) {
 			ah_replay *rp;
@@ -144,20 +144,20 @@ int main(int argc, char **argv)
 			if (dt < best)
 				best = dt;
 		}
-		printf("speed %s %zu %.4f %.0f\n", ah_policy_name(pol), r.n, best, (double)r.n / best);
+		printf("speed %s %zu %.4f %.0f\n", ah_sizing_name(pol), r.n, best, (double)r.n / best);
 	}
 	/* default operating points */
-	ah_policy_kind all[AH_POL_COUNT];
-	for (int k = 0; k < AH_POL_COUNT; k++)
-		all[k] = (ah_policy_kind)k;
+	ah_sizing_kind all[AH_SIZING_KIND_COUNT];
+	for (int k = 0; k < AH_SIZING_KIND_COUNT; k++)
+		all[k] = (ah_sizing_kind)k;
 	ah_replay *rp;
-	if (run(&r, &p, all, AH_POL_COUNT, &rp))
+	if (run(&r, &p, all, AH_SIZING_KIND_COUNT, &rp))
 		return 1;
-	for (int k = 0; k < AH_POL_COUNT; k++)
+	for (int k = 0; k < AH_SIZING_KIND_COUNT; k++)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, k, d, &m);
-			printf("point %s %s %.6f %.6f\n", ah_policy_name(all[k]), d == AH_DIM_CPU ? "cpu" : "mem",
+			printf("point %s %s %.6f %.6f\n", ah_sizing_name(all[k]), d == AH_DIM_CPU ? "cpu" : "mem",
 			       m.slack, m.violation_pct);
 		}
 	ah_replay_free(rp);
@@ -179,13 +179,13 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < r.n; i++)
 			if ((r.v[i].t_s < mid) == (h == 0))
 				part.v[part.n++] = r.v[i];
-		if (run(&part, &p, all, AH_POL_COUNT, &rp))
+		if (run(&part, &p, all, AH_SIZING_KIND_COUNT, &rp))
 			return 1;
-		for (int k = 0; k < AH_POL_COUNT; k++)
+		for (int k = 0; k < AH_SIZING_KIND_COUNT; k++)
 			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 				ah_replay_metrics m;
 				ah_replay_get_metrics(rp, k, d, &m);
-				printf("half %d %s %s %.6f %.6f\n", h + 1, ah_policy_name(all[k]),
+				printf("half %d %s %s %.6f %.6f\n", h + 1, ah_sizing_name(all[k]),
 				       d == AH_DIM_CPU ? "cpu" : "mem", m.slack, m.violation_pct);
 			}
 		ah_replay_free(rp);
@@ -198,8 +198,8 @@ int main(int argc, char **argv)
 				    0.98, 0.99,	 0.993, 0.995, 0.997, 0.998, 0.999, 0.9995, 0.9999};
 	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		ah_replay_params pq = p;
-		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = qs[i];
-		ah_policy_kind k = AH_POL_AHEAD;
+		pq.sizing.dim[AH_DIM_CPU].quantile = pq.sizing.dim[AH_DIM_MEMORY].quantile = qs[i];
+		ah_sizing_kind k = AH_SIZING_KIND_AHEAD;
 		if (run(&r, &pq, &k, 1, &rp))
 			return 1;
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
@@ -216,10 +216,10 @@ int main(int argc, char **argv)
 				    0.6,   1,	   2,	 4,    8,    16,   64,  256, 0};
 	for (size_t i = 0; i < sizeof(fs) / sizeof(fs[0]); i++) {
 		ah_replay_params pq = p;
-		pq.quantile[AH_DIM_CPU] = pq.quantile[AH_DIM_MEMORY] = 0.9999;
+		pq.sizing.dim[AH_DIM_CPU].quantile = pq.sizing.dim[AH_DIM_MEMORY].quantile = 0.9999;
 		for (int d = 0; d < AH_REPLAY_DIMS; d++)
-			pq.violation_cost[d] *= fs[i];
-		ah_policy_kind k = AH_POL_AHEAD;
+			pq.sizing.dim[d].violation_cost *= fs[i];
+		ah_sizing_kind k = AH_SIZING_KIND_AHEAD;
 		if (run(&r, &pq, &k, 1, &rp))
 			return 1;
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {

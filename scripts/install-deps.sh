@@ -2,7 +2,7 @@
 # Installs what ahead needs to build and test on Debian 12 (run as root).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev libcmocka-dev
-      sqlite3 gnuplot-nox python3)  # python3: shell tests parse JSON with it
+      sqlite3 gnuplot-nox python3 clang)  # python3: shell tests parse JSON with it; clang: scripts/test.sh
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,21 +8,21 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "ahead/replay.h"
+#include "ahead/sizing.h"
 
 #define MIB ((int64_t)1 << 20)
 
 typedef struct {
-	const ah_policy_ops *ops;
+	const ah_sizing_ops *ops;
 	void *st;
-	ah_replay_params p;
+	ah_sizing_params p;
 	int64_t res;
 } pol;
 
-static void pol_init(pol *x, ah_policy_kind k, int dim, int64_t requested)
+static void pol_init(pol *x, ah_sizing_kind k, int dim, int64_t requested)
 {
-	ah_replay_params_default(&x->p);
-	x->ops = ah_policy_get(k);
+	ah_sizing_params_default(&x->p, NULL);
+	x->ops = ah_sizing_get(k);
 	assert_non_null(x->ops);
 	x->st = calloc(1, x->ops->state_size);
 	assert_non_null(x->st);
@@ -45,29 +45,29 @@ static int64_t next_res(pol *x, int64_t t, int64_t requested)
 static void test_names(void **s)
 {
 	(void)s;
-	ah_policy_kind k;
+	ah_sizing_kind k;
 	const char *names[] = {"static", "threshold", "vpa", "autopilot", "ahead"};
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(ah_policy_parse(names[i], &k), 0);
+		assert_int_equal(ah_sizing_parse(names[i], &k), 0);
 		assert_int_equal(k, i);
-		assert_string_equal(ah_policy_name(k), names[i]);
+		assert_string_equal(ah_sizing_name(k), names[i]);
 	}
-	assert_true(ah_policy_parse("hpa", &k) < 0);
-	assert_true(ah_policy_parse("", &k) < 0);
-	assert_null(ah_policy_get(AH_POL_COUNT));
+	assert_true(ah_sizing_parse("hpa", &k) < 0);
+	assert_true(ah_sizing_parse("", &k) < 0);
+	assert_null(ah_sizing_get(AH_SIZING_KIND_COUNT));
 }
 
 static void test_static(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_STATIC, AH_DIM_CPU, 2000);
+	pol_init(&x, AH_SIZING_KIND_STATIC, AH_DIM_CPU, 2000);
 	assert_int_equal(step(&x, 0, 500, 2000), 2000);
 	assert_int_equal(step(&x, 300, 5000, 2000), 2000); /* never reacts to usage */
 	assert_int_equal(step(&x, 600, 10, 4000), 4000);   /* follows the provisioned size */
 	assert_int_equal(step(&x, 900, 10, -1), 4000);     /* unknown: keeps the last known */
 	free(x.st);
-	pol_init(&x, AH_POL_STATIC, AH_DIM_MEMORY, -1);
+	pol_init(&x, AH_SIZING_KIND_STATIC, AH_DIM_MEMORY, -1);
 	assert_int_equal(step(&x, 0, 100, -1), 0);
 	free(x.st);
 }
@@ -77,7 +77,7 @@ static void test_threshold_tolerance_and_stabilisation(void **s)
 	(void)s;
 	pol x;
 	/* 100 m replicas, target 70%, tolerance 10%: 1000 m = 10 replicas */
-	pol_init(&x, AH_POL_THRESHOLD, AH_DIM_CPU, 1000);
+	pol_init(&x, AH_SIZING_KIND_THRESHOLD, AH_DIM_CPU, 1000);
 	assert_int_equal(step(&x, 0, 700, -1), 1000);  /* 70%: ratio 1.0 */
 	assert_int_equal(step(&x, 300, 750, -1), 1000); /* 75%: 1.071 within tolerance */
 	assert_int_equal(step(&x, 600, 800, -1), 1000); /* 80%: 1.143 -> ceil(11.43) = 12 */
@@ -105,14 +105,14 @@ static void test_threshold_integer_utilisation(void **s)
 	/* 1000 m; usage 769 m is 76% (truncated): ratio 1.086 is within the
 	 * tolerance. 770 m is 77%: 77/70 is 1.1 plus a rounding ulp, so
 	 * |1 - ratio| > 0.1 in float64 (as in Go's HPA): ceil(1.1 x 10) = 11 */
-	pol_init(&x, AH_POL_THRESHOLD, AH_DIM_CPU, 1000);
+	pol_init(&x, AH_SIZING_KIND_THRESHOLD, AH_DIM_CPU, 1000);
 	step(&x, 0, 769, -1);
 	assert_int_equal(next_res(&x, 300, -1), 1000);
 	step(&x, 300, 770, -1);
 	assert_int_equal(next_res(&x, 600, -1), 1100);
 	free(x.st);
 	/* memory: 128 MiB replicas, request 1 GiB = 8 replicas */
-	pol_init(&x, AH_POL_THRESHOLD, AH_DIM_MEMORY, 1024 * MIB);
+	pol_init(&x, AH_SIZING_KIND_THRESHOLD, AH_DIM_MEMORY, 1024 * MIB);
 	step(&x, 0, 1024 * MIB, -1); /* 100% -> 1.4286 x 8 -> 12 */
 	assert_int_equal(next_res(&x, 300, -1), 12 * 128 * MIB);
 	free(x.st);
@@ -122,7 +122,7 @@ static void test_vpa_cpu_percentile_margin_apply_rule(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_VPA, AH_DIM_CPU, 1000);
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 1000);
 	/* 0.5 core falls in bucket 66; p90 = end of bucket 66 = 0.50567 core
 	 * -> 505 m, x 1.15 = 580 m; |580 - 1000| > 10%: applied */
 	assert_int_equal(step(&x, 0, 500, -1), 1000);
@@ -139,7 +139,7 @@ static void test_vpa_cpu_minimum(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_VPA, AH_DIM_CPU, 1000);
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 1000);
 	step(&x, 0, 5, -1); /* p90 5 m x 1.15 = 5 m < 25 m minimum */
 	assert_int_equal(next_res(&x, 300, -1), 25);
 	free(x.st);
@@ -149,7 +149,7 @@ static void test_vpa_memory_minimum_and_oom(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_VPA, AH_DIM_MEMORY, 1024 * MIB);
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_MEMORY, 1024 * MIB);
 	/* 200 MiB peak: end of bucket 14 = 215785635 B x 1.15 = 248153480 B,
 	 * below the 250 MiB minimum */
 	step(&x, 0, 200 * MIB, -1);
@@ -167,7 +167,7 @@ static void test_vpa_memory_one_peak_per_day(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_VPA, AH_DIM_MEMORY, 4096 * MIB);
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_MEMORY, 4096 * MIB);
 	/* day 1: peaks 1000 MiB then lower samples: one peak of 1000 MiB */
 	step(&x, 0, 1000 * MIB, -1);
 	int64_t r1 = next_res(&x, 300, -1);
@@ -187,7 +187,7 @@ static void test_autopilot_cpu_decayed_percentile(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_AUTOPILOT, AH_DIM_CPU, 4000);
+	pol_init(&x, AH_SIZING_KIND_AUTOPILOT, AH_DIM_CPU, 4000);
 	assert_int_equal(step(&x, 0, 100, -1), 4000); /* before data: the request */
 	step(&x, 300, 100, -1);
 	step(&x, 600, 1000, -1);
@@ -206,7 +206,7 @@ static void test_autopilot_memory_recent_peaks(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_POL_AUTOPILOT, AH_DIM_MEMORY, 8192 * MIB);
+	pol_init(&x, AH_SIZING_KIND_AUTOPILOT, AH_DIM_MEMORY, 8192 * MIB);
 	step(&x, 0, 5000 * MIB, -1);
 	assert_int_equal(next_res(&x, 300, -1), 5000 * MIB);
 	for (int h = 1; h <= 47; h++)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
-#include "ahead/nab.h"
+#include "nab/nab.h"
 #include "ahead/series.h"
 
 #define N 20

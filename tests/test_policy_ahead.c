@@ -1,4 +1,4 @@
-/* The ahead replay policy (src/sim/policy_ahead.c): its per-workload choice
+/* The ahead replay policy (src/sizing/policy_ahead.c): its per-workload choice
  * of point forecast, its cold-start prior and its state bound. Growth,
  * hysteresis, the quantile and the violation cost are in test_replay.c. */
 #include <setjmp.h>
@@ -8,21 +8,21 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "ahead/replay.h"
+#include "ahead/sizing.h"
 
 typedef struct {
-	const ah_policy_ops *ops;
+	const ah_sizing_ops *ops;
 	void *st;
-	ah_replay_params p;
+	ah_sizing_params p;
 } pol;
 
 /* cpu, 4 cores provisioned: score scale b = 2000 m; cost off (pure quantile) */
 static void pol_init(pol *x, double q)
 {
-	ah_replay_params_default(&x->p);
-	x->p.quantile[AH_DIM_CPU] = q;
-	x->p.violation_cost[AH_DIM_CPU] = 0;
-	x->ops = ah_policy_get(AH_POL_AHEAD);
+	ah_sizing_params_default(&x->p, NULL);
+	x->p.dim[AH_DIM_CPU].quantile = q;
+	x->p.dim[AH_DIM_CPU].violation_cost = 0;
+	x->ops = ah_sizing_get(AH_SIZING_KIND_AHEAD);
 	assert_non_null(x->ops);
 	x->st = calloc(1, x->ops->state_size);
 	assert_non_null(x->st);
@@ -41,7 +41,7 @@ static int64_t step(pol *x, int64_t t, int64_t used)
 static void test_state_bound(void **s)
 {
 	(void)s;
-	assert_true(ah_policy_get(AH_POL_AHEAD)->state_size <= 64 * 1024);
+	assert_true(ah_sizing_get(AH_SIZING_KIND_AHEAD)->state_size <= 64 * 1024);
 }
 
 /* Usage alternating 2000 m / 500 m every interval: the last sample always

@@ -16,7 +16,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger.h"
 #include "ahead/policy.h"
-#include "ahead/policy_sizer.h"
+#include "ahead/sizing_sizer.h"
 #include "ahead/replay.h"
 
 #define N 3000
@@ -66,7 +66,7 @@ static void drive(ah_engine *e, uint64_t id, const int64_t *t, const int64_t *u,
 	}
 }
 
-static void run_policy(ah_policy_kind kind)
+static void run_policy(ah_sizing_kind kind)
 {
 	int64_t *t = malloc(N * sizeof(*t)), *u = malloc(N * sizeof(*u));
 	int64_t *res = calloc(N, sizeof(*res)), *res2 = calloc(N, sizeof(*res2));
@@ -92,10 +92,10 @@ static void run_policy(ah_policy_kind kind)
 	ah_engine *e;
 	assert_int_equal(ah_ledger_memory_new(8, &led), 0);
 	assert_int_equal(ah_engine_new(pol, led, 0, &e), 0);
-	ah_policy_sizer *z;
-	assert_int_equal(ah_policy_sizer_new(kind, &p, &z), 0);
+	ah_sizing_sizer *z;
+	assert_int_equal(ah_sizing_sizer_new(kind, &p.sizing, &z), 0);
 	ah_sizer sz;
-	ah_policy_sizer_get(z, &sz);
+	ah_sizing_sizer_get(z, &sz);
 	ah_engine_set_sizer(e, &sz);
 	ah_request rq = {.tenant = "t", .pool = "p", .workload = "w", .queue_timeout_ns = -1};
 	/* the first reservation: what ahead and vpa reserve with no history */
@@ -103,7 +103,7 @@ static void run_policy(ah_policy_kind kind)
 	ah_decision d;
 	assert_int_equal(ah_engine_request(e, &rq, 0, &d), 0);
 	assert_int_equal(d.outcome, AH_GRANTED);
-	assert_int_equal(ah_policy_sizer_bind(z, d.id, AH_DIM_CPU, REQ, NULL, NULL, 0), 0);
+	assert_int_equal(ah_sizing_sizer_bind(z, d.id, AH_DIM_CPU, REQ, NULL, NULL, 0), 0);
 	drive(e, d.id, t, u, 0, N, res);
 	double sum = 0;
 	uint64_t viol = 0;
@@ -117,29 +117,29 @@ static void run_policy(ah_policy_kind kind)
 
 	/* 3. a sizer warmed on the first half continues exactly like the
 	 * live one (from the first interval it sizes) */
-	ah_policy_sizer *z2;
-	assert_int_equal(ah_policy_sizer_new(kind, &p, &z2), 0);
-	ah_policy_sizer_get(z2, &sz);
+	ah_sizing_sizer *z2;
+	assert_int_equal(ah_sizing_sizer_new(kind, &p.sizing, &z2), 0);
+	ah_sizing_sizer_get(z2, &sz);
 	ah_engine_set_sizer(e, &sz);
 	rq.res.v[AH_DIM_CPU] = 1000;
 	assert_int_equal(ah_engine_request(e, &rq, (t[N / 2] - T0) * 1000000000LL, &d), 0);
 	int64_t *tn = malloc(N * sizeof(*tn));
 	for (int i = 0; i < N / 2; i++)
 		tn[i] = t[i] * 1000000000LL - T0 * 1000000000LL;
-	assert_int_equal(ah_policy_sizer_bind(z2, d.id, AH_DIM_CPU, REQ, tn, u, N / 2), 0);
-	assert_int_equal(ah_policy_sizer_count(z2), 1);
+	assert_int_equal(ah_sizing_sizer_bind(z2, d.id, AH_DIM_CPU, REQ, tn, u, N / 2), 0);
+	assert_int_equal(ah_sizing_sizer_count(z2), 1);
 	drive(e, d.id, t, u, N / 2, N, res2);
 	for (int i = N / 2 + 1; i < N; i++)
 		assert_int_equal(res2[i], res[i]);
 	/* ending the allocation drops its state */
 	assert_int_equal(ah_engine_release(e, d.id, (t[N - 1] - T0) * 1000000000LL + 1), 0);
-	assert_int_equal(ah_policy_sizer_count(z2), 0);
+	assert_int_equal(ah_sizing_sizer_count(z2), 0);
 
 	ah_engine_free(e);
 	ah_ledger_free(led);
 	ah_policy_free(pol);
-	ah_policy_sizer_free(z);
-	ah_policy_sizer_free(z2);
+	ah_sizing_sizer_free(z);
+	ah_sizing_sizer_free(z2);
 	free(t);
 	free(u);
 	free(tn);
@@ -150,45 +150,45 @@ static void run_policy(ah_policy_kind kind)
 static void test_ahead_same_as_replay(void **s)
 {
 	(void)s;
-	run_policy(AH_POL_AHEAD);
+	run_policy(AH_SIZING_KIND_AHEAD);
 }
 
 static void test_vpa_same_as_replay(void **s)
 {
 	(void)s;
-	run_policy(AH_POL_VPA);
+	run_policy(AH_SIZING_KIND_VPA);
 }
 
 static void test_bind_validates(void **s)
 {
 	(void)s;
-	ah_policy_sizer *z;
-	assert_int_equal(ah_policy_sizer_new((ah_policy_kind)99, NULL, &z), AH_EINVAL);
-	assert_int_equal(ah_policy_sizer_new(AH_POL_AHEAD, NULL, &z), 0);
+	ah_sizing_sizer *z;
+	assert_int_equal(ah_sizing_sizer_new((ah_sizing_kind)99, NULL, &z), AH_EINVAL);
+	assert_int_equal(ah_sizing_sizer_new(AH_SIZING_KIND_AHEAD, NULL, &z), 0);
 	int64_t t[2] = {2, 1}, u[2] = {5, 5};
-	assert_int_equal(ah_policy_sizer_bind(z, 1, 0, 100, t, u, 2), AH_ERANGE); /* time backwards */
+	assert_int_equal(ah_sizing_sizer_bind(z, 1, 0, 100, t, u, 2), AH_ERANGE); /* time backwards */
 	t[0] = 0;
 	t[1] = 1;
 	u[1] = -1;
-	assert_int_equal(ah_policy_sizer_bind(z, 1, 0, 100, t, u, 2), AH_ERANGE); /* negative usage */
-	assert_int_equal(ah_policy_sizer_bind(z, 1, 7, 100, NULL, NULL, 0), AH_ERANGE);
-	assert_int_equal(ah_policy_sizer_bind(z, 0, 0, 100, NULL, NULL, 0), AH_EINVAL);
+	assert_int_equal(ah_sizing_sizer_bind(z, 1, 0, 100, t, u, 2), AH_ERANGE); /* negative usage */
+	assert_int_equal(ah_sizing_sizer_bind(z, 1, 7, 100, NULL, NULL, 0), AH_ERANGE);
+	assert_int_equal(ah_sizing_sizer_bind(z, 0, 0, 100, NULL, NULL, 0), AH_EINVAL);
 	/* many allocations come and go: the table stays consistent */
 	for (uint64_t id = 1; id <= 500; id++)
-		assert_int_equal(ah_policy_sizer_bind(z, id, (int)(id % 2), 100, NULL, NULL, 0), 0);
-	assert_int_equal(ah_policy_sizer_count(z), 500);
+		assert_int_equal(ah_sizing_sizer_bind(z, id, (int)(id % 2), 100, NULL, NULL, 0), 0);
+	assert_int_equal(ah_sizing_sizer_count(z), 500);
 	ah_sizer sz;
-	ah_policy_sizer_get(z, &sz);
+	ah_sizing_sizer_get(z, &sz);
 	for (uint64_t id = 1; id <= 500; id += 2)
 		sz.forget(sz.ctx, id);
-	assert_int_equal(ah_policy_sizer_count(z), 250);
+	assert_int_equal(ah_sizing_sizer_count(z), 250);
 	ah_size_target out;
 	ah_resize_budget bud = {0};
 	for (uint64_t id = 2; id <= 500; id += 2)
 		assert_int_equal(sz.target(sz.ctx, id, 0, 0, 50, 100, &bud, &out), 0);
-	assert_int_equal(ah_policy_sizer_count(z), 250);
-	ah_policy_sizer_free(z);
-	ah_policy_sizer_free(NULL);
+	assert_int_equal(ah_sizing_sizer_count(z), 250);
+	ah_sizing_sizer_free(z);
+	ah_sizing_sizer_free(NULL);
 }
 
 int main(void)

@@ -16,6 +16,7 @@
 
 #include "ahead/error.h"
 #include "ahead/predictor_shadow.h"
+#include "ahead/shadow_alloc.h"
 #include "ahead/shadow.h"
 #include "engine_fixture.h"
 
@@ -234,7 +235,7 @@ static void test_unknown_and_bad_input(void **state)
 	assert_int_equal(ah_shadow_params_check("a=1,a=2", err, sizeof err), AH_EINVAL);
 	assert_int_equal(ah_shadow_params_check("k%=1", err, sizeof err), AH_EINVAL);
 	char many[512] = "";
-	for (int i = 0; i <= AH_PSH_MAX_USER_PARAMS; i++)
+	for (int i = 0; i <= AH_SHADOW_MAX_USER_PARAMS; i++)
 		snprintf(many + strlen(many), sizeof many - strlen(many), "%sk%d=1", i ? "," : "", i);
 	assert_int_equal(ah_shadow_params_check(many, err, sizeof err), AH_ETOOBIG);
 }

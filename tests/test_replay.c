@@ -14,7 +14,7 @@
 #include "ahead/policy.h"
 #include "ahead/replay.h"
 
-static ah_replay *new_rp(const ah_policy_kind *pols, int n, unsigned mask, int64_t bin)
+static ah_replay *new_rp(const ah_sizing_kind *pols, int n, unsigned mask, int64_t bin)
 {
 	ah_replay_params p;
 	ah_replay_params_default(&p);
@@ -40,13 +40,13 @@ static void test_new_validates(void **s)
 	(void)s;
 	ah_replay_params p;
 	ah_replay_params_default(&p);
-	ah_policy_kind k = AH_POL_STATIC, bad = (ah_policy_kind)9;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC, bad = (ah_sizing_kind)9;
 	ah_replay *rp = NULL;
 	assert_int_equal(ah_replay_new(&p, &k, 0, 3, 0, &rp), AH_EINVAL);
 	assert_int_equal(ah_replay_new(&p, &k, 1, 0, 0, &rp), AH_EINVAL);
 	assert_int_equal(ah_replay_new(&p, &k, 1, 4, 0, &rp), AH_EINVAL);
 	assert_int_equal(ah_replay_new(&p, &bad, 1, 3, 0, &rp), AH_EINVAL);
-	p.step_s = 0;
+	p.sizing.step_s = 0;
 	assert_int_equal(ah_replay_new(&p, &k, 1, 3, 0, &rp), AH_EINVAL);
 	assert_null(rp);
 	ah_replay_free(NULL);
@@ -57,7 +57,7 @@ static void test_new_validates(void **s)
 static void test_tiny_trace_metrics(void **s)
 {
 	(void)s;
-	ah_policy_kind k = AH_POL_STATIC;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC;
 	ah_replay *rp = new_rp(&k, 1, 3u, 3600);
 	char err[512];
 	const char *text = "time,workload,dim,used,requested\n"
@@ -108,7 +108,7 @@ static void test_tiny_trace_metrics(void **s)
 static void test_dim_mask_and_worst_order(void **s)
 {
 	(void)s;
-	ah_policy_kind k = AH_POL_STATIC;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC;
 	ah_replay *rp = new_rp(&k, 1, 1u << AH_DIM_CPU, 0);
 	char err[512];
 	char text[4096] = "time,workload,dim,used,requested\n";
@@ -137,7 +137,7 @@ static void test_dim_mask_and_worst_order(void **s)
 static void test_time_must_increase_per_workload(void **s)
 {
 	(void)s;
-	ah_policy_kind k[2] = {AH_POL_STATIC, AH_POL_VPA};
+	ah_sizing_kind k[2] = {AH_SIZING_KIND_STATIC, AH_SIZING_KIND_VPA};
 	ah_replay *rp = new_rp(k, 2, 3u, 3600);
 	char err[512];
 	const char *text = "time,workload,dim,used\n"
@@ -157,7 +157,7 @@ static void test_time_must_increase_per_workload(void **s)
 static void test_series_earlier_trace_shifts(void **s)
 {
 	(void)s;
-	ah_policy_kind k = AH_POL_STATIC;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC;
 	ah_replay *rp = new_rp(&k, 1, 3u, 3600);
 	char err[256];
 	ah_trace_row row = {.t_s = 7200, .workload = "x", .dim = AH_DIM_CPU, .used = 10, .requested = 20};
@@ -181,10 +181,10 @@ static void test_ahead_grow_and_hysteresis(void **s)
 	(void)s;
 	ah_replay_params p;
 	ah_replay_params_default(&p);
-	const ah_policy_ops *o = ah_policy_get(AH_POL_AHEAD);
+	const ah_sizing_ops *o = ah_sizing_get(AH_SIZING_KIND_AHEAD);
 	void *st = calloc(1, o->state_size);
 	assert_non_null(st);
-	o->init(st, &p, AH_DIM_CPU, 4000);
+	o->init(st, &p.sizing, AH_DIM_CPU, 4000);
 	int64_t t = 0, r = 0;
 	assert_int_equal(o->reserve(st, t, 4000), 4000); /* before data: the request */
 	o->observe(st, t, 1000, 4000, 4000);
@@ -240,8 +240,8 @@ static void test_ahead_quantile_monotone(void **s)
 	for (int j = 0; j < 2; j++) {
 		ah_replay_params p;
 		ah_replay_params_default(&p);
-		p.quantile[AH_DIM_CPU] = qs[j];
-		ah_policy_kind k = AH_POL_AHEAD;
+		p.sizing.dim[AH_DIM_CPU].quantile = qs[j];
+		ah_sizing_kind k = AH_SIZING_KIND_AHEAD;
 		ah_replay *rp;
 		assert_int_equal(ah_replay_new(&p, &k, 1, 1u, 0, &rp), 0);
 		unsigned x = 12345;
@@ -277,9 +277,9 @@ static void test_ahead_violation_cost(void **s)
 	for (int j = 0; j < 2; j++) {
 		ah_replay_params p;
 		ah_replay_params_default(&p);
-		p.quantile[AH_DIM_CPU] = 0.995;
-		p.violation_cost[AH_DIM_CPU] = costs[j];
-		ah_policy_kind k = AH_POL_AHEAD;
+		p.sizing.dim[AH_DIM_CPU].quantile = 0.995;
+		p.sizing.dim[AH_DIM_CPU].violation_cost = costs[j];
+		ah_sizing_kind k = AH_SIZING_KIND_AHEAD;
 		ah_replay *rp;
 		assert_int_equal(ah_replay_new(&p, &k, 1, 1u, 0, &rp), 0);
 		for (int i = 0; i < 10000; i++) {
@@ -307,14 +307,14 @@ static void test_ahead_time_of_day_margin(void **s)
 	(void)s;
 	ah_replay_params p;
 	ah_replay_params_default(&p);
-	p.violation_cost[AH_DIM_CPU] = 0; /* pure quantile */
+	p.sizing.dim[AH_DIM_CPU].violation_cost = 0; /* pure quantile */
 	/* at extreme quantiles the workload-wide prior's tail decides; at 0.9
 	 * the hour's own histogram does */
-	p.quantile[AH_DIM_CPU] = 0.9;
-	const ah_policy_ops *o = ah_policy_get(AH_POL_AHEAD);
+	p.sizing.dim[AH_DIM_CPU].quantile = 0.9;
+	const ah_sizing_ops *o = ah_sizing_get(AH_SIZING_KIND_AHEAD);
 	void *st = calloc(1, o->state_size);
 	assert_non_null(st);
-	o->init(st, &p, AH_DIM_CPU, 4000);
+	o->init(st, &p.sizing, AH_DIM_CPU, 4000);
 	unsigned x = 7;
 	int64_t t = 0;
 	for (int i = 0; i < 288 * 14; i++, t += 300) { /* two weeks */
@@ -363,7 +363,7 @@ static void test_engine_queue_and_leases(void **s)
 	char err[512];
 	ah_policy *pol = NULL;
 	assert_int_equal(ah_policy_load_string(pol_text, strlen(pol_text), "test", &pol, err, sizeof(err)), 0);
-	ah_policy_kind k = AH_POL_STATIC;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC;
 	ah_replay *rp = new_rp(&k, 1, 3u, 0);
 	assert_int_equal(ah_replay_set_policy(rp, pol, "nope", NULL, err, sizeof(err)), AH_EPOLICY);
 	assert_non_null(strstr(err, "pool 'nope'"));
@@ -408,7 +408,7 @@ static void test_engine_blocks_grow(void **s)
 	char err[512];
 	ah_policy *pol = NULL;
 	assert_int_equal(ah_policy_load_string(pol_text, strlen(pol_text), "test", &pol, err, sizeof(err)), 0);
-	ah_policy_kind k = AH_POL_STATIC;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC;
 	ah_replay *rp = new_rp(&k, 1, 3u, 0);
 	assert_int_equal(ah_replay_set_policy(rp, pol, NULL, NULL, err, sizeof(err)), 0);
 	ah_policy_free(pol);
@@ -442,7 +442,7 @@ static void test_shaping_cost_and_scale_up(void **s)
 			    "[tenant t]\n";
 	ah_policy *pol = NULL;
 	assert_int_equal(ah_policy_load_string(fixed, strlen(fixed), "fixed", &pol, err, sizeof(err)), 0);
-	ah_policy_kind k = AH_POL_STATIC;
+	ah_sizing_kind k = AH_SIZING_KIND_STATIC;
 	ah_replay *rp = new_rp(&k, 1, 1u << AH_DIM_CPU, 0);
 	assert_int_equal(ah_replay_set_policy(rp, pol, NULL, NULL, err, sizeof(err)), 0);
 	ah_policy_free(pol);

@@ -87,8 +87,8 @@ typedef enum {
 /* What sizes a running allocation from its usage reports: the engine's
  * built-in rule (grow at 90%, shrink after 10 min below 50%), or one of the
  * allocation policies `ahead replay` scores, through the engine's sizer
- * (so production does what replay measured). Same order as ah_policy_kind
- * (include/ahead/replay.h), shifted by one. */
+ * (so production does what replay measured). Same order as ah_sizing_kind
+ * (include/ahead/sizing.h), shifted by one. */
 typedef enum {
 	AH_SIZING_BUILTIN = 0,
 	AH_SIZING_STATIC,

@@ -23,7 +23,8 @@
  * policies differ; with one (ah_replay_set_policy) capacity, queueing and
  * quotas take part.
  *
- * Per-interval policy work is O(1) or O(buckets) with no allocation (state
+ * The policies are the sizing policies (include/ahead/sizing.h), scored on
+ * cpu and memory. Per-interval policy work is O(1) or O(buckets) with no allocation (state
  * is one fixed-size block per workload and dimension, allocated when the
  * workload first appears: under 10 KiB for each baseline, 64 KiB for
  * ahead); it persists across a workload's leases (its history does). */
@@ -34,20 +35,12 @@
 #include <stdint.h>
 
 #include "ahead/policy.h"
+#include "ahead/sizing.h"
 #include "ahead/trace.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum {
-	AH_POL_STATIC = 0,
-	AH_POL_THRESHOLD = 1,
-	AH_POL_VPA = 2,
-	AH_POL_AUTOPILOT = 3,
-	AH_POL_AHEAD = 4,
-	AH_POL_COUNT = 5
-} ah_policy_kind;
 
 #define AH_REPLAY_DIMS 2 /* AH_DIM_CPU, AH_DIM_MEMORY */
 #define AH_REPLAY_WORST 5
@@ -55,46 +48,15 @@ typedef enum {
 #define AH_REPLAY_MAX_BINS (1 << 20)
 
 typedef struct {
-	int64_t step_s;         /* length of one interval (cost, HPA sync); 300 */
-	/* ahead */
-	/* ahead: target quantile of next-interval usage, per dimension; cpu
-	 * 0.998, memory 0.9999 */
-	double quantile[AH_REPLAY_DIMS];
-	/* ahead: what one violation is worth in idle capacity-intervals (base
-	 * units x intervals): cpu 50 cores, memory 320 GiB; 0 = pure quantile */
-	double violation_cost[AH_REPLAY_DIMS];
-	/* threshold (Kubernetes HPA rule applied to the reservation) */
-	double hpa_target;      /* target utilisation; 0.7 */
-	double hpa_tolerance;   /* 0.1 */
-	int64_t hpa_window_s;   /* scale-down stabilisation window; 300 */
-	int64_t hpa_sync_s;     /* HPA sync period; 15 */
-	int64_t hpa_quantum[AH_REPLAY_DIMS]; /* replica size: 100 millicores, 128 MiB */
-	/* autopilot */
-	double autopilot_cpu_pct;      /* 0.95 */
-	int64_t autopilot_cpu_half_life_s; /* 12 h */
-	int64_t autopilot_mem_half_life_s; /* 48 h */
-	int64_t autopilot_mem_window_s;    /* peaks considered; 48 h */
+	/* the policies' parameters (ah_sizing_params_default(.., NULL): cpu
+	 * and memory); sizing.step_s is also the interval that cost and the
+	 * HPA sync count */
+	ah_sizing_params sizing;
 	/* cost: price per core-hour and per GiB-hour */
 	double price[AH_REPLAY_DIMS];
 } ah_replay_params;
 
 void ah_replay_params_default(ah_replay_params *p);
-
-/* One policy: a fixed-size state per (workload, dimension). */
-typedef struct {
-	const char *name;
-	size_t state_size;
-	/* requested: the trace's provisioned capacity at the first sample, or -1 */
-	void (*init)(void *st, const ah_replay_params *p, int dim, int64_t requested);
-	/* Reservation for the interval starting at t_s (requested as above). */
-	int64_t (*reserve)(void *st, int64_t t_s, int64_t requested);
-	/* The usage of the interval that started at t_s, under `reserved`. */
-	void (*observe)(void *st, int64_t t_s, int64_t used, int64_t reserved, int64_t requested);
-} ah_policy_ops;
-
-const ah_policy_ops *ah_policy_get(ah_policy_kind k);
-const char *ah_policy_name(ah_policy_kind k);
-int ah_policy_parse(const char *name, ah_policy_kind *out);
 
 typedef struct {
 	char workload[AH_NAME_MAX];
@@ -133,9 +95,10 @@ typedef struct {
 
 typedef struct ah_replay ah_replay;
 
-/* dim_mask: bit AH_DIM_CPU and/or AH_DIM_MEMORY. bin_s: width of the
+/* dim_mask: bit AH_DIM_CPU and/or AH_DIM_MEMORY (p->sizing must cover
+ * both dimensions). bin_s: width of the
  * aggregated chart bins (0 = no series). */
-int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npol, unsigned dim_mask,
+int ah_replay_new(const ah_replay_params *p, const ah_sizing_kind *pols, int npol, unsigned dim_mask,
 		  int64_t bin_s, ah_replay **out);
 /* Replays under a policy file's pool instead of the built-in unlimited
  * one (copied; before the first sample). Workloads request from `pool`
@@ -157,7 +120,7 @@ int ah_replay_feed_trace(ah_replay *rp, ah_trace *tr, char *err, size_t errlen);
 int ah_replay_feed_merge(ah_replay *rp, ah_trace_merge *mg, char *err, size_t errlen);
 
 int ah_replay_npolicies(const ah_replay *rp);
-ah_policy_kind ah_replay_policy(const ah_replay *rp, int i);
+ah_sizing_kind ah_replay_policy(const ah_replay *rp, int i);
 void ah_replay_get_metrics(const ah_replay *rp, int pol_idx, int dim, ah_replay_metrics *out);
 uint64_t ah_replay_intervals(const ah_replay *rp); /* samples fed (all dims) */
 

@@ -20,6 +20,7 @@
 #include "ahead/encode.h"
 #include "ahead/service.h"
 #include "ahead/shadow.h" /* the workload and parameter grammar */
+#include "ahead/shadow_alloc.h"
 #include "cli/cli.h"
 
 static void alloc_usage(FILE *f)

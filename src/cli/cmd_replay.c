@@ -275,7 +275,7 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 			double n = m.intervals ? (double)m.intervals : 1;
 			fprintf(f, "%s,%s,%llu,%llu,%.6f,%.4f,%llu,%.6f,%llu,%.3f,%.3f,%.3f,%.4f,%.6f,%llu,%llu,%llu,%llu,"
 				   "%llu,%llu,%.0f,%.0f,%llu,%.3f,%.4f\n",
-				ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
+				ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d),
 				(unsigned long long)m.workloads, (unsigned long long)m.intervals, m.slack,
 				m.violation_pct, (unsigned long long)m.violations, m.shortfall,
 				(unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
@@ -294,7 +294,7 @@ static int write_csv(const char *path, ah_replay *rp, unsigned mask)
 
 static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, unsigned mask)
 {
-	const char *pol = ah_policy_name(ah_replay_policy(rp, i));
+	const char *pol = ah_sizing_name(ah_replay_policy(rp, i));
 	char dat[4096], png[4096];
 	if (snprintf(dat, sizeof(dat), "%s/replay_%s.dat", dir, pol) >= (int)sizeof(dat) ||
 	    snprintf(png, sizeof(png), "%s/replay_%s.png", dir, pol) >= (int)sizeof(png)) {
@@ -380,7 +380,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			ah_replay_get_metrics(rp, i, d, &m);
 			double n = m.intervals ? (double)m.intervals : 1;
 			printf("%-10s %-4s %9llu %8.3f %10.3f %10.4f %9llu %10.2f%-2s %10.2f%-2s %10.2f\n",
-			       ah_policy_name(ah_replay_policy(rp, i)), dim_name(d),
+			       ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d),
 			       (unsigned long long)m.intervals, m.slack, m.violation_pct, m.shortfall,
 			       (unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
 			       d == AH_DIM_CPU ? "c" : "G", m.sum_reserved / n / unit_of(d),
@@ -393,7 +393,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 		ah_replay_metrics m;
 		ah_replay_get_metrics(rp, i, (mask & 1u) ? 0 : 1, &m);
 		printf("  %-10s %8llu %7llu %7llu %8llu | %6.0fs %6.0fs | %8llu | %8llu\n",
-		       ah_policy_name(ah_replay_policy(rp, i)), (unsigned long long)m.requests,
+		       ah_sizing_name(ah_replay_policy(rp, i)), (unsigned long long)m.requests,
 		       (unsigned long long)m.queued, (unsigned long long)m.refused, (unsigned long long)m.timeouts,
 		       m.wait_p50_s, m.wait_p99_s, (unsigned long long)m.expiries, (unsigned long long)m.grow_blocked);
 	}
@@ -406,7 +406,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			ah_replay_get_metrics(rp, i, AH_DIM_CPU, &mc);
 			ah_replay_get_metrics(rp, i, AH_DIM_MEMORY, &mm);
 			printf("  %-10s %7llu %10llu %9.1fc %9.1fG %12.2f %12.2f %12.2f %12.2f\n",
-			       ah_policy_name(ah_replay_policy(rp, i)), (unsigned long long)mc.scale_actions,
+			       ah_sizing_name(ah_replay_policy(rp, i)), (unsigned long long)mc.scale_actions,
 			       (unsigned long long)mc.rebalances, mc.mean_capacity / 1000.0,
 			       mm.mean_capacity / (double)(1 << 30), mc.cost_capacity, mc.cost_create,
 			       mc.cost_shortfall, mc.cost_model);
@@ -423,7 +423,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 				char when[32];
 				fmt_time(m.worst[k].t_s, when, sizeof(when));
 				printf("  %-10s %-4s %-12s %s used %.3f%s reserved %.3f%s\n",
-				       ah_policy_name(ah_replay_policy(rp, i)), dim_name(d), m.worst[k].workload, when,
+				       ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d), m.worst[k].workload, when,
 				       (double)m.worst[k].used / unit_of(d), d == AH_DIM_CPU ? "c" : "G",
 				       (double)m.worst[k].reserved / unit_of(d), d == AH_DIM_CPU ? "c" : "G");
 			}
@@ -444,12 +444,12 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 	json_object_set_new(root, "traces", json_integer((json_int_t)ntraces));
 	json_object_set_new(root, "samples", json_integer((json_int_t)samples));
 	json_object_set_new(root, "elapsed_s", json_real(secs));
-	json_object_set_new(root, "quantile_cpu", json_real(p->quantile[AH_DIM_CPU]));
-	json_object_set_new(root, "quantile_mem", json_real(p->quantile[AH_DIM_MEMORY]));
-	json_object_set_new(root, "violation_cost_cpu_cores", json_real(p->violation_cost[AH_DIM_CPU] / 1000.0));
+	json_object_set_new(root, "quantile_cpu", json_real(p->sizing.dim[AH_DIM_CPU].quantile));
+	json_object_set_new(root, "quantile_mem", json_real(p->sizing.dim[AH_DIM_MEMORY].quantile));
+	json_object_set_new(root, "violation_cost_cpu_cores", json_real(p->sizing.dim[AH_DIM_CPU].violation_cost / 1000.0));
 	json_object_set_new(root, "violation_cost_mem_gib",
-			    json_real(p->violation_cost[AH_DIM_MEMORY] / (double)(1 << 30)));
-	json_object_set_new(root, "step_s", json_integer(p->step_s));
+			    json_real(p->sizing.dim[AH_DIM_MEMORY].violation_cost / (double)(1 << 30)));
+	json_object_set_new(root, "step_s", json_integer(p->sizing.step_s));
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
 			continue;
@@ -457,7 +457,7 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, i, d, &m);
 			json_t *o = json_object(), *w = json_array();
-			json_object_set_new(o, "policy", json_string(ah_policy_name(ah_replay_policy(rp, i))));
+			json_object_set_new(o, "policy", json_string(ah_sizing_name(ah_replay_policy(rp, i))));
 			json_object_set_new(o, "dim", json_string(dim_name(d)));
 			json_object_set_new(o, "workloads", json_integer((json_int_t)m.workloads));
 			json_object_set_new(o, "intervals", json_integer((json_int_t)m.intervals));
@@ -520,7 +520,7 @@ int ah_cmd_replay(int argc, char **argv)
 	const char *cmd = argv[0];
 	struct paths tr = {0};
 	ah_trace_format fmt = AH_TRACE_PLAIN;
-	ah_policy_kind pols[AH_POL_COUNT];
+	ah_sizing_kind pols[AH_SIZING_KIND_COUNT];
 	int npol = 0;
 	unsigned mask = 3u;
 	const char *csv = NULL, *chart_dir = NULL;
@@ -571,8 +571,8 @@ int ah_cmd_replay(int argc, char **argv)
 			i++;
 			npol = 0;
 			for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				ah_policy_kind k;
-				if (ah_policy_parse(t, &k)) {
+				ah_sizing_kind k;
+				if (ah_sizing_parse(t, &k)) {
 					ah_cli_err(cmd, "--policy: unknown policy '%.32s' (static, threshold, vpa, "
 							"autopilot, ahead)", t);
 					goto out;
@@ -601,15 +601,21 @@ int ah_cmd_replay(int argc, char **argv)
 			}
 			i++;
 		} else if (!strcmp(a, "--quantile")) {
-			if (parse_per_dim(cmd, a, v, p.quantile, 0))
+			double q[AH_REPLAY_DIMS] = {p.sizing.dim[0].quantile, p.sizing.dim[1].quantile};
+			if (parse_per_dim(cmd, a, v, q, 0))
 				goto out;
+			for (int d = 0; d < AH_REPLAY_DIMS; d++)
+				p.sizing.dim[d].quantile = q[d];
 			i++;
 		} else if (!strcmp(a, "--violation-cost")) {
-			if (parse_per_dim(cmd, a, v, p.violation_cost, 1))
+			double c[AH_REPLAY_DIMS] = {p.sizing.dim[0].violation_cost, p.sizing.dim[1].violation_cost};
+			if (parse_per_dim(cmd, a, v, c, 1))
 				goto out;
+			for (int d = 0; d < AH_REPLAY_DIMS; d++)
+				p.sizing.dim[d].violation_cost = c[d];
 			i++;
 		} else if (!strcmp(a, "--hpa-target")) {
-			if (parse_double(cmd, a, v, 0.01, 1.0, &p.hpa_target))
+			if (parse_double(cmd, a, v, 0.01, 1.0, &p.sizing.hpa_target))
 				goto out;
 			i++;
 		} else if (!strcmp(a, "--price-cpu") || !strcmp(a, "--price-mem")) {
@@ -625,7 +631,7 @@ int ah_cmd_replay(int argc, char **argv)
 				goto out;
 			}
 			if (a[2] == 's')
-				p.step_s = (int64_t)d;
+				p.sizing.step_s = (int64_t)d;
 			else
 				bin_s = (int64_t)d;
 			i++;
@@ -673,8 +679,8 @@ int ah_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	if (!npol)
-		for (int k = 0; k < AH_POL_COUNT; k++)
-			pols[npol++] = (ah_policy_kind)k;
+		for (int k = 0; k < AH_SIZING_KIND_COUNT; k++)
+			pols[npol++] = (ah_sizing_kind)k;
 	if (chart_dir) {
 		struct stat sb;
 		if (stat(chart_dir, &sb) || !S_ISDIR(sb.st_mode)) {

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/policy_sizer.h"
+#include "ahead/shadow_alloc.h"
+#include "ahead/sizing_sizer.h"
 #include "service/service_int.h"
 
 /* A broken shadow store must not refuse requests: the engine refuses a
@@ -147,13 +148,13 @@ int ah_service_report(ah_service *s, uint64_t id, const ah_vec *usage, int64_t n
 	memset(&r, 0, sizeof r);
 	uint32_t present = measured_dims(s->pol, usage);
 	ah_service_shadow(s, false);
-	ah_policy_sizer *sizer = NULL;
+	ah_sizing_sizer *sizer = NULL;
 	int zr = ah_service_sizing_prepare(s, id, now_ns, present, &sizer);
 	if (zr < 0)
 		ah_service_warn(s, "sizing policy unavailable (%s); the built-in rule decides", ah_strerror(zr));
 	rc = ah_service_after(s, ah_engine_report_usage(s->eng, id, usage, now_ns, &r.o));
 	ah_engine_set_sizer(s->eng, NULL);
-	ah_policy_sizer_free(sizer);
+	ah_sizing_sizer_free(sizer);
 	if (rc < 0)
 		return rc;
 	if (s->sh) {

@@ -7,6 +7,7 @@
 #include "ahead/predictor_shadow.h"
 #include "ahead/service.h"
 #include "ahead/shadow.h"
+#include "ahead/shadow_alloc.h"
 
 #define AH_SERVICE_PATH_MAX 4096
 
@@ -35,8 +36,8 @@ int ah_service_after(ah_service *s, int rc);
 /* The shadow store, opened on first use (NULL when absent or broken). */
 ah_shadow *ah_service_shadow(ah_service *s, bool create);
 /* Sets the engine's sizer for a usage report (NULL = builtin). */
-struct ah_policy_sizer;
+struct ah_sizing_sizer;
 int ah_service_sizing_prepare(ah_service *s, uint64_t id, int64_t now_ns, uint32_t present,
-			      struct ah_policy_sizer **out);
+			      struct ah_sizing_sizer **out);
 
 #endif

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/policy_sizer.h"
+#include "ahead/shadow_alloc.h"
+#include "ahead/sizing_sizer.h"
 #include "service/service_int.h"
 
 #define HISTORY_NS (8LL * 86400 * 1000000000LL)
@@ -48,28 +49,29 @@ static void warm_points(ah_service *s, const ah_shadow_request *req, int d, int6
 	}
 }
 
-int ah_service_sizing_prepare(ah_service *s, uint64_t id, int64_t now_ns, uint32_t present, ah_policy_sizer **out)
+int ah_service_sizing_prepare(ah_service *s, uint64_t id, int64_t now_ns, uint32_t present, ah_sizing_sizer **out)
 {
 	*out = NULL;
 	const ah_policy *pol = s->pol;
 	if (pol->sizing == AH_SIZING_BUILTIN)
 		return 0;
-	_Static_assert(AH_SIZING_AHEAD - 1 == AH_POL_AHEAD && AH_SIZING_STATIC - 1 == AH_POL_STATIC,
-		       "ah_sizing and ah_policy_kind must stay in step");
-	ah_replay_params p;
-	ah_replay_params_default(&p);
-	p.step_s = pol->report_interval_ns / 1000000000LL;
-	ah_policy_sizer *z;
-	int rc = ah_policy_sizer_new((ah_policy_kind)(pol->sizing - 1), &p, &z);
+	ah_sizing_kind kind;
+	int rc = ah_sizing_of_policy(pol->sizing, &kind);
 	if (rc)
+		return rc;
+	ah_sizing_params p;
+	ah_sizing_params_default(&p, &pol->dims);
+	p.step_s = pol->report_interval_ns / 1000000000LL;
+	ah_sizing_sizer *z;
+	if ((rc = ah_sizing_sizer_new(kind, &p, &z)))
 		return rc;
 	ah_shadow_request req;
 	bool have_req = s->sh && ah_shadow_alloc_find(s->sh, id, &req) == 0;
 	size_t cap = (size_t)(HISTORY_NS / pol->report_interval_ns) + 1;
-	if (cap > AH_POLICY_SIZER_MAX_WARM)
-		cap = AH_POLICY_SIZER_MAX_WARM;
+	if (cap > AH_SIZING_SIZER_MAX_WARM)
+		cap = AH_SIZING_SIZER_MAX_WARM;
 	struct pts pt = {.t = malloc(cap * sizeof(int64_t)), .u = malloc(cap * sizeof(int64_t)), .cap = cap};
-	for (int d = 0; d < AH_REPLAY_DIMS && pt.t && pt.u; d++) {
+	for (int d = 0; d < p.ndims && pt.t && pt.u; d++) {
 		if (!(present & (UINT32_C(1) << d)))
 			continue;
 		warm_points(s, have_req ? &req : NULL, d, now_ns, &pt);
@@ -80,14 +82,14 @@ int ah_service_sizing_prepare(ah_service *s, uint64_t id, int64_t now_ns, uint32
 		ah_engine_item it;
 		if (pol->sizing == AH_SIZING_STATIC && ah_engine_get(s->eng, id, &it) == 0)
 			requested = it.res->v[d];
-		rc = ah_policy_sizer_bind(z, id, d, requested, pt.t, pt.u, pt.n);
+		rc = ah_sizing_sizer_bind(z, id, d, requested, pt.t, pt.u, pt.n);
 		if (rc)
 			ah_service_warn(s, "%s: %s; sizing starts cold", pol->dims.name[d], ah_strerror(rc));
 	}
 	free(pt.t);
 	free(pt.u);
 	ah_sizer sz;
-	ah_policy_sizer_get(z, &sz);
+	ah_sizing_sizer_get(z, &sz);
 	ah_engine_set_sizer(s->eng, &sz);
 	*out = z;
 	return 0;

@@ -12,7 +12,6 @@
 #include "ahead/replay.h"
 #include "ahead/scale_loop.h"
 #include "ahead/scaler.h"
-#include "sim/sim.h"
 
 #define NS_PER_S 1000000000LL
 #define WAITS_MAX (1 << 20) /* queueing delays kept per policy for p50/p99 */
@@ -20,52 +19,11 @@
 void ah_replay_params_default(ah_replay_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->step_s = 300;
-	/* Chosen on the July Bitbrains sweeps (docs/RESULTS.md): for memory the
-	 * violation cost is the better knob, so its quantile is only a ceiling. */
-	p->quantile[AH_DIM_CPU] = 0.998;
-	p->quantile[AH_DIM_MEMORY] = 0.9999;
-	p->violation_cost[AH_DIM_CPU] = 50.0 * 1000;                    /* 50 cores */
-	p->violation_cost[AH_DIM_MEMORY] = 320.0 * (double)(1 << 30); /* 320 GiB */
-	p->hpa_target = 0.7;
-	p->hpa_tolerance = 0.1;
-	p->hpa_window_s = 300;
-	p->hpa_sync_s = 15;
-	p->hpa_quantum[AH_DIM_CPU] = 100;                    /* 100 millicores */
-	p->hpa_quantum[AH_DIM_MEMORY] = (int64_t)128 << 20; /* 128 MiB */
-	p->autopilot_cpu_pct = 0.95;
-	p->autopilot_cpu_half_life_s = 12 * 3600;
-	p->autopilot_mem_half_life_s = 48 * 3600;
-	p->autopilot_mem_window_s = 48 * 3600;
+	ah_sizing_params_default(&p->sizing, NULL);
 	/* Illustrative on-demand list prices (docs/REPLAY.md): $/core-hour,
 	 * $/GiB-hour. */
 	p->price[AH_DIM_CPU] = 0.0316;
 	p->price[AH_DIM_MEMORY] = 0.0042;
-}
-
-static const ah_policy_ops *const all_ops[AH_POL_COUNT] = {
-	&ah_policy_static_ops, &ah_policy_threshold_ops, &ah_policy_vpa_ops, &ah_policy_autopilot_ops,
-	&ah_policy_ahead_ops,
-};
-
-const ah_policy_ops *ah_policy_get(ah_policy_kind k)
-{
-	return (unsigned)k < AH_POL_COUNT ? all_ops[k] : NULL;
-}
-
-const char *ah_policy_name(ah_policy_kind k)
-{
-	return (unsigned)k < AH_POL_COUNT ? all_ops[k]->name : "?";
-}
-
-int ah_policy_parse(const char *name, ah_policy_kind *out)
-{
-	for (int k = 0; k < AH_POL_COUNT; k++)
-		if (name && !strcmp(name, all_ops[k]->name)) {
-			*out = (ah_policy_kind)k;
-			return 0;
-		}
-	return AH_EINVAL;
 }
 
 /* ---- workloads ---- */
@@ -75,7 +33,7 @@ struct wdim {
 	int64_t last_t;
 	int64_t req;
 	unsigned char *block; /* all policies' states */
-	int64_t last_res[AH_POL_COUNT];
+	int64_t last_res[AH_SIZING_KIND_COUNT];
 	uint64_t nseen;
 };
 
@@ -84,9 +42,9 @@ struct wl {
 	uint64_t hash;
 	struct wdim d[AH_REPLAY_DIMS];
 	/* per policy: the engine's allocation (or queued request) id */
-	uint64_t id[AH_POL_COUNT];
-	int64_t queued_at_ns[AH_POL_COUNT];
-	unsigned char queued[AH_POL_COUNT];
+	uint64_t id[AH_SIZING_KIND_COUNT];
+	int64_t queued_at_ns[AH_SIZING_KIND_COUNT];
+	unsigned char queued[AH_SIZING_KIND_COUNT];
 };
 
 /* What the engine's sizer callback needs to reach the policy state of the
@@ -101,9 +59,9 @@ struct pctx {
 struct ah_replay {
 	ah_replay_params p;
 	int npol;
-	ah_policy_kind pol[AH_POL_COUNT];
-	const ah_policy_ops *ops[AH_POL_COUNT];
-	size_t off[AH_POL_COUNT];
+	ah_sizing_kind pol[AH_SIZING_KIND_COUNT];
+	const ah_sizing_ops *ops[AH_SIZING_KIND_COUNT];
+	size_t off[AH_SIZING_KIND_COUNT];
 	size_t block_size;
 	unsigned dim_mask;
 	/* hash table of workloads */
@@ -111,38 +69,38 @@ struct ah_replay {
 	size_t cap, n;
 	struct wl *last;
 	uint64_t intervals;
-	ah_replay_metrics m[AH_POL_COUNT][AH_REPLAY_DIMS];
+	ah_replay_metrics m[AH_SIZING_KIND_COUNT][AH_REPLAY_DIMS];
 	/* series */
 	int64_t bin_s, t0;
 	int have_t0;
 	size_t nbins, capbins;
 	double *used[AH_REPLAY_DIMS];
-	double *res[AH_POL_COUNT][AH_REPLAY_DIMS];
+	double *res[AH_SIZING_KIND_COUNT][AH_REPLAY_DIMS];
 	/* the engines */
 	ah_policy *epol; /* the engines' policy */
 	char pool[AH_NAME_MAX], tenant[AH_NAME_MAX];
 	int started;
 	int64_t base_s; /* engine time 0 */
-	ah_engine *eng[AH_POL_COUNT];
-	ah_ledger *led[AH_POL_COUNT];
-	struct pctx pc[AH_POL_COUNT];
-	int64_t *waits[AH_POL_COUNT];
-	size_t nwaits[AH_POL_COUNT];
+	ah_engine *eng[AH_SIZING_KIND_COUNT];
+	ah_ledger *led[AH_SIZING_KIND_COUNT];
+	struct pctx pc[AH_SIZING_KIND_COUNT];
+	int64_t *waits[AH_SIZING_KIND_COUNT];
+	size_t nwaits[AH_SIZING_KIND_COUNT];
 	/* pool shaping (a policy file with shaping or costs) */
 	int scaling;
 	int pool_idx;
-	ah_scale_loop *loop[AH_POL_COUNT]; /* the service's shaping loop, one per policy */
+	ah_scale_loop *loop[AH_SIZING_KIND_COUNT]; /* the service's shaping loop, one per policy */
 	int64_t next_step_s;
 	uint64_t nsteps;
-	double cap_sum[AH_POL_COUNT][AH_REPLAY_DIMS];
-	double *capser[AH_POL_COUNT][AH_REPLAY_DIMS]; /* chart: capacity per bin */
+	double cap_sum[AH_SIZING_KIND_COUNT][AH_REPLAY_DIMS];
+	double *capser[AH_SIZING_KIND_COUNT][AH_REPLAY_DIMS]; /* chart: capacity per bin */
 };
 
-int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npol, unsigned dim_mask,
+int ah_replay_new(const ah_replay_params *p, const ah_sizing_kind *pols, int npol, unsigned dim_mask,
 		  int64_t bin_s, ah_replay **out)
 {
-	if (!p || !pols || npol < 1 || npol > AH_POL_COUNT || !out || bin_s < 0 || p->step_s <= 0 ||
-	    !(dim_mask & 3u) || (dim_mask & ~3u))
+	if (!p || !pols || npol < 1 || npol > AH_SIZING_KIND_COUNT || !out || bin_s < 0 || p->sizing.step_s <= 0 ||
+	    p->sizing.ndims < AH_REPLAY_DIMS || p->sizing.ndims > AH_MAX_DIMS || !(dim_mask & 3u) || (dim_mask & ~3u))
 		return AH_EINVAL;
 	ah_replay *rp = calloc(1, sizeof(*rp));
 	if (!rp)
@@ -153,12 +111,12 @@ int ah_replay_new(const ah_replay_params *p, const ah_policy_kind *pols, int npo
 	rp->bin_s = bin_s;
 	size_t off = 0;
 	for (int i = 0; i < npol; i++) {
-		if ((unsigned)pols[i] >= AH_POL_COUNT) {
+		if ((unsigned)pols[i] >= AH_SIZING_KIND_COUNT) {
 			free(rp);
 			return AH_EINVAL;
 		}
 		rp->pol[i] = pols[i];
-		rp->ops[i] = all_ops[pols[i]];
+		rp->ops[i] = ah_sizing_get(pols[i]);
 		rp->off[i] = off;
 		off += (rp->ops[i]->state_size + 15) & ~(size_t)15;
 	}
@@ -266,7 +224,7 @@ void ah_replay_free(ah_replay *rp)
 		free(w);
 	}
 	free(rp->tab);
-	for (int i = 0; i < AH_POL_COUNT; i++) {
+	for (int i = 0; i < AH_SIZING_KIND_COUNT; i++) {
 		ah_engine_free(rp->eng[i]);
 		ah_ledger_free(rp->led[i]);
 		ah_scale_loop_free(rp->loop[i]);
@@ -277,7 +235,7 @@ void ah_replay_free(ah_replay *rp)
 	ah_policy_free(rp->epol);
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		free(rp->used[d]);
-		for (int i = 0; i < AH_POL_COUNT; i++)
+		for (int i = 0; i < AH_SIZING_KIND_COUNT; i++)
 			free(rp->res[i][d]);
 	}
 	free(rp);
@@ -459,7 +417,7 @@ static int sizer_target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t
 	ah_replay *rp = c->rp;
 	struct wdim *wd = &w->d[dim];
 	rp->ops[c->pi]->observe(wd->block + rp->off[c->pi], c->t_s, used, reserved, wd->req);
-	out->reserve = policy_reserve(rp, c->pi, wd, c->t_s + rp->p.step_s);
+	out->reserve = policy_reserve(rp, c->pi, wd, c->t_s + rp->p.sizing.step_s);
 	out->limit = AH_LIMIT_NONE;
 	return 0;
 }
@@ -479,7 +437,7 @@ static int start_engines(ah_replay *rp, int64_t t_s)
 		if (rp->scaling) {
 			ah_scale_loop_cfg c;
 			ah_scale_loop_cfg_init(&c);
-			c.scaler.step_ns = rp->p.step_s * NS_PER_S;
+			c.scaler.step_ns = rp->p.sizing.step_s * NS_PER_S;
 			if (c.scaler.horizon_ns < c.scaler.step_ns) /* plan at least one step ahead */
 				c.scaler.horizon_ns = c.scaler.step_ns;
 			c.record_events = true;
@@ -682,7 +640,7 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 	if (rp->scaling && row->t_s >= rp->next_step_s) {
 		/* steps at a fixed period on the trace's clock; a long gap is
 		 * crossed in one step (nothing happened in it to react to) */
-		if (row->t_s - rp->next_step_s > 12 * rp->p.step_s)
+		if (row->t_s - rp->next_step_s > 12 * rp->p.sizing.step_s)
 			rp->next_step_s = row->t_s;
 		while (row->t_s >= rp->next_step_s) {
 			rc = scale_step(rp, rp->next_step_s);
@@ -692,7 +650,7 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 						 ah_strerror(rc));
 				return rc;
 			}
-			rp->next_step_s += rp->p.step_s;
+			rp->next_step_s += rp->p.sizing.step_s;
 		}
 	}
 	bool req_changed = wd->active && row->requested >= 0 && row->requested != wd->req;
@@ -702,7 +660,7 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		if (row->requested < 0)
 			wd->req = -1;
 		for (int i = 0; i < rp->npol; i++) {
-			rp->ops[i]->init(wd->block + rp->off[i], &rp->p, dim, wd->req);
+			rp->ops[i]->init(wd->block + rp->off[i], &rp->p.sizing, dim, wd->req);
 			rp->m[i][dim].workloads++;
 		}
 		wd->active = 1;
@@ -717,7 +675,7 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		}
 	}
 	int64_t used = row->used;
-	double scale = rp->bin_s > 0 ? (double)rp->p.step_s / (double)rp->bin_s : 0;
+	double scale = rp->bin_s > 0 ? (double)rp->p.sizing.step_s / (double)rp->bin_s : 0;
 	for (int i = 0; i < rp->npol; i++) {
 		int64_t r;
 		rc = ensure_alloc(rp, i, w, dim, row->t_s, now, req_changed, &r);
@@ -825,7 +783,7 @@ int ah_replay_npolicies(const ah_replay *rp)
 	return rp->npol;
 }
 
-ah_policy_kind ah_replay_policy(const ah_replay *rp, int i)
+ah_sizing_kind ah_replay_policy(const ah_replay *rp, int i)
 {
 	return rp->pol[i];
 }
@@ -885,7 +843,7 @@ void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metric
 	out->shortfall = out->sum_used > 0 ? out->sum_short / out->sum_used : 0;
 	out->violation_pct = out->intervals ? 100.0 * (double)out->violations / (double)out->intervals : 0;
 	double unit = dim == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
-	out->unit_hours = out->sum_reserved / unit * (double)rp->p.step_s / 3600.0;
+	out->unit_hours = out->sum_reserved / unit * (double)rp->p.sizing.step_s / 3600.0;
 	out->cost = out->unit_hours * rp->p.price[dim];
 }
 

@@ -18,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "sim/sim.h"
+#include "sizing/sizing_int.h"
 
 #define HPA_RING 512
 
@@ -32,11 +32,11 @@ typedef struct {
 	int64_t rec[HPA_RING];
 } hpa_state;
 
-static void hpa_init(void *s, const ah_replay_params *p, int dim, int64_t requested)
+static void hpa_init(void *s, const ah_sizing_params *p, int dim, int64_t requested)
 {
 	hpa_state *st = s;
 	memset(st, 0, sizeof(*st));
-	st->q = p->hpa_quantum[dim] > 0 ? p->hpa_quantum[dim] : 1;
+	st->q = p->dim[dim].quantum > 0 ? p->dim[dim].quantum : 1;
 	st->window = p->hpa_window_s;
 	st->sync = p->hpa_sync_s;
 	st->target_pct = (int64_t)llround(p->hpa_target * 100.0);
@@ -98,5 +98,10 @@ static void hpa_observe(void *s, int64_t t, int64_t used, int64_t reserved, int6
 	st->replicas = next;
 }
 
-const ah_policy_ops ah_policy_threshold_ops = {"threshold", sizeof(hpa_state), hpa_init, hpa_reserve,
-					       hpa_observe};
+const ah_sizing_ops ah_sizing_threshold_ops = {
+	.name = "threshold",
+	.state_size = sizeof(hpa_state),
+	.init = hpa_init,
+	.reserve = hpa_reserve,
+	.observe = hpa_observe,
+};

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "sim/sim.h"
+#include "sizing/sizing_int.h"
 
 #define MAX_DECAY_EXPONENT 100
 

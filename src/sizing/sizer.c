@@ -1,4 +1,4 @@
-/* An allocation policy as the engine's sizer (see include/ahead/policy_sizer.h).
+/* A sizing policy as the engine's sizer (see include/ahead/sizing_sizer.h).
  * The policy is driven exactly as src/sim/replay.c drives it: reserve(t)
  * for an interval, observe(t, used, reserved) once it is over; a report at
  * t observes and then asks reserve(t + step). */
@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/policy_sizer.h"
-#include "sim/sim.h"
+#include "ahead/sizing_sizer.h"
+#include "sizing/sizing_int.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -18,9 +18,9 @@ struct entry {
 	unsigned char *state;
 };
 
-struct ah_policy_sizer {
-	ah_replay_params p;
-	const ah_policy_ops *ops;
+struct ah_sizing_sizer {
+	ah_sizing_params p;
+	const ah_sizing_ops *ops;
 	struct entry *tab; /* open addressing on (id, dim) */
 	size_t cap, n;
 };
@@ -31,7 +31,7 @@ static size_t slot_of(uint64_t id, int dim, size_t cap)
 	return (size_t)(h >> 17) & (cap - 1);
 }
 
-static struct entry *find(const ah_policy_sizer *z, uint64_t id, int dim)
+static struct entry *find(const ah_sizing_sizer *z, uint64_t id, int dim)
 {
 	if (!z->cap)
 		return NULL;
@@ -44,7 +44,7 @@ static struct entry *find(const ah_policy_sizer *z, uint64_t id, int dim)
 	}
 }
 
-static int grow(ah_policy_sizer *z)
+static int grow(ah_sizing_sizer *z)
 {
 	size_t nc = z->cap ? z->cap * 2 : 64;
 	struct entry *nt = calloc(nc, sizeof(*nt));
@@ -66,14 +66,14 @@ static int grow(ah_policy_sizer *z)
 }
 
 /* Finds or creates the entry of (id, dim); a new one starts cold. */
-static int get_entry(ah_policy_sizer *z, uint64_t id, int dim, int64_t requested, struct entry **out)
+static int get_entry(ah_sizing_sizer *z, uint64_t id, int dim, int64_t requested, struct entry **out)
 {
 	struct entry *e = find(z, id, dim);
 	if (e) {
 		*out = e;
 		return 0;
 	}
-	if (z->n >= AH_POLICY_SIZER_MAX)
+	if (z->n >= AH_SIZING_SIZER_MAX)
 		return AH_ETOOBIG;
 	if ((z->n + 1) * 2 > z->cap) {
 		int rc = grow(z);
@@ -95,7 +95,7 @@ static int get_entry(ah_policy_sizer *z, uint64_t id, int dim, int64_t requested
 }
 
 /* Backward-shift deletion keeps the probe chains whole. */
-static void remove_at(ah_policy_sizer *z, struct entry *e)
+static void remove_at(ah_sizing_sizer *z, struct entry *e)
 {
 	free(e->state);
 	size_t i = (size_t)(e - z->tab);
@@ -112,19 +112,19 @@ static void remove_at(ah_policy_sizer *z, struct entry *e)
 	}
 }
 
-int ah_policy_sizer_new(ah_policy_kind kind, const ah_replay_params *p, ah_policy_sizer **out)
+int ah_sizing_sizer_new(ah_sizing_kind kind, const ah_sizing_params *p, ah_sizing_sizer **out)
 {
-	const ah_policy_ops *ops = ah_policy_get(kind);
+	const ah_sizing_ops *ops = ah_sizing_get(kind);
 	if (!ops || !out)
 		return AH_EINVAL;
-	ah_policy_sizer *z = calloc(1, sizeof(*z));
+	ah_sizing_sizer *z = calloc(1, sizeof(*z));
 	if (!z)
 		return AH_ENOMEM;
 	if (p)
 		z->p = *p;
 	else
-		ah_replay_params_default(&z->p);
-	if (z->p.step_s <= 0) {
+		ah_sizing_params_default(&z->p, NULL);
+	if (z->p.step_s <= 0 || z->p.ndims < 0 || z->p.ndims > AH_MAX_DIMS) {
 		free(z);
 		return AH_EINVAL;
 	}
@@ -133,7 +133,7 @@ int ah_policy_sizer_new(ah_policy_kind kind, const ah_replay_params *p, ah_polic
 	return 0;
 }
 
-void ah_policy_sizer_free(ah_policy_sizer *z)
+void ah_sizing_sizer_free(ah_sizing_sizer *z)
 {
 	if (!z)
 		return;
@@ -144,19 +144,19 @@ void ah_policy_sizer_free(ah_policy_sizer *z)
 	free(z);
 }
 
-size_t ah_policy_sizer_count(const ah_policy_sizer *z)
+size_t ah_sizing_sizer_count(const ah_sizing_sizer *z)
 {
 	return z ? z->n : 0;
 }
 
-int ah_policy_sizer_bind(ah_policy_sizer *z, uint64_t id, int dim, int64_t requested, const int64_t *t_ns,
+int ah_sizing_sizer_bind(ah_sizing_sizer *z, uint64_t id, int dim, int64_t requested, const int64_t *t_ns,
 			 const int64_t *used, size_t n)
 {
 	if (!z || !id || (n && (!t_ns || !used)))
 		return AH_EINVAL;
-	if ((unsigned)dim >= AH_REPLAY_DIMS)
+	if (dim < 0 || dim >= z->p.ndims)
 		return AH_ERANGE;
-	if (n > AH_POLICY_SIZER_MAX_WARM)
+	if (n > AH_SIZING_SIZER_MAX_WARM)
 		return AH_ETOOBIG;
 	for (size_t i = 0; i < n; i++)
 		if (used[i] < 0 || (i && t_ns[i] <= t_ns[i - 1]))
@@ -183,9 +183,9 @@ static int target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used,
 		  const ah_resize_budget *budget, ah_size_target *out)
 {
 	(void)budget;
-	ah_policy_sizer *z = ctx;
-	if ((unsigned)dim >= AH_REPLAY_DIMS)
-		return AH_ENOENT; /* dimensions the policies do not know: left alone */
+	ah_sizing_sizer *z = ctx;
+	if (dim < 0 || dim >= z->p.ndims)
+		return AH_ENOENT; /* dimensions the parameters do not cover: left alone */
 	struct entry *e;
 	int rc = get_entry(z, id, dim, reserved, &e);
 	if (rc)
@@ -194,21 +194,21 @@ static int target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used,
 	z->ops->observe(e->state, t, used, reserved, e->req);
 	int64_t r = z->ops->reserve(e->state, t + z->p.step_s, e->req);
 	out->reserve = r < 0 ? 0 : r;
-	out->limit = AH_LIMIT_NONE;
+	out->limit = z->ops->limits_incompressible && z->p.dim[dim].incompressible ? out->reserve : AH_LIMIT_NONE;
 	return 0;
 }
 
 static void forget(void *ctx, uint64_t id)
 {
-	ah_policy_sizer *z = ctx;
-	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+	ah_sizing_sizer *z = ctx;
+	for (int d = 0; d < z->p.ndims; d++) {
 		struct entry *e = find(z, id, d);
 		if (e)
 			remove_at(z, e);
 	}
 }
 
-void ah_policy_sizer_get(ah_policy_sizer *z, ah_sizer *out)
+void ah_sizing_sizer_get(ah_sizing_sizer *z, ah_sizer *out)
 {
 	if (!out)
 		return;

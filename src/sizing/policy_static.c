@@ -1,13 +1,13 @@
 /* static: reserve what the workload provisioned (the trace's requested
  * capacity), as a fixed request or a VM size does. Without a requested
  * column there is nothing to reserve: 0. */
-#include "sim/sim.h"
+#include "sizing/sizing_int.h"
 
 typedef struct {
 	int64_t req;
 } static_state;
 
-static void st_init(void *s, const ah_replay_params *p, int dim, int64_t requested)
+static void st_init(void *s, const ah_sizing_params *p, int dim, int64_t requested)
 {
 	(void)p;
 	(void)dim;
@@ -32,4 +32,10 @@ static void st_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	(void)requested;
 }
 
-const ah_policy_ops ah_policy_static_ops = {"static", sizeof(static_state), st_init, st_reserve, st_observe};
+const ah_sizing_ops ah_sizing_static_ops = {
+	.name = "static",
+	.state_size = sizeof(static_state),
+	.init = st_init,
+	.reserve = st_reserve,
+	.observe = st_observe,
+};

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/nab.h"
+#include "nab/nab.h"
 
 #define NAB_JSON_MAX_BYTES (64u << 20)
 #define NAB_CSV_LINE_MAX 4096

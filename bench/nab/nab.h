@@ -15,9 +15,12 @@
  * row of a window scores exactly A_TP, not 0.98661 A_TP; this port does the
  * same, otherwise a perfect detector would not normalise to 100.
  *
- * Timestamps are seconds since the epoch (naive times read as UTC). */
-#ifndef AHEAD_NAB_H
-#define AHEAD_NAB_H
+ * Timestamps are seconds since the epoch (naive times read as UTC).
+ *
+ * Benchmark code, not part of the library: compiled into bench_anomaly and
+ * test_nab (CMakeLists.txt, AHEAD_NAB_SOURCES). */
+#ifndef AHEAD_BENCH_NAB_H
+#define AHEAD_BENCH_NAB_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -12,24 +12,27 @@
  *    x 1.15 safety margin, at least 25 millicores and 250 MiB;
  *  - the updater replaces the request when the recommendation differs from
  *    it by more than 10% (updater/priority: defaultUpdateThreshold 0.10).
- * Here a usage above the memory reservation is the OOM. The 8-interval
+ * Here a usage above the memory reservation is the OOM. Any dimension runs
+ * as cpu (compressible) or memory (incompressible) does, with its own
+ * histogram range and floor (ah_sizing_dim; the minimums below are cpu's and
+ * memory's defaults). The 8-interval
  * memory aggregation window is when VPA garbage-collects an idle
  * container's state; peaks themselves fade with the 24 h half-life. */
 #include <math.h>
 #include <string.h>
 
-#include "sim/sim.h"
+#include "sizing/sizing_int.h"
 
 #define DAY (24 * 3600)
 #define MIN_SAMPLE_WEIGHT 0.1
 #define EPSILON (0.001 * MIN_SAMPLE_WEIGHT)
 #define OOM_RATIO 1.2
 #define OOM_MIN_BUMP ((int64_t)100 << 20)
-#define MIN_CPU_MILLI 25
-#define MIN_MEM_BYTES ((int64_t)250 << 20)
 
 typedef struct {
-	int dim;
+	bool peaks;        /* incompressible: memory's peak bookkeeping */
+	double unit;       /* base units per histogram unit */
+	int64_t floor;
 	ah_hist_opts opts;
 	ah_dhist h;
 	int64_t request; /* applied reservation */
@@ -40,18 +43,18 @@ typedef struct {
 	int64_t memory_peak, oom_peak;
 } vpa_state;
 
-static void vpa_init(void *s, const ah_replay_params *p, int dim, int64_t requested)
+static void vpa_init(void *s, const ah_sizing_params *p, int dim, int64_t requested)
 {
-	(void)p;
 	vpa_state *st = s;
+	const ah_sizing_dim *d = &p->dim[dim];
 	memset(st, 0, sizeof(*st));
-	st->dim = dim;
-	if (dim == AH_DIM_CPU)
-		ah_hist_opts_init(&st->opts, 1000.0, 0.001, 1.05, EPSILON);
-	else
-		ah_hist_opts_init(&st->opts, 1e12, 1e7, 1.05, EPSILON);
+	st->peaks = d->incompressible;
+	st->unit = d->hist_unit > 0 ? d->hist_unit : 1.0;
+	st->floor = d->floor;
+	if (ah_hist_opts_init(&st->opts, d->hist_max, d->hist_first, 1.05, EPSILON))
+		ah_hist_opts_init(&st->opts, 1e6, 1.0, 1.05, EPSILON); /* a bad range: plain units */
 	ah_dhist_init(&st->h, &st->opts, DAY);
-	st->request = requested > 0 ? requested : (dim == AH_DIM_CPU ? MIN_CPU_MILLI : MIN_MEM_BYTES);
+	st->request = requested > 0 ? requested : st->floor;
 }
 
 static int64_t vpa_reserve(void *s, int64_t t, int64_t requested)
@@ -104,18 +107,18 @@ static int64_t recommend(const vpa_state *st)
 	double pct = ah_dhist_percentile(&st->h, 0.9);
 	/* CPUAmountFromCores / MemoryAmountFromBytes, then ScaleResource: both
 	 * truncate to the integer amount. */
-	int64_t amt = st->dim == AH_DIM_CPU ? (int64_t)(pct * 1000.0) : (int64_t)pct;
+	int64_t amt = (int64_t)(pct * st->unit);
 	amt = (int64_t)((double)amt * 1.15);
-	return max64(amt, st->dim == AH_DIM_CPU ? MIN_CPU_MILLI : MIN_MEM_BYTES);
+	return max64(amt, st->floor);
 }
 
 static void vpa_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64_t requested)
 {
 	(void)requested;
 	vpa_state *st = s;
-	if (st->dim == AH_DIM_CPU) {
-		double w = (double)reserved / 1000.0;
-		ah_dhist_add(&st->h, (double)used / 1000.0, w > MIN_SAMPLE_WEIGHT ? w : MIN_SAMPLE_WEIGHT, t);
+	if (!st->peaks) {
+		double w = (double)reserved / st->unit;
+		ah_dhist_add(&st->h, (double)used / st->unit, w > MIN_SAMPLE_WEIGHT ? w : MIN_SAMPLE_WEIGHT, t);
 	} else {
 		add_memory_sample(st, t, used, 0);
 		if (used > reserved) { /* RecordOOM */
@@ -130,4 +133,10 @@ static void vpa_observe(void *s, int64_t t, int64_t used, int64_t reserved, int6
 		st->request = rec;
 }
 
-const ah_policy_ops ah_policy_vpa_ops = {"vpa", sizeof(vpa_state), vpa_init, vpa_reserve, vpa_observe};
+const ah_sizing_ops ah_sizing_vpa_ops = {
+	.name = "vpa",
+	.state_size = sizeof(vpa_state),
+	.init = vpa_init,
+	.reserve = vpa_reserve,
+	.observe = vpa_observe,
+};

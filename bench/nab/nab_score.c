@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/nab.h"
+#include "nab/nab.h"
 
 const ah_nab_profile ah_nab_standard_profiles[3] = {
 	{"standard", 1.0, 0.11, 1.0},

@@ -35,12 +35,12 @@
  *    huge jumps is not bought with capacity held all the time;
  *  - reservation (f + b) x score - b; grow at once, shrink only when the
  *    new target is more than 10% below the current reservation (hysteresis).
- * The quantile is per dimension (ah_replay_params.quantile[dim]).
+ * The quantile, cost and score scale are per dimension (ah_sizing_dim).
  * Each interval is O(buckets), no allocation; the state is under 64 KiB. */
 #include <math.h>
 #include <string.h>
 
-#include "sim/sim.h"
+#include "sizing/sizing_int.h"
 
 #define SLOTS 24
 #define NB 640 /* score buckets, log-spaced over [2^-5, 2^5]: 1.1% wide */
@@ -63,7 +63,6 @@ typedef struct {
 } rhist;
 
 typedef struct {
-	int dim;
 	double q;
 	double cost; /* capacity-intervals one violation is worth */
 	double b; /* score scale, base units */
@@ -112,17 +111,17 @@ static void rh_scale(rhist *h, double f)
 	h->total *= f;
 }
 
-static void ah_init(void *s, const ah_replay_params *p, int dim, int64_t requested)
+static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t requested)
 {
 	ahead_state *st = s;
 	memset(st, 0, sizeof(*st));
-	st->dim = dim;
-	st->q = p->quantile[dim];
-	st->cost = p->violation_cost[dim] > 0 ? p->violation_cost[dim] : 0;
+	const ah_sizing_dim *d = &p->dim[dim];
+	st->q = d->quantile;
+	st->cost = d->violation_cost > 0 ? d->violation_cost : 0;
 	if (requested > 0)
-		st->b = (dim == AH_DIM_CPU ? 0.5 : 0.25) * (double)requested;
+		st->b = d->score_share * (double)requested;
 	else
-		st->b = dim == AH_DIM_CPU ? 1000.0 : (double)((int64_t)2 << 30);
+		st->b = d->score_default;
 	if (st->b < 1)
 		st->b = 1;
 	st->res = requested > 0 ? requested : 0;
@@ -310,4 +309,10 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	st->last = u;
 }
 
-const ah_policy_ops ah_policy_ahead_ops = {"ahead", sizeof(ahead_state), ah_init, ah_reserve, ah_observe};
+const ah_sizing_ops ah_sizing_ahead_ops = {
+	.name = "ahead",
+	.state_size = sizeof(ahead_state),
+	.init = ah_init,
+	.reserve = ah_reserve,
+	.observe = ah_observe,
+};

@@ -11,17 +11,22 @@
  * trace gives one sample per interval, so each interval adds one sample.
  * We reuse VPA's exponential buckets (5% growth from 1 millicore), so the
  * limit is a bucket end (at most 5% above the sample). Limits apply every
- * interval: Borg resizes limits in place. Before any sample: the request. */
+ * interval: Borg resizes limits in place, and enforces them: on an
+ * incompressible dimension the reservation is also the hard limit. Any
+ * dimension runs as cpu (compressible) or memory (incompressible) does,
+ * with its own histogram range (ah_sizing_dim). Before any sample: the
+ * request. */
 #include <math.h>
 #include <string.h>
 
-#include "sim/sim.h"
+#include "sizing/sizing_int.h"
 
 #define HOUR 3600
 #define MAX_HOURS 512
 
 typedef struct {
-	int dim;
+	bool peaks; /* incompressible */
+	double unit;
 	double pct;
 	int64_t res;
 	/* cpu */
@@ -34,16 +39,19 @@ typedef struct {
 	int64_t peak[MAX_HOURS];
 } ap_state;
 
-static void ap_init(void *s, const ah_replay_params *p, int dim, int64_t requested)
+static void ap_init(void *s, const ah_sizing_params *p, int dim, int64_t requested)
 {
 	ap_state *st = s;
 	memset(st, 0, sizeof(*st));
-	st->dim = dim;
-	st->pct = p->autopilot_cpu_pct;
+	const ah_sizing_dim *d = &p->dim[dim];
+	st->peaks = d->incompressible;
+	st->unit = d->hist_unit > 0 ? d->hist_unit : 1.0;
+	st->pct = p->autopilot_pct;
 	st->res = requested > 0 ? requested : 0;
-	ah_hist_opts_init(&st->opts, 1000.0, 0.001, 1.05, 1e-4);
-	ah_dhist_init(&st->h, &st->opts, p->autopilot_cpu_half_life_s);
-	int64_t nh = p->autopilot_mem_window_s / HOUR;
+	if (ah_hist_opts_init(&st->opts, d->hist_max, d->hist_first, 1.05, 1e-4))
+		ah_hist_opts_init(&st->opts, 1e6, 1.0, 1.05, 1e-4); /* a bad range: plain units */
+	ah_dhist_init(&st->h, &st->opts, p->autopilot_half_life_s);
+	int64_t nh = p->autopilot_peak_window_s / HOUR;
 	st->nhours = nh < 1 ? 1 : nh > MAX_HOURS ? MAX_HOURS : (int)nh;
 }
 
@@ -59,9 +67,9 @@ static void ap_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	(void)reserved;
 	(void)requested;
 	ap_state *st = s;
-	if (st->dim == AH_DIM_CPU) {
-		ah_dhist_add(&st->h, (double)used / 1000.0, 1.0, t);
-		st->res = (int64_t)ceil(ah_dhist_percentile(&st->h, st->pct) * 1000.0 - 1e-9);
+	if (!st->peaks) {
+		ah_dhist_add(&st->h, (double)used / st->unit, 1.0, t);
+		st->res = (int64_t)ceil(ah_dhist_percentile(&st->h, st->pct) * st->unit - 1e-9);
 		return;
 	}
 	int64_t hour = t / HOUR;
@@ -88,5 +96,11 @@ static void ap_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	st->res = m;
 }
 
-const ah_policy_ops ah_policy_autopilot_ops = {"autopilot", sizeof(ap_state), ap_init, ap_reserve,
-					       ap_observe};
+const ah_sizing_ops ah_sizing_autopilot_ops = {
+	.name = "autopilot",
+	.state_size = sizeof(ap_state),
+	.limits_incompressible = true,
+	.init = ap_init,
+	.reserve = ap_reserve,
+	.observe = ap_observe,
+};

@@ -1,11 +1,11 @@
-/* Private to src/sim: the exponential decaying histogram shared by the
- * vpa, autopilot and ahead policies, and the policies' ops tables. */
-#ifndef AHEAD_SIM_H
-#define AHEAD_SIM_H
+/* Private to src/sizing: the exponential decaying histogram shared by the
+ * vpa and autopilot policies, and the policies' ops tables. */
+#ifndef AHEAD_SIZING_INT_H
+#define AHEAD_SIZING_INT_H
 
 #include <stdint.h>
 
-#include "ahead/replay.h"
+#include "ahead/sizing.h"
 
 #define AH_HIST_MAX_BUCKETS 256
 
@@ -41,10 +41,10 @@ int ah_dhist_empty(const ah_dhist *h);
  * p x total (start of the last bucket if it is the last); 0 when empty. */
 double ah_dhist_percentile(const ah_dhist *h, double p);
 
-extern const ah_policy_ops ah_policy_static_ops;
-extern const ah_policy_ops ah_policy_threshold_ops;
-extern const ah_policy_ops ah_policy_vpa_ops;
-extern const ah_policy_ops ah_policy_autopilot_ops;
-extern const ah_policy_ops ah_policy_ahead_ops;
+extern const ah_sizing_ops ah_sizing_static_ops;
+extern const ah_sizing_ops ah_sizing_threshold_ops;
+extern const ah_sizing_ops ah_sizing_vpa_ops;
+extern const ah_sizing_ops ah_sizing_autopilot_ops;
+extern const ah_sizing_ops ah_sizing_ahead_ops;
 
 #endif
