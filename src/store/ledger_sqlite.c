@@ -20,10 +20,12 @@
  * N file (it names its columns; rows it writes have res_bin NULL, which
  * falls back to the text). A file from a newer version than this code knows
  * is refused: a future step may not be additive. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
@@ -948,4 +950,150 @@ int ah_ledger_sqlite_set_max_pages(ah_ledger *l, int64_t max_pages)
 	char sql[64];
 	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", (long long)max_pages);
 	return exec(s, sql);
+}
+
+/* ---- backup and restore ------------------------------------------------ */
+
+static int copy_db(sqlite3 *from, const char *to_path, char *err, size_t errlen)
+{
+	sqlite3 *to = NULL;
+	int rc = sqlite3_open_v2(to_path, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+		if (!b) {
+			rc = sqlite3_errcode(to);
+		} else {
+			while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+				sqlite3_sleep(10);
+			sqlite3_backup_finish(b);
+			if (rc == SQLITE_DONE)
+				rc = sqlite3_errcode(to);
+		}
+	}
+	/* A rollback journal, not WAL: the copy is one self-contained file. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(to, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK && err)
+		snprintf(err, errlen, "%s: %s", to_path, to ? sqlite3_errmsg(to) : "out of memory");
+	if (sqlite3_close(to) != SQLITE_OK && rc == SQLITE_OK)
+		rc = SQLITE_IOERR;
+	return rc == SQLITE_OK ? 0 : AH_EIO;
+}
+
+static int temp_beside(const char *path, const char *what, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s.%s-%d", path, what, (int)getpid());
+	return n < 0 || (size_t)n >= len ? AH_ETOOBIG : 0;
+}
+
+int ah_ledger_sqlite_backup(ah_ledger *l, const char *dest_path, char *err, size_t errlen)
+{
+	char tmp[4096];
+	if (!ah_ledger_is_sqlite(l) || !dest_path || !*dest_path)
+		return AH_EINVAL;
+	int rc = temp_beside(dest_path, "backup", tmp, sizeof tmp);
+	if (rc < 0)
+		return rc;
+	unlink(tmp);
+	if ((rc = copy_db(((sql_ledger *)l)->db, tmp, err, errlen)) < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	if (rename(tmp, dest_path) != 0) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot rename the backup into place: %s", dest_path, strerror(errno));
+		unlink(tmp);
+		return AH_EIO;
+	}
+	return 0;
+}
+
+/* An ahead ledger has our tables and a schema this code knows. */
+static int check_ledger_file(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int version = -1, tables = 0;
+	int rc = read_user_version(db, &version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db,
+					"SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
+					" ('meta','policy','pools','tenants','allocations','queue','events')",
+					-1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s: not an ahead ledger: %s", path, sqlite3_errmsg(db));
+		return AH_EINVAL;
+	}
+	if (tables != 7) {
+		if (err)
+			snprintf(err, errlen, "%s: not an ahead ledger (its tables are missing)", path);
+		return AH_EINVAL;
+	}
+	if (version > SCHEMA_LATEST) {
+		if (err)
+			snprintf(err, errlen, "%s: ledger schema version %d is newer than this ahead knows (%d)", path,
+				 version, SCHEMA_LATEST);
+		return AH_EUNSUPPORTED;
+	}
+	return 0;
+}
+
+/* Folds the live ledger's WAL into its file, so no stale WAL is left to be
+ * replayed onto the restored file. */
+static int checkpoint_target(const char *db_path, char *err, size_t errlen)
+{
+	if (access(db_path, F_OK) != 0)
+		return 0;
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK && err)
+		snprintf(err, errlen, "%s: cannot checkpoint before restore: %s", db_path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : AH_EIO;
+}
+
+int ah_ledger_sqlite_restore(const char *backup_path, const char *db_path, char *err, size_t errlen)
+{
+	char tmp[4096], side[4200];
+	sqlite3 *src = NULL;
+	if (!backup_path || !*backup_path || !db_path || !*db_path)
+		return AH_EINVAL;
+	int rc = temp_beside(db_path, "restore", tmp, sizeof tmp);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_open_v2(backup_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot open: %s", backup_path, src ? sqlite3_errmsg(src) : "out of memory");
+		rc = AH_EIO;
+		goto out;
+	}
+	if ((rc = check_ledger_file(src, backup_path, err, errlen)) < 0)
+		goto out;
+	unlink(tmp);
+	if ((rc = copy_db(src, tmp, err, errlen)) < 0 || (rc = checkpoint_target(db_path, err, errlen)) < 0)
+		goto out;
+	if (rename(tmp, db_path) != 0) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot rename the restored ledger into place: %s", db_path,
+				 strerror(errno));
+		rc = AH_EIO;
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(side, sizeof side, "%s%s", db_path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+out:
+	sqlite3_close(src);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
 }
