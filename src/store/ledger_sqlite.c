@@ -745,8 +745,8 @@ static int l_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row
 		"INSERT OR REPLACE INTO pool_demand(pool,t_ns,used,queued,classes) VALUES(?1,?2,?3,?4,?5)",
 		/* retention: by age, then a hard cap on rows per pool */
 		"DELETE FROM pool_demand WHERE pool=?1 AND t_ns<?6",
-		"DELETE FROM pool_demand WHERE pool=?1 AND t_ns<=(SELECT t_ns FROM pool_demand WHERE pool=?1"
-		" ORDER BY t_ns DESC LIMIT 1 OFFSET ?7)",
+		("DELETE FROM pool_demand WHERE pool=?1 AND t_ns<=(SELECT t_ns FROM pool_demand WHERE pool=?1"
+		 " ORDER BY t_ns DESC LIMIT 1 OFFSET ?7)"),
 	};
 	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		sqlite3_stmt *st = NULL;
