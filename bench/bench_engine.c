@@ -6,10 +6,18 @@
  * made WINDOW pairs earlier, so the engine holds WINDOW live allocations.
  * Durable runs commit once per answer (batch 1) and with group commit
  * (batch B: B answers share one commit; each answer is durable when its
- * batch's commit returns, and its latency is measured to that moment). */
+ * batch's commit returns, and its latency is measured to that moment).
+ *
+ * CLI phase: a ledger with CLI_ALLOCS granted allocations over 10 tenants
+ * and 2 pools (durability = process) is built through the engine, then
+ * CLI_RUNS `ahead alloc` processes run against it one after another (warm
+ * page cache); each process opens the ledger and rebuilds the engine, so
+ * this measures the cost of opening a big ledger. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,8 +143,137 @@ static int run(ah_engine *e, long n, int batch, result *out)
 	return 0;
 }
 
+#define CLI_ALLOCS 100000
+#define CLI_RUNS 20
+#define CLI_TENANTS 10
+
+static const char cli_policy[] = "[ahead]\nlease_ttl = 24h\nmax_lease_ttl = 2400h\nqueue_timeout = 0\n"
+				 "default_class = standard\nunknown_tenants = default\ndurability = process\n"
+				 "[pool p0]\ncapacity = cpu=100000000, memory=100000Ti\n"
+				 "[pool p1]\ncapacity = cpu=100000000, memory=100000Ti\n"
+				 "[class standard]\npriority = 50\n[tenant *]\n";
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* The allocations are stamped with the real clock and a 100-day lease, so
+ * the CLI (which reads the clock) finds them all live. */
+static int cli_build_ledger(const char *path, long n)
+{
+	char err[512];
+	ah_policy *p = NULL;
+	ah_ledger *led = NULL;
+	ah_engine *e = NULL;
+	int rc = ah_policy_load_string(cli_policy, strlen(cli_policy), "bench", &p, err, sizeof err);
+	if (rc < 0 || (rc = ah_ledger_sqlite_open(path, AH_DURABILITY_PROCESS, &led, err, sizeof err)) < 0) {
+		fprintf(stderr, "bench: %s\n", err);
+		goto out;
+	}
+	int64_t now = real_ns();
+	if ((rc = led->ops->begin(led)) < 0 || (rc = ah_ledger_sqlite_policy_put(led, cli_policy, p, now)) < 0 ||
+	    (rc = led->ops->commit(led)) < 0 || (rc = ah_engine_new(p, led, now, &e)) < 0)
+		goto out;
+	for (long i = 0; i < n && rc == 0; i += 1000) {
+		if ((rc = ah_engine_batch_begin(e)) < 0)
+			break;
+		for (long j = i; j < i + 1000 && j < n; j++) {
+			char tn[16];
+			snprintf(tn, sizeof tn, "t%ld", j % CLI_TENANTS);
+			ah_request r = {.tenant = tn, .pool = j % 2 ? "p1" : "p0", .queue_timeout_ns = -1,
+					.lease_ttl_ns = 2400LL * 3600 * 1000000000};
+			r.res.v[AH_DIM_CPU] = 100 + j % 900;
+			r.res.v[AH_DIM_MEMORY] = (int64_t)(1 + j % 64) << 20;
+			ah_decision d;
+			if ((rc = ah_engine_request(e, &r, now, &d)) < 0 || d.outcome != AH_GRANTED) {
+				fprintf(stderr, "bench: cli ledger: request %ld not granted: %s\n", j, d.message);
+				rc = rc < 0 ? rc : AH_ESTATE;
+				break;
+			}
+		}
+		int brc = ah_engine_batch_end(e);
+		if (rc == 0)
+			rc = brc;
+	}
+out:
+	ah_engine_free(e);
+	ah_ledger_free(led);
+	ah_policy_free(p);
+	return rc;
+}
+
+static int64_t cli_run_alloc(const char *bin, const char *db, int i)
+{
+	char tn[16];
+	snprintf(tn, sizeof tn, "t%d", i % CLI_TENANTS);
+	int64_t t0 = mono_ns();
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		if (fd >= 0)
+			dup2(fd, 1);
+		execl(bin, bin, "alloc", "--db", db, "-t", tn, "-p", i % 2 ? "p1" : "p0", "-r", "cpu=1,memory=1Gi",
+		      (char *)NULL);
+		_exit(127);
+	}
+	int st;
+	if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "bench: %s alloc failed (status %d)\n", bin, st);
+		return -1;
+	}
+	return mono_ns() - t0;
+}
+
+static void unlink_db(const char *path)
+{
+	char p2[600];
+	unlink(path);
+	snprintf(p2, sizeof p2, "%s-wal", path);
+	unlink(p2);
+	snprintf(p2, sizeof p2, "%s-shm", path);
+	unlink(p2);
+}
+
+static int cli_phase(void)
+{
+	const char *bd = getenv("AHEAD_BUILD"), *bin = getenv("AHEAD_BIN");
+	char path[512], binbuf[512];
+	if (!bin) {
+		snprintf(binbuf, sizeof binbuf, "%s/ahead", bd ? bd : ".");
+		bin = binbuf;
+	}
+	snprintf(path, sizeof path, "%s/bench-engine-cli.db", bd ? bd : ".");
+	unlink_db(path);
+	int64_t t0 = mono_ns();
+	if (cli_build_ledger(path, CLI_ALLOCS) < 0)
+		return 1;
+	printf("cli phase: built a ledger of %d allocations in %.1f s\n", CLI_ALLOCS, (double)(mono_ns() - t0) * 1e-9);
+	int64_t ms[CLI_RUNS];
+	if (cli_run_alloc(bin, path, 0) < 0) /* warm the page cache */
+		return 1;
+	for (int i = 0; i < CLI_RUNS; i++)
+		if ((ms[i] = cli_run_alloc(bin, path, i + 1)) < 0)
+			return 1;
+	qsort(ms, CLI_RUNS, sizeof ms[0], cmp_i64);
+	printf("%d x '%s alloc' against %d allocations: median %.1f ms, min %.1f, max %.1f\n", CLI_RUNS, bin,
+	       CLI_ALLOCS, (double)ms[CLI_RUNS / 2] / 1e6, (double)ms[0] / 1e6, (double)ms[CLI_RUNS - 1] / 1e6);
+	printf("engine_cli_alloc_ms_100k=%.0f\n", (double)ms[CLI_RUNS / 2] / 1e6);
+	printf("engine_cli_alloc_ms_100k_min=%.0f\nengine_cli_alloc_ms_100k_max=%.0f\n", (double)ms[0] / 1e6,
+	       (double)ms[CLI_RUNS - 1] / 1e6);
+	unlink_db(path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "--cli"))
+		return cli_phase();
+
 	long n_mem = 3000000, n_disk = 200000;
 	if (argc > 1 && !strcmp(argv[1], "--quick")) {
 		n_mem = 200000;
@@ -208,5 +345,6 @@ int main(int argc, char **argv)
 	printf("engine_pairs_per_s_durable=%.0f\n", best_durable);
 	printf("engine_durable_batch=%d\n", best_batch);
 	free(pol);
-	return 0;
+	printf("\n");
+	return cli_phase();
 }

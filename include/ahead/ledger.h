@@ -5,12 +5,20 @@
  * implementation either makes a commit durable or returns an error; after an
  * error the engine refuses further work until it is reloaded from the ledger.
  * Implementations: SQLite (src/store/ledger_sqlite.c) and memory
- * (src/store/ledger_memory.c, for tests, benches and replay). */
+ * (src/store/ledger_memory.c, for tests, benches and replay).
+ *
+ * Besides the engine's state, a ledger keeps what a front end needs to run
+ * on any store: the applied policy (with a generation number), the event
+ * log, the scaler's demand history. Front ends use the generic ah_ledger_*
+ * functions below, never a store's own. */
 #ifndef AHEAD_LEDGER_H
 #define AHEAD_LEDGER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/policy.h"
 #include "ahead/resource.h"
 
 #ifdef __cplusplus
@@ -65,6 +73,50 @@ typedef struct {
 
 typedef struct ah_ledger ah_ledger;
 
+/* An event as the log returns it (strings borrowed for the callback). */
+typedef struct {
+	int64_t seq, t_ns;
+	const char *kind, *tenant, *pool, *klass, *resources, *reason, *detail;
+	uint64_t id;
+	const char *data;       /* JSON object (scale events) or "" */
+} ah_event_row;
+
+/* Which events to visit; zero-initialised means all of them. */
+typedef struct {
+	int64_t after_seq;      /* seq > after_seq */
+	int limit;              /* at most this many; <= 0: no limit */
+	uint64_t id;            /* this allocation only; 0: any */
+	unsigned kinds;         /* bit (1u << ah_event_kind) per kind wanted; 0: any */
+	const char *pool;       /* this pool only; NULL: any */
+	int64_t since_ns;       /* t_ns >= since_ns; 0: any */
+} ah_event_query;
+
+/* The scaler's demand history: one row per pool and observation time, what
+ * the pool held and what waited, split by class. */
+typedef struct {
+	int64_t t_ns;
+	const char *pool;
+	ah_vec used, queued;
+	int n_classes;
+	char class_name[AH_MAX_CLASSES][AH_NAME_MAX];
+	ah_vec class_demand[AH_MAX_CLASSES];
+} ah_demand_row;
+
+/* What a decision read, so the commit can refuse if it changed since: a
+ * compare-and-set on stores without a global write lock. */
+typedef enum {
+	AH_PRECOND_POLICY = 0, /* key unused; version = policy generation */
+	AH_PRECOND_ALLOC,      /* key = allocation id (decimal); version = 0: absent */
+	AH_PRECOND_POOL,       /* key = pool name; version = its capacity revision */
+	AH_PRECOND__COUNT
+} ah_precond_kind;
+
+typedef struct {
+	ah_precond_kind kind;
+	char key[AH_NAME_MAX];
+	uint64_t version;
+} ah_ledger_precond;
+
 /* Callbacks the engine gives to ledger load. */
 typedef struct {
 	void *ctx;
@@ -91,6 +143,21 @@ typedef struct {
 	 * Called inside begin/commit or on its own (it then reads a snapshot). */
 	int (*load)(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id);
 	void (*free)(ah_ledger *l);
+
+	/* Front-end operations (see the ah_ledger_* functions below). */
+	int (*policy_get)(ah_ledger *l, char **out_text, int64_t *out_applied_ns);
+	int (*policy_put)(ah_ledger *l, const char *text, const ah_policy *p, int64_t now_ns);
+	int (*policy_generation)(ah_ledger *l, uint64_t *out_gen);
+	int (*events)(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, const ah_event_row *ev),
+		      void *ctx);
+	int (*demand_put)(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row, int64_t keep_after_ns,
+			  int max_rows);
+	int (*demand_load)(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+			   int (*fn)(void *ctx, const ah_demand_row *row), void *ctx);
+	int (*set_durability)(ah_ledger *l, ah_durability durability);
+	/* Records a precondition of the open transaction, checked by commit. */
+	int (*precond_add)(ah_ledger *l, const ah_ledger_precond *pc);
+	const char *(*errmsg)(ah_ledger *l);
 } ah_ledger_ops;
 
 struct ah_ledger {
@@ -107,6 +174,45 @@ int ah_ledger_memory_events(ah_ledger *l, int i, ah_event_kind *kind, uint64_t *
 int ah_ledger_memory_event_count(ah_ledger *l);
 
 void ah_ledger_free(ah_ledger *l);
+
+/* ---- front-end operations, for every store ------------------------------ */
+
+/* The applied policy's source text (malloc'd, caller frees). AH_ENOENT when
+ * no policy was ever applied. */
+int ah_ledger_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns);
+/* Stores a policy, bumps its generation and logs a policy event. Must run
+ * inside begin/commit. Pool capacities scaled away from a previous policy's
+ * size are reset to the new policy's capacity. */
+int ah_ledger_policy_put(ah_ledger *l, const char *text, const ah_policy *p, int64_t now_ns);
+/* Generation of the applied policy: 0 before the first put, then +1 per put
+ * (by any process). Cheap: a long-lived process polls it to notice a policy
+ * applied elsewhere. */
+int ah_ledger_policy_generation(ah_ledger *l, uint64_t *out_gen);
+/* Visits the events q selects (NULL: all), oldest first; a non-zero return
+ * of fn stops the walk and is returned. */
+int ah_ledger_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, const ah_event_row *ev),
+		     void *ctx);
+/* Stores a demand row (replacing one of the same pool and time), then drops
+ * the pool's rows older than keep_after_ns and all but its newest max_rows.
+ * Runs in its own transaction unless one is open. */
+int ah_ledger_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row, int64_t keep_after_ns,
+			 int max_rows);
+/* Visits rows with t_ns >= since_ns, oldest first. Rows that no longer
+ * parse under dims (a dropped dimension) are skipped. */
+int ah_ledger_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+			  int (*fn)(void *ctx, const ah_demand_row *row), void *ctx);
+/* Time of the last successful scale event that grew POOL's DIM (for
+ * stabilisation across runs); AH_ENOENT when there was none. */
+int ah_ledger_last_scale_up(ah_ledger *l, const char *pool, const char *dim, int64_t *out_t_ns);
+/* Switches how durable a commit is (no-op for stores without the choice). */
+int ah_ledger_set_durability(ah_ledger *l, ah_durability durability);
+/* Adds a precondition to the open transaction: commit fails with AH_EBUSY
+ * (nothing written) when the thing no longer has that version. key may be
+ * NULL. Stores whose transactions serialise all writers hold it trivially. */
+int ah_ledger_precond_add(ah_ledger *l, ah_precond_kind kind, const char *key, uint64_t version);
+/* The last error's message, in words (borrowed; "" when none). After a
+ * failed transaction it is the first error's, not a later rollback's. */
+const char *ah_ledger_errmsg(ah_ledger *l);
 
 #ifdef __cplusplus
 }

@@ -13,6 +13,7 @@
 #ifndef AHEAD_LEDGER_SQLITE_H
 #define AHEAD_LEDGER_SQLITE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,55 +28,38 @@ extern "C" {
 int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger **out, char *err,
 			  size_t errlen);
 
-/* Switches synchronous mode (the policy may ask for power-loss safety). */
+/* True when l is a SQLite ledger. */
+bool ah_ledger_is_sqlite(const ah_ledger *l);
+
+/* Copies the live ledger to dest_path through SQLite's online backup (a
+ * consistent snapshot; writers may go on meanwhile). dest_path is written
+ * atomically (temp file, then rename). */
+int ah_ledger_sqlite_backup(ah_ledger *l, const char *dest_path, char *err, size_t errlen);
+/* Replaces the ledger at db_path by the backup at backup_path, after
+ * checking the backup is an ahead ledger of a schema version this code
+ * knows: written to a temp file beside db_path, then renamed over it (and
+ * its -wal/-shm removed), so db_path is either the old or the new ledger.
+ * No process may have db_path open meanwhile. */
+int ah_ledger_sqlite_restore(const char *backup_path, const char *db_path, char *err, size_t errlen);
+
+/* Caps the database at max_pages pages (an operator's guard on disk use,
+ * and how tests make the disk "full"). */
+int ah_ledger_sqlite_set_max_pages(ah_ledger *l, int64_t max_pages);
+
+/* Older, SQLite-only names of the generic ledger functions (ledger.h),
+ * kept while callers move over. */
 int ah_ledger_sqlite_set_durability(ah_ledger *l, ah_durability durability);
-
-/* The applied policy's source text (malloc'd, caller frees). AH_ENOENT when
- * no policy was ever applied. */
 int ah_ledger_sqlite_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns);
-
-/* Stores a policy, rewriting the pools and tenants tables, and logs an
- * event. Must run inside begin/commit. Pool capacities already scaled away
- * from a previous policy's size are reset to the new policy's capacity. */
 int ah_ledger_sqlite_policy_put(ah_ledger *l, const char *text, const ah_policy *p, int64_t now_ns);
-
-typedef struct {
-	int64_t seq, t_ns;
-	const char *kind, *tenant, *pool, *klass, *resources, *reason, *detail;
-	uint64_t id;
-	const char *data;       /* JSON object (scale events) or "" */
-} ah_event_row;
-
-/* Visits events with seq > after_seq, oldest first, at most limit
- * (limit <= 0: all); filter by allocation id when id != 0. */
+/* Events with seq > after_seq, at most limit (<= 0: all), of allocation id
+ * (0: any): ah_ledger_events with those three filters. */
 int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t id,
 			    int (*fn)(void *ctx, const ah_event_row *ev), void *ctx);
-
-/* The scaler's demand history (table pool_demand): one row per pool and
- * observation time, what the pool held and what waited, split by class. */
-typedef struct {
-	int64_t t_ns;
-	const char *pool;
-	ah_vec used, queued;
-	int n_classes;
-	char class_name[AH_MAX_CLASSES][AH_NAME_MAX];
-	ah_vec class_demand[AH_MAX_CLASSES];
-} ah_demand_row;
-
-/* Stores a row (replacing one of the same pool and time), then drops the
- * pool's rows older than keep_after_ns and all but its newest max_rows.
- * Runs in its own transaction unless one is open. */
 int ah_ledger_sqlite_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row,
 				int64_t keep_after_ns, int max_rows);
-/* Visits rows with t_ns >= since_ns, oldest first. Rows that no longer
- * parse under dims (a dropped dimension) are skipped. */
 int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
 				 int (*fn)(void *ctx, const ah_demand_row *row), void *ctx);
-/* Time of the last successful scale event that grew POOL's DIM (for
- * stabilisation across runs); AH_ENOENT when there was none. */
 int ah_ledger_sqlite_last_scale_up(ah_ledger *l, const char *pool, const char *dim, int64_t *out_t_ns);
-
-/* Last error message from SQLite (borrowed). */
 const char *ah_ledger_sqlite_errmsg(ah_ledger *l);
 
 #ifdef __cplusplus

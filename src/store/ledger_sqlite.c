@@ -2,14 +2,36 @@
  *
  * Vectors are stored as canonical text ("cpu=2,memory=1Gi") so a row stays
  * readable with the sqlite3 shell and survives a policy that reorders or adds
- * dimensions. */
+ * dimensions. Allocations and queued requests also carry their resources as
+ * packed integers (res_bin, tagged with the dimension names' hash): loading
+ * 100,000 rows is then a copy instead of a parse; the text stays the truth
+ * when the dimensions changed or the blob is absent (rows from schema < 3).
+ *
+ * Schema versions (PRAGMA user_version; meta.schema_version is 1 forever):
+ *   0  the first schema: meta, policy, pools, tenants, allocations, queue,
+ *      events (without data).
+ *   1  events.data (JSON detail of scale events), pool_demand (the scaler's
+ *      demand history), index events_by_kind_pool.
+ *   2  pending_grows (the engine's pending grows; issue 8, engine split).
+ *   3  allocations.res_bin, queue.res_bin (packed resources), index
+ *      events_by_time; meta.policy_gen (policy generation, also written by
+ *      version-3 code on older files).
+ * Every step is additive: version N-1 code still reads and writes a version
+ * N file (it names its columns; rows it writes have res_bin NULL, which
+ * falls back to the text). A file from a newer version than this code knows
+ * is refused: a future step may not be additive. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
+#include "store/ledger_internal.h"
+
+#define SCHEMA_LATEST 3
 
 enum {
 	S_PUT_ALLOC,
@@ -19,20 +41,22 @@ enum {
 	S_EVENT,
 	S_NEXT_ID,
 	S_POOL_CAP,
+	S_POLICY_GEN,
 	S__COUNT
 };
 
 static const char *stmt_sql[S__COUNT] = {
 	"INSERT OR REPLACE INTO allocations(id,tenant,pool,class,resources,params,created_ns,expires_ns,"
-	"lease_ttl_ns) VALUES(?,?,?,?,?,?,?,?,?)",
+	"lease_ttl_ns,res_bin) VALUES(?,?,?,?,?,?,?,?,?,?)",
 	"DELETE FROM allocations WHERE id=?",
 	"INSERT OR REPLACE INTO queue(id,seq,tenant,pool,class,resources,params,arrival_ns,deadline_ns,"
-	"lease_ttl_ns) VALUES(?,?,?,?,?,?,?,?,?,?)",
+	"lease_ttl_ns,res_bin) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 	"DELETE FROM queue WHERE id=?",
 	"INSERT INTO events(t_ns,kind,id,tenant,pool,class,resources,reason,detail,data) VALUES(?,?,?,?,?,?,?,?,?,?)",
 	"INSERT OR REPLACE INTO meta(key,value) VALUES('next_id',?)",
 	"INSERT INTO pools(capacity,name,min_size,max_size,unit,headroom,headroom_priority)"
 	" VALUES(?,?,'','','','',0) ON CONFLICT(name) DO UPDATE SET capacity=excluded.capacity",
+	"SELECT value FROM meta WHERE key='policy_gen'",
 };
 
 static const char schema[] =
@@ -60,15 +84,34 @@ typedef struct {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__COUNT];
 	int64_t data_version; /* last seen; another process's commit changes it */
+	int64_t gen_version;  /* data_version when policy_gen was read (-1: never) */
+	uint64_t policy_gen;
+	bool in_txn, txn_failed;
+	int txn_rc;           /* the first error of the open transaction */
 	char errmsg[256];
 } sql_ledger;
 
+/* Inside a transaction the first error is the one to report: after
+ * SQLITE_FULL or an I/O error SQLite may roll back on its own, and what
+ * follows ("cannot commit - no transaction is active") only hides it. */
 static int fail(sql_ledger *s, int rc)
 {
+	int ah = rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? AH_EBUSY : AH_ESTORE;
+	if (s->in_txn && s->txn_failed)
+		return s->txn_rc;
 	snprintf(s->errmsg, sizeof(s->errmsg), "%s", sqlite3_errmsg(s->db));
-	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
-		return AH_EBUSY;
-	return AH_ESTORE;
+	if (s->in_txn) {
+		s->txn_failed = true;
+		s->txn_rc = ah;
+	}
+	return ah;
+}
+
+/* Rolls back without touching errmsg (there may be nothing to roll back). */
+static void quiet_rollback(sql_ledger *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int exec(sql_ledger *s, const char *sql)
@@ -99,9 +142,12 @@ static int64_t read_data_version(sql_ledger *s)
 static int l_begin(ah_ledger *l)
 {
 	sql_ledger *s = (sql_ledger *)l;
+	s->in_txn = s->txn_failed = false;
+	s->errmsg[0] = '\0';
 	int rc = exec(s, "BEGIN IMMEDIATE");
 	if (rc < 0)
 		return rc;
+	s->in_txn = true;
 	int64_t v = read_data_version(s);
 	if (v != s->data_version) {
 		s->data_version = v;
@@ -110,20 +156,32 @@ static int l_begin(ah_ledger *l)
 	return 0;
 }
 
+/* Preconditions need no check here: BEGIN IMMEDIATE takes the write lock
+ * for the whole transaction, so nothing a decision read can change before
+ * its commit, and begin() returns 1 when another process committed since
+ * this one last looked (data_version), so the caller reloads first. */
+static int l_precond_add(ah_ledger *l, const ah_ledger_precond *pc)
+{
+	(void)l;
+	(void)pc;
+	return 0;
+}
+
 static int l_commit(ah_ledger *l)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	int rc = exec(s, "COMMIT");
+	int rc = s->txn_failed ? s->txn_rc : exec(s, "COMMIT");
 	if (rc < 0)
-		exec(s, "ROLLBACK");
+		quiet_rollback(s);
+	s->in_txn = s->txn_failed = false;
 	return rc;
 }
 
 static void l_rollback(ah_ledger *l)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	if (!sqlite3_get_autocommit(s->db))
-		exec(s, "ROLLBACK");
+	quiet_rollback(s);
+	s->in_txn = s->txn_failed = false;
 }
 
 static int bind_vec(sql_ledger *s, sqlite3_stmt *st, int i, const ah_vec *v)
@@ -132,6 +190,46 @@ static int bind_vec(sql_ledger *s, sqlite3_stmt *st, int i, const ah_vec *v)
 	if (ah_vec_format(s->base.dims, v, buf, sizeof(buf)) < 0)
 		return AH_ERANGE;
 	return sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT) == SQLITE_OK ? 0 : fail(s, SQLITE_ERROR);
+}
+
+/* res_bin: the hash of the dimension names in order, then one int64 per
+ * dimension (host byte order: the file is not moved across architectures,
+ * and a foreign blob fails the hash and falls back to the text anyway). */
+static uint64_t dims_hash(const ah_dimset *d)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)d->n;
+	for (int i = 0; i < d->n; i++) {
+		for (const unsigned char *c = (const unsigned char *)d->name[i]; *c; c++)
+			h = (h ^ *c) * 1099511628211ULL;
+		h = (h ^ ',') * 1099511628211ULL;
+	}
+	return h;
+}
+
+static void bind_res_bin(sql_ledger *s, sqlite3_stmt *st, int i, const ah_vec *v)
+{
+	unsigned char buf[8 + 8 * AH_MAX_DIMS];
+	uint64_t h = dims_hash(s->base.dims);
+	int n = s->base.dims->n;
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, v->v, 8 * (size_t)n);
+	sqlite3_bind_blob(st, i, buf, 8 + 8 * n, SQLITE_TRANSIENT);
+}
+
+/* True (and *out set) when the blob was written under these dimensions. */
+static bool read_res_bin(sqlite3_stmt *st, int i, const ah_dimset *dims, uint64_t hash, ah_vec *out)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	int len = sqlite3_column_bytes(st, i);
+	uint64_t h;
+	if (!b || len != 8 + 8 * dims->n)
+		return false;
+	memcpy(&h, b, 8);
+	if (h != hash)
+		return false;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->v, (const unsigned char *)b + 8, 8 * (size_t)dims->n);
+	return true;
 }
 
 static int l_put_alloc(ah_ledger *l, const ah_ledger_row *r)
@@ -151,6 +249,7 @@ static int l_put_alloc(ah_ledger *l, const ah_ledger_row *r)
 	sqlite3_bind_int64(st, 7, r->created_ns);
 	sqlite3_bind_int64(st, 8, r->expires_ns);
 	sqlite3_bind_int64(st, 9, r->lease_ttl_ns);
+	bind_res_bin(s, st, 10, &r->res);
 	return step_reset(s, st);
 }
 
@@ -190,6 +289,7 @@ static int l_put_queued(ah_ledger *l, const ah_ledger_row *r)
 	sqlite3_bind_int64(st, 8, r->created_ns);
 	sqlite3_bind_int64(st, 9, r->expires_ns);
 	sqlite3_bind_int64(st, 10, r->lease_ttl_ns);
+	bind_res_bin(s, st, 11, &r->res);
 	return step_reset(s, st);
 }
 
@@ -258,6 +358,7 @@ static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset
 		     int (*fn)(void *, const ah_ledger_row *), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
+	uint64_t hash = dims_hash(dims);
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc);
@@ -268,7 +369,8 @@ static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset
 		r.tenant = col_text(st, 1);
 		r.pool = col_text(st, 2);
 		r.klass = col_text(st, 3);
-		if (ah_vec_parse(dims, col_text(st, 4), &r.res, perr, sizeof(perr)) < 0) {
+		if (!read_res_bin(st, 10, dims, hash, &r.res) &&
+		    ah_vec_parse(dims, col_text(st, 4), &r.res, perr, sizeof(perr)) < 0) {
 			snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu: resources: %s", queue ? "queued request" : "allocation",
 				 (unsigned long long)r.id, perr);
 			sqlite3_finalize(st);
@@ -317,12 +419,12 @@ static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 			return fail(s, rc);
 	}
 	if (ld->alloc &&
-	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,created_ns,expires_ns,lease_ttl_ns"
-			       " FROM allocations ORDER BY id", false, dims, ld->alloc, ld->ctx)) < 0)
+	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,created_ns,expires_ns,lease_ttl_ns,0,"
+			       "res_bin FROM allocations ORDER BY id", false, dims, ld->alloc, ld->ctx)) < 0)
 		return rc;
 	if (ld->queued &&
-	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,arrival_ns,deadline_ns,lease_ttl_ns,seq"
-			       " FROM queue ORDER BY seq", true, dims, ld->queued, ld->ctx)) < 0)
+	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,arrival_ns,deadline_ns,lease_ttl_ns,seq,"
+			       "res_bin FROM queue ORDER BY seq", true, dims, ld->queued, ld->ctx)) < 0)
 		return rc;
 	uint64_t next = 1;
 	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='next_id'", -1, &st, NULL);
@@ -359,100 +461,80 @@ static bool has_column(sql_ledger *s, const char *table, const char *col)
 	return found;
 }
 
-/* Schema upgrades, run inside the opening transaction and recorded in
- * PRAGMA user_version so each runs once. Additive only: a database written
- * by this version still opens with the previous one (which names its
- * columns in every statement and ignores the new table).
- *   1: events.data (structured detail of scale events, JSON) and
- *      pool_demand (the scaler's demand history, see ahead scale). */
-static int migrate(sql_ledger *s)
+static int add_column(sql_ledger *s, const char *table, const char *col, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
-	int version = 0, rc;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return fail(s, SQLITE_ERROR);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	if (version >= 1)
-		return 0;
-	if (!has_column(s, "events", "data") && (rc = exec(s, "ALTER TABLE events ADD COLUMN data TEXT")) < 0)
+	return has_column(s, table, col) ? 0 : exec(s, sql);
+}
+
+/* ---- schema migrations (the version table is at the top of the file) -- */
+
+static int migrate_1(sql_ledger *s)
+{
+	int rc = add_column(s, "events", "data", "ALTER TABLE events ADD COLUMN data TEXT");
+	if (rc < 0)
 		return rc;
 	return exec(s, "CREATE TABLE IF NOT EXISTS pool_demand(pool TEXT NOT NULL, t_ns INTEGER NOT NULL,"
 		       " used TEXT NOT NULL, queued TEXT NOT NULL, classes TEXT NOT NULL DEFAULT '',"
 		       " PRIMARY KEY(pool, t_ns)) WITHOUT ROWID;"
-		       "CREATE INDEX IF NOT EXISTS events_by_kind_pool ON events(kind, pool);"
-		       "PRAGMA user_version=1;");
+		       "CREATE INDEX IF NOT EXISTS events_by_kind_pool ON events(kind, pool);");
 }
 
-static const ah_ledger_ops sql_ops = {
-	.begin = l_begin,
-	.commit = l_commit,
-	.rollback = l_rollback,
-	.put_alloc = l_put_alloc,
-	.del_alloc = l_del_alloc,
-	.put_queued = l_put_queued,
-	.del_queued = l_del_queued,
-	.put_pool_capacity = l_pool_cap,
-	.event = l_event,
-	.set_next_id = l_next_id,
-	.load = l_load,
-	.free = l_free,
-};
+/* Reserved for pending_grows, created by the engine-split change (issue 8). */
+static int migrate_2(sql_ledger *s)
+{
+	(void)s;
+	return 0;
+}
 
-int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen)
+static int migrate_3(sql_ledger *s)
 {
 	int rc;
-	if (!path || !*path || !out)
-		return AH_EINVAL;
-	sql_ledger *s = calloc(1, sizeof(*s));
-	if (!s)
-		return AH_ENOMEM;
-	s->base.ops = &sql_ops;
-	s->data_version = -1;
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		if (err)
-			snprintf(err, errlen, "%s: cannot open database: %s", path,
-				 s->db ? sqlite3_errmsg(s->db) : "out of memory");
-		rc = AH_EIO;
-		goto fail;
+	if ((rc = add_column(s, "allocations", "res_bin", "ALTER TABLE allocations ADD COLUMN res_bin BLOB")) < 0 ||
+	    (rc = add_column(s, "queue", "res_bin", "ALTER TABLE queue ADD COLUMN res_bin BLOB")) < 0)
+		return rc;
+	return exec(s, "CREATE INDEX IF NOT EXISTS events_by_time ON events(t_ns);");
+}
+
+static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL, migrate_1, migrate_2, migrate_3};
+
+static int read_user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
-	const char *sync = durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
-	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
-	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
-		goto sqlfail;
-	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
-		exec(s, "ROLLBACK");
-		goto sqlfail;
-	}
-	if ((rc = exec(s, "COMMIT")) < 0)
-		goto sqlfail;
-	for (int i = 0; i < S__COUNT; i++)
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			rc = fail(s, SQLITE_ERROR);
-			goto sqlfail;
-		}
-	*out = &s->base;
-	return 0;
-sqlfail:
-	if (err)
-		snprintf(err, errlen, "%s: %s", path, s->errmsg[0] ? s->errmsg : "database error");
-	if (rc == AH_ESTORE && strstr(s->errmsg, "not a database"))
-		rc = AH_EIO;
-fail:
-	l_free(&s->base);
+	sqlite3_finalize(st);
 	return rc;
 }
 
-int ah_ledger_sqlite_set_durability(ah_ledger *l, ah_durability durability)
+/* Runs inside the opening transaction, so a failed step leaves the file at
+ * its old version. */
+static int migrate(sql_ledger *s)
 {
-	sql_ledger *s = (sql_ledger *)l;
-	return exec(s, durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+	int version = 0, rc;
+	if ((rc = read_user_version(s->db, &version)) != SQLITE_OK)
+		return fail(s, rc);
+	if (version > SCHEMA_LATEST) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+			 "ledger schema version %d is newer than this ahead knows (%d): upgrade ahead", version,
+			 SCHEMA_LATEST);
+		return AH_EUNSUPPORTED;
+	}
+	if (version == SCHEMA_LATEST)
+		return 0;
+	for (int v = version + 1; v <= SCHEMA_LATEST; v++)
+		if ((rc = migrations[v](s)) < 0)
+			return rc;
+	char sql[48];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_LATEST);
+	return exec(s, sql);
 }
 
-int ah_ledger_sqlite_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns)
+/* ---- policy ----------------------------------------------------------- */
+
+static int l_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns)
 {
 	sql_ledger *s = (sql_ledger *)l;
 	sqlite3_stmt *st = NULL;
@@ -475,15 +557,52 @@ int ah_ledger_sqlite_policy_get(ah_ledger *l, char **out_text, int64_t *out_appl
 	return 0;
 }
 
-int ah_ledger_sqlite_policy_put(ah_ledger *l, const char *text, const ah_policy *p, int64_t now_ns)
+/* Reads policy_gen unless no commit happened since the last read: polling
+ * it costs one PRAGMA, not a query, while nothing changes. A file written
+ * before generations existed has gen 1 when a policy is stored. */
+static int l_policy_generation(ah_ledger *l, uint64_t *out_gen)
 {
 	sql_ledger *s = (sql_ledger *)l;
+	int64_t v = read_data_version(s);
+	if (v < 0 || v != s->gen_version || s->in_txn) {
+		sqlite3_stmt *st = s->st[S_POLICY_GEN];
+		int rc = sqlite3_step(st);
+		uint64_t gen = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return fail(s, rc);
+		if (rc == SQLITE_DONE) {
+			char *t = NULL;
+			int prc = l_policy_get(l, &t, NULL);
+			free(t);
+			if (prc < 0 && prc != AH_ENOENT)
+				return prc;
+			gen = prc == 0;
+		}
+		s->policy_gen = gen;
+		s->gen_version = s->in_txn ? -1 : v;
+	}
+	*out_gen = s->policy_gen;
+	return 0;
+}
+
+static int put_policy_rows(sql_ledger *s, const char *text, const ah_policy *p, int64_t now_ns)
+{
 	sqlite3_stmt *st = NULL;
+	uint64_t gen = 0;
 	int rc;
-	const ah_dimset *saved = s->base.dims;
-	s->base.dims = &p->dims;
-	if ((rc = exec(s, "DELETE FROM pools; DELETE FROM tenants;")) < 0)
+	if ((rc = l_policy_generation(&s->base, &gen)) < 0 || (rc = exec(s, "DELETE FROM pools; DELETE FROM tenants;")) < 0)
 		goto out;
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key,value) VALUES('policy_gen',?)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = fail(s, SQLITE_ERROR);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(gen + 1));
+	if ((rc = step_reset(s, st)) < 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
 	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO policy(id,text,applied_ns) VALUES(1,?,?)", -1, &st,
 			       NULL) != SQLITE_OK) {
 		rc = fail(s, SQLITE_ERROR);
@@ -531,30 +650,60 @@ int ah_ledger_sqlite_policy_put(ah_ledger *l, const char *text, const ah_policy 
 			goto out;
 	}
 	ah_ledger_event ev = {.t_ns = now_ns, .kind = AH_EV_POLICY, .detail = "policy applied"};
-	rc = l_event(l, &ev);
+	rc = l_event(&s->base, &ev);
 out:
 	sqlite3_finalize(st);
-	s->base.dims = saved;
 	return rc;
 }
 
-int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t id,
-			    int (*fn)(void *ctx, const ah_event_row *ev), void *ctx)
+static int l_policy_put(ah_ledger *l, const char *text, const ah_policy *p, int64_t now_ns)
 {
 	sql_ledger *s = (sql_ledger *)l;
+	const ah_dimset *saved = s->base.dims;
+	s->base.dims = &p->dims;
+	int rc = put_policy_rows(s, text, p, now_ns);
+	s->base.dims = saved;
+	s->gen_version = -1;
+	return rc;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static int l_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, const ah_event_row *ev), void *ctx)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	char sql[512];
+	size_t n = (size_t)snprintf(sql, sizeof(sql), "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,"
+						     "detail,data FROM events WHERE seq>?1");
+	if (q->id)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND id=?2");
+	if (q->pool)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND pool=?3");
+	if (q->since_ns)
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND t_ns>=?4");
+	if (q->kinds) {
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND kind IN (");
+		for (int k = 0, first = 1; k < AH_EV__COUNT; k++)
+			if (q->kinds & (1u << k)) {
+				n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s'%s'", first ? "" : ",",
+						      ah_event_kind_name((ah_event_kind)k));
+				first = 0;
+			}
+		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
+	}
+	snprintf(sql + n, sizeof(sql) - n, " ORDER BY seq LIMIT ?5");
 	sqlite3_stmt *st = NULL;
-	const char *sql = id ? "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,detail,data FROM events"
-			       " WHERE seq>? AND id=? ORDER BY seq LIMIT ?"
-			     : "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,detail,data FROM events"
-			       " WHERE seq>? ORDER BY seq LIMIT ?";
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc);
-	int i = 1;
-	sqlite3_bind_int64(st, i++, after_seq);
-	if (id)
-		sqlite3_bind_int64(st, i++, (sqlite3_int64)id);
-	sqlite3_bind_int64(st, i, limit > 0 ? limit : -1);
+	sqlite3_bind_int64(st, 1, q->after_seq);
+	if (q->id)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)q->id);
+	if (q->pool)
+		sqlite3_bind_text(st, 3, q->pool, -1, SQLITE_STATIC);
+	if (q->since_ns)
+		sqlite3_bind_int64(st, 4, q->since_ns);
+	sqlite3_bind_int64(st, 5, q->limit > 0 ? q->limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		ah_event_row ev = {
 			.seq = sqlite3_column_int64(st, 0),
@@ -579,48 +728,17 @@ int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t
 	return rc == SQLITE_DONE ? 0 : fail(s, rc);
 }
 
-const char *ah_ledger_sqlite_errmsg(ah_ledger *l)
-{
-	return l ? ((sql_ledger *)l)->errmsg : "";
-}
-
 /* ---- the scaler's demand history -------------------------------------- */
 
-/* "gold:cpu=2,memory=1Gi;batch:cpu=1": class names and vectors never
- * contain ':' or ';'. */
-static int format_classes(const ah_dimset *dims, const ah_demand_row *r, char *buf, size_t len)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	for (int c = 0; c < r->n_classes; c++) {
-		char v[AH_MAX_DIMS * (AH_NAME_MAX + 32)];
-		if (ah_vec_is_zero(&r->class_demand[c], dims->n))
-			continue;
-		if (ah_vec_format(dims, &r->class_demand[c], v, sizeof(v)) < 0)
-			return AH_ERANGE;
-		int w = snprintf(buf + n, len - n, "%s%s:%s", n ? ";" : "", r->class_name[c], v);
-		if (w < 0 || (size_t)w >= len - n)
-			return AH_ETOOBIG;
-		n += (size_t)w;
-	}
-	return 0;
-}
-
-int ah_ledger_sqlite_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row,
-				int64_t keep_after_ns, int max_rows)
+static int l_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row, int64_t keep_after_ns,
+			int max_rows)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	if (!s || !dims || !row || !row->pool || row->n_classes < 0 || row->n_classes > AH_MAX_CLASSES ||
-	    max_rows < 1)
-		return AH_EINVAL;
-	char used[AH_MAX_DIMS * (AH_NAME_MAX + 32)], queued[sizeof(used)];
-	char classes[AH_MAX_CLASSES * (AH_NAME_MAX + sizeof(used))];
-	if (ah_vec_format(dims, &row->used, used, sizeof(used)) < 0 ||
-	    ah_vec_format(dims, &row->queued, queued, sizeof(queued)) < 0 ||
-	    format_classes(dims, row, classes, sizeof(classes)) < 0)
-		return AH_ERANGE;
+	char used[AH_LEDGER_VEC_TEXT], queued[AH_LEDGER_VEC_TEXT], classes[AH_LEDGER_CLASSES_TEXT];
+	int rc = ah_demand_format(dims, row, used, queued, classes, sizeof(classes));
+	if (rc < 0)
+		return rc;
 	bool own = sqlite3_get_autocommit(s->db);
-	int rc;
 	if (own && (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
 		return rc;
 	static const char *const sql[] = {
@@ -654,16 +772,14 @@ int ah_ledger_sqlite_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_de
 	rc = own ? exec(s, "COMMIT") : 0;
 out:
 	if (rc < 0 && own)
-		exec(s, "ROLLBACK");
+		quiet_rollback(s);
 	return rc;
 }
 
-int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
-				 int (*fn)(void *ctx, const ah_demand_row *row), void *ctx)
+static int l_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+			 int (*fn)(void *ctx, const ah_demand_row *row), void *ctx)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	if (!s || !dims || !fn)
-		return AH_EINVAL;
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db,
 				    "SELECT pool,t_ns,used,queued,classes FROM pool_demand WHERE t_ns>=? ORDER BY t_ns",
@@ -677,31 +793,9 @@ int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t si
 		return AH_ENOMEM;
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		memset(r, 0, sizeof(*r));
-		r->pool = col_text(st, 0);
-		r->t_ns = sqlite3_column_int64(st, 1);
-		/* Rows naming a dimension the policy has dropped are skipped, as
-		 * pool capacities are: history is advice, not state. */
-		if (ah_vec_parse(dims, col_text(st, 2), &r->used, NULL, 0) < 0 ||
-		    ah_vec_parse(dims, col_text(st, 3), &r->queued, NULL, 0) < 0)
+		if (ah_demand_parse(dims, col_text(st, 0), sqlite3_column_int64(st, 1), col_text(st, 2), col_text(st, 3),
+				    col_text(st, 4), r) < 0)
 			continue;
-		const char *p = col_text(st, 4);
-		while (*p && r->n_classes < AH_MAX_CLASSES) {
-			const char *semi = strchr(p, ';'), *end = semi ? semi : p + strlen(p);
-			const char *colon = memchr(p, ':', (size_t)(end - p));
-			char v[AH_MAX_DIMS * (AH_NAME_MAX + 32)];
-			size_t nl = colon ? (size_t)(colon - p) : 0, vl = colon ? (size_t)(end - colon - 1) : 0;
-			if (colon && nl > 0 && nl < AH_NAME_MAX && vl < sizeof(v)) {
-				int c = r->n_classes;
-				memcpy(r->class_name[c], p, nl);
-				r->class_name[c][nl] = '\0';
-				memcpy(v, colon + 1, vl);
-				v[vl] = '\0';
-				if (ah_vec_parse(dims, v, &r->class_demand[c], NULL, 0) == 0)
-					r->n_classes++;
-			}
-			p = semi ? semi + 1 : end;
-		}
 		int frc = fn(ctx, r);
 		if (frc) {
 			free(r);
@@ -714,31 +808,291 @@ int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t si
 	return rc == SQLITE_DONE ? 0 : fail(s, rc);
 }
 
-int ah_ledger_sqlite_last_scale_up(ah_ledger *l, const char *pool, const char *dim, int64_t *out_t_ns)
+static int l_set_durability(ah_ledger *l, ah_durability durability)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	if (!s || !pool || !dim || !out_t_ns)
+	return exec(s, durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+static const char *l_errmsg(ah_ledger *l)
+{
+	return ((sql_ledger *)l)->errmsg;
+}
+
+static const ah_ledger_ops sql_ops = {
+	.begin = l_begin,
+	.commit = l_commit,
+	.rollback = l_rollback,
+	.put_alloc = l_put_alloc,
+	.del_alloc = l_del_alloc,
+	.put_queued = l_put_queued,
+	.del_queued = l_del_queued,
+	.put_pool_capacity = l_pool_cap,
+	.event = l_event,
+	.set_next_id = l_next_id,
+	.load = l_load,
+	.free = l_free,
+	.policy_get = l_policy_get,
+	.policy_put = l_policy_put,
+	.policy_generation = l_policy_generation,
+	.events = l_events,
+	.demand_put = l_demand_put,
+	.demand_load = l_demand_load,
+	.set_durability = l_set_durability,
+	.precond_add = l_precond_add,
+	.errmsg = l_errmsg,
+};
+
+bool ah_ledger_is_sqlite(const ah_ledger *l)
+{
+	return l && l->ops == &sql_ops;
+}
+
+int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen)
+{
+	int rc;
+	if (!path || !*path || !out)
 		return AH_EINVAL;
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT max(t_ns) FROM events WHERE kind='scale' AND pool=?1 AND reason='scaled'"
-				    " AND json_valid(data) AND json_extract(data,'$.dim')=?2"
-				    " AND json_extract(data,'$.to')>json_extract(data,'$.from')",
-				    -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return fail(s, rc);
-	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return fail(s, rc);
+	sql_ledger *s = calloc(1, sizeof(*s));
+	if (!s)
+		return AH_ENOMEM;
+	s->base.ops = &sql_ops;
+	s->data_version = -1;
+	s->gen_version = -1;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot open database: %s", path,
+				 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		rc = AH_EIO;
+		goto fail;
 	}
-	bool none = sqlite3_column_type(st, 0) == SQLITE_NULL;
-	int64_t t = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (none)
-		return AH_ENOENT;
-	*out_t_ns = t;
+	sqlite3_busy_timeout(s->db, 10000);
+	const char *sync = durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
+	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
+		goto sqlfail;
+	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
+		quiet_rollback(s);
+		goto sqlfail;
+	}
+	if ((rc = exec(s, "COMMIT")) < 0)
+		goto sqlfail;
+	for (int i = 0; i < S__COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			rc = fail(s, SQLITE_ERROR);
+			goto sqlfail;
+		}
+	*out = &s->base;
 	return 0;
+sqlfail:
+	if (err)
+		snprintf(err, errlen, "%s: %s", path, s->errmsg[0] ? s->errmsg : "database error");
+	if (rc == AH_ESTORE && strstr(s->errmsg, "not a database"))
+		rc = AH_EIO;
+fail:
+	l_free(&s->base);
+	return rc;
+}
+
+/* ---- the SQLite-only names, kept for callers not yet on ah_ledger_* ----- */
+
+int ah_ledger_sqlite_set_durability(ah_ledger *l, ah_durability durability)
+{
+	return ah_ledger_set_durability(l, durability);
+}
+
+int ah_ledger_sqlite_policy_get(ah_ledger *l, char **out_text, int64_t *out_applied_ns)
+{
+	return ah_ledger_policy_get(l, out_text, out_applied_ns);
+}
+
+int ah_ledger_sqlite_policy_put(ah_ledger *l, const char *text, const ah_policy *p, int64_t now_ns)
+{
+	return ah_ledger_policy_put(l, text, p, now_ns);
+}
+
+int ah_ledger_sqlite_events(ah_ledger *l, int64_t after_seq, int limit, uint64_t id,
+			    int (*fn)(void *ctx, const ah_event_row *ev), void *ctx)
+{
+	ah_event_query q = {.after_seq = after_seq, .limit = limit, .id = id};
+	return ah_ledger_events(l, &q, fn, ctx);
+}
+
+int ah_ledger_sqlite_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row,
+				int64_t keep_after_ns, int max_rows)
+{
+	return ah_ledger_demand_put(l, dims, row, keep_after_ns, max_rows);
+}
+
+int ah_ledger_sqlite_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+				 int (*fn)(void *ctx, const ah_demand_row *row), void *ctx)
+{
+	return ah_ledger_demand_load(l, dims, since_ns, fn, ctx);
+}
+
+int ah_ledger_sqlite_last_scale_up(ah_ledger *l, const char *pool, const char *dim, int64_t *out_t_ns)
+{
+	return ah_ledger_last_scale_up(l, pool, dim, out_t_ns);
+}
+
+const char *ah_ledger_sqlite_errmsg(ah_ledger *l)
+{
+	return ah_ledger_errmsg(l);
+}
+
+int ah_ledger_sqlite_set_max_pages(ah_ledger *l, int64_t max_pages)
+{
+	if (!ah_ledger_is_sqlite(l) || max_pages < 1)
+		return AH_EINVAL;
+	sql_ledger *s = (sql_ledger *)l;
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", (long long)max_pages);
+	return exec(s, sql);
+}
+
+/* ---- backup and restore ------------------------------------------------ */
+
+static int copy_db(sqlite3 *from, const char *to_path, char *err, size_t errlen)
+{
+	sqlite3 *to = NULL;
+	int rc = sqlite3_open_v2(to_path, &to, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
+		if (!b) {
+			rc = sqlite3_errcode(to);
+		} else {
+			while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+				sqlite3_sleep(10);
+			sqlite3_backup_finish(b);
+			if (rc == SQLITE_DONE)
+				rc = sqlite3_errcode(to);
+		}
+	}
+	/* A rollback journal, not WAL: the copy is one self-contained file. */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(to, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK && err)
+		snprintf(err, errlen, "%s: %s", to_path, to ? sqlite3_errmsg(to) : "out of memory");
+	if (sqlite3_close(to) != SQLITE_OK && rc == SQLITE_OK)
+		rc = SQLITE_IOERR;
+	return rc == SQLITE_OK ? 0 : AH_EIO;
+}
+
+static int temp_beside(const char *path, const char *what, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s.%s-%d", path, what, (int)getpid());
+	return n < 0 || (size_t)n >= len ? AH_ETOOBIG : 0;
+}
+
+int ah_ledger_sqlite_backup(ah_ledger *l, const char *dest_path, char *err, size_t errlen)
+{
+	char tmp[4096];
+	if (!ah_ledger_is_sqlite(l) || !dest_path || !*dest_path)
+		return AH_EINVAL;
+	int rc = temp_beside(dest_path, "backup", tmp, sizeof tmp);
+	if (rc < 0)
+		return rc;
+	unlink(tmp);
+	if ((rc = copy_db(((sql_ledger *)l)->db, tmp, err, errlen)) < 0) {
+		unlink(tmp);
+		return rc;
+	}
+	if (rename(tmp, dest_path) != 0) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot rename the backup into place: %s", dest_path, strerror(errno));
+		unlink(tmp);
+		return AH_EIO;
+	}
+	return 0;
+}
+
+/* An ahead ledger has our tables and a schema this code knows. */
+static int check_ledger_file(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int version = -1, tables = 0;
+	int rc = read_user_version(db, &version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db,
+					"SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
+					" ('meta','policy','pools','tenants','allocations','queue','events')",
+					-1, &st, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		tables = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s: not an ahead ledger: %s", path, sqlite3_errmsg(db));
+		return AH_EINVAL;
+	}
+	if (tables != 7) {
+		if (err)
+			snprintf(err, errlen, "%s: not an ahead ledger (its tables are missing)", path);
+		return AH_EINVAL;
+	}
+	if (version > SCHEMA_LATEST) {
+		if (err)
+			snprintf(err, errlen, "%s: ledger schema version %d is newer than this ahead knows (%d)", path,
+				 version, SCHEMA_LATEST);
+		return AH_EUNSUPPORTED;
+	}
+	return 0;
+}
+
+/* Folds the live ledger's WAL into its file, so no stale WAL is left to be
+ * replayed onto the restored file. */
+static int checkpoint_target(const char *db_path, char *err, size_t errlen)
+{
+	if (access(db_path, F_OK) != 0)
+		return 0;
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, 10000);
+		rc = sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	}
+	if (rc != SQLITE_OK && err)
+		snprintf(err, errlen, "%s: cannot checkpoint before restore: %s", db_path,
+			 db ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : AH_EIO;
+}
+
+int ah_ledger_sqlite_restore(const char *backup_path, const char *db_path, char *err, size_t errlen)
+{
+	char tmp[4096], side[4200];
+	sqlite3 *src = NULL;
+	if (!backup_path || !*backup_path || !db_path || !*db_path)
+		return AH_EINVAL;
+	int rc = temp_beside(db_path, "restore", tmp, sizeof tmp);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_open_v2(backup_path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot open: %s", backup_path, src ? sqlite3_errmsg(src) : "out of memory");
+		rc = AH_EIO;
+		goto out;
+	}
+	if ((rc = check_ledger_file(src, backup_path, err, errlen)) < 0)
+		goto out;
+	unlink(tmp);
+	if ((rc = copy_db(src, tmp, err, errlen)) < 0 || (rc = checkpoint_target(db_path, err, errlen)) < 0)
+		goto out;
+	if (rename(tmp, db_path) != 0) {
+		if (err)
+			snprintf(err, errlen, "%s: cannot rename the restored ledger into place: %s", db_path,
+				 strerror(errno));
+		rc = AH_EIO;
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		snprintf(side, sizeof side, "%s%s", db_path, i ? "-shm" : "-wal");
+		unlink(side);
+	}
+out:
+	sqlite3_close(src);
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
 }
