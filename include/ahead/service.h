@@ -58,6 +58,8 @@ void ah_service_free(ah_service *s);
 /* Borrowed: valid until the next mutating call. */
 const ah_policy *ah_service_policy_get(const ah_service *s);
 const ah_engine *ah_service_engine_get(const ah_service *s);
+/* The ledger, borrowed (backup, tests); NULL-safe. */
+ah_ledger *ah_service_ledger_get(ah_service *s);
 /* The storage's message for the last error ("database is locked", ...). */
 const char *ah_service_errmsg(const ah_service *s);
 

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/ledger_sqlite.h"
 #include "ahead/scale_loop.h"
 
 struct ah_scale_loop {
@@ -74,7 +73,7 @@ static int load_history(ah_scale_loop *l, ah_ledger *led, int64_t now_ns)
 	const ah_policy *P = l->pol;
 	int64_t span_ns = l->cfg.scaler.step_ns * l->cfg.scaler.history_steps;
 	hist_ctx hc = {.pol = P, .sc = l->sc};
-	int rc = ah_ledger_sqlite_demand_load(led, &P->dims, now_ns - span_ns, feed_row, &hc);
+	int rc = ah_ledger_demand_load(led, &P->dims, now_ns - span_ns, feed_row, &hc);
 	if (rc < 0)
 		return rc;
 	if (hc.rc < 0)
@@ -84,7 +83,7 @@ static int load_history(ah_scale_loop *l, ah_ledger *led, int64_t now_ns)
 		for (int d = 0; d < P->dims.n; d++) {
 			int64_t t;
 			if (shaped(&P->pools[p]) &&
-			    ah_ledger_sqlite_last_scale_up(led, P->pools[p].name, P->dims.name[d], &t) == 0)
+			    ah_ledger_last_scale_up(led, P->pools[p].name, P->dims.name[d], &t) == 0)
 				ah_scaler_set_last_scale_up(l->sc, p, d, t);
 		}
 	return 0;
@@ -158,7 +157,7 @@ static int record_demand(ah_ledger *led, const ah_policy *P, int k, const ah_eng
 		row.class_demand[c] = cs->cls[k][c];
 	}
 	int64_t span_ns = sc->step_ns * sc->history_steps;
-	return ah_ledger_sqlite_demand_put(led, &P->dims, &row, now_ns - span_ns, sc->history_steps);
+	return ah_ledger_demand_put(led, &P->dims, &row, now_ns - span_ns, sc->history_steps);
 }
 
 static int observe_all(ah_scale_loop *l, ah_engine *e, ah_ledger *led, int64_t now_ns, bool dry, ah_vec *caps)

@@ -32,13 +32,13 @@ static int load_policy(ah_service *s, char *err, size_t errlen)
 {
 	char *text = NULL;
 	char perr[512];
-	int rc = ah_ledger_sqlite_policy_get(s->led, &text, NULL);
+	int rc = ah_ledger_policy_get(s->led, &text, NULL);
 	if (rc == AH_ENOENT) {
 		snprintf(err, errlen, "%s: no policy applied yet; run 'ahead policy apply FILE' first", s->db_path);
 		return rc;
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "%s: %s", s->db_path, ah_ledger_sqlite_errmsg(s->led));
+		snprintf(err, errlen, "%s: %s", s->db_path, ah_ledger_errmsg(s->led));
 		return rc;
 	}
 	rc = ah_policy_load_string(text, strlen(text), "stored policy", &s->pol, perr, sizeof perr);
@@ -48,8 +48,8 @@ static int load_policy(ah_service *s, char *err, size_t errlen)
 		return AH_ESTATE;
 	}
 	if (s->pol->durability == AH_DURABILITY_POWER &&
-	    (rc = ah_ledger_sqlite_set_durability(s->led, AH_DURABILITY_POWER)) < 0) {
-		snprintf(err, errlen, "%s: %s", s->db_path, ah_ledger_sqlite_errmsg(s->led));
+	    (rc = ah_ledger_set_durability(s->led, AH_DURABILITY_POWER)) < 0) {
+		snprintf(err, errlen, "%s: %s", s->db_path, ah_ledger_errmsg(s->led));
 		return rc;
 	}
 	return 0;
@@ -75,12 +75,16 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 		snprintf(err, errlen, "%s", lerr);
 		goto fail;
 	}
+	if ((rc = ah_ledger_policy_generation(s->led, &s->policy_gen)) < 0) {
+		snprintf(err, errlen, "%s: %s", s->db_path, ah_ledger_errmsg(s->led));
+		goto fail;
+	}
 	if ((rc = load_policy(s, err, errlen)) < 0)
 		goto fail;
 	rc = ah_engine_new(s->pol, s->led, now_ns, &s->eng);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: cannot load state: %s (%s)", s->db_path, ah_strerror(rc),
-			 ah_ledger_sqlite_errmsg(s->led));
+			 ah_ledger_errmsg(s->led));
 		goto fail;
 	}
 	*out = s;
@@ -115,26 +119,65 @@ const ah_engine *ah_service_engine_get(const ah_service *s)
 
 const char *ah_service_errmsg(const ah_service *s)
 {
-	return s && s->led ? ah_ledger_sqlite_errmsg(s->led) : "no ledger";
+	return s && s->led ? ah_ledger_errmsg(s->led) : "no ledger";
+}
+
+/* A policy applied by another process: load it and rebuild the engine on
+ * it (the old ones stay if the new one does not load). */
+static int reload_policy(ah_service *s, int64_t now_ns)
+{
+	ah_policy *old_pol = s->pol;
+	ah_engine *eng = NULL;
+	s->pol = NULL;
+	int rc = load_policy(s, s->errbuf, sizeof s->errbuf);
+	if (rc == 0)
+		rc = ah_engine_new(s->pol, s->led, now_ns, &eng);
+	if (rc < 0) {
+		ah_policy_free(s->pol);
+		s->pol = old_pol;
+		return rc;
+	}
+	ah_engine_free(s->eng);
+	ah_policy_free(old_pol);
+	s->eng = eng;
+	/* the loop borrows the policy: the next step makes a new one */
+	ah_scale_loop_free(s->loop);
+	s->loop = NULL;
+	s->need_reload = false;
+	return 0;
 }
 
 int ah_service_prepare(ah_service *s, int64_t now_ns)
 {
 	if (!s)
 		return AH_EINVAL;
+	uint64_t gen;
+	int rc = ah_ledger_policy_generation(s->led, &gen);
+	if (rc < 0)
+		return ah_service_after(s, rc);
+	if (gen != s->policy_gen) {
+		if ((rc = reload_policy(s, now_ns)) < 0)
+			return rc;
+		s->policy_gen = gen;
+	}
 	if (!s->need_reload)
 		return 0;
-	int rc = ah_engine_reload(s->eng, now_ns);
-	if (rc == 0)
+	if ((rc = ah_engine_reload(s->eng, now_ns)) == 0)
 		s->need_reload = false;
 	return rc;
+}
+
+ah_ledger *ah_service_ledger_get(ah_service *s)
+{
+	return s ? s->led : NULL;
 }
 
 int ah_service_after(ah_service *s, int rc)
 {
 	/* Answers (refusals, unknown ids) are not faults; anything the ledger
 	 * failed on leaves the engine to be rebuilt from what was committed. */
-	if (rc == AH_ESTORE || rc == AH_EIO || rc == AH_ENOMEM || rc == AH_ESTATE)
+	if (rc == AH_ESTORE || rc == AH_EIO || rc == AH_ENOMEM || rc == AH_ESTATE || rc == AH_EBUSY ||
+	    rc == AH_ETIMEDOUT)
 		s->need_reload = true;
 	return rc;
 }

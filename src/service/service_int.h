@@ -25,6 +25,7 @@ struct ah_service {
 	int pred_err;             /* a storage fault during the last prediction */
 	ah_scale_loop *loop;
 	bool need_reload;         /* a transaction failed: reload before the next call */
+	uint64_t policy_gen;      /* the applied policy's generation the engine runs */
 	char errbuf[256];
 };
 

@@ -56,7 +56,7 @@ int ah_service_policy_apply(const char *db_path, const char *text, size_t len, c
 		goto out;
 	led->dims = &p->dims;
 	if ((rc = led->ops->begin(led)) < 0) {
-		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_sqlite_errmsg(led));
+		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_errmsg(led));
 		goto out;
 	}
 	in_txn = true;
@@ -64,13 +64,13 @@ int ah_service_policy_apply(const char *db_path, const char *text, size_t len, c
 	ah_ledger_loader ld = {.ctx = &cc, .alloc = check_alloc, .queued = check_queued};
 	uint64_t next;
 	if ((rc = led->ops->load(led, &p->dims, &ld, &next)) < 0) {
-		snprintf(err, errlen, "%s: not applied: %s", name, cc.err[0] ? cc.err : ah_ledger_sqlite_errmsg(led));
+		snprintf(err, errlen, "%s: not applied: %s", name, cc.err[0] ? cc.err : ah_ledger_errmsg(led));
 		if (cc.err[0] || rc == AH_ESTATE)
 			rc = AH_EPOLICY;
 		goto out;
 	}
-	if ((rc = ah_ledger_sqlite_policy_put(led, text, p, now_ns)) < 0 || (rc = led->ops->commit(led)) < 0) {
-		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_sqlite_errmsg(led));
+	if ((rc = ah_ledger_policy_put(led, text, p, now_ns)) < 0 || (rc = led->ops->commit(led)) < 0) {
+		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_errmsg(led));
 		goto out;
 	}
 	in_txn = false;
@@ -103,11 +103,11 @@ int ah_service_policy_text(const char *db_path, char **out_text, int64_t *out_ap
 	int rc = open_existing(db_path, &led, err, errlen);
 	if (rc < 0)
 		return rc;
-	rc = ah_ledger_sqlite_policy_get(led, out_text, out_applied_ns);
+	rc = ah_ledger_policy_get(led, out_text, out_applied_ns);
 	if (rc == AH_ENOENT)
 		snprintf(err, errlen, "%s: no policy applied yet", db_path);
 	else if (rc < 0)
-		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_sqlite_errmsg(led));
+		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_errmsg(led));
 	ah_ledger_free(led);
 	return rc;
 }
@@ -134,9 +134,10 @@ int ah_service_events(const char *db_path, const ah_event_filter *f,
 	if (rc < 0)
 		return rc;
 	ev_ctx c = {.fn = fn, .ctx = ctx};
-	rc = ah_ledger_sqlite_events(led, f ? f->after_seq : 0, f ? f->limit : 0, f ? f->id : 0, pass_event, &c);
+	ah_event_query q = {.after_seq = f ? f->after_seq : 0, .limit = f ? f->limit : 0, .id = f ? f->id : 0};
+	rc = ah_ledger_events(led, &q, pass_event, &c);
 	if (rc < 0)
-		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_sqlite_errmsg(led));
+		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_errmsg(led));
 	ah_ledger_free(led);
 	return rc;
 }
