@@ -115,6 +115,16 @@ int ah_service_policy_apply(const char *db_path, const char *text, size_t len, c
 /* The applied policy's text (to free) and when it was applied. */
 int ah_service_policy_text(const char *db_path, char **out_text, int64_t *out_applied_ns, char *err, size_t errlen);
 
+/* ---- backup ---- */
+
+/* Copies the ledger at db_path to dest_path while it is in use (SQLite's
+ * online backup), a consistent snapshot of committed state. */
+int ah_service_backup(const char *db_path, const char *dest_path, char *err, size_t errlen);
+/* Replaces the ledger at db_path by a backup, after checking it is an
+ * ahead ledger this version can read; atomic (the old ledger stays on any
+ * failure). No process may have the ledger open meanwhile. */
+int ah_service_restore(const char *backup_path, const char *db_path, char *err, size_t errlen);
+
 /* ---- events ---- */
 typedef struct {
 	int64_t after_seq;        /* 0 = from the start */

@@ -141,3 +141,24 @@ int ah_service_events(const char *db_path, const ah_event_filter *f,
 	ah_ledger_free(led);
 	return rc;
 }
+
+int ah_service_backup(const char *db_path, const char *dest_path, char *err, size_t errlen)
+{
+	ah_ledger *led = NULL;
+	int rc = open_existing(db_path, &led, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = ah_ledger_sqlite_backup(led, dest_path, err, errlen);
+	ah_ledger_free(led);
+	return rc;
+}
+
+int ah_service_restore(const char *backup_path, const char *db_path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(backup_path, &st) != 0) {
+		snprintf(err, errlen, "%s: no such backup file", backup_path);
+		return AH_ENOENT;
+	}
+	return ah_ledger_sqlite_restore(backup_path, db_path, err, errlen);
+}
