@@ -9,12 +9,12 @@
 set -euo pipefail
 SRC=${AHEAD_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 BUILD=${AHEAD_BUILD:-}
-CLI_MODE=${CLI_MODE:-warn} # the lead engineer is moving store access out of src/cli
+CLI_MODE=${CLI_MODE:-fail} # src/cli reaches storage only through the service
 
 # Which layer owns each public header (include/ahead/NAME.h).
 declare -A OWNER=(
   [error]=core [resource]=core [policy]=core [engine]=core [ledger]=core
-  [shaper]=core [scaler]=core [sizer]=core
+  [shaper]=core [scaler]=core [sizer]=core [usage]=core
   [sizing]=sizing [sizing_sizer]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
   [ledger_sqlite]=store [shadow]=store [shadow_alloc]=store

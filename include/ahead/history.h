@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ahead/shadow.h" /* the record types: points, series, requests, tiers */
+#include "ahead/usage.h" /* the record types: points, series, requests, tiers */
 
 #ifdef __cplusplus
 extern "C" {

@@ -26,65 +26,15 @@
 #include <stdio.h>
 
 #include "ahead/resource.h"
+#include "ahead/usage.h" /* the records and names this store keeps */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define AH_NS_PER_S INT64_C(1000000000)
-
-/* Workload names: 1..127 bytes of [A-Za-z0-9_.:/@+-]. */
-#define AH_SHADOW_WORKLOAD_MAX 128
-/* Dimension names: as in resource.h, [a-z][a-z0-9_]{0,62}. */
-#define AH_SHADOW_DIM_MAX AH_NAME_MAX
-/* Latest accepted time: 2262-01-01 (keeps t + width free of overflow). */
-#define AH_SHADOW_T_MAX INT64_C(9214646400000000000)
-/* Series granularity bounds: 1 ms .. 1 day. */
-#define AH_SHADOW_GRAN_MIN_NS INT64_C(1000000)
-#define AH_SHADOW_GRAN_MAX_NS (INT64_C(86400) * AH_NS_PER_S)
-#define AH_SHADOW_GRAN_DEFAULT_NS AH_NS_PER_S
-/* Retention tiers: at most this many. */
-#define AH_SHADOW_MAX_TIERS 8
-/* Request records: caps on parameters. */
-#define AH_SHADOW_MAX_PARAMS 16
-#define AH_SHADOW_PARAM_KEY_MAX 64    /* [A-Za-z0-9_.-]{1,63} */
-#define AH_SHADOW_PARAM_VALUE_MAX 128 /* 0..127 bytes, no control characters */
 
 typedef struct ah_shadow ah_shadow;
 
-/* One stored point: the bucket [t_ns, t_ns + width_ns) with the mean and max
- * of its count samples. */
-typedef struct {
-	int64_t t_ns;
-	int64_t width_ns;
-	double mean;
-	double max;
-	int64_t count;
-} ah_shadow_point;
-
-typedef struct {
-	int64_t id;
-	char workload[AH_SHADOW_WORKLOAD_MAX];
-	char dim[AH_SHADOW_DIM_MAX];
-	int64_t granularity_ns;
-	int64_t points;   /* stored points, all tiers */
-	int64_t samples;  /* samples they aggregate (sum of counts) */
-	int64_t first_ns; /* start of the earliest point; -1 when empty */
-	int64_t last_ns;  /* start of the latest point; -1 when empty */
-} ah_shadow_series_info;
-
-/* A retention tier: points at width_ns are kept keep_ns, then rolled into the
- * next tier. Tier 0 must have width_ns == 0 (raw: the series granularity).
- * Widths strictly increase; keep_ns > 0; INT64_MAX keeps forever. */
-typedef struct {
-	int64_t width_ns;
-	int64_t keep_ns;
-} ah_shadow_tier;
-
-typedef struct {
-	int64_t points_rolled;  /* points moved into a coarser tier */
-	int64_t points_deleted; /* points expired from the last tier */
-} ah_shadow_compact_stats;
 
 /* Opens (creating if needed) a shadow store. */
 int ah_shadow_open(const char *path, ah_shadow **out);
@@ -94,9 +44,6 @@ void ah_shadow_free(ah_shadow *s);
  * a name without ".db" gets "-shadow.db" appended. AH_ERANGE if it won't fit. */
 int ah_shadow_path_for_db(const char *db_path, char *buf, size_t len);
 
-/* Name checks (0 or AH_EINVAL/AH_ETOOBIG). */
-int ah_shadow_check_workload(const char *workload);
-int ah_shadow_check_dim(const char *dim);
 
 /* Explicit transactions group many appends into one commit (and make an
  * import all-or-nothing). Without one, each call commits by itself.
@@ -145,17 +92,11 @@ int ah_shadow_export_csv(ah_shadow *s, int64_t series_id, int64_t from_ns, int64
 			 int64_t step_ns, FILE *f);
 int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, size_t errlen,
 			 int64_t *out_points);
-/* Formats t_ns as ISO 8601 UTC (needs 40 bytes); parses ISO 8601 ("Z" or no
- * zone = UTC, or +hh:mm) back. */
-int ah_shadow_format_time(int64_t t_ns, char *buf, size_t len);
-int ah_shadow_parse_time(const char *s, int64_t *out_ns);
 
-/* Retention. The default tiers are raw 1 day, 1 minute 30 days, 1 hour 365
+/* Retention (the tiers: usage.h). The default tiers are raw 1 day, 1 minute 30 days, 1 hour 365
  * days. Compaction rolls, per series and tier, the points older than
  * now_ns - keep (aligned down to the next tier's width) into the next tier
  * and deletes the last tier's expired points, in one transaction. */
-void ah_shadow_default_tiers(ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS], int *out_n);
-int ah_shadow_check_tiers(const ah_shadow_tier *tiers, int n);
 int ah_shadow_compact(ah_shadow *s, int64_t now_ns, ah_shadow_compact_stats *out);
 int ah_shadow_compact_tiers(ah_shadow *s, int64_t now_ns, const ah_shadow_tier *tiers, int n,
 			    ah_shadow_compact_stats *out);
@@ -165,34 +106,7 @@ int ah_shadow_tier_counts(ah_shadow *s, const ah_shadow_tier *tiers, int n, int6
 /* Checkpoints the WAL into the main file (for measuring its size). */
 int ah_shadow_checkpoint(ah_shadow *s);
 
-/* Request records. Per-dimension figures are NaN when unknown (stored NULL). */
-typedef struct {
-	char key[AH_SHADOW_PARAM_KEY_MAX];
-	char value[AH_SHADOW_PARAM_VALUE_MAX];
-} ah_shadow_param;
 
-typedef struct {
-	char dim[AH_SHADOW_DIM_MAX];
-	double peak;      /* observed */
-	double mean;      /* observed */
-	double predicted; /* what the prediction said */
-} ah_shadow_req_dim;
-
-typedef struct {
-	int64_t id;
-	char workload[AH_SHADOW_WORKLOAD_MAX];
-	int64_t start_ns;
-	int64_t end_ns; /* -1 while running */
-	int n_params;   /* keys unique; listed back sorted by key */
-	ah_shadow_param params[AH_SHADOW_MAX_PARAMS];
-	int n_dims;     /* dims unique; listed back sorted by dim */
-	ah_shadow_req_dim dims[AH_MAX_DIMS];
-} ah_shadow_request;
-
-/* Parses "k=v,k2=v2" into params (values may not hold ','); err names the
- * item. */
-int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, char *err,
-			   size_t errlen);
 /* Records a request (id ignored; end_ns must be -1 or >= start_ns). */
 int ah_shadow_request_add(ah_shadow *s, const ah_shadow_request *r, int64_t *out_id);
 /* Records the end: end_ns >= start, and observed peak/mean per dimension
@@ -267,15 +181,6 @@ typedef struct {
 int ah_shadow_scope_begin(ah_shadow *s, ah_shadow_scope *sc);
 int ah_shadow_scope_end(ah_shadow *s, ah_shadow_scope *sc, int rc);
 
-/* Anomaly events (from the detector in anomaly.h), kept per workload and
- * dimension with start, end and peak score. */
-typedef struct {
-	int64_t id;
-	char workload[AH_SHADOW_WORKLOAD_MAX];
-	char dim[AH_SHADOW_DIM_MAX];
-	int64_t start_ns, end_ns;
-	double score;
-} ah_shadow_anomaly;
 
 int ah_shadow_anomaly_add(ah_shadow *s, const char *workload, const char *dim, int64_t start_ns, int64_t end_ns,
 			  double score, int64_t *out_id);

@@ -24,24 +24,7 @@
 extern "C" {
 #endif
 
-#define AH_SHADOW_RESERVED_PREFIX "ahead."
-#define AH_SHADOW_ALLOC_KEY "ahead.alloc"     /* engine allocation id */
-#define AH_SHADOW_REPORTS_KEY "ahead.reports" /* usage reports merged so far */
-#define AH_SHADOW_LOST_KEY "ahead.lost"       /* ended without release (swept) */
-/* Request parameters left for the caller once the reserved ones are in. */
-#define AH_SHADOW_MAX_USER_PARAMS (AH_SHADOW_MAX_PARAMS - 3)
-/* Bytes of one request's params text (the conditioned model's bound). */
-#define AH_SHADOW_PARAMS_TEXT_MAX 1024
 
-/* Checks request params for the whole loop: the shadow store's rules
- * (ah_shadow_params_parse), values non-empty without '=', ';' or '|' (the
- * conditioned model's), no reserved "ahead." key, at most
- * AH_SHADOW_MAX_USER_PARAMS. err names the item. */
-int ah_shadow_params_check(const char *params, char *err, size_t errlen);
-/* Is key one of the reserved bookkeeping keys ("ahead.")? */
-bool ah_shadow_param_reserved(const char *key);
-/* One parameter's value against the conditioned model's rules (above). */
-int ah_shadow_param_value_check(const ah_shadow_param *p, char *err, size_t errlen);
 
 /* Records a granted (or queued) allocation: params as checked above;
  * predicted (may be NULL) gives the per-dimension predictions (0 = none). */

@@ -19,8 +19,7 @@
 #include "ahead/predictor_shadow.h"
 #include "ahead/encode.h"
 #include "ahead/service.h"
-#include "ahead/shadow.h" /* the workload and parameter grammar */
-#include "ahead/shadow_alloc.h"
+#include "ahead/usage.h" /* the workload and parameter grammar */
 #include "cli/cli.h"
 
 static void alloc_usage(FILE *f)

@@ -12,6 +12,7 @@
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "ahead/series.h"
+#include "ahead/shadow.h"
 
 struct ah_history {
 	ah_shadow *s;

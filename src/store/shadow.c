@@ -131,39 +131,6 @@ int ah_shadow_path_for_db(const char *db_path, char *buf, size_t len)
 	return 0;
 }
 
-int ah_shadow_check_workload(const char *w)
-{
-	if (!w || !*w)
-		return AH_EINVAL;
-	size_t n = strnlen(w, AH_SHADOW_WORKLOAD_MAX);
-	if (n >= AH_SHADOW_WORKLOAD_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)w[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("_.:/@+-", c)))
-			return AH_EINVAL;
-	}
-	return 0;
-}
-
-int ah_shadow_check_dim(const char *d)
-{
-	if (!d || !*d)
-		return AH_EINVAL;
-	size_t n = strnlen(d, AH_SHADOW_DIM_MAX);
-	if (n >= AH_SHADOW_DIM_MAX)
-		return AH_ETOOBIG;
-	if (!(d[0] >= 'a' && d[0] <= 'z'))
-		return AH_EINVAL;
-	for (size_t i = 1; i < n; i++) {
-		char c = d[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return AH_EINVAL;
-	}
-	return 0;
-}
-
 void ah_shadow_free(ah_shadow *s)
 {
 	if (!s)

@@ -14,61 +14,6 @@
 #include "ahead/error.h"
 #include "ahead/shadow_alloc.h"
 
-static void seterr(char *err, size_t len, const char *fmt, const char *a)
-{
-	if (err && len)
-		snprintf(err, len, fmt, a);
-}
-
-bool ah_shadow_param_reserved(const char *key)
-{
-	return strncmp(key, AH_SHADOW_RESERVED_PREFIX, sizeof(AH_SHADOW_RESERVED_PREFIX) - 1) == 0;
-}
-
-/* The conditioned model's value rules (src/forecast/conditioned.c) on top
- * of the store's: it splits groups on ';' and '|' and needs a value to tell
- * numbers from categories. */
-int ah_shadow_param_value_check(const ah_shadow_param *p, char *err, size_t errlen)
-{
-	if (!p->value[0]) {
-		seterr(err, errlen, "%s: empty value", p->key);
-		return AH_EINVAL;
-	}
-	if (strpbrk(p->value, "=;|")) {
-		seterr(err, errlen, "%s: value may not contain '=', ';' or '|'", p->key);
-		return AH_EINVAL;
-	}
-	return 0;
-}
-
-int ah_shadow_params_check(const char *params, char *err, size_t errlen)
-{
-	ah_shadow_param pv[AH_SHADOW_MAX_PARAMS];
-	int n = 0, rc;
-	if (!params || !*params)
-		return 0;
-	if (strlen(params) >= AH_SHADOW_PARAMS_TEXT_MAX) {
-		seterr(err, errlen, "params: longer than %s bytes", "1023");
-		return AH_ETOOBIG;
-	}
-	if ((rc = ah_shadow_params_parse(params, pv, &n, err, errlen)))
-		return rc;
-	if (n > AH_SHADOW_MAX_USER_PARAMS) {
-		if (err && errlen)
-			snprintf(err, errlen, "params: more than %d parameters", AH_SHADOW_MAX_USER_PARAMS);
-		return AH_ETOOBIG;
-	}
-	for (int i = 0; i < n; i++) {
-		if (ah_shadow_param_reserved(pv[i].key)) {
-			seterr(err, errlen, "%s: keys starting with '" AH_SHADOW_RESERVED_PREFIX "' are reserved", pv[i].key);
-			return AH_EINVAL;
-		}
-		if ((rc = ah_shadow_param_value_check(&pv[i], err, errlen)))
-			return rc;
-	}
-	return 0;
-}
-
 int ah_shadow_alloc_begin(ah_shadow *s, uint64_t alloc_id, const char *workload, const char *params,
 			  int64_t start_ns, const ah_dimset *dims, const ah_vec *predicted, int64_t *out_req_id)
 {

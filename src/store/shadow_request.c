@@ -13,107 +13,6 @@
 #include "ahead/error.h"
 #include "store/shadow_int.h"
 
-static int check_key(const char *k)
-{
-	size_t n = strnlen(k, AH_SHADOW_PARAM_KEY_MAX);
-	if (n == 0)
-		return AH_EINVAL;
-	if (n >= AH_SHADOW_PARAM_KEY_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++) {
-		char c = k[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
-			return AH_EINVAL;
-	}
-	return 0;
-}
-
-static int check_value(const char *v)
-{
-	size_t n = strnlen(v, AH_SHADOW_PARAM_VALUE_MAX);
-	if (n >= AH_SHADOW_PARAM_VALUE_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return AH_EINVAL;
-	return 0;
-}
-
-static void seterr(char *err, size_t len, const char *fmt, const char *a, const char *b)
-{
-	if (err && len)
-		snprintf(err, len, fmt, a, b);
-}
-
-int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, char *err,
-			   size_t errlen)
-{
-	ah_shadow_param tmp[AH_SHADOW_MAX_PARAMS];
-	int n = 0;
-	if (!s || !params || !out_n)
-		return AH_EINVAL;
-	const char *p = s;
-	while (*p == ' ')
-		p++;
-	if (*p == '\0') {
-		*out_n = 0;
-		return 0;
-	}
-	for (;;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		while (len && p[len - 1] == ' ')
-			len--;
-		while (len && *p == ' ') {
-			p++;
-			len--;
-		}
-		const char *eq = memchr(p, '=', len);
-		char item[AH_SHADOW_PARAM_KEY_MAX + AH_SHADOW_PARAM_VALUE_MAX + 2];
-		snprintf(item, sizeof(item), "%.*s", (int)(len > sizeof(item) - 1 ? sizeof(item) - 1 : len), p);
-		if (!eq) {
-			seterr(err, errlen, "'%.40s': expected key=value%s", item, "");
-			return AH_EINVAL;
-		}
-		if (n == AH_SHADOW_MAX_PARAMS) {
-			seterr(err, errlen, "%s: more than 16 parameters%s", "params", "");
-			return AH_ETOOBIG;
-		}
-		size_t kl = (size_t)(eq - p), vl = len - kl - 1;
-		if (kl >= AH_SHADOW_PARAM_KEY_MAX || vl >= AH_SHADOW_PARAM_VALUE_MAX) {
-			seterr(err, errlen, "'%.40s': %s", item,
-			       kl >= AH_SHADOW_PARAM_KEY_MAX ? "key longer than 63 bytes"
-							     : "value longer than 127 bytes");
-			return AH_ETOOBIG;
-		}
-		memcpy(tmp[n].key, p, kl);
-		tmp[n].key[kl] = '\0';
-		memcpy(tmp[n].value, eq + 1, vl);
-		tmp[n].value[vl] = '\0';
-		if (check_key(tmp[n].key)) {
-			seterr(err, errlen, "'%.40s': %s", item, "key must be 1-63 of [A-Za-z0-9_.-]");
-			return AH_EINVAL;
-		}
-		if (check_value(tmp[n].value)) {
-			seterr(err, errlen, "'%.40s': %s", item, "value has a control character");
-			return AH_EINVAL;
-		}
-		for (int i = 0; i < n; i++)
-			if (!strcmp(tmp[i].key, tmp[n].key)) {
-				seterr(err, errlen, "%s: %s", tmp[n].key, "given twice");
-				return AH_EINVAL;
-			}
-		n++;
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	memcpy(params, tmp, sizeof(tmp[0]) * (size_t)n);
-	*out_n = n;
-	return 0;
-}
-
 static int check_figure(double v)
 {
 	return isnan(v) || isfinite(v) ? 0 : AH_EINVAL;
@@ -185,7 +84,7 @@ int ah_shadow_request_add(ah_shadow *s, const ah_shadow_request *r, int64_t *out
 	if (r->n_params < 0 || r->n_params > AH_SHADOW_MAX_PARAMS)
 		return AH_ETOOBIG;
 	for (int i = 0; i < r->n_params; i++) {
-		if ((rc = check_key(r->params[i].key)) || (rc = check_value(r->params[i].value)))
+		if ((rc = ah_shadow_check_param_key(r->params[i].key)) || (rc = ah_shadow_check_param_value(r->params[i].value)))
 			return rc;
 		for (int j = 0; j < i; j++)
 			if (!strcmp(r->params[i].key, r->params[j].key))
@@ -394,7 +293,7 @@ int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param
 		return AH_EINVAL;
 	if ((rc = ah_shadow_check_workload(workload)))
 		return rc;
-	if (param_key && ((rc = check_key(param_key)) || !param_value || (rc = check_value(param_value))))
+	if (param_key && ((rc = ah_shadow_check_param_key(param_key)) || !param_value || (rc = ah_shadow_check_param_value(param_value))))
 		return rc ? rc : AH_EINVAL;
 	rc = sh_err(sqlite3_prepare_v2(
 		s->db,
@@ -478,7 +377,7 @@ int ah_shadow_request_each_ended(ah_shadow *s, const char *workload, const char 
 	int rc;
 	if (!s || !fn || !limit || limit > INT64_MAX)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)) || (skip_key && (rc = check_key(skip_key))))
+	if ((rc = ah_shadow_check_workload(workload)) || (skip_key && (rc = ah_shadow_check_param_key(skip_key))))
 		return rc;
 	/* The inner query picks the newest; the outer ORDER BY sorts them
 	 * before the first row comes back, so the set is fixed even if fn
@@ -506,7 +405,7 @@ int ah_shadow_request_each_open(ah_shadow *s, const char *key, size_t limit, ah_
 	int rc;
 	if (!s || !fn || !key || !limit || limit > INT64_MAX)
 		return AH_EINVAL;
-	if ((rc = check_key(key)))
+	if ((rc = ah_shadow_check_param_key(key)))
 		return rc;
 	rc = sh_err(sqlite3_prepare_v2(s->db,
 				       "SELECT r.id FROM request r JOIN request_param p ON p.req = r.id AND p.key = ?1"
@@ -527,7 +426,7 @@ int ah_shadow_request_find_open(ah_shadow *s, const char *key, const char *value
 	int rc, x;
 	if (!s || !key || !value || !out_id)
 		return AH_EINVAL;
-	if ((rc = check_key(key)) || (rc = check_value(value)))
+	if ((rc = ah_shadow_check_param_key(key)) || (rc = ah_shadow_check_param_value(value)))
 		return rc;
 	rc = sh_err(sqlite3_prepare_v2(s->db,
 				       "SELECT r.id FROM request_param p JOIN request r ON r.id = p.req"
@@ -605,7 +504,7 @@ int ah_shadow_request_set_param(ah_shadow *s, int64_t id, const char *key, const
 	sh_tx tx;
 	if (!s || !key || !value)
 		return AH_EINVAL;
-	if ((rc = check_key(key)) || (rc = check_value(value)))
+	if ((rc = ah_shadow_check_param_key(key)) || (rc = ah_shadow_check_param_value(value)))
 		return rc;
 	if ((rc = sh_tx_begin(s, &tx)))
 		return rc;
@@ -652,7 +551,7 @@ int ah_shadow_request_observe(ah_shadow *s, int64_t id, const char *count_key, i
 	sh_tx tx;
 	if (!s || !count_key || n < 0 || n > AH_MAX_DIMS || (n && (!dims || !values)))
 		return AH_EINVAL;
-	if ((rc = check_key(count_key)))
+	if ((rc = ah_shadow_check_param_key(count_key)))
 		return rc;
 	if (t_ns < 0 || t_ns > AH_SHADOW_T_MAX)
 		return AH_ERANGE;

@@ -17,33 +17,6 @@
 
 #define MAX_LANES 64
 
-void ah_shadow_default_tiers(ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS], int *out_n)
-{
-	const int64_t min = 60 * AH_NS_PER_S, hour = 60 * min, day = 24 * hour;
-	memset(tiers, 0, sizeof(ah_shadow_tier) * AH_SHADOW_MAX_TIERS);
-	tiers[0] = (ah_shadow_tier){0, day};
-	tiers[1] = (ah_shadow_tier){min, 30 * day};
-	tiers[2] = (ah_shadow_tier){hour, 365 * day};
-	*out_n = 3;
-}
-
-int ah_shadow_check_tiers(const ah_shadow_tier *tiers, int n)
-{
-	if (!tiers || n < 1 || n > AH_SHADOW_MAX_TIERS)
-		return AH_EINVAL;
-	if (tiers[0].width_ns != 0)
-		return AH_EINVAL;
-	for (int i = 0; i < n; i++) {
-		if (tiers[i].keep_ns <= 0)
-			return AH_ERANGE;
-		if (i > 0 && (tiers[i].width_ns <= tiers[i - 1].width_ns ||
-			      tiers[i].width_ns < AH_SHADOW_GRAN_MIN_NS ||
-			      tiers[i].width_ns > 366 * AH_SHADOW_GRAN_MAX_NS))
-			return AH_ERANGE;
-	}
-	return 0;
-}
-
 static int tier_of(const ah_shadow_tier *tiers, int n, int64_t width)
 {
 	int t = 0;

@@ -1,0 +1,150 @@
+/* ahead: the usage history's records and their grammar — what the shadow
+ * store keeps (points, series, retention tiers, request records, anomaly
+ * events) and the one place that says what a workload, dimension,
+ * parameter and time look like. Pure data and checks: the store
+ * (shadow.h), the service (history.h) and every front end share them. */
+#ifndef AHEAD_USAGE_H
+#define AHEAD_USAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ahead/resource.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AH_NS_PER_S INT64_C(1000000000)
+
+/* Workload names: 1..127 bytes of [A-Za-z0-9_.:/@+-]. */
+#define AH_SHADOW_WORKLOAD_MAX 128
+/* Dimension names: as in resource.h, [a-z][a-z0-9_]{0,62}. */
+#define AH_SHADOW_DIM_MAX AH_NAME_MAX
+/* Latest accepted time: 2262-01-01 (keeps t + width free of overflow). */
+#define AH_SHADOW_T_MAX INT64_C(9214646400000000000)
+/* Series granularity bounds: 1 ms .. 1 day. */
+#define AH_SHADOW_GRAN_MIN_NS INT64_C(1000000)
+#define AH_SHADOW_GRAN_MAX_NS (INT64_C(86400) * AH_NS_PER_S)
+#define AH_SHADOW_GRAN_DEFAULT_NS AH_NS_PER_S
+/* Retention tiers: at most this many. */
+#define AH_SHADOW_MAX_TIERS 8
+/* Request records: caps on parameters. */
+#define AH_SHADOW_MAX_PARAMS 16
+#define AH_SHADOW_PARAM_KEY_MAX 64    /* [A-Za-z0-9_.-]{1,63} */
+#define AH_SHADOW_PARAM_VALUE_MAX 128 /* 0..127 bytes, no control characters */
+
+/* Parameter keys starting with "ahead." are reserved for ahead's own
+ * bookkeeping of allocations (shadow_alloc.h). */
+#define AH_SHADOW_RESERVED_PREFIX "ahead."
+#define AH_SHADOW_ALLOC_KEY "ahead.alloc"     /* engine allocation id */
+#define AH_SHADOW_REPORTS_KEY "ahead.reports" /* usage reports merged so far */
+#define AH_SHADOW_LOST_KEY "ahead.lost"       /* ended without release (swept) */
+/* Request parameters left for the caller once the reserved ones are in. */
+#define AH_SHADOW_MAX_USER_PARAMS (AH_SHADOW_MAX_PARAMS - 3)
+/* Bytes of one request's params text (the conditioned model's bound). */
+#define AH_SHADOW_PARAMS_TEXT_MAX 1024
+
+/* One stored point: the bucket [t_ns, t_ns + width_ns) with the mean and max
+ * of its count samples. */
+typedef struct {
+	int64_t t_ns;
+	int64_t width_ns;
+	double mean;
+	double max;
+	int64_t count;
+} ah_shadow_point;
+
+typedef struct {
+	int64_t id;
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	char dim[AH_SHADOW_DIM_MAX];
+	int64_t granularity_ns;
+	int64_t points;   /* stored points, all tiers */
+	int64_t samples;  /* samples they aggregate (sum of counts) */
+	int64_t first_ns; /* start of the earliest point; -1 when empty */
+	int64_t last_ns;  /* start of the latest point; -1 when empty */
+} ah_shadow_series_info;
+
+/* A retention tier: points at width_ns are kept keep_ns, then rolled into the
+ * next tier. Tier 0 must have width_ns == 0 (raw: the series granularity).
+ * Widths strictly increase; keep_ns > 0; INT64_MAX keeps forever. */
+typedef struct {
+	int64_t width_ns;
+	int64_t keep_ns;
+} ah_shadow_tier;
+
+typedef struct {
+	int64_t points_rolled;  /* points moved into a coarser tier */
+	int64_t points_deleted; /* points expired from the last tier */
+} ah_shadow_compact_stats;
+
+/* Request records. Per-dimension figures are NaN when unknown (stored NULL). */
+typedef struct {
+	char key[AH_SHADOW_PARAM_KEY_MAX];
+	char value[AH_SHADOW_PARAM_VALUE_MAX];
+} ah_shadow_param;
+
+typedef struct {
+	char dim[AH_SHADOW_DIM_MAX];
+	double peak;      /* observed */
+	double mean;      /* observed */
+	double predicted; /* what the prediction said */
+} ah_shadow_req_dim;
+
+typedef struct {
+	int64_t id;
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	int64_t start_ns;
+	int64_t end_ns; /* -1 while running */
+	int n_params;   /* keys unique; listed back sorted by key */
+	ah_shadow_param params[AH_SHADOW_MAX_PARAMS];
+	int n_dims;     /* dims unique; listed back sorted by dim */
+	ah_shadow_req_dim dims[AH_MAX_DIMS];
+} ah_shadow_request;
+
+/* Anomaly events (from the detector in anomaly.h), kept per workload and
+ * dimension with start, end and peak score. */
+typedef struct {
+	int64_t id;
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	char dim[AH_SHADOW_DIM_MAX];
+	int64_t start_ns, end_ns;
+	double score;
+} ah_shadow_anomaly;
+
+/* Name checks (0 or AH_EINVAL/AH_ETOOBIG). */
+int ah_shadow_check_workload(const char *workload);
+int ah_shadow_check_dim(const char *dim);
+/* A request parameter's key ([A-Za-z0-9_.-]{1,63}) and value (0..127
+ * bytes, no control characters). */
+int ah_shadow_check_param_key(const char *key);
+int ah_shadow_check_param_value(const char *value);
+/* Parses "k=v,k2=v2" into params (values may not hold ','); err names the
+ * item. */
+int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, char *err,
+			   size_t errlen);
+/* Checks request params for the whole loop: the shadow store's rules
+ * (ah_shadow_params_parse), values non-empty without '=', ';' or '|' (the
+ * conditioned model's), no reserved "ahead." key, at most
+ * AH_SHADOW_MAX_USER_PARAMS. err names the item. */
+int ah_shadow_params_check(const char *params, char *err, size_t errlen);
+/* Is key one of the reserved bookkeeping keys ("ahead.")? */
+bool ah_shadow_param_reserved(const char *key);
+/* One parameter's value against the conditioned model's rules (above). */
+int ah_shadow_param_value_check(const ah_shadow_param *p, char *err, size_t errlen);
+
+/* Formats t_ns as ISO 8601 UTC (needs 40 bytes); parses ISO 8601 ("Z" or no
+ * zone = UTC, or +hh:mm) back. */
+int ah_shadow_format_time(int64_t t_ns, char *buf, size_t len);
+int ah_shadow_parse_time(const char *s, int64_t *out_ns);
+
+/* Retention tiers: the defaults, and their rules. */
+void ah_shadow_default_tiers(ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS], int *out_n);
+int ah_shadow_check_tiers(const ah_shadow_tier *tiers, int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
