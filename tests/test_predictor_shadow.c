@@ -18,6 +18,7 @@
 #include "ahead/predictor_shadow.h"
 #include "ahead/shadow_alloc.h"
 #include "ahead/shadow.h"
+#include "shadow_fixture.h"
 #include "engine_fixture.h"
 
 #define S AH_NS_PER_S
@@ -25,8 +26,7 @@
 #define T0 (INT64_C(1700000000) * S)
 
 typedef struct {
-	char dir[64];
-	char path[128];
+	shadow_fixture sf; /* first: f->sf.s is the store */
 	ah_shadow *s;
 	ah_shadow_predictor *p;
 	ah_dimset dims;
@@ -35,11 +35,10 @@ typedef struct {
 static int setup(void **state)
 {
 	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ahead-psh-XXXXXX");
-	if (!mkdtemp(f->dir))
+	if (!f || shadow_fixture_open(&f->sf))
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t-shadow.db", f->dir);
-	if (ah_shadow_open(f->path, &f->s) || ah_shadow_predictor_new(f->s, NULL, &f->p))
+	f->s = f->sf.s;
+	if (ah_shadow_predictor_new(f->s, NULL, &f->p))
 		return -1;
 	ah_dimset_init(&f->dims);
 	*state = f;
@@ -49,14 +48,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char cmd[256];
 	ah_shadow_predictor_free(f->p);
-	ah_shadow_free(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
+	int rc = shadow_fixture_close(&f->sf);
 	free(f);
-	return 0;
+	return rc;
 }
 
 /* An ended request record with one observed peak. */

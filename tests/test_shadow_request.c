@@ -16,39 +16,13 @@
 
 #include "ahead/error.h"
 #include "ahead/shadow.h"
+#include "shadow_fixture.h"
 
 #define S AH_NS_PER_S
 
-typedef struct {
-	char dir[64];
-	char path[128];
-	ah_shadow *s;
-} fixture;
-
-static int setup(void **state)
-{
-	fixture *f = calloc(1, sizeof(*f));
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ahead-shreq-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t-shadow.db", f->dir);
-	if (ah_shadow_open(f->path, &f->s))
-		return -1;
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fixture *f = *state;
-	char cmd[256];
-	ah_shadow_free(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
-		return -1;
-	free(f);
-	return 0;
-}
+typedef shadow_fixture fixture;
+#define setup shadow_fixture_setup
+#define teardown shadow_fixture_teardown
 
 /* A record of w starting at start (end -1 = open) with params and, when
  * dim is set, one observed peak. */
