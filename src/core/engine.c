@@ -29,8 +29,8 @@ typedef struct {
 	ah_vec window_peak;
 	uint32_t window_seen; /* dimensions measured during the shrink window */
 	/* A grow that did not fit (pending until room frees; served in
-	 * priority order with the queue). Not persisted either: the next
-	 * usage report states it again. */
+	 * priority order with the queue). Persisted (put_pending), so an
+	 * engine reloaded from the ledger keeps its place for it. */
 	bool wanting;
 	ah_vec want;
 	int64_t want_since_ns;
@@ -184,6 +184,18 @@ static void L_del_queued(ah_engine *e, uint64_t id)
 {
 	if (e->ledger)
 		L_check(e, e->ledger->ops->del_queued(e->ledger, id));
+}
+
+static void L_put_pending(ah_engine *e, const alloc_t *a)
+{
+	if (e->ledger && e->ledger->ops->put_pending)
+		L_check(e, e->ledger->ops->put_pending(e->ledger, a->id, &a->want, a->want_since_ns));
+}
+
+static void L_del_pending(ah_engine *e, uint64_t id)
+{
+	if (e->ledger && e->ledger->ops->del_pending)
+		L_check(e, e->ledger->ops->del_pending(e->ledger, id));
 }
 
 /* ---------- tenants ---------- */
@@ -585,6 +597,24 @@ static int64_t attainable(const ah_engine *e, const alloc_t *a, int d)
 	return m < a->res.v[d] ? a->res.v[d] : m;
 }
 
+/* Enters slot s in its pool's list of pending grows. */
+static int want_list_add(ah_engine *e, int s)
+{
+	alloc_t *a = &e->slots[s];
+	pool_t *p = &e->pools[a->pool];
+	if (p->nwant == p->capwant) {
+		int nc = p->capwant ? p->capwant * 2 : 16;
+		int32_t *nw = realloc(p->wants, sizeof(*nw) * (size_t)nc);
+		if (!nw)
+			return AH_ENOMEM;
+		p->wants = nw;
+		p->capwant = nc;
+	}
+	p->wants[p->nwant++] = s;
+	a->wanting = true;
+	return 0;
+}
+
 static int want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 {
 	alloc_t *a = &e->slots[s];
@@ -602,21 +632,17 @@ static int want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 		want_drop(e, s);
 		return 0;
 	}
-	if (!a->wanting) {
-		pool_t *p = &e->pools[a->pool];
-		if (p->nwant == p->capwant) {
-			int nc = p->capwant ? p->capwant * 2 : 16;
-			int32_t *nw = realloc(p->wants, sizeof(*nw) * (size_t)nc);
-			if (!nw)
-				return AH_ENOMEM;
-			p->wants = nw;
-			p->capwant = nc;
-		}
-		p->wants[p->nwant++] = s;
-		a->wanting = true;
+	bool fresh = !a->wanting;
+	if (fresh) {
+		int rc = want_list_add(e, s);
+		if (rc < 0)
+			return rc;
 		a->want_since_ns = now;
 	}
-	a->want = *want;
+	if (fresh || memcmp(&a->want, want, sizeof(*want))) {
+		a->want = *want;
+		L_put_pending(e, a);
+	}
 	return 0;
 }
 
@@ -632,6 +658,7 @@ static void want_drop(ah_engine *e, int s)
 			break;
 		}
 	a->wanting = false;
+	L_del_pending(e, a->id);
 }
 
 /* The pending grow to serve first: priority, then the longest waiting. */
@@ -1931,6 +1958,22 @@ static int load_queued(void *ctx, const ah_ledger_row *r)
 	return 0;
 }
 
+/* Restores a pending grow as it was stored (already clamped when it was
+ * set); a row without its allocation is stale and ignored. */
+static int load_pending(void *ctx, uint64_t id, const ah_vec *want, int64_t since_ns)
+{
+	ah_engine *e = ctx;
+	int s = slot_find(e, id);
+	if (s < 0 || e->slots[s].wanting)
+		return 0;
+	int rc = want_list_add(e, s);
+	if (rc < 0)
+		return rc;
+	e->slots[s].want = *want;
+	e->slots[s].want_since_ns = since_ns;
+	return 0;
+}
+
 static int load_capacity(void *ctx, const char *pool, const ah_vec *cap)
 {
 	ah_engine *e = ctx;
@@ -1948,7 +1991,11 @@ static int load_state(ah_engine *e, int64_t now)
 	clear_state(e);
 	if (!e->ledger)
 		return 0;
-	ah_ledger_loader ld = {.ctx = e, .alloc = load_alloc, .queued = load_queued, .pool_capacity = load_capacity};
+	ah_ledger_loader ld = {.ctx = e,
+			       .alloc = load_alloc,
+			       .queued = load_queued,
+			       .pool_capacity = load_capacity,
+			       .pending = load_pending};
 	uint64_t next = 1;
 	int rc = e->ledger->ops->load(e->ledger, &e->pol->dims, &ld, &next);
 	if (rc < 0)
