@@ -55,6 +55,16 @@ typedef struct {
 	int nwant, capwant;
 } pool_t;
 
+/* A committed-to-be change, buffered for observers (indices, not names:
+ * the tenant table may grow before delivery). */
+typedef struct {
+	ah_change_kind kind;
+	int32_t tenant, pool, klass;
+	uint64_t id;
+	int64_t t_ns;
+	ah_vec res;
+} change_t;
+
 typedef struct {
 	char name[AH_NAME_MAX];
 	ah_tenant_policy lim;
@@ -95,6 +105,12 @@ struct ah_engine {
 	ah_adjust_cfg adjust;
 	ah_sizer sizer;
 	bool has_sizer;
+
+	ah_engine_observer obs[AH_ENGINE_MAX_OBSERVERS];
+	int nobs;
+	change_t *chg; /* changes of the open transaction (or batch) */
+	int nchg, capchg;
+	bool delivering;
 };
 
 static const char *reason_codes[AH_R__COUNT] = {
@@ -118,9 +134,99 @@ static void L_check(ah_engine *e, int rc)
 		e->store_err = rc;
 }
 
+/* ---------- observers: changes buffered until the commit ---------- */
+
+static const char *const change_names[AH_CHANGE__COUNT] = {
+	"grant", "dequeue", "resize", "preempt", "expire", "release", "cancel", "queue", "timeout", "capacity",
+};
+
+const char *ah_change_kind_name(ah_change_kind k)
+{
+	if ((int)k < 0 || k >= AH_CHANGE__COUNT)
+		return "unknown";
+	return change_names[k];
+}
+
+int ah_engine_add_observer(ah_engine *e, const ah_engine_observer *o)
+{
+	if (!e || !o || !o->on_event)
+		return AH_EINVAL;
+	if (e->nobs == AH_ENGINE_MAX_OBSERVERS)
+		return AH_ETOOBIG;
+	e->obs[e->nobs++] = *o;
+	return 0;
+}
+
+static void note(ah_engine *e, ah_change_kind kind, uint64_t id, int t, int p, int k, const ah_vec *res,
+		 int64_t now)
+{
+	if (!e->nobs)
+		return;
+	if (e->nchg == e->capchg) {
+		int nc = e->capchg ? e->capchg * 2 : 16;
+		change_t *n = realloc(e->chg, sizeof(*n) * (size_t)nc);
+		if (!n) {
+			/* Observers must not miss a change: fail the transaction. */
+			if (!e->store_err)
+				e->store_err = AH_ENOMEM;
+			return;
+		}
+		e->chg = n;
+		e->capchg = nc;
+	}
+	change_t *c = &e->chg[e->nchg++];
+	*c = (change_t){.kind = kind, .tenant = t, .pool = p, .klass = k, .id = id, .t_ns = now};
+	if (res)
+		c->res = *res;
+	else
+		memset(&c->res, 0, sizeof(c->res));
+}
+
+/* The ledger events observers see, as changes (-1: not a change). */
+static int change_of_event(ah_event_kind k)
+{
+	switch (k) {
+	case AH_EV_GRANT: return AH_CHANGE_GRANT;
+	case AH_EV_DEQUEUE: return AH_CHANGE_DEQUEUE;
+	case AH_EV_RESIZE: return AH_CHANGE_RESIZE;
+	case AH_EV_PREEMPT: return AH_CHANGE_PREEMPT;
+	case AH_EV_EXPIRE: return AH_CHANGE_EXPIRE;
+	case AH_EV_RELEASE: return AH_CHANGE_RELEASE;
+	case AH_EV_CANCEL: return AH_CHANGE_CANCEL;
+	case AH_EV_QUEUE: return AH_CHANGE_QUEUE;
+	case AH_EV_TIMEOUT: return AH_CHANGE_TIMEOUT;
+	default: return -1;
+	}
+}
+
+/* Runs after a successful commit, outside any transaction. */
+static void deliver(ah_engine *e)
+{
+	e->delivering = true;
+	for (int i = 0; i < e->nchg; i++) {
+		const change_t *c = &e->chg[i];
+		ah_engine_change ch = {
+			.kind = c->kind,
+			.t_ns = c->t_ns,
+			.id = c->id,
+			.tenant = c->tenant >= 0 ? e->tenants[c->tenant].name : NULL,
+			.pool = c->pool >= 0 ? e->pol->pools[c->pool].name : NULL,
+			.klass = c->klass >= 0 ? e->pol->classes[c->klass].name : NULL,
+			.res = c->res,
+		};
+		for (int o = 0; o < e->nobs; o++)
+			e->obs[o].on_event(e->obs[o].ctx, &ch);
+	}
+	e->nchg = 0;
+	e->delivering = false;
+}
+
 static void L_event(ah_engine *e, int64_t now, ah_event_kind kind, uint64_t id, int t, int p, int k,
 		    const ah_vec *res, ah_reason reason, const char *detail)
 {
+	int ck = change_of_event(kind);
+	if (ck >= 0)
+		note(e, (ah_change_kind)ck, id, t, p, k, res, now);
 	if (!e->ledger)
 		return;
 	ah_ledger_event ev = {
@@ -860,6 +966,8 @@ static int load_state(ah_engine *e, int64_t now);
 
 static int txn_begin(ah_engine *e, int64_t now)
 {
+	if (e->delivering)
+		return AH_ESTATE; /* an observer may look, not act */
 	if (e->broken)
 		return AH_ESTORE;
 	if (!e->ledger || e->in_txn)
@@ -883,8 +991,11 @@ static int txn_begin(ah_engine *e, int64_t now)
 
 static int txn_end(ah_engine *e)
 {
-	if (!e->ledger)
+	if (!e->ledger) {
+		if (!e->in_batch)
+			deliver(e);
 		return 0;
+	}
 	if (e->in_batch)
 		return e->store_err;
 	int rc = e->store_err;
@@ -900,8 +1011,10 @@ static int txn_end(ah_engine *e)
 	if (rc < 0) {
 		/* Memory and ledger may now disagree: refuse work until reloaded. */
 		e->broken = true;
+		e->nchg = 0; /* nothing of it happened */
 		return rc;
 	}
+	deliver(e);
 	return 0;
 }
 
@@ -1825,6 +1938,7 @@ int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacit
 	ah_vec_sub(&e->total_cap, &e->pools[p].capacity, e->nd);
 	e->pools[p].capacity = *capacity;
 	ah_vec_add(&e->total_cap, capacity, e->nd);
+	note(e, AH_CHANGE_CAPACITY, 0, -1, p, -1, capacity, now_ns);
 	if (e->ledger)
 		L_check(e, e->ledger->ops->put_pool_capacity(e->ledger, e->pol->pools[p].name, capacity));
 	rc = serve_pool(e, p, now_ns);
@@ -2024,8 +2138,11 @@ int ah_engine_reload(ah_engine *e, int64_t now_ns)
 {
 	if (!e)
 		return AH_EINVAL;
+	if (e->delivering)
+		return AH_ESTATE;
 	if (e->in_txn && e->ledger)
 		e->ledger->ops->rollback(e->ledger);
+	e->nchg = 0; /* what the rolled-back transaction did is gone */
 	e->in_txn = false;
 	e->in_batch = false;
 	e->broken = false;
@@ -2102,6 +2219,7 @@ void ah_engine_free(ah_engine *e)
 	free(e->hash);
 	free(e->thash);
 	free(e->tenants);
+	free(e->chg);
 	free(e->pol);
 	free(e);
 }
