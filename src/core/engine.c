@@ -1037,6 +1037,35 @@ int ah_engine_batch_end(ah_engine *e)
 	return txn_end(e);
 }
 
+/* Errors that are answers, not failures (unknown id, no room, over quota,
+ * against policy): the transaction still commits what it did before. */
+static bool soft_error(int rc)
+{
+	return rc == AH_ENOENT || rc == AH_ECAPACITY || rc == AH_EQUOTA || rc == AH_EPOLICY || rc == AH_ERATE;
+}
+
+typedef int (*txn_body)(ah_engine *e, int64_t now, void *arg);
+
+/* The shape of every mutating call: one transaction that (re)loads the
+ * ledger's state if asked, advances to now (expiries, timeouts, serving),
+ * runs body (may be NULL), and commits; a hard error rolls it back. */
+static int txn_run(ah_engine *e, int64_t now, bool load, txn_body body, void *arg)
+{
+	int rc = txn_begin(e, now);
+	if (rc < 0)
+		return rc;
+	if (load)
+		rc = load_state(e, now);
+	if (!rc)
+		rc = advance(e, now);
+	if (!rc && body)
+		rc = body(e, now, arg);
+	if (rc < 0 && !soft_error(rc) && !e->store_err)
+		e->store_err = rc;
+	int rc2 = txn_end(e);
+	return rc < 0 ? rc : rc2;
+}
+
 /* ---------- the request path ---------- */
 
 static void refuse(ah_decision *d, ah_reason r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1492,25 +1521,26 @@ logged:
 	return 0;
 }
 
+typedef struct {
+	const ah_request *rq;
+	ah_decision d;
+} request_arg;
+
+static int request_body(ah_engine *e, int64_t now, void *arg)
+{
+	request_arg *r = arg;
+	return decide(e, r->rq, now, &r->d);
+}
+
 int ah_engine_request(ah_engine *e, const ah_request *req, int64_t now_ns, ah_decision *out)
 {
 	if (!e || !req || !out)
 		return AH_EINVAL;
-	ah_decision d;
-	int rc = txn_begin(e, now_ns);
+	request_arg r = {.rq = req};
+	int rc = txn_run(e, now_ns, false, request_body, &r);
 	if (rc < 0)
 		return rc;
-	rc = advance(e, now_ns);
-	if (!rc)
-		rc = decide(e, req, now_ns, &d);
-	if (rc < 0 && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	if (rc < 0)
-		return rc;
-	if (rc2 < 0)
-		return rc2;
-	*out = d;
+	*out = r.d;
 	return 0;
 }
 
@@ -1527,16 +1557,9 @@ static bool queue_find(const ah_engine *e, uint64_t id, int *pi, int *qi)
 	return false;
 }
 
-int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
+static int release_body(ah_engine *e, int64_t now_ns, void *arg)
 {
-	if (!e || !id)
-		return AH_EINVAL;
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = advance(e, now_ns);
-	if (rc < 0)
-		goto out;
+	uint64_t id = *(const uint64_t *)arg;
 	int s = slot_find(e, id);
 	if (s >= 0) {
 		alloc_t *a = &e->slots[s];
@@ -1544,9 +1567,9 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 		L_del_alloc(e, id);
 		L_event(e, now_ns, AH_EV_RELEASE, id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, NULL);
 		alloc_remove(e, s); /* marks the pool freed */
-		rc = serve_if_freed(e, p, now_ns);
+		int rc = serve_if_freed(e, p, now_ns);
 		e->pools[p].dirty = false;
-		goto out;
+		return rc;
 	}
 	int pi, qi;
 	if (queue_find(e, id, &pi, &qi)) {
@@ -1556,34 +1579,31 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 		queue_remove_at(e, &e->pools[pi], qi);
 		free(q->params);
 		free(q);
-		rc = serve_pool(e, pi, now_ns); /* the head may have been what blocked */
-		goto out;
+		return serve_pool(e, pi, now_ns); /* the head may have been what blocked */
 	}
-	rc = AH_ENOENT;
-out:
-	if (rc < 0 && rc != AH_ENOENT && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	return rc < 0 ? rc : rc2;
+	return AH_ENOENT;
 }
 
-int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 {
-	if (!e || !id || ttl_ns < 0)
+	if (!e || !id)
 		return AH_EINVAL;
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = advance(e, now_ns);
-	if (rc < 0)
-		goto out;
-	int s = slot_find(e, id);
-	if (s < 0) {
-		rc = AH_ENOENT;
-		goto out;
-	}
+	return txn_run(e, now_ns, false, release_body, &id);
+}
+
+typedef struct {
+	uint64_t id;
+	int64_t ttl_ns, expires_ns;
+} renew_arg;
+
+static int renew_body(ah_engine *e, int64_t now_ns, void *arg)
+{
+	renew_arg *r = arg;
+	int s = slot_find(e, r->id);
+	if (s < 0)
+		return AH_ENOENT;
 	alloc_t *a = &e->slots[s];
-	int64_t ttl = ttl_ns > 0 ? ttl_ns : a->lease_ttl_ns;
+	int64_t ttl = r->ttl_ns > 0 ? r->ttl_ns : a->lease_ttl_ns;
 	if (ttl > e->pol->max_lease_ttl_ns)
 		ttl = e->pol->max_lease_ttl_ns;
 	a->expires_ns = now_ns + ttl;
@@ -1591,17 +1611,20 @@ int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, i
 	heap_up(e, a->heap_idx);
 	a = &e->slots[s];
 	L_put_alloc(e, a);
-	L_event(e, now_ns, AH_EV_RENEW, id, a->tenant, a->pool, a->klass, NULL, AH_R_NONE, NULL);
-	int64_t exp = a->expires_ns;
-	rc = txn_end(e);
+	L_event(e, now_ns, AH_EV_RENEW, r->id, a->tenant, a->pool, a->klass, NULL, AH_R_NONE, NULL);
+	r->expires_ns = a->expires_ns;
+	return 0;
+}
+
+int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+{
+	if (!e || !id || ttl_ns < 0)
+		return AH_EINVAL;
+	renew_arg r = {.id = id, .ttl_ns = ttl_ns};
+	int rc = txn_run(e, now_ns, false, renew_body, &r);
 	if (!rc && out_expires_ns)
-		*out_expires_ns = exp;
+		*out_expires_ns = r.expires_ns;
 	return rc;
-out:
-	if (rc < 0 && rc != AH_ENOENT && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	return rc < 0 ? rc : rc2;
 }
 
 /* Resizes slot s inside a transaction: grows only into room the pool has
@@ -1626,6 +1649,18 @@ static int resize_slot(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, c
 	return serve_if_freed(e, pi, now_ns);
 }
 
+typedef struct {
+	uint64_t id;
+	const ah_vec *res;
+} resize_arg;
+
+static int resize_body(ah_engine *e, int64_t now_ns, void *arg)
+{
+	const resize_arg *r = arg;
+	int s = slot_find(e, r->id);
+	return s < 0 ? AH_ENOENT : resize_slot(e, s, r->res, now_ns, NULL);
+}
+
 int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_ns)
 {
 	if (!e || !id || !res)
@@ -1633,19 +1668,8 @@ int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_n
 	for (int i = 0; i < AH_MAX_DIMS; i++)
 		if (res->v[i] < 0 || res->v[i] > AH_VALUE_MAX || (i >= e->nd && res->v[i]))
 			return AH_ERANGE;
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = advance(e, now_ns);
-	if (rc < 0)
-		goto out;
-	int s = slot_find(e, id);
-	rc = s < 0 ? AH_ENOENT : resize_slot(e, s, res, now_ns, NULL);
-out:
-	if (rc < 0 && rc != AH_ENOENT && rc != AH_ECAPACITY && rc != AH_EQUOTA && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	return rc < 0 ? rc : rc2;
+	resize_arg r = {.id = id, .res = res};
+	return txn_run(e, now_ns, false, resize_body, &r);
 }
 
 void ah_adjust_cfg_init(ah_adjust_cfg *c)
@@ -1751,25 +1775,22 @@ static int adjust_to(ah_engine *e, int s, const ah_vec *target, int64_t now, con
 	return serve_if_freed(e, pi, now);
 }
 
-int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out)
+typedef struct {
+	uint64_t id;
+	const ah_vec *usage;
+	ah_adjust_outcome o;
+} report_arg;
+
+static int report_body(ah_engine *e, int64_t now_ns, void *arg)
 {
-	if (!e || !id || !usage)
-		return AH_EINVAL;
-	for (int i = 0; i < AH_MAX_DIMS; i++)
-		if (usage->v[i] < AH_USAGE_NONE || usage->v[i] > AH_VALUE_MAX || (i >= e->nd && usage->v[i] > 0))
-			return AH_ERANGE;
+	report_arg *ra = arg;
+	const uint64_t id = ra->id;
+	const ah_vec *usage = ra->usage;
 	ah_adjust_outcome o = {0};
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = advance(e, now_ns);
-	if (rc < 0)
-		goto out;
+	int rc = 0;
 	int s = slot_find(e, id);
-	if (s < 0) {
-		rc = AH_ENOENT;
-		goto out;
-	}
+	if (s < 0)
+		return AH_ENOENT;
 	alloc_t *a = &e->slots[s];
 	/* A report is a heartbeat: the holder is alive, so the lease renews. */
 	a->expires_ns = now_ns + a->lease_ttl_ns;
@@ -1801,7 +1822,7 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 		}
 		rc = adjust_to(e, s, &target, now_ns, "sizer: grow", "sizer: shrink", &o);
 		if (rc < 0)
-			goto out;
+			return rc;
 		goto done;
 	}
 	if (!measured)
@@ -1831,7 +1852,7 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 		memset(&a->window_peak, 0, sizeof(a->window_peak));
 		rc = adjust_to(e, s, &target, now_ns, "usage near the reservation", NULL, &o);
 		if (rc < 0)
-			goto out;
+			return rc;
 		goto done;
 	}
 	/* No grow asked by the measured dimensions: what they waited for is
@@ -1842,7 +1863,7 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 			if (!(measured & (UINT32_C(1) << d)) && a->want.v[d] > a->res.v[d])
 				w.v[d] = a->want.v[d];
 		if ((rc = want_set(e, s, &w, now_ns)) < 0)
-			goto out;
+			return rc;
 		a = &e->slots[s];
 	}
 	if (!low) {
@@ -1881,7 +1902,7 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 						t2.v[d] = a->want.v[d];
 				rc = adjust_to(e, s, &t2, now_ns, NULL, "usage stayed low for the shrink window", &o);
 				if (rc < 0)
-					goto out;
+					return rc;
 			}
 		}
 	}
@@ -1892,31 +1913,47 @@ done:
 		L_put_alloc(e, a);
 	o.res = a->res;
 	o.lease_expires_ns = a->expires_ns;
-out:
-	if (rc < 0 && rc != AH_ENOENT && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	if (rc < 0)
-		return rc;
-	if (rc2 < 0)
-		return rc2;
-	if (out)
-		*out = o;
+	ra->o = o;
 	return 0;
+}
+
+int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *out)
+{
+	if (!e || !id || !usage)
+		return AH_EINVAL;
+	for (int i = 0; i < AH_MAX_DIMS; i++)
+		if (usage->v[i] < AH_USAGE_NONE || usage->v[i] > AH_VALUE_MAX || (i >= e->nd && usage->v[i] > 0))
+			return AH_ERANGE;
+	report_arg r = {.id = id, .usage = usage};
+	int rc = txn_run(e, now_ns, false, report_body, &r);
+	if (!rc && out)
+		*out = r.o;
+	return rc;
 }
 
 int ah_engine_tick(ah_engine *e, int64_t now_ns)
 {
 	if (!e)
 		return AH_EINVAL;
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = advance(e, now_ns);
-	if (rc < 0 && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	return rc < 0 ? rc : rc2;
+	return txn_run(e, now_ns, false, NULL, NULL);
+}
+
+typedef struct {
+	int pool;
+	const ah_vec *capacity;
+} capacity_arg;
+
+static int capacity_body(ah_engine *e, int64_t now_ns, void *arg)
+{
+	const capacity_arg *c = arg;
+	const int p = c->pool;
+	ah_vec_sub(&e->total_cap, &e->pools[p].capacity, e->nd);
+	e->pools[p].capacity = *c->capacity;
+	ah_vec_add(&e->total_cap, c->capacity, e->nd);
+	note(e, AH_CHANGE_CAPACITY, 0, -1, p, -1, c->capacity, now_ns);
+	if (e->ledger)
+		L_check(e, e->ledger->ops->put_pool_capacity(e->ledger, e->pol->pools[p].name, c->capacity));
+	return serve_pool(e, p, now_ns);
 }
 
 int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacity, int64_t now_ns)
@@ -1929,24 +1966,8 @@ int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacit
 	for (int i = 0; i < AH_MAX_DIMS; i++)
 		if (capacity->v[i] < 0 || capacity->v[i] > AH_VALUE_MAX || (i >= e->nd && capacity->v[i]))
 			return AH_ERANGE;
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = advance(e, now_ns);
-	if (rc < 0)
-		goto out;
-	ah_vec_sub(&e->total_cap, &e->pools[p].capacity, e->nd);
-	e->pools[p].capacity = *capacity;
-	ah_vec_add(&e->total_cap, capacity, e->nd);
-	note(e, AH_CHANGE_CAPACITY, 0, -1, p, -1, capacity, now_ns);
-	if (e->ledger)
-		L_check(e, e->ledger->ops->put_pool_capacity(e->ledger, e->pol->pools[p].name, capacity));
-	rc = serve_pool(e, p, now_ns);
-out:
-	if (rc < 0 && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	return rc < 0 ? rc : rc2;
+	capacity_arg c = {.pool = p, .capacity = capacity};
+	return txn_run(e, now_ns, false, capacity_body, &c);
 }
 
 /* ---------- construction and loading ---------- */
@@ -2146,16 +2167,7 @@ int ah_engine_reload(ah_engine *e, int64_t now_ns)
 	e->in_txn = false;
 	e->in_batch = false;
 	e->broken = false;
-	int rc = txn_begin(e, now_ns);
-	if (rc < 0)
-		return rc;
-	rc = load_state(e, now_ns);
-	if (!rc)
-		rc = advance(e, now_ns);
-	if (rc < 0 && !e->store_err)
-		e->store_err = rc;
-	int rc2 = txn_end(e);
-	return rc < 0 ? rc : rc2;
+	return txn_run(e, now_ns, true, NULL, NULL);
 }
 
 int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah_engine **out)
