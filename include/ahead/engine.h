@@ -16,7 +16,15 @@
  * Queue order when capacity frees: priority (higher first), then dominant
  * resource fairness between tenants (lowest dominant share of the total
  * capacity first), then arrival. The head of a pool's queue blocks the ones
- * behind it (no backfill), so large requests are not starved. */
+ * behind it (no backfill), so large requests are not starved. Every call
+ * ends with its pools served: nothing that fits is left waiting, so an
+ * engine rebuilt from the ledger holds (and decides) what the one that never
+ * stopped does. Preemption evicts the lowest class first, the newest within
+ * a class (the higher id among ones granted at the same instant).
+ *
+ * Lowering a pool's capacity below its use evicts nothing: use stays above
+ * capacity until allocations end or shrink, and nothing is granted or grown
+ * in a dimension that is over. */
 #ifndef AHEAD_ENGINE_H
 #define AHEAD_ENGINE_H
 

@@ -195,13 +195,17 @@ static bool try_preempt(ah_engine *e, int p, int k, const ah_vec *res, const ah_
 		}
 		v[n++] = s;
 	}
-	/* Lowest priority first, newest first within a priority (least work lost). */
+	/* Lowest priority first, newest first within a priority (least work
+	 * lost); granted at the same instant, the later id is the newer: slot
+	 * order is no tie-break, an engine reloaded from the ledger has other
+	 * slots and must choose the same victims. */
 	for (int i = 1; i < n; i++) {
 		int x = v[i], j = i - 1;
 		while (j >= 0) {
 			const alloc_t *a = &e->slots[v[j]], *b = &e->slots[x];
 			int pa = prio(e, a->klass), pb = prio(e, b->klass);
-			if (pa < pb || (pa == pb && a->created_ns >= b->created_ns))
+			if (pa < pb || (pa == pb && (a->created_ns > b->created_ns ||
+						     (a->created_ns == b->created_ns && a->id > b->id))))
 				break;
 			v[j + 1] = v[j];
 			j--;

@@ -157,6 +157,7 @@ int eng_grow_toward(ah_engine *e, int s, const ah_vec *want, int64_t now, const 
 int eng_serve_pool(ah_engine *e, int pi, int64_t now);
 int eng_serve_if_freed(ah_engine *e, int pi, int64_t now);
 int eng_advance(ah_engine *e, int64_t now);
+int eng_serve_waiting(ah_engine *e, int64_t now);
 bool eng_queue_find(const ah_engine *e, uint64_t id, int *pi, int *qi);
 
 /* engine_observe.c */

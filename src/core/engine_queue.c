@@ -235,15 +235,18 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 				eng_want_drop(e, g);
 				continue;
 			}
-			/* Not all of it fits. If the pool has room in a dimension the
-			 * grow still wants, the tenant's quota (not the pool) holds it
+			/* Not all of it fits. If the pool has room (a whole unit: less
+			 * is no room, grows come in units) in a dimension the grow
+			 * still wants, the tenant's quota (not the pool) holds it
 			 * back: it must not block others; it is stated again at the
 			 * allocation's next report. */
 			ah_vec lim;
 			eng_class_limit(e, pi, e->slots[g].klass, &lim);
+			const ah_vec *unit = &e->pol->pools[pi].unit;
 			bool room = false;
 			for (int d = 0; d < e->nd; d++)
-				if (want.v[d] > e->slots[g].res.v[d] && lim.v[d] > p->used.v[d])
+				if (want.v[d] > e->slots[g].res.v[d] &&
+				    lim.v[d] - p->used.v[d] >= (unit->v[d] > 0 ? unit->v[d] : 1))
 					room = true;
 			if (room) {
 				eng_want_drop(e, g);
@@ -289,6 +292,22 @@ int eng_serve_if_freed(ah_engine *e, int pi, int64_t now)
 	pool_t *p = &e->pools[pi];
 	if (p->dirty && (p->qn > 0 || p->nwant > 0))
 		return eng_serve_pool(e, pi, now);
+	return 0;
+}
+
+/* Serves every pool someone waits in, so no claim that fits is left
+ * waiting when a call returns: the state a call commits is the state an
+ * engine rebuilt from the ledger (which serves every pool once) holds. */
+int eng_serve_waiting(ah_engine *e, int64_t now)
+{
+	for (int pi = 0; pi < e->pol->n_pools; pi++) {
+		const pool_t *p = &e->pools[pi];
+		if (p->qn > 0 || p->nwant > 0) {
+			int rc = eng_serve_pool(e, pi, now);
+			if (rc < 0)
+				return rc;
+		}
+	}
 	return 0;
 }
 

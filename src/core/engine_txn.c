@@ -186,6 +186,11 @@ int eng_txn_run(ah_engine *e, int64_t now, bool load, txn_body body, void *arg)
 		rc = eng_advance(e, now);
 	if (!rc && body)
 		rc = body(e, now, arg);
+	if (!rc || soft_error(rc)) {
+		int rs = eng_serve_waiting(e, now);
+		if (rs < 0)
+			rc = rs;
+	}
 	if (rc < 0 && !soft_error(rc) && !e->store_err)
 		e->store_err = rc;
 	int rc2 = txn_end(e);
