@@ -23,8 +23,8 @@
  * a class (the higher id among ones granted at the same instant).
  *
  * Lowering a pool's capacity below its use evicts nothing: use stays above
- * capacity until allocations end or shrink, and nothing is granted or grown
- * in a dimension that is over. */
+ * capacity until allocations end or shrink; meanwhile nothing new is
+ * granted in the pool and nothing grows in a dimension that is over. */
 #ifndef AHEAD_ENGINE_H
 #define AHEAD_ENGINE_H
 
