@@ -16,7 +16,15 @@
  * Queue order when capacity frees: priority (higher first), then dominant
  * resource fairness between tenants (lowest dominant share of the total
  * capacity first), then arrival. The head of a pool's queue blocks the ones
- * behind it (no backfill), so large requests are not starved. */
+ * behind it (no backfill), so large requests are not starved. Every call
+ * ends with its pools served: nothing that fits is left waiting, so an
+ * engine rebuilt from the ledger holds (and decides) what the one that never
+ * stopped does. Preemption evicts the lowest class first, the newest within
+ * a class (the higher id among ones granted at the same instant).
+ *
+ * Lowering a pool's capacity below its use evicts nothing: use stays above
+ * capacity until allocations end or shrink; meanwhile nothing new is
+ * granted in the pool and nothing grows in a dimension that is over. */
 #ifndef AHEAD_ENGINE_H
 #define AHEAD_ENGINE_H
 
@@ -184,6 +192,51 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 int ah_engine_tick(ah_engine *e, int64_t now_ns);
 /* Sets a pool's capacity (scaling); grants what then fits. */
 int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacity, int64_t now_ns);
+
+/* Observers: told of every change of state once it is committed.
+ *
+ * Changes made inside a transaction are buffered and delivered, in the
+ * order they were made, only after the transaction committed (inside a
+ * batch: at ah_engine_batch_end); a transaction that rolls back delivers
+ * nothing. Callbacks never run inside a ledger transaction, and must not
+ * call the engine's mutating functions (they return AH_ESTATE then):
+ * inspection is fine. Names are borrowed for the callback's duration. */
+typedef enum {
+	AH_CHANGE_GRANT = 0, /* granted at once */
+	AH_CHANGE_DEQUEUE,   /* a queued request granted */
+	AH_CHANGE_RESIZE,    /* a running allocation resized */
+	AH_CHANGE_PREEMPT,   /* evicted for a higher-priority request */
+	AH_CHANGE_EXPIRE,    /* lease expired, resources reclaimed */
+	AH_CHANGE_RELEASE,   /* released by its holder */
+	AH_CHANGE_CANCEL,    /* queued request cancelled by its holder */
+	AH_CHANGE_QUEUE,     /* request queued */
+	AH_CHANGE_TIMEOUT,   /* queued request timed out */
+	AH_CHANGE_CAPACITY,  /* a pool's capacity set (ah_engine_set_capacity) */
+	AH_CHANGE__COUNT
+} ah_change_kind;
+
+typedef struct {
+	ah_change_kind kind;
+	int64_t t_ns;                     /* now_ns of the call that made it */
+	uint64_t id;                      /* allocation or queued request; 0 for capacity */
+	const char *tenant, *pool, *klass; /* tenant and klass NULL for capacity */
+	/* After the change: the allocation's size (grant, dequeue, resize),
+	 * what it held until then (preempt, expire, release), what the request
+	 * waits or waited for (queue, cancel, timeout), the pool's new capacity
+	 * (capacity). */
+	ah_vec res;
+} ah_engine_change;
+
+typedef struct {
+	void *ctx;
+	void (*on_event)(void *ctx, const ah_engine_change *c);
+} ah_engine_observer;
+
+#define AH_ENGINE_MAX_OBSERVERS 4
+
+const char *ah_change_kind_name(ah_change_kind k);
+/* Adds an observer (copied). AH_ETOOBIG past AH_ENGINE_MAX_OBSERVERS. */
+int ah_engine_add_observer(ah_engine *e, const ah_engine_observer *o);
 
 /* Group commit: requests between begin and end share one ledger commit. */
 int ah_engine_batch_begin(ah_engine *e);

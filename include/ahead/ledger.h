@@ -123,6 +123,9 @@ typedef struct {
 	int (*alloc)(void *ctx, const ah_ledger_row *row);
 	int (*queued)(void *ctx, const ah_ledger_row *row);
 	int (*pool_capacity)(void *ctx, const char *pool, const ah_vec *capacity);
+	/* A pending grow of allocation `id` (called after every alloc()):
+	 * the size it waits for, and since when. */
+	int (*pending)(void *ctx, uint64_t id, const ah_vec *want, int64_t since_ns);
 } ah_ledger_loader;
 
 typedef struct {
@@ -139,7 +142,13 @@ typedef struct {
 	int (*put_pool_capacity)(ah_ledger *l, const char *pool, const ah_vec *capacity);
 	int (*event)(ah_ledger *l, const ah_ledger_event *ev);
 	int (*set_next_id)(ah_ledger *l, uint64_t next_id);
-	/* Reads every live allocation, queued request and pool capacity.
+	/* A running allocation's grow that did not fit, waiting for room
+	 * (stored so a reloaded engine serves it in the same order). del_alloc
+	 * drops an allocation's pending grow too. */
+	int (*put_pending)(ah_ledger *l, uint64_t id, const ah_vec *want, int64_t since_ns);
+	int (*del_pending)(ah_ledger *l, uint64_t id);
+	/* Reads every pool capacity, live allocation, pending grow and queued
+	 * request.
 	 * Called inside begin/commit or on its own (it then reads a snapshot). */
 	int (*load)(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id);
 	void (*free)(ah_ledger *l);

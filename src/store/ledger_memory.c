@@ -112,6 +112,16 @@ static int m_cap(ah_ledger *l, const char *p, const ah_vec *c)
 	return 0;
 }
 
+/* Pending grows: the engine holds them; nothing to keep. */
+static int m_put_pending(ah_ledger *l, uint64_t id, const ah_vec *want, int64_t since_ns)
+{
+	(void)l;
+	(void)id;
+	(void)want;
+	(void)since_ns;
+	return 0;
+}
+
 static int m_event(ah_ledger *l, const ah_ledger_event *ev)
 {
 	mem_ledger *m = (mem_ledger *)l;
@@ -344,6 +354,8 @@ static const ah_ledger_ops mem_ops = {
 	.put_pool_capacity = m_cap,
 	.event = m_event,
 	.set_next_id = m_id,
+	.put_pending = m_put_pending,
+	.del_pending = m_id,
 	.load = m_load,
 	.free = m_free,
 	.policy_get = m_policy_get,

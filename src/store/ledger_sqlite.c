@@ -84,6 +84,7 @@ typedef struct {
 	sqlite3 *db;
 	sqlite3_stmt *st[S__COUNT];
 	int64_t data_version; /* last seen; another process's commit changes it */
+	sqlite3_stmt *pend_st[2]; /* pending grows: see "pending grows" below */
 	int64_t gen_version;  /* data_version when policy_gen was read (-1: never) */
 	uint64_t policy_gen;
 	bool in_txn, txn_failed;
@@ -394,6 +395,73 @@ static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset
 	return rc == SQLITE_DONE ? 0 : fail(s, rc);
 }
 
+/* ---- pending grows (schema 2) ---------------------------------------- *
+ * A running allocation's grow that did not fit, waiting for room. Kept in
+ * its own table so the rest of the schema is untouched; a trigger drops the
+ * row with its allocation (INSERT OR REPLACE on allocations does not fire
+ * it: recursive_triggers is off). */
+enum { P_PUT, P_DEL };
+
+static const char *const pend_sql[2] = {
+	"INSERT OR REPLACE INTO pending_grows(id,want,since_ns) VALUES(?,?,?)",
+	"DELETE FROM pending_grows WHERE id=?",
+};
+
+static int prepare_pending(sql_ledger *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (sqlite3_prepare_v3(s->db, pend_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->pend_st[i], NULL) !=
+		    SQLITE_OK)
+			return fail(s, SQLITE_ERROR);
+	return 0;
+}
+
+static int l_put_pending(ah_ledger *l, uint64_t id, const ah_vec *want, int64_t since_ns)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = s->pend_st[P_PUT];
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = bind_vec(s, st, 2, want);
+	if (rc < 0) {
+		sqlite3_reset(st);
+		return rc;
+	}
+	sqlite3_bind_int64(st, 3, since_ns);
+	return step_reset(s, st);
+}
+
+static int l_del_pending(ah_ledger *l, uint64_t id)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	return del_by_id(s, s->pend_st[P_DEL], id);
+}
+
+static int load_pending(sql_ledger *s, const ah_dimset *dims, const ah_ledger_loader *ld)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT id,want,since_ns FROM pending_grows ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ah_vec want;
+		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+		/* A dimension the policy dropped: the next usage report states
+		 * the grow again. */
+		if (ah_vec_parse(dims, col_text(st, 1), &want, NULL, 0) < 0)
+			continue;
+		int frc = ld->pending(ld->ctx, id, &want, sqlite3_column_int64(st, 2));
+		if (frc < 0) {
+			snprintf(s->errmsg, sizeof(s->errmsg), "pending grow %llu: %s", (unsigned long long)id,
+				 ah_strerror(frc));
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, rc);
+}
+/* ---- end of pending grows --------------------------------------------- */
+
 static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id)
 {
 	sql_ledger *s = (sql_ledger *)l;
@@ -422,6 +490,8 @@ static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,created_ns,expires_ns,lease_ttl_ns,0,"
 			       "res_bin FROM allocations ORDER BY id", false, dims, ld->alloc, ld->ctx)) < 0)
 		return rc;
+	if (ld->pending && (rc = load_pending(s, dims, ld)) < 0) /* pending grows */
+		return rc;
 	if (ld->queued &&
 	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,arrival_ns,deadline_ns,lease_ttl_ns,seq,"
 			       "res_bin FROM queue ORDER BY seq", true, dims, ld->queued, ld->ctx)) < 0)
@@ -444,6 +514,8 @@ static void l_free(ah_ledger *l)
 		return;
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < 2; i++)
+		sqlite3_finalize(s->pend_st[i]);
 	sqlite3_close(s->db);
 	free(s);
 }
@@ -479,11 +551,14 @@ static int migrate_1(sql_ledger *s)
 		       "CREATE INDEX IF NOT EXISTS events_by_kind_pool ON events(kind, pool);");
 }
 
-/* Reserved for pending_grows, created by the engine-split change (issue 8). */
+/* Pending grows (a running allocation's grow waiting for room), dropped
+ * with their allocation by a trigger. */
 static int migrate_2(sql_ledger *s)
 {
-	(void)s;
-	return 0;
+	return exec(s, "CREATE TABLE IF NOT EXISTS pending_grows(id INTEGER PRIMARY KEY, want TEXT NOT NULL,"
+		       " since_ns INTEGER NOT NULL);"
+		       "CREATE TRIGGER IF NOT EXISTS pending_grows_with_alloc AFTER DELETE ON allocations"
+		       " BEGIN DELETE FROM pending_grows WHERE id=old.id; END;");
 }
 
 static int migrate_3(sql_ledger *s)
@@ -830,6 +905,8 @@ static const ah_ledger_ops sql_ops = {
 	.put_pool_capacity = l_pool_cap,
 	.event = l_event,
 	.set_next_id = l_next_id,
+	.put_pending = l_put_pending, /* pending grows */
+	.del_pending = l_del_pending,
 	.load = l_load,
 	.free = l_free,
 	.policy_get = l_policy_get,
@@ -883,6 +960,8 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 			rc = fail(s, SQLITE_ERROR);
 			goto sqlfail;
 		}
+	if ((rc = prepare_pending(s)) < 0) /* pending grows */
+		goto sqlfail;
 	*out = &s->base;
 	return 0;
 sqlfail:

@@ -1,0 +1,197 @@
+/* ahead: the engine's shared state, private to src/core/engine*.c.
+ *
+ * State: pools (capacity, used, a queue in arrival order, pending grows),
+ * tenants (used, queued, token bucket), allocations in a slot array indexed
+ * by an open-addressing hash on id, and a min-heap of lease expiries. The
+ * hot path (request that fits, release) does no allocation unless the
+ * request carries parameters. */
+#ifndef AHEAD_CORE_ENGINE_INT_H
+#define AHEAD_CORE_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ahead/engine.h"
+#include "ahead/error.h"
+
+typedef struct {
+	uint64_t id; /* 0 = free slot */
+	int32_t tenant, pool, klass;
+	int32_t heap_idx;
+	int32_t next_free;
+	ah_vec res;
+	int64_t created_ns, expires_ns, lease_ttl_ns;
+	char *params;
+	/* usage-driven adjustment (not persisted: a restart starts the shrink
+	 * window over, which only delays a shrink) */
+	int64_t below_since_ns, last_resize_ns;
+	uint32_t resizes; /* resize record handed to sizers (ah_resize_budget) */
+	ah_vec window_peak;
+	uint32_t window_seen; /* dimensions measured during the shrink window */
+	/* A grow that did not fit (pending until room frees; served in
+	 * priority order with the queue). Persisted (put_pending), so an
+	 * engine reloaded from the ledger keeps its place for it. */
+	bool wanting;
+	ah_vec want;
+	int64_t want_since_ns;
+} alloc_t;
+
+typedef struct {
+	uint64_t id, seq;
+	int32_t tenant, pool, klass;
+	ah_vec res;
+	int64_t arrival_ns, deadline_ns, lease_ttl_ns;
+	char *params;
+} qitem_t;
+
+typedef struct {
+	ah_vec capacity;
+	ah_vec used;
+	int n_allocs;
+	qitem_t **q;
+	int qn, qcap;
+	bool dirty; /* capacity freed since the queue was last served */
+	int32_t *wants; /* slots of allocations with a pending grow */
+	int nwant, capwant;
+} pool_t;
+
+/* A committed-to-be change, buffered for observers (indices, not names:
+ * the tenant table may grow before delivery). */
+typedef struct {
+	ah_change_kind kind;
+	int32_t tenant, pool, klass;
+	uint64_t id;
+	int64_t t_ns;
+	ah_vec res;
+} change_t;
+
+typedef struct {
+	char name[AH_NAME_MAX];
+	ah_tenant_policy lim;
+	ah_vec used, queued;
+	double tokens;
+	int64_t last_ns;
+	bool bucket_init;
+} tenant_t;
+
+struct ah_engine {
+	ah_policy *pol;
+	ah_ledger *ledger;
+	int nd;
+	pool_t pools[AH_MAX_POOLS];
+	ah_vec total_cap;
+
+	tenant_t *tenants;
+	int ntenants, cap_tenants;
+	int32_t *thash; /* tenant name hash -> index, -1 empty */
+	uint32_t thash_mask;
+
+	alloc_t *slots;
+	int nslots, cap_slots, free_head, nallocs;
+	int32_t *hash; /* alloc id -> slot, -1 empty */
+	uint32_t hash_mask;
+	int32_t *heap; /* slots ordered by expires_ns */
+	int heap_n;
+
+	int nqueued;
+	int64_t min_deadline_ns;
+	uint64_t next_id, next_seq;
+	bool next_id_dirty;
+
+	bool in_batch, in_txn, broken;
+	int store_err;
+	ah_predictor predictor;
+	bool has_predictor;
+	ah_adjust_cfg adjust;
+	ah_sizer sizer;
+	bool has_sizer;
+
+	ah_engine_observer obs[AH_ENGINE_MAX_OBSERVERS];
+	int nobs;
+	change_t *chg; /* changes of the open transaction (or batch) */
+	int nchg, capchg;
+	bool delivering;
+};
+
+static inline uint32_t id_hash(uint64_t id)
+{
+	return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> 32);
+}
+
+static inline int slot_find(const ah_engine *e, uint64_t id)
+{
+	if (!e->hash)
+		return -1;
+	uint32_t j = id_hash(id) & e->hash_mask;
+	while (e->hash[j] >= 0) {
+		if (e->slots[e->hash[j]].id == id)
+			return e->hash[j];
+		j = (j + 1) & e->hash_mask;
+	}
+	return -1;
+}
+
+static inline int prio(const ah_engine *e, int k)
+{
+	return e->pol->classes[k].priority;
+}
+
+typedef int (*txn_body)(ah_engine *e, int64_t now, void *arg);
+
+/* engine_table.c */
+int eng_hash_grow(ah_engine *e);
+void eng_heap_up(ah_engine *e, int i);
+void eng_heap_down(ah_engine *e, int i);
+int eng_alloc_insert(ah_engine *e, const alloc_t *src);
+void eng_alloc_remove(ah_engine *e, int s);
+
+/* engine_queue.c */
+bool eng_ranks_ahead(const ah_engine *e, int pa, int ta, uint64_t seqa, int pb, int tb, uint64_t seqb);
+void eng_class_limit(const ah_engine *e, int p, int k, ah_vec *lim);
+void eng_queue_remove_at(ah_engine *e, pool_t *p, int i);
+int eng_want_list_add(ah_engine *e, int s);
+int eng_want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now);
+void eng_want_drop(ah_engine *e, int s);
+void eng_apply_res(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, const char *why);
+int eng_grow_toward(ah_engine *e, int s, const ah_vec *want, int64_t now, const char *why);
+int eng_serve_pool(ah_engine *e, int pi, int64_t now);
+int eng_serve_if_freed(ah_engine *e, int pi, int64_t now);
+int eng_advance(ah_engine *e, int64_t now);
+int eng_serve_waiting(ah_engine *e, int64_t now);
+bool eng_queue_find(const ah_engine *e, uint64_t id, int *pi, int *qi);
+
+/* engine_observe.c */
+void eng_note(ah_engine *e, ah_change_kind kind, uint64_t id, int t, int p, int k, const ah_vec *res,
+	      int64_t now);
+void eng_note_event(ah_engine *e, ah_event_kind kind, uint64_t id, int t, int p, int k, const ah_vec *res,
+		    int64_t now);
+void eng_deliver(ah_engine *e);
+
+/* engine_txn.c */
+void eng_led_check(ah_engine *e, int rc);
+void eng_led_event(ah_engine *e, int64_t now, ah_event_kind kind, uint64_t id, int t, int p, int k,
+		   const ah_vec *res, ah_reason reason, const char *detail);
+void eng_led_put_alloc(ah_engine *e, const alloc_t *a);
+void eng_led_put_queued(ah_engine *e, const qitem_t *q);
+void eng_led_del_alloc(ah_engine *e, uint64_t id);
+void eng_led_del_queued(ah_engine *e, uint64_t id);
+void eng_led_put_pending(ah_engine *e, const alloc_t *a);
+void eng_led_del_pending(ah_engine *e, uint64_t id);
+int eng_txn_run(ah_engine *e, int64_t now, bool load, txn_body body, void *arg);
+
+/* engine_tenant.c */
+int eng_thash_rebuild(ah_engine *e, uint32_t size);
+int eng_tenant_find(const ah_engine *e, const char *name);
+bool eng_valid_name(const char *s);
+int eng_tenant_add(ah_engine *e, const char *name, const ah_tenant_policy *lim);
+double eng_dominant_share(const ah_engine *e, int t);
+bool eng_rate_take(tenant_t *t, int64_t now);
+
+/* engine_admit.c */
+int eng_find_class(const ah_engine *e, const char *name);
+int eng_find_pool(const ah_engine *e, const char *name);
+
+/* engine_load.c */
+int eng_load_state(ah_engine *e, int64_t now);
+
+#endif
