@@ -182,12 +182,57 @@ static void history_feeds_the_next_prediction(void **state)
 	ah_service_free(s);
 }
 
+typedef struct {
+	ah_change_kind kinds[16];
+	uint64_t ids[16];
+	int n;
+} seen;
+
+static void note(void *ctx, const ah_engine_change *c)
+{
+	seen *v = ctx;
+	if (v->n < 16) {
+		v->kinds[v->n] = c->kind;
+		v->ids[v->n++] = c->id;
+	}
+}
+
+static void observers_after_commit_across_rebuilds(void **state)
+{
+	(void)state;
+	ah_service *s = open_svc(T0);
+	seen v = {0};
+	ah_engine_observer o = {.ctx = &v, .on_event = note};
+	assert_int_equal(ah_service_add_observer(s, &o), 0);
+	ah_request rq = cpu_request(s, 1000);
+	ah_service_decision d;
+	assert_int_equal(ah_service_request(s, &rq, T0 + S, &d), 0);
+	assert_int_equal(v.n, 1);
+	assert_int_equal(v.kinds[0], AH_CHANGE_GRANT);
+	assert_int_equal(v.ids[0], d.d.id);
+	/* a policy from elsewhere rebuilds the engine: the observer stays */
+	char err[512];
+	assert_int_equal(ah_service_policy_apply(db, pol_big, strlen(pol_big), "big.ini", T0 + 2 * S, NULL, err, sizeof err),
+			 0);
+	assert_int_equal(ah_service_release(s, d.d.id, T0 + 3 * S), 0);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(v.kinds[1], AH_CHANGE_RELEASE);
+	assert_int_equal(v.ids[1], d.d.id);
+	/* a refusal changes nothing: nothing to tell */
+	rq = cpu_request(s, 64000);
+	assert_int_equal(ah_service_request(s, &rq, T0 + 4 * S, &d), 0);
+	assert_int_equal(d.d.outcome, AH_REFUSED);
+	assert_int_equal(v.n, 2);
+	ah_service_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(notices_policy_of_another_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(recovers_after_failed_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(history_feeds_the_next_prediction, setup, teardown),
+		cmocka_unit_test_setup_teardown(observers_after_commit_across_rebuilds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,12 @@ void ah_service_free(ah_service *s);
 /* Borrowed: valid until the next mutating call. */
 const ah_policy *ah_service_policy_get(const ah_service *s);
 const ah_engine *ah_service_engine_get(const ah_service *s);
+/* After-commit observers (enforcement, metrics, live events): told of
+ * every grant, resize, preemption, expiry, release and queue change once
+ * the ledger has it, in order, never inside a transaction. They stay
+ * across engine rebuilds (a policy applied elsewhere). At most
+ * AH_ENGINE_MAX_OBSERVERS. */
+int ah_service_add_observer(ah_service *s, const ah_engine_observer *o);
 /* The ledger, borrowed (backup, tests); NULL-safe. */
 ah_ledger *ah_service_ledger_get(ah_service *s);
 /* The storage's message for the last error ("database is locked", ...). */

@@ -137,6 +137,13 @@ static int reload_policy(ah_service *s, int64_t now_ns)
 		s->pol = old_pol;
 		return rc;
 	}
+	for (int i = 0; i < s->n_obs; i++)
+		if ((rc = ah_engine_add_observer(eng, &s->obs[i])) < 0) {
+			ah_engine_free(eng);
+			ah_policy_free(s->pol);
+			s->pol = old_pol;
+			return rc;
+		}
 	ah_engine_free(s->eng);
 	ah_policy_free(old_pol);
 	s->eng = eng;
@@ -164,6 +171,18 @@ int ah_service_prepare(ah_service *s, int64_t now_ns)
 		return 0;
 	if ((rc = ah_engine_reload(s->eng, now_ns)) == 0)
 		s->need_reload = false;
+	return rc;
+}
+
+int ah_service_add_observer(ah_service *s, const ah_engine_observer *o)
+{
+	if (!s || !o || !o->on_event)
+		return AH_EINVAL;
+	if (s->n_obs == AH_ENGINE_MAX_OBSERVERS)
+		return AH_ETOOBIG;
+	int rc = ah_engine_add_observer(s->eng, o);
+	if (rc == 0)
+		s->obs[s->n_obs++] = *o;
 	return rc;
 }
 

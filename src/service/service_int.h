@@ -26,6 +26,8 @@ struct ah_service {
 	ah_scale_loop *loop;
 	bool need_reload;         /* a transaction failed: reload before the next call */
 	uint64_t policy_gen;      /* the applied policy's generation the engine runs */
+	ah_engine_observer obs[AH_ENGINE_MAX_OBSERVERS]; /* kept across engine rebuilds */
+	int n_obs;
 	char errbuf[256];
 };
 
