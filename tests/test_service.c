@@ -178,6 +178,28 @@ static void history_feeds_the_next_prediction(void **state)
 	assert_true(d.d.predicted);
 	assert_true(d.have_info);
 	assert_true(d.d.res.v[cpu] >= 1500);
+	/* described: the engine's view and the record the history keeps */
+	ah_service_description ds;
+	assert_int_equal(ah_service_describe(s, d.d.id, T0 + 1001 * S, &ds), 0);
+	assert_int_equal(ds.item.id, d.d.id);
+	assert_true(ds.have_record);
+	assert_string_equal(ds.record.workload, "w");
+	assert_int_equal(ds.n_resizes, 0);
+	bool predicted_cpu = false;
+	for (int k = 0; k < ds.record.n_dims; k++)
+		if (!strcmp(ds.record.dims[k].dim, "cpu"))
+			predicted_cpu = ds.record.dims[k].predicted >= 1500;
+	assert_true(predicted_cpu);
+	assert_int_equal(ah_service_describe(s, 999999, T0 + 1001 * S, &ds), AH_ENOENT);
+	/* recommended: lower <= target <= upper, from the three runs */
+	ah_service_recommendation rc;
+	char err[256];
+	assert_int_equal(ah_service_recommend(s, "w", "size=1", NULL, &rc, err, sizeof err), 0);
+	assert_true(rc.dim[cpu].known);
+	assert_true(rc.dim[cpu].lower <= rc.dim[cpu].target && rc.dim[cpu].target <= rc.dim[cpu].upper);
+	assert_true(rc.dim[cpu].target >= 1500 && rc.dim[cpu].n >= 3);
+	assert_int_equal(ah_service_recommend(s, "nobody", NULL, NULL, &rc, err, sizeof err), AH_ENOENT);
+	assert_non_null(strstr(err, "has no history"));
 	assert_int_equal(warnings, 0);
 	ah_service_free(s);
 }

@@ -105,6 +105,43 @@ typedef struct {
 
 int ah_service_tick(ah_service *s, int64_t now_ns, ah_service_tick_out *out);
 
+/* ---- seeing what the loop holds ---- */
+
+/* One allocation (or queued request) as people and scripts ask about it:
+ * what the engine holds, the request record the usage history keeps for it
+ * (workload, parameters, what was predicted, peak and mean reported so
+ * far), and its resizes. */
+typedef struct {
+	ah_engine_item item;        /* borrowed until the next call */
+	bool have_record;
+	ah_shadow_request record;   /* when have_record */
+	int n_resizes;
+	int64_t last_resize_ns;     /* -1: never resized */
+} ah_service_description;
+
+/* AH_ENOENT when id is neither live nor queued. */
+int ah_service_describe(ah_service *s, uint64_t id, int64_t now_ns, ah_service_description *out);
+
+/* What a workload should be given, per dimension (like `kubectl describe
+ * vpa`): target at the class's quantile, lower at the median, upper at the
+ * 99th percentile (or the class's quantile if higher), from the usage
+ * history; the model each rests on and how much history it saw. */
+typedef struct {
+	double q_lower, q_target, q_upper;
+	int n_dims;
+	struct {
+		bool known;             /* the history says something for this dimension */
+		int64_t lower, target, upper; /* base units */
+		ah_psh_source source;
+		size_t n;               /* records or samples behind it */
+	} dim[AH_MAX_DIMS];
+} ah_service_recommendation;
+
+/* AH_ENOENT when the workload has no history (err says so and how to
+ * give it some). klass NULL = the policy's default class. */
+int ah_service_recommend(ah_service *s, const char *workload, const char *params, const char *klass,
+			 ah_service_recommendation *out, char *err, size_t errlen);
+
 /* ---- pool shaping: one step of the scale loop against this ledger ---- */
 int ah_service_scale_step(ah_service *s, int64_t now_ns, const ah_scale_exec *exec, bool dry_run,
 			  ah_scale_observer_fn fn, void *ctx, ah_scale_step_out *out);
