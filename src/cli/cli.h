@@ -22,9 +22,6 @@ enum {
 
 typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2 } ah_out_fmt;
 
-/* Parses "table", "json" or "csv"; prints an error naming the option. */
-int ah_cli_parse_output(const char *s, ah_out_fmt *out);
-
 /* Prints "ahead CMD: message" to stderr (printf-style). */
 void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
