@@ -120,26 +120,27 @@ static int parse_per_dim(const char *cmd, const char *opt, const char *s, double
 	return 0;
 }
 
-static int opt_quantile(const char *cmd, const char *opt, const char *s, void *dst)
+/* --quantile (cost 0) or --violation-cost (cost 1) into the params. */
+static int set_per_dim(const char *cmd, const char *opt, const char *s, ah_replay_params *p, int cost)
 {
-	ah_replay_params *p = dst;
-	double q[AH_REPLAY_DIMS] = {p->sizing.dim[0].quantile, p->sizing.dim[1].quantile};
-	if (parse_per_dim(cmd, opt, s, q, 0))
+	double v[AH_REPLAY_DIMS];
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		v[d] = cost ? p->sizing.dim[d].violation_cost : p->sizing.dim[d].quantile;
+	if (parse_per_dim(cmd, opt, s, v, cost))
 		return -1;
 	for (int d = 0; d < AH_REPLAY_DIMS; d++)
-		p->sizing.dim[d].quantile = q[d];
+		*(cost ? &p->sizing.dim[d].violation_cost : &p->sizing.dim[d].quantile) = v[d];
 	return 0;
+}
+
+static int opt_quantile(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	return set_per_dim(cmd, opt, s, dst, 0);
 }
 
 static int opt_violation_cost(const char *cmd, const char *opt, const char *s, void *dst)
 {
-	ah_replay_params *p = dst;
-	double c[AH_REPLAY_DIMS] = {p->sizing.dim[0].violation_cost, p->sizing.dim[1].violation_cost};
-	if (parse_per_dim(cmd, opt, s, c, 1))
-		return -1;
-	for (int d = 0; d < AH_REPLAY_DIMS; d++)
-		p->sizing.dim[d].violation_cost = c[d];
-	return 0;
+	return set_per_dim(cmd, opt, s, dst, 1);
 }
 
 typedef struct {
