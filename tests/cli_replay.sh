@@ -18,12 +18,12 @@ expect_rc 2 "--trace is required" -- replay
 expect_rc 2 "unknown policy 'hpa'" -- replay --trace "$T/tiny.csv" --policy hpa
 expect_rc 2 "given twice" -- replay --trace "$T/tiny.csv" --policy vpa,vpa
 expect_rc 2 "--format: expected bitbrains or plain" -- replay --trace "$T/tiny.csv" --format json
-expect_rc 2 "--dim: expected cpu, mem or all" -- replay --trace "$T/tiny.csv" --dim gpu
+expect_rc 2 "--dim: unknown dimension 'gpu' (expected cpu, mem or all)" -- replay --trace "$T/tiny.csv" --dim gpu
 expect_rc 2 "out of range" -- replay --trace "$T/tiny.csv" --quantile 1.5
 expect_rc 2 "not a number" -- replay --trace "$T/tiny.csv" --quantile abc
 expect_rc 2 "unknown dimension 'disk'" -- replay --trace "$T/tiny.csv" --quantile disk=0.9
 expect_rc 2 "No such file" -- replay --trace "$T/missing.csv"
-expect_rc 2 "unknown argument" -- replay --trace "$T/tiny.csv" --frobnicate
+expect_rc 2 "unknown option '--frobnicate'" -- replay --trace "$T/tiny.csv" --frobnicate
 expect_rc 2 "not a directory" -- replay --trace "$T/tiny.csv" --chart-dir "$T/nope"
 expect_rc 2 "-o: use table or json" -- replay --trace "$T/tiny.csv" -o csv
 

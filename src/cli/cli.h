@@ -1,8 +1,9 @@
 /* ahead CLI: shared helpers for subcommands.
  *
  * Every subcommand is `int ah_cmd_NAME(int argc, char **argv)` where argv[0]
- * is the subcommand name; it returns one of the exit codes below. Each
- * subcommand handles `--help`/`-h` by printing its usage to stdout, exit 0. */
+ * is the subcommand name; it returns one of the exit codes below. Options
+ * and arguments go through the one option layer (cli/opts.h), which also
+ * answers `--help`/`-h` with the command's usage on stdout, exit 0. */
 #ifndef AHEAD_CLI_H
 #define AHEAD_CLI_H
 
@@ -20,9 +21,6 @@ enum {
 };
 
 typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2 } ah_out_fmt;
-
-/* Parses "table", "json" or "csv"; prints an error naming the option. */
-int ah_cli_parse_output(const char *s, ah_out_fmt *out);
 
 /* Prints "ahead CMD: message" to stderr (printf-style). */
 void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,8 +49,9 @@ void ah_cli_close(ah_cli_ctx *ctx);
 int64_t ah_cli_now_ns(void);
 /* ISO 8601 UTC, e.g. 2026-11-23T14:30:00.123Z. */
 void ah_cli_fmt_time(int64_t ns, char *buf, size_t len);
-/* Strict positive integer id; prints an error naming the argument. */
-int ah_cli_parse_id(const char *cmd, const char *s, uint64_t *out);
+/* Strict positive integer id; prints an error naming the argument (what:
+ * "ID", "--id"). */
+int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *out);
 /* Maps an AH_E* code to an exit code. */
 int ah_cli_exit_for(int err);
 /* Prints a service error: "ahead CMD: WHAT: error (storage message)". */

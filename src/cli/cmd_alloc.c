@@ -9,7 +9,6 @@
  * running peak; release ends the record, which the next prediction learns
  * from. The shadow store is history, never a gate: if it is missing or
  * broken the ledger command still runs, with a warning on stderr. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "ahead/service.h"
 #include "ahead/usage.h" /* the workload and parameter grammar */
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 static void alloc_usage(FILE *f)
 {
@@ -74,15 +74,6 @@ static uint32_t named_dims(const ah_dimset *ds, const char *s)
 	return mask;
 }
 
-static int parse_duration_opt(const char *cmd, const char *opt, const char *s, int64_t *out)
-{
-	if (ah_duration_parse(s, out) < 0) {
-		ah_cli_err(cmd, "%s: '%.40s' is not a duration (e.g. 30s, 5m, 1h)", opt, s);
-		return -1;
-	}
-	return 0;
-}
-
 static bool valid_param(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -96,6 +87,44 @@ static bool valid_param(const char *kv)
 		if (*p == ',' || (unsigned char)*p < 0x20 || *p == 0x7f)
 			return false;
 	return true;
+}
+
+/* The request's parameters, joined from every --param and --params. */
+typedef struct {
+	char text[AH_PARAMS_MAX + 1];
+	size_t len;
+} params_buf;
+
+static int params_append(const char *cmd, const char *opt, const char *kv, params_buf *p)
+{
+	size_t n = strlen(kv);
+	if (p->len + n + 1 > AH_PARAMS_MAX) {
+		ah_cli_err(cmd, "%s: parameters longer than %d bytes in all", opt, AH_PARAMS_MAX);
+		return -1;
+	}
+	if (!n)
+		return 0;
+	if (p->len)
+		p->text[p->len++] = ',';
+	memcpy(p->text + p->len, kv, n + 1);
+	p->len += n;
+	return 0;
+}
+
+static int add_param(const char *cmd, const char *opt, const char *kv, void *dst)
+{
+	if (!valid_param(kv)) {
+		ah_cli_err(cmd, "%s: '%.64s' is not KEY=VALUE (key [A-Za-z0-9_.-], no commas)", opt, kv);
+		return -1;
+	}
+	return params_append(cmd, opt, kv, dst);
+}
+
+/* Checked whole later (ah_shadow_params_check names the item); here only
+ * the length cap of the joined text. */
+static int add_params(const char *cmd, const char *opt, const char *list, void *dst)
+{
+	return params_append(cmd, opt, list, dst);
 }
 
 /* What the prediction rested on, per predicted dimension, for people
@@ -162,120 +191,35 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 
 int ah_cmd_alloc(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"tenant", required_argument, NULL, 't'},
-		{"pool", required_argument, NULL, 'p'},
-		{"class", required_argument, NULL, 'c'},
-		{"res", required_argument, NULL, 'r'},
-		{"param", required_argument, NULL, 'P'},
-		{"params", required_argument, NULL, 'A'},
-		{"workload", required_argument, NULL, 'w'},
-		{"shadow-db", required_argument, NULL, 'S'},
-		{"lease", required_argument, NULL, 'l'},
-		{"queue-timeout", required_argument, NULL, 'q'},
-		{"no-queue", no_argument, NULL, 'n'},
-		{"db", required_argument, NULL, 'd'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
 	const char *tenant = NULL, *pool = NULL, *klass = NULL, *res = NULL, *db = NULL;
 	const char *workload = NULL, *shadow_db = NULL;
-	char params[AH_PARAMS_MAX + 1] = "";
-	size_t plen = 0;
+	params_buf params = {.len = 0};
 	int64_t lease = 0, qt = -1;
+	bool no_queue = false;
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "t:p:c:r:P:w:l:q:d:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			tenant = optarg;
-			break;
-		case 'p':
-			pool = optarg;
-			break;
-		case 'c':
-			klass = optarg;
-			break;
-		case 'r':
-			res = optarg;
-			break;
-		case 'P': {
-			size_t n = strlen(optarg);
-			if (!valid_param(optarg)) {
-				ah_cli_err("alloc", "--param: '%.64s' is not KEY=VALUE (key [A-Za-z0-9_.-], no commas)", optarg);
-				return AH_EXIT_USAGE;
-			}
-			if (plen + n + 1 > AH_PARAMS_MAX) {
-				ah_cli_err("alloc", "--param: parameters longer than %d bytes in all", AH_PARAMS_MAX);
-				return AH_EXIT_USAGE;
-			}
-			if (plen)
-				params[plen++] = ',';
-			memcpy(params + plen, optarg, n + 1);
-			plen += n;
-			break;
-		}
-		case 'A': {
-			/* Checked whole below (ah_shadow_params_check names the item);
-			 * here only the length cap of the joined text. */
-			size_t n = strlen(optarg);
-			if (plen + n + 1 > AH_PARAMS_MAX) {
-				ah_cli_err("alloc", "--params: parameters longer than %d bytes in all", AH_PARAMS_MAX);
-				return AH_EXIT_USAGE;
-			}
-			if (!n)
-				break;
-			if (plen)
-				params[plen++] = ',';
-			memcpy(params + plen, optarg, n + 1);
-			plen += n;
-			break;
-		}
-		case 'w':
-			if (ah_shadow_check_workload(optarg) < 0) {
-				ah_cli_err("alloc", "--workload: '%.64s' is not a workload name (1-127 of [A-Za-z0-9_.:/@+-])",
-					   optarg);
-				return AH_EXIT_USAGE;
-			}
-			workload = optarg;
-			break;
-		case 'S':
-			shadow_db = optarg;
-			break;
-		case 'l':
-			if (parse_duration_opt("alloc", "--lease", optarg, &lease) < 0)
-				return AH_EXIT_USAGE;
-			if (lease <= 0) {
-				ah_cli_err("alloc", "--lease: must be positive");
-				return AH_EXIT_USAGE;
-			}
-			break;
-		case 'q':
-			if (parse_duration_opt("alloc", "--queue-timeout", optarg, &qt) < 0)
-				return AH_EXIT_USAGE;
-			break;
-		case 'n':
-			qt = 0;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'o':
-			if (ah_cli_parse_output(optarg, &fmt) < 0)
-				return AH_EXIT_USAGE;
-			break;
-		case 'h':
-			alloc_usage(stdout);
-			return AH_EXIT_OK;
-		default:
-			alloc_usage(stderr);
-			return AH_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		ah_cli_err("alloc", "unexpected argument '%.64s'", argv[optind]);
+	const ah_cli_opt opts[] = {
+		AH_OPT("tenant", 't', AH_OPT_STRING, &tenant, .hint = "T"),
+		AH_OPT("pool", 'p', AH_OPT_STRING, &pool, .hint = "P"),
+		AH_OPT("class", 'c', AH_OPT_STRING, &klass, .hint = "C"),
+		AH_OPT("res", 'r', AH_OPT_STRING, &res, .hint = "RESOURCES"),
+		AH_OPT("param", 'P', AH_OPT_EACH, &params, .hint = "KEY=VALUE", .each = add_param),
+		AH_OPT("params", 0, AH_OPT_EACH, &params, .hint = "K=V,...", .each = add_params),
+		AH_OPT("workload", 'w', AH_OPT_STRING, &workload, .hint = "W"),
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
+		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),
+		AH_OPT("queue-timeout", 'q', AH_OPT_DURATION, &qt, .hint = "DURATION"),
+		AH_OPT("no-queue", 0, AH_OPT_FLAG, &no_queue),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = "alloc", .usage = alloc_usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	if (no_queue)
+		qt = 0;
+	if (workload && ah_shadow_check_workload(workload) < 0) {
+		ah_cli_err("alloc", "--workload: '%.64s' is not a workload name (1-127 of [A-Za-z0-9_.:/@+-])", workload);
 		return AH_EXIT_USAGE;
 	}
 	const char *missing = !tenant ? "--tenant" : !pool ? "--pool" : !res && !workload ? "--res (or --workload)" : NULL;
@@ -284,21 +228,17 @@ int ah_cmd_alloc(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	char perr[256];
-	int prc = ah_shadow_params_check(params, perr, sizeof perr);
+	int prc = ah_shadow_params_check(params.text, perr, sizeof perr);
 	if (prc < 0) {
 		ah_cli_err("alloc", "--params: %s", perr);
 		return AH_EXIT_USAGE;
 	}
-	if (fmt == AH_OUT_CSV) {
-		ah_cli_err("alloc", "-o csv is not supported here (table or json)");
-		return AH_EXIT_USAGE;
-	}
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("alloc", ah_cli_db_path(db), shadow_db, now, &ctx);
+	ex = ah_cli_open("alloc", ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
-	ah_request rq = {.tenant = tenant, .pool = pool, .klass = klass, .params = params, .workload = workload,
+	ah_request rq = {.tenant = tenant, .pool = pool, .klass = klass, .params = params.text, .workload = workload,
 			 .lease_ttl_ns = lease, .queue_timeout_ns = qt};
 	char err[256];
 	if (res && ah_vec_parse(&ctx.pol->dims, res, &rq.res, err, sizeof err) < 0) {
@@ -320,92 +260,62 @@ out:
 	return ex;
 }
 
-/* release ID / renew ID / tick share option parsing. */
+static void tick_usage(FILE *f)
+{
+	fprintf(f, "usage: ahead tick [--db PATH] [--shadow-db PATH]\n\nReclaims expired leases and times "
+		   "out queued requests now, then grants what fits. Closes the shadow store's\n"
+		   "records of allocations that ended without a release (never used for learning).\n");
+}
+
+static void renew_usage(FILE *f)
+{
+	fprintf(f, "usage: ahead renew ID [--lease DURATION] [--db PATH] [-o json]\n\n"
+		   "Extends a lease to now + DURATION (default: the allocation's lease).\n"
+		   "Exit 5 if the allocation does not exist (released, expired or preempted).\n");
+}
+
+static void release_usage(FILE *f)
+{
+	fprintf(f, "usage: ahead release ID [--db PATH] [--shadow-db PATH] [-o json]\n\n"
+		   "Releases an allocation or cancels a queued request; queued requests that\n"
+		   "then fit are granted. An allocation made with --workload has its request\n"
+		   "record ended in the shadow store (params -> peak usage of its reports), so\n"
+		   "later predictions learn from it. Exit 5 if ID does not exist.\n");
+}
+
+/* release ID / renew ID / tick share their options. */
 static int id_command(int argc, char **argv, const char *name)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"lease", required_argument, NULL, 'l'},
-		{"shadow-db", required_argument, NULL, 'S'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
-	const char *db = NULL, *shadow_db = NULL;
+	const char *db = NULL, *shadow_db = NULL, *id_arg = NULL;
 	int64_t lease = 0;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	bool is_tick = !strcmp(name, "tick"), is_renew = !strcmp(name, "renew");
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:l:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'S':
-			if (is_renew) {
-				ah_cli_err(name, "--shadow-db is only for release and tick");
-				return AH_EXIT_USAGE;
-			}
-			shadow_db = optarg;
-			break;
-		case 'l':
-			if (!is_renew) {
-				ah_cli_err(name, "--lease is only for renew");
-				return AH_EXIT_USAGE;
-			}
-			if (parse_duration_opt(name, "--lease", optarg, &lease) < 0)
-				return AH_EXIT_USAGE;
-			if (lease <= 0) {
-				ah_cli_err(name, "--lease: must be positive");
-				return AH_EXIT_USAGE;
-			}
-			break;
-		case 'o':
-			if (ah_cli_parse_output(optarg, &fmt) < 0 || fmt == AH_OUT_CSV) {
-				if (fmt == AH_OUT_CSV)
-					ah_cli_err(name, "-o csv is not supported here (table or json)");
-				return AH_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			if (is_tick)
-				printf("usage: ahead tick [--db PATH] [--shadow-db PATH]\n\nReclaims expired leases and times "
-				       "out queued requests now, then grants what fits. Closes the shadow store's\n"
-				       "records of allocations that ended without a release (never used for learning).\n");
-			else if (is_renew)
-				printf("usage: ahead renew ID [--lease DURATION] [--db PATH] [-o json]\n\n"
-				       "Extends a lease to now + DURATION (default: the allocation's lease).\n"
-				       "Exit 5 if the allocation does not exist (released, expired or preempted).\n");
-			else
-				printf("usage: ahead release ID [--db PATH] [--shadow-db PATH] [-o json]\n\n"
-				       "Releases an allocation or cancels a queued request; queued requests that\n"
-				       "then fit are granted. An allocation made with --workload has its request\n"
-				       "record ended in the shadow store (params -> peak usage of its reports), so\n"
-				       "later predictions learn from it. Exit 5 if ID does not exist.\n");
-			return AH_EXIT_OK;
-		default:
-			fprintf(stderr, "see 'ahead %s --help'\n", name);
-			return AH_EXIT_USAGE;
-		}
+	const ah_cli_opt opts[] = {
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = name, .usage = is_tick ? tick_usage : is_renew ? renew_usage : release_usage,
+			    .opts = opts, .n_opts = AH_CLI_NOPTS(opts), .min_args = !is_tick, .max_args = !is_tick,
+			    .args_name = "ID", .args = &id_arg};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	if (shadow_db && is_renew) {
+		ah_cli_err(name, "--shadow-db is only for release and tick");
+		return AH_EXIT_USAGE;
+	}
+	if (lease && !is_renew) {
+		ah_cli_err(name, "--lease is only for renew");
+		return AH_EXIT_USAGE;
 	}
 	uint64_t id = 0;
-	if (is_tick) {
-		if (optind < argc) {
-			ah_cli_err(name, "unexpected argument '%.64s'", argv[optind]);
-			return AH_EXIT_USAGE;
-		}
-	} else {
-		if (optind + 1 != argc) {
-			ah_cli_err(name, optind >= argc ? "missing ID" : "expected exactly one ID");
-			return AH_EXIT_USAGE;
-		}
-		if (ah_cli_parse_id(name, argv[optind], &id) < 0)
-			return AH_EXIT_USAGE;
-	}
+	if (!is_tick && ah_cli_parse_id(name, "ID", id_arg, &id) < 0)
+		return AH_EXIT_USAGE;
 	int64_t now = ah_cli_now_ns(), exp = 0;
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open(name, ah_cli_db_path(db), shadow_db, now, &ctx);
+	ex = ah_cli_open(name, ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
 	ah_service_tick_out tk = {0};
@@ -459,65 +369,40 @@ int ah_cmd_tick(int argc, char **argv)
 	return id_command(argc, argv, "tick");
 }
 
+static void report_usage(FILE *f)
+{
+	fprintf(f, "usage: ahead report ID --usage RESOURCES [--db PATH] [--shadow-db PATH] [-o json]\n\n"
+		   "Reports an allocation's observed usage (e.g. cpu=1500m,memory=3Gi); dimensions\n"
+		   "left out were not measured. The report renews the lease and resizes the\n"
+		   "allocation as the policy's `sizing` says: builtin (usage above 90%% of the\n"
+		   "reservation grows it at once if the pool has room, usage below 50%% for 10\n"
+		   "minutes shrinks it to the window's peak + 15%%), or an allocation policy (ahead,\n"
+		   "vpa, ...) warmed on the workload's history, as `ahead replay` scores it.\n"
+		   "A grow takes what room there is; the rest is asked again at the next report\n"
+		   "(pending grows live in the engine's memory, not in the ledger). For an\n"
+		   "allocation made with\n"
+		   "--workload, the usage is also appended to the workload's series in the shadow\n"
+		   "store and raises its request record's peak. Exit 5 if the allocation does not\n"
+		   "exist.\n");
+}
+
 int ah_cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"usage", required_argument, NULL, 'u'},
-		{"db", required_argument, NULL, 'd'},
-		{"shadow-db", required_argument, NULL, 'S'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
-	const char *db = NULL, *usage_s = NULL, *shadow_db = NULL;
+	const char *db = NULL, *usage_s = NULL, *shadow_db = NULL, *id_arg = NULL;
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "u:d:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			usage_s = optarg;
-			break;
-		case 'd':
-			db = optarg;
-			break;
-		case 'S':
-			shadow_db = optarg;
-			break;
-		case 'o':
-			if (ah_cli_parse_output(optarg, &fmt) < 0)
-				return AH_EXIT_USAGE;
-			if (fmt == AH_OUT_CSV) {
-				ah_cli_err("report", "-o csv is not supported here (table or json)");
-				return AH_EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			printf("usage: ahead report ID --usage RESOURCES [--db PATH] [--shadow-db PATH] [-o json]\n\n"
-			       "Reports an allocation's observed usage (e.g. cpu=1500m,memory=3Gi); dimensions\n"
-			       "left out were not measured. The report renews the lease and resizes the\n"
-			       "allocation as the policy's `sizing` says: builtin (usage above 90%% of the\n"
-			       "reservation grows it at once if the pool has room, usage below 50%% for 10\n"
-			       "minutes shrinks it to the window's peak + 15%%), or an allocation policy (ahead,\n"
-			       "vpa, ...) warmed on the workload's history, as `ahead replay` scores it.\n"
-			       "A grow takes what room there is; the rest is asked again at the next report\n"
-			       "(pending grows live in the engine's memory, not in the ledger). For an\n"
-			       "allocation made with\n"
-			       "--workload, the usage is also appended to the workload's series in the shadow\n"
-			       "store and raises its request record's peak. Exit 5 if the allocation does not\n"
-			       "exist.\n");
-			return AH_EXIT_OK;
-		default:
-			fprintf(stderr, "see 'ahead report --help'\n");
-			return AH_EXIT_USAGE;
-		}
-	}
+	const ah_cli_opt opts[] = {
+		AH_OPT("usage", 'u', AH_OPT_STRING, &usage_s, .hint = "RESOURCES"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = "report", .usage = report_usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
+			    .min_args = 1, .max_args = 1, .args_name = "ID", .args = &id_arg};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
 	uint64_t id;
-	if (optind + 1 != argc) {
-		ah_cli_err("report", optind >= argc ? "missing ID" : "expected exactly one ID");
-		return AH_EXIT_USAGE;
-	}
-	if (ah_cli_parse_id("report", argv[optind], &id) < 0)
+	if (ah_cli_parse_id("report", "ID", id_arg, &id) < 0)
 		return AH_EXIT_USAGE;
 	if (!usage_s) {
 		ah_cli_err("report", "--usage is required (see ahead report --help)");
@@ -525,7 +410,7 @@ int ah_cmd_report(int argc, char **argv)
 	}
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("report", ah_cli_db_path(db), shadow_db, now, &ctx);
+	ex = ah_cli_open("report", ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
 	ah_vec u;

@@ -15,6 +15,7 @@
 #include "ahead/series.h"
 #include "ahead/history.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 static void usage(FILE *f)
 {
@@ -71,25 +72,6 @@ static void fmt_time(int64_t t_ns, char *buf, size_t len)
 		snprintf(buf, len, "%sZ", base);
 }
 
-static int parse_unit(const char *cmd, const char *opt, const char *s, double lo, double hi,
-		      bool lo_open, double *out)
-{
-	char *end;
-	if (!s) {
-		ah_cli_err(cmd, "%s needs a value", opt);
-		return -1;
-	}
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v > hi || (lo_open ? v <= lo : v < lo)) {
-		ah_cli_err(cmd, "%s: '%.32s' is not a number in %s%g, %g]", opt, s, lo_open ? "(" : "[",
-			   lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 typedef struct {
 	double score, predicted;
 	bool anomalous;
@@ -102,89 +84,36 @@ int ah_cmd_anomalies(int argc, char **argv)
 	const char *input = NULL, *time_col = NULL, *value_col = NULL;
 	bool want_scores = false, sort_rows = false;
 	const char *store = NULL, *db = NULL, *shadow_db = NULL;
-	ah_series_dup_policy dups = AH_SERIES_DUP_ERROR;
+	int dups = AH_SERIES_DUP_ERROR;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	ah_anomaly_config cfg;
 	ah_anomaly_config_default(&cfg);
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return AH_EXIT_OK;
-		} else if (!strcmp(a, "--input")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "--input needs a file name");
-				return AH_EXIT_USAGE;
-			}
-			input = v;
-			i++;
-		} else if (!strcmp(a, "--threshold")) {
-			if (parse_unit(cmd, a, v, 0, 1, true, &cfg.threshold))
-				return AH_EXIT_USAGE;
-			i++;
-		} else if (!strcmp(a, "--season")) {
-			double s;
-			if (parse_unit(cmd, a, v, 0, AH_ANOMALY_MAX_SEASON, false, &s))
-				return AH_EXIT_USAGE;
-			if (s != floor(s)) {
-				ah_cli_err(cmd, "--season: '%.32s' is not a whole number of points", v);
-				return AH_EXIT_USAGE;
-			}
-			cfg.season_points = (uint32_t)s;
-			i++;
-		} else if (!strcmp(a, "--time-col") || !strcmp(a, "--value-col")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "%s needs a column name or 0-based index", a);
-				return AH_EXIT_USAGE;
-			}
-			if (a[2] == 't')
-				time_col = v;
-			else
-				value_col = v;
-			i++;
-		} else if (!strcmp(a, "--sort")) {
-			sort_rows = true;
-		} else if (!strcmp(a, "--duplicates")) {
-			if (!v) {
-				ah_cli_err(cmd, "--duplicates needs a value (error, last or mean)");
-				return AH_EXIT_USAGE;
-			}
-			if (!strcmp(v, "error"))
-				dups = AH_SERIES_DUP_ERROR;
-			else if (!strcmp(v, "last"))
-				dups = AH_SERIES_DUP_LAST;
-			else if (!strcmp(v, "mean"))
-				dups = AH_SERIES_DUP_MEAN;
-			else {
-				ah_cli_err(cmd, "--duplicates: unknown policy '%.32s' (expected error, last or mean)", v);
-				return AH_EXIT_USAGE;
-			}
-			i++;
-		} else if (!strcmp(a, "--store") || !strcmp(a, "--db") || !strcmp(a, "--shadow-db")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "%s needs a value", a);
-				return AH_EXIT_USAGE;
-			}
-			if (a[2] == 's' && a[3] == 't')
-				store = v;
-			else if (a[2] == 'd')
-				db = v;
-			else
-				shadow_db = v;
-			i++;
-		} else if (!strcmp(a, "--scores")) {
-			want_scores = true;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			if (ah_cli_parse_output(v, &fmt))
-				return AH_EXIT_USAGE;
-			i++;
-		} else {
-			ah_cli_err(cmd, "unknown option '%.64s' (see 'ahead anomalies --help')", a);
-			return AH_EXIT_USAGE;
-		}
-	}
+	double season = cfg.season_points;
+	static const ah_cli_choice dup_policies[] = {
+		{"error", AH_SERIES_DUP_ERROR}, {"last", AH_SERIES_DUP_LAST}, {"mean", AH_SERIES_DUP_MEAN}, {NULL, 0}};
+	const ah_cli_opt opts[] = {
+		AH_OPT("input", 0, AH_OPT_STRING, &input, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("threshold", 0, AH_OPT_NUMBER, &cfg.threshold, .hint = "T", .min = 0, .max = 1,
+		       .flags = AH_OPT_MIN_OPEN),
+		AH_OPT("season", 0, AH_OPT_NUMBER, &season, .hint = "N", .min = 0, .max = AH_ANOMALY_MAX_SEASON,
+		       .flags = AH_OPT_WHOLE),
+		AH_OPT("time-col", 0, AH_OPT_STRING, &time_col, .hint = "column name or 0-based index",
+		       .flags = AH_OPT_NONEMPTY),
+		AH_OPT("value-col", 0, AH_OPT_STRING, &value_col, .hint = "column name or 0-based index",
+		       .flags = AH_OPT_NONEMPTY),
+		AH_OPT("sort", 0, AH_OPT_FLAG, &sort_rows),
+		AH_OPT("duplicates", 0, AH_OPT_CHOICE, &dups, .hint = "policy", .choices = dup_policies),
+		AH_OPT("store", 0, AH_OPT_STRING, &store, .hint = "W:D", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("db", 0, AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("scores", 0, AH_OPT_FLAG, &want_scores),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt),
+	};
+	ah_cli_spec spec = {.cmd = "anomalies", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	cfg.season_points = (uint32_t)season;
 	if (!input) {
 		ah_cli_err(cmd, "--input FILE is required (see 'ahead anomalies --help')");
 		return AH_EXIT_USAGE;
@@ -203,13 +132,13 @@ int ah_cmd_anomalies(int argc, char **argv)
 	json_t *root = NULL;
 	size_t ne = 0, cap = 0;
 
-	ah_series_csv_opts opts = {0};
-	opts.time_col = time_col;
-	opts.value_col = value_col;
-	opts.dups = dups;
+	ah_series_csv_opts csv = {0};
+	csv.time_col = time_col;
+	csv.value_col = value_col;
+	csv.dups = (ah_series_dup_policy)dups;
 	if (sort_rows)
-		opts.flags |= AH_SERIES_SORT;
-	if ((rc = ah_series_read_csv(input, &opts, &s, err, sizeof(err)))) {
+		csv.flags |= AH_SERIES_SORT;
+	if ((rc = ah_series_read_csv(input, &csv, &s, err, sizeof(err)))) {
 		ah_cli_err(cmd, "%s", err);
 		ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
 		goto out;

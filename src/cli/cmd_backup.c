@@ -1,55 +1,45 @@
 /* ahead backup|restore: a consistent copy of the ledger while it is in use,
  * and putting one back. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ahead/error.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
-static void usage(FILE *f, bool restore)
+static void usage_restore(FILE *f)
 {
-	if (restore)
-		fprintf(f, "usage: ahead restore FILE [--db PATH]\n\n"
-			   "Replaces the ledger with the backup FILE (made by 'ahead backup'), after\n"
-			   "checking that it is an ahead ledger this version can read. The old ledger\n"
-			   "stays if anything fails. Stop every process using the ledger first.\n\n"
-			   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n");
-	else
-		fprintf(f, "usage: ahead backup FILE [--db PATH]\n\n"
-			   "Writes a consistent copy of the ledger (allocations, queue, pools, events,\n"
-			   "policy) to FILE while it is in use; allocation goes on meanwhile.\n"
-			   "The usage history (the shadow store) is not included.\n\n"
-			   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n");
+	fprintf(f, "usage: ahead restore FILE [--db PATH]\n\n"
+		   "Replaces the ledger with the backup FILE (made by 'ahead backup'), after\n"
+		   "checking that it is an ahead ledger this version can read. The old ledger\n"
+		   "stays if anything fails. Stop every process using the ledger first.\n\n"
+		   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n");
+}
+
+static void usage_backup(FILE *f)
+{
+	fprintf(f, "usage: ahead backup FILE [--db PATH]\n\n"
+		   "Writes a consistent copy of the ledger (allocations, queue, pools, events,\n"
+		   "policy) to FILE while it is in use; allocation goes on meanwhile.\n"
+		   "The usage history (the shadow store) is not included.\n\n"
+		   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n");
 }
 
 static int run(int argc, char **argv, bool restore)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
-	const char *name = restore ? "restore" : "backup", *db = NULL;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
-		if (c == 'd') {
-			db = optarg;
-		} else if (c == 'h') {
-			usage(stdout, restore);
-			return AH_EXIT_OK;
-		} else {
-			usage(stderr, restore);
-			return AH_EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc || !*argv[optind]) {
-		ah_cli_err(name, optind >= argc ? "missing FILE" : "expected exactly one FILE");
+	const char *name = restore ? "restore" : "backup", *db = NULL, *file = NULL;
+	const ah_cli_opt opts[] = {AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH")};
+	ah_cli_spec spec = {.cmd = name, .usage = restore ? usage_restore : usage_backup, .opts = opts,
+			    .n_opts = AH_CLI_NOPTS(opts), .min_args = 1, .max_args = 1, .args_name = "FILE",
+			    .args = &file};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	if (!*file) {
+		ah_cli_err(name, "missing FILE");
 		return AH_EXIT_USAGE;
 	}
-	const char *file = argv[optind];
 	char err[768];
 	db = ah_cli_db_path(db);
 	int rc = restore ? ah_service_restore(file, db, err, sizeof err) : ah_service_backup(db, file, err, sizeof err);

@@ -13,6 +13,7 @@
 #include "ahead/forecast.h"
 #include "ahead/series.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 #define MAX_Q 32
 
@@ -41,29 +42,14 @@ static void usage(FILE *f)
 		AH_FC_MAX_HORIZON);
 }
 
-static int parse_size(const char *cmd, const char *opt, const char *v, size_t lo, size_t hi, size_t *out)
-{
-	if (!v) {
-		ah_cli_err(cmd, "%s needs a value", opt);
-		return -1;
-	}
-	char *e;
-	errno = 0;
-	long long x = strtoll(v, &e, 10);
-	if (e == v || *e || errno || x < (long long)lo || x > (long long)hi) {
-		ah_cli_err(cmd, "%s: '%.32s' is not an integer in %zu..%zu", opt, v, lo, hi);
-		return -1;
-	}
-	*out = (size_t)x;
-	return 0;
-}
+typedef struct {
+	double q[MAX_Q];
+	size_t n;
+} quantiles;
 
-static int parse_quantiles(const char *cmd, const char *v, double *q, size_t *nq)
+static int parse_quantiles(const char *cmd, const char *opt, const char *v, void *dst)
 {
-	if (!v || !*v) {
-		ah_cli_err(cmd, "--quantiles needs a value such as 0.5,0.9,0.99");
-		return -1;
-	}
+	double *q = ((quantiles *)dst)->q;
 	size_t n = 0;
 	const char *p = v;
 	for (;;) {
@@ -71,16 +57,16 @@ static int parse_quantiles(const char *cmd, const char *v, double *q, size_t *nq
 		errno = 0;
 		double x = strtod(p, &e);
 		if (e == p || errno || !(x > 0 && x < 1) || (*e && *e != ',')) {
-			ah_cli_err(cmd, "--quantiles: '%.32s' is not a list of levels in (0,1)", v);
+			ah_cli_err(cmd, "%s: '%.32s' is not a list of levels in (0,1)", opt, v);
 			return -1;
 		}
 		if (n == MAX_Q) {
-			ah_cli_err(cmd, "--quantiles: at most %d levels", MAX_Q);
+			ah_cli_err(cmd, "%s: at most %d levels", opt, MAX_Q);
 			return -1;
 		}
 		for (size_t i = 0; i < n; i++)
 			if (q[i] == x) {
-				ah_cli_err(cmd, "--quantiles: level %g given twice", x);
+				ah_cli_err(cmd, "%s: level %g given twice", opt, x);
 				return -1;
 			}
 		q[n++] = x;
@@ -95,7 +81,7 @@ static int parse_quantiles(const char *cmd, const char *v, double *q, size_t *nq
 			q[j] = q[j - 1];
 			q[j - 1] = t;
 		}
-	*nq = n;
+	((quantiles *)dst)->n = n;
 	return 0;
 }
 
@@ -125,82 +111,50 @@ int ah_cmd_forecast(int argc, char **argv)
 {
 	const char *cmd = argv[0];
 	const char *input = NULL, *model = NULL;
-	size_t H = 12, season = 0, window = 0, nq = 3;
-	double q[MAX_Q] = {0.5, 0.9, 0.99};
+	int64_t horizon = 12, season = 0, window = 0;
+	quantiles qs = {{0.5, 0.9, 0.99}, 3};
+	bool sort = false;
+	int dups = AH_SERIES_DUP_ERROR;
 	ah_series_csv_opts so = {0};
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			return AH_EXIT_OK;
-		} else if (!strcmp(a, "--input")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "--input needs a file name");
-				return AH_EXIT_USAGE;
-			}
-			input = v;
-			i++;
-		} else if (!strcmp(a, "--horizon")) {
-			if (parse_size(cmd, a, v, 1, AH_FC_MAX_HORIZON, &H))
-				return AH_EXIT_USAGE;
-			i++;
-		} else if (!strcmp(a, "--season")) {
-			if (parse_size(cmd, a, v, 1, 100000, &season))
-				return AH_EXIT_USAGE;
-			i++;
-		} else if (!strcmp(a, "--window")) {
-			if (parse_size(cmd, a, v, 10, 100000, &window))
-				return AH_EXIT_USAGE;
-			i++;
-		} else if (!strcmp(a, "--quantiles")) {
-			if (parse_quantiles(cmd, v, q, &nq))
-				return AH_EXIT_USAGE;
-			i++;
-		} else if (!strcmp(a, "--time-col") || !strcmp(a, "--value-col")) {
-			if (!v || !*v || strlen(v) > 256) {
-				ah_cli_err(cmd, "%s needs a column name or index", a);
-				return AH_EXIT_USAGE;
-			}
-			if (a[2] == 't')
-				so.time_col = v;
-			else
-				so.value_col = v;
-			i++;
-		} else if (!strcmp(a, "--model")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "--model needs a name");
-				return AH_EXIT_USAGE;
-			}
-			model = v;
-			i++;
-		} else if (!strcmp(a, "--dups")) {
-			if (v && !strcmp(v, "error"))
-				so.dups = AH_SERIES_DUP_ERROR;
-			else if (v && !strcmp(v, "last"))
-				so.dups = AH_SERIES_DUP_LAST;
-			else if (v && !strcmp(v, "mean"))
-				so.dups = AH_SERIES_DUP_MEAN;
-			else {
-				ah_cli_err(cmd, "--dups: expected error, last or mean");
-				return AH_EXIT_USAGE;
-			}
-			i++;
-		} else if (!strcmp(a, "--sort")) {
-			so.flags |= AH_SERIES_SORT;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			if (ah_cli_parse_output(v, &fmt))
-				return AH_EXIT_USAGE;
-			i++;
-		} else {
-			ah_cli_err(cmd, "unknown option '%.64s' (see 'ahead forecast --help')", a);
-			return AH_EXIT_USAGE;
-		}
+	static const ah_cli_choice dup_policies[] = {
+		{"error", AH_SERIES_DUP_ERROR}, {"last", AH_SERIES_DUP_LAST}, {"mean", AH_SERIES_DUP_MEAN}, {NULL, 0}};
+	const ah_cli_opt opts[] = {
+		AH_OPT("input", 0, AH_OPT_STRING, &input, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("horizon", 0, AH_OPT_INT, &horizon, .hint = "H", .lo = 1, .hi = AH_FC_MAX_HORIZON),
+		AH_OPT("season", 0, AH_OPT_INT, &season, .hint = "N", .lo = 1, .hi = 100000),
+		AH_OPT("window", 0, AH_OPT_INT, &window, .hint = "N", .lo = 10, .hi = 100000),
+		AH_OPT("quantiles", 0, AH_OPT_EACH, &qs, .hint = "e.g. 0.5,0.9,0.99", .flags = AH_OPT_NONEMPTY,
+		       .each = parse_quantiles),
+		AH_OPT("time-col", 0, AH_OPT_STRING, &so.time_col, .hint = "column name or index",
+		       .flags = AH_OPT_NONEMPTY),
+		AH_OPT("value-col", 0, AH_OPT_STRING, &so.value_col, .hint = "column name or index",
+		       .flags = AH_OPT_NONEMPTY),
+		AH_OPT("model", 0, AH_OPT_STRING, &model, .hint = "NAME", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("dups", 0, AH_OPT_CHOICE, &dups, .hint = "policy", .choices = dup_policies),
+		AH_OPT("sort", 0, AH_OPT_FLAG, &sort),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt),
+	};
+	ah_cli_spec spec = {.cmd = "forecast", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	const char *long_col = so.time_col && strlen(so.time_col) > 256	    ? "--time-col"
+			       : so.value_col && strlen(so.value_col) > 256 ? "--value-col"
+									    : NULL;
+	if (long_col) {
+		ah_cli_err(cmd, "%s: longer than 256 bytes", long_col);
+		return AH_EXIT_USAGE;
 	}
+	so.dups = (ah_series_dup_policy)dups;
+	if (sort)
+		so.flags |= AH_SERIES_SORT;
 	if (!input) {
 		ah_cli_err(cmd, "--input FILE.csv is required (see 'ahead forecast --help')");
 		return AH_EXIT_USAGE;
 	}
+	size_t H = (size_t)horizon, nq = qs.n;
+	const double *q = qs.q;
 
 	int ret = AH_EXIT_INTERNAL;
 	ah_series s = {0};
@@ -212,7 +166,7 @@ int ah_cmd_forecast(int argc, char **argv)
 		ah_cli_err(cmd, "%s", err);
 		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
 	}
-	ah_fc_opts fo = {.horizon = H, .season = season, .window = window, .model = model};
+	ah_fc_opts fo = {.horizon = H, .season = (size_t)season, .window = (size_t)window, .model = model};
 	rc = ah_forecaster_new(&fo, s.v, s.n, &f);
 	if (rc == AH_EINVAL) {
 		ah_cli_err(cmd, "%s: need at least 8 non-missing values to forecast (have %zu)", input,

@@ -1,5 +1,4 @@
 /* ahead ls | pool ls | events: inspection commands. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,77 +8,34 @@
 #include "ahead/service.h"
 #include "ahead/policy.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 typedef struct {
 	const char *db;
 	const char *pool, *tenant;
 	ah_out_fmt fmt;
-	int64_t since;
-	int limit;
+	int64_t since, limit;
 	uint64_t id;
 } common_opts;
 
-/* Parses the options these commands share; returns -1 (usage error),
- * 1 (--help printed) or 0. */
-static int parse_common(int argc, char **argv, const char *name, const char *help, common_opts *o, int *first_arg)
+/* The options these commands share (each accepts them all); returns
+ * AH_CLI_GO or the exit code. */
+static int parse_common(int argc, char **argv, const char *name, const char *help, common_opts *o,
+			const char **action)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"pool", required_argument, NULL, 'p'},
-		{"tenant", required_argument, NULL, 't'},
-		{"since", required_argument, NULL, 's'},
-		{"limit", required_argument, NULL, 'n'},
-		{"id", required_argument, NULL, 'i'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
+	const ah_cli_opt opts[] = {
+		AH_OPT("db", 'd', AH_OPT_STRING, &o->db, .hint = "PATH"),
+		AH_OPT("pool", 'p', AH_OPT_STRING, &o->pool, .hint = "P"),
+		AH_OPT("tenant", 't', AH_OPT_STRING, &o->tenant, .hint = "T"),
+		AH_OPT("since", 's', AH_OPT_INT, &o->since, .hint = "SEQ"),
+		AH_OPT("limit", 'n', AH_OPT_INT, &o->limit, .hint = "N", .lo = 1, .hi = 10000000),
+		AH_OPT("id", 'i', AH_OPT_ID, &o->id, .hint = "ID"),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &o->fmt),
 	};
-	int c;
-	char *end;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:p:t:s:n:i:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			o->db = optarg;
-			break;
-		case 'p':
-			o->pool = optarg;
-			break;
-		case 't':
-			o->tenant = optarg;
-			break;
-		case 's':
-			o->since = strtoll(optarg, &end, 10);
-			if (*end || o->since < 0 || !*optarg) {
-				ah_cli_err(name, "--since: '%.40s' is not an event sequence number", optarg);
-				return -1;
-			}
-			break;
-		case 'n':
-			o->limit = (int)strtol(optarg, &end, 10);
-			if (*end || o->limit <= 0 || o->limit > 10000000 || !*optarg) {
-				ah_cli_err(name, "--limit: '%.40s' is not a count in 1..10000000", optarg);
-				return -1;
-			}
-			break;
-		case 'i':
-			if (ah_cli_parse_id(name, optarg, &o->id) < 0)
-				return -1;
-			break;
-		case 'o':
-			if (ah_cli_parse_output(optarg, &o->fmt) < 0)
-				return -1;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return 1;
-		default:
-			fprintf(stderr, "see 'ahead %s --help'\n", name);
-			return -1;
-		}
-	}
-	*first_arg = optind;
-	return 0;
+	ah_cli_spec spec = {.cmd = name, .help = help, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
+			    .min_args = action ? 1 : 0, .max_args = action ? 1 : 0, .args_name = "action (expected: ls)",
+			    .args = action};
+	return ah_cli_parse(&spec, argc, argv);
 }
 
 typedef struct {
@@ -137,19 +93,14 @@ static int ls_item(void *ctx, const ah_engine_item *it)
 int ah_cmd_ls(int argc, char **argv)
 {
 	common_opts o = {0};
-	int first;
 	int r = parse_common(argc, argv, "ls",
 			     "usage: ahead ls [--pool P] [--tenant T] [--db PATH] [-o table|json|csv]\n\n"
 			     "Lists live allocations (by id), then queued requests (in arrival order).\n"
 			     "EXPIRES is the lease expiry for allocations and the queue deadline for\n"
 			     "queued requests. Expired leases are reclaimed before listing.\n",
-			     &o, &first);
-	if (r)
-		return r < 0 ? AH_EXIT_USAGE : AH_EXIT_OK;
-	if (first < argc) {
-		ah_cli_err("ls", "unexpected argument '%.64s'", argv[first]);
-		return AH_EXIT_USAGE;
-	}
+			     &o, NULL);
+	if (r != AH_CLI_GO)
+		return r;
 	ah_cli_ctx ctx;
 	int ex = ah_cli_open("ls", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
 	if (ex)
@@ -176,17 +127,16 @@ int ah_cmd_ls(int argc, char **argv)
 int ah_cmd_pool(int argc, char **argv)
 {
 	common_opts o = {0};
-	int first;
+	const char *action = NULL;
 	int r = parse_common(argc, argv, "pool",
 			     "usage: ahead pool ls [--db PATH] [-o table|json|csv]\n\n"
 			     "Lists each pool's capacity, use and free room per dimension, with the\n"
 			     "number of live allocations and queued requests.\n",
-			     &o, &first);
-	if (r)
-		return r < 0 ? AH_EXIT_USAGE : AH_EXIT_OK;
-	if (first >= argc || strcmp(argv[first], "ls") || first + 1 < argc) {
-		ah_cli_err("pool", first >= argc ? "missing action (expected: ls)" : "unknown action '%.64s' (expected: ls)",
-			   first < argc ? argv[first] : "");
+			     &o, &action);
+	if (r != AH_CLI_GO)
+		return r;
+	if (strcmp(action, "ls")) {
+		ah_cli_err("pool", "unknown action '%.64s' (expected: ls)", action);
 		return AH_EXIT_USAGE;
 	}
 	ah_cli_ctx ctx;
@@ -292,20 +242,15 @@ static int print_event(void *ctx, const ah_service_event *ev)
 int ah_cmd_events(int argc, char **argv)
 {
 	common_opts o = {0};
-	int first;
 	int r = parse_common(argc, argv, "events",
 			     "usage: ahead events [--since SEQ] [--limit N] [--id ID] [--db PATH] [-o table|json|csv]\n\n"
 			     "Shows the append-only event log (grant, queue, refuse, dequeue, release,\n"
 			     "cancel, renew, expire, timeout, preempt, resize, policy, scale), oldest\n"
 			     "first. Scale events carry the hook's result (-o json: \"data\").\n"
 			     "--since SEQ shows events after sequence number SEQ; --id one allocation's.\n",
-			     &o, &first);
-	if (r)
-		return r < 0 ? AH_EXIT_USAGE : AH_EXIT_OK;
-	if (first < argc) {
-		ah_cli_err("events", "unexpected argument '%.64s'", argv[first]);
-		return AH_EXIT_USAGE;
-	}
+			     &o, NULL);
+	if (r != AH_CLI_GO)
+		return r;
 	char err[768];
 	const char *db = ah_cli_db_path(o.db);
 	ev_ctx c = {.fmt = o.fmt, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
@@ -314,7 +259,7 @@ int ah_cmd_events(int argc, char **argv)
 		       "CLASS", "RESOURCES", "REASON");
 	else if (o.fmt == AH_OUT_CSV)
 		printf("seq,time,kind,id,tenant,pool,class,resources,reason,detail\n");
-	ah_event_filter f = {.after_seq = o.since, .limit = o.limit, .id = o.id};
+	ah_event_filter f = {.after_seq = o.since, .limit = (int)o.limit, .id = o.id};
 	int rc = ah_service_events(db, &f, print_event, &c, err, sizeof err);
 	int ex = AH_EXIT_OK;
 	if (rc < 0) {

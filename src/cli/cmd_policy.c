@@ -1,7 +1,6 @@
 /* ahead policy check|apply|show: validate a policy file, make it the
  * database's policy, or print the applied one. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "ahead/service.h"
 #include "ahead/policy.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 static void usage(FILE *f)
 {
@@ -115,46 +115,20 @@ static int show(const char *db)
 
 int ah_cmd_policy(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
-	const char *db = NULL;
+	const char *db = NULL, *args[2] = {NULL, NULL};
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	int c;
-	optind = 0; /* GNU getopt permutes: options may come before or after the action */
-	while ((c = getopt_long(argc, argv, "d:o:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'o':
-			if (ah_cli_parse_output(optarg, &fmt) < 0)
-				return AH_EXIT_USAGE;
-			break;
-		case 'h':
-			usage(stdout);
-			return AH_EXIT_OK;
-		default:
-			usage(stderr);
-			return AH_EXIT_USAGE;
-		}
-	}
-	int nargs = argc - optind;
-	char **args = argv + optind;
-	const char *action = nargs > 0 ? args[0] : NULL, *file = nargs > 1 ? args[1] : NULL;
-	if (nargs > 2) {
-		ah_cli_err("policy", "unexpected argument '%.64s'", args[2]);
-		return AH_EXIT_USAGE;
-	}
+	const ah_cli_opt opts[] = {
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = "policy", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
+			    .max_args = 2, .args = args};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	const char *action = args[0], *file = args[1];
 	if (!action) {
 		usage(stderr);
-		return AH_EXIT_USAGE;
-	}
-	if (fmt == AH_OUT_CSV) {
-		ah_cli_err("policy", "-o csv is not supported here (table or json)");
 		return AH_EXIT_USAGE;
 	}
 	if (!strcmp(action, "show"))

@@ -16,6 +16,7 @@
 #include "ahead/replay.h"
 #include "ahead/trace.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 #define MAX_TRACES 100000
 /* Up to this many files are merged in time order (one open file each);
@@ -70,43 +71,18 @@ static void usage(FILE *f)
 		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad trace.\n");
 }
 
-static int parse_double(const char *cmd, const char *opt, const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	if (!s) {
-		ah_cli_err(cmd, "%s needs a value", opt);
-		return -1;
-	}
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(v)) {
-		ah_cli_err(cmd, "%s: '%.32s' is not a number", opt, s);
-		return -1;
-	}
-	if (v < lo || v > hi) {
-		ah_cli_err(cmd, "%s: %g is out of range [%g, %g]", opt, v, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* "Q" (both dimensions) or "cpu=Q,mem=Q" (either or both); with
- * scale != 0 only the DIM=V form, V in cores or GiB, 0..1e9. */
+ * cost != 0 only the DIM=V form, V in cores or GiB, 0..1e9. */
 static int parse_per_dim(const char *cmd, const char *opt, const char *s, double q[AH_REPLAY_DIMS], int cost)
 {
 	double lo = cost ? 0 : 0.5, hi = cost ? 1e9 : 0.9999;
-	if (!s || !*s) {
-		ah_cli_err(cmd, "%s needs a value", opt);
-		return -1;
-	}
 	if (!strchr(s, '=')) {
 		double v;
 		if (cost) {
 			ah_cli_err(cmd, "%s: expected cpu=CORES,mem=GIB", opt);
 			return -1;
 		}
-		if (parse_double(cmd, opt, s, lo, hi, &v))
+		if (ah_cli_parse_number(cmd, opt, s, lo, hi, 0, &v))
 			return -1;
 		q[AH_DIM_CPU] = q[AH_DIM_MEMORY] = v;
 		return 0;
@@ -134,13 +110,76 @@ static int parse_per_dim(const char *cmd, const char *opt, const char *s, double
 			ah_cli_err(cmd, "%s: unknown dimension '%.32s' (cpu or mem)", opt, t);
 			return -1;
 		}
-		if (parse_double(cmd, opt, eq + 1, lo, hi, &nq[d]))
+		if (ah_cli_parse_number(cmd, opt, eq + 1, lo, hi, 0, &nq[d]))
 			return -1;
 		if (cost)
 			nq[d] *= d == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
 	}
 	q[0] = nq[0];
 	q[1] = nq[1];
+	return 0;
+}
+
+/* --quantile (cost 0) or --violation-cost (cost 1) into the params. */
+static int set_per_dim(const char *cmd, const char *opt, const char *s, ah_replay_params *p, int cost)
+{
+	double v[AH_REPLAY_DIMS];
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		v[d] = cost ? p->sizing.dim[d].violation_cost : p->sizing.dim[d].quantile;
+	if (parse_per_dim(cmd, opt, s, v, cost))
+		return -1;
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		*(cost ? &p->sizing.dim[d].violation_cost : &p->sizing.dim[d].quantile) = v[d];
+	return 0;
+}
+
+static int opt_quantile(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	return set_per_dim(cmd, opt, s, dst, 0);
+}
+
+static int opt_violation_cost(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	return set_per_dim(cmd, opt, s, dst, 1);
+}
+
+typedef struct {
+	ah_sizing_kind v[AH_SIZING_KIND_COUNT];
+	int n;
+} policy_list;
+
+static int opt_policy(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	policy_list *pl = dst;
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", s);
+	pl->n = 0;
+	for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		ah_sizing_kind k;
+		if (ah_sizing_parse(t, &k)) {
+			ah_cli_err(cmd, "%s: unknown policy '%.32s' (static, threshold, vpa, autopilot, ahead)", opt, t);
+			return -1;
+		}
+		for (int j = 0; j < pl->n; j++)
+			if (pl->v[j] == k) {
+				ah_cli_err(cmd, "%s: '%s' given twice", opt, t);
+				return -1;
+			}
+		pl->v[pl->n++] = k;
+	}
+	if (!pl->n) {
+		ah_cli_err(cmd, "%s needs a list", opt);
+		return -1;
+	}
+	return 0;
+}
+
+static int opt_format(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	if (ah_trace_format_parse(s, dst)) {
+		ah_cli_err(cmd, "%s: expected bitbrains or plain, got '%.32s'", opt, s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -197,11 +236,12 @@ static int natcmp(const void *a, const void *b)
 	return (unsigned char)*x - (unsigned char)*y;
 }
 
-static int add_trace_arg(const char *cmd, struct paths *p, const char *s)
+static int add_trace_arg(const char *cmd, const char *opt, const char *s, void *dst)
 {
+	struct paths *p = dst;
 	struct stat sb;
 	if (stat(s, &sb)) {
-		ah_cli_err(cmd, "--trace: %s: %s", s, strerror(errno));
+		ah_cli_err(cmd, "%s: %s: %s", opt, s, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(sb.st_mode)) {
@@ -520,12 +560,11 @@ int ah_cmd_replay(int argc, char **argv)
 	const char *cmd = argv[0];
 	struct paths tr = {0};
 	ah_trace_format fmt = AH_TRACE_PLAIN;
-	ah_sizing_kind pols[AH_SIZING_KIND_COUNT];
-	int npol = 0;
-	unsigned mask = 3u;
+	policy_list pols = {.n = 0};
+	int mask = 3;
 	const char *csv = NULL, *chart_dir = NULL;
 	ah_out_fmt out = AH_OUT_TABLE;
-	int64_t bin_s = 3600;
+	double step_s, bin_s = 3600;
 	ah_replay_params p;
 	ah_replay *rp = NULL;
 	ah_policy *cfg = NULL;
@@ -535,152 +574,46 @@ int ah_cmd_replay(int argc, char **argv)
 	const char *cfg_path = NULL, *pool = NULL, *tenant = NULL;
 	int ret = AH_EXIT_USAGE;
 	ah_replay_params_default(&p);
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			usage(stdout);
-			ret = AH_EXIT_OK;
-			goto out;
-		} else if (!strcmp(a, "--trace")) {
-			if (!v) {
-				ah_cli_err(cmd, "--trace needs a path");
-				goto out;
-			}
-			i++;
-			if (add_trace_arg(cmd, &tr, v))
-				goto out;
-			while (i + 1 < argc && argv[i + 1][0] != '-') {
-				if (add_trace_arg(cmd, &tr, argv[++i]))
-					goto out;
-			}
-		} else if (!strcmp(a, "--format")) {
-			if (!v || ah_trace_format_parse(v, &fmt)) {
-				ah_cli_err(cmd, "--format: expected bitbrains or plain, got '%.32s'", v ? v : "");
-				goto out;
-			}
-			i++;
-		} else if (!strcmp(a, "--policy")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "--policy needs a list");
-				goto out;
-			}
-			char buf[256];
-			snprintf(buf, sizeof(buf), "%s", v);
-			i++;
-			npol = 0;
-			for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				ah_sizing_kind k;
-				if (ah_sizing_parse(t, &k)) {
-					ah_cli_err(cmd, "--policy: unknown policy '%.32s' (static, threshold, vpa, "
-							"autopilot, ahead)", t);
-					goto out;
-				}
-				for (int j = 0; j < npol; j++)
-					if (pols[j] == k) {
-						ah_cli_err(cmd, "--policy: '%s' given twice", t);
-						goto out;
-					}
-				pols[npol++] = k;
-			}
-			if (!npol) {
-				ah_cli_err(cmd, "--policy needs a list");
-				goto out;
-			}
-		} else if (!strcmp(a, "--dim")) {
-			if (v && !strcmp(v, "cpu"))
-				mask = 1u << AH_DIM_CPU;
-			else if (v && (!strcmp(v, "mem") || !strcmp(v, "memory")))
-				mask = 1u << AH_DIM_MEMORY;
-			else if (v && !strcmp(v, "all"))
-				mask = 3u;
-			else {
-				ah_cli_err(cmd, "--dim: expected cpu, mem or all, got '%.32s'", v ? v : "");
-				goto out;
-			}
-			i++;
-		} else if (!strcmp(a, "--quantile")) {
-			double q[AH_REPLAY_DIMS] = {p.sizing.dim[0].quantile, p.sizing.dim[1].quantile};
-			if (parse_per_dim(cmd, a, v, q, 0))
-				goto out;
-			for (int d = 0; d < AH_REPLAY_DIMS; d++)
-				p.sizing.dim[d].quantile = q[d];
-			i++;
-		} else if (!strcmp(a, "--violation-cost")) {
-			double c[AH_REPLAY_DIMS] = {p.sizing.dim[0].violation_cost, p.sizing.dim[1].violation_cost};
-			if (parse_per_dim(cmd, a, v, c, 1))
-				goto out;
-			for (int d = 0; d < AH_REPLAY_DIMS; d++)
-				p.sizing.dim[d].violation_cost = c[d];
-			i++;
-		} else if (!strcmp(a, "--hpa-target")) {
-			if (parse_double(cmd, a, v, 0.01, 1.0, &p.sizing.hpa_target))
-				goto out;
-			i++;
-		} else if (!strcmp(a, "--price-cpu") || !strcmp(a, "--price-mem")) {
-			if (parse_double(cmd, a, v, 0, 1e6, &p.price[a[8] == 'c' ? AH_DIM_CPU : AH_DIM_MEMORY]))
-				goto out;
-			i++;
-		} else if (!strcmp(a, "--step") || !strcmp(a, "--bin")) {
-			double d;
-			if (parse_double(cmd, a, v, 1, 86400 * 7, &d))
-				goto out;
-			if (d != floor(d)) {
-				ah_cli_err(cmd, "%s: expected whole seconds", a);
-				goto out;
-			}
-			if (a[2] == 's')
-				p.sizing.step_s = (int64_t)d;
-			else
-				bin_s = (int64_t)d;
-			i++;
-		} else if (!strcmp(a, "--config") || !strcmp(a, "--pool") || !strcmp(a, "--tenant")) {
-			if (!v || !*v) {
-				ah_cli_err(cmd, "%s needs a value", a);
-				goto out;
-			}
-			if (a[2] == 'c')
-				cfg_path = v;
-			else if (a[2] == 'p')
-				pool = v;
-			else
-				tenant = v;
-			i++;
-		} else if (!strcmp(a, "--csv")) {
-			if (!v) {
-				ah_cli_err(cmd, "--csv needs a file");
-				goto out;
-			}
-			csv = v;
-			i++;
-		} else if (!strcmp(a, "--chart-dir")) {
-			if (!v) {
-				ah_cli_err(cmd, "--chart-dir needs a directory");
-				goto out;
-			}
-			chart_dir = v;
-			i++;
-		} else if (!strcmp(a, "-o")) {
-			if (ah_cli_parse_output(v, &out))
-				goto out;
-			if (out == AH_OUT_CSV) {
-				ah_cli_err(cmd, "-o: use table or json (--csv FILE writes CSV)");
-				goto out;
-			}
-			i++;
-		} else {
-			ah_cli_err(cmd, "unknown argument '%.64s' (see --help)", a);
-			goto out;
-		}
-	}
+	step_s = (double)p.sizing.step_s;
+	static const ah_cli_choice dims[] = {{"cpu", 1 << AH_DIM_CPU},
+					     {"mem", 1 << AH_DIM_MEMORY},
+					     {"memory", 1 << AH_DIM_MEMORY},
+					     {"all", 3},
+					     {NULL, 0}};
+	const ah_cli_opt opts[] = {
+		AH_OPT("trace", 0, AH_OPT_EACH, &tr, .hint = "PATH", .flags = AH_OPT_GREEDY, .each = add_trace_arg),
+		AH_OPT("format", 0, AH_OPT_EACH, &fmt, .hint = "bitbrains or plain", .each = opt_format),
+		AH_OPT("policy", 0, AH_OPT_EACH, &pols, .hint = "LIST", .flags = AH_OPT_NONEMPTY, .each = opt_policy),
+		AH_OPT("dim", 0, AH_OPT_CHOICE, &mask, .hint = "dimension", .choices = dims),
+		AH_OPT("quantile", 0, AH_OPT_EACH, &p, .hint = "Q", .flags = AH_OPT_NONEMPTY, .each = opt_quantile),
+		AH_OPT("violation-cost", 0, AH_OPT_EACH, &p, .hint = "cpu=C,mem=G", .flags = AH_OPT_NONEMPTY,
+		       .each = opt_violation_cost),
+		AH_OPT("hpa-target", 0, AH_OPT_NUMBER, &p.sizing.hpa_target, .hint = "U", .min = 0.01, .max = 1.0),
+		AH_OPT("price-cpu", 0, AH_OPT_NUMBER, &p.price[AH_DIM_CPU], .hint = "USD", .min = 0, .max = 1e6),
+		AH_OPT("price-mem", 0, AH_OPT_NUMBER, &p.price[AH_DIM_MEMORY], .hint = "USD", .min = 0, .max = 1e6),
+		AH_OPT("step", 0, AH_OPT_NUMBER, &step_s, .hint = "SECONDS", .min = 1, .max = 86400 * 7,
+		       .flags = AH_OPT_WHOLE),
+		AH_OPT("bin", 0, AH_OPT_NUMBER, &bin_s, .hint = "SECONDS", .min = 1, .max = 86400 * 7,
+		       .flags = AH_OPT_WHOLE),
+		AH_OPT("config", 0, AH_OPT_STRING, &cfg_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("pool", 0, AH_OPT_STRING, &pool, .hint = "NAME", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("tenant", 0, AH_OPT_STRING, &tenant, .hint = "NAME", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("csv", 0, AH_OPT_STRING, &csv, .hint = "FILE"),
+		AH_OPT("chart-dir", 0, AH_OPT_STRING, &chart_dir, .hint = "DIR"),
+		AH_OPT(NULL, 'o', AH_OPT_FORMAT, &out, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = "replay", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
+	if ((ret = ah_cli_parse(&spec, argc, argv)) != AH_CLI_GO)
+		goto out;
+	ret = AH_EXIT_USAGE;
+	p.sizing.step_s = (int64_t)step_s;
 	if (!tr.n) {
 		ah_cli_err(cmd, "--trace is required (see --help)");
 		goto out;
 	}
-	if (!npol)
+	if (!pols.n)
 		for (int k = 0; k < AH_SIZING_KIND_COUNT; k++)
-			pols[npol++] = (ah_sizing_kind)k;
+			pols.v[pols.n++] = (ah_sizing_kind)k;
 	if (chart_dir) {
 		struct stat sb;
 		if (stat(chart_dir, &sb) || !S_ISDIR(sb.st_mode)) {
@@ -693,7 +626,7 @@ int ah_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	/* the chart series costs a bin per --bin seconds of trace: only on request */
-	int rc = ah_replay_new(&p, pols, npol, mask, chart_dir ? bin_s : 0, &rp);
+	int rc = ah_replay_new(&p, pols.v, pols.n, (unsigned)mask, chart_dir ? (int64_t)bin_s : 0, &rp);
 	if (rc) {
 		ah_cli_err(cmd, "%s", ah_strerror(rc));
 		ret = AH_EXIT_INTERNAL;
@@ -766,19 +699,19 @@ int ah_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	ret = AH_EXIT_INTERNAL;
-	if (csv && write_csv(csv, rp, mask)) {
+	if (csv && write_csv(csv, rp, (unsigned)mask)) {
 		ah_cli_err(cmd, "--csv: cannot write %s: %s", csv, strerror(errno));
 		goto out;
 	}
 	if (chart_dir)
-		for (int i = 0; i < npol; i++)
-			if (write_chart(cmd, chart_dir, rp, i, mask))
+		for (int i = 0; i < pols.n; i++)
+			if (write_chart(cmd, chart_dir, rp, i, (unsigned)mask))
 				goto out;
 	if (out == AH_OUT_JSON) {
-		if (print_json(rp, mask, secs, samples, tr.n, &p))
+		if (print_json(rp, (unsigned)mask, secs, samples, tr.n, &p))
 			goto out;
 	} else {
-		print_table(rp, mask, secs, samples, tr.n);
+		print_table(rp, (unsigned)mask, secs, samples, tr.n);
 	}
 	ret = AH_EXIT_OK;
 out:

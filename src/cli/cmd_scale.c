@@ -5,7 +5,6 @@
  * goes on meanwhile with the old capacity. The demand history lives in the
  * ledger because the command is meant to run from a timer, one process per
  * step. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include "ahead/scale_loop.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 #define CMD "scale"
 
@@ -83,50 +83,22 @@ static void report(void *ctx, const ah_policy *P, const ah_scale_action *a, ah_s
 
 int ah_cmd_scale(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"db", required_argument, NULL, 'd'},
-		{"dry-run", no_argument, NULL, 'n'},
-		{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{0, 0, 0, 0},
-	};
 	const char *db = NULL;
 	bool dry = false;
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "d:o:nh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			db = optarg;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'o':
-			if (ah_cli_parse_output(optarg, &fmt) < 0)
-				return AH_EXIT_USAGE;
-			break;
-		case 'h':
-			usage(stdout);
-			return AH_EXIT_OK;
-		default:
-			usage(stderr);
-			return AH_EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		ah_cli_err(CMD, "unexpected argument '%.64s'", argv[optind]);
-		return AH_EXIT_USAGE;
-	}
-	if (fmt == AH_OUT_CSV) {
-		ah_cli_err(CMD, "-o csv is not supported here (table or json)");
-		return AH_EXIT_USAGE;
-	}
+	const ah_cli_opt opts[] = {
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("dry-run", 'n', AH_OPT_FLAG, &dry),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = CMD, .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
 	db = ah_cli_db_path(db);
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open(CMD, db, "", now, &ctx);
+	ex = ah_cli_open(CMD, db, "", now, &ctx);
 	if (ex)
 		return ex;
 	run_ctx rc = {.fmt = fmt, .arr = fmt == AH_OUT_JSON ? json_array() : NULL};

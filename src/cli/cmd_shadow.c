@@ -17,73 +17,23 @@
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 #define CMD "shadow"
 #define LONG_MAX_SERIES 256
 
-enum {
-	O_DB = 1 << 0,
-	O_WORKLOAD = 1 << 1,
-	O_DIM = 1 << 2,
-	O_INPUT = 1 << 3,
-	O_TIMECOL = 1 << 4,
-	O_VALUECOL = 1 << 5,
-	O_GRAN = 1 << 6,
-	O_LONG = 1 << 7,
-	O_FROM = 1 << 8,
-	O_TO = 1 << 9,
-	O_STEP = 1 << 10,
-	O_FMT = 1 << 11,
-	O_OUTFILE = 1 << 12,
-	O_NOW = 1 << 13,
-	O_KEEP = 1 << 14,
-	O_REC = 1 << 15,  /* record: --id --start --end --params --predicted --peak --mean */
-	O_PARAM = 1 << 16,
-	O_LIMIT = 1 << 17,
-};
-
+/* The values every subcommand's table writes to; the parsed ones live in
+ * the subcommand. */
 typedef struct {
-	const char *db, *shadow_db, *workload, *dim, *input, *time_col, *value_col, *gran;
-	const char *from, *to, *step, *fmt, *outfile, *now;
-	const char *keep[3];
-	const char *id, *start, *end, *params, *predicted, *peak, *mean, *param, *limit;
-	int long_fmt;
+	const char *db, *shadow_db, *workload, *dim, *input, *time_col, *value_col, *outfile;
+	const char *params, *predicted, *peak, *mean, *param;
+	bool long_fmt;
 } opts;
 
-static const struct {
-	const char *name;
-	int flag;
-	size_t off; /* offsetof the const char * field; SIZE_MAX for switches */
-} optdefs[] = {
-	{"--db", O_DB, offsetof(opts, db)},
-	{"--shadow-db", O_DB, offsetof(opts, shadow_db)},
-	{"--workload", O_WORKLOAD, offsetof(opts, workload)},
-	{"--dim", O_DIM, offsetof(opts, dim)},
-	{"--input", O_INPUT, offsetof(opts, input)},
-	{"--time-col", O_TIMECOL, offsetof(opts, time_col)},
-	{"--value-col", O_VALUECOL, offsetof(opts, value_col)},
-	{"--granularity", O_GRAN, offsetof(opts, gran)},
-	{"--long", O_LONG, SIZE_MAX},
-	{"--from", O_FROM, offsetof(opts, from)},
-	{"--to", O_TO, offsetof(opts, to)},
-	{"--step", O_STEP, offsetof(opts, step)},
-	{"-o", O_FMT, offsetof(opts, fmt)},
-	{"--format", O_FMT, offsetof(opts, fmt)},
-	{"--output", O_OUTFILE, offsetof(opts, outfile)},
-	{"--now", O_NOW, offsetof(opts, now)},
-	{"--keep-raw", O_KEEP, offsetof(opts, keep[0])},
-	{"--keep-1m", O_KEEP, offsetof(opts, keep[1])},
-	{"--keep-1h", O_KEEP, offsetof(opts, keep[2])},
-	{"--id", O_REC, offsetof(opts, id)},
-	{"--start", O_REC, offsetof(opts, start)},
-	{"--end", O_REC, offsetof(opts, end)},
-	{"--params", O_REC, offsetof(opts, params)},
-	{"--predicted", O_REC, offsetof(opts, predicted)},
-	{"--peak", O_REC, offsetof(opts, peak)},
-	{"--mean", O_REC, offsetof(opts, mean)},
-	{"--param", O_PARAM, offsetof(opts, param)},
-	{"--limit", O_LIMIT, offsetof(opts, limit)},
-};
+/* --db and --shadow-db, which every subcommand takes. */
+#define STORE_OPTS(o)                                                 \
+	AH_OPT("db", 0, AH_OPT_STRING, &(o).db, .hint = "PATH"),       \
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &(o).shadow_db, .hint = "PATH")
 
 static const char *sub_usage[] = {
 	"usage: ahead shadow COMMAND [OPTIONS]\n\n"
@@ -153,6 +103,16 @@ static void usage_query(FILE *f, int export)
 	fprintf(f, "\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
 }
 
+static void usage_query_only(FILE *f)
+{
+	usage_query(f, 0);
+}
+
+static void usage_export(FILE *f)
+{
+	usage_query(f, 1);
+}
+
 static void usage_ls(FILE *f)
 {
 	fprintf(f, "usage: ahead shadow ls [-o table|json|csv]\n\n"
@@ -173,97 +133,11 @@ static void usage_compact(FILE *f)
 		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
 }
 
-static int is_help(const char *a)
+/* Shadow options are strict: each at most once, none empty. */
+static int parse(const char *cmd, void (*usage)(FILE *), const ah_cli_opt *t, size_t n, int argc, char **argv)
 {
-	return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
-/* Strict option parsing: known options only, each at most once, each with a
- * value (except switches). Returns 0, or AH_EXIT_USAGE after an error. */
-static int parse_opts(const char *sub, int argc, char **argv, int allowed, opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		size_t k, n = sizeof(optdefs) / sizeof(optdefs[0]);
-		for (k = 0; k < n; k++)
-			if (!strcmp(a, optdefs[k].name) && (optdefs[k].flag & (allowed | O_DB)))
-				break;
-		if (k == n) {
-			ah_cli_err(CMD, "%s: unknown option '%.64s' (see 'ahead shadow %s --help')", sub, a, sub);
-			return AH_EXIT_USAGE;
-		}
-		if (optdefs[k].off == SIZE_MAX) {
-			if (o->long_fmt) {
-				ah_cli_err(CMD, "%s: %s given twice", sub, a);
-				return AH_EXIT_USAGE;
-			}
-			o->long_fmt = 1;
-			continue;
-		}
-		const char **slot = (const char **)((char *)o + optdefs[k].off);
-		if (*slot) {
-			ah_cli_err(CMD, "%s: %s given twice", sub, a);
-			return AH_EXIT_USAGE;
-		}
-		if (i + 1 >= argc || !*argv[i + 1]) {
-			ah_cli_err(CMD, "%s: %s needs a value", sub, a);
-			return AH_EXIT_USAGE;
-		}
-		*slot = argv[++i];
-	}
-	return 0;
-}
-
-/* "500ms", "10s", "1m", "2h", "30d", "250us", "100ns"; a bare integer is
- * seconds. */
-static int parse_duration(const char *s, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	if (!s || !(*s >= '0' && *s <= '9'))
-		return -1;
-	long long v = strtoll(s, &end, 10);
-	if (errno || v < 0)
-		return -1;
-	static const struct {
-		const char *u;
-		int64_t ns;
-	} units[] = {{"", AH_NS_PER_S}, {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", AH_NS_PER_S},
-		     {"m", 60 * AH_NS_PER_S}, {"h", 3600 * AH_NS_PER_S}, {"d", 86400 * AH_NS_PER_S}};
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (!strcmp(end, units[i].u)) {
-			if (v > INT64_MAX / units[i].ns)
-				return -1;
-			*out = v * units[i].ns;
-			return 0;
-		}
-	return -1;
-}
-
-static int opt_duration(const char *sub, const char *name, const char *s, int64_t lo, int64_t hi,
-			int64_t *out)
-{
-	int64_t v;
-	if (parse_duration(s, &v) || v < lo || v > hi) {
-		ah_cli_err(CMD, "%s: %s: '%.40s' is not a duration in range (e.g. 500ms, 10s, 1m, 1h, 30d)",
-			   sub, name, s);
-		return AH_EXIT_USAGE;
-	}
-	*out = v;
-	return 0;
-}
-
-static int opt_time(const char *sub, const char *name, const char *s, int64_t *out)
-{
-	int rc = ah_shadow_parse_time(s, out);
-	if (rc) {
-		ah_cli_err(CMD, "%s: %s: '%.40s' is %s", sub, name, s,
-			   rc == AH_ERANGE ? "out of range (1970..2262)"
-					   : "not an ISO 8601 time or epoch seconds");
-		return AH_EXIT_USAGE;
-	}
-	return 0;
+	ah_cli_spec spec = {.cmd = cmd, .usage = usage, .opts = t, .n_opts = n, .flags = AH_CLI_STRICT};
+	return ah_cli_parse(&spec, argc, argv);
 }
 
 /* Reading commands refuse a missing store rather than create an empty file
@@ -321,14 +195,25 @@ static int hist_fail(const char *sub, const char *err, int rc)
 static int cmd_import(int argc, char **argv)
 {
 	const char *sub = "import";
-	opts o;
+	opts o = {0};
 	ah_history *h = NULL;
 	int ret, rc;
 	int64_t gran = 0;
 	char err[768];
-	if ((ret = parse_opts(sub, argc, argv,
-			      O_WORKLOAD | O_DIM | O_INPUT | O_TIMECOL | O_VALUECOL | O_GRAN | O_LONG, &o)))
+	const ah_cli_opt t[] = {
+		STORE_OPTS(o),
+		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
+		AH_OPT("dim", 0, AH_OPT_STRING, &o.dim, .hint = "D"),
+		AH_OPT("input", 0, AH_OPT_STRING, &o.input, .hint = "FILE"),
+		AH_OPT("time-col", 0, AH_OPT_STRING, &o.time_col, .hint = "C"),
+		AH_OPT("value-col", 0, AH_OPT_STRING, &o.value_col, .hint = "C"),
+		AH_OPT("granularity", 0, AH_OPT_DURATION, &gran, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
+		       .hi = AH_SHADOW_GRAN_MAX_NS),
+		AH_OPT("long", 0, AH_OPT_FLAG, &o.long_fmt),
+	};
+	if ((ret = parse("shadow import", usage_import, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
+	ret = 0;
 	if (!o.input) {
 		ah_cli_err(CMD, "%s: --input FILE is required", sub);
 		return AH_EXIT_USAGE;
@@ -344,9 +229,6 @@ static int cmd_import(int argc, char **argv)
 	} else if ((ret = check_names(sub, o.workload, o.dim))) {
 		return ret;
 	}
-	if (o.gran && (ret = opt_duration(sub, "--granularity", o.gran, AH_SHADOW_GRAN_MIN_NS,
-					  AH_SHADOW_GRAN_MAX_NS, &gran)))
-		return ret;
 	FILE *f = fopen(o.input, "r");
 	if (!f) {
 		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o.input, strerror(errno));
@@ -423,30 +305,34 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 static int cmd_query(int argc, char **argv, int export)
 {
 	const char *sub = export ? "export" : "query";
-	opts o;
+	opts o = {0};
 	ah_history *s = NULL;
 	char err[512];
 	int ret, rc;
 	int64_t from = 0, to = INT64_MAX, step = 0;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	FILE *out = NULL;
-	if ((ret = parse_opts(sub, argc, argv,
-			      O_WORKLOAD | O_DIM | O_FROM | O_TO | O_STEP | (export ? O_OUTFILE : O_FMT), &o)))
+	const ah_cli_opt t[] = {
+		STORE_OPTS(o),
+		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
+		AH_OPT("dim", 0, AH_OPT_STRING, &o.dim, .hint = "D"),
+		AH_OPT("from", 0, AH_OPT_TIME, &from, .hint = "T"),
+		AH_OPT("to", 0, AH_OPT_TIME, &to, .hint = "T"),
+		AH_OPT("step", 0, AH_OPT_DURATION, &step, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
+		       .hi = 366 * AH_SHADOW_GRAN_MAX_NS),
+		export ? (ah_cli_opt)AH_OPT("output", 0, AH_OPT_STRING, &o.outfile, .hint = "FILE")
+		       : (ah_cli_opt)AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt),
+	};
+	ret = parse(export ? "shadow export" : "shadow query", export ? usage_export : usage_query_only, t,
+		    AH_CLI_NOPTS(t), argc, argv);
+	if (ret != AH_CLI_GO)
 		return ret;
 	if ((ret = check_names(sub, o.workload, o.dim)))
-		return ret;
-	if ((o.from && (ret = opt_time(sub, "--from", o.from, &from))) ||
-	    (o.to && (ret = opt_time(sub, "--to", o.to, &to))))
 		return ret;
 	if (from > to) {
 		ah_cli_err(CMD, "%s: --from must not be after --to", sub);
 		return AH_EXIT_USAGE;
 	}
-	if (o.step && (ret = opt_duration(sub, "--step", o.step, AH_SHADOW_GRAN_MIN_NS,
-					  366 * AH_SHADOW_GRAN_MAX_NS, &step)))
-		return ret;
-	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt))
-		return AH_EXIT_USAGE;
 	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
 	ah_shadow_series_info info;
@@ -513,17 +399,17 @@ static void fmt_dur(int64_t ns, char *buf, size_t len)
 static int cmd_ls(int argc, char **argv)
 {
 	const char *sub = "ls";
-	opts o;
+	opts o = {0};
 	ah_history *s = NULL;
 	ah_shadow_series_info *v = NULL;
 	size_t n = 0;
 	int ret, rc;
 	char err[512];
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	if ((ret = parse_opts(sub, argc, argv, O_FMT, &o)))
+	const ah_cli_opt t[] = {STORE_OPTS(o), AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt)};
+	if ((ret = parse("shadow ls", usage_ls, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
-	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt))
-		return AH_EXIT_USAGE;
+	ret = 0;
 	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
 	if ((rc = ah_history_series_list(s, &v, &n, err, sizeof err))) {
@@ -582,37 +468,36 @@ out:
 static int cmd_compact(int argc, char **argv)
 {
 	const char *sub = "compact";
-	opts o;
+	opts o = {0};
 	ah_history *s = NULL;
 	int ret, rc, nt;
 	char err[512];
-	int64_t now;
+	int64_t now = INT64_MIN;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS];
 	int64_t counts[AH_SHADOW_MAX_TIERS];
 	ah_shadow_compact_stats st;
-	static const char *names[] = {"--keep-raw", "--keep-1m", "--keep-1h"};
 	static const char *tier_names[] = {"raw", "1m", "1h"};
-	if ((ret = parse_opts(sub, argc, argv, O_NOW | O_KEEP | O_FMT, &o)))
-		return ret;
+	const int64_t keep_max = INT64_C(100) * 366 * AH_SHADOW_GRAN_MAX_NS;
 	ah_shadow_default_tiers(tiers, &nt);
-	for (int i = 0; i < 3; i++)
-		if (o.keep[i] && (ret = opt_duration(sub, names[i], o.keep[i], AH_SHADOW_GRAN_MIN_NS,
-						     INT64_C(100) * 366 * AH_SHADOW_GRAN_MAX_NS,
-						     &tiers[i].keep_ns)))
-			return ret;
-	if (o.now) {
-		if ((ret = opt_time(sub, "--now", o.now, &now)))
-			return ret;
-	} else {
+	const ah_cli_opt t[] = {
+		STORE_OPTS(o),
+		AH_OPT("now", 0, AH_OPT_TIME, &now, .hint = "T"),
+		AH_OPT("keep-raw", 0, AH_OPT_DURATION, &tiers[0].keep_ns, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
+		       .hi = keep_max),
+		AH_OPT("keep-1m", 0, AH_OPT_DURATION, &tiers[1].keep_ns, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
+		       .hi = keep_max),
+		AH_OPT("keep-1h", 0, AH_OPT_DURATION, &tiers[2].keep_ns, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
+		       .hi = keep_max),
+		AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	if ((ret = parse("shadow compact", usage_compact, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
+		return ret;
+	ret = 0;
+	if (now == INT64_MIN) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts); /* the CLI owns the clock, not the library */
 		now = (int64_t)ts.tv_sec * AH_NS_PER_S + ts.tv_nsec;
-	}
-	if (o.fmt && (ah_cli_parse_output(o.fmt, &fmt) || fmt == AH_OUT_CSV)) {
-		if (fmt == AH_OUT_CSV)
-			ah_cli_err(CMD, "%s: -o: csv is not offered here (table or json)", sub);
-		return AH_EXIT_USAGE;
 	}
 	if ((ret = open_store(sub, &o, 0, &s)))
 		return ret;
@@ -725,37 +610,43 @@ static int parse_dimvals(const char *sub, const char *opt, const char *s, ah_sha
 static int cmd_record(int argc, char **argv)
 {
 	const char *sub = "record";
-	opts o;
+	opts o = {0};
 	ah_history *s = NULL;
 	int ret, rc;
 	ah_shadow_request *r = NULL;
-	int64_t end = -1, id;
+	int64_t start = -1, end = -1, id;
+	uint64_t end_id = 0;
 	char err[512];
-	if ((ret = parse_opts(sub, argc, argv, O_WORKLOAD | O_REC, &o)))
+	const ah_cli_opt t[] = {
+		STORE_OPTS(o),
+		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
+		AH_OPT("id", 0, AH_OPT_ID, &end_id, .hint = "ID"),
+		AH_OPT("start", 0, AH_OPT_TIME, &start, .hint = "T"),
+		AH_OPT("end", 0, AH_OPT_TIME, &end, .hint = "T"),
+		AH_OPT("params", 0, AH_OPT_STRING, &o.params, .hint = "k=v,..."),
+		AH_OPT("predicted", 0, AH_OPT_STRING, &o.predicted, .hint = "D=N,..."),
+		AH_OPT("peak", 0, AH_OPT_STRING, &o.peak, .hint = "D=N,..."),
+		AH_OPT("mean", 0, AH_OPT_STRING, &o.mean, .hint = "D=N,..."),
+	};
+	if ((ret = parse("shadow record", usage_record, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
+	ret = 0;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return AH_EXIT_INTERNAL;
 	r->end_ns = -1;
-	if (o.end && (ret = opt_time(sub, "--end", o.end, &end)))
-		goto out;
 	if ((o.peak && (ret = parse_dimvals(sub, "--peak", o.peak, r->dims, &r->n_dims, 0))) ||
 	    (o.mean && (ret = parse_dimvals(sub, "--mean", o.mean, r->dims, &r->n_dims, 1))) ||
 	    (o.predicted && (ret = parse_dimvals(sub, "--predicted", o.predicted, r->dims, &r->n_dims, 2))))
 		goto out;
-	if (o.id) {
-		char *e;
-		errno = 0;
-		long long v = strtoll(o.id, &e, 10);
-		const char *bad = o.workload ? "--workload" : o.start ? "--start" : o.params ? "--params"
+	if (end_id) {
+		int64_t v = (int64_t)end_id;
+		const char *bad = o.workload ? "--workload" : start >= 0 ? "--start" : o.params ? "--params"
 				  : o.predicted ? "--predicted" : NULL;
-		if (*e || errno || v < 1) {
-			ah_cli_err(CMD, "%s: --id: '%.40s' is not a request id", sub, o.id);
-			ret = AH_EXIT_USAGE;
-		} else if (bad) {
+		if (bad) {
 			ah_cli_err(CMD, "%s: %s cannot be used with --id (it describes a new request)", sub, bad);
 			ret = AH_EXIT_USAGE;
-		} else if (!o.end) {
+		} else if (end < 0) {
 			ah_cli_err(CMD, "%s: --end T is required with --id", sub);
 			ret = AH_EXIT_USAGE;
 		}
@@ -765,7 +656,7 @@ static int cmd_record(int argc, char **argv)
 		if (rc) {
 			ret = hist_fail(sub, err, rc == AH_ENOENT || rc == AH_ESTATE || rc == AH_ERANGE ? rc : AH_ESTORE);
 		} else {
-			printf("%lld\n", v);
+			printf("%lld\n", (long long)v);
 		}
 		goto out;
 	}
@@ -780,14 +671,13 @@ static int cmd_record(int argc, char **argv)
 		ret = AH_EXIT_USAGE;
 		goto out;
 	}
-	if (!o.start) {
+	if (start < 0) {
 		ah_cli_err(CMD, "%s: --start T is required", sub);
 		ret = AH_EXIT_USAGE;
 		goto out;
 	}
-	if ((ret = opt_time(sub, "--start", o.start, &r->start_ns)))
-		goto out;
-	if (o.end && end < r->start_ns) {
+	r->start_ns = start;
+	if (end >= 0 && end < r->start_ns) {
 		ah_cli_err(CMD, "%s: --end is before --start", sub);
 		ret = AH_EXIT_USAGE;
 		goto out;
@@ -819,16 +709,25 @@ static json_t *fig(double v)
 static int cmd_requests(int argc, char **argv)
 {
 	const char *sub = "requests";
-	opts o;
+	opts o = {0};
 	ah_history *s = NULL;
 	char herr[512];
 	ah_shadow_request *v = NULL;
-	size_t n = 0, limit = 0;
+	size_t n = 0;
+	int64_t limit = 0;
 	int ret, rc;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	char key[AH_SHADOW_PARAM_KEY_MAX + 8] = "", *val = NULL;
-	if ((ret = parse_opts(sub, argc, argv, O_WORKLOAD | O_PARAM | O_LIMIT | O_FMT, &o)))
+	const ah_cli_opt t[] = {
+		STORE_OPTS(o),
+		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
+		AH_OPT("param", 0, AH_OPT_STRING, &o.param, .hint = "k=v"),
+		AH_OPT("limit", 0, AH_OPT_INT, &limit, .hint = "N", .lo = 1, .hi = 1000000),
+		AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt),
+	};
+	if ((ret = parse("shadow requests", usage_requests, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
+	ret = 0;
 	if (!o.workload) {
 		ah_cli_err(CMD, "%s: --workload W is required", sub);
 		return AH_EXIT_USAGE;
@@ -851,26 +750,11 @@ static int cmd_requests(int argc, char **argv)
 		if (!val)
 			return AH_EXIT_INTERNAL;
 	}
-	if (o.limit) {
-		char *e;
-		errno = 0;
-		long long l = strtoll(o.limit, &e, 10);
-		if (*e || errno || l < 1 || l > 1000000) {
-			ah_cli_err(CMD, "%s: --limit: '%.40s' is not an integer in 1..1000000", sub, o.limit);
-			free(val);
-			return AH_EXIT_USAGE;
-		}
-		limit = (size_t)l;
-	}
-	if (o.fmt && ah_cli_parse_output(o.fmt, &fmt)) {
-		free(val);
-		return AH_EXIT_USAGE;
-	}
 	if ((ret = open_store(sub, &o, 0, &s))) {
 		free(val);
 		return ret;
 	}
-	if ((rc = ah_history_request_list(s, o.workload, val ? key : NULL, val, limit ? limit : 10000, &v, &n,
+	if ((rc = ah_history_request_list(s, o.workload, val ? key : NULL, val, limit ? (size_t)limit : 10000, &v, &n,
 					  herr, sizeof herr))) {
 		ret = hist_fail(sub, herr, AH_ESTORE);
 		goto out;
@@ -967,45 +851,24 @@ int ah_cmd_shadow(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	const char *sub = argv[1];
-	if (is_help(sub) || !strcmp(sub, "help")) {
+	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
 		fputs(sub_usage[0], stdout);
 		return AH_EXIT_OK;
 	}
-	int help = 0;
-	for (int i = 2; i < argc; i++)
-		if (is_help(argv[i]))
-			help = 1;
-	if (!strcmp(sub, "import")) {
-		if (help)
-			return usage_import(stdout), AH_EXIT_OK;
-		return cmd_import(argc - 1, argv + 1);
-	}
-	if (!strcmp(sub, "query") || !strcmp(sub, "export")) {
-		int ex = !strcmp(sub, "export");
-		if (help)
-			return usage_query(stdout, ex), AH_EXIT_OK;
-		return cmd_query(argc - 1, argv + 1, ex);
-	}
-	if (!strcmp(sub, "ls")) {
-		if (help)
-			return usage_ls(stdout), AH_EXIT_OK;
-		return cmd_ls(argc - 1, argv + 1);
-	}
-	if (!strcmp(sub, "compact")) {
-		if (help)
-			return usage_compact(stdout), AH_EXIT_OK;
-		return cmd_compact(argc - 1, argv + 1);
-	}
-	if (!strcmp(sub, "record")) {
-		if (help)
-			return usage_record(stdout), AH_EXIT_OK;
-		return cmd_record(argc - 1, argv + 1);
-	}
-	if (!strcmp(sub, "requests")) {
-		if (help)
-			return usage_requests(stdout), AH_EXIT_OK;
-		return cmd_requests(argc - 1, argv + 1);
-	}
+	argc--;
+	argv++;
+	if (!strcmp(sub, "import"))
+		return cmd_import(argc, argv);
+	if (!strcmp(sub, "query") || !strcmp(sub, "export"))
+		return cmd_query(argc, argv, !strcmp(sub, "export"));
+	if (!strcmp(sub, "ls"))
+		return cmd_ls(argc, argv);
+	if (!strcmp(sub, "compact"))
+		return cmd_compact(argc, argv);
+	if (!strcmp(sub, "record"))
+		return cmd_record(argc, argv);
+	if (!strcmp(sub, "requests"))
+		return cmd_requests(argc, argv);
 	ah_cli_err(CMD, "unknown command '%.64s' (import, query, export, ls, compact, record, requests)",
 		   sub);
 	return AH_EXIT_USAGE;

@@ -23,17 +23,17 @@ void ah_cli_fmt_time(int64_t ns, char *buf, size_t len)
 	ah_fmt_time(ns, buf, len); /* one time format for the CLI and the API */
 }
 
-int ah_cli_parse_id(const char *cmd, const char *s, uint64_t *out)
+int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *out)
 {
 	if (!s || !*s) {
-		ah_cli_err(cmd, "ID: missing (expected a positive integer)");
+		ah_cli_err(cmd, "%s: missing (expected a positive integer)", what);
 		return -1;
 	}
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (*s == '-' || *s == '+' || *end || errno || v == 0 || v > (unsigned long long)INT64_MAX) {
-		ah_cli_err(cmd, "ID: '%.40s' is not a positive integer id", s);
+		ah_cli_err(cmd, "%s: '%.40s' is not a positive integer id", what, s);
 		return -1;
 	}
 	*out = v;

@@ -4,25 +4,6 @@
 
 #include "cli/cli.h"
 
-int ah_cli_parse_output(const char *s, ah_out_fmt *out)
-{
-	if (!s) {
-		fprintf(stderr, "ahead: -o needs a value (table, json or csv)\n");
-		return -1;
-	}
-	if (!strcmp(s, "table"))
-		*out = AH_OUT_TABLE;
-	else if (!strcmp(s, "json"))
-		*out = AH_OUT_JSON;
-	else if (!strcmp(s, "csv"))
-		*out = AH_OUT_CSV;
-	else {
-		fprintf(stderr, "ahead: -o: unknown output format '%.32s' (expected table, json or csv)\n", s);
-		return -1;
-	}
-	return 0;
-}
-
 void ah_cli_err(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
