@@ -378,12 +378,11 @@ static void report_usage(FILE *f)
 		   "reservation grows it at once if the pool has room, usage below 50%% for 10\n"
 		   "minutes shrinks it to the window's peak + 15%%), or an allocation policy (ahead,\n"
 		   "vpa, ...) warmed on the workload's history, as `ahead replay` scores it.\n"
-		   "A grow takes what room there is; the rest is asked again at the next report\n"
-		   "(pending grows live in the engine's memory, not in the ledger). For an\n"
-		   "allocation made with\n"
-		   "--workload, the usage is also appended to the workload's series in the shadow\n"
-		   "store and raises its request record's peak. Exit 5 if the allocation does not\n"
-		   "exist.\n");
+		   "A grow takes what room there is; the rest waits as a pending grow (kept in\n"
+		   "the ledger) and is served in priority order with the queue as room frees.\n"
+		   "For an allocation made with --workload, the usage is also appended to the\n"
+		   "workload's series in the shadow store and raises its request record's peak.\n"
+		   "Exit 5 if the allocation does not exist.\n");
 }
 
 int ah_cmd_report(int argc, char **argv)
