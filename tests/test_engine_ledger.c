@@ -12,34 +12,26 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "engine_fixture.h"
+#include "db_fixture.h"
 
 static char path_live[256], path_crash[256];
 
-static void unlink_db(const char *path)
-{
-	char p[300];
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-}
 
 static int setup(void **state)
 {
 	(void)state;
 	snprintf(path_live, sizeof path_live, "/tmp/ahead-test-engine-ledger-%d-a.db", (int)getpid());
 	snprintf(path_crash, sizeof path_crash, "/tmp/ahead-test-engine-ledger-%d-b.db", (int)getpid());
-	unlink_db(path_live);
-	unlink_db(path_crash);
+	db_fixture_unlink(path_live);
+	db_fixture_unlink(path_crash);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	unlink_db(path_live);
-	unlink_db(path_crash);
+	db_fixture_unlink(path_live);
+	db_fixture_unlink(path_crash);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "engine_fixture.h"
+#include "db_fixture.h"
 
 #define NPOOLS 2
 #define MI (1024LL * 1024)
@@ -159,15 +160,6 @@ typedef struct {
 	char last[160]; /* the last operation's arguments and answer (AHEAD_SIM_TRACE) */
 } sim;
 
-static void unlink_db(const char *path)
-{
-	char p[300];
-	unlink(path);
-	snprintf(p, sizeof p, "%s-wal", path);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", path);
-	unlink(p);
-}
 
 static void set_sizer(ah_engine *e)
 {
@@ -198,7 +190,7 @@ static void sim_init(sim *s, unsigned seed)
 	memset(s, 0, sizeof(*s));
 	s->pol = sim_policy();
 	snprintf(s->path, sizeof s->path, "/tmp/ahead-test-engine-sim-%d.db", (int)getpid());
-	unlink_db(s->path);
+	db_fixture_unlink(s->path);
 	assert_int_equal(ah_ledger_memory_new(0, &s->live_led), 0);
 	assert_int_equal(ah_engine_new(s->pol, s->live_led, 0, &s->live), 0);
 	set_sizer(s->live);
@@ -213,7 +205,7 @@ static void sim_fini(sim *s)
 	dur_close(s);
 	ah_engine_free(s->live);
 	ah_ledger_free(s->live_led);
-	unlink_db(s->path);
+	db_fixture_unlink(s->path);
 	free(s->pol);
 }
 

@@ -12,24 +12,16 @@
 
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
+#include "db_fixture.h"
 #include "engine_fixture.h"
 
 static char dbpath[256];
 
-static void unlink_db(const char *p)
-{
-	char q[300];
-	unlink(p);
-	snprintf(q, sizeof q, "%s-wal", p);
-	unlink(q);
-	snprintf(q, sizeof q, "%s-shm", p);
-	unlink(q);
-}
 
 static int setup_sqlite(void **state)
 {
 	snprintf(dbpath, sizeof dbpath, "/tmp/ahead-test-ledger-api-%d.db", (int)getpid());
-	unlink_db(dbpath);
+	db_fixture_unlink(dbpath);
 	char err[256];
 	ah_ledger *l;
 	assert_int_equal(ah_ledger_sqlite_open(dbpath, AH_DURABILITY_PROCESS, &l, err, sizeof err), 0);
@@ -48,7 +40,7 @@ static int setup_memory(void **state)
 static int teardown(void **state)
 {
 	ah_ledger_free(*state);
-	unlink_db(dbpath);
+	db_fixture_unlink(dbpath);
 	return 0;
 }
 

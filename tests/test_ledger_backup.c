@@ -13,19 +13,11 @@
 
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
+#include "db_fixture.h"
 #include "engine_fixture.h"
 
 static char dbpath[256], bakpath[256], junkpath[256];
 
-static void unlink_db(const char *p)
-{
-	char q[300];
-	unlink(p);
-	snprintf(q, sizeof q, "%s-wal", p);
-	unlink(q);
-	snprintf(q, sizeof q, "%s-shm", p);
-	unlink(q);
-}
 
 static int setup(void **state)
 {
@@ -33,16 +25,16 @@ static int setup(void **state)
 	snprintf(dbpath, sizeof dbpath, "/tmp/ahead-test-backup-%d.db", (int)getpid());
 	snprintf(bakpath, sizeof bakpath, "/tmp/ahead-test-backup-%d.bak", (int)getpid());
 	snprintf(junkpath, sizeof junkpath, "/tmp/ahead-test-backup-%d.junk", (int)getpid());
-	unlink_db(dbpath);
-	unlink_db(bakpath);
+	db_fixture_unlink(dbpath);
+	db_fixture_unlink(bakpath);
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	unlink_db(dbpath);
-	unlink_db(bakpath);
+	db_fixture_unlink(dbpath);
+	db_fixture_unlink(bakpath);
 	unlink(junkpath);
 	return 0;
 }

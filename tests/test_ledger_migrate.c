@@ -15,6 +15,7 @@
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
+#include "db_fixture.h"
 
 static char dbpath[256];
 
@@ -57,12 +58,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	char p[300];
-	unlink(dbpath);
-	snprintf(p, sizeof p, "%s-wal", dbpath);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", dbpath);
-	unlink(p);
+	db_fixture_unlink(dbpath);
 	return 0;
 }
 

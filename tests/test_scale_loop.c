@@ -19,6 +19,7 @@
 #include "ahead/ledger.h"
 #include "ahead/scale_loop.h"
 #include "ahead/service.h"
+#include "db_fixture.h"
 
 #define S INT64_C(1000000000)
 #define MIN (60 * S)
@@ -134,7 +135,7 @@ static void setup_sides(sides *sd)
 {
 	memset(sd, 0, sizeof(*sd));
 	snprintf(sd->db, sizeof sd->db, "/tmp/ahead-scale-loop-%d.db", (int)getpid());
-	unlink(sd->db);
+	db_fixture_unlink(sd->db);
 	char err[512];
 	assert_int_equal(ah_service_policy_apply(sd->db, policy_text, strlen(policy_text), "test.ini", T0, &sd->pol,
 						 err, sizeof err),
@@ -149,16 +150,11 @@ static void setup_sides(sides *sd)
 
 static void teardown_sides(sides *sd)
 {
-	char p[300];
 	ah_scale_loop_free(sd->loop);
 	ah_engine_free(sd->eng);
 	ah_ledger_free(sd->mem);
 	ah_policy_free(sd->pol);
-	unlink(sd->db);
-	snprintf(p, sizeof p, "%s-wal", sd->db);
-	unlink(p);
-	snprintf(p, sizeof p, "%s-shm", sd->db);
-	unlink(p);
+	db_fixture_unlink(sd->db);
 }
 
 static void same_decisions(void **state)

@@ -15,6 +15,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/service.h"
+#include "db_fixture.h"
 
 #define S INT64_C(1000000000)
 #define T0 (INT64_C(1700000000) * S)
@@ -31,8 +32,8 @@ static int setup(void **state)
 	(void)state;
 	snprintf(db, sizeof db, "/tmp/ahead-test-service-%d.db", (int)getpid());
 	snprintf(shadow, sizeof shadow, "/tmp/ahead-test-service-%d-shadow.db", (int)getpid());
-	unlink(db);
-	unlink(shadow);
+	db_fixture_unlink(db);
+	db_fixture_unlink(shadow);
 	char err[512];
 	assert_int_equal(ah_service_policy_apply(db, pol_small, strlen(pol_small), "small.ini", T0, NULL, err, sizeof err),
 			 0);
@@ -42,14 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	const char *sfx[] = {"", "-wal", "-shm"};
-	char p[400];
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof p, "%s%s", db, sfx[i]);
-		unlink(p);
-		snprintf(p, sizeof p, "%s%s", shadow, sfx[i]);
-		unlink(p);
-	}
+	db_fixture_unlink(db);
+	db_fixture_unlink(shadow);
 	return 0;
 }
 

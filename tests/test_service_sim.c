@@ -25,6 +25,7 @@
 
 #include "ahead/error.h"
 #include "ahead/service.h"
+#include "db_fixture.h"
 
 #define S INT64_C(1000000000)
 #define T0 (INT64_C(1750000000) * S)
@@ -80,16 +81,7 @@ typedef struct {
 
 static void rm_ledger(const char *db)
 {
-	const char *sfx[] = {"", "-wal", "-shm", "-shadow.db", "-shadow.db-wal", "-shadow.db-shm"};
-	char p[400];
-	for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
-		char base[300];
-		snprintf(base, sizeof base, "%s", db);
-		if (i >= 3) /* x.db -> x-shadow.db */
-			base[strlen(base) - 3] = '\0';
-		snprintf(p, sizeof p, "%s%s", base, sfx[i]);
-		unlink(p);
-	}
+	db_fixture_unlink(db); /* the services here keep no shadow store */
 }
 
 static ah_service *open_at(sim *m, int k)
