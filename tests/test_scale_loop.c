@@ -86,6 +86,20 @@ typedef struct {
 	char db[256];
 } sides;
 
+/* What one `ahead` process does: a fresh service over the ledger file. */
+static ah_service *open_cli(const char *db, int64_t now)
+{
+	ah_service_opts o;
+	ah_service_opts_init(&o);
+	o.db_path = db;
+	o.shadow_path = "";
+	ah_service *svc = NULL;
+	char err[512];
+	if (ah_service_open(&o, now, &svc, err, sizeof err))
+		fail_msg("open %s: %s", db, err);
+	return svc;
+}
+
 static void request_both(sides *sd, int step, int k, uint64_t *id_a, uint64_t *id_b)
 {
 	const char *pools[] = {"web", "batch"};
@@ -99,13 +113,7 @@ static void request_both(sides *sd, int step, int k, uint64_t *id_a, uint64_t *i
 	assert_int_equal(ah_engine_request(sd->eng, &rq, now, &d), 0);
 	*id_a = d.outcome == AH_REFUSED ? 0 : d.id;
 
-	ah_service_opts o;
-	ah_service_opts_init(&o);
-	o.db_path = sd->db;
-	o.shadow_path = "";
-	ah_service *svc;
-	char err[512];
-	assert_int_equal(ah_service_open(&o, now, &svc, err, sizeof err), 0);
+	ah_service *svc = open_cli(sd->db, now);
 	ah_service_decision sdd;
 	assert_int_equal(ah_service_request(svc, &rq, now, &sdd), 0);
 	assert_int_equal(sdd.d.outcome, d.outcome);
@@ -120,13 +128,7 @@ static void release_both(sides *sd, int step, uint64_t id_a, uint64_t id_b)
 		assert_int_equal(ah_engine_release(sd->eng, id_a, now), 0);
 	if (!id_b)
 		return;
-	ah_service_opts o;
-	ah_service_opts_init(&o);
-	o.db_path = sd->db;
-	o.shadow_path = "";
-	ah_service *svc;
-	char err[512];
-	assert_int_equal(ah_service_open(&o, now, &svc, err, sizeof err), 0);
+	ah_service *svc = open_cli(sd->db, now);
 	assert_int_equal(ah_service_release(svc, id_b, now), 0);
 	ah_service_free(svc);
 }
@@ -181,13 +183,7 @@ static void same_decisions(void **state)
 		assert_int_equal(ah_scale_loop_step(sd.loop, sd.eng, sd.mem, now, &replay_exec, false, collect, &a, NULL),
 				 0);
 		/* `ahead scale`: a fresh service over the ledger file. */
-		ah_service_opts o;
-		ah_service_opts_init(&o);
-		o.db_path = sd.db;
-		o.shadow_path = "";
-		ah_service *svc;
-		char err[512];
-		assert_int_equal(ah_service_open(&o, now, &svc, err, sizeof err), 0);
+		ah_service *svc = open_cli(sd.db, now);
 		assert_int_equal(ah_service_scale_step(svc, now, &hook_exec, false, collect, &b, NULL), 0);
 		ah_service_free(svc);
 		if (a.n != b.n)
