@@ -20,7 +20,7 @@ declare -A OWNER=(
   [ledger_sqlite]=store [shadow]=store [shadow_alloc]=store
   [hook]=linux
   [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service
-  [trace]=sim [replay]=sim
+  [trace]=sim [replay]=sim [oracle]=sim
 )
 # The layers each layer may use (itself included).
 declare -A ALLOWED=(

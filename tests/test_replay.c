@@ -105,6 +105,61 @@ static void test_tiny_trace_metrics(void **s)
 	ah_replay_free(rp);
 }
 
+struct tapped {
+	int calls[2];
+	double idle[2][AH_REPLAY_DIMS];
+	uint64_t changes[2][AH_REPLAY_DIMS];
+	int64_t last[2][AH_REPLAY_DIMS];
+	int64_t last_t;
+};
+
+static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved)
+{
+	struct tapped *tp = ctx;
+	assert_string_equal(workload, "a");
+	assert_true(pol >= 0 && pol < 2);
+	assert_true(t_s >= tp->last_t);
+	tp->last_t = t_s;
+	if (tp->calls[pol]++ && reserved != tp->last[pol][dim])
+		tp->changes[pol][dim]++;
+	tp->last[pol][dim] = reserved;
+	if (reserved > used)
+		tp->idle[pol][dim] += (double)(reserved - used);
+}
+
+/* The tap sees every scored interval of every policy, with the reservation
+ * the metrics score. */
+static void test_tap_sees_scored_intervals(void **s)
+{
+	(void)s;
+	ah_sizing_kind k[2] = {AH_SIZING_KIND_STATIC, AH_SIZING_KIND_THRESHOLD};
+	ah_replay *rp = new_rp(k, 2, 1u << AH_DIM_CPU, 0);
+	struct tapped tp = {0};
+	assert_int_equal(ah_replay_set_tap(NULL, tap, &tp), AH_EINVAL);
+	assert_int_equal(ah_replay_set_tap(rp, tap, &tp), 0);
+	char err[512];
+	char text[4096] = "time,workload,dim,used,requested\n";
+	for (int i = 0; i < 24; i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "%d,a,cpu,%d,400\n", 300 * i, i % 8 < 4 ? 100 : 350);
+		strcat(text, line);
+	}
+	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
+	for (int p = 0; p < 2; p++) {
+		ah_replay_metrics m;
+		ah_replay_get_metrics(rp, p, AH_DIM_CPU, &m);
+		assert_int_equal(tp.calls[p], 24);
+		assert_int_equal(tp.changes[p][AH_DIM_CPU], m.resizes);
+		assert_float_equal(tp.idle[p][AH_DIM_CPU], m.sum_idle, 1e-9);
+	}
+	assert_true(tp.changes[1][AH_DIM_CPU] > 0); /* threshold follows the steps */
+	/* removed: no more calls */
+	assert_int_equal(ah_replay_set_tap(rp, NULL, NULL), 0);
+	assert_int_equal(feed_text(rp, "time,workload,dim,used,requested\n9000,a,cpu,1,400\n", err, sizeof(err)), 0);
+	assert_int_equal(tp.calls[0], 24);
+	ah_replay_free(rp);
+}
+
 static void test_dim_mask_and_worst_order(void **s)
 {
 	(void)s;
@@ -500,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_new_validates),
 		cmocka_unit_test(test_tiny_trace_metrics),
 		cmocka_unit_test(test_dim_mask_and_worst_order),
+		cmocka_unit_test(test_tap_sees_scored_intervals),
 		cmocka_unit_test(test_time_must_increase_per_workload),
 		cmocka_unit_test(test_series_earlier_trace_shifts),
 		cmocka_unit_test(test_ahead_grow_and_hysteresis),

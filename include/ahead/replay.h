@@ -110,6 +110,16 @@ int ah_replay_set_policy(ah_replay *rp, const ah_policy *pol, const char *pool, 
 			 size_t errlen);
 void ah_replay_free(ah_replay *rp);
 
+/* Sees every scored workload-interval: the policy (its index in
+ * ah_replay_new's list), dimension, the sample's time and usage, and the
+ * reservation scored for it (the engine's). For analyses beyond the
+ * replay's own metrics (bench_replay's offline oracle counts each
+ * policy's changes per workload-day). Called from ah_replay_feed. */
+typedef void (*ah_replay_tap_fn)(void *ctx, const char *workload, int pol_idx, int dim, int64_t t_s, int64_t used,
+				 int64_t reserved);
+/* fn NULL: no tap (the default). */
+int ah_replay_set_tap(ah_replay *rp, ah_replay_tap_fn fn, void *ctx);
+
 /* Feeds one sample. AH_EPARSE when a workload's time does not increase
  * (err says which), AH_ETOOBIG past AH_REPLAY_MAX_WORKLOADS or bins. Rows of
  * a dimension not in dim_mask are ignored. */

@@ -94,6 +94,8 @@ struct ah_replay {
 	uint64_t nsteps;
 	double cap_sum[AH_SIZING_KIND_COUNT][AH_REPLAY_DIMS];
 	double *capser[AH_SIZING_KIND_COUNT][AH_REPLAY_DIMS]; /* chart: capacity per bin */
+	ah_replay_tap_fn tap; /* ah_replay_set_tap */
+	void *tap_ctx;
 };
 
 int ah_replay_new(const ah_replay_params *p, const ah_sizing_kind *pols, int npol, unsigned dim_mask,
@@ -699,6 +701,8 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		if (wd->nseen && r != wd->last_res[i])
 			m->resizes++;
 		wd->last_res[i] = r;
+		if (rp->tap)
+			rp->tap(rp->tap_ctx, w->name, i, dim, row->t_s, used, r);
 		if (rp->bin_s > 0)
 			rp->res[i][dim][bin] += (double)r * scale;
 		if (w->id[i] && !w->queued[i]) {
@@ -776,6 +780,15 @@ int ah_replay_feed_merge(ah_replay *rp, ah_trace_merge *mg, char *err, size_t er
 	if (rc < 0 && err)
 		snprintf(err, errlen, "%s", ah_trace_error(ah_trace_merge_error_source(mg)));
 	return rc;
+}
+
+int ah_replay_set_tap(ah_replay *rp, ah_replay_tap_fn fn, void *ctx)
+{
+	if (!rp)
+		return AH_EINVAL;
+	rp->tap = fn;
+	rp->tap_ctx = ctx;
+	return 0;
 }
 
 int ah_replay_npolicies(const ah_replay *rp)
