@@ -105,6 +105,43 @@ static void heap_remove(ah_engine *e, int i)
 	}
 }
 
+/* Room for n slots; the heap has one entry per slot, so they grow together. */
+static int slots_reserve(ah_engine *e, int n)
+{
+	if (n <= e->cap_slots)
+		return 0;
+	int nc = e->cap_slots ? e->cap_slots : 1024;
+	while (nc < n)
+		nc *= 2;
+	alloc_t *ns = realloc(e->slots, sizeof(*ns) * (size_t)nc);
+	if (ns)
+		e->slots = ns;
+	int32_t *nh = realloc(e->heap, sizeof(*nh) * (size_t)nc);
+	if (nh)
+		e->heap = nh;
+	if (!ns || !nh)
+		return AH_ENOMEM;
+	e->cap_slots = nc;
+	return 0;
+}
+
+static void account_add(ah_engine *e, const alloc_t *a)
+{
+	pool_t *p = &e->pools[a->pool];
+	ah_vec_add(&p->used, &a->res, e->nd);
+	p->n_allocs++;
+	ah_vec_add(&e->tenants[a->tenant].used, &a->res, e->nd);
+	e->nallocs++;
+}
+
+static void hash_put(ah_engine *e, int s)
+{
+	uint32_t j = id_hash(e->slots[s].id) & e->hash_mask;
+	while (e->hash[j] >= 0)
+		j = (j + 1) & e->hash_mask;
+	e->hash[j] = s;
+}
+
 /* Inserts a new allocation; returns its slot or a negative error. */
 int eng_alloc_insert(ah_engine *e, const alloc_t *src)
 {
@@ -118,36 +155,69 @@ int eng_alloc_insert(ah_engine *e, const alloc_t *src)
 		s = e->free_head;
 		e->free_head = e->slots[s].next_free;
 	} else {
-		if (e->nslots == e->cap_slots) {
-			int nc = e->cap_slots ? e->cap_slots * 2 : 1024;
-			alloc_t *ns = realloc(e->slots, sizeof(*ns) * (size_t)nc);
-			int32_t *nh = realloc(e->heap, sizeof(*nh) * (size_t)nc);
-			if (ns)
-				e->slots = ns;
-			if (nh)
-				e->heap = nh;
-			if (!ns || !nh)
-				return AH_ENOMEM;
-			e->cap_slots = nc;
-		}
+		int rc = slots_reserve(e, e->nslots + 1);
+		if (rc < 0)
+			return rc;
 		s = e->nslots++;
 	}
 	alloc_t *a = &e->slots[s];
 	*a = *src;
 	a->next_free = -1;
-	uint32_t j = id_hash(a->id) & e->hash_mask;
-	while (e->hash[j] >= 0)
-		j = (j + 1) & e->hash_mask;
-	e->hash[j] = s;
+	hash_put(e, s);
 	e->heap[e->heap_n] = s;
 	a->heap_idx = e->heap_n++;
 	eng_heap_up(e, a->heap_idx);
-	e->nallocs++;
-	pool_t *p = &e->pools[a->pool];
-	ah_vec_add(&p->used, &a->res, e->nd);
-	p->n_allocs++;
-	ah_vec_add(&e->tenants[a->tenant].used, &a->res, e->nd);
+	account_add(e, a);
 	return s;
+}
+
+/* Loading: a new allocation in the next slot, counted but neither hashed
+ * nor in the heap until eng_table_index (one O(n) pass instead of n hash
+ * probes with rehashing and n heap pushes). Needs a table without free
+ * slots (a cleared one). Returns the slot or a negative error. */
+int eng_alloc_append(ah_engine *e, const alloc_t *src)
+{
+	if (e->free_head >= 0)
+		return AH_ESTATE;
+	int rc = slots_reserve(e, e->nslots + 1);
+	if (rc < 0)
+		return rc;
+	int s = e->nslots++;
+	alloc_t *a = &e->slots[s];
+	*a = *src;
+	a->next_free = -1;
+	a->heap_idx = -1;
+	account_add(e, a);
+	return s;
+}
+
+/* Rebuilds the id hash (sized as eng_alloc_insert would have grown it) and
+ * the expiry heap (bottom-up) over every live slot. */
+int eng_table_index(ah_engine *e)
+{
+	uint32_t have = e->hash ? e->hash_mask + 1 : 0, size = have > 1024 ? have : 1024;
+	while ((uint64_t)(e->nallocs + 1) * 2 > size)
+		size *= 2;
+	if (size != have) {
+		int32_t *h = malloc(sizeof(*h) * size);
+		if (!h)
+			return AH_ENOMEM;
+		free(e->hash);
+		e->hash = h;
+		e->hash_mask = size - 1;
+	}
+	memset(e->hash, 0xff, sizeof(*e->hash) * size);
+	e->heap_n = 0;
+	for (int s = 0; s < e->nslots; s++) {
+		if (!e->slots[s].id)
+			continue;
+		hash_put(e, s);
+		e->heap[e->heap_n] = s;
+		e->slots[s].heap_idx = e->heap_n++;
+	}
+	for (int i = e->heap_n / 2 - 1; i >= 0; i--)
+		eng_heap_down(e, i);
+	return 0;
 }
 
 void eng_alloc_remove(ah_engine *e, int s)
@@ -163,8 +233,10 @@ void eng_alloc_remove(ah_engine *e, int s)
 	ah_vec_sub(&e->tenants[a->tenant].used, &a->res, e->nd);
 	heap_remove(e, a->heap_idx);
 	hash_remove(e, a->id);
-	free(a->params);
+	if (!a->params_loaded)
+		free(a->params);
 	a->params = NULL;
+	a->params_loaded = false;
 	a->id = 0;
 	a->next_free = e->free_head;
 	e->free_head = s;
