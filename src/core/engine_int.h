@@ -94,6 +94,7 @@ struct ah_engine {
 	int32_t *heap; /* slots ordered by expires_ns */
 	int heap_n;
 	struct params_block *params_arena; /* loaded allocations' params */
+	int nparams_owned; /* slots whose params are their own (malloc'd) */
 
 	int nqueued;
 	int64_t min_deadline_ns;
@@ -141,6 +142,13 @@ static inline int prio(const ah_engine *e, int k)
 	return e->pol->classes[k].priority;
 }
 
+/* What eng_table_index needs of a loaded slot, kept compact by the loader
+ * so indexing does not walk the (large) slots again. */
+typedef struct {
+	int64_t expires_ns;
+	uint64_t id;
+} eng_load_key;
+
 typedef int (*txn_body)(ah_engine *e, int64_t now, void *arg);
 
 /* engine_table.c */
@@ -149,7 +157,7 @@ void eng_heap_up(ah_engine *e, int i);
 void eng_heap_down(ah_engine *e, int i);
 int eng_alloc_insert(ah_engine *e, const alloc_t *src);
 int eng_alloc_append(ah_engine *e, const alloc_t *src);
-int eng_table_index(ah_engine *e);
+int eng_table_index(ah_engine *e, const eng_load_key *keys);
 void eng_alloc_remove(ah_engine *e, int s);
 
 /* engine_queue.c */

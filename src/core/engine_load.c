@@ -36,9 +36,12 @@ static char *arena_strdup(ah_engine *e, const char *str)
 
 static void free_alloc_params(ah_engine *e)
 {
-	for (int s = 0; s < e->nslots; s++)
-		if (!e->slots[s].params_loaded)
+	for (int s = 0; s < e->nslots && e->nparams_owned > 0; s++)
+		if (e->slots[s].params && !e->slots[s].params_loaded) {
 			free(e->slots[s].params);
+			e->nparams_owned--;
+		}
+	e->nparams_owned = 0;
 	while (e->params_arena) {
 		struct params_block *next = e->params_arena->next;
 		free(e->params_arena);
@@ -93,6 +96,8 @@ typedef struct {
 typedef struct {
 	ah_engine *e;
 	bool bulk; /* allocations appended, not yet indexed */
+	eng_load_key *keys; /* of the appended slots */
+	int cap_keys;
 	name_slot tenants[NAME_CACHE], pools[NAME_CACHE], classes[NAME_CACHE];
 } load_ctx;
 
@@ -167,7 +172,10 @@ static int load_index(load_ctx *c)
 	if (!c->bulk)
 		return 0;
 	c->bulk = false;
-	return eng_table_index(c->e);
+	int rc = eng_table_index(c->e, c->keys);
+	free(c->keys);
+	c->keys = NULL;
+	return rc;
 }
 
 static int load_alloc(void *ctx, const ah_ledger_row *r)
@@ -192,9 +200,19 @@ static int load_alloc(void *ctx, const ah_ledger_row *r)
 			return AH_ENOMEM;
 		a.params_loaded = true;
 	}
+	if (c->bulk && e->nslots == c->cap_keys) {
+		int nc = c->cap_keys ? c->cap_keys * 2 : 1024;
+		eng_load_key *nk = realloc(c->keys, sizeof(*nk) * (size_t)nc);
+		if (!nk)
+			return AH_ENOMEM;
+		c->keys = nk;
+		c->cap_keys = nc;
+	}
 	rc = c->bulk ? eng_alloc_append(e, &a) : eng_alloc_insert(e, &a);
 	if (rc < 0)
 		return rc; /* params stay in the arena, freed with it */
+	if (c->bulk)
+		c->keys[rc] = (eng_load_key){.expires_ns = a.expires_ns, .id = a.id};
 	if (r->id >= e->next_id)
 		e->next_id = r->id + 1;
 	return 0;

@@ -167,17 +167,21 @@ int eng_alloc_insert(ah_engine *e, const alloc_t *src)
 	e->heap[e->heap_n] = s;
 	a->heap_idx = e->heap_n++;
 	eng_heap_up(e, a->heap_idx);
+	if (a->params && !a->params_loaded)
+		e->nparams_owned++;
 	account_add(e, a);
 	return s;
 }
 
-/* Loading: a new allocation in the next slot, counted but neither hashed
- * nor in the heap until eng_table_index (one O(n) pass instead of n hash
- * probes with rehashing and n heap pushes). Needs a table without free
- * slots (a cleared one). Returns the slot or a negative error. */
+/* Loading: a new allocation in the next slot, counted but not hashed
+ * until eng_table_index (one pass over compact keys instead of n probes
+ * with rehashing). It takes heap position s: rows that arrive in expiry
+ * order (the usual case: ids and expiries both grow with time) already
+ * form the heap. Needs a table without free slots (a cleared one).
+ * Returns the slot or a negative error. */
 int eng_alloc_append(ah_engine *e, const alloc_t *src)
 {
-	if (e->free_head >= 0)
+	if (e->free_head >= 0 || e->heap_n != e->nslots)
 		return AH_ESTATE;
 	int rc = slots_reserve(e, e->nslots + 1);
 	if (rc < 0)
@@ -186,14 +190,56 @@ int eng_alloc_append(ah_engine *e, const alloc_t *src)
 	alloc_t *a = &e->slots[s];
 	*a = *src;
 	a->next_free = -1;
-	a->heap_idx = -1;
+	a->heap_idx = s;
+	e->heap[e->heap_n++] = s;
+	if (a->params && !a->params_loaded)
+		e->nparams_owned++;
 	account_add(e, a);
 	return s;
 }
 
-/* Rebuilds the id hash (sized as eng_alloc_insert would have grown it) and
- * the expiry heap (bottom-up) over every live slot. */
-int eng_table_index(ah_engine *e)
+static inline bool key_less(const eng_load_key *x, const eng_load_key *y)
+{
+	return x->expires_ns < y->expires_ns || (x->expires_ns == y->expires_ns && x->id < y->id);
+}
+
+/* Bottom-up heap over the keys (k[i] belongs to slot i), then each slot's
+ * position written in one sequential pass. */
+static int heapify_keys(ah_engine *e, const eng_load_key *keys)
+{
+	int n = e->nslots;
+	int32_t *pos = malloc(sizeof(*pos) * (size_t)(n ? n : 1));
+	if (!pos)
+		return AH_ENOMEM;
+	int32_t *h = e->heap;
+	for (int i = n / 2 - 1; i >= 0; i--) {
+		int at = i;
+		int32_t x = h[at];
+		for (;;) {
+			int c = 2 * at + 1;
+			if (c >= n)
+				break;
+			if (c + 1 < n && key_less(&keys[h[c + 1]], &keys[h[c]]))
+				c++;
+			if (!key_less(&keys[h[c]], &keys[x]))
+				break;
+			h[at] = h[c];
+			at = c;
+		}
+		h[at] = x;
+	}
+	for (int i = 0; i < n; i++)
+		pos[h[i]] = i;
+	for (int s = 0; s < n; s++)
+		e->slots[s].heap_idx = pos[s];
+	free(pos);
+	return 0;
+}
+
+/* Ends a load's appends: hashes every slot (sized as eng_alloc_insert
+ * would have grown it) from keys[s] = slot s's id and expiry, and orders
+ * the heap unless the slots came in expiry order. */
+int eng_table_index(ah_engine *e, const eng_load_key *keys)
 {
 	uint32_t have = e->hash ? e->hash_mask + 1 : 0, size = have > 1024 ? have : 1024;
 	while ((uint64_t)(e->nallocs + 1) * 2 > size)
@@ -207,17 +253,16 @@ int eng_table_index(ah_engine *e)
 		e->hash_mask = size - 1;
 	}
 	memset(e->hash, 0xff, sizeof(*e->hash) * size);
-	e->heap_n = 0;
+	bool sorted = true;
 	for (int s = 0; s < e->nslots; s++) {
-		if (!e->slots[s].id)
-			continue;
-		hash_put(e, s);
-		e->heap[e->heap_n] = s;
-		e->slots[s].heap_idx = e->heap_n++;
+		uint32_t j = id_hash(keys[s].id) & e->hash_mask;
+		while (e->hash[j] >= 0)
+			j = (j + 1) & e->hash_mask;
+		e->hash[j] = s;
+		if (s > 0 && key_less(&keys[s], &keys[s - 1]))
+			sorted = false;
 	}
-	for (int i = e->heap_n / 2 - 1; i >= 0; i--)
-		eng_heap_down(e, i);
-	return 0;
+	return sorted ? 0 : heapify_keys(e, keys);
 }
 
 void eng_alloc_remove(ah_engine *e, int s)
@@ -233,8 +278,10 @@ void eng_alloc_remove(ah_engine *e, int s)
 	ah_vec_sub(&e->tenants[a->tenant].used, &a->res, e->nd);
 	heap_remove(e, a->heap_idx);
 	hash_remove(e, a->id);
-	if (!a->params_loaded)
+	if (a->params && !a->params_loaded) {
 		free(a->params);
+		e->nparams_owned--;
+	}
 	a->params = NULL;
 	a->params_loaded = false;
 	a->id = 0;

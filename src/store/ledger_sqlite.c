@@ -355,6 +355,30 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
+/* Rows without a usable res_bin (written before schema 3 or under other
+ * dimensions) parse their text, read apart so the scan skips that column. */
+static int row_res_text(sql_ledger *s, bool queue, const ah_dimset *dims, uint64_t id, ah_vec *out)
+{
+	sqlite3_stmt *st = NULL;
+	char perr[128] = "row vanished";
+	int rc = sqlite3_prepare_v2(s->db,
+				    queue ? "SELECT resources FROM queue WHERE id=?" : "SELECT resources FROM allocations WHERE id=?",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(st) == SQLITE_ROW ? ah_vec_parse(dims, col_text(st, 0), out, perr, sizeof(perr)) : AH_ESTATE;
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu: resources: %s", queue ? "queued request" : "allocation",
+			 (unsigned long long)id, perr);
+		return AH_ESTATE;
+	}
+	return 0;
+}
+
+/* One pass over a table; sql selects id, tenant, pool, class, params, the
+ * three times, seq and res_bin, in that order. */
 static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset *dims,
 		     int (*fn)(void *, const ah_ledger_row *), void *ctx)
 {
@@ -363,26 +387,24 @@ static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc);
+	ah_ledger_row r = {0};
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ah_ledger_row r = {0};
-		char perr[128];
 		r.id = (uint64_t)sqlite3_column_int64(st, 0);
+		if (!read_res_bin(st, 9, dims, hash, &r.res)) {
+			int prc = row_res_text(s, queue, dims, r.id, &r.res);
+			if (prc < 0) {
+				sqlite3_finalize(st);
+				return prc;
+			}
+		}
 		r.tenant = col_text(st, 1);
 		r.pool = col_text(st, 2);
 		r.klass = col_text(st, 3);
-		if (!read_res_bin(st, 10, dims, hash, &r.res) &&
-		    ah_vec_parse(dims, col_text(st, 4), &r.res, perr, sizeof(perr)) < 0) {
-			snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu: resources: %s", queue ? "queued request" : "allocation",
-				 (unsigned long long)r.id, perr);
-			sqlite3_finalize(st);
-			return AH_ESTATE;
-		}
-		r.params = col_text(st, 5);
-		r.created_ns = sqlite3_column_int64(st, 6);
-		r.expires_ns = sqlite3_column_int64(st, 7);
-		r.lease_ttl_ns = sqlite3_column_int64(st, 8);
-		if (queue)
-			r.seq = (uint64_t)sqlite3_column_int64(st, 9);
+		r.params = col_text(st, 4);
+		r.created_ns = sqlite3_column_int64(st, 5);
+		r.expires_ns = sqlite3_column_int64(st, 6);
+		r.lease_ttl_ns = sqlite3_column_int64(st, 7);
+		r.seq = (uint64_t)sqlite3_column_int64(st, 8);
 		int frc = fn(ctx, &r);
 		if (frc < 0) {
 			snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu (pool %s): %s", queue ? "queued request" : "allocation",
@@ -487,14 +509,14 @@ static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 			return fail(s, rc);
 	}
 	if (ld->alloc &&
-	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,created_ns,expires_ns,lease_ttl_ns,0,"
-			       "res_bin FROM allocations ORDER BY id", false, dims, ld->alloc, ld->ctx)) < 0)
+	    (rc = load_rows(s, "SELECT id,tenant,pool,class,params,created_ns,expires_ns,lease_ttl_ns,0,res_bin"
+			       " FROM allocations ORDER BY id", false, dims, ld->alloc, ld->ctx)) < 0)
 		return rc;
 	if (ld->pending && (rc = load_pending(s, dims, ld)) < 0) /* pending grows */
 		return rc;
 	if (ld->queued &&
-	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,arrival_ns,deadline_ns,lease_ttl_ns,seq,"
-			       "res_bin FROM queue ORDER BY seq", true, dims, ld->queued, ld->ctx)) < 0)
+	    (rc = load_rows(s, "SELECT id,tenant,pool,class,params,arrival_ns,deadline_ns,lease_ttl_ns,seq,res_bin"
+			       " FROM queue ORDER BY seq", true, dims, ld->queued, ld->ctx)) < 0)
 		return rc;
 	uint64_t next = 1;
 	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='next_id'", -1, &st, NULL);
@@ -945,8 +967,16 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* A command line process opens, answers and closes: closing the last
+	 * connection would checkpoint the WAL into the file and sync both, on
+	 * every command. The WAL's own auto-checkpoint (every 1000 pages)
+	 * keeps it bounded; what it holds is as committed as the file. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	const char *sync = durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+	/* Loading reads every row: mapped pages are read in place instead of
+	 * copied into SQLite's page cache one read() at a time. */
 	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
+	    (rc = exec(s, "PRAGMA mmap_size=1073741824")) < 0 ||
 	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
 		goto sqlfail;
 	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
