@@ -269,10 +269,80 @@ static int cli_phase(void)
 	return 0;
 }
 
+static int count_row(void *ctx, const ah_ledger_row *r)
+{
+	(void)r;
+	(*(long *)ctx)++;
+	return 0;
+}
+
+static double ms_since(int64_t t0)
+{
+	return (double)(mono_ns() - t0) / 1e6;
+}
+
+/* --cli-phases PATH: where one CLI open of the ledger at PATH spends its
+ * time, in process (the best of 5): ledger open, policy, the store's scan
+ * alone (rows counted, no engine), the engine's build (scan included). */
+static int cli_phases(const char *path)
+{
+	double best[5] = {1e9, 1e9, 1e9, 1e9, 1e9};
+	long rows = 0;
+	for (int run = 0; run < 5; run++) {
+		char err[512], *text = NULL;
+		ah_ledger *led = NULL;
+		ah_policy *p = NULL;
+		ah_engine *e = NULL;
+		uint64_t next;
+		double t[5];
+		int64_t t0 = mono_ns();
+		int rc = ah_ledger_sqlite_open(path, AH_DURABILITY_PROCESS, &led, err, sizeof err);
+		t[0] = ms_since(t0);
+		t0 = mono_ns();
+		if (rc == 0 && (rc = ah_ledger_policy_get(led, &text, NULL)) == 0)
+			rc = ah_policy_load_string(text, strlen(text), "bench", &p, err, sizeof err);
+		t[1] = ms_since(t0);
+		rows = 0;
+		ah_ledger_loader ld = {.ctx = &rows, .alloc = count_row, .queued = count_row};
+		t0 = mono_ns();
+		if (rc == 0)
+			rc = led->ops->load(led, &p->dims, &ld, &next);
+		t[2] = ms_since(t0);
+		t0 = mono_ns();
+		if (rc == 0)
+			rc = ah_engine_new(p, led, real_ns(), &e);
+		t[3] = ms_since(t0);
+		t0 = mono_ns();
+		ah_engine_free(e);
+		t[4] = ms_since(t0);
+		ah_ledger_free(led);
+		ah_policy_free(p);
+		free(text);
+		if (rc < 0) {
+			fprintf(stderr, "bench: %s: %s\n", path, ah_strerror(rc));
+			return 1;
+		}
+		for (int i = 0; i < 5; i++)
+			if (t[i] < best[i])
+				best[i] = t[i];
+	}
+	printf("%ld rows: open %.2f ms, policy %.2f ms, scan alone %.2f ms, engine new (scan included) %.2f ms,"
+	       " engine free %.2f ms\n",
+	       rows, best[0], best[1], best[2], best[3], best[4]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--cli"))
 		return cli_phase();
+	/* --cli-ledger PATH: only build the CLI phase's ledger (for profiling) */
+	if (argc > 2 && !strcmp(argv[1], "--cli-ledger")) {
+		unlink_db(argv[2]);
+		return cli_build_ledger(argv[2], CLI_ALLOCS) < 0;
+	}
+	if (argc > 2 && !strcmp(argv[1], "--cli-phases"))
+		return cli_phases(argv[2]);
 
 	long n_mem = 3000000, n_disk = 200000;
 	if (argc > 1 && !strcmp(argv[1], "--quick")) {

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -82,6 +83,104 @@ static void test_state_survives_reopen(void **state)
 	/* Ids keep growing across restarts. */
 	ah_decision d4 = ask(e, fx_req("a", NULL, 1000, 0), 4);
 	assert_true(d4.id > q.id);
+	ah_engine_free(e);
+	ah_ledger_free(led);
+	free(pol);
+}
+
+static void sql(const char *q)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static int sql_int(const char *q)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* The load reads packed rows (schema 4); a row whose packed copy is gone
+ * (an UPDATE by hand clears it) or broken loads from its columns, and so
+ * does every row after it. */
+static void test_packed_rows_fall_back(void **state)
+{
+	(void)state;
+	ah_policy *pol = fx_policy();
+	ah_ledger *led;
+	ah_engine *e = open_engine(pol, &led, 0);
+	ah_request r = fx_req("a", NULL, 1000, GI);
+	r.params = "model=llama";
+	ah_decision d1 = ask(e, r, 0);
+	ah_decision d2 = ask(e, fx_req("b", "batch", 2000, 0), 0);
+	ah_decision d3 = ask(e, fx_req("c", NULL, 3000, 2 * GI), 0);
+	ah_engine_free(e);
+	ah_ledger_free(led);
+	assert_int_equal(sql_int("SELECT count(*) FROM allocations WHERE row_bin IS NOT NULL"), 3);
+
+	char q[200];
+	snprintf(q, sizeof q, "UPDATE allocations SET tenant='zed' WHERE id=%llu", (unsigned long long)d2.id);
+	sql(q);
+	snprintf(q, sizeof q, "SELECT row_bin IS NULL FROM allocations WHERE id=%llu", (unsigned long long)d2.id);
+	assert_int_equal(sql_int(q), 1);
+	snprintf(q, sizeof q, "UPDATE allocations SET row_bin=x'0102' WHERE id=%llu", (unsigned long long)d3.id);
+	sql(q);
+
+	e = open_engine(pol, &led, 1);
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(e, d1.id, &it), 0);
+	assert_string_equal(it.tenant, "a");
+	assert_string_equal(it.params, "model=llama");
+	assert_int_equal(it.res->v[AH_DIM_MEMORY], GI);
+	assert_int_equal(ah_engine_get(e, d2.id, &it), 0);
+	assert_string_equal(it.tenant, "zed");
+	assert_string_equal(it.klass, "batch");
+	assert_int_equal(ah_engine_get(e, d3.id, &it), 0);
+	assert_string_equal(it.tenant, "c");
+	assert_int_equal(it.res->v[AH_DIM_CPU], 3000);
+	assert_int_equal(it.res->v[AH_DIM_MEMORY], 2 * GI);
+	ah_engine_pool_info pi;
+	assert_int_equal(ah_engine_pool_get(e, 0, &pi), 0);
+	assert_int_equal(pi.used->v[AH_DIM_CPU], 6000);
+	ah_engine_free(e);
+	ah_ledger_free(led);
+	free(pol);
+}
+
+/* Loaded allocations whose expiries are not in id order still expire in
+ * expiry order (the loader orders its heap only then). */
+static void test_loaded_leases_expire_in_order(void **state)
+{
+	(void)state;
+	ah_policy *pol = fx_policy();
+	ah_ledger *led;
+	ah_engine *e = open_engine(pol, &led, 0);
+	const int64_t ttl_s[] = {300, 100, 400, 200, 500};
+	uint64_t id[5];
+	for (int i = 0; i < 5; i++) {
+		ah_request r = fx_req("a", NULL, 1000, 0);
+		r.lease_ttl_ns = ttl_s[i] * SEC;
+		id[i] = ask(e, r, 0).id;
+	}
+	ah_engine_free(e);
+	ah_ledger_free(led);
+
+	e = open_engine(pol, &led, 0);
+	ah_engine_item it;
+	for (int64_t t = 150; t <= 450; t += 100) {
+		assert_int_equal(ah_engine_tick(e, t * SEC), 0);
+		for (int i = 0; i < 5; i++)
+			assert_int_equal(ah_engine_get(e, id[i], &it), ttl_s[i] <= t ? AH_ENOENT : 0);
+	}
 	ah_engine_free(e);
 	ah_ledger_free(led);
 	free(pol);
@@ -185,6 +284,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_state_survives_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expired_reclaimed_on_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_packed_rows_fall_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_loaded_leases_expire_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_engines_one_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),

@@ -22,6 +22,7 @@ typedef struct {
 	ah_vec res;
 	int64_t created_ns, expires_ns, lease_ttl_ns;
 	char *params;
+	bool params_loaded; /* params lives in the load arena (not freed alone) */
 	/* usage-driven adjustment (not persisted: a restart starts the shrink
 	 * window over, which only delays a shrink) */
 	int64_t below_since_ns, last_resize_ns;
@@ -92,6 +93,8 @@ struct ah_engine {
 	uint32_t hash_mask;
 	int32_t *heap; /* slots ordered by expires_ns */
 	int heap_n;
+	struct params_block *params_arena; /* loaded allocations' params */
+	int nparams_owned; /* slots whose params are their own (malloc'd) */
 
 	int nqueued;
 	int64_t min_deadline_ns;
@@ -99,6 +102,9 @@ struct ah_engine {
 	bool next_id_dirty;
 
 	bool in_batch, in_txn, broken;
+	/* ah_engine_reload under way, and whether its transaction already
+	 * loaded (its begin found another process's commit): one load each */
+	bool reloading, reload_loaded;
 	int store_err;
 	ah_predictor predictor;
 	bool has_predictor;
@@ -136,6 +142,13 @@ static inline int prio(const ah_engine *e, int k)
 	return e->pol->classes[k].priority;
 }
 
+/* What eng_table_index needs of a loaded slot, kept compact by the loader
+ * so indexing does not walk the (large) slots again. */
+typedef struct {
+	int64_t expires_ns;
+	uint64_t id;
+} eng_load_key;
+
 typedef int (*txn_body)(ah_engine *e, int64_t now, void *arg);
 
 /* engine_table.c */
@@ -143,6 +156,8 @@ int eng_hash_grow(ah_engine *e);
 void eng_heap_up(ah_engine *e, int i);
 void eng_heap_down(ah_engine *e, int i);
 int eng_alloc_insert(ah_engine *e, const alloc_t *src);
+int eng_alloc_append(ah_engine *e, const alloc_t *src);
+int eng_table_index(ah_engine *e, const eng_load_key *keys);
 void eng_alloc_remove(ah_engine *e, int s);
 
 /* engine_queue.c */

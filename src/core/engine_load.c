@@ -5,10 +5,53 @@
 
 #include "core/engine_int.h"
 
+/* Loaded allocations' parameter strings, packed in blocks freed together
+ * (one allocation per 64 KiB instead of one per row). */
+struct params_block {
+	struct params_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+#define PARAMS_BLOCK_BYTES 65536
+
+static char *arena_strdup(ah_engine *e, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	struct params_block *b = e->params_arena;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > PARAMS_BLOCK_BYTES ? n : PARAMS_BLOCK_BYTES;
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->next = e->params_arena;
+		b->used = 0;
+		b->cap = cap;
+		e->params_arena = b;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, str, n);
+	b->used += n;
+	return p;
+}
+
+static void free_alloc_params(ah_engine *e)
+{
+	for (int s = 0; s < e->nslots && e->nparams_owned > 0; s++)
+		if (e->slots[s].params && !e->slots[s].params_loaded) {
+			free(e->slots[s].params);
+			e->nparams_owned--;
+		}
+	e->nparams_owned = 0;
+	while (e->params_arena) {
+		struct params_block *next = e->params_arena->next;
+		free(e->params_arena);
+		e->params_arena = next;
+	}
+}
+
 static void clear_state(ah_engine *e)
 {
-	for (int s = 0; s < e->nslots; s++)
-		free(e->slots[s].params);
+	free_alloc_params(e);
 	e->nslots = 0;
 	e->free_head = -1;
 	e->nallocs = 0;
@@ -40,32 +83,106 @@ static void clear_state(ah_engine *e)
 	}
 }
 
+/* A name already resolved during this load, by a hash of its text: rows
+ * repeat a few tenants, pools and classes many times over. */
+#define NAME_CACHE 16
+
+typedef struct {
+	bool used;
+	int idx;
+	char name[AH_NAME_MAX];
+} name_slot;
+
 typedef struct {
 	ah_engine *e;
-	int err;
+	bool bulk; /* allocations appended, not yet indexed */
+	eng_load_key *keys; /* of the appended slots */
+	int cap_keys;
+	name_slot tenants[NAME_CACHE], pools[NAME_CACHE], classes[NAME_CACHE];
 } load_ctx;
 
-static int resolve_row(ah_engine *e, const ah_ledger_row *r, int *t, int *p, int *k)
+/* The cache slot for name, or NULL when it is too long to cache; *hit says
+ * whether the slot already holds it. */
+static name_slot *name_lookup(name_slot *cache, const char *name, bool *hit)
 {
-	*p = eng_find_pool(e, r->pool);
-	if (*p < 0)
-		return AH_ESTATE; /* policy apply refuses removing a pool in use */
-	*k = eng_find_class(e, r->klass);
-	if (*k < 0)
-		*k = e->pol->default_class;
-	*t = eng_tenant_find(e, r->tenant);
-	if (*t < 0) {
-		*t = eng_tenant_add(e, r->tenant, &e->pol->default_tenant);
-		if (*t < 0)
-			return *t;
+	uint32_t h = 2166136261u;
+	size_t n = 0;
+	for (; name[n]; n++)
+		h = (h ^ (unsigned char)name[n]) * 16777619u;
+	*hit = false;
+	if (n >= AH_NAME_MAX)
+		return NULL;
+	name_slot *c = &cache[h % NAME_CACHE];
+	*hit = c->used && !memcmp(c->name, name, n + 1);
+	return c;
+}
+
+static void name_store(name_slot *c, const char *name, int idx)
+{
+	if (!c)
+		return;
+	c->used = true;
+	c->idx = idx;
+	memcpy(c->name, name, strlen(name) + 1);
+}
+
+static int resolve_tenant(load_ctx *c, const char *name)
+{
+	bool hit;
+	name_slot *ns = name_lookup(c->tenants, name, &hit);
+	if (hit)
+		return ns->idx;
+	int t = eng_tenant_find(c->e, name);
+	if (t < 0 && (t = eng_tenant_add(c->e, name, &c->e->pol->default_tenant)) < 0)
+		return t;
+	name_store(ns, name, t);
+	return t;
+}
+
+static int resolve_row(load_ctx *c, const ah_ledger_row *r, int *t, int *p, int *k)
+{
+	ah_engine *e = c->e;
+	bool hit;
+	name_slot *ns = name_lookup(c->pools, r->pool, &hit);
+	if (!hit) {
+		*p = eng_find_pool(e, r->pool);
+		if (*p < 0)
+			return AH_ESTATE; /* policy apply refuses removing a pool in use */
+		name_store(ns, r->pool, *p);
+	} else {
+		*p = ns->idx;
 	}
-	return 0;
+	ns = name_lookup(c->classes, r->klass, &hit);
+	if (!hit) {
+		*k = eng_find_class(e, r->klass);
+		if (*k < 0)
+			*k = e->pol->default_class;
+		name_store(ns, r->klass, *k);
+	} else {
+		*k = ns->idx;
+	}
+	*t = resolve_tenant(c, r->tenant);
+	return *t < 0 ? *t : 0;
+}
+
+/* Ends the bulk phase: what follows allocations (pending grows, queued
+ * requests) finds them by id. */
+static int load_index(load_ctx *c)
+{
+	if (!c->bulk)
+		return 0;
+	c->bulk = false;
+	int rc = eng_table_index(c->e, c->keys);
+	free(c->keys);
+	c->keys = NULL;
+	return rc;
 }
 
 static int load_alloc(void *ctx, const ah_ledger_row *r)
 {
-	ah_engine *e = ctx;
-	int t, p, k, rc = resolve_row(e, r, &t, &p, &k);
+	load_ctx *c = ctx;
+	ah_engine *e = c->e;
+	int t, p, k, rc = resolve_row(c, r, &t, &p, &k);
 	if (rc < 0)
 		return rc;
 	alloc_t a = {
@@ -78,13 +195,24 @@ static int load_alloc(void *ctx, const ah_ledger_row *r)
 		.expires_ns = r->expires_ns,
 		.lease_ttl_ns = r->lease_ttl_ns,
 	};
-	if (r->params && *r->params && !(a.params = strdup(r->params)))
-		return AH_ENOMEM;
-	rc = eng_alloc_insert(e, &a);
-	if (rc < 0) {
-		free(a.params);
-		return rc;
+	if (r->params && *r->params) {
+		if (!(a.params = arena_strdup(e, r->params)))
+			return AH_ENOMEM;
+		a.params_loaded = true;
 	}
+	if (c->bulk && e->nslots == c->cap_keys) {
+		int nc = c->cap_keys ? c->cap_keys * 2 : 1024;
+		eng_load_key *nk = realloc(c->keys, sizeof(*nk) * (size_t)nc);
+		if (!nk)
+			return AH_ENOMEM;
+		c->keys = nk;
+		c->cap_keys = nc;
+	}
+	rc = c->bulk ? eng_alloc_append(e, &a) : eng_alloc_insert(e, &a);
+	if (rc < 0)
+		return rc; /* params stay in the arena, freed with it */
+	if (c->bulk)
+		c->keys[rc] = (eng_load_key){.expires_ns = a.expires_ns, .id = a.id};
 	if (r->id >= e->next_id)
 		e->next_id = r->id + 1;
 	return 0;
@@ -92,9 +220,10 @@ static int load_alloc(void *ctx, const ah_ledger_row *r)
 
 static int load_queued(void *ctx, const ah_ledger_row *r)
 {
-	ah_engine *e = ctx;
-	int t, p, k, rc = resolve_row(e, r, &t, &p, &k);
-	if (rc < 0)
+	load_ctx *c = ctx;
+	ah_engine *e = c->e;
+	int t, p, k, rc = load_index(c);
+	if (rc < 0 || (rc = resolve_row(c, r, &t, &p, &k)) < 0)
 		return rc;
 	pool_t *pl = &e->pools[p];
 	if (pl->qn == pl->qcap) {
@@ -130,11 +259,15 @@ static int load_queued(void *ctx, const ah_ledger_row *r)
  * set); a row without its allocation is stale and ignored. */
 static int load_pending(void *ctx, uint64_t id, const ah_vec *want, int64_t since_ns)
 {
-	ah_engine *e = ctx;
+	load_ctx *c = ctx;
+	ah_engine *e = c->e;
+	int rc = load_index(c);
+	if (rc < 0)
+		return rc;
 	int s = slot_find(e, id);
 	if (s < 0 || e->slots[s].wanting)
 		return 0;
-	int rc = eng_want_list_add(e, s);
+	rc = eng_want_list_add(e, s);
 	if (rc < 0)
 		return rc;
 	e->slots[s].want = *want;
@@ -144,7 +277,7 @@ static int load_pending(void *ctx, uint64_t id, const ah_vec *want, int64_t sinc
 
 static int load_capacity(void *ctx, const char *pool, const ah_vec *cap)
 {
-	ah_engine *e = ctx;
+	ah_engine *e = ((load_ctx *)ctx)->e;
 	int p = eng_find_pool(e, pool);
 	if (p < 0)
 		return 0; /* a pool the policy no longer has: ignore its size */
@@ -156,17 +289,29 @@ static int load_capacity(void *ctx, const char *pool, const ah_vec *cap)
 
 int eng_load_state(ah_engine *e, int64_t now)
 {
+	/* A reload's transaction loads once: when its begin already did (it
+	 * saw another commit), the state it holds is the ledger's. */
+	if (e->reloading && e->reload_loaded)
+		return 0;
 	clear_state(e);
 	if (!e->ledger)
 		return 0;
-	ah_ledger_loader ld = {.ctx = e,
+	load_ctx *c = calloc(1, sizeof(*c)); /* the name caches: 3 KiB */
+	if (!c)
+		return AH_ENOMEM;
+	c->e = e;
+	c->bulk = true;
+	ah_ledger_loader ld = {.ctx = c,
 			       .alloc = load_alloc,
 			       .queued = load_queued,
 			       .pool_capacity = load_capacity,
 			       .pending = load_pending};
 	uint64_t next = 1;
 	int rc = e->ledger->ops->load(e->ledger, &e->pol->dims, &ld, &next);
-	if (rc < 0)
+	/* indexed even after a failed load, so the table stays consistent */
+	int irc = load_index(c);
+	free(c);
+	if (rc < 0 || (rc = irc) < 0)
 		return rc;
 	if (next > e->next_id)
 		e->next_id = next;
@@ -185,6 +330,7 @@ int eng_load_state(ah_engine *e, int64_t now)
 		pl->dirty = true;
 	}
 	(void)now;
+	e->reload_loaded = e->reloading;
 	return 0;
 }
 
@@ -200,7 +346,11 @@ int ah_engine_reload(ah_engine *e, int64_t now_ns)
 	e->in_txn = false;
 	e->in_batch = false;
 	e->broken = false;
-	return eng_txn_run(e, now_ns, true, NULL, NULL);
+	e->reloading = true;
+	e->reload_loaded = false;
+	int rc = eng_txn_run(e, now_ns, true, NULL, NULL);
+	e->reloading = e->reload_loaded = false;
+	return rc;
 }
 
 int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah_engine **out)
@@ -248,8 +398,7 @@ void ah_engine_free(ah_engine *e)
 	if (e->pol) {
 		if (e->in_txn && e->ledger)
 			e->ledger->ops->rollback(e->ledger);
-		for (int s = 0; s < e->nslots; s++)
-			free(e->slots[s].params);
+		free_alloc_params(e);
 		for (int p = 0; p < AH_MAX_POOLS; p++) {
 			for (int i = 0; i < e->pools[p].qn; i++) {
 				free(e->pools[p].q[i]->params);

@@ -105,6 +105,43 @@ static void heap_remove(ah_engine *e, int i)
 	}
 }
 
+/* Room for n slots; the heap has one entry per slot, so they grow together. */
+static int slots_reserve(ah_engine *e, int n)
+{
+	if (n <= e->cap_slots)
+		return 0;
+	int nc = e->cap_slots ? e->cap_slots : 1024;
+	while (nc < n)
+		nc *= 2;
+	alloc_t *ns = realloc(e->slots, sizeof(*ns) * (size_t)nc);
+	if (ns)
+		e->slots = ns;
+	int32_t *nh = realloc(e->heap, sizeof(*nh) * (size_t)nc);
+	if (nh)
+		e->heap = nh;
+	if (!ns || !nh)
+		return AH_ENOMEM;
+	e->cap_slots = nc;
+	return 0;
+}
+
+static void account_add(ah_engine *e, const alloc_t *a)
+{
+	pool_t *p = &e->pools[a->pool];
+	ah_vec_add(&p->used, &a->res, e->nd);
+	p->n_allocs++;
+	ah_vec_add(&e->tenants[a->tenant].used, &a->res, e->nd);
+	e->nallocs++;
+}
+
+static void hash_put(ah_engine *e, int s)
+{
+	uint32_t j = id_hash(e->slots[s].id) & e->hash_mask;
+	while (e->hash[j] >= 0)
+		j = (j + 1) & e->hash_mask;
+	e->hash[j] = s;
+}
+
 /* Inserts a new allocation; returns its slot or a negative error. */
 int eng_alloc_insert(ah_engine *e, const alloc_t *src)
 {
@@ -118,36 +155,114 @@ int eng_alloc_insert(ah_engine *e, const alloc_t *src)
 		s = e->free_head;
 		e->free_head = e->slots[s].next_free;
 	} else {
-		if (e->nslots == e->cap_slots) {
-			int nc = e->cap_slots ? e->cap_slots * 2 : 1024;
-			alloc_t *ns = realloc(e->slots, sizeof(*ns) * (size_t)nc);
-			int32_t *nh = realloc(e->heap, sizeof(*nh) * (size_t)nc);
-			if (ns)
-				e->slots = ns;
-			if (nh)
-				e->heap = nh;
-			if (!ns || !nh)
-				return AH_ENOMEM;
-			e->cap_slots = nc;
-		}
+		int rc = slots_reserve(e, e->nslots + 1);
+		if (rc < 0)
+			return rc;
 		s = e->nslots++;
 	}
 	alloc_t *a = &e->slots[s];
 	*a = *src;
 	a->next_free = -1;
-	uint32_t j = id_hash(a->id) & e->hash_mask;
-	while (e->hash[j] >= 0)
-		j = (j + 1) & e->hash_mask;
-	e->hash[j] = s;
+	hash_put(e, s);
 	e->heap[e->heap_n] = s;
 	a->heap_idx = e->heap_n++;
 	eng_heap_up(e, a->heap_idx);
-	e->nallocs++;
-	pool_t *p = &e->pools[a->pool];
-	ah_vec_add(&p->used, &a->res, e->nd);
-	p->n_allocs++;
-	ah_vec_add(&e->tenants[a->tenant].used, &a->res, e->nd);
+	if (a->params && !a->params_loaded)
+		e->nparams_owned++;
+	account_add(e, a);
 	return s;
+}
+
+/* Loading: a new allocation in the next slot, counted but not hashed
+ * until eng_table_index (one pass over compact keys instead of n probes
+ * with rehashing). It takes heap position s: rows that arrive in expiry
+ * order (the usual case: ids and expiries both grow with time) already
+ * form the heap. Needs a table without free slots (a cleared one).
+ * Returns the slot or a negative error. */
+int eng_alloc_append(ah_engine *e, const alloc_t *src)
+{
+	if (e->free_head >= 0 || e->heap_n != e->nslots)
+		return AH_ESTATE;
+	int rc = slots_reserve(e, e->nslots + 1);
+	if (rc < 0)
+		return rc;
+	int s = e->nslots++;
+	alloc_t *a = &e->slots[s];
+	*a = *src;
+	a->next_free = -1;
+	a->heap_idx = s;
+	e->heap[e->heap_n++] = s;
+	if (a->params && !a->params_loaded)
+		e->nparams_owned++;
+	account_add(e, a);
+	return s;
+}
+
+static inline bool key_less(const eng_load_key *x, const eng_load_key *y)
+{
+	return x->expires_ns < y->expires_ns || (x->expires_ns == y->expires_ns && x->id < y->id);
+}
+
+/* Bottom-up heap over the keys (k[i] belongs to slot i), then each slot's
+ * position written in one sequential pass. */
+static int heapify_keys(ah_engine *e, const eng_load_key *keys)
+{
+	int n = e->nslots;
+	int32_t *pos = malloc(sizeof(*pos) * (size_t)(n ? n : 1));
+	if (!pos)
+		return AH_ENOMEM;
+	int32_t *h = e->heap;
+	for (int i = n / 2 - 1; i >= 0; i--) {
+		int at = i;
+		int32_t x = h[at];
+		for (;;) {
+			int c = 2 * at + 1;
+			if (c >= n)
+				break;
+			if (c + 1 < n && key_less(&keys[h[c + 1]], &keys[h[c]]))
+				c++;
+			if (!key_less(&keys[h[c]], &keys[x]))
+				break;
+			h[at] = h[c];
+			at = c;
+		}
+		h[at] = x;
+	}
+	for (int i = 0; i < n; i++)
+		pos[h[i]] = i;
+	for (int s = 0; s < n; s++)
+		e->slots[s].heap_idx = pos[s];
+	free(pos);
+	return 0;
+}
+
+/* Ends a load's appends: hashes every slot (sized as eng_alloc_insert
+ * would have grown it) from keys[s] = slot s's id and expiry, and orders
+ * the heap unless the slots came in expiry order. */
+int eng_table_index(ah_engine *e, const eng_load_key *keys)
+{
+	uint32_t have = e->hash ? e->hash_mask + 1 : 0, size = have > 1024 ? have : 1024;
+	while ((uint64_t)(e->nallocs + 1) * 2 > size)
+		size *= 2;
+	if (size != have) {
+		int32_t *h = malloc(sizeof(*h) * size);
+		if (!h)
+			return AH_ENOMEM;
+		free(e->hash);
+		e->hash = h;
+		e->hash_mask = size - 1;
+	}
+	memset(e->hash, 0xff, sizeof(*e->hash) * size);
+	bool sorted = true;
+	for (int s = 0; s < e->nslots; s++) {
+		uint32_t j = id_hash(keys[s].id) & e->hash_mask;
+		while (e->hash[j] >= 0)
+			j = (j + 1) & e->hash_mask;
+		e->hash[j] = s;
+		if (s > 0 && key_less(&keys[s], &keys[s - 1]))
+			sorted = false;
+	}
+	return sorted ? 0 : heapify_keys(e, keys);
 }
 
 void eng_alloc_remove(ah_engine *e, int s)
@@ -163,8 +278,12 @@ void eng_alloc_remove(ah_engine *e, int s)
 	ah_vec_sub(&e->tenants[a->tenant].used, &a->res, e->nd);
 	heap_remove(e, a->heap_idx);
 	hash_remove(e, a->id);
-	free(a->params);
+	if (a->params && !a->params_loaded) {
+		free(a->params);
+		e->nparams_owned--;
+	}
 	a->params = NULL;
+	a->params_loaded = false;
 	a->id = 0;
 	a->next_free = e->free_head;
 	e->free_head = s;

@@ -16,6 +16,10 @@
  *   3  allocations.res_bin, queue.res_bin (packed resources), index
  *      events_by_time; meta.policy_gen (policy generation, also written by
  *      version-3 code on older files).
+ *   4  allocations.row_bin (the whole row packed, a copy the load reads
+ *      instead of nine columns; see "packed rows"), trigger
+ *      allocations_row_bin_stale (an UPDATE that does not write row_bin
+ *      clears it).
  * Every step is additive: version N-1 code still reads and writes a version
  * N file (it names its columns; rows it writes have res_bin NULL, which
  * falls back to the text). A file from a newer version than this code knows
@@ -31,7 +35,7 @@
 #include "ahead/ledger_sqlite.h"
 #include "store/ledger_internal.h"
 
-#define SCHEMA_LATEST 3
+#define SCHEMA_LATEST 4
 
 enum {
 	S_PUT_ALLOC,
@@ -47,7 +51,7 @@ enum {
 
 static const char *stmt_sql[S__COUNT] = {
 	"INSERT OR REPLACE INTO allocations(id,tenant,pool,class,resources,params,created_ns,expires_ns,"
-	"lease_ttl_ns,res_bin) VALUES(?,?,?,?,?,?,?,?,?,?)",
+	"lease_ttl_ns,res_bin,row_bin) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
 	"DELETE FROM allocations WHERE id=?",
 	"INSERT OR REPLACE INTO queue(id,seq,tenant,pool,class,resources,params,arrival_ns,deadline_ns,"
 	"lease_ttl_ns,res_bin) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
@@ -233,6 +237,77 @@ static bool read_res_bin(sqlite3_stmt *st, int i, const ah_dimset *dims, uint64_
 	return true;
 }
 
+/* ---- packed rows (schema 4) ------------------------------------------ *
+ * row_bin: the res_bin hash, created_ns, expires_ns, lease_ttl_ns, one
+ * int64 per dimension, then tenant, pool, class and params, each
+ * NUL-terminated. A copy for the load (two columns read instead of nine,
+ * strings used in place): the columns stay the truth. A row without a
+ * usable one (written by older code, by an UPDATE, under other dimensions)
+ * sends the rest of the load to the columns. */
+#define ROW_BIN_FIXED 32
+
+static void bind_row_bin(sql_ledger *s, sqlite3_stmt *st, int i, const ah_ledger_row *r)
+{
+	unsigned char buf[ROW_BIN_FIXED + 8 * AH_MAX_DIMS + 3 * AH_NAME_MAX + AH_PARAMS_MAX + 8];
+	const char *str[4] = {r->tenant, r->pool, r->klass, r->params ? r->params : ""};
+	int n = s->base.dims->n;
+	size_t w = ROW_BIN_FIXED + 8 * (size_t)n;
+	uint64_t h = dims_hash(s->base.dims);
+	memcpy(buf, &h, 8);
+	memcpy(buf + 8, &r->created_ns, 8);
+	memcpy(buf + 16, &r->expires_ns, 8);
+	memcpy(buf + 24, &r->lease_ttl_ns, 8);
+	memcpy(buf + ROW_BIN_FIXED, r->res.v, 8 * (size_t)n);
+	for (int k = 0; k < 4; k++) {
+		size_t len = strlen(str[k]) + 1;
+		if (len > sizeof(buf) - w) {
+			sqlite3_bind_null(st, i); /* too long to pack: read from the columns */
+			return;
+		}
+		memcpy(buf + w, str[k], len);
+		w += len;
+	}
+	sqlite3_bind_blob(st, i, buf, (int)w, SQLITE_TRANSIENT);
+}
+
+/* True (and r's fields but id set, strings pointing into the blob) when
+ * the blob is whole and was written under these dimensions. */
+static bool read_row_bin(sqlite3_stmt *st, int i, const ah_dimset *dims, uint64_t hash, ah_ledger_row *r)
+{
+	const unsigned char *b = sqlite3_column_blob(st, i);
+	int len = sqlite3_column_bytes(st, i);
+	size_t fixed = ROW_BIN_FIXED + 8 * (size_t)dims->n;
+	uint64_t h;
+	if (!b || (size_t)len < fixed + 4)
+		return false;
+	memcpy(&h, b, 8);
+	if (h != hash)
+		return false;
+	const char *str[4];
+	const unsigned char *p = b + fixed, *end = b + len;
+	for (int k = 0; k < 4; k++) {
+		const unsigned char *z = memchr(p, 0, (size_t)(end - p));
+		if (!z)
+			return false;
+		str[k] = (const char *)p;
+		p = z + 1;
+	}
+	if (p != end)
+		return false;
+	memcpy(&r->created_ns, b + 8, 8);
+	memcpy(&r->expires_ns, b + 16, 8);
+	memcpy(&r->lease_ttl_ns, b + 24, 8);
+	memset(&r->res, 0, sizeof(r->res));
+	memcpy(r->res.v, b + ROW_BIN_FIXED, 8 * (size_t)dims->n);
+	r->tenant = str[0];
+	r->pool = str[1];
+	r->klass = str[2];
+	r->params = str[3];
+	r->seq = 0;
+	return true;
+}
+/* ---- end of packed rows ----------------------------------------------- */
+
 static int l_put_alloc(ah_ledger *l, const ah_ledger_row *r)
 {
 	sql_ledger *s = (sql_ledger *)l;
@@ -251,6 +326,7 @@ static int l_put_alloc(ah_ledger *l, const ah_ledger_row *r)
 	sqlite3_bind_int64(st, 8, r->expires_ns);
 	sqlite3_bind_int64(st, 9, r->lease_ttl_ns);
 	bind_res_bin(s, st, 10, &r->res);
+	bind_row_bin(s, st, 11, r);
 	return step_reset(s, st);
 }
 
@@ -355,7 +431,31 @@ static const char *col_text(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
-static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset *dims,
+/* Rows without a usable res_bin (written before schema 3 or under other
+ * dimensions) parse their text, read apart so the scan skips that column. */
+static int row_res_text(sql_ledger *s, bool queue, const ah_dimset *dims, uint64_t id, ah_vec *out)
+{
+	sqlite3_stmt *st = NULL;
+	char perr[128] = "row vanished";
+	int rc = sqlite3_prepare_v2(s->db,
+				    queue ? "SELECT resources FROM queue WHERE id=?" : "SELECT resources FROM allocations WHERE id=?",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	rc = sqlite3_step(st) == SQLITE_ROW ? ah_vec_parse(dims, col_text(st, 0), out, perr, sizeof(perr)) : AH_ESTATE;
+	sqlite3_finalize(st);
+	if (rc < 0) {
+		snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu: resources: %s", queue ? "queued request" : "allocation",
+			 (unsigned long long)id, perr);
+		return AH_ESTATE;
+	}
+	return 0;
+}
+
+/* One pass over a table; sql selects id, tenant, pool, class, params, the
+ * three times, seq and res_bin, in that order (from_id binds ?1 if any). */
+static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset *dims, uint64_t from_id,
 		     int (*fn)(void *, const ah_ledger_row *), void *ctx)
 {
 	sqlite3_stmt *st = NULL;
@@ -363,26 +463,26 @@ static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc);
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)from_id);
+	ah_ledger_row r = {0};
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ah_ledger_row r = {0};
-		char perr[128];
 		r.id = (uint64_t)sqlite3_column_int64(st, 0);
+		if (!read_res_bin(st, 9, dims, hash, &r.res)) {
+			int prc = row_res_text(s, queue, dims, r.id, &r.res);
+			if (prc < 0) {
+				sqlite3_finalize(st);
+				return prc;
+			}
+		}
 		r.tenant = col_text(st, 1);
 		r.pool = col_text(st, 2);
 		r.klass = col_text(st, 3);
-		if (!read_res_bin(st, 10, dims, hash, &r.res) &&
-		    ah_vec_parse(dims, col_text(st, 4), &r.res, perr, sizeof(perr)) < 0) {
-			snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu: resources: %s", queue ? "queued request" : "allocation",
-				 (unsigned long long)r.id, perr);
-			sqlite3_finalize(st);
-			return AH_ESTATE;
-		}
-		r.params = col_text(st, 5);
-		r.created_ns = sqlite3_column_int64(st, 6);
-		r.expires_ns = sqlite3_column_int64(st, 7);
-		r.lease_ttl_ns = sqlite3_column_int64(st, 8);
-		if (queue)
-			r.seq = (uint64_t)sqlite3_column_int64(st, 9);
+		r.params = col_text(st, 4);
+		r.created_ns = sqlite3_column_int64(st, 5);
+		r.expires_ns = sqlite3_column_int64(st, 6);
+		r.lease_ttl_ns = sqlite3_column_int64(st, 7);
+		r.seq = (uint64_t)sqlite3_column_int64(st, 8);
 		int frc = fn(ctx, &r);
 		if (frc < 0) {
 			snprintf(s->errmsg, sizeof(s->errmsg), "%s %llu (pool %s): %s", queue ? "queued request" : "allocation",
@@ -393,6 +493,36 @@ static int load_rows(sql_ledger *s, const char *sql, bool queue, const ah_dimset
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : fail(s, rc);
+}
+
+/* Allocations in id order from their packed rows; from the first row
+ * without a usable one on, from the columns. */
+static int load_allocs(sql_ledger *s, const ah_dimset *dims, int (*fn)(void *, const ah_ledger_row *), void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t hash = dims_hash(dims);
+	int rc = sqlite3_prepare_v2(s->db, "SELECT id,row_bin FROM allocations ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return fail(s, rc);
+	ah_ledger_row r = {0};
+	bool packed = true;
+	while (packed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = (uint64_t)sqlite3_column_int64(st, 0);
+		if (!(packed = read_row_bin(st, 1, dims, hash, &r)))
+			break;
+		int frc = fn(ctx, &r);
+		if (frc < 0) {
+			snprintf(s->errmsg, sizeof(s->errmsg), "allocation %llu (pool %s): %s", (unsigned long long)r.id,
+				 r.pool, ah_strerror(frc));
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	if (packed)
+		return rc == SQLITE_DONE ? 0 : fail(s, rc);
+	return load_rows(s, "SELECT id,tenant,pool,class,params,created_ns,expires_ns,lease_ttl_ns,0,res_bin"
+			    " FROM allocations WHERE id>=?1 ORDER BY id", false, dims, r.id, fn, ctx);
 }
 
 /* ---- pending grows (schema 2) ---------------------------------------- *
@@ -486,15 +616,13 @@ static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 		if (rc != SQLITE_DONE)
 			return fail(s, rc);
 	}
-	if (ld->alloc &&
-	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,created_ns,expires_ns,lease_ttl_ns,0,"
-			       "res_bin FROM allocations ORDER BY id", false, dims, ld->alloc, ld->ctx)) < 0)
+	if (ld->alloc && (rc = load_allocs(s, dims, ld->alloc, ld->ctx)) < 0)
 		return rc;
 	if (ld->pending && (rc = load_pending(s, dims, ld)) < 0) /* pending grows */
 		return rc;
 	if (ld->queued &&
-	    (rc = load_rows(s, "SELECT id,tenant,pool,class,resources,params,arrival_ns,deadline_ns,lease_ttl_ns,seq,"
-			       "res_bin FROM queue ORDER BY seq", true, dims, ld->queued, ld->ctx)) < 0)
+	    (rc = load_rows(s, "SELECT id,tenant,pool,class,params,arrival_ns,deadline_ns,lease_ttl_ns,seq,res_bin"
+			       " FROM queue ORDER BY seq", true, dims, 0, ld->queued, ld->ctx)) < 0)
 		return rc;
 	uint64_t next = 1;
 	rc = sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='next_id'", -1, &st, NULL);
@@ -570,7 +698,19 @@ static int migrate_3(sql_ledger *s)
 	return exec(s, "CREATE INDEX IF NOT EXISTS events_by_time ON events(t_ns);");
 }
 
-static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL, migrate_1, migrate_2, migrate_3};
+/* Packed rows. Nothing to backfill (rows without one load from their
+ * columns, and rewriting them needs the policy's dimensions). */
+static int migrate_4(sql_ledger *s)
+{
+	int rc = add_column(s, "allocations", "row_bin", "ALTER TABLE allocations ADD COLUMN row_bin BLOB");
+	if (rc < 0)
+		return rc;
+	return exec(s, "CREATE TRIGGER IF NOT EXISTS allocations_row_bin_stale AFTER UPDATE ON allocations"
+		       " WHEN new.row_bin IS old.row_bin BEGIN UPDATE allocations SET row_bin=NULL WHERE id=new.id; END;");
+}
+
+static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL, migrate_1, migrate_2, migrate_3,
+								     migrate_4};
 
 static int read_user_version(sqlite3 *db, int *out)
 {
@@ -945,8 +1085,16 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
+	/* A command line process opens, answers and closes: closing the last
+	 * connection would checkpoint the WAL into the file and sync both, on
+	 * every command. The WAL's own auto-checkpoint (every 1000 pages)
+	 * keeps it bounded; what it holds is as committed as the file. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	const char *sync = durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+	/* Loading reads every row: mapped pages are read in place instead of
+	 * copied into SQLite's page cache one read() at a time. */
 	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
+	    (rc = exec(s, "PRAGMA mmap_size=1073741824")) < 0 ||
 	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
 		goto sqlfail;
 	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
