@@ -630,8 +630,14 @@ static const char *op_capacity(sim *s)
 	ah_vec cap = s->pol->pools[p].capacity;
 	cap.v[AH_DIM_CPU] = base_cpu[p] * rnd_in(40, 130) / 100;
 	cap.v[AH_DIM_MEMORY] = base_mem[p] * rnd_in(40, 130) / 100;
+	/* Time passes first (expiries, timeouts, what then fits, under the
+	 * old capacity), as the call itself would do: the use to compare
+	 * with is the one the new capacity meets. */
+	assert_int_equal(ah_engine_tick(s->live, s->now), 0);
+	assert_int_equal(ah_engine_tick(s->dur, s->now), 0);
 	ah_engine_pool_info pi;
 	assert_int_equal(ah_engine_pool_get(s->dur, p, &pi), 0);
+	s->prev_used[p] = *pi.used;
 	for (int d = 0; d < 2; d++)
 		if (cap.v[d] < pi.used->v[d])
 			s->lowered[p][d] = true;

@@ -159,11 +159,14 @@ typedef struct {
 	ah_adjust_outcome o;
 } report_arg;
 
-static void window_reset(alloc_t *a)
+static void window_reset(ah_engine *e, alloc_t *a)
 {
-	a->below_since_ns = 0;
-	a->window_seen = 0;
-	memset(&a->window_peak, 0, sizeof(a->window_peak));
+	if (!a->cold_init)
+		return; /* never windowed: nothing to reset (eng_cold zeroes it) */
+	alloc_cold_t *c = eng_cold(e, a);
+	c->below_since_ns = 0;
+	c->window_seen = 0;
+	memset(&c->window_peak, 0, sizeof(c->window_peak));
 }
 
 /* The sizer (a replay policy, or ahead's predictive one) owns the decision
@@ -215,32 +218,33 @@ static bool rule_grows(const ah_engine *e, const alloc_t *a, const ah_vec *usage
 static int rule_shrink_window(ah_engine *e, int s, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *o)
 {
 	alloc_t *a = &e->slots[s];
+	alloc_cold_t *w = eng_cold(e, a);
 	const ah_adjust_cfg *c = &e->adjust;
-	if (!a->below_since_ns) {
-		a->below_since_ns = now_ns;
-		a->window_seen = 0;
-		memset(&a->window_peak, 0, sizeof(a->window_peak));
+	if (!w->below_since_ns) {
+		w->below_since_ns = now_ns;
+		w->window_seen = 0;
+		memset(&w->window_peak, 0, sizeof(w->window_peak));
 	}
 	for (int d = 0; d < e->nd; d++)
 		if (usage->v[d] >= 0) {
-			a->window_seen |= UINT32_C(1) << d;
-			if (usage->v[d] > a->window_peak.v[d])
-				a->window_peak.v[d] = usage->v[d];
+			w->window_seen |= UINT32_C(1) << d;
+			if (usage->v[d] > w->window_peak.v[d])
+				w->window_peak.v[d] = usage->v[d];
 		}
-	if (now_ns - a->below_since_ns < c->shrink_window_ns || now_ns - a->last_resize_ns < c->min_shrink_interval_ns)
+	if (now_ns - w->below_since_ns < c->shrink_window_ns || now_ns - a->last_resize_ns < c->min_shrink_interval_ns)
 		return 0;
 	ah_vec t2 = a->res;
 	for (int d = 0; d < e->nd; d++)
-		if (a->res.v[d] > 0 && (a->window_seen & (UINT32_C(1) << d))) {
-			int64_t v = sized(e, a, d, a->window_peak.v[d]);
+		if (a->res.v[d] > 0 && (w->window_seen & (UINT32_C(1) << d))) {
+			int64_t v = sized(e, a, d, w->window_peak.v[d]);
 			t2.v[d] = v < a->res.v[d] ? v : a->res.v[d];
 		}
-	window_reset(a);
+	window_reset(e, a);
 	if (!memcmp(&t2, &a->res, sizeof(t2)))
 		return 0;
 	for (int d = 0; d < e->nd; d++)
-		if (a->wanting && a->want.v[d] > a->res.v[d])
-			t2.v[d] = a->want.v[d];
+		if (a->wanting && w->want.v[d] > a->res.v[d])
+			t2.v[d] = w->want.v[d];
 	return adjust_to(e, s, &t2, now_ns, NULL, "usage stayed low for the shrink window", o);
 }
 
@@ -254,7 +258,7 @@ static int size_by_rule(ah_engine *e, int s, const ah_vec *usage, uint32_t measu
 		/* Grow at once (a shortfall costs more than idle room); shrink
 		 * decisions start over. What does not fit waits as a pending
 		 * grow, served in priority order when room frees. */
-		window_reset(a);
+		window_reset(e, a);
 		return adjust_to(e, s, target, now_ns, "usage near the reservation", NULL, o);
 	}
 	/* No grow asked by the measured dimensions: what they waited for is
@@ -262,15 +266,15 @@ static int size_by_rule(ah_engine *e, int s, const ah_vec *usage, uint32_t measu
 	if (a->wanting) {
 		ah_vec w = a->res;
 		for (int d = 0; d < e->nd; d++)
-			if (!(measured & (UINT32_C(1) << d)) && a->want.v[d] > a->res.v[d])
-				w.v[d] = a->want.v[d];
+			if (!(measured & (UINT32_C(1) << d)) && eng_cold_peek(e, a)->want.v[d] > a->res.v[d])
+				w.v[d] = eng_cold_peek(e, a)->want.v[d];
 		int rc = eng_want_set(e, s, &w, now_ns);
 		if (rc < 0)
 			return rc;
 		a = &e->slots[s];
 	}
 	if (!low) {
-		window_reset(a);
+		window_reset(e, a);
 		return 0;
 	}
 	return rule_shrink_window(e, s, usage, now_ns, o);
@@ -296,8 +300,8 @@ static int report_body(ah_engine *e, int64_t now_ns, void *arg)
 	ah_vec target = a->res;
 	uint32_t measured = 0;
 	for (int d = 0; d < e->nd; d++) {
-		if (a->wanting && a->want.v[d] > a->res.v[d])
-			target.v[d] = a->want.v[d];
+		if (a->wanting && eng_cold_peek(e, a)->want.v[d] > a->res.v[d])
+			target.v[d] = eng_cold_peek(e, a)->want.v[d];
 		if (usage->v[d] >= 0)
 			measured |= UINT32_C(1) << d;
 	}

@@ -34,9 +34,10 @@ int ah_engine_pool_get(const ah_engine *e, int i, ah_engine_pool_info *out)
 		}
 	for (int w = 0; w < p->nwant; w++) {
 		const alloc_t *a = &e->slots[p->wants[w]];
+		const ah_vec *want = &eng_cold_peek(e, a)->want;
 		for (int d = 0; d < e->nd; d++)
-			if (a->want.v[d] > a->res.v[d]) {
-				int64_t add = a->want.v[d] - a->res.v[d];
+			if (want->v[d] > a->res.v[d]) {
+				int64_t add = want->v[d] - a->res.v[d];
 				out->wanted.v[d] =
 					add > AH_VALUE_MAX - out->wanted.v[d] ? AH_VALUE_MAX : out->wanted.v[d] + add;
 			}

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ahead/engine.h"
 #include "ahead/error.h"
@@ -23,19 +24,29 @@ typedef struct {
 	int64_t created_ns, expires_ns, lease_ttl_ns;
 	char *params;
 	bool params_loaded; /* params lives in the load arena (not freed alone) */
+	int64_t last_resize_ns;
+	uint32_t resizes; /* resize record handed to sizers (ah_resize_budget) */
+	/* A grow that did not fit (pending until room frees; served in
+	 * priority order with the queue): what it wants is in its cold part. */
+	bool wanting;
+	bool cold_init; /* its alloc_cold_t has been set up (see eng_cold) */
+} alloc_t;
+
+/* The part of an allocation touched only while it adjusts or waits, kept
+ * apart from alloc_t (in ah_engine.cold, one per slot) so that loading a
+ * large ledger writes, and the kernel zeroes, only the hot part: most
+ * allocations never shrink-window or wait. Set up on first use. */
+typedef struct {
 	/* usage-driven adjustment (not persisted: a restart starts the shrink
 	 * window over, which only delays a shrink) */
-	int64_t below_since_ns, last_resize_ns;
-	uint32_t resizes; /* resize record handed to sizers (ah_resize_budget) */
+	int64_t below_since_ns;
 	ah_vec window_peak;
 	uint32_t window_seen; /* dimensions measured during the shrink window */
-	/* A grow that did not fit (pending until room frees; served in
-	 * priority order with the queue). Persisted (put_pending), so an
+	/* the pending grow, when wanting. Persisted (put_pending), so an
 	 * engine reloaded from the ledger keeps its place for it. */
-	bool wanting;
 	ah_vec want;
 	int64_t want_since_ns;
-} alloc_t;
+} alloc_cold_t;
 
 typedef struct {
 	uint64_t id, seq;
@@ -88,6 +99,7 @@ struct ah_engine {
 	uint32_t thash_mask;
 
 	alloc_t *slots;
+	alloc_cold_t *cold; /* parallel to slots, valid where cold_init */
 	int nslots, cap_slots, free_head, nallocs;
 	int32_t *hash; /* alloc id -> slot, -1 empty */
 	uint32_t hash_mask;
@@ -118,6 +130,23 @@ struct ah_engine {
 	int nchg, capchg;
 	bool delivering;
 };
+
+/* Slot a's cold part, set up (zeroed) on first use. */
+static inline alloc_cold_t *eng_cold(ah_engine *e, alloc_t *a)
+{
+	alloc_cold_t *c = &e->cold[a - e->slots];
+	if (!a->cold_init) {
+		memset(c, 0, sizeof(*c));
+		a->cold_init = true;
+	}
+	return c;
+}
+
+/* Read-only: the cold part of a slot that has one (e.g. wanting). */
+static inline const alloc_cold_t *eng_cold_peek(const ah_engine *e, const alloc_t *a)
+{
+	return &e->cold[a - e->slots];
+}
 
 static inline uint32_t id_hash(uint64_t id)
 {

@@ -270,8 +270,9 @@ static int load_pending(void *ctx, uint64_t id, const ah_vec *want, int64_t sinc
 	rc = eng_want_list_add(e, s);
 	if (rc < 0)
 		return rc;
-	e->slots[s].want = *want;
-	e->slots[s].want_since_ns = since_ns;
+	alloc_cold_t *cold = eng_cold(e, &e->slots[s]);
+	cold->want = *want;
+	cold->want_since_ns = since_ns;
 	return 0;
 }
 
@@ -409,6 +410,7 @@ void ah_engine_free(ah_engine *e)
 		}
 	}
 	free(e->slots);
+	free(e->cold);
 	free(e->heap);
 	free(e->hash);
 	free(e->thash);

@@ -118,10 +118,12 @@ int eng_want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 		int rc = eng_want_list_add(e, s);
 		if (rc < 0)
 			return rc;
-		a->want_since_ns = now;
+		a = &e->slots[s];
+		eng_cold(e, a)->want_since_ns = now;
 	}
-	if (fresh || memcmp(&a->want, want, sizeof(*want))) {
-		a->want = *want;
+	alloc_cold_t *c = eng_cold(e, a);
+	if (fresh || memcmp(&c->want, want, sizeof(*want))) {
+		c->want = *want;
 		eng_led_put_pending(e, a);
 	}
 	return 0;
@@ -154,8 +156,8 @@ static int want_best(const ah_engine *e, const pool_t *p)
 		}
 		const alloc_t *b = &e->slots[best];
 		int pa = prio(e, a->klass), pb = prio(e, b->klass);
-		if (pa > pb || (pa == pb && (a->want_since_ns < b->want_since_ns ||
-					     (a->want_since_ns == b->want_since_ns && a->id < b->id))))
+		int64_t ta = eng_cold_peek(e, a)->want_since_ns, tb = eng_cold_peek(e, b)->want_since_ns;
+		if (pa > pb || (pa == pb && (ta < tb || (ta == tb && a->id < b->id))))
 			best = p->wants[i];
 	}
 	return best;
@@ -229,7 +231,7 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 		int g = want_best(e, p);
 		int bi = p->qn > 0 ? queue_best(e, p) : -1;
 		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {
-			ah_vec want = e->slots[g].want;
+			ah_vec want = eng_cold_peek(e, &e->slots[g])->want;
 			int r = eng_grow_toward(e, g, &want, now, "pending grow: room freed");
 			if (r == 1) {
 				eng_want_drop(e, g);

@@ -119,7 +119,11 @@ static int slots_reserve(ah_engine *e, int n)
 	int32_t *nh = realloc(e->heap, sizeof(*nh) * (size_t)nc);
 	if (nh)
 		e->heap = nh;
-	if (!ns || !nh)
+	/* never initialised here: a slot's cold part is set up on first use */
+	alloc_cold_t *cold = realloc(e->cold, sizeof(*cold) * (size_t)nc);
+	if (cold)
+		e->cold = cold;
+	if (!ns || !nh || !cold)
 		return AH_ENOMEM;
 	e->cap_slots = nc;
 	return 0;
@@ -163,6 +167,7 @@ int eng_alloc_insert(ah_engine *e, const alloc_t *src)
 	alloc_t *a = &e->slots[s];
 	*a = *src;
 	a->next_free = -1;
+	a->cold_init = false;
 	hash_put(e, s);
 	e->heap[e->heap_n] = s;
 	a->heap_idx = e->heap_n++;
@@ -190,6 +195,7 @@ int eng_alloc_append(ah_engine *e, const alloc_t *src)
 	alloc_t *a = &e->slots[s];
 	*a = *src;
 	a->next_free = -1;
+	a->cold_init = false;
 	a->heap_idx = s;
 	e->heap[e->heap_n++] = s;
 	if (a->params && !a->params_loaded)

@@ -83,7 +83,8 @@ void eng_led_del_queued(ah_engine *e, uint64_t id)
 void eng_led_put_pending(ah_engine *e, const alloc_t *a)
 {
 	if (e->ledger && e->ledger->ops->put_pending)
-		eng_led_check(e, e->ledger->ops->put_pending(e->ledger, a->id, &a->want, a->want_since_ns));
+		eng_led_check(e, e->ledger->ops->put_pending(e->ledger, a->id, &eng_cold_peek(e, a)->want,
+							     eng_cold_peek(e, a)->want_since_ns));
 }
 
 void eng_led_del_pending(ah_engine *e, uint64_t id)
