@@ -168,7 +168,8 @@ typedef struct {
 /* Where a running allocation's next size comes from, when not from the
  * built-in rule above: see ahead/sizer.h. */
 
-/* NULL (or a sizer without target) returns to the built-in rule. */
+/* NULL (or a sizer with neither target nor plan) returns to the built-in
+ * rule, itself a sizer (src/core/sizer_builtin.c). */
 void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sizer);
 
 typedef enum { AH_ADJUST_NONE = 0, AH_ADJUST_GROW, AH_ADJUST_SHRINK, AH_ADJUST_GROW_BLOCKED } ah_adjust_action;

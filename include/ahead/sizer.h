@@ -14,11 +14,20 @@
  * `budget` is the allocation's resize record, kept by the engine: how many
  * resizes it has had and when the last one was, so a sizer can pay for
  * resizes (a later issue charges them). forget() (may be NULL) is called
- * when an allocation ends, so per-allocation state can be dropped. */
+ * when an allocation ends, so per-allocation state can be dropped.
+ *
+ * A sizer whose dimensions depend on each other (the engine's built-in
+ * rule: a grow in one dimension restarts every dimension's shrink window,
+ * and a shrink needs every measured dimension low) gives plan() instead of
+ * target(): it sees the whole report and states one plan for the
+ * allocation. The engine runs every sizer through plan(); target() sizers
+ * get an adapter that asks each measured dimension in turn. */
 #ifndef AHEAD_SIZER_H
 #define AHEAD_SIZER_H
 
 #include <stdint.h>
+
+#include "ahead/resource.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,11 +45,38 @@ typedef struct {
 	int64_t limit;           /* hard limit, or AH_LIMIT_NONE */
 } ah_size_target;
 
+/* What a report leads to, for the whole allocation. */
+typedef enum {
+	AH_PLAN_NONE = 0,  /* nothing changes */
+	AH_PLAN_WAITS,     /* no resize; what the allocation waits for becomes `target` (above its size) */
+	AH_PLAN_RESIZE     /* move to `target`: shrink at once, grow as room allows, the rest waits */
+} ah_plan_kind;
+
+typedef struct {
+	ah_plan_kind kind;
+	ah_vec target;           /* every dimension of the policy */
+	const char *why_grow;    /* the resize events' reasons */
+	const char *why_shrink;  /* NULL: why_grow */
+} ah_size_plan;
+
+/* A report as plan() sees it: usage per dimension (AH_USAGE_NONE where not
+ * measured), the reservation, and what the allocation waits for (its
+ * pending grow; equal to reserved where it waits for nothing). */
+typedef struct {
+	uint64_t id;
+	int64_t now_ns;
+	int nd;
+	const int64_t *used, *reserved, *waiting;
+	ah_resize_budget budget;
+} ah_size_report;
+
 typedef struct {
 	void *ctx;
 	int (*target)(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used, int64_t reserved,
 		      const ah_resize_budget *budget, ah_size_target *out);
 	void (*forget)(void *ctx, uint64_t id);
+	/* Optional, instead of target(). Negative: an error (the report fails). */
+	int (*plan)(void *ctx, const ah_size_report *r, ah_size_plan *out);
 } ah_sizer;
 
 #ifdef __cplusplus

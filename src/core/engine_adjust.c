@@ -65,9 +65,7 @@ void ah_engine_set_adjust(ah_engine *e, const ah_adjust_cfg *cfg)
 		e->adjust = *cfg;
 }
 
-/* Rounds a wanted size up to the pool's unit, within the pool's minimum
- * request and the class's maximum. */
-static int64_t clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v)
+int64_t eng_clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v)
 {
 	const ah_pool_policy *pp = &e->pol->pools[a->pool];
 	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
@@ -83,24 +81,17 @@ static int64_t clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v
 	return v;
 }
 
-/* The size usage u asks for under the built-in rule: u plus headroom, in
- * whole units (at least one). */
-static int64_t sized(const ah_engine *e, const alloc_t *a, int d, int64_t u)
-{
-	const ah_pool_policy *pp = &e->pol->pools[a->pool];
-	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
-	double w = (double)u * (1.0 + e->adjust.headroom);
-	int64_t v = clamp_size(e, a, d, w >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)ceil(w));
-	return v < unit ? unit : v;
-}
-
 void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sz)
 {
 	if (!e)
 		return;
-	e->has_sizer = sz && sz->target;
+	/* Without one of its own the engine runs its built-in rule, a sizer
+	 * like the others (sizer_builtin.c). */
+	e->has_sizer = sz && (sz->target || sz->plan);
 	if (e->has_sizer)
 		e->sizer = *sz;
+	else
+		eng_sizer_builtin(e, &e->sizer);
 }
 
 /* Does a higher-priority claim (a queued request or a pending grow) wait
@@ -159,125 +150,33 @@ typedef struct {
 	ah_adjust_outcome o;
 } report_arg;
 
-static void window_reset(ah_engine *e, alloc_t *a)
+/* A target() sizer as a plan: each measured dimension asked in turn; the
+ * sizer owns its hysteresis, the engine rounds, clamps and admits it. */
+static int plan_by_target(ah_engine *e, const alloc_t *a, const ah_size_report *r, ah_size_plan *pl)
 {
-	if (!a->cold_init)
-		return; /* never windowed: nothing to reset (eng_cold zeroes it) */
-	alloc_cold_t *c = eng_cold(e, a);
-	c->below_since_ns = 0;
-	c->window_seen = 0;
-	memset(&c->window_peak, 0, sizeof(c->window_peak));
-}
-
-/* The sizer (a replay policy, or ahead's predictive one) owns the decision
- * and its hysteresis; the engine rounds, clamps and admits it. */
-static int size_by_sizer(ah_engine *e, int s, const ah_vec *usage, ah_vec *target, int64_t now_ns,
-			 ah_adjust_outcome *o)
-{
-	const alloc_t *a = &e->slots[s];
-	for (int d = 0; d < e->nd; d++) {
-		if (usage->v[d] < 0)
+	*pl = (ah_size_plan){.kind = AH_PLAN_RESIZE, .why_grow = "sizer: grow", .why_shrink = "sizer: shrink"};
+	for (int d = 0; d < r->nd; d++) {
+		pl->target.v[d] = r->waiting[d];
+		if (r->used[d] < 0)
 			continue;
 		ah_size_target tg = {.reserve = a->res.v[d], .limit = AH_LIMIT_NONE};
-		ah_resize_budget bud = {.resizes = a->resizes, .last_resize_ns = a->last_resize_ns};
-		if (e->sizer.target(e->sizer.ctx, a->id, d, now_ns, usage->v[d], a->res.v[d], &bud, &tg) < 0)
+		if (e->sizer.target(e->sizer.ctx, a->id, d, r->now_ns, r->used[d], a->res.v[d], &r->budget, &tg) < 0)
 			continue;
-		target->v[d] = clamp_size(e, a, d, tg.reserve);
+		pl->target.v[d] = eng_clamp_size(e, a, d, tg.reserve);
 	}
-	return adjust_to(e, s, target, now_ns, "sizer: grow", "sizer: shrink", o);
+	return 0;
 }
 
-/* Built-in rule, grow side: the measured dimensions whose usage exceeds
- * grow_at of the reservation ask for usage plus headroom (into target).
- * Sets *low when every measured dimension is below shrink_at. */
-static bool rule_grows(const ah_engine *e, const alloc_t *a, const ah_vec *usage, ah_vec *target, bool *low)
+static int apply_plan(ah_engine *e, int s, const ah_size_plan *pl, int64_t now_ns, ah_adjust_outcome *o)
 {
-	const ah_adjust_cfg *c = &e->adjust;
-	bool grow = false;
-	*low = true;
-	for (int d = 0; d < e->nd; d++) {
-		int64_t r = a->res.v[d], u = usage->v[d];
-		if (u < 0)
-			continue;
-		if ((double)u > c->grow_at * (double)r && r > 0) {
-			int64_t v = sized(e, a, d, u);
-			if (v > r) {
-				target->v[d] = v;
-				grow = true;
-			}
-		}
-		if (r > 0 && (double)u >= c->shrink_at * (double)r)
-			*low = false;
-	}
-	return grow;
-}
-
-/* Built-in rule, shrink side: usage stayed low for the whole window, so
- * shrink what was measured in it to its peak plus headroom (never below
- * what it peaked at); dimensions nobody measured stay. */
-static int rule_shrink_window(ah_engine *e, int s, const ah_vec *usage, int64_t now_ns, ah_adjust_outcome *o)
-{
-	alloc_t *a = &e->slots[s];
-	alloc_cold_t *w = eng_cold(e, a);
-	const ah_adjust_cfg *c = &e->adjust;
-	if (!w->below_since_ns) {
-		w->below_since_ns = now_ns;
-		w->window_seen = 0;
-		memset(&w->window_peak, 0, sizeof(w->window_peak));
-	}
-	for (int d = 0; d < e->nd; d++)
-		if (usage->v[d] >= 0) {
-			w->window_seen |= UINT32_C(1) << d;
-			if (usage->v[d] > w->window_peak.v[d])
-				w->window_peak.v[d] = usage->v[d];
-		}
-	if (now_ns - w->below_since_ns < c->shrink_window_ns || now_ns - a->last_resize_ns < c->min_shrink_interval_ns)
-		return 0;
-	ah_vec t2 = a->res;
-	for (int d = 0; d < e->nd; d++)
-		if (a->res.v[d] > 0 && (w->window_seen & (UINT32_C(1) << d))) {
-			int64_t v = sized(e, a, d, w->window_peak.v[d]);
-			t2.v[d] = v < a->res.v[d] ? v : a->res.v[d];
-		}
-	window_reset(e, a);
-	if (!memcmp(&t2, &a->res, sizeof(t2)))
-		return 0;
-	for (int d = 0; d < e->nd; d++)
-		if (a->wanting && w->want.v[d] > a->res.v[d])
-			t2.v[d] = w->want.v[d];
-	return adjust_to(e, s, &t2, now_ns, NULL, "usage stayed low for the shrink window", o);
-}
-
-/* The built-in rule (see ah_adjust_cfg in ahead/engine.h). */
-static int size_by_rule(ah_engine *e, int s, const ah_vec *usage, uint32_t measured, ah_vec *target,
-			int64_t now_ns, ah_adjust_outcome *o)
-{
-	alloc_t *a = &e->slots[s];
-	bool low;
-	if (rule_grows(e, a, usage, target, &low)) {
-		/* Grow at once (a shortfall costs more than idle room); shrink
-		 * decisions start over. What does not fit waits as a pending
-		 * grow, served in priority order when room frees. */
-		window_reset(e, a);
-		return adjust_to(e, s, target, now_ns, "usage near the reservation", NULL, o);
-	}
-	/* No grow asked by the measured dimensions: what they waited for is
-	 * no longer needed; unmeasured ones keep theirs. */
-	if (a->wanting) {
-		ah_vec w = a->res;
-		for (int d = 0; d < e->nd; d++)
-			if (!(measured & (UINT32_C(1) << d)) && eng_cold_peek(e, a)->want.v[d] > a->res.v[d])
-				w.v[d] = eng_cold_peek(e, a)->want.v[d];
-		int rc = eng_want_set(e, s, &w, now_ns);
-		if (rc < 0)
-			return rc;
-		a = &e->slots[s];
-	}
-	if (!low) {
-		window_reset(e, a);
+	switch (pl->kind) {
+	case AH_PLAN_WAITS:
+		return eng_want_set(e, s, &pl->target, now_ns);
+	case AH_PLAN_RESIZE:
+		return adjust_to(e, s, &pl->target, now_ns, pl->why_grow, pl->why_shrink, o);
+	default:
 		return 0;
 	}
-	return rule_shrink_window(e, s, usage, now_ns, o);
 }
 
 static int report_body(ah_engine *e, int64_t now_ns, void *arg)
@@ -298,17 +197,15 @@ static int report_body(ah_engine *e, int64_t now_ns, void *arg)
 	/* Dimensions this report does not decide keep what they have, and
 	 * what they wait for. */
 	ah_vec target = a->res;
-	uint32_t measured = 0;
-	for (int d = 0; d < e->nd; d++) {
+	for (int d = 0; d < e->nd; d++)
 		if (a->wanting && eng_cold_peek(e, a)->want.v[d] > a->res.v[d])
 			target.v[d] = eng_cold_peek(e, a)->want.v[d];
-		if (usage->v[d] >= 0)
-			measured |= UINT32_C(1) << d;
-	}
-	if (e->has_sizer)
-		rc = size_by_sizer(e, s, usage, &target, now_ns, &o);
-	else if (measured) /* else a heartbeat only: nothing to judge the size by */
-		rc = size_by_rule(e, s, usage, measured, &target, now_ns, &o);
+	ah_size_report r = {.id = a->id, .now_ns = now_ns, .nd = e->nd, .used = usage->v, .reserved = a->res.v,
+			    .waiting = target.v, .budget = {.resizes = a->resizes, .last_resize_ns = a->last_resize_ns}};
+	ah_size_plan pl;
+	rc = e->sizer.plan ? e->sizer.plan(e->sizer.ctx, &r, &pl) : plan_by_target(e, a, &r, &pl);
+	if (rc == 0)
+		rc = apply_plan(e, s, &pl, now_ns, &o);
 	if (rc < 0)
 		return rc;
 	a = &e->slots[s];

@@ -195,6 +195,12 @@ void eng_class_limit(const ah_engine *e, int p, int k, ah_vec *lim);
 void eng_queue_remove_at(ah_engine *e, pool_t *p, int i);
 int eng_want_list_add(ah_engine *e, int s);
 int eng_want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now);
+void eng_want_clamp(const ah_engine *e, const alloc_t *a, ah_vec *want, bool *more);
+/* A wanted size rounded up to the pool's unit, within the pool's minimum
+ * request and the class's maximum. */
+int64_t eng_clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v);
+/* The engine's default sizer, the built-in grow/shrink rule (sizer_builtin.c). */
+void eng_sizer_builtin(ah_engine *e, ah_sizer *out);
 void eng_want_drop(ah_engine *e, int s);
 void eng_apply_res(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, const char *why);
 int eng_grow_toward(ah_engine *e, int s, const ah_vec *want, int64_t now, const char *why);

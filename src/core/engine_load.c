@@ -375,6 +375,7 @@ int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah
 	e->next_seq = 1;
 	e->min_deadline_ns = INT64_MAX;
 	ah_adjust_cfg_init(&e->adjust);
+	eng_sizer_builtin(e, &e->sizer); /* the default, until a caller sets one */
 	if ((rc = eng_thash_rebuild(e, 64)) < 0)
 		goto fail;
 	for (int i = 0; i < policy->n_tenants; i++)

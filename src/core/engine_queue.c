@@ -78,6 +78,20 @@ static int64_t attainable(const ah_engine *e, const alloc_t *a, int d)
 	return m < a->res.v[d] ? a->res.v[d] : m;
 }
 
+/* What slot s may wait for: want clamped to what class and quota can ever
+ * allow; *more when that is still above its size. */
+void eng_want_clamp(const ah_engine *e, const alloc_t *a, ah_vec *want, bool *more)
+{
+	*more = false;
+	for (int d = 0; d < e->nd; d++) {
+		int64_t m = attainable(e, a, d);
+		if (want->v[d] > m)
+			want->v[d] = m;
+		if (want->v[d] > a->res.v[d])
+			*more = true;
+	}
+}
+
 /* Enters slot s in its pool's list of pending grows. */
 int eng_want_list_add(ah_engine *e, int s)
 {
@@ -101,14 +115,8 @@ int eng_want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 	alloc_t *a = &e->slots[s];
 	ah_vec clamped = *want_in;
 	const ah_vec *want = &clamped;
-	bool more = false;
-	for (int d = 0; d < e->nd; d++) {
-		int64_t m = attainable(e, a, d);
-		if (clamped.v[d] > m)
-			clamped.v[d] = m;
-		if (clamped.v[d] > a->res.v[d])
-			more = true;
-	}
+	bool more;
+	eng_want_clamp(e, a, &clamped, &more);
 	if (!more) {
 		eng_want_drop(e, s);
 		return 0;
