@@ -134,6 +134,12 @@ const ah_policy *ah_engine_policy_get(const ah_engine *e);
  * may raise or lower resources the request states. NULL turns it off. */
 void ah_engine_set_predictor(ah_engine *e, const ah_predictor *p);
 
+/* The generation of the applied policy this engine runs (the ledger's
+ * policy generation). Every commit then carries it as a precondition: a
+ * store with no global write lock refuses (AH_EBUSY) a decision made under
+ * a policy that changed meanwhile; on SQLite it always holds. 0 = none. */
+void ah_engine_set_policy_generation(ah_engine *e, uint64_t gen);
+
 /* Reloads all state from the ledger (after another process changed it, or
  * after a storage error). */
 int ah_engine_reload(ah_engine *e, int64_t now_ns);

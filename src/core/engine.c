@@ -114,3 +114,9 @@ int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacit
 	capacity_arg c = {.pool = p, .capacity = capacity};
 	return eng_txn_run(e, now_ns, false, capacity_body, &c);
 }
+
+void ah_engine_set_policy_generation(ah_engine *e, uint64_t gen)
+{
+	if (e)
+		e->policy_gen = gen;
+}

@@ -129,6 +129,9 @@ struct ah_engine {
 	change_t *chg; /* changes of the open transaction (or batch) */
 	int nchg, capchg;
 	bool delivering;
+	/* The policy generation this engine runs, declared as every commit's
+	 * precondition (ah_engine_set_policy_generation); 0 = none. */
+	uint64_t policy_gen;
 };
 
 /* Slot a's cold part, set up (zeroed) on first use. */

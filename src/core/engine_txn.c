@@ -106,6 +106,17 @@ static int txn_begin(ah_engine *e, int64_t now)
 		return rc;
 	e->in_txn = true;
 	e->store_err = 0;
+	/* What every decision reads: the policy. A store without a global
+	 * write lock (etcd) refuses the commit if it changed meanwhile. */
+	if (e->policy_gen && e->ledger->ops->precond_add) {
+		ah_ledger_precond pc = {.kind = AH_PRECOND_POLICY, .version = e->policy_gen};
+		int prc = e->ledger->ops->precond_add(e->ledger, &pc);
+		if (prc < 0) {
+			e->ledger->ops->rollback(e->ledger);
+			e->in_txn = false;
+			return prc;
+		}
+	}
 	if (rc == 1) { /* another process wrote: rebuild from the ledger first */
 		rc = eng_load_state(e, now);
 		if (rc < 0) {

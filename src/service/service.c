@@ -82,6 +82,8 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 	if ((rc = load_policy(s, err, errlen)) < 0)
 		goto fail;
 	rc = ah_engine_new(s->pol, s->led, now_ns, &s->eng);
+	if (rc == 0)
+		ah_engine_set_policy_generation(s->eng, s->policy_gen);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: cannot load state: %s (%s)", s->db_path, ah_strerror(rc),
 			 ah_ledger_errmsg(s->led));
@@ -166,6 +168,7 @@ int ah_service_prepare(ah_service *s, int64_t now_ns)
 		if ((rc = reload_policy(s, now_ns)) < 0)
 			return rc;
 		s->policy_gen = gen;
+		ah_engine_set_policy_generation(s->eng, gen);
 	}
 	if (!s->need_reload)
 		return 0;
