@@ -65,21 +65,6 @@ void ah_engine_set_adjust(ah_engine *e, const ah_adjust_cfg *cfg)
 		e->adjust = *cfg;
 }
 
-int64_t eng_clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v)
-{
-	const ah_pool_policy *pp = &e->pol->pools[a->pool];
-	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
-	if (v < 0)
-		v = 0;
-	if (v > AH_VALUE_MAX - unit)
-		v = AH_VALUE_MAX - unit;
-	v = (v + unit - 1) / unit * unit;
-	if (v < pp->min_request.v[d])
-		v = pp->min_request.v[d];
-	if (v > e->pol->classes[a->klass].max_request.v[d])
-		v = e->pol->classes[a->klass].max_request.v[d] / unit * unit;
-	return v;
-}
 
 void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sz)
 {
@@ -151,14 +136,17 @@ typedef struct {
 } report_arg;
 
 /* A target() sizer as a plan: each measured dimension asked in turn; the
- * sizer owns its hysteresis, the engine rounds, clamps and admits it. */
+ * sizer owns its hysteresis, the engine rounds, clamps and admits it.
+ * pl->target comes in holding what the allocation has and waits for. */
 static int plan_by_target(ah_engine *e, const alloc_t *a, const ah_size_report *r, ah_size_plan *pl)
 {
-	*pl = (ah_size_plan){.kind = AH_PLAN_RESIZE, .why_grow = "sizer: grow", .why_shrink = "sizer: shrink"};
+	/* fields set one by one: this runs once per report in replay's hot loop */
+	pl->kind = AH_PLAN_RESIZE;
+	pl->why_grow = "sizer: grow";
+	pl->why_shrink = "sizer: shrink";
 	for (int d = 0; d < r->nd; d++) {
-		pl->target.v[d] = r->waiting[d];
 		if (r->used[d] < 0)
-			continue;
+			continue; /* keeps what it has and waits for (the target holds it) */
 		ah_size_target tg = {.reserve = a->res.v[d], .limit = AH_LIMIT_NONE};
 		if (e->sizer.target(e->sizer.ctx, a->id, d, r->now_ns, r->used[d], a->res.v[d], &r->budget, &tg) < 0)
 			continue;
@@ -196,13 +184,19 @@ static int report_body(ah_engine *e, int64_t now_ns, void *arg)
 	a = &e->slots[s];
 	/* Dimensions this report does not decide keep what they have, and
 	 * what they wait for. */
-	ah_vec target = a->res;
-	for (int d = 0; d < e->nd; d++)
-		if (a->wanting && eng_cold_peek(e, a)->want.v[d] > a->res.v[d])
-			target.v[d] = eng_cold_peek(e, a)->want.v[d];
-	ah_size_report r = {.id = a->id, .now_ns = now_ns, .nd = e->nd, .used = usage->v, .reserved = a->res.v,
-			    .waiting = target.v, .budget = {.resizes = a->resizes, .last_resize_ns = a->last_resize_ns}};
+	/* What it has and waits for, in the policy's dimensions only (this
+	 * runs once per report in replay's hot loop; the engine reads vectors
+	 * no further than e->nd): into the plan itself for a target() sizer,
+	 * which overwrites its measured dimensions in place; apart for a
+	 * plan() sizer, which reads it while writing its plan. */
 	ah_size_plan pl;
+	ah_vec waiting;
+	ah_vec *w = e->sizer.plan ? &waiting : &pl.target;
+	const ah_vec *want = a->wanting ? &eng_cold_peek(e, a)->want : NULL;
+	for (int d = 0; d < e->nd; d++)
+		w->v[d] = want && want->v[d] > a->res.v[d] ? want->v[d] : a->res.v[d];
+	ah_size_report r = {.id = a->id, .now_ns = now_ns, .nd = e->nd, .used = usage->v, .reserved = a->res.v,
+			    .waiting = w->v, .budget = {.resizes = a->resizes, .last_resize_ns = a->last_resize_ns}};
 	rc = e->sizer.plan ? e->sizer.plan(e->sizer.ctx, &r, &pl) : plan_by_target(e, a, &r, &pl);
 	if (rc == 0)
 		rc = apply_plan(e, s, &pl, now_ns, &o);

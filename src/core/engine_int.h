@@ -199,9 +199,7 @@ void eng_queue_remove_at(ah_engine *e, pool_t *p, int i);
 int eng_want_list_add(ah_engine *e, int s);
 int eng_want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now);
 void eng_want_clamp(const ah_engine *e, const alloc_t *a, ah_vec *want, bool *more);
-/* A wanted size rounded up to the pool's unit, within the pool's minimum
- * request and the class's maximum. */
-int64_t eng_clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v);
+
 /* The engine's default sizer, the built-in grow/shrink rule (sizer_builtin.c). */
 void eng_sizer_builtin(ah_engine *e, ah_sizer *out);
 void eng_want_drop(ah_engine *e, int s);
@@ -246,5 +244,23 @@ int eng_find_pool(const ah_engine *e, const char *name);
 
 /* engine_load.c */
 int eng_load_state(ah_engine *e, int64_t now);
+
+/* A wanted size rounded up to the pool's unit, within the pool's minimum
+ * request and the class's maximum (inline: once per dimension per report). */
+static inline int64_t eng_clamp_size(const ah_engine *e, const alloc_t *a, int d, int64_t v)
+{
+	const ah_pool_policy *pp = &e->pol->pools[a->pool];
+	int64_t unit = pp->unit.v[d] > 0 ? pp->unit.v[d] : 1;
+	if (v < 0)
+		v = 0;
+	if (v > AH_VALUE_MAX - unit)
+		v = AH_VALUE_MAX - unit;
+	v = (v + unit - 1) / unit * unit;
+	if (v < pp->min_request.v[d])
+		v = pp->min_request.v[d];
+	if (v > e->pol->classes[a->klass].max_request.v[d])
+		v = e->pol->classes[a->klass].max_request.v[d] / unit * unit;
+	return v;
+}
 
 #endif

@@ -130,8 +130,13 @@ int eng_want_set(ah_engine *e, int s, const ah_vec *want_in, int64_t now)
 		eng_cold(e, a)->want_since_ns = now;
 	}
 	alloc_cold_t *c = eng_cold(e, a);
-	if (fresh || memcmp(&c->want, want, sizeof(*want))) {
-		c->want = *want;
+	bool changed = fresh;
+	for (int d = 0; d < e->nd && !changed; d++)
+		changed = c->want.v[d] != want->v[d];
+	if (changed) {
+		/* the policy's dimensions only: beyond e->nd a vector holds nothing */
+		for (int d = 0; d < AH_MAX_DIMS; d++)
+			c->want.v[d] = d < e->nd ? want->v[d] : 0;
 		eng_led_put_pending(e, a);
 	}
 	return 0;
