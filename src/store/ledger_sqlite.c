@@ -20,10 +20,11 @@
  *      instead of nine columns; see "packed rows"), trigger
  *      allocations_row_bin_stale (an UPDATE that does not write row_bin
  *      clears it).
- * Every step is additive: version N-1 code still reads and writes a version
- * N file (it names its columns; rows it writes have res_bin NULL, which
- * falls back to the text). A file from a newer version than this code knows
- * is refused: a future step may not be additive. */
+ * Every step is additive (columns and tables added, none changed), so the
+ * data would survive older code; but a file from a newer version than this
+ * code knows is refused ("upgrade ahead"), since a future step may not be
+ * additive: downgrading the binary after a migration means restoring a
+ * backup made before it (ahead backup). */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
