@@ -433,7 +433,7 @@ static void test_bad_inputs(void **state)
 	big[128] = '\0';
 	assert_int_equal(ah_shadow_series_ensure(f->s, big, "cpu", 0, &x), AH_ETOOBIG);
 	big[199] = '\0';
-	assert_int_equal(ah_shadow_check_workload(big), AH_ETOOBIG);
+	assert_int_equal(ah_name_check_workload(big), AH_ETOOBIG);
 	assert_int_equal(ah_shadow_series_ensure(f->s, "a b", "cpu", 0, &x), AH_EINVAL);
 	assert_int_equal(ah_shadow_series_ensure(f->s, "a,b", "cpu", 0, &x), AH_EINVAL);
 	assert_int_equal(ah_shadow_series_ensure(f->s, "", "cpu", 0, &x), AH_EINVAL);

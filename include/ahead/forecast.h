@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/limits.h"
 #include "ahead/model.h"
 
 #ifdef __cplusplus
@@ -92,7 +93,7 @@ double ah_pinball(double y, double p, double q);
  * quantiles of its log-residuals; else the group's own history; else the
  * whole workload's history (fallback, flagged in the result). */
 #define AH_COND_MAX_NUMERIC 8
-#define AH_COND_MAX_PARAMS 1024 /* bytes of one params string */
+#define AH_COND_MAX_PARAMS AH_PARAMS_MAX /* bytes of one params string (limits.h) */
 
 typedef struct ah_cond_model ah_cond_model;
 

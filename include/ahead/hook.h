@@ -14,11 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/limits.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define AH_HOOK_OUTPUT_MAX 4096 /* bytes of output kept per attempt */
+/* AH_HOOK_OUTPUT_MAX, bytes of output kept per attempt: limits.h. */
 
 typedef struct {
 	int64_t timeout_ns;       /* per attempt; default 60 s */

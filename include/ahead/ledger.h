@@ -25,7 +25,7 @@
 extern "C" {
 #endif
 
-#define AH_PARAMS_MAX 1024 /* hard cap on a request's parameter string */
+/* AH_PARAMS_MAX, the cap on a request's parameter string: limits.h. */
 
 typedef enum {
 	AH_EV_GRANT = 0,   /* granted at once */

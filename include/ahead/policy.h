@@ -17,14 +17,8 @@
 extern "C" {
 #endif
 
-#define AH_MAX_POOLS 64
-#define AH_MAX_CLASSES 16
-#define AH_MAX_TENANTS 1024
-#define AH_POLICY_MAX_BYTES (4 << 20) /* hard cap on a policy file */
-/* A scale hook command line: what fits on one policy line (libinih's 197
- * characters), split on blanks into at most AH_SCALE_HOOK_MAX_ARGS words. */
-#define AH_SCALE_HOOK_MAX 192
-#define AH_SCALE_HOOK_MAX_ARGS 16
+/* AH_MAX_POOLS, AH_MAX_CLASSES, AH_MAX_TENANTS, AH_POLICY_MAX_BYTES,
+ * AH_SCALE_HOOK_MAX(_ARGS): limits.h. */
 
 /* A limit value meaning "no limit" in quota/max vectors. */
 #define AH_UNLIMITED AH_VALUE_MAX

@@ -19,12 +19,13 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "ahead/limits.h" /* AH_NAME_MAX */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define AH_MAX_DIMS 16
-#define AH_NAME_MAX 64
 #define AH_VALUE_MAX ((int64_t)1 << 62)
 
 typedef enum {

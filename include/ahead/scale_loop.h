@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define AH_SCALE_OUTPUT_MAX 1024 /* hook output kept per action (ledger event, JSON) */
+/* AH_SCALE_OUTPUT_MAX, hook output kept per action (ledger event, JSON): limits.h. */
 #define AH_SCALE_MAX_ACTIONS (2 * AH_MAX_POOLS * AH_MAX_DIMS)
 
 typedef struct {

@@ -29,12 +29,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/limits.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define AH_SERIES_MAX_LINE (64 * 1024)
-#define AH_SERIES_MAX_ROWS ((size_t)50 * 1000 * 1000)
+/* AH_SERIES_MAX_LINE, AH_SERIES_MAX_ROWS: limits.h. */
 
 enum {
 	AH_SERIES_NO_FILL = 1u << 0,   /* do not insert NaN points into gaps */

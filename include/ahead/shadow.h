@@ -87,7 +87,7 @@ int ah_shadow_query(ah_shadow *s, int64_t series_id, int64_t from_ns, int64_t to
  * back (lossless); on a bad line it writes "line N: field: reason" into err,
  * returns AH_EPARSE and writes nothing. At most AH_SHADOW_CSV_LINE_MAX bytes
  * per line. */
-#define AH_SHADOW_CSV_LINE_MAX 4096
+#define AH_SHADOW_CSV_LINE_MAX AH_CSV_LINE_MAX /* limits.h */
 int ah_shadow_export_csv(ah_shadow *s, int64_t series_id, int64_t from_ns, int64_t to_ns,
 			 int64_t step_ns, FILE *f);
 int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, size_t errlen,

@@ -29,11 +29,9 @@
 extern "C" {
 #endif
 
-/* Hard caps on what a trace may hold. */
-#define AH_TRACE_LINE_MAX 4096                 /* bytes per line, LF included */
-#define AH_TRACE_CPU_MAX ((int64_t)1000000000)  /* millicores (1M cores) */
-#define AH_TRACE_MEM_MAX ((int64_t)1 << 50)     /* bytes (1 PiB) */
-#define AH_TRACE_TIME_MAX ((int64_t)1 << 40)    /* Unix seconds */
+/* Hard caps on what a trace may hold: AH_TRACE_CPU_MAX, AH_TRACE_MEM_MAX,
+ * AH_TRACE_TIME_MAX in limits.h; lines are CSV lines (AH_CSV_LINE_MAX). */
+#define AH_TRACE_LINE_MAX AH_CSV_LINE_MAX
 
 typedef enum { AH_TRACE_BITBRAINS = 0, AH_TRACE_PLAIN = 1 } ah_trace_format;
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/limits.h"
+#include "ahead/names.h"
 #include "ahead/resource.h"
 
 #ifdef __cplusplus
@@ -18,12 +20,10 @@ extern "C" {
 
 #define AH_NS_PER_S INT64_C(1000000000)
 
-/* Workload names: 1..127 bytes of [A-Za-z0-9_.:/@+-]. */
-#define AH_SHADOW_WORKLOAD_MAX 128
-/* Dimension names: as in resource.h, [a-z][a-z0-9_]{0,62}. */
+/* Names: names.h; caps: limits.h. */
+#define AH_SHADOW_WORKLOAD_MAX AH_WORKLOAD_MAX
 #define AH_SHADOW_DIM_MAX AH_NAME_MAX
-/* Latest accepted time: 2262-01-01 (keeps t + width free of overflow). */
-#define AH_SHADOW_T_MAX INT64_C(9214646400000000000)
+#define AH_SHADOW_T_MAX AH_TIME_MAX_NS
 /* Series granularity bounds: 1 ms .. 1 day. */
 #define AH_SHADOW_GRAN_MIN_NS INT64_C(1000000)
 #define AH_SHADOW_GRAN_MAX_NS (INT64_C(86400) * AH_NS_PER_S)
@@ -31,9 +31,9 @@ extern "C" {
 /* Retention tiers: at most this many. */
 #define AH_SHADOW_MAX_TIERS 8
 /* Request records: caps on parameters. */
-#define AH_SHADOW_MAX_PARAMS 16
-#define AH_SHADOW_PARAM_KEY_MAX 64    /* [A-Za-z0-9_.-]{1,63} */
-#define AH_SHADOW_PARAM_VALUE_MAX 128 /* 0..127 bytes, no control characters */
+#define AH_SHADOW_MAX_PARAMS AH_PARAMS_COUNT_MAX
+#define AH_SHADOW_PARAM_KEY_MAX AH_PARAM_KEY_MAX
+#define AH_SHADOW_PARAM_VALUE_MAX AH_PARAM_VALUE_MAX
 
 /* Parameter keys starting with "ahead." are reserved for ahead's own
  * bookkeeping of allocations (shadow_alloc.h). */
@@ -44,7 +44,7 @@ extern "C" {
 /* Request parameters left for the caller once the reserved ones are in. */
 #define AH_SHADOW_MAX_USER_PARAMS (AH_SHADOW_MAX_PARAMS - 3)
 /* Bytes of one request's params text (the conditioned model's bound). */
-#define AH_SHADOW_PARAMS_TEXT_MAX 1024
+#define AH_SHADOW_PARAMS_TEXT_MAX AH_PARAMS_MAX
 
 /* One stored point: the bucket [t_ns, t_ns + width_ns) with the mean and max
  * of its count samples. */
@@ -114,13 +114,6 @@ typedef struct {
 	double score;
 } ah_shadow_anomaly;
 
-/* Name checks (0 or AH_EINVAL/AH_ETOOBIG). */
-int ah_shadow_check_workload(const char *workload);
-int ah_shadow_check_dim(const char *dim);
-/* A request parameter's key ([A-Za-z0-9_.-]{1,63}) and value (0..127
- * bytes, no control characters). */
-int ah_shadow_check_param_key(const char *key);
-int ah_shadow_check_param_value(const char *value);
 /* Parses "k=v,k2=v2" into params (values may not hold ','); err names the
  * item. */
 int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, char *err,

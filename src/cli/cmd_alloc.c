@@ -74,19 +74,18 @@ static uint32_t named_dims(const ah_dimset *ds, const char *s)
 	return mask;
 }
 
+/* One KEY=VALUE: the names grammar for each half (names.h; a value too
+ * long is left to ah_shadow_params_check, which names the item), and no ','
+ * since the parameters are joined on it. */
 static bool valid_param(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
-	if (!eq || eq == kv || eq - kv > 63)
+	char key[AH_PARAM_KEY_MAX];
+	if (!eq || (size_t)(eq - kv) >= sizeof key)
 		return false;
-	for (const char *p = kv; p < eq; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-		      *p == '-' || *p == '.'))
-			return false;
-	for (const char *p = eq + 1; *p; p++)
-		if (*p == ',' || (unsigned char)*p < 0x20 || *p == 0x7f)
-			return false;
-	return true;
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = '\0';
+	return !ah_name_check_param_key(key) && !strchr(eq + 1, ',') && ah_name_check_param_value(eq + 1) != AH_EINVAL;
 }
 
 /* The request's parameters, joined from every --param and --params. */
@@ -218,7 +217,7 @@ int ah_cmd_alloc(int argc, char **argv)
 		return ex;
 	if (no_queue)
 		qt = 0;
-	if (workload && ah_shadow_check_workload(workload) < 0) {
+	if (workload && ah_name_check_workload(workload) < 0) {
 		ah_cli_err("alloc", "--workload: '%.64s' is not a workload name (1-127 of [A-Za-z0-9_.:/@+-])", workload);
 		return AH_EXIT_USAGE;
 	}

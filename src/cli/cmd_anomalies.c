@@ -195,7 +195,7 @@ int ah_cmd_anomalies(int argc, char **argv)
 		}
 		memcpy(wl, store, (size_t)(colon - store));
 		wl[colon - store] = 0;
-		if (ah_shadow_check_workload(wl) < 0 || ah_shadow_check_dim(colon + 1) < 0) {
+		if (ah_name_check_workload(wl) < 0 || ah_name_check_dim(colon + 1) < 0) {
 			ah_cli_err(cmd, "--store: '%.64s' is not a valid workload:dimension", store);
 			rc = AH_EINVAL;
 			goto fail;

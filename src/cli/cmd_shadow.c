@@ -164,13 +164,13 @@ static int check_names(const char *sub, const char *workload, const char *dim)
 		ah_cli_err(CMD, "%s: --dim D is required", sub);
 		return AH_EXIT_USAGE;
 	}
-	if ((rc = ah_shadow_check_workload(workload))) {
+	if ((rc = ah_name_check_workload(workload))) {
 		ah_cli_err(CMD, "%s: --workload: %s", sub,
 			   rc == AH_ETOOBIG ? "longer than 127 bytes"
 					    : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
 		return AH_EXIT_USAGE;
 	}
-	if ((rc = ah_shadow_check_dim(dim))) {
+	if ((rc = ah_name_check_dim(dim))) {
 		ah_cli_err(CMD, "%s: --dim: '%.64s' %s", sub, dim,
 			   rc == AH_ETOOBIG ? "is longer than 63 bytes" : "must match [a-z][a-z0-9_]*");
 		return AH_EXIT_USAGE;
@@ -573,7 +573,7 @@ static int parse_dimvals(const char *sub, const char *opt, const char *s, ah_sha
 			return AH_EXIT_USAGE;
 		}
 		*eq = '\0';
-		if (ah_shadow_check_dim(item)) {
+		if (ah_name_check_dim(item)) {
 			ah_cli_err(CMD, "%s: %s: '%.64s' is not a dimension name", sub, opt, item);
 			return AH_EXIT_USAGE;
 		}
@@ -665,7 +665,7 @@ static int cmd_record(int argc, char **argv)
 		ret = AH_EXIT_USAGE;
 		goto out;
 	}
-	if ((rc = ah_shadow_check_workload(o.workload))) {
+	if ((rc = ah_name_check_workload(o.workload))) {
 		ah_cli_err(CMD, "%s: --workload: %s", sub,
 			   rc == AH_ETOOBIG ? "longer than 127 bytes" : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
 		ret = AH_EXIT_USAGE;
@@ -732,7 +732,7 @@ static int cmd_requests(int argc, char **argv)
 		ah_cli_err(CMD, "%s: --workload W is required", sub);
 		return AH_EXIT_USAGE;
 	}
-	if ((rc = ah_shadow_check_workload(o.workload))) {
+	if ((rc = ah_name_check_workload(o.workload))) {
 		ah_cli_err(CMD, "%s: --workload: %s", sub,
 			   rc == AH_ETOOBIG ? "longer than 127 bytes" : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
 		return AH_EXIT_USAGE;

@@ -281,8 +281,8 @@ static int resolve(ah_engine *e, const ah_request *rq, admission *a, ah_decision
 	}
 	if (a->t >= 0)
 		return 0;
-	if (!eng_valid_name(tn)) {
-		refuse(d, AH_R_INVALID, "tenant: '%.64s' is not a valid name ([a-z0-9_.-], 1-63 chars)", tn);
+	if (ah_name_check_object(tn)) {
+		refuse(d, AH_R_INVALID, "tenant: '%.64s' is not a valid name (" AH_NAME_OBJECT_GRAMMAR ")", tn);
 		return 1;
 	}
 	if (!e->pol->unknown_tenants) {
@@ -544,9 +544,9 @@ static void log_refusal(ah_engine *e, const ah_request *rq, const admission *a, 
 	ah_ledger_event ev = {
 		.t_ns = now,
 		.kind = AH_EV_REFUSE,
-		.tenant = a->t >= 0 ? e->tenants[a->t].name : (eng_valid_name(rq->tenant) ? rq->tenant : NULL),
-		.pool = a->p >= 0 ? e->pol->pools[a->p].name : (eng_valid_name(rq->pool) ? rq->pool : NULL),
-		.klass = a->k >= 0 ? e->pol->classes[a->k].name : (eng_valid_name(rq->klass) ? rq->klass : NULL),
+		.tenant = a->t >= 0 ? e->tenants[a->t].name : (!ah_name_check_object(rq->tenant) ? rq->tenant : NULL),
+		.pool = a->p >= 0 ? e->pol->pools[a->p].name : (!ah_name_check_object(rq->pool) ? rq->pool : NULL),
+		.klass = a->k >= 0 ? e->pol->classes[a->k].name : (!ah_name_check_object(rq->klass) ? rq->klass : NULL),
 		.res = &rq->res,
 		.reason = ah_reason_code(d->reason),
 		.detail = d->message,

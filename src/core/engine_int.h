@@ -14,6 +14,7 @@
 
 #include "ahead/engine.h"
 #include "ahead/error.h"
+#include "ahead/names.h"
 
 typedef struct {
 	uint64_t id; /* 0 = free slot */
@@ -233,7 +234,6 @@ int eng_txn_run(ah_engine *e, int64_t now, bool load, txn_body body, void *arg);
 /* engine_tenant.c */
 int eng_thash_rebuild(ah_engine *e, uint32_t size);
 int eng_tenant_find(const ah_engine *e, const char *name);
-bool eng_valid_name(const char *s);
 int eng_tenant_add(ah_engine *e, const char *name, const ah_tenant_policy *lim);
 double eng_dominant_share(const ah_engine *e, int t);
 bool eng_rate_take(tenant_t *t, int64_t now);

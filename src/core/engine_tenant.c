@@ -42,21 +42,6 @@ int eng_tenant_find(const ah_engine *e, const char *name)
 	return -1;
 }
 
-bool eng_valid_name(const char *s)
-{
-	if (!s)
-		return false;
-	size_t n = strlen(s);
-	if (n == 0 || n >= AH_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-			return false;
-	}
-	return true;
-}
-
 int eng_tenant_add(ah_engine *e, const char *name, const ah_tenant_policy *lim)
 {
 	if (e->ntenants == e->cap_tenants) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
+#include "ahead/names.h"
 
 #define NS_PER_S INT64_C(1000000000)
 #define PRIORITY_MAX 1000
@@ -257,34 +258,6 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 /* ---- value parsers ---------------------------------------------------- */
-
-static bool valid_object_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63)
-		return false;
-	if (!(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(islower(c) || isdigit(c) || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-static bool valid_dim_name(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > 63 || !islower((unsigned char)s[0]))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!(islower(c) || isdigit(c) || c == '_'))
-			return false;
-	}
-	return true;
-}
 
 static int get_vec(struct loader *L, const struct section *s, const struct entry *e, ah_vec *out,
 		   bool mask[AH_MAX_DIMS])
@@ -635,16 +608,15 @@ static int parse_header(struct loader *L, struct section *s)
 			    tok[2]);
 	bool ok;
 	if (kind == SEC_DIMENSION)
-		ok = valid_dim_name(tok[1]);
+		ok = ah_name_check_dim(tok[1]) == 0;
 	else if (kind == SEC_TENANT && strcmp(tok[1], "*") == 0)
 		ok = true;
 	else
-		ok = valid_object_name(tok[1]);
+		ok = ah_name_check_object(tok[1]) == 0;
 	if (!ok)
 		return fail(L, AH_EPOLICY, s->line, s, NULL, "invalid name '%.64s' (names are %s)",
 			    tok[1],
-			    kind == SEC_DIMENSION ? "[a-z][a-z0-9_]{0,62}"
-						  : "[a-z0-9][a-z0-9_.-]{0,62}");
+			    kind == SEC_DIMENSION ? AH_NAME_DIM_GRAMMAR : AH_NAME_OBJECT_GRAMMAR);
 	memcpy(s->name, tok[1], strlen(tok[1]) + 1); /* validated: at most 63 characters */
 	return 0;
 }
@@ -868,9 +840,9 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 			hook_opt = e;
 			rc = get_int(L, s, e, 0, HOOK_RETRIES_MAX, &pp->hook_retries);
 		} else if (strcmp(k, "parent") == 0) {
-			if (!valid_object_name(e->value))
+			if (ah_name_check_object(e->value))
 				rc = fail(L, AH_EPOLICY, e->line, s, k,
-					  "invalid group name '%.64s' (names are [a-z0-9][a-z0-9_.-]{0,62})",
+					  "invalid group name '%.64s' (names are " AH_NAME_OBJECT_GRAMMAR ")",
 					  e->value);
 			else
 				snprintf(pp->parent, sizeof(pp->parent), "%s", e->value);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/names.h"
 
 /* Longest accepted value token: far more than any sane value needs (2^62 has
  * 19 digits) and a hard cap on the work done per value. */
@@ -41,24 +42,9 @@ void ah_dimset_init(ah_dimset *ds)
 	ds->n = 4;
 }
 
-static bool valid_dim_name(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > AH_NAME_MAX - 1)
-		return false;
-	if (!(name[0] >= 'a' && name[0] <= 'z'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 int ah_dimset_add(ah_dimset *ds, const char *name, ah_unit_kind kind, int *out_idx)
 {
-	if (!ds || !name || !valid_kind(kind) || !valid_dim_name(name))
+	if (!ds || !name || !valid_kind(kind) || ah_name_check_dim(name))
 		return AH_EINVAL;
 	if (ah_dimset_find(ds, name) >= 0)
 		return AH_EEXIST;

@@ -9,67 +9,8 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/names.h"
 #include "ahead/usage.h"
-
-int ah_shadow_check_workload(const char *w)
-{
-	if (!w || !*w)
-		return AH_EINVAL;
-	size_t n = strnlen(w, AH_SHADOW_WORKLOAD_MAX);
-	if (n >= AH_SHADOW_WORKLOAD_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)w[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      strchr("_.:/@+-", c)))
-			return AH_EINVAL;
-	}
-	return 0;
-}
-
-int ah_shadow_check_dim(const char *d)
-{
-	if (!d || !*d)
-		return AH_EINVAL;
-	size_t n = strnlen(d, AH_SHADOW_DIM_MAX);
-	if (n >= AH_SHADOW_DIM_MAX)
-		return AH_ETOOBIG;
-	if (!(d[0] >= 'a' && d[0] <= 'z'))
-		return AH_EINVAL;
-	for (size_t i = 1; i < n; i++) {
-		char c = d[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-			return AH_EINVAL;
-	}
-	return 0;
-}
-
-int ah_shadow_check_param_key(const char *k)
-{
-	size_t n = strnlen(k, AH_SHADOW_PARAM_KEY_MAX);
-	if (n == 0)
-		return AH_EINVAL;
-	if (n >= AH_SHADOW_PARAM_KEY_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++) {
-		char c = k[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '.' || c == '-'))
-			return AH_EINVAL;
-	}
-	return 0;
-}
-
-int ah_shadow_check_param_value(const char *v)
-{
-	size_t n = strnlen(v, AH_SHADOW_PARAM_VALUE_MAX);
-	if (n >= AH_SHADOW_PARAM_VALUE_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return AH_EINVAL;
-	return 0;
-}
 
 static void seterr2(char *err, size_t len, const char *fmt, const char *a, const char *b)
 {
@@ -122,11 +63,11 @@ int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, c
 		tmp[n].key[kl] = '\0';
 		memcpy(tmp[n].value, eq + 1, vl);
 		tmp[n].value[vl] = '\0';
-		if (ah_shadow_check_param_key(tmp[n].key)) {
+		if (ah_name_check_param_key(tmp[n].key)) {
 			seterr2(err, errlen, "'%.40s': %s", item, "key must be 1-63 of [A-Za-z0-9_.-]");
 			return AH_EINVAL;
 		}
-		if (ah_shadow_check_param_value(tmp[n].value)) {
+		if (ah_name_check_param_value(tmp[n].value)) {
 			seterr2(err, errlen, "'%.40s': %s", item, "value has a control character");
 			return AH_EINVAL;
 		}

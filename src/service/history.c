@@ -135,12 +135,12 @@ static int long_fields(char *line, const char *name, long lineno, int64_t *t, do
 			 rc == AH_ERANGE ? "out of range" : "not an ISO 8601 time or epoch seconds");
 		return AH_EPARSE;
 	}
-	if ((rc = ah_shadow_check_workload(fld[1]))) {
+	if ((rc = ah_name_check_workload(fld[1]))) {
 		snprintf(err, errlen, "%s:%ld: workload: %s", name, lineno,
 			 rc == AH_ETOOBIG ? "longer than 127 bytes" : "must be 1-127 of [A-Za-z0-9_.:/@+-]");
 		return AH_EPARSE;
 	}
-	if (ah_shadow_check_dim(fld[2])) {
+	if (ah_name_check_dim(fld[2])) {
 		snprintf(err, errlen, "%s:%ld: dim: '%.64s' must match [a-z][a-z0-9_]{0,62}", name, lineno, fld[2]);
 		return AH_EPARSE;
 	}

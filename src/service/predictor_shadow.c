@@ -261,7 +261,7 @@ int ah_shadow_predictor_predict(ah_shadow_predictor *p, const char *workload, co
 	int rc, known = 0;
 	if (!p || !dims || !out || !(q > 0 && q < 1) || dims->n < 0 || dims->n > AH_MAX_DIMS)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)))
+	if ((rc = ah_name_check_workload(workload)))
 		return rc;
 	qparams = malloc(PARAMS_TEXT_MAX);
 	if (!qparams)

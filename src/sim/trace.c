@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/names.h"
 #include "ahead/trace.h"
 
 #define BB_FIELDS 11
@@ -342,16 +343,16 @@ static int plain_line(ah_trace *tr)
 	if (t < tr->last_t)
 		return fail(tr, AH_EPARSE, "time %lld is before the previous row's (%lld): rows must be sorted by time",
 			    (long long)t, (long long)tr->last_t);
-	/* workload: [A-Za-z0-9_.:/-]{1,63} */
+	/* workload: the workload grammar (names.h), at most 63 bytes here: the
+	 * replay keeps names in AH_NAME_MAX */
 	char *w = f[1];
 	size_t wl = strlen(w);
 	if (wl == 0)
 		return fail(tr, AH_EPARSE, "workload: empty");
 	if (wl >= AH_NAME_MAX)
 		return fail(tr, AH_ETOOBIG, "workload: longer than %d bytes", AH_NAME_MAX - 1);
-	for (size_t i = 0; i < wl; i++)
-		if (!isalnum((unsigned char)w[i]) && !strchr("_.:/-", w[i]))
-			return fail(tr, AH_EPARSE, "workload: bad character (allowed: letters, digits, _ . : / -)");
+	if (ah_name_check_workload(w))
+		return fail(tr, AH_EPARSE, "workload: bad character (a workload is " AH_NAME_WORKLOAD_GRAMMAR ")");
 	int dim;
 	if (!strcmp(f[2], "cpu"))
 		dim = AH_DIM_CPU;

@@ -314,7 +314,7 @@ int ah_shadow_series_find(ah_shadow *s, const char *workload, const char *dim, i
 	int64_t id, g;
 	if (!s || !out_id)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)) || (rc = ah_shadow_check_dim(dim)))
+	if ((rc = ah_name_check_workload(workload)) || (rc = ah_name_check_dim(dim)))
 		return rc;
 	if ((rc = series_lookup(s, workload, dim, &id, &g)))
 		return rc;
@@ -330,7 +330,7 @@ int ah_shadow_series_ensure(ah_shadow *s, const char *workload, const char *dim,
 	sh_tx tx;
 	if (!s || !out_id)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)) || (rc = ah_shadow_check_dim(dim)))
+	if ((rc = ah_name_check_workload(workload)) || (rc = ah_name_check_dim(dim)))
 		return rc;
 	if (granularity_ns != 0 &&
 	    (granularity_ns < AH_SHADOW_GRAN_MIN_NS || granularity_ns > AH_SHADOW_GRAN_MAX_NS))

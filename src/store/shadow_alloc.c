@@ -23,7 +23,7 @@ int ah_shadow_alloc_begin(ah_shadow *s, uint64_t alloc_id, const char *workload,
 	if (!s || !alloc_id || alloc_id > INT64_MAX || !dims || dims->n < 0 || dims->n > AH_MAX_DIMS ||
 	    !out_req_id)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)) || (rc = ah_shadow_params_check(params, NULL, 0)))
+	if ((rc = ah_name_check_workload(workload)) || (rc = ah_shadow_params_check(params, NULL, 0)))
 		return rc;
 	r = calloc(1, sizeof(*r));
 	if (!r)

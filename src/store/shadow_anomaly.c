@@ -25,10 +25,10 @@ int ah_shadow_anomaly_add(ah_shadow *s, const char *workload, const char *dim, i
 {
 	if (!s || !workload || !dim)
 		return AH_EINVAL;
-	int rc = ah_shadow_check_workload(workload);
+	int rc = ah_name_check_workload(workload);
 	if (rc < 0)
 		return rc;
-	if ((rc = ah_shadow_check_dim(dim)) < 0)
+	if ((rc = ah_name_check_dim(dim)) < 0)
 		return rc;
 	if (end_ns < start_ns || !isfinite(score) || score < 0 || score > 1)
 		return AH_ERANGE;

@@ -23,7 +23,7 @@ static int check_dims(const ah_shadow_req_dim *dims, int n)
 	if (n < 0 || n > AH_MAX_DIMS || (n && !dims))
 		return AH_EINVAL;
 	for (int i = 0; i < n; i++) {
-		int rc = ah_shadow_check_dim(dims[i].dim);
+		int rc = ah_name_check_dim(dims[i].dim);
 		if (rc)
 			return rc;
 		if (check_figure(dims[i].peak) || check_figure(dims[i].mean) ||
@@ -76,7 +76,7 @@ int ah_shadow_request_add(ah_shadow *s, const ah_shadow_request *r, int64_t *out
 	int64_t id = 0;
 	if (!s || !r || !out_id)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(r->workload)))
+	if ((rc = ah_name_check_workload(r->workload)))
 		return rc;
 	if (r->start_ns < 0 || r->start_ns > AH_SHADOW_T_MAX || r->end_ns > AH_SHADOW_T_MAX ||
 	    (r->end_ns != -1 && r->end_ns < r->start_ns))
@@ -84,7 +84,7 @@ int ah_shadow_request_add(ah_shadow *s, const ah_shadow_request *r, int64_t *out
 	if (r->n_params < 0 || r->n_params > AH_SHADOW_MAX_PARAMS)
 		return AH_ETOOBIG;
 	for (int i = 0; i < r->n_params; i++) {
-		if ((rc = ah_shadow_check_param_key(r->params[i].key)) || (rc = ah_shadow_check_param_value(r->params[i].value)))
+		if ((rc = ah_name_check_param_key(r->params[i].key)) || (rc = ah_name_check_param_value(r->params[i].value)))
 			return rc;
 		for (int j = 0; j < i; j++)
 			if (!strcmp(r->params[i].key, r->params[j].key))
@@ -291,9 +291,9 @@ int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param
 	int rc, x;
 	if (!s || !out || !out_n)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)))
+	if ((rc = ah_name_check_workload(workload)))
 		return rc;
-	if (param_key && ((rc = ah_shadow_check_param_key(param_key)) || !param_value || (rc = ah_shadow_check_param_value(param_value))))
+	if (param_key && ((rc = ah_name_check_param_key(param_key)) || !param_value || (rc = ah_name_check_param_value(param_value))))
 		return rc ? rc : AH_EINVAL;
 	rc = sh_err(sqlite3_prepare_v2(
 		s->db,
@@ -377,7 +377,7 @@ int ah_shadow_request_each_ended(ah_shadow *s, const char *workload, const char 
 	int rc;
 	if (!s || !fn || !limit || limit > INT64_MAX)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_workload(workload)) || (skip_key && (rc = ah_shadow_check_param_key(skip_key))))
+	if ((rc = ah_name_check_workload(workload)) || (skip_key && (rc = ah_name_check_param_key(skip_key))))
 		return rc;
 	/* The inner query picks the newest; the outer ORDER BY sorts them
 	 * before the first row comes back, so the set is fixed even if fn
@@ -405,7 +405,7 @@ int ah_shadow_request_each_open(ah_shadow *s, const char *key, size_t limit, ah_
 	int rc;
 	if (!s || !fn || !key || !limit || limit > INT64_MAX)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_param_key(key)))
+	if ((rc = ah_name_check_param_key(key)))
 		return rc;
 	rc = sh_err(sqlite3_prepare_v2(s->db,
 				       "SELECT r.id FROM request r JOIN request_param p ON p.req = r.id AND p.key = ?1"
@@ -426,7 +426,7 @@ int ah_shadow_request_find_open(ah_shadow *s, const char *key, const char *value
 	int rc, x;
 	if (!s || !key || !value || !out_id)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_param_key(key)) || (rc = ah_shadow_check_param_value(value)))
+	if ((rc = ah_name_check_param_key(key)) || (rc = ah_name_check_param_value(value)))
 		return rc;
 	rc = sh_err(sqlite3_prepare_v2(s->db,
 				       "SELECT r.id FROM request_param p JOIN request r ON r.id = p.req"
@@ -504,7 +504,7 @@ int ah_shadow_request_set_param(ah_shadow *s, int64_t id, const char *key, const
 	sh_tx tx;
 	if (!s || !key || !value)
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_param_key(key)) || (rc = ah_shadow_check_param_value(value)))
+	if ((rc = ah_name_check_param_key(key)) || (rc = ah_name_check_param_value(value)))
 		return rc;
 	if ((rc = sh_tx_begin(s, &tx)))
 		return rc;
@@ -551,13 +551,13 @@ int ah_shadow_request_observe(ah_shadow *s, int64_t id, const char *count_key, i
 	sh_tx tx;
 	if (!s || !count_key || n < 0 || n > AH_MAX_DIMS || (n && (!dims || !values)))
 		return AH_EINVAL;
-	if ((rc = ah_shadow_check_param_key(count_key)))
+	if ((rc = ah_name_check_param_key(count_key)))
 		return rc;
 	if (t_ns < 0 || t_ns > AH_SHADOW_T_MAX)
 		return AH_ERANGE;
 	/* Validated whole first, so a bad entry writes nothing. */
 	for (int i = 0; i < n; i++) {
-		if (!dims[i] || (rc = ah_shadow_check_dim(dims[i])))
+		if (!dims[i] || (rc = ah_name_check_dim(dims[i])))
 			return rc ? rc : AH_EINVAL;
 		if (!isfinite(values[i]))
 			return AH_EINVAL;

@@ -1,0 +1,56 @@
+/* ahead: every cap on outside input, in one place — what a policy file, a
+ * request, a CSV line, a trace, a hook or a name may hold. Other headers
+ * refer to these; a cap that is not here is a structural one (table sizes
+ * of the engine, the forecaster, ...), not a bound on what people send. */
+#ifndef AHEAD_LIMITS_H
+#define AHEAD_LIMITS_H
+
+#include <stdint.h>
+
+/* ---- names (names.h), buffer sizes: the longest name is one byte less ---- */
+/* Tenant, pool, class and dimension names. */
+#define AH_NAME_MAX 64
+/* Workload names. */
+#define AH_WORKLOAD_MAX 128
+/* A request parameter's key and value. */
+#define AH_PARAM_KEY_MAX 64
+#define AH_PARAM_VALUE_MAX 128
+/* Parameters in one request record, ahead's own included (usage.h). */
+#define AH_PARAMS_COUNT_MAX 16
+/* Bytes of one request's parameter string ("k=v,k2=v2"), NUL excluded. */
+#define AH_PARAMS_MAX 1024
+
+/* ---- the policy file (policy.h) ---- */
+#define AH_POLICY_MAX_BYTES (4 << 20)
+#define AH_MAX_POOLS 64
+#define AH_MAX_CLASSES 16
+#define AH_MAX_TENANTS 1024
+/* A scale hook command line: what fits on one policy line (libinih's 197
+ * characters), split on blanks into at most AH_SCALE_HOOK_MAX_ARGS words. */
+#define AH_SCALE_HOOK_MAX 192
+#define AH_SCALE_HOOK_MAX_ARGS 16
+/* Hook output kept per attempt (hook.h) and per action (scale_loop.h). */
+#define AH_HOOK_OUTPUT_MAX 4096
+#define AH_SCALE_OUTPUT_MAX 1024
+
+/* ---- scalar grammars (duration.h, timestamp.h, id.h) ---- */
+/* Characters of a duration ("1.5m") or a time ("2024-01-01T00:00:00.25Z"). */
+#define AH_DURATION_TEXT_MAX 40
+#define AH_TIME_TEXT_MAX 40
+/* Latest accepted time: 2262-01-01 (keeps t + width free of overflow). */
+#define AH_TIME_MAX_NS INT64_C(9214646400000000000)
+
+/* ---- CSV lines (csvline.h) ---- */
+/* Bytes per line, LF included: traces, shadow CSV, long-format imports,
+ * NAB files. */
+#define AH_CSV_LINE_MAX 4096
+/* Series CSV (series.h) may be wide: one time column and many series. */
+#define AH_SERIES_MAX_LINE (64 * 1024)
+#define AH_SERIES_MAX_ROWS ((size_t)50 * 1000 * 1000)
+
+/* ---- traces (trace.h) ---- */
+#define AH_TRACE_CPU_MAX ((int64_t)1000000000) /* millicores (1M cores) */
+#define AH_TRACE_MEM_MAX ((int64_t)1 << 50)    /* bytes (1 PiB) */
+#define AH_TRACE_TIME_MAX ((int64_t)1 << 40)   /* Unix seconds */
+
+#endif

@@ -1,0 +1,38 @@
+/* ahead: the grammar of names, one function per kind. The policy file, the
+ * CLI, the engine, the shadow store and every reader check names here.
+ * Each returns 0, AH_EINVAL (empty or a character outside the grammar) or
+ * AH_ETOOBIG (too long). Caps in limits.h. */
+#ifndef AHEAD_NAMES_H
+#define AHEAD_NAMES_H
+
+#include "ahead/limits.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Tenant, pool and class names (the policy grammar). The policy's default
+ * tenant "*" is the policy file's own syntax, not a name. */
+#define AH_NAME_OBJECT_GRAMMAR "[a-z0-9][a-z0-9_.-]{0,62}"
+int ah_name_check_object(const char *s);
+
+/* Dimension names. */
+#define AH_NAME_DIM_GRAMMAR "[a-z][a-z0-9_]{0,62}"
+int ah_name_check_dim(const char *s);
+
+/* Workload names. */
+#define AH_NAME_WORKLOAD_GRAMMAR "1-127 of [A-Za-z0-9_.:/@+-]"
+int ah_name_check_workload(const char *s);
+
+/* A request parameter's key and value. A value may be empty and holds no
+ * control character; what a value may further not hold (',' '=' ';' '|')
+ * is the parameter string's grammar (usage.h). */
+#define AH_NAME_PARAM_KEY_GRAMMAR "[A-Za-z0-9_.-]{1,63}"
+#define AH_NAME_PARAM_VALUE_GRAMMAR "0-127 bytes, no control characters"
+int ah_name_check_param_key(const char *s);
+int ah_name_check_param_value(const char *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
