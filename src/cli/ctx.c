@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
+#include "ahead/id.h"
 #include "ahead/encode.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
@@ -29,10 +30,8 @@ int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *
 		ah_cli_err(cmd, "%s: missing (expected a positive integer)", what);
 		return -1;
 	}
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*s == '-' || *s == '+' || *end || errno || v == 0 || v > (unsigned long long)INT64_MAX) {
+	uint64_t v;
+	if (ah_id_parse(s, &v)) { /* the one id grammar (id.h) */
 		ah_cli_err(cmd, "%s: '%.40s' is not a positive integer id", what, s);
 		return -1;
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/id.h"
 #include "ahead/shadow_alloc.h"
 
 int ah_shadow_alloc_begin(ah_shadow *s, uint64_t alloc_id, const char *workload, const char *params,
@@ -141,7 +142,6 @@ static int collect_open(void *ctx, const ah_shadow_request *r)
 {
 	open_ctx *c = ctx;
 	const char *a = NULL;
-	char *e;
 	/* A record that already has every parameter slot was made by hand:
 	 * ours leave one for ahead.lost. */
 	if (r->n_params >= AH_SHADOW_MAX_PARAMS)
@@ -149,8 +149,8 @@ static int collect_open(void *ctx, const ah_shadow_request *r)
 	for (int i = 0; i < r->n_params; i++)
 		if (!strcmp(r->params[i].key, AH_SHADOW_ALLOC_KEY))
 			a = r->params[i].value;
-	unsigned long long id = a ? strtoull(a, &e, 10) : 0;
-	if (!a || *e || !id)
+	uint64_t id;
+	if (!a || ah_id_parse(a, &id))
 		return 0; /* not one of ours: a hand-made record */
 	c->v[c->n].id = r->id;
 	c->v[c->n].start_ns = r->start_ns;
