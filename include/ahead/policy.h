@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/duration.h" /* the policy's durations */
 #include "ahead/resource.h"
 
 #ifdef __cplusplus
@@ -124,10 +125,7 @@ int ah_policy_find_pool(const ah_policy *p, const char *name);   /* index or -1 
 int ah_policy_find_class(const ah_policy *p, const char *name);  /* index or -1 */
 int ah_policy_find_tenant(const ah_policy *p, const char *name); /* index or -1 */
 
-/* Parses a duration such as "250ms", "30s", "5m", "1h", "2d" or a plain
- * number of seconds. AH_EINVAL / AH_ERANGE on error. */
-int ah_duration_parse(const char *s, int64_t *out_ns);
-int ah_duration_format(int64_t ns, char *buf, size_t len);
+/* Durations (ah_duration_parse, ah_duration_format): duration.h. */
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ahead/duration.h"
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "cli/cli.h"
@@ -384,16 +385,8 @@ out:
 
 static void fmt_dur(int64_t ns, char *buf, size_t len)
 {
-	static const struct {
-		const char *u;
-		int64_t ns;
-	} units[] = {{"d", 86400 * AH_NS_PER_S}, {"h", 3600 * AH_NS_PER_S}, {"m", 60 * AH_NS_PER_S},
-		     {"s", AH_NS_PER_S}, {"ms", 1000000}, {"us", 1000}, {"ns", 1}};
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (ns % units[i].ns == 0) {
-			snprintf(buf, len, "%lld%s", (long long)(ns / units[i].ns), units[i].u);
-			return;
-		}
+	if (ah_duration_format(ns, buf, len) && len)
+		buf[0] = '\0';
 }
 
 static int cmd_ls(int argc, char **argv)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
-#include "ahead/policy.h" /* ah_duration_parse: the policy file's grammar */
+#include "ahead/duration.h" /* the one duration grammar */
 #include "ahead/usage.h"  /* ah_shadow_parse_time */
 #include "cli/opts.h"
 
