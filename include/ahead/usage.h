@@ -12,6 +12,7 @@
 
 #include "ahead/limits.h"
 #include "ahead/names.h"
+#include "ahead/timestamp.h"
 #include "ahead/resource.h"
 
 #ifdef __cplusplus
@@ -128,10 +129,7 @@ bool ah_shadow_param_reserved(const char *key);
 /* One parameter's value against the conditioned model's rules (above). */
 int ah_shadow_param_value_check(const ah_shadow_param *p, char *err, size_t errlen);
 
-/* Formats t_ns as ISO 8601 UTC (needs 40 bytes); parses ISO 8601 ("Z" or no
- * zone = UTC, or +hh:mm) back. */
-int ah_shadow_format_time(int64_t t_ns, char *buf, size_t len);
-int ah_shadow_parse_time(const char *s, int64_t *out_ns);
+/* Times: timestamp.h. */
 
 /* Retention tiers: the defaults, and their rules. */
 void ah_shadow_default_tiers(ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS], int *out_n);

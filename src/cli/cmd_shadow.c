@@ -278,7 +278,7 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 {
 	print_ctx *c = vctx;
 	char t[48], m[32], x[32];
-	ah_shadow_format_time(p->t_ns, t, sizeof(t));
+	ah_time_format_exact(p->t_ns, t, sizeof(t));
 	if (c->fmt == AH_OUT_JSON) {
 		json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I}", "time", t, "t_ns", (json_int_t)p->t_ns,
 				      "width_ns", (json_int_t)p->width_ns, "mean", p->mean, "max",
@@ -418,8 +418,8 @@ static int cmd_ls(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		char first[48] = "-", last[48] = "-", g[24];
 		if (v[i].first_ns >= 0) {
-			ah_shadow_format_time(v[i].first_ns, first, sizeof(first));
-			ah_shadow_format_time(v[i].last_ns, last, sizeof(last));
+			ah_time_format_exact(v[i].first_ns, first, sizeof(first));
+			ah_time_format_exact(v[i].last_ns, last, sizeof(last));
 		}
 		fmt_dur(v[i].granularity_ns, g, sizeof(g));
 		if (fmt == AH_OUT_JSON) {
@@ -761,9 +761,9 @@ static int cmd_requests(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		ah_shadow_request *r = &v[i];
 		char st[48], en[48] = "-", params[AH_SHADOW_MAX_PARAMS * 200] = "";
-		ah_shadow_format_time(r->start_ns, st, sizeof(st));
+		ah_time_format_exact(r->start_ns, st, sizeof(st));
 		if (r->end_ns >= 0)
-			ah_shadow_format_time(r->end_ns, en, sizeof(en));
+			ah_time_format_exact(r->end_ns, en, sizeof(en));
 		size_t pl = 0;
 		for (int k = 0; k < r->n_params; k++)
 			pl += (size_t)snprintf(params + pl, sizeof(params) - pl, "%s%s=%s", k ? ";" : "",

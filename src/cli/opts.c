@@ -10,7 +10,7 @@
 
 #include "ahead/error.h"
 #include "ahead/duration.h" /* the one duration grammar */
-#include "ahead/usage.h"  /* ah_shadow_parse_time */
+#include "ahead/usage.h"  /* ah_time_parse */
 #include "cli/opts.h"
 
 #define MAX_OPTS 48
@@ -162,7 +162,7 @@ static int set_int(const char *cmd, const ah_cli_opt *o, const char *name, const
 
 static int set_time(const char *cmd, const ah_cli_opt *o, const char *name, const char *v)
 {
-	int rc = ah_shadow_parse_time(v, (int64_t *)o->dst);
+	int rc = ah_time_parse(v, (int64_t *)o->dst);
 	if (rc) {
 		ah_cli_err(cmd, "%s: '%.40s' is %s", name, v,
 			   rc == AH_ERANGE ? "out of range (1970..2262)" : "not an ISO 8601 time or epoch seconds");

@@ -27,7 +27,7 @@ typedef enum {
 	AH_OPT_STRING,   /* const char *: the value as given */
 	AH_OPT_FORMAT,   /* ah_out_fmt: one of .formats (AH_FMTS_*) */
 	AH_OPT_DURATION, /* int64_t ns: ah_duration_parse, within [lo, hi] */
-	AH_OPT_TIME,     /* int64_t ns: ah_shadow_parse_time (ISO 8601 or epoch seconds) */
+	AH_OPT_TIME,     /* int64_t ns: ah_time_parse (ISO 8601 or epoch seconds) */
 	AH_OPT_INT,      /* int64_t: a decimal integer within [lo, hi] */
 	AH_OPT_NUMBER,   /* double: finite, within [min, max] (see AH_OPT_MIN_OPEN, AH_OPT_WHOLE) */
 	AH_OPT_ID,       /* uint64_t: a positive id (ah_cli_parse_id) */

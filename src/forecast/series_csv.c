@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/timestamp.h"
 #include "ahead/series.h"
 
 #define MAX_FIELDS 4096
@@ -116,131 +117,16 @@ static int split_fields(char *line, char **f, int maxf)
 	return n;
 }
 
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int digits(const char **p, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)**p))
-			return -1;
-		v = v * 10 + (**p - '0');
-		(*p)++;
-	}
-	*out = v;
-	return 0;
-}
-
-static int parse_iso(const char *s, int64_t *out)
-{
-	const char *p = s;
-	int Y, M, D, h = 0, mi = 0, sec = 0;
-	int64_t frac_ns = 0;
-	if (digits(&p, 4, &Y) || *p++ != '-' || digits(&p, 2, &M) || *p++ != '-' || digits(&p, 2, &D))
-		return AH_EINVAL;
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1])
-		return AH_EINVAL;
-	if (M == 2 && D == 29 && !((Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0))
-		return AH_EINVAL;
-	if (*p == ' ' || *p == 'T' || *p == 't') {
-		p++;
-		if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi))
-			return AH_EINVAL;
-		if (*p == ':') {
-			p++;
-			if (digits(&p, 2, &sec))
-				return AH_EINVAL;
-			if (*p == '.' || *p == ',') {
-				p++;
-				if (!isdigit((unsigned char)*p))
-					return AH_EINVAL;
-				int64_t scale = 100000000;
-				while (isdigit((unsigned char)*p)) {
-					frac_ns += (*p - '0') * scale;
-					scale /= 10;
-					p++;
-				}
-			}
-		}
-		if (h > 23 || mi > 59 || sec > 60)
-			return AH_EINVAL;
-	}
-	int64_t off_s = 0;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p++ == '-' ? -1 : 1, oh, om = 0;
-		if (digits(&p, 2, &oh))
-			return AH_EINVAL;
-		if (*p == ':')
-			p++;
-		if (isdigit((unsigned char)*p) && digits(&p, 2, &om))
-			return AH_EINVAL;
-		if (oh > 23 || om > 59)
-			return AH_EINVAL;
-		off_s = sign * (oh * 3600 + om * 60);
-	}
-	if (*p)
-		return AH_EINVAL;
-	int64_t secs = days_from_civil(Y, M, D) * 86400 + h * 3600 + mi * 60 + sec - off_s;
-	if (secs > 4000000000LL || secs < -4000000000LL) /* differences must fit int64 ns */
-		return AH_ERANGE;
-	*out = secs * 1000000000LL + frac_ns;
-	return 0;
-}
-
-static int parse_epoch(const char *s, int64_t *out)
-{
-	const char *p = s;
-	int sign = 1;
-	if (*p == '-' || *p == '+')
-		sign = *p++ == '-' ? -1 : 1;
-	if (!isdigit((unsigned char)*p))
-		return AH_EINVAL;
-	int64_t whole = 0;
-	while (isdigit((unsigned char)*p)) {
-		if (whole > 4000000000LL) /* differences must fit int64 ns (year 2096) */
-			return AH_ERANGE;
-		whole = whole * 10 + (*p++ - '0');
-	}
-	if (whole > 4000000000LL)
-		return AH_ERANGE;
-	int64_t frac = 0;
-	if (*p == '.') {
-		p++;
-		int64_t scale = 100000000;
-		while (isdigit((unsigned char)*p)) {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-			p++;
-		}
-	}
-	if (*p)
-		return AH_EINVAL;
-	*out = sign * (whole * 1000000000LL + frac);
-	return 0;
-}
+/* The one time grammar (timestamp.h), within the series' own range:
+ * differences of two times must fit int64 ns (year 2096). */
+#define SERIES_T_MAX_NS (INT64_C(4000000000) * 1000000000)
 
 int ah_series_parse_time(const char *s, int64_t *out_ns)
 {
 	if (!s || !out_ns)
 		return AH_EINVAL;
 	int64_t t;
-	int rc;
-	if (strlen(s) >= 10 && isdigit((unsigned char)s[0]) && s[4] == '-')
-		rc = parse_iso(s, &t);
-	else
-		rc = parse_epoch(s, &t);
-	if (rc)
+	if (ah_time_parse(s, &t) || t > SERIES_T_MAX_NS)
 		return AH_EINVAL;
 	*out_ns = t;
 	return 0;

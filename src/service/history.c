@@ -130,7 +130,7 @@ static int long_fields(char *line, const char *name, long lineno, int64_t *t, do
 		snprintf(err, errlen, "%s:%ld: expected 4 fields (time,workload,dim,value)", name, lineno);
 		return AH_EPARSE;
 	}
-	if ((rc = ah_shadow_parse_time(fld[0], t))) {
+	if ((rc = ah_time_parse(fld[0], t))) {
 		snprintf(err, errlen, "%s:%ld: time: '%.40s' is %s", name, lineno, fld[0],
 			 rc == AH_ERANGE ? "out of range" : "not an ISO 8601 time or epoch seconds");
 		return AH_EPARSE;

@@ -10,6 +10,7 @@
 
 #include "ahead/error.h"
 #include "ahead/names.h"
+#include "ahead/timestamp.h"
 #include "ahead/trace.h"
 
 #define BB_FIELDS 11
@@ -332,12 +333,18 @@ static int plain_line(ah_trace *tr)
 	if (n > 5)
 		return fail(tr, AH_EPARSE, "too many columns: expected at most 5");
 	double tv;
-	if (parse_num(f[0], &tv))
-		return fail(tr, AH_EPARSE, "time: not a number");
-	int64_t t = 0;
-	int rc = check_time(tr, tv, &t);
-	if (rc)
-		return rc;
+	int64_t t = 0, t_ns;
+	int rc;
+	if (!parse_num(f[0], &tv)) {
+		if ((rc = check_time(tr, tv, &t)))
+			return rc;
+	} else if (!ah_time_parse(f[0], &t_ns)) { /* ISO times, as every other reader takes */
+		if (t_ns % 1000000000)
+			return fail(tr, AH_EPARSE, "time: expected whole seconds, got \"%.40s\"", f[0]);
+		t = t_ns / 1000000000;
+	} else {
+		return fail(tr, AH_EPARSE, "time: not a number of seconds or an ISO 8601 time");
+	}
 	if (t > AH_TRACE_TIME_MAX)
 		return fail(tr, AH_ERANGE, "time: out of range");
 	if (t < tr->last_t)

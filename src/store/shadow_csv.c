@@ -30,7 +30,7 @@ static int export_point(void *vctx, const ah_shadow_point *p)
 {
 	export_ctx *c = vctx;
 	char t[48], v[32], m[32];
-	if (ah_shadow_format_time(p->t_ns, t, sizeof(t)))
+	if (ah_time_format_exact(p->t_ns, t, sizeof(t)))
 		return AH_ERANGE;
 	fmt_double(p->mean, v, sizeof(v));
 	fmt_double(p->max, m, sizeof(m));
@@ -141,7 +141,7 @@ int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, si
 			goto out;
 		}
 		ah_shadow_point pt = {0};
-		int trc = ah_shadow_parse_time(fld[0], &pt.t_ns);
+		int trc = ah_time_parse(fld[0], &pt.t_ns);
 		if (trc) {
 			seterr(err, errlen, lineno, "time",
 			       trc == AH_ERANGE ? "out of range" : "not an ISO 8601 time or epoch seconds");
