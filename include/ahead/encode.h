@@ -23,6 +23,10 @@ void ah_fmt_time(int64_t ns, char *buf, size_t len);
 json_t *ah_json_decision(const ah_policy *pol, const ah_decision *d, const char *workload,
 			 const ah_shadow_prediction_info *info);
 
+/* A renew: id, status "renewed", lease_expires, lease_ttl_ns, capped (and
+ * when capped, capped_by "max_lease_ttl", asked_ns and max_lease_ttl_ns). */
+json_t *ah_json_renew(uint64_t id, const ah_renew_outcome *ro);
+
 #ifdef __cplusplus
 }
 #endif

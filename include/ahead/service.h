@@ -87,6 +87,9 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
  * predictions learn from. AH_ENOENT if unknown. */
 int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns);
 int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns);
+/* The same, saying what lease was given and whether max_lease_ttl capped
+ * what was asked. */
+int ah_service_renew_lease(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, ah_renew_outcome *out);
 
 typedef struct {
 	ah_adjust_outcome o;

@@ -25,8 +25,15 @@ typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2 } ah_out_fmt;
 /* Prints "ahead CMD: message" to stderr (printf-style). */
 void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Database path: --db beats $AHEAD_DB beats ./ahead.db. */
+/* Database path: --db beats $AHEAD_DB beats ./ahead.db. (--db '' is refused
+ * by the option tables: AH_OPT_NONEMPTY.) */
 const char *ah_cli_db_path(const char *flag_value);
+/* Read-only commands: the ledger must already be there and be a regular
+ * file, so looking never creates one (nor a journal beside /dev/null).
+ * Prints the error and returns an exit code, or 0. */
+int ah_cli_need_ledger(const char *cmd, const char *db);
+/* What a non-regular file is, for messages ("a directory", "a FIFO"). */
+const char *ah_cli_file_kind(unsigned mode);
 
 /* ---- ledger commands: open the service over the database ---- */
 #include <stdint.h>

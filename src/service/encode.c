@@ -76,3 +76,17 @@ json_t *ah_json_decision(const ah_policy *pol, const ah_decision *d, const char 
 	}
 	return o;
 }
+
+json_t *ah_json_renew(uint64_t id, const ah_renew_outcome *ro)
+{
+	char t[40];
+	ah_fmt_time(ro->expires_ns, t, sizeof t);
+	json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:b}", "id", (json_int_t)id, "status", "renewed", "lease_expires", t,
+			      "lease_ttl_ns", (json_int_t)ro->ttl_ns, "capped", ro->capped);
+	if (o && ro->capped) {
+		json_object_set_new(o, "capped_by", json_string("max_lease_ttl"));
+		json_object_set_new(o, "asked_ns", json_integer(ro->asked_ns));
+		json_object_set_new(o, "max_lease_ttl_ns", json_integer(ro->max_ns));
+	}
+	return o;
+}

@@ -115,17 +115,26 @@ int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns)
 	return 0;
 }
 
-int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+int ah_service_renew_lease(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, ah_renew_outcome *out)
 {
 	int rc = ah_service_prepare(s, now_ns);
 	if (rc < 0)
 		return rc;
-	int64_t exp;
-	if ((rc = ah_service_after(s, ah_engine_renew(s->eng, id, ttl_ns, now_ns, &exp))) < 0)
+	ah_renew_outcome o;
+	if ((rc = ah_service_after(s, ah_engine_renew_lease(s->eng, id, ttl_ns, now_ns, &o))) < 0)
 		return rc;
-	if (out_expires_ns)
-		*out_expires_ns = exp;
+	if (out)
+		*out = o;
 	return 0;
+}
+
+int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+{
+	ah_renew_outcome o;
+	int rc = ah_service_renew_lease(s, id, ttl_ns, now_ns, &o);
+	if (rc == 0 && out_expires_ns)
+		*out_expires_ns = o.expires_ns;
+	return rc;
 }
 
 static uint32_t measured_dims(const ah_policy *pol, const ah_vec *usage)
