@@ -10,7 +10,7 @@ export AHEAD_DB=$T/ledger.db
 snapshot() { "$A" ls -o json 2>&1; "$A" events -o csv 2>&1 | wc -l; "$A" policy show 2>&1 | tail -n +2; }
 
 # --- before any policy ---
-check "no policy yet" 2 "no policy applied" -- "$A" ls
+check "no ledger yet" 5 "no such ledger" -- "$A" ls
 check "unknown command" 2 "unknown command 'frobnicate'" -- "$A" frobnicate
 check "no command" 2 "usage" -- "$A"
 for c in policy pool alloc release renew report ls events tick forecast anomalies shadow replay; do

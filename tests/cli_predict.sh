@@ -30,7 +30,7 @@ check "apply" 0 "applied" -- "$A" policy apply "$T/policy.ini"
 check "first alloc, nothing known" 0 '"predicted": false' -- "$A" alloc -t t -p p -r cpu=1,memory=2Gi --workload etl --params rows=1 -o json
 ok "shadow store created beside the ledger" '[ -f "$T/x-shadow.db" ]'
 check "release first" 0 "released id=1" -- "$A" release 1
-check "without --res or history: asks for nothing" 3 "invalid_request" -- "$A" alloc -t t -p p --workload fresh
+check "without --res or history: says it has no history" 3 "invalid_request: workload .fresh. has no history in" -- "$A" alloc -t t -p p --workload fresh
 
 # --- history: ten runs whose memory is 100 MiB x rows (peak of two reports) ---
 for r in 1 2 3 4 5 6 7 8 9 10; do

@@ -147,12 +147,23 @@ int ah_engine_reload(ah_engine *e, int64_t now_ns);
 int ah_engine_request(ah_engine *e, const ah_request *req, int64_t now_ns, ah_decision *out);
 /* Releases an allocation, or cancels a queued request. AH_ENOENT if unknown. */
 int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns);
-/* Extends a lease to now + ttl (0 = class default). */
+/* Sets a lease to now + ttl (0 = the allocation's lease), at most the
+ * policy's max_lease_ttl. */
 int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns);
+/* What a renew gave, and whether the policy capped what was asked. */
+typedef struct {
+	int64_t expires_ns;
+	int64_t ttl_ns;           /* the lease given */
+	int64_t asked_ns;         /* the lease asked (the allocation's when 0 was passed) */
+	int64_t max_ns;           /* the policy's max_lease_ttl */
+	bool capped;              /* asked above max_lease_ttl: given that instead */
+} ah_renew_outcome;
+int ah_engine_renew_lease(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, ah_renew_outcome *out);
 /* Changes a running allocation's size (grow only if it fits). */
 int ah_engine_resize(ah_engine *e, uint64_t id, const ah_vec *res, int64_t now_ns);
 /* Adjusting while work runs. A usage report renews the allocation's lease
- * (holders that stop reporting and renewing are reclaimed at expiry) and:
+ * to now + its lease, never shortening one a renew made longer (holders
+ * that stop reporting and renewing are reclaimed at expiry) and:
  *   - grows it at once when usage exceeds grow_at of the reservation, to
  *     usage * (1 + headroom) in whole units, if the pool and quota have room;
  *   - shrinks it when usage stayed below shrink_at of the reservation for
@@ -180,10 +191,19 @@ void ah_engine_set_sizer(ah_engine *e, const ah_sizer *sizer);
 
 typedef enum { AH_ADJUST_NONE = 0, AH_ADJUST_GROW, AH_ADJUST_SHRINK, AH_ADJUST_GROW_BLOCKED } ah_adjust_action;
 
+/* What holds back a grow that did not fit whole (AH_ADJUST_GROW_BLOCKED). */
+typedef enum {
+	AH_BLOCKED_NONE = 0,
+	AH_BLOCKED_ROOM,     /* the pool has no room for it */
+	AH_BLOCKED_QUOTA,    /* the pool has room, the tenant's quota does not */
+	AH_BLOCKED_PRIORITY, /* a higher-priority queued request or grow waits first */
+} ah_blocked_by;
+
 typedef struct {
 	ah_adjust_action action;
 	ah_vec res;                 /* the reservation after the report */
 	int64_t lease_expires_ns;
+	ah_blocked_by blocked_by;   /* GROW_BLOCKED: why */
 } ah_adjust_outcome;
 
 void ah_adjust_cfg_init(ah_adjust_cfg *c);

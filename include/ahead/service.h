@@ -87,6 +87,9 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
  * predictions learn from. AH_ENOENT if unknown. */
 int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns);
 int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns);
+/* The same, saying what lease was given and whether max_lease_ttl capped
+ * what was asked. */
+int ah_service_renew_lease(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, ah_renew_outcome *out);
 
 typedef struct {
 	ah_adjust_outcome o;
@@ -110,13 +113,35 @@ int ah_service_tick(ah_service *s, int64_t now_ns, ah_service_tick_out *out);
 /* One allocation (or queued request) as people and scripts ask about it:
  * what the engine holds, the request record the usage history keeps for it
  * (workload, parameters, what was predicted, peak and mean reported so
- * far), and its resizes. */
+ * far), its latest reported usage, what the history would predict for it
+ * now and by which model, and its resizes. */
+#define AH_SERVICE_RESIZES_SHOWN 5
+
+typedef struct {
+	int64_t t_ns;
+	char resources[256];        /* the size after it */
+	char why[128];              /* "sizer: grow", "pending grow: room freed", ... */
+} ah_service_resize;
+
 typedef struct {
 	ah_engine_item item;        /* borrowed until the next call */
 	bool have_record;
 	ah_shadow_request record;   /* when have_record */
 	int n_resizes;
 	int64_t last_resize_ns;     /* -1: never resized */
+	int n_recent;               /* the newest resizes, oldest first */
+	ah_service_resize recent[AH_SERVICE_RESIZES_SHOWN];
+	/* The workload's latest usage sample per dimension since the
+	 * allocation began (its series' newest bucket mean; AH_USAGE_NONE where
+	 * none; shared by the workload's allocations running at once). */
+	bool have_last;
+	ah_vec last_usage;
+	int64_t last_usage_ns;      /* the newest of them */
+	/* What the history predicts for this request now, at the class's
+	 * quantile, and from what (the model per dimension). */
+	bool have_model;
+	ah_vec model_prediction;
+	ah_shadow_prediction_info model;
 } ah_service_description;
 
 /* AH_ENOENT when id is neither live nor queued. */
@@ -125,7 +150,9 @@ int ah_service_describe(ah_service *s, uint64_t id, int64_t now_ns, ah_service_d
 /* What a workload should be given, per dimension (like `kubectl describe
  * vpa`): target at the class's quantile, lower at the median, upper at the
  * 99th percentile (or the class's quantile if higher), from the usage
- * history; the model each rests on and how much history it saw. */
+ * history; the model each rests on and how much history it saw; and how
+ * far past predictions were from what ended requests used (peak vs
+ * predicted, over the ended records that carry both). */
 typedef struct {
 	double q_lower, q_target, q_upper;
 	int n_dims;
@@ -134,6 +161,9 @@ typedef struct {
 		int64_t lower, target, upper; /* base units */
 		ah_psh_source source;
 		size_t n;               /* records or samples behind it */
+		size_t n_scored;        /* ended records with a prediction and a peak */
+		double mean_abs_error;  /* mean |peak - predicted| / predicted over them */
+		double under_rate;      /* the share whose peak was above the prediction */
 	} dim[AH_MAX_DIMS];
 } ah_service_recommendation;
 

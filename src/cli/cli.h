@@ -25,8 +25,15 @@ typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2 } ah_out_fmt;
 /* Prints "ahead CMD: message" to stderr (printf-style). */
 void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Database path: --db beats $AHEAD_DB beats ./ahead.db. */
+/* Database path: --db beats $AHEAD_DB beats ./ahead.db. (--db '' is refused
+ * by the option tables: AH_OPT_NONEMPTY.) */
 const char *ah_cli_db_path(const char *flag_value);
+/* Read-only commands: the ledger must already be there and be a regular
+ * file, so looking never creates one (nor a journal beside /dev/null).
+ * Prints the error and returns an exit code, or 0. */
+int ah_cli_need_ledger(const char *cmd, const char *db);
+/* What a non-regular file is, for messages ("a directory", "a FIFO"). */
+const char *ah_cli_file_kind(unsigned mode);
 
 /* ---- ledger commands: open the service over the database ---- */
 #include <stdint.h>
@@ -49,6 +56,10 @@ void ah_cli_close(ah_cli_ctx *ctx);
 int64_t ah_cli_now_ns(void);
 /* ISO 8601 UTC, e.g. 2026-11-23T14:30:00.123Z. */
 void ah_cli_fmt_time(int64_t ns, char *buf, size_t len);
+/* A value for people at a glance: rounded up to a whole Mi (bytes, bytes/s
+ * at or above 1Mi), Ki (above 1Ki) or M/K (bits/s), then in the unit's
+ * canonical form ("548Mi", not 574328728). cpu and counts are exact. */
+void ah_cli_fmt_unit(int kind, int64_t v, char *buf, size_t len);
 /* Strict positive integer id; prints an error naming the argument (what:
  * "ID", "--id"). */
 int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *out);
@@ -64,6 +75,8 @@ int ah_cmd_alloc(int argc, char **argv);
 int ah_cmd_release(int argc, char **argv);
 int ah_cmd_renew(int argc, char **argv);
 int ah_cmd_ls(int argc, char **argv);
+int ah_cmd_describe(int argc, char **argv);
+int ah_cmd_recommend(int argc, char **argv);
 int ah_cmd_events(int argc, char **argv);
 int ah_cmd_tick(int argc, char **argv);
 int ah_cmd_report(int argc, char **argv);

@@ -199,7 +199,7 @@ int ah_cmd_alloc(int argc, char **argv)
 	const ah_cli_opt opts[] = {
 		AH_OPT("tenant", 't', AH_OPT_STRING, &tenant, .hint = "T"),
 		AH_OPT("pool", 'p', AH_OPT_STRING, &pool, .hint = "P"),
-		AH_OPT("class", 'c', AH_OPT_STRING, &klass, .hint = "C"),
+		AH_OPT("class", 'c', AH_OPT_STRING, &klass, .hint = "C", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("res", 'r', AH_OPT_STRING, &res, .hint = "RESOURCES"),
 		AH_OPT("param", 'P', AH_OPT_EACH, &params, .hint = "KEY=VALUE", .each = add_param),
 		AH_OPT("params", 0, AH_OPT_EACH, &params, .hint = "K=V,...", .each = add_params),
@@ -208,7 +208,7 @@ int ah_cmd_alloc(int argc, char **argv)
 		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),
 		AH_OPT("queue-timeout", 'q', AH_OPT_DURATION, &qt, .hint = "DURATION"),
 		AH_OPT("no-queue", 0, AH_OPT_FLAG, &no_queue),
-		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
 	};
 	ah_cli_spec spec = {.cmd = "alloc", .usage = alloc_usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
@@ -269,7 +269,9 @@ static void tick_usage(FILE *f)
 static void renew_usage(FILE *f)
 {
 	fprintf(f, "usage: ahead renew ID [--lease DURATION] [--db PATH] [-o json]\n\n"
-		   "Extends a lease to now + DURATION (default: the allocation's lease).\n"
+		   "Sets a lease to now + DURATION (default: the allocation's lease), at most\n"
+		   "the policy's max_lease_ttl (the answer says when it was capped). Later usage\n"
+		   "reports renew the lease too but never shorten it.\n"
 		   "Exit 5 if the allocation does not exist (released, expired or preempted).\n");
 }
 
@@ -282,6 +284,28 @@ static void release_usage(FILE *f)
 		   "later predictions learn from it. Exit 5 if ID does not exist.\n");
 }
 
+/* A renew's answer; a lease the policy capped says so and by what. */
+static void print_renew(uint64_t id, const ah_renew_outcome *ro, ah_out_fmt fmt)
+{
+	if (fmt == AH_OUT_JSON) {
+		json_t *o = ah_json_renew(id, ro);
+		char *js = o ? json_dumps(o, 0) : NULL;
+		printf("%s\n", js ? js : "{}");
+		free(js);
+		json_decref(o);
+		return;
+	}
+	char t[40], asked[32], max[32];
+	ah_cli_fmt_time(ro->expires_ns, t, sizeof t);
+	printf("renewed  id=%llu  lease until %s", (unsigned long long)id, t);
+	if (ro->capped) {
+		ah_duration_format(ro->asked_ns, asked, sizeof asked);
+		ah_duration_format(ro->max_ns, max, sizeof max);
+		printf("  (capped: asked %s, the policy's max_lease_ttl is %s)", asked, max);
+	}
+	printf("\n");
+}
+
 /* release ID / renew ID / tick share their options. */
 static int id_command(int argc, char **argv, const char *name)
 {
@@ -290,7 +314,7 @@ static int id_command(int argc, char **argv, const char *name)
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	bool is_tick = !strcmp(name, "tick"), is_renew = !strcmp(name, "renew");
 	const ah_cli_opt opts[] = {
-		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
@@ -312,14 +336,15 @@ static int id_command(int argc, char **argv, const char *name)
 	uint64_t id = 0;
 	if (!is_tick && ah_cli_parse_id(name, "ID", id_arg, &id) < 0)
 		return AH_EXIT_USAGE;
-	int64_t now = ah_cli_now_ns(), exp = 0;
+	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
 	ex = ah_cli_open(name, ah_cli_db_path(db), shadow_db, now, &ctx);
 	if (ex)
 		return ex;
 	ah_service_tick_out tk = {0};
+	ah_renew_outcome ro = {0};
 	int rc = is_tick ? ah_service_tick(ctx.svc, now, &tk)
-		 : is_renew ? ah_service_renew(ctx.svc, id, lease, now, &exp)
+		 : is_renew ? ah_service_renew_lease(ctx.svc, id, lease, now, &ro)
 			    : ah_service_release(ctx.svc, id, now);
 	if (rc == AH_ENOENT) {
 		ah_cli_err(name, "%llu: no such allocation or queued request (released, expired or preempted?)",
@@ -327,27 +352,18 @@ static int id_command(int argc, char **argv, const char *name)
 		ex = AH_EXIT_NOTFOUND;
 	} else if (rc < 0) {
 		ex = ah_cli_fail(&ctx, rc, NULL);
+	} else if (is_renew) {
+		print_renew(id, &ro, fmt);
 	} else if (fmt == AH_OUT_JSON) {
-		char t[40];
-		ah_cli_fmt_time(exp, t, sizeof t);
-		if (is_renew)
-			printf("{\"id\": %llu, \"status\": \"renewed\", \"lease_expires\": \"%s\"}\n",
-			       (unsigned long long)id, t);
-		else if (is_tick)
+		if (is_tick)
 			printf("{\"status\": \"ok\", \"allocations\": %d, \"queued\": %d}\n", tk.allocs, tk.queued);
 		else
 			printf("{\"id\": %llu, \"status\": \"released\"}\n", (unsigned long long)id);
+	} else if (is_tick) {
+		printf("tick: %d live items before, %d allocations and %d queued now%s\n", tk.live_before, tk.allocs,
+		       tk.queued, tk.records_closed ? " (closed the shadow records of ended allocations)" : "");
 	} else {
-		char t[40];
-		ah_cli_fmt_time(exp, t, sizeof t);
-		if (is_renew)
-			printf("renewed  id=%llu  lease until %s\n", (unsigned long long)id, t);
-		else if (is_tick)
-			printf("tick: %d live items before, %d allocations and %d queued now%s\n", tk.live_before,
-			       tk.allocs, tk.queued,
-			       tk.records_closed ? " (closed the shadow records of ended allocations)" : "");
-		else
-			printf("released id=%llu\n", (unsigned long long)id);
+		printf("released id=%llu\n", (unsigned long long)id);
 	}
 	ah_cli_close(&ctx);
 	return ex;
@@ -390,7 +406,7 @@ int ah_cmd_report(int argc, char **argv)
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
 		AH_OPT("usage", 'u', AH_OPT_STRING, &usage_s, .hint = "RESOURCES"),
-		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
 	};
@@ -433,13 +449,20 @@ int ah_cmd_report(int argc, char **argv)
 		ex = ah_cli_fail(&ctx, rc, NULL);
 	} else {
 		static const char *acts[] = {"unchanged", "grown", "shrunk", "grow blocked (no room)"};
+		static const char *blocked[] = {"", "room", "quota", "priority"};
+		static const char *blocked_act[] = {"", "grow blocked (no room)", "grow blocked (tenant quota)",
+						    "grow blocked (a higher-priority claim waits)"};
+		const char *act = o.action == AH_ADJUST_GROW_BLOCKED && o.blocked_by ? blocked_act[o.blocked_by]
+											: acts[o.action];
 		char res[1024], t[40];
 		ah_vec_format(&ctx.pol->dims, &o.res, res, sizeof res);
 		ah_cli_fmt_time(o.lease_expires_ns, t, sizeof t);
 		if (fmt == AH_OUT_JSON) {
 			json_t *j = json_object();
 			json_object_set_new(j, "id", json_integer((json_int_t)id));
-			json_object_set_new(j, "action", json_string(acts[o.action]));
+			json_object_set_new(j, "action", json_string(act));
+			if (o.action == AH_ADJUST_GROW_BLOCKED && o.blocked_by)
+				json_object_set_new(j, "blocked_by", json_string(blocked[o.blocked_by]));
 			json_object_set_new(j, "resources", json_string(res));
 			json_object_set_new(j, "lease_expires", json_string(t));
 			if (workload[0])
@@ -449,7 +472,7 @@ int ah_cmd_report(int argc, char **argv)
 			free(js);
 			json_decref(j);
 		} else {
-			printf("reported id=%llu  %s  %s  lease until %s", (unsigned long long)id, acts[o.action], res, t);
+			printf("reported id=%llu  %s  %s  lease until %s", (unsigned long long)id, act, res, t);
 			if (workload[0])
 				printf("  (recorded for workload %s)", workload);
 			printf("\n");

@@ -29,7 +29,7 @@ static void usage_backup(FILE *f)
 static int run(int argc, char **argv, bool restore)
 {
 	const char *name = restore ? "restore" : "backup", *db = NULL, *file = NULL;
-	const ah_cli_opt opts[] = {AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH")};
+	const ah_cli_opt opts[] = {AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY)};
 	ah_cli_spec spec = {.cmd = name, .usage = restore ? usage_restore : usage_backup, .opts = opts,
 			    .n_opts = AH_CLI_NOPTS(opts), .min_args = 1, .max_args = 1, .args_name = "FILE",
 			    .args = &file};

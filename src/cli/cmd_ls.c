@@ -24,7 +24,7 @@ static int parse_common(int argc, char **argv, const char *name, const char *hel
 			const char **action)
 {
 	const ah_cli_opt opts[] = {
-		AH_OPT("db", 'd', AH_OPT_STRING, &o->db, .hint = "PATH"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &o->db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("pool", 'p', AH_OPT_STRING, &o->pool, .hint = "P"),
 		AH_OPT("tenant", 't', AH_OPT_STRING, &o->tenant, .hint = "T"),
 		AH_OPT("since", 's', AH_OPT_INT, &o->since, .hint = "SEQ"),
@@ -102,7 +102,9 @@ int ah_cmd_ls(int argc, char **argv)
 	if (r != AH_CLI_GO)
 		return r;
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("ls", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
+	int ex = ah_cli_need_ledger("ls", ah_cli_db_path(o.db));
+	if (!ex)
+		ex = ah_cli_open("ls", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
 	if (ex)
 		return ex;
 	ls_ctx c = {.pol = ctx.pol, .o = &o, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
@@ -140,10 +142,12 @@ int ah_cmd_pool(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	ah_cli_ctx ctx;
-	int ex = ah_cli_open("pool", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
-	const ah_engine *eng = ah_service_engine_get(ctx.svc);
+	int ex = ah_cli_need_ledger("pool", ah_cli_db_path(o.db));
+	if (!ex)
+		ex = ah_cli_open("pool", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
 	if (ex)
 		return ex;
+	const ah_engine *eng = ah_service_engine_get(ctx.svc);
 	json_t *arr = o.fmt == AH_OUT_JSON ? json_array() : NULL;
 	if (o.fmt == AH_OUT_TABLE)
 		printf("%-12s %-10s %14s %14s %14s %14s %7s %7s\n", "POOL", "DIMENSION", "CAPACITY", "USED", "FREE",
@@ -253,6 +257,9 @@ int ah_cmd_events(int argc, char **argv)
 		return r;
 	char err[768];
 	const char *db = ah_cli_db_path(o.db);
+	int nl = ah_cli_need_ledger("events", db);
+	if (nl)
+		return nl;
 	ev_ctx c = {.fmt = o.fmt, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
 	if (o.fmt == AH_OUT_TABLE)
 		printf("%-6s %-24s %-8s %-6s %-10s %-10s %-9s %-28s %s\n", "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL",

@@ -4,7 +4,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ahead/engine.h"
 #include "ahead/error.h"
@@ -55,20 +57,48 @@ static void summary(const char *file, const ah_policy *p, ah_out_fmt fmt, const 
 	       p->n_classes, p->n_tenants);
 }
 
+/* Only a regular file is a policy: a directory or a FIFO is refused before
+ * anything is read (a FIFO would block), and a read error is an error, not
+ * a shorter file. */
 static int read_file(const char *cmd, const char *path, char **out, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
 		ah_cli_err(cmd, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		ah_cli_err(cmd, "%s: cannot stat: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ah_cli_err(cmd, "%s: is %s, not a policy file", path, ah_cli_file_kind(st.st_mode));
+		close(fd);
+		return -1;
+	}
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		ah_cli_err(cmd, "%s: cannot open: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	int rc = -1;
 	char *buf = malloc(AH_POLICY_MAX_BYTES + 1);
 	size_t n = buf ? fread(buf, 1, AH_POLICY_MAX_BYTES + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > AH_POLICY_MAX_BYTES) {
+	if (!buf)
+		ah_cli_err(cmd, "%s: out of memory", path);
+	else if (ferror(f))
+		ah_cli_err(cmd, "%s: read error: %s", path, strerror(errno));
+	else if (n > AH_POLICY_MAX_BYTES)
 		ah_cli_err(cmd, "%s: larger than %d bytes", path, AH_POLICY_MAX_BYTES);
+	else
+		rc = 0;
+	fclose(f);
+	if (rc < 0) {
 		free(buf);
-		return -1;
+		return rc;
 	}
 	buf[n] = 0;
 	*out = buf;
@@ -118,7 +148,7 @@ int ah_cmd_policy(int argc, char **argv)
 	const char *db = NULL, *args[2] = {NULL, NULL};
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
-		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
 	};
 	ah_cli_spec spec = {.cmd = "policy", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
@@ -131,8 +161,10 @@ int ah_cmd_policy(int argc, char **argv)
 		usage(stderr);
 		return AH_EXIT_USAGE;
 	}
-	if (!strcmp(action, "show"))
-		return show(ah_cli_db_path(db));
+	if (!strcmp(action, "show")) {
+		int nl = ah_cli_need_ledger("policy show", ah_cli_db_path(db));
+		return nl ? nl : show(ah_cli_db_path(db));
+	}
 	if (strcmp(action, "check") && strcmp(action, "apply")) {
 		ah_cli_err("policy", "unknown action '%.64s' (expected check, apply or show)", action);
 		return AH_EXIT_USAGE;
@@ -143,9 +175,14 @@ int ah_cmd_policy(int argc, char **argv)
 	}
 	if (!strcmp(action, "apply"))
 		return apply(file, ah_cli_db_path(db), fmt);
-	char err[512];
+	char err[512], *text = NULL;
+	size_t len;
 	ah_policy *p = NULL;
-	if (ah_policy_load_file(file, &p, err, sizeof err) < 0) {
+	if (read_file("policy check", file, &text, &len) < 0)
+		return AH_EXIT_USAGE;
+	int rc = ah_policy_load_string(text, len, file, &p, err, sizeof err);
+	free(text);
+	if (rc < 0) {
 		ah_cli_err("policy check", "%s", err);
 		return AH_EXIT_USAGE;
 	}

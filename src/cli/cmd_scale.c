@@ -87,7 +87,7 @@ int ah_cmd_scale(int argc, char **argv)
 	bool dry = false;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
-		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH"),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("dry-run", 'n', AH_OPT_FLAG, &dry),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
 	};

@@ -33,7 +33,7 @@ typedef struct {
 
 /* --db and --shadow-db, which every subcommand takes. */
 #define STORE_OPTS(o)                                                 \
-	AH_OPT("db", 0, AH_OPT_STRING, &(o).db, .hint = "PATH"),       \
+	AH_OPT("db", 0, AH_OPT_STRING, &(o).db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),       \
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &(o).shadow_db, .hint = "PATH")
 
 static const char *sub_usage[] = {

@@ -9,6 +9,7 @@
 #include "ahead/error.h"
 #include "ahead/id.h"
 #include "ahead/encode.h"
+#include "ahead/resource.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
 
@@ -22,6 +23,21 @@ int64_t ah_cli_now_ns(void)
 void ah_cli_fmt_time(int64_t ns, char *buf, size_t len)
 {
 	ah_fmt_time(ns, buf, len); /* one time format for the CLI and the API */
+}
+
+static int64_t round_up(int64_t v, int64_t step)
+{
+	return v % step ? (v / step + 1) * step : v;
+}
+
+void ah_cli_fmt_unit(int kind, int64_t v, char *buf, size_t len)
+{
+	if (kind == AH_UNIT_BYTES || kind == AH_UNIT_BYTES_PER_S)
+		v = v >= (1 << 20) ? round_up(v, 1 << 20) : v >= 1024 ? round_up(v, 1024) : v;
+	else if (kind == AH_UNIT_BITS_PER_S)
+		v = v >= 1000000 ? round_up(v, 1000000) : v >= 1000 ? round_up(v, 1000) : v;
+	if (ah_unit_format((ah_unit_kind)kind, v, buf, len) < 0)
+		snprintf(buf, len, "%lld", (long long)v);
 }
 
 int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *out)

@@ -15,6 +15,8 @@ static const struct {
 	{"release", ah_cmd_release, "release an allocation (or cancel a queued request)"},
 	{"renew", ah_cmd_renew, "renew an allocation's lease"},
 	{"ls", ah_cmd_ls, "list allocations and the queue"},
+	{"describe", ah_cmd_describe, "show one allocation: reserved, predicted, used, model, lease, resizes"},
+	{"recommend", ah_cmd_recommend, "what a workload should reserve, per dimension, from its history"},
 	{"report", ah_cmd_report, "report an allocation's usage (grows or shrinks it, renews the lease)"},
 	{"events", ah_cmd_events, "show the event log"},
 	{"tick", ah_cmd_tick, "reclaim expired leases and time out queued requests now"},

@@ -1,6 +1,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 
@@ -22,4 +23,24 @@ const char *ah_cli_db_path(const char *flag_value)
 	if (env && *env)
 		return env;
 	return "./ahead.db";
+}
+
+const char *ah_cli_file_kind(unsigned mode)
+{
+	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
+		: S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "a special file";
+}
+
+int ah_cli_need_ledger(const char *cmd, const char *db)
+{
+	struct stat st;
+	if (stat(db, &st) != 0) {
+		ah_cli_err(cmd, "%s: no such ledger (apply a policy first: ahead policy apply FILE)", db);
+		return AH_EXIT_NOTFOUND;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ah_cli_err(cmd, "%s: not a ledger (%s, not a regular file)", db, ah_cli_file_kind(st.st_mode));
+		return AH_EXIT_INTERNAL;
+	}
+	return 0;
 }

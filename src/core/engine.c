@@ -42,7 +42,8 @@ int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns)
 
 typedef struct {
 	uint64_t id;
-	int64_t ttl_ns, expires_ns;
+	int64_t ttl_ns;
+	ah_renew_outcome o;
 } renew_arg;
 
 static int renew_body(ah_engine *e, int64_t now_ns, void *arg)
@@ -53,26 +54,39 @@ static int renew_body(ah_engine *e, int64_t now_ns, void *arg)
 		return AH_ENOENT;
 	alloc_t *a = &e->slots[s];
 	int64_t ttl = r->ttl_ns > 0 ? r->ttl_ns : a->lease_ttl_ns;
-	if (ttl > e->pol->max_lease_ttl_ns)
+	r->o.asked_ns = ttl;
+	r->o.max_ns = e->pol->max_lease_ttl_ns;
+	r->o.capped = ttl > e->pol->max_lease_ttl_ns;
+	if (r->o.capped)
 		ttl = e->pol->max_lease_ttl_ns;
+	r->o.ttl_ns = ttl;
 	a->expires_ns = now_ns + ttl;
 	eng_heap_down(e, a->heap_idx);
 	eng_heap_up(e, a->heap_idx);
 	a = &e->slots[s];
 	eng_led_put_alloc(e, a);
 	eng_led_event(e, now_ns, AH_EV_RENEW, r->id, a->tenant, a->pool, a->klass, NULL, AH_R_NONE, NULL);
-	r->expires_ns = a->expires_ns;
+	r->o.expires_ns = a->expires_ns;
 	return 0;
 }
 
-int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+int ah_engine_renew_lease(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, ah_renew_outcome *out)
 {
 	if (!e || !id || ttl_ns < 0)
 		return AH_EINVAL;
 	renew_arg r = {.id = id, .ttl_ns = ttl_ns};
 	int rc = eng_txn_run(e, now_ns, false, renew_body, &r);
+	if (!rc && out)
+		*out = r.o;
+	return rc;
+}
+
+int ah_engine_renew(ah_engine *e, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+{
+	ah_renew_outcome o;
+	int rc = ah_engine_renew_lease(e, id, ttl_ns, now_ns, &o);
 	if (!rc && out_expires_ns)
-		*out_expires_ns = r.expires_ns;
+		*out_expires_ns = o.expires_ns;
 	return rc;
 }
 

@@ -95,6 +95,25 @@ static bool outranked(const ah_engine *e, int s)
 	return false;
 }
 
+/* Why slot s could not grow to `target` whole: the tenant's quota when,
+ * in a dimension still short, it leaves less than the pool has. */
+static ah_blocked_by blocked_by(const ah_engine *e, int s, const ah_vec *target)
+{
+	const alloc_t *a = &e->slots[s];
+	const pool_t *p = &e->pools[a->pool];
+	const tenant_t *t = &e->tenants[a->tenant];
+	ah_vec lim;
+	eng_class_limit(e, a->pool, a->klass, &lim);
+	for (int d = 0; d < e->nd; d++) {
+		int64_t need = target->v[d] - a->res.v[d];
+		int64_t room = lim.v[d] - p->used.v[d];
+		int64_t qroom = t->lim.quota.v[d] - (t->used.v[d] + t->queued.v[d]);
+		if (need > 0 && qroom < need && qroom < room)
+			return AH_BLOCKED_QUOTA;
+	}
+	return AH_BLOCKED_ROOM;
+}
+
 /* Moves slot s to `target`: shrinks at once, grows as far as room allows
  * (unless a higher-priority claim waits) and leaves the rest pending. */
 static int adjust_to(ah_engine *e, int s, const ah_vec *target, int64_t now, const char *why_grow,
@@ -117,10 +136,15 @@ static int adjust_to(ah_engine *e, int s, const ah_vec *target, int64_t now, con
 	}
 	if (!grow) {
 		eng_want_drop(e, s);
-	} else if (!outranked(e, s) && eng_grow_toward(e, s, target, now, why_grow) == 1) {
+	} else if (outranked(e, s)) {
+		o->blocked_by = AH_BLOCKED_PRIORITY;
+	} else if (eng_grow_toward(e, s, target, now, why_grow) == 1) {
 		eng_want_drop(e, s);
 		o->action = AH_ADJUST_GROW;
 	} else {
+		o->blocked_by = blocked_by(e, s, target);
+	}
+	if (grow && o->action != AH_ADJUST_GROW) {
 		int rc = eng_want_set(e, s, target, now);
 		if (rc < 0)
 			return rc;
@@ -177,8 +201,10 @@ static int report_body(ah_engine *e, int64_t now_ns, void *arg)
 	if (s < 0)
 		return AH_ENOENT;
 	alloc_t *a = &e->slots[s];
-	/* A report is a heartbeat: the holder is alive, so the lease renews. */
-	a->expires_ns = now_ns + a->lease_ttl_ns;
+	/* A report is a heartbeat: the holder is alive, so the lease renews;
+	 * it never shortens a longer lease a renew gave. */
+	if (a->expires_ns < now_ns + a->lease_ttl_ns)
+		a->expires_ns = now_ns + a->lease_ttl_ns;
 	eng_heap_down(e, a->heap_idx);
 	eng_heap_up(e, a->heap_idx);
 	a = &e->slots[s];

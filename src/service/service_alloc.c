@@ -2,6 +2,7 @@
  * reports and ticks, each followed by the usage-history bookkeeping
  * (docs/SHADOW.md, "Predict, then reserve"). The ledger has the answer
  * before history is written: history is best effort, never a gate. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ahead/error.h"
@@ -69,6 +70,18 @@ static void record_begin(ah_service *s, const ah_request *rq, const ah_decision 
 				(unsigned long long)d->id, ah_strerror(rc));
 }
 
+/* A request that states nothing and names a workload the history knows
+ * nothing of asks for nothing because of that: say so, and how to fix it. */
+static void no_history(ah_service *s, const ah_request *rq, ah_decision *d)
+{
+	if (d->outcome != AH_REFUSED || d->reason != AH_R_INVALID || d->predicted || !rq->workload ||
+	    !ah_vec_is_zero(&rq->res, s->pol->dims.n))
+		return;
+	const char *where = s->shadow_path[0] ? s->shadow_path : "the usage history";
+	snprintf(d->message, sizeof d->message, "workload '%.64s' has no history in %.120s; give --res or import history",
+		 rq->workload, where);
+}
+
 int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_service_decision *out)
 {
 	if (!rq || !out)
@@ -90,6 +103,7 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 				ah_strerror(s->pred_err));
 	if (sd.d.predicted && s->pred && ah_shadow_predictor_last(s->pred, &sd.info) == 0)
 		sd.have_info = true;
+	no_history(s, rq, &sd.d);
 	if (s->sh && rq->workload && sd.d.outcome != AH_REFUSED)
 		record_begin(s, rq, &sd.d, now_ns);
 	sweep(s, now_ns);
@@ -115,17 +129,26 @@ int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns)
 	return 0;
 }
 
-int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+int ah_service_renew_lease(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, ah_renew_outcome *out)
 {
 	int rc = ah_service_prepare(s, now_ns);
 	if (rc < 0)
 		return rc;
-	int64_t exp;
-	if ((rc = ah_service_after(s, ah_engine_renew(s->eng, id, ttl_ns, now_ns, &exp))) < 0)
+	ah_renew_outcome o;
+	if ((rc = ah_service_after(s, ah_engine_renew_lease(s->eng, id, ttl_ns, now_ns, &o))) < 0)
 		return rc;
-	if (out_expires_ns)
-		*out_expires_ns = exp;
+	if (out)
+		*out = o;
 	return 0;
+}
+
+int ah_service_renew(ah_service *s, uint64_t id, int64_t ttl_ns, int64_t now_ns, int64_t *out_expires_ns)
+{
+	ah_renew_outcome o;
+	int rc = ah_service_renew_lease(s, id, ttl_ns, now_ns, &o);
+	if (rc == 0 && out_expires_ns)
+		*out_expires_ns = o.expires_ns;
+	return rc;
 }
 
 static uint32_t measured_dims(const ah_policy *pol, const ah_vec *usage)

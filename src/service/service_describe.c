@@ -1,22 +1,106 @@
 /* Seeing what the loop holds: one allocation described, and what a
  * workload should be given (include/ahead/service.h). Read-only. */
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ahead/error.h"
 #include "service/service_int.h"
 
-typedef struct {
-	int n;
-	int64_t last_ns;
-} resize_count;
-
+/* Counts the resizes and keeps the newest few, oldest first. */
 static int count_resize(void *ctx, const ah_event_row *ev)
 {
-	resize_count *c = ctx;
-	c->n++;
-	if (ev->t_ns > c->last_ns)
-		c->last_ns = ev->t_ns;
+	ah_service_description *d = ctx;
+	d->n_resizes++;
+	if (ev->t_ns > d->last_resize_ns)
+		d->last_resize_ns = ev->t_ns;
+	if (d->n_recent == AH_SERVICE_RESIZES_SHOWN) {
+		memmove(&d->recent[0], &d->recent[1], sizeof d->recent[0] * (AH_SERVICE_RESIZES_SHOWN - 1));
+		d->n_recent--;
+	}
+	ah_service_resize *r = &d->recent[d->n_recent++];
+	r->t_ns = ev->t_ns;
+	snprintf(r->resources, sizeof r->resources, "%s", ev->resources ? ev->resources : "");
+	snprintf(r->why, sizeof r->why, "%s", ev->detail ? ev->detail : "");
 	return 0;
+}
+
+typedef struct {
+	double mean;
+	bool seen;
+} last_point;
+
+static int take_point(void *ctx, const ah_shadow_point *p)
+{
+	last_point *l = ctx;
+	l->mean = p->mean;
+	l->seen = true;
+	return 0;
+}
+
+/* The workload's newest sample per dimension, if it came after start_ns. */
+static void last_usage(ah_service *s, const char *workload, int64_t start_ns, ah_service_description *d)
+{
+	const ah_dimset *ds = &s->pol->dims;
+	d->last_usage_ns = -1;
+	for (int i = 0; i < AH_MAX_DIMS; i++)
+		d->last_usage.v[i] = AH_USAGE_NONE;
+	for (int i = 0; i < ds->n; i++) {
+		int64_t sid;
+		ah_shadow_series_info si;
+		last_point lp = {0, false};
+		if (ah_shadow_series_find(s->sh, workload, ds->name[i], &sid) < 0 ||
+		    ah_shadow_series_info_get(s->sh, sid, &si) < 0 || si.last_ns < 0 ||
+		    si.last_ns + si.granularity_ns <= start_ns)
+			continue;
+		if (ah_shadow_query(s->sh, sid, si.last_ns, si.last_ns + 1, 0, take_point, &lp) < 0 || !lp.seen)
+			continue;
+		d->last_usage.v[i] = (int64_t)ceil(lp.mean);
+		d->have_last = true;
+		if (si.last_ns > d->last_usage_ns)
+			d->last_usage_ns = si.last_ns;
+	}
+}
+
+/* The request's own parameters (not ahead's bookkeeping), "k=v,...". */
+static void user_params(const ah_shadow_request *r, char *buf, size_t len)
+{
+	size_t w = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < r->n_params; i++) {
+		if (ah_shadow_param_reserved(r->params[i].key))
+			continue;
+		int k = snprintf(buf + w, len - w, "%s%s=%s", w ? "," : "", r->params[i].key, r->params[i].value);
+		if (k < 0 || (size_t)k >= len - w) {
+			buf[w] = '\0';
+			return;
+		}
+		w += (size_t)k;
+	}
+}
+
+static bool predictor_ready(ah_service *s)
+{
+	return ah_service_shadow(s, false) && (s->pred || ah_shadow_predictor_new(s->sh, NULL, &s->pred) == 0);
+}
+
+static int predict_at(ah_service *s, const char *workload, const char *params, double q, ah_vec *v,
+		      ah_shadow_prediction_info *info);
+
+/* History is best effort: a missing or broken store leaves these out. */
+static void describe_history(ah_service *s, ah_service_description *d)
+{
+	if (!ah_service_shadow(s, false) || ah_shadow_alloc_find(s->sh, d->item.id, &d->record) < 0)
+		return;
+	d->have_record = true;
+	last_usage(s, d->record.workload, d->record.start_ns, d);
+	int k = ah_policy_find_class(s->pol, d->item.klass);
+	char params[AH_PARAMS_MAX + 1];
+	user_params(&d->record, params, sizeof params);
+	if (k >= 0 && predictor_ready(s) &&
+	    predict_at(s, d->record.workload, params, s->pol->classes[k].quantile, &d->model_prediction, &d->model) == 0)
+		d->have_model = true;
 }
 
 int ah_service_describe(ah_service *s, uint64_t id, int64_t now_ns, ah_service_description *out)
@@ -26,27 +110,65 @@ int ah_service_describe(ah_service *s, uint64_t id, int64_t now_ns, ah_service_d
 	int rc = ah_service_prepare(s, now_ns);
 	if (rc < 0)
 		return rc;
-	ah_service_description d;
-	memset(&d, 0, sizeof d);
-	if ((rc = ah_engine_get(s->eng, id, &d.item)) < 0)
-		return rc;
-	resize_count rcnt = {0, -1};
+	ah_service_description *d = calloc(1, sizeof *d);
+	if (!d)
+		return AH_ENOMEM;
+	if ((rc = ah_engine_get(s->eng, id, &d->item)) < 0)
+		goto out;
+	d->last_resize_ns = -1;
 	ah_event_query q = {.id = id, .kinds = 1u << AH_EV_RESIZE};
-	if ((rc = ah_ledger_events(s->led, &q, count_resize, &rcnt)) < 0)
-		return ah_service_after(s, rc);
-	d.n_resizes = rcnt.n;
-	d.last_resize_ns = rcnt.last_ns;
-	/* history is best effort: a missing or broken store leaves no record */
-	if (ah_service_shadow(s, false) && ah_shadow_alloc_find(s->sh, id, &d.record) == 0)
-		d.have_record = true;
-	*out = d;
-	return 0;
+	if ((rc = ah_ledger_events(s->led, &q, count_resize, d)) < 0) {
+		rc = ah_service_after(s, rc);
+		goto out;
+	}
+	describe_history(s, d);
+	*out = *d;
+out:
+	free(d);
+	return rc;
 }
 
 static int predict_at(ah_service *s, const char *workload, const char *params, double q, ah_vec *v,
 		      ah_shadow_prediction_info *info)
 {
+	if (params && !*params)
+		params = NULL;
 	return ah_shadow_predictor_predict(s->pred, workload, params, q, &s->pol->dims, v, info);
+}
+
+/* How far past predictions were from the peaks of ended requests. */
+typedef struct {
+	const ah_dimset *ds;
+	ah_service_recommendation *r;
+	double abs_sum[AH_MAX_DIMS];
+	size_t under[AH_MAX_DIMS];
+} score_ctx;
+
+static int score_record(void *ctx, const ah_shadow_request *rq)
+{
+	score_ctx *c = ctx;
+	for (int k = 0; k < rq->n_dims; k++) {
+		const ah_shadow_req_dim *x = &rq->dims[k];
+		int d = ah_dimset_find(c->ds, x->dim);
+		if (d < 0 || isnan(x->peak) || isnan(x->predicted) || x->predicted <= 0)
+			continue;
+		c->r->dim[d].n_scored++;
+		c->abs_sum[d] += fabs(x->peak - x->predicted) / x->predicted;
+		c->under[d] += x->peak > x->predicted;
+	}
+	return 0;
+}
+
+static void score_history(ah_service *s, const char *workload, ah_service_recommendation *r)
+{
+	score_ctx c = {.ds = &s->pol->dims, .r = r};
+	if (ah_shadow_request_each_ended(s->sh, workload, "ahead.lost", 512, score_record, &c) < 0)
+		return; /* best effort: the recommendation stands without it */
+	for (int d = 0; d < r->n_dims; d++)
+		if (r->dim[d].n_scored) {
+			r->dim[d].mean_abs_error = c.abs_sum[d] / (double)r->dim[d].n_scored;
+			r->dim[d].under_rate = (double)c.under[d] / (double)r->dim[d].n_scored;
+		}
 }
 
 int ah_service_recommend(ah_service *s, const char *workload, const char *params, const char *klass,
@@ -60,9 +182,9 @@ int ah_service_recommend(ah_service *s, const char *workload, const char *params
 		snprintf(err, errlen, "no class '%.64s' in the policy", klass);
 		return AH_ENOENT;
 	}
-	if (!ah_service_shadow(s, false) || (!s->pred && ah_shadow_predictor_new(s->sh, NULL, &s->pred) < 0)) {
-		snprintf(err, errlen, "workload '%.128s' has no history (no usage history store); import history or "
-			 "run it with --workload first", workload);
+	if (!predictor_ready(s)) {
+		snprintf(err, errlen, "workload '%.128s' has no history (no usage history store %.200s); import history "
+			 "or run it with --workload first", workload, s->shadow_path);
 		return AH_ENOENT;
 	}
 	ah_service_recommendation r;
@@ -79,7 +201,8 @@ int ah_service_recommend(ah_service *s, const char *workload, const char *params
 	if (rc == 0)
 		rc = predict_at(s, workload, params, r.q_upper, &hi, NULL);
 	if (rc == AH_ENOENT) {
-		snprintf(err, errlen, "workload '%.128s' has no history; give --res or import history", workload);
+		snprintf(err, errlen, "workload '%.128s' has no history in %.200s; import history or run it with --workload",
+			 workload, s->shadow_path);
 		return rc;
 	}
 	if (rc < 0) {
@@ -96,6 +219,7 @@ int ah_service_recommend(ah_service *s, const char *workload, const char *params
 		r.dim[d].source = info.dim[d].source;
 		r.dim[d].n = info.dim[d].n;
 	}
+	score_history(s, workload, &r);
 	*out = r;
 	return 0;
 }

@@ -1,0 +1,203 @@
+/* ahead describe ID: one allocation (or queued request) as a person asks
+ * about it, like `kubectl describe`: what it holds, what was predicted for
+ * it, what it used (peak, mean, last), the model the history would use for
+ * it now, its lease and its resizes. -o json for scripts
+ * (ah_json_description). */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/encode.h"
+#include "ahead/error.h"
+#include "ahead/policy.h"
+#include "ahead/service.h"
+#include "ahead/usage.h"
+#include "cli/cli.h"
+#include "cli/opts.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ahead describe ID [--db PATH] [--shadow-db PATH] [-o table|json]\n\n"
+		   "Shows one allocation or queued request: tenant, pool, class, workload and\n"
+		   "parameters (the request's apart from ahead's own), per dimension what is\n"
+		   "reserved, what was predicted, the peak, mean and last usage reported, the\n"
+		   "model the workload's history would size it with now, the lease and the\n"
+		   "resizes. Exit 5 if ID does not exist.\n");
+}
+
+/* A record figure (NaN: unknown) in the dimension's unit, or "-". */
+static void fmt_fig(const ah_policy *pol, int d, double v, char *buf, size_t len)
+{
+	if (isnan(v) || v < 0)
+		snprintf(buf, len, "-");
+	else
+		ah_cli_fmt_unit(pol->dims.kind[d], (int64_t)ceil(v), buf, len);
+}
+
+static const ah_shadow_req_dim *record_dim(const ah_service_description *d, const char *name)
+{
+	if (!d->have_record)
+		return NULL;
+	for (int k = 0; k < d->record.n_dims; k++)
+		if (!strcmp(d->record.dims[k].dim, name))
+			return &d->record.dims[k];
+	return NULL;
+}
+
+static void print_params(const ah_service_description *d)
+{
+	if (!d->have_record) {
+		printf("Parameters:   %s\n", d->item.params && *d->item.params ? d->item.params : "-");
+		return;
+	}
+	for (int own = 0; own < 2; own++) {
+		printf(own ? "  ahead's own: " : "Parameters:   ");
+		int n = 0;
+		for (int i = 0; i < d->record.n_params; i++) {
+			const ah_shadow_param *p = &d->record.params[i];
+			if (ah_shadow_param_reserved(p->key) != (bool)own)
+				continue;
+			printf("%s%s=%s", n++ ? "," : "", p->key, p->value);
+		}
+		printf("%s\n", n ? "" : "-");
+	}
+}
+
+static void print_dims(const ah_policy *pol, const ah_service_description *d)
+{
+	printf("Resources:\n  %-10s %10s %10s %10s %10s %10s\n", "DIMENSION", "RESERVED", "PREDICTED", "PEAK", "MEAN",
+	       "LAST");
+	for (int i = 0; i < pol->dims.n; i++) {
+		const ah_shadow_req_dim *rd = record_dim(d, pol->dims.name[i]);
+		bool last = d->have_last && d->last_usage.v[i] != AH_USAGE_NONE;
+		if (!d->item.res->v[i] && !rd && !last)
+			continue;
+		char res[32], pr[32], pk[32], mn[32], ls[32] = "-";
+		ah_cli_fmt_unit(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
+		fmt_fig(pol, i, rd ? rd->predicted : NAN, pr, sizeof pr);
+		fmt_fig(pol, i, rd ? rd->peak : NAN, pk, sizeof pk);
+		fmt_fig(pol, i, rd ? rd->mean : NAN, mn, sizeof mn);
+		if (last)
+			ah_cli_fmt_unit(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
+		printf("  %-10s %10s %10s %10s %10s %10s\n", pol->dims.name[i], res, pr, pk, mn, ls);
+	}
+}
+
+static void print_model(const ah_policy *pol, const ah_service_description *d)
+{
+	if (!d->have_model) {
+		printf("Model:        -%s\n", d->have_record ? " (the history knows nothing of it yet)" : "");
+		return;
+	}
+	printf("Model:        at p%g now:", d->model.q * 100);
+	int n = 0;
+	for (int i = 0; i < d->model.n_dims && i < pol->dims.n; i++) {
+		if (d->model.dim[i].source == AH_PSH_NONE)
+			continue;
+		char v[32];
+		ah_cli_fmt_unit(pol->dims.kind[i], d->model_prediction.v[i], v, sizeof v);
+		printf("%s %s %s (%s on %zu %s)", n++ ? "," : "", pol->dims.name[i], v,
+		       ah_psh_source_name(d->model.dim[i].source), d->model.dim[i].n,
+		       d->model.dim[i].source == AH_PSH_SERIES ? "usage samples" : "requests");
+	}
+	printf("\n");
+}
+
+static void print_lease(const ah_service_description *d, int64_t now)
+{
+	char t1[40], t2[40], left[32] = "expired";
+	ah_cli_fmt_time(d->item.created_ns, t1, sizeof t1);
+	ah_cli_fmt_time(d->item.expires_ns, t2, sizeof t2);
+	if (d->item.expires_ns > now)
+		ah_duration_format((d->item.expires_ns - now) / 1000000000 * 1000000000, left, sizeof left);
+	if (d->item.queued) {
+		printf("Arrived:      %s\nWaits until:  %s (%s%s)\n", t1, t2, d->item.expires_ns > now ? "in " : "",
+		       left);
+		return;
+	}
+	printf("Granted:      %s\nLease:        until %s (%s%s)\n", t1, t2, d->item.expires_ns > now ? "in " : "",
+	       left);
+	if (d->have_last) {
+		char t[40];
+		ah_cli_fmt_time(d->last_usage_ns, t, sizeof t);
+		printf("Last usage:   %s\n", t);
+	}
+}
+
+static void print_resizes(const ah_service_description *d)
+{
+	if (!d->n_resizes) {
+		printf("Resizes:      none\n");
+		return;
+	}
+	char t[40];
+	ah_cli_fmt_time(d->last_resize_ns, t, sizeof t);
+	printf("Resizes:      %d, last %s\n", d->n_resizes, t);
+	for (int i = 0; i < d->n_recent; i++) {
+		ah_cli_fmt_time(d->recent[i].t_ns, t, sizeof t);
+		printf("  %s  %-28s %s\n", t, d->recent[i].resources, d->recent[i].why);
+	}
+}
+
+static void print_table(const ah_policy *pol, const ah_service_description *d, int64_t now)
+{
+	const ah_engine_item *it = &d->item;
+	int k = ah_policy_find_class(pol, it->klass);
+	printf("ID:           %llu\nState:        %s\nTenant:       %s\nPool:         %s\n", (unsigned long long)it->id,
+	       it->queued ? "queued" : "granted", it->tenant, it->pool);
+	if (k >= 0)
+		printf("Class:        %s (sized at p%g)\n", it->klass, pol->classes[k].quantile * 100);
+	else
+		printf("Class:        %s\n", it->klass);
+	printf("Workload:     %s\n", d->have_record ? d->record.workload : "- (sized by its stated resources)");
+	print_params(d);
+	print_lease(d, now);
+	print_dims(pol, d);
+	print_model(pol, d);
+	print_resizes(d);
+}
+
+int ah_cmd_describe(int argc, char **argv)
+{
+	const char *db = NULL, *shadow_db = NULL, *id_arg = NULL;
+	ah_out_fmt fmt = AH_OUT_TABLE;
+	const ah_cli_opt opts[] = {
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+	};
+	ah_cli_spec spec = {.cmd = "describe", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
+			    .min_args = 1, .max_args = 1, .args_name = "ID", .args = &id_arg};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	uint64_t id;
+	if (ah_cli_parse_id("describe", "ID", id_arg, &id) < 0)
+		return AH_EXIT_USAGE;
+	int64_t now = ah_cli_now_ns();
+	ah_cli_ctx ctx;
+	if ((ex = ah_cli_need_ledger("describe", ah_cli_db_path(db))) ||
+	    (ex = ah_cli_open("describe", ah_cli_db_path(db), shadow_db, now, &ctx)))
+		return ex;
+	ah_service_description *d = malloc(sizeof *d);
+	int rc = d ? ah_service_describe(ctx.svc, id, now, d) : AH_ENOMEM;
+	if (rc == AH_ENOENT) {
+		ah_cli_err("describe", "%llu: no such allocation or queued request (released, expired or preempted?)",
+			   (unsigned long long)id);
+		ex = AH_EXIT_NOTFOUND;
+	} else if (rc < 0) {
+		ex = ah_cli_fail(&ctx, rc, NULL);
+	} else if (fmt == AH_OUT_JSON) {
+		json_t *o = ah_json_description(ctx.pol, d);
+		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) : NULL;
+		printf("%s\n", s ? s : "{}");
+		free(s);
+		json_decref(o);
+	} else {
+		print_table(ctx.pol, d, now);
+	}
+	free(d);
+	ah_cli_close(&ctx);
+	return ex;
+}
