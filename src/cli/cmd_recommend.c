@@ -11,7 +11,8 @@
 #include "ahead/error.h"
 #include "ahead/policy.h"
 #include "ahead/service.h"
-#include "ahead/usage.h" /* the workload and parameter grammar */
+#include "ahead/names.h"
+#include "ahead/usage.h" /* the parameter grammar */
 #include "cli/cli.h"
 #include "cli/opts.h"
 
@@ -86,8 +87,8 @@ int ah_cmd_recommend(int argc, char **argv)
 	int ex = ah_cli_parse(&spec, argc, argv);
 	if (ex != AH_CLI_GO)
 		return ex;
-	if (ah_shadow_check_workload(workload) < 0) {
-		ah_cli_err("recommend", "WORKLOAD: '%.64s' is not a workload name (1-127 of [A-Za-z0-9_.:/@+-])",
+	if (ah_name_check_workload(workload) < 0) {
+		ah_cli_err("recommend", "WORKLOAD: '%.64s' is not a workload name (" AH_NAME_WORKLOAD_GRAMMAR ")",
 			   workload);
 		return AH_EXIT_USAGE;
 	}
