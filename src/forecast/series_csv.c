@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "ahead/timestamp.h"
 #include "ahead/series.h"
@@ -34,34 +35,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Reads one line into buf (without the newline). Returns 1 line, 0 EOF,
- * -1 over-long, -2 binary byte, -3 read error. */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int c;
-	bool any = false;
-	while ((c = getc_unlocked(f)) != EOF) {
-		any = true;
-		if (c == '\n')
-			break;
-		if (c == 0 || (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
-			return -2;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = (char)c;
-	}
-	if (ferror(f))
-		return -3;
-	if (!any)
-		return 0;
-	if (n && buf[n - 1] == '\r')
-		n--;
-	buf[n] = 0;
-	*len = n;
-	return 1;
-}
-
 static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -70,51 +43,6 @@ static char *trim(char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = 0;
 	return s;
-}
-
-/* Splits line in place; stores up to maxf field pointers (trimmed, unquoted)
- * and returns the total field count, or -1 for an unterminated quote. */
-static int split_fields(char *line, char **f, int maxf)
-{
-	int n = 0;
-	char *p = line;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		char *start = p, *w = p;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (!*p)
-					return -1;
-				if (*p == '"') {
-					if (p[1] == '"') {
-						*w++ = '"';
-						p += 2;
-						continue;
-					}
-					p++;
-					break;
-				}
-				*w++ = *p++;
-			}
-			while (*p && *p != ',')
-				p++; /* ignore junk after the closing quote */
-		} else {
-			while (*p && *p != ',')
-				p++;
-			w = p;
-		}
-		char sep = *p;
-		*w = 0;
-		if (n < maxf)
-			f[n] = trim(start);
-		n++;
-		if (sep != ',')
-			break;
-		p++;
-	}
-	return n;
 }
 
 /* The one time grammar (timestamp.h), within the series' own range:
@@ -256,7 +184,10 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 	}
 
 	/* Header. */
-	int lr = read_line(f, buf, AH_SERIES_MAX_LINE + 1, &len);
+	ah_csvline in;
+	ah_csvline_init(&in, f, path, buf, AH_SERIES_MAX_LINE + 1);
+	char *text;
+	int lr = ah_csvline_next(&in, &text, &len);
 	line = 1;
 	if (lr == 0) {
 		rc = AH_EINVAL;
@@ -265,10 +196,10 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 	}
 	if (lr < 0)
 		goto line_err;
-	char *hl = buf;
+	char *hl = text;
 	if ((unsigned char)hl[0] == 0xEF && (unsigned char)hl[1] == 0xBB && (unsigned char)hl[2] == 0xBF)
 		hl += 3; /* UTF-8 byte-order mark */
-	int nh = split_fields(hl, fld, MAX_FIELDS);
+	int nh = ah_csvline_split_quoted(hl, fld, MAX_FIELDS);
 	if (nh < 0) {
 		rc = AH_EPARSE;
 		seterr(err, errlen, "%s:1: unterminated quote in header", path);
@@ -303,15 +234,15 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 	size_t prev_line = 0;
 
 	for (;;) {
-		lr = read_line(f, buf, AH_SERIES_MAX_LINE + 1, &len);
+		lr = ah_csvline_next(&in, &text, &len);
 		if (lr == 0)
 			break;
-		line++;
+		line = (size_t)in.lineno;
 		if (lr < 0)
 			goto line_err;
-		if (len == 0 || !*trim(buf))
+		if (len == 0 || !*trim(text))
 			continue; /* blank lines are ignored */
-		int nf = split_fields(buf, fld, need);
+		int nf = ah_csvline_split_quoted(text, fld, need);
 		if (nf < 0) {
 			rc = AH_EPARSE;
 			seterr(err, errlen, "%s:%zu: unterminated quote", path, line);
@@ -479,18 +410,8 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 	goto out;
 
 line_err:
-	if (lr == -1) {
-		rc = AH_ETOOBIG;
-		seterr(err, errlen, "%s:%zu: line longer than %d bytes (hard cap)", path, line,
-		       AH_SERIES_MAX_LINE);
-	} else if (lr == -2) {
-		rc = AH_EPARSE;
-		seterr(err, errlen, "%s:%zu: binary data (control or NUL byte); not a CSV text file", path,
-		       line);
-	} else {
-		rc = AH_EIO;
-		seterr(err, errlen, "%s:%zu: read error: %s", path, line, strerror(errno));
-	}
+	rc = lr;
+	seterr(err, errlen, "%s", ah_csvline_error(&in));
 out:
 	free(t_ns);
 	free(v);

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "ahead/series.h"
@@ -85,7 +86,6 @@ static int series_for(ah_history *h, const char *w, const char *d, int64_t gran,
 
 #define LONG_MAX_SERIES 256
 #define LONG_BATCH 4096
-#define LONG_LINE_MAX 4096
 
 typedef struct {
 	char workload[AH_SHADOW_WORKLOAD_MAX];
@@ -106,27 +106,12 @@ static int is_missing(const char *s)
 	return !*s || !strcasecmp(s, "nan") || !strcmp(s, "NA") || !strcasecmp(s, "null");
 }
 
-/* Splits "time,workload,dim,value" in place; returns the field count. */
-static int split4(char *line, char *fld[5])
-{
-	int nf = 0;
-	for (char *p = line; nf < 5;) {
-		fld[nf++] = p;
-		char *c = strchr(p, ',');
-		if (!c)
-			break;
-		*c = '\0';
-		p = c + 1;
-	}
-	return nf;
-}
-
 /* One data line; AH_EPARSE with "FILE:LINE: ..." in err when it is bad. */
 static int long_fields(char *line, const char *name, long lineno, int64_t *t, double *v, bool *missing,
 		       char *fld[5], char *err, size_t errlen)
 {
 	int rc;
-	if (split4(line, fld) != 4) {
+	if (ah_csvline_split(line, ',', fld, 4) != 4) {
 		snprintf(err, errlen, "%s:%ld: expected 4 fields (time,workload,dim,value)", name, lineno);
 		return AH_EPARSE;
 	}
@@ -186,32 +171,20 @@ static int long_flush(ah_history *h, long_buf *b, char *err, size_t errlen)
 	return rc ? failed(err, errlen, "append", rc) : 0;
 }
 
-/* Reads one line; 0 at the end, 1 with a line, AH_ETOOBIG when too long. */
-static int read_line(FILE *f, char *line, size_t cap, size_t *len)
-{
-	if (!fgets(line, (int)cap, f))
-		return 0;
-	size_t n = strlen(line);
-	if (n == cap - 1 && line[n - 1] != '\n')
-		return AH_ETOOBIG;
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	*len = n;
-	return 1;
-}
-
 static int import_long_lines(ah_history *h, long_state *ls, FILE *f, const char *name, int64_t gran,
 			     ah_history_import_out *o, char *err, size_t errlen)
 {
-	char line[LONG_LINE_MAX + 2];
+	char buf[AH_CSV_LINE_MAX + 1], *line;
+	ah_csvline in;
 	long lineno = 0;
 	size_t len;
 	int r;
-	while ((r = read_line(f, line, sizeof line, &len)) != 0) {
-		lineno++;
+	ah_csvline_init(&in, f, name, buf, sizeof buf);
+	while ((r = ah_csvline_next(&in, &line, &len)) != 0) {
+		lineno = (long)in.lineno;
 		if (r < 0) {
-			snprintf(err, errlen, "%s:%ld: line longer than %d bytes", name, lineno, LONG_LINE_MAX);
-			return AH_EPARSE;
+			snprintf(err, errlen, "%s", ah_csvline_error(&in));
+			return r == AH_EIO ? r : AH_EPARSE;
 		}
 		if (lineno == 1) {
 			if (strcasecmp(line, "time,workload,dim,value")) {
@@ -240,10 +213,6 @@ static int import_long_lines(ah_history *h, long_state *ls, FILE *f, const char 
 		if (++b->n == LONG_BATCH && (r = long_flush(h, b, err, errlen)) < 0)
 			return r;
 		o->samples++;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", name);
-		return AH_EIO;
 	}
 	if (lineno == 0) {
 		snprintf(err, errlen, "%s: empty file (expected a header)", name);
