@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ahead/input_unit.h"
 #include "ahead/usage.h" /* the record types: points, series, requests, tiers */
 
 #ifdef __cplusplus
@@ -34,7 +35,16 @@ typedef struct {
 	size_t missing;           /* missing values skipped */
 	int series;               /* series written */
 	bool aggregates;          /* the file was an `ahead shadow export` (mean, max, count kept) */
+	/* values above 0 but below one base unit (1 millicore, 1 byte) once
+	 * read in their unit: a sign of a wrong --unit (percent read as
+	 * millicores); the callers warn */
+	size_t below_one;
 } ah_history_import_out;
+
+/* The units later imports read values in (input_unit.h; by default each
+ * dimension's base unit). An export file is always in base units: a unit
+ * for its dimension's kind makes its import fail. */
+void ah_history_set_units(ah_history *h, const ah_input_units *u);
 
 /* Long format: a header "time,workload,dim,value", one sample a line; all
  * or nothing (one transaction). name is the file's name for messages. */

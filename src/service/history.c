@@ -17,6 +17,7 @@
 
 struct ah_history {
 	ah_shadow *s;
+	ah_input_units units;
 	char path[PATH_MAX];
 };
 
@@ -26,6 +27,7 @@ int ah_history_open(const char *db_path, const char *shadow_path, bool create, a
 	ah_history *h = calloc(1, sizeof(*h));
 	if (!h)
 		return AH_ENOMEM;
+	ah_input_units_init(&h->units);
 	int rc = 0;
 	if (shadow_path) {
 		if (strlen(shadow_path) >= sizeof h->path)
@@ -58,6 +60,21 @@ void ah_history_free(ah_history *h)
 		return;
 	ah_shadow_free(h->s);
 	free(h);
+}
+
+void ah_history_set_units(ah_history *h, const ah_input_units *u)
+{
+	if (h && u)
+		h->units = *u;
+}
+
+/* Reads V in DIM's input unit; counts values that end below one base unit. */
+static double in_base(const ah_history *h, const char *dim, double v, size_t *below_one)
+{
+	double b = v * ah_input_units_factor(&h->units, ah_input_units_kind_of_dim(dim));
+	if (b > 0 && b < 1)
+		(*below_one)++;
+	return b;
 }
 
 const char *ah_history_path(const ah_history *h)
@@ -209,7 +226,12 @@ static int import_long_lines(ah_history *h, long_state *ls, FILE *f, const char 
 		if ((r = long_buffer(h, ls, fld[1], fld[2], gran, name, lineno, &b, err, errlen)) < 0)
 			return r;
 		b->t[b->n] = t;
-		b->v[b->n] = v;
+		b->v[b->n] = in_base(h, b->dim, v, &o->below_one);
+		if (!isfinite(b->v[b->n])) {
+			snprintf(err, errlen, "%s:%ld: value: '%.40s' %s is out of range", name, lineno, fld[3],
+				 ah_input_units_name(&h->units, ah_input_units_kind_of_dim(b->dim)));
+			return AH_EPARSE;
+		}
 		if (++b->n == LONG_BATCH && (r = long_flush(h, b, err, errlen)) < 0)
 			return r;
 		o->samples++;
@@ -313,8 +335,20 @@ int ah_history_import_series(ah_history *h, const char *path, FILE *f, const cha
 	ah_series ser = {0};
 	size_t k = 0;
 	int rc = 0;
+	if (exported && ah_input_units_given(&h->units, ah_input_units_kind_of_dim(dim))) {
+		snprintf(err, errlen, "%s: --unit: an export file is in base units (%s); give no --unit", path,
+			 ah_input_units_base_name(ah_input_units_kind_of_dim(dim)));
+		return AH_EINVAL;
+	}
 	if (!exported && (rc = read_values(path, time_col, value_col, &ser, &k, err, errlen)) < 0)
 		return rc;
+	for (size_t i = 0; i < k; i++)
+		if (!isfinite(ser.v[i] = in_base(h, dim, ser.v[i], &o.below_one))) {
+			snprintf(err, errlen, "%s: a value is out of range in %s", path,
+				 ah_input_units_name(&h->units, ah_input_units_kind_of_dim(dim)));
+			ah_series_fini(&ser);
+			return AH_EPARSE;
+		}
 	int64_t id;
 	/* One transaction: a bad file leaves no new series behind. */
 	if ((rc = ah_shadow_begin(h->s))) {

@@ -34,6 +34,7 @@ struct ah_trace {
 	int npend, ipend;
 	size_t max_buffered;
 	int64_t last_t; /* last accepted timestamp; -1 before the first */
+	double factor[2]; /* plain: input unit to base unit, cpu and memory */
 	int header_seen;
 };
 
@@ -90,6 +91,7 @@ static int trace_new(FILE *f, int owns, const char *name, ah_trace_format fmt, a
 	set_workload_from_path(tr, tr->name);
 	ah_csvline_init(&tr->in, f, tr->name, tr->buf, sizeof(tr->buf));
 	tr->last_t = -1;
+	tr->factor[0] = tr->factor[1] = 1.0;
 	*out = tr;
 	return 0;
 }
@@ -121,6 +123,15 @@ void ah_trace_free(ah_trace *tr)
 	if (tr->owns_file && tr->f)
 		fclose(tr->f);
 	free(tr);
+}
+
+int ah_trace_set_units(ah_trace *tr, const ah_input_units *u)
+{
+	if (!tr || !u || tr->fmt != AH_TRACE_PLAIN || ah_input_units_check(u, NULL))
+		return AH_EINVAL;
+	tr->factor[AH_DIM_CPU] = ah_input_units_factor(u, AH_UNIT_CPU);
+	tr->factor[AH_DIM_MEMORY] = ah_input_units_factor(u, AH_UNIT_BYTES);
+	return 0;
 }
 
 const char *ah_trace_error(const ah_trace *tr)
@@ -283,10 +294,14 @@ static int parse_value(ah_trace *tr, const char *field, const char *s, int dim, 
 	if (v < 0)
 		return fail(tr, AH_ERANGE, "%s: negative value", field);
 	int64_t cap = dim == AH_DIM_CPU ? AH_TRACE_CPU_MAX : AH_TRACE_MEM_MAX;
-	if (v > (double)cap)
-		return fail(tr, AH_ERANGE, "%s: %g is above the cap of %lld %s", field, v, (long long)cap,
+	double b = v * tr->factor[dim];
+	if (b > (double)cap)
+		return fail(tr, AH_ERANGE, "%s: %g is above the cap of %lld %s", field, b, (long long)cap,
 			    dim == AH_DIM_CPU ? "millicores" : "bytes");
-	*out = (int64_t)llround(v);
+	*out = (int64_t)llround(b);
+	tr->st.values[dim]++;
+	if (b > 0 && *out == 0)
+		tr->st.rounded_to_zero[dim]++;
 	return 0;
 }
 
