@@ -56,6 +56,13 @@ int ah_history_import_series(ah_history *h, const char *path, FILE *f, const cha
 			     int64_t granularity_ns, const char *time_col, const char *value_col,
 			     ah_history_import_out *out, char *err, size_t errlen);
 
+/* One series from N samples read elsewhere (a Bitbrains column), already in
+ * the dimension's base unit; NAME is the source for messages. All or
+ * nothing. */
+int ah_history_import_values(ah_history *h, const char *name, const char *workload, const char *dim,
+			     int64_t granularity_ns, const int64_t *t_ns, const double *v, size_t n,
+			     ah_history_import_out *out, char *err, size_t errlen);
+
 /* A series by name; AH_ENOENT ("no series W/D" in err) when absent. */
 int ah_history_series_get(ah_history *h, const char *workload, const char *dim, ah_shadow_series_info *out,
 			  char *err, size_t errlen);

@@ -20,6 +20,7 @@
 #include "ahead/input_unit.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/trace_input.h"
 
 #define CMD "shadow"
 #define LONG_MAX_SERIES 256
@@ -81,7 +82,11 @@ static void usage_import(FILE *f)
 		"                    memory, io: bytes, KiB, MiB, GiB, TiB, KB, MB, GB, TB.\n"
 		"                    Default: millicores and bytes. Values that end below 1\n"
 		"                    millicore or 1 byte are reported with a warning\n"
-		"  --of N            --unit percent: the cores 100 percent stands for\n\n"
+		"  --of N            --unit percent: the cores 100 percent stands for\n"
+		"  --format F        csv (default) or bitbrains: a GWA-T-12 per-VM file, read as\n"
+		"                    'ahead replay' reads it; --workload defaults to the VM (the\n"
+		"                    file's name), --dim to the column\n"
+		"  --column C        bitbrains: cpu (millicores, the default) or memory (bytes)\n\n"
 		"Missing values (empty, NaN, NA, null) are skipped and counted. A file with the\n"
 		"header 'time,value,max,count' (written by 'ahead shadow export') is imported\n"
 		"with its means, maxima and counts intact.\n%s",
@@ -267,6 +272,45 @@ static void warn_below_one(const char *sub, const char *input, const ah_history_
 	}
 }
 
+/* --format bitbrains: one column of a GWA-T-12 file, in its stated unit;
+ * the workload defaults to the VM (the file's name), the dim to the column. */
+static int import_bitbrains(const char *sub, const opts *o, const char *column, int64_t gran,
+			    const ah_input_units *u)
+{
+	const char *bad = o->long_fmt ? "--long" : o->time_col ? "--time-col" : o->value_col ? "--value-col"
+			: (u->cpu_set || u->bytes_set) ? "--unit" : NULL;
+	if (bad) {
+		ah_cli_err(CMD, "%s: %s does not apply to --format bitbrains (its columns and units are "
+			   "stated: --column " AH_CLI_BB_COLUMNS ")", sub, bad);
+		return AH_EXIT_USAGE;
+	}
+	char err[768];
+	ah_cli_samples smp;
+	int rc = ah_cli_bitbrains_read(o->input, column ? column : "cpu", &smp, err, sizeof err);
+	if (rc) {
+		ah_cli_err(CMD, "%s: %s", sub, err);
+		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+	}
+	const char *dim = o->dim ? o->dim : column && strcmp(column, "cpu") ? "memory" : "cpu";
+	const char *workload = o->workload ? o->workload : smp.workload;
+	int ret = check_names(sub, workload, dim);
+	ah_history *h = NULL;
+	if (!ret && (ret = open_store(sub, o, 1, &h)) == 0) {
+		ah_history_import_out r;
+		rc = ah_history_import_values(h, o->input, workload, dim, gran, smp.t_ns, smp.v, smp.n, &r, err,
+					      sizeof err);
+		if (rc) {
+			ret = hist_fail(sub, err, rc);
+		} else {
+			warn_below_one(sub, o->input, &r, dim, u);
+			printf("imported %zu samples into %s/%s\n", r.samples, workload, dim);
+		}
+	}
+	ah_history_free(h);
+	ah_cli_samples_fini(&smp);
+	return ret;
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	const char *sub = "import";
@@ -277,9 +321,14 @@ static int cmd_import(int argc, char **argv)
 	char err[768];
 	ah_input_units units;
 	double of_cores = 0;
+	int in_fmt = 0;
+	const char *column = NULL;
+	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
 	ah_input_units_init(&units);
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
+		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
+		AH_OPT("column", 0, AH_OPT_STRING, &column, .hint = "cpu or memory"),
 		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = opt_unit),
 		AH_OPT("of", 0, AH_OPT_NUMBER, &of_cores, .hint = "CORES", .min = 0, .max = 1e6,
 		       .flags = AH_OPT_MIN_OPEN),
@@ -299,6 +348,12 @@ static int cmd_import(int argc, char **argv)
 		ah_cli_err(CMD, "%s: --input FILE is required", sub);
 		return AH_EXIT_USAGE;
 	}
+	if (column && !in_fmt) {
+		ah_cli_err(CMD, "%s: --column picks a Bitbrains column: give --format bitbrains", sub);
+		return AH_EXIT_USAGE;
+	}
+	if (in_fmt)
+		return import_bitbrains(sub, &o, column, gran, &units);
 	if (o.long_fmt) {
 		const char *bad = o.workload ? "--workload" : o.dim ? "--dim" : o.time_col ? "--time-col"
 							     : o.value_col ? "--value-col" : NULL;

@@ -150,6 +150,121 @@ static int64_t median_step(const row *r, size_t n, bool absolute)
 	return med;
 }
 
+/* Rows as read (in file order) to a series: ordering, duplicates, the
+ * step and gap filling. PATH names the input in messages. */
+static int build(const char *path, row *rows, size_t nrows, const ah_series_csv_opts *opts, size_t reordered,
+		 int tc, int vc, ah_series *out, char *err, size_t errlen)
+{
+	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
+	const bool unordered = opts->flags & AH_SERIES_UNORDERED;
+	const bool sort = (opts->flags & AH_SERIES_SORT) && !unordered;
+	const bool fill = !(opts->flags & AH_SERIES_NO_FILL) && !unordered;
+	size_t missing = 0, dups = 0;
+	int64_t *t_ns = NULL;
+	double *v = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < nrows; i++)
+		missing += isnan(rows[i].v);
+	if (sort)
+		qsort(rows, nrows, sizeof(*rows), cmp_row);
+
+	/* Duplicates (adjacent after ordering). */
+	if (!unordered) {
+		size_t w = 0;
+		for (size_t i = 0; i < nrows;) {
+			size_t j = i + 1;
+			while (j < nrows && rows[j].t == rows[i].t)
+				j++;
+			if (j - i > 1) {
+				if (opts->dups == AH_SERIES_DUP_ERROR) {
+					rc = AH_EINVAL;
+					seterr(err, errlen, "%s:%zu: duplicate timestamp (same as line %zu)", path,
+					       rows[i + 1].line, rows[i].line);
+					goto out;
+				}
+				row r = rows[j - 1];
+				if (opts->dups == AH_SERIES_DUP_MEAN) {
+					double s = 0;
+					size_t c = 0;
+					for (size_t k = i; k < j; k++)
+						if (!isnan(rows[k].v)) {
+							s += rows[k].v;
+							c++;
+						}
+					r.v = c ? s / (double)c : NAN;
+				}
+				for (size_t k = i; k < j; k++)
+					if (isnan(rows[k].v))
+						missing--;
+				if (isnan(r.v))
+					missing++;
+				dups += j - i - 1;
+				rows[w++] = r;
+			} else {
+				rows[w++] = rows[i];
+			}
+			i = j;
+		}
+		nrows = w;
+	}
+
+	int64_t step = median_step(rows, nrows, unordered);
+	if (step < 0) {
+		rc = AH_ENOMEM;
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	size_t gaps = 0, filled = 0, total = nrows;
+	if (fill && step > 0) {
+		for (size_t i = 1; i < nrows; i++) {
+			int64_t d = rows[i].t - rows[i - 1].t;
+			if ((double)d > 1.5 * (double)step) {
+				int64_t k = (d + step / 2) / step - 1;
+				gaps++;
+				if ((uint64_t)k > max_rows || total + (size_t)k > max_rows) {
+					rc = AH_ETOOBIG;
+					seterr(err, errlen,
+					       "%s:%zu: gap of %lld steps would exceed the %zu-point cap", path,
+					       rows[i].line, (long long)k, max_rows);
+					goto out;
+				}
+				filled += (size_t)k;
+				total += (size_t)k;
+			}
+		}
+	}
+	t_ns = malloc(total * sizeof(*t_ns));
+	v = malloc(total * sizeof(*v));
+	if (!t_ns || !v) {
+		rc = AH_ENOMEM;
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	size_t w = 0;
+	for (size_t i = 0; i < nrows; i++) {
+		if (fill && step > 0 && i > 0) {
+			int64_t d = rows[i].t - rows[i - 1].t;
+			if ((double)d > 1.5 * (double)step) {
+				int64_t k = (d + step / 2) / step - 1;
+				for (int64_t j = 1; j <= k; j++) {
+					t_ns[w] = rows[i - 1].t + j * step;
+					v[w++] = NAN;
+				}
+			}
+		}
+		t_ns[w] = rows[i].t;
+		v[w++] = rows[i].v;
+	}
+	*out = (ah_series){.t_ns = t_ns, .v = v, .n = w, .step_ns = step, .rows = nrows + dups,
+			   .missing = missing, .gaps = gaps, .filled = filled, .duplicates = dups,
+			   .reordered = sort ? reordered : 0, .time_col = tc, .value_col = vc};
+	return 0;
+out:
+	free(t_ns);
+	free(v);
+	return rc;
+}
+
 int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_series *out,
 		       char *err, size_t errlen)
 {
@@ -163,13 +278,10 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
 	const bool unordered = opts->flags & AH_SERIES_UNORDERED;
 	const bool sort = (opts->flags & AH_SERIES_SORT) && !unordered;
-	const bool fill = !(opts->flags & AH_SERIES_NO_FILL) && !unordered;
 	int rc = 0;
 	char *buf = NULL, **fld = NULL;
 	row *rows = NULL;
-	size_t nrows = 0, cap = 0, line = 0, len = 0, missing = 0, dups = 0, reordered = 0;
-	int64_t *t_ns = NULL;
-	double *v = NULL;
+	size_t nrows = 0, cap = 0, line = 0, len = 0, reordered = 0;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
@@ -304,121 +416,66 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 			cap = nc;
 		}
 		rows[nrows++] = (row){t, val, line};
-		if (isnan(val))
-			missing++;
 	}
 	if (!nrows) {
 		rc = AH_EINVAL;
 		seterr(err, errlen, "%s: no data rows after the header", path);
 		goto out;
 	}
-	if (sort)
-		qsort(rows, nrows, sizeof(*rows), cmp_row);
-
-	/* Duplicates (adjacent after ordering). */
-	if (!unordered) {
-		size_t w = 0;
-		for (size_t i = 0; i < nrows;) {
-			size_t j = i + 1;
-			while (j < nrows && rows[j].t == rows[i].t)
-				j++;
-			if (j - i > 1) {
-				if (opts->dups == AH_SERIES_DUP_ERROR) {
-					rc = AH_EINVAL;
-					seterr(err, errlen, "%s:%zu: duplicate timestamp (same as line %zu)", path,
-					       rows[i + 1].line, rows[i].line);
-					goto out;
-				}
-				row r = rows[j - 1];
-				if (opts->dups == AH_SERIES_DUP_MEAN) {
-					double s = 0;
-					size_t c = 0;
-					for (size_t k = i; k < j; k++)
-						if (!isnan(rows[k].v)) {
-							s += rows[k].v;
-							c++;
-						}
-					r.v = c ? s / (double)c : NAN;
-				}
-				for (size_t k = i; k < j; k++)
-					if (isnan(rows[k].v))
-						missing--;
-				if (isnan(r.v))
-					missing++;
-				dups += j - i - 1;
-				rows[w++] = r;
-			} else {
-				rows[w++] = rows[i];
-			}
-			i = j;
-		}
-		nrows = w;
-	}
-
-	int64_t step = median_step(rows, nrows, unordered);
-	if (step < 0) {
-		rc = AH_ENOMEM;
-		seterr(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	size_t gaps = 0, filled = 0, total = nrows;
-	if (fill && step > 0) {
-		for (size_t i = 1; i < nrows; i++) {
-			int64_t d = rows[i].t - rows[i - 1].t;
-			if ((double)d > 1.5 * (double)step) {
-				int64_t k = (d + step / 2) / step - 1;
-				gaps++;
-				if ((uint64_t)k > max_rows || total + (size_t)k > max_rows) {
-					rc = AH_ETOOBIG;
-					seterr(err, errlen,
-					       "%s:%zu: gap of %lld steps would exceed the %zu-point cap", path,
-					       rows[i].line, (long long)k, max_rows);
-					goto out;
-				}
-				filled += (size_t)k;
-				total += (size_t)k;
-			}
-		}
-	}
-	t_ns = malloc(total * sizeof(*t_ns));
-	v = malloc(total * sizeof(*v));
-	if (!t_ns || !v) {
-		rc = AH_ENOMEM;
-		seterr(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-	size_t w = 0;
-	for (size_t i = 0; i < nrows; i++) {
-		if (fill && step > 0 && i > 0) {
-			int64_t d = rows[i].t - rows[i - 1].t;
-			if ((double)d > 1.5 * (double)step) {
-				int64_t k = (d + step / 2) / step - 1;
-				for (int64_t j = 1; j <= k; j++) {
-					t_ns[w] = rows[i - 1].t + j * step;
-					v[w++] = NAN;
-				}
-			}
-		}
-		t_ns[w] = rows[i].t;
-		v[w++] = rows[i].v;
-	}
-	*out = (ah_series){.t_ns = t_ns, .v = v, .n = w, .step_ns = step, .rows = nrows + dups,
-			   .missing = missing, .gaps = gaps, .filled = filled, .duplicates = dups,
-			   .reordered = sort ? reordered : 0, .time_col = tc, .value_col = vc};
-	t_ns = NULL;
-	v = NULL;
+	rc = build(path, rows, nrows, opts, reordered, tc, vc, out, err, errlen);
 	goto out;
 
 line_err:
 	rc = lr;
 	seterr(err, errlen, "%s", ah_csvline_error(&in));
 out:
-	free(t_ns);
-	free(v);
 	free(rows);
 	free(fld);
 	free(buf);
 	fclose(f);
+	return rc;
+}
+
+int ah_series_from_samples(const char *name, const int64_t *t_ns, const double *v, const size_t *lines, size_t n,
+			   const ah_series_csv_opts *opts, ah_series *out, char *err, size_t errlen)
+{
+	static const ah_series_csv_opts zero;
+	if (!opts)
+		opts = &zero;
+	if (!name || !out || (n && (!t_ns || !v))) {
+		seterr(err, errlen, "no samples");
+		return AH_EINVAL;
+	}
+	if (!n) {
+		seterr(err, errlen, "%s: no samples", name);
+		return AH_EINVAL;
+	}
+	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
+	if (n > max_rows) {
+		seterr(err, errlen, "%s: more than %zu rows (hard cap)", name, max_rows);
+		return AH_ETOOBIG;
+	}
+	row *rows = malloc(n * sizeof(*rows));
+	if (!rows) {
+		seterr(err, errlen, "%s: out of memory", name);
+		return AH_ENOMEM;
+	}
+	size_t reordered = 0;
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = (row){t_ns[i], v[i], lines ? lines[i] : i + 1};
+		reordered += i && t_ns[i] < t_ns[i - 1];
+	}
+	int rc = 0;
+	if (!(opts->flags & (AH_SERIES_SORT | AH_SERIES_UNORDERED)))
+		for (size_t i = 1; i < n && !rc; i++)
+			if (t_ns[i] < t_ns[i - 1]) {
+				rc = AH_EINVAL;
+				seterr(err, errlen, "%s:%zu: timestamp goes backwards (earlier than line %zu)", name,
+				       rows[i].line, rows[i - 1].line);
+			}
+	if (!rc)
+		rc = build(name, rows, n, opts, reordered, -1, -1, out, err, errlen);
+	free(rows);
 	return rc;
 }
 
