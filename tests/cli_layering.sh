@@ -14,7 +14,7 @@ CLI_MODE=${CLI_MODE:-fail} # src/cli reaches storage only through the service
 # Which layer owns each public header (include/ahead/NAME.h).
 declare -A OWNER=(
   [error]=core [resource]=core [policy]=core [engine]=core [ledger]=core
-  [shaper]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [names]=core [id]=core [duration]=core [timestamp]=core
+  [shaper]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [csvline]=core [input_unit]=core [names]=core [id]=core [duration]=core [timestamp]=core
   [sizing]=sizing [sizing_sizer]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
   [ledger_sqlite]=store [shadow]=store [shadow_alloc]=store

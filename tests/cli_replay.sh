@@ -95,6 +95,27 @@ if command -v gnuplot >/dev/null; then
   [ -s "$T/charts/replay_static.png" ] && [ -s "$T/charts/replay_ahead.png" ] || die "charts missing"
 fi
 
+# --- input units (--unit): values that a wrong unit turns into zeros are
+# reported loudly; the right unit makes the same trace mean what it says
+cat >"$T/pct.csv" <<'EOF'
+time,workload,dim,used
+0,w,cpu,0.3
+2024-01-01T00:00:00Z,w,cpu,0.4
+2024-01-01T00:05:00Z,w,cpu,0.2
+2024-01-01T00:10:00Z,w,mem,0.25
+EOF
+out=$("$A" replay --trace "$T/pct.csv" --policy static -o json 2>"$T/err") || bad "pct replay"
+grep -q "WARNING: .*pct.csv: 3 of 3 cpu values are below 1 millicore and were read as 0" "$T/err" && ok || bad "zero warning cpu: $(cat "$T/err")"
+grep -q "WARNING: .*pct.csv: 1 of 1 memory values are below 1 byte" "$T/err" && ok || bad "zero warning memory"
+"$A" replay --trace "$T/pct.csv" --policy static --unit percent --of 4 --unit GiB -o json >"$T/pct.json" 2>"$T/err" || bad "pct --unit"
+[ ! -s "$T/err" ] && ok || bad "no warning with the right unit: $(cat "$T/err")"
+cmp -s <(echo "$out") "$T/pct.json" && bad "the unit changed nothing" || ok
+expect_rc 2 "--unit percent needs --of N" -- replay --trace "$T/pct.csv" --unit percent
+expect_rc 2 "--of applies to --unit percent only" -- replay --trace "$T/pct.csv" --unit cores --of 2
+expect_rc 2 "that dimension already has a unit" -- replay --trace "$T/pct.csv" --unit cores --unit millicores
+expect_rc 2 "expected one of cores" -- replay --trace "$T/pct.csv" --unit furlong
+expect_rc 2 "bitbrains traces state their units" -- replay --trace "$T/pct.csv" --format bitbrains --unit cores
+
 # Real data: the 50 Bitbrains VMs, all policies.
 BB="$SHARED/data/bitbrains_rnd/rnd/2013-7"
 if [ -n "$SHARED" ] && [ -d "$BB" ]; then

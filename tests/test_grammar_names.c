@@ -187,11 +187,40 @@ static void test_trace_workload_names(void **state)
 	assert_non_null(strstr(err, "workload: bad character"));
 }
 
+/* Outside text: UTF-8 in shortest form, no control characters. */
+static void test_text(void **state)
+{
+	(void)state;
+	static const char *good[] = {"", "plain", "caf\xc3\xa9", "\xe2\x98\x95", "\xf0\x9f\x98\x80", "\xc2\xa0",
+				     "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf"};
+	static const struct {
+		const char *s, *why;
+	} bad[] = {
+		{"\xff", "not valid UTF-8"},         {"a\xc3", "not valid UTF-8"},      /* truncated */
+		{"\xc0\xaf", "not valid UTF-8"},     {"\xe0\x80\xaf", "not valid UTF-8"}, /* overlong */
+		{"\xed\xa0\x80", "not valid UTF-8"}, {"\xf4\x90\x80\x80", "not valid UTF-8"}, /* surrogate, > U+10FFFF */
+		{"\x80", "not valid UTF-8"},         {"a\tb", "has a control character"},
+		{"\x7f", "has a control character"}, {"\xc2\x85", "has a control character"}, /* C1 NEL */
+	};
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		assert_int_equal(ah_name_check_text(good[i], strlen(good[i]), NULL), 0);
+		assert_int_equal(ah_name_check_param_value(good[i]), 0);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		const char *why = NULL;
+		assert_int_equal(ah_name_check_text(bad[i].s, strlen(bad[i].s), &why), AH_EINVAL);
+		assert_string_equal(why, bad[i].why);
+		assert_int_equal(ah_name_check_param_value(bad[i].s), AH_EINVAL);
+	}
+	/* a NUL inside the checked bytes is refused too */
+	assert_int_equal(ah_name_check_text("a\0b", 3, NULL), AH_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_object_names),       cmocka_unit_test(test_dim_names),
-		cmocka_unit_test(test_workload_names),     cmocka_unit_test(test_param_names),
+		cmocka_unit_test(test_workload_names),     cmocka_unit_test(test_param_names), cmocka_unit_test(test_text),
 		cmocka_unit_test(test_engine_tenant_names), cmocka_unit_test(test_trace_workload_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

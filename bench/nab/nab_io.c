@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "nab/nab.h"
 
 #define NAB_JSON_MAX_BYTES (64u << 20)
-#define NAB_CSV_LINE_MAX 4096
 #define NAB_CSV_MAX_ROWS 100000
 
 typedef struct {
@@ -320,22 +320,6 @@ out:
 	return rc;
 }
 
-/* Splits a CSV line (no quoting in NAB's files) into at most max fields. */
-static int split(char *line, char **f, int max)
-{
-	int n = 0;
-	char *p = line;
-	while (n < max) {
-		f[n++] = p;
-		char *c = strchr(p, ',');
-		if (!c)
-			break;
-		*c = 0;
-		p = c + 1;
-	}
-	return n;
-}
-
 static int parse_double(const char *s, double *out)
 {
 	char *end;
@@ -366,7 +350,9 @@ int ah_nab_results_load(const char *path, char *err, size_t err_len, ah_nab_resu
 			size_t *n_out)
 {
 	int rc = 0;
-	char line[NAB_CSV_LINE_MAX];
+	char buf[AH_CSV_LINE_MAX + 1], *line;
+	ah_csvline in;
+	size_t len;
 	ah_nab_result_row *rows = NULL;
 	size_t n = 0, cap = 0;
 	long lineno = 0;
@@ -377,17 +363,9 @@ int ah_nab_results_load(const char *path, char *err, size_t err_len, ah_nab_resu
 		set_err(err, err_len, "%s: %s", path, strerror(errno));
 		return AH_EIO;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		size_t len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			set_err(err, err_len, "%s:%ld: line longer than %d bytes", path, lineno,
-				NAB_CSV_LINE_MAX);
-			rc = AH_ETOOBIG;
-			goto out;
-		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = 0;
+	ah_csvline_init(&in, f, path, buf, sizeof(buf));
+	while ((rc = ah_csvline_next(&in, &line, &len)) > 0) {
+		lineno = (long)in.lineno;
 		if (lineno == 1) {
 			if (strncmp(line, "Detector,Profile,File,Threshold,Score,TP,TN,FP,FN,Total_Count",
 				    62)) {
@@ -400,7 +378,7 @@ int ah_nab_results_load(const char *path, char *err, size_t err_len, ah_nab_resu
 		if (!len)
 			continue;
 		char *fld[11];
-		if (split(line, fld, 11) != 10) {
+		if (ah_csvline_split(line, ',', fld, 10) != 10) {
 			set_err(err, err_len, "%s:%ld: expected 10 fields", path, lineno);
 			rc = AH_EPARSE;
 			goto out;
@@ -442,9 +420,8 @@ int ah_nab_results_load(const char *path, char *err, size_t err_len, ah_nab_resu
 		}
 		n++;
 	}
-	if (ferror(f)) {
-		set_err(err, err_len, "%s: read error", path);
-		rc = AH_EIO;
+	if (rc < 0) {
+		set_err(err, err_len, "%s", ah_csvline_error(&in));
 		goto out;
 	}
 	*rows_out = rows;

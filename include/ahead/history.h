@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ahead/input_unit.h"
 #include "ahead/usage.h" /* the record types: points, series, requests, tiers */
 
 #ifdef __cplusplus
@@ -34,7 +35,16 @@ typedef struct {
 	size_t missing;           /* missing values skipped */
 	int series;               /* series written */
 	bool aggregates;          /* the file was an `ahead shadow export` (mean, max, count kept) */
+	/* values above 0 but below one base unit (1 millicore, 1 byte) once
+	 * read in their unit: a sign of a wrong --unit (percent read as
+	 * millicores); the callers warn */
+	size_t below_one;
 } ah_history_import_out;
+
+/* The units later imports read values in (input_unit.h; by default each
+ * dimension's base unit). An export file is always in base units: a unit
+ * for its dimension's kind makes its import fail. */
+void ah_history_set_units(ah_history *h, const ah_input_units *u);
 
 /* Long format: a header "time,workload,dim,value", one sample a line; all
  * or nothing (one transaction). name is the file's name for messages. */
@@ -44,6 +54,13 @@ int ah_history_import_long(ah_history *h, FILE *f, const char *name, int64_t gra
  * NULL), or an export file, which keeps its aggregates. All or nothing. */
 int ah_history_import_series(ah_history *h, const char *path, FILE *f, const char *workload, const char *dim,
 			     int64_t granularity_ns, const char *time_col, const char *value_col,
+			     ah_history_import_out *out, char *err, size_t errlen);
+
+/* One series from N samples read elsewhere (a Bitbrains column), already in
+ * the dimension's base unit; NAME is the source for messages. All or
+ * nothing. */
+int ah_history_import_values(ah_history *h, const char *name, const char *workload, const char *dim,
+			     int64_t granularity_ns, const int64_t *t_ns, const double *v, size_t n,
 			     ah_history_import_out *out, char *err, size_t errlen);
 
 /* A series by name; AH_ENOENT ("no series W/D" in err) when absent. */

@@ -41,7 +41,7 @@
 #define AH_TIME_MAX_NS INT64_C(9214646400000000000)
 
 /* ---- CSV lines (csvline.h) ---- */
-/* Bytes per line, LF included: traces, shadow CSV, long-format imports,
+/* Bytes per line, line ending excluded: traces, shadow CSV, long-format imports,
  * NAB files. */
 #define AH_CSV_LINE_MAX 4096
 /* Series CSV (series.h) may be wide: one time column and many series. */

@@ -5,6 +5,8 @@
 #ifndef AHEAD_NAMES_H
 #define AHEAD_NAMES_H
 
+#include <stddef.h>
+
 #include "ahead/limits.h"
 
 #ifdef __cplusplus
@@ -24,11 +26,19 @@ int ah_name_check_dim(const char *s);
 #define AH_NAME_WORKLOAD_GRAMMAR "1-127 of [A-Za-z0-9_.:/@+-]"
 int ah_name_check_workload(const char *s);
 
-/* A request parameter's key and value. A value may be empty and holds no
- * control character; what a value may further not hold (',' '=' ';' '|')
+/* Outside text that ends in the ledger or the history (parameter values,
+ * and every name, whose grammars are ASCII anyway): valid UTF-8 (shortest
+ * forms, no surrogates, at most U+10FFFF) without control characters (C0,
+ * DEL, C1). N bytes of S are checked. 0, or AH_EINVAL with *WHY (if WHY is
+ * not NULL) a reason for a message: "not valid UTF-8" or "has a control
+ * character". */
+int ah_name_check_text(const char *s, size_t n, const char **why);
+
+/* A request parameter's key and value. A value may be empty and is text
+ * (ah_name_check_text); what a value may further not hold (',' '=' ';' '|')
  * is the parameter string's grammar (usage.h). */
 #define AH_NAME_PARAM_KEY_GRAMMAR "[A-Za-z0-9_.-]{1,63}"
-#define AH_NAME_PARAM_VALUE_GRAMMAR "0-127 bytes, no control characters"
+#define AH_NAME_PARAM_VALUE_GRAMMAR "0-127 bytes of UTF-8 text, no control characters"
 int ah_name_check_param_key(const char *s);
 int ah_name_check_param_value(const char *s);
 

@@ -81,6 +81,14 @@ typedef struct {
 int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_series *out,
 		       char *err, size_t errlen);
 
+/* The same cleaning (order, duplicates, step, gap fill; opts' flags, dups
+ * and max_rows; its columns are ignored) over samples read elsewhere, e.g.
+ * a column of a Bitbrains trace. LINES (may be NULL: 1..n) are the samples'
+ * line numbers in NAME for messages. Same returns as ah_series_read_csv;
+ * time_col and value_col are -1 in *out. */
+int ah_series_from_samples(const char *name, const int64_t *t_ns, const double *v, const size_t *lines, size_t n,
+			   const ah_series_csv_opts *opts, ah_series *out, char *err, size_t errlen);
+
 /* Parses one timestamp field (ISO 8601 or epoch seconds) to ns. 0 or AH_EINVAL. */
 int ah_series_parse_time(const char *s, int64_t *out_ns);
 

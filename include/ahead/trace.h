@@ -12,8 +12,9 @@
  *              per-core clock; requested = cores x 1000) and memory (KB x 1024
  *              bytes; requested = provisioned KB x 1024).
  *   plain      "time,workload,dim,used[,requested]" with that header line;
- *              time in Unix seconds, dim "cpu" (millicores) or "mem"/"memory"
- *              (bytes), values non-negative decimal numbers in base units.
+ *              time in Unix seconds or ISO 8601, dim "cpu" or "mem"/"memory",
+ *              values non-negative decimal numbers in millicores and bytes
+ *              unless ah_trace_set_units says otherwise (replay --unit).
  *
  * Errors are "FILE:LINE: reason" (ah_trace_error). */
 #ifndef AHEAD_TRACE_H
@@ -23,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ahead/input_unit.h"
 #include "ahead/resource.h"
 
 #ifdef __cplusplus
@@ -52,6 +54,11 @@ typedef struct {
 	uint64_t duplicate_rows; /* bitbrains: repeated timestamp, later copy skipped */
 	uint64_t off_rows;       /* bitbrains: VM off (provisioned 0), sample skipped */
 	uint64_t ms_timestamps;  /* bitbrains: timestamps that were really ms (divided) */
+	/* plain: values read, and those above 0 that round to 0 in the base
+	 * unit (a wrong --unit, e.g. percent read as millicores), per
+	 * dimension: [AH_DIM_CPU], [AH_DIM_MEMORY] */
+	uint64_t values[2];
+	uint64_t rounded_to_zero[2];
 } ah_trace_stats;
 
 typedef struct ah_trace ah_trace;
@@ -62,6 +69,10 @@ int ah_trace_open(const char *path, ah_trace_format fmt, ah_trace **out);
  * used in errors and, for bitbrains, as the workload name. */
 int ah_trace_open_stream(FILE *f, const char *name, ah_trace_format fmt, ah_trace **out);
 void ah_trace_free(ah_trace *tr);
+/* Plain traces: the units of used/requested values (input_unit.h; default
+ * millicores and bytes). AH_EINVAL for a bitbrains trace, whose units the
+ * format states. Call before the first ah_trace_next. */
+int ah_trace_set_units(ah_trace *tr, const ah_input_units *u);
 
 /* Next row: 1 = row written, 0 = end of trace, <0 = AH_E* error (the reader
  * then stays in error; ah_trace_error says where and why). */

@@ -113,7 +113,7 @@ static int params_append(const char *cmd, const char *opt, const char *kv, param
 static int add_param(const char *cmd, const char *opt, const char *kv, void *dst)
 {
 	if (!valid_param(kv)) {
-		ah_cli_err(cmd, "%s: '%.64s' is not KEY=VALUE (key [A-Za-z0-9_.-], no commas)", opt, kv);
+		ah_cli_err(cmd, "%s: '%.64s' is not KEY=VALUE (key [A-Za-z0-9_.-], no commas, value UTF-8 text without control characters)", opt, kv);
 		return -1;
 	}
 	return params_append(cmd, opt, kv, dst);

@@ -16,6 +16,7 @@
 #include "ahead/history.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/trace_input.h"
 
 static void usage(FILE *f)
 {
@@ -34,7 +35,9 @@ static void usage(FILE *f)
 		"  --threshold T     score in (0,1] at or above which a point is anomalous (default %.2g)\n"
 		"  --time-col C      time column, by name or 0-based index (default: timestamp/time, else 0)\n"
 		"  --value-col C     value column, by name or 0-based index (default: value, else 1)\n"
-		"  --season N        season length in points: 0 = find daily/weekly from the spacing\n"
+		"  --format F        csv (default) or bitbrains: a GWA-T-12 per-VM file, read as\n"
+		"                    'ahead replay' reads it\n"
+		"  --column C        bitbrains: cpu (millicores, the default) or memory (bytes)\n"		"  --season N        season length in points: 0 = find daily/weekly from the spacing\n"
 		"                    (default), 1 = none\n"
 		"  --sort            sort rows by time instead of refusing rows out of order\n"
 		"  --duplicates P    repeated timestamps: error (default), last (keep the last row)\n"
@@ -89,10 +92,15 @@ int ah_cmd_anomalies(int argc, char **argv)
 	ah_anomaly_config cfg;
 	ah_anomaly_config_default(&cfg);
 	double season = cfg.season_points;
+	int in_fmt = 0; /* 0 csv, 1 bitbrains */
+	const char *column = NULL;
+	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
 	static const ah_cli_choice dup_policies[] = {
 		{"error", AH_SERIES_DUP_ERROR}, {"last", AH_SERIES_DUP_LAST}, {"mean", AH_SERIES_DUP_MEAN}, {NULL, 0}};
 	const ah_cli_opt opts[] = {
 		AH_OPT("input", 0, AH_OPT_STRING, &input, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
+		AH_OPT("column", 0, AH_OPT_STRING, &column, .hint = "cpu or memory", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("threshold", 0, AH_OPT_NUMBER, &cfg.threshold, .hint = "T", .min = 0, .max = 1,
 		       .flags = AH_OPT_MIN_OPEN),
 		AH_OPT("season", 0, AH_OPT_NUMBER, &season, .hint = "N", .min = 0, .max = AH_ANOMALY_MAX_SEASON,
@@ -113,6 +121,15 @@ int ah_cmd_anomalies(int argc, char **argv)
 	int ex = ah_cli_parse(&spec, argc, argv);
 	if (ex != AH_CLI_GO)
 		return ex;
+	if (column && !in_fmt) {
+		ah_cli_err(cmd, "--column picks a Bitbrains column: give --format bitbrains (CSV files take --value-col)");
+		return AH_EXIT_USAGE;
+	}
+	if (in_fmt && (time_col || value_col)) {
+		ah_cli_err(cmd, "%s: a Bitbrains file's columns are named by --column " AH_CLI_BB_COLUMNS,
+			   time_col ? "--time-col" : "--value-col");
+		return AH_EXIT_USAGE;
+	}
 	cfg.season_points = (uint32_t)season;
 	if (!input) {
 		ah_cli_err(cmd, "--input FILE is required (see 'ahead anomalies --help')");
@@ -138,7 +155,8 @@ int ah_cmd_anomalies(int argc, char **argv)
 	csv.dups = (ah_series_dup_policy)dups;
 	if (sort_rows)
 		csv.flags |= AH_SERIES_SORT;
-	if ((rc = ah_series_read_csv(input, &csv, &s, err, sizeof(err)))) {
+	if ((rc = (in_fmt ? ah_cli_bitbrains_series(input, column ? column : "cpu", &csv, &s, err, sizeof(err))
+				: ah_series_read_csv(input, &csv, &s, err, sizeof(err))))) {
 		ah_cli_err(cmd, "%s", err);
 		ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
 		goto out;

@@ -14,6 +14,7 @@
 #include "ahead/series.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/trace_input.h"
 
 #define MAX_Q 32
 
@@ -32,7 +33,9 @@ static void usage(FILE *f)
 		"  --quantiles LIST  levels in (0,1), comma-separated (default 0.5,0.9,0.99)\n"
 		"  --time-col C      time column name or 0-based index (default timestamp/time, else 0)\n"
 		"  --value-col C     value column name or index (default value, else 1)\n"
-		"  --season N        season length in steps (default: found by autocorrelation; 1 = none)\n"
+		"  --format F        csv (default) or bitbrains: a GWA-T-12 per-VM file, read as\n"
+		"                    'ahead replay' reads it\n"
+		"  --column C        bitbrains: cpu (millicores, the default) or memory (bytes)\n"		"  --season N        season length in steps (default: found by autocorrelation; 1 = none)\n"
 		"  --model NAME      use this candidate instead of the best one\n"
 		"  --window N        conformal residual window per horizon (default 250)\n"
 		"  --dups POLICY     repeated timestamps: error (default), last, mean\n"
@@ -117,10 +120,15 @@ int ah_cmd_forecast(int argc, char **argv)
 	int dups = AH_SERIES_DUP_ERROR;
 	ah_series_csv_opts so = {0};
 	ah_out_fmt fmt = AH_OUT_TABLE;
+	int in_fmt = 0; /* 0 csv, 1 bitbrains */
+	const char *column = NULL;
+	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
 	static const ah_cli_choice dup_policies[] = {
 		{"error", AH_SERIES_DUP_ERROR}, {"last", AH_SERIES_DUP_LAST}, {"mean", AH_SERIES_DUP_MEAN}, {NULL, 0}};
 	const ah_cli_opt opts[] = {
 		AH_OPT("input", 0, AH_OPT_STRING, &input, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
+		AH_OPT("column", 0, AH_OPT_STRING, &column, .hint = "cpu or memory", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("horizon", 0, AH_OPT_INT, &horizon, .hint = "H", .lo = 1, .hi = AH_FC_MAX_HORIZON),
 		AH_OPT("season", 0, AH_OPT_INT, &season, .hint = "N", .lo = 1, .hi = 100000),
 		AH_OPT("window", 0, AH_OPT_INT, &window, .hint = "N", .lo = 10, .hi = 100000),
@@ -139,6 +147,15 @@ int ah_cmd_forecast(int argc, char **argv)
 	int ex = ah_cli_parse(&spec, argc, argv);
 	if (ex != AH_CLI_GO)
 		return ex;
+	if (column && !in_fmt) {
+		ah_cli_err(cmd, "--column picks a Bitbrains column: give --format bitbrains (CSV files take --value-col)");
+		return AH_EXIT_USAGE;
+	}
+	if (in_fmt && (so.time_col || so.value_col)) {
+		ah_cli_err(cmd, "%s: a Bitbrains file's columns are named by --column " AH_CLI_BB_COLUMNS,
+			   so.time_col ? "--time-col" : "--value-col");
+		return AH_EXIT_USAGE;
+	}
 	const char *long_col = so.time_col && strlen(so.time_col) > 256	    ? "--time-col"
 			       : so.value_col && strlen(so.value_col) > 256 ? "--value-col"
 									    : NULL;
@@ -161,7 +178,8 @@ int ah_cmd_forecast(int argc, char **argv)
 	ah_forecaster *f = NULL;
 	double *pt = NULL, *qo = NULL;
 	char err[1024];
-	int rc = ah_series_read_csv(input, &so, &s, err, sizeof(err));
+	int rc = (in_fmt ? ah_cli_bitbrains_series(input, column ? column : "cpu", &so, &s, err, sizeof(err))
+				: ah_series_read_csv(input, &so, &s, err, sizeof(err)));
 	if (rc) {
 		ah_cli_err(cmd, "%s", err);
 		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;

@@ -45,6 +45,12 @@ static void usage(FILE *f)
 		"options:\n"
 		"  --trace PATH...    trace files (or directories: their *.csv files); repeatable\n"
 		"  --format F         bitbrains (GWA-T-12 per-VM CSV) or plain (default)\n"
+		"  --unit U[,U]       plain traces: the unit of cpu values (cores, millicores,\n"
+		"                     percent with --of N cores) or of memory values (bytes, KiB,\n"
+		"                     MiB, GiB, TiB, KB, MB, GB, TB); one per dimension.\n"
+		"                     Default millicores and bytes; values that round to 0 are\n"
+		"                     reported with a warning\n"
+		"  --of N             --unit percent: the cores 100 percent stands for\n"
 		"                     plain: header time,workload,dim,used[,requested]\n"
 		"  --policy LIST      comma-separated, default all five\n"
 		"  --dim D            cpu, mem or all (default all)\n"
@@ -181,6 +187,63 @@ static int opt_format(const char *cmd, const char *opt, const char *s, void *dst
 		return -1;
 	}
 	return 0;
+}
+
+static int opt_unit(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	/* "U" or "U,U": one unit per kind of dimension */
+	char buf[64];
+	if (strlen(s) >= sizeof(buf)) {
+		ah_cli_err(cmd, "%s: longer than %zu bytes", opt, sizeof(buf) - 1);
+		return -1;
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	for (char *save = NULL, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		int rc = ah_input_units_add(dst, u);
+		if (rc == AH_EEXIST)
+			ah_cli_err(cmd, "%s: '%.32s': that dimension already has a unit", opt, u);
+		else if (rc)
+			ah_cli_err(cmd, "%s: expected one of " AH_INPUT_UNIT_GRAMMAR ", got '%.32s'", opt, u);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* Opens one trace with the input units (plain traces only). */
+static int open_trace(const char *cmd, const char *path, ah_trace_format fmt, const ah_input_units *u, ah_trace **out)
+{
+	ah_trace *t;
+	int rc = ah_trace_open(path, fmt, &t);
+	if (rc) {
+		ah_cli_err(cmd, "%s: %s", path, rc == AH_EIO ? strerror(errno) : ah_strerror(rc));
+		return rc;
+	}
+	if (fmt == AH_TRACE_PLAIN && (rc = ah_trace_set_units(t, u))) {
+		ah_cli_err(cmd, "%s: %s", path, ah_strerror(rc));
+		ah_trace_free(t);
+		return rc;
+	}
+	*out = t;
+	return 0;
+}
+
+/* Loud, on stderr: values that a wrong unit turned into zeros. */
+static void warn_zeros(const char *cmd, const char *path, const ah_trace *t, const ah_input_units *u)
+{
+	ah_trace_stats st;
+	ah_trace_get_stats(t, &st);
+	static const ah_unit_kind kind[2] = {AH_UNIT_CPU, AH_UNIT_BYTES};
+	static const char *dim[2] = {"cpu", "memory"};
+	static const char *hint[2] = {"--unit cores or --unit percent --of N", "--unit KiB, MiB, GiB, KB, MB or GB"};
+	for (int d = 0; d < 2; d++)
+		if (st.rounded_to_zero[d])
+			fprintf(stderr,
+				"ahead %s: WARNING: %s: %llu of %llu %s values are below 1 %s and were read as 0: "
+				"the values are read as %s%s; if they are in another unit, say so with %s\n",
+				cmd, path, (unsigned long long)st.rounded_to_zero[d], (unsigned long long)st.values[d],
+				dim[d], ah_input_units_base_name(kind[d]), ah_input_units_name(u, kind[d]),
+				ah_input_units_given(u, kind[d]) ? "" : " (the default)", hint[d]);
 }
 
 struct paths {
@@ -560,6 +623,8 @@ int ah_cmd_replay(int argc, char **argv)
 	const char *cmd = argv[0];
 	struct paths tr = {0};
 	ah_trace_format fmt = AH_TRACE_PLAIN;
+	ah_input_units units;
+	double of_cores = 0;
 	policy_list pols = {.n = 0};
 	int mask = 3;
 	const char *csv = NULL, *chart_dir = NULL;
@@ -574,6 +639,7 @@ int ah_cmd_replay(int argc, char **argv)
 	const char *cfg_path = NULL, *pool = NULL, *tenant = NULL;
 	int ret = AH_EXIT_USAGE;
 	ah_replay_params_default(&p);
+	ah_input_units_init(&units);
 	step_s = (double)p.sizing.step_s;
 	static const ah_cli_choice dims[] = {{"cpu", 1 << AH_DIM_CPU},
 					     {"mem", 1 << AH_DIM_MEMORY},
@@ -583,6 +649,9 @@ int ah_cmd_replay(int argc, char **argv)
 	const ah_cli_opt opts[] = {
 		AH_OPT("trace", 0, AH_OPT_EACH, &tr, .hint = "PATH", .flags = AH_OPT_GREEDY, .each = add_trace_arg),
 		AH_OPT("format", 0, AH_OPT_EACH, &fmt, .hint = "bitbrains or plain", .each = opt_format),
+		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = opt_unit),
+		AH_OPT("of", 0, AH_OPT_NUMBER, &of_cores, .hint = "CORES", .min = 0, .max = 1e6,
+		       .flags = AH_OPT_MIN_OPEN),
 		AH_OPT("policy", 0, AH_OPT_EACH, &pols, .hint = "LIST", .flags = AH_OPT_NONEMPTY, .each = opt_policy),
 		AH_OPT("dim", 0, AH_OPT_CHOICE, &mask, .hint = "dimension", .choices = dims),
 		AH_OPT("quantile", 0, AH_OPT_EACH, &p, .hint = "Q", .flags = AH_OPT_NONEMPTY, .each = opt_quantile),
@@ -609,6 +678,17 @@ int ah_cmd_replay(int argc, char **argv)
 	p.sizing.step_s = (int64_t)step_s;
 	if (!tr.n) {
 		ah_cli_err(cmd, "--trace is required (see --help)");
+		goto out;
+	}
+	const char *why;
+	if (of_cores > 0)
+		ah_input_units_set_of(&units, of_cores);
+	if (ah_input_units_check(&units, &why)) {
+		ah_cli_err(cmd, "%s", why);
+		goto out;
+	}
+	if (fmt == AH_TRACE_BITBRAINS && (units.cpu_set || units.bytes_set)) {
+		ah_cli_err(cmd, "--unit: bitbrains traces state their units (MHz, KB); --unit is for plain traces");
 		goto out;
 	}
 	if (!pols.n)
@@ -651,22 +731,17 @@ int ah_cmd_replay(int argc, char **argv)
 			ret = AH_EXIT_INTERNAL;
 			goto out;
 		}
-		for (; nreaders < tr.n; nreaders++) {
-			rc = ah_trace_open(tr.v[nreaders], fmt, &readers[nreaders]);
-			if (rc) {
-				ah_cli_err(cmd, "%s: %s", tr.v[nreaders], rc == AH_EIO ? strerror(errno) : ah_strerror(rc));
+		for (; nreaders < tr.n; nreaders++)
+			if (open_trace(cmd, tr.v[nreaders], fmt, &units, &readers[nreaders]))
 				goto out;
-			}
-		}
 		rc = ah_trace_merge_new(readers, nreaders, &mg);
 		if (rc) {
 			ah_cli_err(cmd, "%s", ah_strerror(rc));
 			ret = AH_EXIT_INTERNAL;
 			goto out;
 		}
-		free(readers);
-		readers = NULL;
-		nreaders = 0;
+		size_t nmerged = nreaders;
+		nreaders = 0; /* the merge owns them now; READERS stays as borrowed views */
 		char err[640];
 		rc = ah_replay_feed_merge(rp, mg, err, sizeof(err));
 		if (rc < 0) {
@@ -674,16 +749,17 @@ int ah_cmd_replay(int argc, char **argv)
 			ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
 			goto out;
 		}
+		for (size_t k = 0; k < nmerged; k++)
+			warn_zeros(cmd, tr.v[k], readers[k], &units);
 	}
 	for (size_t k = 0; !mg && k < tr.n; k++) {
 		ah_trace *t;
-		rc = ah_trace_open(tr.v[k], fmt, &t);
-		if (rc) {
-			ah_cli_err(cmd, "%s: %s", tr.v[k], rc == AH_EIO ? strerror(errno) : ah_strerror(rc));
+		if (open_trace(cmd, tr.v[k], fmt, &units, &t))
 			goto out;
-		}
 		char err[640];
 		rc = ah_replay_feed_trace(rp, t, err, sizeof(err));
+		if (rc >= 0)
+			warn_zeros(cmd, tr.v[k], t, &units);
 		ah_trace_free(t);
 		if (rc < 0) {
 			ah_cli_err(cmd, "%s", err);

@@ -17,8 +17,10 @@
 #include "ahead/duration.h"
 #include "ahead/error.h"
 #include "ahead/history.h"
+#include "ahead/input_unit.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/trace_input.h"
 
 #define CMD "shadow"
 #define LONG_MAX_SERIES 256
@@ -74,7 +76,17 @@ static void usage_import(FILE *f)
 		"                    (default 1s; an existing series keeps its own, a different\n"
 		"                    value is refused)\n"
 		"  --long            long format: header 'time,workload,dim,value', any number of\n"
-		"                    series (at most %d) in one file\n\n"
+		"                    series (at most %d) in one file\n"
+		"  --unit U[,U]      the unit of the file's values, one per kind of dimension:\n"
+		"                    cpu: cores, millicores, percent (with --of N cores);\n"
+		"                    memory, io: bytes, KiB, MiB, GiB, TiB, KB, MB, GB, TB.\n"
+		"                    Default: millicores and bytes. Values that end below 1\n"
+		"                    millicore or 1 byte are reported with a warning\n"
+		"  --of N            --unit percent: the cores 100 percent stands for\n"
+		"  --format F        csv (default) or bitbrains: a GWA-T-12 per-VM file, read as\n"
+		"                    'ahead replay' reads it; --workload defaults to the VM (the\n"
+		"                    file's name), --dim to the column\n"
+		"  --column C        bitbrains: cpu (millicores, the default) or memory (bytes)\n\n"
 		"Missing values (empty, NaN, NA, null) are skipped and counted. A file with the\n"
 		"header 'time,value,max,count' (written by 'ahead shadow export') is imported\n"
 		"with its means, maxima and counts intact.\n%s",
@@ -193,6 +205,112 @@ static int hist_fail(const char *sub, const char *err, int rc)
 
 /* ---- import ---- */
 
+static int opt_unit(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	/* "U" or "U,U": one unit per kind of dimension */
+	char buf[64];
+	if (strlen(s) >= sizeof(buf)) {
+		ah_cli_err(cmd, "%s: longer than %zu bytes", opt, sizeof(buf) - 1);
+		return -1;
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	for (char *save = NULL, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		int rc = ah_input_units_add(dst, u);
+		if (rc == AH_EEXIST)
+			ah_cli_err(cmd, "%s: '%.32s': that kind of dimension already has a unit", opt, u);
+		else if (rc)
+			ah_cli_err(cmd, "%s: expected one of " AH_INPUT_UNIT_GRAMMAR ", got '%.32s'", opt, u);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+
+/* --unit and --of as a whole, and against --dim. */
+static int check_units(const char *sub, ah_input_units *u, double of_cores, const char *dim)
+{
+	const char *why;
+	if (of_cores > 0)
+		ah_input_units_set_of(u, of_cores);
+	if (ah_input_units_check(u, &why)) {
+		ah_cli_err(CMD, "%s: %s", sub, why);
+		return AH_EXIT_USAGE;
+	}
+	if (!dim)
+		return 0;
+	ah_unit_kind k = ah_input_units_kind_of_dim(dim);
+	bool other = k == AH_UNIT_CPU ? u->bytes_set : ah_input_units_fits(k) ? u->cpu_set : u->cpu_set || u->bytes_set;
+	if (other) {
+		ah_cli_err(CMD, "%s: --unit %s does not fit --dim %s (%ss)", sub,
+			   k == AH_UNIT_CPU ? u->bytes_name : u->cpu_set ? u->cpu_name : u->bytes_name, dim,
+			   ah_input_units_base_name(k));
+		return AH_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Loud, on stderr: values that look like a wrong unit. */
+static void warn_below_one(const char *sub, const char *input, const ah_history_import_out *r, const char *dim,
+			   const ah_input_units *u)
+{
+	if (!r->below_one)
+		return;
+	if (dim) {
+		ah_unit_kind k = ah_input_units_kind_of_dim(dim);
+		fprintf(stderr,
+			"ahead shadow: %s: WARNING: %s: %zu of %zu values are below 1 %s once read as %s%s: "
+			"predictions from them round to nothing; if the values are in another unit, say so with "
+			"--unit (%s)\n",
+			sub, input, r->below_one, r->samples, ah_input_units_base_name(k), ah_input_units_name(u, k),
+			ah_input_units_given(u, k) ? "" : " (the default)", AH_INPUT_UNIT_GRAMMAR);
+	} else {
+		fprintf(stderr,
+			"ahead shadow: %s: WARNING: %s: %zu of %zu values are below one base unit (1 millicore, "
+			"1 byte) once read in their units: predictions from them round to nothing; if the values "
+			"are in another unit, say so with --unit (%s)\n",
+			sub, input, r->below_one, r->samples, AH_INPUT_UNIT_GRAMMAR);
+	}
+}
+
+/* --format bitbrains: one column of a GWA-T-12 file, in its stated unit;
+ * the workload defaults to the VM (the file's name), the dim to the column. */
+static int import_bitbrains(const char *sub, const opts *o, const char *column, int64_t gran,
+			    const ah_input_units *u)
+{
+	const char *bad = o->long_fmt ? "--long" : o->time_col ? "--time-col" : o->value_col ? "--value-col"
+			: (u->cpu_set || u->bytes_set) ? "--unit" : NULL;
+	if (bad) {
+		ah_cli_err(CMD, "%s: %s does not apply to --format bitbrains (its columns and units are "
+			   "stated: --column " AH_CLI_BB_COLUMNS ")", sub, bad);
+		return AH_EXIT_USAGE;
+	}
+	char err[768];
+	ah_cli_samples smp;
+	int rc = ah_cli_bitbrains_read(o->input, column ? column : "cpu", &smp, err, sizeof err);
+	if (rc) {
+		ah_cli_err(CMD, "%s: %s", sub, err);
+		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+	}
+	const char *dim = o->dim ? o->dim : column && strcmp(column, "cpu") ? "memory" : "cpu";
+	const char *workload = o->workload ? o->workload : smp.workload;
+	int ret = check_names(sub, workload, dim);
+	ah_history *h = NULL;
+	if (!ret && (ret = open_store(sub, o, 1, &h)) == 0) {
+		ah_history_import_out r;
+		rc = ah_history_import_values(h, o->input, workload, dim, gran, smp.t_ns, smp.v, smp.n, &r, err,
+					      sizeof err);
+		if (rc) {
+			ret = hist_fail(sub, err, rc);
+		} else {
+			warn_below_one(sub, o->input, &r, dim, u);
+			printf("imported %zu samples into %s/%s\n", r.samples, workload, dim);
+		}
+	}
+	ah_history_free(h);
+	ah_cli_samples_fini(&smp);
+	return ret;
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	const char *sub = "import";
@@ -201,8 +319,19 @@ static int cmd_import(int argc, char **argv)
 	int ret, rc;
 	int64_t gran = 0;
 	char err[768];
+	ah_input_units units;
+	double of_cores = 0;
+	int in_fmt = 0;
+	const char *column = NULL;
+	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
+	ah_input_units_init(&units);
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
+		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
+		AH_OPT("column", 0, AH_OPT_STRING, &column, .hint = "cpu or memory"),
+		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = opt_unit),
+		AH_OPT("of", 0, AH_OPT_NUMBER, &of_cores, .hint = "CORES", .min = 0, .max = 1e6,
+		       .flags = AH_OPT_MIN_OPEN),
 		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
 		AH_OPT("dim", 0, AH_OPT_STRING, &o.dim, .hint = "D"),
 		AH_OPT("input", 0, AH_OPT_STRING, &o.input, .hint = "FILE"),
@@ -219,6 +348,12 @@ static int cmd_import(int argc, char **argv)
 		ah_cli_err(CMD, "%s: --input FILE is required", sub);
 		return AH_EXIT_USAGE;
 	}
+	if (column && !in_fmt) {
+		ah_cli_err(CMD, "%s: --column picks a Bitbrains column: give --format bitbrains", sub);
+		return AH_EXIT_USAGE;
+	}
+	if (in_fmt)
+		return import_bitbrains(sub, &o, column, gran, &units);
 	if (o.long_fmt) {
 		const char *bad = o.workload ? "--workload" : o.dim ? "--dim" : o.time_col ? "--time-col"
 							     : o.value_col ? "--value-col" : NULL;
@@ -230,6 +365,8 @@ static int cmd_import(int argc, char **argv)
 	} else if ((ret = check_names(sub, o.workload, o.dim))) {
 		return ret;
 	}
+	if ((ret = check_units(sub, &units, of_cores, o.long_fmt ? NULL : o.dim)))
+		return ret;
 	FILE *f = fopen(o.input, "r");
 	if (!f) {
 		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o.input, strerror(errno));
@@ -240,11 +377,14 @@ static int cmd_import(int argc, char **argv)
 		return ret;
 	}
 	ah_history_import_out r;
+	ah_history_set_units(h, &units);
 	if (o.long_fmt)
 		rc = ah_history_import_long(h, f, o.input, gran, &r, err, sizeof err);
 	else
 		rc = ah_history_import_series(h, o.input, f, o.workload, o.dim, gran, o.time_col, o.value_col, &r,
 					      err, sizeof err);
+	if (!rc)
+		warn_below_one(sub, o.input, &r, o.long_fmt ? NULL : o.dim, &units);
 	if (rc)
 		ret = hist_fail(sub, err, rc == AH_ENOMEM ? AH_ENOMEM : rc);
 	else if (o.long_fmt)

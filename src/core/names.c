@@ -84,6 +84,48 @@ int ah_name_check_param_key(const char *s)
 	return 0;
 }
 
+/* Length of the UTF-8 sequence at S (N bytes left) and its code point,
+ * or 0 when it is not a valid shortest-form sequence. */
+static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)
+{
+	static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t len = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+					: (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	unsigned long c = len == 1 ? s[0] : s[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+int ah_name_check_text(const char *s, size_t n, const char **why)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < n;) {
+		unsigned long c;
+		size_t len = utf8_seq(p + i, n - i, &c);
+		if (!len || c == 0) {
+			if (why)
+				*why = c == 0 && len ? "has a NUL byte" : "not valid UTF-8";
+			return AH_EINVAL;
+		}
+		if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
+			if (why)
+				*why = "has a control character";
+			return AH_EINVAL;
+		}
+		i += len;
+	}
+	return 0;
+}
+
 int ah_name_check_param_value(const char *s)
 {
 	if (!s)
@@ -91,8 +133,5 @@ int ah_name_check_param_value(const char *s)
 	size_t n = strnlen(s, AH_PARAM_VALUE_MAX);
 	if (n >= AH_PARAM_VALUE_MAX)
 		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return AH_EINVAL;
-	return 0;
+	return ah_name_check_text(s, n, NULL);
 }

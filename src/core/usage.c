@@ -67,8 +67,9 @@ int ah_shadow_params_parse(const char *s, ah_shadow_param *params, int *out_n, c
 			seterr2(err, errlen, "'%.40s': %s", item, "key must be 1-63 of [A-Za-z0-9_.-]");
 			return AH_EINVAL;
 		}
-		if (ah_name_check_param_value(tmp[n].value)) {
-			seterr2(err, errlen, "'%.40s': %s", item, "value has a control character");
+		const char *why = "is not text";
+		if (ah_name_check_text(tmp[n].value, vl, &why) || ah_name_check_param_value(tmp[n].value)) {
+			seterr2(err, errlen, "key '%.63s': value %s", tmp[n].key, why);
 			return AH_EINVAL;
 		}
 		for (int i = 0; i < n; i++)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "ahead/timestamp.h"
 #include "ahead/series.h"
@@ -34,34 +35,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Reads one line into buf (without the newline). Returns 1 line, 0 EOF,
- * -1 over-long, -2 binary byte, -3 read error. */
-static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-	int c;
-	bool any = false;
-	while ((c = getc_unlocked(f)) != EOF) {
-		any = true;
-		if (c == '\n')
-			break;
-		if (c == 0 || (c < 0x20 && c != '\t' && c != '\r') || c == 0x7f)
-			return -2;
-		if (n + 1 >= cap)
-			return -1;
-		buf[n++] = (char)c;
-	}
-	if (ferror(f))
-		return -3;
-	if (!any)
-		return 0;
-	if (n && buf[n - 1] == '\r')
-		n--;
-	buf[n] = 0;
-	*len = n;
-	return 1;
-}
-
 static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -70,51 +43,6 @@ static char *trim(char *s)
 	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
 		s[--n] = 0;
 	return s;
-}
-
-/* Splits line in place; stores up to maxf field pointers (trimmed, unquoted)
- * and returns the total field count, or -1 for an unterminated quote. */
-static int split_fields(char *line, char **f, int maxf)
-{
-	int n = 0;
-	char *p = line;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		char *start = p, *w = p;
-		if (*p == '"') {
-			p++;
-			for (;;) {
-				if (!*p)
-					return -1;
-				if (*p == '"') {
-					if (p[1] == '"') {
-						*w++ = '"';
-						p += 2;
-						continue;
-					}
-					p++;
-					break;
-				}
-				*w++ = *p++;
-			}
-			while (*p && *p != ',')
-				p++; /* ignore junk after the closing quote */
-		} else {
-			while (*p && *p != ',')
-				p++;
-			w = p;
-		}
-		char sep = *p;
-		*w = 0;
-		if (n < maxf)
-			f[n] = trim(start);
-		n++;
-		if (sep != ',')
-			break;
-		p++;
-	}
-	return n;
 }
 
 /* The one time grammar (timestamp.h), within the series' own range:
@@ -222,165 +150,21 @@ static int64_t median_step(const row *r, size_t n, bool absolute)
 	return med;
 }
 
-int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_series *out,
-		       char *err, size_t errlen)
+/* Rows as read (in file order) to a series: ordering, duplicates, the
+ * step and gap filling. PATH names the input in messages. */
+static int build(const char *path, row *rows, size_t nrows, const ah_series_csv_opts *opts, size_t reordered,
+		 int tc, int vc, ah_series *out, char *err, size_t errlen)
 {
-	static const ah_series_csv_opts zero;
-	if (!opts)
-		opts = &zero;
-	if (!path || !out) {
-		seterr(err, errlen, "no input file");
-		return AH_EINVAL;
-	}
 	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
 	const bool unordered = opts->flags & AH_SERIES_UNORDERED;
 	const bool sort = (opts->flags & AH_SERIES_SORT) && !unordered;
 	const bool fill = !(opts->flags & AH_SERIES_NO_FILL) && !unordered;
-	int rc = 0;
-	char *buf = NULL, **fld = NULL;
-	row *rows = NULL;
-	size_t nrows = 0, cap = 0, line = 0, len = 0, missing = 0, dups = 0, reordered = 0;
+	size_t missing = 0, dups = 0;
 	int64_t *t_ns = NULL;
 	double *v = NULL;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return AH_EIO;
-	}
-	buf = malloc(AH_SERIES_MAX_LINE + 1);
-	fld = malloc(MAX_FIELDS * sizeof(*fld));
-	if (!buf || !fld) {
-		rc = AH_ENOMEM;
-		seterr(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
-
-	/* Header. */
-	int lr = read_line(f, buf, AH_SERIES_MAX_LINE + 1, &len);
-	line = 1;
-	if (lr == 0) {
-		rc = AH_EINVAL;
-		seterr(err, errlen, "%s: empty file (expected a header line)", path);
-		goto out;
-	}
-	if (lr < 0)
-		goto line_err;
-	char *hl = buf;
-	if ((unsigned char)hl[0] == 0xEF && (unsigned char)hl[1] == 0xBB && (unsigned char)hl[2] == 0xBF)
-		hl += 3; /* UTF-8 byte-order mark */
-	int nh = split_fields(hl, fld, MAX_FIELDS);
-	if (nh < 0) {
-		rc = AH_EPARSE;
-		seterr(err, errlen, "%s:1: unterminated quote in header", path);
-		goto out;
-	}
-	if (nh < 2) {
-		rc = AH_EINVAL;
-		seterr(err, errlen, "%s:1: header has %d column; need a time and a value column", path, nh);
-		goto out;
-	}
-	int tc, vc;
-	if (resolve_col(opts->time_col, fld, nh, "timestamp", "time", 0, &tc)) {
-		rc = AH_EINVAL;
-		seterr(err, errlen, "%s:1: no time column '%.64s' in header", path,
-		       opts->time_col ? opts->time_col : "timestamp");
-		goto out;
-	}
-	if (resolve_col(opts->value_col, fld, nh, "value", NULL, 1, &vc)) {
-		rc = AH_EINVAL;
-		seterr(err, errlen, "%s:1: no value column '%.64s' in header", path,
-		       opts->value_col ? opts->value_col : "value");
-		goto out;
-	}
-	if (tc == vc) {
-		rc = AH_EINVAL;
-		seterr(err, errlen, "%s:1: time and value column are the same (column %d)", path, tc);
-		goto out;
-	}
-	int need = (tc > vc ? tc : vc) + 1;
-	bool have_prev = false;
-	int64_t prev_t = 0;
-	size_t prev_line = 0;
-
-	for (;;) {
-		lr = read_line(f, buf, AH_SERIES_MAX_LINE + 1, &len);
-		if (lr == 0)
-			break;
-		line++;
-		if (lr < 0)
-			goto line_err;
-		if (len == 0 || !*trim(buf))
-			continue; /* blank lines are ignored */
-		int nf = split_fields(buf, fld, need);
-		if (nf < 0) {
-			rc = AH_EPARSE;
-			seterr(err, errlen, "%s:%zu: unterminated quote", path, line);
-			goto out;
-		}
-		if (nf < need) {
-			rc = AH_EPARSE;
-			seterr(err, errlen, "%s:%zu: expected at least %d columns, found %d", path, line, need, nf);
-			goto out;
-		}
-		int64_t t;
-		if (ah_series_parse_time(fld[tc], &t)) {
-			rc = AH_EPARSE;
-			seterr(err, errlen, "%s:%zu: column %d: bad timestamp '%.40s' (expected ISO 8601 or epoch seconds)",
-			       path, line, tc, fld[tc]);
-			goto out;
-		}
-		double val;
-		int pv = parse_value(fld[vc], &val);
-		if (pv) {
-			rc = AH_EPARSE;
-			seterr(err, errlen, "%s:%zu: column %d: %s '%.40s'", path, line, vc,
-			       pv == -2 ? "value is not finite" : "not a number", fld[vc]);
-			goto out;
-		}
-		if (have_prev && !unordered && !sort) {
-			if (t < prev_t) {
-				rc = AH_EINVAL;
-				seterr(err, errlen, "%s:%zu: timestamp goes backwards (earlier than line %zu)",
-				       path, line, prev_line);
-				goto out;
-			}
-			if (t == prev_t && opts->dups == AH_SERIES_DUP_ERROR) {
-				rc = AH_EINVAL;
-				seterr(err, errlen, "%s:%zu: duplicate timestamp (same as line %zu)", path, line,
-				       prev_line);
-				goto out;
-			}
-		}
-		if (have_prev && t < prev_t)
-			reordered++;
-		have_prev = true;
-		prev_t = t;
-		prev_line = line;
-		if (nrows >= max_rows) {
-			rc = AH_ETOOBIG;
-			seterr(err, errlen, "%s:%zu: more than %zu rows (hard cap)", path, line, max_rows);
-			goto out;
-		}
-		if (nrows == cap) {
-			size_t nc = cap ? cap * 2 : 1024;
-			row *nr = realloc(rows, nc * sizeof(*nr));
-			if (!nr) {
-				rc = AH_ENOMEM;
-				seterr(err, errlen, "%s:%zu: out of memory", path, line);
-				goto out;
-			}
-			rows = nr;
-			cap = nc;
-		}
-		rows[nrows++] = (row){t, val, line};
-		if (isnan(val))
-			missing++;
-	}
-	if (!nrows) {
-		rc = AH_EINVAL;
-		seterr(err, errlen, "%s: no data rows after the header", path);
-		goto out;
-	}
+	int rc = 0;
+	for (size_t i = 0; i < nrows; i++)
+		missing += isnan(rows[i].v);
 	if (sort)
 		qsort(rows, nrows, sizeof(*rows), cmp_row);
 
@@ -474,30 +258,224 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 	*out = (ah_series){.t_ns = t_ns, .v = v, .n = w, .step_ns = step, .rows = nrows + dups,
 			   .missing = missing, .gaps = gaps, .filled = filled, .duplicates = dups,
 			   .reordered = sort ? reordered : 0, .time_col = tc, .value_col = vc};
-	t_ns = NULL;
-	v = NULL;
-	goto out;
-
-line_err:
-	if (lr == -1) {
-		rc = AH_ETOOBIG;
-		seterr(err, errlen, "%s:%zu: line longer than %d bytes (hard cap)", path, line,
-		       AH_SERIES_MAX_LINE);
-	} else if (lr == -2) {
-		rc = AH_EPARSE;
-		seterr(err, errlen, "%s:%zu: binary data (control or NUL byte); not a CSV text file", path,
-		       line);
-	} else {
-		rc = AH_EIO;
-		seterr(err, errlen, "%s:%zu: read error: %s", path, line, strerror(errno));
-	}
+	return 0;
 out:
 	free(t_ns);
 	free(v);
+	return rc;
+}
+
+int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_series *out,
+		       char *err, size_t errlen)
+{
+	static const ah_series_csv_opts zero;
+	if (!opts)
+		opts = &zero;
+	if (!path || !out) {
+		seterr(err, errlen, "no input file");
+		return AH_EINVAL;
+	}
+	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
+	const bool unordered = opts->flags & AH_SERIES_UNORDERED;
+	const bool sort = (opts->flags & AH_SERIES_SORT) && !unordered;
+	int rc = 0;
+	char *buf = NULL, **fld = NULL;
+	row *rows = NULL;
+	size_t nrows = 0, cap = 0, line = 0, len = 0, reordered = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return AH_EIO;
+	}
+	buf = malloc(AH_SERIES_MAX_LINE + 1);
+	fld = malloc(MAX_FIELDS * sizeof(*fld));
+	if (!buf || !fld) {
+		rc = AH_ENOMEM;
+		seterr(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+
+	/* Header. */
+	ah_csvline in;
+	ah_csvline_init(&in, f, path, buf, AH_SERIES_MAX_LINE + 1);
+	char *text;
+	int lr = ah_csvline_next(&in, &text, &len);
+	line = 1;
+	if (lr == 0) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s: empty file (expected a header line)", path);
+		goto out;
+	}
+	if (lr < 0)
+		goto line_err;
+	char *hl = text;
+	if ((unsigned char)hl[0] == 0xEF && (unsigned char)hl[1] == 0xBB && (unsigned char)hl[2] == 0xBF)
+		hl += 3; /* UTF-8 byte-order mark */
+	int nh = ah_csvline_split_quoted(hl, fld, MAX_FIELDS);
+	if (nh < 0) {
+		rc = AH_EPARSE;
+		seterr(err, errlen, "%s:1: unterminated quote in header", path);
+		goto out;
+	}
+	if (nh < 2) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: header has %d column; need a time and a value column", path, nh);
+		goto out;
+	}
+	int tc, vc;
+	if (resolve_col(opts->time_col, fld, nh, "timestamp", "time", 0, &tc)) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: no time column '%.64s' in header", path,
+		       opts->time_col ? opts->time_col : "timestamp");
+		goto out;
+	}
+	if (resolve_col(opts->value_col, fld, nh, "value", NULL, 1, &vc)) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: no value column '%.64s' in header", path,
+		       opts->value_col ? opts->value_col : "value");
+		goto out;
+	}
+	if (tc == vc) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s:1: time and value column are the same (column %d)", path, tc);
+		goto out;
+	}
+	int need = (tc > vc ? tc : vc) + 1;
+	bool have_prev = false;
+	int64_t prev_t = 0;
+	size_t prev_line = 0;
+
+	for (;;) {
+		lr = ah_csvline_next(&in, &text, &len);
+		if (lr == 0)
+			break;
+		line = (size_t)in.lineno;
+		if (lr < 0)
+			goto line_err;
+		if (len == 0 || !*trim(text))
+			continue; /* blank lines are ignored */
+		int nf = ah_csvline_split_quoted(text, fld, need);
+		if (nf < 0) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: unterminated quote", path, line);
+			goto out;
+		}
+		if (nf < need) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: expected at least %d columns, found %d", path, line, need, nf);
+			goto out;
+		}
+		int64_t t;
+		if (ah_series_parse_time(fld[tc], &t)) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: column %d: bad timestamp '%.40s' (expected ISO 8601 or epoch seconds)",
+			       path, line, tc, fld[tc]);
+			goto out;
+		}
+		double val;
+		int pv = parse_value(fld[vc], &val);
+		if (pv) {
+			rc = AH_EPARSE;
+			seterr(err, errlen, "%s:%zu: column %d: %s '%.40s'", path, line, vc,
+			       pv == -2 ? "value is not finite" : "not a number", fld[vc]);
+			goto out;
+		}
+		if (have_prev && !unordered && !sort) {
+			if (t < prev_t) {
+				rc = AH_EINVAL;
+				seterr(err, errlen, "%s:%zu: timestamp goes backwards (earlier than line %zu)",
+				       path, line, prev_line);
+				goto out;
+			}
+			if (t == prev_t && opts->dups == AH_SERIES_DUP_ERROR) {
+				rc = AH_EINVAL;
+				seterr(err, errlen, "%s:%zu: duplicate timestamp (same as line %zu)", path, line,
+				       prev_line);
+				goto out;
+			}
+		}
+		if (have_prev && t < prev_t)
+			reordered++;
+		have_prev = true;
+		prev_t = t;
+		prev_line = line;
+		if (nrows >= max_rows) {
+			rc = AH_ETOOBIG;
+			seterr(err, errlen, "%s:%zu: more than %zu rows (hard cap)", path, line, max_rows);
+			goto out;
+		}
+		if (nrows == cap) {
+			size_t nc = cap ? cap * 2 : 1024;
+			row *nr = realloc(rows, nc * sizeof(*nr));
+			if (!nr) {
+				rc = AH_ENOMEM;
+				seterr(err, errlen, "%s:%zu: out of memory", path, line);
+				goto out;
+			}
+			rows = nr;
+			cap = nc;
+		}
+		rows[nrows++] = (row){t, val, line};
+	}
+	if (!nrows) {
+		rc = AH_EINVAL;
+		seterr(err, errlen, "%s: no data rows after the header", path);
+		goto out;
+	}
+	rc = build(path, rows, nrows, opts, reordered, tc, vc, out, err, errlen);
+	goto out;
+
+line_err:
+	rc = lr;
+	seterr(err, errlen, "%s", ah_csvline_error(&in));
+out:
 	free(rows);
 	free(fld);
 	free(buf);
 	fclose(f);
+	return rc;
+}
+
+int ah_series_from_samples(const char *name, const int64_t *t_ns, const double *v, const size_t *lines, size_t n,
+			   const ah_series_csv_opts *opts, ah_series *out, char *err, size_t errlen)
+{
+	static const ah_series_csv_opts zero;
+	if (!opts)
+		opts = &zero;
+	if (!name || !out || (n && (!t_ns || !v))) {
+		seterr(err, errlen, "no samples");
+		return AH_EINVAL;
+	}
+	if (!n) {
+		seterr(err, errlen, "%s: no samples", name);
+		return AH_EINVAL;
+	}
+	size_t max_rows = opts->max_rows ? opts->max_rows : AH_SERIES_MAX_ROWS;
+	if (n > max_rows) {
+		seterr(err, errlen, "%s: more than %zu rows (hard cap)", name, max_rows);
+		return AH_ETOOBIG;
+	}
+	row *rows = malloc(n * sizeof(*rows));
+	if (!rows) {
+		seterr(err, errlen, "%s: out of memory", name);
+		return AH_ENOMEM;
+	}
+	size_t reordered = 0;
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = (row){t_ns[i], v[i], lines ? lines[i] : i + 1};
+		reordered += i && t_ns[i] < t_ns[i - 1];
+	}
+	int rc = 0;
+	if (!(opts->flags & (AH_SERIES_SORT | AH_SERIES_UNORDERED)))
+		for (size_t i = 1; i < n && !rc; i++)
+			if (t_ns[i] < t_ns[i - 1]) {
+				rc = AH_EINVAL;
+				seterr(err, errlen, "%s:%zu: timestamp goes backwards (earlier than line %zu)", name,
+				       rows[i].line, rows[i - 1].line);
+			}
+	if (!rc)
+		rc = build(name, rows, n, opts, reordered, -1, -1, out, err, errlen);
+	free(rows);
 	return rc;
 }
 

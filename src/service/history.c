@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "ahead/series.h"
@@ -16,6 +17,7 @@
 
 struct ah_history {
 	ah_shadow *s;
+	ah_input_units units;
 	char path[PATH_MAX];
 };
 
@@ -25,6 +27,7 @@ int ah_history_open(const char *db_path, const char *shadow_path, bool create, a
 	ah_history *h = calloc(1, sizeof(*h));
 	if (!h)
 		return AH_ENOMEM;
+	ah_input_units_init(&h->units);
 	int rc = 0;
 	if (shadow_path) {
 		if (strlen(shadow_path) >= sizeof h->path)
@@ -59,6 +62,21 @@ void ah_history_free(ah_history *h)
 	free(h);
 }
 
+void ah_history_set_units(ah_history *h, const ah_input_units *u)
+{
+	if (h && u)
+		h->units = *u;
+}
+
+/* Reads V in DIM's input unit; counts values that end below one base unit. */
+static double in_base(const ah_history *h, const char *dim, double v, size_t *below_one)
+{
+	double b = v * ah_input_units_factor(&h->units, ah_input_units_kind_of_dim(dim));
+	if (b > 0 && b < 1)
+		(*below_one)++;
+	return b;
+}
+
 const char *ah_history_path(const ah_history *h)
 {
 	return h ? h->path : "";
@@ -85,7 +103,6 @@ static int series_for(ah_history *h, const char *w, const char *d, int64_t gran,
 
 #define LONG_MAX_SERIES 256
 #define LONG_BATCH 4096
-#define LONG_LINE_MAX 4096
 
 typedef struct {
 	char workload[AH_SHADOW_WORKLOAD_MAX];
@@ -106,27 +123,12 @@ static int is_missing(const char *s)
 	return !*s || !strcasecmp(s, "nan") || !strcmp(s, "NA") || !strcasecmp(s, "null");
 }
 
-/* Splits "time,workload,dim,value" in place; returns the field count. */
-static int split4(char *line, char *fld[5])
-{
-	int nf = 0;
-	for (char *p = line; nf < 5;) {
-		fld[nf++] = p;
-		char *c = strchr(p, ',');
-		if (!c)
-			break;
-		*c = '\0';
-		p = c + 1;
-	}
-	return nf;
-}
-
 /* One data line; AH_EPARSE with "FILE:LINE: ..." in err when it is bad. */
 static int long_fields(char *line, const char *name, long lineno, int64_t *t, double *v, bool *missing,
 		       char *fld[5], char *err, size_t errlen)
 {
 	int rc;
-	if (split4(line, fld) != 4) {
+	if (ah_csvline_split(line, ',', fld, 4) != 4) {
 		snprintf(err, errlen, "%s:%ld: expected 4 fields (time,workload,dim,value)", name, lineno);
 		return AH_EPARSE;
 	}
@@ -186,32 +188,20 @@ static int long_flush(ah_history *h, long_buf *b, char *err, size_t errlen)
 	return rc ? failed(err, errlen, "append", rc) : 0;
 }
 
-/* Reads one line; 0 at the end, 1 with a line, AH_ETOOBIG when too long. */
-static int read_line(FILE *f, char *line, size_t cap, size_t *len)
-{
-	if (!fgets(line, (int)cap, f))
-		return 0;
-	size_t n = strlen(line);
-	if (n == cap - 1 && line[n - 1] != '\n')
-		return AH_ETOOBIG;
-	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	*len = n;
-	return 1;
-}
-
 static int import_long_lines(ah_history *h, long_state *ls, FILE *f, const char *name, int64_t gran,
 			     ah_history_import_out *o, char *err, size_t errlen)
 {
-	char line[LONG_LINE_MAX + 2];
+	char buf[AH_CSV_LINE_MAX + 1], *line;
+	ah_csvline in;
 	long lineno = 0;
 	size_t len;
 	int r;
-	while ((r = read_line(f, line, sizeof line, &len)) != 0) {
-		lineno++;
+	ah_csvline_init(&in, f, name, buf, sizeof buf);
+	while ((r = ah_csvline_next(&in, &line, &len)) != 0) {
+		lineno = (long)in.lineno;
 		if (r < 0) {
-			snprintf(err, errlen, "%s:%ld: line longer than %d bytes", name, lineno, LONG_LINE_MAX);
-			return AH_EPARSE;
+			snprintf(err, errlen, "%s", ah_csvline_error(&in));
+			return r == AH_EIO ? r : AH_EPARSE;
 		}
 		if (lineno == 1) {
 			if (strcasecmp(line, "time,workload,dim,value")) {
@@ -236,14 +226,15 @@ static int import_long_lines(ah_history *h, long_state *ls, FILE *f, const char 
 		if ((r = long_buffer(h, ls, fld[1], fld[2], gran, name, lineno, &b, err, errlen)) < 0)
 			return r;
 		b->t[b->n] = t;
-		b->v[b->n] = v;
+		b->v[b->n] = in_base(h, b->dim, v, &o->below_one);
+		if (!isfinite(b->v[b->n])) {
+			snprintf(err, errlen, "%s:%ld: value: '%.40s' %s is out of range", name, lineno, fld[3],
+				 ah_input_units_name(&h->units, ah_input_units_kind_of_dim(b->dim)));
+			return AH_EPARSE;
+		}
 		if (++b->n == LONG_BATCH && (r = long_flush(h, b, err, errlen)) < 0)
 			return r;
 		o->samples++;
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: read error", name);
-		return AH_EIO;
 	}
 	if (lineno == 0) {
 		snprintf(err, errlen, "%s: empty file (expected a header)", name);
@@ -344,8 +335,20 @@ int ah_history_import_series(ah_history *h, const char *path, FILE *f, const cha
 	ah_series ser = {0};
 	size_t k = 0;
 	int rc = 0;
+	if (exported && ah_input_units_given(&h->units, ah_input_units_kind_of_dim(dim))) {
+		snprintf(err, errlen, "%s: --unit: an export file is in base units (%s); give no --unit", path,
+			 ah_input_units_base_name(ah_input_units_kind_of_dim(dim)));
+		return AH_EINVAL;
+	}
 	if (!exported && (rc = read_values(path, time_col, value_col, &ser, &k, err, errlen)) < 0)
 		return rc;
+	for (size_t i = 0; i < k; i++)
+		if (!isfinite(ser.v[i] = in_base(h, dim, ser.v[i], &o.below_one))) {
+			snprintf(err, errlen, "%s: a value is out of range in %s", path,
+				 ah_input_units_name(&h->units, ah_input_units_kind_of_dim(dim)));
+			ah_series_fini(&ser);
+			return AH_EPARSE;
+		}
 	int64_t id;
 	/* One transaction: a bad file leaves no new series behind. */
 	if ((rc = ah_shadow_begin(h->s))) {
@@ -370,6 +373,35 @@ out:
 	if (!exported)
 		ah_series_fini(&ser);
 	if (rc == 0 && out)
+		*out = o;
+	return rc;
+}
+
+int ah_history_import_values(ah_history *h, const char *name, const char *workload, const char *dim,
+			     int64_t granularity_ns, const int64_t *t_ns, const double *v, size_t n,
+			     ah_history_import_out *out, char *err, size_t errlen)
+{
+	ah_history_import_out o = {.series = 1, .samples = n};
+	for (size_t i = 0; i < n; i++) {
+		if (t_ns[i] < 0 || t_ns[i] > AH_SHADOW_T_MAX || !isfinite(v[i])) {
+			snprintf(err, errlen, "%s: sample %zu: %s is out of range", name, i + 1,
+				 isfinite(v[i]) ? "the time" : "the value");
+			return AH_EPARSE;
+		}
+		o.below_one += v[i] > 0 && v[i] < 1;
+	}
+	int64_t id;
+	int rc = ah_shadow_begin(h->s);
+	if (rc)
+		return failed(err, errlen, "begin", rc);
+	if ((rc = series_for(h, workload, dim, granularity_ns, &id, err, errlen)) == 0 &&
+	    (rc = ah_shadow_append(h->s, id, t_ns, v, n)))
+		failed(err, errlen, "append", rc);
+	if (rc == 0 && (rc = ah_shadow_commit(h->s)))
+		failed(err, errlen, "commit", rc);
+	if (rc)
+		ah_shadow_rollback(h->s);
+	else if (out)
 		*out = o;
 	return rc;
 }

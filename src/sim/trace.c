@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "ahead/names.h"
 #include "ahead/timestamp.h"
@@ -21,7 +22,9 @@ struct ah_trace {
 	ah_trace_format fmt;
 	char name[256];     /* file name for errors */
 	char workload[AH_NAME_MAX]; /* bitbrains: from the file name; plain: current row */
-	char line[AH_TRACE_LINE_MAX + 2];
+	char buf[AH_TRACE_LINE_MAX + 1];
+	char *line;
+	ah_csvline in;
 	uint64_t lineno;
 	int failed;
 	char err[700];
@@ -31,6 +34,7 @@ struct ah_trace {
 	int npend, ipend;
 	size_t max_buffered;
 	int64_t last_t; /* last accepted timestamp; -1 before the first */
+	double factor[2]; /* plain: input unit to base unit, cpu and memory */
 	int header_seen;
 };
 
@@ -85,7 +89,9 @@ static int trace_new(FILE *f, int owns, const char *name, ah_trace_format fmt, a
 	tr->fmt = fmt;
 	snprintf(tr->name, sizeof(tr->name), "%s", name ? name : "-");
 	set_workload_from_path(tr, tr->name);
+	ah_csvline_init(&tr->in, f, tr->name, tr->buf, sizeof(tr->buf));
 	tr->last_t = -1;
+	tr->factor[0] = tr->factor[1] = 1.0;
 	*out = tr;
 	return 0;
 }
@@ -119,6 +125,15 @@ void ah_trace_free(ah_trace *tr)
 	free(tr);
 }
 
+int ah_trace_set_units(ah_trace *tr, const ah_input_units *u)
+{
+	if (!tr || !u || tr->fmt != AH_TRACE_PLAIN || ah_input_units_check(u, NULL))
+		return AH_EINVAL;
+	tr->factor[AH_DIM_CPU] = ah_input_units_factor(u, AH_UNIT_CPU);
+	tr->factor[AH_DIM_MEMORY] = ah_input_units_factor(u, AH_UNIT_BYTES);
+	return 0;
+}
+
 const char *ah_trace_error(const ah_trace *tr)
 {
 	return tr && tr->err[0] ? tr->err : "no error";
@@ -140,27 +155,20 @@ size_t ah_trace_max_buffered_rows(const ah_trace *tr)
 	return tr->max_buffered;
 }
 
-/* Reads one line into tr->line without its line ending. 1 = line, 0 = EOF. */
+/* Reads one line (csvline.h) without its line ending. 1 = line, 0 = EOF. */
 static int read_line(ah_trace *tr)
 {
-	if (!fgets(tr->line, sizeof(tr->line), tr->f)) {
-		if (ferror(tr->f))
-			return fail(tr, AH_EIO, "read error: %s", strerror(errno));
-		return 0;
+	size_t n;
+	int rc = ah_csvline_next(&tr->in, &tr->line, &n);
+	tr->lineno = tr->in.lineno;
+	if (rc < 0) {
+		snprintf(tr->err, sizeof(tr->err), "%s", ah_csvline_error(&tr->in));
+		tr->failed = rc;
+		return rc;
 	}
-	tr->lineno++;
-	tr->st.lines++;
-	size_t n = strlen(tr->line);
-	if (n > 0 && tr->line[n - 1] == '\n') {
-		tr->line[--n] = 0;
-	} else if (!feof(tr->f)) {
-		return fail(tr, AH_ETOOBIG, "line longer than %d bytes", AH_TRACE_LINE_MAX);
-	}
-	if (n > 0 && tr->line[n - 1] == '\r')
-		tr->line[--n] = 0;
-	if (n != strnlen(tr->line, sizeof(tr->line)))
-		return fail(tr, AH_EPARSE, "NUL byte in line");
-	return 1;
+	if (rc > 0)
+		tr->st.lines++;
+	return rc;
 }
 
 /* Parses a whole field as a finite number (surrounding blanks allowed). */
@@ -181,23 +189,6 @@ static int parse_num(const char *s, double *out)
 		return AH_EINVAL;
 	*out = v;
 	return 0;
-}
-
-/* Splits in place on SEP; returns the number of fields (at most MAX + 1 to
- * signal "too many"). */
-static int split(char *s, char sep, char **fields, int max)
-{
-	int n = 0;
-	fields[n++] = s;
-	for (char *p = s; *p; p++) {
-		if (*p == sep) {
-			*p = 0;
-			if (n == max + 1)
-				return n;
-			fields[n++] = p + 1;
-		}
-	}
-	return n;
 }
 
 static void push(ah_trace *tr, int64_t t, int dim, int64_t used, int64_t req)
@@ -239,7 +230,7 @@ static int bb_line(ah_trace *tr)
 		return fail(tr, AH_EPARSE, "empty line");
 	if (!strchr(tr->line, ';'))
 		return fail(tr, AH_EPARSE, "expected fields separated by \";\\t\"");
-	int n = split(tr->line, ';', f, BB_FIELDS);
+	int n = ah_csvline_split(tr->line, ';', f, BB_FIELDS);
 	if (n != BB_FIELDS)
 		return fail(tr, AH_EPARSE, "expected %d fields separated by \";\\t\", got %s%d", BB_FIELDS,
 			    n > BB_FIELDS ? "more than " : "", n > BB_FIELDS ? BB_FIELDS : n);
@@ -303,10 +294,14 @@ static int parse_value(ah_trace *tr, const char *field, const char *s, int dim, 
 	if (v < 0)
 		return fail(tr, AH_ERANGE, "%s: negative value", field);
 	int64_t cap = dim == AH_DIM_CPU ? AH_TRACE_CPU_MAX : AH_TRACE_MEM_MAX;
-	if (v > (double)cap)
-		return fail(tr, AH_ERANGE, "%s: %g is above the cap of %lld %s", field, v, (long long)cap,
+	double b = v * tr->factor[dim];
+	if (b > (double)cap)
+		return fail(tr, AH_ERANGE, "%s: %g is above the cap of %lld %s", field, b, (long long)cap,
 			    dim == AH_DIM_CPU ? "millicores" : "bytes");
-	*out = (int64_t)llround(v);
+	*out = (int64_t)llround(b);
+	tr->st.values[dim]++;
+	if (b > 0 && *out == 0)
+		tr->st.rounded_to_zero[dim]++;
 	return 0;
 }
 
@@ -326,7 +321,7 @@ static int plain_line(ah_trace *tr)
 	}
 	if (!strchr(s, ','))
 		return fail(tr, AH_EPARSE, "expected comma-separated fields time,workload,dim,used[,requested]");
-	int n = split(s, ',', f, 5);
+	int n = ah_csvline_split(s, ',', f, 5);
 	if (n < 4)
 		return fail(tr, AH_EPARSE, "missing columns: expected time,workload,dim,used[,requested], got %d field%s",
 			    n, n == 1 ? "" : "s");

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/csvline.h"
 #include "ahead/error.h"
 #include "store/shadow_int.h"
 
@@ -75,7 +76,9 @@ static int parse_double(const char *s, double *out)
 int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, size_t errlen,
 			 int64_t *out_points)
 {
-	char line[AH_SHADOW_CSV_LINE_MAX + 2];
+	char buf[AH_SHADOW_CSV_LINE_MAX + 1], *line;
+	ah_csvline in;
+	size_t len;
 	ah_shadow_point *batch = NULL;
 	size_t nb = 0;
 	int64_t total = 0;
@@ -96,16 +99,9 @@ int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, si
 		free(batch);
 		return rc;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		lineno++;
-		size_t len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
-			seterr(err, errlen, lineno, "line", "longer than 4096 bytes");
-			rc = AH_ETOOBIG;
-			goto out;
-		}
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
+	ah_csvline_init(&in, f, NULL, buf, sizeof(buf));
+	while ((rc = ah_csvline_next(&in, &line, &len)) > 0) {
+		lineno = (long)in.lineno;
 		if (lineno == 1) {
 			if (!strcmp(line, "time,value,max,count"))
 				ncols = 4;
@@ -122,18 +118,7 @@ int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, si
 		if (len == 0)
 			continue;
 		char *fld[5] = {NULL, NULL, NULL, NULL, NULL};
-		int nf = 0;
-		char *p = line;
-		for (;;) {
-			if (nf == 5)
-				break;
-			fld[nf++] = p;
-			char *c = strchr(p, ',');
-			if (!c)
-				break;
-			*c = '\0';
-			p = c + 1;
-		}
+		int nf = ah_csvline_split(line, ',', fld, 4);
 		if (nf != ncols) {
 			seterr(err, errlen, lineno, "line",
 			       ncols == 4 ? "expected 4 fields" : "expected 2 fields");
@@ -184,9 +169,8 @@ int ah_shadow_import_csv(ah_shadow *s, int64_t series_id, FILE *f, char *err, si
 			nb = 0;
 		}
 	}
-	if (ferror(f)) {
-		seterr(err, errlen, lineno, "file", "read error");
-		rc = AH_EIO;
+	if (rc < 0) {
+		seterr(err, errlen, (long)in.lineno, rc == AH_EIO ? "file" : "line", ah_csvline_reason(&in));
 		goto out;
 	}
 	if (lineno == 0) {
