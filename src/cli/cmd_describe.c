@@ -32,7 +32,7 @@ static void fmt_fig(const ah_policy *pol, int d, double v, char *buf, size_t len
 	if (isnan(v) || v < 0)
 		snprintf(buf, len, "-");
 	else
-		ah_cli_fmt_unit(pol->dims.kind[d], (int64_t)ceil(v), buf, len);
+		ah_unit_format_human(pol->dims.kind[d], (int64_t)ceil(v), buf, len);
 }
 
 static const ah_shadow_req_dim *record_dim(const ah_service_description *d, const char *name)
@@ -74,12 +74,12 @@ static void print_dims(const ah_policy *pol, const ah_service_description *d)
 		if (!d->item.res->v[i] && !rd && !last)
 			continue;
 		char res[32], pr[32], pk[32], mn[32], ls[32] = "-";
-		ah_cli_fmt_unit(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
+		ah_unit_format_human(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
 		fmt_fig(pol, i, rd ? rd->predicted : NAN, pr, sizeof pr);
 		fmt_fig(pol, i, rd ? rd->peak : NAN, pk, sizeof pk);
 		fmt_fig(pol, i, rd ? rd->mean : NAN, mn, sizeof mn);
 		if (last)
-			ah_cli_fmt_unit(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
+			ah_unit_format_human(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
 		printf("  %-10s %10s %10s %10s %10s %10s\n", pol->dims.name[i], res, pr, pk, mn, ls);
 	}
 }
@@ -96,7 +96,7 @@ static void print_model(const ah_policy *pol, const ah_service_description *d)
 		if (d->model.dim[i].source == AH_PSH_NONE)
 			continue;
 		char v[32];
-		ah_cli_fmt_unit(pol->dims.kind[i], d->model_prediction.v[i], v, sizeof v);
+		ah_unit_format_human(pol->dims.kind[i], d->model_prediction.v[i], v, sizeof v);
 		printf("%s %s %s (%s on %zu %s)", n++ ? "," : "", pol->dims.name[i], v,
 		       ah_psh_source_name(d->model.dim[i].source), d->model.dim[i].n,
 		       d->model.dim[i].source == AH_PSH_SERIES ? "usage samples" : "requests");

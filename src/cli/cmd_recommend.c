@@ -58,9 +58,9 @@ static void print_table(const ah_policy *pol, const char *workload, const char *
 		if (!r->dim[d].known)
 			continue;
 		char a[32], b[32], c[32], h[48], e[48];
-		ah_cli_fmt_unit(pol->dims.kind[d], r->dim[d].lower, a, sizeof a);
-		ah_cli_fmt_unit(pol->dims.kind[d], r->dim[d].target, b, sizeof b);
-		ah_cli_fmt_unit(pol->dims.kind[d], r->dim[d].upper, c, sizeof c);
+		ah_unit_format_human(pol->dims.kind[d], r->dim[d].lower, a, sizeof a);
+		ah_unit_format_human(pol->dims.kind[d], r->dim[d].target, b, sizeof b);
+		ah_unit_format_human(pol->dims.kind[d], r->dim[d].upper, c, sizeof c);
 		snprintf(h, sizeof h, "%zu %s", r->dim[d].n, r->dim[d].source == AH_PSH_SERIES ? "usage samples" : "requests");
 		fmt_error(r, d, e, sizeof e);
 		printf("%-10s %10s %10s %10s  %-10s %-20s %s\n", pol->dims.name[d], a, b, c,
