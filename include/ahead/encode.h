@@ -8,6 +8,7 @@
 #include "ahead/engine.h"
 #include "ahead/policy.h"
 #include "ahead/predictor_shadow.h"
+#include "ahead/scale_loop.h"
 #include "ahead/service.h"
 
 #ifdef __cplusplus
@@ -48,6 +49,19 @@ json_t *ah_json_pool(const ah_policy *pol, const ah_engine_pool_info *pi);
  * class, resources, reason, detail and the structured data of scale
  * events. */
 json_t *ah_json_event(const ah_service_event *ev);
+
+/* A policy (`policy check|apply|show`): outcome ("valid", "applied",
+ * "current"), file (or null), dimensions with their units, pools with
+ * their capacity, classes with priority and quantile, and the number of
+ * tenants. */
+json_t *ah_json_policy(const ah_policy *pol, const char *outcome, const char *file);
+
+/* A scaling step's action (`ahead scale`): pool, dimension, kind ("scale"
+ * or "rebalance"), from and to (integers in the base unit), ready (time),
+ * expected_cost and keep_cost, outcome (what became of it: "planned",
+ * "done", ...), peer (rebalance) and the hook's run (hr may be NULL). */
+json_t *ah_json_scale_action(const ah_policy *P, const ah_scale_action *a, const char *outcome,
+			     const ah_scale_result *hr);
 
 /* An admission decision: outcome, id, resources, lease or queue position,
  * reason and message, corrections, and what the prediction rested on

@@ -193,6 +193,57 @@ json_t *ah_json_event(const ah_service_event *ev)
 	return o;
 }
 
+json_t *ah_json_policy(const ah_policy *p, const char *outcome, const char *file)
+{
+	json_t *o = json_object(), *pools = json_array(), *classes = json_array(), *dims = json_array();
+	if (!o || !pools || !classes || !dims) {
+		json_decref(o), json_decref(pools), json_decref(classes), json_decref(dims);
+		return NULL;
+	}
+	/* the base unit each dimension's integers count */
+	static const char *const units[] = {"millicores", "bytes", "bytes/s", "bits/s", "count"};
+	for (int i = 0; i < p->dims.n; i++)
+		json_array_append_new(dims, json_pack("{s:s,s:s}", "name", p->dims.name[i], "unit",
+						      units[p->dims.kind[i]]));
+	for (int i = 0; i < p->n_pools; i++)
+		json_array_append_new(pools, json_pack("{s:o,s:o}", "name", ah_json_text(p->pools[i].name), "capacity",
+						       ah_json_vec(&p->dims, &p->pools[i].capacity, 0)));
+	for (int i = 0; i < p->n_classes; i++)
+		json_array_append_new(classes, json_pack("{s:o,s:i,s:f}", "name", ah_json_text(p->classes[i].name),
+							 "priority", p->classes[i].priority, "quantile",
+							 p->classes[i].quantile));
+	json_object_set_new(o, "outcome", json_string(outcome));
+	json_object_set_new(o, "file", file ? ah_json_text(file) : json_null());
+	json_object_set_new(o, "dimensions", dims);
+	json_object_set_new(o, "pools", pools);
+	json_object_set_new(o, "classes", classes);
+	json_object_set_new(o, "tenants", json_integer(p->n_tenants));
+	return o;
+}
+
+json_t *ah_json_scale_action(const ah_policy *P, const ah_scale_action *a, const char *outcome,
+			     const ah_scale_result *hr)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "outcome", ah_json_text(outcome));
+	json_object_set_new(o, "pool", ah_json_text(P->pools[a->pool].name));
+	json_object_set_new(o, "dimension", json_string(P->dims.name[a->dim]));
+	json_object_set_new(o, "kind", json_string(a->kind == AH_SCALE_KIND_REBALANCE ? "rebalance" : "scale"));
+	json_object_set_new(o, "from", json_integer(a->from));
+	json_object_set_new(o, "to", json_integer(a->to));
+	json_object_set_new(o, "ready", ah_json_time(a->ready_ns));
+	json_object_set_new(o, "expected_cost", json_real(a->expected_cost));
+	json_object_set_new(o, "keep_cost", json_real(a->keep_cost));
+	json_object_set_new(o, "peer", a->peer >= 0 ? ah_json_text(P->pools[a->peer].name) : json_null());
+	if (hr && hr->ran)
+		json_object_set_new(o, "hook", json_pack("{s:i,s:i,s:b,s:o}", "exit_status", hr->exit_status, "attempts",
+							 hr->attempts, "timed_out", hr->timed_out, "output",
+							 ah_json_text(hr->output)));
+	return o;
+}
+
 json_t *ah_json_decision(const ah_policy *pol, const ah_decision *d, const char *workload,
 			 const ah_shadow_prediction_info *pi)
 {
