@@ -15,6 +15,7 @@
 #include "ahead/usage.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/table.h"
 
 static void usage(FILE *f)
 {
@@ -66,22 +67,27 @@ static void print_params(const ah_service_description *d)
 
 static void print_dims(const ah_policy *pol, const ah_service_description *d)
 {
-	printf("Resources:\n  %-10s %10s %10s %10s %10s %10s\n", "DIMENSION", "RESERVED", "PREDICTED", "PEAK", "MEAN",
-	       "LAST");
+	ah_cli_table t;
+	ah_cli_table_init(&t, 6, 0x3Eu);
+	printf("Resources:\n");
+	ah_cli_table_addv(&t, "  DIMENSION", "RESERVED", "PREDICTED", "PEAK", "MEAN", "LAST");
 	for (int i = 0; i < pol->dims.n; i++) {
 		const ah_shadow_req_dim *rd = record_dim(d, pol->dims.name[i]);
 		bool last = d->have_last && d->last_usage.v[i] != AH_USAGE_NONE;
 		if (!d->item.res->v[i] && !rd && !last)
 			continue;
-		char res[32], pr[32], pk[32], mn[32], ls[32] = "-";
+		char name[AH_NAME_MAX + 2], res[32], pr[32], pk[32], mn[32], ls[32] = "-";
+		snprintf(name, sizeof name, "  %s", pol->dims.name[i]);
 		ah_unit_format_human(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
 		fmt_fig(pol, i, rd ? rd->predicted : NAN, pr, sizeof pr);
 		fmt_fig(pol, i, rd ? rd->peak : NAN, pk, sizeof pk);
 		fmt_fig(pol, i, rd ? rd->mean : NAN, mn, sizeof mn);
 		if (last)
 			ah_unit_format_human(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
-		printf("  %-10s %10s %10s %10s %10s %10s\n", pol->dims.name[i], res, pr, pk, mn, ls);
+		ah_cli_table_addv(&t, name, res, pr, pk, mn, ls);
 	}
+	ah_cli_table_print(&t, stdout);
+	ah_cli_table_fini(&t);
 }
 
 static void print_model(const ah_policy *pol, const ah_service_description *d)
@@ -135,8 +141,15 @@ static void print_resizes(const ah_service_description *d)
 	ah_cli_fmt_time(d->last_resize_ns, t, sizeof t);
 	printf("Resizes:      %d, last %s\n", d->n_resizes, t);
 	for (int i = 0; i < d->n_recent; i++) {
+		ah_dimset ds;
+		ah_vec v;
+		char res[1024];
+		ah_dimset_init(&ds);
 		ah_cli_fmt_time(d->recent[i].t_ns, t, sizeof t);
-		printf("  %s  %-28s %s\n", t, d->recent[i].resources, d->recent[i].why);
+		if (ah_vec_parse(&ds, d->recent[i].resources, &v, NULL, 0) ||
+		    ah_vec_format_human(&ds, &v, res, sizeof res))
+			snprintf(res, sizeof res, "%s", d->recent[i].resources);
+		printf("  %s  %-28s %s\n", t, res, d->recent[i].why);
 	}
 }
 
@@ -190,7 +203,7 @@ int ah_cmd_describe(int argc, char **argv)
 		ex = ah_cli_fail(&ctx, rc, NULL);
 	} else if (fmt == AH_OUT_JSON) {
 		json_t *o = ah_json_description(ctx.pol, d);
-		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) : NULL;
+		char *s = ah_json_dumps(o);
 		printf("%s\n", s ? s : "{}");
 		free(s);
 		json_decref(o);
