@@ -25,6 +25,9 @@ void ah_fmt_time(int64_t ns, char *buf, size_t len);
 json_t *ah_json_text(const char *s);
 /* A time as RFC 3339 UTC with milliseconds, or null for a negative time. */
 json_t *ah_json_time(int64_t ns);
+/* A duration in seconds: an integer when whole, else exact to the
+ * millisecond (durations are named *_s). */
+json_t *ah_json_seconds(int64_t ns);
 /* A resource vector printed by ah_vec_format ("cpu=2,memory=512Mi") as the
  * object ah_json_vec builds: dimensions the policy does not know, or
  * values that do not parse, fall back to the default dimensions' units;
@@ -62,6 +65,17 @@ json_t *ah_json_policy(const ah_policy *pol, const char *outcome, const char *fi
  * "done", ...), peer (rebalance) and the hook's run (hr may be NULL). */
 json_t *ah_json_scale_action(const ah_policy *P, const ah_scale_action *a, const char *outcome,
 			     const ah_scale_result *hr);
+
+/* A request record of the usage history (`shadow requests`): id,
+ * workload, start, end (null while running), params (the user's),
+ * ahead_params (ahead's own "ahead." keys) and per dimension peak, mean
+ * and predicted (integers in the base unit, rounded up; null when unknown)
+ * with error = (peak - predicted) / predicted (null when either is
+ * unknown). */
+json_t *ah_json_history_request(const ah_shadow_request *r);
+/* (peak - predicted) / predicted, or NaN when either is unknown or the
+ * prediction is not positive: > 0 means the prediction was too low. */
+double ah_request_dim_error(const ah_shadow_req_dim *d);
 
 /* An admission decision: outcome, id, resources, lease or queue position,
  * reason and message, corrections, and what the prediction rested on

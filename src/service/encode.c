@@ -296,8 +296,7 @@ json_t *ah_json_decision(const ah_policy *pol, const ah_decision *d, const char 
 	return o;
 }
 
-/* A duration in seconds (exact to the millisecond). */
-static json_t *json_seconds(int64_t ns)
+json_t *ah_json_seconds(int64_t ns)
 {
 	if (ns % 1000000000LL == 0)
 		return json_integer(ns / 1000000000LL);
@@ -312,12 +311,12 @@ json_t *ah_json_renew(uint64_t id, const ah_renew_outcome *ro)
 	json_object_set_new(o, "outcome", json_string("renewed"));
 	json_object_set_new(o, "id", json_integer((json_int_t)id));
 	json_object_set_new(o, "lease_expires", ah_json_time(ro->expires_ns));
-	json_object_set_new(o, "lease_ttl_s", json_seconds(ro->ttl_ns));
+	json_object_set_new(o, "lease_ttl_s", ah_json_seconds(ro->ttl_ns));
 	json_object_set_new(o, "capped", json_boolean(ro->capped));
 	if (ro->capped) {
 		json_object_set_new(o, "capped_by", json_string("max_lease_ttl"));
-		json_object_set_new(o, "asked_s", json_seconds(ro->asked_ns));
-		json_object_set_new(o, "max_lease_ttl_s", json_seconds(ro->max_ns));
+		json_object_set_new(o, "asked_s", ah_json_seconds(ro->asked_ns));
+		json_object_set_new(o, "max_lease_ttl_s", ah_json_seconds(ro->max_ns));
 	}
 	return o;
 }
@@ -391,6 +390,43 @@ static json_t *model_json(const ah_policy *pol, const ah_service_description *d)
 	}
 	json_object_set_new(m, "by_dim", by);
 	return m;
+}
+
+double ah_request_dim_error(const ah_shadow_req_dim *d)
+{
+	if (isnan(d->peak) || isnan(d->predicted) || d->predicted <= 0)
+		return NAN;
+	return (d->peak - d->predicted) / d->predicted;
+}
+
+static json_t *fig_json(double v)
+{
+	return isnan(v) ? json_null() : json_integer((json_int_t)ceil(v));
+}
+
+json_t *ah_json_history_request(const ah_shadow_request *r)
+{
+	json_t *o = json_object(), *dims = json_object();
+	if (!o || !dims) {
+		json_decref(o);
+		json_decref(dims);
+		return NULL;
+	}
+	json_object_set_new(o, "id", json_integer((json_int_t)r->id));
+	set_text(o, "workload", r->workload);
+	json_object_set_new(o, "start", ah_json_time(r->start_ns));
+	json_object_set_new(o, "end", ah_json_time(r->end_ns));
+	json_object_set_new(o, "params", record_params(r, false));
+	json_object_set_new(o, "ahead_params", record_params(r, true));
+	for (int k = 0; k < r->n_dims; k++) {
+		double e = ah_request_dim_error(&r->dims[k]);
+		json_object_set_new(dims, r->dims[k].dim,
+				    json_pack("{s:o,s:o,s:o,s:o}", "peak", fig_json(r->dims[k].peak), "mean",
+					      fig_json(r->dims[k].mean), "predicted", fig_json(r->dims[k].predicted),
+					      "error", isnan(e) ? json_null() : json_real(e)));
+	}
+	json_object_set_new(o, "dims", dims);
+	return o;
 }
 
 json_t *ah_json_description(const ah_policy *pol, const ah_service_description *d)
