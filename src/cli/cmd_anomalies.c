@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ahead/anomaly.h"
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/series.h"
 #include "ahead/history.h"
@@ -50,26 +51,10 @@ static void usage(FILE *f)
 		def.threshold);
 }
 
-/* ISO 8601 UTC, with fractional seconds only when there are any. */
+/* The one time format for people and JSON (ah_fmt_time). */
 static void fmt_time(int64_t t_ns, char *buf, size_t len)
 {
-	int64_t s = t_ns / 1000000000LL, ns = t_ns % 1000000000LL;
-	if (ns < 0) {
-		ns += 1000000000LL;
-		s--;
-	}
-	time_t tt = (time_t)s;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm)) {
-		snprintf(buf, len, "%lld", (long long)s);
-		return;
-	}
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ns)
-		snprintf(buf, len, "%s.%09lldZ", base, (long long)ns);
-	else
-		snprintf(buf, len, "%sZ", base);
+	ah_fmt_time(t_ns, buf, len);
 }
 
 typedef struct {
@@ -223,7 +208,7 @@ int ah_cmd_anomalies(int argc, char **argv)
 	if (fmt == AH_OUT_JSON) {
 		root = json_object();
 		json_t *jev = json_array();
-		json_object_set_new(root, "input", json_string(input));
+		json_object_set_new(root, "input", ah_json_text(input));
 		json_object_set_new(root, "points", json_integer((json_int_t)s.n));
 		json_object_set_new(root, "missing", json_integer((json_int_t)(s.missing + s.filled)));
 		json_object_set_new(root, "threshold", json_real(cfg.threshold));
@@ -255,7 +240,10 @@ int ah_cmd_anomalies(int argc, char **argv)
 			}
 			json_object_set_new(root, "scores", jp);
 		}
-		if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) || fputc('\n', stdout) == EOF) {
+		char *txt = ah_json_dumps(root);
+		int bad = !txt || printf("%s\n", txt) < 0;
+		free(txt);
+		if (bad) {
 			rc = AH_EIO;
 			goto fail;
 		}
