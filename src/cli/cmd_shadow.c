@@ -529,7 +529,7 @@ static int cmd_compact(int argc, char **argv)
 		goto out;
 	}
 	if (fmt == AH_OUT_JSON) {
-		json_t *j = json_pack("{s:I, s:I, s:{s:I, s:I, s:I}}", "points_rolled",
+		json_t *j = json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I}}", "outcome", "compacted", "points_rolled",
 				      (json_int_t)st.points_rolled, "points_deleted",
 				      (json_int_t)st.points_deleted, "points_per_tier", "raw",
 				      (json_int_t)counts[0], "1m", (json_int_t)counts[1], "1h",

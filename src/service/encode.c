@@ -125,6 +125,32 @@ static void set_text(json_t *o, const char *key, const char *v)
 	json_object_set_new(o, key, ah_json_text(v));
 }
 
+/* A request's parameter text ("k=v,k2=v2") as an object of strings: the
+ * user's (own false) or ahead's "ahead." keys. Never fails on odd text: an
+ * item without '=' is a key with an empty value, nothing is dropped. */
+static json_t *params_text_json(const char *text, bool own)
+{
+	json_t *o = json_object();
+	if (!o || !text || !*text)
+		return o;
+	char *buf = strdup(text);
+	if (!buf)
+		return o;
+	for (char *sv, *tok = strtok_r(buf, ",", &sv); tok; tok = strtok_r(NULL, ",", &sv)) {
+		char *eq = strchr(tok, '=');
+		if (eq)
+			*eq = '\0';
+		if ((strncmp(tok, "ahead.", 6) == 0) != own)
+			continue;
+		json_t *k = ah_json_text(tok); /* the key, made valid UTF-8 */
+		const char *key = k ? json_string_value(k) : tok;
+		json_object_set_new(o, key, ah_json_text(eq ? eq + 1 : ""));
+		json_decref(k);
+	}
+	free(buf);
+	return o;
+}
+
 json_t *ah_json_allocation(const ah_policy *pol, const ah_engine_item *it)
 {
 	json_t *o = json_object();
@@ -138,7 +164,8 @@ json_t *ah_json_allocation(const ah_policy *pol, const ah_engine_item *it)
 	json_object_set_new(o, "resources", ah_json_vec(&pol->dims, it->res, 0));
 	json_object_set_new(o, it->queued ? "arrived" : "granted_at", ah_json_time(it->created_ns));
 	json_object_set_new(o, it->queued ? "deadline" : "lease_expires", ah_json_time(it->expires_ns));
-	set_text(o, "params", it->params);
+	json_object_set_new(o, "params", params_text_json(it->params, false));
+	json_object_set_new(o, "ahead_params", params_text_json(it->params, true));
 	return o;
 }
 
@@ -370,9 +397,13 @@ static void set_fig(json_t *obj, const char *dim, double v)
 static json_t *record_params(const ah_shadow_request *r, bool own)
 {
 	json_t *o = json_object();
-	for (int i = 0; o && i < r->n_params; i++)
-		if (ah_shadow_param_reserved(r->params[i].key) == own)
-			json_object_set_new(o, r->params[i].key, ah_json_text(r->params[i].value));
+	for (int i = 0; o && i < r->n_params; i++) {
+		if (ah_shadow_param_reserved(r->params[i].key) != own)
+			continue;
+		json_t *k = ah_json_text(r->params[i].key); /* keys too never vanish */
+		json_object_set_new(o, k ? json_string_value(k) : "", ah_json_text(r->params[i].value));
+		json_decref(k);
+	}
 	return o;
 }
 
@@ -459,7 +490,8 @@ json_t *ah_json_description(const ah_policy *pol, const ah_service_description *
 		json_object_set_new(o, "mean", mean);
 	} else {
 		json_object_set_new(o, "workload", json_null());
-		set_text(o, "params_text", it->params);
+		json_object_set_new(o, "params", params_text_json(it->params, false));
+		json_object_set_new(o, "ahead_params", params_text_json(it->params, true));
 	}
 	json_object_set_new(o, "last_usage", d->have_last ? ah_json_vec(&pol->dims, &d->last_usage, AH_USAGE_NONE)
 							 : json_null());
