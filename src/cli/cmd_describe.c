@@ -48,8 +48,11 @@ static const ah_shadow_req_dim *record_dim(const ah_service_description *d, cons
 
 static void print_params(const ah_service_description *d)
 {
+	/* outside text: control characters and bytes that are not UTF-8 as \xNN */
+	static char safe[4 * 8192 + 8], k[4 * 256 + 8], v[4 * 1024 + 8];
 	if (!d->have_record) {
-		printf("Parameters:   %s\n", d->item.params && *d->item.params ? d->item.params : "-");
+		printf("Parameters:   %s\n", d->item.params && *d->item.params
+						? ah_cli_safe_text(d->item.params, safe, sizeof safe) : "-");
 		return;
 	}
 	for (int own = 0; own < 2; own++) {
@@ -59,7 +62,8 @@ static void print_params(const ah_service_description *d)
 			const ah_shadow_param *p = &d->record.params[i];
 			if (ah_shadow_param_reserved(p->key) != (bool)own)
 				continue;
-			printf("%s%s=%s", n++ ? "," : "", p->key, p->value);
+			printf("%s%s=%s", n++ ? "," : "", ah_cli_safe_text(p->key, k, sizeof k),
+			       ah_cli_safe_text(p->value, v, sizeof v));
 		}
 		printf("%s\n", n ? "" : "-");
 	}
@@ -157,8 +161,10 @@ static void print_table(const ah_policy *pol, const ah_service_description *d, i
 {
 	const ah_engine_item *it = &d->item;
 	int k = ah_policy_find_class(pol, it->klass);
+	char tn[4 * 128 + 8], pn[4 * 128 + 8];
 	printf("ID:           %llu\nState:        %s\nTenant:       %s\nPool:         %s\n", (unsigned long long)it->id,
-	       it->queued ? "queued" : "granted", it->tenant, it->pool);
+	       it->queued ? "queued" : "granted", ah_cli_safe_text(it->tenant, tn, sizeof tn),
+	       ah_cli_safe_text(it->pool, pn, sizeof pn));
 	if (k >= 0)
 		printf("Class:        %s (sized at p%g)\n", it->klass, pol->classes[k].quantile * 100);
 	else
