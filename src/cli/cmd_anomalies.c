@@ -274,12 +274,12 @@ int ah_cmd_anomalies(int argc, char **argv)
 			}
 		}
 	} else {
-		printf("%-22s %-22s %-22s %10s  %s\n", "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
+		printf("%-24s %-24s %-24s %10s  %s\n", "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
 		for (size_t k = 0; k < ne; k++) {
 			fmt_time(evs[k].start_ns, t1, sizeof(t1));
 			fmt_time(evs[k].end_ns, t2, sizeof(t2));
 			fmt_time(evs[k].peak_ns, t3, sizeof(t3));
-			printf("%-22s %-22s %-22s %10.3f  %s\n", t1, t2, t3, evs[k].peak_score,
+			printf("%-24s %-24s %-24s %10.3f  %s\n", t1, t2, t3, evs[k].peak_score,
 			       ah_anomaly_kind_name(evs[k].kind));
 		}
 		uint32_t season = ah_anomaly_season(d);

@@ -44,7 +44,11 @@ static void usage(FILE *f)
  * those found before the option itself is parsed. */
 static bool wants_json(int argc, char **argv)
 {
+	/* shadow export's --output names a file, not a format */
+	bool file_output = argc > 2 && !strcmp(argv[1], "shadow") && !strcmp(argv[2], "export");
 	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+		if (file_output && !strncmp(argv[i], "--output", 8))
+			continue;
 		const char *a = argv[i];
 		if (!strcmp(a, "-ojson") || !strcmp(a, "--output=json") || !strcmp(a, "--format=json"))
 			return true;
