@@ -45,9 +45,9 @@ printf 'timestamp,value\n1400000000,1\n1400000000,3\n1400000300,2\n' >"$T/dup.cs
 expect_rc 2 "dup.csv:3" -- anomalies --input "$T/dup.csv"
 expect_rc 0 "in 2 points" -- anomalies --input "$T/dup.csv" --duplicates mean
 expect_rc 0 "" -- anomalies --input "$T/dup.csv" --duplicates mean -o csv --scores
-grep -q "^2014-05-13T16:53:20Z,2," "$T/out" || die "--duplicates mean should average to 2: $(cat "$T/out")"
+grep -q "^2014-05-13T16:53:20.000Z,2," "$T/out" || die "--duplicates mean should average to 2: $(cat "$T/out")"
 expect_rc 0 "" -- anomalies --input "$T/dup.csv" --duplicates last -o csv --scores
-grep -q "^2014-05-13T16:53:20Z,3," "$T/out" || die "--duplicates last should keep 3: $(cat "$T/out")"
+grep -q "^2014-05-13T16:53:20.000Z,3," "$T/out" || die "--duplicates last should keep 3: $(cat "$T/out")"
 expect_rc 2 "--duplicates: unknown policy 'first'" -- anomalies --input "$T/dup.csv" --duplicates first
 expect_rc 2 "--duplicates needs" -- anomalies --input "$T/dup.csv" --duplicates
 printf 'timestamp,value\n' >"$T/empty.csv"
@@ -58,7 +58,7 @@ expect_rc 0 "2 events in 2000 points" -- anomalies --input "$T/series.csv"
 grep -q "spike" "$T/out" || die "no spike event: $(cat "$T/out")"
 grep -q "level_shift" "$T/out" || die "no level_shift event: $(cat "$T/out")"
 # spike at i=700: 1400000000 + 700*300 = 1400210000 = 2014-05-16T03:13:20Z
-grep -q "^2014-05-16T03:13:20Z" "$T/out" || die "spike not at its time: $(cat "$T/out")"
+grep -q "^2014-05-16T03:13:20.000Z" "$T/out" || die "spike not at its time: $(cat "$T/out")"
 
 expect_rc 0 "" -- anomalies --input "$T/series.csv" -o json
 python3 - "$T/out" <<'EOF' || die "bad JSON output"
@@ -79,7 +79,7 @@ expect_rc 0 "start,end,peak_at,peak_score,kind" -- anomalies --input "$T/series.
 expect_rc 0 "time,value,predicted,score,anomalous,event" -- anomalies --input "$T/series.csv" -o csv --scores
 [ "$(wc -l <"$T/out")" = 2001 ] || die "csv --scores should have 2001 lines"
 awk -F, 'NR > 1 && ($4 < 0 || $4 > 1) { bad = 1 } END { exit bad }' "$T/out" || die "score outside [0,1]"
-grep -q "^2014-05-16T03:13:20Z,.*,1,1$" "$T/out" || die "spike row not marked as event 1"
+grep -q "^2014-05-16T03:13:20.000Z,.*,1,1$" "$T/out" || die "spike row not marked as event 1"
 
 expect_rc 0 "" -- anomalies --input "$T/series.csv" -o json --scores
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['scores']) == 2000" "$T/out" \

@@ -63,7 +63,7 @@ has "json lease time" "$T/out" '"lease_expires": "20'
 # --- recommend: table and JSON ---
 expect_rc 0 "Workload:  etl (class standard)" -- recommend etl --params rows=7,kind=etl
 grep -qE '^memory +[0-9]+Mi +[0-9]+Mi +[0-9]+Mi +[a-z]+ +6 requests +[0-9]+%, [0-9]+ of [0-9]+ above' "$T/out" && ok || bad "recommend memory row: $(cat "$T/out")"
-has "recommend header" "$T/out" "LOWER p50 TARGET p90  UPPER p99"
+has "recommend header" "$T/out" "DIMENSION  LOWER p50  TARGET p90  UPPER p99  MODEL"
 expect_rc 0 '"scored": 5' -- recommend etl -o json
 has "recommend json target" "$T/out" '"target": '
 has "recommend json error" "$T/out" '"mean_abs_error": '

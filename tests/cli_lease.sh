@@ -33,7 +33,7 @@ ok "report extends a lease shorter than the allocation's" '[[ "$(expires)" > "$s
 
 # --- capped renews say so and by what ---
 check "renew 2d capped (table)" 0 "capped: asked 2d, the policy's max_lease_ttl is 1h" -- "$A" renew 1 --lease 2d
-check "renew 2d capped (json)" 0 '"capped": true, "capped_by": "max_lease_ttl"' -- "$A" renew 1 --lease 2d -o json
-check "renew 2d gives 1h (json)" 0 '"lease_ttl_ns": 3600000000000' -- "$A" renew 1 --lease 2d -o json
-check "renew 2d asked (json)" 0 '"asked_ns": 172800000000000' -- "$A" renew 1 --lease 2d -o json
+check "renew 2d capped (json)" 0 '"capped":true,"capped_by":"max_lease_ttl"' -- bash -c "'$A' renew 1 --lease 2d -o json | tr -d ' \n'"
+check "renew 2d gives 1h (json)" 0 '"lease_ttl_s": 3600' -- "$A" renew 1 --lease 2d -o json
+check "renew 2d asked (json)" 0 '"asked_s": 172800' -- "$A" renew 1 --lease 2d -o json
 finish cli_lease

@@ -44,7 +44,7 @@ check "empty value counts as missing" 2 "--input needs a value" -- "$A" anomalie
 check "empty shadow value" 2 "--workload needs a value" -- "$A" shadow query --workload "" --dim cpu
 
 # given twice: an error where the command says so (shadow), last wins elsewhere
-check "twice in shadow" 2 "ahead shadow ls: -o given twice" -- "$A" shadow ls -o json --format csv
+check "twice in shadow" 2 '"error":\{"code":"usage","message":"-o given twice'  -- "$A" shadow ls -o json --format csv
 check "twice flag in shadow" 2 "--long given twice" -- "$A" shadow import --long --long --input "$T/s.csv"
 check "twice elsewhere: last wins" 0 "usage: ahead policy" -- "$A" policy -o json -o table --help
 
@@ -55,7 +55,7 @@ check "duration out of range" 2 "--granularity: '2d' is out of range \(1ms..1d\)
 check "duration, shadow grammar" 2 "--step: '5parsecs' is not a duration" -- "$A" shadow query --workload w --dim cpu --step 5parsecs
 check "bad time" 2 "--from: 'yesterday' is not an ISO 8601 time" -- "$A" shadow query --workload w --dim cpu --from yesterday
 check "time out of range" 2 "--now: '9999999999999' is out of range" -- "$A" shadow compact --now 9999999999999
-check "bad format" 2 "-o: unknown output format 'yaml' \(expected table, json or csv\)" -- "$A" ls -o yaml
+check "bad format" 2 "-o: unknown output format 'yaml' \(expected table, json, csv or wide\)" -- "$A" ls -o yaml
 check "format not offered" 2 "-o: use table or json \(csv is not supported here\)" -- "$A" report 1 --usage cpu=1 -o csv
 check "format by its long name" 2 "-o: unknown output format 'xml'" -- "$A" shadow ls --format xml
 check "bad id option" 2 "--id: 'x' is not a positive integer id" -- "$A" events --id x

@@ -57,11 +57,11 @@ expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu --from 2023-1
 [ "$(sed -n 2p "$T/out")" = "2023-11-14T22:15:00Z,29.5,59,60" ] || die "5m step: $(cat "$T/out")"
 [ "$(wc -l <"$T/out")" = 2 ] || die "5m step: one bucket expected"
 expect_rc 0 '"count":2' -- shadow query "${DB[@]}" --workload web --dim cpu --to 1700000020 -o json
-grep -qF '"granularity_ns": 10000000000' "$T/out" || die "json header"
-[ "$(grep -c '"t_ns"' "$T/out")" = 2 ] || die "json: two points expected in [start, +20s)"
+grep -qF '"granularity_s": 10,' "$T/out" || die "json header"
+[ "$(grep -c '"time"' "$T/out")" = 2 ] || die "json: two points expected in [start, +20s)"
 if command -v python3 >/dev/null; then python3 -m json.tool "$T/out" >/dev/null || die "query json is not valid JSON"; fi
 expect_rc 0 "TIME" -- shadow query "${DB[@]}" --workload web --dim cpu --step 1h
-grep -q "2023-11-14T22:00:00Z" "$T/out" || die "table output"
+grep -q "2023-11-14T22:00:00.000Z" "$T/out" || die "table output"
 
 # export -> import into another series: identical
 expect_rc 0 "" -- shadow export "${DB[@]}" --workload web --dim cpu --output "$T/e.csv"
@@ -101,9 +101,9 @@ expect_rc 0 "imported 240 samples into 2 series (1 missing values skipped)" -- s
 
 # ls
 expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
-grep -qx "web,cpu,10000000000,300,600,2023-11-14T22:13:20Z,2023-11-14T23:03:10Z" "$T/out" || die "ls web: $(cat "$T/out")"
-grep -qx "db,memory,60000000000,120,120,2023-11-14T22:13:00Z,2023-11-15T00:12:00Z" "$T/out" || die "ls db: $(cat "$T/out")"
-expect_rc 0 '"granularity": "10s"' -- shadow ls "${DB[@]}" -o json
+grep -qx "web,cpu,10,300,600,2023-11-14T22:13:20.000Z,2023-11-14T23:03:10.000Z" "$T/out" || die "ls web: $(cat "$T/out")"
+grep -qx "db,memory,60,120,120,2023-11-14T22:13:00.000Z,2023-11-15T00:12:00.000Z" "$T/out" || die "ls db: $(cat "$T/out")"
+expect_rc 0 '"granularity_s": 10' -- shadow ls "${DB[@]}" -o json
 expect_rc 0 "WORKLOAD" -- shadow ls "${DB[@]}"
 
 # compact at 2 days after the data: web's 300 raw points roll into 1-minute
@@ -120,7 +120,7 @@ expect_rc 0 "" -- shadow query "${DB[@]}" --workload web --dim cpu --from 2023-1
 # hours (2 + 2 + 3 + 3), which are then deleted
 expect_rc 0 "rolled 342 points into coarser tiers, deleted 10 expired points" -- shadow compact "${DB[@]}" --now 2025-06-01T00:00:00Z
 expect_rc 0 "" -- shadow ls "${DB[@]}" -o csv
-grep -q "^web,cpu,10000000000,0,0,," "$T/out" || die "after expiry: $(cat "$T/out")"
+grep -q "^web,cpu,10,0,0,," "$T/out" || die "after expiry: $(cat "$T/out")"
 
 # --shadow-db overrides; AHEAD_DB derives the sibling
 expect_rc 0 "imported 600" -- shadow import --shadow-db "$T/other.db" --workload web --dim cpu --input "$T/w.csv"
@@ -147,9 +147,9 @@ expect_rc 2 "--peak: 'CPU' is not a dimension name" -- shadow record "${R[@]}" -
 expect_rc 2 "--param: 'size'" -- shadow requests "${R[@]}" --workload train --param size
 expect_rc 2 "--limit" -- shadow requests "${R[@]}" --workload train --limit 0
 expect_rc 0 "" -- shadow requests "${R[@]}" --workload train -o csv
-grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,cpu,1800,900,1500" "$T/out" || die "requests csv: $(cat "$T/out")"
-grep -qx "1,train,2024-01-01T00:00:00Z,2024-01-01T01:00:00Z,epochs=3;size=large,memory,1500000000,,2000000000" "$T/out" || die "requests csv memory"
-grep -qx "2,train,2024-01-02T00:00:00Z,,size=small,cpu,,,500" "$T/out" || die "requests csv 2"
+grep -qx "1,train,2024-01-01T00:00:00.000Z,2024-01-01T01:00:00.000Z,epochs=3;size=large,,cpu,1800,900,1500,0.2000" "$T/out" || die "requests csv: $(cat "$T/out")"
+grep -qx "1,train,2024-01-01T00:00:00.000Z,2024-01-01T01:00:00.000Z,epochs=3;size=large,,memory,1500000000,,2000000000,-0.2500" "$T/out" || die "requests csv memory"
+grep -qx "2,train,2024-01-02T00:00:00.000Z,,size=small,,cpu,,,500," "$T/out" || die "requests csv 2"
 expect_rc 0 '"size": "large"' -- shadow requests "${R[@]}" --workload train --param size=large -o json
 [ "$(grep -c '"id"' "$T/out")" = 1 ] || die "--param filter"
 expect_rc 0 "size=small" -- shadow requests "${R[@]}" --workload train --limit 5

@@ -228,6 +228,51 @@ static void test_format(void **state)
 	}
 }
 
+/* For people: short canonical forms stay, long ones get ~3 digits. */
+static const struct fmt_case human_cases[] = {
+	{AH_UNIT_BYTES, 256LL << 30, "256Gi"},
+	{AH_UNIT_BYTES, 259840LL << 20, "254Gi"},
+	{AH_UNIT_BYTES, 5033165145LL, "4.69Gi"},
+	{AH_UNIT_BYTES, 1536LL << 20, "1.5Gi"},
+	{AH_UNIT_BYTES, 574328728LL, "548Mi"},
+	{AH_UNIT_BYTES, 2000000000LL, "2G"},
+	{AH_UNIT_BYTES, 1023, "1023"},
+	{AH_UNIT_BYTES, (1LL << 20) - 1, "1Mi"},
+	{AH_UNIT_BYTES, AH_VALUE_MAX - 1, "4Ei"},
+	{AH_UNIT_BYTES, -(5033165145LL), "-4.69Gi"},
+	{AH_UNIT_CPU, 1500, "1500m"},
+	{AH_UNIT_CPU, 12345, "12.3"},
+	{AH_UNIT_CPU, 1013050, "1013"},
+	{AH_UNIT_CPU, 64000, "64"},
+	{AH_UNIT_BITS_PER_S, 123456789, "123M"},
+	{AH_UNIT_BITS_PER_S, 1000000000, "1G"},
+	{AH_UNIT_COUNT, 1234567, "1234567"},
+};
+
+static void test_format_human(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(human_cases) / sizeof(human_cases[0]); i++) {
+		char buf[32];
+		assert_int_equal(ah_unit_format_human(human_cases[i].kind, human_cases[i].v, buf, sizeof(buf)), 0);
+		assert_string_equal(buf, human_cases[i].want);
+	}
+	char buf[32], small[4] = "xyz";
+	assert_int_equal(ah_unit_format_human(AH_UNIT_BYTES, 5033165145LL, small, sizeof(small)), AH_ERANGE);
+	assert_string_equal(small, "xyz");
+	assert_int_equal(ah_unit_format_human((ah_unit_kind)99, 1, buf, sizeof(buf)), AH_EINVAL);
+	for (int k = 0; k <= AH_UNIT_COUNT; k++) {
+		assert_int_equal(ah_unit_format_human((ah_unit_kind)k, AH_VALUE_MAX - 1, buf, 32), 0);
+		assert_null(strchr(buf, 'e'));
+		assert_int_equal(ah_unit_format_human((ah_unit_kind)k, INT64_MIN + 1, buf, 32), 0);
+	}
+	ah_dimset ds;
+	ah_dimset_init(&ds);
+	ah_vec v = {{1500, 5033165145LL}};
+	assert_int_equal(ah_vec_format_human(&ds, &v, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "cpu=1500m,memory=4.69Gi");
+}
+
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 static uint64_t rnd(void)
 {
@@ -477,6 +522,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_valid),  cmocka_unit_test(test_parse_invalid),
 		cmocka_unit_test(test_null_args),    cmocka_unit_test(test_format),
+		cmocka_unit_test(test_format_human),
 		cmocka_unit_test(test_roundtrip),    cmocka_unit_test(test_dimset),
 		cmocka_unit_test(test_kind_names),   cmocka_unit_test(test_vec_parse),
 		cmocka_unit_test(test_vec_format),   cmocka_unit_test(test_vec_helpers),

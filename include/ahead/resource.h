@@ -66,12 +66,24 @@ int ah_unit_parse(ah_unit_kind kind, const char *s, int64_t *out);
  * buffer is too small. 32 bytes always suffice. */
 int ah_unit_format(ah_unit_kind kind, int64_t v, char *buf, size_t len);
 
+/* Prints a value for a person at a glance (tables, messages, never a file
+ * that must read back): the canonical form when its number has at most
+ * three digits ("256Gi", "2G", "500m"), else about three significant
+ * digits in the largest suffix the value reaches ("4.69Gi" for 5033165145,
+ * "254Gi" for 259840Mi, "12.3" cpu for 12345m, "1.5Gi" for 1536Mi), rounded
+ * to nearest; counts stay exact. Never an exponent. Returns AH_ERANGE if the
+ * buffer is too small; 32 bytes always suffice. */
+int ah_unit_format_human(ah_unit_kind kind, int64_t v, char *buf, size_t len);
+
 /* Parses "cpu=2,memory=512Mi,qubits=4" (spaces allowed around items).
  * On error, writes "field: reason" into err (if given). A dimension may
  * appear once. */
 int ah_vec_parse(const ah_dimset *ds, const char *s, ah_vec *out, char *err, size_t errlen);
 /* Prints non-zero dimensions as "cpu=2,memory=512Mi"; "0" when all are zero. */
 int ah_vec_format(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len);
+/* The same with ah_unit_format_human values ("cpu=1500m,memory=4.69Gi"):
+ * for people only, it does not read back exactly. */
+int ah_vec_format_human(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len);
 
 static inline bool ah_vec_is_zero(const ah_vec *a, int n)
 {

@@ -20,10 +20,21 @@ enum {
 	AH_EXIT_NOTFOUND = 5  /* named allocation/pool/tenant does not exist */
 };
 
-typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2 } ah_out_fmt;
+/* -o wide: the table with more columns (commands that offer it). */
+typedef enum { AH_OUT_TABLE = 0, AH_OUT_JSON = 1, AH_OUT_CSV = 2, AH_OUT_WIDE = 3 } ah_out_fmt;
 
-/* Prints "ahead CMD: message" to stderr (printf-style). */
+/* Prints "ahead CMD: message" to stderr (printf-style); with -o json the
+ * first message waits for ah_cli_exit and a "warning: ..." leaves at once
+ * as {"warning": {...}}. */
 void ah_cli_err(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#include <stdarg.h>
+void ah_cli_verr(const char *cmd, const char *fmt, va_list ap);
+/* -o json was asked for (main looks before the command parses). */
+void ah_cli_json_errors(bool on);
+/* The command's exit: with -o json and a message, prints
+ * {"error": {"code", "message", "field"}} on stderr (code: "usage",
+ * "refused", "queued", "not_found", "internal"). Returns code. */
+int ah_cli_exit(int code);
 
 /* Database path: --db beats $AHEAD_DB beats ./ahead.db. (--db '' is refused
  * by the option tables: AH_OPT_NONEMPTY.) */
@@ -56,10 +67,9 @@ void ah_cli_close(ah_cli_ctx *ctx);
 int64_t ah_cli_now_ns(void);
 /* ISO 8601 UTC, e.g. 2026-11-23T14:30:00.123Z. */
 void ah_cli_fmt_time(int64_t ns, char *buf, size_t len);
-/* A value for people at a glance: rounded up to a whole Mi (bytes, bytes/s
- * at or above 1Mi), Ki (above 1Ki) or M/K (bits/s), then in the unit's
- * canonical form ("548Mi", not 574328728). cpu and counts are exact. */
-void ah_cli_fmt_unit(int kind, int64_t v, char *buf, size_t len);
+/* A plain number for people: up to six significant digits, never an
+ * exponent ("1013050", "0.5", "12.3457"); "nan" for NaN. */
+void ah_cli_fmt_num(double x, char *buf, size_t len);
 /* Strict positive integer id; prints an error naming the argument (what:
  * "ID", "--id"). */
 int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *out);

@@ -148,14 +148,14 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 			   const ah_shadow_prediction_info *pi, ah_out_fmt fmt)
 {
 	char res[1024] = "", t1[40] = "", pred[1024] = "", src[512] = "";
-	ah_vec_format(&pol->dims, &d->res, res, sizeof res);
+	ah_vec_format_human(&pol->dims, &d->res, res, sizeof res);
 	if (d->predicted)
-		ah_vec_format(&pol->dims, &d->prediction, pred, sizeof pred);
+		ah_vec_format_human(&pol->dims, &d->prediction, pred, sizeof pred);
 	if (d->predicted && pi)
 		fmt_sources(pol, pi, src, sizeof src);
 	if (fmt == AH_OUT_JSON) {
 		json_t *o = ah_json_decision(pol, d, workload, pi);
-		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
+		char *s = ah_json_dumps(o);
 		printf("%s\n", s ? s : "{}");
 		free(s);
 		json_decref(o);
@@ -289,7 +289,7 @@ static void print_renew(uint64_t id, const ah_renew_outcome *ro, ah_out_fmt fmt)
 {
 	if (fmt == AH_OUT_JSON) {
 		json_t *o = ah_json_renew(id, ro);
-		char *js = o ? json_dumps(o, 0) : NULL;
+		char *js = ah_json_dumps(o);
 		printf("%s\n", js ? js : "{}");
 		free(js);
 		json_decref(o);
@@ -355,10 +355,11 @@ static int id_command(int argc, char **argv, const char *name)
 	} else if (is_renew) {
 		print_renew(id, &ro, fmt);
 	} else if (fmt == AH_OUT_JSON) {
-		if (is_tick)
-			printf("{\"status\": \"ok\", \"allocations\": %d, \"queued\": %d}\n", tk.allocs, tk.queued);
-		else
-			printf("{\"id\": %llu, \"status\": \"released\"}\n", (unsigned long long)id);
+		json_t *j = is_tick ? ah_json_tick(&tk) : ah_json_release(id);
+		char *js = ah_json_dumps(j);
+		printf("%s\n", js ? js : "{}");
+		free(js);
+		json_decref(j);
 	} else if (is_tick) {
 		printf("tick: %d live items before, %d allocations and %d queued now%s\n", tk.live_before, tk.allocs,
 		       tk.queued, tk.records_closed ? " (closed the shadow records of ended allocations)" : "");
@@ -449,25 +450,16 @@ int ah_cmd_report(int argc, char **argv)
 		ex = ah_cli_fail(&ctx, rc, NULL);
 	} else {
 		static const char *acts[] = {"unchanged", "grown", "shrunk", "grow blocked (no room)"};
-		static const char *blocked[] = {"", "room", "quota", "priority"};
 		static const char *blocked_act[] = {"", "grow blocked (no room)", "grow blocked (tenant quota)",
 						    "grow blocked (a higher-priority claim waits)"};
 		const char *act = o.action == AH_ADJUST_GROW_BLOCKED && o.blocked_by ? blocked_act[o.blocked_by]
 											: acts[o.action];
 		char res[1024], t[40];
-		ah_vec_format(&ctx.pol->dims, &o.res, res, sizeof res);
+		ah_vec_format_human(&ctx.pol->dims, &o.res, res, sizeof res);
 		ah_cli_fmt_time(o.lease_expires_ns, t, sizeof t);
 		if (fmt == AH_OUT_JSON) {
-			json_t *j = json_object();
-			json_object_set_new(j, "id", json_integer((json_int_t)id));
-			json_object_set_new(j, "action", json_string(act));
-			if (o.action == AH_ADJUST_GROW_BLOCKED && o.blocked_by)
-				json_object_set_new(j, "blocked_by", json_string(blocked[o.blocked_by]));
-			json_object_set_new(j, "resources", json_string(res));
-			json_object_set_new(j, "lease_expires", json_string(t));
-			if (workload[0])
-				json_object_set_new(j, "workload", json_string(workload));
-			char *js = json_dumps(j, 0);
+			json_t *j = ah_json_report(ctx.pol, id, &o, workload);
+			char *js = ah_json_dumps(j);
 			printf("%s\n", js ? js : "{}");
 			free(js);
 			json_decref(j);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "ahead/anomaly.h"
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/series.h"
 #include "ahead/history.h"
@@ -53,26 +54,10 @@ static void usage(FILE *f)
 		def.threshold);
 }
 
-/* ISO 8601 UTC, with fractional seconds only when there are any. */
+/* The one time format for people and JSON (ah_fmt_time). */
 static void fmt_time(int64_t t_ns, char *buf, size_t len)
 {
-	int64_t s = t_ns / 1000000000LL, ns = t_ns % 1000000000LL;
-	if (ns < 0) {
-		ns += 1000000000LL;
-		s--;
-	}
-	time_t tt = (time_t)s;
-	struct tm tm;
-	if (!gmtime_r(&tt, &tm)) {
-		snprintf(buf, len, "%lld", (long long)s);
-		return;
-	}
-	char base[32];
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (ns)
-		snprintf(buf, len, "%s.%09lldZ", base, (long long)ns);
-	else
-		snprintf(buf, len, "%sZ", base);
+	ah_fmt_time(t_ns, buf, len);
 }
 
 typedef struct {
@@ -241,7 +226,7 @@ int ah_cmd_anomalies(int argc, char **argv)
 	if (fmt == AH_OUT_JSON) {
 		root = json_object();
 		json_t *jev = json_array();
-		json_object_set_new(root, "input", json_string(input));
+		json_object_set_new(root, "input", ah_json_text(input));
 		json_object_set_new(root, "points", json_integer((json_int_t)s.n));
 		json_object_set_new(root, "missing", json_integer((json_int_t)(s.missing + s.filled)));
 		json_object_set_new(root, "threshold", json_real(cfg.threshold));
@@ -273,7 +258,10 @@ int ah_cmd_anomalies(int argc, char **argv)
 			}
 			json_object_set_new(root, "scores", jp);
 		}
-		if (json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) || fputc('\n', stdout) == EOF) {
+		char *txt = ah_json_dumps(root);
+		int bad = !txt || printf("%s\n", txt) < 0;
+		free(txt);
+		if (bad) {
 			rc = AH_EIO;
 			goto fail;
 		}
@@ -304,12 +292,12 @@ int ah_cmd_anomalies(int argc, char **argv)
 			}
 		}
 	} else {
-		printf("%-22s %-22s %-22s %10s  %s\n", "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
+		printf("%-24s %-24s %-24s %10s  %s\n", "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
 		for (size_t k = 0; k < ne; k++) {
 			fmt_time(evs[k].start_ns, t1, sizeof(t1));
 			fmt_time(evs[k].end_ns, t2, sizeof(t2));
 			fmt_time(evs[k].peak_ns, t3, sizeof(t3));
-			printf("%-22s %-22s %-22s %10.3f  %s\n", t1, t2, t3, evs[k].peak_score,
+			printf("%-24s %-24s %-24s %10.3f  %s\n", t1, t2, t3, evs[k].peak_score,
 			       ah_anomaly_kind_name(evs[k].kind));
 		}
 		uint32_t season = ah_anomaly_season(d);

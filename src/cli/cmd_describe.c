@@ -15,6 +15,7 @@
 #include "ahead/usage.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/table.h"
 
 static void usage(FILE *f)
 {
@@ -32,7 +33,7 @@ static void fmt_fig(const ah_policy *pol, int d, double v, char *buf, size_t len
 	if (isnan(v) || v < 0)
 		snprintf(buf, len, "-");
 	else
-		ah_cli_fmt_unit(pol->dims.kind[d], (int64_t)ceil(v), buf, len);
+		ah_unit_format_human(pol->dims.kind[d], (int64_t)ceil(v), buf, len);
 }
 
 static const ah_shadow_req_dim *record_dim(const ah_service_description *d, const char *name)
@@ -47,8 +48,11 @@ static const ah_shadow_req_dim *record_dim(const ah_service_description *d, cons
 
 static void print_params(const ah_service_description *d)
 {
+	/* outside text: control characters and bytes that are not UTF-8 as \xNN */
+	static char safe[4 * 8192 + 8], k[4 * 256 + 8], v[4 * 1024 + 8];
 	if (!d->have_record) {
-		printf("Parameters:   %s\n", d->item.params && *d->item.params ? d->item.params : "-");
+		printf("Parameters:   %s\n", d->item.params && *d->item.params
+						? ah_cli_safe_text(d->item.params, safe, sizeof safe) : "-");
 		return;
 	}
 	for (int own = 0; own < 2; own++) {
@@ -58,7 +62,8 @@ static void print_params(const ah_service_description *d)
 			const ah_shadow_param *p = &d->record.params[i];
 			if (ah_shadow_param_reserved(p->key) != (bool)own)
 				continue;
-			printf("%s%s=%s", n++ ? "," : "", p->key, p->value);
+			printf("%s%s=%s", n++ ? "," : "", ah_cli_safe_text(p->key, k, sizeof k),
+			       ah_cli_safe_text(p->value, v, sizeof v));
 		}
 		printf("%s\n", n ? "" : "-");
 	}
@@ -66,22 +71,27 @@ static void print_params(const ah_service_description *d)
 
 static void print_dims(const ah_policy *pol, const ah_service_description *d)
 {
-	printf("Resources:\n  %-10s %10s %10s %10s %10s %10s\n", "DIMENSION", "RESERVED", "PREDICTED", "PEAK", "MEAN",
-	       "LAST");
+	ah_cli_table t;
+	ah_cli_table_init(&t, 6, 0x3Eu);
+	printf("Resources:\n");
+	ah_cli_table_addv(&t, "  DIMENSION", "RESERVED", "PREDICTED", "PEAK", "MEAN", "LAST");
 	for (int i = 0; i < pol->dims.n; i++) {
 		const ah_shadow_req_dim *rd = record_dim(d, pol->dims.name[i]);
 		bool last = d->have_last && d->last_usage.v[i] != AH_USAGE_NONE;
 		if (!d->item.res->v[i] && !rd && !last)
 			continue;
-		char res[32], pr[32], pk[32], mn[32], ls[32] = "-";
-		ah_cli_fmt_unit(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
+		char name[AH_NAME_MAX + 2], res[32], pr[32], pk[32], mn[32], ls[32] = "-";
+		snprintf(name, sizeof name, "  %s", pol->dims.name[i]);
+		ah_unit_format_human(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
 		fmt_fig(pol, i, rd ? rd->predicted : NAN, pr, sizeof pr);
 		fmt_fig(pol, i, rd ? rd->peak : NAN, pk, sizeof pk);
 		fmt_fig(pol, i, rd ? rd->mean : NAN, mn, sizeof mn);
 		if (last)
-			ah_cli_fmt_unit(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
-		printf("  %-10s %10s %10s %10s %10s %10s\n", pol->dims.name[i], res, pr, pk, mn, ls);
+			ah_unit_format_human(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
+		ah_cli_table_addv(&t, name, res, pr, pk, mn, ls);
 	}
+	ah_cli_table_print(&t, stdout);
+	ah_cli_table_fini(&t);
 }
 
 static void print_model(const ah_policy *pol, const ah_service_description *d)
@@ -96,7 +106,7 @@ static void print_model(const ah_policy *pol, const ah_service_description *d)
 		if (d->model.dim[i].source == AH_PSH_NONE)
 			continue;
 		char v[32];
-		ah_cli_fmt_unit(pol->dims.kind[i], d->model_prediction.v[i], v, sizeof v);
+		ah_unit_format_human(pol->dims.kind[i], d->model_prediction.v[i], v, sizeof v);
 		printf("%s %s %s (%s on %zu %s)", n++ ? "," : "", pol->dims.name[i], v,
 		       ah_psh_source_name(d->model.dim[i].source), d->model.dim[i].n,
 		       d->model.dim[i].source == AH_PSH_SERIES ? "usage samples" : "requests");
@@ -135,8 +145,15 @@ static void print_resizes(const ah_service_description *d)
 	ah_cli_fmt_time(d->last_resize_ns, t, sizeof t);
 	printf("Resizes:      %d, last %s\n", d->n_resizes, t);
 	for (int i = 0; i < d->n_recent; i++) {
+		ah_dimset ds;
+		ah_vec v;
+		char res[1024];
+		ah_dimset_init(&ds);
 		ah_cli_fmt_time(d->recent[i].t_ns, t, sizeof t);
-		printf("  %s  %-28s %s\n", t, d->recent[i].resources, d->recent[i].why);
+		if (ah_vec_parse(&ds, d->recent[i].resources, &v, NULL, 0) ||
+		    ah_vec_format_human(&ds, &v, res, sizeof res))
+			snprintf(res, sizeof res, "%s", d->recent[i].resources);
+		printf("  %s  %-28s %s\n", t, res, d->recent[i].why);
 	}
 }
 
@@ -144,8 +161,10 @@ static void print_table(const ah_policy *pol, const ah_service_description *d, i
 {
 	const ah_engine_item *it = &d->item;
 	int k = ah_policy_find_class(pol, it->klass);
+	char tn[4 * 128 + 8], pn[4 * 128 + 8];
 	printf("ID:           %llu\nState:        %s\nTenant:       %s\nPool:         %s\n", (unsigned long long)it->id,
-	       it->queued ? "queued" : "granted", it->tenant, it->pool);
+	       it->queued ? "queued" : "granted", ah_cli_safe_text(it->tenant, tn, sizeof tn),
+	       ah_cli_safe_text(it->pool, pn, sizeof pn));
 	if (k >= 0)
 		printf("Class:        %s (sized at p%g)\n", it->klass, pol->classes[k].quantile * 100);
 	else
@@ -190,7 +209,7 @@ int ah_cmd_describe(int argc, char **argv)
 		ex = ah_cli_fail(&ctx, rc, NULL);
 	} else if (fmt == AH_OUT_JSON) {
 		json_t *o = ah_json_description(ctx.pol, d);
-		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) : NULL;
+		char *s = ah_json_dumps(o);
 		printf("%s\n", s ? s : "{}");
 		free(s);
 		json_decref(o);

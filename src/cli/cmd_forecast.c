@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/forecast.h"
 #include "ahead/series.h"
@@ -88,21 +89,10 @@ static int parse_quantiles(const char *cmd, const char *opt, const char *v, void
 	return 0;
 }
 
+/* The one time format for people and JSON (ah_fmt_time). */
 static void fmt_time(int64_t ns, char *buf, size_t len)
 {
-	time_t s = (time_t)(ns / 1000000000LL);
-	long frac = (long)(ns % 1000000000LL);
-	if (frac < 0) {
-		frac += 1000000000L;
-		s--;
-	}
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	size_t w = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (frac)
-		snprintf(buf + w, len - w, ".%03ldZ", frac / 1000000);
-	else
-		snprintf(buf + w, len - w, "Z");
+	ah_fmt_time(ns, buf, len);
 }
 
 static json_t *jnum(double x)
@@ -224,7 +214,7 @@ int ah_cmd_forecast(int argc, char **argv)
 		}
 	} else if (fmt == AH_OUT_JSON) {
 		json_t *o = json_object(), *cands = json_array(), *rows = json_array(), *e = json_object();
-		json_object_set_new(o, "input", json_string(input));
+		json_object_set_new(o, "input", ah_json_text(input));
 		json_object_set_new(o, "points", json_integer((json_int_t)s.n));
 		json_object_set_new(o, "missing", json_integer((json_int_t)(s.missing + s.filled)));
 		json_object_set_new(o, "gaps", json_integer((json_int_t)s.gaps));
@@ -264,7 +254,7 @@ int ah_cmd_forecast(int argc, char **argv)
 			json_array_append_new(rows, r);
 		}
 		json_object_set_new(o, "forecast", rows);
-		char *txt = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+		char *txt = ah_json_dumps(o);
 		json_decref(o);
 		if (!txt) {
 			ah_cli_err(cmd, "out of memory");
@@ -299,9 +289,13 @@ int ah_cmd_forecast(int argc, char **argv)
 		printf("\n");
 		for (size_t i = 0; i < H; i++) {
 			fmt_time(t_last + (int64_t)(i + 1) * step, tb, sizeof(tb));
-			printf("%-24s %12.6g", tb, pt[i]);
-			for (size_t j = 0; j < nq; j++)
-				printf(" %12.6g", qo[i * nq + j]);
+			char num[48];
+			ah_cli_fmt_num(pt[i], num, sizeof num);
+			printf("%-24s %12s", tb, num);
+			for (size_t j = 0; j < nq; j++) {
+				ah_cli_fmt_num(qo[i * nq + j], num, sizeof num);
+				printf(" %12s", num);
+			}
 			printf("\n");
 		}
 	}

@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/encode.h"
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/service.h"
 #include "ahead/policy.h"
+#include "ahead/usage.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/table.h"
 
 typedef struct {
 	const char *db;
@@ -23,6 +26,7 @@ typedef struct {
 static int parse_common(int argc, char **argv, const char *name, const char *help, common_opts *o,
 			const char **action)
 {
+	bool wide = !strcmp(name, "ls");
 	const ah_cli_opt opts[] = {
 		AH_OPT("db", 'd', AH_OPT_STRING, &o->db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("pool", 'p', AH_OPT_STRING, &o->pool, .hint = "P"),
@@ -30,7 +34,7 @@ static int parse_common(int argc, char **argv, const char *name, const char *hel
 		AH_OPT("since", 's', AH_OPT_INT, &o->since, .hint = "SEQ"),
 		AH_OPT("limit", 'n', AH_OPT_INT, &o->limit, .hint = "N", .lo = 1, .hi = 10000000),
 		AH_OPT("id", 'i', AH_OPT_ID, &o->id, .hint = "ID"),
-		AH_OPT("output", 'o', AH_OPT_FORMAT, &o->fmt),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &o->fmt, .formats = wide ? AH_FMTS_WIDE : AH_FMTS_ALL),
 	};
 	ah_cli_spec spec = {.cmd = name, .help = help, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
 			    .min_args = action ? 1 : 0, .max_args = action ? 1 : 0, .args_name = "action (expected: ls)",
@@ -42,12 +46,14 @@ typedef struct {
 	const ah_policy *pol;
 	const common_opts *o;
 	json_t *arr;
-	int n;
+	ah_cli_table *tab;
+	uint64_t *ids; /* -o wide: described after the walk */
+	int n, cap;
 } ls_ctx;
 
 static void csv_field(const char *s)
 {
-	if (!strpbrk(s, ",\"\n")) {
+	if (!strpbrk(s, ",\"\n\r")) {
 		fputs(s, stdout);
 		return;
 	}
@@ -65,37 +71,75 @@ static int ls_item(void *ctx, const ah_engine_item *it)
 	ls_ctx *c = ctx;
 	if ((c->o->pool && strcmp(c->o->pool, it->pool)) || (c->o->tenant && strcmp(c->o->tenant, it->tenant)))
 		return 0;
-	char res[1024], t1[40], t2[40];
-	ah_vec_format(&c->pol->dims, it->res, res, sizeof res);
+	char res[1024], t1[40], t2[40], id[24];
 	ah_cli_fmt_time(it->created_ns, t1, sizeof t1);
 	ah_cli_fmt_time(it->expires_ns, t2, sizeof t2);
+	snprintf(id, sizeof id, "%llu", (unsigned long long)it->id);
 	const char *st = it->queued ? "queued" : "granted";
 	c->n++;
 	if (c->o->fmt == AH_OUT_JSON) {
-		json_array_append_new(c->arr, json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)it->id,
-							"state", st, "tenant", it->tenant, "pool", it->pool, "class",
-							it->klass, "resources", res, it->queued ? "arrived" : "granted_at",
-							t1, it->queued ? "deadline" : "lease_expires", t2, "params",
-							it->params));
+		json_array_append_new(c->arr, ah_json_allocation(c->pol, it));
 	} else if (c->o->fmt == AH_OUT_CSV) {
-		printf("%llu,%s,%s,%s,%s,", (unsigned long long)it->id, st, it->tenant, it->pool, it->klass);
+		/* exact values (they read back), the JSON's field names */
+		ah_vec_format(&c->pol->dims, it->res, res, sizeof res);
+		printf("%s,%s,", id, st);
+		csv_field(it->tenant), putchar(','), csv_field(it->pool), putchar(','), csv_field(it->klass);
+		putchar(',');
 		csv_field(res);
-		printf(",%s,%s,", t1, t2);
+		printf(it->queued ? ",,,%s,%s," : ",%s,%s,,,", t1, t2);
 		csv_field(it->params);
 		putchar('\n');
+	} else if (c->o->fmt == AH_OUT_WIDE) {
+		if (c->n > c->cap) {
+			int cap = c->cap ? 2 * c->cap : 64;
+			uint64_t *ids = realloc(c->ids, (size_t)cap * sizeof *ids);
+			if (!ids)
+				return AH_ENOMEM;
+			c->ids = ids, c->cap = cap;
+		}
+		c->ids[c->n - 1] = it->id;
 	} else {
-		printf("%-8llu %-8s %-12s %-10s %-9s %-32s %-25s %s\n", (unsigned long long)it->id, st, it->tenant,
-		       it->pool, it->klass, res, t2, it->params);
+		ah_vec_format_human(&c->pol->dims, it->res, res, sizeof res);
+		ah_cli_table_addv(c->tab, id, st, it->tenant, it->pool, it->klass, res, t2, it->params);
 	}
 	return 0;
+}
+
+/* -o wide: one row per allocation with its workload, last usage and what
+ * the history predicts for it now. */
+static void wide_row(ah_cli_ctx *ctx, ah_cli_table *tab, uint64_t id, int64_t now)
+{
+	ah_service_description *d = malloc(sizeof *d);
+	if (!d || ah_service_describe(ctx->svc, id, now, d) < 0) {
+		free(d);
+		return;
+	}
+	const ah_engine_item *it = &d->item;
+	char ids[24], res[1024], last[1024] = "-", pred[1024] = "-", t2[40];
+	snprintf(ids, sizeof ids, "%llu", (unsigned long long)id);
+	ah_vec_format_human(&ctx->pol->dims, it->res, res, sizeof res);
+	ah_cli_fmt_time(it->expires_ns, t2, sizeof t2);
+	if (d->have_last) {
+		ah_vec u = d->last_usage;
+		for (int i = 0; i < ctx->pol->dims.n; i++)
+			u.v[i] = u.v[i] == AH_USAGE_NONE ? 0 : u.v[i];
+		ah_vec_format_human(&ctx->pol->dims, &u, last, sizeof last);
+	}
+	if (d->have_model)
+		ah_vec_format_human(&ctx->pol->dims, &d->model_prediction, pred, sizeof pred);
+	ah_cli_table_addv(tab, ids, it->queued ? "queued" : "granted", it->tenant, it->pool, it->klass,
+			  d->have_record ? d->record.workload : "-", res, last, pred, t2, it->params);
+	free(d);
 }
 
 int ah_cmd_ls(int argc, char **argv)
 {
 	common_opts o = {0};
 	int r = parse_common(argc, argv, "ls",
-			     "usage: ahead ls [--pool P] [--tenant T] [--db PATH] [-o table|json|csv]\n\n"
+			     "usage: ahead ls [--pool P] [--tenant T] [--db PATH] [-o table|wide|json|csv]\n\n"
 			     "Lists live allocations (by id), then queued requests (in arrival order).\n"
+			     "-o wide adds each one's workload, last reported usage and what its\n"
+			     "history predicts for it now (ahead describe ID shows the rest).\n"
 			     "EXPIRES is the lease expiry for allocations and the queue deadline for\n"
 			     "queued requests. Expired leases are reclaimed before listing.\n",
 			     &o, NULL);
@@ -107,21 +151,32 @@ int ah_cmd_ls(int argc, char **argv)
 		ex = ah_cli_open("ls", ah_cli_db_path(o.db), NULL, ah_cli_now_ns(), &ctx);
 	if (ex)
 		return ex;
-	ls_ctx c = {.pol = ctx.pol, .o = &o, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
+	ah_cli_table tab;
+	bool wide = o.fmt == AH_OUT_WIDE;
+	ah_cli_table_init(&tab, wide ? 11 : 8, 1u);
+	ls_ctx c = {.pol = ctx.pol, .o = &o, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL, .tab = &tab};
 	if (o.fmt == AH_OUT_CSV)
-		printf("id,state,tenant,pool,class,resources,since,expires,params\n");
+		printf("id,state,tenant,pool,class,resources,granted_at,lease_expires,arrived,deadline,params\n");
+	else if (wide)
+		ah_cli_table_addv(&tab, "ID", "STATE", "TENANT", "POOL", "CLASS", "WORKLOAD", "RESOURCES", "LAST USAGE",
+				  "PREDICTED NOW", "EXPIRES", "PARAMS");
 	else if (o.fmt == AH_OUT_TABLE)
-		printf("%-8s %-8s %-12s %-10s %-9s %-32s %-25s %s\n", "ID", "STATE", "TENANT", "POOL", "CLASS",
-		       "RESOURCES", "EXPIRES", "PARAMS");
+		ah_cli_table_addv(&tab, "ID", "STATE", "TENANT", "POOL", "CLASS", "RESOURCES", "EXPIRES", "PARAMS");
 	ah_engine_foreach(ah_service_engine_get(ctx.svc), ls_item, &c);
+	for (int i = 0; wide && i < c.n; i++)
+		wide_row(&ctx, &tab, c.ids[i], ah_cli_now_ns());
 	if (c.arr) {
-		char *s = json_dumps(c.arr, JSON_INDENT(2));
-		printf("%s\n", s);
+		char *s = ah_json_dumps(c.arr);
+		printf("%s\n", s ? s : "[]");
 		free(s);
 		json_decref(c.arr);
-	} else if (o.fmt == AH_OUT_TABLE && c.n == 0) {
+	} else if ((o.fmt == AH_OUT_TABLE || wide) && c.n == 0) {
 		printf("(no allocations or queued requests)\n");
+	} else if (o.fmt == AH_OUT_TABLE || wide) {
+		ah_cli_table_print(&tab, stdout);
 	}
+	ah_cli_table_fini(&tab);
+	free(c.ids);
 	ah_cli_close(&ctx);
 	return AH_EXIT_OK;
 }
@@ -149,53 +204,55 @@ int ah_cmd_pool(int argc, char **argv)
 		return ex;
 	const ah_engine *eng = ah_service_engine_get(ctx.svc);
 	json_t *arr = o.fmt == AH_OUT_JSON ? json_array() : NULL;
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 8, 0xFCu);
 	if (o.fmt == AH_OUT_TABLE)
-		printf("%-12s %-10s %14s %14s %14s %14s %7s %7s\n", "POOL", "DIMENSION", "CAPACITY", "USED", "FREE",
-		       "WAITING", "ALLOCS", "QUEUED");
+		ah_cli_table_addv(&tab, "POOL", "DIMENSION", "CAPACITY", "USED", "FREE", "WAITING", "ALLOCS", "QUEUED");
 	else if (o.fmt == AH_OUT_CSV)
-		printf("pool,dimension,capacity,used,free,waiting,allocs,queued\n");
+		printf("pool,dimension,capacity,used,free,waiting,allocations,queued\n");
 	for (int i = 0; i < ah_engine_pool_count(eng); i++) {
 		ah_engine_pool_info pi;
 		ah_engine_pool_get(eng, i, &pi);
-		json_t *dims = arr ? json_object() : NULL;
+		if (arr) {
+			json_array_append_new(arr, ah_json_pool(ctx.pol, &pi));
+			continue;
+		}
 		for (int d = 0; d < ctx.pol->dims.n; d++) {
 			if (!pi.capacity->v[d] && !pi.used->v[d])
 				continue;
-			char a[32], b[32], f[32], wt[32];
+			char a[32], b[32], f[32], wt[32], na[16], nq[16];
 			ah_unit_kind k = ctx.pol->dims.kind[d];
 			/* what waits for room: queued requests and pending grows */
 			int64_t waiting = pi.queued.v[d] + pi.wanted.v[d];
-			ah_unit_format(k, waiting, wt, sizeof wt);
 			int64_t free_v = pi.capacity->v[d] - pi.used->v[d];
-			ah_unit_format(k, pi.capacity->v[d], a, sizeof a);
-			ah_unit_format(k, pi.used->v[d], b, sizeof b);
+			/* csv reads back exactly; the table is for people */
+			int (*fmt)(ah_unit_kind, int64_t, char *, size_t) =
+				o.fmt == AH_OUT_CSV ? ah_unit_format : ah_unit_format_human;
+			fmt(k, waiting, wt, sizeof wt);
+			fmt(k, pi.capacity->v[d], a, sizeof a);
+			fmt(k, pi.used->v[d], b, sizeof b);
 			if (free_v >= 0)
-				ah_unit_format(k, free_v, f, sizeof f);
+				fmt(k, free_v, f, sizeof f);
 			else
 				snprintf(f, sizeof f, "over");
-			if (arr)
-				json_object_set_new(dims, ctx.pol->dims.name[d],
-						    json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "capacity", a, "used", b, "free", f,
-							      "waiting", wt, "capacity_base", (json_int_t)pi.capacity->v[d],
-							      "used_base", (json_int_t)pi.used->v[d], "waiting_base",
-							      (json_int_t)waiting));
-			else if (o.fmt == AH_OUT_CSV)
-				printf("%s,%s,%s,%s,%s,%s,%d,%d\n", pi.name, ctx.pol->dims.name[d], a, b, f, wt,
-				       pi.n_allocs, pi.n_queued);
-			else
-				printf("%-12s %-10s %14s %14s %14s %14s %7d %7d\n", pi.name, ctx.pol->dims.name[d], a, b, f,
-				       wt, pi.n_allocs, pi.n_queued);
+			snprintf(na, sizeof na, "%d", pi.n_allocs);
+			snprintf(nq, sizeof nq, "%d", pi.n_queued);
+			if (o.fmt == AH_OUT_CSV) {
+				csv_field(pi.name);
+				printf(",%s,%s,%s,%s,%s,%s,%s\n", ctx.pol->dims.name[d], a, b, f, wt, na, nq);
+			} else {
+				ah_cli_table_addv(&tab, pi.name, ctx.pol->dims.name[d], a, b, f, wt, na, nq);
+			}
 		}
-		if (arr)
-			json_array_append_new(arr, json_pack("{s:s,s:o,s:i,s:i}", "pool", pi.name, "dimensions", dims,
-							     "allocations", pi.n_allocs, "queued", pi.n_queued));
 	}
 	if (arr) {
-		char *s = json_dumps(arr, JSON_INDENT(2));
-		printf("%s\n", s);
+		char *s = ah_json_dumps(arr);
+		printf("%s\n", s ? s : "[]");
 		free(s);
 		json_decref(arr);
 	}
+	ah_cli_table_print(&tab, stdout);
+	ah_cli_table_fini(&tab);
 	ah_cli_close(&ctx);
 	return AH_EXIT_OK;
 }
@@ -203,42 +260,45 @@ int ah_cmd_pool(int argc, char **argv)
 typedef struct {
 	ah_out_fmt fmt;
 	json_t *arr;
+	ah_cli_table *tab;
 	int n;
 } ev_ctx;
+
+/* The ledger's exact resource text ("memory=5033165145") for people
+ * ("memory=4.69Gi"); custom dimensions are counts and stay as they are. */
+static void human_vec_text(const char *text, char *buf, size_t len)
+{
+	ah_dimset ds;
+	ah_vec v;
+	ah_dimset_init(&ds);
+	if (!text || ah_vec_parse(&ds, text, &v, NULL, 0) || ah_vec_format_human(&ds, &v, buf, len))
+		snprintf(buf, len, "%s", text ? text : "");
+}
 
 static int print_event(void *ctx, const ah_service_event *ev)
 {
 	ev_ctx *c = ctx;
-	char t[40], id[24] = "-";
+	char t[40], id[24] = "-", seq[24], why[2048];
 	ah_cli_fmt_time(ev->t_ns, t, sizeof t);
 	if (ev->id)
 		snprintf(id, sizeof id, "%llu", (unsigned long long)ev->id);
+	snprintf(seq, sizeof seq, "%lld", (long long)ev->seq);
 	c->n++;
 	if (c->fmt == AH_OUT_JSON) {
-		json_t *o = json_pack("{s:I,s:s,s:I,s:s}", "seq", (json_int_t)ev->seq, "time", t, "t_ns", (json_int_t)ev->t_ns,
-				      "kind", ev->kind);
-		if (ev->id)
-			json_object_set_new(o, "id", json_integer((json_int_t)ev->id));
-		const char *keys[] = {"tenant", "pool", "class", "resources", "reason", "detail"};
-		const char *vals[] = {ev->tenant, ev->pool, ev->klass, ev->resources, ev->reason, ev->detail};
-		for (int i = 0; i < 6; i++)
-			if (vals[i] && *vals[i])
-				json_object_set_new(o, keys[i], json_string(vals[i]));
-		/* Structured detail (scale events): nested as JSON, not as a string. */
-		json_t *data = ev->data && *ev->data ? json_loads(ev->data, 0, NULL) : NULL;
-		if (data)
-			json_object_set_new(o, "data", data);
-		json_array_append_new(c->arr, o);
+		json_array_append_new(c->arr, ah_json_event(ev));
 	} else if (c->fmt == AH_OUT_CSV) {
-		printf("%lld,%s,%s,%s,%s,%s,%s,", (long long)ev->seq, t, ev->kind, id, ev->tenant, ev->pool, ev->klass);
-		csv_field(ev->resources);
-		printf(",%s,", ev->reason);
-		csv_field(ev->detail);
-		putchar('\n');
+		printf("%s,%s,", seq, t);
+		const char *cols[] = {ev->kind, ev->id ? id : "", ev->tenant, ev->pool, ev->klass, ev->resources,
+				      ev->reason, ev->detail};
+		for (int i = 0; i < 8; i++) {
+			csv_field(cols[i] ? cols[i] : "");
+			putchar(i < 7 ? ',' : '\n');
+		}
 	} else {
-		printf("%-6lld %-24s %-8s %-6s %-10s %-10s %-9s %-28s %s%s%s\n", (long long)ev->seq, t, ev->kind, id,
-		       ev->tenant, ev->pool, ev->klass, ev->resources, ev->reason, *ev->reason && *ev->detail ? ": " : "",
-		       ev->detail);
+		snprintf(why, sizeof why, "%s%s%s", ev->reason, *ev->reason && *ev->detail ? ": " : "", ev->detail);
+		char res[1024];
+		human_vec_text(ev->resources, res, sizeof res);
+		ah_cli_table_addv(c->tab, seq, t, ev->kind, id, ev->tenant, ev->pool, ev->klass, res, why);
 	}
 	return 0;
 }
@@ -260,10 +320,11 @@ int ah_cmd_events(int argc, char **argv)
 	int nl = ah_cli_need_ledger("events", db);
 	if (nl)
 		return nl;
-	ev_ctx c = {.fmt = o.fmt, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL};
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 9, 1u);
+	ev_ctx c = {.fmt = o.fmt, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL, .tab = &tab};
 	if (o.fmt == AH_OUT_TABLE)
-		printf("%-6s %-24s %-8s %-6s %-10s %-10s %-9s %-28s %s\n", "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL",
-		       "CLASS", "RESOURCES", "REASON");
+		ah_cli_table_addv(&tab, "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL", "CLASS", "RESOURCES", "REASON");
 	else if (o.fmt == AH_OUT_CSV)
 		printf("seq,time,kind,id,tenant,pool,class,resources,reason,detail\n");
 	ah_event_filter f = {.after_seq = o.since, .limit = (int)o.limit, .id = o.id};
@@ -274,10 +335,12 @@ int ah_cmd_events(int argc, char **argv)
 		ex = rc == AH_ENOENT ? AH_EXIT_NOTFOUND : AH_EXIT_INTERNAL;
 	}
 	if (c.arr) {
-		char *s = json_dumps(c.arr, JSON_INDENT(2));
-		printf("%s\n", s);
+		char *s = ah_json_dumps(c.arr);
+		printf("%s\n", s ? s : "[]");
 		free(s);
 		json_decref(c.arr);
 	}
+	ah_cli_table_print(&tab, stdout);
+	ah_cli_table_fini(&tab);
 	return ex;
 }

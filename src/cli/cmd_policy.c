@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ahead/encode.h"
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/service.h"
@@ -19,7 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: ahead policy check FILE [-o table|json]\n"
 		   "       ahead policy apply FILE [--db PATH] [-o table|json]\n"
-		   "       ahead policy show [--db PATH]\n\n"
+		   "       ahead policy show [--db PATH] [-o table|json]\n\n"
 		   "check  validates FILE and prints a summary; nothing is changed.\n"
 		   "apply  validates FILE and makes it the policy of the database, in one\n"
 		   "       transaction. Refused (nothing changes) if live allocations or queued\n"
@@ -33,22 +34,9 @@ static void usage(FILE *f)
 static void summary(const char *file, const ah_policy *p, ah_out_fmt fmt, const char *verb)
 {
 	if (fmt == AH_OUT_JSON) {
-		json_t *o = json_object(), *pools = json_array(), *classes = json_array(), *dims = json_array();
-		for (int i = 0; i < p->dims.n; i++)
-			json_array_append_new(dims, json_string(p->dims.name[i]));
-		for (int i = 0; i < p->n_pools; i++)
-			json_array_append_new(pools, json_string(p->pools[i].name));
-		for (int i = 0; i < p->n_classes; i++)
-			json_array_append_new(classes, json_pack("{s:s,s:i,s:f}", "name", p->classes[i].name, "priority",
-								 p->classes[i].priority, "quantile", p->classes[i].quantile));
-		json_object_set_new(o, "file", json_string(file));
-		json_object_set_new(o, "status", json_string(verb));
-		json_object_set_new(o, "dimensions", dims);
-		json_object_set_new(o, "pools", pools);
-		json_object_set_new(o, "classes", classes);
-		json_object_set_new(o, "tenants", json_integer(p->n_tenants));
-		char *s = json_dumps(o, JSON_INDENT(2));
-		printf("%s\n", s);
+		json_t *o = ah_json_policy(p, !strcmp(verb, "ok") ? "valid" : verb, file);
+		char *s = ah_json_dumps(o);
+		printf("%s\n", s ? s : "{}");
 		free(s);
 		json_decref(o);
 		return;
@@ -125,7 +113,7 @@ static int apply(const char *file, const char *db, ah_out_fmt fmt)
 	return AH_EXIT_OK;
 }
 
-static int show(const char *db)
+static int show(const char *db, ah_out_fmt fmt)
 {
 	char err[768], *text = NULL;
 	int64_t at;
@@ -136,6 +124,25 @@ static int show(const char *db)
 	}
 	char ts[40];
 	ah_cli_fmt_time(at, ts, sizeof ts);
+	if (fmt == AH_OUT_JSON) {
+		ah_policy *p = NULL;
+		rc = ah_policy_load_string(text, strlen(text), db, &p, err, sizeof err);
+		json_t *o = rc < 0 ? NULL : ah_json_policy(p, "current", NULL);
+		if (o) {
+			json_object_set_new(o, "applied_at", ah_json_time(at));
+			json_object_set_new(o, "text", ah_json_text(text));
+		}
+		char *s = ah_json_dumps(o);
+		if (s)
+			printf("%s\n", s);
+		else
+			ah_cli_err("policy show", "%s", rc < 0 ? err : "out of memory");
+		free(s);
+		json_decref(o);
+		ah_policy_free(p);
+		free(text);
+		return o ? AH_EXIT_OK : AH_EXIT_INTERNAL;
+	}
 	printf("; applied %s\n%s", ts, text);
 	if (*text && text[strlen(text) - 1] != '\n')
 		putchar('\n');
@@ -163,7 +170,7 @@ int ah_cmd_policy(int argc, char **argv)
 	}
 	if (!strcmp(action, "show")) {
 		int nl = ah_cli_need_ledger("policy show", ah_cli_db_path(db));
-		return nl ? nl : show(ah_cli_db_path(db));
+		return nl ? nl : show(ah_cli_db_path(db), fmt);
 	}
 	if (strcmp(action, "check") && strcmp(action, "apply")) {
 		ah_cli_err("policy", "unknown action '%.64s' (expected check, apply or show)", action);

@@ -15,6 +15,7 @@
 #include "ahead/usage.h" /* the parameter grammar */
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/table.h"
 
 static void usage(FILE *f)
 {
@@ -52,23 +53,27 @@ static void print_table(const ah_policy *pol, const char *workload, const char *
 	snprintf(tg, sizeof tg, "TARGET p%g", r->q_target * 100);
 	snprintf(up, sizeof up, "UPPER p%g", r->q_upper * 100);
 	printf("Workload:  %s (class %s)\n", workload, klass);
-	printf("%-10s %10s %10s %10s  %-10s %-20s %s\n", "DIMENSION", lo, tg, up, "MODEL", "HISTORY", "ERROR");
+	ah_cli_table t;
+	ah_cli_table_init(&t, 7, 0xEu);
+	ah_cli_table_addv(&t, "DIMENSION", lo, tg, up, "MODEL", "HISTORY", "ERROR");
 	int shown = 0;
 	for (int d = 0; d < r->n_dims && d < pol->dims.n; d++) {
 		if (!r->dim[d].known)
 			continue;
 		char a[32], b[32], c[32], h[48], e[48];
-		ah_cli_fmt_unit(pol->dims.kind[d], r->dim[d].lower, a, sizeof a);
-		ah_cli_fmt_unit(pol->dims.kind[d], r->dim[d].target, b, sizeof b);
-		ah_cli_fmt_unit(pol->dims.kind[d], r->dim[d].upper, c, sizeof c);
+		ah_unit_format_human(pol->dims.kind[d], r->dim[d].lower, a, sizeof a);
+		ah_unit_format_human(pol->dims.kind[d], r->dim[d].target, b, sizeof b);
+		ah_unit_format_human(pol->dims.kind[d], r->dim[d].upper, c, sizeof c);
 		snprintf(h, sizeof h, "%zu %s", r->dim[d].n, r->dim[d].source == AH_PSH_SERIES ? "usage samples" : "requests");
 		fmt_error(r, d, e, sizeof e);
-		printf("%-10s %10s %10s %10s  %-10s %-20s %s\n", pol->dims.name[d], a, b, c,
-		       ah_psh_source_name(r->dim[d].source), h, e);
+		ah_cli_table_addv(&t, pol->dims.name[d], a, b, c, ah_psh_source_name(r->dim[d].source), h, e);
 		shown++;
 	}
 	if (!shown)
 		printf("(the history says nothing per dimension yet)\n");
+	else
+		ah_cli_table_print(&t, stdout);
+	ah_cli_table_fini(&t);
 }
 
 int ah_cmd_recommend(int argc, char **argv)
@@ -111,7 +116,7 @@ int ah_cmd_recommend(int argc, char **argv)
 	const char *kname = klass ? klass : ctx.pol->classes[ctx.pol->default_class].name;
 	if (fmt == AH_OUT_JSON) {
 		json_t *o = ah_json_recommendation(ctx.pol, workload, kname, &r);
-		char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6)) : NULL;
+		char *s = ah_json_dumps(o);
 		printf("%s\n", s ? s : "{}");
 		free(s);
 		json_decref(o);

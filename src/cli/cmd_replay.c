@@ -11,9 +11,11 @@
 
 #include <jansson.h>
 
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/policy.h"
 #include "ahead/replay.h"
+#include "ahead/resource.h"
 #include "ahead/trace.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
@@ -353,12 +355,19 @@ static double unit_of(int d)
 	return d == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
 }
 
+/* The one time format (RFC 3339 UTC with milliseconds) of a time in s. */
 static void fmt_time(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ah_fmt_time(t * 1000000000LL, buf, len);
+}
+
+/* A mean in the dimension's base unit for people, like the rest of ahead
+ * ("1500m", "4.69Gi"); the figures themselves are unchanged. */
+static void fmt_amount(int d, double base, char *buf, size_t len)
+{
+	int64_t v = base <= 0 ? 0 : base >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)llround(base);
+	if (ah_unit_format_human(d == AH_DIM_CPU ? AH_UNIT_CPU : AH_UNIT_BYTES, v, buf, len) < 0)
+		snprintf(buf, len, "%.0f", base);
 }
 
 static int write_csv(const char *path, ah_replay *rp, unsigned mask)
@@ -482,12 +491,13 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, i, d, &m);
 			double n = m.intervals ? (double)m.intervals : 1;
-			printf("%-10s %-4s %9llu %8.3f %10.3f %10.4f %9llu %10.2f%-2s %10.2f%-2s %10.2f\n",
+			char mu[32], mr[32];
+			fmt_amount(d, m.sum_used / n, mu, sizeof mu);
+			fmt_amount(d, m.sum_reserved / n, mr, sizeof mr);
+			printf("%-10s %-4s %9llu %8.3f %10.3f %10.4f %9llu %12s %12s %10.2f\n",
 			       ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d),
 			       (unsigned long long)m.intervals, m.slack, m.violation_pct, m.shortfall,
-			       (unsigned long long)m.resizes, m.sum_used / n / unit_of(d),
-			       d == AH_DIM_CPU ? "c" : "G", m.sum_reserved / n / unit_of(d),
-			       d == AH_DIM_CPU ? "c" : "G", m.cost);
+			       (unsigned long long)m.resizes, mu, mr, m.cost);
 		}
 	}
 	printf("\nengine (per policy): requests queued refused timeouts | wait p50/p99 | leases reclaimed "
@@ -508,10 +518,12 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			ah_replay_metrics mc, mm;
 			ah_replay_get_metrics(rp, i, AH_DIM_CPU, &mc);
 			ah_replay_get_metrics(rp, i, AH_DIM_MEMORY, &mm);
-			printf("  %-10s %7llu %10llu %9.1fc %9.1fG %12.2f %12.2f %12.2f %12.2f\n",
+			char cc[32], cm[32];
+			fmt_amount(AH_DIM_CPU, mc.mean_capacity, cc, sizeof cc);
+			fmt_amount(AH_DIM_MEMORY, mm.mean_capacity, cm, sizeof cm);
+			printf("  %-10s %7llu %10llu %10s %10s %12.2f %12.2f %12.2f %12.2f\n",
 			       ah_sizing_name(ah_replay_policy(rp, i)), (unsigned long long)mc.scale_actions,
-			       (unsigned long long)mc.rebalances, mc.mean_capacity / 1000.0,
-			       mm.mean_capacity / (double)(1 << 30), mc.cost_capacity, mc.cost_create,
+			       (unsigned long long)mc.rebalances, cc, cm, mc.cost_capacity, mc.cost_create,
 			       mc.cost_shortfall, mc.cost_model);
 		}
 	}
@@ -523,12 +535,12 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, i, d, &m);
 			for (int k = 0; k < m.nworst && k < 3; k++) {
-				char when[32];
+				char when[40], u[32], r[32];
 				fmt_time(m.worst[k].t_s, when, sizeof(when));
-				printf("  %-10s %-4s %-12s %s used %.3f%s reserved %.3f%s\n",
-				       ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d), m.worst[k].workload, when,
-				       (double)m.worst[k].used / unit_of(d), d == AH_DIM_CPU ? "c" : "G",
-				       (double)m.worst[k].reserved / unit_of(d), d == AH_DIM_CPU ? "c" : "G");
+				fmt_amount(d, (double)m.worst[k].used, u, sizeof u);
+				fmt_amount(d, (double)m.worst[k].reserved, r, sizeof r);
+				printf("  %-10s %-4s %-12s %s used %s reserved %s\n", ah_sizing_name(ah_replay_policy(rp, i)),
+				       dim_name(d), m.worst[k].workload, when, u, r);
 			}
 		}
 	}
@@ -598,8 +610,8 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 			}
 			for (int k = 0; k < m.nworst; k++) {
 				json_t *s = json_object();
-				json_object_set_new(s, "workload", json_string(m.worst[k].workload));
-				json_object_set_new(s, "t", json_integer(m.worst[k].t_s));
+				json_object_set_new(s, "workload", ah_json_text(m.worst[k].workload));
+				json_object_set_new(s, "time", ah_json_time(m.worst[k].t_s * 1000000000LL));
 				json_object_set_new(s, "used", json_integer(m.worst[k].used));
 				json_object_set_new(s, "reserved", json_integer(m.worst[k].reserved));
 				json_array_append_new(w, s);

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/policy.h"
 #include "ahead/scale_loop.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/table.h"
 
 #define CMD "scale"
 
@@ -39,6 +41,7 @@ static void usage(FILE *f)
 typedef struct {
 	ah_out_fmt fmt;
 	json_t *arr;
+	ah_cli_table *tab;
 	int failed;
 } run_ctx;
 
@@ -53,32 +56,23 @@ static void report(void *ctx, const ah_policy *P, const ah_scale_action *a, ah_s
 	run_ctx *rc = ctx;
 	if (st == AH_SCALE_FAILED || st == AH_SCALE_STORE_ERROR)
 		rc->failed++;
-	char f[32], t[32], when[40];
-	ah_unit_format(P->dims.kind[a->dim], a->from, f, sizeof f);
-	ah_unit_format(P->dims.kind[a->dim], a->to, t, sizeof t);
-	ah_cli_fmt_time(a->ready_ns, when, sizeof when);
 	if (rc->fmt == AH_OUT_JSON) {
-		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:s,s:f,s:f,s:s}", "pool", P->pools[a->pool].name,
-				      "dimension", P->dims.name[a->dim], "kind", kind_name(a->kind), "from", f, "to", t,
-				      "from_base", (json_int_t)a->from, "to_base", (json_int_t)a->to, "ready", when,
-				      "expected_cost", a->expected_cost, "keep_cost", a->keep_cost, "result", result);
-		if (a->peer >= 0)
-			json_object_set_new(o, "peer", json_string(P->pools[a->peer].name));
-		if (hr && hr->ran)
-			json_object_set_new(o, "hook",
-					    json_pack("{s:i,s:i,s:b,s:s}", "exit_status", hr->exit_status, "attempts",
-						      hr->attempts, "timed_out", hr->timed_out, "output", hr->output));
-		json_array_append_new(rc->arr, o);
+		json_array_append_new(rc->arr, ah_json_scale_action(P, a, result, hr));
 		return;
 	}
-	char cost[48] = "-";
-	if (a->kind == AH_SCALE_KIND_SCALE)
-		snprintf(cost, sizeof cost, "%.4g/%.4g", a->expected_cost, a->keep_cost);
-	char att[16] = "-";
+	char f[32], t[32], cost[64] = "-", att[16] = "-";
+	ah_unit_format_human(P->dims.kind[a->dim], a->from, f, sizeof f);
+	ah_unit_format_human(P->dims.kind[a->dim], a->to, t, sizeof t);
+	if (a->kind == AH_SCALE_KIND_SCALE) {
+		char x[32], y[32];
+		ah_cli_fmt_num(a->expected_cost, x, sizeof x);
+		ah_cli_fmt_num(a->keep_cost, y, sizeof y);
+		snprintf(cost, sizeof cost, "%s/%s", x, y);
+	}
 	if (hr && hr->ran)
 		snprintf(att, sizeof att, "%d", hr->attempts);
-	printf("%-12s %-8s %-9s %12s %12s %-17s %8s %s\n", P->pools[a->pool].name, P->dims.name[a->dim],
-	       kind_name(a->kind), f, t, cost, att, result);
+	ah_cli_table_addv(rc->tab, P->pools[a->pool].name, P->dims.name[a->dim], kind_name(a->kind), f, t, cost, att,
+			  result);
 }
 
 int ah_cmd_scale(int argc, char **argv)
@@ -101,10 +95,11 @@ int ah_cmd_scale(int argc, char **argv)
 	ex = ah_cli_open(CMD, db, "", now, &ctx);
 	if (ex)
 		return ex;
-	run_ctx rc = {.fmt = fmt, .arr = fmt == AH_OUT_JSON ? json_array() : NULL};
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 8, 0x58u);
+	run_ctx rc = {.fmt = fmt, .arr = fmt == AH_OUT_JSON ? json_array() : NULL, .tab = &tab};
 	if (fmt == AH_OUT_TABLE)
-		printf("%-12s %-8s %-9s %12s %12s %-17s %8s %s\n", "POOL", "DIM", "KIND", "FROM", "TO", "COST(NEW/KEEP)",
-		       "ATTEMPTS", "RESULT");
+		ah_cli_table_addv(&tab, "POOL", "DIM", "KIND", "FROM", "TO", "COST(NEW/KEEP)", "ATTEMPTS", "RESULT");
 	ah_scale_hook_ctx hc = {.now_ns = ah_cli_now_ns};
 	ah_scale_exec exec = {.ctx = &hc, .run = ah_scale_hook_run};
 	ah_scale_step_out so;
@@ -115,15 +110,18 @@ int ah_cmd_scale(int argc, char **argv)
 	}
 	if (fmt == AH_OUT_TABLE && so.n_decided == 0 && so.n_done + so.n_failed == 0)
 		printf("(no scaling needed)\n");
+	else
+		ah_cli_table_print(&tab, stdout);
 	ex = rc.failed ? AH_EXIT_INTERNAL : AH_EXIT_OK;
 out:
 	if (rc.arr) {
-		char *s = json_dumps(rc.arr, JSON_INDENT(2));
+		char *s = ah_json_dumps(rc.arr);
 		if (s)
 			printf("%s\n", s);
 		free(s);
 		json_decref(rc.arr);
 	}
+	ah_cli_table_fini(&tab);
 	ah_cli_close(&ctx);
 	return ex;
 }

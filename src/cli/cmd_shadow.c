@@ -15,11 +15,15 @@
 #include <unistd.h>
 
 #include "ahead/duration.h"
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "ahead/input_unit.h"
+#include "ahead/resource.h"
+#include "ahead/usage.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/table.h"
 #include "cli/trace_input.h"
 
 #define CMD "shadow"
@@ -400,6 +404,22 @@ static int cmd_import(int argc, char **argv)
 	return ret;
 }
 
+/* A csv cell, quoted when it must be. */
+static void csv_out(const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+
 /* ---- query / export ---- */
 
 static void fmt_num(double v, char *buf, size_t len)
@@ -418,14 +438,18 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 {
 	print_ctx *c = vctx;
 	char t[48], m[32], x[32];
-	ah_time_format_exact(p->t_ns, t, sizeof(t));
+	/* csv keeps the exact nanosecond time (it may be imported back); the
+	 * table and JSON say RFC 3339 with milliseconds like every command */
+	if (c->fmt == AH_OUT_CSV)
+		ah_time_format_exact(p->t_ns, t, sizeof(t));
+	else
+		ah_fmt_time(p->t_ns, t, sizeof(t));
 	if (c->fmt == AH_OUT_JSON) {
-		json_t *o = json_pack("{s:s, s:I, s:I, s:f, s:f, s:I}", "time", t, "t_ns", (json_int_t)p->t_ns,
-				      "width_ns", (json_int_t)p->width_ns, "mean", p->mean, "max",
-				      p->max, "count", (json_int_t)p->count);
+		json_t *o = json_pack("{s:s, s:o, s:f, s:f, s:I}", "time", t, "width_s", ah_json_seconds(p->width_ns),
+				      "mean", p->mean, "max", p->max, "count", (json_int_t)p->count);
 		if (!o)
 			return AH_ENOMEM;
-		char *sj = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+		char *sj = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
 		json_decref(o);
 		if (!sj)
 			return AH_ENOMEM;
@@ -437,7 +461,7 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 		if (c->fmt == AH_OUT_CSV)
 			printf("%s,%s,%s,%lld\n", t, m, x, (long long)p->count);
 		else
-			printf("%-32s %20s %20s %10lld\n", t, m, x, (long long)p->count);
+			printf("%-24s  %14s  %14s  %10lld\n", t, m, x, (long long)p->count);
 	}
 	c->n++;
 	return ferror(stdout) ? AH_EIO : 0;
@@ -499,9 +523,9 @@ static int cmd_query(int argc, char **argv, int export)
 	if (fmt == AH_OUT_JSON) {
 		json_t *w = json_string(o.workload), *d = json_string(o.dim);
 		char *ws = json_dumps(w, JSON_ENCODE_ANY), *ds = json_dumps(d, JSON_ENCODE_ANY);
-		printf("{\n  \"workload\": %s,\n  \"dim\": %s,\n  \"granularity_ns\": %lld,\n"
-		       "  \"step_ns\": %lld,\n  \"points\": [",
-		       ws ? ws : "null", ds ? ds : "null", (long long)info.granularity_ns, (long long)step);
+		printf("{\n  \"workload\": %s,\n  \"dim\": %s,\n  \"granularity_s\": %.9g,\n"
+		       "  \"step_s\": %.9g,\n  \"points\": [",
+		       ws ? ws : "null", ds ? ds : "null", (double)info.granularity_ns / 1e9, (double)step / 1e9);
 		free(ws);
 		free(ds);
 		json_decref(w);
@@ -509,7 +533,7 @@ static int cmd_query(int argc, char **argv, int export)
 	} else if (fmt == AH_OUT_CSV) {
 		printf("time,value,max,count\n");
 	} else {
-		printf("%-32s %20s %20s %10s\n", "TIME", "MEAN", "MAX", "COUNT");
+		printf("%-24s  %14s  %14s  %10s\n", "TIME", "MEAN", "MAX", "COUNT");
 	}
 	rc = ah_history_query(s, o.workload, o.dim, from, to, step, print_point, &c, err, sizeof err);
 	if (fmt == AH_OUT_JSON)
@@ -550,46 +574,52 @@ static int cmd_ls(int argc, char **argv)
 		goto out;
 	}
 	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 7, 0x1Cu);
 	if (fmt == AH_OUT_CSV)
-		printf("workload,dim,granularity_ns,points,samples,first,last\n");
+		printf("workload,dim,granularity_s,points,samples,first,last\n");
 	else if (fmt == AH_OUT_TABLE)
-		printf("%-24s %-12s %6s %10s %12s %-24s %-24s\n", "WORKLOAD", "DIM", "GRAN", "POINTS",
-		       "SAMPLES", "FIRST", "LAST");
+		ah_cli_table_addv(&tab, "WORKLOAD", "DIM", "GRAN", "POINTS", "SAMPLES", "FIRST", "LAST");
 	for (size_t i = 0; i < n; i++) {
-		char first[48] = "-", last[48] = "-", g[24];
+		char first[48] = "-", last[48] = "-", g[24], np[24], ns[24];
 		if (v[i].first_ns >= 0) {
-			ah_time_format_exact(v[i].first_ns, first, sizeof(first));
-			ah_time_format_exact(v[i].last_ns, last, sizeof(last));
+			ah_fmt_time(v[i].first_ns, first, sizeof(first));
+			ah_fmt_time(v[i].last_ns, last, sizeof(last));
 		}
 		fmt_dur(v[i].granularity_ns, g, sizeof(g));
+		snprintf(np, sizeof np, "%lld", (long long)v[i].points);
+		snprintf(ns, sizeof ns, "%lld", (long long)v[i].samples);
 		if (fmt == AH_OUT_JSON) {
-			json_t *e = json_pack("{s:s, s:s, s:I, s:s, s:I, s:I}", "workload", v[i].workload,
-					      "dim", v[i].dim, "granularity_ns",
-					      (json_int_t)v[i].granularity_ns, "granularity", g, "points",
-					      (json_int_t)v[i].points, "samples", (json_int_t)v[i].samples);
+			json_t *e = json_object();
 			if (!e) {
 				ret = hist_fail(sub, "json: out of memory", AH_ENOMEM);
 				json_decref(arr);
 				goto out;
 			}
-			json_object_set_new(e, "first", v[i].first_ns >= 0 ? json_string(first) : json_null());
-			json_object_set_new(e, "last", v[i].first_ns >= 0 ? json_string(last) : json_null());
+			json_object_set_new(e, "workload", ah_json_text(v[i].workload));
+			json_object_set_new(e, "dim", ah_json_text(v[i].dim));
+			json_object_set_new(e, "granularity_s", ah_json_seconds(v[i].granularity_ns));
+			json_object_set_new(e, "points", json_integer((json_int_t)v[i].points));
+			json_object_set_new(e, "samples", json_integer((json_int_t)v[i].samples));
+			json_object_set_new(e, "first", v[i].first_ns >= 0 ? ah_json_time(v[i].first_ns) : json_null());
+			json_object_set_new(e, "last", v[i].first_ns >= 0 ? ah_json_time(v[i].last_ns) : json_null());
 			json_array_append_new(arr, e);
 		} else if (fmt == AH_OUT_CSV) {
-			printf("%s,%s,%lld,%lld,%lld,%s,%s\n", v[i].workload, v[i].dim,
-			       (long long)v[i].granularity_ns, (long long)v[i].points,
-			       (long long)v[i].samples, v[i].first_ns >= 0 ? first : "",
-			       v[i].first_ns >= 0 ? last : "");
+			csv_out(v[i].workload), putchar(','), csv_out(v[i].dim);
+			printf(",%.9g,%s,%s,%s,%s\n", (double)v[i].granularity_ns / 1e9, np, ns,
+			       v[i].first_ns >= 0 ? first : "", v[i].first_ns >= 0 ? last : "");
 		} else {
-			printf("%-24s %-12s %6s %10lld %12lld %-24s %-24s\n", v[i].workload, v[i].dim, g,
-			       (long long)v[i].points, (long long)v[i].samples, first, last);
+			ah_cli_table_addv(&tab, v[i].workload, v[i].dim, g, np, ns, first, last);
 		}
 	}
 	if (arr) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		putchar('\n');
+		char *js = ah_json_dumps(arr);
+		printf("%s\n", js ? js : "[]");
+		free(js);
 		json_decref(arr);
 	}
+	ah_cli_table_print(&tab, stdout);
+	ah_cli_table_fini(&tab);
 out:
 	free(v);
 	ah_history_free(s);
@@ -639,13 +669,13 @@ static int cmd_compact(int argc, char **argv)
 		goto out;
 	}
 	if (fmt == AH_OUT_JSON) {
-		json_t *j = json_pack("{s:I, s:I, s:{s:I, s:I, s:I}}", "points_rolled",
+		json_t *j = json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I}}", "outcome", "compacted", "points_rolled",
 				      (json_int_t)st.points_rolled, "points_deleted",
 				      (json_int_t)st.points_deleted, "points_per_tier", "raw",
 				      (json_int_t)counts[0], "1m", (json_int_t)counts[1], "1h",
 				      (json_int_t)counts[2]);
 		if (j) {
-			json_dumpf(j, stdout, JSON_INDENT(2));
+			json_dumpf(j, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
 			putchar('\n');
 			json_decref(j);
 		}
@@ -834,10 +864,29 @@ out:
 	return ret;
 }
 
-static json_t *fig(double v)
+/* The user's parameters (own: ahead's "ahead." keys) joined by sep. */
+static void join_params(const ah_shadow_request *r, bool own, const char *sep, char *buf, size_t len)
 {
-	return isnan(v) ? json_null() : json_real(v);
+	size_t k = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < r->n_params && k < len; i++)
+		if (ah_shadow_param_reserved(r->params[i].key) == own)
+			k += (size_t)snprintf(buf + k, len - k, "%s%s=%s", k ? sep : "", r->params[i].key,
+					      r->params[i].value);
 }
+
+/* A record's figure in its dimension's unit for people ("548Mi"); "-" when
+ * unknown. Dimensions beyond the built-in ones are counts. */
+static void fig_human(const char *dim, double v, char *buf, size_t len)
+{
+	ah_dimset ds;
+	ah_dimset_init(&ds);
+	int d = ah_dimset_find(&ds, dim);
+	if (isnan(v) || v < 0 || v > (double)AH_VALUE_MAX ||
+	    ah_unit_format_human(d >= 0 ? ds.kind[d] : AH_UNIT_COUNT, (int64_t)ceil(v), buf, len))
+		snprintf(buf, len, "-");
+}
+
 
 static int cmd_requests(int argc, char **argv)
 {
@@ -893,51 +942,32 @@ static int cmd_requests(int argc, char **argv)
 		goto out;
 	}
 	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 6, 1u);
 	if (fmt == AH_OUT_CSV)
-		printf("id,workload,start,end,params,dim,peak,mean,predicted\n");
+		printf("id,workload,start,end,params,ahead_params,dim,peak,mean,predicted,error\n");
 	else if (fmt == AH_OUT_TABLE)
-		printf("%-8s %-24s %-24s %-40s %s\n", "ID", "START", "END", "PARAMS",
-		       "DIM: PEAK / MEAN / PREDICTED");
+		ah_cli_table_addv(&tab, "ID", "START", "END", "PARAMS", "AHEAD'S OWN",
+				  "DIM: PEAK / MEAN / PREDICTED (ERROR)");
 	for (size_t i = 0; i < n; i++) {
 		ah_shadow_request *r = &v[i];
-		char st[48], en[48] = "-", params[AH_SHADOW_MAX_PARAMS * 200] = "";
-		ah_time_format_exact(r->start_ns, st, sizeof(st));
-		if (r->end_ns >= 0)
-			ah_time_format_exact(r->end_ns, en, sizeof(en));
-		size_t pl = 0;
-		for (int k = 0; k < r->n_params; k++)
-			pl += (size_t)snprintf(params + pl, sizeof(params) - pl, "%s%s=%s", k ? ";" : "",
-					       r->params[k].key, r->params[k].value);
 		if (fmt == AH_OUT_JSON) {
-			json_t *e = json_pack("{s:I, s:s, s:s, s:I}", "id", (json_int_t)r->id, "workload",
-					      r->workload, "start", st, "start_ns", (json_int_t)r->start_ns);
-			json_t *pj = json_object(), *dj = json_object();
-			if (!e || !pj || !dj) {
-				json_decref(e);
-				json_decref(pj);
-				json_decref(dj);
-				json_decref(arr);
-				ret = hist_fail(sub, "json: out of memory", AH_ENOMEM);
-				goto out;
-			}
-			json_object_set_new(e, "end", r->end_ns >= 0 ? json_string(en) : json_null());
-			json_object_set_new(e, "end_ns", r->end_ns >= 0 ? json_integer(r->end_ns) : json_null());
-			for (int k = 0; k < r->n_params; k++)
-				json_object_set_new(pj, r->params[k].key, json_string(r->params[k].value));
-			for (int k = 0; k < r->n_dims; k++)
-				json_object_set_new(dj, r->dims[k].dim,
-						    json_pack("{s:o, s:o, s:o}", "peak", fig(r->dims[k].peak),
-							      "mean", fig(r->dims[k].mean), "predicted",
-							      fig(r->dims[k].predicted)));
-			json_object_set_new(e, "params", pj);
-			json_object_set_new(e, "dims", dj);
-			json_array_append_new(arr, e);
+			json_array_append_new(arr, ah_json_history_request(r));
 			continue;
 		}
+		char st[48], en[48] = "-", params[AH_SHADOW_MAX_PARAMS * 200], own[AH_SHADOW_MAX_PARAMS * 200];
+		char id[24], figs[AH_MAX_DIMS * 128] = "";
+		ah_cli_fmt_time(r->start_ns, st, sizeof(st));
+		if (r->end_ns >= 0)
+			ah_cli_fmt_time(r->end_ns, en, sizeof(en));
+		join_params(r, false, fmt == AH_OUT_CSV ? ";" : ",", params, sizeof params);
+		join_params(r, true, fmt == AH_OUT_CSV ? ";" : ",", own, sizeof own);
+		snprintf(id, sizeof id, "%lld", (long long)r->id);
 		if (fmt == AH_OUT_CSV) {
-			/* One line per dimension (one line without figures when none). */
+			/* One line per dimension (one line without figures when none);
+			 * the JSON's names, exact figures. */
 			for (int k = 0; k < (r->n_dims ? r->n_dims : 1); k++) {
-				char a[32] = "", b[32] = "", c[32] = "";
+				char a[32] = "", b[32] = "", c[32] = "", e[32] = "";
 				if (r->n_dims) {
 					if (!isnan(r->dims[k].peak))
 						fmt_num(r->dims[k].peak, a, sizeof(a));
@@ -945,31 +975,39 @@ static int cmd_requests(int argc, char **argv)
 						fmt_num(r->dims[k].mean, b, sizeof(b));
 					if (!isnan(r->dims[k].predicted))
 						fmt_num(r->dims[k].predicted, c, sizeof(c));
+					double x = ah_request_dim_error(&r->dims[k]);
+					if (!isnan(x))
+						snprintf(e, sizeof e, "%.4f", x);
 				}
-				printf("%lld,%s,%s,%s,%s,%s,%s,%s,%s\n", (long long)r->id, r->workload, st,
-				       r->end_ns >= 0 ? en : "", params, r->n_dims ? r->dims[k].dim : "", a,
-				       b, c);
+				printf("%s,", id);
+				csv_out(r->workload), printf(",%s,%s,", st, r->end_ns >= 0 ? en : "");
+				csv_out(params), putchar(','), csv_out(own);
+				printf(",%s,%s,%s,%s,%s\n", r->n_dims ? r->dims[k].dim : "", a, b, c, e);
 			}
 			continue;
 		}
-		printf("%-8lld %-24s %-24s %-40s", (long long)r->id, st, en, pl ? params : "-");
-		for (int k = 0; k < r->n_dims; k++) {
-			char a[32] = "-", b[32] = "-", c[32] = "-";
-			if (!isnan(r->dims[k].peak))
-				fmt_num(r->dims[k].peak, a, sizeof(a));
-			if (!isnan(r->dims[k].mean))
-				fmt_num(r->dims[k].mean, b, sizeof(b));
-			if (!isnan(r->dims[k].predicted))
-				fmt_num(r->dims[k].predicted, c, sizeof(c));
-			printf(" %s: %s / %s / %s", r->dims[k].dim, a, b, c);
+		size_t fl = 0;
+		for (int k = 0; k < r->n_dims && fl < sizeof figs; k++) {
+			char a[32], b[32], c[32], e[32] = "";
+			fig_human(r->dims[k].dim, r->dims[k].peak, a, sizeof a);
+			fig_human(r->dims[k].dim, r->dims[k].mean, b, sizeof b);
+			fig_human(r->dims[k].dim, r->dims[k].predicted, c, sizeof c);
+			double x = ah_request_dim_error(&r->dims[k]);
+			if (!isnan(x))
+				snprintf(e, sizeof e, " (%+.0f%%)", 100 * x);
+			fl += (size_t)snprintf(figs + fl, sizeof figs - fl, "%s%s: %s / %s / %s%s", k ? "  " : "",
+					       r->dims[k].dim, a, b, c, e);
 		}
-		putchar('\n');
+		ah_cli_table_addv(&tab, id, st, en, *params ? params : "-", *own ? own : "-", figs);
 	}
 	if (arr) {
-		json_dumpf(arr, stdout, JSON_INDENT(2));
-		putchar('\n');
+		char *js = ah_json_dumps(arr);
+		printf("%s\n", js ? js : "[]");
+		free(js);
 		json_decref(arr);
 	}
+	ah_cli_table_print(&tab, stdout);
+	ah_cli_table_fini(&tab);
 out:
 	free(v);
 	free(val);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
+#include <math.h>
 #include <unistd.h>
 
 #include "ahead/error.h"
@@ -25,19 +26,24 @@ void ah_cli_fmt_time(int64_t ns, char *buf, size_t len)
 	ah_fmt_time(ns, buf, len); /* one time format for the CLI and the API */
 }
 
-static int64_t round_up(int64_t v, int64_t step)
+void ah_cli_fmt_num(double x, char *buf, size_t len)
 {
-	return v % step ? (v / step + 1) * step : v;
-}
-
-void ah_cli_fmt_unit(int kind, int64_t v, char *buf, size_t len)
-{
-	if (kind == AH_UNIT_BYTES || kind == AH_UNIT_BYTES_PER_S)
-		v = v >= (1 << 20) ? round_up(v, 1 << 20) : v >= 1024 ? round_up(v, 1024) : v;
-	else if (kind == AH_UNIT_BITS_PER_S)
-		v = v >= 1000000 ? round_up(v, 1000000) : v >= 1000 ? round_up(v, 1000) : v;
-	if (ah_unit_format((ah_unit_kind)kind, v, buf, len) < 0)
-		snprintf(buf, len, "%lld", (long long)v);
+	if (isnan(x) || isinf(x)) {
+		snprintf(buf, len, "%s", isnan(x) ? "nan" : x < 0 ? "-inf" : "inf");
+		return;
+	}
+	double a = fabs(x);
+	int dec = a >= 100000 ? 0 : a >= 1 ? 5 - (int)floor(log10(a)) : 6;
+	snprintf(buf, len, "%.*f", dec < 0 ? 0 : dec, x);
+	if (dec > 0 && strchr(buf, '.')) {
+		char *e = buf + strlen(buf) - 1;
+		while (*e == '0')
+			*e-- = '\0';
+		if (*e == '.')
+			*e = '\0';
+	}
+	if (!strcmp(buf, "-0"))
+		snprintf(buf, len, "0");
 }
 
 int ah_cli_parse_id(const char *cmd, const char *what, const char *s, uint64_t *out)

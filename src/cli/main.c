@@ -1,4 +1,5 @@
 /* ahead: command-line entry point; dispatches to one file per subcommand. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,25 @@ static void usage(FILE *f)
 		   "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 refused, 4 queued, 5 not found.\n");
 }
 
+/* -o json anywhere on the line (before "--"): errors are JSON too, even
+ * those found before the option itself is parsed. */
+static bool wants_json(int argc, char **argv)
+{
+	/* shadow export's --output names a file, not a format */
+	bool file_output = argc > 2 && !strcmp(argv[1], "shadow") && !strcmp(argv[2], "export");
+	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++) {
+		if (file_output && !strncmp(argv[i], "--output", 8))
+			continue;
+		const char *a = argv[i];
+		if (!strcmp(a, "-ojson") || !strcmp(a, "--output=json") || !strcmp(a, "--format=json"))
+			return true;
+		if ((!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--format")) && i + 1 < argc &&
+		    !strcmp(argv[i + 1], "json"))
+			return true;
+	}
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -53,9 +73,10 @@ int main(int argc, char **argv)
 		printf("ahead 0.1.0\n");
 		return AH_EXIT_OK;
 	}
+	ah_cli_json_errors(wants_json(argc, argv));
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+			return ah_cli_exit(commands[i].fn(argc - 1, argv + 1));
 	fprintf(stderr, "ahead: unknown command '%.64s'\n", argv[1]);
 	usage(stderr);
 	return AH_EXIT_USAGE;

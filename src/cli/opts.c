@@ -16,16 +16,17 @@
 #define MAX_OPTS 48
 #define LONG_VAL 256 /* getopt's val for table entry i: LONG_VAL + i */
 
-static const char *const fmt_names[] = {"table", "json", "csv"};
+static const char *const fmt_names[] = {"table", "json", "csv", "wide"};
+#define N_FMTS 4
 
 /* "table or json", "table, json or csv" */
 static void fmt_list(unsigned allowed, char *buf, size_t len)
 {
 	int n = 0, total = 0;
-	for (int f = 0; f < 3; f++)
+	for (int f = 0; f < N_FMTS; f++)
 		total += (allowed >> f) & 1;
 	buf[0] = '\0';
-	for (int f = 0; f < 3; f++) {
+	for (int f = 0; f < N_FMTS; f++) {
 		if (!((allowed >> f) & 1))
 			continue;
 		size_t w = strlen(buf);
@@ -70,12 +71,12 @@ static const char *display(const ah_cli_opt *o, char *buf, size_t len)
 static int usage_error(const ah_cli_spec *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage_error(const ah_cli_spec *s, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
-	fprintf(stderr, "ahead %s: ", s->cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (usage: ahead %s --help)\n", s->cmd);
+	ah_cli_err(s->cmd, "%s (usage: ahead %s --help)", msg, s->cmd);
 	return AH_EXIT_USAGE;
 }
 
@@ -107,7 +108,7 @@ static int set_format(const char *cmd, const ah_cli_opt *o, const char *name, co
 	unsigned allowed = o->formats ? o->formats : AH_FMTS_ALL;
 	char list[40];
 	fmt_list(allowed, list, sizeof list);
-	for (int f = 0; f < 3; f++) {
+	for (int f = 0; f < N_FMTS; f++) {
 		if (strcmp(v, fmt_names[f]))
 			continue;
 		if (!((allowed >> f) & 1)) {

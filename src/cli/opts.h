@@ -48,6 +48,7 @@ enum {
 enum {
 	AH_FMTS_TABLE_JSON = (1u << AH_OUT_TABLE) | (1u << AH_OUT_JSON),
 	AH_FMTS_ALL = AH_FMTS_TABLE_JSON | (1u << AH_OUT_CSV),
+	AH_FMTS_WIDE = AH_FMTS_ALL | (1u << AH_OUT_WIDE),
 };
 
 typedef struct {

@@ -65,6 +65,14 @@ static void fmt_val(const ah_engine *e, int dim, int64_t v, char *buf, size_t le
 		snprintf(buf, len, "%lld", (long long)v);
 }
 
+/* For people at a glance ("4.69Gi"), where exactness does not matter: how
+ * far a request is from room or quota. */
+static void fmt_human(const ah_engine *e, int dim, int64_t v, char *buf, size_t len)
+{
+	if (ah_unit_format_human(e->pol->dims.kind[dim], v, buf, len) < 0)
+		snprintf(buf, len, "%lld", (long long)v);
+}
+
 /* Policy check per dimension: min request, unit, class maximum. Corrects
  * when the policy says autocorrect; returns false (refused) otherwise. */
 static bool apply_policy(ah_engine *e, int p, int k, ah_vec *res, ah_decision *d)
@@ -161,7 +169,7 @@ static bool apply_prediction(ah_engine *e, const ah_request *rq, int p, int k, a
 	d->predicted = true;
 	d->prediction = pred;
 	char buf[256];
-	if (ah_vec_format(&e->pol->dims, &pred, buf, sizeof buf) == 0)
+	if (ah_vec_format_human(&e->pol->dims, &pred, buf, sizeof buf) == 0)
 		add_correction(d, "predicted %s at p%g for %.64s", buf, cp->quantile * 100, rq->workload);
 	return true;
 }
@@ -372,8 +380,8 @@ static bool check_reach(ah_engine *e, const admission *a, const ah_vec *lim, ah_
 	for (int i = 0; i < e->nd; i++) {
 		if (a->res.v[i] > never.v[i]) {
 			char x[32], y[32];
-			fmt_val(e, i, a->res.v[i], x, sizeof x);
-			fmt_val(e, i, never.v[i], y, sizeof y);
+			fmt_human(e, i, a->res.v[i], x, sizeof x);
+			fmt_human(e, i, never.v[i], y, sizeof y);
 			refuse(d, AH_R_TOO_BIG, "%s: %s exceeds what pool %s offers class %s (%s)", e->pol->dims.name[i], x,
 			       ppol->name, e->pol->classes[a->k].name, y);
 			return false;
@@ -392,9 +400,9 @@ static bool check_quota(ah_engine *e, const admission *a, ah_decision *d)
 		int64_t have = tt->used.v[i] + tt->queued.v[i];
 		if (a->res.v[i] > tt->lim.quota.v[i] - have) {
 			char x[32], y[32], z[32];
-			fmt_val(e, i, a->res.v[i], x, sizeof x);
-			fmt_val(e, i, have, y, sizeof y);
-			fmt_val(e, i, tt->lim.quota.v[i], z, sizeof z);
+			fmt_human(e, i, a->res.v[i], x, sizeof x);
+			fmt_human(e, i, have, y, sizeof y);
+			fmt_human(e, i, tt->lim.quota.v[i], z, sizeof z);
 			refuse(d, AH_R_QUOTA, "tenant %s: %s %s more would exceed its quota %s (holds or waits for %s)",
 			       tt->name, e->pol->dims.name[i], x, z, y);
 			return false;

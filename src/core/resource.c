@@ -402,6 +402,66 @@ int ah_unit_format(ah_unit_kind kind, int64_t v, char *buf, size_t len)
 	return 0;
 }
 
+/* ---- printing for people ---------------------------------------------- */
+
+/* Digits of the canonical form's number ("259840Mi" -> 6). */
+static int lead_digits(const char *s)
+{
+	int n = 0;
+	for (s += *s == '-'; *s >= '0' && *s <= '9'; s++)
+		n++;
+	return n;
+}
+
+/* About three significant digits of m / unit, trailing zeros dropped:
+ * "4.69", "25.4", "254". */
+static void three_digits(double x, char *out, size_t len)
+{
+	int dec = x < 9.995 ? 2 : x < 99.95 ? 1 : 0;
+	snprintf(out, len, "%.*f", dec, x);
+	if (dec) {
+		char *e = out + strlen(out) - 1;
+		while (*e == '0')
+			*e-- = '\0';
+		if (*e == '.')
+			*e = '\0';
+	}
+}
+
+int ah_unit_format_human(ah_unit_kind kind, int64_t v, char *buf, size_t len)
+{
+	char canon[48];
+	int rc = ah_unit_format(kind, v, canon, sizeof(canon));
+	if (rc != 0)
+		return rc;
+	if (kind == AH_UNIT_COUNT || lead_digits(canon) <= 3 ||
+	    (kind == AH_UNIT_CPU && v % 1000 == 0) || (kind == AH_UNIT_CPU && (v < 0 ? -v : v) < 10000)) {
+		if (strlen(canon) >= len)
+			return AH_ERANGE;
+		memcpy(buf, canon, strlen(canon) + 1);
+		return 0;
+	}
+	static const char *const bin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+	static const char *const dec[] = {"", "k", "M", "G", "T", "P", "E"};
+	const char *const *suf = kind == AH_UNIT_BITS_PER_S ? dec : kind == AH_UNIT_CPU ? NULL : bin;
+	double base = kind == AH_UNIT_BITS_PER_S ? 1000.0 : 1024.0;
+	double x = v < 0 ? -(double)v : (double)v;
+	int i = 0;
+	if (kind == AH_UNIT_CPU) {
+		x /= 1000.0; /* cores: "12.3" */
+	} else {
+		while (i < 6 && x >= base * 0.9995) /* 1023.9Ki prints as 1Mi, not 1024Ki */
+			x /= base, i++;
+	}
+	char num[40], tmp[48];
+	three_digits(x, num, sizeof(num));
+	int w = snprintf(tmp, sizeof(tmp), "%s%s%s", v < 0 ? "-" : "", num, suf ? suf[i] : "");
+	if (w < 0 || (size_t)w >= len)
+		return AH_ERANGE;
+	memcpy(buf, tmp, (size_t)w + 1);
+	return 0;
+}
+
 /* ---- vectors ---------------------------------------------------------- */
 
 static void err_set(char *err, size_t errlen, const char *field, size_t flen, const char *reason)
@@ -498,7 +558,9 @@ done:
 	return 0;
 }
 
-int ah_vec_format(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len)
+typedef int (*unit_fmt_fn)(ah_unit_kind, int64_t, char *, size_t);
+
+static int vec_format_with(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len, unit_fmt_fn fmt)
 {
 	if (!ds || !v || !buf)
 		return AH_EINVAL;
@@ -508,7 +570,7 @@ int ah_vec_format(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len)
 		if (!v->v[i])
 			continue;
 		char val[48];
-		int rc = ah_unit_format(ds->kind[i], v->v[i], val, sizeof(val));
+		int rc = fmt(ds->kind[i], v->v[i], val, sizeof(val));
 		if (rc != 0)
 			return rc;
 		k += (size_t)snprintf(tmp + k, sizeof(tmp) - k, "%s%s=%s", k ? "," : "",
@@ -520,4 +582,14 @@ int ah_vec_format(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len)
 		return AH_ERANGE;
 	memcpy(buf, tmp, k + 1);
 	return 0;
+}
+
+int ah_vec_format(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len)
+{
+	return vec_format_with(ds, v, buf, len, ah_unit_format);
+}
+
+int ah_vec_format_human(const ah_dimset *ds, const ah_vec *v, char *buf, size_t len)
+{
+	return vec_format_with(ds, v, buf, len, ah_unit_format_human);
 }
