@@ -56,7 +56,7 @@ has output-msg "$T/out" "\-o: unknown output format"
 has unknown-msg "$T/out" "unknown option '--bogus'"
 "$BIN" forecast --input "$T/good.csv" --model prophet >"$T/out" 2>&1; check_rc unknown-model 2 $?
 has model-msg "$T/out" "\-\-model: no candidate named 'prophet'"
-"$BIN" forecast --input "$T/good.csv" --dups maybe >"$T/out" 2>&1; check_rc dups-bad 2 $?
+"$BIN" forecast --input "$T/good.csv" --duplicates maybe >"$T/out" 2>&1; check_rc dups-bad 2 $?
 
 # bad files -> 2 with FILE:LINE
 "$BIN" forecast --input "$T/missing.csv" >"$T/out" 2>&1; check_rc no-file 2 $?

@@ -39,12 +39,12 @@ check "missing value, long" 2 "ahead alloc: --tenant needs a value" -- "$A" allo
 check "missing value, short names long" 2 "ahead alloc: --lease needs a value \(DURATION\)" -- "$A" alloc -l
 check "missing -o lists formats" 2 "-o needs a value \(table, json or csv\)" -- "$A" events -o
 check "missing -o, table/json only" 2 "-o needs a value \(table or json\)" -- "$A" scale -o
-check "missing choice lists choices" 2 "--dups needs a value \(error, last or mean\)" -- "$A" forecast --input "$T/s.csv" --dups
+check "missing choice lists choices" 2 "--duplicates needs a value \(error, last or mean\)" -- "$A" forecast --input "$T/s.csv" --duplicates
 check "empty value counts as missing" 2 "--input needs a value" -- "$A" anomalies --input ""
 check "empty shadow value" 2 "--workload needs a value" -- "$A" shadow query --workload "" --dim cpu
 
 # given twice: an error where the command says so (shadow), last wins elsewhere
-check "twice in shadow" 2 '"error":\{"code":"usage","message":"-o given twice'  -- "$A" shadow ls -o json --format csv
+check "twice in shadow" 2 '"error":\{"code":"usage","message":"-o given twice'  -- "$A" shadow ls -o json --output csv
 check "twice flag in shadow" 2 "--long given twice" -- "$A" shadow import --long --long --input "$T/s.csv"
 check "twice elsewhere: last wins" 0 "usage: ahead policy" -- "$A" policy -o json -o table --help
 
@@ -57,7 +57,7 @@ check "bad time" 2 "--from: 'yesterday' is not an ISO 8601 time" -- "$A" shadow 
 check "time out of range" 2 "--now: '9999999999999' is out of range" -- "$A" shadow compact --now 9999999999999
 check "bad format" 2 "-o: unknown output format 'yaml' \(expected table, json, csv or wide\)" -- "$A" ls -o yaml
 check "format not offered" 2 "-o: use table or json \(csv is not supported here\)" -- "$A" report 1 --usage cpu=1 -o csv
-check "format by its long name" 2 "-o: unknown output format 'xml'" -- "$A" shadow ls --format xml
+check "format by its long name" 2 "-o: unknown output format 'xml'" -- "$A" shadow ls --output xml
 check "bad id option" 2 "--id: 'x' is not a positive integer id" -- "$A" events --id x
 check "bad id argument" 2 "ID: '0' is not a positive integer id" -- "$A" release 0
 check "bad integer" 2 "--limit: '0' is not an integer in 1..10000000" -- "$A" events --limit 0

@@ -64,7 +64,7 @@ expect_rc 0 "TIME" -- shadow query "${DB[@]}" --workload web --dim cpu --step 1h
 grep -q "2023-11-14T22:00:00.000Z" "$T/out" || die "table output"
 
 # export -> import into another series: identical
-expect_rc 0 "" -- shadow export "${DB[@]}" --workload web --dim cpu --output "$T/e.csv"
+expect_rc 0 "" -- shadow export "${DB[@]}" --workload web --dim cpu --file "$T/e.csv"
 head -1 "$T/e.csv" | grep -qx "time,value,max,count" || die "export header"
 expect_rc 0 "imported 300 points into copy/cpu" -- shadow import "${DB[@]}" --workload copy --dim cpu --input "$T/e.csv" --granularity 10s
 expect_rc 0 "" -- shadow export "${DB[@]}" --workload copy --dim cpu

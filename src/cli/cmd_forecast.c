@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ahead forecast --input FILE.csv [--horizon H] [--quantiles Q1,Q2,...]\n"
 		"                      [--time-col C] [--value-col C] [--season N] [--model NAME]\n"
-		"                      [--window N] [--dups error|last|mean] [--sort] [-o table|json|csv]\n\n"
+		"                      [--window N] [--duplicates error|last|mean] [--sort] [-o table|json|csv]\n\n"
 		"Forecasts the series in FILE.csv H steps ahead. Candidate models (naive, seasonal-naive,\n"
 		"ewma, ewma-trend, holt-winters, vpa-histogram, blend) are scored by rolling-origin\n"
 		"evaluation on the recent history; the best by MASE is used, and its quantiles come\n"
@@ -39,7 +39,7 @@ static void usage(FILE *f)
 		"  --column C        bitbrains: cpu (millicores, the default) or memory (bytes)\n"		"  --season N        season length in steps (default: found by autocorrelation; 1 = none)\n"
 		"  --model NAME      use this candidate instead of the best one\n"
 		"  --window N        conformal residual window per horizon (default 250)\n"
-		"  --dups POLICY     repeated timestamps: error (default), last, mean\n"
+		"  --duplicates POLICY  repeated timestamps: error (default), last, mean\n"
 		"  --sort            sort rows by time instead of refusing disorder\n"
 		"  -o FORMAT         table (default), json or csv\n\n"
 		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad input file.\n",
@@ -129,7 +129,7 @@ int ah_cmd_forecast(int argc, char **argv)
 		AH_OPT("value-col", 0, AH_OPT_STRING, &so.value_col, .hint = "column name or index",
 		       .flags = AH_OPT_NONEMPTY),
 		AH_OPT("model", 0, AH_OPT_STRING, &model, .hint = "NAME", .flags = AH_OPT_NONEMPTY),
-		AH_OPT("dups", 0, AH_OPT_CHOICE, &dups, .hint = "policy", .choices = dup_policies),
+		AH_OPT("duplicates", 0, AH_OPT_CHOICE, &dups, .hint = "policy", .choices = dup_policies),
 		AH_OPT("sort", 0, AH_OPT_FLAG, &sort),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt),
 	};

@@ -102,7 +102,7 @@ static void usage_query(FILE *f, int export)
 {
 	if (export)
 		fprintf(f, "usage: ahead shadow export --workload W --dim D [--from T] [--to T] [--step DUR]\n"
-			   "                           [--output FILE]\n\n"
+			   "                           [--file FILE]\n\n"
 			   "Writes the series as CSV 'time,value,max,count' (value is the bucket mean), to\n"
 			   "stdout or FILE; 'ahead shadow import' reads it back losslessly.\n\n");
 	else
@@ -114,9 +114,9 @@ static void usage_query(FILE *f, int export)
 		   "  --step DUR              aggregate into buckets of DUR (e.g. 1m, 1h): mean weighted\n"
 		   "                          by count, max of maxima, summed count (default: as stored)\n");
 	if (!export)
-		fprintf(f, "  -o, --format FMT        table (default), json or csv\n");
+		fprintf(f, "  -o, --output FORMAT     table (default), json or csv\n");
 	else
-		fprintf(f, "  --output FILE           write to FILE instead of stdout\n");
+		fprintf(f, "  --file FILE             write to FILE instead of stdout\n");
 	fprintf(f, "\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
 }
 
@@ -485,8 +485,8 @@ static int cmd_query(int argc, char **argv, int export)
 		AH_OPT("to", 0, AH_OPT_TIME, &to, .hint = "T"),
 		AH_OPT("step", 0, AH_OPT_DURATION, &step, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
 		       .hi = 366 * AH_SHADOW_GRAN_MAX_NS),
-		export ? (ah_cli_opt)AH_OPT("output", 0, AH_OPT_STRING, &o.outfile, .hint = "FILE")
-		       : (ah_cli_opt)AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt),
+		export ? (ah_cli_opt)AH_OPT("file", 0, AH_OPT_STRING, &o.outfile, .hint = "FILE")
+		       : (ah_cli_opt)AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt),
 	};
 	ret = parse(export ? "shadow export" : "shadow query", export ? usage_export : usage_query_only, t,
 		    AH_CLI_NOPTS(t), argc, argv);
@@ -508,7 +508,7 @@ static int cmd_query(int argc, char **argv, int export)
 	if (export) {
 		out = o.outfile ? fopen(o.outfile, "w") : stdout;
 		if (!out) {
-			ah_cli_err(CMD, "%s: --output: cannot open '%.200s': %s", sub, o.outfile, strerror(errno));
+			ah_cli_err(CMD, "%s: --file: cannot open '%.200s': %s", sub, o.outfile, strerror(errno));
 			ret = AH_EXIT_USAGE;
 			goto out;
 		}
@@ -563,7 +563,7 @@ static int cmd_ls(int argc, char **argv)
 	int ret, rc;
 	char err[512];
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	const ah_cli_opt t[] = {STORE_OPTS(o), AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt)};
+	const ah_cli_opt t[] = {STORE_OPTS(o), AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt)};
 	if ((ret = parse("shadow ls", usage_ls, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
 	ret = 0;
@@ -652,7 +652,7 @@ static int cmd_compact(int argc, char **argv)
 		       .hi = keep_max),
 		AH_OPT("keep-1h", 0, AH_OPT_DURATION, &tiers[2].keep_ns, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
 		       .hi = keep_max),
-		AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
 	};
 	if ((ret = parse("shadow compact", usage_compact, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
@@ -905,7 +905,7 @@ static int cmd_requests(int argc, char **argv)
 		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
 		AH_OPT("param", 0, AH_OPT_STRING, &o.param, .hint = "k=v"),
 		AH_OPT("limit", 0, AH_OPT_INT, &limit, .hint = "N", .lo = 1, .hi = 1000000),
-		AH_OPT("format", 'o', AH_OPT_FORMAT, &fmt),
+		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt),
 	};
 	if ((ret = parse("shadow requests", usage_requests, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
