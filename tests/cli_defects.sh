@@ -50,4 +50,13 @@ check "quota-bound grow (json)" 0 '"blocked_by": "quota"' -- "$A" report 1 --usa
 expect_rc 0 "granted  id=2" -- alloc -t u -p p -r cpu=6
 check "room-bound grow" 0 "grow blocked \(no room\)" -- "$A" report 2 --usage cpu=6
 check "room-bound grow (json)" 0 '"blocked_by": "room"' -- "$A" report 2 --usage cpu=6 -o json
+
+# --- events --since: a sequence number or a duration, and it says which ---
+check "since digits: a sequence number" 0 "read as a sequence number \(events after 2" -- "$A" events --since 2
+"$A" events --since 2 -o csv 2>/dev/null | cut -d, -f1 | tail -n +2 | awk '$1 <= 2 { bad = 1 } END { exit bad }' \
+  && ok || bad "events --since 2 shows events up to sequence 2"
+check "since a duration" 0 "read as a duration \(events since 20" -- "$A" events --since 10m
+n=$("$A" events --since 10m -o csv 2>/dev/null | tail -n +2 | wc -l)
+ok "the last 10 minutes hold this test's events ($n)" '[ "$n" -ge 3 ]'
+check "since neither" 2 "neither a sequence number nor a duration" -- "$A" events --since 1.5x
 finish cli_defects

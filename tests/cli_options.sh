@@ -61,7 +61,7 @@ check "format by its long name" 2 "-o: unknown output format 'xml'" -- "$A" shad
 check "bad id option" 2 "--id: 'x' is not a positive integer id" -- "$A" events --id x
 check "bad id argument" 2 "ID: '0' is not a positive integer id" -- "$A" release 0
 check "bad integer" 2 "--limit: '0' is not an integer in 1..10000000" -- "$A" events --limit 0
-check "integer, no upper bound" 2 "--since: '-1' is not an integer >= 0" -- "$A" events --since -1
+check "since: neither a sequence number nor a duration" 2 "--since: .-1. is neither a sequence number nor a duration" -- "$A" events --since -1
 check "bad number" 2 "--threshold: 'abc' is not a number" -- "$A" anomalies --input "$T/s.csv" --threshold abc
 check "number out of range" 2 "--hpa-target: '2' is out of range \[0.01, 1\]" -- "$A" replay --hpa-target 2
 check "whole number" 2 "--step: '1.5' is not a whole number" -- "$A" replay --step 1.5

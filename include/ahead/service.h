@@ -201,6 +201,7 @@ int ah_service_restore(const char *backup_path, const char *db_path, char *err, 
 /* ---- events ---- */
 typedef struct {
 	int64_t after_seq;        /* 0 = from the start */
+	int64_t since_ns;         /* events at or after this time; 0 = any */
 	int limit;                /* <= 0 = all */
 	uint64_t id;              /* 0 = every allocation */
 } ah_event_filter;

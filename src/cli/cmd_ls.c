@@ -5,7 +5,9 @@
 
 #include "ahead/encode.h"
 #include "ahead/engine.h"
+#include "ahead/duration.h"
 #include "ahead/error.h"
+#include "ahead/id.h"
 #include "ahead/service.h"
 #include "ahead/policy.h"
 #include "ahead/usage.h"
@@ -17,7 +19,8 @@ typedef struct {
 	const char *db;
 	const char *pool, *tenant;
 	ah_out_fmt fmt;
-	int64_t since, limit;
+	int64_t limit;
+	const char *since; /* events: a sequence number or a duration */
 	uint64_t id;
 } common_opts;
 
@@ -31,7 +34,7 @@ static int parse_common(int argc, char **argv, const char *name, const char *hel
 		AH_OPT("db", 'd', AH_OPT_STRING, &o->db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("pool", 'p', AH_OPT_STRING, &o->pool, .hint = "P"),
 		AH_OPT("tenant", 't', AH_OPT_STRING, &o->tenant, .hint = "T"),
-		AH_OPT("since", 's', AH_OPT_INT, &o->since, .hint = "SEQ"),
+		AH_OPT("since", 's', AH_OPT_STRING, &o->since, .hint = "SEQ|DURATION", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("limit", 'n', AH_OPT_INT, &o->limit, .hint = "N", .lo = 1, .hi = 10000000),
 		AH_OPT("id", 'i', AH_OPT_ID, &o->id, .hint = "ID"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &o->fmt, .formats = wide ? AH_FMTS_WIDE : AH_FMTS_ALL),
@@ -303,17 +306,48 @@ static int print_event(void *ctx, const ah_service_event *ev)
 	return 0;
 }
 
+/* --since: digits alone are a sequence number, anything else a duration
+ * back from now; which one is said, since "42" could mean either. */
+static int since_filter(const char *s, ah_event_filter *f)
+{
+	uint64_t seq;
+	int64_t d;
+	if (ah_id_parse(s, &seq) == 0 || !strcmp(s, "0")) {
+		f->after_seq = (int64_t)(strcmp(s, "0") ? seq : 0);
+		ah_cli_err("events", "warning: --since %s: read as a sequence number (events after %s; for a time "
+			   "give a unit, e.g. %ss)", s, s, s);
+		return 0;
+	}
+	if (ah_duration_parse(s, &d) < 0 || d <= 0) {
+		ah_cli_err("events", "--since: '%.40s' is neither a sequence number nor a duration (e.g. 42, 30m, 2h)",
+			   s);
+		return AH_EXIT_USAGE;
+	}
+	int64_t now = ah_cli_now_ns();
+	f->since_ns = now > d ? now - d : 1;
+	char t[48];
+	ah_cli_fmt_time(f->since_ns, t, sizeof t);
+	ah_cli_err("events", "warning: --since %s: read as a duration (events since %s)", s, t);
+	return 0;
+}
+
 int ah_cmd_events(int argc, char **argv)
 {
 	common_opts o = {0};
 	int r = parse_common(argc, argv, "events",
-			     "usage: ahead events [--since SEQ] [--limit N] [--id ID] [--db PATH] [-o table|json|csv]\n\n"
+			     "usage: ahead events [--since SEQ|DURATION] [--limit N] [--id ID] [--db PATH]\n"
+			     "                    [-o table|json|csv]\n\n"
 			     "Shows the append-only event log (grant, queue, refuse, dequeue, release,\n"
 			     "cancel, renew, expire, timeout, preempt, resize, policy, scale), oldest\n"
 			     "first. Scale events carry the hook's result (-o json: \"data\").\n"
-			     "--since SEQ shows events after sequence number SEQ; --id one allocation's.\n",
+			     "--since SEQ shows events after sequence number SEQ (digits alone), --since\n"
+			     "DURATION those of the last DURATION (e.g. 30m, 2h); it says which it read.\n"
+			     "--id shows one allocation's.\n",
 			     &o, NULL);
 	if (r != AH_CLI_GO)
+		return r;
+	ah_event_filter f = {.limit = (int)o.limit, .id = o.id};
+	if (o.since && (r = since_filter(o.since, &f)) != 0)
 		return r;
 	char err[768];
 	const char *db = ah_cli_db_path(o.db);
@@ -327,7 +361,7 @@ int ah_cmd_events(int argc, char **argv)
 		ah_cli_table_addv(&tab, "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL", "CLASS", "RESOURCES", "REASON");
 	else if (o.fmt == AH_OUT_CSV)
 		printf("seq,time,kind,id,tenant,pool,class,resources,reason,detail\n");
-	ah_event_filter f = {.after_seq = o.since, .limit = (int)o.limit, .id = o.id};
+
 	int rc = ah_service_events(db, &f, print_event, &c, err, sizeof err);
 	int ex = AH_EXIT_OK;
 	if (rc < 0) {

@@ -134,7 +134,8 @@ int ah_service_events(const char *db_path, const ah_event_filter *f,
 	if (rc < 0)
 		return rc;
 	ev_ctx c = {.fn = fn, .ctx = ctx};
-	ah_event_query q = {.after_seq = f ? f->after_seq : 0, .limit = f ? f->limit : 0, .id = f ? f->id : 0};
+	ah_event_query q = {.after_seq = f ? f->after_seq : 0, .limit = f ? f->limit : 0, .id = f ? f->id : 0,
+			    .since_ns = f ? f->since_ns : 0};
 	rc = ah_ledger_events(led, &q, pass_event, &c);
 	if (rc < 0)
 		snprintf(err, errlen, "%s: %s", db_path, ah_ledger_errmsg(led));
