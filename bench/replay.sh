@@ -69,7 +69,11 @@ cli = json.load(open(sys.argv[1]))
 shaped = json.load(open(sys.argv[4]))
 bench = [l.split() for l in open(sys.argv[2])]
 table = open(sys.argv[3]).read()
-res = {(r["policy"], r["dim"]): r for r in cli["results"]}
+# the CLI names dimensions as the policy does (cpu, memory); this script
+# and its headline lines say cpu, mem
+def dkey(d):
+    return "mem" if d == "memory" else d
+res = {(r["policy"], dkey(r["dim"])): r for r in cli["results"]}
 speed = {l[1]: (int(l[2]), float(l[3]), float(l[4])) for l in bench if l[0] == "speed"}
 sweep = {}
 csweep = {}
@@ -133,7 +137,7 @@ w("")
 w("## All policies at their defaults")
 w("")
 w("ahead runs at its defaults: quantile cpu=%.4g, mem=%.4g; violation cost cpu=%g cores, mem=%g GiB." %
-  (cli["quantile_cpu"], cli["quantile_mem"], cli["violation_cost_cpu_cores"], cli["violation_cost_mem_gib"]))
+  (cli["quantile_cpu"], cli["quantile_memory"], cli["violation_cost_cpu_cores"], cli["violation_cost_memory_gib"]))
 w("")
 w("| policy | dim | slack | net slack | violations % | shortfall | resizes | mean reserved | cost $ |")
 w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -337,7 +341,7 @@ w("is shaped for, and what the pool cannot hold queues or waits as a pending gro
 w("")
 w("| policy | cpu slack | cpu violations % | mem slack | mem violations % | queued | wait p50 / p99 | grows blocked | scale actions | mean capacity | capacity $ | shortfall $ | total $ |")
 w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-sres = {(r["policy"], r["dim"]): r for r in shaped["results"]}
+sres = {(r["policy"], dkey(r["dim"])): r for r in shaped["results"]}
 for p in pols:
     c, m = sres[(p, "cpu")], sres[(p, "mem")]
     e, sh = c["engine"], c["shaping"]

@@ -18,7 +18,7 @@ expect_rc 2 "--trace is required" -- replay
 expect_rc 2 "unknown policy 'hpa'" -- replay --trace "$T/tiny.csv" --policy hpa
 expect_rc 2 "given twice" -- replay --trace "$T/tiny.csv" --policy vpa,vpa
 expect_rc 2 "--format: expected bitbrains or plain" -- replay --trace "$T/tiny.csv" --format json
-expect_rc 2 "--dim: unknown dimension 'gpu' (expected cpu, mem or all)" -- replay --trace "$T/tiny.csv" --dim gpu
+expect_rc 2 "--dim: unknown dimension 'gpu' (expected cpu, memory or all)" -- replay --trace "$T/tiny.csv" --dim gpu
 expect_rc 2 "out of range" -- replay --trace "$T/tiny.csv" --quantile 1.5
 expect_rc 2 "not a number" -- replay --trace "$T/tiny.csv" --quantile abc
 expect_rc 2 "unknown dimension 'disk'" -- replay --trace "$T/tiny.csv" --quantile disk=0.9
@@ -102,7 +102,7 @@ time,workload,dim,used
 0,w,cpu,0.3
 2024-01-01T00:00:00Z,w,cpu,0.4
 2024-01-01T00:05:00Z,w,cpu,0.2
-2024-01-01T00:10:00Z,w,mem,0.25
+2024-01-01T00:10:00Z,w,memory,0.25
 EOF
 out=$("$A" replay --trace "$T/pct.csv" --policy static -o json 2>"$T/err") || bad "pct replay"
 grep -q "WARNING: .*pct.csv: 3 of 3 cpu values are below 1 millicore and were read as 0" "$T/err" && ok || bad "zero warning cpu: $(cat "$T/err")"
@@ -126,7 +126,7 @@ d = json.load(open(sys.argv[1]))
 assert d["traces"] == 50, d["traces"]
 r = {(x["policy"], x["dim"]): x for x in d["results"]}
 assert len(r) == 10
-for dim in ("cpu", "mem"):
+for dim in ("cpu", "memory"):
     assert r[("static", dim)]["workloads"] == 50
     # static reserves the provisioned size: the most slack of all
     assert r[("static", dim)]["slack"] == max(x["slack"] for (p, dd), x in r.items() if dd == dim)

@@ -62,10 +62,10 @@ static void test_tiny_trace_metrics(void **s)
 	char err[512];
 	const char *text = "time,workload,dim,used,requested\n"
 			   "0,a,cpu,100,250\n"
-			   "0,b,mem,1000,1000\n"
+			   "0,b,memory,1000,1000\n"
 			   "300,a,cpu,200,250\n"
 			   "600,a,cpu,300,250\n"
-			   "600,b,mem,2000,4000\n";
+			   "600,b,memory,2000,4000\n";
 	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);
 	ah_replay_metrics m;
 	ah_replay_get_metrics(rp, 0, AH_DIM_CPU, &m);
@@ -169,7 +169,7 @@ static void test_dim_mask_and_worst_order(void **s)
 	char text[4096] = "time,workload,dim,used,requested\n";
 	for (int i = 0; i < 8; i++) {
 		char line[128];
-		snprintf(line, sizeof(line), "%d,w%d,cpu,%d,100\n%d,w%d,mem,5,1\n", i, i, 100 + 10 * i, i, i);
+		snprintf(line, sizeof(line), "%d,w%d,cpu,%d,100\n%d,w%d,memory,5,1\n", i, i, 100 + 10 * i, i, i);
 		strcat(text, line);
 	}
 	assert_int_equal(feed_text(rp, text, err, sizeof(err)), 0);

@@ -190,7 +190,7 @@ static void test_plain_rows(void **s)
 	const char *text = "time,workload,dim,used,requested\n"
 			   "# a comment\n"
 			   "0,web-1,cpu,250,1000\n"
-			   "0,db.main,mem,1073741824.4,4294967296\n"
+			   "0,db.main,memory,1073741824.4,4294967296\n"
 			   "\n"
 			   "300,web-1,memory,100\n";
 	FILE *f;
@@ -225,7 +225,7 @@ static void test_plain_errors(void **s)
 	expect_error("time,workload,dim,used\n0,a,gpu,1\n", AH_TRACE_PLAIN, "t.csv:2: dim: expected cpu or mem");
 	expect_error("time,workload,dim,used\n0,a,cpu,-1\n", AH_TRACE_PLAIN, "t.csv:2: used: negative value");
 	expect_error("time,workload,dim,used\n0,a,cpu,1e12\n", AH_TRACE_PLAIN, "t.csv:2: used: 1e+12 is above the cap");
-	expect_error("time,workload,dim,used\n0,a,mem,1,x\n", AH_TRACE_PLAIN, "t.csv:2: requested: not a number");
+	expect_error("time,workload,dim,used\n0,a,memory,1,x\n", AH_TRACE_PLAIN, "t.csv:2: requested: not a number");
 	expect_error("time,workload,dim,used\n0,,cpu,1\n", AH_TRACE_PLAIN, "t.csv:2: workload: empty");
 	expect_error("time,workload,dim,used\n0,a b,cpu,1\n", AH_TRACE_PLAIN, "t.csv:2: workload: bad character");
 	expect_error("time,workload,dim,used\n-5,a,cpu,1\n", AH_TRACE_PLAIN, "t.csv:2: time: expected a non-negative");
@@ -244,7 +244,7 @@ static void test_large_file_bounded(void **s)
 	fputs("time,workload,dim,used,requested\n", f);
 	const int N = 400000;
 	for (int i = 0; i < N; i++)
-		fprintf(f, "%d,w%d,%s,%d,4000\n", (i / 100) * 300, i % 50, (i / 50) % 2 ? "mem" : "cpu", i % 997);
+		fprintf(f, "%d,w%d,%s,%d,4000\n", (i / 100) * 300, i % 50, (i / 50) % 2 ? "memory" : "cpu", i % 997);
 	rewind(f);
 	ah_trace *tr;
 	assert_int_equal(ah_trace_open_stream(f, "big.csv", AH_TRACE_PLAIN, &tr), 0);

@@ -31,11 +31,11 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ahead replay --trace PATH [PATH...] [--format bitbrains|plain]\n"
-		"                    [--policy static,threshold,vpa,autopilot,ahead] [--dim cpu|mem|all]\n"
-		"                    [--quantile Q] [--violation-cost cpu=C,mem=G]\n"
+		"                    [--policy static,threshold,vpa,autopilot,ahead] [--dim cpu|memory|all]\n"
+		"                    [--quantile Q] [--violation-cost cpu=C,memory=G]\n"
 		"                    [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
-		"                    [--price-cpu USD] [--price-mem USD]\n"
+		"                    [--price-cpu USD] [--price-memory USD]\n"
 		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n\n"
 		"Replays usage traces in virtual time (as fast as the machine allows) and scores\n"
 		"each allocation policy per dimension: slack = sum(max(0, reserved - used)) /\n"
@@ -55,13 +55,13 @@ static void usage(FILE *f)
 		"  --of N             --unit percent: the cores 100 percent stands for\n"
 		"                     plain: header time,workload,dim,used[,requested]\n"
 		"  --policy LIST      comma-separated, default all five\n"
-		"  --dim D            cpu, mem or all (default all)\n"
+		"  --dim D            cpu, memory or all (default all)\n"
 		"  --quantile Q       ahead's target quantile, 0.5 <= Q <= 0.9999, for both\n"
-		"                     dimensions or as cpu=Q,mem=Q (default cpu=0.998,mem=0.9999)\n"
-		"  --violation-cost cpu=C,mem=G\n"
+		"                     dimensions or as cpu=Q,memory=Q (default cpu=0.998,memory=0.9999)\n"
+		"  --violation-cost cpu=C,memory=G\n"
 		"                     ahead: one violation is worth C core-intervals / G GiB-\n"
 		"                     intervals of idle reservation; below the quantile ahead\n"
-		"                     reserves the cheaper level (default cpu=50,mem=320; 0 = off)\n"
+		"                     reserves the cheaper level (default cpu=50,memory=320; 0 = off)\n"
 		"  --csv OUT          write the metrics as CSV to OUT\n"
 		"  --chart-dir DIR    write DIR/replay_POLICY.png (usage vs reservation, all\n"
 		"                     workloads summed) with gnuplot\n"
@@ -70,7 +70,7 @@ static void usage(FILE *f)
 		"  --bin S            chart bin width in seconds (default 3600)\n"
 		"  --hpa-target U     threshold policy's target utilisation, (0, 1] (default 0.7)\n"
 		"  --price-cpu USD    price of one core-hour (default 0.0316)\n"
-		"  --price-mem USD    price of one GiB-hour (default 0.0042)\n"
+		"  --price-memory USD price of one GiB-hour (default 0.0042)\n"
 		"  --config FILE      replay in a pool of this policy file (capacity, unit,\n"
 		"                     quotas, queueing, leases) instead of an unlimited one\n"
 		"  --pool NAME        the pool to use (default: the policy's first)\n"
@@ -79,7 +79,7 @@ static void usage(FILE *f)
 		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad trace.\n");
 }
 
-/* "Q" (both dimensions) or "cpu=Q,mem=Q" (either or both); with
+/* "Q" (both dimensions) or "cpu=Q,memory=Q" (either or both); with
  * cost != 0 only the DIM=V form, V in cores or GiB, 0..1e9. */
 static int parse_per_dim(const char *cmd, const char *opt, const char *s, double q[AH_REPLAY_DIMS], int cost)
 {
@@ -87,7 +87,7 @@ static int parse_per_dim(const char *cmd, const char *opt, const char *s, double
 	if (!strchr(s, '=')) {
 		double v;
 		if (cost) {
-			ah_cli_err(cmd, "%s: expected cpu=CORES,mem=GIB", opt);
+			ah_cli_err(cmd, "%s: expected cpu=CORES,memory=GIB", opt);
 			return -1;
 		}
 		if (ah_cli_parse_number(cmd, opt, s, lo, hi, 0, &v))
@@ -112,10 +112,10 @@ static int parse_per_dim(const char *cmd, const char *opt, const char *s, double
 		*eq = 0;
 		if (!strcmp(t, "cpu"))
 			d = AH_DIM_CPU;
-		else if (!strcmp(t, "mem") || !strcmp(t, "memory"))
+		else if (!strcmp(t, "memory"))
 			d = AH_DIM_MEMORY;
 		else {
-			ah_cli_err(cmd, "%s: unknown dimension '%.32s' (cpu or mem)", opt, t);
+			ah_cli_err(cmd, "%s: unknown dimension '%.32s' (cpu or memory)", opt, t);
 			return -1;
 		}
 		if (ah_cli_parse_number(cmd, opt, eq + 1, lo, hi, 0, &nq[d]))
@@ -347,7 +347,7 @@ static int add_trace_arg(const char *cmd, const char *opt, const char *s, void *
 
 static const char *dim_name(int d)
 {
-	return d == AH_DIM_CPU ? "cpu" : "mem";
+	return d == AH_DIM_CPU ? "cpu" : "memory";
 }
 
 static double unit_of(int d)
@@ -482,7 +482,7 @@ static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, u
 
 static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samples, size_t ntraces)
 {
-	printf("%-10s %-4s %9s %8s %10s %10s %9s %12s %12s %10s\n", "policy", "dim", "intervals", "slack",
+	printf("%-10s %-6s %9s %8s %10s %10s %9s %12s %12s %10s\n", "policy", "dim", "intervals", "slack",
 	       "violation%", "shortfall", "resizes", "mean_used", "mean_resv", "cost_usd");
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
@@ -494,7 +494,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			char mu[32], mr[32];
 			fmt_amount(d, m.sum_used / n, mu, sizeof mu);
 			fmt_amount(d, m.sum_reserved / n, mr, sizeof mr);
-			printf("%-10s %-4s %9llu %8.3f %10.3f %10.4f %9llu %12s %12s %10.2f\n",
+			printf("%-10s %-6s %9llu %8.3f %10.3f %10.4f %9llu %12s %12s %10.2f\n",
 			       ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d),
 			       (unsigned long long)m.intervals, m.slack, m.violation_pct, m.shortfall,
 			       (unsigned long long)m.resizes, mu, mr, m.cost);
@@ -513,7 +513,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 	if (ah_replay_shaping(rp)) {
 		printf("\npool shaping under the policy's cost model (per policy, all dimensions):\n"
 		       "  %-10s %7s %10s %10s %10s %12s %12s %12s %12s\n", "policy", "scales", "rebalances",
-		       "mean_cpu", "mean_mem", "capacity", "creation", "shortfall", "total");
+		       "mean_cpu", "mean_memory", "capacity", "creation", "shortfall", "total");
 		for (int i = 0; i < ah_replay_npolicies(rp); i++) {
 			ah_replay_metrics mc, mm;
 			ah_replay_get_metrics(rp, i, AH_DIM_CPU, &mc);
@@ -539,7 +539,7 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 				fmt_time(m.worst[k].t_s, when, sizeof(when));
 				fmt_amount(d, (double)m.worst[k].used, u, sizeof u);
 				fmt_amount(d, (double)m.worst[k].reserved, r, sizeof r);
-				printf("  %-10s %-4s %-12s %s used %s reserved %s\n", ah_sizing_name(ah_replay_policy(rp, i)),
+				printf("  %-10s %-6s %-12s %s used %s reserved %s\n", ah_sizing_name(ah_replay_policy(rp, i)),
 				       dim_name(d), m.worst[k].workload, when, u, r);
 			}
 		}
@@ -560,9 +560,9 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 	json_object_set_new(root, "samples", json_integer((json_int_t)samples));
 	json_object_set_new(root, "elapsed_s", json_real(secs));
 	json_object_set_new(root, "quantile_cpu", json_real(p->sizing.dim[AH_DIM_CPU].quantile));
-	json_object_set_new(root, "quantile_mem", json_real(p->sizing.dim[AH_DIM_MEMORY].quantile));
+	json_object_set_new(root, "quantile_memory", json_real(p->sizing.dim[AH_DIM_MEMORY].quantile));
 	json_object_set_new(root, "violation_cost_cpu_cores", json_real(p->sizing.dim[AH_DIM_CPU].violation_cost / 1000.0));
-	json_object_set_new(root, "violation_cost_mem_gib",
+	json_object_set_new(root, "violation_cost_memory_gib",
 			    json_real(p->sizing.dim[AH_DIM_MEMORY].violation_cost / (double)(1 << 30)));
 	json_object_set_new(root, "step_s", json_integer(p->sizing.step_s));
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
@@ -654,7 +654,6 @@ int ah_cmd_replay(int argc, char **argv)
 	ah_input_units_init(&units);
 	step_s = (double)p.sizing.step_s;
 	static const ah_cli_choice dims[] = {{"cpu", 1 << AH_DIM_CPU},
-					     {"mem", 1 << AH_DIM_MEMORY},
 					     {"memory", 1 << AH_DIM_MEMORY},
 					     {"all", 3},
 					     {NULL, 0}};
@@ -667,11 +666,11 @@ int ah_cmd_replay(int argc, char **argv)
 		AH_OPT("policy", 0, AH_OPT_EACH, &pols, .hint = "LIST", .flags = AH_OPT_NONEMPTY, .each = opt_policy),
 		AH_OPT("dim", 0, AH_OPT_CHOICE, &mask, .hint = "dimension", .choices = dims),
 		AH_OPT("quantile", 0, AH_OPT_EACH, &p, .hint = "Q", .flags = AH_OPT_NONEMPTY, .each = opt_quantile),
-		AH_OPT("violation-cost", 0, AH_OPT_EACH, &p, .hint = "cpu=C,mem=G", .flags = AH_OPT_NONEMPTY,
+		AH_OPT("violation-cost", 0, AH_OPT_EACH, &p, .hint = "cpu=C,memory=G", .flags = AH_OPT_NONEMPTY,
 		       .each = opt_violation_cost),
 		AH_OPT("hpa-target", 0, AH_OPT_NUMBER, &p.sizing.hpa_target, .hint = "U", .min = 0.01, .max = 1.0),
 		AH_OPT("price-cpu", 0, AH_OPT_NUMBER, &p.price[AH_DIM_CPU], .hint = "USD", .min = 0, .max = 1e6),
-		AH_OPT("price-mem", 0, AH_OPT_NUMBER, &p.price[AH_DIM_MEMORY], .hint = "USD", .min = 0, .max = 1e6),
+		AH_OPT("price-memory", 0, AH_OPT_NUMBER, &p.price[AH_DIM_MEMORY], .hint = "USD", .min = 0, .max = 1e6),
 		AH_OPT("step", 0, AH_OPT_NUMBER, &step_s, .hint = "SECONDS", .min = 1, .max = 86400 * 7,
 		       .flags = AH_OPT_WHOLE),
 		AH_OPT("bin", 0, AH_OPT_NUMBER, &bin_s, .hint = "SECONDS", .min = 1, .max = 86400 * 7,

@@ -13,7 +13,7 @@ static int column_dim(const char *column, int *dim)
 {
 	if (!column || !strcmp(column, "cpu"))
 		*dim = AH_DIM_CPU;
-	else if (!strcmp(column, "memory") || !strcmp(column, "mem"))
+	else if (!strcmp(column, "memory"))
 		*dim = AH_DIM_MEMORY;
 	else
 		return AH_EINVAL;

@@ -121,7 +121,7 @@ ah_unit_kind ah_input_units_kind_of_dim(const char *dim)
 {
 	if (!strcmp(dim, "cpu"))
 		return AH_UNIT_CPU;
-	if (!strcmp(dim, "memory") || !strcmp(dim, "mem"))
+	if (!strcmp(dim, "memory"))
 		return AH_UNIT_BYTES;
 	if (!strcmp(dim, "io"))
 		return AH_UNIT_BYTES_PER_S;

@@ -630,7 +630,7 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 	if (wd->active && row->t_s <= wd->last_t) {
 		if (err)
 			snprintf(err, errlen, "workload %s %s: time %lld is not after the previous sample (%lld)",
-				 row->workload, dim == AH_DIM_CPU ? "cpu" : "mem", (long long)row->t_s,
+				 row->workload, dim == AH_DIM_CPU ? "cpu" : "memory", (long long)row->t_s,
 				 (long long)wd->last_t);
 		return AH_EPARSE;
 	}

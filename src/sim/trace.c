@@ -358,10 +358,10 @@ static int plain_line(ah_trace *tr)
 	int dim;
 	if (!strcmp(f[2], "cpu"))
 		dim = AH_DIM_CPU;
-	else if (!strcmp(f[2], "mem") || !strcmp(f[2], "memory"))
+	else if (!strcmp(f[2], "memory"))
 		dim = AH_DIM_MEMORY;
 	else
-		return fail(tr, AH_EPARSE, "dim: expected cpu or mem, got \"%.32s\"", f[2]);
+		return fail(tr, AH_EPARSE, "dim: expected cpu or memory, got \"%.32s\"", f[2]);
 	int64_t used, req = -1;
 	if ((rc = parse_value(tr, "used", f[3], dim, &used)))
 		return rc;
