@@ -112,7 +112,7 @@ grep -q "WARNING: .*pct.csv: 1 of 1 memory values are below 1 byte" "$T/err" && 
 cmp -s <(echo "$out") "$T/pct.json" && bad "the unit changed nothing" || ok
 expect_rc 2 "--unit percent needs --of N" -- replay --trace "$T/pct.csv" --unit percent
 expect_rc 2 "--of applies to --unit percent only" -- replay --trace "$T/pct.csv" --unit cores --of 2
-expect_rc 2 "that dimension already has a unit" -- replay --trace "$T/pct.csv" --unit cores --unit millicores
+expect_rc 2 "that kind of dimension already has a unit" -- replay --trace "$T/pct.csv" --unit cores --unit millicores
 expect_rc 2 "expected one of cores" -- replay --trace "$T/pct.csv" --unit furlong
 expect_rc 2 "bitbrains traces state their units" -- replay --trace "$T/pct.csv" --format bitbrains --unit cores
 

@@ -54,21 +54,6 @@ typedef struct {
 	int n, cap;
 } ls_ctx;
 
-static void csv_field(const char *s)
-{
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-}
-
 static int ls_item(void *ctx, const ah_engine_item *it)
 {
 	ls_ctx *c = ctx;
@@ -86,11 +71,11 @@ static int ls_item(void *ctx, const ah_engine_item *it)
 		/* exact values (they read back), the JSON's field names */
 		ah_vec_format(&c->pol->dims, it->res, res, sizeof res);
 		printf("%s,%s,", id, st);
-		csv_field(it->tenant), putchar(','), csv_field(it->pool), putchar(','), csv_field(it->klass);
+		ah_cli_csv_field(it->tenant), putchar(','), ah_cli_csv_field(it->pool), putchar(','), ah_cli_csv_field(it->klass);
 		putchar(',');
-		csv_field(res);
+		ah_cli_csv_field(res);
 		printf(it->queued ? ",,,%s,%s," : ",%s,%s,,,", t1, t2);
-		csv_field(it->params);
+		ah_cli_csv_field(it->params);
 		putchar('\n');
 	} else if (c->o->fmt == AH_OUT_WIDE) {
 		if (c->n > c->cap) {
@@ -241,7 +226,7 @@ int ah_cmd_pool(int argc, char **argv)
 			snprintf(na, sizeof na, "%d", pi.n_allocs);
 			snprintf(nq, sizeof nq, "%d", pi.n_queued);
 			if (o.fmt == AH_OUT_CSV) {
-				csv_field(pi.name);
+				ah_cli_csv_field(pi.name);
 				printf(",%s,%s,%s,%s,%s,%s,%s\n", ctx.pol->dims.name[d], a, b, f, wt, na, nq);
 			} else {
 				ah_cli_table_addv(&tab, pi.name, ctx.pol->dims.name[d], a, b, f, wt, na, nq);
@@ -294,7 +279,7 @@ static int print_event(void *ctx, const ah_service_event *ev)
 		const char *cols[] = {ev->kind, ev->id ? id : "", ev->tenant, ev->pool, ev->klass, ev->resources,
 				      ev->reason, ev->detail};
 		for (int i = 0; i < 8; i++) {
-			csv_field(cols[i] ? cols[i] : "");
+			ah_cli_csv_field(cols[i] ? cols[i] : "");
 			putchar(i < 7 ? ',' : '\n');
 		}
 	} else {

@@ -19,6 +19,7 @@
 #include "ahead/trace.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/trace_input.h"
 
 #define MAX_TRACES 100000
 /* Up to this many files are merged in time order (one open file each);
@@ -187,27 +188,6 @@ static int opt_format(const char *cmd, const char *opt, const char *s, void *dst
 	if (ah_trace_format_parse(s, dst)) {
 		ah_cli_err(cmd, "%s: expected bitbrains or plain, got '%.32s'", opt, s);
 		return -1;
-	}
-	return 0;
-}
-
-static int opt_unit(const char *cmd, const char *opt, const char *s, void *dst)
-{
-	/* "U" or "U,U": one unit per kind of dimension */
-	char buf[64];
-	if (strlen(s) >= sizeof(buf)) {
-		ah_cli_err(cmd, "%s: longer than %zu bytes", opt, sizeof(buf) - 1);
-		return -1;
-	}
-	memcpy(buf, s, strlen(s) + 1);
-	for (char *save = NULL, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
-		int rc = ah_input_units_add(dst, u);
-		if (rc == AH_EEXIST)
-			ah_cli_err(cmd, "%s: '%.32s': that dimension already has a unit", opt, u);
-		else if (rc)
-			ah_cli_err(cmd, "%s: expected one of " AH_INPUT_UNIT_GRAMMAR ", got '%.32s'", opt, u);
-		if (rc)
-			return -1;
 	}
 	return 0;
 }
@@ -660,7 +640,7 @@ int ah_cmd_replay(int argc, char **argv)
 	const ah_cli_opt opts[] = {
 		AH_OPT("trace", 0, AH_OPT_EACH, &tr, .hint = "PATH", .flags = AH_OPT_GREEDY, .each = add_trace_arg),
 		AH_OPT("format", 0, AH_OPT_EACH, &fmt, .hint = "bitbrains or plain", .each = opt_format),
-		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = opt_unit),
+		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = ah_cli_opt_unit),
 		AH_OPT("of", 0, AH_OPT_NUMBER, &of_cores, .hint = "CORES", .min = 0, .max = 1e6,
 		       .flags = AH_OPT_MIN_OPEN),
 		AH_OPT("policy", 0, AH_OPT_EACH, &pols, .hint = "LIST", .flags = AH_OPT_NONEMPTY, .each = opt_policy),

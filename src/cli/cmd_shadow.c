@@ -207,29 +207,6 @@ static int hist_fail(const char *sub, const char *err, int rc)
 	return AH_EXIT_INTERNAL;
 }
 
-/* ---- import ---- */
-
-static int opt_unit(const char *cmd, const char *opt, const char *s, void *dst)
-{
-	/* "U" or "U,U": one unit per kind of dimension */
-	char buf[64];
-	if (strlen(s) >= sizeof(buf)) {
-		ah_cli_err(cmd, "%s: longer than %zu bytes", opt, sizeof(buf) - 1);
-		return -1;
-	}
-	memcpy(buf, s, strlen(s) + 1);
-	for (char *save = NULL, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
-		int rc = ah_input_units_add(dst, u);
-		if (rc == AH_EEXIST)
-			ah_cli_err(cmd, "%s: '%.32s': that kind of dimension already has a unit", opt, u);
-		else if (rc)
-			ah_cli_err(cmd, "%s: expected one of " AH_INPUT_UNIT_GRAMMAR ", got '%.32s'", opt, u);
-		if (rc)
-			return -1;
-	}
-	return 0;
-}
-
 /* --unit and --of as a whole, and against --dim. */
 static int check_units(const char *sub, ah_input_units *u, double of_cores, const char *dim)
 {
@@ -333,7 +310,7 @@ static int cmd_import(int argc, char **argv)
 		STORE_OPTS(o),
 		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
 		AH_OPT("column", 0, AH_OPT_STRING, &column, .hint = "cpu or memory"),
-		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = opt_unit),
+		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = ah_cli_opt_unit),
 		AH_OPT("of", 0, AH_OPT_NUMBER, &of_cores, .hint = "CORES", .min = 0, .max = 1e6,
 		       .flags = AH_OPT_MIN_OPEN),
 		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
@@ -402,22 +379,6 @@ static int cmd_import(int argc, char **argv)
 	fclose(f);
 	ah_history_free(h);
 	return ret;
-}
-
-/* A csv cell, quoted when it must be. */
-static void csv_out(const char *s)
-{
-	if (!strpbrk(s, ",\"\n\r")) {
-		fputs(s, stdout);
-		return;
-	}
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
 }
 
 /* ---- query / export ---- */
@@ -605,7 +566,7 @@ static int cmd_ls(int argc, char **argv)
 			json_object_set_new(e, "last", v[i].first_ns >= 0 ? ah_json_time(v[i].last_ns) : json_null());
 			json_array_append_new(arr, e);
 		} else if (fmt == AH_OUT_CSV) {
-			csv_out(v[i].workload), putchar(','), csv_out(v[i].dim);
+			ah_cli_csv_field(v[i].workload), putchar(','), ah_cli_csv_field(v[i].dim);
 			printf(",%.9g,%s,%s,%s,%s\n", (double)v[i].granularity_ns / 1e9, np, ns,
 			       v[i].first_ns >= 0 ? first : "", v[i].first_ns >= 0 ? last : "");
 		} else {
@@ -980,8 +941,8 @@ static int cmd_requests(int argc, char **argv)
 						snprintf(e, sizeof e, "%.4f", x);
 				}
 				printf("%s,", id);
-				csv_out(r->workload), printf(",%s,%s,", st, r->end_ns >= 0 ? en : "");
-				csv_out(params), putchar(','), csv_out(own);
+				ah_cli_csv_field(r->workload), printf(",%s,%s,", st, r->end_ns >= 0 ? en : "");
+				ah_cli_csv_field(params), putchar(','), ah_cli_csv_field(own);
 				printf(",%s,%s,%s,%s,%s\n", r->n_dims ? r->dims[k].dim : "", a, b, c, e);
 			}
 			continue;

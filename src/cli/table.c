@@ -134,3 +134,20 @@ void ah_cli_table_print(const ah_cli_table *t, FILE *f)
 		fputc('\n', f);
 	}
 }
+
+/* One CSV field on stdout, quoted when it holds a comma, quote or line break. */
+void ah_cli_csv_field(const char *s)
+{
+	if (!strpbrk(s, ",\"\n\r")) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+}
+

@@ -33,4 +33,7 @@ void ah_cli_table_print(const ah_cli_table *t, FILE *f);
 /* Outside text made safe for a terminal (see above) into buf; returns buf. */
 char *ah_cli_safe_text(const char *s, char *buf, size_t len);
 
+/* One CSV field on stdout, quoted (RFC 4180) when it must be. */
+void ah_cli_csv_field(const char *s);
+
 #endif

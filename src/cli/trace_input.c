@@ -7,6 +7,8 @@
 
 #include "ahead/error.h"
 #include "ahead/trace.h"
+#include "ahead/input_unit.h"
+#include "cli/cli.h"
 #include "cli/trace_input.h"
 
 static int column_dim(const char *column, int *dim)
@@ -120,3 +122,29 @@ int ah_cli_bitbrains_series(const char *path, const char *column, const ah_serie
 	ah_cli_samples_fini(&s);
 	return rc;
 }
+
+/* --unit U[,U]: one input unit per kind of dimension (an AH_OPT_EACH callback;
+ * dst is an ah_input_units). */
+/* ---- import ---- */
+
+int ah_cli_opt_unit(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	/* "U" or "U,U": one unit per kind of dimension */
+	char buf[64];
+	if (strlen(s) >= sizeof(buf)) {
+		ah_cli_err(cmd, "%s: longer than %zu bytes", opt, sizeof(buf) - 1);
+		return -1;
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	for (char *save = NULL, *u = strtok_r(buf, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		int rc = ah_input_units_add(dst, u);
+		if (rc == AH_EEXIST)
+			ah_cli_err(cmd, "%s: '%.32s': that kind of dimension already has a unit", opt, u);
+		else if (rc)
+			ah_cli_err(cmd, "%s: expected one of " AH_INPUT_UNIT_GRAMMAR ", got '%.32s'", opt, u);
+		if (rc)
+			return -1;
+	}
+	return 0;
+}
+

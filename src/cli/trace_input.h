@@ -29,4 +29,7 @@ void ah_cli_samples_fini(ah_cli_samples *s);
 int ah_cli_bitbrains_series(const char *path, const char *column, const ah_series_csv_opts *so, ah_series *out,
 			    char *err, size_t errlen);
 
+/* --unit U[,U]: adds each unit to the ah_input_units at dst (AH_OPT_EACH). */
+int ah_cli_opt_unit(const char *cmd, const char *opt, const char *s, void *dst);
+
 #endif
