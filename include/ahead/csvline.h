@@ -58,6 +58,8 @@ int ah_csvline_split(char *line, char sep, char **fields, int max);
  * and returns the total field count, or AH_EPARSE for an unterminated
  * quote. */
 int ah_csvline_split_quoted(char *line, char **fields, int max);
+/* Strips blanks (spaces, tabs) around s, in place; returns the start. */
+char *ah_csvline_trim(char *s);
 
 #ifdef __cplusplus
 }

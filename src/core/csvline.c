@@ -96,7 +96,7 @@ int ah_csvline_split(char *line, char sep, char **fields, int max)
 	return n;
 }
 
-static char *trim(char *s)
+char *ah_csvline_trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -146,7 +146,7 @@ int ah_csvline_split_quoted(char *line, char **fields, int max)
 		char sep = *p;
 		*w = 0;
 		if (n < max)
-			fields[n] = trim(start);
+			fields[n] = ah_csvline_trim(start);
 		n++;
 		if (sep != ',')
 			return n;

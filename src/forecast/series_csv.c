@@ -35,16 +35,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static char *trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = 0;
-	return s;
-}
-
 /* The one time grammar (timestamp.h), within the series' own range:
  * differences of two times must fit int64 ns (year 2096). */
 #define SERIES_T_MAX_NS (INT64_C(4000000000) * 1000000000)
@@ -352,7 +342,7 @@ int ah_series_read_csv(const char *path, const ah_series_csv_opts *opts, ah_seri
 		line = (size_t)in.lineno;
 		if (lr < 0)
 			goto line_err;
-		if (len == 0 || !*trim(text))
+		if (len == 0 || !*ah_csvline_trim(text))
 			continue; /* blank lines are ignored */
 		int nf = ah_csvline_split_quoted(text, fld, need);
 		if (nf < 0) {

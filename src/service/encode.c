@@ -462,18 +462,10 @@ json_t *ah_json_history_request(const ah_shadow_request *r)
 
 json_t *ah_json_description(const ah_policy *pol, const ah_service_description *d)
 {
-	const ah_engine_item *it = &d->item;
-	json_t *o = json_object();
+	/* the allocation as ls shows it, then what the history knows of it */
+	json_t *o = ah_json_allocation(pol, &d->item);
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "id", json_integer((json_int_t)it->id));
-	json_object_set_new(o, "state", json_string(it->queued ? "queued" : "granted"));
-	set_text(o, "tenant", it->tenant);
-	set_text(o, "pool", it->pool);
-	set_text(o, "class", it->klass);
-	json_object_set_new(o, "resources", ah_json_vec(&pol->dims, it->res, 0));
-	json_object_set_new(o, it->queued ? "arrived" : "granted_at", ah_json_time(it->created_ns));
-	json_object_set_new(o, it->queued ? "deadline" : "lease_expires", ah_json_time(it->expires_ns));
 	if (d->have_record) {
 		const ah_shadow_request *r = &d->record;
 		set_text(o, "workload", r->workload);
@@ -490,8 +482,6 @@ json_t *ah_json_description(const ah_policy *pol, const ah_service_description *
 		json_object_set_new(o, "mean", mean);
 	} else {
 		json_object_set_new(o, "workload", json_null());
-		json_object_set_new(o, "params", params_text_json(it->params, false));
-		json_object_set_new(o, "ahead_params", params_text_json(it->params, true));
 	}
 	json_object_set_new(o, "last_usage", d->have_last ? ah_json_vec(&pol->dims, &d->last_usage, AH_USAGE_NONE)
 							 : json_null());
