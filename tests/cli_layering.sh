@@ -17,7 +17,7 @@ declare -A OWNER=(
   [shaper]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [csvline]=core [input_unit]=core [names]=core [id]=core [duration]=core [timestamp]=core
   [sizing]=sizing [sizing_sizer]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
-  [ledger_sqlite]=store [shadow]=store [shadow_alloc]=store
+  [ledger_sqlite]=store [api_records]=store [shadow]=store [shadow_alloc]=store
   [hook]=linux
   [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service
   [trace]=sim [replay]=sim [oracle]=sim

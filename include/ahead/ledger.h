@@ -9,8 +9,9 @@
  *
  * Besides the engine's state, a ledger keeps what a front end needs to run
  * on any store: the applied policy (with a generation number), the event
- * log, the scaler's demand history. Front ends use the generic ah_ledger_*
- * functions below, never a store's own. */
+ * log, the scaler's demand history, and what the API keeps (tokens, audit,
+ * idempotency keys: api_records.h). Front ends use the generic ah_ledger_*
+ * functions below and there, never a store's own. */
 #ifndef AHEAD_LEDGER_H
 #define AHEAD_LEDGER_H
 
@@ -72,6 +73,13 @@ typedef struct {
 } ah_ledger_event;
 
 typedef struct ah_ledger ah_ledger;
+
+/* The API's records (include/ahead/api_records.h), named here only for the
+ * ops table below. */
+struct ah_token_row;
+struct ah_audit_row;
+struct ah_audit_query;
+struct ah_idem_row;
 
 /* An event as the log returns it (strings borrowed for the callback). */
 typedef struct {
@@ -167,6 +175,23 @@ typedef struct {
 	/* Records a precondition of the open transaction, checked by commit. */
 	int (*precond_add)(ah_ledger *l, const ah_ledger_precond *pc);
 	const char *(*errmsg)(ah_ledger *l);
+
+	/* What the API keeps (include/ahead/api_records.h, whose ah_ledger_*
+	 * functions check the arguments before calling these). NULL: the
+	 * store lacks it (AH_EUNSUPPORTED). */
+	int (*token_put)(ah_ledger *l, const struct ah_token_row *t);
+	int (*token_list)(ah_ledger *l, int (*fn)(void *ctx, const struct ah_token_row *t), void *ctx);
+	int (*token_generation)(ah_ledger *l, uint64_t *out_gen);
+	int (*audit_put)(ah_ledger *l, const struct ah_audit_row *r);
+	int (*audit_list)(ah_ledger *l, const struct ah_audit_query *q,
+			  int (*fn)(void *ctx, const struct ah_audit_row *r), void *ctx);
+	int (*idem_get)(ah_ledger *l, const char *scope, const char *key,
+			int (*fn)(void *ctx, const struct ah_idem_row *r), void *ctx);
+	int (*idem_put)(ah_ledger *l, const struct ah_idem_row *r);
+	int (*idem_sweep)(ah_ledger *l, int64_t before_ns, size_t *out_n);
+	int (*events_compact)(ah_ledger *l, int64_t before_ns, int64_t keep_min, size_t *out_n);
+	int (*events_bounds)(ah_ledger *l, int64_t *out_first_seq, int64_t *out_last_seq);
+	int (*alloc_versions)(ah_ledger *l, int (*fn)(void *ctx, uint64_t id, int64_t last_seq), void *ctx);
 } ah_ledger_ops;
 
 struct ah_ledger {

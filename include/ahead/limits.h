@@ -53,4 +53,21 @@
 #define AH_TRACE_MEM_MAX ((int64_t)1 << 50)    /* bytes (1 PiB) */
 #define AH_TRACE_TIME_MAX ((int64_t)1 << 40)   /* Unix seconds */
 
+/* ---- what the API keeps in the ledger (api_records.h) ---- */
+/* A token's public id ("tk-" + 16 hex), buffer size. Its name (the label
+ * kept across rotation) and tenant are names: AH_NAME_MAX. */
+#define AH_TOKEN_ID_MAX 40
+/* An Idempotency-Key header's value, in bytes. */
+#define AH_IDEM_KEY_MAX 128
+/* A stored response body (the JSON an idempotent retry gets again). */
+#define AH_IDEM_BODY_MAX (64 * 1024)
+/* An audit row's fields, in bytes: the request's source address
+ * ("[v6]:port"), method and outcome are refused beyond their caps, its
+ * path and detail are cut at theirs. */
+#define AH_AUDIT_SOURCE_MAX 64
+#define AH_AUDIT_METHOD_MAX 16
+#define AH_AUDIT_OUTCOME_MAX 64
+#define AH_AUDIT_PATH_MAX 1024
+#define AH_AUDIT_DETAIL_MAX 1024
+
 #endif

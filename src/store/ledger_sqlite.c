@@ -20,6 +20,11 @@
  *      instead of nine columns; see "packed rows"), trigger
  *      allocations_row_bin_stale (an UPDATE that does not write row_bin
  *      clears it).
+ *   5  what the API keeps (include/ahead/api_records.h): api_tokens,
+ *      api_audit (append-only: triggers api_audit_no_update and
+ *      api_audit_no_delete refuse UPDATE and DELETE), api_idempotency,
+ *      indexes api_audit_by_who, api_audit_by_time,
+ *      api_idempotency_by_time; meta.token_gen (token generation).
  * Every step is additive (columns and tables added, none changed), so the
  * data would survive older code; but a file from a newer version than this
  * code knows is refused ("upgrade ahead"), since a future step may not be
@@ -32,11 +37,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ahead/api_records.h"
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "store/ledger_internal.h"
 
-#define SCHEMA_LATEST 4
+#define SCHEMA_LATEST 5
 
 enum {
 	S_PUT_ALLOC,
@@ -47,6 +53,9 @@ enum {
 	S_NEXT_ID,
 	S_POOL_CAP,
 	S_POLICY_GEN,
+	S_AUDIT_PUT,
+	S_IDEM_PUT,
+	S_TOKEN_GEN,
 	S__COUNT
 };
 
@@ -62,6 +71,11 @@ static const char *stmt_sql[S__COUNT] = {
 	"INSERT INTO pools(capacity,name,min_size,max_size,unit,headroom,headroom_priority)"
 	" VALUES(?,?,'','','','',0) ON CONFLICT(name) DO UPDATE SET capacity=excluded.capacity",
 	"SELECT value FROM meta WHERE key='policy_gen'",
+	"INSERT INTO api_audit(t_ns,who,name,role,tenant,source,method,path,status,outcome,detail)"
+	" VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+	"INSERT INTO api_idempotency(scope,key,req_hash,status,body,t_ns) VALUES(?,?,?,?,?,?)"
+	" ON CONFLICT(scope,key) DO NOTHING",
+	"SELECT value FROM meta WHERE key='token_gen'",
 };
 
 static const char schema[] =
@@ -92,6 +106,8 @@ typedef struct {
 	sqlite3_stmt *pend_st[2]; /* pending grows: see "pending grows" below */
 	int64_t gen_version;  /* data_version when policy_gen was read (-1: never) */
 	uint64_t policy_gen;
+	int64_t token_gen_version; /* as gen_version, for token_gen */
+	uint64_t token_gen;
 	bool in_txn, txn_failed;
 	int txn_rc;           /* the first error of the open transaction */
 	char errmsg[256];
@@ -710,8 +726,33 @@ static int migrate_4(sql_ledger *s)
 		       " WHEN new.row_bin IS old.row_bin BEGIN UPDATE allocations SET row_bin=NULL WHERE id=new.id; END;");
 }
 
-static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL, migrate_1, migrate_2, migrate_3,
-								     migrate_4};
+/* What the API keeps. The audit log refuses UPDATE and DELETE in the file
+ * itself, so no code path (nor the sqlite3 shell, short of dropping the
+ * triggers) rewrites it. */
+static int migrate_5(sql_ledger *s)
+{
+	return exec(s, "CREATE TABLE IF NOT EXISTS api_tokens(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+		       " role TEXT NOT NULL, tenant TEXT NOT NULL DEFAULT '', hash BLOB NOT NULL,"
+		       " created_ns INTEGER NOT NULL, expires_ns INTEGER NOT NULL DEFAULT 0,"
+		       " revoked_ns INTEGER NOT NULL DEFAULT 0, rotated_from TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+		       "CREATE TABLE IF NOT EXISTS api_audit(seq INTEGER PRIMARY KEY AUTOINCREMENT, t_ns INTEGER NOT NULL,"
+		       " who TEXT NOT NULL, name TEXT NOT NULL, role TEXT NOT NULL, tenant TEXT NOT NULL,"
+		       " source TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL, status INTEGER NOT NULL,"
+		       " outcome TEXT NOT NULL, detail TEXT NOT NULL);"
+		       "CREATE INDEX IF NOT EXISTS api_audit_by_who ON api_audit(who);"
+		       "CREATE INDEX IF NOT EXISTS api_audit_by_time ON api_audit(t_ns);"
+		       "CREATE TRIGGER IF NOT EXISTS api_audit_no_update BEFORE UPDATE ON api_audit"
+		       " BEGIN SELECT RAISE(ABORT, 'api_audit is append-only'); END;"
+		       "CREATE TRIGGER IF NOT EXISTS api_audit_no_delete BEFORE DELETE ON api_audit"
+		       " BEGIN SELECT RAISE(ABORT, 'api_audit is append-only'); END;"
+		       "CREATE TABLE IF NOT EXISTS api_idempotency(scope TEXT NOT NULL, key TEXT NOT NULL,"
+		       " req_hash BLOB NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, t_ns INTEGER NOT NULL,"
+		       " PRIMARY KEY(scope, key)) WITHOUT ROWID;"
+		       "CREATE INDEX IF NOT EXISTS api_idempotency_by_time ON api_idempotency(t_ns);");
+}
+
+static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL,      migrate_1, migrate_2,
+								     migrate_3, migrate_4, migrate_5};
 
 static int read_user_version(sqlite3 *db, int *out)
 {
@@ -1035,6 +1076,337 @@ static const char *l_errmsg(ah_ledger *l)
 	return ((sql_ledger *)l)->errmsg;
 }
 
+/* ---- what the API keeps (schema 5; include/ahead/api_records.h) -------- */
+
+/* Joins the open transaction, or opens one (*own says which). */
+static int own_begin(sql_ledger *s, bool *own)
+{
+	*own = sqlite3_get_autocommit(s->db);
+	return *own ? exec(s, "BEGIN IMMEDIATE") : 0;
+}
+
+/* Ends what own_begin opened: commits on success, rolls back on failure. */
+static int own_end(sql_ledger *s, bool own, int rc)
+{
+	if (own && rc >= 0)
+		rc = exec(s, "COMMIT");
+	if (own && rc < 0)
+		quiet_rollback(s);
+	return rc;
+}
+
+static int prepare(sql_ledger *s, const char *sql, sqlite3_stmt **st)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? 0 : fail(s, rc);
+}
+
+/* The newest value of a meta counter, read again only when some commit
+ * happened since (PRAGMA data_version), as the policy generation is. */
+static int meta_counter(sql_ledger *s, sqlite3_stmt *st, int64_t *seen_version, uint64_t *cached)
+{
+	int64_t v = read_data_version(s);
+	if (v < 0 || v != *seen_version || s->in_txn || !sqlite3_get_autocommit(s->db)) {
+		int rc = sqlite3_step(st);
+		uint64_t val = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return fail(s, rc);
+		*cached = val;
+		*seen_version = s->in_txn || !sqlite3_get_autocommit(s->db) ? -1 : v;
+	}
+	return 0;
+}
+
+static int l_token_generation(ah_ledger *l, uint64_t *out_gen)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	int rc = meta_counter(s, s->st[S_TOKEN_GEN], &s->token_gen_version, &s->token_gen);
+	if (rc == 0)
+		*out_gen = s->token_gen;
+	return rc;
+}
+
+static int l_token_put(ah_ledger *l, const ah_token_row *t)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = NULL;
+	bool own;
+	int rc = own_begin(s, &own);
+	if (rc < 0)
+		return rc;
+	if ((rc = prepare(s, "INSERT OR REPLACE INTO api_tokens(id,name,role,tenant,hash,created_ns,expires_ns,"
+			     "revoked_ns,rotated_from) VALUES(?,?,?,?,?,?,?,?,?)", &st)) < 0)
+		goto out;
+	sqlite3_bind_text(st, 1, t->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, ah_role_name(t->role), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, t->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, t->hash, sizeof t->hash, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, t->created_ns);
+	sqlite3_bind_int64(st, 7, t->expires_ns);
+	sqlite3_bind_int64(st, 8, t->revoked_ns);
+	sqlite3_bind_text(st, 9, t->rotated_from, -1, SQLITE_STATIC);
+	if ((rc = step_reset(s, st)) < 0)
+		goto out;
+	rc = exec(s, "INSERT INTO meta(key,value) VALUES('token_gen',1)"
+		     " ON CONFLICT(key) DO UPDATE SET value=value+1");
+	s->token_gen_version = -1;
+out:
+	sqlite3_finalize(st);
+	return own_end(s, own, rc);
+}
+
+/* Copies a text column into a fixed buffer; false when it does not fit. */
+static bool col_copy(sqlite3_stmt *st, int i, char *buf, size_t len)
+{
+	const char *t = col_text(st, i);
+	size_t n = strlen(t);
+	if (n >= len)
+		return false;
+	memcpy(buf, t, n + 1);
+	return true;
+}
+
+static int l_token_list(ah_ledger *l, int (*fn)(void *ctx, const ah_token_row *t), void *ctx)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, "SELECT id,name,role,tenant,hash,created_ns,expires_ns,revoked_ns,rotated_from"
+			    " FROM api_tokens ORDER BY created_ns, id", &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ah_token_row t = {0};
+		const void *h = sqlite3_column_blob(st, 4);
+		if (!col_copy(st, 0, t.id, sizeof t.id) || !col_copy(st, 1, t.name, sizeof t.name) ||
+		    !col_copy(st, 3, t.tenant, sizeof t.tenant) || !col_copy(st, 8, t.rotated_from, sizeof t.rotated_from) ||
+		    ah_role_parse(col_text(st, 2), &t.role) < 0 || !h || sqlite3_column_bytes(st, 4) != sizeof t.hash) {
+			snprintf(s->errmsg, sizeof(s->errmsg), "api_tokens: token %.40s is malformed (id, name, tenant,"
+				 " role or hash)", col_text(st, 0));
+			sqlite3_finalize(st);
+			return AH_ESTATE;
+		}
+		memcpy(t.hash, h, sizeof t.hash);
+		t.created_ns = sqlite3_column_int64(st, 5);
+		t.expires_ns = sqlite3_column_int64(st, 6);
+		t.revoked_ns = sqlite3_column_int64(st, 7);
+		int frc = fn(ctx, &t);
+		if (frc) {
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, rc);
+}
+
+/* One statement: atomic on its own, and inside the open transaction when
+ * there is one (SQLite's autocommit). */
+static int l_audit_put(ah_ledger *l, const ah_audit_row *r)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = s->st[S_AUDIT_PUT];
+	const char *str[] = {r->who, r->name, r->role, r->tenant, r->source, r->method, r->path};
+	sqlite3_bind_int64(st, 1, r->t_ns);
+	for (int i = 0; i < 7; i++)
+		sqlite3_bind_text(st, 2 + i, str[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 9, r->status);
+	sqlite3_bind_text(st, 10, r->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->detail, -1, SQLITE_STATIC);
+	return step_reset(s, st);
+}
+
+static int l_audit_list(ah_ledger *l, const ah_audit_query *q, int (*fn)(void *ctx, const ah_audit_row *r), void *ctx)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	char sql[256];
+	snprintf(sql, sizeof sql, "SELECT seq,t_ns,who,name,role,tenant,source,method,path,status,outcome,detail"
+				  " FROM api_audit WHERE seq>?1%s%s ORDER BY seq LIMIT ?4",
+		 q->since_ns ? " AND t_ns>=?2" : "", q->who ? " AND who=?3" : "");
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, q->after_seq);
+	if (q->since_ns)
+		sqlite3_bind_int64(st, 2, q->since_ns);
+	if (q->who)
+		sqlite3_bind_text(st, 3, q->who, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, q->limit > 0 ? q->limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ah_audit_row r = {
+			.seq = sqlite3_column_int64(st, 0),
+			.t_ns = sqlite3_column_int64(st, 1),
+			.who = col_text(st, 2),
+			.name = col_text(st, 3),
+			.role = col_text(st, 4),
+			.tenant = col_text(st, 5),
+			.source = col_text(st, 6),
+			.method = col_text(st, 7),
+			.path = col_text(st, 8),
+			.status = sqlite3_column_int(st, 9),
+			.outcome = col_text(st, 10),
+			.detail = col_text(st, 11),
+		};
+		int frc = fn(ctx, &r);
+		if (frc) {
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, rc);
+}
+
+static int l_idem_get(ah_ledger *l, const char *scope, const char *key, int (*fn)(void *ctx, const ah_idem_row *r),
+		      void *ctx)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, "SELECT req_hash,status,body,t_ns FROM api_idempotency WHERE scope=? AND key=?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_text(st, 1, scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ah_idem_row r = {.scope = scope, .key = key, .status = sqlite3_column_int(st, 1),
+				 .body = col_text(st, 2), .t_ns = sqlite3_column_int64(st, 3)};
+		const void *h = sqlite3_column_blob(st, 0);
+		if (h && sqlite3_column_bytes(st, 0) == sizeof r.req_hash)
+			memcpy(r.req_hash, h, sizeof r.req_hash);
+		rc = fn(ctx, &r);
+	} else {
+		rc = rc == SQLITE_DONE ? AH_ENOENT : fail(s, rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* A key already there is a plain answer, not a failed statement: the open
+ * transaction goes on (DO NOTHING, then no row changed). */
+static int l_idem_put(ah_ledger *l, const ah_idem_row *r)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = s->st[S_IDEM_PUT];
+	sqlite3_bind_text(st, 1, r->scope, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 3, r->req_hash, sizeof r->req_hash, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, r->status);
+	sqlite3_bind_text(st, 5, r->body, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->t_ns);
+	int rc = step_reset(s, st);
+	if (rc == 0 && sqlite3_changes(s->db) == 0)
+		rc = AH_EEXIST;
+	return rc;
+}
+
+static int l_idem_sweep(ah_ledger *l, int64_t before_ns, size_t *out_n)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, "DELETE FROM api_idempotency WHERE t_ns<?", &st);
+	if (rc < 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, before_ns);
+	if ((rc = step_reset(s, st)) == 0)
+		*out_n = (size_t)sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* One int64 from sql (binding ?1 to arg); *found false when no row. */
+static int select_i64(sql_ledger *s, const char *sql, int64_t arg, int64_t *out, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	if (sqlite3_bind_parameter_count(st) > 0)
+		sqlite3_bind_int64(st, 1, arg);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (*found)
+		*out = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, rc);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The prefix before the first event at or after before_ns (found in seq
+ * order: "+t_ns" keeps the time index out, the scan stops at the first
+ * young event), shortened to leave the newest keep_min. */
+static int l_events_compact(ah_ledger *l, int64_t before_ns, int64_t keep_min, size_t *out_n)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = NULL;
+	int64_t cut = INT64_MAX, v = 0;
+	bool own, found;
+	int rc = own_begin(s, &own);
+	if (rc < 0)
+		return rc;
+	if ((rc = select_i64(s, "SELECT seq FROM events WHERE +t_ns>=?1 ORDER BY seq LIMIT 1", before_ns, &v, &found)) < 0)
+		goto out;
+	if (found)
+		cut = v;
+	if (keep_min > 0) {
+		if ((rc = select_i64(s, "SELECT seq FROM events ORDER BY seq DESC LIMIT 1 OFFSET ?1", keep_min - 1, &v,
+				     &found)) < 0)
+			goto out;
+		cut = !found ? 0 : v < cut ? v : cut; /* not found: fewer than keep_min events */
+	}
+	if ((rc = prepare(s, "DELETE FROM events WHERE seq<?", &st)) < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, cut);
+	if ((rc = step_reset(s, st)) == 0)
+		*out_n = (size_t)sqlite3_changes(s->db);
+out:
+	sqlite3_finalize(st);
+	return own_end(s, own, rc);
+}
+
+/* last from sqlite_sequence (AUTOINCREMENT's high-water mark, which
+ * deleting rows leaves alone). */
+static int l_events_bounds(ah_ledger *l, int64_t *out_first, int64_t *out_last)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	int64_t first = 0, last = 0, hw = 0;
+	bool has_first, has_last, has_hw;
+	int rc;
+	if ((rc = select_i64(s, "SELECT MIN(seq) FROM events", 0, &first, &has_first)) < 0 ||
+	    (rc = select_i64(s, "SELECT MAX(seq) FROM events", 0, &last, &has_last)) < 0 ||
+	    (rc = select_i64(s, "SELECT seq FROM sqlite_sequence WHERE name='events'", 0, &hw, &has_hw)) < 0)
+		return rc;
+	if (has_hw && hw > last)
+		last = hw;
+	if (!has_first)
+		first = last ? last + 1 : 0;
+	*out_first = first;
+	*out_last = last;
+	return 0;
+}
+
+static int l_alloc_versions(ah_ledger *l, int (*fn)(void *ctx, uint64_t id, int64_t last_seq), void *ctx)
+{
+	sql_ledger *s = (sql_ledger *)l;
+	sqlite3_stmt *st = NULL;
+	int rc = prepare(s, "SELECT i.id, COALESCE((SELECT MAX(e.seq) FROM events e WHERE e.id=i.id), 0)"
+			    " FROM (SELECT id FROM allocations UNION SELECT id FROM queue) i ORDER BY i.id", &st);
+	if (rc < 0)
+		return rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int frc = fn(ctx, (uint64_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
+		if (frc) {
+			sqlite3_finalize(st);
+			return frc;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : fail(s, rc);
+}
+/* ---- end of what the API keeps ------------------------------------------ */
+
 static const ah_ledger_ops sql_ops = {
 	.begin = l_begin,
 	.commit = l_commit,
@@ -1059,6 +1431,17 @@ static const ah_ledger_ops sql_ops = {
 	.set_durability = l_set_durability,
 	.precond_add = l_precond_add,
 	.errmsg = l_errmsg,
+	.token_put = l_token_put,
+	.token_list = l_token_list,
+	.token_generation = l_token_generation,
+	.audit_put = l_audit_put,
+	.audit_list = l_audit_list,
+	.idem_get = l_idem_get,
+	.idem_put = l_idem_put,
+	.idem_sweep = l_idem_sweep,
+	.events_compact = l_events_compact,
+	.events_bounds = l_events_bounds,
+	.alloc_versions = l_alloc_versions,
 };
 
 bool ah_ledger_is_sqlite(const ah_ledger *l)
@@ -1077,6 +1460,7 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 	s->base.ops = &sql_ops;
 	s->data_version = -1;
 	s->gen_version = -1;
+	s->token_gen_version = -1;
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		if (err)
