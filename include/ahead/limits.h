@@ -70,4 +70,17 @@
 #define AH_AUDIT_PATH_MAX 1024
 #define AH_AUDIT_DETAIL_MAX 1024
 
+/* ---- the daemon's HTTP API (server.h, api.h) ---- */
+/* A request body (the policy file is the largest thing sent: AH_POLICY_MAX_BYTES
+ * in JSON may be larger, so a policy PUT may use text/plain). */
+#define AH_API_BODY_MAX ((size_t)1 << 20)
+/* Open connections in all, and from one address (so one client cannot take
+ * every slot); watches count. */
+#define AH_API_CONN_MAX 1024
+#define AH_API_CONN_PER_IP_MAX 512
+/* A connection with nothing read or written for this long is closed. */
+#define AH_API_IDLE_TIMEOUT_S 15
+/* Header bytes per connection (libmicrohttpd's per-connection memory). */
+#define AH_API_CONN_MEMORY ((size_t)64 << 10)
+
 #endif

@@ -66,6 +66,8 @@ const ah_engine *ah_service_engine_get(const ah_service *s);
 int ah_service_add_observer(ah_service *s, const ah_engine_observer *o);
 /* The ledger, borrowed (backup, tests); NULL-safe. */
 ah_ledger *ah_service_ledger_get(ah_service *s);
+/* The ledger's path (borrowed). */
+const char *ah_service_db_path(const ah_service *s);
 /* The storage's message for the last error ("database is locked", ...). */
 const char *ah_service_errmsg(const ah_service *s);
 
@@ -107,6 +109,25 @@ typedef struct {
 } ah_service_tick_out;
 
 int ah_service_tick(ah_service *s, int64_t now_ns, ah_service_tick_out *out);
+
+/* ---- group commit ---- */
+
+/* Calls between begin and end share one ledger transaction (and one
+ * shadow-store transaction): `ahead serve` answers a batch of concurrent
+ * requests with one fsync. Answers must not be passed on before end
+ * returns 0; when it fails nothing of the batch happened (the engine is
+ * rebuilt from the ledger before the next call). A policy applied
+ * elsewhere is picked up after the batch, not inside it. */
+int ah_service_batch_begin(ah_service *s, int64_t now_ns);
+int ah_service_batch_end(ah_service *s, int64_t now_ns);
+bool ah_service_in_batch(const ah_service *s);
+/* Picks up now what the ledger changed under the service (a policy applied
+ * by another connection), instead of at the next call. */
+int ah_service_sync(ah_service *s, int64_t now_ns);
+
+/* Sets a pool's capacity (an operator's resize), granting what then fits;
+ * AH_ENOENT for an unknown pool. */
+int ah_service_set_capacity(ah_service *s, const char *pool, const ah_vec *capacity, int64_t now_ns);
 
 /* ---- seeing what the loop holds ---- */
 

@@ -95,6 +95,7 @@ int ah_cmd_anomalies(int argc, char **argv);
 int ah_cmd_shadow(int argc, char **argv);
 int ah_cmd_replay(int argc, char **argv);
 int ah_cmd_scale(int argc, char **argv);
+int ah_cmd_serve(int argc, char **argv);
 int ah_cmd_backup(int argc, char **argv);
 int ah_cmd_restore(int argc, char **argv);
 

@@ -26,6 +26,7 @@ static const struct {
 	{"shadow", ah_cmd_shadow, "usage history: import, query, export"},
 	{"replay", ah_cmd_replay, "replay a usage trace under allocation policies"},
 	{"scale", ah_cmd_scale, "one predictive pool-shaping step: forecast, resize, run scale hooks"},
+	{"serve", ah_cmd_serve, "run the daemon: the HTTP/JSON API over one ledger"},
 	{"backup", ah_cmd_backup, "copy the ledger to a file while it is in use"},
 	{"restore", ah_cmd_restore, "replace the ledger with a backup"},
 };

@@ -160,6 +160,8 @@ int ah_service_prepare(ah_service *s, int64_t now_ns)
 {
 	if (!s)
 		return AH_EINVAL;
+	if (s->in_batch)
+		return 0; /* the batch's engine stays until it ends */
 	uint64_t gen;
 	int rc = ah_ledger_policy_generation(s->led, &gen);
 	if (rc < 0)

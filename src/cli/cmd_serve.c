@@ -1,0 +1,99 @@
+/* ahead serve: the daemon (include/ahead/daemon.h). This file only reads
+ * the command line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ahead/daemon.h"
+#include "ahead/error.h"
+#include "cli/cli.h"
+#include "cli/opts.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ahead serve --policy FILE [--db PATH] [--listen ADDR] [options]\n\n"
+		"Runs the daemon: one owner of the ledger, serving the HTTP/JSON API under /v1\n"
+		"(docs/API.md; the OpenAPI document at /openapi.json). Writes that arrive together\n"
+		"share one ledger commit; every answer is durable before it is sent. While it runs,\n"
+		"local commands that change the ledger refuse and point at --server.\n"
+		"On first start it creates an admin token and prints it once.\n"
+		"SIGHUP re-reads the policy file (a bad file is refused, the old policy stays);\n"
+		"SIGTERM drains and exits.\n\n"
+		"  -P, --policy FILE        policy file, applied at start and on SIGHUP (required)\n"
+		"      --db PATH            ledger database (default $AHEAD_DB, else ./ahead.db)\n"
+		"      --shadow-db PATH     usage history (default: beside the ledger)\n"
+		"  -l, --listen ADDR        HOST:PORT, [V6]:PORT or :PORT (default 127.0.0.1:7070)\n"
+		"      --tls-cert FILE      PEM certificate (with --tls-key): serve HTTPS\n"
+		"      --tls-key FILE       PEM private key\n"
+		"      --insecure           allow plain HTTP on a non-loopback address\n"
+		"      --admin-token-file F also write the first admin token to F (never overwritten)\n"
+		"      --batch-window D     wait up to D for more writes before a commit (default 0:\n"
+		"                           what arrived in one loop turn commits together)\n"
+		"      --batch-max N        at most N writes per commit (default 512)\n"
+		"      --max-body SIZE      largest request body in bytes (default 1048576)\n"
+		"      --max-conns N        open connections in all (default 1024)\n"
+		"      --max-conns-per-ip N (default 512)\n"
+		"      --idle-timeout D     close a connection idle this long (default 15s)\n"
+		"      --tick D             lease expiry and queue timeouts every D (default 1s)\n"
+		"      --log-level LEVEL    error, warn, info (default) or debug; one line per event\n");
+}
+
+static const ah_cli_choice LEVELS[] = {
+	{"error", AH_LOG_ERROR}, {"warn", AH_LOG_WARN}, {"info", AH_LOG_INFO}, {"debug", AH_LOG_DEBUG}, {NULL, 0}};
+
+int ah_cmd_serve(int argc, char **argv)
+{
+	ah_daemon_opts o;
+	ah_daemon_opts_init(&o);
+	const char *db = NULL, *listen = NULL;
+	bool insecure = false;
+	int64_t window = 0, batch_max = 512, body_max = (int64_t)AH_API_BODY_MAX, conns = AH_API_CONN_MAX,
+		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000;
+	int level = AH_LOG_INFO;
+	const ah_cli_opt opts[] = {
+		AH_OPT("policy", 'P', AH_OPT_STRING, &o.policy_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
+		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("shadow-db", 0, AH_OPT_STRING, &o.shadow_path, .hint = "PATH"),
+		AH_OPT("listen", 'l', AH_OPT_STRING, &listen, .hint = "ADDR", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("tls-cert", 0, AH_OPT_STRING, &o.server.tls_cert_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("tls-key", 0, AH_OPT_STRING, &o.server.tls_key_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("insecure", 0, AH_OPT_FLAG, &insecure),
+		AH_OPT("admin-token-file", 0, AH_OPT_STRING, &o.admin_token_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("batch-window", 0, AH_OPT_DURATION, &window, .hint = "DURATION", .lo = 0, .hi = INT64_C(1000000000)),
+		AH_OPT("batch-max", 0, AH_OPT_INT, &batch_max, .hint = "N", .lo = 1, .hi = 100000),
+		AH_OPT("max-body", 0, AH_OPT_INT, &body_max, .hint = "BYTES", .lo = 1024, .hi = INT64_C(1) << 30),
+		AH_OPT("max-conns", 0, AH_OPT_INT, &conns, .hint = "N", .lo = 1, .hi = 65536),
+		AH_OPT("max-conns-per-ip", 0, AH_OPT_INT, &per_ip, .hint = "N", .lo = 1, .hi = 65536),
+		AH_OPT("idle-timeout", 0, AH_OPT_DURATION, &idle, .hint = "DURATION", .lo = 1000000000,
+		       .hi = INT64_C(3600) * 1000000000),
+		AH_OPT("tick", 0, AH_OPT_DURATION, &tick, .hint = "DURATION", .lo = 10000000, .hi = INT64_C(3600) * 1000000000),
+		AH_OPT("log-level", 0, AH_OPT_CHOICE, &level, .hint = "level", .choices = LEVELS),
+	};
+	ah_cli_spec spec = {.cmd = "serve", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
+	int ex = ah_cli_parse(&spec, argc, argv);
+	if (ex != AH_CLI_GO)
+		return ex;
+	if (!o.policy_path) {
+		ah_cli_err("serve", "--policy FILE is required (see ahead serve --help)");
+		return AH_EXIT_USAGE;
+	}
+	o.db_path = ah_cli_db_path(db);
+	if (listen)
+		o.server.listen = listen;
+	o.server.insecure = insecure;
+	o.server.batch_window_ns = window;
+	o.server.batch_max = (int)batch_max;
+	o.server.body_max_bytes = (size_t)body_max;
+	o.server.conn_max = (unsigned)conns;
+	o.server.conn_per_ip_max = (unsigned)per_ip;
+	o.server.idle_timeout_s = (unsigned)(idle / 1000000000);
+	o.server.tick_ns = tick;
+	o.server.log_level = (ah_log_level)level;
+	char err[1024];
+	int rc = ah_daemon_run(&o, err, sizeof err);
+	if (rc < 0) {
+		ah_cli_err("serve", "%s", err);
+		return rc == AH_EINVAL ? AH_EXIT_USAGE : AH_EXIT_INTERNAL;
+	}
+	return AH_EXIT_OK;
+}

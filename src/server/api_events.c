@@ -1,0 +1,245 @@
+/* /v1/events (list and watch), the revisions behind resourceVersion, and
+ * the daemon's periodic work (tick, sweep of idempotency keys and old
+ * events). A revision is a ledger event seq: every change the engine
+ * commits is an event, so "the newest seq that touched this object" is a
+ * version that changes exactly when the object does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/error.h"
+#include "ahead/id.h"
+#include "server/api_int.h"
+
+/* ---- versions ---- */
+
+static int note_alloc(void *ctx, uint64_t id, int64_t seq)
+{
+	return api_versions_set(ctx, id, seq);
+}
+
+static void note_event(ah_api *a, const ah_event_row *ev)
+{
+	if (ev->id)
+		(void)api_versions_set(&a->ver, ev->id, ev->seq);
+	if (!strcmp(ev->kind, "policy")) {
+		const ah_policy *pol = ah_service_policy_get(a->svc);
+		for (int i = 0; i < pol->n_pools; i++)
+			api_versions_pool_set(&a->ver, pol->pools[i].name, ev->seq);
+	} else if (!ev->id && ev->pool && *ev->pool) {
+		api_versions_pool_set(&a->ver, ev->pool, ev->seq);
+	}
+	if (ev->seq > a->ver.last_seq)
+		a->ver.last_seq = ev->seq;
+}
+
+static int take_event(void *ctx, const ah_event_row *ev)
+{
+	note_event(ctx, ev);
+	return 0;
+}
+
+static void bounds(ah_api *a)
+{
+	int64_t first = 0, last = 0;
+	if (ah_ledger_events_bounds(ah_service_ledger_get(a->svc), &first, &last) == 0) {
+		a->ver.first_seq = first;
+		if (last > a->ver.last_seq)
+			a->ver.last_seq = last;
+	}
+}
+
+int api_versions_load(ah_api *a)
+{
+	ah_ledger *l = ah_service_ledger_get(a->svc);
+	int rc = ah_ledger_alloc_versions(l, note_alloc, &a->ver);
+	if (rc < 0)
+		return rc;
+	/* pool versions: the newest policy and capacity events */
+	ah_event_query q = {.kinds = (1u << AH_EV_POLICY) | (1u << AH_EV_SCALE)};
+	if ((rc = ah_ledger_events(l, &q, take_event, a)) < 0)
+		return rc;
+	bounds(a);
+	return 0;
+}
+
+void api_versions_refresh(ah_api *a)
+{
+	ah_event_query q = {.after_seq = a->ver.last_seq};
+	(void)ah_ledger_events(ah_service_ledger_get(a->svc), &q, take_event, a);
+}
+
+/* ---- events ---- */
+
+static ah_service_event as_service_event(const ah_event_row *r)
+{
+	ah_service_event ev = {
+		.seq = r->seq, .t_ns = r->t_ns, .kind = r->kind, .tenant = r->tenant, .pool = r->pool,
+		.klass = r->klass, .resources = r->resources, .reason = r->reason, .detail = r->detail,
+		.id = r->id, .data = r->data,
+	};
+	return ev;
+}
+
+typedef struct {
+	const char *tenant; /* NULL = every tenant's */
+	json_t *items;
+	char *sse;
+	size_t len, cap;
+	int64_t last;
+	bool oom;
+} ev_ctx;
+
+static bool visible(const ev_ctx *e, const ah_event_row *r)
+{
+	return !e->tenant || (r->tenant && !strcmp(r->tenant, e->tenant));
+}
+
+static int add_event(void *ctx, const ah_event_row *r)
+{
+	ev_ctx *e = ctx;
+	e->last = r->seq;
+	if (!visible(e, r))
+		return 0;
+	ah_service_event ev = as_service_event(r);
+	json_array_append_new(e->items, ah_json_event(&ev));
+	return 0;
+}
+
+/* since: a revision (seq) or nothing; a revision compacted away is 410. */
+static bool since_arg(api_call *c, int64_t *out)
+{
+	const char *s = api_arg(c, "since");
+	uint64_t v = 0;
+	*out = -1;
+	if (!s)
+		return true;
+	if (!strcmp(s, "0")) {
+		*out = 0;
+	} else if (ah_id_parse(s, &v) < 0 || v > INT64_MAX) {
+		api_error(c, 400, "invalid", "since", "since: a resourceVersion (a non-negative integer)");
+		return false;
+	} else {
+		*out = (int64_t)v;
+	}
+	bounds(c->a);
+	if (c->a->ver.first_seq > 0 && *out < c->a->ver.first_seq - 1) {
+		api_error(c, 410, "gone", "since",
+			  "events up to %lld were compacted away (the oldest kept is %lld); list again and watch from its resourceVersion",
+			  (long long)(c->a->ver.first_seq - 1), (long long)c->a->ver.first_seq);
+		return false;
+	}
+	return true;
+}
+
+void api_events_list(api_call *c)
+{
+	int64_t since;
+	if (!since_arg(c, &since))
+		return;
+	const char *lim = api_arg(c, "limit");
+	uint64_t limit = 1000;
+	if (lim && (ah_id_parse(lim, &limit) < 0 || limit > 100000)) {
+		api_error(c, 400, "invalid", "limit", "limit: 1 to 100000");
+		return;
+	}
+	const char *tenant = c->who->role == AH_ROLE_TENANT ? c->who->tenant : NULL;
+	if (api_arg(c, "watch")) {
+		const char *w = api_arg(c, "watch");
+		if (*w && strcmp(w, "1") && strcmp(w, "true")) {
+			api_error(c, 400, "invalid", "watch", "watch: 1 or true");
+			return;
+		}
+		c->out->status = 200;
+		c->out->watch = true;
+		c->out->watch_after_seq = since >= 0 ? since : c->a->ver.last_seq;
+		snprintf(c->out->watch_tenant, sizeof c->out->watch_tenant, "%s", tenant ? tenant : "");
+		c->out->content_type = "text/event-stream";
+		return;
+	}
+	ev_ctx e = {.tenant = tenant, .items = json_array()};
+	ah_event_query q = {.after_seq = since > 0 ? since : 0, .limit = (int)limit};
+	const char *id = api_arg(c, "id");
+	if (id && ah_id_parse(id, &q.id) < 0) {
+		json_decref(e.items);
+		api_error(c, 400, "invalid", "id", "id: an allocation id");
+		return;
+	}
+	int rc = ah_ledger_events(ah_service_ledger_get(c->a->svc), &q, add_event, &e);
+	if (rc < 0) {
+		json_decref(e.items);
+		api_error_rc(c, rc, "events");
+		return;
+	}
+	api_reply(c, 200, api_json_list(c->a, e.items));
+}
+
+static int add_frame(void *ctx, const ah_event_row *r)
+{
+	ev_ctx *e = ctx;
+	e->last = r->seq;
+	if (!visible(e, r))
+		return 0;
+	ah_service_event ev = as_service_event(r);
+	json_t *o = ah_json_event(&ev);
+	char *d = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (!d) {
+		e->oom = true;
+		return 1;
+	}
+	size_t need = strlen(d) + strlen(r->kind) + 64;
+	if (e->len + need + 1 > e->cap) {
+		size_t cap = (e->cap + need) * 2;
+		char *n = realloc(e->sse, cap);
+		if (!n) {
+			free(d);
+			e->oom = true;
+			return 1;
+		}
+		e->sse = n;
+		e->cap = cap;
+	}
+	e->len += (size_t)snprintf(e->sse + e->len, e->cap - e->len, "id: %lld\nevent: %s\ndata: %s\n\n",
+				   (long long)r->seq, r->kind, d);
+	free(d);
+	return 0;
+}
+
+char *ah_api_watch_next(ah_api *a, const char *tenant, int64_t *after_seq)
+{
+	if (!a || !after_seq || *after_seq >= a->ver.last_seq)
+		return NULL;
+	ev_ctx e = {.tenant = tenant && *tenant ? tenant : NULL, .last = *after_seq};
+	ah_event_query q = {.after_seq = *after_seq, .limit = 256};
+	(void)ah_ledger_events(ah_service_ledger_get(a->svc), &q, add_frame, &e);
+	if (e.oom) {
+		free(e.sse);
+		return NULL;
+	}
+	*after_seq = e.last;
+	if (!e.sse) /* only other tenants' events: nothing to send, but moved on */
+		return strdup(": \n\n");
+	return e.sse;
+}
+
+/* ---- periodic work ---- */
+
+int ah_api_tick(ah_api *a, int64_t now_ns)
+{
+	ah_service_tick_out t;
+	int rc = ah_service_tick(a->svc, now_ns, &t);
+	api_versions_refresh(a);
+	return rc;
+}
+
+int ah_api_sweep(ah_api *a, int64_t now_ns)
+{
+	ah_ledger *l = ah_service_ledger_get(a->svc);
+	size_t n;
+	int rc = ah_ledger_idem_sweep(l, now_ns - a->opts.idem_keep_ns, &n);
+	if (rc == 0)
+		rc = ah_ledger_events_compact(l, now_ns - a->opts.events_keep_ns, a->opts.events_keep_min, &n);
+	bounds(a);
+	return rc;
+}

@@ -1,0 +1,184 @@
+/* The smaller routes: the audit log, where the time went, the OpenAPI
+ * document, and a workload's recommendation and history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/duration.h"
+#include "ahead/error.h"
+#include "ahead/history.h"
+#include "ahead/id.h"
+#include "ahead/names.h"
+#include "ahead/timestamp.h"
+#include "server/api_int.h"
+
+/* docs/openapi.json, embedded at build time (CMakeLists.txt) */
+extern const unsigned char ah_openapi_doc[];
+extern const size_t ah_openapi_doc_len;
+
+typedef struct {
+	json_t *items;
+} audit_ctx;
+
+static int add_audit(void *ctx, const ah_audit_row *r)
+{
+	audit_ctx *a = ctx;
+	json_t *o = json_object();
+	json_object_set_new(o, "seq", json_integer(r->seq));
+	json_object_set_new(o, "time", ah_json_time(r->t_ns));
+	json_object_set_new(o, "who", ah_json_text(r->who));
+	json_object_set_new(o, "name", ah_json_text(r->name));
+	json_object_set_new(o, "role", ah_json_text(r->role));
+	json_object_set_new(o, "tenant", r->tenant && *r->tenant ? ah_json_text(r->tenant) : json_null());
+	json_object_set_new(o, "source", ah_json_text(r->source));
+	json_object_set_new(o, "method", ah_json_text(r->method));
+	json_object_set_new(o, "path", ah_json_text(r->path));
+	json_object_set_new(o, "status", json_integer(r->status));
+	json_object_set_new(o, "outcome", ah_json_text(r->outcome));
+	json_object_set_new(o, "idempotency_key", r->detail && *r->detail ? ah_json_text(r->detail) : json_null());
+	json_array_append_new(a->items, o);
+	return 0;
+}
+
+void api_audit_list(api_call *c)
+{
+	ah_audit_query q = {.limit = 1000};
+	const char *s;
+	uint64_t v;
+	if ((s = api_arg(c, "after"))) {
+		if (ah_id_parse(s, &v) < 0 && strcmp(s, "0")) {
+			api_error(c, 400, "invalid", "after", "after: an audit seq");
+			return;
+		}
+		q.after_seq = strcmp(s, "0") ? (int64_t)v : 0;
+	}
+	if ((s = api_arg(c, "limit"))) {
+		if (ah_id_parse(s, &v) < 0 || v > 100000) {
+			api_error(c, 400, "invalid", "limit", "limit: 1 to 100000");
+			return;
+		}
+		q.limit = (int)v;
+	}
+	if ((s = api_arg(c, "since")) && ah_time_parse(s, &q.since_ns) < 0) {
+		api_error(c, 400, "invalid", "since", "since: an RFC 3339 time or epoch seconds");
+		return;
+	}
+	q.who = api_arg(c, "who");
+	audit_ctx a = {.items = json_array()};
+	int rc = ah_ledger_audit_list(ah_service_ledger_get(c->a->svc), &q, add_audit, &a);
+	if (rc < 0) {
+		json_decref(a.items);
+		api_error_rc(c, rc, "audit");
+		return;
+	}
+	api_reply(c, 200, api_json_list(c->a, a.items));
+}
+
+void api_stats(api_call *c)
+{
+	const ah_api_stats *s = &c->a->stats;
+	api_reply(c, 200,
+		  json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests", (json_int_t)s->requests, "writes",
+			    (json_int_t)s->writes, "batches", (json_int_t)s->batches, "parse_ns", (json_int_t)s->parse_ns,
+			    "engine_ns", (json_int_t)s->engine_ns, "commit_ns", (json_int_t)s->commit_ns, "json_ns",
+			    (json_int_t)s->json_ns));
+}
+
+void api_openapi(api_call *c)
+{
+	c->out->status = 200;
+	c->out->body = malloc(ah_openapi_doc_len + 1);
+	if (!c->out->body) {
+		api_error_rc(c, AH_ENOMEM, "openapi");
+		return;
+	}
+	memcpy(c->out->body, ah_openapi_doc, ah_openapi_doc_len);
+	c->out->body[ah_openapi_doc_len] = '\0';
+	c->out->body_len = ah_openapi_doc_len;
+	c->out->content_type = "application/json";
+}
+
+static bool workload_ok(api_call *c)
+{
+	if (ah_name_check_workload(c->param) < 0) {
+		json_t *safe = ah_json_text(c->param);
+		api_error(c, 400, "invalid", "workload", "'%.64s' is not a workload name", json_string_value(safe));
+		json_decref(safe);
+		return false;
+	}
+	return true;
+}
+
+void api_workload_recommend(api_call *c)
+{
+	if (!workload_ok(c))
+		return;
+	const char *klass = api_arg(c, "class"), *params = api_arg(c, "params");
+	ah_service_recommendation r;
+	char err[512];
+	int rc = ah_service_recommend(c->a->svc, c->param, params, klass, &r, err, sizeof err);
+	if (rc == AH_ENOENT) {
+		json_t *safe = ah_json_text(err);
+		api_error(c, 404, "no_history", NULL, "%s", json_string_value(safe));
+		json_decref(safe);
+		return;
+	}
+	if (rc < 0) {
+		json_t *safe = ah_json_text(err);
+		api_error(c, rc == AH_EINVAL ? 400 : 500, rc == AH_EINVAL ? "invalid" : "internal", NULL, "%s",
+			  json_string_value(safe));
+		json_decref(safe);
+		return;
+	}
+	api_reply(c, 200, ah_json_recommendation(ah_service_policy_get(c->a->svc), c->param, klass, &r));
+}
+
+static int add_point(void *ctx, const ah_shadow_point *p)
+{
+	json_t *items = ctx;
+	json_array_append_new(items, json_pack("{s:o,s:f,s:f,s:I}", "time", ah_json_time(p->t_ns), "mean", p->mean,
+					       "max", p->max, "count", (json_int_t)p->count));
+	return 0;
+}
+
+void api_workload_history(api_call *c)
+{
+	if (!workload_ok(c))
+		return;
+	const char *dim = api_arg(c, "dim"), *s;
+	int64_t from = 0, to = INT64_MAX, step = 0;
+	if (!dim || ah_name_check_dim(dim) < 0) {
+		api_error(c, 400, "invalid", "dim", "dim: the dimension to read (e.g. cpu)");
+		return;
+	}
+	if ((s = api_arg(c, "from")) && ah_time_parse(s, &from) < 0) {
+		api_error(c, 400, "invalid", "from", "from: an RFC 3339 time or epoch seconds");
+		return;
+	}
+	if ((s = api_arg(c, "to")) && ah_time_parse(s, &to) < 0) {
+		api_error(c, 400, "invalid", "to", "to: an RFC 3339 time or epoch seconds");
+		return;
+	}
+	if ((s = api_arg(c, "step")) && ah_duration_parse(s, &step) < 0) {
+		api_error(c, 400, "invalid", "step", "step: a duration (e.g. 5m)");
+		return;
+	}
+	char err[512];
+	ah_history *h = NULL;
+	int rc = ah_history_open(ah_service_db_path(c->a->svc), NULL, false, &h, err, sizeof err);
+	json_t *items = json_array();
+	if (rc == 0)
+		rc = ah_history_query(h, c->param, dim, from, to, step, add_point, items, err, sizeof err);
+	ah_history_free(h);
+	if (rc < 0) {
+		json_decref(items);
+		json_t *safe = ah_json_text(err);
+		api_error(c, rc == AH_ENOENT ? 404 : rc == AH_EINVAL ? 400 : 500,
+			  rc == AH_ENOENT ? "no_history" : rc == AH_EINVAL ? "invalid" : "internal", NULL, "%s",
+			  json_string_value(safe));
+		json_decref(safe);
+		return;
+	}
+	json_t *o = json_pack("{s:o,s:s,s:o}", "workload", ah_json_text(c->param), "dim", dim, "points", items);
+	api_reply(c, 200, o);
+}

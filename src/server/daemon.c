@@ -1,0 +1,138 @@
+/* `ahead serve` as a whole (include/ahead/daemon.h): apply the policy
+ * file, own the ledger, open the one service, make the first admin token,
+ * listen, tell systemd, run until SIGTERM. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ahead/daemon.h"
+#include "ahead/error.h"
+#include "ahead/owner.h"
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void warn_log(void *ctx, const char *msg)
+{
+	(void)ctx;
+	ah_log(AH_LOG_WARN, "msg=warning detail=\"%s\"", msg);
+}
+
+static void ready(void *ctx, int port)
+{
+	ah_daemon_opts *o = ctx;
+	char st[128];
+	snprintf(st, sizeof st, "READY=1\nSTATUS=listening on port %d\nMAINPID=%ld", port, (long)getpid());
+	sd_notify(0, st);
+	if (o->on_ready)
+		o->on_ready(o->ctx, port);
+}
+
+void ah_daemon_opts_init(ah_daemon_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	ah_server_opts_init(&o->server);
+	ah_api_opts_init(&o->api);
+}
+
+/* The policy file is the daemon's configuration: applied at start (unless
+ * it is what the ledger already runs) so `ahead serve --policy F` always
+ * serves F; a bad file stops the start with its error. */
+static int apply_policy(const ah_daemon_opts *o, char *err, size_t errlen)
+{
+	FILE *f = fopen(o->policy_path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open the policy file", o->policy_path);
+		return AH_EIO;
+	}
+	char *buf = malloc((size_t)AH_POLICY_MAX_BYTES + 1);
+	size_t n = buf ? fread(buf, 1, (size_t)AH_POLICY_MAX_BYTES + 1, f) : 0;
+	bool bad = ferror(f);
+	fclose(f);
+	if (!buf || bad || n > AH_POLICY_MAX_BYTES) {
+		snprintf(err, errlen, "%s: %s", o->policy_path, !buf ? "out of memory" : bad ? "read error" : "too large");
+		free(buf);
+		return AH_EIO;
+	}
+	buf[n] = '\0';
+	char *cur = NULL;
+	int64_t at;
+	char e2[256];
+	int rc = 0;
+	if (ah_service_policy_text(o->db_path, &cur, &at, e2, sizeof e2) < 0 || strcmp(cur, buf)) {
+		ah_policy *p = NULL;
+		rc = ah_service_policy_apply(o->db_path, buf, n, o->policy_path, wall_ns(), &p, err, errlen);
+		ah_policy_free(p);
+	}
+	free(cur);
+	free(buf);
+	return rc;
+}
+
+int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
+{
+	int lock = -1, rc;
+	long pid = 0;
+	ah_service *svc = NULL;
+	ah_api *api = NULL;
+	ah_server *srv = NULL;
+	ah_log_set_level(o->server.log_level);
+	if ((rc = ah_owner_acquire(o->db_path, &lock, &pid, err, errlen)) < 0)
+		goto out;
+	if (o->policy_path && (rc = apply_policy(o, err, errlen)) < 0)
+		goto out;
+	ah_service_opts so;
+	ah_service_opts_init(&so);
+	so.db_path = o->db_path;
+	so.shadow_path = o->shadow_path;
+	so.create_shadow = true;
+	so.warn = warn_log;
+	int64_t now = wall_ns();
+	if ((rc = ah_service_open(&so, now, &svc, err, errlen)) < 0)
+		goto out;
+	o->api.policy_path = o->policy_path;
+	if ((rc = ah_api_new(svc, &o->api, now, &api)) < 0) {
+		snprintf(err, errlen, "cannot start the API: %s (%s)", ah_strerror(rc), ah_service_errmsg(svc));
+		goto out;
+	}
+	char secret[160];
+	rc = ah_api_bootstrap_admin(api, now, secret, sizeof secret);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot create the first admin token: %s", ah_strerror(rc));
+		goto out;
+	}
+	if (rc == 1) {
+		/* shown once: only its hash is kept */
+		if (o->admin_token_path) {
+			FILE *f = fopen(o->admin_token_path, "wx");
+			if (f) {
+				fprintf(f, "%s\n", secret);
+				fclose(f);
+			}
+		}
+		fprintf(stdout, "admin token (shown once; store it now): %s\n", secret);
+		fflush(stdout);
+		memset(secret, 0, sizeof secret);
+	}
+	o->server.policy_path = o->policy_path;
+	o->server.on_ready = ready;
+	o->server.ctx = o;
+	if ((rc = ah_server_new(api, svc, &o->server, &srv, err, errlen)) < 0)
+		goto out;
+	rc = ah_server_run(srv);
+	sd_notify(0, "STOPPING=1");
+out:
+	ah_server_free(srv);
+	ah_api_free(api);
+	ah_service_free(svc);
+	if (lock >= 0)
+		ah_owner_release(lock, o->db_path);
+	return rc;
+}

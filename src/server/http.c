@@ -1,0 +1,774 @@
+/* The HTTP transport (include/ahead/server.h): libmicrohttpd without a
+ * thread of its own (MHD_USE_EPOLL, driven by MHD_run from our loop), with
+ * connections suspended while their write waits for the batch's commit.
+ *
+ * One loop turn: poll (MHD's epoll fd, the signalfd) → MHD_run, which reads
+ * requests: reads are answered at once, writes are parked → if writes are
+ * parked and the batch is full or its window passed: one batch, one
+ * commit, then every parked connection resumes with its answer → timers.
+ * Nothing is sent before the commit that makes it true. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ahead/error.h"
+#include "ahead/limits.h"
+#include "ahead/server.h"
+
+typedef struct conn conn;
+
+struct ah_server {
+	ah_server_opts o;
+	ah_api *api;
+	ah_service *svc;
+	struct MHD_Daemon *d;
+	int sigfd;
+	int port;
+	bool stopping;
+	char *tls_cert, *tls_key;
+	conn *parked, *parked_tail;  /* writes waiting for the batch */
+	int n_parked;
+	int64_t first_parked_ns;
+	conn *watchers;              /* suspended watches */
+	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_keepalive_ns;
+};
+
+struct conn {
+	ah_server *srv;
+	struct MHD_Connection *c;
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	bool answered;               /* resp holds the answer to queue */
+	bool parked;
+	int64_t start_ns;
+	ah_api_request rq;
+	ah_api_response resp;
+	char method[16];
+	char source[64];
+	conn *next;                  /* parked list */
+	/* watch */
+	bool watching, suspended;
+	int64_t after_seq;
+	char tenant[64];
+	char *out;                   /* frames not yet written */
+	size_t out_len, out_off;
+	conn *wnext, *wprev;
+	int64_t last_sent_ns;
+};
+
+/* ---- log ---- */
+
+static ah_log_level log_level = AH_LOG_INFO;
+static const char *const LEVELS[] = {"error", "warn", "info", "debug"};
+
+void ah_log_set_level(ah_log_level level)
+{
+	log_level = level;
+}
+
+int ah_log_level_parse(const char *s, ah_log_level *out)
+{
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(s, LEVELS[i])) {
+			*out = (ah_log_level)i;
+			return 0;
+		}
+	return AH_EINVAL;
+}
+
+void ah_log(ah_log_level level, const char *fmt, ...)
+{
+	if (level > log_level)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char line[2048];
+	int n = snprintf(line, sizeof line, "t=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, LEVELS[level]);
+	va_list ap;
+	va_start(ap, fmt);
+	if (n > 0 && (size_t)n < sizeof line)
+		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s\n", line);
+}
+
+/* ---- clocks ---- */
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- answers ---- */
+
+static enum MHD_Result queue_answer(conn *k)
+{
+	ah_api_response *r = &k->resp;
+	struct MHD_Response *m = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (char *)"",
+								  MHD_RESPMEM_MUST_COPY);
+	if (!m)
+		return MHD_NO;
+	MHD_add_response_header(m, "Content-Type", r->content_type ? r->content_type : "application/json");
+	MHD_add_response_header(m, "Cache-Control", "no-store");
+	if (r->retry_after_s > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%d", r->retry_after_s);
+		MHD_add_response_header(m, "Retry-After", ra);
+	}
+	enum MHD_Result rc = MHD_queue_response(k->c, (unsigned)r->status, m);
+	MHD_destroy_response(m);
+	int64_t us = (mono_ns() - k->start_ns) / 1000;
+	ah_log(r->status >= 500 ? AH_LOG_WARN : AH_LOG_INFO,
+	       "msg=request method=%s path=\"%.200s\" status=%d who=%s src=%s us=%lld", k->method, k->rq.path,
+	       r->status, r->who, k->source, (long long)us);
+	return rc;
+}
+
+static enum MHD_Result answer_now(struct MHD_Connection *c, int status, const char *code, const char *msg)
+{
+	char body[512];
+	snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", \"field\": null}}", code, msg);
+	struct MHD_Response *m = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+	if (!m)
+		return MHD_NO;
+	MHD_add_response_header(m, "Content-Type", "application/json");
+	MHD_add_response_header(m, "Connection", "close");
+	enum MHD_Result rc = MHD_queue_response(c, (unsigned)status, m);
+	MHD_destroy_response(m);
+	return rc;
+}
+
+/* ---- watches ---- */
+
+static void watcher_unlink(conn *k)
+{
+	ah_server *s = k->srv;
+	if (k->wprev)
+		k->wprev->wnext = k->wnext;
+	else if (s->watchers == k)
+		s->watchers = k->wnext;
+	if (k->wnext)
+		k->wnext->wprev = k->wprev;
+	k->wnext = k->wprev = NULL;
+}
+
+static ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)pos;
+	conn *k = cls;
+	ah_server *s = k->srv;
+	if (s->stopping)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (k->out_off == k->out_len) {
+		free(k->out);
+		k->out = NULL;
+		k->out_len = k->out_off = 0;
+		char *f = ah_api_watch_next(s->api, k->tenant, &k->after_seq);
+		if (!f && mono_ns() - k->last_sent_ns > INT64_C(15) * 1000000000)
+			f = strdup(": keepalive\n\n");
+		if (!f) {
+			/* nothing yet: sleep until the next commit resumes us */
+			k->suspended = true;
+			MHD_suspend_connection(k->c);
+			return 0;
+		}
+		k->out = f;
+		k->out_len = strlen(f);
+	}
+	size_t n = k->out_len - k->out_off;
+	if (n > max)
+		n = max;
+	memcpy(buf, k->out + k->out_off, n);
+	k->out_off += n;
+	k->last_sent_ns = mono_ns();
+	return (ssize_t)n;
+}
+
+static void watch_free(void *cls)
+{
+	(void)cls; /* the connection state is freed when the request completes */
+}
+
+static enum MHD_Result start_watch(conn *k)
+{
+	ah_server *s = k->srv;
+	k->watching = true;
+	k->after_seq = k->resp.watch_after_seq;
+	snprintf(k->tenant, sizeof k->tenant, "%s", k->resp.watch_tenant);
+	k->last_sent_ns = mono_ns();
+	/* the first frame says where the stream starts */
+	char first[64];
+	snprintf(first, sizeof first, ": watching after %lld\n\n", (long long)k->after_seq);
+	k->out = strdup(first);
+	k->out_len = k->out ? strlen(first) : 0;
+	struct MHD_Response *m = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, watch_read, k, watch_free);
+	if (!m)
+		return MHD_NO;
+	MHD_add_response_header(m, "Content-Type", "text/event-stream");
+	MHD_add_response_header(m, "Cache-Control", "no-store");
+	enum MHD_Result rc = MHD_queue_response(k->c, 200, m);
+	MHD_destroy_response(m);
+	k->wnext = s->watchers;
+	if (s->watchers)
+		s->watchers->wprev = k;
+	s->watchers = k;
+	ah_log(AH_LOG_INFO, "msg=watch src=%s who=%s after=%lld", k->source, k->resp.who, (long long)k->after_seq);
+	return rc;
+}
+
+static void wake_watchers(ah_server *s)
+{
+	for (conn *k = s->watchers; k; k = k->wnext)
+		if (k->suspended) {
+			k->suspended = false;
+			MHD_resume_connection(k->c);
+		}
+}
+
+/* ---- requests ---- */
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	conn *k = cls;
+	if (k->rq.n_args == AH_API_MAX_ARGS) {
+		k->rq.too_many_args = true;
+		return MHD_YES;
+	}
+	k->rq.args[k->rq.n_args].key = key;
+	k->rq.args[k->rq.n_args].value = value;
+	k->rq.n_args++;
+	return MHD_YES;
+}
+
+static void peer(struct MHD_Connection *c, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(buf, len, "?");
+	if (!ci || !ci->client_addr)
+		return;
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ci->client_addr;
+		inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+		port = ntohs(a->sin_port);
+		snprintf(buf, len, "%s:%d", ip, port);
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ci->client_addr;
+		inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+		port = ntohs(a->sin6_port);
+		snprintf(buf, len, "[%s]:%d", ip, port);
+	}
+}
+
+static void build_request(conn *k, const char *url)
+{
+	ah_api_request *rq = &k->rq;
+	rq->method = k->method;
+	rq->path = url;
+	MHD_get_connection_values(k->c, MHD_GET_ARGUMENT_KIND, collect_arg, k);
+	rq->authorization = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	rq->idempotency_key = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Idempotency-Key");
+	rq->content_type = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	rq->body = k->body;
+	rq->body_len = k->len;
+	rq->source = k->source;
+}
+
+static void park(ah_server *s, conn *k)
+{
+	k->parked = true;
+	k->next = NULL;
+	if (s->parked_tail)
+		s->parked_tail->next = k;
+	else
+		s->parked = k;
+	s->parked_tail = k;
+	if (!s->n_parked++)
+		s->first_parked_ns = mono_ns();
+	MHD_suspend_connection(k->c);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+	(void)version;
+	ah_server *s = cls;
+	conn *k = *con_cls;
+	if (!k) {
+		if (!(k = calloc(1, sizeof *k)))
+			return MHD_NO;
+		k->srv = s;
+		k->c = c;
+		k->start_ns = mono_ns();
+		snprintf(k->method, sizeof k->method, "%.15s", method);
+		peer(c, k->source, sizeof k->source);
+		*con_cls = k;
+		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > s->o.body_max_bytes) {
+			k->answered = true; /* nothing of the body is read */
+			ah_log(AH_LOG_WARN, "msg=refused reason=body_too_large src=%s length=%.20s", k->source, cl);
+			return answer_now(c, 413, "body_too_large", "the request body is larger than the server accepts");
+		}
+		return MHD_YES;
+	}
+	if (k->watching)
+		return MHD_YES;
+	if (k->answered && !k->parked && k->resp.status)
+		return queue_answer(k);
+	if (k->answered)
+		return MHD_YES;
+	if (*upload_size) {
+		if (!k->too_big && k->len + *upload_size <= s->o.body_max_bytes) {
+			if (k->len + *upload_size + 1 > k->cap) {
+				size_t cap = (k->len + *upload_size + 1) * 2;
+				if (cap > s->o.body_max_bytes + 1)
+					cap = s->o.body_max_bytes + 1;
+				char *b = realloc(k->body, cap);
+				if (!b)
+					return MHD_NO;
+				k->body = b;
+				k->cap = cap;
+			}
+			memcpy(k->body + k->len, upload, *upload_size);
+			k->len += *upload_size;
+			k->body[k->len] = '\0';
+		} else {
+			k->too_big = true; /* chunked, no length: read and drop the rest */
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (k->too_big) {
+		k->answered = true;
+		return answer_now(c, 413, "body_too_large", "the request body is larger than the server accepts");
+	}
+	build_request(k, url);
+	ah_api_kind kind = ah_api_classify(&k->rq);
+	if (kind == AH_API_READ) {
+		ah_api_handle(s->api, &k->rq, wall_ns(), &k->resp);
+		k->answered = true;
+		if (k->resp.watch)
+			return start_watch(k);
+		return queue_answer(k);
+	}
+	if (s->stopping) {
+		k->answered = true;
+		return answer_now(c, 503, "shutting_down", "the server is shutting down; retry against its successor");
+	}
+	park(s, k);
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	(void)toe;
+	ah_server *s = cls;
+	conn *k = *con_cls;
+	if (!k)
+		return;
+	if (k->watching)
+		watcher_unlink(k);
+	(void)s;
+	ah_api_response_fini(&k->resp);
+	free(k->out);
+	free(k->body);
+	free(k);
+	*con_cls = NULL;
+}
+
+/* ---- the batch ---- */
+
+static void run_one(ah_server *s, conn *k, bool in_batch)
+{
+	(void)in_batch;
+	ah_api_handle(s->api, &k->rq, wall_ns(), &k->resp);
+}
+
+static void flush(ah_server *s)
+{
+	if (!s->n_parked)
+		return;
+	conn *list = s->parked;
+	int n = s->n_parked;
+	s->parked = s->parked_tail = NULL;
+	s->n_parked = 0;
+	ah_api_response *resp = calloc((size_t)n, sizeof *resp);
+	conn **ks = calloc((size_t)n, sizeof *ks);
+	int i = 0, nb = 0;
+	for (conn *k = list; k; k = k->next)
+		ks[i++] = k;
+	int64_t now = wall_ns();
+	/* writes of the batch, in arrival order; policy edits after it, each alone */
+	bool batch = resp && ks && ah_api_batch_begin(s->api, now) == 0;
+	for (i = 0; i < n && ks; i++) {
+		conn *k = ks[i];
+		if (ah_api_classify(&k->rq) == AH_API_EXCLUSIVE)
+			continue;
+		if (batch) {
+			ah_api_handle(s->api, &k->rq, now, &resp[nb]);
+			k->resp = resp[nb];
+			nb++;
+		} else {
+			k->resp.status = 503;
+			k->resp.body = strdup("{\"error\": {\"code\": \"busy\", \"message\": \"the ledger could not start a transaction; retry\", \"field\": null}}");
+			k->resp.body_len = k->resp.body ? strlen(k->resp.body) : 0;
+			k->resp.retry_after_s = 1;
+		}
+	}
+	if (batch) {
+		if (ah_api_batch_end(s->api, resp, (size_t)nb, now) < 0)
+			ah_log(AH_LOG_ERROR, "msg=commit_failed writes=%d err=\"%s\"", nb, ah_service_errmsg(s->svc));
+		/* the answers may have been rewritten to 503 */
+		nb = 0;
+		for (i = 0; i < n; i++)
+			if (ah_api_classify(&ks[i]->rq) != AH_API_EXCLUSIVE)
+				ks[i]->resp = resp[nb++];
+	}
+	for (i = 0; i < n && ks; i++)
+		if (ah_api_classify(&ks[i]->rq) == AH_API_EXCLUSIVE)
+			run_one(s, ks[i], false);
+	ah_log(AH_LOG_DEBUG, "msg=batch writes=%d", n);
+	for (i = 0; i < n && ks; i++) {
+		ks[i]->answered = true;
+		ks[i]->parked = false;
+		MHD_resume_connection(ks[i]->c);
+	}
+	free(resp);
+	free(ks);
+	wake_watchers(s);
+}
+
+/* ---- timers ---- */
+
+static void timers(ah_server *s)
+{
+	int64_t m = mono_ns();
+	if (m >= s->next_tick_ns) {
+		s->next_tick_ns = m + s->o.tick_ns;
+		if (ah_api_tick(s->api, wall_ns()) < 0)
+			ah_log(AH_LOG_WARN, "msg=tick_failed err=\"%s\"", ah_service_errmsg(s->svc));
+		wake_watchers(s);
+	}
+	if (m >= s->next_sweep_ns) {
+		s->next_sweep_ns = m + s->o.sweep_ns;
+		if (ah_api_sweep(s->api, wall_ns()) < 0)
+			ah_log(AH_LOG_WARN, "msg=sweep_failed err=\"%s\"", ah_service_errmsg(s->svc));
+	}
+	if (m >= s->next_keepalive_ns) {
+		s->next_keepalive_ns = m + INT64_C(15) * 1000000000;
+		wake_watchers(s);
+	}
+}
+
+static void on_signal(ah_server *s)
+{
+	struct signalfd_siginfo si;
+	while (read(s->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGHUP) {
+			char err[1024];
+			if (!s->o.policy_path) {
+				ah_log(AH_LOG_WARN, "msg=sighup detail=\"no policy file to re-read\"");
+				continue;
+			}
+			/* what is parked commits under the policy it was decided by */
+			flush(s);
+			if (ah_api_reload_policy(s->api, s->o.policy_path, wall_ns(), err, sizeof err) < 0)
+				ah_log(AH_LOG_ERROR, "msg=reload_refused file=\"%s\" err=\"%s\" detail=\"the old policy stays\"",
+				       s->o.policy_path, err);
+			else
+				ah_log(AH_LOG_INFO, "msg=policy_reloaded file=\"%s\"", s->o.policy_path);
+		} else {
+			ah_log(AH_LOG_INFO, "msg=stopping signal=%u", si.ssi_signo);
+			s->stopping = true;
+		}
+	}
+}
+
+/* ---- setup ---- */
+
+void ah_server_opts_init(ah_server_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->listen = "127.0.0.1:7070";
+	o->body_max_bytes = AH_API_BODY_MAX;
+	o->conn_max = AH_API_CONN_MAX;
+	o->conn_per_ip_max = AH_API_CONN_PER_IP_MAX;
+	o->idle_timeout_s = AH_API_IDLE_TIMEOUT_S;
+	o->batch_max = 512;
+	o->tick_ns = INT64_C(1000000000);
+	o->sweep_ns = INT64_C(60) * 1000000000;
+	o->scale_ns = INT64_C(30) * 1000000000;
+	o->log_level = AH_LOG_INFO;
+}
+
+/* "HOST:PORT", "[V6]:PORT" or ":PORT" */
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len, bool *loopback, char *err,
+			size_t errlen)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	if (!colon || !colon[1] || (size_t)(colon - s) >= sizeof host)
+		goto bad;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		goto bad;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	memset(ss, 0, sizeof *ss);
+	if (host[0] == '[') {
+		size_t n = strlen(host);
+		if (n < 3 || host[n - 1] != ']')
+			goto bad;
+		host[n - 1] = '\0';
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+			goto bad;
+		*loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+		*len = sizeof *a;
+		return 0;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+	a->sin_family = AF_INET;
+	a->sin_port = htons((uint16_t)port);
+	if (!host[0] || !strcmp(host, "0.0.0.0")) {
+		a->sin_addr.s_addr = htonl(INADDR_ANY);
+		*loopback = false;
+	} else if (!strcmp(host, "localhost")) {
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		*loopback = true;
+	} else if (inet_pton(AF_INET, host, &a->sin_addr) == 1) {
+		*loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	} else {
+		goto bad;
+	}
+	*len = sizeof *a;
+	return 0;
+bad:
+	snprintf(err, errlen, "--listen: '%.100s' is not HOST:PORT (e.g. 127.0.0.1:7070, [::1]:7070, :7070)", s);
+	return AH_EINVAL;
+}
+
+static char *slurp(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *buf = malloc(1 << 20);
+	size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	bool bad = ferror(f);
+	fclose(f);
+	if (!buf || bad) {
+		snprintf(err, errlen, "%s: read error", path);
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	ah_log(AH_LOG_DEBUG, "msg=http detail=\"%s\"", msg);
+}
+
+int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_server **out, char *err, size_t errlen)
+{
+	ah_server *s = calloc(1, sizeof *s);
+	if (!s)
+		return AH_ENOMEM;
+	if (o)
+		s->o = *o;
+	else
+		ah_server_opts_init(&s->o);
+	s->api = api;
+	s->svc = svc;
+	s->sigfd = -1;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	bool loopback;
+	int rc = parse_listen(s->o.listen, &ss, &sl, &loopback, err, errlen);
+	if (rc < 0)
+		goto fail;
+	bool tls = s->o.tls_cert_path || s->o.tls_key_path;
+	if (tls && (!s->o.tls_cert_path || !s->o.tls_key_path)) {
+		snprintf(err, errlen, "--tls-cert and --tls-key go together");
+		rc = AH_EINVAL;
+		goto fail;
+	}
+	if (!loopback && !tls && !s->o.insecure) {
+		snprintf(err, errlen,
+			 "--listen %s is not a loopback address: give --tls-cert and --tls-key, or --insecure to serve plain HTTP anyway",
+			 s->o.listen);
+		rc = AH_EINVAL;
+		goto fail;
+	}
+	if (tls && (!(s->tls_cert = slurp(s->o.tls_cert_path, err, errlen)) ||
+		    !(s->tls_key = slurp(s->o.tls_key_path, err, errlen)))) {
+		rc = AH_EIO;
+		goto fail;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((s->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "signalfd: %s", strerror(errno));
+		rc = AH_EIO;
+		goto fail;
+	}
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			 (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+	struct MHD_OptionItem tls_opts[] = {
+		{tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, s->tls_cert},
+		{tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, s->tls_key},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_OPTION_CONNECTION_LIMIT, s->o.conn_max, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				s->o.conn_per_ip_max, MHD_OPTION_CONNECTION_TIMEOUT, s->o.idle_timeout_s,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, AH_API_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+				on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+				(unsigned)1024, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+	if (!s->d) {
+		snprintf(err, errlen, "cannot listen on %s (%s)", s->o.listen, errno ? strerror(errno) : "libmicrohttpd refused the options");
+		rc = AH_EIO;
+		goto fail;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : 0;
+	int64_t m = mono_ns();
+	s->next_tick_ns = m + s->o.tick_ns;
+	s->next_sweep_ns = m;
+	s->next_keepalive_ns = m;
+	(void)sl;
+	*out = s;
+	return 0;
+fail:
+	ah_server_free(s);
+	return rc;
+}
+
+int ah_server_port(const ah_server *s)
+{
+	return s ? s->port : 0;
+}
+
+void ah_server_stop(ah_server *s)
+{
+	if (s)
+		s->stopping = true;
+}
+
+static int poll_timeout_ms(ah_server *s)
+{
+	int64_t m = mono_ns(), next = s->next_tick_ns;
+	if (s->next_sweep_ns < next)
+		next = s->next_sweep_ns;
+	if (s->next_keepalive_ns < next)
+		next = s->next_keepalive_ns;
+	if (s->n_parked)
+		next = s->first_parked_ns + s->o.batch_window_ns;
+	MHD_UNSIGNED_LONG_LONG mt;
+	if (MHD_get_timeout(s->d, &mt) == MHD_YES && m + (int64_t)mt * 1000000 < next)
+		next = m + (int64_t)mt * 1000000;
+	int64_t ms = (next - m + 999999) / 1000000;
+	return ms < 0 ? 0 : ms > 1000 ? 1000 : (int)ms;
+}
+
+int ah_server_run(ah_server *s)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!di)
+		return AH_EIO;
+	struct pollfd pf[2] = {{.fd = di->epoll_fd, .events = POLLIN}, {.fd = s->sigfd, .events = POLLIN}};
+	if (s->o.on_ready)
+		s->o.on_ready(s->o.ctx, s->port);
+	ah_log(AH_LOG_INFO, "msg=listening addr=%s port=%d", s->o.listen, s->port);
+	while (!s->stopping || s->n_parked) {
+		int t = poll_timeout_ms(s);
+		int pr = poll(pf, 2, t);
+		if (pr < 0 && errno != EINTR)
+			return AH_EIO;
+		if (pf[1].revents & POLLIN)
+			on_signal(s);
+		MHD_run(s->d);
+		bool due = s->n_parked && (s->n_parked >= s->o.batch_max || s->stopping ||
+					   mono_ns() - s->first_parked_ns >= s->o.batch_window_ns);
+		if (due) {
+			flush(s);
+			MHD_run(s->d); /* send the answers now */
+		}
+		timers(s);
+	}
+	/* drain: let answers out, end the watches */
+	MHD_quiesce_daemon(s->d);
+	wake_watchers(s);
+	for (int i = 0; i < 20; i++) {
+		MHD_run(s->d);
+		if (!s->watchers)
+			break;
+		poll(pf, 1, 10);
+	}
+	ah_log(AH_LOG_INFO, "msg=stopped");
+	return 0;
+}
+
+void ah_server_free(ah_server *s)
+{
+	if (!s)
+		return;
+	if (s->d) {
+		s->stopping = true;
+		wake_watchers(s);
+		for (conn *k = s->parked; k; k = k->next)
+			MHD_resume_connection(k->c);
+		MHD_stop_daemon(s->d);
+	}
+	if (s->sigfd >= 0)
+		close(s->sigfd);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s);
+}
