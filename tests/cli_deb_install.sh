@@ -90,6 +90,12 @@ user=$(sed -n 's/^User=//p' "$UNIT")
 ok "ExecStart is ahead serve" '[ "${argv[0]}" = /usr/bin/ahead ] && [ "${argv[1]}" = serve ]'
 ok "unit has a User" '[ -n "$user" ]'
 url=http://127.0.0.1:7070/healthz
+# Until `ahead serve` is merged (issue 10 item 1) the binary has no such
+# command: everything else still runs, and the test ends as skipped (77)
+# rather than passed. Once serve is listed by `ahead --help` this is inert.
+has_serve=1
+grep -qE '^  serve ' <<<"$(/usr/bin/ahead --help)" || has_serve=0
+if [ $has_serve -eq 1 ]; then  # --- the serve steps ---
 if curl -fsS --max-time 1 "$url" >/dev/null 2>&1; then die "something already answers $url"; fi
 ndir=$(mktemp -d /tmp/ahead-notify.XXXXXX); chmod 0755 "$ndir"
 python3 - "$ndir/notify.sock" "$T/notify.log" <<'PY' &
@@ -129,6 +135,9 @@ wait "$server_pid"; rc=$?; server_pid=""
 check_rc "serve exits 0 on SIGTERM" 0 "$rc"
 kill "$notify_pid" 2>/dev/null; wait "$notify_pid" 2>/dev/null; notify_pid=""
 rm -rf "$ndir"
+else  # --- no serve command ---
+  echo "note: /usr/bin/ahead has no 'serve' command yet; the serve steps did not run"
+fi
 
 # Remove: the program goes, the configuration and the state stay.
 check "dpkg -r" 0 "" -- dpkg -r ahead
@@ -158,4 +167,7 @@ done
 ok "no deb-systemd-helper state left" '! ls /var/lib/systemd/deb-systemd-helper-enabled 2>/dev/null | grep -q ahead'
 ok "user gone after purge" '! getent passwd ahead >/dev/null'
 ok "group gone after purge" '! getent group ahead >/dev/null'
+if [ $has_serve -eq 0 ] && [ "$fail" -eq 0 ]; then
+  echo "cli_deb_install: $pass passed, 0 failed"; skip "serve steps not run: ahead has no serve command yet"
+fi
 finish cli_deb_install
