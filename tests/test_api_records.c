@@ -610,6 +610,39 @@ static void test_alloc_versions(void **state)
 	free(pol);
 }
 
+/* The memory store's bounds: a full idempotency table drops its oldest
+ * rows (never the open transaction's); its live-id table survives heavy
+ * churn (deletes in any order). */
+static void test_memory_bounds(void **state)
+{
+	ah_ledger *l = *state;
+	char key[32];
+	idem_seen c = {0};
+	for (int i = 0; i <= 65536; i++) {
+		snprintf(key, sizeof key, "k%d", i);
+		ah_idem_row r = idem("ci", key, i, "{}");
+		assert_int_equal(ah_ledger_idem_put(l, &r), 0);
+	}
+	assert_int_equal(ah_ledger_idem_get(l, "ci", "k0", collect_idem, &c), AH_ENOENT);
+	assert_int_equal(ah_ledger_idem_get(l, "ci", "k65536", collect_idem, &c), 0);
+	assert_int_equal(ah_ledger_idem_get(l, "ci", "k9000", collect_idem, &c), 0);
+
+	ah_ledger_row row = {.tenant = "a", .pool = "p", .klass = "standard"};
+	for (uint64_t id = 1; id <= 5000; id++) {
+		row.id = id;
+		assert_int_equal(l->ops->put_alloc(l, &row), 0);
+	}
+	for (uint64_t id = 1; id <= 5000; id++)
+		if (id % 3 || id % 7 == 0)
+			assert_int_equal(l->ops->del_alloc(l, (id * 7919) % 5000 + 1), 0);
+	versions v = {0};
+	assert_int_equal(ah_ledger_alloc_versions(l, collect_version, &v), 0);
+	int live = 0; /* 7919 is prime to 5000: each k deletes a distinct id */
+	for (uint64_t k = 1; k <= 5000; k++)
+		live += !(k % 3 || k % 7 == 0);
+	assert_int_equal(v.n, live);
+}
+
 /* ---- an old ledger, upgraded ---------------------------------------------------------- */
 
 static int user_version(const char *path)
@@ -737,6 +770,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compact_sqlite, setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(test_compact_memory, setup_memory, teardown),
 		BOTH(test_alloc_versions),
+		cmocka_unit_test_setup_teardown(test_memory_bounds, setup_memory, teardown),
 		cmocka_unit_test(test_v1_upgrades),
 		cmocka_unit_test(test_unsupported),
 	};
