@@ -14,12 +14,13 @@ CLI_MODE=${CLI_MODE:-fail} # src/cli reaches storage only through the service
 # Which layer owns each public header (include/ahead/NAME.h).
 declare -A OWNER=(
   [error]=core [resource]=core [policy]=core [engine]=core [ledger]=core
-  [shaper]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [csvline]=core [input_unit]=core [names]=core [id]=core [duration]=core [timestamp]=core
+  [shaper]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [csvline]=core [input_unit]=core [names]=core [id]=core [duration]=core [timestamp]=core [policy_edit]=core
   [sizing]=sizing [sizing_sizer]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
   [ledger_sqlite]=store [api_records]=store [shadow]=store [shadow_alloc]=store
   [hook]=linux
-  [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service
+  [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service [owner]=service
+  [api]=server [server]=server [daemon]=server
   [trace]=sim [replay]=sim [oracle]=sim
 )
 # The layers each layer may use (itself included).
@@ -31,10 +32,12 @@ declare -A ALLOWED=(
   [linux]="core linux"
   [service]="core sizing forecast store linux service"
   [sim]="core sizing store service sim"
-  [cli]="core sizing forecast store linux service sim cli"
+  [server]="core sizing forecast store linux service server"
+  [cli]="core sizing forecast store linux service sim server cli"
 )
 # System headers only these layers may include.
-declare -A SYSTEM=([sqlite3.h]="store" [ini.h]="core" [jansson.h]="store service cli")
+declare -A SYSTEM=([sqlite3.h]="store" [ini.h]="core" [jansson.h]="store service server cli"
+  [microhttpd.h]="server" [gnutls/gnutls.h]="server" [gnutls/crypto.h]="server" [systemd/sd-daemon.h]="server")
 # What src/cli must not include even though its layers allow it: storage
 # belongs behind the service.
 CLI_FORBIDDEN="sqlite3.h ahead/ledger_sqlite.h ahead/shadow.h ahead/shadow_alloc.h core/ store/"

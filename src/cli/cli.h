@@ -42,6 +42,9 @@ const char *ah_cli_db_path(const char *flag_value);
 /* Read-only commands: the ledger must already be there and be a regular
  * file, so looking never creates one (nor a journal beside /dev/null).
  * Prints the error and returns an exit code, or 0. */
+/* A daemon owns the ledger: local writes would go behind its back. Prints
+ * why and returns the exit code, or 0 when no daemon holds it. */
+int ah_cli_refuse_if_owned(const char *cmd, const char *db);
 int ah_cli_need_ledger(const char *cmd, const char *db);
 /* What a non-regular file is, for messages ("a directory", "a FIFO"). */
 const char *ah_cli_file_kind(unsigned mode);

@@ -42,6 +42,9 @@ static int run(int argc, char **argv, bool restore)
 	}
 	char err[768];
 	db = ah_cli_db_path(db);
+	int rc0;
+	if (restore && (rc0 = ah_cli_refuse_if_owned("restore", db)))
+		return rc0;
 	int rc = restore ? ah_service_restore(file, db, err, sizeof err) : ah_service_backup(db, file, err, sizeof err);
 	if (rc < 0) {
 		ah_cli_err(name, "%s", err);

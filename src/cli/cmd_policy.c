@@ -102,6 +102,11 @@ static int apply(const char *file, const char *db, ah_out_fmt fmt)
 	ah_policy *p = NULL;
 	if (read_file("policy apply", file, &text, &len) < 0)
 		return AH_EXIT_USAGE;
+	int ex = ah_cli_refuse_if_owned("policy apply", db);
+	if (ex) {
+		free(text);
+		return ex;
+	}
 	int rc = ah_service_policy_apply(db, text, len, file, ah_cli_now_ns(), &p, err, sizeof err);
 	free(text);
 	if (rc < 0) {

@@ -93,6 +93,14 @@ int ah_cli_open(const char *cmd, const char *db, const char *shadow_db, int64_t 
 	char err[768];
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->cmd = cmd;
+	/* the commands that change the ledger; reads may look beside a daemon */
+	static const char *const writers[] = {"alloc", "release", "renew", "cancel", "tick", "report", "scale", NULL};
+	for (int i = 0; writers[i]; i++)
+		if (!strcmp(cmd, writers[i])) {
+			int ex = ah_cli_refuse_if_owned(cmd, db);
+			if (ex)
+				return ex;
+		}
 	ah_service_opts o;
 	ah_service_opts_init(&o);
 	o.db_path = db;

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "ahead/encode.h"
+#include "ahead/owner.h"
 #include "cli/cli.h"
 
 /* With -o json, messages wait for the exit code (ah_cli_exit) and leave as
@@ -101,6 +102,15 @@ const char *ah_cli_file_kind(unsigned mode)
 {
 	return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) ? "a character device"
 		: S_ISBLK(mode) ? "a block device" : S_ISSOCK(mode) ? "a socket" : "a special file";
+}
+
+int ah_cli_refuse_if_owned(const char *cmd, const char *db)
+{
+	long pid = 0;
+	if (!ah_owner_get(db, &pid))
+		return 0;
+	ah_cli_err(cmd, "ledger %s owned by ahead serve (pid %ld); use --server URL", db, pid);
+	return AH_EXIT_INTERNAL;
 }
 
 int ah_cli_need_ledger(const char *cmd, const char *db)
