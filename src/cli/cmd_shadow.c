@@ -906,10 +906,10 @@ static int cmd_requests(int argc, char **argv)
 	ah_cli_table tab;
 	ah_cli_table_init(&tab, 6, 1u);
 	if (fmt == AH_OUT_CSV)
-		printf("id,workload,start,end,params,ahead_params,dim,peak,mean,predicted,error\n");
+		printf("id,workload,start,end,params,ahead_params,dim,peak,mean,predicted,error,last,last_at,model,history\n");
 	else if (fmt == AH_OUT_TABLE)
 		ah_cli_table_addv(&tab, "ID", "START", "END", "PARAMS", "AHEAD'S OWN",
-				  "DIM: PEAK / MEAN / PREDICTED (ERROR)");
+				  "DIM: PEAK / MEAN / PREDICTED (ERROR) BY MODEL");
 	for (size_t i = 0; i < n; i++) {
 		ah_shadow_request *r = &v[i];
 		if (fmt == AH_OUT_JSON) {
@@ -928,8 +928,18 @@ static int cmd_requests(int argc, char **argv)
 			/* One line per dimension (one line without figures when none);
 			 * the JSON's names, exact figures. */
 			for (int k = 0; k < (r->n_dims ? r->n_dims : 1); k++) {
-				char a[32] = "", b[32] = "", c[32] = "", e[32] = "";
+				char a[32] = "", b[32] = "", c[32] = "", e[32] = "", l[32] = "", la[48] = "", h[24] = "";
+				const char *m = "";
 				if (r->n_dims) {
+					const ah_shadow_req_dim *rd = &r->dims[k];
+					if (!isnan(rd->last) && rd->last_ns >= 0) {
+						fmt_num(rd->last, l, sizeof l);
+						ah_cli_fmt_time(rd->last_ns, la, sizeof la);
+					}
+					if (rd->model[0]) {
+						m = rd->model;
+						snprintf(h, sizeof h, "%lld", (long long)rd->model_n);
+					}
 					if (!isnan(r->dims[k].peak))
 						fmt_num(r->dims[k].peak, a, sizeof(a));
 					if (!isnan(r->dims[k].mean))
@@ -943,7 +953,7 @@ static int cmd_requests(int argc, char **argv)
 				printf("%s,", id);
 				ah_cli_csv_field(r->workload), printf(",%s,%s,", st, r->end_ns >= 0 ? en : "");
 				ah_cli_csv_field(params), putchar(','), ah_cli_csv_field(own);
-				printf(",%s,%s,%s,%s,%s\n", r->n_dims ? r->dims[k].dim : "", a, b, c, e);
+				printf(",%s,%s,%s,%s,%s,%s,%s,%s,%s\n", r->n_dims ? r->dims[k].dim : "", a, b, c, e, l, la, m, h);
 			}
 			continue;
 		}
@@ -956,8 +966,11 @@ static int cmd_requests(int argc, char **argv)
 			double x = ah_request_dim_error(&r->dims[k]);
 			if (!isnan(x))
 				snprintf(e, sizeof e, " (%+.0f%%)", 100 * x);
-			fl += (size_t)snprintf(figs + fl, sizeof figs - fl, "%s%s: %s / %s / %s%s", k ? "  " : "",
-					       r->dims[k].dim, a, b, c, e);
+			char by[AH_SHADOW_MODEL_MAX + 8] = "";
+			if (r->dims[k].model[0])
+				snprintf(by, sizeof by, " by %s", r->dims[k].model);
+			fl += (size_t)snprintf(figs + fl, sizeof figs - fl, "%s%s: %s / %s / %s%s%s", k ? "  " : "",
+					       r->dims[k].dim, a, b, c, e, by);
 		}
 		ah_cli_table_addv(&tab, id, st, en, *params ? params : "-", *own ? own : "-", figs);
 	}
