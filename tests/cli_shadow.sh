@@ -147,9 +147,9 @@ expect_rc 2 "--peak: 'CPU' is not a dimension name" -- shadow record "${R[@]}" -
 expect_rc 2 "--param: 'size'" -- shadow requests "${R[@]}" --workload train --param size
 expect_rc 2 "--limit" -- shadow requests "${R[@]}" --workload train --limit 0
 expect_rc 0 "" -- shadow requests "${R[@]}" --workload train -o csv
-grep -qx "1,train,2024-01-01T00:00:00.000Z,2024-01-01T01:00:00.000Z,epochs=3;size=large,,cpu,1800,900,1500,0.2000" "$T/out" || die "requests csv: $(cat "$T/out")"
-grep -qx "1,train,2024-01-01T00:00:00.000Z,2024-01-01T01:00:00.000Z,epochs=3;size=large,,memory,1500000000,,2000000000,-0.2500" "$T/out" || die "requests csv memory"
-grep -qx "2,train,2024-01-02T00:00:00.000Z,,size=small,,cpu,,,500," "$T/out" || die "requests csv 2"
+grep -qx "1,train,2024-01-01T00:00:00.000Z,2024-01-01T01:00:00.000Z,epochs=3;size=large,,cpu,1800,900,1500,0.2000,,,," "$T/out" || die "requests csv: $(cat "$T/out")"
+grep -qx "1,train,2024-01-01T00:00:00.000Z,2024-01-01T01:00:00.000Z,epochs=3;size=large,,memory,1500000000,,2000000000,-0.2500,,,," "$T/out" || die "requests csv memory"
+grep -qx "2,train,2024-01-02T00:00:00.000Z,,size=small,,cpu,,,500,,,,," "$T/out" || die "requests csv 2"
 expect_rc 0 '"size": "large"' -- shadow requests "${R[@]}" --workload train --param size=large -o json
 [ "$(grep -c '"id"' "$T/out")" = 1 ] || die "--param filter"
 expect_rc 0 "size=small" -- shadow requests "${R[@]}" --workload train --limit 5

@@ -245,7 +245,7 @@ static void test_feedback_loop(void **state)
 	int64_t req;
 	char w[AH_SHADOW_WORKLOAD_MAX];
 	pred.v[AH_DIM_MEMORY] = (int64_t)(300 * MI);
-	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "train", "rows=3", T0, &f->dims, &pred, &req), 0);
+	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "train", "rows=3", T0, &f->dims, &pred, NULL, &req), 0);
 	ah_shadow_request r;
 	assert_int_equal(ah_shadow_alloc_find(f->s, 7, &r), 0);
 	assert_int_equal(r.id, req);
@@ -303,7 +303,7 @@ static void test_feedback_loop(void **state)
 	for (int i = 1; i <= 10; i++) {
 		char params[32];
 		snprintf(params, sizeof params, "rows=%d", i);
-		assert_int_equal(ah_shadow_alloc_begin(f->s, 100 + i, "train", params, T0 + i * 10 * S, &f->dims, NULL, &req), 0);
+		assert_int_equal(ah_shadow_alloc_begin(f->s, 100 + i, "train", params, T0 + i * 10 * S, &f->dims, NULL, NULL, &req), 0);
 		u.v[AH_DIM_MEMORY] = (int64_t)(100 * MI * i);
 		u.v[AH_DIM_CPU] = 500;
 		assert_int_equal(ah_shadow_alloc_report(f->s, 100 + i, T0 + i * 10 * S + S, &f->dims, &u, mask, NULL), 0);
@@ -319,15 +319,15 @@ static void test_feedback_loop(void **state)
 	assert_int_equal(v.v[AH_DIM_CPU], 500);
 
 	/* A reused id (a recreated ledger): the newest open record is found. */
-	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "other", NULL, T0 + 500 * S, &f->dims, NULL, &req), 0);
-	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "other2", NULL, T0 + 501 * S, &f->dims, NULL, &req), 0);
+	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "other", NULL, T0 + 500 * S, &f->dims, NULL, NULL, &req), 0);
+	assert_int_equal(ah_shadow_alloc_begin(f->s, 7, "other2", NULL, T0 + 501 * S, &f->dims, NULL, NULL, &req), 0);
 	assert_int_equal(ah_shadow_alloc_find(f->s, 7, &r), 0);
 	assert_string_equal(r.workload, "other2");
 
 	/* Bad input writes nothing. */
-	assert_int_equal(ah_shadow_alloc_begin(f->s, 9, "train", "ahead.alloc=1", T0, &f->dims, NULL, &req), AH_EINVAL);
-	assert_int_equal(ah_shadow_alloc_begin(f->s, 0, "train", NULL, T0, &f->dims, NULL, &req), AH_EINVAL);
-	assert_int_equal(ah_shadow_alloc_begin(f->s, 9, "bad name", NULL, T0, &f->dims, NULL, &req), AH_EINVAL);
+	assert_int_equal(ah_shadow_alloc_begin(f->s, 9, "train", "ahead.alloc=1", T0, &f->dims, NULL, NULL, &req), AH_EINVAL);
+	assert_int_equal(ah_shadow_alloc_begin(f->s, 0, "train", NULL, T0, &f->dims, NULL, NULL, &req), AH_EINVAL);
+	assert_int_equal(ah_shadow_alloc_begin(f->s, 9, "bad name", NULL, T0, &f->dims, NULL, NULL, &req), AH_EINVAL);
 	assert_int_equal(ah_shadow_alloc_find(f->s, 9, &r), AH_ENOENT);
 	assert_int_equal(ah_shadow_alloc_report(f->s, 101, -1, &f->dims, &u, mask, NULL), AH_ERANGE);
 }
@@ -346,7 +346,7 @@ static void test_sweep(void **state)
 	ah_vec u = {0};
 	int64_t req;
 	for (int i = 1; i <= 4; i++) {
-		assert_int_equal(ah_shadow_alloc_begin(f->s, (uint64_t)i, "lost", "rows=1", T0 + i * S, &f->dims, NULL, &req), 0);
+		assert_int_equal(ah_shadow_alloc_begin(f->s, (uint64_t)i, "lost", "rows=1", T0 + i * S, &f->dims, NULL, NULL, &req), 0);
 		u.v[AH_DIM_MEMORY] = (int64_t)(10 * MI);
 		assert_int_equal(ah_shadow_alloc_report(f->s, (uint64_t)i, T0 + i * S, &f->dims, &u, 1u << AH_DIM_MEMORY, NULL), 0);
 	}

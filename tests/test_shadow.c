@@ -201,7 +201,8 @@ static void test_requests(void **state)
 	snprintf(r->workload, sizeof(r->workload), "other");
 	assert_int_equal(ah_shadow_request_add(f->s, r, &id3), 0);
 
-	ah_shadow_req_dim obs[2] = {{"cpu", 1800, 900, NAN}, {"gpu", 1, 0.5, NAN}};
+	ah_shadow_req_dim obs[2] = {{.dim = "cpu", .peak = 1800, .mean = 900, .predicted = NAN},
+				    {.dim = "gpu", .peak = 1, .mean = 0.5, .predicted = NAN}};
 	assert_int_equal(ah_shadow_request_end(f->s, id1, 50 * S, obs, 2), AH_ERANGE);
 	assert_int_equal(ah_shadow_request_end(f->s, id1, 160 * S, obs, 2), 0);
 	assert_int_equal(ah_shadow_request_end(f->s, id1, 170 * S, obs, 2), AH_ESTATE);

@@ -133,9 +133,11 @@ int ah_service_set_capacity(ah_service *s, const char *pool, const ah_vec *capac
 
 /* One allocation (or queued request) as people and scripts ask about it:
  * what the engine holds, the request record the usage history keeps for it
- * (workload, parameters, what was predicted, peak and mean reported so
- * far), its latest reported usage, what the history would predict for it
- * now and by which model, and its resizes. */
+ * (workload, parameters, what was predicted at grant and by which model —
+ * record.dims[].model, model_n —, the peak, mean and last usage this
+ * allocation reported), what the history would predict for it now and by
+ * which model (which may differ from the model at grant), and its
+ * resizes. */
 #define AH_SERVICE_RESIZES_SHOWN 5
 
 typedef struct {
@@ -152,14 +154,14 @@ typedef struct {
 	int64_t last_resize_ns;     /* -1: never resized */
 	int n_recent;               /* the newest resizes, oldest first */
 	ah_service_resize recent[AH_SERVICE_RESIZES_SHOWN];
-	/* The workload's latest usage sample per dimension since the
-	 * allocation began (its series' newest bucket mean; AH_USAGE_NONE where
-	 * none; shared by the workload's allocations running at once). */
+	/* This allocation's own newest usage report per dimension (from its
+	 * record; AH_USAGE_NONE where it reported none). */
 	bool have_last;
 	ah_vec last_usage;
-	int64_t last_usage_ns;      /* the newest of them */
-	/* What the history predicts for this request now, at the class's
-	 * quantile, and from what (the model per dimension). */
+	int64_t last_usage_ns;      /* the newest of their times */
+	/* What the history would predict for this request now, at the
+	 * class's quantile, and from what (the model per dimension): not what
+	 * sized it (that is the record's). */
 	bool have_model;
 	ah_vec model_prediction;
 	ah_shadow_prediction_info model;

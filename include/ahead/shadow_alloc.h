@@ -1,10 +1,11 @@
 /* ahead: an allocation's life as a shadow-store request record — the
  * feedback that the shadow predictor (predictor_shadow.h) learns from.
  *
- * begin at grant (params, what was predicted, and the reserved parameter
- * ahead.alloc=ID mapping the engine's allocation id to the record, since the
- * engine does not keep workload names), report (appends each usage sample to
- * the workload's series and raises the record's running peak and mean), end
+ * begin at grant (params, what was predicted and by which model, and the
+ * reserved parameter ahead.alloc=ID mapping the engine's allocation id to the
+ * record, since the engine does not keep workload names), report (appends
+ * each usage sample to the workload's series, raises the record's running
+ * peak and mean and keeps it as the record's last report), end
  * at release (the record becomes a training example); sweep closes the
  * records of allocations that ended otherwise.
  *
@@ -27,9 +28,14 @@ extern "C" {
 
 
 /* Records a granted (or queued) allocation: params as checked above;
- * predicted (may be NULL) gives the per-dimension predictions (0 = none). */
+ * predicted (may be NULL) gives the per-dimension predictions (0 = none);
+ * sized (may be NULL; dims->n entries, indexed as dims) what made each: of
+ * an entry only model and model_n are read ("" where unknown), kept with
+ * the prediction so the record says which model sized it however the
+ * history changes later. */
 int ah_shadow_alloc_begin(ah_shadow *s, uint64_t alloc_id, const char *workload, const char *params,
-			  int64_t start_ns, const ah_dimset *dims, const ah_vec *predicted, int64_t *out_req_id);
+			  int64_t start_ns, const ah_dimset *dims, const ah_vec *predicted,
+			  const ah_shadow_req_dim *sized, int64_t *out_req_id);
 /* The open record of an allocation (the newest, should a recreated ledger
  * have reused the id). AH_ENOENT when there is none. */
 int ah_shadow_alloc_find(ah_shadow *s, uint64_t alloc_id, ah_shadow_request *out);

@@ -87,11 +87,26 @@ typedef struct {
 	char value[AH_SHADOW_PARAM_VALUE_MAX];
 } ah_shadow_param;
 
+/* The name of the model that sized a request (predictor_shadow.h's
+ * ah_psh_source_name: "regression", "series", ...): the dimension grammar. */
+#define AH_SHADOW_MODEL_MAX AH_NAME_MAX
+
 typedef struct {
 	char dim[AH_SHADOW_DIM_MAX];
 	double peak;      /* observed */
 	double mean;      /* observed */
 	double predicted; /* what the prediction said */
+	/* The newest usage report of this request for this dimension and its
+	 * time: written by reports (ah_shadow_request_observe) only, ignored
+	 * by add and end. NaN and -1 when none yet. */
+	double last;
+	int64_t last_ns;
+	/* The model that made `predicted` when the request was sized, and how
+	 * much history it saw (records or points): set at add, never changed.
+	 * "" and 0 when unknown (a hand-made record, or a store older than
+	 * schema 2). */
+	char model[AH_SHADOW_MODEL_MAX];
+	int64_t model_n;
 } ah_shadow_req_dim;
 
 typedef struct {

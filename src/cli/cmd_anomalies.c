@@ -16,6 +16,7 @@
 #include "ahead/series.h"
 #include "ahead/history.h"
 #include "cli/cli.h"
+#include "cli/table.h"
 #include "cli/opts.h"
 #include "cli/trace_input.h"
 
@@ -292,14 +293,20 @@ int ah_cmd_anomalies(int argc, char **argv)
 			}
 		}
 	} else {
-		printf("%-24s %-24s %-24s %10s  %s\n", "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
+		/* aligned tables (cli/table.h) */
+		ah_cli_table et;
+		ah_cli_table_init(&et, 5, 1u << 3);
+		ah_cli_table_addv(&et, "START", "END", "PEAK_AT", "PEAK_SCORE", "KIND");
 		for (size_t k = 0; k < ne; k++) {
+			char sc[32];
 			fmt_time(evs[k].start_ns, t1, sizeof(t1));
 			fmt_time(evs[k].end_ns, t2, sizeof(t2));
 			fmt_time(evs[k].peak_ns, t3, sizeof(t3));
-			printf("%-24s %-24s %-24s %10.3f  %s\n", t1, t2, t3, evs[k].peak_score,
-			       ah_anomaly_kind_name(evs[k].kind));
+			snprintf(sc, sizeof sc, "%.3f", evs[k].peak_score);
+			ah_cli_table_addv(&et, t1, t2, t3, sc, ah_anomaly_kind_name(evs[k].kind));
 		}
+		ah_cli_table_print(&et, stdout);
+		ah_cli_table_fini(&et);
 		uint32_t season = ah_anomaly_season(d);
 		printf("%zu event%s in %zu points (%zu missing); threshold %.3g; season %s",
 		       ne, ne == 1 ? "" : "s", s.n, s.missing + s.filled, cfg.threshold,
@@ -308,12 +315,25 @@ int ah_cmd_anomalies(int argc, char **argv)
 			printf("%u points", season);
 		printf("\n");
 		if (pts) {
-			printf("\n%-22s %14s %14s %7s %s\n", "TIME", "VALUE", "PREDICTED", "SCORE", "");
+			ah_cli_table pt;
+			ah_cli_table_init(&pt, 5, 0xEu);
+			printf("\n");
+			ah_cli_table_addv(&pt, "TIME", "VALUE", "PREDICTED", "SCORE", "");
 			for (size_t i = 0; i < s.n; i++) {
+				char v[48], p[48], sc[32];
 				fmt_time(s.t_ns[i], t1, sizeof(t1));
-				printf("%-22s %14.6g %14.6g %7.4f %s\n", t1, s.v[i], pts[i].predicted,
-				       pts[i].score, pts[i].anomalous ? "*" : "");
+				ah_cli_fmt_num(s.v[i], v, sizeof v);
+				ah_cli_fmt_num(pts[i].predicted, p, sizeof p);
+				snprintf(sc, sizeof sc, "%.4f", pts[i].score);
+				if (ah_cli_table_addv(&pt, t1, isnan(s.v[i]) ? "-" : v, isnan(pts[i].predicted) ? "-" : p,
+						      sc, pts[i].anomalous ? "*" : "")) {
+					ah_cli_table_fini(&pt);
+					rc = AH_ENOMEM;
+					goto fail;
+				}
 			}
+			ah_cli_table_print(&pt, stdout);
+			ah_cli_table_fini(&pt);
 		}
 	}
 	if (fflush(stdout) || ferror(stdout)) {

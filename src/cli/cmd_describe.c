@@ -1,6 +1,7 @@
 /* ahead describe ID: one allocation (or queued request) as a person asks
  * about it, like `kubectl describe`: what it holds, what was predicted for
- * it, what it used (peak, mean, last), the model the history would use for
+ * it at grant and by which model, what it used (its own peak, mean and last
+ * report), apart from those what the workload's history would predict for
  * it now, its lease and its resizes. -o json for scripts
  * (ah_json_description). */
 #include <jansson.h>
@@ -22,9 +23,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ahead describe ID [--db PATH] [--shadow-db PATH] [-o table|json]\n\n"
 		   "Shows one allocation or queued request: tenant, pool, class, workload and\n"
 		   "parameters (the request's apart from ahead's own), per dimension what is\n"
-		   "reserved, what was predicted, the peak, mean and last usage reported, the\n"
-		   "model the workload's history would size it with now, the lease and the\n"
-		   "resizes. Exit 5 if ID does not exist.\n");
+		   "reserved, what was predicted at grant and by which model, the peak, mean\n"
+		   "and last usage this allocation reported; then what the workload's history\n"
+		   "would predict for it now (which may differ from what sized it), the lease\n"
+		   "and the resizes. Exit 5 if ID does not exist.\n");
 }
 
 /* A record figure (NaN: unknown) in the dimension's unit, or "-". */
@@ -69,18 +71,26 @@ static void print_params(const ah_service_description *d)
 	}
 }
 
+/* "group on 6 requests": a model and the history it saw. */
+static void fmt_model(const char *model, int64_t n, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s on %lld %s", model, (long long)n,
+		 !strcmp(model, ah_psh_source_name(AH_PSH_SERIES)) ? "usage samples" : "requests");
+}
+
 static void print_dims(const ah_policy *pol, const ah_service_description *d)
 {
 	ah_cli_table t;
-	ah_cli_table_init(&t, 6, 0x3Eu);
+	/* right-aligned: the figures; left: the names and the model */
+	ah_cli_table_init(&t, 7, 0x76u);
 	printf("Resources:\n");
-	ah_cli_table_addv(&t, "  DIMENSION", "RESERVED", "PREDICTED", "PEAK", "MEAN", "LAST");
+	ah_cli_table_addv(&t, "  DIMENSION", "RESERVED", "PREDICTED", "SIZED BY", "PEAK", "MEAN", "LAST");
 	for (int i = 0; i < pol->dims.n; i++) {
 		const ah_shadow_req_dim *rd = record_dim(d, pol->dims.name[i]);
 		bool last = d->have_last && d->last_usage.v[i] != AH_USAGE_NONE;
 		if (!d->item.res->v[i] && !rd && !last)
 			continue;
-		char name[AH_NAME_MAX + 2], res[32], pr[32], pk[32], mn[32], ls[32] = "-";
+		char name[AH_NAME_MAX + 2], res[32], pr[32], pk[32], mn[32], ls[32] = "-", by[AH_SHADOW_MODEL_MAX + 48] = "-";
 		snprintf(name, sizeof name, "  %s", pol->dims.name[i]);
 		ah_unit_format_human(pol->dims.kind[i], d->item.res->v[i], res, sizeof res);
 		fmt_fig(pol, i, rd ? rd->predicted : NAN, pr, sizeof pr);
@@ -88,28 +98,32 @@ static void print_dims(const ah_policy *pol, const ah_service_description *d)
 		fmt_fig(pol, i, rd ? rd->mean : NAN, mn, sizeof mn);
 		if (last)
 			ah_unit_format_human(pol->dims.kind[i], d->last_usage.v[i], ls, sizeof ls);
-		ah_cli_table_addv(&t, name, res, pr, pk, mn, ls);
+		if (rd && rd->model[0])
+			fmt_model(rd->model, rd->model_n, by, sizeof by);
+		ah_cli_table_addv(&t, name, res, pr, by, pk, mn, ls);
 	}
 	ah_cli_table_print(&t, stdout);
 	ah_cli_table_fini(&t);
 }
 
-static void print_model(const ah_policy *pol, const ah_service_description *d)
+/* What the history would predict now: labelled apart from what sized it
+ * (the table's PREDICTED and SIZED BY), each value with its dimension. */
+static void print_history_now(const ah_policy *pol, const ah_service_description *d)
 {
 	if (!d->have_model) {
-		printf("Model:        -%s\n", d->have_record ? " (the history knows nothing of it yet)" : "");
+		printf("History now:  -%s\n", d->have_record ? " (the history knows nothing of it yet)" : "");
 		return;
 	}
-	printf("Model:        at p%g now:", d->model.q * 100);
+	printf("History now:  would predict at p%g", d->model.q * 100);
 	int n = 0;
 	for (int i = 0; i < d->model.n_dims && i < pol->dims.n; i++) {
 		if (d->model.dim[i].source == AH_PSH_NONE)
 			continue;
-		char v[32];
+		char v[32], m[AH_SHADOW_MODEL_MAX + 48];
 		ah_unit_format_human(pol->dims.kind[i], d->model_prediction.v[i], v, sizeof v);
-		printf("%s %s %s (%s on %zu %s)", n++ ? "," : "", pol->dims.name[i], v,
-		       ah_psh_source_name(d->model.dim[i].source), d->model.dim[i].n,
-		       d->model.dim[i].source == AH_PSH_SERIES ? "usage samples" : "requests");
+		fmt_model(ah_psh_source_name(d->model.dim[i].source),
+			  d->model.dim[i].n > INT64_MAX ? INT64_MAX : (int64_t)d->model.dim[i].n, m, sizeof m);
+		printf("%s %s=%s (%s)", n++ ? "," : "", pol->dims.name[i], v, m);
 	}
 	printf("\n");
 }
@@ -131,7 +145,7 @@ static void print_lease(const ah_service_description *d, int64_t now)
 	if (d->have_last) {
 		char t[40];
 		ah_cli_fmt_time(d->last_usage_ns, t, sizeof t);
-		printf("Last usage:   %s\n", t);
+		printf("Last report:  %s (this allocation's)\n", t);
 	}
 }
 
@@ -144,6 +158,8 @@ static void print_resizes(const ah_service_description *d)
 	char t[40];
 	ah_cli_fmt_time(d->last_resize_ns, t, sizeof t);
 	printf("Resizes:      %d, last %s\n", d->n_resizes, t);
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 3, 0);
 	for (int i = 0; i < d->n_recent; i++) {
 		ah_dimset ds;
 		ah_vec v;
@@ -153,8 +169,12 @@ static void print_resizes(const ah_service_description *d)
 		if (ah_vec_parse(&ds, d->recent[i].resources, &v, NULL, 0) ||
 		    ah_vec_format_human(&ds, &v, res, sizeof res))
 			snprintf(res, sizeof res, "%s", d->recent[i].resources);
-		printf("  %s  %-28s %s\n", t, res, d->recent[i].why);
+		char at[48];
+		snprintf(at, sizeof at, "  %s", t);
+		ah_cli_table_addv(&tab, at, res, d->recent[i].why);
 	}
+	ah_cli_table_print(&tab, stdout);
+	ah_cli_table_fini(&tab);
 }
 
 static void print_table(const ah_policy *pol, const ah_service_description *d, int64_t now)
@@ -173,7 +193,7 @@ static void print_table(const ah_policy *pol, const ah_service_description *d, i
 	print_params(d);
 	print_lease(d, now);
 	print_dims(pol, d);
-	print_model(pol, d);
+	print_history_now(pol, d);
 	print_resizes(d);
 }
 

@@ -14,6 +14,7 @@
 #include "ahead/forecast.h"
 #include "ahead/series.h"
 #include "cli/cli.h"
+#include "cli/table.h"
 #include "cli/opts.h"
 #include "cli/trace_input.h"
 
@@ -270,34 +271,52 @@ int ah_cmd_forecast(int argc, char **argv)
 		printf("error:    MASE %.3f  sMAPE %.2f%%  pinball %.3f  coverage80 %.1f%%  coverage95 %.1f%%\n",
 		       ch.chosen.mase, ch.chosen.smape, ch.chosen.pinball, 100 * ch.chosen.cover80,
 		       100 * ch.chosen.cover95);
-		printf("\n%-18s %8s %8s %8s %8s %8s\n", "candidate", "MASE", "sMAPE%", "pinball", "cov80%", "cov95%");
-		for (size_t i = 0; i < ch.ncand; i++)
-			printf("%-18s %8.3f %8.2f %8.3f %8.1f %8.1f%s\n", ch.cand[i].name, ch.cand[i].mase,
-			       ch.cand[i].smape, ch.cand[i].pinball, 100 * ch.cand[i].cover80,
-			       100 * ch.cand[i].cover95, strcmp(ch.cand[i].name, ch.model) ? "" : "  <- chosen");
+		/* aligned whatever the candidates' names (cli/table.h) */
+		ah_cli_table ct;
+		ah_cli_table_init(&ct, 7, 0x3Eu);
+		printf("\n");
+		ah_cli_table_addv(&ct, "CANDIDATE", "MASE", "sMAPE%", "PINBALL", "COV80%", "COV95%", "");
+		for (size_t i = 0; i < ch.ncand; i++) {
+			char c1[32], c2[32], c3[32], c4[32], c5[32];
+			snprintf(c1, sizeof c1, "%.3f", ch.cand[i].mase);
+			snprintf(c2, sizeof c2, "%.2f", ch.cand[i].smape);
+			snprintf(c3, sizeof c3, "%.3f", ch.cand[i].pinball);
+			snprintf(c4, sizeof c4, "%.1f", 100 * ch.cand[i].cover80);
+			snprintf(c5, sizeof c5, "%.1f", 100 * ch.cand[i].cover95);
+			ah_cli_table_addv(&ct, ch.cand[i].name, c1, c2, c3, c4, c5,
+					  strcmp(ch.cand[i].name, ch.model) ? "" : "<- chosen");
+		}
+		ah_cli_table_print(&ct, stdout);
+		ah_cli_table_fini(&ct);
 		bool any_nan = false;
 		for (size_t i = 0; i < ch.ncand; i++)
 			any_nan |= isnan(ch.cand[i].pinball) || isnan(ch.cand[i].mase);
 		if (any_nan)
 			printf("(nan: too few evaluation points for that score)\n");
-		printf("\n%-24s %12s", "time", "point");
-		for (size_t j = 0; j < nq; j++) {
-			char k[32];
-			snprintf(k, sizeof(k), "q%g", q[j]);
-			printf(" %12s", k);
-		}
+		/* time, point and the quantiles (at most AH_CLI_TABLE_COLS - 2
+		 * of them shown; -o json has them all) */
+		size_t nqs = nq < AH_CLI_TABLE_COLS - 2 ? nq : AH_CLI_TABLE_COLS - 2;
+		ah_cli_table ft;
+		ah_cli_table_init(&ft, (int)(2 + nqs), ~1u);
+		char cells[AH_CLI_TABLE_COLS][48];
+		const char *row[AH_CLI_TABLE_COLS];
+		for (int j = 0; j < AH_CLI_TABLE_COLS; j++)
+			row[j] = cells[j];
+		snprintf(cells[0], sizeof cells[0], "TIME");
+		snprintf(cells[1], sizeof cells[1], "POINT");
+		for (size_t j = 0; j < nqs; j++)
+			snprintf(cells[2 + j], sizeof cells[2 + j], "q%g", q[j]);
 		printf("\n");
+		ah_cli_table_add(&ft, row);
 		for (size_t i = 0; i < H; i++) {
-			fmt_time(t_last + (int64_t)(i + 1) * step, tb, sizeof(tb));
-			char num[48];
-			ah_cli_fmt_num(pt[i], num, sizeof num);
-			printf("%-24s %12s", tb, num);
-			for (size_t j = 0; j < nq; j++) {
-				ah_cli_fmt_num(qo[i * nq + j], num, sizeof num);
-				printf(" %12s", num);
-			}
-			printf("\n");
+			fmt_time(t_last + (int64_t)(i + 1) * step, cells[0], sizeof cells[0]);
+			ah_cli_fmt_num(pt[i], cells[1], sizeof cells[1]);
+			for (size_t j = 0; j < nqs; j++)
+				ah_cli_fmt_num(qo[i * nq + j], cells[2 + j], sizeof cells[2 + j]);
+			ah_cli_table_add(&ft, row);
 		}
+		ah_cli_table_print(&ft, stdout);
+		ah_cli_table_fini(&ft);
 	}
 	ret = AH_EXIT_OK;
 out:

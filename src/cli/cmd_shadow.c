@@ -390,9 +390,26 @@ static void fmt_num(double v, char *buf, size_t len)
 		snprintf(buf, len, "%.17g", v);
 }
 
+/* A point's figure for people: a built-in dimension's readable unit
+ * ("1.5Gi", "250m"), else (custom dimensions, negative values) a plain
+ * readable number; never an exponent. */
+static void point_human(const char *dim, double v, char *buf, size_t len)
+{
+	ah_dimset ds;
+	ah_dimset_init(&ds);
+	int d = ah_dimset_find(&ds, dim);
+	if (d < 0 || ds.kind[d] == AH_UNIT_COUNT || v < 0 || v > (double)AH_VALUE_MAX ||
+	    ah_unit_format_human(ds.kind[d], (int64_t)llround(v), buf, len))
+		ah_cli_fmt_num(v, buf, len);
+}
+
 typedef struct {
 	ah_out_fmt fmt;
 	size_t n;
+	/* the table: measured in a first pass, printed in a second */
+	ah_cli_table *tab;
+	bool measuring;
+	const char *dim;
 } print_ctx;
 
 static int print_point(void *vctx, const ah_shadow_point *p)
@@ -416,13 +433,21 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 			return AH_ENOMEM;
 		printf("%s\n    %s", c->n ? "," : "", sj);
 		free(sj);
-	} else {
+	} else if (c->fmt == AH_OUT_CSV) {
 		fmt_num(p->mean, m, sizeof(m));
 		fmt_num(p->max, x, sizeof(x));
-		if (c->fmt == AH_OUT_CSV)
-			printf("%s,%s,%s,%lld\n", t, m, x, (long long)p->count);
-		else
-			printf("%-24s  %14s  %14s  %10lld\n", t, m, x, (long long)p->count);
+		printf("%s,%s,%s,%lld\n", t, m, x, (long long)p->count);
+	} else {
+		char n[24];
+		point_human(c->dim, p->mean, m, sizeof m);
+		point_human(c->dim, p->max, x, sizeof x);
+		snprintf(n, sizeof n, "%lld", (long long)p->count);
+		const char *row[] = {t, m, x, n};
+		int rc = c->measuring ? ah_cli_table_measure(c->tab, row) : ah_cli_table_print_row(c->tab, row, stdout);
+		if (rc)
+			return rc;
+		if (c->measuring)
+			return 0;
 	}
 	c->n++;
 	return ferror(stdout) ? AH_EIO : 0;
@@ -480,7 +505,9 @@ static int cmd_query(int argc, char **argv, int export)
 			ret = hist_fail(sub, err, rc == AH_EIO ? AH_ESTORE : rc);
 		goto out;
 	}
-	print_ctx c = {fmt, 0};
+	ah_cli_table tab;
+	ah_cli_table_init(&tab, 4, 0xEu);
+	print_ctx c = {fmt, 0, &tab, false, o.dim};
 	if (fmt == AH_OUT_JSON) {
 		json_t *w = json_string(o.workload), *d = json_string(o.dim);
 		char *ws = json_dumps(w, JSON_ENCODE_ANY), *ds = json_dumps(d, JSON_ENCODE_ANY);
@@ -494,9 +521,19 @@ static int cmd_query(int argc, char **argv, int export)
 	} else if (fmt == AH_OUT_CSV) {
 		printf("time,value,max,count\n");
 	} else {
-		printf("%-24s  %14s  %14s  %10s\n", "TIME", "MEAN", "MAX", "COUNT");
+		/* two passes over the points rather than all of them in memory:
+		 * widths first, then the rows */
+		ah_cli_table_addv(&tab, "TIME", "MEAN", "MAX", "COUNT");
+		c.measuring = true;
+		rc = ah_history_query(s, o.workload, o.dim, from, to, step, print_point, &c, err, sizeof err);
+		c.measuring = false;
+		if (rc)
+			goto queried;
+		ah_cli_table_print(&tab, stdout);
 	}
 	rc = ah_history_query(s, o.workload, o.dim, from, to, step, print_point, &c, err, sizeof err);
+queried:
+	ah_cli_table_fini(&tab);
 	if (fmt == AH_OUT_JSON)
 		printf("%s]\n}\n", c.n ? "\n  " : "");
 	if (rc)
@@ -906,10 +943,10 @@ static int cmd_requests(int argc, char **argv)
 	ah_cli_table tab;
 	ah_cli_table_init(&tab, 6, 1u);
 	if (fmt == AH_OUT_CSV)
-		printf("id,workload,start,end,params,ahead_params,dim,peak,mean,predicted,error\n");
+		printf("id,workload,start,end,params,ahead_params,dim,peak,mean,predicted,error,last,last_at,model,history\n");
 	else if (fmt == AH_OUT_TABLE)
 		ah_cli_table_addv(&tab, "ID", "START", "END", "PARAMS", "AHEAD'S OWN",
-				  "DIM: PEAK / MEAN / PREDICTED (ERROR)");
+				  "DIM: PEAK / MEAN / PREDICTED (ERROR) BY MODEL");
 	for (size_t i = 0; i < n; i++) {
 		ah_shadow_request *r = &v[i];
 		if (fmt == AH_OUT_JSON) {
@@ -928,8 +965,18 @@ static int cmd_requests(int argc, char **argv)
 			/* One line per dimension (one line without figures when none);
 			 * the JSON's names, exact figures. */
 			for (int k = 0; k < (r->n_dims ? r->n_dims : 1); k++) {
-				char a[32] = "", b[32] = "", c[32] = "", e[32] = "";
+				char a[32] = "", b[32] = "", c[32] = "", e[32] = "", l[32] = "", la[48] = "", h[24] = "";
+				const char *m = "";
 				if (r->n_dims) {
+					const ah_shadow_req_dim *rd = &r->dims[k];
+					if (!isnan(rd->last) && rd->last_ns >= 0) {
+						fmt_num(rd->last, l, sizeof l);
+						ah_cli_fmt_time(rd->last_ns, la, sizeof la);
+					}
+					if (rd->model[0]) {
+						m = rd->model;
+						snprintf(h, sizeof h, "%lld", (long long)rd->model_n);
+					}
 					if (!isnan(r->dims[k].peak))
 						fmt_num(r->dims[k].peak, a, sizeof(a));
 					if (!isnan(r->dims[k].mean))
@@ -943,7 +990,7 @@ static int cmd_requests(int argc, char **argv)
 				printf("%s,", id);
 				ah_cli_csv_field(r->workload), printf(",%s,%s,", st, r->end_ns >= 0 ? en : "");
 				ah_cli_csv_field(params), putchar(','), ah_cli_csv_field(own);
-				printf(",%s,%s,%s,%s,%s\n", r->n_dims ? r->dims[k].dim : "", a, b, c, e);
+				printf(",%s,%s,%s,%s,%s,%s,%s,%s,%s\n", r->n_dims ? r->dims[k].dim : "", a, b, c, e, l, la, m, h);
 			}
 			continue;
 		}
@@ -956,8 +1003,11 @@ static int cmd_requests(int argc, char **argv)
 			double x = ah_request_dim_error(&r->dims[k]);
 			if (!isnan(x))
 				snprintf(e, sizeof e, " (%+.0f%%)", 100 * x);
-			fl += (size_t)snprintf(figs + fl, sizeof figs - fl, "%s%s: %s / %s / %s%s", k ? "  " : "",
-					       r->dims[k].dim, a, b, c, e);
+			char by[AH_SHADOW_MODEL_MAX + 8] = "";
+			if (r->dims[k].model[0])
+				snprintf(by, sizeof by, " by %s", r->dims[k].model);
+			fl += (size_t)snprintf(figs + fl, sizeof figs - fl, "%s%s: %s / %s / %s%s%s", k ? "  " : "",
+					       r->dims[k].dim, a, b, c, e, by);
 		}
 		ah_cli_table_addv(&tab, id, st, en, *params ? params : "-", *own ? own : "-", figs);
 	}

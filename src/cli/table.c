@@ -68,6 +68,20 @@ static char *safe_dup(const char *s)
 	return b ? ah_cli_safe_text(s ? s : "-", b, n) : NULL;
 }
 
+/* The row made safe into row[] (to free); 0 or AH_ENOMEM. */
+static int safe_row(const ah_cli_table *t, const char *const *cells, char **row)
+{
+	for (int i = 0; i < t->ncol; i++) {
+		row[i] = safe_dup(cells[i]);
+		if (!row[i]) {
+			while (i--)
+				free(row[i]);
+			return AH_ENOMEM;
+		}
+	}
+	return 0;
+}
+
 int ah_cli_table_add(ah_cli_table *t, const char *const *cells)
 {
 	if (t->nrows == t->cap) {
@@ -78,15 +92,8 @@ int ah_cli_table_add(ah_cli_table *t, const char *const *cells)
 		t->cells = c;
 		t->cap = cap;
 	}
-	char **row = t->cells + (size_t)t->nrows * (size_t)t->ncol;
-	for (int i = 0; i < t->ncol; i++) {
-		row[i] = safe_dup(cells[i]);
-		if (!row[i]) {
-			while (i--)
-				free(row[i]);
-			return AH_ENOMEM;
-		}
-	}
+	if (safe_row(t, cells, t->cells + (size_t)t->nrows * (size_t)t->ncol))
+		return AH_ENOMEM;
 	t->nrows++;
 	return 0;
 }
@@ -111,28 +118,71 @@ static int width(const char *s)
 	return w;
 }
 
-void ah_cli_table_print(const ah_cli_table *t, FILE *f)
+/* The widths of every column: the rows kept and the rows measured. */
+static void widths(const ah_cli_table *t, int w[AH_CLI_TABLE_COLS])
 {
-	int w[AH_CLI_TABLE_COLS] = {0};
+	memcpy(w, t->w, sizeof t->w);
 	for (int r = 0; r < t->nrows; r++)
 		for (int c = 0; c < t->ncol; c++) {
 			int x = width(t->cells[r * t->ncol + c]);
 			w[c] = x > w[c] ? x : w[c];
 		}
-	for (int r = 0; r < t->nrows; r++) {
-		for (int c = 0; c < t->ncol; c++) {
-			const char *s = t->cells[r * t->ncol + c];
-			int pad = w[c] - width(s);
-			bool last = c == t->ncol - 1;
-			if (t->right & (1u << c))
-				fprintf(f, "%*s%s", pad, "", s);
-			else
-				fprintf(f, "%s%*s", s, last ? 0 : pad, "");
-			if (!last)
-				fputs("  ", f);
+}
+
+/* One row of safe cells in widths w. Padding is written only before text
+ * that follows it, so a row never ends in spaces (an empty last column). */
+static void print_cells(const ah_cli_table *t, char *const *row, const int *w, FILE *f)
+{
+	int pending = 0;
+	for (int c = 0; c < t->ncol; c++) {
+		const char *s = row[c];
+		int pad = w[c] - width(s);
+		bool right = t->right & (1u << c);
+		if (right)
+			pending += pad;
+		if (*s) {
+			fprintf(f, "%*s%s", pending, "", s);
+			pending = 0;
 		}
-		fputc('\n', f);
+		if (!right)
+			pending += pad;
+		pending += 2;
 	}
+	fputc('\n', f);
+}
+
+void ah_cli_table_print(const ah_cli_table *t, FILE *f)
+{
+	int w[AH_CLI_TABLE_COLS];
+	widths(t, w);
+	for (int r = 0; r < t->nrows; r++)
+		print_cells(t, t->cells + (size_t)r * (size_t)t->ncol, w, f);
+}
+
+int ah_cli_table_measure(ah_cli_table *t, const char *const *cells)
+{
+	char *row[AH_CLI_TABLE_COLS];
+	if (safe_row(t, cells, row))
+		return AH_ENOMEM;
+	for (int c = 0; c < t->ncol; c++) {
+		int x = width(row[c]);
+		t->w[c] = x > t->w[c] ? x : t->w[c];
+		free(row[c]);
+	}
+	return 0;
+}
+
+int ah_cli_table_print_row(const ah_cli_table *t, const char *const *cells, FILE *f)
+{
+	char *row[AH_CLI_TABLE_COLS];
+	int w[AH_CLI_TABLE_COLS];
+	if (safe_row(t, cells, row))
+		return AH_ENOMEM;
+	widths(t, w);
+	print_cells(t, row, w, f);
+	for (int c = 0; c < t->ncol; c++)
+		free(row[c]);
+	return 0;
 }
 
 /* One CSV field on stdout, quoted when it holds a comma, quote or line break. */

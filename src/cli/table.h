@@ -17,6 +17,7 @@ typedef struct {
 	unsigned right;  /* bit i: column i is right-aligned (numbers) */
 	int nrows, cap;
 	char **cells;    /* nrows * ncol, row-major */
+	int w[AH_CLI_TABLE_COLS]; /* widths measured without keeping the row */
 } ah_cli_table;
 
 /* A table of ncol (<= AH_CLI_TABLE_COLS) columns; right-aligned columns as
@@ -29,6 +30,13 @@ int ah_cli_table_add(ah_cli_table *t, const char *const *cells);
 int ah_cli_table_addv(ah_cli_table *t, ...);
 /* Prints every row, columns two spaces apart, the last one unpadded. */
 void ah_cli_table_print(const ah_cli_table *t, FILE *f);
+
+/* For rows too many to keep (a series' points): a first pass measures
+ * each row without keeping it, a second prints each row as it comes, in
+ * the widths measured (and those of the rows kept, e.g. a header). Cells
+ * as in ah_cli_table_add; measure and print must see the same cells. */
+int ah_cli_table_measure(ah_cli_table *t, const char *const *cells);
+int ah_cli_table_print_row(const ah_cli_table *t, const char *const *cells, FILE *f);
 
 /* Outside text made safe for a terminal (see above) into buf; returns buf. */
 char *ah_cli_safe_text(const char *s, char *buf, size_t len);

@@ -407,7 +407,14 @@ static json_t *record_params(const ah_shadow_request *r, bool own)
 	return o;
 }
 
-static json_t *model_json(const ah_policy *pol, const ah_service_description *d)
+/* {"model": NAME, "history": N}: a model and how much history it saw. */
+static json_t *model_pair(const char *name, int64_t n)
+{
+	return json_pack("{s:s,s:I}", "model", name, "history", (json_int_t)n);
+}
+
+/* What the history would predict now (not what sized the allocation). */
+static json_t *history_now_json(const ah_policy *pol, const ah_service_description *d)
 {
 	json_t *m = json_object(), *by = json_object();
 	json_object_set_new(m, "quantile", json_real(d->model.q));
@@ -416,8 +423,8 @@ static json_t *model_json(const ah_policy *pol, const ah_service_description *d)
 		if (d->model.dim[i].source == AH_PSH_NONE)
 			continue;
 		json_object_set_new(by, pol->dims.name[i],
-				    json_pack("{s:s,s:I}", "source", ah_psh_source_name(d->model.dim[i].source), "n",
-					      (json_int_t)d->model.dim[i].n));
+				    model_pair(ah_psh_source_name(d->model.dim[i].source),
+					       d->model.dim[i].n > INT64_MAX ? INT64_MAX : (int64_t)d->model.dim[i].n));
 	}
 	json_object_set_new(m, "by_dim", by);
 	return m;
@@ -451,10 +458,15 @@ json_t *ah_json_history_request(const ah_shadow_request *r)
 	json_object_set_new(o, "ahead_params", record_params(r, true));
 	for (int k = 0; k < r->n_dims; k++) {
 		double e = ah_request_dim_error(&r->dims[k]);
-		json_object_set_new(dims, r->dims[k].dim,
-				    json_pack("{s:o,s:o,s:o,s:o}", "peak", fig_json(r->dims[k].peak), "mean",
-					      fig_json(r->dims[k].mean), "predicted", fig_json(r->dims[k].predicted),
-					      "error", isnan(e) ? json_null() : json_real(e)));
+		const ah_shadow_req_dim *x = &r->dims[k];
+		bool last = !isnan(x->last) && x->last_ns >= 0;
+		json_object_set_new(dims, x->dim,
+				    json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "peak", fig_json(x->peak), "mean",
+					      fig_json(x->mean), "predicted", fig_json(x->predicted), "error",
+					      isnan(e) ? json_null() : json_real(e), "last", fig_json(last ? x->last : NAN),
+					      "last_at", ah_json_time(last ? x->last_ns : -1), "model",
+					      x->model[0] ? ah_json_text(x->model) : json_null(), "history",
+					      x->model[0] ? json_integer((json_int_t)x->model_n) : json_null()));
 	}
 	json_object_set_new(o, "dims", dims);
 	return o;
@@ -471,13 +483,16 @@ json_t *ah_json_description(const ah_policy *pol, const ah_service_description *
 		set_text(o, "workload", r->workload);
 		json_object_set_new(o, "params", record_params(r, false));
 		json_object_set_new(o, "ahead_params", record_params(r, true));
-		json_t *pred = json_object(), *peak = json_object(), *mean = json_object();
+		json_t *pred = json_object(), *peak = json_object(), *mean = json_object(), *by = json_object();
 		for (int k = 0; k < r->n_dims; k++) {
 			set_fig(pred, r->dims[k].dim, r->dims[k].predicted);
 			set_fig(peak, r->dims[k].dim, r->dims[k].peak);
 			set_fig(mean, r->dims[k].dim, r->dims[k].mean);
+			if (r->dims[k].model[0])
+				json_object_set_new(by, r->dims[k].dim, model_pair(r->dims[k].model, r->dims[k].model_n));
 		}
 		json_object_set_new(o, "predicted", pred);
+		json_object_set_new(o, "sized_by", by);
 		json_object_set_new(o, "peak", peak);
 		json_object_set_new(o, "mean", mean);
 	} else {
@@ -486,7 +501,7 @@ json_t *ah_json_description(const ah_policy *pol, const ah_service_description *
 	json_object_set_new(o, "last_usage", d->have_last ? ah_json_vec(&pol->dims, &d->last_usage, AH_USAGE_NONE)
 							 : json_null());
 	json_object_set_new(o, "last_usage_at", ah_json_time(d->have_last ? d->last_usage_ns : -1));
-	json_object_set_new(o, "model", d->have_model ? model_json(pol, d) : json_null());
+	json_object_set_new(o, "history_now", d->have_model ? history_now_json(pol, d) : json_null());
 	json_object_set_new(o, "resizes", json_integer(d->n_resizes));
 	json_object_set_new(o, "last_resize", ah_json_time(d->last_resize_ns));
 	json_t *rs = json_array();

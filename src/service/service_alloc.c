@@ -2,6 +2,7 @@
  * reports and ticks, each followed by the usage-history bookkeeping
  * (docs/SHADOW.md, "Predict, then reserve"). The ledger has the answer
  * before history is written: history is best effort, never a gate. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,11 +61,22 @@ static void use_predictor(ah_service *s, const ah_request *rq)
 	ah_engine_set_predictor(s->eng, &pr);
 }
 
-static void record_begin(ah_service *s, const ah_request *rq, const ah_decision *d, int64_t now_ns)
+/* The record keeps what was predicted and by which model (the model at
+ * grant: what the history would pick later may differ). */
+static void record_begin(ah_service *s, const ah_request *rq, const ah_service_decision *sd, int64_t now_ns)
 {
+	const ah_decision *d = &sd->d;
+	ah_shadow_req_dim sized[AH_MAX_DIMS];
 	int64_t req;
+	memset(sized, 0, sizeof sized);
+	for (int i = 0; sd->have_info && i < sd->info.n_dims && i < s->pol->dims.n; i++) {
+		if (sd->info.dim[i].source == AH_PSH_NONE)
+			continue;
+		snprintf(sized[i].model, sizeof sized[i].model, "%s", ah_psh_source_name(sd->info.dim[i].source));
+		sized[i].model_n = sd->info.dim[i].n > INT64_MAX ? INT64_MAX : (int64_t)sd->info.dim[i].n;
+	}
 	int rc = ah_shadow_alloc_begin(s->sh, d->id, rq->workload, rq->params ? rq->params : "", now_ns,
-				       &s->pol->dims, d->predicted ? &d->prediction : NULL, &req);
+				       &s->pol->dims, d->predicted ? &d->prediction : NULL, sized, &req);
 	if (rc < 0)
 		ah_service_warn(s, "%llu: not recorded in the shadow store (%s); its usage will not be learned",
 				(unsigned long long)d->id, ah_strerror(rc));
@@ -105,7 +117,7 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 		sd.have_info = true;
 	no_history(s, rq, &sd.d);
 	if (s->sh && rq->workload && sd.d.outcome != AH_REFUSED)
-		record_begin(s, rq, &sd.d, now_ns);
+		record_begin(s, rq, &sd, now_ns);
 	sweep(s, now_ns);
 	*out = sd;
 	return 0;

@@ -26,40 +26,22 @@ static int count_resize(void *ctx, const ah_event_row *ev)
 	return 0;
 }
 
-typedef struct {
-	double mean;
-	bool seen;
-} last_point;
-
-static int take_point(void *ctx, const ah_shadow_point *p)
+/* The allocation's own newest report per dimension, from its record (not
+ * the workload's series, which every allocation of the workload shares). */
+static void last_usage(const ah_dimset *ds, ah_service_description *d)
 {
-	last_point *l = ctx;
-	l->mean = p->mean;
-	l->seen = true;
-	return 0;
-}
-
-/* The workload's newest sample per dimension, if it came after start_ns. */
-static void last_usage(ah_service *s, const char *workload, int64_t start_ns, ah_service_description *d)
-{
-	const ah_dimset *ds = &s->pol->dims;
 	d->last_usage_ns = -1;
 	for (int i = 0; i < AH_MAX_DIMS; i++)
 		d->last_usage.v[i] = AH_USAGE_NONE;
-	for (int i = 0; i < ds->n; i++) {
-		int64_t sid;
-		ah_shadow_series_info si;
-		last_point lp = {0, false};
-		if (ah_shadow_series_find(s->sh, workload, ds->name[i], &sid) < 0 ||
-		    ah_shadow_series_info_get(s->sh, sid, &si) < 0 || si.last_ns < 0 ||
-		    si.last_ns + si.granularity_ns <= start_ns)
+	for (int k = 0; k < d->record.n_dims; k++) {
+		const ah_shadow_req_dim *x = &d->record.dims[k];
+		int i = ah_dimset_find(ds, x->dim);
+		if (i < 0 || isnan(x->last) || x->last < 0 || x->last_ns < 0)
 			continue;
-		if (ah_shadow_query(s->sh, sid, si.last_ns, si.last_ns + 1, 0, take_point, &lp) < 0 || !lp.seen)
-			continue;
-		d->last_usage.v[i] = (int64_t)ceil(lp.mean);
+		d->last_usage.v[i] = x->last >= (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)ceil(x->last);
 		d->have_last = true;
-		if (si.last_ns > d->last_usage_ns)
-			d->last_usage_ns = si.last_ns;
+		if (x->last_ns > d->last_usage_ns)
+			d->last_usage_ns = x->last_ns;
 	}
 }
 
@@ -94,7 +76,7 @@ static void describe_history(ah_service *s, ah_service_description *d)
 	if (!ah_service_shadow(s, false) || ah_shadow_alloc_find(s->sh, d->item.id, &d->record) < 0)
 		return;
 	d->have_record = true;
-	last_usage(s, d->record.workload, d->record.start_ns, d);
+	last_usage(&s->pol->dims, d);
 	int k = ah_policy_find_class(s->pol, d->item.klass);
 	char params[AH_PARAMS_MAX + 1];
 	user_params(&d->record, params, sizeof params);

@@ -15,7 +15,10 @@
 #include "ahead/error.h"
 #include "store/shadow_int.h"
 
-#define SCHEMA_VERSION 1
+/* Schema 1: series, lanes, points, request records. Schema 2: a request's
+ * dimension also keeps its newest report (last, last_ns) and the model that
+ * sized it (model, model_n); a schema-1 store is upgraded in place on open. */
+#define SCHEMA_VERSION 2
 #define MAX_LANES 64
 
 /* Merging two points (old row, excluded) keeps the count-weighted mean, the
@@ -43,8 +46,20 @@ static const char *schema_sql =
 	" value TEXT NOT NULL, PRIMARY KEY(req, key)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS request_param_by_kv ON request_param(key, value);"
 	"CREATE TABLE IF NOT EXISTS request_dim(req INTEGER NOT NULL, dim TEXT NOT NULL,"
-	" peak REAL, mean REAL, predicted REAL, PRIMARY KEY(req, dim)) WITHOUT ROWID;"
-	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
+	" peak REAL, mean REAL, predicted REAL, last REAL, last_ns INTEGER, model TEXT, model_n INTEGER,"
+	" PRIMARY KEY(req, dim)) WITHOUT ROWID;"
+	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 2);";
+
+/* The steps from each older schema to the next, applied in order inside the
+ * open's transaction: step[v - 1] takes schema v to v + 1. */
+static const char *const upgrade_sql[SCHEMA_VERSION - 1] = {
+	/* 1 -> 2 */
+	"ALTER TABLE request_dim ADD COLUMN last REAL;"
+	"ALTER TABLE request_dim ADD COLUMN last_ns INTEGER;"
+	"ALTER TABLE request_dim ADD COLUMN model TEXT;"
+	"ALTER TABLE request_dim ADD COLUMN model_n INTEGER;"
+	"UPDATE meta SET value = 2 WHERE key = 'schema';",
+};
 
 int sh_err(int rc)
 {
@@ -147,6 +162,27 @@ void ah_shadow_free(ah_shadow *s)
 	free(s);
 }
 
+/* Brings an older schema to SCHEMA_VERSION, step by step; a newer (or
+ * foreign) schema is AH_ESTORE and is not touched. Inside a transaction. */
+static int upgrade(ah_shadow *s)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+	int rc = sh_err(sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema'", -1, &st, NULL));
+	if (rc == 0) {
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+			v = sqlite3_column_int(st, 0);
+		sqlite3_finalize(st);
+	}
+	if (rc)
+		return rc;
+	if (v < 1 || v > SCHEMA_VERSION)
+		return AH_ESTORE;
+	for (; v < SCHEMA_VERSION && rc == 0; v++)
+		rc = sh_exec(s, upgrade_sql[v - 1]);
+	return rc;
+}
+
 int ah_shadow_open(const char *path, ah_shadow **out)
 {
 	if (!path || !*path || !out)
@@ -181,14 +217,8 @@ int ah_shadow_open(const char *path, ah_shadow **out)
 	if ((rc = sh_tx_begin(s, &tx)))
 		goto out;
 	rc = sh_exec(s, schema_sql);
-	if (rc == 0) {
-		sqlite3_stmt *v = NULL;
-		rc = sh_err(sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key='schema'", -1,
-					       &v, NULL));
-		if (rc == 0 && (sqlite3_step(v) != SQLITE_ROW || sqlite3_column_int(v, 0) != SCHEMA_VERSION))
-			rc = AH_ESTORE; /* a newer (or foreign) schema: do not touch it */
-		sqlite3_finalize(v);
-	}
+	if (rc == 0)
+		rc = upgrade(s);
 	if ((rc = sh_tx_end(s, &tx, rc)))
 		goto out;
 	if ((rc = prep(s, "SELECT id, granularity_ns FROM series WHERE workload = ?1 AND dim = ?2",

@@ -16,7 +16,8 @@
 #include "ahead/shadow_alloc.h"
 
 int ah_shadow_alloc_begin(ah_shadow *s, uint64_t alloc_id, const char *workload, const char *params,
-			  int64_t start_ns, const ah_dimset *dims, const ah_vec *predicted, int64_t *out_req_id)
+			  int64_t start_ns, const ah_dimset *dims, const ah_vec *predicted,
+			  const ah_shadow_req_dim *sized, int64_t *out_req_id)
 {
 	ah_shadow_request *r = NULL;
 	int64_t id;
@@ -44,6 +45,12 @@ int ah_shadow_alloc_begin(ah_shadow *s, uint64_t alloc_id, const char *workload,
 		snprintf(d->dim, sizeof d->dim, "%s", dims->name[i]);
 		d->peak = d->mean = NAN;
 		d->predicted = (double)predicted->v[i];
+		d->last = NAN;
+		d->last_ns = -1;
+		if (sized && sized[i].model[0]) {
+			memcpy(d->model, sized[i].model, sizeof d->model);
+			d->model_n = sized[i].model_n;
+		}
 	}
 	if ((rc = ah_shadow_request_add(s, r, &id)))
 		goto out;

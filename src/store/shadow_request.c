@@ -3,7 +3,10 @@
  * A request's parameters live one row per key in request_param (indexed by
  * key and value), so "all requests of W with size=large" is a query, and the
  * observed/predicted figures one row per dimension in request_dim, so a
- * request may report any dimension. NaN figures are stored as NULL. */
+ * request may report any dimension. NaN figures are stored as NULL. A
+ * dimension also keeps its newest report (last, last_ns: each report
+ * overwrites them in the report's own transaction) and the model that sized
+ * it at add (model, model_n: NULL when unknown). */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,6 +32,10 @@ static int check_dims(const ah_shadow_req_dim *dims, int n)
 		if (check_figure(dims[i].peak) || check_figure(dims[i].mean) ||
 		    check_figure(dims[i].predicted))
 			return AH_EINVAL;
+		/* the model's name: "" (unknown) or the dimension grammar */
+		if (memchr(dims[i].model, '\0', sizeof dims[i].model) == NULL ||
+		    (dims[i].model[0] && ah_name_check_dim(dims[i].model)) || dims[i].model_n < 0)
+			return AH_EINVAL;
 		for (int j = 0; j < i; j++)
 			if (!strcmp(dims[i].dim, dims[j].dim))
 				return AH_EINVAL;
@@ -49,10 +56,12 @@ static int put_dims(ah_shadow *s, int64_t id, const ah_shadow_req_dim *dims, int
 	sqlite3_stmt *st = NULL;
 	int rc = sh_err(sqlite3_prepare_v2(
 		s->db,
-		"INSERT INTO request_dim(req, dim, peak, mean, predicted) VALUES(?1, ?2, ?3, ?4, ?5)"
+		"INSERT INTO request_dim(req, dim, peak, mean, predicted, model, model_n)"
+		" VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
 		" ON CONFLICT(req, dim) DO UPDATE SET peak = coalesce(excluded.peak, peak),"
 		" mean = coalesce(excluded.mean, mean),"
-		" predicted = coalesce(excluded.predicted, predicted)",
+		" predicted = coalesce(excluded.predicted, predicted),"
+		" model = coalesce(model, excluded.model), model_n = coalesce(model_n, excluded.model_n)",
 		-1, &st, NULL));
 	for (int i = 0; i < n && rc == 0; i++) {
 		sqlite3_bind_int64(st, 1, id);
@@ -60,6 +69,13 @@ static int put_dims(ah_shadow *s, int64_t id, const ah_shadow_req_dim *dims, int
 		bind_fig(st, 3, dims[i].peak);
 		bind_fig(st, 4, dims[i].mean);
 		bind_fig(st, 5, dims[i].predicted);
+		if (dims[i].model[0]) {
+			sqlite3_bind_text(st, 6, dims[i].model, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 7, dims[i].model_n);
+		} else {
+			sqlite3_bind_null(st, 6);
+			sqlite3_bind_null(st, 7);
+		}
 		int r = sqlite3_step(st);
 		sqlite3_reset(st);
 		rc = r == SQLITE_DONE ? 0 : sh_err(r);
@@ -207,7 +223,7 @@ static int reader_init(ah_shadow *s, reader *rd)
 	    (rc = sh_err(sqlite3_prepare_v2(s->db, "SELECT key, value FROM request_param WHERE req = ?1 ORDER BY key",
 					    -1, &rd->params, NULL))) ||
 	    (rc = sh_err(sqlite3_prepare_v2(s->db,
-					    "SELECT dim, peak, mean, predicted FROM request_dim"
+					    "SELECT dim, peak, mean, predicted, last, last_ns, model, model_n FROM request_dim"
 					    " WHERE req = ?1 ORDER BY dim",
 					    -1, &rd->dims, NULL))))
 		reader_fini(rd);
@@ -252,6 +268,14 @@ static int reader_get(reader *rd, int64_t id, ah_shadow_request *r)
 		d->peak = col_fig(st, 1);
 		d->mean = col_fig(st, 2);
 		d->predicted = col_fig(st, 3);
+		d->last = col_fig(st, 4);
+		d->last_ns = sqlite3_column_type(st, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 5);
+		if (isnan(d->last))
+			d->last_ns = -1;
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			snprintf(d->model, sizeof d->model, "%s", (const char *)sqlite3_column_text(st, 6));
+			d->model_n = sqlite3_column_int64(st, 7);
+		}
 	}
 	if (x != SQLITE_DONE && x != SQLITE_ROW)
 		rc = sh_err(x);
@@ -520,16 +544,20 @@ out:
 }
 
 /* Raises the running peak and folds v into the running mean, weighted by
- * the `before` reports merged earlier (an insert starts both at v). */
-static int merge_dim(ah_shadow *s, int64_t req, const char *dim, double v, int64_t before)
+ * the `before` reports merged earlier (an insert starts both at v); v at
+ * t_ns becomes the dimension's last report, unless one newer is stored (a
+ * clock stepped back keeps the newest). */
+static int merge_dim(ah_shadow *s, int64_t req, const char *dim, double v, int64_t before, int64_t t_ns)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sh_err(sqlite3_prepare_v2(
 		s->db,
-		"INSERT INTO request_dim(req, dim, peak, mean) VALUES(?1, ?2, ?3, ?3)"
+		"INSERT INTO request_dim(req, dim, peak, mean, last, last_ns) VALUES(?1, ?2, ?3, ?3, ?3, ?5)"
 		" ON CONFLICT(req, dim) DO UPDATE SET peak = max(coalesce(peak, excluded.peak), excluded.peak),"
 		" mean = CASE WHEN mean IS NULL OR ?4 = 0 THEN excluded.mean"
-		" ELSE (mean * ?4 + excluded.mean) / (?4 + 1) END",
+		" ELSE (mean * ?4 + excluded.mean) / (?4 + 1) END,"
+		" last = CASE WHEN last_ns IS NULL OR last_ns <= ?5 THEN excluded.last ELSE last END,"
+		" last_ns = max(coalesce(last_ns, ?5), ?5)",
 		-1, &st, NULL));
 	if (rc)
 		return rc;
@@ -537,6 +565,7 @@ static int merge_dim(ah_shadow *s, int64_t req, const char *dim, double v, int64
 	sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 3, v);
 	sqlite3_bind_int64(st, 4, before);
+	sqlite3_bind_int64(st, 5, t_ns);
 	rc = sh_err(sqlite3_step(st));
 	sqlite3_finalize(st);
 	return rc;
@@ -587,7 +616,7 @@ int ah_shadow_request_observe(ah_shadow *s, int64_t id, const char *count_key, i
 		if ((rc = ah_shadow_series_ensure(s, workload, dims[i], 0, &sid)) ||
 		    (rc = ah_shadow_append(s, sid, &t_ns, &values[i], 1)))
 			break;
-		rc = merge_dim(s, id, dims[i], values[i], before);
+		rc = merge_dim(s, id, dims[i], values[i], before, t_ns);
 	}
 	if (rc == 0) {
 		snprintf(val, sizeof val, "%" PRId64, before < INT64_MAX ? before + 1 : before);
