@@ -82,12 +82,22 @@ void api_policy_put(api_call *c)
 		}
 		text = own;
 	} else {
-		if (!api_body_check(c, PUT_FIELDS) || !api_body_string(c, "text", AH_POLICY_MAX_BYTES, &text, &has))
+		/* a file's text: newlines and tabs are its lines; the policy
+		 * reader checks the rest, naming the line */
+		json_t *t = json_object_get(c->body, "text");
+		if (!api_body_check(c, PUT_FIELDS))
 			return;
-		if (!has) {
-			api_error(c, 400, "invalid", "text", "text (the policy file's content) is required");
+		if (!json_is_string(t)) {
+			api_error(c, 400, "invalid", "text", "text (the policy file's content, a string) is required");
 			return;
 		}
+		if (json_string_length(t) > AH_POLICY_MAX_BYTES || strlen(json_string_value(t)) != json_string_length(t)) {
+			api_error(c, 400, "invalid", "text", "text: %s",
+				  json_string_length(t) > AH_POLICY_MAX_BYTES ? "larger than the policy cap" : "holds a NUL byte");
+			return;
+		}
+		text = json_string_value(t);
+		(void)has;
 	}
 	const char *v = c->body ? api_body_version(c) : api_arg(c, "resourceVersion");
 	char cur[32];

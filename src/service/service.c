@@ -68,6 +68,7 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 	if (!s)
 		return AH_ENOMEM;
 	s->opts = *o;
+	s->last_sweep_ns = INT64_MIN;
 	snprintf(s->db_path, sizeof s->db_path, "%s", o->db_path);
 	s->opts.db_path = s->db_path;
 	int rc = ah_ledger_sqlite_open(s->db_path, AH_DURABILITY_PROCESS, &s->led, lerr, sizeof lerr);

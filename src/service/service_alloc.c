@@ -118,7 +118,12 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	no_history(s, rq, &sd.d);
 	if (s->sh && rq->workload && sd.d.outcome != AH_REFUSED)
 		record_begin(s, rq, &sd, now_ns);
-	sweep(s, now_ns);
+	/* A long-lived service sweeps at most once a second here (and at every
+	 * tick): the sweep visits every open record. */
+	if (s->last_sweep_ns == INT64_MIN || now_ns - s->last_sweep_ns >= INT64_C(1000000000) || now_ns < s->last_sweep_ns) {
+		s->last_sweep_ns = now_ns;
+		sweep(s, now_ns);
+	}
 	*out = sd;
 	return 0;
 }

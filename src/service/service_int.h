@@ -26,6 +26,7 @@ struct ah_service {
 	ah_scale_loop *loop;
 	bool need_reload;         /* a transaction failed: reload before the next call */
 	bool in_batch;            /* inside ah_service_batch_begin/end */
+	int64_t last_sweep_ns;    /* the request path's last shadow sweep; INT64_MIN: none */
 	bool shadow_batch;        /* ... and the shadow store's transaction is the batch's */
 	uint64_t policy_gen;      /* the applied policy's generation the engine runs */
 	ah_engine_observer obs[AH_ENGINE_MAX_OBSERVERS]; /* kept across engine rebuilds */

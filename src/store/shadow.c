@@ -158,6 +158,7 @@ void ah_shadow_free(ah_shadow *s)
 	sqlite3_finalize(s->st_lane_find);
 	sqlite3_finalize(s->st_lane_ins);
 	sqlite3_finalize(s->st_upsert);
+	sqlite3_finalize(s->st_find_open);
 	sqlite3_close(s->db);
 	free(s);
 }

@@ -14,6 +14,7 @@ struct ah_shadow {
 	sqlite3_stmt *st_lane_find;
 	sqlite3_stmt *st_lane_ins;
 	sqlite3_stmt *st_upsert;       /* merge one point into its bucket */
+	sqlite3_stmt *st_find_open;    /* (param key, value) -> the newest open record */
 };
 
 /* All-or-nothing scope: BEGIN IMMEDIATE when no transaction is open, else a

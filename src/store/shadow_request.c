@@ -446,19 +446,20 @@ int ah_shadow_request_each_open(ah_shadow *s, const char *key, size_t limit, ah_
 
 int ah_shadow_request_find_open(ah_shadow *s, const char *key, const char *value, int64_t *out_id)
 {
-	sqlite3_stmt *st = NULL;
 	int rc, x;
 	if (!s || !key || !value || !out_id)
 		return AH_EINVAL;
 	if ((rc = ah_name_check_param_key(key)) || (rc = ah_name_check_param_value(value)))
 		return rc;
-	rc = sh_err(sqlite3_prepare_v2(s->db,
-				       "SELECT r.id FROM request_param p JOIN request r ON r.id = p.req"
-				       " WHERE p.key = ?1 AND p.value = ?2 AND r.end_ns IS NULL"
-				       " ORDER BY r.id DESC LIMIT 1",
-				       -1, &st, NULL));
-	if (rc)
+	/* on every release and report of a daemon: prepared once */
+	if (!s->st_find_open &&
+	    (rc = sh_err(sqlite3_prepare_v3(s->db,
+					    "SELECT r.id FROM request_param p JOIN request r ON r.id = p.req"
+					    " WHERE p.key = ?1 AND p.value = ?2 AND r.end_ns IS NULL"
+					    " ORDER BY r.id DESC LIMIT 1",
+					    -1, SQLITE_PREPARE_PERSISTENT, &s->st_find_open, NULL))))
 		return rc;
+	sqlite3_stmt *st = s->st_find_open;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
 	x = sqlite3_step(st);
@@ -466,7 +467,8 @@ int ah_shadow_request_find_open(ah_shadow *s, const char *key, const char *value
 		*out_id = sqlite3_column_int64(st, 0);
 	else
 		rc = x == SQLITE_DONE ? AH_ENOENT : sh_err(x);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc;
 }
 
