@@ -169,6 +169,14 @@ stop_daemon
 check "no daemon: exit 1 after retries" 1 "after retries" -- "$A" ls "${S[@]}"
 start_daemon
 
+# --- a queued request cannot be renewed or reported on: exit 5, as locally ---
+clear_all
+"$A" alloc -t t -p p -r cpu=8 "${S[@]}" >/dev/null
+qid=$("$A" alloc -t u -p p -r cpu=1 "${S[@]}" -o json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["id"] if d["outcome"] == "queued" else "")')
+ok "a request queues behind a full pool" '[ -n "$qid" ]'
+check "renew of a queued request" 5 "queued" -- "$A" renew "$qid" "${S[@]}"
+check "report on a queued request" 5 "queued" -- "$A" report "$qid" --usage cpu=1 "${S[@]}"
+
 # --- tokens, tenants, audit ---
 clear_all
 "$A" token create tt --role tenant --tenant t "${S[@]}" >"$T/tt" || bad "token create"

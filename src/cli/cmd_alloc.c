@@ -406,6 +406,16 @@ static void print_renew(uint64_t id, const ah_renew_outcome *ro, ah_out_fmt fmt)
 }
 
 /* release ID / renew ID / tick share their options. */
+/* A 409 without a field (the client sends no resourceVersion) is the
+ * daemon saying the allocation is still queued: locally that is "no such
+ * allocation", exit 5; the daemon's message says more and is kept. */
+static int queued_conflict(ah_client *cl, long st, const json_t *o)
+{
+	int ex = ah_client_fail(cl, st, o);
+	const json_t *f = json_object_get(json_object_get(o, "error"), "field");
+	return st == 409 && (!f || json_is_null(f)) ? AH_EXIT_NOTFOUND : ex;
+}
+
 /* release / renew with --server. */
 static int id_remote(const ah_client_opts *co, const char *name, uint64_t id, int64_t lease, ah_out_fmt fmt)
 {
@@ -431,7 +441,7 @@ static int id_remote(const ah_client_opts *co, const char *name, uint64_t id, in
 			   (unsigned long long)id);
 		ex = AH_EXIT_NOTFOUND;
 	} else if (st != 200 || (is_renew && ah_client_decode_renew(o, &ro) < 0)) {
-		ex = ah_client_fail(cl, st, o);
+		ex = queued_conflict(cl, st, o);
 	} else if (fmt == AH_OUT_JSON) {
 		ah_client_print_json(o);
 	} else if (is_renew) {
@@ -605,7 +615,7 @@ static int report_remote(const ah_client_opts *co, uint64_t id, const char *usag
 		ah_cli_err("report", "%llu: no such allocation (released, expired or preempted?)", (unsigned long long)id);
 		ex = AH_EXIT_NOTFOUND;
 	} else if (st != 200 || ah_client_decode_report(pol, o, &ao) < 0) {
-		ex = ah_client_fail(cl, st, o);
+		ex = queued_conflict(cl, st, o);
 	} else if (fmt == AH_OUT_JSON) {
 		ah_client_print_json(o);
 	} else {
