@@ -204,6 +204,17 @@ check "audit lists the writes" 0 "POST +/v1/allocations +201 +granted" -- "$A" a
 ok "audit -o json is an array with the keys" "python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); sys.exit(not a or \"idempotency_key\" not in a[0])' $T/audit.json"
 grep -q '"cli-client-test-1"' "$T/audit.json" && ok || bad "audit keeps the Idempotency-Key the client sent"
 
+# --- events --follow: the listing, then each new event as it happens (SSE watch) ---
+"$A" events --follow -o json --limit 1 "${S[@]}" >"$T/follow" 2>"$T/follow.err" &
+fpid=$!
+sleep 0.5
+fid=$("$A" alloc -t t -p p -r cpu=100m "${S[@]}" -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+for _ in $(seq 50); do grep -q "\"id\":$fid," "$T/follow" && break; sleep 0.1; done
+kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null
+grep -q "\"kind\":\"grant\",\"id\":$fid," "$T/follow" && ok || bad "events --follow shows the new grant: $(cat "$T/follow" "$T/follow.err")"
+ok "events --follow lists first (--limit 1), then follows" '[ "$(head -1 "$T/follow" | grep -c "\"seq\":1,")" = 1 ]'
+check "--follow needs a server" 2 "needs --server" -- "$A" events --follow --db "$T/a.db"
+
 # --- usage errors ---
 check "tick with --server" 2 "ticks itself" -- "$A" tick "${S[@]}"
 check "--server and --db" 2 "give one" -- "$A" ls "${S[@]}" --db "$T/a.db"

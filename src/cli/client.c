@@ -316,6 +316,124 @@ out:
 	return ex;
 }
 
+/* ---- watches ---- */
+
+typedef struct {
+	char buf[1 << 16]; /* one frame at most this long (events are far smaller) */
+	size_t len;
+	int64_t *since;
+	int (*fn)(void *ctx, const char *data);
+	void *ctx;
+	bool stop, overflow;
+	answer err;        /* a non-200 answer's body */
+	CURL *h;
+} watch_ctx;
+
+/* One frame: "id: N", "event: KIND", "data: JSON"; ": ..." is a comment. */
+static void frame(watch_ctx *w, char *f)
+{
+	char *data = NULL;
+	for (char *sv, *line = strtok_r(f, "\n", &sv); line; line = strtok_r(NULL, "\n", &sv)) {
+		if (!strncmp(line, "id: ", 4))
+			*w->since = strtoll(line + 4, NULL, 10);
+		else if (!strncmp(line, "data: ", 6))
+			data = line + 6;
+	}
+	if (data && w->fn(w->ctx, data))
+		w->stop = true;
+}
+
+static size_t on_stream(char *p, size_t size, size_t n, void *vctx)
+{
+	watch_ctx *w = vctx;
+	size_t k = size * n;
+	long st = 0;
+	curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &st);
+	if (st != 200)
+		return on_data(p, size, n, &w->err);
+	for (size_t i = 0; i < k && !w->stop; i++) {
+		if (w->len + 1 >= sizeof w->buf) {
+			w->overflow = true;
+			return 0;
+		}
+		w->buf[w->len++] = p[i];
+		if (w->len >= 2 && w->buf[w->len - 1] == '\n' && w->buf[w->len - 2] == '\n') {
+			w->buf[w->len] = '\0';
+			frame(w, w->buf);
+			w->len = 0;
+		}
+	}
+	return w->stop ? 0 : k;
+}
+
+int ah_client_watch(ah_client *c, const char *path_prefix, int64_t since, int (*fn)(void *ctx, const char *data),
+		    void *ctx)
+{
+	watch_ctx *w = calloc(1, sizeof *w);
+	if (!w) {
+		ah_cli_err(c->cmd, "out of memory");
+		return AH_EXIT_INTERNAL;
+	}
+	w->since = &since;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->h = c->curl;
+	int ex = AH_EXIT_INTERNAL, fails = 0;
+	char auth[TOKEN_MAX + 32];
+	snprintf(auth, sizeof auth, "Authorization: Bearer %s", c->token);
+	for (;;) {
+		char url[2048];
+		snprintf(url, sizeof url, "%s%s%lld", c->base, path_prefix, (long long)since);
+		struct curl_slist *hd = curl_slist_append(NULL, "Accept: text/event-stream");
+		if (c->token[0])
+			hd = curl_slist_append(hd, auth);
+		curl_easy_reset(c->curl);
+		curl_easy_setopt(c->curl, CURLOPT_URL, url);
+		curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hd);
+		curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_stream);
+		curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, w);
+		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+		curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "ahead-cli/0.1.0");
+		w->len = 0;
+		free(w->err.buf);
+		w->err = (answer){0};
+		int64_t before = since;
+		CURLcode rc = curl_easy_perform(c->curl);
+		long st = 0;
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &st);
+		curl_slist_free_all(hd);
+		if (w->stop) {
+			ex = 0;
+			break;
+		}
+		if (w->overflow) {
+			ah_cli_err(c->cmd, "%s: a watch frame longer than %zu bytes", c->base, sizeof w->buf);
+			break;
+		}
+		if (st && st != 200 && st != 503) {
+			json_t *j = w->err.buf ? json_loadb(w->err.buf, w->err.len, 0, NULL) : NULL;
+			ex = ah_client_fail(c, st, j);
+			if (st == 410)
+				ah_cli_err(c->cmd, "the daemon no longer has the events after %lld; list again", (long long)since);
+			json_decref(j);
+			break;
+		}
+		/* the stream ended or broke: resume after the last frame seen */
+		fails = since > before || st == 200 ? 0 : fails + 1;
+		if (fails > RETRIES) {
+			ah_cli_err(c->cmd, "%s: %s (after retries)", c->base,
+				   rc != CURLE_OK ? curl_easy_strerror(rc) : "the watch keeps ending");
+			break;
+		}
+		sleep_ms(fails ? (long)BACKOFF_MS << (fails - 1) : BACKOFF_MS);
+	}
+	free(w->err.buf);
+	free(w);
+	return ex;
+}
+
 int ah_client_fail(ah_client *c, long status, const json_t *body)
 {
 	const json_t *e = json_object_get(body, "error");

@@ -65,6 +65,14 @@ const char *ah_client_cmd(const ah_client *c);
 int ah_client_call(ah_client *c, const char *method, const char *path, const json_t *body, long *status,
 		   json_t **out);
 
+/* Follows a Server-Sent Events watch: GET path_prefix + "since=N" and
+ * fn(ctx, data) for each frame's data (a JSON text), N moved on to each
+ * frame's id, so a dropped connection resumes where it was (retried with
+ * backoff). Returns only on an error (printed: an exit code) or when fn
+ * returns nonzero (0). */
+int ah_client_watch(ah_client *c, const char *path_prefix, int64_t since, int (*fn)(void *ctx, const char *data),
+		    void *ctx);
+
 /* The exit code an error answer means (400/422 usage, 401/403/409/429
  * refused, 404 not found, else internal); prints its message as
  * "ahead CMD: message". */

@@ -23,6 +23,7 @@ typedef struct {
 	int64_t limit;
 	const char *since; /* events: a sequence number or a duration */
 	uint64_t id;
+	bool follow; /* events: then watch for new ones (--server) */
 	ah_client_opts co;
 } common_opts;
 
@@ -40,12 +41,19 @@ static int parse_common(int argc, char **argv, const char *name, const char *hel
 		AH_OPT("limit", 'n', AH_OPT_INT, &o->limit, .hint = "N", .lo = 1, .hi = 10000000),
 		AH_OPT("id", 'i', AH_OPT_ID, &o->id, .hint = "ID"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &o->fmt, .formats = wide ? AH_FMTS_WIDE : AH_FMTS_ALL),
+		AH_OPT("follow", 'f', AH_OPT_FLAG, &o->follow),
+		AH_OPT("watch", 'w', AH_OPT_FLAG, &o->follow),
 		AH_CLIENT_OPTS(&o->co),
 	};
 	ah_cli_spec spec = {.cmd = name, .help = help, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
 			    .min_args = action ? 1 : 0, .max_args = action ? 1 : 0, .args_name = "action (expected: ls)",
 			    .args = action};
-	return ah_cli_parse(&spec, argc, argv);
+	int r = ah_cli_parse(&spec, argc, argv);
+	if (r == AH_CLI_GO && o->follow && strcmp(name, "events")) {
+		ah_cli_err(name, "--follow is for events");
+		return AH_EXIT_USAGE;
+	}
+	return r;
 }
 
 typedef struct {
@@ -511,6 +519,41 @@ static int since_filter(const char *s, ah_event_filter *f)
 
 #define EVENTS_PAGE 1000
 
+typedef struct {
+	const common_opts *o;
+	uint64_t id;
+} follow_ctx;
+
+/* --follow: each event as it arrives, a row on its own (a table cannot be
+ * aligned before it ends), a CSV row, or one JSON object a line. */
+static int follow_event(void *ctx, const char *data)
+{
+	follow_ctx *fc = ctx;
+	json_t *v = json_loads(data, 0, NULL);
+	ah_service_event ev;
+	char res[1024], *d = NULL;
+	if (!v || ah_client_decode_event(v, res, sizeof res, &d, &ev) < 0 || (fc->id && ev.id != fc->id)) {
+		json_decref(v);
+		return 0;
+	}
+	if (fc->o->fmt == AH_OUT_JSON) {
+		char *js = json_dumps(v, JSON_COMPACT);
+		printf("%s\n", js ? js : "{}");
+		free(js);
+	} else {
+		ah_cli_table tab;
+		ah_cli_table_init(&tab, 9, 1u);
+		ev_ctx c = {.fmt = fc->o->fmt, .tab = &tab};
+		print_event(&c, &ev);
+		ah_cli_table_print(&tab, stdout);
+		ah_cli_table_fini(&tab);
+	}
+	fflush(stdout);
+	free(d);
+	json_decref(v);
+	return 0;
+}
+
 /* events with --server: GET /v1/events page by page (the API answers at
  * most a page at a time), the time filter applied here as the ledger
  * applies it locally. */
@@ -528,7 +571,7 @@ static int events_remote(common_opts *o, const ah_event_filter *f)
 		ah_cli_table_addv(&tab, "SEQ", "TIME", "KIND", "ID", "TENANT", "POOL", "CLASS", "RESOURCES", "REASON");
 	else if (o->fmt == AH_OUT_CSV)
 		printf("seq,time,kind,id,tenant,pool,class,resources,reason,detail\n");
-	int64_t after = f->after_seq;
+	int64_t after = f->after_seq, head = INT64_MAX; /* head: the daemon's newest revision */
 	int64_t left = f->limit > 0 ? f->limit : INT64_MAX;
 	while (left > 0) {
 		char path[160], id[40] = "";
@@ -539,6 +582,9 @@ static int events_remote(common_opts *o, const ah_event_filter *f)
 		if ((ex = get_list(cl, path, &list)))
 			break;
 		json_t *items = json_object_get(list, "items");
+		const char *rv = json_string_value(json_object_get(list, "resourceVersion"));
+		if (rv)
+			head = strtoll(rv, NULL, 10);
 		size_t i, n = json_array_size(items);
 		json_t *v;
 		json_array_foreach(items, i, v)
@@ -561,14 +607,29 @@ static int events_remote(common_opts *o, const ah_event_filter *f)
 		if (n == 0)
 			break;
 	}
-	if (!ex && o->fmt == AH_OUT_JSON) {
+	if (!ex && o->fmt == AH_OUT_JSON && !o->follow) {
 		char *js = ah_json_dumps(all);
 		printf("%s\n", js ? js : "[]");
 		free(js);
+	} else if (!ex && o->fmt == AH_OUT_JSON) { /* --follow: one object a line */
+		size_t i;
+		json_t *v;
+		json_array_foreach(all, i, v)
+		{
+			char *js = json_dumps(v, JSON_COMPACT);
+			printf("%s\n", js ? js : "{}");
+			free(js);
+		}
 	}
 	if (!ex)
 		ah_cli_table_print(&tab, stdout);
 	ah_cli_table_fini(&tab);
+	if (!ex && o->follow) {
+		fflush(stdout);
+		follow_ctx fc = {.o = o, .id = f->id}; /* the watch sends every event; --id filters here */
+		/* from the last event listed; --since past the head watches from the head */
+		ex = ah_client_watch(cl, "/v1/events?watch=1&since=", after < head ? after : head, follow_event, &fc);
+	}
 out:
 	json_decref(all);
 	ah_client_free(cl);
@@ -580,13 +641,16 @@ int ah_cmd_events(int argc, char **argv)
 	common_opts o = {0};
 	int r = parse_common(argc, argv, "events",
 			     "usage: ahead events [--since SEQ|DURATION] [--limit N] [--id ID] [--db PATH]\n"
-			     "                    [-o table|json|csv]\n\n"
+			     "                    [--follow] [-o table|json|csv]\n\n"
 			     "Shows the append-only event log (grant, queue, refuse, dequeue, release,\n"
 			     "cancel, renew, expire, timeout, preempt, resize, policy, scale), oldest\n"
 			     "first. Scale events carry the hook's result (-o json: \"data\").\n"
 			     "--since SEQ shows events after sequence number SEQ (digits alone), --since\n"
 			     "DURATION those of the last DURATION (e.g. 30m, 2h); it says which it read.\n"
-			     "--id shows one allocation's.\n\n" AH_CLIENT_USAGE,
+			     "--id shows one allocation's.\n"
+			     "--follow (-f, --watch) with --server: after the listing, prints each new event\n"
+			     "as it happens (a row each; -o json: one object a line) until interrupted;\n"
+			     "a dropped connection resumes after the last event seen.\n\n" AH_CLIENT_USAGE,
 			     &o, NULL);
 	if (r != AH_CLI_GO)
 		return r;
@@ -599,6 +663,10 @@ int ah_cmd_events(int argc, char **argv)
 		return r;
 	if (remote)
 		return events_remote(&o, &f);
+	if (o.follow) {
+		ah_cli_err("events", "--follow watches a daemon's events: it needs --server URL (or $AHEAD_SERVER)");
+		return AH_EXIT_USAGE;
+	}
 	char err[768];
 	const char *db = ah_cli_db_path(o.db);
 	int nl = ah_cli_need_ledger("events", db);
