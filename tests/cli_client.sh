@@ -94,6 +94,10 @@ sequence() {
   done
   run "$m" report-wl report 5 --usage "memory=300Mi,cpu=500m"
   run "$m" ls-wide ls -o wide
+  run "$m" describe describe 5
+  run "$m" describe-plain describe 1
+  run "$m" describe-json describe 5 -o json
+  run "$m" describe-unknown describe 999
   run "$m" release-wl release 5
   run "$m" recommend recommend etl --params rows=2
   run "$m" recommend-json recommend etl -o json
@@ -107,7 +111,7 @@ sequence() {
 }
 sequence local
 sequence remote
-mask() { sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z/TIME/g' "$1"; }
+mask() { sed -E 's/\(in [0-9a-z.]+\)/(in D)/g; s/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z/TIME/g' "$1"; }
 # the policy's event: a local `policy apply` names its file, the daemon's start its --policy
 mask "$T/local.txt" | sed -E "s#$T/[ab]([.-])#DB\1#g" >"$T/l"
 mask "$T/remote.txt" | sed -E "s#$T/[ab]([.-])#DB\1#g" >"$T/r"
@@ -136,6 +140,7 @@ js pool_list pool ls
 js event_list events
 js renew renew 1
 js report report 1 --usage cpu=1
+js description describe 1
 js release release 6
 clear_all
 js policy policy show

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "ahead/limits.h"
 #include "ahead/names.h"
 #include "ahead/timestamp.h"
+#include "ahead/usage.h"
 #include "cli/client.h"
 
 #define RETRIES 4                       /* after the first try */
@@ -820,6 +822,151 @@ int ah_client_decode_event(const json_t *o, char *res, size_t res_len, char **da
 	if (dj)
 		*data = json_dumps(dj, JSON_COMPACT);
 	out->data = *data ? *data : "";
+	return 0;
+}
+
+/* The record dimension named dim, added when new. */
+static ah_shadow_req_dim *req_dim(ah_shadow_request *r, const char *dim)
+{
+	for (int k = 0; k < r->n_dims; k++)
+		if (!strcmp(r->dims[k].dim, dim))
+			return &r->dims[k];
+	if (r->n_dims >= AH_MAX_DIMS || strlen(dim) >= sizeof r->dims[0].dim)
+		return NULL;
+	ah_shadow_req_dim *d = &r->dims[r->n_dims++];
+	memset(d, 0, sizeof *d);
+	snprintf(d->dim, sizeof d->dim, "%s", dim);
+	d->peak = d->mean = d->predicted = d->last = NAN;
+	d->last_ns = -1;
+	return d;
+}
+
+/* {"cpu": 500, ...} as the record's figures of one kind (0 predicted,
+ * 1 peak, 2 mean). */
+static void req_figs(ah_shadow_request *r, const json_t *o, int which)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
+		ah_shadow_req_dim *d = req_dim(r, k);
+		if (!d || !json_is_number(v))
+			continue;
+		double x = json_number_value(v);
+		*(which == 0 ? &d->predicted : which == 1 ? &d->peak : &d->mean) = x;
+	}
+}
+
+static void req_params(ah_shadow_request *r, const json_t *o)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)o, k, v)
+	{
+		if (r->n_params >= AH_SHADOW_MAX_PARAMS)
+			return;
+		ah_shadow_param *p = &r->params[r->n_params++];
+		snprintf(p->key, sizeof p->key, "%s", k);
+		snprintf(p->value, sizeof p->value, "%s", json_string_value(v) ? json_string_value(v) : "");
+	}
+}
+
+/* Resources as the ledger's text (the default dimensions' exact form, as
+ * the printers parse it), names they do not know as plain integers. */
+static void vec_text(const json_t *r, char *res, size_t len)
+{
+	ah_dimset ds;
+	ah_dimset_init(&ds);
+	size_t w = 0;
+	res[0] = '\0';
+	const char *k;
+	json_t *x;
+	json_object_foreach((json_t *)r, k, x)
+	{
+		char one[64];
+		int i = ah_dimset_find(&ds, k);
+		if (i >= 0)
+			ah_unit_format(ds.kind[i], (int64_t)json_integer_value(x), one, sizeof one);
+		else
+			snprintf(one, sizeof one, "%lld", (long long)json_integer_value(x));
+		int n = snprintf(res + w, len - w, "%s%s=%s", w ? "," : "", k, one);
+		if (n < 0 || (size_t)n >= len - w)
+			break;
+		w += (size_t)n;
+	}
+}
+
+int ah_client_decode_description(const ah_policy *pol, const json_t *o, ah_vec *res, char *params,
+				 size_t params_len, ah_service_description *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = ah_client_decode_item(pol, o, res, params, params_len, &out->item);
+	if (rc < 0)
+		return rc;
+	const char *wl = json_string_value(json_object_get(o, "workload"));
+	if (wl) {
+		ah_shadow_request *r = &out->record;
+		out->have_record = true;
+		r->id = -1;
+		r->end_ns = -1;
+		snprintf(r->workload, sizeof r->workload, "%s", wl);
+		req_params(r, json_object_get(o, "params"));
+		req_params(r, json_object_get(o, "ahead_params"));
+		req_figs(r, json_object_get(o, "predicted"), 0);
+		req_figs(r, json_object_get(o, "peak"), 1);
+		req_figs(r, json_object_get(o, "mean"), 2);
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(o, "sized_by"), k, v)
+		{
+			ah_shadow_req_dim *d = req_dim(r, k);
+			if (!d)
+				continue;
+			snprintf(d->model, sizeof d->model, "%s", str(v, "model"));
+			d->model_n = num(v, "history");
+		}
+	}
+	json_t *lu = json_object_get(o, "last_usage");
+	if (json_is_object(lu)) {
+		out->have_last = true;
+		ah_client_vec(&pol->dims, lu, AH_USAGE_NONE, &out->last_usage);
+		out->last_usage_ns = ah_client_time(o, "last_usage_at");
+	}
+	json_t *hn = json_object_get(o, "history_now");
+	if (json_is_object(hn)) {
+		out->have_model = true;
+		ah_client_vec(&pol->dims, json_object_get(hn, "prediction"), 0, &out->model_prediction);
+		out->model.q = json_number_value(json_object_get(hn, "quantile"));
+		out->model.n_dims = pol->dims.n;
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(hn, "by_dim"), k, v)
+		{
+			int d = ah_dimset_find(&pol->dims, k);
+			if (d < 0)
+				continue;
+			out->model.dim[d].source = source_of(str(v, "model"));
+			out->model.dim[d].n = (size_t)num(v, "history");
+			out->model.dim[d].value = (double)out->model_prediction.v[d];
+		}
+	}
+	out->n_resizes = (int)num(o, "resizes");
+	out->last_resize_ns = ah_client_time(o, "last_resize");
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(o, "recent_resizes"), i, v)
+	{
+		if (out->n_recent >= AH_SERVICE_RESIZES_SHOWN)
+			break;
+		ah_service_resize *z = &out->recent[out->n_recent++];
+		z->t_ns = ah_client_time(v, "time");
+		json_t *r = json_object_get(v, "resources");
+		if (json_is_object(r) && json_object_get(r, "text"))
+			snprintf(z->resources, sizeof z->resources, "%s", str(r, "text"));
+		else
+			vec_text(r, z->resources, sizeof z->resources);
+		snprintf(z->why, sizeof z->why, "%s", str(v, "why"));
+	}
 	return 0;
 }
 

@@ -107,6 +107,10 @@ int ah_client_decode_pool(const ah_policy *pol, const json_t *o, ah_vec *cap, ah
 			  ah_engine_pool_info *out);
 /* An event; resources printed into res (the ledger's text form). */
 int ah_client_decode_event(const json_t *o, char *res, size_t res_len, char **data, ah_service_event *out);
+/* A description (describe, ls -o wide): the item's strings borrowed from
+ * o, its res pointing into *res. */
+int ah_client_decode_description(const ah_policy *pol, const json_t *o, ah_vec *res, char *params,
+				 size_t params_len, ah_service_description *out);
 int ah_client_decode_recommendation(const ah_policy *pol, const json_t *o, ah_service_recommendation *out);
 
 /* An RFC 3339 time member as ns; -1 for null or absent. */

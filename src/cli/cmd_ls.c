@@ -137,25 +137,23 @@ static void wide_row(ah_cli_ctx *ctx, ah_cli_table *tab, uint64_t id, int64_t no
 	free(d);
 }
 
-/* An allocation's description from the daemon, for its wide row. */
+/* An allocation's description from the daemon, for its wide row (the
+ * list's item: its parameters as the list gave them). */
 static void wide_row_remote(ah_client *cl, const ah_policy *pol, ah_cli_table *tab, const ah_engine_item *it)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/v1/allocations/%llu", (unsigned long long)it->id);
 	long st;
 	json_t *o = NULL;
-	if (ah_client_call(cl, "GET", path, NULL, &st, &o) || st != 200) {
-		json_decref(o); /* gone since the list: as locally, no row */
-		return;
-	}
-	ah_vec last, model;
-	json_t *lu = json_object_get(o, "last_usage"), *m = json_object_get(o, "model");
-	if (json_is_object(lu))
-		ah_client_vec(&pol->dims, lu, AH_USAGE_NONE, &last);
-	if (json_is_object(m))
-		ah_client_vec(&pol->dims, json_object_get(m, "prediction"), 0, &model);
-	wide_add(pol, tab, it, json_string_value(json_object_get(o, "workload")), json_is_object(lu) ? &last : NULL,
-		 json_is_object(m) ? &model : NULL);
+	ah_service_description *d = malloc(sizeof *d);
+	ah_vec res;
+	char params[AH_PARAMS_MAX + 1];
+	if (d && !ah_client_call(cl, "GET", path, NULL, &st, &o) && st == 200 &&
+	    ah_client_decode_description(pol, o, &res, params, sizeof params, d) == 0)
+		wide_add(pol, tab, it, d->have_record ? d->record.workload : NULL, d->have_last ? &d->last_usage : NULL,
+			 d->have_model ? &d->model_prediction : NULL);
+	/* else gone since the list: as locally, no row */
+	free(d);
 	json_decref(o);
 }
 
