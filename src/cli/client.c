@@ -163,6 +163,12 @@ int ah_client_open(const char *cmd, const ah_client_opts *o, ah_client **out)
 	} else if (env) {
 		snprintf(c->token, sizeof c->token, "%s", env);
 	}
+	const char *given = o->token ? o->token : o->token_file ? NULL : env;
+	if ((given && strlen(given) > TOKEN_MAX) || (o->token_file && strlen(c->token) >= TOKEN_MAX)) {
+		ah_cli_err(cmd, "the token is longer than %d bytes", TOKEN_MAX);
+		ah_client_free(c);
+		return AH_EXIT_USAGE;
+	}
 	if (!token_ok(c->token)) {
 		ah_cli_err(cmd, "the token holds spaces or control characters");
 		ah_client_free(c);
