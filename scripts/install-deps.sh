@@ -2,7 +2,9 @@
 # Installs what ahead needs to build and test on Debian 12 (run as root).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev libcmocka-dev
-      sqlite3 gnuplot-nox python3 python3-jsonschema clang)
+      sqlite3 gnuplot-nox python3 python3-jsonschema clang
+      libmicrohttpd-dev libgnutls28-dev libsystemd-dev libcurl4-gnutls-dev)
+# libmicrohttpd-dev, libgnutls28-dev, libsystemd-dev: ahead serve; libcurl4-gnutls-dev: the CLI's --server
 # python3: shell tests parse JSON with it; python3-jsonschema: tests/cli_json_schema.sh validates every
 # command's -o json against docs/schema/ahead.schema.json; clang: scripts/test.sh
 missing=()

@@ -20,6 +20,7 @@
 #include "ahead/service.h"
 #include "ahead/usage.h" /* the workload and parameter grammar */
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/opts.h"
 
 static void alloc_usage(FILE *f)
@@ -44,7 +45,7 @@ static void alloc_usage(FILE *f)
 		"      --db PATH           ledger database (default $AHEAD_DB, else ./ahead.db)\n"
 		"      --shadow-db PATH    shadow store (default: beside the database, x-shadow.db;\n"
 		"                          created by the first alloc --workload)\n"
-		"  -o FORMAT               table (default) or json\n");
+		"  -o FORMAT               table (default) or json\n" AH_CLIENT_USAGE);
 }
 
 /* The dimensions a RESOURCES text names (bit i = dimension i): a report
@@ -188,8 +189,92 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 	}
 }
 
+/* "k=v,k2=v2" as the API's {"k": "v", "k2": "v2"}. */
+static json_t *params_json(const char *text)
+{
+	json_t *o = json_object();
+	char buf[AH_PARAMS_MAX + 1];
+	snprintf(buf, sizeof buf, "%s", text ? text : "");
+	for (char *sv, *tok = strtok_r(buf, ",", &sv); o && tok; tok = strtok_r(NULL, ",", &sv)) {
+		char *eq = strchr(tok, '=');
+		if (eq)
+			*eq++ = '\0';
+		json_object_set_new(o, tok, json_string(eq ? eq : ""));
+	}
+	return o;
+}
+
+/* A duration for the API: whole seconds as an integer, else a real. */
+static json_t *seconds_json(int64_t ns)
+{
+	if (ns % 1000000000LL == 0)
+		return json_integer(ns / 1000000000LL);
+	return json_real((double)ns / 1e9);
+}
+
+/* alloc with --server: POST /v1/allocations, the answer printed as the
+ * local command prints its decision. */
+static int alloc_remote(const ah_client_opts *co, const ah_request *rq, const char *res_text, ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	ah_policy *pol = NULL;
+	json_t *body = NULL, *o = NULL;
+	int ex = ah_client_open("alloc", co, &cl);
+	if (ex || (ex = ah_client_policy(cl, &pol)))
+		goto out;
+	ah_vec res;
+	char err[256];
+	memset(&res, 0, sizeof res);
+	if (res_text && ah_vec_parse(&pol->dims, res_text, &res, err, sizeof err) < 0) {
+		ah_cli_err("alloc", "--res: %s", err);
+		ex = AH_EXIT_USAGE;
+		goto out;
+	}
+	body = json_pack("{s:s,s:s}", "tenant", rq->tenant, "pool", rq->pool);
+	if (rq->klass)
+		json_object_set_new(body, "class", json_string(rq->klass));
+	if (res_text)
+		json_object_set_new(body, "resources", ah_json_vec(&pol->dims, &res, 0));
+	if (rq->workload)
+		json_object_set_new(body, "workload", json_string(rq->workload));
+	if (rq->params && *rq->params)
+		json_object_set_new(body, "params", params_json(rq->params));
+	if (rq->lease_ttl_ns)
+		json_object_set_new(body, "lease", seconds_json(rq->lease_ttl_ns));
+	if (rq->queue_timeout_ns == 0)
+		json_object_set_new(body, "queue", json_false());
+	else if (rq->queue_timeout_ns > 0)
+		json_object_set_new(body, "queue_timeout", seconds_json(rq->queue_timeout_ns));
+	long st;
+	if ((ex = ah_client_call(cl, "POST", "/v1/allocations", body, &st, &o))) {
+		ah_cli_err("alloc", "no answer from the daemon; a retry with the same Idempotency-Key never allocates twice");
+		goto out;
+	}
+	ah_decision d;
+	ah_shadow_prediction_info pi;
+	bool have_pi;
+	if ((st != 201 && st != 202 && st != 409 && st != 422 && st != 429) ||
+	    ah_client_decode_decision(pol, o, &d, &pi, &have_pi) < 0) {
+		ex = ah_client_fail(cl, st, o);
+		ah_cli_err("alloc", "nothing was allocated");
+		goto out;
+	}
+	if (fmt == AH_OUT_JSON)
+		ah_client_print_json(o);
+	else
+		print_decision(&d, pol, rq->workload, have_pi ? &pi : NULL, fmt);
+	ex = d.outcome == AH_GRANTED ? AH_EXIT_OK : d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
+out:
+	json_decref(body);
+	json_decref(o);
+	ah_policy_free(pol);
+	ah_client_free(cl);
+	return ex;
+}
+
 int ah_cmd_alloc(int argc, char **argv)
 {
+	ah_client_opts co = {0};
 	const char *tenant = NULL, *pool = NULL, *klass = NULL, *res = NULL, *db = NULL;
 	const char *workload = NULL, *shadow_db = NULL;
 	params_buf params = {.len = 0};
@@ -210,6 +295,7 @@ int ah_cmd_alloc(int argc, char **argv)
 		AH_OPT("no-queue", 0, AH_OPT_FLAG, &no_queue),
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_CLIENT_OPTS(&co),
 	};
 	ah_cli_spec spec = {.cmd = "alloc", .usage = alloc_usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
 	int ex = ah_cli_parse(&spec, argc, argv);
@@ -232,6 +318,18 @@ int ah_cmd_alloc(int argc, char **argv)
 		ah_cli_err("alloc", "--params: %s", perr);
 		return AH_EXIT_USAGE;
 	}
+	int cx;
+	if (ah_client_wanted("alloc", &co, db, &cx)) {
+		if (shadow_db) {
+			ah_cli_err("alloc", "--shadow-db is for a local ledger; the daemon keeps its own shadow store");
+			return AH_EXIT_USAGE;
+		}
+		ah_request rr = {.tenant = tenant, .pool = pool, .klass = klass, .params = params.text,
+				 .workload = workload, .lease_ttl_ns = lease, .queue_timeout_ns = qt};
+		return alloc_remote(&co, &rr, res, fmt);
+	}
+	if (cx)
+		return cx;
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
 	ex = ah_cli_open("alloc", ah_cli_db_path(db), shadow_db, now, &ctx);
@@ -263,7 +361,8 @@ static void tick_usage(FILE *f)
 {
 	fprintf(f, "usage: ahead tick [--db PATH] [--shadow-db PATH]\n\nReclaims expired leases and times "
 		   "out queued requests now, then grants what fits. Closes the shadow store's\n"
-		   "records of allocations that ended without a release (never used for learning).\n");
+		   "records of allocations that ended without a release (never used for learning).\n"
+		   "With --server URL (or $AHEAD_SERVER) it refuses (exit 2): the daemon ticks itself.\n");
 }
 
 static void renew_usage(FILE *f)
@@ -272,7 +371,7 @@ static void renew_usage(FILE *f)
 		   "Sets a lease to now + DURATION (default: the allocation's lease), at most\n"
 		   "the policy's max_lease_ttl (the answer says when it was capped). Later usage\n"
 		   "reports renew the lease too but never shorten it.\n"
-		   "Exit 5 if the allocation does not exist (released, expired or preempted).\n");
+		   "Exit 5 if the allocation does not exist (released, expired or preempted).\n\n" AH_CLIENT_USAGE);
 }
 
 static void release_usage(FILE *f)
@@ -281,7 +380,7 @@ static void release_usage(FILE *f)
 		   "Releases an allocation or cancels a queued request; queued requests that\n"
 		   "then fit are granted. An allocation made with --workload has its request\n"
 		   "record ended in the shadow store (params -> peak usage of its reports), so\n"
-		   "later predictions learn from it. Exit 5 if ID does not exist.\n");
+		   "later predictions learn from it. Exit 5 if ID does not exist.\n\n" AH_CLIENT_USAGE);
 }
 
 /* A renew's answer; a lease the policy capped says so and by what. */
@@ -307,8 +406,59 @@ static void print_renew(uint64_t id, const ah_renew_outcome *ro, ah_out_fmt fmt)
 }
 
 /* release ID / renew ID / tick share their options. */
+/* A 409 without a field (the client sends no resourceVersion) is the
+ * daemon saying the allocation is still queued: locally that is "no such
+ * allocation", exit 5; the daemon's message says more and is kept. */
+static int queued_conflict(ah_client *cl, long st, const json_t *o)
+{
+	int ex = ah_client_fail(cl, st, o);
+	const json_t *f = json_object_get(json_object_get(o, "error"), "field");
+	return st == 409 && (!f || json_is_null(f)) ? AH_EXIT_NOTFOUND : ex;
+}
+
+/* release / renew with --server. */
+static int id_remote(const ah_client_opts *co, const char *name, uint64_t id, int64_t lease, ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	json_t *body = NULL, *o = NULL;
+	bool is_renew = !strcmp(name, "renew");
+	int ex = ah_client_open(name, co, &cl);
+	if (ex)
+		return ex;
+	char path[64];
+	snprintf(path, sizeof path, "/v1/allocations/%llu%s", (unsigned long long)id, is_renew ? "/renew" : "");
+	if (is_renew) {
+		body = json_object();
+		if (lease)
+			json_object_set_new(body, "lease", seconds_json(lease));
+	}
+	long st;
+	if ((ex = ah_client_call(cl, is_renew ? "POST" : "DELETE", path, body, &st, &o)))
+		goto out;
+	ah_renew_outcome ro;
+	if (st == 404) {
+		ah_cli_err(name, "%llu: no such allocation or queued request (released, expired or preempted?)",
+			   (unsigned long long)id);
+		ex = AH_EXIT_NOTFOUND;
+	} else if (st != 200 || (is_renew && ah_client_decode_renew(o, &ro) < 0)) {
+		ex = queued_conflict(cl, st, o);
+	} else if (fmt == AH_OUT_JSON) {
+		ah_client_print_json(o);
+	} else if (is_renew) {
+		print_renew(id, &ro, fmt);
+	} else {
+		printf("released id=%llu\n", (unsigned long long)id);
+	}
+out:
+	json_decref(body);
+	json_decref(o);
+	ah_client_free(cl);
+	return ex;
+}
+
 static int id_command(int argc, char **argv, const char *name)
 {
+	ah_client_opts co = {0};
 	const char *db = NULL, *shadow_db = NULL, *id_arg = NULL;
 	int64_t lease = 0;
 	ah_out_fmt fmt = AH_OUT_TABLE;
@@ -318,6 +468,7 @@ static int id_command(int argc, char **argv, const char *name)
 		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_CLIENT_OPTS(&co),
 	};
 	ah_cli_spec spec = {.cmd = name, .usage = is_tick ? tick_usage : is_renew ? renew_usage : release_usage,
 			    .opts = opts, .n_opts = AH_CLI_NOPTS(opts), .min_args = !is_tick, .max_args = !is_tick,
@@ -336,6 +487,21 @@ static int id_command(int argc, char **argv, const char *name)
 	uint64_t id = 0;
 	if (!is_tick && ah_cli_parse_id(name, "ID", id_arg, &id) < 0)
 		return AH_EXIT_USAGE;
+	int cx;
+	if (ah_client_wanted(name, &co, db, &cx)) {
+		if (is_tick) {
+			ah_cli_err(name, "the daemon ticks itself (lease expiry and queue timeouts on its timer); "
+				   "there is nothing to do with --server");
+			return AH_EXIT_USAGE;
+		}
+		if (shadow_db) {
+			ah_cli_err(name, "--shadow-db is for a local ledger; the daemon keeps its own shadow store");
+			return AH_EXIT_USAGE;
+		}
+		return id_remote(&co, name, id, lease, fmt);
+	}
+	if (cx)
+		return cx;
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
 	ex = ah_cli_open(name, ah_cli_db_path(db), shadow_db, now, &ctx);
@@ -398,11 +564,74 @@ static void report_usage(FILE *f)
 		   "the ledger) and is served in priority order with the queue as room frees.\n"
 		   "For an allocation made with --workload, the usage is also appended to the\n"
 		   "workload's series in the shadow store and raises its request record's peak.\n"
-		   "Exit 5 if the allocation does not exist.\n");
+		   "Exit 5 if the allocation does not exist.\n\n" AH_CLIENT_USAGE);
+}
+
+/* A usage report's answer for people. */
+static void print_report(const ah_policy *pol, uint64_t id, const ah_adjust_outcome *o, const char *workload)
+{
+	static const char *acts[] = {"unchanged", "grown", "shrunk", "grow blocked (no room)"};
+	static const char *blocked_act[] = {"", "grow blocked (no room)", "grow blocked (tenant quota)",
+					    "grow blocked (a higher-priority claim waits)"};
+	const char *act = o->action == AH_ADJUST_GROW_BLOCKED && o->blocked_by ? blocked_act[o->blocked_by]
+										 : acts[o->action];
+	char res[1024], t[40];
+	ah_vec_format_human(&pol->dims, &o->res, res, sizeof res);
+	ah_cli_fmt_time(o->lease_expires_ns, t, sizeof t);
+	printf("reported id=%llu  %s  %s  lease until %s", (unsigned long long)id, act, res, t);
+	if (workload && workload[0])
+		printf("  (recorded for workload %s)", workload);
+	printf("\n");
+}
+
+/* report with --server: POST /v1/allocations/ID/usage. */
+static int report_remote(const ah_client_opts *co, uint64_t id, const char *usage_s, ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	ah_policy *pol = NULL;
+	json_t *body = NULL, *o = NULL;
+	int ex = ah_client_open("report", co, &cl);
+	if (ex || (ex = ah_client_policy(cl, &pol)))
+		goto out;
+	ah_vec u;
+	char err[256];
+	if (ah_vec_parse(&pol->dims, usage_s, &u, err, sizeof err) < 0) {
+		ah_cli_err("report", "--usage: %s", err);
+		ex = AH_EXIT_USAGE;
+		goto out;
+	}
+	uint32_t present = named_dims(&pol->dims, usage_s);
+	for (int i = 0; i < pol->dims.n; i++)
+		if (!(present & (UINT32_C(1) << i)))
+			u.v[i] = AH_USAGE_NONE;
+	body = json_pack("{s:o}", "usage", ah_json_vec(&pol->dims, &u, AH_USAGE_NONE));
+	char path[64];
+	snprintf(path, sizeof path, "/v1/allocations/%llu/usage", (unsigned long long)id);
+	long st;
+	if ((ex = ah_client_call(cl, "POST", path, body, &st, &o)))
+		goto out;
+	ah_adjust_outcome ao;
+	if (st == 404) {
+		ah_cli_err("report", "%llu: no such allocation (released, expired or preempted?)", (unsigned long long)id);
+		ex = AH_EXIT_NOTFOUND;
+	} else if (st != 200 || ah_client_decode_report(pol, o, &ao) < 0) {
+		ex = queued_conflict(cl, st, o);
+	} else if (fmt == AH_OUT_JSON) {
+		ah_client_print_json(o);
+	} else {
+		print_report(pol, id, &ao, json_string_value(json_object_get(o, "workload")));
+	}
+out:
+	json_decref(body);
+	json_decref(o);
+	ah_policy_free(pol);
+	ah_client_free(cl);
+	return ex;
 }
 
 int ah_cmd_report(int argc, char **argv)
 {
+	ah_client_opts co = {0};
 	const char *db = NULL, *usage_s = NULL, *shadow_db = NULL, *id_arg = NULL;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
@@ -410,6 +639,7 @@ int ah_cmd_report(int argc, char **argv)
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_CLIENT_OPTS(&co),
 	};
 	ah_cli_spec spec = {.cmd = "report", .usage = report_usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
 			    .min_args = 1, .max_args = 1, .args_name = "ID", .args = &id_arg};
@@ -423,6 +653,16 @@ int ah_cmd_report(int argc, char **argv)
 		ah_cli_err("report", "--usage is required (see ahead report --help)");
 		return AH_EXIT_USAGE;
 	}
+	int cx;
+	if (ah_client_wanted("report", &co, db, &cx)) {
+		if (shadow_db) {
+			ah_cli_err("report", "--shadow-db is for a local ledger; the daemon keeps its own shadow store");
+			return AH_EXIT_USAGE;
+		}
+		return report_remote(&co, id, usage_s, fmt);
+	}
+	if (cx)
+		return cx;
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
 	ex = ah_cli_open("report", ah_cli_db_path(db), shadow_db, now, &ctx);
@@ -448,27 +688,14 @@ int ah_cmd_report(int argc, char **argv)
 		ex = AH_EXIT_NOTFOUND;
 	} else if (rc < 0) {
 		ex = ah_cli_fail(&ctx, rc, NULL);
+	} else if (fmt == AH_OUT_JSON) {
+		json_t *j = ah_json_report(ctx.pol, id, &o, workload);
+		char *js = ah_json_dumps(j);
+		printf("%s\n", js ? js : "{}");
+		free(js);
+		json_decref(j);
 	} else {
-		static const char *acts[] = {"unchanged", "grown", "shrunk", "grow blocked (no room)"};
-		static const char *blocked_act[] = {"", "grow blocked (no room)", "grow blocked (tenant quota)",
-						    "grow blocked (a higher-priority claim waits)"};
-		const char *act = o.action == AH_ADJUST_GROW_BLOCKED && o.blocked_by ? blocked_act[o.blocked_by]
-											: acts[o.action];
-		char res[1024], t[40];
-		ah_vec_format_human(&ctx.pol->dims, &o.res, res, sizeof res);
-		ah_cli_fmt_time(o.lease_expires_ns, t, sizeof t);
-		if (fmt == AH_OUT_JSON) {
-			json_t *j = ah_json_report(ctx.pol, id, &o, workload);
-			char *js = ah_json_dumps(j);
-			printf("%s\n", js ? js : "{}");
-			free(js);
-			json_decref(j);
-		} else {
-			printf("reported id=%llu  %s  %s  lease until %s", (unsigned long long)id, act, res, t);
-			if (workload[0])
-				printf("  (recorded for workload %s)", workload);
-			printf("\n");
-		}
+		print_report(ctx.pol, id, &o, workload);
 	}
 	ah_cli_close(&ctx);
 	return ex;

@@ -15,6 +15,7 @@
 #include "ahead/service.h"
 #include "ahead/usage.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/opts.h"
 #include "cli/table.h"
 
@@ -26,7 +27,7 @@ static void usage(FILE *f)
 		   "reserved, what was predicted at grant and by which model, the peak, mean\n"
 		   "and last usage this allocation reported; then what the workload's history\n"
 		   "would predict for it now (which may differ from what sized it), the lease\n"
-		   "and the resizes. Exit 5 if ID does not exist.\n");
+		   "and the resizes. Exit 5 if ID does not exist.\n\n" AH_CLIENT_USAGE);
 }
 
 /* A record figure (NaN: unknown) in the dimension's unit, or "-". */
@@ -197,14 +198,52 @@ static void print_table(const ah_policy *pol, const ah_service_description *d, i
 	print_resizes(d);
 }
 
+/* describe with --server: GET /v1/allocations/ID, printed by the same code. */
+static int describe_remote(const ah_client_opts *co, uint64_t id, ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	ah_policy *pol = NULL;
+	json_t *o = NULL;
+	ah_service_description *d = malloc(sizeof *d);
+	int ex = d ? ah_client_open("describe", co, &cl) : AH_EXIT_INTERNAL;
+	if (ex || (ex = ah_client_policy(cl, &pol)))
+		goto out;
+	char path[64];
+	snprintf(path, sizeof path, "/v1/allocations/%llu", (unsigned long long)id);
+	long st;
+	if ((ex = ah_client_call(cl, "GET", path, NULL, &st, &o)))
+		goto out;
+	ah_vec res;
+	char params[AH_PARAMS_MAX + 1];
+	if (st == 404) {
+		ah_cli_err("describe", "%llu: no such allocation or queued request (released, expired or preempted?)",
+			   (unsigned long long)id);
+		ex = AH_EXIT_NOTFOUND;
+	} else if (st != 200 || ah_client_decode_description(pol, o, &res, params, sizeof params, d) < 0) {
+		ex = ah_client_fail(cl, st, o);
+	} else if (fmt == AH_OUT_JSON) {
+		ah_client_print_json(o);
+	} else {
+		print_table(pol, d, ah_cli_now_ns());
+	}
+out:
+	free(d);
+	json_decref(o);
+	ah_policy_free(pol);
+	ah_client_free(cl);
+	return ex;
+}
+
 int ah_cmd_describe(int argc, char **argv)
 {
+	ah_client_opts co = {0};
 	const char *db = NULL, *shadow_db = NULL, *id_arg = NULL;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_CLIENT_OPTS(&co),
 	};
 	ah_cli_spec spec = {.cmd = "describe", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
 			    .min_args = 1, .max_args = 1, .args_name = "ID", .args = &id_arg};
@@ -214,6 +253,16 @@ int ah_cmd_describe(int argc, char **argv)
 	uint64_t id;
 	if (ah_cli_parse_id("describe", "ID", id_arg, &id) < 0)
 		return AH_EXIT_USAGE;
+	int cx;
+	if (ah_client_wanted("describe", &co, db, &cx)) {
+		if (shadow_db) {
+			ah_cli_err("describe", "--shadow-db is for a local ledger; the daemon keeps its own shadow store");
+			return AH_EXIT_USAGE;
+		}
+		return describe_remote(&co, id, fmt);
+	}
+	if (cx)
+		return cx;
 	int64_t now = ah_cli_now_ns();
 	ah_cli_ctx ctx;
 	if ((ex = ah_cli_need_ledger("describe", ah_cli_db_path(db))) ||

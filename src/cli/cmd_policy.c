@@ -14,6 +14,7 @@
 #include "ahead/service.h"
 #include "ahead/policy.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/opts.h"
 
 static void usage(FILE *f)
@@ -27,7 +28,9 @@ static void usage(FILE *f)
 		   "       requests name a pool, class or dimension the new policy drops.\n"
 		   "show   prints the applied policy's text.\n\n"
 		   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n"
-		   "  -o FORMAT   table (default) or json\n"
+		   "  -o FORMAT   table (default) or json\n" AH_CLIENT_USAGE
+		   "With --server, apply sends FILE to the daemon (PUT /v1/policy: validated,\n"
+		   "then applied atomically) and show prints the daemon's policy; check stays local.\n"
 		   "The file format is described in docs/POLICY.md.\n");
 }
 
@@ -155,13 +158,82 @@ static int show(const char *db, ah_out_fmt fmt)
 	return AH_EXIT_OK;
 }
 
+/* policy show with --server: GET /v1/policy. */
+static int show_remote(const ah_client_opts *co, ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	json_t *o = NULL;
+	long st;
+	int ex = ah_client_open("policy show", co, &cl);
+	if (ex || (ex = ah_client_call(cl, "GET", "/v1/policy", NULL, &st, &o)))
+		goto out;
+	const char *text = json_string_value(json_object_get(o, "text"));
+	if (st != 200 || !text) {
+		ex = ah_client_fail(cl, st, o);
+	} else if (fmt == AH_OUT_JSON) {
+		ah_client_print_json(o);
+	} else {
+		char ts[40];
+		ah_cli_fmt_time(ah_client_time(o, "applied_at"), ts, sizeof ts);
+		printf("; applied %s\n%s", ts, text);
+		if (*text && text[strlen(text) - 1] != '\n')
+			putchar('\n');
+	}
+out:
+	json_decref(o);
+	ah_client_free(cl);
+	return ex;
+}
+
+/* policy apply with --server: PUT /v1/policy {"text": FILE's content}. */
+static int apply_remote(const ah_client_opts *co, const char *file, ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	json_t *body = NULL, *o = NULL;
+	char *text = NULL, err[768];
+	size_t len;
+	ah_policy *p = NULL;
+	if (read_file("policy apply", file, &text, &len) < 0)
+		return AH_EXIT_USAGE;
+	long st;
+	int ex = ah_client_open("policy apply", co, &cl);
+	if (ex)
+		goto out;
+	if (!(body = json_pack("{s:s%}", "text", text, len))) {
+		ah_cli_err("policy apply", "%s: not UTF-8 text", file);
+		ex = AH_EXIT_USAGE;
+		goto out;
+	}
+	if ((ex = ah_client_call(cl, "PUT", "/v1/policy", body, &st, &o)))
+		goto out;
+	/* the daemon validated it; the summary is the file's, as locally */
+	int rc = ah_policy_load_string(text, len, file, &p, err, sizeof err);
+	if (st == 422) {
+		ex = ah_client_fail(cl, st, o);
+		ex = rc == AH_EPARSE ? AH_EXIT_USAGE : AH_EXIT_REFUSED;
+	} else if (st != 200 || rc < 0) {
+		ex = ah_client_fail(cl, st, o);
+	} else {
+		summary(file, p, fmt, "applied");
+	}
+out:
+	ah_policy_free(p);
+	free(text);
+	json_decref(body);
+	json_decref(o);
+	ah_client_free(cl);
+	return ex;
+}
+
 int ah_cmd_policy(int argc, char **argv)
 {
+	ah_client_opts co = {0};
 	const char *db = NULL, *args[2] = {NULL, NULL};
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_CLIENT_OPTS(&co),
 	};
 	ah_cli_spec spec = {.cmd = "policy", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
 			    .max_args = 2, .args = args};
@@ -173,6 +245,16 @@ int ah_cmd_policy(int argc, char **argv)
 		usage(stderr);
 		return AH_EXIT_USAGE;
 	}
+	int cx = 0;
+	bool remote = strcmp(action, "check") && ah_client_wanted("policy", &co, db, &cx);
+	if (cx)
+		return cx;
+	if (!strcmp(action, "check") && (co.server || co.token || co.token_file)) {
+		ah_cli_err("policy", "check is local (it reads FILE only); --server is for apply and show");
+		return AH_EXIT_USAGE;
+	}
+	if (remote && !strcmp(action, "show"))
+		return show_remote(&co, fmt);
 	if (!strcmp(action, "show")) {
 		int nl = ah_cli_need_ledger("policy show", ah_cli_db_path(db));
 		return nl ? nl : show(ah_cli_db_path(db), fmt);
@@ -186,7 +268,7 @@ int ah_cmd_policy(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	if (!strcmp(action, "apply"))
-		return apply(file, ah_cli_db_path(db), fmt);
+		return remote ? apply_remote(&co, file, fmt) : apply(file, ah_cli_db_path(db), fmt);
 	char err[512], *text = NULL;
 	size_t len;
 	ah_policy *p = NULL;

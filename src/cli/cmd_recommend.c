@@ -14,6 +14,7 @@
 #include "ahead/names.h"
 #include "ahead/usage.h" /* the parameter grammar */
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/opts.h"
 #include "cli/table.h"
 
@@ -32,7 +33,7 @@ static void usage(FILE *f)
 		   "  -c, --class C     priority class (default: the policy's default_class)\n"
 		   "  --db PATH         ledger database (default $AHEAD_DB, else ./ahead.db)\n"
 		   "  --shadow-db PATH  shadow store (default: beside the database)\n"
-		   "  -o FORMAT         table (default) or json\n");
+		   "  -o FORMAT         table (default) or json\n" AH_CLIENT_USAGE);
 }
 
 static void fmt_error(const ah_service_recommendation *r, int d, char *buf, size_t len)
@@ -76,8 +77,48 @@ static void print_table(const ah_policy *pol, const char *workload, const char *
 	ah_cli_table_fini(&t);
 }
 
+/* recommend with --server: GET /v1/workloads/W/recommendation. */
+static int recommend_remote(const ah_client_opts *co, const char *workload, const char *params, const char *klass,
+			    ah_out_fmt fmt)
+{
+	ah_client *cl = NULL;
+	ah_policy *pol = NULL;
+	json_t *o = NULL;
+	char *w = NULL, *k = NULL, *p = NULL, *path = NULL;
+	int ex = ah_client_open("recommend", co, &cl);
+	if (ex || (ex = ah_client_policy(cl, &pol)))
+		goto out;
+	/* the class named, as locally, even when it is the default */
+	const char *kname = klass ? klass : pol->classes[pol->default_class].name;
+	w = ah_client_escape(workload), k = ah_client_escape(kname), p = params ? ah_client_escape(params) : NULL;
+	size_t n = (w ? strlen(w) : 0) + (k ? strlen(k) : 0) + (p ? strlen(p) : 0) + 96;
+	if (!w || !k || (params && !p) || !(path = malloc(n))) {
+		ah_cli_err("recommend", "out of memory");
+		ex = AH_EXIT_INTERNAL;
+		goto out;
+	}
+	snprintf(path, n, "/v1/workloads/%s/recommendation?class=%s%s%s", w, k, p ? "&params=" : "", p ? p : "");
+	long st;
+	if ((ex = ah_client_call(cl, "GET", path, NULL, &st, &o)))
+		goto out;
+	ah_service_recommendation r;
+	if (st != 200 || ah_client_decode_recommendation(pol, o, &r) < 0)
+		ex = ah_client_fail(cl, st, o);
+	else if (fmt == AH_OUT_JSON)
+		ah_client_print_json(o);
+	else
+		print_table(pol, workload, kname, &r);
+out:
+	free(w), free(k), free(p), free(path);
+	json_decref(o);
+	ah_policy_free(pol);
+	ah_client_free(cl);
+	return ex;
+}
+
 int ah_cmd_recommend(int argc, char **argv)
 {
+	ah_client_opts co = {0};
 	const char *db = NULL, *shadow_db = NULL, *workload = NULL, *params = NULL, *klass = NULL;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
@@ -86,6 +127,7 @@ int ah_cmd_recommend(int argc, char **argv)
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
+		AH_CLIENT_OPTS(&co),
 	};
 	ah_cli_spec spec = {.cmd = "recommend", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts),
 			    .min_args = 1, .max_args = 1, .args_name = "WORKLOAD", .args = &workload};
@@ -102,6 +144,16 @@ int ah_cmd_recommend(int argc, char **argv)
 		ah_cli_err("recommend", "--params: %s", err);
 		return AH_EXIT_USAGE;
 	}
+	int cx;
+	if (ah_client_wanted("recommend", &co, db, &cx)) {
+		if (shadow_db) {
+			ah_cli_err("recommend", "--shadow-db is for a local ledger; the daemon keeps its own shadow store");
+			return AH_EXIT_USAGE;
+		}
+		return recommend_remote(&co, workload, params, klass, fmt);
+	}
+	if (cx)
+		return cx;
 	ah_cli_ctx ctx;
 	if ((ex = ah_cli_need_ledger("recommend", ah_cli_db_path(db))) ||
 	    (ex = ah_cli_open("recommend", ah_cli_db_path(db), shadow_db, ah_cli_now_ns(), &ctx)))

@@ -29,6 +29,8 @@ static const struct {
 	{"serve", ah_cmd_serve, "run the daemon: the HTTP/JSON API over one ledger"},
 	{"backup", ah_cmd_backup, "copy the ledger to a file while it is in use"},
 	{"restore", ah_cmd_restore, "replace the ledger with a backup"},
+	{"token", ah_cmd_token, "the daemon's bearer tokens: create, ls, revoke, rotate (--server)"},
+	{"audit", ah_cmd_audit, "the daemon's audit log of every mutating call (--server)"},
 };
 
 static void usage(FILE *f)
