@@ -25,6 +25,20 @@ static void warn_log(void *ctx, const char *msg)
 	ah_log(AH_LOG_WARN, "msg=warning detail=\"%s\"", msg);
 }
 
+/* One log line per change the engine committed (grant, resize, expiry,
+ * ...), told after the commit like every observer. */
+static void log_change(void *ctx, const ah_engine_change *c)
+{
+	ah_service *svc = ctx;
+	char res[512] = "";
+	const ah_policy *pol = ah_service_policy_get(svc);
+	if (pol && ah_vec_format_human(&pol->dims, &c->res, res, sizeof res) < 0)
+		res[0] = '\0';
+	ah_log(AH_LOG_INFO, "msg=%s id=%llu tenant=%s pool=%s class=%s resources=\"%s\"", ah_change_kind_name(c->kind),
+	       (unsigned long long)c->id, c->tenant ? c->tenant : "-", c->pool ? c->pool : "-", c->klass ? c->klass : "-",
+	       res);
+}
+
 static void ready(void *ctx, int port)
 {
 	ah_daemon_opts *o = ctx;
@@ -97,6 +111,11 @@ int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
 	int64_t now = wall_ns();
 	if ((rc = ah_service_open(&so, now, &svc, err, errlen)) < 0)
 		goto out;
+	ah_engine_observer obs = {.ctx = svc, .on_event = log_change};
+	if ((rc = ah_service_add_observer(svc, &obs)) < 0) {
+		snprintf(err, errlen, "cannot watch the engine: %s", ah_strerror(rc));
+		goto out;
+	}
 	o->api.policy_path = o->policy_path;
 	if ((rc = ah_api_new(svc, &o->api, now, &api)) < 0) {
 		snprintf(err, errlen, "cannot start the API: %s (%s)", ah_strerror(rc), ah_service_errmsg(svc));
