@@ -82,10 +82,25 @@ void api_policy_put(api_call *c)
 		}
 		text = own;
 	} else {
-		if (!api_body_check(c, PUT_FIELDS) || !api_body_string(c, "text", AH_POLICY_MAX_BYTES, &text, &has))
+		if (!api_body_check(c, PUT_FIELDS))
 			return;
+		/* Not api_body_string: that is for names and refuses control
+		 * characters, and a policy is lines. JSON strings are valid
+		 * UTF-8; the policy parser checks the rest. */
+		json_t *tv = json_object_get(c->body, "text");
+		has = tv && !json_is_null(tv);
 		if (!has) {
 			api_error(c, 400, "invalid", "text", "text (the policy file's content) is required");
+			return;
+		}
+		if (!json_is_string(tv)) {
+			api_error(c, 400, "invalid", "text", "text: must be a string (the policy file's content)");
+			return;
+		}
+		text = json_string_value(tv);
+		if (json_string_length(tv) > AH_POLICY_MAX_BYTES || strlen(text) != json_string_length(tv)) {
+			api_error(c, 400, "invalid", "text", "text: %s",
+				  strlen(text) != json_string_length(tv) ? "holds a NUL character" : "larger than the policy cap");
 			return;
 		}
 	}
