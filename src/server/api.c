@@ -520,6 +520,11 @@ void ah_api_handle(ah_api *a, const ah_api_request *rq, int64_t now_ns, ah_api_r
 		api_error(&c, 400, "invalid", NULL, "more than %d query arguments", AH_API_MAX_ARGS);
 		goto audit_out;
 	}
+	/* query arguments are outside text like the path (a filter such as
+	 * ?tenant=%FF answered 200 with nothing rather than an error) */
+	for (int i = 0; i < rq->n_args; i++)
+		if (!check_text(&c, "query", rq->args[i].key) || !check_text(&c, rq->args[i].key, rq->args[i].value))
+			goto audit_out;
 	if (r->roles) {
 		const char *why = NULL;
 		int rc = api_authenticate(a, rq->authorization, now_ns, &who, &why);
