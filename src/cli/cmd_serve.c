@@ -35,7 +35,10 @@ static void usage(FILE *f)
 		"      --max-conns-per-ip N (default 512)\n"
 		"      --idle-timeout D     close a connection idle this long (default 15s)\n"
 		"      --tick D             lease expiry and queue timeouts every D (default 1s)\n"
-		"      --log-level LEVEL    error, warn, info (default) or debug; one line per event\n");
+		"      --log-level LEVEL    error, warn, info (default) or debug; one line per event\n"
+		"      --sweep D            sweep idempotency keys and old events every D (default 60s)\n"
+		"      --events-keep D      keep events at least D for watches to resume from (default 1h)\n"
+		"      --events-keep-min N  and at least the newest N (default 10000)\n");
 }
 
 static const ah_cli_choice LEVELS[] = {
@@ -48,7 +51,8 @@ int ah_cmd_serve(int argc, char **argv)
 	const char *db = NULL, *listen = NULL;
 	bool insecure = false;
 	int64_t window = 0, batch_max = 512, body_max = (int64_t)AH_API_BODY_MAX, conns = AH_API_CONN_MAX,
-		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000;
+		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000,
+		sweep = INT64_C(60) * 1000000000, ev_keep = INT64_C(3600) * 1000000000, ev_min = 10000;
 	int level = AH_LOG_INFO;
 	const ah_cli_opt opts[] = {
 		AH_OPT("policy", 'P', AH_OPT_STRING, &o.policy_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
@@ -67,6 +71,10 @@ int ah_cmd_serve(int argc, char **argv)
 		AH_OPT("idle-timeout", 0, AH_OPT_DURATION, &idle, .hint = "DURATION", .lo = 1000000000,
 		       .hi = INT64_C(3600) * 1000000000),
 		AH_OPT("tick", 0, AH_OPT_DURATION, &tick, .hint = "DURATION", .lo = 10000000, .hi = INT64_C(3600) * 1000000000),
+		AH_OPT("sweep", 0, AH_OPT_DURATION, &sweep, .hint = "DURATION", .lo = 10000000, .hi = INT64_C(86400) * 1000000000),
+		AH_OPT("events-keep", 0, AH_OPT_DURATION, &ev_keep, .hint = "DURATION", .lo = 0,
+		       .hi = INT64_C(366) * 86400 * 1000000000),
+		AH_OPT("events-keep-min", 0, AH_OPT_INT, &ev_min, .hint = "N", .lo = 0, .hi = INT64_C(1000000000)),
 		AH_OPT("log-level", 0, AH_OPT_CHOICE, &level, .hint = "level", .choices = LEVELS),
 	};
 	ah_cli_spec spec = {.cmd = "serve", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
@@ -89,6 +97,9 @@ int ah_cmd_serve(int argc, char **argv)
 	o.server.idle_timeout_s = (unsigned)(idle / 1000000000);
 	o.server.tick_ns = tick;
 	o.server.log_level = (ah_log_level)level;
+	o.server.sweep_ns = sweep;
+	o.api.events_keep_ns = ev_keep;
+	o.api.events_keep_min = ev_min;
 	char err[1024];
 	int rc = ah_daemon_run(&o, err, sizeof err);
 	if (rc < 0) {

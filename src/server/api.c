@@ -166,6 +166,7 @@ void api_error_rc(api_call *c, int rc, const char *what)
 		api_error(c, 404, "not_found", NULL, "%s not found", what);
 		break;
 	case AH_EINVAL:
+	case AH_ERANGE:
 		api_error(c, 400, "invalid", NULL, "%s: %s", what, ah_strerror(rc));
 		break;
 	case AH_EBUSY:
@@ -451,13 +452,13 @@ static void health(api_call *c, bool ready)
 	api_reply(c, 200, o);
 }
 
-static bool decode_body(api_call *c)
+static bool decode_body(api_call *c, const route *r)
 {
 	const ah_api_request *rq = c->rq;
 	if (!rq->body || !rq->body_len)
 		return true;
-	/* a policy file sent as itself: the route reads the raw body */
-	if (rq->content_type && !strncmp(rq->content_type, "text/plain", 10))
+	/* PUT /v1/policy also takes the policy file itself as text/plain */
+	if (r->fn == api_policy_put && rq->content_type && !strncmp(rq->content_type, "text/plain", 10))
 		return true;
 	int64_t t0 = mono_ns();
 	json_error_t je;
@@ -519,6 +520,11 @@ void ah_api_handle(ah_api *a, const ah_api_request *rq, int64_t now_ns, ah_api_r
 		api_error(&c, 400, "invalid", NULL, "more than %d query arguments", AH_API_MAX_ARGS);
 		goto audit_out;
 	}
+	/* query arguments are outside text like the path (a filter such as
+	 * ?tenant=%FF answered 200 with nothing rather than an error) */
+	for (int i = 0; i < rq->n_args; i++)
+		if (!check_text(&c, "query", rq->args[i].key) || !check_text(&c, rq->args[i].key, rq->args[i].value))
+			goto audit_out;
 	if (r->roles) {
 		const char *why = NULL;
 		int rc = api_authenticate(a, rq->authorization, now_ns, &who, &why);
@@ -557,7 +563,7 @@ void ah_api_handle(ah_api *a, const ah_api_request *rq, int64_t now_ns, ah_api_r
 		if (idem_replay(&c, key, hash))
 			goto audit_out;
 	}
-	if (decode_body(&c))
+	if (decode_body(&c, r))
 		run_route(&c, r);
 	json_decref(c.body);
 	c.body = NULL;

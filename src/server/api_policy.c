@@ -82,22 +82,27 @@ void api_policy_put(api_call *c)
 		}
 		text = own;
 	} else {
-		/* a file's text: newlines and tabs are its lines; the policy
-		 * reader checks the rest, naming the line */
-		json_t *t = json_object_get(c->body, "text");
 		if (!api_body_check(c, PUT_FIELDS))
 			return;
-		if (!json_is_string(t)) {
-			api_error(c, 400, "invalid", "text", "text (the policy file's content, a string) is required");
+		/* Not api_body_string: that is for names and refuses control
+		 * characters, and a policy is lines. JSON strings are valid
+		 * UTF-8; the policy parser checks the rest. */
+		json_t *tv = json_object_get(c->body, "text");
+		has = tv && !json_is_null(tv);
+		if (!has) {
+			api_error(c, 400, "invalid", "text", "text (the policy file's content) is required");
 			return;
 		}
-		if (json_string_length(t) > AH_POLICY_MAX_BYTES || strlen(json_string_value(t)) != json_string_length(t)) {
+		if (!json_is_string(tv)) {
+			api_error(c, 400, "invalid", "text", "text: must be a string (the policy file's content)");
+			return;
+		}
+		text = json_string_value(tv);
+		if (json_string_length(tv) > AH_POLICY_MAX_BYTES || strlen(text) != json_string_length(tv)) {
 			api_error(c, 400, "invalid", "text", "text: %s",
-				  json_string_length(t) > AH_POLICY_MAX_BYTES ? "larger than the policy cap" : "holds a NUL byte");
+				  strlen(text) != json_string_length(tv) ? "holds a NUL character" : "larger than the policy cap");
 			return;
 		}
-		text = json_string_value(t);
-		(void)has;
 	}
 	const char *v = c->body ? api_body_version(c) : api_arg(c, "resourceVersion");
 	char cur[32];

@@ -73,12 +73,24 @@ void api_pool_resize(api_call *c)
 	}
 	/* dimensions not given keep their capacity */
 	const ah_policy *pol = ah_service_policy_get(c->a->svc);
-	for (int d = 0; d < pol->dims.n; d++)
+	/* (and dimensions the policy does not have are 0, as the engine wants) */
+	for (int d = 0; d < AH_MAX_DIMS; d++)
 		if (cap.v[d] == AH_USAGE_NONE)
-			cap.v[d] = pi.capacity->v[d];
+			cap.v[d] = d < pol->dims.n ? pi.capacity->v[d] : 0;
 	char name[AH_NAME_MAX];
 	snprintf(name, sizeof name, "%s", pi.name);
 	int rc = ah_service_set_capacity(c->a->svc, name, &cap, c->now_ns);
+	if (rc == 0) {
+		/* The engine logs no event for a capacity set, and a pool's
+		 * resourceVersion is the newest event naming it: log one (as
+		 * the scaler does), so a resize changes the version and a PUT
+		 * with the one before is a 409. Reason "set", not "scaled":
+		 * the scaler's stabilisation ignores it. */
+		ah_ledger *l = ah_service_ledger_get(c->a->svc);
+		ah_ledger_event ev = {.t_ns = c->now_ns, .kind = AH_EV_SCALE, .pool = name, .res = &cap,
+				      .reason = "set", .detail = "capacity set through the API"};
+		rc = l->ops->event(l, &ev);
+	}
 	if (rc < 0) {
 		api_error_rc(c, rc, "pool");
 		return;

@@ -599,6 +599,21 @@ static char *slurp(const char *path, char *err, size_t errlen)
 	return buf;
 }
 
+/* %HH escapes as libmicrohttpd decodes them, except that a decoded NUL
+ * becomes 0x01: a C string would end at the NUL ("/v1/pools%00/x" would
+ * be served as /v1/pools), while a control character is refused by the
+ * API's text checks of the path and the query with a 400. */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	size_t n = MHD_http_unescape(s);
+	for (size_t i = 0; i < n; i++)
+		if (!s[i])
+			s[i] = '\x01';
+	return n;
+}
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
@@ -669,7 +684,8 @@ int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_serv
 				MHD_OPTION_CONNECTION_LIMIT, s->o.conn_max, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 				s->o.conn_per_ip_max, MHD_OPTION_CONNECTION_TIMEOUT, s->o.idle_timeout_s,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, AH_API_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-				on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+				on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, s,
+				MHD_OPTION_LISTEN_BACKLOG_SIZE,
 				(unsigned)1024, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	if (!s->d) {
 		snprintf(err, errlen, "cannot listen on %s (%s)", s->o.listen, errno ? strerror(errno) : "libmicrohttpd refused the options");
