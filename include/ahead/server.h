@@ -37,6 +37,7 @@ typedef struct {
 	int64_t tick_ns;             /* lease expiry, queue timeouts (default 1 s) */
 	int64_t sweep_ns;            /* idempotency keys, old events (default 60 s) */
 	int64_t scale_ns;            /* pool shaping step, when a pool shapes (default 30 s; 0 off) */
+	int64_t compact_ns;          /* usage history retention (default 1 h; 0 off) */
 	ah_log_level log_level;
 	const char *policy_path;     /* re-read on SIGHUP; NULL: SIGHUP only logs */
 	/* once listening (sd_notify READY=1 in the daemon) */

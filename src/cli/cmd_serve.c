@@ -35,6 +35,9 @@ static void usage(FILE *f)
 		"      --max-conns-per-ip N (default 512)\n"
 		"      --idle-timeout D     close a connection idle this long (default 15s)\n"
 		"      --tick D             lease expiry and queue timeouts every D (default 1s)\n"
+		"      --scale-every D      one pool-shaping step every D when a pool shapes (default 30s;\n"
+		"                           0 = never); its scale hooks run in the daemon's loop\n"
+		"      --compact-every D    usage history retention every D (default 1h; 0 = never)\n"
 		"      --log-level LEVEL    error, warn, info (default) or debug; one line per event\n"
 		"      --sweep D            sweep idempotency keys and old events every D (default 60s)\n"
 		"      --events-keep D      keep events at least D for watches to resume from (default 1h)\n"
@@ -54,6 +57,7 @@ int ah_cmd_serve(int argc, char **argv)
 		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000,
 		sweep = INT64_C(60) * 1000000000, ev_keep = INT64_C(3600) * 1000000000, ev_min = 10000;
 	int level = AH_LOG_INFO;
+	int64_t scale_every = INT64_C(30) * 1000000000, compact_every = INT64_C(3600) * 1000000000;
 	const ah_cli_opt opts[] = {
 		AH_OPT("policy", 'P', AH_OPT_STRING, &o.policy_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
@@ -75,6 +79,10 @@ int ah_cmd_serve(int argc, char **argv)
 		AH_OPT("events-keep", 0, AH_OPT_DURATION, &ev_keep, .hint = "DURATION", .lo = 0,
 		       .hi = INT64_C(366) * 86400 * 1000000000),
 		AH_OPT("events-keep-min", 0, AH_OPT_INT, &ev_min, .hint = "N", .lo = 0, .hi = INT64_C(1000000000)),
+		AH_OPT("scale-every", 0, AH_OPT_DURATION, &scale_every, .hint = "DURATION", .lo = 0,
+		       .hi = INT64_C(86400) * 1000000000),
+		AH_OPT("compact-every", 0, AH_OPT_DURATION, &compact_every, .hint = "DURATION", .lo = 0,
+		       .hi = INT64_C(86400) * 1000000000),
 		AH_OPT("log-level", 0, AH_OPT_CHOICE, &level, .hint = "level", .choices = LEVELS),
 	};
 	ah_cli_spec spec = {.cmd = "serve", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
@@ -96,6 +104,8 @@ int ah_cmd_serve(int argc, char **argv)
 	o.server.conn_per_ip_max = (unsigned)per_ip;
 	o.server.idle_timeout_s = (unsigned)(idle / 1000000000);
 	o.server.tick_ns = tick;
+	o.server.scale_ns = scale_every;
+	o.server.compact_ns = compact_every;
 	o.server.log_level = (ah_log_level)level;
 	o.server.sweep_ns = sweep;
 	o.api.events_keep_ns = ev_keep;

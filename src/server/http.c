@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
+#include "ahead/history.h"
+#include "ahead/scale_loop.h"
 #include "ahead/limits.h"
 #include "ahead/server.h"
 
@@ -42,7 +44,7 @@ struct ah_server {
 	int n_parked;
 	int64_t first_parked_ns;
 	conn *watchers;              /* suspended watches */
-	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_keepalive_ns;
+	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns;
 };
 
 struct conn {
@@ -468,6 +470,50 @@ static void flush(ah_server *s)
 
 /* ---- timers ---- */
 
+/* One pool-shaping step when a pool shapes. The hooks run here, in the
+ * loop: a hook is the provisioning call (keep it short; its timeout and
+ * retries bound how long the API waits meanwhile). */
+static void scale_step(ah_server *s)
+{
+	const ah_policy *pol = ah_service_policy_get(s->svc);
+	bool any = false;
+	for (int i = 0; pol && i < pol->n_pools; i++)
+		any |= pol->pools[i].shaping;
+	if (!any)
+		return;
+	ah_scale_hook_ctx hc = {.now_ns = mono_ns, .poll_ns = 20000000};
+	ah_scale_exec ex = {.ctx = &hc, .run = ah_scale_hook_run, .at_ready_time = false};
+	ah_scale_step_out out;
+	if (ah_service_scale_step(s->svc, wall_ns(), &ex, false, NULL, NULL, &out) < 0)
+		ah_log(AH_LOG_WARN, "msg=scale_failed err=\"%s\"", ah_service_errmsg(s->svc));
+	else if (out.n_decided || out.n_done || out.n_failed)
+		ah_log(AH_LOG_INFO, "msg=scale decided=%d done=%d failed=%d", out.n_decided, out.n_done, out.n_failed);
+	wake_watchers(s);
+}
+
+/* The usage history's retention: old points roll into coarser tiers. */
+static void compact(ah_server *s)
+{
+	char err[512];
+	ah_history *h = NULL;
+	ah_shadow_tier tiers[AH_SHADOW_MAX_TIERS];
+	int nt;
+	ah_shadow_default_tiers(tiers, &nt);
+	ah_shadow_compact_stats st;
+	int64_t counts[AH_SHADOW_MAX_TIERS];
+	int rc = ah_history_open(ah_service_db_path(s->svc), NULL, false, &h, err, sizeof err);
+	if (rc == AH_ENOENT)
+		return; /* no history yet */
+	if (rc == 0)
+		rc = ah_history_compact(h, wall_ns(), tiers, nt, &st, counts, err, sizeof err);
+	ah_history_free(h);
+	if (rc < 0)
+		ah_log(AH_LOG_WARN, "msg=compact_failed err=\"%s\"", err);
+	else if (st.points_rolled || st.points_deleted)
+		ah_log(AH_LOG_INFO, "msg=compacted rolled=%lld deleted=%lld", (long long)st.points_rolled,
+		       (long long)st.points_deleted);
+}
+
 static void timers(ah_server *s)
 {
 	int64_t m = mono_ns();
@@ -481,6 +527,14 @@ static void timers(ah_server *s)
 		s->next_sweep_ns = m + s->o.sweep_ns;
 		if (ah_api_sweep(s->api, wall_ns()) < 0)
 			ah_log(AH_LOG_WARN, "msg=sweep_failed err=\"%s\"", ah_service_errmsg(s->svc));
+	}
+	if (s->o.scale_ns > 0 && m >= s->next_scale_ns) {
+		s->next_scale_ns = m + s->o.scale_ns;
+		scale_step(s);
+	}
+	if (s->o.compact_ns > 0 && m >= s->next_compact_ns) {
+		s->next_compact_ns = m + s->o.compact_ns;
+		compact(s);
 	}
 	if (m >= s->next_keepalive_ns) {
 		s->next_keepalive_ns = m + INT64_C(15) * 1000000000;
@@ -526,6 +580,7 @@ void ah_server_opts_init(ah_server_opts *o)
 	o->tick_ns = INT64_C(1000000000);
 	o->sweep_ns = INT64_C(60) * 1000000000;
 	o->scale_ns = INT64_C(30) * 1000000000;
+	o->compact_ns = INT64_C(3600) * 1000000000;
 	o->log_level = AH_LOG_INFO;
 }
 
@@ -697,6 +752,8 @@ int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_serv
 	int64_t m = mono_ns();
 	s->next_tick_ns = m + s->o.tick_ns;
 	s->next_sweep_ns = m;
+	s->next_scale_ns = m + s->o.scale_ns;
+	s->next_compact_ns = m + INT64_C(60) * 1000000000;
 	s->next_keepalive_ns = m;
 	(void)sl;
 	*out = s;
