@@ -64,6 +64,7 @@ typedef struct {
 	char watch_tenant[64];       /* "" = every tenant's events */
 	/* for the log line */
 	char who[48];                /* the token's id, "-" when none */
+	char outcome[40];            /* the body's "outcome" or error code, for the audit line */
 	bool write;                  /* a mutating call */
 } ah_api_response;
 

@@ -136,6 +136,10 @@ void api_reply(api_call *c, int status, json_t *o)
 {
 	int64_t t0 = mono_ns();
 	c->out->status = status;
+	const char *oc = json_string_value(json_object_get(o, "outcome"));
+	if (!oc)
+		oc = json_string_value(json_object_get(json_object_get(o, "error"), "code"));
+	snprintf(c->out->outcome, sizeof c->out->outcome, "%s", oc ? oc : "");
 	free(c->out->body);
 	c->out->body = o ? ah_json_dumps(o) : NULL;
 	json_decref(o);
@@ -207,6 +211,9 @@ int ah_api_new(ah_service *svc, const ah_api_opts *o, int64_t now_ns, ah_api **o
 	int rc = api_versions_load(a);
 	if (rc == 0)
 		rc = api_tokens_load(a);
+	ah_engine_observer obs = {.ctx = a, .on_event = api_on_change};
+	if (rc == 0)
+		rc = ah_service_add_observer(svc, &obs);
 	if (rc < 0) {
 		ah_api_free(a);
 		return rc;
@@ -224,6 +231,7 @@ void ah_api_free(ah_api *a)
 	for (size_t i = 0; i < a->n_idem; i++)
 		free(a->idem[i].body);
 	free(a->idem);
+	free(a->touched);
 	free(a);
 }
 
@@ -353,6 +361,7 @@ static bool idem_replay(api_call *c, const char *key, const uint8_t hash[32])
 	c->out->body = h.body;
 	c->out->body_len = h.body ? strlen(h.body) : 0;
 	c->out->content_type = "application/json";
+	snprintf(c->out->outcome, sizeof c->out->outcome, "replayed"); /* the audit says it was a retry */
 	return true;
 }
 
@@ -398,17 +407,10 @@ static bool idem_key_ok(const char *k)
 
 static const char *outcome_of(const ah_api_response *r, char *buf, size_t len)
 {
-	/* The body's "outcome", else its error code. */
+	/* what api_reply saw; a replayed or raw answer says its status */
+	if (r->outcome[0])
+		return r->outcome;
 	snprintf(buf, len, "%d", r->status);
-	if (!r->body)
-		return buf;
-	json_t *o = json_loads(r->body, 0, NULL);
-	const char *s = json_string_value(json_object_get(o, "outcome"));
-	if (!s)
-		s = json_string_value(json_object_get(json_object_get(o, "error"), "code"));
-	if (s)
-		snprintf(buf, len, "%s", s);
-	json_decref(o);
 	return buf;
 }
 

@@ -224,6 +224,7 @@ void api_alloc_renew(api_call *c)
 		api_error_rc(c, rc, "allocation");
 		return;
 	}
+	api_touch(c->a, id); /* a renew event, no engine change */
 	api_reply(c, 200, ah_json_renew(id, &ro));
 }
 

@@ -63,10 +63,65 @@ int api_versions_load(ah_api *a)
 	return 0;
 }
 
+void api_touch(ah_api *a, uint64_t id)
+{
+	if (a->n_touched == a->cap_touched) {
+		size_t cap = a->cap_touched ? a->cap_touched * 2 : 256;
+		uint64_t *t = realloc(a->touched, cap * sizeof *t);
+		if (!t) {
+			a->touched_all_pools = true; /* refresh reads the events instead */
+			return;
+		}
+		a->touched = t;
+		a->cap_touched = cap;
+	}
+	a->touched[a->n_touched++] = id;
+}
+
+void api_touch_all_pools(ah_api *a)
+{
+	a->touched_all_pools = true;
+}
+
+void api_on_change(void *ctx, const ah_engine_change *ch)
+{
+	ah_api *a = ctx;
+	if (ch->id) {
+		api_touch(a, ch->id);
+	} else if (ch->pool) {
+		for (int i = 0; i < a->n_touched_pools; i++)
+			if (!strcmp(a->touched_pool[i], ch->pool))
+				return;
+		if (a->n_touched_pools < AH_MAX_POOLS && strlen(ch->pool) < AH_NAME_MAX)
+			strcpy(a->touched_pool[a->n_touched_pools++], ch->pool);
+		else
+			a->touched_all_pools = true;
+	}
+}
+
+/* After a commit: what changed gets the newest event seq as its version
+ * (one cheap query, not a read of the events). */
 void api_versions_refresh(ah_api *a)
 {
-	ah_event_query q = {.after_seq = a->ver.last_seq};
-	(void)ah_ledger_events(ah_service_ledger_get(a->svc), &q, take_event, a);
+	int64_t first = 0, last = 0;
+	if (ah_ledger_events_bounds(ah_service_ledger_get(a->svc), &first, &last) == 0) {
+		a->ver.first_seq = first;
+		if (last > a->ver.last_seq) {
+			for (size_t i = 0; i < a->n_touched; i++)
+				(void)api_versions_set(&a->ver, a->touched[i], last);
+			for (int i = 0; i < a->n_touched_pools; i++)
+				api_versions_pool_set(&a->ver, a->touched_pool[i], last);
+			if (a->touched_all_pools) {
+				const ah_policy *pol = ah_service_policy_get(a->svc);
+				for (int i = 0; pol && i < pol->n_pools; i++)
+					api_versions_pool_set(&a->ver, pol->pools[i].name, last);
+			}
+			a->ver.last_seq = last;
+		}
+	}
+	a->n_touched = 0;
+	a->n_touched_pools = 0;
+	a->touched_all_pools = false;
 }
 
 /* ---- events ---- */

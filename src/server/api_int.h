@@ -48,6 +48,13 @@ struct ah_api {
 	api_idem_pending *idem;      /* keys of the open batch */
 	size_t n_idem, cap_idem;
 	ah_api_stats stats;
+	/* what changed since the last commit (the engine's observer and the
+	 * routes tell): their versions become the commit's newest event seq */
+	uint64_t *touched;
+	size_t n_touched, cap_touched;
+	char touched_pool[AH_MAX_POOLS][AH_NAME_MAX];
+	int n_touched_pools;
+	bool touched_all_pools;
 	char errbuf[512];
 };
 
@@ -161,6 +168,12 @@ json_t *api_json_list(ah_api *a, json_t *items);
 /* versions (api_events.c): loaded at start, refreshed after each commit */
 int api_versions_load(ah_api *a);
 void api_versions_refresh(ah_api *a);
+/* This allocation (a renew: no engine change) / every pool (a policy)
+ * changes with the next commit. */
+void api_touch(ah_api *a, uint64_t id);
+void api_touch_all_pools(ah_api *a);
+/* The engine's observer feeding api_touch. */
+void api_on_change(void *ctx, const ah_engine_change *ch);
 void api_set_version(json_t *o, int64_t v);
 
 /* constant-time, for token hashes */

@@ -54,6 +54,7 @@ bool api_apply_policy_text(api_call *c, const char *text, const char *name)
 		api_error_rc(c, rc, "the applied policy");
 		return false;
 	}
+	api_touch_all_pools(c->a);
 	api_versions_refresh(c->a);
 	return true;
 }
@@ -141,7 +142,9 @@ int ah_api_reload_policy(ah_api *a, const char *path, int64_t now_ns, char *err,
 	free(buf);
 	if (rc == 0)
 		rc = ah_service_sync(a->svc, now_ns);
-	if (rc == 0)
+	if (rc == 0) {
+		api_touch_all_pools(a);
 		api_versions_refresh(a);
+	}
 	return rc;
 }

@@ -56,6 +56,15 @@ enum {
 	S_AUDIT_PUT,
 	S_IDEM_PUT,
 	S_TOKEN_GEN,
+	/* what every transaction and every poll runs: prepared once, not
+	 * parsed again per call (a daemon does this tens of thousands of
+	 * times a second) */
+	S_BEGIN,
+	S_COMMIT,
+	S_DATA_VERSION,
+	S_EV_MIN,
+	S_EV_MAX,
+	S_EV_HW,
 	S__COUNT
 };
 
@@ -76,6 +85,12 @@ static const char *stmt_sql[S__COUNT] = {
 	"INSERT INTO api_idempotency(scope,key,req_hash,status,body,t_ns) VALUES(?,?,?,?,?,?)"
 	" ON CONFLICT(scope,key) DO NOTHING",
 	"SELECT value FROM meta WHERE key='token_gen'",
+	"BEGIN IMMEDIATE",
+	"COMMIT",
+	"PRAGMA data_version",
+	"SELECT MIN(seq) FROM events",
+	"SELECT MAX(seq) FROM events",
+	"SELECT seq FROM sqlite_sequence WHERE name='events'",
 };
 
 static const char schema[] =
@@ -152,13 +167,23 @@ static int step_reset(sql_ledger *s, sqlite3_stmt *st)
 
 static int64_t read_data_version(sql_ledger *s)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = s->st[S_DATA_VERSION];
 	int64_t v = -1;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
+	if (!st)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return v;
+}
+
+/* BEGIN IMMEDIATE or COMMIT through their prepared statements. */
+static int run_cached(sql_ledger *s, int idx)
+{
+	sqlite3_stmt *st = s->st[idx];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : fail(s, rc);
 }
 
 static int l_begin(ah_ledger *l)
@@ -166,7 +191,7 @@ static int l_begin(ah_ledger *l)
 	sql_ledger *s = (sql_ledger *)l;
 	s->in_txn = s->txn_failed = false;
 	s->errmsg[0] = '\0';
-	int rc = exec(s, "BEGIN IMMEDIATE");
+	int rc = run_cached(s, S_BEGIN);
 	if (rc < 0)
 		return rc;
 	s->in_txn = true;
@@ -192,7 +217,7 @@ static int l_precond_add(ah_ledger *l, const ah_ledger_precond *pc)
 static int l_commit(ah_ledger *l)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	int rc = s->txn_failed ? s->txn_rc : exec(s, "COMMIT");
+	int rc = s->txn_failed ? s->txn_rc : run_cached(s, S_COMMIT);
 	if (rc < 0)
 		quiet_rollback(s);
 	s->in_txn = s->txn_failed = false;
@@ -1334,6 +1359,18 @@ static int select_i64(sql_ledger *s, const char *sql, int64_t arg, int64_t *out,
 	return rc;
 }
 
+static int select_cached(sql_ledger *s, int idx, int64_t *out, bool *found)
+{
+	sqlite3_stmt *st = s->st[idx];
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+	if (*found)
+		*out = sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : fail(s, rc);
+	sqlite3_reset(st);
+	return rc;
+}
+
 /* The prefix before the first event at or after before_ns (found in seq
  * order: "+t_ns" keeps the time index out, the scan stops at the first
  * young event), shortened to leave the newest keep_min. */
@@ -1374,9 +1411,9 @@ static int l_events_bounds(ah_ledger *l, int64_t *out_first, int64_t *out_last)
 	int64_t first = 0, last = 0, hw = 0;
 	bool has_first, has_last, has_hw;
 	int rc;
-	if ((rc = select_i64(s, "SELECT MIN(seq) FROM events", 0, &first, &has_first)) < 0 ||
-	    (rc = select_i64(s, "SELECT MAX(seq) FROM events", 0, &last, &has_last)) < 0 ||
-	    (rc = select_i64(s, "SELECT seq FROM sqlite_sequence WHERE name='events'", 0, &hw, &has_hw)) < 0)
+	if ((rc = select_cached(s, S_EV_MIN, &first, &has_first)) < 0 ||
+	    (rc = select_cached(s, S_EV_MAX, &last, &has_last)) < 0 ||
+	    (rc = select_cached(s, S_EV_HW, &hw, &has_hw)) < 0)
 		return rc;
 	if (has_hw && hw > last)
 		last = hw;
