@@ -81,6 +81,6 @@
 /* A connection with nothing read or written for this long is closed. */
 #define AH_API_IDLE_TIMEOUT_S 15
 /* Header bytes per connection (libmicrohttpd's per-connection memory). */
-#define AH_API_CONN_MEMORY ((size_t)16 << 10)
+#define AH_API_CONN_MEMORY ((size_t)8 << 10)
 
 #endif

@@ -106,6 +106,7 @@ void ah_service_free(ah_service *s)
 	ah_shadow_free(s->sh);
 	ah_engine_free(s->eng);
 	ah_ledger_free(s->led);
+	ah_service_recset_fini(&s->records);
 	ah_policy_free(s->pol);
 	free(s);
 }

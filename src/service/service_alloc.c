@@ -137,7 +137,7 @@ int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns)
 		return rc;
 	/* Ends the allocation's request record, if it has one: what its
 	 * reports raised becomes a training example. */
-	if (ah_service_shadow(s, false)) {
+	if (ah_service_recset_may_have(&s->records, id) && ah_service_shadow(s, false)) {
 		int src = ah_shadow_alloc_end(s->sh, id, now_ns);
 		if (src < 0 && src != AH_ENOENT)
 			ah_service_warn(s, "%llu: request record not ended in the shadow store (%s)",

@@ -11,6 +11,18 @@
 
 #define AH_SERVICE_PATH_MAX 4096
 
+/* Allocations this process knows to have no request record (service_records.c). */
+typedef struct {
+	uint64_t *keys;           /* ids with a record begun here; 0 empty, UINT64_MAX released */
+	size_t cap, n, used;
+	uint64_t first_id;        /* the first id this process granted (0: none yet) */
+	bool broken;              /* out of memory once: every id may have one */
+} ah_service_recset;
+void ah_service_recset_note_grant(ah_service_recset *r, uint64_t id, bool has_record);
+/* Consumes the id's entry: call once, at its end. */
+bool ah_service_recset_may_have(ah_service_recset *r, uint64_t id);
+void ah_service_recset_fini(ah_service_recset *r);
+
 struct ah_service {
 	ah_service_opts opts;
 	char db_path[AH_SERVICE_PATH_MAX];
@@ -27,6 +39,7 @@ struct ah_service {
 	bool need_reload;         /* a transaction failed: reload before the next call */
 	bool in_batch;            /* inside ah_service_batch_begin/end */
 	int64_t last_sweep_ns;    /* the request path's last shadow sweep; INT64_MIN: none */
+	ah_service_recset records;
 	bool shadow_batch;        /* ... and the shadow store's transaction is the batch's */
 	uint64_t policy_gen;      /* the applied policy's generation the engine runs */
 	ah_engine_observer obs[AH_ENGINE_MAX_OBSERVERS]; /* kept across engine rebuilds */

@@ -1,0 +1,80 @@
+/* Which allocations have a request record in the usage history, as far as
+ * this process knows: every record is begun by ah_service_request, so an
+ * id this process granted without one has none, and its release need not
+ * look for it (a lookup per release is most of a daemon's release cost).
+ * Ids from before this process's first grant are unknown: looked up. */
+#include <stdlib.h>
+
+#include "ahead/error.h"
+#include "service/service_int.h"
+
+static size_t slot(uint64_t id, size_t cap)
+{
+	return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
+}
+
+static int grow(ah_service_recset *r)
+{
+	size_t cap = r->cap ? r->cap * 2 : 1024;
+	uint64_t *k = calloc(cap, sizeof *k);
+	if (!k)
+		return AH_ENOMEM;
+	for (size_t i = 0; i < r->cap; i++) {
+		if (!r->keys[i] || r->keys[i] == UINT64_MAX)
+			continue;
+		size_t j = slot(r->keys[i], cap);
+		while (k[j])
+			j = (j + 1) & (cap - 1);
+		k[j] = r->keys[i];
+	}
+	free(r->keys);
+	r->keys = k;
+	r->cap = cap;
+	r->used = r->n;
+	return 0;
+}
+
+void ah_service_recset_note_grant(ah_service_recset *r, uint64_t id, bool has_record)
+{
+	if (!r->first_id || id < r->first_id)
+		r->first_id = id;
+	if (!has_record)
+		return;
+	if ((r->used + 1) * 2 > r->cap && grow(r) < 0) {
+		r->broken = true; /* look everything up from now on */
+		return;
+	}
+	size_t j = slot(id, r->cap);
+	while (r->keys[j] && r->keys[j] != id)
+		j = (j + 1) & (r->cap - 1);
+	if (!r->keys[j]) {
+		r->keys[j] = id;
+		r->n++;
+		r->used++;
+	}
+}
+
+bool ah_service_recset_may_have(ah_service_recset *r, uint64_t id)
+{
+	if (r->broken || !r->first_id || id < r->first_id)
+		return true;
+	if (!r->cap)
+		return false;
+	size_t j = slot(id, r->cap);
+	while (r->keys[j]) {
+		if (r->keys[j] == id) {
+			r->keys[j] = UINT64_MAX; /* a tombstone: released once */
+			r->n--;
+			return true;
+		}
+		j = (j + 1) & (r->cap - 1);
+	}
+	return false;
+}
+
+void ah_service_recset_fini(ah_service_recset *r)
+{
+	free(r->keys);
+	r->keys = NULL;
+	r->cap = r->n = r->used = 0;
+}
