@@ -83,4 +83,17 @@
 /* Header bytes per connection (libmicrohttpd's per-connection memory). */
 #define AH_API_CONN_MEMORY ((size_t)8 << 10)
 
+/* ---- history from Prometheus (src/cli/prom.h) ---- */
+/* Points per range query: Prometheus refuses more (its own limit); longer
+ * ranges are split into several requests, at most AH_PROM_REQUESTS_MAX. */
+#define AH_PROM_POINTS_MAX 11000
+#define AH_PROM_REQUESTS_MAX 1000
+/* One answer's body, in bytes (a series of AH_PROM_POINTS_MAX points is
+ * about 300 KiB), and the seconds it may take. */
+#define AH_PROM_BODY_MAX ((size_t)64 << 20)
+#define AH_PROM_TIMEOUT_S 60
+/* A base URL and a PromQL query, in bytes. */
+#define AH_PROM_URL_MAX 1024
+#define AH_PROM_QUERY_MAX 4096
+
 #endif

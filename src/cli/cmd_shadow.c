@@ -19,10 +19,12 @@
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "ahead/input_unit.h"
+#include "ahead/limits.h"
 #include "ahead/resource.h"
 #include "ahead/usage.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/prom.h"
 #include "cli/table.h"
 #include "cli/trace_input.h"
 
@@ -68,7 +70,9 @@ static void usage_import(FILE *f)
 	fprintf(f,
 		"usage: ahead shadow import --workload W --dim D --input FILE.csv\n"
 		"                           [--time-col C] [--value-col C] [--granularity DUR]\n"
-		"       ahead shadow import --long --input FILE.csv [--granularity DUR]\n\n"
+		"       ahead shadow import --long --input FILE.csv [--granularity DUR]\n"
+		"       ahead shadow import --prometheus URL --query PROMQL --workload W --dim D\n"
+		"                           [--start T] [--end T] [--step DUR] [--match LABEL=VALUE]\n\n"
 		"Loads samples into the shadow store, all or nothing: a bad line aborts the\n"
 		"import, names the line and writes nothing.\n\n"
 		"  --workload W      workload name: 1-127 of [A-Za-z0-9_.:/@+-]\n"
@@ -93,8 +97,21 @@ static void usage_import(FILE *f)
 		"  --column C        bitbrains: cpu (millicores, the default) or memory (bytes)\n\n"
 		"Missing values (empty, NaN, NA, null) are skipped and counted. A file with the\n"
 		"header 'time,value,max,count' (written by 'ahead shadow export') is imported\n"
-		"with its means, maxima and counts intact.\n%s",
-		LONG_MAX_SERIES,
+		"with its means, maxima and counts intact.\n\n"
+		"From Prometheus (GET URL/api/v1/query_range; all or nothing):\n"
+		"  --prometheus URL  the server's base URL, e.g. http://localhost:9090\n"
+		"  --query PROMQL    the query; it must yield one series (or --match picks one)\n"
+		"  --end T           ISO 8601 time or epoch seconds (default: now)\n"
+		"  --start T         (default: --end minus 1h), rounded down to a multiple of --step\n"
+		"  --step DUR        the query's resolution: 1ms..1d, whole milliseconds (default 1m);\n"
+		"                    also the new series' granularity unless --granularity is given.\n"
+		"                    More than %d steps are read in several requests\n"
+		"  --match L=V[,L=V] keep the series whose label L is V (all must hold; an absent\n"
+		"                    label counts as empty, as in PromQL)\n"
+		"  --unit, --of      the unit of the query's values, as above (node_memory_*_bytes:\n"
+		"                    bytes; rate(node_cpu_seconds_total[1m]): cores)\n"
+		"Values NaN, +Inf and -Inf are skipped and counted as missing.\n%s",
+		LONG_MAX_SERIES, AH_PROM_POINTS_MAX,
 		"\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
 }
 
@@ -292,6 +309,106 @@ static int import_bitbrains(const char *sub, const opts *o, const char *column, 
 	return ret;
 }
 
+/* What --prometheus reads. */
+typedef struct {
+	ah_prom_range r;
+	bool start_set, end_set, step_set;
+	char match_buf[1024]; /* --match's text, split at its commas */
+} prom_opts;
+
+/* --match L=V[,L=V]: into the range's filters. */
+static int opt_match(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	prom_opts *p = dst;
+	if (strlen(s) >= sizeof p->match_buf) {
+		ah_cli_err(cmd, "%s: longer than %zu bytes", opt, sizeof p->match_buf - 1);
+		return -1;
+	}
+	memcpy(p->match_buf, s, strlen(s) + 1);
+	for (char *save = NULL, *m = strtok_r(p->match_buf, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+		if (p->r.n_match == AH_PROM_MATCH_MAX) {
+			ah_cli_err(cmd, "%s: at most %d LABEL=VALUE", opt, AH_PROM_MATCH_MAX);
+			return -1;
+		}
+		p->r.match[p->r.n_match++] = m;
+	}
+	return 0;
+}
+
+/* --prometheus: a range query's one series, in its stated unit. */
+static int import_prometheus(const char *sub, const opts *o, prom_opts *p, int64_t gran, ah_input_units *u,
+			     double of_cores, bool other_source)
+{
+	const char *bad = o->input ? "--input" : o->long_fmt ? "--long" : o->time_col ? "--time-col"
+			: o->value_col ? "--value-col" : other_source ? "--format/--column" : NULL;
+	if (bad) {
+		ah_cli_err(CMD, "%s: %s does not apply to --prometheus (the query is the input)", sub, bad);
+		return AH_EXIT_USAGE;
+	}
+	if (!p->r.query) {
+		ah_cli_err(CMD, "%s: --prometheus needs --query PROMQL", sub);
+		return AH_EXIT_USAGE;
+	}
+	int ret = check_names(sub, o->workload, o->dim);
+	if (ret || (ret = check_units(sub, u, of_cores, o->dim)))
+		return ret;
+	ah_prom_range *r = &p->r;
+	if (!p->step_set)
+		r->step_ns = 60 * AH_NS_PER_S;
+	if (r->step_ns % 1000000) {
+		ah_cli_err(CMD, "%s: --step: Prometheus takes whole milliseconds", sub);
+		return AH_EXIT_USAGE;
+	}
+	if (!p->end_set) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		r->end_ns = (int64_t)ts.tv_sec * AH_NS_PER_S + ts.tv_nsec;
+	}
+	r->end_ns -= r->end_ns % 1000000;
+	if (!p->start_set)
+		r->start_ns = r->end_ns > 3600 * AH_NS_PER_S ? r->end_ns - 3600 * AH_NS_PER_S : 0;
+	if (r->start_ns > r->end_ns) {
+		ah_cli_err(CMD, "%s: --start must not be after --end", sub);
+		return AH_EXIT_USAGE;
+	}
+	/* each point at the start of its own bucket, as Prometheus stamped it */
+	r->start_ns -= r->start_ns % r->step_ns;
+	char err[2048];
+	int rc = ah_prom_range_check(r, err, sizeof err);
+	if (rc) {
+		ah_cli_err(CMD, "%s: %s", sub, err);
+		return AH_EXIT_USAGE;
+	}
+	ah_prom_samples smp = {0};
+	if ((rc = ah_prom_query_range(r, &smp, err, sizeof err))) {
+		ah_cli_err(CMD, "%s: %s", sub, err);
+		return rc == AH_ENOENT ? AH_EXIT_NOTFOUND
+		       : rc == AH_EINVAL || rc == AH_EPARSE || rc == AH_ETOOBIG ? AH_EXIT_USAGE
+										  : AH_EXIT_INTERNAL;
+	}
+	ah_unit_kind k = ah_input_units_kind_of_dim(o->dim);
+	double f = ah_input_units_factor(u, k);
+	for (size_t i = 0; i < smp.n; i++)
+		smp.v[i] *= f;
+	ah_history *h = NULL;
+	if ((ret = open_store(sub, o, 1, &h)) == 0) {
+		ah_history_import_out res;
+		rc = ah_history_import_values(h, smp.series, o->workload, o->dim, gran ? gran : r->step_ns, smp.t_ns,
+					      smp.v, smp.n, &res, err, sizeof err);
+		if (rc) {
+			ret = hist_fail(sub, err, rc);
+		} else {
+			warn_below_one(sub, smp.series, &res, o->dim, u);
+			printf("imported %zu samples into %s/%s from %s (%zu missing values skipped, %zu request%s)\n",
+			       res.samples, o->workload, o->dim, smp.series, smp.missing, smp.requests,
+			       smp.requests == 1 ? "" : "s");
+		}
+	}
+	ah_history_free(h);
+	ah_prom_samples_fini(&smp);
+	return ret;
+}
+
 static int cmd_import(int argc, char **argv)
 {
 	const char *sub = "import";
@@ -306,6 +423,8 @@ static int cmd_import(int argc, char **argv)
 	const char *column = NULL;
 	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
 	ah_input_units_init(&units);
+	prom_opts prom = {0};
+	prom.r.start_ns = prom.r.end_ns = prom.r.step_ns = -1;
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
 		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
@@ -321,10 +440,28 @@ static int cmd_import(int argc, char **argv)
 		AH_OPT("granularity", 0, AH_OPT_DURATION, &gran, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
 		       .hi = AH_SHADOW_GRAN_MAX_NS),
 		AH_OPT("long", 0, AH_OPT_FLAG, &o.long_fmt),
+		AH_OPT("prometheus", 0, AH_OPT_STRING, &prom.r.url, .hint = "URL"),
+		AH_OPT("query", 0, AH_OPT_STRING, &prom.r.query, .hint = "PROMQL"),
+		AH_OPT("start", 0, AH_OPT_TIME, &prom.r.start_ns, .hint = "T"),
+		AH_OPT("end", 0, AH_OPT_TIME, &prom.r.end_ns, .hint = "T"),
+		AH_OPT("step", 0, AH_OPT_DURATION, &prom.r.step_ns, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
+		       .hi = AH_SHADOW_GRAN_MAX_NS),
+		AH_OPT("match", 0, AH_OPT_EACH, &prom, .hint = "LABEL=VALUE", .each = opt_match),
 	};
 	if ((ret = parse("shadow import", usage_import, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
 	ret = 0;
+	prom.start_set = prom.r.start_ns >= 0;
+	prom.end_set = prom.r.end_ns >= 0;
+	prom.step_set = prom.r.step_ns >= 0;
+	if (prom.r.url)
+		return import_prometheus(sub, &o, &prom, gran, &units, of_cores, in_fmt || column);
+	if (prom.r.query || prom.start_set || prom.end_set || prom.step_set || prom.r.n_match) {
+		ah_cli_err(CMD, "%s: %s is for --prometheus URL", sub,
+			   prom.r.query ? "--query" : prom.start_set ? "--start" : prom.end_set ? "--end"
+			   : prom.step_set ? "--step" : "--match");
+		return AH_EXIT_USAGE;
+	}
 	if (!o.input) {
 		ah_cli_err(CMD, "%s: --input FILE is required", sub);
 		return AH_EXIT_USAGE;
