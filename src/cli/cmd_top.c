@@ -177,8 +177,9 @@ static void take_error(FILE *cap, char *buf, size_t len)
 	rewind(cap);
 	while (fgets(line, sizeof line, cap)) {
 		line[strcspn(line, "\n")] = '\0';
-		if (*line)
-			snprintf(buf, len, "%.255s", line);
+		const char *m = strncmp(line, "ahead top: ", 11) ? line : line + 11;
+		if (*m)
+			snprintf(buf, len, "%.255s", m);
 	}
 	if (!buf[0])
 		snprintf(buf, len, "no answer");
