@@ -38,7 +38,7 @@ declare -A ALLOWED=(
 # System headers only these layers may include.
 declare -A SYSTEM=([sqlite3.h]="store" [ini.h]="core" [jansson.h]="store service server cli"
   [microhttpd.h]="server" [gnutls/gnutls.h]="server" [gnutls/crypto.h]="server" [systemd/sd-daemon.h]="server"
-  [curl/curl.h]="cli")
+  [curl/curl.h]="cli" [curses.h]="cli" [ncurses.h]="cli")
 # What src/cli must not include even though its layers allow it: storage
 # belongs behind the service.
 CLI_FORBIDDEN="sqlite3.h ahead/ledger_sqlite.h ahead/shadow.h ahead/shadow_alloc.h core/ store/"

@@ -103,5 +103,6 @@ int ah_cmd_backup(int argc, char **argv);
 int ah_cmd_restore(int argc, char **argv);
 int ah_cmd_token(int argc, char **argv);
 int ah_cmd_audit(int argc, char **argv);
+int ah_cmd_top(int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@ static const struct {
 	{"backup", ah_cmd_backup, "copy the ledger to a file while it is in use"},
 	{"restore", ah_cmd_restore, "replace the ledger with a backup"},
 	{"token", ah_cmd_token, "the daemon's bearer tokens: create, ls, revoke, rotate (--server)"},
+	{"top", ah_cmd_top, "a terminal monitor of the daemon: pools, queue, events (--server)"},
 	{"audit", ah_cmd_audit, "the daemon's audit log of every mutating call (--server)"},
 };
 
