@@ -57,7 +57,7 @@ if command -v dpkg-shlibdeps >/dev/null; then
   shlibs=$(cd "$stage/shlibs" && dpkg-shlibdeps -O "$root/usr/bin/ahead" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 else
   shlibs="libc6, libsqlite3-0, libinih1, libjansson4"
-  for lib in libmicrohttpd12 libcurl3-gnutls libsystemd0 libgnutls30; do
+  for lib in libmicrohttpd12 libcurl3-gnutls libsystemd0 libgnutls30 libncursesw6 libtinfo6; do
     case $(objdump -p "$root/usr/bin/ahead" 2>/dev/null) in *"${lib%[0-9]*}"*) shlibs="$shlibs, $lib";; esac
   done
 fi
