@@ -147,9 +147,11 @@ int api_authenticate(ah_api *a, const char *authorization, int64_t now_ns, api_p
 			return 0;
 		}
 		who->authenticated = true;
-		snprintf(who->id, sizeof who->id, "%s", t->id);
-		snprintf(who->name, sizeof who->name, "%s", t->name);
-		snprintf(who->tenant, sizeof who->tenant, "%s", t->tenant);
+		/* the row's fields fit these buffers (same caps) */
+		memcpy(who->id, t->id, sizeof who->id < sizeof t->id ? sizeof who->id : sizeof t->id);
+		who->id[sizeof who->id - 1] = '\0';
+		memcpy(who->name, t->name, sizeof who->name);
+		memcpy(who->tenant, t->tenant, sizeof who->tenant);
 		who->role = t->role;
 		return 0;
 	}

@@ -55,6 +55,7 @@ struct conn {
 	bool too_big;
 	bool answered;               /* resp holds the answer to queue */
 	bool parked;
+	ah_api_kind kind;            /* classified once, when the request is whole */
 	int64_t start_ns;
 	ah_api_request rq;
 	ah_api_response resp;
@@ -372,7 +373,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return answer_now(c, 413, "body_too_large", "the request body is larger than the server accepts");
 	}
 	build_request(k, url);
-	ah_api_kind kind = ah_api_classify(&k->rq);
+	ah_api_kind kind = k->kind = ah_api_classify(&k->rq);
 	if (kind == AH_API_READ) {
 		ah_api_handle(s->api, &k->rq, wall_ns(), &k->resp);
 		k->answered = true;
@@ -432,7 +433,7 @@ static void flush(ah_server *s)
 	bool batch = resp && ks && ah_api_batch_begin(s->api, now) == 0;
 	for (i = 0; i < n && ks; i++) {
 		conn *k = ks[i];
-		if (ah_api_classify(&k->rq) == AH_API_EXCLUSIVE)
+		if (k->kind == AH_API_EXCLUSIVE)
 			continue;
 		if (batch) {
 			ah_api_handle(s->api, &k->rq, now, &resp[nb]);
@@ -451,11 +452,11 @@ static void flush(ah_server *s)
 		/* the answers may have been rewritten to 503 */
 		nb = 0;
 		for (i = 0; i < n; i++)
-			if (ah_api_classify(&ks[i]->rq) != AH_API_EXCLUSIVE)
+			if (ks[i]->kind != AH_API_EXCLUSIVE)
 				ks[i]->resp = resp[nb++];
 	}
 	for (i = 0; i < n && ks; i++)
-		if (ah_api_classify(&ks[i]->rq) == AH_API_EXCLUSIVE)
+		if (ks[i]->kind == AH_API_EXCLUSIVE)
 			run_one(s, ks[i], false);
 	ah_log(AH_LOG_DEBUG, "msg=batch writes=%d", n);
 	for (i = 0; i < n && ks; i++) {
