@@ -226,6 +226,15 @@ char *ah_client_escape(const char *s)
 }
 
 /* One try: CURLE_* of the transfer; *status and the answer's bytes. */
+/* A daemon with its own certificate (ahead serve --tls-cert): the CA file
+ * to trust instead of the system's, from $AHEAD_CA_FILE. */
+static void trust(CURL *h)
+{
+	const char *ca = getenv("AHEAD_CA_FILE");
+	if (ca && *ca)
+		curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+}
+
 static CURLcode try_once(ah_client *c, const char *method, const char *url, const char *body, long *status,
 			 answer *a)
 {
@@ -255,6 +264,7 @@ static CURLcode try_once(ah_client *c, const char *method, const char *url, cons
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "ahead-cli/0.1.0");
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	trust(h);
 	if (body) {
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -403,6 +413,7 @@ int ah_client_watch(ah_client *c, const char *path_prefix, int64_t since, int (*
 		curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
 		curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 		curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+		trust(c->curl);
 		curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "ahead-cli/0.1.0");
 		w->len = 0;
 		free(w->err.buf);
