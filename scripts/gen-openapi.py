@@ -95,6 +95,11 @@ paths = {
    "get": op("what a workload should reserve: lower, target, upper per dimension", STAFF, "200", params=[pp("name", "workload"), q("class", "class whose quantile sizes the target"), q("params", "k=v,... of the request")], tag="workloads", extra={"404": "no history"})},
  "/v1/workloads/{name}/history": {
    "get": op("a workload's usage history", STAFF, "200", params=[pp("name", "workload"), q("dim", "dimension (required)"), q("from", "RFC 3339 or epoch seconds"), q("to", "RFC 3339 or epoch seconds"), q("step", "re-bucket to this duration")], tag="workloads", extra={"404": "no history"})},
+ "/v1/anomalies": {
+   "get": op("anomaly events the usage history holds (ahead anomalies --store), newest last", STAFF, "200", tag="workloads",
+             params=[q("workload", "only this workload's"), q("since", "ending at or after this time"), q("limit", "at most this many (the newest)")])},
+ "/v1/workloads/{name}/anomalies": {
+   "get": op("one workload's anomaly events", STAFF, "200", params=[pp("name", "workload"), q("since", "ending at or after this time"), q("limit", "at most this many (the newest)")], tag="workloads")},
  "/v1/events": {
    "get": op("the event log; with watch=1 a Server-Sent Events stream resuming after since", R, "200", tag="events",
              params=[q("since", "a resourceVersion: events after it"), q("limit", "at most this many"), q("id", "one allocation's"), q("watch", "1: stream (text/event-stream)")],

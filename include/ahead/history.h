@@ -96,6 +96,10 @@ typedef struct {
 } ah_history_anomaly;
 int ah_history_anomalies_add(ah_history *h, const char *workload, const char *dim, const ah_history_anomaly *ev,
 			     size_t n, char *err, size_t errlen);
+/* Visits stored anomaly events (of one workload, or all when NULL) by start
+ * time; a non-zero return of fn stops the walk. */
+int ah_history_anomalies_list(ah_history *h, const char *workload, int (*fn)(void *ctx, const ah_shadow_anomaly *a),
+			      void *ctx, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

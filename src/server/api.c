@@ -43,6 +43,8 @@ static const route ROUTES[] = {
 	{"PUT", "/v1/policy", api_policy_put, R_ADMIN, K_EXCLUSIVE},
 	{"GET", "/v1/workloads/{name}/recommendation", api_workload_recommend, R_STAFF_READ, K_READ},
 	{"GET", "/v1/workloads/{name}/history", api_workload_history, R_STAFF_READ, K_READ},
+	{"GET", "/v1/anomalies", api_anomalies_list, R_STAFF_READ, K_READ},
+	{"GET", "/v1/workloads/{name}/anomalies", api_anomalies_list, R_STAFF_READ, K_READ},
 	{"GET", "/v1/events", api_events_list, R_READ, K_READ},
 	{"GET", "/v1/audit", api_audit_list, R_ADMIN, K_READ},
 	{"GET", "/v1/tokens", api_token_list, R_ADMIN, K_READ},

@@ -182,3 +182,71 @@ void api_workload_history(api_call *c)
 	json_t *o = json_pack("{s:o,s:s,s:o}", "workload", ah_json_text(c->param), "dim", dim, "points", items);
 	api_reply(c, 200, o);
 }
+
+/* ---- anomalies: what `ahead anomalies --store` (and later the daemon's
+ * own detector) recorded in the usage history ---- */
+
+typedef struct {
+	json_t *items;
+	int64_t since_ns;
+	size_t limit;
+} anomaly_ctx;
+
+static int add_anomaly(void *ctx, const ah_shadow_anomaly *a)
+{
+	anomaly_ctx *x = ctx;
+	if (a->end_ns < x->since_ns)
+		return 0;
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_integer(a->id));
+	json_object_set_new(o, "workload", ah_json_text(a->workload));
+	json_object_set_new(o, "dim", ah_json_text(a->dim));
+	json_object_set_new(o, "start", ah_json_time(a->start_ns));
+	json_object_set_new(o, "end", ah_json_time(a->end_ns));
+	json_object_set_new(o, "score", json_real(a->score));
+	json_array_append_new(x->items, o);
+	/* newest kept: drop the oldest beyond the limit */
+	if (json_array_size(x->items) > x->limit)
+		json_array_remove(x->items, 0);
+	return 0;
+}
+
+void api_anomalies_list(api_call *c)
+{
+	const char *wl = c->param ? c->param : api_arg(c, "workload"), *s;
+	anomaly_ctx x = {.items = json_array(), .limit = 1000};
+	uint64_t lim;
+	if (wl && ah_name_check_workload(wl) < 0) {
+		json_decref(x.items);
+		api_error(c, 400, "invalid", "workload", "not a workload name");
+		return;
+	}
+	if ((s = api_arg(c, "since")) && ah_time_parse(s, &x.since_ns) < 0) {
+		json_decref(x.items);
+		api_error(c, 400, "invalid", "since", "since: an RFC 3339 time or epoch seconds");
+		return;
+	}
+	if ((s = api_arg(c, "limit"))) {
+		if (ah_id_parse(s, &lim) < 0 || lim > 100000) {
+			json_decref(x.items);
+			api_error(c, 400, "invalid", "limit", "limit: 1 to 100000");
+			return;
+		}
+		x.limit = (size_t)lim;
+	}
+	char err[512];
+	ah_history *h = NULL;
+	int rc = ah_history_open(ah_service_db_path(c->a->svc), NULL, false, &h, err, sizeof err);
+	if (rc == 0)
+		rc = ah_history_anomalies_list(h, wl, add_anomaly, &x, err, sizeof err);
+	ah_history_free(h);
+	if (rc < 0 && rc != AH_ENOENT) {
+		json_decref(x.items);
+		json_t *safe = ah_json_text(err);
+		api_error(c, 500, "internal", NULL, "%s", json_string_value(safe));
+		json_decref(safe);
+		return;
+	}
+	/* no history store yet: no anomalies */
+	api_reply(c, 200, api_json_list(c->a, x.items));
+}

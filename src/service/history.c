@@ -508,3 +508,12 @@ int ah_history_anomalies_add(ah_history *h, const char *workload, const char *di
 		snprintf(err, errlen, "%s: cannot store anomalies: %s", h->path, ah_strerror(rc));
 	return rc;
 }
+
+int ah_history_anomalies_list(ah_history *h, const char *workload, int (*fn)(void *ctx, const ah_shadow_anomaly *a),
+			      void *ctx, char *err, size_t errlen)
+{
+	int rc = ah_shadow_anomaly_list(h->s, workload, fn, ctx);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: cannot read anomalies: %s", h->path, ah_strerror(rc));
+	return rc;
+}
