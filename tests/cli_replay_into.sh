@@ -158,7 +158,7 @@ ok "--generate replays as its written trace does" 'diff <(head -2 "$T/r1") <(hea
 
 # usage errors
 expect_rc 2 "--trace and --generate" -- replay --generate 3 --trace "$T/g1.csv"
-expect_rc 2 "--trace or --generate" -- replay
+expect_rc 2 "--trace is required, or --generate N" -- replay
 expect_rc 2 "--speed needs --into" -- replay --generate 3 --speed 10
 expect_rc 2 "--loop needs --into" -- replay --generate 3 --loop
 expect_rc 2 "--token needs --into" -- replay --generate 3 --token x

@@ -118,7 +118,7 @@ static void usage(FILE *f)
 		"summary and exits 0.\n\n"
 		"Units: cpu in millicores (cores in the table), memory in bytes (GiB).\n"
 		"Exit codes: 0 ok, 1 internal error (or the daemon failed), 2 usage error or bad\n"
-		"trace, 3 the daemon refused the token or the tenant.\n");
+		"trace, 3 the daemon refused the token.\n");
 }
 
 /* "Q" (both dimensions) or "cpu=Q,memory=Q" (either or both); with
@@ -813,7 +813,7 @@ int ah_cmd_replay(int argc, char **argv)
 		goto out;
 	}
 	if (!tr.n && !gen) {
-		ah_cli_err(cmd, "--trace or --generate is required (see --help)");
+		ah_cli_err(cmd, "--trace is required, or --generate N (see --help)");
 		goto out;
 	}
 	if (!gen && (gen_days >= 0 || gen_seed >= 0 || write_trace)) {

@@ -44,7 +44,7 @@ typedef int (*ah_replay_into_open_fn)(void *ctx, unsigned round, ah_trace_merge 
 /* Runs the replay; returns the exit code (0 at the end of the source or
  * after SIGINT/SIGTERM; 2 a bad trace or option; 1 the daemon failed or
  * went away; the API's error exit codes for a systematic error answer,
- * e.g. 3 for a token that may not write). */
+ * e.g. 3 for a token it refuses, 2 for an unknown tenant). */
 int ah_replay_into(const char *cmd, const ah_replay_into_opts *o, ah_replay_into_open_fn open_round, void *ctx);
 
 #endif
