@@ -52,6 +52,11 @@
 #define AH_TRACE_CPU_MAX ((int64_t)1000000000) /* millicores (1M cores) */
 #define AH_TRACE_MEM_MAX ((int64_t)1 << 50)    /* bytes (1 PiB) */
 #define AH_TRACE_TIME_MAX ((int64_t)1 << 40)   /* Unix seconds */
+/* replay --generate: workloads and days it makes; replay --into: the
+ * workloads it follows at once (one allocation each). */
+#define AH_TRACE_GEN_WORKLOADS_MAX 10000
+#define AH_TRACE_GEN_DAYS_MAX 366
+#define AH_REPLAY_INTO_WORKLOADS_MAX 100000
 
 /* ---- what the API keeps in the ledger (api_records.h) ---- */
 /* A token's public id ("tk-" + 16 hex), buffer size. Its name (the label

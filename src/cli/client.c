@@ -32,6 +32,8 @@ struct ah_client {
 	char *base;                    /* the URL without a trailing '/' */
 	char token[TOKEN_MAX + 1];
 	char key[AH_IDEM_KEY_MAX + 1]; /* this invocation's Idempotency-Key */
+	char key0[AH_IDEM_KEY_MAX + 1]; /* the first, which ah_client_next_key numbers */
+	unsigned long n_keys;
 	CURL *curl;
 };
 
@@ -175,6 +177,7 @@ int ah_client_open(const char *cmd, const ah_client_opts *o, ah_client **out)
 		return AH_EXIT_USAGE;
 	}
 	make_key(c->key, sizeof c->key);
+	memcpy(c->key0, c->key, sizeof c->key0);
 	*out = c;
 	return 0;
 }
@@ -193,6 +196,12 @@ void ah_client_free(ah_client *c)
 const char *ah_client_cmd(const ah_client *c)
 {
 	return c->cmd;
+}
+
+void ah_client_next_key(ah_client *c)
+{
+	/* KEY-N: the first key (cut to leave room) and a counter */
+	snprintf(c->key, sizeof c->key, "%.100s-%lu", c->key0, ++c->n_keys);
 }
 
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)

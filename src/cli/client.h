@@ -54,6 +54,10 @@ bool ah_client_wanted(const char *cmd, const ah_client_opts *o, const char *db_f
 int ah_client_open(const char *cmd, const ah_client_opts *o, ah_client **out);
 void ah_client_free(ah_client *c);
 const char *ah_client_cmd(const ah_client *c);
+/* A fresh Idempotency-Key for the writes that follow (the first key with
+ * "-N" added): for a command that makes many different writes (replay
+ * --into); each one's retries still carry its own key. */
+void ah_client_next_key(ah_client *c);
 
 /* One call. method "GET", "POST", "PUT", "DELETE"; path from "/v1..."
  * (query included, already escaped); body borrowed (NULL: none). Writes

@@ -19,6 +19,8 @@
 #include "ahead/trace.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "cli/replay_into.h"
+#include "cli/trace_gen.h"
 #include "cli/trace_input.h"
 
 #define MAX_TRACES 100000
@@ -31,13 +33,18 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ahead replay --trace PATH [PATH...] [--format bitbrains|plain]\n"
+		"usage: ahead replay --trace PATH [PATH...] | --generate N [--days D] [--seed S]\n"
+		"                    [--format bitbrains|plain]\n"
 		"                    [--policy static,threshold,vpa,autopilot,ahead] [--dim cpu|memory|all]\n"
 		"                    [--quantile Q] [--violation-cost cpu=C,memory=G]\n"
 		"                    [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
 		"                    [--price-cpu USD] [--price-memory USD]\n"
-		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n\n"
+		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n"
+		"       ahead replay --into URL (--trace PATH... | --generate N) [--speed N] [--loop]\n"
+		"                    [--tenant NAME] [--pool NAME] [--class NAME] [--every DURATION]\n"
+		"                    [--token TOKEN | --token-file FILE] [-o table|json]\n"
+		"       ahead replay --generate N [--days D] [--seed S] [--step S] --write-trace FILE\n\n"
 		"Replays usage traces in virtual time (as fast as the machine allows) and scores\n"
 		"each allocation policy per dimension: slack = sum(max(0, reserved - used)) /\n"
 		"sum(used); violations = share of workload-intervals with used > reserved;\n"
@@ -76,8 +83,42 @@ static void usage(FILE *f)
 		"                     quotas, queueing, leases) instead of an unlimited one\n"
 		"  --pool NAME        the pool to use (default: the policy's first)\n"
 		"  --tenant NAME      the tenant workloads request as (default: the first)\n\n"
+		"generated traces (no data file needed; docs/REPLAY.md, \"Generated traces\"):\n"
+		"  --generate N       N workloads (1..10000: web-01, api-02, batch-03, cache-04, ...):\n"
+		"                     daily cycles (web/api by day, batch by night, cache flat),\n"
+		"                     correlated noise and occasional spikes; one cpu and one\n"
+		"                     memory sample per --step (default 300 s) from\n"
+		"                     2026-01-01T00:00:00Z; the same options give the same trace\n"
+		"  --days D           how long, 1..366 days (default 1)\n"
+		"  --seed S           the generator's seed (default 1)\n"
+		"  --write-trace FILE write the generated trace (plain format) to FILE ('-' for\n"
+		"                     stdout) and stop\n\n"
+		"into a live daemon (`ahead serve`; the scoring options above do not apply):\n"
+		"  --into URL         replay into the daemon at URL in accelerated time: each\n"
+		"                     workload (series name) requests an allocation at its first\n"
+		"                     sample (POST /v1/allocations: that usage, rounded up to the\n"
+		"                     pool's unit), reports each later sample as usage (POST\n"
+		"                     /v1/allocations/ID/usage, which renews the lease and lets the\n"
+		"                     daemon resize it), and releases it at the end (DELETE).\n"
+		"                     A refused request is asked again at the next sample; a lost\n"
+		"                     allocation (expired, preempted) is asked for again\n"
+		"  --speed N          trace seconds per second (default 600: a day of 5-minute\n"
+		"                     samples in 2.4 minutes; 60 = a trace minute a second)\n"
+		"  --loop             at the end, play the trace again (a generated one with the\n"
+		"                     next seed, its clock going on) until stopped\n"
+		"  --tenant NAME      request as this tenant (default: the policy's first)\n"
+		"  --pool NAME        into this pool (default: the policy's first)\n"
+		"  --class NAME       with this class (default: the policy's default)\n"
+		"  --every D          a summary line this often (default 5s): requests, granted,\n"
+		"                     queued, refused, reports, resized, grow-blocked, live\n"
+		"  --token TOKEN      bearer token (default: --token-file, else $AHEAD_TOKEN)\n"
+		"  --token-file FILE  read the token from FILE\n"
+		"  -o json            the final summary as one JSON object (the lines on stderr)\n"
+		"Ctrl-C (SIGINT) or SIGTERM stops it: it releases what it holds, prints the final\n"
+		"summary and exits 0.\n\n"
 		"Units: cpu in millicores (cores in the table), memory in bytes (GiB).\n"
-		"Exit codes: 0 ok, 1 internal error, 2 usage error or bad trace.\n");
+		"Exit codes: 0 ok, 1 internal error (or the daemon failed), 2 usage error or bad\n"
+		"trace, 3 the daemon refused the token.\n");
 }
 
 /* "Q" (both dimensions) or "cpu=Q,memory=Q" (either or both); with
@@ -610,6 +651,86 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 	return 0;
 }
 
+/* Where the rows come from: trace files, or the generator (into a
+ * temporary file, read back as a plain trace). */
+typedef struct {
+	const char *cmd;
+	const struct paths *tr;
+	ah_trace_format fmt;
+	const ah_input_units *units;
+	bool gen;
+	ah_trace_gen_opts g;
+	FILE *gen_file;
+} row_source;
+
+/* The generated trace of round ROUND (the next seed, the clock going on)
+ * in a temporary file, rewound. */
+static int generate(row_source *src, unsigned round, FILE **out)
+{
+	if (src->gen_file)
+		fclose(src->gen_file);
+	src->gen_file = tmpfile();
+	if (!src->gen_file) {
+		ah_cli_err(src->cmd, "--generate: cannot make a temporary file: %s", strerror(errno));
+		return AH_EXIT_INTERNAL;
+	}
+	ah_trace_gen_opts g = src->g;
+	g.seed += round;
+	/* every 1000 rounds the clock starts over, far below AH_TRACE_TIME_MAX */
+	g.start_s += (int64_t)(round % 1000) * g.days * 86400;
+	int rc = ah_trace_gen_write(src->gen_file, &g);
+	if (rc || fflush(src->gen_file) || fseek(src->gen_file, 0, SEEK_SET)) {
+		ah_cli_err(src->cmd, "--generate: %s", rc ? ah_strerror(rc) : strerror(errno));
+		return AH_EXIT_INTERNAL;
+	}
+	*out = src->gen_file;
+	return 0;
+}
+
+/* ah_replay_into_open_fn: the rows of one round as a merge. */
+static int open_rows(void *ctx, unsigned round, ah_trace_merge **out)
+{
+	row_source *src = ctx;
+	ah_trace **rd = NULL;
+	size_t n = 0, want = src->gen ? 1 : src->tr->n;
+	int ex = AH_EXIT_USAGE, rc;
+	if (want > MERGE_MAX) {
+		ah_cli_err(src->cmd, "--trace: %zu files; at most %d are replayed together", want, MERGE_MAX);
+		return AH_EXIT_USAGE;
+	}
+	if (!(rd = calloc(want, sizeof *rd))) {
+		ah_cli_err(src->cmd, "out of memory");
+		return AH_EXIT_INTERNAL;
+	}
+	if (src->gen) {
+		FILE *f;
+		if ((ex = generate(src, round, &f)))
+			goto out;
+		ex = AH_EXIT_INTERNAL;
+		if ((rc = ah_trace_open_stream(f, "generated", AH_TRACE_PLAIN, &rd[0]))) {
+			ah_cli_err(src->cmd, "--generate: %s", ah_strerror(rc));
+			goto out;
+		}
+		n = 1;
+	} else {
+		for (; n < want; n++)
+			if (open_trace(src->cmd, src->tr->v[n], src->fmt, src->units, &rd[n]))
+				goto out;
+	}
+	ex = AH_EXIT_INTERNAL;
+	if ((rc = ah_trace_merge_new(rd, n, out))) {
+		ah_cli_err(src->cmd, "%s", ah_strerror(rc));
+		goto out;
+	}
+	n = 0; /* the merge owns them */
+	ex = 0;
+out:
+	for (size_t k = 0; k < n; k++)
+		ah_trace_free(rd[k]);
+	free(rd);
+	return ex;
+}
+
 int ah_cmd_replay(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -630,6 +751,13 @@ int ah_cmd_replay(int argc, char **argv)
 	size_t nreaders = 0;
 	const char *cfg_path = NULL, *pool = NULL, *tenant = NULL;
 	int ret = AH_EXIT_USAGE;
+	/* --generate, --into: -1 / NULL when not given */
+	int64_t gen_n = -1, gen_days = -1, gen_seed = -1;
+	const char *write_trace = NULL, *klass = NULL;
+	ah_replay_into_opts io = {.speed = AH_REPLAY_INTO_SPEED, .every_ns = 5000000000LL};
+	double speed = -1;
+	int64_t every = -1;
+	row_source src = {.cmd = cmd};
 	ah_replay_params_default(&p);
 	ah_input_units_init(&units);
 	step_s = (double)p.sizing.step_s;
@@ -661,14 +789,81 @@ int ah_cmd_replay(int argc, char **argv)
 		AH_OPT("csv", 0, AH_OPT_STRING, &csv, .hint = "FILE"),
 		AH_OPT("chart-dir", 0, AH_OPT_STRING, &chart_dir, .hint = "DIR"),
 		AH_OPT(NULL, 'o', AH_OPT_FORMAT, &out, .formats = AH_FMTS_TABLE_JSON),
+		AH_OPT("generate", 0, AH_OPT_INT, &gen_n, .hint = "N", .lo = 1, .hi = AH_TRACE_GEN_WORKLOADS_MAX),
+		AH_OPT("days", 0, AH_OPT_INT, &gen_days, .hint = "DAYS", .lo = 1, .hi = AH_TRACE_GEN_DAYS_MAX),
+		AH_OPT("seed", 0, AH_OPT_INT, &gen_seed, .hint = "SEED", .lo = 0, .hi = INT64_MAX),
+		AH_OPT("write-trace", 0, AH_OPT_STRING, &write_trace, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("into", 0, AH_OPT_STRING, &io.client.server, .hint = "URL", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("token", 0, AH_OPT_STRING, &io.client.token, .hint = "TOKEN", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("token-file", 0, AH_OPT_STRING, &io.client.token_file, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("speed", 0, AH_OPT_NUMBER, &speed, .hint = "N", .min = 0, .max = 1e7, .flags = AH_OPT_MIN_OPEN),
+		AH_OPT("every", 0, AH_OPT_DURATION, &every, .hint = "DURATION", .lo = 100000000LL,
+		       .hi = INT64_C(3600) * 1000000000),
+		AH_OPT("loop", 0, AH_OPT_FLAG, &io.loop),
+		AH_OPT("class", 0, AH_OPT_STRING, &klass, .hint = "NAME", .flags = AH_OPT_NONEMPTY),
 	};
 	ah_cli_spec spec = {.cmd = "replay", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
 	if ((ret = ah_cli_parse(&spec, argc, argv)) != AH_CLI_GO)
 		goto out;
 	ret = AH_EXIT_USAGE;
 	p.sizing.step_s = (int64_t)step_s;
-	if (!tr.n) {
-		ah_cli_err(cmd, "--trace is required (see --help)");
+	bool gen = gen_n > 0, into = io.client.server != NULL;
+	if (gen && tr.n) {
+		ah_cli_err(cmd, "--trace and --generate: give one");
+		goto out;
+	}
+	if (!tr.n && !gen) {
+		ah_cli_err(cmd, "--trace is required, or --generate N (see --help)");
+		goto out;
+	}
+	if (!gen && (gen_days >= 0 || gen_seed >= 0 || write_trace)) {
+		ah_cli_err(cmd, "%s is for --generate N", gen_days >= 0 ? "--days" : gen_seed >= 0 ? "--seed" : "--write-trace");
+		goto out;
+	}
+	if (!into && (speed >= 0 || every >= 0 || io.loop || klass || io.client.token || io.client.token_file)) {
+		ah_cli_err(cmd, "%s needs --into URL",
+			   speed >= 0 ? "--speed" : every >= 0 ? "--every" : io.loop ? "--loop" : klass ? "--class" : "--token");
+		goto out;
+	}
+	if (io.client.token && io.client.token_file) {
+		ah_cli_err(cmd, "--token and --token-file: give one");
+		goto out;
+	}
+	if (into && (pols.n || csv || chart_dir || cfg_path || write_trace)) {
+		ah_cli_err(cmd, "--into replays into a daemon; %s is for the offline replay",
+			   pols.n ? "--policy" : csv ? "--csv" : chart_dir ? "--chart-dir" : cfg_path ? "--config" : "--write-trace");
+		goto out;
+	}
+	src.tr = &tr;
+	src.fmt = fmt;
+	src.units = &units;
+	src.gen = gen;
+	ah_trace_gen_opts_init(&src.g);
+	if (gen) {
+		if (fmt != AH_TRACE_PLAIN || units.cpu_set || units.bytes_set || of_cores > 0) {
+			ah_cli_err(cmd, "--generate makes a plain trace in millicores and bytes: --format, --unit and --of are for --trace");
+			goto out;
+		}
+		src.g.workloads = (int)gen_n;
+		src.g.step_s = (int64_t)step_s;
+		if (gen_days > 0)
+			src.g.days = (int)gen_days;
+		if (gen_seed >= 0)
+			src.g.seed = (uint64_t)gen_seed;
+	}
+	if (write_trace) {
+		FILE *f = strcmp(write_trace, "-") ? fopen(write_trace, "w") : stdout;
+		if (!f) {
+			ah_cli_err(cmd, "--write-trace: %s: %s", write_trace, strerror(errno));
+			goto out;
+		}
+		int wrc = ah_trace_gen_write(f, &src.g);
+		if ((f == stdout ? fflush(f) : fclose(f)) || wrc) {
+			ah_cli_err(cmd, "--write-trace: %s: %s", write_trace, wrc ? ah_strerror(wrc) : strerror(errno));
+			ret = AH_EXIT_INTERNAL;
+			goto out;
+		}
+		ret = AH_EXIT_OK;
 		goto out;
 	}
 	const char *why;
@@ -691,6 +886,18 @@ int ah_cmd_replay(int argc, char **argv)
 			ah_cli_err(cmd, "--chart-dir: %s is not a directory", chart_dir);
 			goto out;
 		}
+	}
+	if (into) {
+		io.tenant = tenant;
+		io.pool = pool;
+		io.klass = klass;
+		io.out = out;
+		if (speed > 0)
+			io.speed = speed;
+		if (every > 0)
+			io.every_ns = every;
+		ret = ah_replay_into(cmd, &io, open_rows, &src);
+		goto out;
 	}
 	if ((pool || tenant) && !cfg_path) {
 		ah_cli_err(cmd, "--pool and --tenant need --config");
@@ -715,7 +922,18 @@ int ah_cmd_replay(int argc, char **argv)
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (tr.n <= MERGE_MAX) {
+	if (gen) {
+		if ((ret = open_rows(&src, 0, &mg)))
+			goto out;
+		ret = AH_EXIT_USAGE;
+		char err[640];
+		rc = ah_replay_feed_merge(rp, mg, err, sizeof(err));
+		if (rc < 0) {
+			ah_cli_err(cmd, "%s", err);
+			ret = rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+			goto out;
+		}
+	} else if (tr.n <= MERGE_MAX) {
 		/* one clock across files: merge them in time order */
 		readers = calloc(tr.n, sizeof(*readers));
 		if (!readers) {
@@ -775,10 +993,10 @@ int ah_cmd_replay(int argc, char **argv)
 			if (write_chart(cmd, chart_dir, rp, i, (unsigned)mask))
 				goto out;
 	if (out == AH_OUT_JSON) {
-		if (print_json(rp, (unsigned)mask, secs, samples, tr.n, &p))
+		if (print_json(rp, (unsigned)mask, secs, samples, gen ? 1 : tr.n, &p))
 			goto out;
 	} else {
-		print_table(rp, (unsigned)mask, secs, samples, tr.n);
+		print_table(rp, (unsigned)mask, secs, samples, gen ? 1 : tr.n);
 	}
 	ret = AH_EXIT_OK;
 out:
@@ -789,5 +1007,7 @@ out:
 		ah_trace_free(readers[k]);
 	free(readers);
 	paths_free(&tr);
+	if (src.gen_file)
+		fclose(src.gen_file);
 	return ret;
 }
