@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -1540,7 +1541,13 @@ int ah_ledger_sqlite_checkpoint_in_background(ah_ledger *l, const char *path)
 	if (!(s->ckpt_path = strdup(path)))
 		return AH_ENOMEM;
 	atomic_store(&s->ckpt_stop, false);
-	if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s)) {
+	/* the thread takes no signal: the daemon's signals go to its loop */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int prc = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (prc) {
 		free(s->ckpt_path);
 		s->ckpt_path = NULL;
 		return AH_EIO;
