@@ -124,6 +124,10 @@ ok("index revalidates", h.get("cache-control") == "no-cache" and re.fullmatch(r'
 ok("no inline script", not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", html) and not re.search(r"\son[a-z]+\s*=", html), html[:300])
 st2, h2, _, _ = req("GET", "/", token=False, headers={"If-None-Match": h.get("etag", "x")})
 ok("304 on a matching If-None-Match", st2 == 304, st2)
+st2, _, _, _ = req("GET", "/", token=False, headers={"If-None-Match": '"abc", W/' + h.get("etag", "x")})
+ok("304 on a weak ETag in a list", st2 == 304, st2)
+st2, _, b2, _ = req("GET", "/", token=False, headers={"If-None-Match": '"' + "0" * 40 + '"'})
+ok("200 on another ETag", st2 == 200 and b2.decode() == html, st2)
 for name, ctype in (("app.js", "text/javascript"), ("app.css", "text/css"), ("uPlot.iife.min.js", "text/javascript"),
                     ("uPlot.min.css", "text/css")):
     st, h, b, _ = req("GET", "/static/" + name, token=False)
@@ -464,6 +468,14 @@ try:
     ws.call("Browser.close")
 except Exception:
     pass
+br.wait(10)
+# the daemon stops cleanly (under ASan, LeakSanitizer's verdict is its exit code)
+d.terminate()
+try:
+    rc = d.wait(30)
+except subprocess.TimeoutExpired:
+    rc = "timeout"
+ok("the daemon exits 0 on SIGTERM", rc == 0, (rc, open(os.path.join(T, "daemon.err")).read()[-1500:]))
 print("cli_dashboard: %d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
 PY
