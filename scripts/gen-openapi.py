@@ -31,6 +31,12 @@ def q(name, desc, schema={"type": "string"}):
     return {"name": name, "in": "query", "required": False, "description": desc, "schema": schema}
 def pp(name, desc):
     return {"name": name, "in": "path", "required": True, "description": desc, "schema": {"type": "string"}}
+def web_op(summary, ctype, params=(), extra=None):
+    o = op(summary, [], "200", params=params, extra=extra, tag="dashboard")
+    o["responses"]["200"] = {"description": "the file", "content": {ctype: {"schema": {"type": "string"}}}}
+    o["responses"]["304"] = {"description": "not modified (If-None-Match holds the file's ETag)"}
+    del o["responses"]["400"]
+    return o
 R = ["viewer", "tenant", "operator", "admin"]
 STAFF = ["viewer", "operator", "admin"]
 W = ["tenant", "operator", "admin"]
@@ -44,6 +50,8 @@ paths = {
  "/healthz": {"get": op("liveness", [], "200", tag="health")},
  "/readyz": {"get": op("readiness: the ledger is open", [], "200", tag="health")},
  "/openapi.json": {"get": op("this document", [], "200", tag="health")},
+ "/": {"get": web_op("the dashboard (web/index.html): pools, queue, decisions and workloads, live; the page asks for a token and calls the API with it", "text/html")},
+ "/static/{file}": {"get": web_op("the dashboard's scripts and styles (web/, embedded at build time; ETag, 304 on If-None-Match)", "text/javascript", params=[pp("file", "a file name: app.js, app.css, uPlot.iife.min.js, uPlot.min.css")], extra={"404": "no such file"})},
  "/v1/pools": {
    "get": op("list pools: capacity, used, free, waiting per dimension", R, "200", tag="pools"),
    "post": op("create a pool (edits and re-applies the policy)", A, "201", tag="pools", write=True,

@@ -45,6 +45,7 @@ typedef struct {
 	const char *authorization;   /* the Authorization header, or NULL */
 	const char *idempotency_key; /* the Idempotency-Key header, or NULL */
 	const char *content_type;    /* or NULL */
+	const char *if_none_match;   /* the If-None-Match header, or NULL (the dashboard's files) */
 	const char *body;            /* NULL when empty */
 	size_t body_len;
 	const char *source;          /* the peer, "127.0.0.1:41234" */
@@ -56,6 +57,8 @@ typedef struct {
 	size_t body_len;
 	const char *content_type;    /* static string */
 	int retry_after_s;           /* > 0: send Retry-After */
+	const char *cache_control;   /* static string; NULL = "no-store" */
+	const char *etag;            /* static string, or NULL */
 	/* A watch (`GET /v1/events?watch=1`): the transport streams events
 	 * after watch_after_seq as Server-Sent Events (ah_api_watch_next);
 	 * body is NULL then. */

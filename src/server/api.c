@@ -24,6 +24,8 @@ static const route ROUTES[] = {
 	{"GET", "/healthz", NULL, 0, K_READ},
 	{"GET", "/readyz", NULL, 0, K_READ},
 	{"GET", "/openapi.json", api_openapi, 0, K_READ},
+	{"GET", "/", api_web_index, 0, K_READ},
+	{"GET", "/static/{file}", api_web_file, 0, K_READ},
 	{"GET", "/v1/pools", api_pool_list, R_READ, K_READ},
 	{"POST", "/v1/pools", api_pool_create, R_ADMIN, K_EXCLUSIVE},
 	{"GET", "/v1/pools/{name}", api_pool_get, R_READ, K_READ},

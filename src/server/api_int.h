@@ -147,6 +147,9 @@ void api_audit_list(api_call *c);
 void api_stats(api_call *c);
 void api_openapi(api_call *c);
 void api_anomalies_list(api_call *c);
+/* the dashboard (web.c): GET / and GET /static/{file} */
+void api_web_index(api_call *c);
+void api_web_file(api_call *c);
 
 /* ---- tokens (api_auth.c) ---- */
 int api_tokens_load(ah_api *a);

@@ -137,7 +137,15 @@ static enum MHD_Result queue_answer(conn *k)
 	if (!m)
 		return MHD_NO;
 	MHD_add_response_header(m, "Content-Type", r->content_type ? r->content_type : "application/json");
-	MHD_add_response_header(m, "Cache-Control", "no-store");
+	MHD_add_response_header(m, "Cache-Control", r->cache_control ? r->cache_control : "no-store");
+	if (r->etag)
+		MHD_add_response_header(m, "ETag", r->etag);
+	/* the dashboard's page and files (src/server/web.c) run no inline
+	 * script and load nothing from elsewhere; a JSON answer opened in a
+	 * browser gets the same rules */
+	MHD_add_response_header(m, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+	MHD_add_response_header(m, "X-Content-Type-Options", "nosniff");
 	if (r->retry_after_s > 0) {
 		char ra[16];
 		snprintf(ra, sizeof ra, "%d", r->retry_after_s);
@@ -299,6 +307,7 @@ static void build_request(conn *k, const char *url)
 	rq->authorization = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	rq->idempotency_key = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "Idempotency-Key");
 	rq->content_type = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	rq->if_none_match = MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
 	rq->body = k->body;
 	rq->body_len = k->len;
 	rq->source = k->source;
