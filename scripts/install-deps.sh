@@ -5,12 +5,12 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev
       sqlite3 gnuplot-nox python3 python3-jsonschema clang
       libmicrohttpd-dev libgnutls28-dev libsystemd-dev libcurl4-gnutls-dev
       help2man systemd dpkg-dev fakeroot curl
-      prometheus prometheus-node-exporter libncurses-dev tmux
+      prometheus prometheus-node-exporter libncurses-dev tmux chromium
       wrk libclang-rt-14-dev bc)
 # libmicrohttpd-dev, libgnutls28-dev, libsystemd-dev: ahead serve; libcurl4-gnutls-dev: the CLI's --server
 # help2man: man pages from --help; systemd (systemd-analyze verify), dpkg-dev (dpkg-shlibdeps), fakeroot:
 # the .deb and tests/cli_deb_install.sh; curl: the API's shell tests
-# libncurses-dev: ahead top; tmux: its test
+# libncurses-dev: ahead top; tmux: its test; chromium: the dashboard's headless test
 # prometheus (promtool), prometheus-node-exporter: tests/cli_prometheus.sh and the metrics tests
 # wrk, libclang-rt-14-dev (clang's libFuzzer), bc: bench/run api only
 # python3: shell tests parse JSON with it; python3-jsonschema: tests/cli_json_schema.sh validates every
