@@ -354,7 +354,8 @@ seqs = js("Array.from(document.querySelectorAll('#decisions tbody tr')).map(r =>
 ok("decisions are the newest, newest first", seqs == [e["seq"] for e in dec][::-1][:25], (seqs, [e["seq"] for e in dec]))
 ok("refusal shows its reason", "exceeds_capacity" in (js("document.querySelector('#decisions').textContent") or ""))
 ok("resizes table", s.counts.get("resizes") == str(min(25, len(rsz))), (s.counts, rsz))
-ok("anomalies panel says none", "None reported" in (js("document.querySelector('#anomalies').textContent") or ""))
+ok("anomalies panel: none, as GET /v1/anomalies", "None reported" in (js("document.querySelector('#anomalies-none').textContent") or "")
+   and js("document.querySelector('#anomalies').getAttribute('data-count')") == "0")
 # the workload: reservation, predicted against what happened, history
 ok("workload selector", js("Array.from(document.querySelectorAll('#workload option')).map(o => o.value)") == ["batch", "web"]
    or js("document.querySelector('#workload').value") in ("batch", "web"), js("document.querySelector('#workload').outerHTML"))

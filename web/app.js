@@ -346,6 +346,23 @@
 		summary(document.querySelector('dl[data-chart="queue"]'), "queue", [["waiting", "waiting", items.length, "raw"]]);
 	}
 
+	/* Anomaly events the usage history holds, the last 24 h (GET
+	 * /v1/anomalies; a tenant token may not read them: the panel says so). */
+	async function refreshAnomalies() {
+		const since = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+		const r = await api("/v1/anomalies?since=" + encodeURIComponent(since) + "&limit=25");
+		const none = $("#anomalies-none"), t = $("#anomalies");
+		if (r.status !== 200) {
+			none.textContent = r.status === 403 ? "Not visible to this token." : "Not available from this daemon.";
+			t.setAttribute("data-count", "0");
+			return;
+		}
+		const items = (r.j.items || []).slice().reverse();
+		t.setAttribute("data-count", String(items.length));
+		none.hidden = items.length > 0;
+		rows(t, items, (a) => [a.workload, a.dim, fmtTime(a.start), fmtTime(a.end), a.score.toFixed(2)]);
+	}
+
 	function drawEvents() {
 		const dec = st.events.filter((e) => DECISIONS.has(e.kind)).slice(-SHOW_EVENTS).reverse();
 		rows($("#decisions"), dec, (e) => [e.seq, fmtTime(e.time), e.kind, e.id ?? "", e.tenant || "", e.pool || "",
@@ -671,7 +688,7 @@
 		setStatus("loading", "loading");
 		try {
 			await refreshPools();
-			await Promise.all([refreshQueue(), loadEvents()]);
+			await Promise.all([refreshQueue(), loadEvents(), refreshAnomalies()]);
 			await refreshWorkloads();
 			document.body.setAttribute("data-ready", "1");
 		} catch (e) {
@@ -688,6 +705,10 @@
 			if (token)
 				refreshQueue().catch(() => {});
 		}, REFRESH_MS);
+		setInterval(() => {
+			if (token)
+				refreshAnomalies().catch(() => {});
+		}, 30 * REFRESH_MS);
 	}
 
 	document.addEventListener("DOMContentLoaded", () => {
