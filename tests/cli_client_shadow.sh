@@ -157,6 +157,25 @@ check "an export file over --server is refused clearly" 2 "export file" -- \
 check "--long over --server is refused clearly" 2 "long" -- \
   "$A" shadow import --long --input "$T/c.csv" "${S[@]}"
 
+# --- imports beside batched writes: allocations of a workload write request
+# records into the same shadow store inside the ledger's batch while the
+# chunks (exclusive routes, outside any batch) land; neither waits forever ---
+( for i in $(seq 15); do
+    id=$("$A" alloc -t t -p p -r cpu=100m --workload etl --params "rows=$i" "${S[@]}" -o json 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' 2>/dev/null)
+    [ -n "$id" ] && "$A" release "$id" "${S[@]}" >/dev/null 2>&1
+  done ) &
+apid=$!
+timeout 120 "$A" shadow import --workload big2 --dim cpu --input "$T/big.csv" --granularity 1m "${S[@]}" \
+  >"$T/big2.out" 2>&1 && rc=0 || rc=$?
+wait "$apid"
+check_rc "an import beside allocations" 0 "$rc"
+"$A" shadow export --workload big2 --dim cpu "${S[@]}" | sed 1d >"$T/big2.r"
+sed 1d "$T/big.l" >"$T/big.l1"
+ok "it lands whole" 'cmp -s "$T/big.l1" "$T/big2.r"'
+n=$("$A" shadow requests --workload etl "${S[@]}" -o json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')
+ok "the allocations' records landed beside it ($n)" '[ "$n" -ge 15 ]'
+
 # --- a chunk that fails leaves nothing of it ---
 TOK=$(cat "$T/admin")
 post() { curl -s -o "$T/post.json" -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
