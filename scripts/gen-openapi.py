@@ -102,7 +102,21 @@ paths = {
  "/v1/workloads/{name}/recommendation": {
    "get": op("what a workload should reserve: lower, target, upper per dimension", STAFF, "200", params=[pp("name", "workload"), q("class", "class whose quantile sizes the target"), q("params", "k=v,... of the request")], tag="workloads", extra={"404": "no history"})},
  "/v1/workloads/{name}/history": {
-   "get": op("a workload's usage history", STAFF, "200", params=[pp("name", "workload"), q("dim", "dimension (required)"), q("from", "RFC 3339 or epoch seconds"), q("to", "RFC 3339 or epoch seconds"), q("step", "re-bucket to this duration")], tag="workloads", extra={"404": "no history"})},
+   "get": op("a workload's usage history", STAFF, "200", params=[pp("name", "workload"), q("dim", "dimension (required)"), q("from", "RFC 3339 or epoch seconds"), q("to", "RFC 3339 or epoch seconds"), q("step", "re-bucket to this duration")], tag="history", extra={"404": "no history"}),
+   "post": op("import one chunk of samples into a series, all or nothing (the CLI sends a large import in chunks under the 1 MiB body limit, each with its own Idempotency-Key)", OPS, "200", params=[pp("name", "workload")], tag="history", write=True,
+              body={"type": "object", "required": ["dim", "points"], "additionalProperties": False,
+                    "properties": {"dim": {"type": "string"}, "granularity": dur,
+                                   "points": {"type": "array", "description": "[time, value]: time RFC 3339 or integer nanoseconds, value in the dimension's base unit",
+                                              "items": {"type": "array", "minItems": 2, "maxItems": 2}}}},
+              extra={"413": "the body is larger than 1 MiB: send smaller chunks"})},
+ "/v1/workloads/{name}/requests": {
+   "get": op("a workload's request records: parameters, prediction, observed peak and mean", STAFF, "200", params=[pp("name", "workload"), q("param", "k=v: only records with this parameter"), q("limit", "at most this many (default 10000)")], tag="history", extra={"404": "no shadow store"})},
+ "/v1/series": {
+   "get": op("every usage-history series: workload, dim, granularity, points, samples, first and last", STAFF, "200", tag="history", extra={"404": "no shadow store"})},
+ "/v1/history/compact": {
+   "post": op("apply retention: roll old points into coarser tiers", OPS, "200", tag="history", write=True,
+              body={"type": "object", "additionalProperties": False, "properties": {"now": {"type": "string", "description": "RFC 3339 (default: the server's clock)"}, "keep_raw": dur, "keep_1m": dur, "keep_1h": dur}},
+              extra={"404": "no shadow store"})},
  "/v1/anomalies": {
    "get": op("anomaly events the usage history holds (ahead anomalies --store), newest last", STAFF, "200", tag="workloads",
              params=[q("workload", "only this workload's"), q("since", "ending at or after this time"), q("limit", "at most this many (the newest)")])},

@@ -204,6 +204,19 @@ void ah_client_next_key(ah_client *c)
 	snprintf(c->key, sizeof c->key, "%.100s-%lu", c->key0, ++c->n_keys);
 }
 
+const char *ah_client_key(const ah_client *c)
+{
+	return c->key;
+}
+
+int ah_client_set_key(ah_client *c, const char *key)
+{
+	if (!key || !*key || strlen(key) > AH_IDEM_KEY_MAX)
+		return AH_EINVAL;
+	snprintf(c->key, sizeof c->key, "%s", key);
+	return 0;
+}
+
 static size_t on_data(char *p, size_t size, size_t n, void *ctx)
 {
 	answer *a = ctx;

@@ -58,6 +58,11 @@ const char *ah_client_cmd(const ah_client *c);
  * "-N" added): for a command that makes many different writes (replay
  * --into); each one's retries still carry its own key. */
 void ah_client_next_key(ah_client *c);
+/* The Idempotency-Key the writes carry; a command that sends one logical
+ * write as several requests (shadow import's chunks) gives each its own,
+ * derived from it. AH_EINVAL: empty or longer than AH_IDEM_KEY_MAX. */
+const char *ah_client_key(const ah_client *c);
+int ah_client_set_key(ah_client *c, const char *key);
 
 /* One call. method "GET", "POST", "PUT", "DELETE"; path from "/v1..."
  * (query included, already escaped); body borrowed (NULL: none). Writes

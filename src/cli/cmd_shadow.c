@@ -21,8 +21,11 @@
 #include "ahead/input_unit.h"
 #include "ahead/limits.h"
 #include "ahead/resource.h"
+#include "ahead/series.h"
+#include "ahead/timestamp.h"
 #include "ahead/usage.h"
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "cli/opts.h"
 #include "cli/prom.h"
 #include "cli/table.h"
@@ -37,6 +40,7 @@ typedef struct {
 	const char *db, *shadow_db, *workload, *dim, *input, *time_col, *value_col, *outfile;
 	const char *params, *predicted, *peak, *mean, *param;
 	bool long_fmt;
+	int64_t gran; /* import: --granularity */
 } opts;
 
 /* --db and --shadow-db, which every subcommand takes. */
@@ -59,7 +63,11 @@ static const char *sub_usage[] = {
 	"common options:\n"
 	"  --db PATH         ledger database (default $AHEAD_DB, else ./ahead.db); the shadow\n"
 	"                    store is its sibling: x.db -> x-shadow.db\n"
-	"  --shadow-db PATH  the shadow store's path, overriding the derived one\n\n"
+	"  --shadow-db PATH  the shadow store's path, overriding the derived one\n"
+	"  --server URL      (import, query, export, ls, requests, compact) the history of\n"
+	"                    `ahead serve` at URL (default $AHEAD_SERVER); same output and exit\n"
+	"                    codes. A large import goes in chunks, each all or nothing\n"
+	"  --token TOKEN, --token-file FILE   bearer token (default $AHEAD_TOKEN)\n\n"
 	"Run 'ahead shadow COMMAND --help' for a command's options.\n"
 	"Exit codes: 0 ok, 1 internal or storage error, 2 bad command line or input file,\n"
 	"5 store, series or request not found. Details: docs/SHADOW.md.\n",
@@ -112,7 +120,7 @@ static void usage_import(FILE *f)
 		"                    bytes; rate(node_cpu_seconds_total[1m]): cores)\n"
 		"Values NaN, +Inf and -Inf are skipped and counted as missing.\n%s",
 		LONG_MAX_SERIES, AH_PROM_POINTS_MAX,
-		"\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+		"\ncommon options: --db PATH, --shadow-db PATH, --server URL, --token[-file] (see 'ahead shadow --help')\n");
 }
 
 static void usage_query(FILE *f, int export)
@@ -134,7 +142,7 @@ static void usage_query(FILE *f, int export)
 		fprintf(f, "  -o, --output FORMAT     table (default), json or csv\n");
 	else
 		fprintf(f, "  --file FILE             write to FILE instead of stdout\n");
-	fprintf(f, "\ncommon options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+	fprintf(f, "\ncommon options: --db PATH, --shadow-db PATH, --server URL, --token[-file] (see 'ahead shadow --help')\n");
 }
 
 static void usage_query_only(FILE *f)
@@ -152,7 +160,7 @@ static void usage_ls(FILE *f)
 	fprintf(f, "usage: ahead shadow ls [-o table|json|csv]\n\n"
 		   "Lists every series: workload, dimension, granularity, stored points, samples\n"
 		   "they aggregate, first and last bucket start.\n\n"
-		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+		   "common options: --db PATH, --shadow-db PATH, --server URL, --token[-file] (see 'ahead shadow --help')\n");
 }
 
 static void usage_compact(FILE *f)
@@ -164,7 +172,7 @@ static void usage_compact(FILE *f)
 		   "1-hour points older than --keep-1h (default 365d) are deleted (with request records\n"
 		   "that ended before then). Rolled points keep mean, max and count.\n\n"
 		   "  --now T           the time to compact at (default: the current time)\n\n"
-		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+		   "common options: --db PATH, --shadow-db PATH, --server URL, --token[-file] (see 'ahead shadow --help')\n");
 }
 
 /* Shadow options are strict: each at most once, none empty. */
@@ -224,6 +232,235 @@ static int hist_fail(const char *sub, const char *err, int rc)
 	return AH_EXIT_INTERNAL;
 }
 
+/* ---- as the daemon's client (--server) ----
+ * The same subcommands over `ahead serve`'s history routes (docs/API.md):
+ * the CLI reads and converts its input as locally, the daemon stores it in
+ * the shadow store beside its ledger; the printers are the local ones. */
+
+/* "shadow: SUB": the client's messages read as the local command's. */
+static const char *remote_cmd(const char *sub)
+{
+	static char buf[32];
+	snprintf(buf, sizeof buf, "shadow: %s", sub);
+	return buf;
+}
+
+/* Is this invocation a client? 0 with *out NULL (local) or the client; an
+ * exit code after a message. --shadow-db names a local store. */
+static int remote_open(const char *sub, const opts *o, const ah_client_opts *co, ah_client **out)
+{
+	int ex = 0;
+	*out = NULL;
+	if (co->server && o->shadow_db) {
+		ah_cli_err(CMD, "%s: --shadow-db names a local store: with --server the daemon's history (beside its "
+			   "ledger) is used",
+			   sub);
+		return AH_EXIT_USAGE;
+	}
+	if (!ah_client_wanted(remote_cmd(sub), co, o->db ? o->db : o->shadow_db, &ex))
+		return ex;
+	return ah_client_open(remote_cmd(sub), co, out);
+}
+
+/* One call answered 2xx: 0 with *out; else the exit code (printed). */
+static int remote_call(ah_client *c, const char *method, const char *path, const json_t *body, json_t **out)
+{
+	long st = 0;
+	json_t *j = NULL;
+	int ex = ah_client_call(c, method, path, body, &st, &j);
+	if (ex)
+		return ex;
+	if (st < 200 || st >= 300 || !j) {
+		ex = ah_client_fail(c, st, j);
+		json_decref(j);
+		return ex ? ex : AH_EXIT_INTERNAL;
+	}
+	*out = j;
+	return 0;
+}
+
+/* "/v1/workloads/W/TAIL?dim=D" (dim may be NULL), escaped; NULL after a
+ * message. A '/' in the workload cannot be one path segment. */
+static char *remote_path(const char *sub, const char *workload, const char *tail, const char *dim)
+{
+	if (strchr(workload, '/')) {
+		ah_cli_err(CMD, "%s: --workload: '%.64s': a name with '/' cannot be addressed over --server", sub,
+			   workload);
+		return NULL;
+	}
+	char *w = ah_client_escape(workload), *d = dim ? ah_client_escape(dim) : NULL;
+	size_t n = (w ? strlen(w) : 0) + (d ? strlen(d) : 0) + strlen(tail) + 64;
+	char *p = w && (!dim || d) ? malloc(n) : NULL;
+	if (p)
+		snprintf(p, n, "/v1/workloads/%s/%s%s%s", w, tail, d ? "?dim=" : "", d ? d : "");
+	else
+		ah_cli_err(CMD, "%s: out of memory", sub);
+	free(w);
+	free(d);
+	return p;
+}
+
+static int64_t jint(const json_t *o, const char *key, int64_t dflt)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? (int64_t)json_integer_value(v) : dflt;
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+/* The body cap less room for the rest of a chunk's JSON. */
+#define CHUNK_BYTES (AH_API_BODY_MAX - 64 * 1024)
+
+/* Sends samples (base units) to the daemon in chunks under the body cap,
+ * each all or nothing with its own Idempotency-Key; a chunk ends only at a
+ * bucket's end, so the points are those a local import makes. Progress on
+ * stderr when it is a terminal. 0 with *samples stored; else the exit code
+ * (printed, with what landed before). */
+static int remote_import(ah_client *c, const char *sub, const char *workload, const char *dim, int64_t gran,
+			 const int64_t *t, const double *v, size_t n, size_t *samples)
+{
+	int ex = 0;
+	json_t *j = NULL;
+	char *path = remote_path(sub, workload, "history", dim);
+	if (!path)
+		return AH_EXIT_USAGE;
+	/* the granularity buckets are cut at: the series' own, else the new one */
+	int64_t g = gran ? gran : AH_SHADOW_GRAN_DEFAULT_NS;
+	long st = 0;
+	if ((ex = ah_client_call(c, "GET", path, NULL, &st, &j)))
+		goto out;
+	if (st == 200)
+		g = jint(j, "granularity_ns", g);
+	json_decref(j);
+	j = NULL;
+	/* the chunks: [start, end) index ranges */
+	size_t nch = 0, cap = 0, *ends = NULL, bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		char one[64];
+		size_t len = (size_t)snprintf(one, sizeof one, "[%lld,%.17g],", (long long)t[i], v[i]) + 2;
+		bool cut = i && bytes + len > CHUNK_BYTES && t[i] / g != t[i - 1] / g;
+		if (cut || i == 0) {
+			if (nch == cap) {
+				size_t *e = realloc(ends, (cap = cap ? cap * 2 : 16) * sizeof *e);
+				if (!e) {
+					ah_cli_err(CMD, "%s: out of memory", sub);
+					ex = AH_EXIT_INTERNAL;
+					goto chunks_out;
+				}
+				ends = e;
+			}
+			if (i)
+				ends[nch - 1] = i;
+			nch++;
+			bytes = 0;
+		}
+		bytes += len;
+	}
+	if (nch)
+		ends[nch - 1] = n;
+	char base[AH_IDEM_KEY_MAX + 1], key[AH_IDEM_KEY_MAX + 1];
+	snprintf(base, sizeof base, "%s", ah_client_key(c));
+	bool tty = isatty(STDERR_FILENO);
+	size_t done = 0, from = 0;
+	for (size_t k = 0; k < nch && !ex; k++) {
+		json_t *pts = json_array(), *body = json_pack("{s:s}", "dim", dim);
+		for (size_t i = from; pts && i < ends[k]; i++)
+			json_array_append_new(pts, json_pack("[I,f]", (json_int_t)t[i], v[i]));
+		json_object_set_new(body, "points", pts);
+		if (gran) {
+			char gs[32];
+			ah_duration_format(gran, gs, sizeof gs);
+			json_object_set_new(body, "granularity", json_string(gs));
+		}
+		/* a retried chunk is answered once: its own key */
+		snprintf(key, sizeof key, "%.*s-%zu", AH_IDEM_KEY_MAX - 24, base, k + 1);
+		ah_client_set_key(c, key);
+		ex = remote_call(c, "POST", path, body, &j);
+		json_decref(body);
+		if (!ex) {
+			done += (size_t)jint(j, "samples", 0);
+			json_decref(j);
+			j = NULL;
+			if (tty)
+				fprintf(stderr, "\rahead shadow: %s: chunk %zu/%zu, %zu of %zu samples", sub, k + 1, nch, done,
+					n);
+		} else if (k) {
+			ah_cli_err(CMD, "%s: chunk %zu of %zu failed; the %zu samples of chunks 1-%zu were imported", sub,
+				   k + 1, nch, done, k);
+		}
+		from = ends[k];
+	}
+	if (tty && nch)
+		fputc('\n', stderr);
+	ah_client_set_key(c, base);
+	if (!ex)
+		*samples = done;
+chunks_out:
+	free(ends);
+out:
+	json_decref(j);
+	free(path);
+	return ex;
+}
+
+/* A series' points as the local query's callback sees them. */
+typedef struct {
+	ah_history *h;        /* local, or */
+	const json_t *points; /* the daemon's answer */
+	const char *workload, *dim;
+	int64_t from, to, step;
+} point_src;
+
+static int each_point(const point_src *s, int (*fn)(void *ctx, const ah_shadow_point *p), void *ctx, char *err,
+		      size_t errlen)
+{
+	if (s->h)
+		return ah_history_query(s->h, s->workload, s->dim, s->from, s->to, s->step, fn, ctx, err, errlen);
+	size_t i;
+	const json_t *p;
+	json_array_foreach(s->points, i, p)
+	{
+		ah_shadow_point pt = {.t_ns = jint(p, "t_ns", 0), .width_ns = jint(p, "width_ns", 0),
+				      .mean = jnum(p, "mean"), .max = jnum(p, "max"), .count = jint(p, "count", 0)};
+		int rc = fn(ctx, &pt);
+		if (rc) {
+			snprintf(err, errlen, "query: %s", ah_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* GET the points of [from, to] at step: the answer (to free) or an exit code. */
+static int remote_points(ah_client *c, const char *sub, const point_src *s, json_t **out)
+{
+	char *path = remote_path(sub, s->workload, "history", s->dim);
+	if (!path)
+		return AH_EXIT_USAGE;
+	char q[256] = "", a[48];
+	size_t w = 0;
+	if (s->from > 0 && ah_time_format_exact(s->from, a, sizeof a) == 0)
+		w += (size_t)snprintf(q + w, sizeof q - w, "&from=%s", a);
+	if (s->to != INT64_MAX && ah_time_format_exact(s->to, a, sizeof a) == 0)
+		w += (size_t)snprintf(q + w, sizeof q - w, "&to=%s", a);
+	if (s->step && ah_duration_format(s->step, a, sizeof a) == 0)
+		w += (size_t)snprintf(q + w, sizeof q - w, "&step=%s", a);
+	size_t n = strlen(path) + w + 1;
+	char *full = malloc(n);
+	int ex = AH_EXIT_INTERNAL;
+	if (full) {
+		snprintf(full, n, "%s%s", path, q);
+		ex = remote_call(c, "GET", full, NULL, out);
+	}
+	free(full);
+	free(path);
+	return ex;
+}
+
 /* --unit and --of as a whole, and against --dim. */
 static int check_units(const char *sub, ah_input_units *u, double of_cores, const char *dim)
 {
@@ -273,7 +510,7 @@ static void warn_below_one(const char *sub, const char *input, const ah_history_
 /* --format bitbrains: one column of a GWA-T-12 file, in its stated unit;
  * the workload defaults to the VM (the file's name), the dim to the column. */
 static int import_bitbrains(const char *sub, const opts *o, const char *column, int64_t gran,
-			    const ah_input_units *u)
+			    const ah_input_units *u, ah_client *cl)
 {
 	const char *bad = o->long_fmt ? "--long" : o->time_col ? "--time-col" : o->value_col ? "--value-col"
 			: (u->cpu_set || u->bytes_set) ? "--unit" : NULL;
@@ -293,7 +530,16 @@ static int import_bitbrains(const char *sub, const opts *o, const char *column, 
 	const char *workload = o->workload ? o->workload : smp.workload;
 	int ret = check_names(sub, workload, dim);
 	ah_history *h = NULL;
-	if (!ret && (ret = open_store(sub, o, 1, &h)) == 0) {
+	if (!ret && cl) {
+		size_t got = 0;
+		if ((ret = remote_import(cl, sub, workload, dim, gran, smp.t_ns, smp.v, smp.n, &got)) == 0) {
+			ah_history_import_out r = {.samples = got};
+			for (size_t i = 0; i < smp.n; i++)
+				r.below_one += smp.v[i] > 0 && smp.v[i] < 1;
+			warn_below_one(sub, o->input, &r, dim, u);
+			printf("imported %zu samples into %s/%s\n", r.samples, workload, dim);
+		}
+	} else if (!ret && (ret = open_store(sub, o, 1, &h)) == 0) {
 		ah_history_import_out r;
 		rc = ah_history_import_values(h, o->input, workload, dim, gran, smp.t_ns, smp.v, smp.n, &r, err,
 					      sizeof err);
@@ -337,7 +583,7 @@ static int opt_match(const char *cmd, const char *opt, const char *s, void *dst)
 
 /* --prometheus: a range query's one series, in its stated unit. */
 static int import_prometheus(const char *sub, const opts *o, prom_opts *p, int64_t gran, ah_input_units *u,
-			     double of_cores, bool other_source)
+			     double of_cores, bool other_source, ah_client *cl)
 {
 	const char *bad = o->input ? "--input" : o->long_fmt ? "--long" : o->time_col ? "--time-col"
 			: o->value_col ? "--value-col" : other_source ? "--format/--column" : NULL;
@@ -391,7 +637,19 @@ static int import_prometheus(const char *sub, const opts *o, prom_opts *p, int64
 	for (size_t i = 0; i < smp.n; i++)
 		smp.v[i] *= f;
 	ah_history *h = NULL;
-	if ((ret = open_store(sub, o, 1, &h)) == 0) {
+	if (cl) {
+		size_t got = 0;
+		if ((ret = remote_import(cl, sub, o->workload, o->dim, gran ? gran : r->step_ns, smp.t_ns, smp.v,
+					 smp.n, &got)) == 0) {
+			ah_history_import_out res = {.samples = got};
+			for (size_t i = 0; i < smp.n; i++)
+				res.below_one += smp.v[i] > 0 && smp.v[i] < 1;
+			warn_below_one(sub, smp.series, &res, o->dim, u);
+			printf("imported %zu samples into %s/%s from %s (%zu missing values skipped, %zu request%s)\n",
+			       res.samples, o->workload, o->dim, smp.series, smp.missing, smp.requests,
+			       smp.requests == 1 ? "" : "s");
+		}
+	} else if ((ret = open_store(sub, o, 1, &h)) == 0) {
 		ah_history_import_out res;
 		rc = ah_history_import_values(h, smp.series, o->workload, o->dim, gran ? gran : r->step_ns, smp.t_ns,
 					      smp.v, smp.n, &res, err, sizeof err);
@@ -409,14 +667,15 @@ static int import_prometheus(const char *sub, const opts *o, prom_opts *p, int64
 	return ret;
 }
 
+static int import_run(const char *sub, opts *op, prom_opts *pp, int64_t gran, ah_input_units *up, double of_cores,
+		      int in_fmt, const char *column, ah_client *cl);
+
 static int cmd_import(int argc, char **argv)
 {
 	const char *sub = "import";
 	opts o = {0};
-	ah_history *h = NULL;
-	int ret, rc;
+	int ret;
 	int64_t gran = 0;
-	char err[768];
 	ah_input_units units;
 	double of_cores = 0;
 	int in_fmt = 0;
@@ -424,9 +683,12 @@ static int cmd_import(int argc, char **argv)
 	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
 	ah_input_units_init(&units);
 	prom_opts prom = {0};
+	ah_client_opts co = {0};
+	ah_client *cl = NULL;
 	prom.r.start_ns = prom.r.end_ns = prom.r.step_ns = -1;
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
+		AH_CLIENT_OPTS(&co),
 		AH_OPT("format", 0, AH_OPT_CHOICE, &in_fmt, .hint = "csv or bitbrains", .choices = in_formats),
 		AH_OPT("column", 0, AH_OPT_STRING, &column, .hint = "cpu or memory"),
 		AH_OPT("unit", 0, AH_OPT_EACH, &units, .hint = "UNIT", .each = ah_cli_opt_unit),
@@ -450,12 +712,91 @@ static int cmd_import(int argc, char **argv)
 	};
 	if ((ret = parse("shadow import", usage_import, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
-	ret = 0;
+	if ((ret = remote_open(sub, &o, &co, &cl)))
+		return ret;
+	ret = import_run(sub, &o, &prom, gran, &units, of_cores, in_fmt, column, cl);
+	ah_client_free(cl);
+	return ret;
+}
+
+/* The CSV's samples in base units for the daemon (read as a local import
+ * reads them); the exit code after a message, or 0. */
+static int remote_csv(const char *sub, const opts *o, const ah_input_units *units, ah_client *cl)
+{
+	char head[64] = "", err[768];
+	FILE *f = fopen(o->input, "r");
+	if (!f) {
+		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o->input, strerror(errno));
+		return AH_EXIT_USAGE;
+	}
+	if (!fgets(head, sizeof head, f))
+		head[0] = '\0';
+	fclose(f);
+	head[strcspn(head, "\r\n")] = '\0';
+	if (o->long_fmt || (!o->time_col && !o->value_col && !strcmp(head, "time,value,max,count"))) {
+		ah_cli_err(CMD, "%s: %s cannot be imported over --server yet (one series of samples, Bitbrains or "
+			   "Prometheus can)", sub, o->long_fmt ? "a --long file" : "an export file (with its aggregates)");
+		return AH_EXIT_USAGE;
+	}
+	ah_series ser = {0};
+	ah_series_csv_opts so;
+	memset(&so, 0, sizeof so);
+	so.time_col = o->time_col;
+	so.value_col = o->value_col;
+	so.flags = AH_SERIES_UNORDERED; /* as the local import: buckets merge repeats and any order */
+	int rc = ah_series_read_csv(o->input, &so, &ser, err, sizeof err);
+	if (rc)
+		return hist_fail(sub, err, rc == AH_ENOMEM ? rc : AH_EPARSE);
+	ah_history_import_out r = {.series = 1};
+	ah_unit_kind kind = ah_input_units_kind_of_dim(o->dim);
+	double factor = ah_input_units_factor(units, kind);
+	size_t k = 0;
+	int ret = 0;
+	for (size_t i = 0; i < ser.n; i++) {
+		if (isnan(ser.v[i]))
+			continue;
+		double b = ser.v[i] * factor;
+		if (ser.t_ns[i] < 0 || ser.t_ns[i] > AH_SHADOW_T_MAX) {
+			snprintf(err, sizeof err, "%s: a time is out of range (before 1970 or after 2262)", o->input);
+			ret = hist_fail(sub, err, AH_EPARSE);
+			goto out;
+		}
+		if (!isfinite(b)) {
+			snprintf(err, sizeof err, "%s: a value is out of range in %s", o->input,
+				 ah_input_units_name(units, kind));
+			ret = hist_fail(sub, err, AH_EPARSE);
+			goto out;
+		}
+		r.below_one += b > 0 && b < 1;
+		ser.t_ns[k] = ser.t_ns[i];
+		ser.v[k++] = b;
+	}
+	r.missing = ser.n - k;
+	if ((ret = remote_import(cl, sub, o->workload, o->dim, o->gran, ser.t_ns, ser.v, k, &r.samples)))
+		goto out;
+	warn_below_one(sub, o->input, &r, o->dim, units);
+	printf("imported %zu samples into %s/%s (%zu missing values skipped)\n", r.samples, o->workload, o->dim,
+	       r.missing);
+out:
+	ah_series_fini(&ser);
+	return ret;
+}
+
+static int import_run(const char *sub, opts *op, prom_opts *pp, int64_t gran, ah_input_units *up, double of_cores,
+		      int in_fmt, const char *column, ah_client *cl)
+{
+	opts o = *op;
+	prom_opts prom = *pp;
+	ah_input_units units = *up;
+	ah_history *h = NULL;
+	int ret = 0, rc;
+	char err[768];
+	o.gran = gran;
 	prom.start_set = prom.r.start_ns >= 0;
 	prom.end_set = prom.r.end_ns >= 0;
 	prom.step_set = prom.r.step_ns >= 0;
 	if (prom.r.url)
-		return import_prometheus(sub, &o, &prom, gran, &units, of_cores, in_fmt || column);
+		return import_prometheus(sub, &o, &prom, gran, &units, of_cores, in_fmt || column, cl);
 	if (prom.r.query || prom.start_set || prom.end_set || prom.step_set || prom.r.n_match) {
 		ah_cli_err(CMD, "%s: %s is for --prometheus URL", sub,
 			   prom.r.query ? "--query" : prom.start_set ? "--start" : prom.end_set ? "--end"
@@ -471,7 +812,7 @@ static int cmd_import(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	if (in_fmt)
-		return import_bitbrains(sub, &o, column, gran, &units);
+		return import_bitbrains(sub, &o, column, gran, &units, cl);
 	if (o.long_fmt) {
 		const char *bad = o.workload ? "--workload" : o.dim ? "--dim" : o.time_col ? "--time-col"
 							     : o.value_col ? "--value-col" : NULL;
@@ -485,6 +826,8 @@ static int cmd_import(int argc, char **argv)
 	}
 	if ((ret = check_units(sub, &units, of_cores, o.long_fmt ? NULL : o.dim)))
 		return ret;
+	if (cl)
+		return remote_csv(sub, &o, &units, cl);
 	FILE *f = fopen(o.input, "r");
 	if (!f) {
 		ah_cli_err(CMD, "%s: --input: cannot open '%.200s': %s", sub, o.input, strerror(errno));
@@ -547,6 +890,7 @@ typedef struct {
 	ah_cli_table *tab;
 	bool measuring;
 	const char *dim;
+	FILE *f; /* csv: stdout, or export's --file */
 } print_ctx;
 
 static int print_point(void *vctx, const ah_shadow_point *p)
@@ -573,7 +917,7 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 	} else if (c->fmt == AH_OUT_CSV) {
 		fmt_num(p->mean, m, sizeof(m));
 		fmt_num(p->max, x, sizeof(x));
-		printf("%s,%s,%s,%lld\n", t, m, x, (long long)p->count);
+		fprintf(c->f, "%s,%s,%s,%lld\n", t, m, x, (long long)p->count);
 	} else {
 		char n[24];
 		point_human(c->dim, p->mean, m, sizeof m);
@@ -587,7 +931,7 @@ static int print_point(void *vctx, const ah_shadow_point *p)
 			return 0;
 	}
 	c->n++;
-	return ferror(stdout) ? AH_EIO : 0;
+	return ferror(c->f) ? AH_EIO : 0;
 }
 
 static int cmd_query(int argc, char **argv, int export)
@@ -600,8 +944,12 @@ static int cmd_query(int argc, char **argv, int export)
 	int64_t from = 0, to = INT64_MAX, step = 0;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	FILE *out = NULL;
+	ah_client_opts co = {0};
+	ah_client *cl = NULL;
+	json_t *ans = NULL;
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
+		AH_CLIENT_OPTS(&co),
 		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
 		AH_OPT("dim", 0, AH_OPT_STRING, &o.dim, .hint = "D"),
 		AH_OPT("from", 0, AH_OPT_TIME, &from, .hint = "T"),
@@ -621,12 +969,23 @@ static int cmd_query(int argc, char **argv, int export)
 		ah_cli_err(CMD, "%s: --from must not be after --to", sub);
 		return AH_EXIT_USAGE;
 	}
-	if ((ret = open_store(sub, &o, 0, &s)))
+	if ((ret = remote_open(sub, &o, &co, &cl)))
 		return ret;
+	point_src src = {.workload = o.workload, .dim = o.dim, .from = from, .to = to, .step = step};
 	ah_shadow_series_info info;
-	if ((rc = ah_history_series_get(s, o.workload, o.dim, &info, err, sizeof err))) {
-		ret = hist_fail(sub, err, rc);
-		goto out;
+	if (cl) {
+		if ((ret = remote_points(cl, sub, &src, &ans)))
+			goto out;
+		info.granularity_ns = jint(ans, "granularity_ns", 0);
+		src.points = json_object_get(ans, "points");
+	} else {
+		if ((ret = open_store(sub, &o, 0, &s)))
+			return ret;
+		if ((rc = ah_history_series_get(s, o.workload, o.dim, &info, err, sizeof err))) {
+			ret = hist_fail(sub, err, rc);
+			goto out;
+		}
+		src.h = s;
 	}
 	if (export) {
 		out = o.outfile ? fopen(o.outfile, "w") : stdout;
@@ -635,7 +994,17 @@ static int cmd_query(int argc, char **argv, int export)
 			ret = AH_EXIT_USAGE;
 			goto out;
 		}
-		rc = ah_history_export(s, o.workload, o.dim, from, to, step, out, err, sizeof err);
+		if (s) {
+			rc = ah_history_export(s, o.workload, o.dim, from, to, step, out, err, sizeof err);
+		} else {
+			/* the local export's lines, from the daemon's exact points */
+			print_ctx ec = {.fmt = AH_OUT_CSV, .dim = o.dim, .f = out};
+			rc = fprintf(out, "time,value,max,count\n") < 0 ? AH_EIO : each_point(&src, print_point, &ec, err, sizeof err);
+			if (rc == 0 && fflush(out) != 0)
+				rc = AH_EIO;
+			if (rc)
+				snprintf(err, sizeof err, "export: %s", ah_strerror(rc));
+		}
 		if (out != stdout && fclose(out) != 0 && rc == 0)
 			rc = AH_EIO, snprintf(err, sizeof err, "export: %s", ah_strerror(AH_EIO));
 		if (rc)
@@ -644,7 +1013,7 @@ static int cmd_query(int argc, char **argv, int export)
 	}
 	ah_cli_table tab;
 	ah_cli_table_init(&tab, 4, 0xEu);
-	print_ctx c = {fmt, 0, &tab, false, o.dim};
+	print_ctx c = {fmt, 0, &tab, false, o.dim, stdout};
 	if (fmt == AH_OUT_JSON) {
 		json_t *w = json_string(o.workload), *d = json_string(o.dim);
 		char *ws = json_dumps(w, JSON_ENCODE_ANY), *ds = json_dumps(d, JSON_ENCODE_ANY);
@@ -662,13 +1031,13 @@ static int cmd_query(int argc, char **argv, int export)
 		 * widths first, then the rows */
 		ah_cli_table_addv(&tab, "TIME", "MEAN", "MAX", "COUNT");
 		c.measuring = true;
-		rc = ah_history_query(s, o.workload, o.dim, from, to, step, print_point, &c, err, sizeof err);
+		rc = each_point(&src, print_point, &c, err, sizeof err);
 		c.measuring = false;
 		if (rc)
 			goto queried;
 		ah_cli_table_print(&tab, stdout);
 	}
-	rc = ah_history_query(s, o.workload, o.dim, from, to, step, print_point, &c, err, sizeof err);
+	rc = each_point(&src, print_point, &c, err, sizeof err);
 queried:
 	ah_cli_table_fini(&tab);
 	if (fmt == AH_OUT_JSON)
@@ -676,6 +1045,8 @@ queried:
 	if (rc)
 		ret = hist_fail(sub, err, rc == AH_EIO ? AH_ESTORE : rc);
 out:
+	json_decref(ans);
+	ah_client_free(cl);
 	ah_history_free(s);
 	return ret;
 }
@@ -688,6 +1059,39 @@ static void fmt_dur(int64_t ns, char *buf, size_t len)
 		buf[0] = '\0';
 }
 
+/* GET /v1/series as the local list (*out to free). */
+static int remote_series(ah_client *cl, ah_shadow_series_info **out, size_t *n)
+{
+	json_t *j = NULL;
+	int ex = remote_call(cl, "GET", "/v1/series", NULL, &j);
+	if (ex)
+		return ex;
+	const json_t *items = json_object_get(j, "items");
+	size_t k = json_array_size(items);
+	ah_shadow_series_info *v = calloc(k ? k : 1, sizeof *v);
+	if (!v) {
+		json_decref(j);
+		ah_cli_err(CMD, "ls: out of memory");
+		return AH_EXIT_INTERNAL;
+	}
+	for (size_t i = 0; i < k; i++) {
+		const json_t *e = json_array_get(items, i);
+		const char *w = json_string_value(json_object_get(e, "workload"));
+		const char *d = json_string_value(json_object_get(e, "dim"));
+		snprintf(v[i].workload, sizeof v[i].workload, "%s", w ? w : "");
+		snprintf(v[i].dim, sizeof v[i].dim, "%s", d ? d : "");
+		v[i].granularity_ns = jint(e, "granularity_ns", 0);
+		v[i].points = jint(e, "points", 0);
+		v[i].samples = jint(e, "samples", 0);
+		v[i].first_ns = jint(e, "first_ns", -1);
+		v[i].last_ns = jint(e, "last_ns", -1);
+	}
+	json_decref(j);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 static int cmd_ls(int argc, char **argv)
 {
 	const char *sub = "ls";
@@ -698,15 +1102,25 @@ static int cmd_ls(int argc, char **argv)
 	int ret, rc;
 	char err[512];
 	ah_out_fmt fmt = AH_OUT_TABLE;
-	const ah_cli_opt t[] = {STORE_OPTS(o), AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt)};
+	ah_client_opts co = {0};
+	ah_client *cl = NULL;
+	const ah_cli_opt t[] = {STORE_OPTS(o), AH_CLIENT_OPTS(&co), AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt)};
 	if ((ret = parse("shadow ls", usage_ls, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
-	ret = 0;
-	if ((ret = open_store(sub, &o, 0, &s)))
+	if ((ret = remote_open(sub, &o, &co, &cl)))
 		return ret;
-	if ((rc = ah_history_series_list(s, &v, &n, err, sizeof err))) {
-		ret = hist_fail(sub, err, AH_ESTORE);
-		goto out;
+	if (cl) {
+		ret = remote_series(cl, &v, &n);
+		ah_client_free(cl);
+		if (ret)
+			return ret;
+	} else {
+		if ((ret = open_store(sub, &o, 0, &s)))
+			return ret;
+		if ((rc = ah_history_series_list(s, &v, &n, err, sizeof err))) {
+			ret = hist_fail(sub, err, AH_ESTORE);
+			goto out;
+		}
 	}
 	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
 	ah_cli_table tab;
@@ -777,9 +1191,12 @@ static int cmd_compact(int argc, char **argv)
 	ah_shadow_compact_stats st;
 	static const char *tier_names[] = {"raw", "1m", "1h"};
 	const int64_t keep_max = INT64_C(100) * 366 * AH_SHADOW_GRAN_MAX_NS;
+	ah_client_opts co = {0};
+	ah_client *cl = NULL;
 	ah_shadow_default_tiers(tiers, &nt);
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
+		AH_CLIENT_OPTS(&co),
 		AH_OPT("now", 0, AH_OPT_TIME, &now, .hint = "T"),
 		AH_OPT("keep-raw", 0, AH_OPT_DURATION, &tiers[0].keep_ns, .hint = "DUR", .lo = AH_SHADOW_GRAN_MIN_NS,
 		       .hi = keep_max),
@@ -791,17 +1208,41 @@ static int cmd_compact(int argc, char **argv)
 	};
 	if ((ret = parse("shadow compact", usage_compact, t, AH_CLI_NOPTS(t), argc, argv)) != AH_CLI_GO)
 		return ret;
-	ret = 0;
+	if ((ret = remote_open(sub, &o, &co, &cl)))
+		return ret;
 	if (now == INT64_MIN) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts); /* the CLI owns the clock, not the library */
 		now = (int64_t)ts.tv_sec * AH_NS_PER_S + ts.tv_nsec;
 	}
-	if ((ret = open_store(sub, &o, 0, &s)))
-		return ret;
-	if ((rc = ah_history_compact(s, now, tiers, nt, &st, counts, err, sizeof err))) {
-		ret = hist_fail(sub, err, AH_ESTORE);
-		goto out;
+	if (cl) {
+		/* the daemon compacts its store at the time and keeps given */
+		static const char *const keys[] = {"keep_raw", "keep_1m", "keep_1h"};
+		char buf[48];
+		json_t *body = json_object(), *ans = NULL;
+		if (ah_time_format_exact(now, buf, sizeof buf) == 0)
+			json_object_set_new(body, "now", json_string(buf));
+		for (int i = 0; i < nt && i < 3; i++)
+			if (ah_duration_format(tiers[i].keep_ns, buf, sizeof buf) == 0)
+				json_object_set_new(body, keys[i], json_string(buf));
+		ret = remote_call(cl, "POST", "/v1/history/compact", body, &ans);
+		json_decref(body);
+		ah_client_free(cl);
+		if (ret)
+			return ret;
+		json_t *pt = json_object_get(ans, "points_per_tier");
+		st.points_rolled = jint(ans, "points_rolled", 0);
+		st.points_deleted = jint(ans, "points_deleted", 0);
+		for (int i = 0; i < nt && i < 3; i++)
+			counts[i] = jint(pt, tier_names[i], 0);
+		json_decref(ans);
+	} else {
+		if ((ret = open_store(sub, &o, 0, &s)))
+			return ret;
+		if ((rc = ah_history_compact(s, now, tiers, nt, &st, counts, err, sizeof err))) {
+			ret = hist_fail(sub, err, AH_ESTORE);
+			goto out;
+		}
 	}
 	if (fmt == AH_OUT_JSON) {
 		json_t *j = json_pack("{s:s, s:I, s:I, s:{s:I, s:I, s:I}}", "outcome", "compacted", "points_rolled",
@@ -849,7 +1290,7 @@ static void usage_requests(FILE *f)
 	fprintf(f, "usage: ahead shadow requests --workload W [--param k=v] [--limit N] [-o table|json|csv]\n\n"
 		   "Lists a workload's request records, oldest start first; --param keeps those whose\n"
 		   "parameter k equals v.\n\n"
-		   "common options: --db PATH, --shadow-db PATH (see 'ahead shadow --help')\n");
+		   "common options: --db PATH, --shadow-db PATH, --server URL, --token[-file] (see 'ahead shadow --help')\n");
 }
 
 /* "cpu=1500,memory=2e9" into dims (merged by name); field 0 peak, 1 mean,
@@ -1023,6 +1464,91 @@ static void fig_human(const char *dim, double v, char *buf, size_t len)
 }
 
 
+/* A record from the API's object (ah_json_history_request): figures as it
+ * gives them (whole base units), times to the millisecond. */
+static void decode_request(const json_t *o, ah_shadow_request *r)
+{
+	memset(r, 0, sizeof *r);
+	r->id = jint(o, "id", 0);
+	const char *w = json_string_value(json_object_get(o, "workload"));
+	snprintf(r->workload, sizeof r->workload, "%s", w ? w : "");
+	const char *ts = json_string_value(json_object_get(o, "start")), *te = json_string_value(json_object_get(o, "end"));
+	if (!ts || ah_time_parse(ts, &r->start_ns))
+		r->start_ns = 0;
+	if (!te || ah_time_parse(te, &r->end_ns))
+		r->end_ns = -1;
+	static const char *const groups[] = {"params", "ahead_params"};
+	for (int g = 0; g < 2; g++) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(json_object_get(o, groups[g]), k, v)
+		{
+			if (r->n_params >= AH_SHADOW_MAX_PARAMS)
+				break;
+			ah_shadow_param *p = &r->params[r->n_params++];
+			snprintf(p->key, sizeof p->key, "%s", k);
+			snprintf(p->value, sizeof p->value, "%s", json_string_value(v) ? json_string_value(v) : "");
+		}
+	}
+	const char *k;
+	json_t *d;
+	json_object_foreach(json_object_get(o, "dims"), k, d)
+	{
+		if (r->n_dims >= AH_MAX_DIMS)
+			break;
+		ah_shadow_req_dim *x = &r->dims[r->n_dims++];
+		snprintf(x->dim, sizeof x->dim, "%s", k);
+		x->peak = jnum(d, "peak");
+		x->mean = jnum(d, "mean");
+		x->predicted = jnum(d, "predicted");
+		x->last = jnum(d, "last");
+		const char *la = json_string_value(json_object_get(d, "last_at"));
+		if (!la || ah_time_parse(la, &x->last_ns))
+			x->last_ns = -1;
+		const char *m = json_string_value(json_object_get(d, "model"));
+		snprintf(x->model, sizeof x->model, "%s", m ? m : "");
+		x->model_n = jint(d, "history", 0);
+	}
+}
+
+/* GET /v1/workloads/W/requests as the local list (*out to free). */
+static int remote_requests(ah_client *cl, const char *sub, const char *workload, const char *param, int64_t limit,
+			   ah_shadow_request **out, size_t *n)
+{
+	char *path = remote_path(sub, workload, "requests", NULL);
+	if (!path)
+		return AH_EXIT_USAGE;
+	char *pe = param ? ah_client_escape(param) : NULL;
+	size_t len = strlen(path) + (pe ? strlen(pe) : 0) + 64;
+	char *full = malloc(len);
+	json_t *j = NULL;
+	int ex = AH_EXIT_INTERNAL;
+	if (full && (!param || pe)) {
+		snprintf(full, len, "%s?limit=%lld%s%s", path, (long long)(limit ? limit : 10000), pe ? "&param=" : "",
+			 pe ? pe : "");
+		ex = remote_call(cl, "GET", full, NULL, &j);
+	}
+	free(full);
+	free(pe);
+	free(path);
+	if (ex)
+		return ex;
+	const json_t *items = json_object_get(j, "items");
+	size_t k = json_array_size(items);
+	ah_shadow_request *v = calloc(k ? k : 1, sizeof *v);
+	if (!v) {
+		json_decref(j);
+		ah_cli_err(CMD, "%s: out of memory", sub);
+		return AH_EXIT_INTERNAL;
+	}
+	for (size_t i = 0; i < k; i++)
+		decode_request(json_array_get(items, i), &v[i]);
+	json_decref(j);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 static int cmd_requests(int argc, char **argv)
 {
 	const char *sub = "requests";
@@ -1035,8 +1561,11 @@ static int cmd_requests(int argc, char **argv)
 	int ret, rc;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	char key[AH_SHADOW_PARAM_KEY_MAX + 8] = "", *val = NULL;
+	ah_client_opts co = {0};
+	ah_client *cl = NULL;
 	const ah_cli_opt t[] = {
 		STORE_OPTS(o),
+		AH_CLIENT_OPTS(&co),
 		AH_OPT("workload", 0, AH_OPT_STRING, &o.workload, .hint = "W"),
 		AH_OPT("param", 0, AH_OPT_STRING, &o.param, .hint = "k=v"),
 		AH_OPT("limit", 0, AH_OPT_INT, &limit, .hint = "N", .lo = 1, .hi = 1000000),
@@ -1067,14 +1596,25 @@ static int cmd_requests(int argc, char **argv)
 		if (!val)
 			return AH_EXIT_INTERNAL;
 	}
-	if ((ret = open_store(sub, &o, 0, &s))) {
+	if ((ret = remote_open(sub, &o, &co, &cl))) {
 		free(val);
 		return ret;
 	}
-	if ((rc = ah_history_request_list(s, o.workload, val ? key : NULL, val, limit ? (size_t)limit : 10000, &v, &n,
-					  herr, sizeof herr))) {
-		ret = hist_fail(sub, herr, AH_ESTORE);
-		goto out;
+	if (cl) {
+		ret = remote_requests(cl, sub, o.workload, o.param, limit, &v, &n);
+		ah_client_free(cl);
+		if (ret)
+			goto out;
+	} else {
+		if ((ret = open_store(sub, &o, 0, &s))) {
+			free(val);
+			return ret;
+		}
+		if ((rc = ah_history_request_list(s, o.workload, val ? key : NULL, val, limit ? (size_t)limit : 10000,
+						  &v, &n, herr, sizeof herr))) {
+			ret = hist_fail(sub, herr, AH_ESTORE);
+			goto out;
+		}
 	}
 	json_t *arr = fmt == AH_OUT_JSON ? json_array() : NULL;
 	ah_cli_table tab;

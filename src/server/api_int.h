@@ -139,6 +139,11 @@ void api_policy_put(api_call *c);
 void api_events_list(api_call *c);
 void api_workload_recommend(api_call *c);
 void api_workload_history(api_call *c);
+/* the usage history (api_shadow.c) */
+void api_workload_history_import(api_call *c);
+void api_workload_requests(api_call *c);
+void api_series_list(api_call *c);
+void api_history_compact(api_call *c);
 void api_token_list(api_call *c);
 void api_token_create(api_call *c);
 void api_token_revoke(api_call *c);

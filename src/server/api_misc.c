@@ -1,5 +1,5 @@
 /* The smaller routes: the audit log, where the time went, the OpenAPI
- * document, and a workload's recommendation and history. */
+ * document, and a workload's recommendation (its history: api_shadow.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,56 +131,6 @@ void api_workload_recommend(api_call *c)
 		return;
 	}
 	api_reply(c, 200, ah_json_recommendation(ah_service_policy_get(c->a->svc), c->param, klass, &r));
-}
-
-static int add_point(void *ctx, const ah_shadow_point *p)
-{
-	json_t *items = ctx;
-	json_array_append_new(items, json_pack("{s:o,s:f,s:f,s:I}", "time", ah_json_time(p->t_ns), "mean", p->mean,
-					       "max", p->max, "count", (json_int_t)p->count));
-	return 0;
-}
-
-void api_workload_history(api_call *c)
-{
-	if (!workload_ok(c))
-		return;
-	const char *dim = api_arg(c, "dim"), *s;
-	int64_t from = 0, to = INT64_MAX, step = 0;
-	if (!dim || ah_name_check_dim(dim) < 0) {
-		api_error(c, 400, "invalid", "dim", "dim: the dimension to read (e.g. cpu)");
-		return;
-	}
-	if ((s = api_arg(c, "from")) && ah_time_parse(s, &from) < 0) {
-		api_error(c, 400, "invalid", "from", "from: an RFC 3339 time or epoch seconds");
-		return;
-	}
-	if ((s = api_arg(c, "to")) && ah_time_parse(s, &to) < 0) {
-		api_error(c, 400, "invalid", "to", "to: an RFC 3339 time or epoch seconds");
-		return;
-	}
-	if ((s = api_arg(c, "step")) && ah_duration_parse(s, &step) < 0) {
-		api_error(c, 400, "invalid", "step", "step: a duration (e.g. 5m)");
-		return;
-	}
-	char err[512];
-	ah_history *h = NULL;
-	int rc = ah_history_open(ah_service_db_path(c->a->svc), NULL, false, &h, err, sizeof err);
-	json_t *items = json_array();
-	if (rc == 0)
-		rc = ah_history_query(h, c->param, dim, from, to, step, add_point, items, err, sizeof err);
-	ah_history_free(h);
-	if (rc < 0) {
-		json_decref(items);
-		json_t *safe = ah_json_text(err);
-		api_error(c, rc == AH_ENOENT ? 404 : rc == AH_EINVAL ? 400 : 500,
-			  rc == AH_ENOENT ? "no_history" : rc == AH_EINVAL ? "invalid" : "internal", NULL, "%s",
-			  json_string_value(safe));
-		json_decref(safe);
-		return;
-	}
-	json_t *o = json_pack("{s:o,s:s,s:o}", "workload", ah_json_text(c->param), "dim", dim, "points", items);
-	api_reply(c, 200, o);
 }
 
 /* ---- anomalies: what `ahead anomalies --store` (and later the daemon's
