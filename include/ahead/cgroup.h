@@ -86,13 +86,52 @@ typedef struct {
 	char err_msg[AH_SYSPATH_MAX + 256]; /* that file's "PATH:LINE: why" */
 } ah_cgroup_stat;
 
+/* The files ah_cgroup_read() opens, as bits of its absent mask. */
+enum {
+	AH_CGF_CPU_STAT = 1u << 0,      /* v2 */
+	AH_CGF_MEM_CURRENT = 1u << 1,
+	AH_CGF_MEM_PEAK = 1u << 2,
+	AH_CGF_MEM_STAT = 1u << 3,
+	AH_CGF_MEM_EVENTS = 1u << 4,
+	AH_CGF_IO_STAT = 1u << 5,
+	AH_CGF_PSI_CPU = 1u << 6,       /* then memory << 7, io << 8 */
+	AH_CGF_CPUACCT_USAGE = 1u << 9, /* v1 */
+	AH_CGF_V1_USAGE = 1u << 10,
+	AH_CGF_V1_MAX_USAGE = 1u << 11,
+	AH_CGF_V1_STAT = 1u << 12,
+	AH_CGF_V1_FAILCNT = 1u << 13,
+	AH_CGF_V1_OOM_CONTROL = 1u << 14,
+	AH_CGF_BLKIO_RECURSIVE = 1u << 15,
+	AH_CGF_BLKIO = 1u << 16
+};
+
+#define AH_CGF_N 17
+
+/* What a caller that samples a cgroup again and again keeps between reads:
+ * the files found absent (not opened again: a v2 cgroup without the memory
+ * controller has no memory.current, on every sample) and open descriptors
+ * (read again from offset 0: no path walk, open or close per sample, which
+ * is most of a read's cost). budget, shared by every cache of a caller,
+ * is how many more descriptors may be kept; NULL keeps none. A caller
+ * should clear absent now and then (a controller may be switched on). */
+typedef struct {
+	uint32_t absent;
+	int fd[AH_CGF_N];
+	int *budget;
+} ah_cgroup_cache;
+
+void ah_cgroup_cache_init(ah_cgroup_cache *c, int *budget);
+/* Closes the kept descriptors (back to the budget); NULL-safe. */
+void ah_cgroup_cache_fini(ah_cgroup_cache *c);
+
 /* Reads one cgroup. scratch is cap bytes (AH_SYSFILE_MAX_BYTES + 1 reads
- * any file the cap allows). Returns 0 with each field's status (a file
- * refused makes its fields BAD and sets err/err_msg, the others are still
- * read), AH_ENOENT when every directory the ref names is gone (the cgroup
- * was removed), AH_EINVAL when the ref names no directory under roots. */
+ * any file the cap allows); cache may be NULL. Returns 0 with each field's
+ * status (a file refused makes its fields BAD and sets err/err_msg, the
+ * others are still read), AH_ENOENT when every directory the ref names is
+ * gone (the cgroup was removed; the cache is then emptied), AH_EINVAL when
+ * the ref names no directory under roots. */
 int ah_cgroup_read(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, char *scratch, size_t cap,
-		   ah_cgroup_stat *out);
+		   ah_cgroup_cache *cache, ah_cgroup_stat *out);
 
 #ifdef __cplusplus
 }

@@ -53,6 +53,17 @@ const char *ah_field_src_name(ah_field_src src);
  * path. */
 int ah_sysfile_read(const char *path, char *buf, size_t cap, size_t *len, char *err, size_t errlen);
 
+/* The same for NAME relative to the open directory DIRFD (one path walk
+ * per directory, not per file); err names PATH (the file's full path, for
+ * messages only). */
+int ah_sysfile_read_at(int dirfd, const char *path, const char *name, char *buf, size_t cap, size_t *len, char *err,
+		       size_t errlen);
+
+/* The same from an open descriptor, read from offset 0 (pread: a kernel
+ * file's text is made anew on each read from 0); path for messages. A
+ * descriptor of a removed cgroup reads ENODEV: AH_ENOENT. */
+int ah_sysfile_read_fd(int fd, const char *path, char *buf, size_t cap, size_t *len, char *err, size_t errlen);
+
 /* Parses a kernel unsigned decimal of n bytes: digits only (no sign, no
  * blanks), at most UINT64_MAX. AH_EINVAL for anything else, AH_ERANGE above
  * UINT64_MAX. "max" is the caller's to recognise. */

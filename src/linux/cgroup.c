@@ -1,8 +1,11 @@
 /* ahead: cgroup mounts and per-cgroup usage (see include/ahead/cgroup.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "ahead/cgroup.h"
 #include "ahead/error.h"
@@ -151,13 +154,53 @@ out:
 
 /* ---- one cgroup ---- */
 
+/* A cgroup directory opened for the sample: files are opened relative to
+ * it, so the kernel walks the long path once per directory, not per file. */
 typedef struct {
-	const ah_cgroup_roots *roots;
-	const ah_cgroup_ref *ref;
+	const char *path;
+	int fd;     /* opened on first need; -1 before, or when not there */
+	bool tried;
+} cgdir;
+
+typedef struct {
 	char *buf;
 	size_t cap;
 	ah_cgroup_stat *st;
+	ah_cgroup_cache *cache; /* may be NULL */
+	uint32_t skip;   /* files known absent: not opened */
+	uint32_t absent; /* files found absent in this read */
 } reader;
+
+void ah_cgroup_cache_init(ah_cgroup_cache *c, int *budget)
+{
+	c->absent = 0;
+	c->budget = budget;
+	for (int i = 0; i < AH_CGF_N; i++)
+		c->fd[i] = -1;
+}
+
+void ah_cgroup_cache_fini(ah_cgroup_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < AH_CGF_N; i++)
+		if (c->fd[i] >= 0) {
+			close(c->fd[i]);
+			c->fd[i] = -1;
+			if (c->budget)
+				(*c->budget)++;
+		}
+	c->absent = 0;
+}
+
+static int dir_fd(cgdir *d)
+{
+	if (!d->tried) {
+		d->tried = true;
+		d->fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	return d->fd;
+}
 
 static void refuse(reader *r, int code, const char *msg)
 {
@@ -179,17 +222,55 @@ static void set_bad(ah_field **f, int n)
 }
 
 /* Reads DIR/FILE into the scratch buffer: 1 read, 0 not there, -1 refused
- * (recorded). dir == NULL: not there. */
-static int load(reader *r, const char *dir, const char *file, char *path, size_t *len)
+ * (recorded). dir == NULL: not there. bit is the file's AH_CGF_* bit. A
+ * cached descriptor is read again from offset 0 (the kernel regenerates the
+ * text); one that went stale (ENODEV: its cgroup removed, maybe made again)
+ * is closed and the file opened anew. */
+static int load(reader *r, cgdir *dir, const char *file, uint32_t bit, char *path, size_t *len)
 {
-	if (!dir)
+	if (!dir || (r->skip & bit))
 		return 0;
-	if (ah_sys_path(path, dir, NULL, file)) {
+	if (ah_sys_path(path, dir->path, NULL, file)) {
 		refuse(r, AH_ETOOBIG, "path too long");
 		return -1;
 	}
 	char e[AH_SYSPATH_MAX + 128];
-	int rc = ah_sysfile_read(path, r->buf, r->cap, len, e, sizeof e);
+	int idx = __builtin_ctz(bit), rc;
+	int *slot = r->cache ? &r->cache->fd[idx] : NULL;
+	if (slot && *slot >= 0) {
+		rc = ah_sysfile_read_fd(*slot, path, r->buf, r->cap, len, e, sizeof e);
+		if (!rc)
+			return 1;
+		close(*slot);
+		*slot = -1;
+		if (r->cache->budget)
+			(*r->cache->budget)++;
+		if (rc != AH_ENOENT) {
+			refuse(r, rc, e);
+			return -1;
+		}
+	}
+	int dfd = dir_fd(dir);
+	if (dfd < 0)
+		return 0;
+	int fd = openat(dfd, file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int en = errno;
+		if (en == ENOENT || en == ENOTDIR || en == ENODEV) {
+			r->absent |= bit;
+			return 0;
+		}
+		ah_sys_err(e, sizeof e, AH_EIO, path, 0, "cannot open: %s", strerror(en));
+		refuse(r, AH_EIO, e);
+		return -1;
+	}
+	rc = ah_sysfile_read_fd(fd, path, r->buf, r->cap, len, e, sizeof e);
+	if (!rc && slot && r->cache->budget && *r->cache->budget > 0) {
+		*slot = fd;
+		(*r->cache->budget)--;
+	} else {
+		close(fd);
+	}
 	if (rc == AH_ENOENT)
 		return 0;
 	if (rc) {
@@ -201,11 +282,12 @@ static int load(reader *r, const char *dir, const char *file, char *path, size_t
 
 /* A file of one number ("max" where allow_max). Empty: NONE (a cgroup
  * being removed may read empty). Returns 1 when the field was set. */
-static int read_single(reader *r, const char *dir, const char *file, bool allow_max, ah_field_src src, ah_field *f)
+static int read_single(reader *r, cgdir *dir, const char *file, uint32_t bit, bool allow_max,
+		       ah_field_src src, ah_field *f)
 {
 	char path[AH_SYSPATH_MAX];
 	size_t len;
-	int k = load(r, dir, file, path, &len);
+	int k = load(r, dir, file, bit, path, &len);
 	if (k <= 0) {
 		if (k < 0)
 			set_bad(&f, 1);
@@ -247,12 +329,12 @@ static int read_single(reader *r, const char *dir, const char *file, bool allow_
  * mul); keys absent stay NONE; unknown keys are skipped but must have the
  * same shape. A malformed line refuses the whole file. Returns 1 when the
  * file was there. */
-static int read_keyed(reader *r, const char *dir, const char *file, const char *const *keys, ah_field **f, int nk,
-		      uint64_t mul, ah_field_src src)
+static int read_keyed(reader *r, cgdir *dir, const char *file, uint32_t bit, const char *const *keys,
+		      ah_field **f, int nk, uint64_t mul, ah_field_src src)
 {
 	char path[AH_SYSPATH_MAX];
 	size_t len;
-	int k = load(r, dir, file, path, &len);
+	int k = load(r, dir, file, bit, path, &len);
 	if (k <= 0) {
 		if (k < 0)
 			set_bad(f, nk);
@@ -310,12 +392,12 @@ bad:
 }
 
 /* v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ..." per device, summed. */
-static void read_io_stat(reader *r, const char *dir)
+static void read_io_stat(reader *r, cgdir *dir)
 {
 	char path[AH_SYSPATH_MAX];
 	size_t len;
 	ah_field *f[2] = {&r->st->io_read_bytes, &r->st->io_write_bytes};
-	int k = load(r, dir, "io.stat", path, &len);
+	int k = load(r, dir, "io.stat", AH_CGF_IO_STAT, path, &len);
 	if (k <= 0) {
 		if (k < 0)
 			set_bad(f, 2);
@@ -379,12 +461,12 @@ bad:
 
 /* v1 blkio.throttle.io_service_bytes(_recursive): "MAJ:MIN OP N" lines
  * (Read, Write, Sync, Async, Discard, Total) and a last "Total N". */
-static int read_blkio(reader *r, const char *dir, const char *file)
+static int read_blkio(reader *r, cgdir *dir, const char *file, uint32_t bit)
 {
 	char path[AH_SYSPATH_MAX];
 	size_t len;
 	ah_field *f[2] = {&r->st->io_read_bytes, &r->st->io_write_bytes};
-	int k = load(r, dir, file, path, &len);
+	int k = load(r, dir, file, bit, path, &len);
 	if (k <= 0) {
 		if (k < 0)
 			set_bad(f, 2);
@@ -434,14 +516,14 @@ bad:
 	return 1;
 }
 
-static void read_psi(reader *r, const char *dir)
+static void read_psi(reader *r, cgdir *dir)
 {
 	static const char *const files[AH_PSI_N] = {"cpu.pressure", "memory.pressure", "io.pressure"};
 	for (int i = 0; i < AH_PSI_N; i++) {
 		char path[AH_SYSPATH_MAX];
 		size_t len;
 		ah_psi *p = &r->st->psi[i];
-		int k = load(r, dir, files[i], path, &len);
+		int k = load(r, dir, files[i], AH_CGF_PSI_CPU << i, path, &len);
 		if (k <= 0) {
 			if (k < 0)
 				p->some.st = p->full.st = AH_FIELD_BAD;
@@ -465,107 +547,118 @@ static bool is_dir(const char *p)
 }
 
 int ah_cgroup_read(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, char *scratch, size_t cap,
-		   ah_cgroup_stat *out)
+		   ah_cgroup_cache *cache, ah_cgroup_stat *out)
 {
 	if (!roots || !ref || !scratch || cap < 2 || !out)
 		return AH_EINVAL;
-	/* The directories the ref names, where their mounts exist. */
+	/* The directories the ref names, where their mounts exist; opened
+	 * only when a file in them must be (cached files need none). */
 	char v2[AH_SYSPATH_MAX], v1[AH_CG_V1_N][AH_SYSPATH_MAX];
-	const char *d2 = NULL, *d1[AH_CG_V1_N] = {NULL};
-	int named = 0, there = 0;
+	cgdir dirs[1 + AH_CG_V1_N];
+	cgdir *d2 = NULL, *d1[AH_CG_V1_N] = {NULL};
+	int nd = 0, rc = 0;
+	ah_cgroup_stat *st = NULL;
 	if (ref->v2 && roots->v2[0]) {
-		named++;
 		if (ah_sys_path(v2, roots->v2, ref->v2, NULL))
 			return AH_ETOOBIG;
-		if (is_dir(v2)) {
-			d2 = v2;
-			there++;
-		}
+		dirs[nd] = (cgdir){v2, -1, false};
+		d2 = &dirs[nd++];
 	}
 	for (int i = 0; i < AH_CG_V1_N; i++) {
 		if (!ref->v1[i] || !roots->v1[i][0])
 			continue;
-		named++;
 		if (ah_sys_path(v1[i], roots->v1[i], ref->v1[i], NULL))
 			return AH_ETOOBIG;
-		if (is_dir(v1[i])) {
-			d1[i] = v1[i];
-			there++;
+		/* co-mounted controllers (cpu,cpuacct) share one directory */
+		for (int k = 0; k < i && !d1[i]; k++)
+			if (d1[k] && !strcmp(v1[k], v1[i]))
+				d1[i] = d1[k];
+		if (!d1[i]) {
+			dirs[nd] = (cgdir){v1[i], -1, false};
+			d1[i] = &dirs[nd++];
 		}
 	}
-	if (!named)
+	if (!nd)
 		return AH_EINVAL;
-	if (!there)
-		return AH_ENOENT;
-
-	ah_cgroup_stat *st = calloc(1, sizeof *st);
+	st = calloc(1, sizeof *st);
+	rc = AH_ENOMEM;
 	if (!st)
-		return AH_ENOMEM;
-	reader r = {roots, ref, scratch, cap, st};
+		goto out;
+	reader r = {scratch, cap, st, cache, cache ? cache->absent : 0, 0};
 
 	/* cpu: v2 cpu.stat (the core's accounting, there even without the
 	 * cpu controller), else v1 cpuacct.usage. */
 	{
 		static const char *const k[] = {"usage_usec"};
 		ah_field *f[] = {&st->cpu_usage_ns};
-		read_keyed(&r, d2, "cpu.stat", k, f, 1, 1000, AH_SRC_V2);
+		read_keyed(&r, d2, "cpu.stat", AH_CGF_CPU_STAT, k, f, 1, 1000, AH_SRC_V2);
 		if (st->cpu_usage_ns.st == AH_FIELD_NONE)
-			read_single(&r, d1[AH_CG_V1_CPUACCT], "cpuacct.usage", false, AH_SRC_V1, &st->cpu_usage_ns);
+			read_single(&r, d1[AH_CG_V1_CPUACCT], "cpuacct.usage", AH_CGF_CPUACCT_USAGE, false, AH_SRC_V1,
+				    &st->cpu_usage_ns);
 	}
 	/* memory: v2 when memory.current is there (the controller is on),
 	 * else the v1 memory controller; peak, stat and events follow the
 	 * same version so they describe the same counter. */
-	read_single(&r, d2, "memory.current", false, AH_SRC_V2, &st->mem_current_bytes);
+	read_single(&r, d2, "memory.current", AH_CGF_MEM_CURRENT, false, AH_SRC_V2, &st->mem_current_bytes);
 	if (st->mem_current_bytes.st == AH_FIELD_OK) {
-		read_single(&r, d2, "memory.peak", false, AH_SRC_V2, &st->mem_peak_bytes);
+		read_single(&r, d2, "memory.peak", AH_CGF_MEM_PEAK, false, AH_SRC_V2, &st->mem_peak_bytes);
 		static const char *const ks[] = {"anon", "file"};
 		ah_field *fs[] = {&st->mem_anon_bytes, &st->mem_file_bytes};
-		read_keyed(&r, d2, "memory.stat", ks, fs, 2, 1, AH_SRC_V2);
+		read_keyed(&r, d2, "memory.stat", AH_CGF_MEM_STAT, ks, fs, 2, 1, AH_SRC_V2);
 		static const char *const ke[] = {"high", "max", "oom", "oom_kill"};
 		ah_field *fe[] = {&st->mem_high_events, &st->mem_max_events, &st->mem_oom_events,
 				  &st->mem_oom_kill_events};
-		read_keyed(&r, d2, "memory.events", ke, fe, 4, 1, AH_SRC_V2);
+		read_keyed(&r, d2, "memory.events", AH_CGF_MEM_EVENTS, ke, fe, 4, 1, AH_SRC_V2);
 	} else if (st->mem_current_bytes.st == AH_FIELD_NONE) {
-		const char *dm = d1[AH_CG_V1_MEMORY];
-		read_single(&r, dm, "memory.usage_in_bytes", false, AH_SRC_V1, &st->mem_current_bytes);
-		read_single(&r, dm, "memory.max_usage_in_bytes", false, AH_SRC_V1, &st->mem_peak_bytes);
+		cgdir *dm = d1[AH_CG_V1_MEMORY];
+		read_single(&r, dm, "memory.usage_in_bytes", AH_CGF_V1_USAGE, false, AH_SRC_V1, &st->mem_current_bytes);
+		read_single(&r, dm, "memory.max_usage_in_bytes", AH_CGF_V1_MAX_USAGE, false, AH_SRC_V1,
+			    &st->mem_peak_bytes);
 		static const char *const ks[] = {"total_rss", "total_cache", "rss", "cache"};
 		ah_field loc[2] = {{0}};
 		ah_field *fs[] = {&st->mem_anon_bytes, &st->mem_file_bytes, &loc[0], &loc[1]};
-		read_keyed(&r, dm, "memory.stat", ks, fs, 4, 1, AH_SRC_V1);
+		read_keyed(&r, dm, "memory.stat", AH_CGF_V1_STAT, ks, fs, 4, 1, AH_SRC_V1);
 		/* Without use_hierarchy's totals, the cgroup's own counts. */
 		if (st->mem_anon_bytes.st == AH_FIELD_NONE)
 			st->mem_anon_bytes = loc[0];
 		if (st->mem_file_bytes.st == AH_FIELD_NONE)
 			st->mem_file_bytes = loc[1];
-		read_single(&r, dm, "memory.failcnt", false, AH_SRC_V1, &st->mem_max_events);
+		read_single(&r, dm, "memory.failcnt", AH_CGF_V1_FAILCNT, false, AH_SRC_V1, &st->mem_max_events);
 		static const char *const ko[] = {"under_oom", "oom_kill"};
 		ah_field *fo[] = {&st->mem_under_oom, &st->mem_oom_kill_events};
-		read_keyed(&r, dm, "memory.oom_control", ko, fo, 2, 1, AH_SRC_V1);
+		read_keyed(&r, dm, "memory.oom_control", AH_CGF_V1_OOM_CONTROL, ko, fo, 2, 1, AH_SRC_V1);
 	}
 	/* io: v2 io.stat, else v1 blkio (the _recursive file counts the
 	 * descendants, as io.stat does; older kernels have only the other). */
 	read_io_stat(&r, d2);
 	if (st->io_read_bytes.st == AH_FIELD_NONE) {
-		const char *db = d1[AH_CG_V1_BLKIO];
-		if (!read_blkio(&r, db, "blkio.throttle.io_service_bytes_recursive"))
-			read_blkio(&r, db, "blkio.throttle.io_service_bytes");
+		cgdir *db = d1[AH_CG_V1_BLKIO];
+		if (!read_blkio(&r, db, "blkio.throttle.io_service_bytes_recursive", AH_CGF_BLKIO_RECURSIVE))
+			read_blkio(&r, db, "blkio.throttle.io_service_bytes", AH_CGF_BLKIO);
 	}
 	read_psi(&r, d2);
 
-	/* Removed while we read: every file then reads as not there. */
-	if (st->cpu_usage_ns.st == AH_FIELD_NONE && st->mem_current_bytes.st == AH_FIELD_NONE &&
-	    (!d2 || !is_dir(d2))) {
+	/* Removed (before or while we read): every file reads as not there. */
+	rc = 0;
+	if (st->cpu_usage_ns.st == AH_FIELD_NONE && st->mem_current_bytes.st == AH_FIELD_NONE) {
 		bool any = false;
-		for (int i = 0; i < AH_CG_V1_N; i++)
-			if (d1[i] && is_dir(d1[i]))
-				any = true;
+		for (int i = 0; i < nd; i++)
+			any = any || is_dir(dirs[i].path);
 		if (!any) {
-			free(st);
-			return AH_ENOENT;
+			rc = AH_ENOENT;
+			if (cache) /* a cgroup made again under the name starts afresh */
+				ah_cgroup_cache_fini(cache);
 		}
 	}
-	*out = *st;
+	if (!rc) {
+		*out = *st;
+		if (cache)
+			cache->absent = r.absent | r.skip;
+	}
+out:
 	free(st);
-	return 0;
+	for (int i = 0; i < nd; i++)
+		if (dirs[i].fd >= 0)
+			close(dirs[i].fd);
+	return rc;
 }

@@ -23,7 +23,12 @@ typedef struct {
 	ctr psi[AH_PSI_N][2];
 	ctr ev[EV_N];
 	int64_t prev_ns;
+	ah_cgroup_cache cache; /* kept descriptors, files not there (skipped until the next probe) */
 } entry;
+
+/* Files found absent are looked for again every this many samples (a
+ * controller switched on later, a kernel file that appears). */
+#define PROBE_EVERY 60
 
 struct ah_collector {
 	ah_cgroup_roots roots;
@@ -33,6 +38,8 @@ struct ah_collector {
 	size_t n, cap;
 	entry host;
 	int64_t last_ns;
+	uint64_t samples;
+	int fd_budget; /* descriptors the caches may still keep */
 	char *buf;
 	size_t bufcap;
 };
@@ -41,6 +48,7 @@ void ah_collector_opts_init(ah_collector_opts *o)
 {
 	o->user_hz = 100;
 	o->host_workload = "host";
+	o->max_open_files = 2048;
 }
 
 static char *dup_or_null(const char *s, bool *fail)
@@ -55,6 +63,7 @@ static char *dup_or_null(const char *s, bool *fail)
 
 static void entry_fini(entry *e)
 {
+	ah_cgroup_cache_fini(&e->cache);
 	free(e->workload);
 	free(e->v2);
 	for (int i = 0; i < AH_CG_V1_N; i++)
@@ -69,7 +78,7 @@ int ah_collector_new(const ah_cgroup_roots *roots, const ah_collector_opts *opts
 	ah_collector_opts_init(&o);
 	if (opts)
 		o = *opts;
-	if (o.user_hz <= 0 || o.user_hz > 1000000)
+	if (o.user_hz <= 0 || o.user_hz > 1000000 || o.max_open_files < 0)
 		return AH_EINVAL;
 	if (o.host_workload && ah_name_check_workload(o.host_workload))
 		return AH_EINVAL;
@@ -79,6 +88,7 @@ int ah_collector_new(const ah_cgroup_roots *roots, const ah_collector_opts *opts
 		goto out;
 	c->roots = *roots;
 	c->user_hz = o.user_hz;
+	c->fd_budget = o.max_open_files;
 	c->bufcap = AH_SYSFILE_MAX_BYTES + 1;
 	c->buf = malloc(c->bufcap);
 	if (!c->buf)
@@ -161,6 +171,7 @@ int ah_collector_add(ah_collector *c, const char *workload, const ah_cgroup_ref 
 	}
 	c->e[c->n] = e;
 	rebind(&c->e[c->n]);
+	ah_cgroup_cache_init(&c->e[c->n].cache, &c->fd_budget);
 	c->n++;
 	return 0;
 }
@@ -289,7 +300,9 @@ static void sample_cgroup(ah_collector *c, entry *e, int64_t now, emitter *m)
 {
 	ah_collector_view *v = &e->view;
 	ah_cgroup_stat st;
-	int rc = ah_cgroup_read(&c->roots, &e->ref, c->buf, c->bufcap, &st);
+	if (c->samples % PROBE_EVERY == 0)
+		e->cache.absent = 0;
+	int rc = ah_cgroup_read(&c->roots, &e->ref, c->buf, c->bufcap, &e->cache, &st);
 	v->cpu_ok = v->io_ok = v->net_ok = false;
 	if (rc) {
 		/* Gone (or unreadable as a whole): rates restart if it returns. */
@@ -299,6 +312,7 @@ static void sample_cgroup(ah_collector *c, entry *e, int64_t now, emitter *m)
 		v->mem_peak_seen_bytes = 0;
 		v->sampled_ns = now;
 		reset_counters(e);
+		ah_cgroup_cache_fini(&e->cache);
 		return;
 	}
 	double dt = e->prev_ns ? (double)(now - e->prev_ns) / 1e9 : 0;
@@ -455,6 +469,7 @@ int ah_collector_sample(ah_collector *c, int64_t mono_ns, int64_t t_ns, ah_sampl
 			goto fail;
 	}
 	c->last_ns = mono_ns;
+	c->samples++;
 	s.records = m.n;
 	if (sum)
 		*sum = s;

@@ -68,44 +68,52 @@ int ah_sys_path(char *buf, const char *root, const char *rel, const char *file)
 
 int ah_sysfile_read(const char *path, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
 {
-	if (!path || !buf || cap < 2 || !len)
+	return ah_sysfile_read_at(AT_FDCWD, path, path, buf, cap, len, err, errlen);
+}
+
+int ah_sysfile_read_at(int dirfd, const char *path, const char *name, char *buf, size_t cap, size_t *len, char *err,
+		       size_t errlen)
+{
+	if (!path || !name || !buf || cap < 2 || !len)
 		return AH_EINVAL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		int e = errno;
 		if (e == ENOENT || e == ENOTDIR || e == ENODEV)
 			return ah_sys_err(err, errlen, AH_ENOENT, path, 0, "not there");
 		return ah_sys_err(err, errlen, AH_EIO, path, 0, "cannot open: %s", strerror(e));
 	}
+	int rc = ah_sysfile_read_fd(fd, path, buf, cap, len, err, errlen);
+	close(fd);
+	return rc;
+}
+
+int ah_sysfile_read_fd(int fd, const char *path, char *buf, size_t cap, size_t *len, char *err, size_t errlen)
+{
+	if (fd < 0 || !path || !buf || cap < 2 || !len)
+		return AH_EINVAL;
 	size_t n = 0, lim = cap - 1 < AH_SYSFILE_MAX_BYTES ? cap - 1 : AH_SYSFILE_MAX_BYTES;
-	int rc = 0;
 	for (;;) {
 		if (n == lim) {
 			/* One more byte tells a file of exactly lim bytes from a longer one. */
 			char extra;
-			ssize_t r = read(fd, &extra, 1);
-			if (r > 0)
-				rc = ah_sys_err(err, errlen, AH_ETOOBIG, path, 0, "longer than %zu bytes", lim);
+			if (pread(fd, &extra, 1, (off_t)n) > 0)
+				return ah_sys_err(err, errlen, AH_ETOOBIG, path, 0, "longer than %zu bytes", lim);
 			break;
 		}
-		ssize_t r = read(fd, buf + n, lim - n);
+		ssize_t r = pread(fd, buf + n, lim - n, (off_t)n);
 		if (r < 0) {
 			int e = errno;
 			if (e == EINTR)
 				continue;
 			if (e == ENODEV || e == ENOENT || e == EOPNOTSUPP)
-				rc = ah_sys_err(err, errlen, AH_ENOENT, path, 0, "not readable here: %s", strerror(e));
-			else
-				rc = ah_sys_err(err, errlen, AH_EIO, path, 0, "cannot read: %s", strerror(e));
-			break;
+				return ah_sys_err(err, errlen, AH_ENOENT, path, 0, "not readable here: %s", strerror(e));
+			return ah_sys_err(err, errlen, AH_EIO, path, 0, "cannot read: %s", strerror(e));
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
-	close(fd);
-	if (rc)
-		return rc;
 	buf[n] = 0;
 	if (memchr(buf, 0, n))
 		return ah_sys_err(err, errlen, AH_EPARSE, path, 0, "holds a NUL byte");
