@@ -260,6 +260,9 @@ static void test_sysfile_bounds(void **state)
 	assert_true(v == UINT64_MAX);
 	assert_int_equal(ah_sysfile_parse_u64("18446744073709551616", 20, &v), AH_ERANGE);
 	assert_int_equal(ah_sysfile_parse_u64("123456789012345678901", 21, &v), AH_ERANGE);
+	assert_int_equal(ah_sysfile_parse_u64("99999999999999999999x", 21, &v), AH_EINVAL);
+	assert_int_equal(ah_sysfile_parse_u64("12", 1, &v), 0); /* n bytes only */
+	assert_true(v == 1);
 	assert_int_equal(ah_sysfile_parse_u64("-1", 2, &v), AH_EINVAL);
 	assert_int_equal(ah_sysfile_parse_u64("", 0, &v), AH_EINVAL);
 	assert_int_equal(ah_sysfile_parse_u64("1e3", 3, &v), AH_EINVAL);

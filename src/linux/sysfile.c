@@ -123,17 +123,21 @@ int ah_sysfile_read_fd(int fd, const char *path, char *buf, size_t cap, size_t *
 
 int ah_sysfile_parse_u64(const char *s, size_t n, uint64_t *out)
 {
-	if (!s || n == 0 || n > 20)
-		return n > 20 && s && strspn(s, "0123456789") >= n ? AH_ERANGE : AH_EINVAL;
+	if (!s || n == 0)
+		return AH_EINVAL;
 	uint64_t v = 0;
+	bool over = false;
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return AH_EINVAL;
+			return AH_EINVAL; /* garbage wins over size: "99...9x" is not a number */
 		unsigned d = (unsigned)(s[i] - '0');
 		if (v > (UINT64_MAX - d) / 10)
-			return AH_ERANGE;
-		v = v * 10 + d;
+			over = true;
+		else
+			v = v * 10 + d;
 	}
+	if (over)
+		return AH_ERANGE;
 	*out = v;
 	return 0;
 }
