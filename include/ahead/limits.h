@@ -101,4 +101,18 @@
 #define AH_PROM_URL_MAX 1024
 #define AH_PROM_QUERY_MAX 4096
 
+/* ---- kernel files the collector reads (sysfile.h, cgroup.h, host.h) ---- */
+/* Bytes read from one /proc or cgroup file; a longer file is refused
+ * (AH_ETOOBIG) rather than cut, so a count is never summed from half a
+ * file. 1 MiB holds /proc/net/dev with thousands of interfaces. */
+#define AH_SYSFILE_MAX_BYTES ((size_t)1 << 20)
+/* Bytes of one line of such a file (the longest real one, a diskstats or
+ * io.stat line, is under 200). */
+#define AH_SYSFILE_LINE_MAX 4096
+/* A path under a root (the proc root, a cgroup mount, a cgroup's relative
+ * path joined to it), buffer size. */
+#define AH_SYSPATH_MAX 1024
+/* Cgroups one collector samples. */
+#define AH_COLLECTOR_CGROUPS_MAX 4096
+
 #endif
