@@ -371,7 +371,7 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 	}
 
 	head(b, "ahead_anomalies_total", "counter",
-	     "Usage anomalies the daemon flagged (0: the daemon does not detect anomalies yet; `ahead anomaly` does, offline).");
+	     "Usage anomalies the daemon flagged (0: the daemon does not detect anomalies yet; `ahead anomalies --store` does, offline, and GET /v1/anomalies lists them).");
 	put(b, "ahead_anomalies_total %llu\n", (unsigned long long)m->anomalies);
 
 	head(b, "ahead_http_request_duration_seconds", "histogram",
