@@ -52,6 +52,8 @@ paths = {
  "/openapi.json": {"get": op("this document", [], "200", tag="health")},
  "/": {"get": web_op("the dashboard (web/index.html): pools, queue, decisions and workloads, live; the page asks for a token and calls the API with it", "text/html")},
  "/static/{file}": {"get": web_op("the dashboard's scripts and styles (web/, embedded at build time; ETag, 304 on If-None-Match)", "text/javascript", params=[pp("file", "a file name: app.js, app.css, uPlot.iife.min.js, uPlot.min.css")], extra={"404": "no such file"})},
+ "/metrics": {"get": dict(op("Prometheus metrics (text exposition format 0.0.4; no token, like /healthz: docs/METRICS.md)", [], "200", tag="health"),
+              responses={"200": {"description": "success", "content": {"text/plain": {"schema": {"type": "string"}}}}})},
  "/v1/pools": {
    "get": op("list pools: capacity, used, free, waiting per dimension", R, "200", tag="pools"),
    "post": op("create a pool (edits and re-applies the policy)", A, "201", tag="pools", write=True,
@@ -65,6 +67,9 @@ paths = {
              extra={"404": "no such pool", "409": "stale resourceVersion"}),
    "delete": op("delete an empty pool (edits and re-applies the policy)", A, "200", params=[pp("name", "pool")], tag="pools", write=True,
                 extra={"404": "no such pool", "409": "the pool still holds allocations"})},
+ "/v1/pools/{name}/history": {
+   "get": op("a pool's samples (capacity, allocated, used, queued, counts; every --sample-every, 24 h in memory) and its allocated-demand forecast (30 intervals, 80% band; null before 12 samples)", R, "200",
+             params=[pp("name", "pool"), q("since", "RFC 3339 or epoch seconds: samples at or after it")], tag="pools", extra={"404": "no such pool"})},
  "/v1/allocations": {
    "get": op("list live allocations and queued requests", R, "200", tag="allocations",
              params=[q("tenant", "only this tenant's"), q("pool", "only this pool's"), q("state", "granted or queued")]),
@@ -99,6 +104,11 @@ paths = {
    "put": op("validate a policy, then apply it atomically (JSON {text} or text/plain)", A, "200", tag="policy", write=True,
              body={"type": "object", "required": ["text"], "additionalProperties": False, "properties": {"text": {"type": "string"}, "resourceVersion": rv}},
              extra={"409": "stale resourceVersion"})},
+ "/v1/workloads": {"get": op("workloads of the usage history: dimensions, points, first and last time", STAFF, "200", tag="workloads")},
+ "/v1/workloads/{name}/forecast": {
+   "get": op("a workload's usage forecast from its history (points with an 80% band, integers in the dimension's base unit)", STAFF, "200",
+             params=[pp("name", "workload"), q("dim", "dimension (required)"), q("horizon", "steps ahead, 1-288 (default 24)", {"type": "integer"}), q("step", "bucket width, a duration (default: the series' granularity)")],
+             tag="workloads", extra={"404": "no history, or too little (12 points)"})},
  "/v1/workloads/{name}/recommendation": {
    "get": op("what a workload should reserve: lower, target, upper per dimension", STAFF, "200", params=[pp("name", "workload"), q("class", "class whose quantile sizes the target"), q("params", "k=v,... of the request")], tag="workloads", extra={"404": "no history"})},
  "/v1/workloads/{name}/history": {

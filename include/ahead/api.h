@@ -80,6 +80,9 @@ typedef struct {
 	 * least keep_events newest (defaults 1 h and 10000). */
 	int64_t events_keep_ns;
 	int64_t events_keep_min;
+	/* Telemetry (GET /v1/pools/{name}/history, /metrics): every pool is
+	 * sampled this often, 24 h kept in memory (default 10 s). */
+	int64_t sample_ns;
 } ah_api_opts;
 
 void ah_api_opts_init(ah_api_opts *o);
@@ -112,6 +115,13 @@ void ah_api_response_fini(ah_api_response *r);
  * queue timeouts), the sweep of idempotency keys and old events. Runs its
  * own transaction; call outside a batch. */
 int ah_api_tick(ah_api *a, int64_t now_ns);
+/* Telemetry: one sample of every pool into its ring (and the pools'
+ * forecasts), to call every ah_api_sample_every_ns. */
+void ah_api_sample(ah_api *a, int64_t now_ns);
+int64_t ah_api_sample_every_ns(const ah_api *a);
+/* The transport tells what a request took, from its start to its answer
+ * queued (the latency histogram of /metrics, by route template). */
+void ah_api_observe_request(ah_api *a, const ah_api_request *rq, int status, int64_t elapsed_ns);
 int ah_api_sweep(ah_api *a, int64_t now_ns);
 
 /* The newest event seq the API knows of (what a list's resourceVersion

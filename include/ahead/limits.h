@@ -87,6 +87,11 @@
 #define AH_API_IDLE_TIMEOUT_S 15
 /* Header bytes per connection (libmicrohttpd's per-connection memory). */
 #define AH_API_CONN_MEMORY ((size_t)8 << 10)
+/* Telemetry (GET /v1/pools/{name}/history, /metrics): samples kept per pool
+ * (24 h at --sample-every, at most this many), and the workload forecast's
+ * longest horizon (?horizon=). */
+#define AH_TEL_RING_MAX 86400
+#define AH_TEL_WORKLOAD_HORIZON_MAX 288
 
 /* ---- history from Prometheus (src/cli/prom.h) ---- */
 /* Points per range query: Prometheus refuses more (its own limit); longer

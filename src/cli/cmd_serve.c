@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		"      --scale-every D      one pool-shaping step every D when a pool shapes (default 30s;\n"
 		"                           0 = never); its scale hooks run in the daemon's loop\n"
 		"      --compact-every D    usage history retention every D (default 1h; 0 = never)\n"
+		"      --sample-every D     sample every pool every D for GET /v1/pools/NAME/history and\n"
+		"                           /metrics, 24 h kept in memory (default 10s)\n"
 		"      --log-level LEVEL    error, warn, info (default) or debug; one line per event\n"
 		"      --sweep D            sweep idempotency keys and old events every D (default 60s)\n"
 		"      --events-keep D      keep events at least D for watches to resume from (default 1h)\n"
@@ -57,7 +59,8 @@ int ah_cmd_serve(int argc, char **argv)
 		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000,
 		sweep = INT64_C(60) * 1000000000, ev_keep = INT64_C(3600) * 1000000000, ev_min = 10000;
 	int level = AH_LOG_INFO;
-	int64_t scale_every = INT64_C(30) * 1000000000, compact_every = INT64_C(3600) * 1000000000;
+	int64_t scale_every = INT64_C(30) * 1000000000, compact_every = INT64_C(3600) * 1000000000,
+		sample_every = INT64_C(10) * 1000000000;
 	const ah_cli_opt opts[] = {
 		AH_OPT("policy", 'P', AH_OPT_STRING, &o.policy_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
@@ -83,6 +86,8 @@ int ah_cmd_serve(int argc, char **argv)
 		       .hi = INT64_C(86400) * 1000000000),
 		AH_OPT("compact-every", 0, AH_OPT_DURATION, &compact_every, .hint = "DURATION", .lo = 0,
 		       .hi = INT64_C(86400) * 1000000000),
+		AH_OPT("sample-every", 0, AH_OPT_DURATION, &sample_every, .hint = "DURATION", .lo = 1000000000,
+		       .hi = INT64_C(3600) * 1000000000),
 		AH_OPT("log-level", 0, AH_OPT_CHOICE, &level, .hint = "level", .choices = LEVELS),
 	};
 	ah_cli_spec spec = {.cmd = "serve", .usage = usage, .opts = opts, .n_opts = AH_CLI_NOPTS(opts)};
@@ -110,6 +115,7 @@ int ah_cmd_serve(int argc, char **argv)
 	o.server.sweep_ns = sweep;
 	o.api.events_keep_ns = ev_keep;
 	o.api.events_keep_min = ev_min;
+	o.api.sample_ns = sample_every;
 	char err[1024];
 	int rc = ah_daemon_run(&o, err, sizeof err);
 	if (rc < 0) {

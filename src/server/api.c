@@ -26,9 +26,12 @@ static const route ROUTES[] = {
 	{"GET", "/openapi.json", api_openapi, 0, K_READ},
 	{"GET", "/", api_web_index, 0, K_READ},
 	{"GET", "/static/{file}", api_web_file, 0, K_READ},
+	/* open like /healthz: Prometheus scrapes without a token (docs/METRICS.md) */
+	{"GET", "/metrics", api_metrics_route, 0, K_READ},
 	{"GET", "/v1/pools", api_pool_list, R_READ, K_READ},
 	{"POST", "/v1/pools", api_pool_create, R_ADMIN, K_EXCLUSIVE},
 	{"GET", "/v1/pools/{name}", api_pool_get, R_READ, K_READ},
+	{"GET", "/v1/pools/{name}/history", api_pool_history, R_READ, K_READ},
 	{"PUT", "/v1/pools/{name}", api_pool_resize, R_OPS, K_WRITE},
 	{"DELETE", "/v1/pools/{name}", api_pool_delete, R_ADMIN, K_EXCLUSIVE},
 	{"GET", "/v1/allocations", api_alloc_list, R_READ, K_READ},
@@ -43,6 +46,8 @@ static const route ROUTES[] = {
 	{"PUT", "/v1/tenants/{name}", api_tenant_put, R_ADMIN, K_EXCLUSIVE},
 	{"GET", "/v1/policy", api_policy_get, R_STAFF_READ, K_READ},
 	{"PUT", "/v1/policy", api_policy_put, R_ADMIN, K_EXCLUSIVE},
+	{"GET", "/v1/workloads", api_workload_list, R_STAFF_READ, K_READ},
+	{"GET", "/v1/workloads/{name}/forecast", api_workload_forecast, R_STAFF_READ, K_READ},
 	{"GET", "/v1/workloads/{name}/recommendation", api_workload_recommend, R_STAFF_READ, K_READ},
 	{"GET", "/v1/workloads/{name}/history", api_workload_history, R_STAFF_READ, K_READ},
 	{"GET", "/v1/anomalies", api_anomalies_list, R_STAFF_READ, K_READ},
@@ -73,6 +78,7 @@ void ah_api_opts_init(ah_api_opts *o)
 	o->idem_keep_ns = INT64_C(24) * 3600 * 1000000000;
 	o->events_keep_ns = INT64_C(3600) * 1000000000;
 	o->events_keep_min = 10000;
+	o->sample_ns = INT64_C(10) * 1000000000;
 }
 
 static int64_t mono_ns(void)
@@ -119,6 +125,24 @@ static const route *find_route(const char *method, const char *path, char *param
 			return &ROUTES[i];
 	}
 	return NULL;
+}
+
+int api_route_index(const char *method, const char *path)
+{
+	char param[AH_WORKLOAD_MAX + 1];
+	bool known;
+	if (!method || !path)
+		return -1;
+	const route *r = find_route(method, path, param, sizeof param, &known);
+	return r ? (int)(r - ROUTES) : -1;
+}
+
+void api_route_at(int i, const char **method, const char **path)
+{
+	if (i >= 0 && (size_t)i < N_ROUTES) {
+		*method = ROUTES[i].method;
+		*path = ROUTES[i].path;
+	}
 }
 
 static bool writing_method(const char *m)
@@ -222,6 +246,11 @@ int ah_api_new(ah_service *svc, const ah_api_opts *o, int64_t now_ns, ah_api **o
 	ah_engine_observer obs = {.ctx = a, .on_event = api_on_change};
 	if (rc == 0)
 		rc = ah_service_add_observer(svc, &obs);
+	api_tel_init(&a->tel, a->opts.sample_ns);
+	if (rc == 0 && !(a->met = api_metrics_new(now_ns)))
+		rc = AH_ENOMEM;
+	if (rc == 0)
+		api_metrics_seed(a);
 	if (rc < 0) {
 		ah_api_free(a);
 		return rc;
@@ -236,6 +265,8 @@ void ah_api_free(ah_api *a)
 		return;
 	api_tokens_fini(&a->tokens);
 	api_versions_fini(&a->ver);
+	api_tel_fini(&a->tel);
+	api_metrics_free(a->met);
 	for (size_t i = 0; i < a->n_idem; i++)
 		free(a->idem[i].body);
 	free(a->idem);
@@ -283,6 +314,7 @@ int ah_api_batch_end(ah_api *a, ah_api_response *resp, size_t n, int64_t now_ns)
 	int rc = ah_service_batch_end(a->svc, now_ns);
 	a->stats.commit_ns += mono_ns() - t0;
 	a->stats.batches++;
+	api_metrics_batch(a->met, rc == 0, n, mono_ns() - t0);
 	idem_pending_clear(a);
 	if (rc < 0) {
 		const char *sm = ah_service_errmsg(a->svc);

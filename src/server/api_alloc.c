@@ -117,6 +117,7 @@ void api_alloc_create(api_call *c)
 	json_t *o = ah_json_decision(pol, &sd.d, sd.workload, sd.have_info ? &sd.info : NULL);
 	int retry = 0;
 	int status = decision_status(&sd.d, &retry);
+	api_metrics_decision(c->a->met, sd.d.outcome, sd.d.reason);
 	c->out->retry_after_s = retry;
 	if (sd.d.outcome == AH_REFUSED)
 		json_object_set_new(o, "error", json_pack("{s:s,s:o,s:n}", "code", ah_reason_code(sd.d.reason),
@@ -254,5 +255,6 @@ void api_alloc_usage(api_call *c)
 		api_error_rc(c, rc, "allocation");
 		return;
 	}
+	api_tel_usage(&c->a->tel, id, &usage);
 	api_reply(c, 200, ah_json_report(ah_service_policy_get(c->a->svc), id, &r.o, r.workload[0] ? r.workload : NULL));
 }

@@ -86,6 +86,8 @@ void api_touch_all_pools(ah_api *a)
 void api_on_change(void *ctx, const ah_engine_change *ch)
 {
 	ah_api *a = ctx;
+	api_tel_on_change(&a->tel, ch);
+	api_metrics_on_change(a->met, ch);
 	if (ch->id) {
 		api_touch(a, ch->id);
 	} else if (ch->pool) {
@@ -285,6 +287,8 @@ int ah_api_tick(ah_api *a, int64_t now_ns)
 	ah_service_tick_out t;
 	int rc = ah_service_tick(a->svc, now_ns, &t);
 	api_versions_refresh(a);
+	if (rc < 0)
+		a->met->tick_failures++;
 	return rc;
 }
 

@@ -8,6 +8,8 @@
 #include "ahead/api_records.h"
 #include "ahead/encode.h"
 #include "ahead/limits.h"
+#include "server/metrics.h"
+#include "server/telemetry.h"
 #include "server/versions.h"
 
 /* Who is calling: the token's identity and what its role lets it do. */
@@ -55,6 +57,8 @@ struct ah_api {
 	char touched_pool[AH_MAX_POOLS][AH_NAME_MAX];
 	int n_touched_pools;
 	bool touched_all_pools;
+	api_telemetry tel;           /* pool samples, usage per allocation (telemetry.h) */
+	api_metrics *met;            /* what /metrics counts (metrics.h) */
 	char errbuf[512];
 };
 
@@ -155,6 +159,20 @@ void api_anomalies_list(api_call *c);
 /* the dashboard (web.c): GET / and GET /static/{file} */
 void api_web_index(api_call *c);
 void api_web_file(api_call *c);
+void api_metrics_route(api_call *c);
+void api_pool_history(api_call *c);
+void api_workload_list(api_call *c);
+void api_workload_forecast(api_call *c);
+
+/* The queued requests the engine holds at start, for the queue wait
+ * (metrics.c). */
+void api_metrics_seed(ah_api *a);
+
+/* ---- the route table (api.c), for the metrics' route label ---- */
+/* The route's index, or -1 when none matches. */
+int api_route_index(const char *method, const char *path);
+/* Method and path template of the route at index i. */
+void api_route_at(int i, const char **method, const char **path);
 
 /* ---- tokens (api_auth.c) ---- */
 int api_tokens_load(ah_api *a);

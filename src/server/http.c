@@ -44,7 +44,7 @@ struct ah_server {
 	int n_parked;
 	int64_t first_parked_ns;
 	conn *watchers;              /* suspended watches */
-	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns;
+	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns, next_sample_ns;
 };
 
 struct conn {
@@ -153,7 +153,8 @@ static enum MHD_Result queue_answer(conn *k)
 	}
 	enum MHD_Result rc = MHD_queue_response(k->c, (unsigned)r->status, m);
 	MHD_destroy_response(m);
-	int64_t us = (mono_ns() - k->start_ns) / 1000;
+	int64_t elapsed_ns = mono_ns() - k->start_ns, us = elapsed_ns / 1000;
+	ah_api_observe_request(k->srv->api, &k->rq, r->status, elapsed_ns); /* /metrics */
 	ah_log(r->status >= 500 ? AH_LOG_WARN : AH_LOG_INFO,
 	       "msg=request method=%s path=\"%.200s\" status=%d who=%s src=%s us=%lld", k->method, k->rq.path,
 	       r->status, r->who, k->source, (long long)us);
@@ -546,6 +547,10 @@ static void timers(ah_server *s)
 		s->next_compact_ns = m + s->o.compact_ns;
 		compact(s);
 	}
+	if (m >= s->next_sample_ns) { /* telemetry: pool samples and forecasts */
+		s->next_sample_ns = m + ah_api_sample_every_ns(s->api);
+		ah_api_sample(s->api, wall_ns());
+	}
 	if (m >= s->next_keepalive_ns) {
 		s->next_keepalive_ns = m + INT64_C(15) * 1000000000;
 		wake_watchers(s);
@@ -765,6 +770,7 @@ int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_serv
 	s->next_scale_ns = m + s->o.scale_ns;
 	s->next_compact_ns = m + INT64_C(60) * 1000000000;
 	s->next_keepalive_ns = m;
+	s->next_sample_ns = m;
 	(void)sl;
 	*out = s;
 	return 0;
@@ -791,6 +797,8 @@ static int poll_timeout_ms(ah_server *s)
 		next = s->next_sweep_ns;
 	if (s->next_keepalive_ns < next)
 		next = s->next_keepalive_ns;
+	if (s->next_sample_ns < next)
+		next = s->next_sample_ns;
 	if (s->n_parked)
 		next = s->first_parked_ns + s->o.batch_window_ns;
 	MHD_UNSIGNED_LONG_LONG mt;
