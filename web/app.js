@@ -242,6 +242,13 @@
 				hi.push(f.upper ? f.upper[d] ?? null : null);
 				pt.push(f.point ? f.point[d] ?? null : null);
 			}
+			/* one sample (a daemon just started): uPlot stretches a single x
+			 * over years; the level holds, so draw it for a second */
+			if (xs.length === 1) {
+				xs.push(xs[0] + 1);
+				cap.push(cap[0]), alloc.push(alloc[0]), used.push(used[0]);
+				lo.push(null), hi.push(null), pt.push(null);
+			}
 			if (!p.chart[d]) {
 				const div = document.getElementById("chart-pool-" + name + "-" + d);
 				/* sampled by the page: only what GET /v1/pools says */
