@@ -85,15 +85,26 @@ static int poll_one(source *so, const char *db_path, int64_t wall_ns, size_t *ad
 {
 	const ah_source_policy *c = &so->cfg;
 	const int64_t step = c->step_ns;
+	ah_prom_samples smp = {0};
+	ah_history *h = NULL;
+	*added = 0;
+	int rc = ah_history_open(db_path, NULL, true, &h, err, errlen);
+	if (rc)
+		goto out;
+	/* the first poll goes on from what the history holds (a restart, a
+	 * changed source): stored points are not read twice */
+	ah_shadow_series_info info;
+	char ignored[256];
+	if (so->last_t_ns < 0 && ah_history_series_get(h, c->workload, c->dim, &info, ignored, sizeof ignored) == 0)
+		so->last_t_ns = info.last_ns;
 	int64_t end = wall_ns - SETTLE_NS;
 	end -= end % step;
 	int64_t start = end - c->lookback_ns;
 	start = start < 0 ? 0 : start - start % step;
 	if (so->last_t_ns >= 0 && so->last_t_ns + step > start)
 		start = so->last_t_ns + step;
-	*added = 0;
 	if (start > end)
-		return 0; /* no new step yet */
+		goto out; /* no new step yet */
 	char match[AH_PROM_MATCH_TEXT_MAX + 1];
 	memcpy(match, c->match, sizeof match);
 	ah_prom_range r = {.url = c->url, .query = c->query, .start_ns = start, .end_ns = end, .step_ns = step,
@@ -107,16 +118,11 @@ static int poll_one(source *so, const char *db_path, int64_t wall_ns, size_t *ad
 		ah_input_units_add(&u, c->unit); /* the policy validated it */
 	if (c->of_cores > 0)
 		ah_input_units_set_of(&u, c->of_cores);
-	ah_prom_samples smp = {0};
-	ah_history *h = NULL;
-	int rc = ah_prom_query_range(&r, &smp, err, errlen);
-	if (rc)
+	if ((rc = ah_prom_query_range(&r, &smp, err, errlen)))
 		goto out;
 	double f = ah_input_units_factor(&u, ah_input_units_kind_of_dim(c->dim));
 	for (size_t i = 0; i < smp.n; i++)
 		smp.v[i] *= f;
-	if ((rc = ah_history_open(db_path, NULL, true, &h, err, errlen)))
-		goto out;
 	ah_history_import_out res;
 	if ((rc = ah_history_import_values(h, smp.series, c->workload, c->dim, step, smp.t_ns, smp.v, smp.n, &res,
 					   err, errlen)))

@@ -6,7 +6,8 @@
  * blocks the loop for at most AH_PROM_SOURCE_TIMEOUT_S (one request: a
  * source's lookback / step is at most one query's points). A failed poll
  * (Prometheus down, a refused query) logs a warning and is retried at the
- * next interval; the last time read is kept per source, in memory. The
+ * next interval. A source goes on from the last point read (at first: the
+ * history's latest point of its series, else `lookback` ago). The
  * applied policy is read every tick: a reload that changes or removes a
  * source restarts or stops its polls. */
 #ifndef AHEAD_SERVER_PROM_SOURCE_H
