@@ -19,7 +19,7 @@ declare -A OWNER=(
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
   [ledger_sqlite]=store [api_records]=store [shadow]=store [shadow_alloc]=store
   [hook]=linux [sysfile]=linux [psi]=linux [cgroup]=linux [host]=linux [collector]=linux
-  [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service [owner]=service
+  [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service [owner]=service [prom]=service
   [api]=server [server]=server [daemon]=server
   [trace]=sim [replay]=sim [oracle]=sim
 )
@@ -38,7 +38,7 @@ declare -A ALLOWED=(
 # System headers only these layers may include.
 declare -A SYSTEM=([sqlite3.h]="store" [ini.h]="core" [jansson.h]="store service server cli"
   [microhttpd.h]="server" [gnutls/gnutls.h]="server" [gnutls/crypto.h]="server" [systemd/sd-daemon.h]="server"
-  [curl/curl.h]="cli" [curses.h]="cli" [ncurses.h]="cli")
+  [curl/curl.h]="service cli" [curses.h]="cli" [ncurses.h]="cli")
 # What src/cli must not include even though its layers allow it: storage
 # belongs behind the service.
 CLI_FORBIDDEN="sqlite3.h ahead/ledger_sqlite.h ahead/shadow.h ahead/shadow_alloc.h core/ store/"

@@ -677,6 +677,117 @@ static void test_durations(void **state)
 	}
 }
 
+/* [source NAME]: a Prometheus query the daemon polls into the history. */
+#define SRC "[source node]\nkind = prometheus\nurl = http://127.0.0.1:9090\nquery = up\nworkload = node\ndim = memory\n"
+
+static void test_sources(void **state)
+{
+	(void)state;
+	/* every key, and the defaults */
+	ah_policy *p = load_str_ok(BASE "[source cpu]\nkind = prometheus\nurl = https://prom.example/prefix/\n"
+				   "query = sum(rate(node_cpu_seconds_total{mode!=\"idle\"}[1m]))\nworkload = web-1\n"
+				   "dim = cpu\nunit = percent\nof = 8\nmatch = job=node,instance=a:9100\nstep = 15s\n"
+				   "every = 30s\nlookback = 2h\n" SRC);
+	assert_non_null(p);
+	assert_int_equal(p->n_sources, 2);
+	const ah_source_policy *c = &p->sources[0];
+	assert_string_equal(c->name, "cpu");
+	assert_string_equal(c->url, "https://prom.example/prefix/");
+	assert_string_equal(c->query, "sum(rate(node_cpu_seconds_total{mode!=\"idle\"}[1m]))");
+	assert_string_equal(c->workload, "web-1");
+	assert_string_equal(c->dim, "cpu");
+	assert_string_equal(c->unit, "percent");
+	assert_true(c->of_cores == 8.0);
+	assert_string_equal(c->match, "job=node,instance=a:9100");
+	assert_int_equal(c->step_ns, 15 * S);
+	assert_int_equal(c->every_ns, 30 * S);
+	assert_int_equal(c->lookback_ns, 7200 * S);
+	c = &p->sources[1];
+	assert_string_equal(c->name, "node");
+	assert_string_equal(c->unit, "");
+	assert_string_equal(c->match, "");
+	assert_true(c->of_cores == 0.0);
+	assert_int_equal(c->step_ns, 60 * S);
+	assert_int_equal(c->every_ns, 60 * S);
+	assert_int_equal(c->lookback_ns, 3600 * S);
+	ah_policy_free(p);
+	/* a custom dimension declared below */
+	p = load_str_ok(BASE "[source g]\nkind = prometheus\nurl = http://h:1\nquery = up\nworkload = w\ndim = gpus\n"
+			"[dimension gpus]\nunit = count\n");
+	assert_string_equal(p->sources[0].dim, "gpus");
+	ah_policy_free(p);
+
+	/* each bad key or value, with its line */
+	expect_fail(BASE SRC "kind = graphite\n", AH_EPOLICY, "duplicate key");
+	expect_fail(BASE "[source node]\nkind = graphite\n", AH_EPOLICY,
+		    "t.ini:6: [source node] kind: unknown kind 'graphite' (expected prometheus)");
+	expect_fail(BASE "[source node]\nurl = ftp://x\n", AH_EPOLICY,
+		    "t.ini:6: [source node] url: 'ftp://x' is not an http:// or https:// URL");
+	expect_fail(BASE "[source node]\nurl = http://x:9090/?q=1\n", AH_EPOLICY, "url: 'http://x:9090/?q=1' is not a base URL");
+	expect_fail(BASE "[source node]\nquery =\n", AH_EPOLICY, "[source node] query: empty");
+	expect_fail(BASE "[source node]\nworkload = Web\n", AH_EPOLICY, "[source node] workload: invalid name 'Web'");
+	expect_fail(BASE "[source node]\ndim = disk\n", AH_EPOLICY,
+		    "[source node] dim: 'disk' is not a dimension of this policy");
+	expect_fail(BASE "[source node]\nunit = furlongs\n", AH_EPOLICY, "[source node] unit: unknown unit 'furlongs'");
+	expect_fail(BASE SRC "unit = cores\n", AH_EPOLICY, "t.ini:11: [source node] unit: cores does not fit dim memory");
+	expect_fail(BASE SRC "unit = bytes\nof = 4\n", AH_EPOLICY, "t.ini:12: [source node] of: applies to unit = percent only");
+	expect_fail(BASE "[source node]\nof = 0\n", AH_EPOLICY, "[source node] of: 0 is out of range");
+	expect_fail(BASE SRC "dim = cpu\n", AH_EPOLICY, "duplicate key");
+	expect_fail(BASE "[source c]\nkind = prometheus\nurl = http://h:1\nquery = up\nworkload = w\ndim = cpu\n"
+		    "unit = percent\n", AH_EPOLICY, "t.ini:11: [source c] unit: percent needs");
+	expect_fail(BASE "[source node]\nmatch = job\n", AH_EPOLICY,
+		    "[source node] match: expected LABEL=VALUE[,LABEL=VALUE]");
+	expect_fail(BASE "[source node]\nmatch = job=a,9x=b\n", AH_EPOLICY, "got '9x=b'");
+	expect_fail(BASE "[source node]\nmatch = a=1,a=2,a=3,a=4,a=5,a=6,a=7,a=8,a=9,a=10,a=11,a=12,a=13,a=14,a=15,"
+		    "a=16,a=17\n", AH_EPOLICY, "match: at most 16 filters");
+	expect_fail(BASE "[source node]\nstep = 0\n", AH_EPOLICY, "[source node] step: 0 is out of range");
+	expect_fail(BASE "[source node]\nstep = 1.5ms\n", AH_EPOLICY, "step: Prometheus takes whole milliseconds");
+	expect_fail(BASE "[source node]\nstep = soon\n", AH_EPOLICY, "[source node] step: bad duration 'soon'");
+	expect_fail(BASE "[source node]\nevery = 500ms\n", AH_EPOLICY, "[source node] every: 500ms is out of range (1s to 1d)");
+	expect_fail(BASE "[source node]\nlookback = 30d\n", AH_EPOLICY, "[source node] lookback: 30d is out of range");
+	expect_fail(BASE SRC "step = 1s\nlookback = 1d\n", AH_EPOLICY,
+		    "t.ini:12: [source node] lookback: lookback / step is more than 10999 points");
+	expect_fail(BASE SRC "port = 9090\n", AH_EPOLICY,
+		    "t.ini:11: [source node] port: unknown key (allowed: kind, url, query");
+	expect_fail(BASE "[source Node]\n", AH_EPOLICY, "[source Node]: invalid name 'Node'");
+	expect_fail(BASE SRC SRC, AH_EPOLICY, "t.ini:11: [source node]: duplicate section (first defined at line 5)");
+	expect_fail(BASE "[sources node]\n", AH_EPOLICY, "unknown section kind 'sources' (expected ahead, dimension, pool, "
+		    "class, tenant or source)");
+	/* a missing required key */
+	expect_fail(BASE "[source node]\nurl = http://h:1\nquery = up\nworkload = w\ndim = cpu\n", AH_EPOLICY,
+		    "t.ini:5: [source node]: missing required key 'kind (prometheus)'");
+	expect_fail(BASE "[source node]\nkind = prometheus\nquery = up\nworkload = w\ndim = cpu\n", AH_EPOLICY,
+		    "missing required key 'url");
+	expect_fail(BASE "[source node]\nkind = prometheus\nurl = http://h:1\nworkload = w\ndim = cpu\n", AH_EPOLICY,
+		    "missing required key 'query");
+	expect_fail(BASE "[source node]\nkind = prometheus\nurl = http://h:1\nquery = up\ndim = cpu\n", AH_EPOLICY,
+		    "missing required key 'workload'");
+	expect_fail(BASE "[source node]\nkind = prometheus\nurl = http://h:1\nquery = up\nworkload = w\n", AH_EPOLICY,
+		    "missing required key 'dim'");
+
+	/* at most AH_MAX_SOURCES */
+	size_t cap = 64 << 10;
+	char *buf = malloc(cap), err[1024];
+	assert_non_null(buf);
+	for (int extra = 0; extra <= 1; extra++) {
+		size_t k = (size_t)snprintf(buf, cap, BASE);
+		for (int i = 0; i < AH_MAX_SOURCES + extra; i++)
+			k += (size_t)snprintf(buf + k, cap - k, "[source s%d]\nkind = prometheus\nurl = http://h:1\n"
+					      "query = up\nworkload = w%d\ndim = cpu\n", i, i);
+		int rc = ah_policy_load_string(buf, k, "sources.ini", &p, err, sizeof(err));
+		if (!extra) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(p->n_sources, AH_MAX_SOURCES);
+			ah_policy_free(p);
+			p = NULL;
+		} else {
+			assert_int_equal(rc, AH_EPOLICY);
+			assert_non_null(strstr(err, "[source s64]: too many sources (at most 64)"));
+		}
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -684,6 +795,7 @@ int main(void)
 		cmocka_unit_test(test_bad_fixtures),  cmocka_unit_test(test_good_fixtures),
 		cmocka_unit_test(test_inline_errors), cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_files),         cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sources),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,8 @@
 #define AH_MAX_POOLS 64
 #define AH_MAX_CLASSES 16
 #define AH_MAX_TENANTS 1024
+/* [source NAME] sections: series the daemon polls into the usage history. */
+#define AH_MAX_SOURCES 64
 /* A scale hook command line: what fits on one policy line (libinih's 197
  * characters), split on blanks into at most AH_SCALE_HOOK_MAX_ARGS words. */
 #define AH_SCALE_HOOK_MAX 192
@@ -93,7 +95,7 @@
 #define AH_TEL_RING_MAX 86400
 #define AH_TEL_WORKLOAD_HORIZON_MAX 288
 
-/* ---- history from Prometheus (src/cli/prom.h) ---- */
+/* ---- history from Prometheus (include/ahead/prom.h) ---- */
 /* Points per range query: Prometheus refuses more (its own limit); longer
  * ranges are split into several requests, at most AH_PROM_REQUESTS_MAX. */
 #define AH_PROM_POINTS_MAX 11000
@@ -105,6 +107,12 @@
 /* A base URL and a PromQL query, in bytes. */
 #define AH_PROM_URL_MAX 1024
 #define AH_PROM_QUERY_MAX 4096
+/* --match (a [source]'s match) filters, at most. */
+#define AH_PROM_MATCH_MAX 16
+/* A [source]'s match = L=V[,L=V], in bytes (at most AH_PROM_MATCH_MAX filters). */
+#define AH_PROM_MATCH_TEXT_MAX 512
+/* A [source]'s poll, in seconds: the daemon's loop waits on it (prom.h). */
+#define AH_PROM_SOURCE_TIMEOUT_S 10
 
 /* ---- kernel files the collector reads (sysfile.h, cgroup.h, host.h) ---- */
 /* Bytes read from one /proc or cgroup file; a longer file is refused

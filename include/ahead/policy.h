@@ -18,7 +18,7 @@
 extern "C" {
 #endif
 
-/* AH_MAX_POOLS, AH_MAX_CLASSES, AH_MAX_TENANTS, AH_POLICY_MAX_BYTES,
+/* AH_MAX_POOLS, AH_MAX_CLASSES, AH_MAX_TENANTS, AH_MAX_SOURCES, AH_POLICY_MAX_BYTES,
  * AH_SCALE_HOOK_MAX(_ARGS): limits.h. */
 
 /* A limit value meaning "no limit" in quota/max vectors. */
@@ -74,6 +74,22 @@ typedef struct {
 	double burst;          /* bucket size; default max(1, rate) */
 } ah_tenant_policy;
 
+/* A [source NAME]: a Prometheus range query the daemon polls every
+ * every_ns into the usage history of workload/dim (docs/SHADOW.md). */
+typedef struct {
+	char name[AH_NAME_MAX];
+	char url[AH_PROM_URL_MAX + 1];     /* base URL, http(s)://host:port[/prefix] */
+	char query[AH_PROM_QUERY_MAX + 1]; /* PromQL; must yield one series (or match picks one) */
+	char workload[AH_NAME_MAX];
+	char dim[AH_NAME_MAX];             /* a policy dimension */
+	char unit[16];                     /* an input unit (input_unit.h); "" = base units */
+	double of_cores;                   /* unit percent: the cores 100 percent stands for; 0 = none */
+	char match[AH_PROM_MATCH_TEXT_MAX + 1]; /* "L=V[,L=V]"; "" = none */
+	int64_t step_ns;                   /* the query's resolution (default 60 s) */
+	int64_t every_ns;                  /* how often the daemon polls (default 60 s, >= 1 s) */
+	int64_t lookback_ns;               /* how far back the first poll reads (default 1 h) */
+} ah_source_policy;
+
 typedef enum {
 	AH_DURABILITY_PROCESS = 0, /* WAL, synchronous=NORMAL: survives kill -9 */
 	AH_DURABILITY_POWER = 1    /* WAL, synchronous=FULL: survives power loss */
@@ -99,6 +115,8 @@ typedef struct ah_policy {
 	ah_pool_policy pools[AH_MAX_POOLS];
 	ah_class_policy classes[AH_MAX_CLASSES];
 	ah_tenant_policy tenants[AH_MAX_TENANTS];
+	int n_sources;
+	ah_source_policy sources[AH_MAX_SOURCES];
 
 	int64_t lease_ttl_ns;      /* default 5 min */
 	int64_t queue_timeout_ns;  /* default 30 s; 0 = never queue, refuse instead */

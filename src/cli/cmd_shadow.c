@@ -27,7 +27,7 @@
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "cli/opts.h"
-#include "cli/prom.h"
+#include "ahead/prom.h"
 #include "cli/table.h"
 #include "cli/trace_input.h"
 

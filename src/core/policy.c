@@ -22,9 +22,11 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
+#include "ahead/input_unit.h"
 #include "ahead/names.h"
 
 #define NS_PER_S INT64_C(1000000000)
+#define NS_PER_MS INT64_C(1000000)
 #define PRIORITY_MAX 1000
 #define MAX_QUEUE_MAX 1000000
 #define RATE_MAX 1e6
@@ -41,13 +43,14 @@
 #define HOOK_RETRIES_MAX 10
 /* Caps on what pass 1 stores, so that the checks of pass 2 stay cheap on a
  * hostile 4 MiB file. A valid policy never comes near them: it has at most
- * 1 + 12 + 64 + 16 + 1025 sections and 18 keys per section, so a file beyond
+ * 1 + 12 + 64 + 16 + 1025 + 64 sections and 18 keys per section, so a file beyond
  * either cap is bound to fail on what was stored (and is refused if not). */
-#define MAX_SECTIONS (1 + AH_MAX_DIMS + AH_MAX_POOLS + AH_MAX_CLASSES + AH_MAX_TENANTS + 1)
+#define MAX_SECTIONS (1 + AH_MAX_DIMS + AH_MAX_POOLS + AH_MAX_CLASSES + AH_MAX_TENANTS + AH_MAX_SOURCES + 1)
 #define MAX_KEYS 32
 
-enum sec_kind { SEC_AHEAD, SEC_DIMENSION, SEC_POOL, SEC_CLASS, SEC_TENANT };
-static const char *const sec_kind_names[] = {"ahead", "dimension", "pool", "class", "tenant"};
+enum sec_kind { SEC_AHEAD, SEC_DIMENSION, SEC_POOL, SEC_CLASS, SEC_TENANT, SEC_SOURCE };
+static const char *const sec_kind_names[] = {"ahead", "dimension", "pool", "class", "tenant", "source"};
+#define N_SEC_KINDS 6
 
 struct entry {
 	char *key;
@@ -587,13 +590,13 @@ static int parse_header(struct loader *L, struct section *s)
 	if (nt == 0)
 		return fail(L, AH_EPOLICY, s->line, s, NULL, "empty section name");
 	int kind = -1;
-	for (int k = 0; k < 5; k++)
+	for (int k = 0; k < N_SEC_KINDS; k++)
 		if (strcmp(tok[0], sec_kind_names[k]) == 0)
 			kind = k;
 	if (kind < 0)
 		return fail(L, AH_EPOLICY, s->line, s, NULL,
-			    "unknown section kind '%s' (expected ahead, dimension, pool, class or "
-			    "tenant)", tok[0]);
+			    "unknown section kind '%s' (expected ahead, dimension, pool, class, "
+			    "tenant or source)", tok[0]);
 	s->kind = (enum sec_kind)kind;
 	if (kind == SEC_AHEAD) {
 		if (nt > 1)
@@ -1083,6 +1086,201 @@ static int do_tenant(struct loader *L, struct section *s)
 	return 0;
 }
 
+/* ---- [source NAME] ---- */
+
+#define SOURCE_DEFAULT_NS (60 * NS_PER_S)
+#define SOURCE_LOOKBACK_DEFAULT_NS (3600 * NS_PER_S)
+#define SOURCE_EVERY_MIN_NS NS_PER_S
+#define SOURCE_EVERY_MAX_NS (86400 * NS_PER_S)
+#define SOURCE_STEP_MAX_NS (86400 * NS_PER_S)
+#define SOURCE_KEYS "kind, url, query, workload, dim, unit, of, match, step, every, lookback"
+
+static bool label_name_ok(const char *a, size_t n)
+{
+	if (!n || !(isalpha((unsigned char)a[0]) || a[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)a[i]) || a[i] == '_'))
+			return false;
+	return true;
+}
+
+/* A name key (workload, dim): the object-name grammar. */
+static int get_name(struct loader *L, const struct section *s, const struct entry *e, char *out)
+{
+	if (ah_name_check_object(e->value) != 0)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "invalid name '%.64s' (names are %s)", e->value,
+			    AH_NAME_OBJECT_GRAMMAR);
+	memcpy(out, e->value, strlen(e->value) + 1); /* validated: shorter than AH_NAME_MAX */
+	return 0;
+}
+
+static int get_url(struct loader *L, const struct section *s, const struct entry *e, char *out)
+{
+	const char *u = e->value;
+	if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "'%.64s' is not an http:// or https:// URL", u);
+	if (strlen(u) > AH_PROM_URL_MAX)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "longer than %d bytes", AH_PROM_URL_MAX);
+	for (const char *p = u; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' || *p == '#')
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "'%.64s' is not a base URL (no spaces, query or fragment; e.g. "
+				    "http://localhost:9090)", u);
+	memcpy(out, u, strlen(u) + 1);
+	return 0;
+}
+
+static int get_match(struct loader *L, const struct section *s, const struct entry *e, char *out)
+{
+	const char *v = e->value;
+	if (strlen(v) > AH_PROM_MATCH_TEXT_MAX)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "longer than %d bytes", AH_PROM_MATCH_TEXT_MAX);
+	int n = 0;
+	for (const char *p = v;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		if (!eq || !label_name_ok(p, (size_t)(eq - p)))
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "expected LABEL=VALUE[,LABEL=VALUE] with LABEL of [a-zA-Z_][a-zA-Z0-9_]*, "
+				    "got '%.*s'", len > 64 ? 64 : (int)len, p);
+		if (++n > AH_PROM_MATCH_MAX)
+			return fail(L, AH_EPOLICY, e->line, s, e->key, "at most %d filters", AH_PROM_MATCH_MAX);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	memcpy(out, v, strlen(v) + 1);
+	return 0;
+}
+
+static int get_duration_range(struct loader *L, const struct section *s, const struct entry *e, int64_t lo,
+			      int64_t hi, const char *why, int64_t *out)
+{
+	int64_t v;
+	if (get_duration(L, s, e, &v))
+		return L->rc;
+	if (v < lo || v > hi) {
+		char a[AH_DURATION_TEXT_MAX], b[AH_DURATION_TEXT_MAX];
+		if (ah_duration_format(lo, a, sizeof a) || ah_duration_format(hi, b, sizeof b))
+			a[0] = b[0] = '\0';
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "%.40s is out of range (%s to %s%s)", e->value, a,
+			    b, why);
+	}
+	*out = v;
+	return 0;
+}
+
+static int do_source(struct loader *L, struct section *s)
+{
+	ah_policy *P = L->P;
+	if (P->n_sources >= AH_MAX_SOURCES)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "too many sources (at most %d)", AH_MAX_SOURCES);
+	ah_source_policy *src = &P->sources[P->n_sources];
+	memset(src, 0, sizeof *src);
+	snprintf(src->name, sizeof src->name, "%s", s->name);
+	src->step_ns = SOURCE_DEFAULT_NS;
+	src->every_ns = SOURCE_DEFAULT_NS;
+	src->lookback_ns = SOURCE_LOOKBACK_DEFAULT_NS;
+	const struct entry *kind = NULL, *url = NULL, *query = NULL, *workload = NULL, *dim = NULL, *unit = NULL,
+			   *of = NULL, *lookback = NULL, *step = NULL;
+	for (int i = 0; i < s->n; i++) {
+		struct entry *e = &s->e[i];
+		const char *k = e->key;
+		int rc = 0;
+		if (strcmp(k, "kind") == 0) {
+			kind = e;
+			if (strcmp(e->value, "prometheus") != 0)
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "unknown kind '%.40s' (expected prometheus)",
+					  e->value);
+		} else if (strcmp(k, "url") == 0) {
+			url = e;
+			rc = get_url(L, s, e, src->url);
+		} else if (strcmp(k, "query") == 0) {
+			query = e;
+			if (!e->value[0])
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "empty (a PromQL query)");
+			else if (strlen(e->value) > AH_PROM_QUERY_MAX)
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "longer than %d bytes", AH_PROM_QUERY_MAX);
+			else
+				memcpy(src->query, e->value, strlen(e->value) + 1);
+		} else if (strcmp(k, "workload") == 0) {
+			workload = e;
+			rc = get_name(L, s, e, src->workload);
+		} else if (strcmp(k, "dim") == 0) {
+			dim = e;
+			if (ah_dimset_find(&P->dims, e->value) < 0)
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "'%.64s' is not a dimension of this policy",
+					  e->value);
+			else
+				memcpy(src->dim, e->value, strlen(e->value) + 1);
+		} else if (strcmp(k, "unit") == 0) {
+			unit = e;
+			ah_input_units u;
+			ah_input_units_init(&u);
+			if (strlen(e->value) >= sizeof src->unit || ah_input_units_add(&u, e->value) != 0)
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "unknown unit '%.40s' (expected one of %s)",
+					  e->value, AH_INPUT_UNIT_GRAMMAR);
+			else
+				memcpy(src->unit, e->value, strlen(e->value) + 1);
+		} else if (strcmp(k, "of") == 0) {
+			of = e;
+			rc = get_num(L, s, e, &src->of_cores);
+			if (!rc && (src->of_cores <= 0 || src->of_cores > 1e6))
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "%.40s is out of range (more than 0, at most "
+					  "1000000 cores)", e->value);
+		} else if (strcmp(k, "match") == 0) {
+			rc = get_match(L, s, e, src->match);
+		} else if (strcmp(k, "step") == 0) {
+			step = e;
+			rc = get_duration_range(L, s, e, NS_PER_MS, SOURCE_STEP_MAX_NS, "", &src->step_ns);
+			if (!rc && src->step_ns % NS_PER_MS)
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "Prometheus takes whole milliseconds (got %.40s)",
+					  e->value);
+		} else if (strcmp(k, "every") == 0) {
+			rc = get_duration_range(L, s, e, SOURCE_EVERY_MIN_NS, SOURCE_EVERY_MAX_NS, "", &src->every_ns);
+		} else if (strcmp(k, "lookback") == 0) {
+			lookback = e;
+			rc = get_duration_range(L, s, e, 0, 7 * 86400 * NS_PER_S, "", &src->lookback_ns);
+		} else {
+			return unknown_key(L, s, e, SOURCE_KEYS);
+		}
+		if (rc)
+			return L->rc;
+	}
+	const char *missing = !kind ? "kind (prometheus)" : !url ? "url (Prometheus's base URL)"
+			      : !query ? "query (PromQL)" : !workload ? "workload" : !dim ? "dim" : NULL;
+	if (missing)
+		return fail(L, AH_EPOLICY, s->line, s, NULL, "missing required key '%s'", missing);
+	ah_input_units u;
+	ah_input_units_init(&u);
+	if (src->unit[0])
+		ah_input_units_add(&u, src->unit); /* validated above */
+	if (src->of_cores > 0)
+		ah_input_units_set_of(&u, src->of_cores);
+	const char *why;
+	if (ah_input_units_check(&u, &why)) { /* its reason names the options: say it in keys */
+		if (of)
+			return fail(L, AH_EPOLICY, of->line, s, of->key, "applies to unit = percent only");
+		return fail(L, AH_EPOLICY, unit->line, s, unit->key,
+			    "percent needs of = N (the cores 100 percent stands for)");
+	}
+	/* the shadow store reads a dimension's kind from its name (cpu, memory, io, net) */
+	ah_unit_kind k = ah_input_units_kind_of_dim(src->dim);
+	if (unit && (!ah_input_units_fits(k) || (k == AH_UNIT_CPU ? u.bytes_set : u.cpu_set)))
+		return fail(L, AH_EPOLICY, unit->line, s, unit->key, "%s does not fit dim %s (%ss)", src->unit,
+			    src->dim, ah_input_units_base_name(k));
+	if ((uint64_t)(src->lookback_ns / src->step_ns) >= AH_PROM_POINTS_MAX) {
+		const struct entry *e = lookback ? lookback : step;
+		return fail(L, AH_EPOLICY, e ? e->line : s->line, s, e ? e->key : "lookback",
+			    "lookback / step is more than %d points (Prometheus's limit per query): a larger step "
+			    "or a shorter lookback", AH_PROM_POINTS_MAX - 1);
+	}
+	P->n_sources++;
+	return 0;
+}
+
 static void policy_defaults(ah_policy *P)
 {
 	ah_dimset_init(&P->dims);
@@ -1129,6 +1327,9 @@ static int interpret(struct loader *L)
 			break;
 		case SEC_CLASS:
 			rc = do_class(L, s, prio_entries);
+			break;
+		case SEC_SOURCE:
+			rc = do_source(L, s);
 			break;
 		case SEC_TENANT:
 			rc = do_tenant(L, s);

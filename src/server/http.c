@@ -28,6 +28,7 @@
 #include "ahead/scale_loop.h"
 #include "ahead/limits.h"
 #include "ahead/server.h"
+#include "server/prom_source.h"
 
 typedef struct conn conn;
 
@@ -45,6 +46,7 @@ struct ah_server {
 	int64_t first_parked_ns;
 	conn *watchers;              /* suspended watches */
 	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns, next_sample_ns;
+	ah_prom_sources *sources;    /* the policy's [source] polls */
 };
 
 struct conn {
@@ -551,6 +553,7 @@ static void timers(ah_server *s)
 		s->next_sample_ns = m + ah_api_sample_every_ns(s->api);
 		ah_api_sample(s->api, wall_ns());
 	}
+	ah_prom_sources_tick(s->sources, s->svc, m, wall_ns());
 	if (m >= s->next_keepalive_ns) {
 		s->next_keepalive_ns = m + INT64_C(15) * 1000000000;
 		wake_watchers(s);
@@ -710,8 +713,8 @@ int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_serv
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	bool loopback;
-	int rc = parse_listen(s->o.listen, &ss, &sl, &loopback, err, errlen);
-	if (rc < 0)
+	int rc = ah_prom_sources_new(&s->sources);
+	if (rc < 0 || (rc = parse_listen(s->o.listen, &ss, &sl, &loopback, err, errlen)) < 0)
 		goto fail;
 	bool tls = s->o.tls_cert_path || s->o.tls_key_path;
 	if (tls && (!s->o.tls_cert_path || !s->o.tls_key_path)) {
@@ -861,5 +864,6 @@ void ah_server_free(ah_server *s)
 		close(s->sigfd);
 	free(s->tls_cert);
 	free(s->tls_key);
+	ah_prom_sources_free(s->sources);
 	free(s);
 }

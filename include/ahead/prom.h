@@ -1,22 +1,22 @@
-/* ahead CLI as a Prometheus client: one series from the HTTP API's range
- * query (GET /api/v1/query_range, docs: prometheus.io, "Querying API"),
- * for `ahead shadow import --prometheus URL --query PROMQL`.
+/* A Prometheus client: one series from the HTTP API's range query
+ * (GET /api/v1/query_range, docs: prometheus.io, "Querying API"), for
+ * `ahead shadow import --prometheus URL --query PROMQL` and for the
+ * daemon's [source] polls (src/server/prom_source.c).
  *
  * A range of more than AH_PROM_POINTS_MAX steps (Prometheus's own limit
  * per query) is split into several requests, each answer capped at
- * AH_PROM_BODY_MAX bytes and AH_PROM_TIMEOUT_S seconds. The answer must
+ * AH_PROM_BODY_MAX bytes and timeout_s seconds (AH_PROM_TIMEOUT_S when 0). The answer must
  * be a matrix holding one series, or several of which the --match
  * filters leave one; values are decimal strings, and "NaN", "+Inf",
  * "-Inf" are skipped and counted as missing. Values are returned as
  * Prometheus gave them: the caller applies the units (--unit). */
-#ifndef AHEAD_CLI_PROM_H
-#define AHEAD_CLI_PROM_H
+#ifndef AHEAD_PROM_H
+#define AHEAD_PROM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* At most this many --match filters. */
-#define AH_PROM_MATCH_MAX 16
+#include "ahead/limits.h" /* AH_PROM_*: caps on ranges, answers, filters */
 
 typedef struct {
 	const char *url;   /* base URL: http(s)://host:port[/prefix], without /api/v1 */
@@ -25,6 +25,7 @@ typedef struct {
 	int64_t start_ns, end_ns, step_ns;
 	const char *match[AH_PROM_MATCH_MAX]; /* "label=value": the series must carry it */
 	size_t n_match;
+	int timeout_s; /* per request; 0: AH_PROM_TIMEOUT_S (connecting: at most 5 s) */
 } ah_prom_range;
 
 typedef struct {
@@ -49,7 +50,7 @@ int ah_prom_range_check(const ah_prom_range *r, char *err, size_t errlen);
  *   AH_ENOENT   no series (or none the filters keep), or only missing values
  *   AH_ETOOBIG  an answer above AH_PROM_BODY_MAX
  *   AH_EIO      no answer (connection refused, DNS, TLS) or another status
- *   AH_ETIMEDOUT no answer within AH_PROM_TIMEOUT_S
+ *   AH_ETIMEDOUT no answer within the timeout
  *   AH_ENOMEM
  * Every message names the URL; HTTP errors name the status and
  * Prometheus's own message. */

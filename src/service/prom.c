@@ -1,4 +1,4 @@
-/* ahead CLI as a Prometheus client (cli/prom.h): range queries over
+/* A Prometheus client (ahead/prom.h): range queries over
  * libcurl, their answers decoded with jansson. */
 #include <curl/curl.h>
 #include <ctype.h>
@@ -13,7 +13,7 @@
 
 #include "ahead/error.h"
 #include "ahead/limits.h"
-#include "cli/prom.h"
+#include "ahead/prom.h"
 
 #define NS_PER_MS INT64_C(1000000)
 #define CONNECT_TIMEOUT_S 5L
@@ -457,8 +457,9 @@ static int request(state *st, CURL *h, const char *esc_query, int64_t from, int6
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)AH_PROM_TIMEOUT_S);
+	long timeout_s = r->timeout_s > 0 ? (long)r->timeout_s : (long)AH_PROM_TIMEOUT_S;
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout_s < CONNECT_TIMEOUT_S ? timeout_s : CONNECT_TIMEOUT_S);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_s);
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)AH_PROM_BODY_MAX);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* gzip when offered: the cap counts decoded bytes */
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
