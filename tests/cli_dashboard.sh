@@ -458,13 +458,22 @@ print("screenshot %s: %dx%d, luminance variance %.0f, %d distinct colours" % (sh
 ok("the screenshot is not blank", w >= 1000 and h >= 1000 and var > 100 and distinct > 50, (w, h, var, distinct))
 
 # ---- no token: the login box ----
+def js_safe(expr):
+    """js() while the page may be navigating (a busy machine): a refused
+    evaluation reads as not yet, and poll() asks again."""
+    try:
+        return js(expr)
+    except RuntimeError:
+        return None
+
+
 js("sessionStorage.clear()")
 ws.call("Page.navigate", url="http://127.0.0.1:%d/" % PORT)
-ok("without a token the page asks for one", poll(lambda: js("!document.querySelector('#login').hidden && document.querySelector('#main').hidden"), 10))
+ok("without a token the page asks for one", poll(lambda: js_safe("!document.querySelector('#login').hidden && document.querySelector('#main').hidden"), 10))
 js("document.querySelector('#token').value = 'ahead_bogus'; document.querySelector('#login').requestSubmit(); 1")
-ok("a refused token brings the login box back", poll(lambda: js("!document.querySelector('#login').hidden && "
+ok("a refused token brings the login box back", poll(lambda: js_safe("!document.querySelector('#login').hidden && "
                                                                   "/refused|unknown|token/i.test(document.querySelector('#login-msg').textContent)"), 10),
-   js("document.querySelector('#login-msg').textContent"))
+   js_safe("document.querySelector('#login-msg').textContent"))
 try:
     ws.call("Browser.close")
 except Exception:
