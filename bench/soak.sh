@@ -41,10 +41,12 @@ for _ in $(seq 100); do curl -fs $URL/healthz >/dev/null 2>&1 && break; sleep 0.
 export AHEAD_TOKEN=$(cat "$tmp/admin")
 curl -sN -H "Authorization: Bearer $AHEAD_TOKEN" "$URL/v1/events?watch=1" >/dev/null 2>&1 &
 watch=$!
-rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
+# RSS in KiB: all of it, and its anonymous part (the heap: what a leak grows;
+# the file-backed part is the ledger's mapped pages, which grow with the file)
+rss() { awk '/VmRSS/ {r=$2} /RssAnon/ {a=$2} END {print r, a}' /proc/$pid/status; }
 echo "ahead bench soak: ${MIN} min, wrk -t1 -c16 (allocate, report, release), one watch; ASan+LSan build"
 echo
-printf '  %8s %12s\n' "minute" "RSS MiB"
+printf '  %8s %12s %14s\n' "minute" "RSS MiB" "anon RSS MiB"
 wrk -t1 -c16 -d$((MIN * 60))s -s bench/api/soak.lua $URL >"$tmp/wrk" 2>&1 &
 wrkpid=$!
 : >"$tmp/rss"
@@ -52,9 +54,11 @@ start=$(date +%s)
 while kill -0 $wrkpid 2>/dev/null; do
   sleep 10
   now=$(( $(date +%s) - start ))
-  r=$(rss)
-  echo "$now $r" >>"$tmp/rss"
-  if [ $((now % 60)) -lt 10 ]; then printf '  %8.1f %12.1f\n' "$(echo "$now/60" | bc -l)" "$(echo "$r/1024" | bc -l)"; fi
+  read -r r a < <(rss)
+  echo "$now $r $a" >>"$tmp/rss"
+  if [ $((now % 60)) -lt 10 ]; then
+    printf '  %8.1f %12.1f %14.1f\n' "$(echo "$now/60" | bc -l)" "$(echo "$r/1024" | bc -l)" "$(echo "$a/1024" | bc -l)"
+  fi
 done
 wait $wrkpid || true
 reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$tmp/wrk")
@@ -62,19 +66,23 @@ errs=$(sed -n 's/^lua: errors=//p' "$tmp/wrk")
 kill $watch 2>/dev/null || true; watch=
 kill -TERM $pid; wait $pid; rc=$?; pid=
 leaks=$(cat "$tmp"/asan* 2>/dev/null | grep -c "ERROR: LeakSanitizer" || true)
-growth=$(python3 - "$tmp/rss" <<'PY'
+read -r growth anon_growth < <(python3 - "$tmp/rss" <<'PY'
 import sys
 rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
-base = [r for t, r in rows if t >= 60][:1] or [rows[0][1]]
-end = rows[-1][1]
-print(f"{(end - base[0]) * 100.0 / base[0]:.1f}")
+def g(col):
+    base = [r[col] for r in rows if r[0] >= 60][:1] or [rows[0][col]]
+    return (rows[-1][col] - base[0]) * 100.0 / base[0]
+print(f"{g(1):.1f} {g(2):.1f}")
 PY
 )
+dbsize=$(du -k "$tmp/ledger.db" | cut -f1)
 echo
-echo "  requests: $reqs ($errs not answered 2xx), RSS from minute 1 to the end: ${growth}%"
+echo "  requests: $reqs ($errs not answered 2xx); from minute 1 to the end: RSS ${growth}%, anonymous RSS ${anon_growth}%"
+echo "  (the ledger file is $((dbsize / 1024)) MiB at the end: events and the audit log are append-only, and its mapped pages count as RSS)"
 echo "  daemon exit status: $rc; LeakSanitizer reports: $leaks"
 [ "$leaks" -gt 0 ] && grep -A12 "ERROR: LeakSanitizer" "$tmp"/asan* | head -30
 echo
 echo "soak_rss_growth_pct=$growth"
+echo "soak_anon_rss_growth_pct=$anon_growth"
 echo "soak_requests=$reqs"
 echo "soak_leak_reports=$leaks"
