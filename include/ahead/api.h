@@ -123,6 +123,9 @@ int64_t ah_api_sample_every_ns(const ah_api *a);
  * queued (the latency histogram of /metrics, by route template). */
 void ah_api_observe_request(ah_api *a, const ah_api_request *rq, int status, int64_t elapsed_ns);
 int ah_api_sweep(ah_api *a, int64_t now_ns);
+/* How many objects have a resourceVersion kept (the sweep keeps only live
+ * ones: the map does not grow with everything ever granted). */
+size_t ah_api_versions_count(const ah_api *a);
 
 /* The newest event seq the API knows of (what a list's resourceVersion
  * says), and the oldest still kept (a watch from before it gets 410). */

@@ -292,8 +292,52 @@ int ah_api_tick(ah_api *a, int64_t now_ns)
 	return rc;
 }
 
+/* The versions of ended allocations are of no use (their ids answer 404):
+ * rebuilt from the live ones at each sweep, so the map stays the size of
+ * what is held, not of everything ever granted. */
+typedef struct {
+	const api_versions *old;
+	api_versions *fresh;
+	int rc;
+} prune_ctx;
+
+static int keep_live(void *ctx, const ah_engine_item *it)
+{
+	prune_ctx *p = ctx;
+	int64_t v = api_versions_get(p->old, it->id);
+	if (v && (p->rc = api_versions_set(p->fresh, it->id, v)) < 0)
+		return 1;
+	return 0;
+}
+
+static void prune_versions(ah_api *a)
+{
+	api_versions fresh;
+	api_versions_init(&fresh);
+	prune_ctx p = {.old = &a->ver, .fresh = &fresh};
+	ah_engine_foreach(ah_service_engine_get(a->svc), keep_live, &p);
+	if (p.rc < 0) {
+		api_versions_fini(&fresh);
+		return;
+	}
+	/* pools, revisions: as they were */
+	memcpy(fresh.pool_seq, a->ver.pool_seq, sizeof fresh.pool_seq);
+	memcpy(fresh.pool_name, a->ver.pool_name, sizeof fresh.pool_name);
+	fresh.n_pools = a->ver.n_pools;
+	fresh.last_seq = a->ver.last_seq;
+	fresh.first_seq = a->ver.first_seq;
+	api_versions_fini(&a->ver);
+	a->ver = fresh;
+}
+
+size_t ah_api_versions_count(const ah_api *a)
+{
+	return a ? a->ver.n : 0;
+}
+
 int ah_api_sweep(ah_api *a, int64_t now_ns)
 {
+	prune_versions(a);
 	ah_ledger *l = ah_service_ledger_get(a->svc);
 	size_t n;
 	int rc = ah_ledger_idem_sweep(l, now_ns - a->opts.idem_keep_ns, &n);
