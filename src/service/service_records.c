@@ -13,9 +13,11 @@ static size_t slot(uint64_t id, size_t cap)
 	return (size_t)((id * UINT64_C(0x9E3779B97F4A7C15)) >> 17) & (cap - 1);
 }
 
+/* Rehashes without the tombstones of released ids; doubles only when the
+ * live ids need it (else released ids would grow the table forever). */
 static int grow(ah_service_recset *r)
 {
-	size_t cap = r->cap ? r->cap * 2 : 1024;
+	size_t cap = !r->cap ? 1024 : r->n * 4 < r->cap ? r->cap : r->cap * 2;
 	uint64_t *k = calloc(cap, sizeof *k);
 	if (!k)
 		return AH_ENOMEM;
