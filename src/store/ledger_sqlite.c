@@ -38,7 +38,6 @@
 #include <unistd.h>
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -1541,13 +1540,7 @@ int ah_ledger_sqlite_checkpoint_in_background(ah_ledger *l, const char *path)
 	if (!(s->ckpt_path = strdup(path)))
 		return AH_ENOMEM;
 	atomic_store(&s->ckpt_stop, false);
-	/* the thread takes no signal: the daemon's signals go to its loop */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int prc = pthread_create(&s->ckpt_thread, NULL, ckpt_main, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (prc) {
+	if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s)) {
 		free(s->ckpt_path);
 		s->ckpt_path = NULL;
 		return AH_EIO;
