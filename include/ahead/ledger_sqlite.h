@@ -42,12 +42,6 @@ int ah_ledger_sqlite_backup(ah_ledger *l, const char *dest_path, char *err, size
  * No process may have db_path open meanwhile. */
 int ah_ledger_sqlite_restore(const char *backup_path, const char *db_path, char *err, size_t errlen);
 
-/* For a long-lived writer (ahead serve): a thread of its own, with its own
- * connection to path, checkpoints the WAL every 100 ms (PASSIVE), and
- * commits stop checkpointing (and fsyncing the database file) themselves.
- * Stopped by ah_ledger_free. */
-int ah_ledger_sqlite_checkpoint_in_background(ah_ledger *l, const char *path);
-
 /* Caps the database at max_pages pages (an operator's guard on disk use,
  * and how tests make the disk "full"). */
 int ah_ledger_sqlite_set_max_pages(ah_ledger *l, int64_t max_pages);

@@ -42,7 +42,6 @@ typedef struct {
 	const char *shadow_path;  /* NULL = beside the ledger (x-shadow.db); "" = none */
 	bool create_shadow;       /* may create the shadow store (alloc --workload starts history) */
 	bool need_policy;         /* refuse to open a ledger with no policy applied (default true) */
-	bool background_checkpoint; /* a long-lived service: the WAL is checkpointed by a thread of its own */
 	/* Warnings (history not recorded, prediction failed, ...): one line
 	 * each, without the program name. NULL drops them. */
 	void (*warn)(void *ctx, const char *msg);

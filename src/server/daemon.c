@@ -107,7 +107,6 @@ int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
 	so.db_path = o->db_path;
 	so.shadow_path = o->shadow_path;
 	so.create_shadow = true;
-	so.background_checkpoint = true;
 	so.warn = warn_log;
 	int64_t now = wall_ns();
 	if ((rc = ah_service_open(&so, now, &svc, err, errlen)) < 0)

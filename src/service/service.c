@@ -76,10 +76,6 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 		snprintf(err, errlen, "%s", lerr);
 		goto fail;
 	}
-	if (o->background_checkpoint && (rc = ah_ledger_sqlite_checkpoint_in_background(s->led, s->db_path)) < 0) {
-		snprintf(err, errlen, "%s: cannot start the checkpointer: %s", s->db_path, ah_strerror(rc));
-		goto fail;
-	}
 	if ((rc = ah_ledger_policy_generation(s->led, &s->policy_gen)) < 0) {
 		snprintf(err, errlen, "%s: %s", s->db_path, ah_ledger_errmsg(s->led));
 		goto fail;

@@ -37,10 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <pthread.h>
-#include <stdatomic.h>
-#include <time.h>
-
 #include "ahead/api_records.h"
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
@@ -130,11 +126,6 @@ typedef struct {
 	bool in_txn, txn_failed;
 	int txn_rc;           /* the first error of the open transaction */
 	char errmsg[256];
-	/* the background checkpointer (ah_ledger_sqlite_checkpoint_in_background) */
-	pthread_t ckpt_thread;
-	bool ckpt_running;
-	atomic_bool ckpt_stop;
-	char *ckpt_path;
 } sql_ledger;
 
 /* Inside a transaction the first error is the one to report: after
@@ -686,23 +677,11 @@ static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	return 0;
 }
 
-static void ckpt_stop(sql_ledger *s)
-{
-	if (!s->ckpt_running)
-		return;
-	atomic_store(&s->ckpt_stop, true);
-	pthread_join(s->ckpt_thread, NULL);
-	s->ckpt_running = false;
-	free(s->ckpt_path);
-	s->ckpt_path = NULL;
-}
-
 static void l_free(ah_ledger *l)
 {
 	sql_ledger *s = (sql_ledger *)l;
 	if (!s)
 		return;
-	ckpt_stop(s);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < 2; i++)
@@ -1505,49 +1484,6 @@ static const ah_ledger_ops sql_ops = {
 bool ah_ledger_is_sqlite(const ah_ledger *l)
 {
 	return l && l->ops == &sql_ops;
-}
-
-/* The checkpointer: its own connection copies committed WAL frames into the
- * database file (PASSIVE: never waits for, nor blocks, the writer), so a
- * commit on the request path never runs a checkpoint and its fsync. */
-static void *ckpt_main(void *arg)
-{
-	sql_ledger *s = arg;
-	sqlite3 *db = NULL;
-	if (sqlite3_open_v2(s->ckpt_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		sqlite3_close(db);
-		return NULL;
-	}
-	sqlite3_busy_timeout(db, 0);
-	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	while (!atomic_load(&s->ckpt_stop)) {
-		int log = 0, done = 0;
-		sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-		struct timespec ts = {0, 100 * 1000000};
-		nanosleep(&ts, NULL);
-	}
-	sqlite3_close(db);
-	return NULL;
-}
-
-int ah_ledger_sqlite_checkpoint_in_background(ah_ledger *l, const char *path)
-{
-	if (!ah_ledger_is_sqlite(l) || !path)
-		return AH_EINVAL;
-	sql_ledger *s = (sql_ledger *)l;
-	if (s->ckpt_running)
-		return 0;
-	if (!(s->ckpt_path = strdup(path)))
-		return AH_ENOMEM;
-	atomic_store(&s->ckpt_stop, false);
-	if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s)) {
-		free(s->ckpt_path);
-		s->ckpt_path = NULL;
-		return AH_EIO;
-	}
-	s->ckpt_running = true;
-	/* commits no longer checkpoint on their own */
-	return exec(s, "PRAGMA wal_autocheckpoint=0");
 }
 
 int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen)
