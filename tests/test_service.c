@@ -15,6 +15,8 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/service.h"
+#include "ahead/shadow.h"
+#include "ahead/shadow_alloc.h"
 #include "db_fixture.h"
 
 #define S INT64_C(1000000000)
@@ -243,6 +245,44 @@ static void observers_after_commit_across_rebuilds(void **state)
 	ah_service_free(s);
 }
 
+/* A release skips the record lookup only for ids its own process granted
+ * without a record: an allocation granted with one by another process,
+ * released here after this process's own grants, still has its record
+ * closed. */
+static void release_closes_records_granted_elsewhere(void **state)
+{
+	(void)state;
+	ah_service *a = open_svc(T0), *b = open_svc(T0);
+	ah_service_decision db1, da, db2;
+	ah_request rq = cpu_request(b, 100);
+	assert_int_equal(ah_service_request(b, &rq, T0 + S, &db1), 0); /* b: no record */
+	assert_int_equal(db1.d.outcome, AH_GRANTED);
+	rq = cpu_request(a, 100);
+	rq.workload = "w";
+	assert_int_equal(ah_service_request(a, &rq, T0 + 2 * S, &da), 0); /* a: a record */
+	assert_int_equal(da.d.outcome, AH_GRANTED);
+	assert_true(da.d.id > db1.d.id);
+	rq.workload = "w2";
+	rq.tenant = "t";
+	assert_int_equal(ah_service_request(b, &rq, T0 + 3 * S, &db2), 0); /* b: a record */
+	ah_shadow *sh = NULL;
+	assert_int_equal(ah_shadow_open(shadow, &sh), 0);
+	ah_shadow_request *r = malloc(sizeof *r);
+	assert_non_null(r);
+	assert_int_equal(ah_shadow_alloc_find(sh, da.d.id, r), 0);
+	assert_int_equal(ah_shadow_alloc_find(sh, db2.d.id, r), 0);
+	assert_int_equal(ah_service_release(b, da.d.id, T0 + 4 * S), 0);
+	assert_int_equal(ah_shadow_alloc_find(sh, da.d.id, r), AH_ENOENT); /* closed */
+	assert_int_equal(ah_service_release(b, db2.d.id, T0 + 5 * S), 0);
+	assert_int_equal(ah_shadow_alloc_find(sh, db2.d.id, r), AH_ENOENT);
+	assert_int_equal(ah_service_release(b, db1.d.id, T0 + 6 * S), 0);
+	assert_int_equal(warnings, 0);
+	free(r);
+	ah_shadow_free(sh);
+	ah_service_free(a);
+	ah_service_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(recovers_after_failed_transaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(history_feeds_the_next_prediction, setup, teardown),
 		cmocka_unit_test_setup_teardown(observers_after_commit_across_rebuilds, setup, teardown),
+		cmocka_unit_test_setup_teardown(release_closes_records_granted_elsewhere, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

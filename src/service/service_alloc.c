@@ -63,7 +63,7 @@ static void use_predictor(ah_service *s, const ah_request *rq)
 
 /* The record keeps what was predicted and by which model (the model at
  * grant: what the history would pick later may differ). */
-static void record_begin(ah_service *s, const ah_request *rq, const ah_service_decision *sd, int64_t now_ns)
+static bool record_begin(ah_service *s, const ah_request *rq, const ah_service_decision *sd, int64_t now_ns)
 {
 	const ah_decision *d = &sd->d;
 	ah_shadow_req_dim sized[AH_MAX_DIMS];
@@ -80,6 +80,7 @@ static void record_begin(ah_service *s, const ah_request *rq, const ah_service_d
 	if (rc < 0)
 		ah_service_warn(s, "%llu: not recorded in the shadow store (%s); its usage will not be learned",
 				(unsigned long long)d->id, ah_strerror(rc));
+	return rc >= 0;
 }
 
 /* A request that states nothing and names a workload the history knows
@@ -116,8 +117,11 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	if (sd.d.predicted && s->pred && ah_shadow_predictor_last(s->pred, &sd.info) == 0)
 		sd.have_info = true;
 	no_history(s, rq, &sd.d);
-	if (s->sh && rq->workload && sd.d.outcome != AH_REFUSED)
-		record_begin(s, rq, &sd, now_ns);
+	if (sd.d.outcome != AH_REFUSED && sd.d.id) {
+		bool rec = s->sh && rq->workload && record_begin(s, rq, &sd, now_ns);
+		/* its release looks for a record only when one was begun */
+		ah_service_recset_note_grant(&s->records, sd.d.id, rec);
+	}
 	/* A long-lived service sweeps at most once a second here (and at every
 	 * tick): the sweep visits every open record. */
 	if (s->last_sweep_ns == INT64_MIN || now_ns - s->last_sweep_ns >= INT64_C(1000000000) || now_ns < s->last_sweep_ns) {

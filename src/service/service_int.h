@@ -13,13 +13,13 @@
 
 /* Allocations this process knows to have no request record (service_records.c). */
 typedef struct {
-	uint64_t *keys;           /* ids with a record begun here; 0 empty, UINT64_MAX released */
+	uint64_t *keys;           /* ids granted here without a record; 0 empty, UINT64_MAX released */
 	size_t cap, n, used;
-	uint64_t first_id;        /* the first id this process granted (0: none yet) */
-	bool broken;              /* out of memory once: every id may have one */
 } ah_service_recset;
+/* Notes an id granted (or queued) by this process, with or without a record. */
 void ah_service_recset_note_grant(ah_service_recset *r, uint64_t id, bool has_record);
-/* Consumes the id's entry: call once, at its end. */
+/* Whether the id may have a record (false only for ids known to have
+ * none); consumes the id's entry: call once, at its end. */
 bool ah_service_recset_may_have(ah_service_recset *r, uint64_t id);
 void ah_service_recset_fini(ah_service_recset *r);
 

@@ -1,8 +1,9 @@
-/* Which allocations have a request record in the usage history, as far as
- * this process knows: every record is begun by ah_service_request, so an
- * id this process granted without one has none, and its release need not
- * look for it (a lookup per release is most of a daemon's release cost).
- * Ids from before this process's first grant are unknown: looked up. */
+/* Which allocations are known to have no request record in the usage
+ * history: every record is begun by ah_service_request, so an id this
+ * process granted without one has none, and its release need not look for
+ * it (a lookup per release is most of a daemon's release cost). Every
+ * other id (granted before this process, or by another process sharing
+ * the ledger) may have one: looked up. */
 #include <stdlib.h>
 
 #include "ahead/error.h"
@@ -38,14 +39,10 @@ static int grow(ah_service_recset *r)
 
 void ah_service_recset_note_grant(ah_service_recset *r, uint64_t id, bool has_record)
 {
-	if (!r->first_id || id < r->first_id)
-		r->first_id = id;
-	if (!has_record)
+	if (has_record || !id || id == UINT64_MAX)
 		return;
-	if ((r->used + 1) * 2 > r->cap && grow(r) < 0) {
-		r->broken = true; /* look everything up from now on */
-		return;
-	}
+	if ((r->used + 1) * 2 > r->cap && grow(r) < 0)
+		return; /* out of memory: its release looks it up */
 	size_t j = slot(id, r->cap);
 	while (r->keys[j] && r->keys[j] != id)
 		j = (j + 1) & (r->cap - 1);
@@ -58,20 +55,18 @@ void ah_service_recset_note_grant(ah_service_recset *r, uint64_t id, bool has_re
 
 bool ah_service_recset_may_have(ah_service_recset *r, uint64_t id)
 {
-	if (r->broken || !r->first_id || id < r->first_id)
-		return true;
 	if (!r->cap)
-		return false;
+		return true;
 	size_t j = slot(id, r->cap);
 	while (r->keys[j]) {
 		if (r->keys[j] == id) {
 			r->keys[j] = UINT64_MAX; /* a tombstone: released once */
 			r->n--;
-			return true;
+			return false;
 		}
 		j = (j + 1) & (r->cap - 1);
 	}
-	return false;
+	return true;
 }
 
 void ah_service_recset_fini(ah_service_recset *r)
