@@ -364,26 +364,52 @@ static const struct fmt_suffix fmt_suffixes[] = {
 	{"Ki", 1ULL << 10}, {"k", 1000ULL},
 };
 
+/* Appends the decimal digits of m (no snprintf: this runs for every
+ * ledger row and event a daemon writes). */
+static size_t put_u64(char *p, uint64_t m)
+{
+	char d[20];
+	size_t n = 0;
+	do {
+		d[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	for (size_t i = 0; i < n; i++)
+		p[i] = d[n - 1 - i];
+	return n;
+}
+
+static size_t put_str(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return n;
+}
+
 int ah_unit_format(ah_unit_kind kind, int64_t v, char *buf, size_t len)
 {
 	if (!buf || !valid_kind(kind))
 		return AH_EINVAL;
 	/* Negative values never come out of the parser, but differences of
 	 * vectors may be printed while debugging: print them with a sign. */
-	const char *sign = v < 0 ? "-" : "";
 	uint64_t m = v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
 	char tmp[48];
-	int w;
+	size_t w = 0;
 
+	if (v < 0)
+		tmp[w++] = '-';
 	if (m == 0) {
-		w = snprintf(tmp, sizeof(tmp), "0");
+		w = 0;
+		tmp[w++] = '0';
 	} else if (kind == AH_UNIT_COUNT) {
-		w = snprintf(tmp, sizeof(tmp), "%s%" PRIu64, sign, m);
+		w += put_u64(tmp + w, m);
 	} else if (kind == AH_UNIT_CPU) {
-		if (m % 1000 == 0)
-			w = snprintf(tmp, sizeof(tmp), "%s%" PRIu64, sign, m / 1000);
-		else
-			w = snprintf(tmp, sizeof(tmp), "%s%" PRIu64 "m", sign, m);
+		if (m % 1000 == 0) {
+			w += put_u64(tmp + w, m / 1000);
+		} else {
+			w += put_u64(tmp + w, m);
+			tmp[w++] = 'm';
+		}
 	} else {
 		const char *suf = "";
 		uint64_t q = m;
@@ -394,11 +420,13 @@ int ah_unit_format(ah_unit_kind kind, int64_t v, char *buf, size_t len)
 				break;
 			}
 		}
-		w = snprintf(tmp, sizeof(tmp), "%s%" PRIu64 "%s", sign, q, suf);
+		w += put_u64(tmp + w, q);
+		w += put_str(tmp + w, suf);
 	}
-	if (w < 0 || (size_t)w >= len)
+	if (w >= len)
 		return AH_ERANGE;
-	memcpy(buf, tmp, (size_t)w + 1);
+	memcpy(buf, tmp, w);
+	buf[w] = '\0';
 	return 0;
 }
 
@@ -573,11 +601,20 @@ static int vec_format_with(const ah_dimset *ds, const ah_vec *v, char *buf, size
 		int rc = fmt(ds->kind[i], v->v[i], val, sizeof(val));
 		if (rc != 0)
 			return rc;
-		k += (size_t)snprintf(tmp + k, sizeof(tmp) - k, "%s%s=%s", k ? "," : "",
-				      ds->name[i], val);
+		size_t nl = strlen(ds->name[i]), vl = strlen(val);
+		if (k + 1 + nl + 1 + vl >= sizeof(tmp))
+			return AH_ERANGE;
+		if (k)
+			tmp[k++] = ',';
+		k += put_str(tmp + k, ds->name[i]);
+		tmp[k++] = '=';
+		k += put_str(tmp + k, val);
+		tmp[k] = '\0';
 	}
-	if (k == 0)
-		k = (size_t)snprintf(tmp, sizeof(tmp), "0");
+	if (k == 0) {
+		tmp[k++] = '0';
+		tmp[k] = '\0';
+	}
 	if (k >= len)
 		return AH_ERANGE;
 	memcpy(buf, tmp, k + 1);

@@ -29,6 +29,12 @@ typedef struct {
 	uint64_t generation;
 	bool loaded;
 	int64_t checked_ns;          /* when the generation was last read; INT64_MIN: now */
+	/* The hashes of the last tokens presented (api_auth.c): a client sends
+	 * the same token on every request, so its hash is computed once. */
+	struct {
+		char token[96];
+		uint8_t hash[32];
+	} memo[8];
 } api_tokens;
 
 /* Idempotency keys answered inside the open batch (not yet in a committed

@@ -23,4 +23,7 @@ int ah_demand_parse(const ah_dimset *dims, const char *pool, int64_t t_ns, const
 /* Does a scale event's data (JSON) say the dimension grew? */
 bool ah_scale_data_grew(const char *data, const char *dim);
 
+/* Process-wide SQLite settings (sqlite_config.c): call before opening a connection. */
+void ah_store_sqlite_config(void);
+
 #endif

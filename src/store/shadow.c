@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "store/ledger_internal.h"
 #include "store/shadow_int.h"
 
 /* Schema 1: series, lanes, points, request records. Schema 2: a request's
@@ -192,6 +193,7 @@ int ah_shadow_open(const char *path, ah_shadow **out)
 	ah_shadow *s = calloc(1, sizeof(*s));
 	if (!s)
 		return AH_ENOMEM;
+	ah_store_sqlite_config();
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
 	if (rc != SQLITE_OK) {
 		rc = s->db ? AH_EIO : AH_ENOMEM;
