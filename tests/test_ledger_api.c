@@ -168,6 +168,33 @@ static void test_events_query(void **state)
 	q = (ah_event_query){.after_seq = third, .kinds = (1u << AH_EV_SCALE) | (1u << AH_EV_RELEASE)};
 	assert_int_equal(ah_ledger_events(l, &q, collect, &s), 0);
 	assert_int_equal(s.n, 3);
+	/* by time, at every boundary: the events at or after it, in order
+	 * (the SQLite ledger finds the first by a binary search over seq) */
+	for (int64_t since = 1; since <= 70; since += 3) {
+		s = (seen){0};
+		q = (ah_event_query){.since_ns = since};
+		assert_int_equal(ah_ledger_events(l, &q, collect, &s), 0);
+		int want = since <= 60 ? (int)(6 - (since - 1) / 10) : 0;
+		assert_int_equal(s.n, want);
+		for (int i = 1; i < s.n; i++)
+			assert_true(s.seq[i] > s.seq[i - 1]);
+		/* with a seq bound past the time bound, the seq bound rules */
+		s = (seen){0};
+		q = (ah_event_query){.since_ns = since, .after_seq = third};
+		assert_int_equal(ah_ledger_events(l, &q, collect, &s), 0);
+		assert_int_equal(s.n, want < 3 ? want : 3);
+	}
+	/* rare kinds (the SQLite ledger's partial index) with a pool */
+	s = (seen){0};
+	q = (ah_event_query){.kinds = 1u << AH_EV_SCALE, .pool = "p"};
+	assert_int_equal(ah_ledger_events(l, &q, collect, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.pool[1], "p");
+	s = (seen){0};
+	q = (ah_event_query){.kinds = (1u << AH_EV_SCALE) | (1u << AH_EV_POLICY), .since_ns = 55};
+	assert_int_equal(ah_ledger_events(l, &q, collect, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.pool[0], "q");
 	int64_t t = 0;
 	assert_int_equal(ah_ledger_last_scale_up(l, "p", "cpu", &t), 0);
 	assert_int_equal(t, 40); /* the shrink at 50 does not count */

@@ -25,6 +25,12 @@
  *      api_audit_no_delete refuse UPDATE and DELETE), api_idempotency,
  *      indexes api_audit_by_who, api_audit_by_time,
  *      api_idempotency_by_time; meta.token_gen (token generation).
+ *   6  fewer indexes on the append-only logs, which every write pays for:
+ *      events_by_time and api_audit_by_time dropped (a query by time finds
+ *      its first row by a binary search over seq, see "rows by time");
+ *      events_by_kind_pool made partial, over the rare kinds only (a query
+ *      for rare kinds names the index's condition; frequent kinds are found
+ *      by scanning in seq order).
  * Every step is additive (columns and tables added, none changed), so the
  * data would survive older code; but a file from a newer version than this
  * code knows is refused ("upgrade ahead"), since a future step may not be
@@ -42,7 +48,7 @@
 #include "ahead/ledger_sqlite.h"
 #include "store/ledger_internal.h"
 
-#define SCHEMA_LATEST 5
+#define SCHEMA_LATEST 6
 
 enum {
 	S_PUT_ALLOC,
@@ -634,9 +640,25 @@ static int load_pending(sql_ledger *s, const ah_dimset *dims, const ah_ledger_lo
 }
 /* ---- end of pending grows --------------------------------------------- */
 
+static int load_all(sql_ledger *s, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id);
+
+/* Loading reads every row: mapped pages are read in place instead of
+ * copied into SQLite's page cache one read() at a time. Afterwards a
+ * long-lived owner reads a row now and then: the mapping would only keep
+ * the whole file resident (its RSS growing with the ledger), so it goes. */
 static int l_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id)
 {
 	sql_ledger *s = (sql_ledger *)l;
+	int rc = exec(s, "PRAGMA mmap_size=1073741824");
+	if (rc < 0)
+		return rc;
+	rc = load_all(s, dims, ld, next_id);
+	int mrc = exec(s, "PRAGMA mmap_size=0");
+	return rc < 0 ? rc : mrc;
+}
+
+static int load_all(sql_ledger *s, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id)
+{
 	sqlite3_stmt *st = NULL;
 	int rc;
 	if (ld->pool_capacity) {
@@ -776,8 +798,25 @@ static int migrate_5(sql_ledger *s)
 		       "CREATE INDEX IF NOT EXISTS api_idempotency_by_time ON api_idempotency(t_ns);");
 }
 
-static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL,      migrate_1, migrate_2,
-								     migrate_3, migrate_4, migrate_5};
+/* The kinds a daemon writes rarely (a few per minute, not one per
+ * request): the only ones the kind index holds. The same text is the
+ * index's condition and the term a query adds to use it. */
+/* (ORs, not IN: an IN list in an index's condition makes SQLite build a
+ * temporary table on every insert) */
+#define RARE_KINDS "(kind='preempt' OR kind='resize' OR kind='policy' OR kind='scale')"
+#define RARE_MASK                                                                                                  \
+	((1u << AH_EV_PREEMPT) | (1u << AH_EV_RESIZE) | (1u << AH_EV_POLICY) | (1u << AH_EV_SCALE))
+
+static int migrate_6(sql_ledger *s)
+{
+	return exec(s, "DROP INDEX IF EXISTS events_by_time;"
+		       "DROP INDEX IF EXISTS api_audit_by_time;"
+		       "DROP INDEX IF EXISTS events_by_kind_pool;"
+		       "CREATE INDEX IF NOT EXISTS events_by_kind_pool ON events(kind, pool) WHERE " RARE_KINDS ";");
+}
+
+static int (*const migrations[SCHEMA_LATEST + 1])(sql_ledger *) = {NULL,      migrate_1, migrate_2, migrate_3,
+								     migrate_4, migrate_5, migrate_6};
 
 static int read_user_version(sqlite3 *db, int *out)
 {
@@ -951,10 +990,79 @@ static int l_policy_put(ah_ledger *l, const char *text, const ah_policy *p, int6
 
 /* ---- events ------------------------------------------------------------ */
 
+/* ---- rows by time ------------------------------------------------------
+ * The logs are written in commit order with the caller's clock, so t_ns
+ * grows with seq: the first row at or after a time is found by a binary
+ * search over seq (each probe one lookup by rowid) instead of an index
+ * every write would pay for. The query still filters on t_ns, so nothing
+ * earlier than the time is returned; if the clock stepped back while the
+ * log was written, rows stamped in the repeated interval before the found
+ * row are not returned (a query by seq, after=REV, never misses a row). */
+static int prepare(sql_ledger *s, const char *sql, sqlite3_stmt **st);
+static int select_i64(sql_ledger *s, const char *sql, int64_t arg, int64_t *out, bool *found);
+
+static int probe_time(sqlite3_stmt *st, int64_t seq, int64_t *out_seq, int64_t *out_t)
+{
+	sqlite3_bind_int64(st, 1, seq);
+	int x = sqlite3_step(st);
+	int found = x == SQLITE_ROW;
+	if (found) {
+		*out_seq = sqlite3_column_int64(st, 0);
+		*out_t = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	return x == SQLITE_ROW || x == SQLITE_DONE ? found : -1;
+}
+
+/* The least seq whose row has t_ns >= since_ns (one past the last row
+ * when none has), as a lower bound for "seq > bound - 1". */
+static int first_seq_at(sql_ledger *s, const char *table, int64_t since_ns, int64_t *out)
+{
+	char sql[128];
+	sqlite3_stmt *st = NULL;
+	snprintf(sql, sizeof sql, "SELECT seq, t_ns FROM %s WHERE seq >= ?1 ORDER BY seq LIMIT 1", table);
+	int rc = prepare(s, sql, &st);
+	if (rc < 0)
+		return rc;
+	int64_t lo = 0, hi = INT64_MAX, seq, t;
+	/* hi: one past the last row */
+	snprintf(sql, sizeof sql, "SELECT COALESCE(MAX(seq), 0) FROM %s", table);
+	bool found;
+	if ((rc = select_i64(s, sql, 0, &hi, &found)) < 0)
+		goto out;
+	hi++;
+	/* invariant: every row below lo has t < since; the row at or after hi (if any) has t >= since */
+	while (lo < hi) {
+		int64_t mid = lo + (hi - lo) / 2;
+		int p = probe_time(st, mid, &seq, &t);
+		if (p < 0) {
+			rc = fail(s, SQLITE_ERROR);
+			goto out;
+		}
+		if (!p || t >= since_ns)
+			hi = mid;
+		else
+			lo = seq + 1;
+	}
+	*out = lo;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
 static int l_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, const ah_event_row *ev), void *ctx)
 {
 	sql_ledger *s = (sql_ledger *)l;
-	char sql[512];
+	char sql[640];
+	int64_t after = q->after_seq;
+	if (q->since_ns) {
+		int64_t first;
+		int brc = first_seq_at(s, "events", q->since_ns, &first);
+		if (brc < 0)
+			return brc;
+		if (first - 1 > after)
+			after = first - 1;
+	}
 	size_t n = (size_t)snprintf(sql, sizeof(sql), "SELECT seq,t_ns,kind,id,tenant,pool,class,resources,reason,"
 						     "detail,data FROM events WHERE seq>?1");
 	if (q->id)
@@ -972,13 +1080,15 @@ static int l_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, 
 				first = 0;
 			}
 		n += (size_t)snprintf(sql + n, sizeof(sql) - n, ")");
+		if (!(q->kinds & ~RARE_MASK)) /* only rare kinds: the partial index holds them all */
+			n += (size_t)snprintf(sql + n, sizeof(sql) - n, " AND " RARE_KINDS);
 	}
 	snprintf(sql + n, sizeof(sql) - n, " ORDER BY seq LIMIT ?5");
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return fail(s, rc);
-	sqlite3_bind_int64(st, 1, q->after_seq);
+	sqlite3_bind_int64(st, 1, after);
 	if (q->id)
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)q->id);
 	if (q->pool)
@@ -1250,10 +1360,17 @@ static int l_audit_list(ah_ledger *l, const ah_audit_query *q, int (*fn)(void *c
 				  " FROM api_audit WHERE seq>?1%s%s ORDER BY seq LIMIT ?4",
 		 q->since_ns ? " AND t_ns>=?2" : "", q->who ? " AND who=?3" : "");
 	sqlite3_stmt *st = NULL;
-	int rc = prepare(s, sql, &st);
-	if (rc < 0)
+	int64_t after = q->after_seq, first;
+	int rc;
+	if (q->since_ns) {
+		if ((rc = first_seq_at(s, "api_audit", q->since_ns, &first)) < 0)
+			return rc;
+		if (first - 1 > after)
+			after = first - 1;
+	}
+	if ((rc = prepare(s, sql, &st)) < 0)
 		return rc;
-	sqlite3_bind_int64(st, 1, q->after_seq);
+	sqlite3_bind_int64(st, 1, after);
 	if (q->since_ns)
 		sqlite3_bind_int64(st, 2, q->since_ns);
 	if (q->who)
@@ -1498,6 +1615,7 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 	s->data_version = -1;
 	s->gen_version = -1;
 	s->token_gen_version = -1;
+	ah_store_sqlite_config();
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
 	    SQLITE_OK) {
 		if (err)
@@ -1513,10 +1631,7 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 	 * keeps it bounded; what it holds is as committed as the file. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	const char *sync = durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
-	/* Loading reads every row: mapped pages are read in place instead of
-	 * copied into SQLite's page cache one read() at a time. */
 	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
-	    (rc = exec(s, "PRAGMA mmap_size=1073741824")) < 0 ||
 	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
 		goto sqlfail;
 	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
