@@ -752,7 +752,7 @@ static void test_sources(void **state)
 	expect_fail(BASE "[source Node]\n", AH_EPOLICY, "[source Node]: invalid name 'Node'");
 	expect_fail(BASE SRC SRC, AH_EPOLICY, "t.ini:11: [source node]: duplicate section (first defined at line 5)");
 	expect_fail(BASE "[sources node]\n", AH_EPOLICY, "unknown section kind 'sources' (expected ahead, dimension, pool, "
-		    "class, tenant or source)");
+		    "class, tenant, source or linux)");
 	/* a missing required key */
 	expect_fail(BASE "[source node]\nurl = http://h:1\nquery = up\nworkload = w\ndim = cpu\n", AH_EPOLICY,
 		    "t.ini:5: [source node]: missing required key 'kind (prometheus)'");

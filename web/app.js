@@ -370,6 +370,29 @@
 		rows(t, items, (a) => [a.workload, a.dim, fmtTime(a.start), fmtTime(a.end), a.score.toFixed(2)]);
 	}
 
+	/* Observe mode on the daemon's host (GET /v1/host): the workloads it
+	 * records are in the workload list (cg:PATH, host). */
+	async function refreshHost() {
+		const r = await api("/v1/host");
+		const el = $("#host");
+		if (r.status !== 200) {
+			el.textContent = r.status === 403 ? "Not visible to this token." : "Not available from this daemon.";
+			return;
+		}
+		const h = r.j;
+		el.setAttribute("data-observing", h.observing ? "1" : "0");
+		el.setAttribute("data-cgroups", String(h.cgroups));
+		if (!h.observing) {
+			el.textContent = "Not observing (add a [linux] section to the policy).";
+			return;
+		}
+		el.textContent = "Observing " + h.cgroups + " cgroup" + (h.cgroups === 1 ? "" : "s") +
+			(h.host ? " and the host" : "") + " every " + (h.interval_ms >= 1000 ? h.interval_ms / 1000 + " s" : h.interval_ms + " ms") +
+			(h.globs.length ? " (" + h.globs.join(", ") + ")" : " (every top-level cgroup)") + "; " + h.records +
+			" values recorded" + (h.errors ? ", " + h.errors + " failed rounds" : "") +
+			(h.last_round ? "; last round " + fmtTime(h.last_round) : "") + ". Their workloads: cg:PATH and host.";
+	}
+
 	function drawEvents() {
 		const dec = st.events.filter((e) => DECISIONS.has(e.kind)).slice(-SHOW_EVENTS).reverse();
 		rows($("#decisions"), dec, (e) => [e.seq, fmtTime(e.time), e.kind, e.id ?? "", e.tenant || "", e.pool || "",
@@ -695,7 +718,7 @@
 		setStatus("loading", "loading");
 		try {
 			await refreshPools();
-			await Promise.all([refreshQueue(), loadEvents(), refreshAnomalies()]);
+			await Promise.all([refreshQueue(), loadEvents(), refreshAnomalies(), refreshHost()]);
 			await refreshWorkloads();
 			document.body.setAttribute("data-ready", "1");
 		} catch (e) {
@@ -716,6 +739,10 @@
 			if (token)
 				refreshAnomalies().catch(() => {});
 		}, 30 * REFRESH_MS);
+		setInterval(() => {
+			if (token)
+				refreshHost().catch(() => {});
+		}, 5 * REFRESH_MS);
 	}
 
 	document.addEventListener("DOMContentLoaded", () => {

@@ -119,6 +119,11 @@ int ah_api_tick(ah_api *a, int64_t now_ns);
  * forecasts), to call every ah_api_sample_every_ns. */
 void ah_api_sample(ah_api *a, int64_t now_ns);
 int64_t ah_api_sample_every_ns(const ah_api *a);
+/* Observe mode (the policy's [linux] section): samples the host's cgroups
+ * into the usage history when due at mono_ns (CLOCK_MONOTONIC), records
+ * stamped wall_ns; the next due time, INT64_MAX when off. */
+void ah_api_observe(ah_api *a, int64_t mono_ns, int64_t wall_ns);
+int64_t ah_api_observe_next_ns(const ah_api *a);
 /* The transport tells what a request took, from its start to its answer
  * queued (the latency histogram of /metrics, by route template). */
 void ah_api_observe_request(ah_api *a, const ah_api_request *rq, int status, int64_t elapsed_ns);

@@ -63,6 +63,18 @@ int ah_history_import_values(ah_history *h, const char *name, const char *worklo
 			     int64_t granularity_ns, const int64_t *t_ns, const double *v, size_t n,
 			     ah_history_import_out *out, char *err, size_t errlen);
 
+/* Many series at once, in one transaction (the daemon's observe mode writes
+ * every cgroup's sample this way): values in base units; each series keeps
+ * its granularity (a new one gets the default). All or nothing. */
+typedef struct {
+	const char *workload, *dim;
+	const int64_t *t_ns;
+	const double *v;
+	size_t n;
+} ah_history_series_in;
+int ah_history_import_many(ah_history *h, const char *name, const ah_history_series_in *in, size_t n_in,
+			   ah_history_import_out *out, char *err, size_t errlen);
+
 /* A series by name; AH_ENOENT ("no series W/D" in err) when absent. */
 int ah_history_series_get(ah_history *h, const char *workload, const char *dim, ah_shadow_series_info *out,
 			  char *err, size_t errlen);

@@ -128,4 +128,13 @@
 /* Cgroups one collector samples. */
 #define AH_COLLECTOR_CGROUPS_MAX 4096
 
+/* ---- the [linux] policy section (policy.h ah_linux_policy) ---- */
+/* observe = GLOB[, GLOB...]: globs, and bytes of one glob. */
+#define AH_LINUX_OBSERVE_MAX 16
+#define AH_LINUX_GLOB_MAX 256
+/* Bytes of a root given in the policy (proc_root, cgroup_prefix). */
+#define AH_LINUX_ROOT_MAX 256
+/* Directory levels below a cgroup mount the observer looks at for matches. */
+#define AH_LINUX_OBSERVE_DEPTH 6
+
 #endif

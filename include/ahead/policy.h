@@ -90,6 +90,20 @@ typedef struct {
 	int64_t lookback_ns;               /* how far back the first poll reads (default 1 h) */
 } ah_source_policy;
 
+/* [linux]: what the daemon does on its own host (docs/LINUX.md). Observe
+ * mode records the usage of existing cgroups (and of the host) into the
+ * usage history without touching their limits. */
+typedef struct {
+	bool on;                    /* the section is present */
+	int n_observe;
+	char observe[AH_LINUX_OBSERVE_MAX][AH_LINUX_GLOB_MAX]; /* cgroup paths (fnmatch globs) under each mount */
+	int64_t interval_ns;        /* sampling interval, 100 ms to 1 h (default 5 s) */
+	bool host;                  /* observe the host as workload "host" (default yes) */
+	int max_cgroups;            /* observed at most (default 100) */
+	char proc_root[AH_LINUX_ROOT_MAX];     /* default /proc */
+	char cgroup_prefix[AH_LINUX_ROOT_MAX]; /* prefixed to mount points (tests); default "" */
+} ah_linux_policy;
+
 typedef enum {
 	AH_DURABILITY_PROCESS = 0, /* WAL, synchronous=NORMAL: survives kill -9 */
 	AH_DURABILITY_POWER = 1    /* WAL, synchronous=FULL: survives power loss */
@@ -117,6 +131,7 @@ typedef struct ah_policy {
 	ah_tenant_policy tenants[AH_MAX_TENANTS];
 	int n_sources;
 	ah_source_policy sources[AH_MAX_SOURCES];
+	ah_linux_policy linux_host;
 
 	int64_t lease_ttl_ns;      /* default 5 min */
 	int64_t queue_timeout_ns;  /* default 30 s; 0 = never queue, refuse instead */

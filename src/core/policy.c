@@ -45,42 +45,12 @@
  * hostile 4 MiB file. A valid policy never comes near them: it has at most
  * 1 + 12 + 64 + 16 + 1025 + 64 sections and 18 keys per section, so a file beyond
  * either cap is bound to fail on what was stored (and is refused if not). */
-#define MAX_SECTIONS (1 + AH_MAX_DIMS + AH_MAX_POOLS + AH_MAX_CLASSES + AH_MAX_TENANTS + AH_MAX_SOURCES + 1)
+#define MAX_SECTIONS (1 + AH_MAX_DIMS + AH_MAX_POOLS + AH_MAX_CLASSES + AH_MAX_TENANTS + AH_MAX_SOURCES + 1 + 1)
 #define MAX_KEYS 32
 
-enum sec_kind { SEC_AHEAD, SEC_DIMENSION, SEC_POOL, SEC_CLASS, SEC_TENANT, SEC_SOURCE };
-static const char *const sec_kind_names[] = {"ahead", "dimension", "pool", "class", "tenant", "source"};
-#define N_SEC_KINDS 6
+#include "core/policy_int.h"
 
-struct entry {
-	char *key;
-	char *value;
-	int line;
-};
-
-struct section {
-	char *header; /* trimmed text between '[' and ']' */
-	int line;
-	enum sec_kind kind;
-	char name[AH_NAME_MAX];
-	struct entry *e;
-	int n, cap;
-	bool overflow; /* more than MAX_KEYS keys; the rest were not stored */
-};
-
-struct loader {
-	const char *file;
-	const char *p, *end; /* unread input */
-	int line;            /* line last handed to inih */
-	struct section *sec;
-	int nsec, capsec;
-	int cur; /* section receiving entries, -1 before the first header, -2 after MAX_SECTIONS */
-	bool sec_overflow;
-	int rc;  /* first error, 0 if none */
-	char *err;
-	size_t errlen;
-	ah_policy *P;
-};
+static const char *const sec_kind_names[] = {"ahead", "dimension", "pool", "class", "tenant", "source", "linux"};
 
 static int fail(struct loader *L, int rc, int line, const struct section *s, const char *key,
 		const char *fmt, ...) __attribute__((format(printf, 6, 7)));
@@ -596,11 +566,11 @@ static int parse_header(struct loader *L, struct section *s)
 	if (kind < 0)
 		return fail(L, AH_EPOLICY, s->line, s, NULL,
 			    "unknown section kind '%s' (expected ahead, dimension, pool, class, "
-			    "tenant or source)", tok[0]);
+			    "tenant, source or linux)", tok[0]);
 	s->kind = (enum sec_kind)kind;
-	if (kind == SEC_AHEAD) {
+	if (kind == SEC_AHEAD || kind == SEC_LINUX) {
 		if (nt > 1)
-			return fail(L, AH_EPOLICY, s->line, s, NULL, "[ahead] takes no name");
+			return fail(L, AH_EPOLICY, s->line, s, NULL, "[%s] takes no name", tok[0]);
 		return 0;
 	}
 	if (nt == 1)
@@ -1331,6 +1301,9 @@ static int interpret(struct loader *L)
 		case SEC_SOURCE:
 			rc = do_source(L, s);
 			break;
+		case SEC_LINUX:
+			rc = ah_pol_linux(L, s);
+			break;
 		case SEC_TENANT:
 			rc = do_tenant(L, s);
 			if (strcmp(s->name, "*") == 0)
@@ -1577,4 +1550,39 @@ int ah_policy_find_tenant(const ah_policy *p, const char *name)
 		if (strcmp(p->tenants[i].name, name) == 0)
 			return i;
 	return -1;
+}
+
+/* ---- for the loader's other files (policy_int.h) ---- */
+
+int ah_pol_fail(struct loader *L, int rc, int line, const struct section *s, const char *key, const char *fmt, ...)
+{
+	if (L->rc)
+		return L->rc;
+	char reason[768];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof reason, fmt, ap);
+	va_end(ap);
+	return fail(L, rc, line, s, key, "%s", reason);
+}
+
+int ah_pol_bool(struct loader *L, const struct section *s, const struct entry *e, bool *out)
+{
+	return get_bool(L, s, e, out);
+}
+
+int ah_pol_int(struct loader *L, const struct section *s, const struct entry *e, long lo, long hi, int *out)
+{
+	return get_int(L, s, e, lo, hi, out);
+}
+
+int ah_pol_duration_range(struct loader *L, const struct section *s, const struct entry *e, int64_t lo,
+			  int64_t hi, int64_t *out)
+{
+	return get_duration_range(L, s, e, lo, hi, "", out);
+}
+
+int ah_pol_unknown_key(struct loader *L, const struct section *s, const struct entry *e, const char *allowed)
+{
+	return unknown_key(L, s, e, allowed);
 }

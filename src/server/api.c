@@ -9,6 +9,7 @@
 
 #include "ahead/error.h"
 #include "server/api_int.h"
+#include "server/observe.h"
 
 typedef struct {
 	const char *method;
@@ -63,6 +64,7 @@ static const route ROUTES[] = {
 	{"DELETE", "/v1/tokens/{id}", api_token_revoke, R_ADMIN, K_WRITE},
 	{"POST", "/v1/tokens/{id}/rotate", api_token_rotate, R_ADMIN, K_WRITE},
 	{"GET", "/v1/server/stats", api_stats, R_ADMIN, K_READ},
+	{"GET", "/v1/host", api_host_get, R_STAFF_READ, K_READ},
 };
 #define N_ROUTES (sizeof ROUTES / sizeof ROUTES[0])
 
@@ -267,6 +269,7 @@ void ah_api_free(ah_api *a)
 	api_versions_fini(&a->ver);
 	api_tel_fini(&a->tel);
 	api_metrics_free(a->met);
+	ah_observer_free(a->observer);
 	for (size_t i = 0; i < a->n_idem; i++)
 		free(a->idem[i].body);
 	free(a->idem);

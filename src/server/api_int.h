@@ -65,6 +65,7 @@ struct ah_api {
 	bool touched_all_pools;
 	api_telemetry tel;           /* pool samples, usage per allocation (telemetry.h) */
 	api_metrics *met;            /* what /metrics counts (metrics.h) */
+	struct ah_observer *observer; /* observe mode (observe.h); NULL until the first round */
 	char errbuf[512];
 };
 
@@ -160,6 +161,7 @@ void api_token_revoke(api_call *c);
 void api_token_rotate(api_call *c);
 void api_audit_list(api_call *c);
 void api_stats(api_call *c);
+void api_host_get(api_call *c);
 void api_openapi(api_call *c);
 void api_anomalies_list(api_call *c);
 /* the dashboard (web.c): GET / and GET /static/{file} */

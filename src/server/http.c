@@ -554,6 +554,7 @@ static void timers(ah_server *s)
 		ah_api_sample(s->api, wall_ns());
 	}
 	ah_prom_sources_tick(s->sources, s->svc, m, wall_ns());
+	ah_api_observe(s->api, m, wall_ns());
 	if (m >= s->next_keepalive_ns) {
 		s->next_keepalive_ns = m + INT64_C(15) * 1000000000;
 		wake_watchers(s);
@@ -802,6 +803,8 @@ static int poll_timeout_ms(ah_server *s)
 		next = s->next_keepalive_ns;
 	if (s->next_sample_ns < next)
 		next = s->next_sample_ns;
+	if (ah_api_observe_next_ns(s->api) < next)
+		next = ah_api_observe_next_ns(s->api);
 	if (s->n_parked)
 		next = s->first_parked_ns + s->o.batch_window_ns;
 	MHD_UNSIGNED_LONG_LONG mt;

@@ -15,6 +15,7 @@
 
 #include "ahead/error.h"
 #include "server/api_int.h"
+#include "server/observe.h"
 #include "server/metrics.h"
 
 #ifndef AHEAD_VERSION
@@ -398,6 +399,18 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 	head(b, "ahead_tick_failures_total", "counter", "Periodic engine ticks (lease expiry, queue timeouts) that failed.");
 	put(b, "ahead_tick_failures_total %llu\n", (unsigned long long)m->tick_failures);
 
+	ah_observer_stats os;
+	ah_observer_stats_get(a->observer, &os);
+	head(b, "ahead_observe_cgroups", "gauge", "Cgroups observe mode samples now (the policy's [linux] section).");
+	put(b, "ahead_observe_cgroups %zu\n", os.cgroups);
+	head(b, "ahead_observe_rounds_total", "counter", "Sample rounds observe mode took.");
+	put(b, "ahead_observe_rounds_total %zu\n", os.samples);
+	head(b, "ahead_observe_records_total", "counter", "Values observe mode wrote to the usage history.");
+	put(b, "ahead_observe_records_total %zu\n", os.records);
+	head(b, "ahead_observe_errors_total", "counter", "Sample rounds that failed to read the mounts or write the history.");
+	put(b, "ahead_observe_errors_total %zu\n", os.errors);
+	head(b, "ahead_observe_round_seconds", "gauge", "How long the last sample round took.");
+	put(b, "ahead_observe_round_seconds %.6f\n", os.last_sample_s);
 	head(b, "ahead_telemetry_sample_interval_seconds", "gauge", "The daemon's --sample-every.");
 	put(b, "ahead_telemetry_sample_interval_seconds %g\n", (double)a->tel.interval_ns / 1e9);
 	head(b, "ahead_build_info", "gauge", "The daemon's version (always 1).");

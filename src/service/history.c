@@ -406,6 +406,48 @@ int ah_history_import_values(ah_history *h, const char *name, const char *worklo
 	return rc;
 }
 
+static int check_values(const char *name, const int64_t *t_ns, const double *v, size_t n, size_t *below_one,
+			char *err, size_t errlen)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t_ns[i] < 0 || t_ns[i] > AH_SHADOW_T_MAX || !isfinite(v[i])) {
+			snprintf(err, errlen, "%s: sample %zu: %s is out of range", name, i + 1,
+				 isfinite(v[i]) ? "the time" : "the value");
+			return AH_EPARSE;
+		}
+		*below_one += v[i] > 0 && v[i] < 1;
+	}
+	return 0;
+}
+
+int ah_history_import_many(ah_history *h, const char *name, const ah_history_series_in *in, size_t n_in,
+			   ah_history_import_out *out, char *err, size_t errlen)
+{
+	ah_history_import_out o = {0};
+	int rc;
+	for (size_t k = 0; k < n_in; k++) {
+		if ((rc = check_values(name, in[k].t_ns, in[k].v, in[k].n, &o.below_one, err, errlen)))
+			return rc;
+		o.samples += in[k].n;
+	}
+	o.series = (int)n_in;
+	if ((rc = ah_shadow_begin(h->s)))
+		return failed(err, errlen, "begin", rc);
+	for (size_t k = 0; k < n_in && rc == 0; k++) {
+		int64_t id;
+		if ((rc = series_for(h, in[k].workload, in[k].dim, 0, &id, err, errlen)) == 0 &&
+		    (rc = ah_shadow_append(h->s, id, in[k].t_ns, in[k].v, in[k].n)))
+			failed(err, errlen, "append", rc);
+	}
+	if (rc == 0 && (rc = ah_shadow_commit(h->s)))
+		failed(err, errlen, "commit", rc);
+	if (rc)
+		ah_shadow_rollback(h->s);
+	else if (out)
+		*out = o;
+	return rc;
+}
+
 /* ---- reading ---- */
 
 static int find(ah_history *h, const char *w, const char *d, int64_t *id, char *err, size_t errlen)
