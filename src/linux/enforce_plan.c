@@ -282,7 +282,7 @@ static int plan_mem(ctx *c)
 			continue;
 		int phase = v < cur[k] ? 0 : 1;
 		/* Shrinking: high before max; growing: max before high. */
-		int seq = phase == 0 ? 1 + k : 2 - k;
+		int seq = 10 + (phase == 0 ? 1 + k : 2 - k); /* 10s: memory after cpu */
 		char val[32];
 		fmt_limit(val, sizeof val, v, !v2);
 		int rc = push(c->pv, dir, k == 0 ? fhigh : fmax, val, phase, k == 0 ? "memory.high" : "memory.max",
@@ -295,7 +295,7 @@ static int plan_mem(ctx *c)
 	if (!v2 && c->o->v1_oom_kill_disable && c->out->target.mem_max_bytes != AH_LIMIT_KEEP &&
 	    c->out->target.mem_max_bytes != AH_LIMIT_NONE &&
 	    !(s->mem_oom_kill_disable.st == AH_FIELD_OK && s->mem_oom_kill_disable.v == 1))
-		return push(c->pv, dir, "memory.oom_control", "1", 0, "oom_control", c->depth, c->idx, 0);
+		return push(c->pv, dir, "memory.oom_control", "1", 0, "oom_control", c->depth, c->idx, 10);
 	return 0;
 }
 
@@ -340,20 +340,20 @@ static int plan_io(ctx *c)
 				snprintf(val, sizeof val, "%u:%u rbps=%s wbps=%s", d->major, d->minor, a, b);
 			else
 				snprintf(val, sizeof val, "%u:%u %s=%s", d->major, d->minor, dr ? "rbps" : "wbps", dr ? a : b);
-			rc = push(c->pv, dir, "io.max", val, down_r || down_w ? 0 : 1, "io", c->depth, c->idx, 0);
+			rc = push(c->pv, dir, "io.max", val, down_r || down_w ? 0 : 1, "io", c->depth, c->idx, 20);
 		} else {
 			/* v1: 0 removes a throttle */
 			if (dr) {
 				snprintf(val, sizeof val, "%u:%u %llu", d->major, d->minor,
 					 (unsigned long long)(d->rbps == AH_LIMIT_NONE ? 0 : d->rbps));
 				rc = push(c->pv, dir, "blkio.throttle.read_bps_device", val, down_r ? 0 : 1, "io", c->depth,
-					  c->idx, 0);
+					  c->idx, 20);
 			}
 			if (!rc && dw) {
 				snprintf(val, sizeof val, "%u:%u %llu", d->major, d->minor,
 					 (unsigned long long)(d->wbps == AH_LIMIT_NONE ? 0 : d->wbps));
 				rc = push(c->pv, dir, "blkio.throttle.write_bps_device", val, down_w ? 0 : 1, "io",
-					  c->depth, c->idx, 1);
+					  c->depth, c->idx, 21);
 			}
 		}
 		if (rc)
