@@ -41,7 +41,8 @@ typedef struct {
 	uint64_t min_bytes;      /* never below this (besides the floor) */
 } ah_pressure_policy;
 
-/* target 0.1%, probe 1%, probe_gain 2, backoff up to 100% with gain 1, min 16 MiB. */
+/* target 0.1%, probe 1%, probe_gain 2, backoff up to 100% with gain 0.05
+ * (twice the target: +5%; 21 times: +100%), min 16 MiB. */
 void ah_pressure_policy_init(ah_pressure_policy *p);
 /* AH_EINVAL with err naming the field and its range. */
 int ah_pressure_policy_check(const ah_pressure_policy *p, char *err, size_t errlen);

@@ -10,7 +10,7 @@ void ah_pressure_policy_init(ah_pressure_policy *p)
 	p->probe_frac = AH_PRESSURE_PROBE_MAX;
 	p->probe_gain = 2.0;
 	p->backoff_max_frac = 1.0;
-	p->backoff_gain = 1.0;
+	p->backoff_gain = 0.05;
 	p->min_bytes = (uint64_t)16 << 20;
 }
 
