@@ -39,9 +39,11 @@ echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, no swap ($(a
 printf '%-6s %3s %8s %10s %10s %10s %10s %10s %10s %7s %7s\n' mode rep wall_s peak_MiB anon_MiB file_MiB mean_MiB limit_MiB psi_ms probes backoff
 declare -A sum_wall sum_peak sum_mean
 for m in none loop; do sum_wall[$m]=0; sum_peak[$m]=0; sum_mean[$m]=0; done
-anon_peak=0 file_peak=0
+anon_peak=0 file_peak=0 loop_anon=0 loop_file=0
 for r in $(seq 1 "$reps"); do
-  for m in none loop; do
+  # the order alternates between reps: neither mode always runs first
+  order="none loop"; [ $((r % 2)) = 0 ] && order="loop none"
+  for m in $order; do
     rm -rf "$work/tmp" "$work/out"; mkdir -p "$work/tmp"
     args=(--interval-ms "$interval" --target-pct "$target" --drop "$in")
     [ $m = loop ] && args+=(--loop)
@@ -55,6 +57,7 @@ for r in $(seq 1 "$reps"); do
     sum_peak[$m]=$(echo "${sum_peak[$m]} + $r_peak_kernel_bytes" | bc -l)
     sum_mean[$m]=$(echo "${sum_mean[$m]} + $r_mean_usage_bytes" | bc -l)
     if [ $m = none ]; then anon_peak=$r_peak_anon_bytes file_peak=$r_peak_file_bytes; fi
+    if [ $m = loop ]; then loop_anon=$r_peak_anon_bytes loop_file=$r_peak_file_bytes; fi
   done
 done
 rm -rf "$work/tmp" "$work/out"
@@ -62,7 +65,8 @@ saved_peak=$(echo "100 * (1 - ${sum_peak[loop]} / ${sum_peak[none]})" | bc -l)
 saved_mean=$(echo "100 * (1 - ${sum_mean[loop]} / ${sum_mean[none]})" | bc -l)
 cost=$(echo "100 * (${sum_wall[loop]} / ${sum_wall[none]} - 1)" | bc -l)
 echo
-printf 'unconstrained (last rep): anon peak %d MiB, file peak %d MiB\n' $((anon_peak >> 20)) $((file_peak >> 20))
+printf 'unconstrained (last rep): anon peak %d MiB, file peak %d MiB; under the loop: anon %d MiB, file %d MiB\n' \
+  $((anon_peak >> 20)) $((file_peak >> 20)) $((loop_anon >> 20)) $((loop_file >> 20))
 printf 'peak memory, loop vs unconstrained: %.0f vs %.0f MiB (%.1f%% saved)\n' \
   "$(echo "${sum_peak[loop]} / $reps / 1048576" | bc -l)" "$(echo "${sum_peak[none]} / $reps / 1048576" | bc -l)" "$saved_peak"
 printf 'mean memory held: %.0f vs %.0f MiB (%.1f%% saved)\n' \

@@ -217,7 +217,8 @@ int ah_enforce_cgroup_remove(const ah_cgroup_roots *roots, const ah_cgroup_ref *
 int ah_enforce_attach(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, pid_t pid, char *err, size_t errlen);
 /* Kills everything in the cgroup: v2 cgroup.kill when there, else SIGKILL
  * to each pid of cgroup.procs, rounds until none is left (a task forking
- * meanwhile). *signalled: pids signalled (cgroup.kill counts 0). */
+ * meanwhile). *signalled: the most pids one round signalled (0 when
+ * cgroup.kill emptied it). */
 int ah_enforce_kill(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, size_t *signalled, char *err,
 		    size_t errlen);
 /* The pids in the cgroup now (v2 dir, else the first v1 one); at most

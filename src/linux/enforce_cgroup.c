@@ -158,12 +158,14 @@ int ah_enforce_kill(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, size
 		return rc;
 	size_t count = 0;
 	/* v2 cgroup.kill kills every task at once, forks in flight included. */
+	bool killed_v2 = false;
 	if (d.v2[0]) {
 		char p[AH_SYSPATH_MAX];
 		if (!ah_sys_path(p, d.path[0], NULL, "cgroup.kill") && access(p, F_OK) == 0) {
 			rc = write_to(d.path[0], "cgroup.kill", "1", err, errlen);
 			if (rc && rc != AH_ENOENT)
 				return rc;
+			killed_v2 = rc == 0;
 		}
 	}
 	pid_t *pids = malloc(AH_ENFORCE_PIDS_MAX * sizeof *pids);
@@ -173,10 +175,12 @@ int ah_enforce_kill(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, size
 		goto out;
 	/* Else (and in v1): signal each pid, again until none is left; a task
 	 * forking between the read and the kill is caught next round. A task
-	 * paused at a v1 limit with oom_kill_disable takes SIGKILL too. */
+	 * paused at a v1 limit with oom_kill_disable takes SIGKILL too. After
+	 * cgroup.kill the dying are given 100 ms to leave before any signal. */
 	rc = 0;
 	for (int round = 0; round < 100; round++) {
-		size_t left = 0;
+		size_t left = 0, sent = 0;
+		bool signal_now = !killed_v2 || round >= 10;
 		for (size_t i = 0; i < d.n; i++) {
 			size_t n = 0;
 			int r = read_pids(d.path[i], pids, AH_ENFORCE_PIDS_MAX, &n, buf, AH_SYSFILE_MAX_BYTES + 1, err,
@@ -187,14 +191,17 @@ int ah_enforce_kill(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, size
 				rc = r;
 				goto out;
 			}
-			for (size_t k = 0; k < n; k++)
-				if (kill(pids[k], SIGKILL) == 0)
-					count++;
+			for (size_t k = 0; k < n && signal_now; k++)
+				sent += kill(pids[k], SIGKILL) == 0;
 			left += n;
 		}
+		/* a pid is in every hierarchy and signalled again each round:
+		 * the count is the largest round's */
+		if (sent > count)
+			count = sent;
 		if (!left)
 			goto out;
-		usleep(round < 10 ? 1000 : 10000); /* the dying leave the cgroup as they exit */
+		usleep(10000); /* the dying leave the cgroup as they exit */
 	}
 	rc = ah_sys_err(err, errlen, AH_EBUSY, d.path[0], 0, "tasks remain after 100 rounds of SIGKILL");
 out:
