@@ -264,6 +264,8 @@ static void test_cpu_quota(void **state)
 }
 
 static int progress_fd = -1;
+/* the chunks escape here, so no compiler drops the allocation */
+static char *volatile chunk[5];
 
 /* 64 MiB every 500 ms, 5 times, a byte on the progress pipe after each. */
 static void allocate(int arg)
@@ -274,6 +276,7 @@ static void allocate(int arg)
 		if (!p)
 			_exit(4);
 		memset(p, 1 + i, 64 * MiB);
+		chunk[i] = p;
 		if (write(progress_fd, "x", 1) != 1)
 			_exit(5);
 		sleep_ms(500);

@@ -398,7 +398,8 @@ int ah_enforce_plan_make(const ah_cgroup_roots *roots, const ah_enforce_item *it
 		if (rc)
 			goto out;
 	}
-	qsort(pv.v, pv.n, sizeof *pv.v, cmp_step);
+	if (pv.n)
+		qsort(pv.v, pv.n, sizeof *pv.v, cmp_step);
 	ah_enforce_step *steps = malloc((pv.n ? pv.n : 1) * sizeof *steps);
 	rc = AH_ENOMEM;
 	if (!steps)
