@@ -628,6 +628,13 @@ static void test_dry_run_and_stop(void **state)
 	assert_false(res.stopped);
 	assert_int_equal(res.done, 2);
 	assert_string_equal(rd("v2/d/memory.max"), "1073741824");
+	/* the three steps in one call */
+	want.mem_max_bytes = 2 * GiB;
+	char err[512] = "";
+	assert_int_equal(ah_enforce_one(&r, &ref, &want, &o, &p, &res, err, sizeof err), 0);
+	assert_int_equal(res.done, 1);
+	assert_string_equal(steps(&p), "v2/d/memory.max=2147483648");
+	assert_string_equal(rd("v2/d/memory.max"), "2147483648");
 	ah_enforce_plan_fini(&p);
 	rmtree("v2");
 }

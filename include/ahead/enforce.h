@@ -176,6 +176,13 @@ typedef struct {
 int ah_enforce_apply(const ah_enforce_plan *plan, const ah_enforce_opts *opts, ah_enforce_result *res, char *err,
 		     size_t errlen);
 
+/* The three steps for one cgroup: read, plan (into *plan, which the
+ * caller made with _init and keeps to log its steps and outcome), apply.
+ * The first error of any step. */
+int ah_enforce_one(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, const ah_limits *want,
+		   const ah_enforce_opts *opts, ah_enforce_plan *plan, ah_enforce_result *res, char *err,
+		   size_t errlen);
+
 /* Drift: a limit changed behind ahead's back. Compares what ahead applied
  * (KEEP fields are not compared) with what the cgroup has, within the
  * kernel's rounding (a page, 64 KiB). */

@@ -2,6 +2,7 @@
  * applied (see include/ahead/enforce.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -69,6 +70,26 @@ int ah_enforce_apply(const ah_enforce_plan *plan, const ah_enforce_opts *opts, a
 	}
 out:
 	*res = r;
+	return rc;
+}
+
+int ah_enforce_one(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, const ah_limits *want,
+		   const ah_enforce_opts *opts, ah_enforce_plan *plan, ah_enforce_result *res, char *err,
+		   size_t errlen)
+{
+	if (!roots || !ref || !want || !plan || !res)
+		return AH_EINVAL;
+	ah_enforce_state *st = malloc(sizeof *st);
+	if (!st)
+		return AH_ENOMEM;
+	int rc = ah_enforce_read(roots, ref, st, err, errlen);
+	if (!rc) {
+		ah_enforce_item it = {ref, st, want};
+		rc = ah_enforce_plan_make(roots, &it, 1, opts, plan, err, errlen);
+	}
+	if (!rc)
+		rc = ah_enforce_apply(plan, opts, res, err, errlen);
+	free(st);
 	return rc;
 }
 
