@@ -65,10 +65,9 @@ static void test_probe_bounded(void **state)
 	assert_true(fabs(s.step_frac + 0.01) < 1e-6);
 	s = next(&p, 750, high, 2000 * MiB, 0, NONE);
 	assert_true(fabs(s.step_frac + 0.005) < 1e-6);
-	/* usage below the limit (after a back-off): the probe goes on from the
-	 * limit, a back-off is undone only at the probe's pace */
+	/* usage below the limit: the probe starts from usage */
 	s = next(&p, 0, 1000 * MiB, 400 * MiB, 0, NONE);
-	assert_int_equal(s.next_high_bytes, (uint64_t)(1000.0 * MiB * 0.99));
+	assert_int_equal(s.next_high_bytes, (uint64_t)(400.0 * MiB * 0.99));
 }
 
 static void test_backoff(void **state)

@@ -10,10 +10,9 @@
  *
  * Per interval, from the cgroup's memory.pressure "some" total (us) delta:
  *   pressure = delta / interval (percent of the interval stalled)
- *   below target: next = high * (1 - probe),  probe = probe_frac *
- *                 min(1, probe_gain * (target - pressure) / target)
- *                 (from the limit, not from usage: a back-off is undone
- *                 slowly, at the probe's pace)
+ *   below target: next = base * (1 - probe),  probe = probe_frac *
+ *                 min(1, probe_gain * (target - pressure) / target),
+ *                 base = min(high, usage) (probing above usage frees nothing)
  *   above target: next = high * (1 + backoff), backoff = min(backoff_max_frac,
  *                 backoff_gain * (pressure - target) / target)
  *   then next is held within [max(floor, min_bytes), ceiling]: the floor is

@@ -85,10 +85,8 @@ int ah_pressure_next(const ah_pressure_policy *p, const ah_pressure_input *in, a
 	} else if (s.pressure_pct <= p->target_pct) {
 		double e = (p->target_pct - s.pressure_pct) / p->target_pct * p->probe_gain;
 		double probe = p->probe_frac * (e > 1 ? 1 : e);
-		/* From the limit, not from usage: a back-off that raised the limit
-		 * above usage must not be undone at the next probe (that is what
-		 * made it oscillate between stalls and room). */
-		next = scale(in->high_bytes, 1 - probe);
+		uint64_t base = in->usage_bytes < in->high_bytes ? in->usage_bytes : in->high_bytes;
+		next = scale(base, 1 - probe);
 		s.action = AH_PRESSURE_PROBE;
 	} else {
 		double b = p->backoff_gain * (s.pressure_pct - p->target_pct) / p->target_pct;
