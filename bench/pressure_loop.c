@@ -7,13 +7,16 @@
  *   pressure_loop [--loop] [--interval-ms N] [--target-pct P] [--floor BYTES]
  *                 [--drop FILE]... -- CMD ARGS...
  *
- * cgroup v1 has no memory.high and no memory.reclaim: the soft level is
- * emulated by the hard limit itself (memory.limit_in_bytes) moved by the
- * loop, with its floor at anon usage plus headroom (the enforcer's
- * hard_floor_anon: without swap only page cache is reclaimable, and the
- * kernel reclaims it to meet a lower limit), and oom_kill_disable=1 so a
- * task that does reach the limit pauses (under_oom) and the loop backs off
- * at once instead of the kernel killing it.
+ * cgroup v1 has no memory.high and no memory.reclaim: each interval the
+ * hard limit (memory.limit_in_bytes) is lowered to the loop's soft level,
+ * so the kernel reclaims page cache down to it within this process's write
+ * (as memory.reclaim would), then raised by --headroom (default 64 MiB) so
+ * the workload does not stall reclaiming for itself until it outgrows the
+ * headroom within an interval. The soft level's floor is anon usage (the
+ * enforcer's hard_floor_anon: without swap only page cache is
+ * reclaimable); oom_kill_disable=1 makes a task that does reach the limit
+ * pause (under_oom), and the loop then doubles the level at once instead
+ * of the kernel killing it.
  *
  * Prints one line of key=value results. Root only; the cgroups are made
  * under this process's own and removed at the end. */
@@ -171,30 +174,37 @@ int main(int argc, char **argv)
 			next = high * 2;
 			ooms++;
 		}
-		if (next < anon + headroom)
-			next = anon + headroom; /* anon cannot be reclaimed here (no swap) */
+		if (next < anon)
+			next = anon; /* anon cannot be reclaimed here (no swap) */
 		probes += step.action == AH_PRESSURE_PROBE && next < high;
 		backoffs += step.action == AH_PRESSURE_BACKOFF || sc.under_oom;
-		ah_limits want;
-		ah_limits_init(&want);
-		want.mem_max_bytes = next;
-		ah_enforce_item it = {&ref, &st, &want};
-		ah_enforce_plan plan;
-		ah_enforce_plan_init(&plan);
-		ah_enforce_result res;
-		if (ah_enforce_plan_make(&roots, &it, 1, &eo, &plan, err, sizeof err) == 0) {
-			int a = ah_enforce_apply(&plan, &eo, &res, err, sizeof err);
-			if (a == 0) {
+		/* v1 has no memory.high and no memory.reclaim. Emulated: the limit
+		 * is lowered to the soft level, so the kernel reclaims page cache
+		 * down to it in this process's write (the reclaim is ours, not a
+		 * stall of the workload's), then raised by the headroom, so the
+		 * workload's next allocations do not reclaim themselves; a
+		 * workload outgrowing the headroom within an interval stalls in
+		 * its own reclaim, which its PSI shows and the loop backs off from. */
+		uint64_t lims[2] = {next, next + headroom};
+		for (int k = 0; k < 2; k++) {
+			ah_limits want;
+			ah_limits_init(&want);
+			want.mem_max_bytes = lims[k];
+			ah_enforce_plan plan;
+			ah_enforce_plan_init(&plan);
+			ah_enforce_result res;
+			int a = ah_enforce_one(&roots, &ref, &want, &eo, &plan, &res, err, sizeof err);
+			if (a == 0 && k == 0) {
 				high = plan.item[0].target.mem_max_bytes;
 				if (!started_high_t)
 					started_high_t = t;
 			} else if (a == AH_EBUSY) {
-				busy++; /* could not reclaim that far this interval: kept */
-			} else {
+				busy++; /* could not reclaim that far this interval */
+			} else if (a) {
 				fprintf(stderr, "pressure_loop: apply: %s\n", err);
 			}
+			ah_enforce_plan_fini(&plan);
 		}
-		ah_enforce_plan_fini(&plan);
 		if (high != UINT64_MAX) {
 			peak_high = high > peak_high ? high : peak_high;
 			min_high = high < min_high ? high : min_high;
