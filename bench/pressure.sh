@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # bench/run pressure [--size-mib N] [--reps N] [--target-pct P] [--interval-ms N] [--sort-buffer SIZE]
+#                    [--headroom-mib N]
 #
 # Memory sized by pressure (include/ahead/pressure.h) on a page-cache-heavy
 # real workload: GNU sort of a generated file of random base64 lines
@@ -11,7 +12,7 @@
 # (POSIX_FADV_DONTNEED on that file only), so both start cold.
 # Root only (skips with exit 0 and a message otherwise).
 set -euo pipefail
-size_mib=2048 reps=2 target=0.1 interval=1000 buffer=256M
+size_mib=2048 reps=3 target=0.1 interval=1000 buffer=256M headroom_mib=256
 while [ $# -gt 0 ]; do
   case "$1" in
   --size-mib) size_mib=$2; shift 2 ;;
@@ -19,6 +20,7 @@ while [ $# -gt 0 ]; do
   --target-pct) target=$2; shift 2 ;;
   --interval-ms) interval=$2; shift 2 ;;
   --sort-buffer) buffer=$2; shift 2 ;;
+  --headroom-mib) headroom_mib=$2; shift 2 ;;
   *) echo "bench/pressure: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -34,7 +36,7 @@ in=$work/input.txt
 # 3 random bytes make 4 base64 characters: size_mib * 3/4 of random bytes.
 head -c $((size_mib * 1024 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$in"
 sync
-echo "pressure: sort -S $buffer of $(du -h "$in" | cut -f1) random lines; target ${target}% some, interval ${interval} ms, $reps reps each"
+echo "pressure: sort -S $buffer of $(du -h "$in" | cut -f1) random lines; target ${target}% some, interval ${interval} ms, headroom ${headroom_mib} MiB, $reps reps each"
 echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, no swap ($(awk '/SwapTotal/ {print $2}' /proc/meminfo) kB), kernel $(uname -r); others share the machine"
 printf '%-6s %3s %8s %10s %10s %10s %10s %10s %10s %7s %7s\n' mode rep wall_s peak_MiB anon_MiB file_MiB mean_MiB limit_MiB psi_ms probes backoff
 declare -A sum_wall sum_peak sum_mean
@@ -45,7 +47,7 @@ for r in $(seq 1 "$reps"); do
   order="none loop"; [ $((r % 2)) = 0 ] && order="loop none"
   for m in $order; do
     rm -rf "$work/tmp" "$work/out"; mkdir -p "$work/tmp"
-    args=(--interval-ms "$interval" --target-pct "$target" --drop "$in")
+    args=(--interval-ms "$interval" --target-pct "$target" --headroom $((headroom_mib << 20)) --drop "$in")
     [ $m = loop ] && args+=(--loop)
     line=$("$B/pressure_loop" "${args[@]}" -- env LC_ALL=C sort -S "$buffer" -T "$work/tmp" -o "$work/out" "$in")
     eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/r_/')"

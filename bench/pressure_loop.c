@@ -10,7 +10,7 @@
  * cgroup v1 has no memory.high and no memory.reclaim: each interval the
  * hard limit (memory.limit_in_bytes) is lowered to the loop's soft level,
  * so the kernel reclaims page cache down to it within this process's write
- * (as memory.reclaim would), then raised by --headroom (default 64 MiB) so
+ * (as memory.reclaim would), then raised by --headroom (bench/pressure.sh: 256 MiB) so
  * the workload does not stall reclaiming for itself until it outgrows the
  * headroom within an interval. The soft level's floor is anon usage (the
  * enforcer's hard_floor_anon: without swap only page cache is
