@@ -39,8 +39,8 @@ sync
 echo "pressure: sort -S $buffer of $(du -h "$in" | cut -f1) random lines; target ${target}% some, interval ${interval} ms, headroom ${headroom_mib} MiB, $reps reps each"
 echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, no swap ($(awk '/SwapTotal/ {print $2}' /proc/meminfo) kB), kernel $(uname -r); others share the machine"
 printf '%-6s %3s %8s %10s %10s %10s %10s %10s %10s %7s %7s\n' mode rep wall_s peak_MiB anon_MiB file_MiB mean_MiB limit_MiB psi_ms probes backoff
-declare -A sum_wall sum_peak sum_mean
-for m in none loop; do sum_wall[$m]=0; sum_peak[$m]=0; sum_mean[$m]=0; done
+declare -A sum_wall sum_peak sum_mean sum_psi
+for m in none loop; do sum_wall[$m]=0; sum_peak[$m]=0; sum_mean[$m]=0; sum_psi[$m]=0; done
 anon_peak=0 file_peak=0 loop_anon=0 loop_file=0
 for r in $(seq 1 "$reps"); do
   # the order alternates between reps: neither mode always runs first
@@ -58,6 +58,7 @@ for r in $(seq 1 "$reps"); do
     sum_wall[$m]=$(echo "${sum_wall[$m]} + $r_wall_s" | bc -l)
     sum_peak[$m]=$(echo "${sum_peak[$m]} + $r_peak_kernel_bytes" | bc -l)
     sum_mean[$m]=$(echo "${sum_mean[$m]} + $r_mean_usage_bytes" | bc -l)
+    sum_psi[$m]=$(echo "${sum_psi[$m]} + $r_psi_some_us" | bc -l)
     if [ $m = none ]; then anon_peak=$r_peak_anon_bytes file_peak=$r_peak_file_bytes; fi
     if [ $m = loop ]; then loop_anon=$r_peak_anon_bytes loop_file=$r_peak_file_bytes; fi
   done
@@ -74,6 +75,12 @@ printf 'peak memory, loop vs unconstrained: %.0f vs %.0f MiB (%.1f%% saved)\n' \
 printf 'mean memory held: %.0f vs %.0f MiB (%.1f%% saved)\n' \
   "$(echo "${sum_mean[loop]} / $reps / 1048576" | bc -l)" "$(echo "${sum_mean[none]} / $reps / 1048576" | bc -l)" "$saved_mean"
 printf 'wall time: %.1f vs %.1f s (%+.1f%%)\n' "$(echo "${sum_wall[loop]} / $reps" | bc -l)" "$(echo "${sum_wall[none]} / $reps" | bc -l)" "$cost"
+# Memory stall time (PSI some: at least one task waiting on memory) as a
+# share of the wall time: what the loop can have cost, measured without the
+# noise of the machine's other users.
+stall=$(echo "100 * ${sum_psi[loop]} / 1000000 / ${sum_wall[loop]}" | bc -l)
+stall0=$(echo "100 * ${sum_psi[none]} / 1000000 / ${sum_wall[none]}" | bc -l)
+printf 'memory stall (PSI some) under the loop: %.2f%% of wall time (unconstrained: %.2f%%)\n' "$stall" "$stall0"
 # the headline: the smaller of the two savings
 headline=$(echo "if ($saved_peak < $saved_mean) $saved_peak else $saved_mean" | bc -l)
-printf '\npressure_memory_saved_pct=%.1f\npressure_wall_cost_pct=%.1f\n' "$headline" "$cost"
+printf '\npressure_memory_saved_pct=%.1f\npressure_wall_cost_pct=%.1f\npressure_stall_pct=%.2f\n' "$headline" "$cost" "$stall"
