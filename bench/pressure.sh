@@ -38,7 +38,7 @@ head -c $((size_mib * 1024 * 1024 * 3 / 4)) /dev/urandom | base64 -w 76 >"$in"
 sync
 echo "pressure: sort -S $buffer of $(du -h "$in" | cut -f1) random lines; target ${target}% some, interval ${interval} ms, headroom ${headroom_mib} MiB, $reps reps each"
 echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB RAM, no swap ($(awk '/SwapTotal/ {print $2}' /proc/meminfo) kB), kernel $(uname -r); others share the machine"
-printf '%-6s %3s %8s %10s %10s %10s %10s %10s %10s %7s %7s\n' mode rep wall_s peak_MiB anon_MiB file_MiB mean_MiB limit_MiB psi_ms probes backoff
+printf '%-6s %3s %8s %10s %10s %10s %10s %10s %10s %7s %7s %8s\n' mode rep wall_s peak_MiB anon_MiB file_MiB mean_MiB limit_MiB psi_ms probes backoff ahead_cpu
 declare -A sum_wall sum_peak sum_mean sum_psi
 for m in none loop; do sum_wall[$m]=0; sum_peak[$m]=0; sum_mean[$m]=0; sum_psi[$m]=0; done
 anon_peak=0 file_peak=0 loop_anon=0 loop_file=0
@@ -52,9 +52,9 @@ for r in $(seq 1 "$reps"); do
     line=$("$B/pressure_loop" "${args[@]}" -- env LC_ALL=C sort -S "$buffer" -T "$work/tmp" -o "$work/out" "$in")
     eval "$(echo "$line" | tr ' ' '\n' | sed 's/^/r_/')"
     if [ "$r_exit" != 0 ]; then echo "pressure: the sort failed ($m, exit $r_exit): $line" >&2; exit 1; fi
-    printf '%-6s %3s %8.1f %10d %10d %10d %10.0f %10.0f %10d %7d %7d\n' $m "$r" "$r_wall_s" $((r_peak_kernel_bytes >> 20)) \
+    printf '%-6s %3s %8.1f %10d %10d %10d %10.0f %10.0f %10d %7d %7d %8.2f\n' $m "$r" "$r_wall_s" $((r_peak_kernel_bytes >> 20)) \
       $((r_peak_anon_bytes >> 20)) $((r_peak_file_bytes >> 20)) "$(echo "$r_mean_usage_bytes / 1048576" | bc -l)" \
-      "$(echo "$r_mean_limit_bytes / 1048576" | bc -l)" $((r_psi_some_us / 1000)) "$r_probes" "$r_backoffs"
+      "$(echo "$r_mean_limit_bytes / 1048576" | bc -l)" $((r_psi_some_us / 1000)) "$r_probes" "$r_backoffs" "$r_own_cpu_s"
     sum_wall[$m]=$(echo "${sum_wall[$m]} + $r_wall_s" | bc -l)
     sum_peak[$m]=$(echo "${sum_peak[$m]} + $r_peak_kernel_bytes" | bc -l)
     sum_mean[$m]=$(echo "${sum_mean[$m]} + $r_mean_usage_bytes" | bc -l)
