@@ -777,6 +777,46 @@ static void test_soft_check(void **state)
 	rmtree("v1");
 }
 
+static void test_reclaim(void **state)
+{
+	(void)state;
+	v2_cgroup("r", "max 100000", "max", "max", 300 * MiB, 200 * MiB);
+	ah_cgroup_roots r;
+	roots_of(&r, true, false);
+	ah_cgroup_ref ref;
+	ah_cgroup_ref_init(&ref, "r", NULL);
+	char err[1024] = "";
+	uint64_t got = 1;
+	/* no memory.reclaim (before 5.19) */
+	assert_int_equal(ah_enforce_reclaim(&r, &ref, 100 * MiB, NULL, &got, err, sizeof err), AH_EUNSUPPORTED);
+	assert_non_null(strstr(err, "memory.reclaim"));
+	wr("v2/r/memory.reclaim", "");
+	ah_enforce_opts o;
+	ah_enforce_opts_init(&o);
+	o.dry_run = true;
+	assert_int_equal(ah_enforce_reclaim(&r, &ref, 100 * MiB, &o, &got, err, sizeof err), 0);
+	assert_int_equal(got, 0);
+	assert_string_equal(rd("v2/r/memory.reclaim"), "");
+	/* the excess over the target (a fake usage does not go down: 0 reclaimed) */
+	assert_int_equal(ah_enforce_reclaim(&r, &ref, 100 * MiB, NULL, &got, err, sizeof err), 0);
+	assert_string_equal(rd("v2/r/memory.reclaim"), "209715200");
+	assert_int_equal(got, 0);
+	/* at or below the target: nothing written */
+	wr("v2/r/memory.reclaim", "");
+	assert_int_equal(ah_enforce_reclaim(&r, &ref, 300 * MiB, NULL, &got, err, sizeof err), 0);
+	assert_string_equal(rd("v2/r/memory.reclaim"), "");
+	/* v1: the limit is lowered, then set back to what it was */
+	v1_cgroup("r1", "-1", "100000", "1073741824", 300 * MiB, 200 * MiB);
+	ah_cgroup_roots r1;
+	roots_of(&r1, false, true);
+	ah_cgroup_ref_init(&ref, NULL, "r1");
+	assert_int_equal(ah_enforce_reclaim(&r1, &ref, 50 * MiB, NULL, &got, err, sizeof err), 0);
+	assert_string_equal(rd("v1/memory/r1/memory.limit_in_bytes"), "1073741824");
+	assert_string_equal(rd("v1/memory/r1/memory.oom_control"), "1");
+	rmtree("v2");
+	rmtree("v1");
+}
+
 /* ---- a cgroup's life ---- */
 
 static void test_create_attach_remove(void **state)
@@ -913,6 +953,7 @@ int main(void)
 		cmocka_unit_test(test_vanished),
 		cmocka_unit_test(test_limits_check),
 		cmocka_unit_test(test_soft_check),
+		cmocka_unit_test(test_reclaim),
 		cmocka_unit_test(test_create_attach_remove),
 		cmocka_unit_test(test_kill_fake),
 		cmocka_unit_test(test_proc_cgroups),

@@ -218,15 +218,45 @@ static double cpu_ns(void)
 	return (double)st.use.cpu_usage_ns.v;
 }
 
-/* millicores over ms of wall time */
-static double measure(int ms)
+/* The host's idle ticks (idle + iowait) from /proc/stat. */
+static double idle_ticks(void)
 {
-	double c0 = cpu_ns();
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[5] = {0};
+	if (!f)
+		return 0;
+	int n = fscanf(f, "cpu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4]);
+	fclose(f);
+	return n == 5 ? (double)(v[3] + v[4]) : 0;
+}
+
+/* millicores over ms of wall time; *idle_m: the host's idle millicores
+ * meanwhile (a child cannot reach its quota on a host with no room left) */
+static double measure(int ms, double *idle_m)
+{
+	double c0 = cpu_ns(), i0 = idle_ticks();
 	int64_t t0 = now_ns();
 	sleep_ms(ms);
-	double c1 = cpu_ns();
+	double c1 = cpu_ns(), i1 = idle_ticks();
 	int64_t t1 = now_ns();
+	*idle_m = (i1 - i0) / (double)sysconf(_SC_CLK_TCK) / ((double)(t1 - t0) / 1e9) * 1000.0;
 	return (c1 - c0) / (double)(t1 - t0) * 1000.0;
+}
+
+/* Held to its quota: never above it (+20%); at least 80% of it unless the
+ * host had less than that left idle (others' load: said, not failed). */
+static void check_quota(double m, double idle, double quota)
+{
+	print_message("cpu quota %.0fm: the spinning child used %.0fm over 1 s (host idle meanwhile %.0fm)\n", quota,
+		      m, idle);
+	assert_true(m < quota * 1.2);
+	if (m > quota * 0.8)
+		return;
+	if (idle < quota * 0.2) {
+		print_message("  (below 80%% of the quota with the host saturated by others: not a failure)\n");
+		return;
+	}
+	fail_msg("%.0fm is below 80%% of the %.0fm quota with %.0fm idle", m, quota, idle);
 }
 
 static void test_cpu_quota(void **state)
@@ -243,16 +273,14 @@ static void test_cpu_quota(void **state)
 	pid_t pid = spawn(go, spin, 0);
 	start(pid, go);
 	sleep_ms(200);
-	double m = measure(1000);
-	print_message("cpu quota 250m: the spinning child used %.0fm over 1 s\n", m);
-	assert_true(m > 200 && m < 300);
+	double idle, m = measure(1000, &idle);
+	check_quota(m, idle, 250);
 	/* resized live */
 	want.cpu_millicores = 500;
 	apply_limits(&want);
 	sleep_ms(200);
-	m = measure(1000);
-	print_message("cpu quota 500m: %.0fm\n", m);
-	assert_true(m > 400 && m < 600);
+	m = measure(1000, &idle);
+	check_quota(m, idle, 500);
 	size_t n = 0;
 	char err[1024];
 	assert_int_equal(ah_enforce_kill(&roots, &cur, &n, err, sizeof err), 0);

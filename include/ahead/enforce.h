@@ -183,6 +183,19 @@ int ah_enforce_one(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, const
 		   const ah_enforce_opts *opts, ah_enforce_plan *plan, ah_enforce_result *res, char *err,
 		   size_t errlen);
 
+/* Proactive reclaim down to target_bytes of usage (the pressure loop's
+ * soft level), paid by the caller's write, not by the workload's stalls.
+ * v2: memory.reclaim with the excess (usage - target). v1, which has no
+ * memory.reclaim: the hard limit is lowered to the target (never below
+ * anon usage: only page cache is reclaimable without swap) and then set
+ * back to what it was, so the kernel reclaims in between. *reclaimed_bytes
+ * is usage before less usage after (0 when already at or below). Nothing
+ * is written in a dry run or once the stop flag is set (both 0).
+ * AH_EUNSUPPORTED without memory.reclaim or a v1 memory controller; v1's
+ * and v2's EBUSY/EAGAIN (could not reclaim that much now) is AH_EBUSY. */
+int ah_enforce_reclaim(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, uint64_t target_bytes,
+		       const ah_enforce_opts *opts, uint64_t *reclaimed_bytes, char *err, size_t errlen);
+
 /* Drift: a limit changed behind ahead's back. Compares what ahead applied
  * (KEEP fields are not compared) with what the cgroup has, within the
  * kernel's rounding (a page, 64 KiB). */

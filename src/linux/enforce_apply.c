@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,7 +35,7 @@ static int write_value(const char *path, const char *value, char *err, size_t er
 		return 0;
 	if (w >= 0)
 		return ah_sys_err(err, errlen, AH_EIO, path, 0, "short write of '%s'", value);
-	if (e == EBUSY)
+	if (e == EBUSY || e == EAGAIN)
 		return ah_sys_err(err, errlen, AH_EBUSY, path, 0, "'%s' refused: usage could not be reclaimed below it",
 				  value);
 	if (e == EINVAL)
@@ -89,6 +90,76 @@ int ah_enforce_one(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, const
 	}
 	if (!rc)
 		rc = ah_enforce_apply(plan, opts, res, err, errlen);
+	free(st);
+	return rc;
+}
+
+static int mem_usage(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, ah_enforce_state *st, char *err,
+		     size_t errlen)
+{
+	int rc = ah_enforce_read(roots, ref, st, err, errlen);
+	if (!rc && st->use.mem_current_bytes.st != AH_FIELD_OK)
+		rc = ah_sys_err(err, errlen, AH_EUNSUPPORTED, "memory", 0, "no memory usage to reclaim from");
+	return rc;
+}
+
+int ah_enforce_reclaim(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, uint64_t target_bytes,
+		       const ah_enforce_opts *opts, uint64_t *reclaimed_bytes, char *err, size_t errlen)
+{
+	if (!roots || !ref || !reclaimed_bytes)
+		return AH_EINVAL;
+	ah_enforce_state *st = malloc(sizeof *st);
+	if (!st)
+		return AH_ENOMEM;
+	uint64_t before = 0, after = 0;
+	int rc = mem_usage(roots, ref, st, err, errlen);
+	if (rc)
+		goto out;
+	before = after = st->use.mem_current_bytes.v;
+	if (before <= target_bytes || (opts && (opts->dry_run || (opts->stop && atomic_load(opts->stop)))))
+		goto done;
+	char dir[AH_SYSPATH_MAX], path[AH_SYSPATH_MAX], v[32];
+	if (st->mem_ver == AH_ENF_V2 && ah_enf_dir_v2(roots, ref, dir)) {
+		if (ah_sys_path(path, dir, NULL, "memory.reclaim") || access(path, F_OK) != 0) {
+			rc = ah_sys_err(err, errlen, AH_EUNSUPPORTED, dir, 0, "no memory.reclaim (kernel before 5.19)");
+			goto out;
+		}
+		snprintf(v, sizeof v, "%llu", (unsigned long long)(before - target_bytes));
+		rc = write_value(path, v, err, errlen);
+	} else if (st->mem_ver == AH_ENF_V1) {
+		/* the limit down (the plan's clamp keeps it above anon), then back */
+		ah_enforce_opts o;
+		ah_enforce_opts_init(&o);
+		o.hard_floor_anon = true;
+		o.v1_oom_kill_disable = opts ? opts->v1_oom_kill_disable : true;
+		ah_limits down, back;
+		ah_limits_init(&down);
+		ah_limits_init(&back);
+		down.mem_max_bytes = target_bytes;
+		back.mem_max_bytes = st->mem_max_bytes.st == AH_FIELD_OK ? st->mem_max_bytes.v : AH_LIMIT_NONE;
+		ah_enforce_plan p;
+		ah_enforce_plan_init(&p);
+		ah_enforce_result res;
+		ah_enforce_item it = {ref, st, &down};
+		rc = ah_enforce_plan_make(roots, &it, 1, &o, &p, err, errlen);
+		if (!rc)
+			rc = ah_enforce_apply(&p, &o, &res, err, errlen);
+		/* back whatever the reclaim did: the limit must not stay lowered */
+		char e2[256];
+		int rb = ah_enforce_one(roots, ref, &back, &o, &p, &res, e2, sizeof e2);
+		ah_enforce_plan_fini(&p);
+		if (!rc && rb)
+			rc = ah_sys_err(err, errlen, rb, "memory.limit_in_bytes", 0, "not set back: %s", e2);
+	} else {
+		rc = ah_sys_err(err, errlen, AH_EUNSUPPORTED, "memory", 0, "no memory controller");
+	}
+	if (rc)
+		goto out;
+	if (mem_usage(roots, ref, st, err, errlen) == 0)
+		after = st->use.mem_current_bytes.v;
+done:
+	*reclaimed_bytes = before > after ? before - after : 0;
+out:
 	free(st);
 	return rc;
 }
