@@ -136,5 +136,12 @@
 #define AH_LINUX_ROOT_MAX 256
 /* Directory levels below a cgroup mount the observer looks at for matches. */
 #define AH_LINUX_OBSERVE_DEPTH 6
+/* ---- cgroup limits the enforcer writes (enforce.h) ---- */
+/* Block devices one allocation may throttle (io.max lines). */
+#define AH_ENFORCE_IO_DEVICES_MAX 16
+/* Cgroups one plan orders together (an allocation, its parent, siblings). */
+#define AH_ENFORCE_ITEMS_MAX 64
+/* pids of one cgroup the v1 kill reads per round (cgroup.procs). */
+#define AH_ENFORCE_PIDS_MAX 65536
 
 #endif
