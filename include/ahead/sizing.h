@@ -69,6 +69,17 @@ typedef struct {
 	double autopilot_pct;            /* compressible: percentile of the decayed histogram; 0.95 */
 	int64_t autopilot_half_life_s;   /* compressible: its half-life; 12 h */
 	int64_t autopilot_peak_window_s; /* incompressible: hourly peaks considered; 48 h */
+	double autopilot_margin;         /* fraction added to the limit; 0 */
+	/* vpa (recommender flags and updater constants, docs/REPLAY.md) */
+	double vpa_target_pct;           /* --target-cpu/memory-percentile; 0.9 */
+	double vpa_lower_pct;            /* --recommendation-lower-bound-*-percentile; 0.5 */
+	double vpa_upper_pct;            /* --recommendation-upper-bound-*-percentile; 0.95 */
+	double vpa_margin;               /* --recommendation-margin-fraction; 0.15 */
+	int64_t vpa_cpu_half_life_s;     /* --cpu-histogram-decay-half-life; 24 h */
+	int64_t vpa_mem_half_life_s;     /* --memory-histogram-decay-half-life; 24 h */
+	int64_t vpa_mem_interval_s;      /* --memory-aggregation-interval; 24 h */
+	double vpa_update_threshold;     /* updater: least summed relative difference; 0.10 */
+	int64_t vpa_lifetime_s;          /* updater: pod age before in-range updates; 12 h */
 	/* per dimension index */
 	int ndims;
 	ah_sizing_dim dim[AH_MAX_DIMS];
