@@ -6,8 +6,10 @@
  *   slack      sum(max(0, reserved - used)) / sum(used)   (idle capacity)
  *   violation  share of workload-intervals with used > reserved
  *   shortfall  sum(max(0, used - reserved)) / sum(used), and the worst ones
- *   resizes    reservation changes (after the first interval)
+ *   resizes    reservation changes (after the first interval), and per
+ *              workload-hour (resizes / (intervals x step_s / 3600))
  *   cost       reserved unit-hours x price (cpu core-hours, memory GiB-hours)
+ *              + resizes x resize_cost (each resize paid for)
  * One workload-interval is one trace sample; it lasts params.step_s.
  *
  * The replay drives the allocation engine (src/core/engine.c), one engine
@@ -54,6 +56,8 @@ typedef struct {
 	ah_sizing_params sizing;
 	/* cost: price per core-hour and per GiB-hour */
 	double price[AH_REPLAY_DIMS];
+	/* cost of one resize, per dimension, in the price's currency; 0 */
+	double resize_cost[AH_REPLAY_DIMS];
 } ah_replay_params;
 
 void ah_replay_params_default(ah_replay_params *p);
@@ -72,7 +76,9 @@ typedef struct {
 	double violation_pct;  /* 100 * violations / intervals */
 	double shortfall;      /* sum_short / sum_used */
 	double unit_hours;     /* core-hours or GiB-hours reserved */
-	double cost;           /* unit_hours x price */
+	double resizes_per_wl_hour; /* resizes / workload-hours scored */
+	double cost_resize;    /* resizes x resize_cost */
+	double cost;           /* unit_hours x price + cost_resize */
 	/* engine side (the same for both dimensions of a policy) */
 	uint64_t requests;     /* requests made: first samples and re-requests */
 	uint64_t queued;       /* of which queued (the pool was full) */

@@ -49,6 +49,16 @@ typedef struct {
 	double violation_cost;   /* one violation's worth in idle base units x intervals; 0 = pure quantile */
 	double score_share;      /* score scale b: this share of the provisioned size ... */
 	double score_default;    /* ... or this many base units without one */
+	/* ahead's resize economy: a grow is made at once; a shrink only when
+	 * the new level is more than shrink_hysteresis below the reservation,
+	 * at least min_dwell_s after the last resize, and (resizes_per_day >
+	 * 0) while the resize budget (a bucket refilled at resizes_per_day,
+	 * holding as many, every resize taking one) has a resize left. With a
+	 * dwell the shrink goes to the highest target of the last dwell
+	 * (hourly peaks), not to the latest one. Defaults 0.10, 0, 0. */
+	double shrink_hysteresis;
+	int64_t min_dwell_s;
+	double resizes_per_day;
 	/* threshold */
 	int64_t quantum;         /* one replica's size, base units */
 	/* vpa, autopilot: exponential histograms over value / hist_unit */

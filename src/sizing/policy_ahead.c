@@ -34,7 +34,10 @@
  *    intervals of idle reservation (params.violation_cost): coverage of rare,
  *    huge jumps is not bought with capacity held all the time;
  *  - reservation (f + b) x score - b; grow at once, shrink only when the
- *    new target is more than 10% below the current reservation (hysteresis).
+ *    new target is more than the hysteresis (10%) below the current
+ *    reservation; the resize economy (ah_sizing_dim: min dwell, resize
+ *    budget) may hold a shrink back, and with a dwell a shrink goes to the
+ *    highest target of the dwell (hourly peaks), so that it lasts.
  * The quantile, cost and score scale are per dimension (ah_sizing_dim).
  * Each interval is O(buckets), no allocation; the state is under 64 KiB. */
 #include <math.h>
@@ -52,7 +55,7 @@
 #define NFC 2 /* forecast candidates: last sample, max of last two */
 #define LOSS_ALPHA (1.0 / 288) /* EWMA of the candidates' loss: ~1 day of 5-min samples */
 #define CB 64 /* coarse score buckets per candidate (10 fine buckets each, 11% wide) */
-#define SHRINK 0.10
+#define PEAK_HOURS 48 /* hourly target peaks kept for the dwell's shrink level */
 #define SEED_SCORE 2.0  /* cold-start prior: r = 2f + b, as with no score yet */
 #define SEED_WEIGHT 1.0 /* worth one fresh sample; fades with HL_ALL */
 
@@ -80,6 +83,12 @@ typedef struct {
 	int cmaxb[NFC];
 	int choice;     /* candidate in use */
 	int have_fc;
+	/* resize economy */
+	double hyst, per_day, tokens;
+	int64_t dwell_s, last_change, last_t;
+	int64_t peak[PEAK_HOURS]; /* highest target per hour, ring */
+	int64_t peak_hour;        /* hour index of peak[peak_hour % PEAK_HOURS] */
+	int have_peak;
 	rhist all;
 	rhist slot[SLOTS];
 } ahead_state;
@@ -125,6 +134,63 @@ static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t request
 	if (st->b < 1)
 		st->b = 1;
 	st->res = requested > 0 ? requested : 0;
+	st->hyst = d->shrink_hysteresis >= 0 && d->shrink_hysteresis < 1 ? d->shrink_hysteresis : 0.10;
+	st->dwell_s = d->min_dwell_s > 0 ? d->min_dwell_s : 0;
+	if (st->dwell_s > (int64_t)(PEAK_HOURS - 1) * 3600)
+		st->dwell_s = (int64_t)(PEAK_HOURS - 1) * 3600;
+	st->per_day = d->resizes_per_day > 0 ? d->resizes_per_day : 0;
+	st->tokens = st->per_day;
+}
+
+/* Note the target tg of the interval at t in the hourly peaks; return the
+ * highest target of the last dwell (tg itself without a dwell). */
+static int64_t dwell_level(ahead_state *st, int64_t t, int64_t tg)
+{
+	int64_t h = t / 3600;
+	if (!st->have_peak || h - st->peak_hour >= PEAK_HOURS) {
+		memset(st->peak, 0, sizeof(st->peak));
+		st->have_peak = 1;
+		st->peak_hour = h;
+	}
+	for (; st->peak_hour < h; st->peak_hour++)
+		st->peak[(st->peak_hour + 1) % PEAK_HOURS] = 0;
+	int64_t *cur = &st->peak[h % PEAK_HOURS];
+	if (tg > *cur)
+		*cur = tg;
+	if (!st->dwell_s)
+		return tg;
+	int64_t m = 0, nh = (st->dwell_s + 3599) / 3600;
+	for (int64_t k = 0; k <= nh && k < PEAK_HOURS; k++)
+		if (st->peak[(h - k) % PEAK_HOURS] > m)
+			m = st->peak[(h - k) % PEAK_HOURS];
+	return m;
+}
+
+/* The economy's verdict on the target tg for the interval at t. */
+static void apply_target(ahead_state *st, int64_t t, int64_t tg)
+{
+	if (st->per_day > 0 && st->last_t && t > st->last_t) {
+		st->tokens += st->per_day * (double)(t - st->last_t) / 86400.0;
+		if (st->tokens > st->per_day)
+			st->tokens = st->per_day;
+	}
+	st->last_t = t;
+	int64_t level = dwell_level(st, t, tg);
+	if (tg > st->res) {
+		st->res = tg; /* a grow is never held back */
+		st->last_change = t;
+		st->tokens -= 1;
+		return;
+	}
+	if (!((double)level < (1.0 - st->hyst) * (double)st->res))
+		return;
+	if (st->dwell_s && t - st->last_change < st->dwell_s)
+		return;
+	if (st->per_day > 0 && st->tokens < 1)
+		return;
+	st->res = level;
+	st->last_change = t;
+	st->tokens -= 1;
 }
 
 static void candidates(const ahead_state *st, double *fk)
@@ -231,8 +297,7 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 	for (int k = 0; k < NFC; k++)
 		st->rk[k] = (st->fk[k] + st->b) * cand_score(st, k) - st->b;
 	st->have_fc = 1;
-	if (tg > st->res || (double)tg < (1.0 - SHRINK) * (double)st->res)
-		st->res = tg;
+	apply_target(st, t, tg);
 	return st->res;
 }
 

@@ -20,6 +20,9 @@ void ah_sizing_dim_default(const char *name, ah_sizing_dim *d)
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
+	d->shrink_hysteresis = 0.10;
+	d->min_dwell_s = 0;
+	d->resizes_per_day = 0;
 	if (name && !strcmp(name, "cpu")) {
 		/* Chosen on the July Bitbrains sweeps (docs/RESULTS.md). */
 		d->quantile = 0.998;
