@@ -25,7 +25,21 @@
  *   oracle_k K DIM ORACLE_SLACK   (the oracle with the same budget of K
  *                                  changes every workload-day)
  *   oracle_time SECONDS
- * With a second argument "oracle" only the defaults and the oracle run. */
+ * (point, half, sweep and csweep lines end with SHORTFALL RESIZES_PER_WL_H)
+ * then the issue-13 comparisons (chosen_elsewhere):
+ *   grid POLICY KNOB V...                      every grid swept
+ *   xstar_TAG_S_on_T POLICY DIM KNOB=V...      P's x* for scoring group S
+ *   xstar_TAG_S_on_T_for_P  ahead DIM KNOB=V.. ahead's x* against P
+ *   fair TAG P DIM RATIO RATIO_SAME  then (slack viol% shortfall rph) for
+ *       ahead at x*, ahead at x* with P's resize rate, P at x*, P's
+ *       default, all pooled over the scoring groups; COUNTS COUNTS_SAME
+ *       (TAG: halves, halves_in, time, time_in; *_in = chosen on the
+ *       scoring group itself, in-sample)
+ *   kill SPLIT AHEAD_KILL% VPA_KILL% HARD_COMMIT AHEAD_SOFT% AHEAD_SLACK
+ *   oracle_fair DIM RATIO AHEAD_SLACK ORACLE_SLACK VIOL% SHORTFALL RPH
+ *   fair_time SECONDS
+ * With a second argument "oracle" only the defaults and the oracle run;
+ * with "fair" only the issue-13 comparisons. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -120,8 +134,10 @@ typedef struct {
 	int64_t *res; /* [policy * nrows + row] */
 } taps;
 
-static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved)
+static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved,
+		int64_t hard)
 {
+	(void)hard;
 	(void)workload;
 	(void)dim;
 	(void)t_s;
@@ -278,6 +294,7 @@ static const char *const gname[NG] = {"A", "B", "T1", "T2"};
 
 typedef struct {
 	double idle, used, shrt, n, viol, resizes;
+	double kill, hard, res; /* intervals over the hard level; sums of hard levels, reservations */
 } acc;
 
 typedef struct {
@@ -295,7 +312,8 @@ typedef struct {
 	size_t row;
 } ectx;
 
-static void etap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved)
+static void etap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved,
+		 int64_t hard)
 {
 	(void)workload;
 	(void)pol;
@@ -316,6 +334,9 @@ static void etap(void *ctx, const char *workload, int pol, int dim, int64_t t_s,
 			a->shrt += (double)(used - reserved);
 		}
 		a->resizes += resized;
+		a->kill += used > hard ? 1 : 0;
+		a->hard += (double)hard;
+		a->res += (double)reserved;
 	}
 	if (c->res)
 		c->res[c->row] = reserved;
@@ -380,6 +401,9 @@ static void a_add(acc *x, const acc *y)
 	x->n += y->n;
 	x->viol += y->viol;
 	x->resizes += y->resizes;
+	x->kill += y->kill;
+	x->hard += y->hard;
+	x->res += y->res;
 }
 
 /* The knobs of each side, every grid printed by the bench. At least 4
@@ -403,8 +427,12 @@ static const grid grids[] = {
 	{AH_SIZING_KIND_AUTOPILOT, 3, {"half_life_h", "pct", "margin"}, {4, 4, 4},
 	 {{3, 6, 12, 24}, {0.8, 0.9, 0.95, 0.99}, {0, 0.05, 0.1, 0.2}}, {12, 0.95, 0}},
 	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {4, 4, 4, 4},
-	 {{0.99, 0.998, 0.9995, 0.9999}, {0.1, 0.3, 1, 3}, {0, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}}, {-1, 1, 0, 0.1}},
+	 {{0.9, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}}, {-1, 1, 0, 0.1}},
 };
+/* ahead's two levels on memory: the violation cost (the soft level) and
+ * the safety net's margin */
+static const grid kill_grid = {AH_SIZING_KIND_AHEAD, 2, {"cost_x", "hard_margin"}, {4, 5},
+			       {{0.3, 1, 3, 10}, {0, 0.1, 0.25, 0.5, 1}}, {1, 0.25}};
 #define NGRID (sizeof(grids) / sizeof(grids[0]))
 
 static int grid_size(const grid *g)
@@ -447,10 +475,19 @@ static void apply(const grid *g, const double *x, int d, ah_replay_params *p)
 		s->autopilot_margin = x[2];
 		break;
 	default:
-		s->dim[d].quantile = x[0];
-		s->dim[d].violation_cost *= x[1];
-		s->dim[d].min_dwell_s = (int64_t)(x[2] * 3600);
-		s->dim[d].shrink_hysteresis = x[3];
+		for (int k = 0; k < g->nk; k++) {
+			const char *n = g->knob[k];
+			if (!strcmp(n, "quantile"))
+				s->dim[d].quantile = x[k];
+			else if (!strcmp(n, "cost_x"))
+				s->dim[d].violation_cost *= x[k];
+			else if (!strcmp(n, "dwell_h"))
+				s->dim[d].min_dwell_s = (int64_t)(x[k] * 3600);
+			else if (!strcmp(n, "hysteresis"))
+				s->dim[d].shrink_hysteresis = x[k];
+			else if (!strcmp(n, "hard_margin"))
+				s->dim[d].hard_margin = x[k];
+		}
 		break;
 	}
 }
@@ -474,7 +511,7 @@ typedef struct {
 } sweep_res;
 
 static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, const int *half_of, int64_t mid,
-		      sweep_res *out)
+		      unsigned dims, sweep_res *out)
 {
 	int n = grid_size(g);
 	out->g = g;
@@ -485,7 +522,7 @@ static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, 
 		return AH_ENOMEM;
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		out->def[d] = -1;
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && (dims & (1u << d)); i++) {
 			double x[MAXK];
 			grid_point(g, i, x);
 			int ok = 1, isdef = 1;
@@ -677,7 +714,7 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 				printf(" %g", g->v[k][v]);
 			printf("\n");
 		}
-		rc = sweep_grid(r, p, g, half_of, mid, &sr[gi]);
+		rc = sweep_grid(r, p, g, half_of, mid, 3u, &sr[gi]);
 		for (int d = 0; d < AH_REPLAY_DIMS && !rc; d++)
 			if (sr[gi].def[d] < 0) {
 				fprintf(stderr, "fair: %s: the defaults are not a grid point\n", ah_sizing_name(g->kind));
@@ -705,6 +742,52 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 					xv[d][j] = pick(A, d, tg_h[j], a_viol(pd), a_short(pd), r0 > 1 ? r0 : 1, step);
 				}
 		}
+	/* two-level memory: ahead's kill rate at a setting whose hard levels
+	 * sum to no more than vpa's default reservations, chosen on the other
+	 * half (or the month's first half) */
+	sweep_res ks;
+	memset(&ks, 0, sizeof(ks));
+	if (!rc) {
+		for (int k = 0; k < kill_grid.nk; k++) {
+			printf("grid ahead_two_level %s", kill_grid.knob[k]);
+			for (int v = 0; v < kill_grid.nv[k]; v++)
+				printf(" %g", kill_grid.v[k][v]);
+			printf("\n");
+		}
+		rc = sweep_grid(r, p, &kill_grid, half_of, mid, 1u << AH_DIM_MEMORY, &ks);
+	}
+	for (int split = 0; split < 2 && !rc; split++) {
+		const sweep_res *V = &sr[1]; /* vpa */
+		int dm = AH_DIM_MEMORY, ns = split ? 1 : 2;
+		const int *sc = split ? sc_t : sc_h, *tg = split ? tg_t : tg_h;
+		acc ak = {0}, vk = {0};
+		for (int j = 0; j < ns; j++) {
+			const acc *vt = &V->ev[dm * V->nset + V->def[dm]].a[tg[j]][dm];
+			int best = -1;
+			for (int i = 0; i < ks.nset; i++) {
+				if (!ks.valid[dm * ks.nset + i])
+					continue;
+				const acc *a = &ks.ev[dm * ks.nset + i].a[tg[j]][dm];
+				if (a->hard > vt->res)
+					continue;
+				const acc *b = best < 0 ? NULL : &ks.ev[dm * ks.nset + best].a[tg[j]][dm];
+				if (!b || a->kill < b->kill || (a->kill == b->kill && a->hard < b->hard))
+					best = i;
+			}
+			if (best < 0)
+				continue;
+			char t2[64];
+			snprintf(t2, sizeof(t2), "xstar_kill_%s_on_%s", gname[sc[j]], gname[tg[j]]);
+			print_setting(t2, &ks, dm, best);
+			a_add(&ak, &ks.ev[dm * ks.nset + best].a[sc[j]][dm]);
+			a_add(&vk, &V->ev[dm * V->nset + V->def[dm]].a[sc[j]][dm]);
+		}
+		/* kill SPLIT ahead_kill% vpa_kill% hard_commit ahead_soft_viol% ahead_slack */
+		printf("kill %s %.5f %.5f %.4f %.5f %.4f\n", split ? "time" : "halves",
+		       ak.n > 0 ? 100.0 * ak.kill / ak.n : NAN, vk.n > 0 ? 100.0 * vk.kill / vk.n : NAN,
+		       vk.res > 0 ? ak.hard / vk.res : NAN, a_viol(&ak), a_slack(&ak));
+	}
+	sweep_free(&ks);
 	/* the oracle at ahead's x* for vpa: each half scored at the setting
 	 * chosen on the other */
 	size_t *idx = rc ? NULL : malloc(r->n * sizeof(*idx));
@@ -891,7 +974,8 @@ int main(int argc, char **argv)
 		}
 		ah_replay_free(rp);
 	}
+	int rc = chosen_elsewhere(&r, &p);
 	free(r.v);
 	free(r.names);
-	return 0;
+	return rc ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 /* Resizes paid for (issue 13): the replay's resize cost and resizes per
  * workload-hour on a tiny trace, and ahead's resize economy (shrink
- * hysteresis, minimum dwell, resize budget) driven through its ops. */
+ * hysteresis, minimum dwell, resize budget) driven through its ops; and
+ * two-level memory scoring (soft level = reservation, hard = safety net). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -155,6 +156,103 @@ static void test_ahead_resize_budget(void **s)
 	assert_true(free_run.shrinks > 6); /* without the budget the wave is followed */
 }
 
+#define GIB ((int64_t)1 << 30)
+
+/* the same ahead memory state the replay drives, stepped alongside it */
+typedef struct {
+	const ah_sizing_ops *ops;
+	void *st;
+	ah_sizing_params p;
+} side;
+
+struct kills {
+	uint64_t soft, kill, n;
+	double hard, res;
+	int64_t last_res, last_hard;
+	int pol;
+};
+
+static void ktap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved,
+		 int64_t hard)
+{
+	(void)workload;
+	(void)t_s;
+	struct kills *k = ctx;
+	if (pol != k->pol || dim != AH_DIM_MEMORY)
+		return;
+	assert_true(hard >= reserved);
+	k->n++;
+	k->soft += used > reserved;
+	k->kill += used > hard;
+	k->hard += (double)hard;
+	k->res += (double)reserved;
+	k->last_res = reserved;
+	k->last_hard = hard;
+}
+
+static void feed_row(ah_replay *rp, int64_t t, int64_t used)
+{
+	char line[128], err[256];
+	snprintf(line, sizeof(line), "time,workload,dim,used,requested\n%lld,a,memory,%lld,%lld\n", (long long)t,
+		 (long long)used, (long long)(8 * GIB));
+	FILE *f = fmemopen(line, strlen(line), "r");
+	assert_non_null(f);
+	ah_trace *tr;
+	assert_int_equal(ah_trace_open_stream(f, "row.csv", AH_TRACE_PLAIN, &tr), 0);
+	assert_int_equal(ah_replay_feed_trace(rp, tr, err, sizeof(err)), 0);
+	ah_trace_free(tr);
+	fclose(f);
+}
+
+/* A day of steady 1 GiB, then three intervals: usage just over the
+ * reservation but under the hard level (a soft crossing: reclaim, no
+ * kill), usage over the hard level (a kill), and back to 1 GiB. vpa, one
+ * level, counts each crossing of its reservation as a kill. */
+static void test_two_level_memory(void **s)
+{
+	(void)s;
+	ah_replay_params p;
+	ah_replay_params_default(&p);
+	ah_sizing_kind k[2] = {AH_SIZING_KIND_AHEAD, AH_SIZING_KIND_VPA};
+	ah_replay *rp = NULL;
+	assert_int_equal(ah_replay_new(&p, k, 2, 1u << AH_DIM_MEMORY, 0, &rp), 0);
+	struct kills ka = {.pol = 0};
+	assert_int_equal(ah_replay_set_tap(rp, ktap, &ka), 0);
+	int64_t t = 0;
+	for (; t < 86400; t += 300)
+		feed_row(rp, t, GIB);
+	assert_int_equal(ka.kill, 0);
+	/* ahead's levels for the next interval are those of the last one
+	 * (steady usage, no resize): a soft crossing between them */
+	assert_true(ka.last_hard > ka.last_res + ka.last_res / 5);
+	int64_t r = ka.last_res, h = ka.last_hard;
+	feed_row(rp, t, r + (h - r) / 2);
+	t += 300;
+	assert_int_equal(ka.last_res, r);
+	assert_int_equal(ka.last_hard, h);
+	assert_int_equal(ka.soft, 1);
+	assert_int_equal(ka.kill, 0);
+	/* far over any safety net: a kill (and a soft crossing) */
+	feed_row(rp, t, 64 * GIB);
+	t += 300;
+	assert_int_equal(ka.soft, 2);
+	assert_int_equal(ka.kill, 1);
+	feed_row(rp, t, GIB);
+	ah_replay_metrics m;
+	ah_replay_get_metrics(rp, 0, AH_DIM_MEMORY, &m);
+	assert_int_equal(m.violations, ka.soft);
+	assert_int_equal(m.kill_violations, ka.kill);
+	assert_float_equal(m.kill_violation_pct, 100.0 * (double)ka.kill / (double)m.intervals, 1e-9);
+	assert_float_equal(m.sum_hard, ka.hard, 1e-3);
+	assert_true(m.sum_hard > m.sum_reserved); /* the net overcommits */
+	/* vpa: one level, kills are its violations, its hard sum its reservations */
+	ah_replay_get_metrics(rp, 1, AH_DIM_MEMORY, &m);
+	assert_int_equal(m.kill_violations, m.violations);
+	assert_true(m.violations >= 1);
+	assert_float_equal(m.sum_hard, m.sum_reserved, 0);
+	ah_replay_free(rp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_ahead_hysteresis),
 		cmocka_unit_test(test_ahead_min_dwell),
 		cmocka_unit_test(test_ahead_resize_budget),
+		cmocka_unit_test(test_two_level_memory),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

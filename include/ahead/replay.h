@@ -10,6 +10,11 @@
  *              workload-hour (resizes / (intervals x step_s / 3600))
  *   cost       reserved unit-hours x price (cpu core-hours, memory GiB-hours)
  *              + resizes x resize_cost (each resize paid for)
+ *   kill       share of workload-intervals with used > the hard level: a
+ *              two-level policy (ops->limit: memory.max over memory.high)
+ *              states it, for any other the reservation is both levels;
+ *              slack is counted against the reservation (the soft level),
+ *              hard_commit = sum of hard levels / sum of reservations
  * One workload-interval is one trace sample; it lasts params.step_s.
  *
  * The replay drives the allocation engine (src/core/engine.c), one engine
@@ -70,6 +75,9 @@ typedef struct {
 
 typedef struct {
 	uint64_t intervals, violations, resizes, workloads;
+	uint64_t kill_violations; /* used > the hard level */
+	double sum_hard;          /* hard levels, summed like sum_reserved */
+	double kill_violation_pct;
 	double sum_used, sum_reserved, sum_idle, sum_short;
 	double slack;          /* sum_idle / sum_used */
 	double net_slack;      /* (sum_reserved - sum_used) / sum_used: shortfalls offset idle */
@@ -120,9 +128,10 @@ void ah_replay_free(ah_replay *rp);
  * ah_replay_new's list), dimension, the sample's time and usage, and the
  * reservation scored for it (the engine's). For analyses beyond the
  * replay's own metrics (bench_replay's offline oracle counts each
- * policy's changes per workload-day). Called from ah_replay_feed. */
+ * policy's changes per workload-day); hard: the hard level scored (the
+ * reservation for a one-level policy). Called from ah_replay_feed. */
 typedef void (*ah_replay_tap_fn)(void *ctx, const char *workload, int pol_idx, int dim, int64_t t_s, int64_t used,
-				 int64_t reserved);
+				 int64_t reserved, int64_t hard);
 /* fn NULL: no tap (the default). */
 int ah_replay_set_tap(ah_replay *rp, ah_replay_tap_fn fn, void *ctx);
 

@@ -59,6 +59,11 @@ typedef struct {
 	double shrink_hysteresis;
 	int64_t min_dwell_s;
 	double resizes_per_day;
+	/* ahead's two levels: the hard level (memory.max: crossing it kills
+	 * the work) is max(reservation, the last 48 h's peak usage) x (1 +
+	 * hard_margin); the reservation is the soft level (memory.high). < 0:
+	 * one level (the reservation is both). memory 0.25, others -1. */
+	double hard_margin;
 	/* threshold */
 	int64_t quantum;         /* one replica's size, base units */
 	/* vpa, autopilot: exponential histograms over value / hist_unit */
@@ -119,6 +124,10 @@ typedef struct {
 	int64_t (*reserve)(void *st, int64_t t_s, int64_t requested);
 	/* The usage of the interval that started at t_s, under `reserved`. */
 	void (*observe)(void *st, int64_t t_s, int64_t used, int64_t reserved, int64_t requested);
+	/* Optional: the hard level (safety net) for the interval of the last
+	 * reserve(), at or above the reservation; negative (or NULL): one
+	 * level on this dimension, the reservation. */
+	int64_t (*limit)(void *st, int64_t t_s);
 } ah_sizing_ops;
 
 /* The registry. get: NULL past the kinds; name: "?" past them. */

@@ -71,6 +71,7 @@ typedef struct {
 	double b; /* score scale, base units */
 	int64_t res;
 	int have;
+	int have_peak; /* the hourly rings below have started */
 	int64_t ref_t; /* decay reference time */
 	double last, prev;
 	double fc; /* forecast made for the pending interval */
@@ -84,11 +85,15 @@ typedef struct {
 	int choice;     /* candidate in use */
 	int have_fc;
 	/* resize economy */
-	double hyst, per_day, tokens;
+	float hyst, hard_margin; /* float: the state stays under 64 KiB */
+	double per_day, tokens;
 	int64_t dwell_s, last_change, last_t;
-	int64_t peak[PEAK_HOURS]; /* highest target per hour, ring */
-	int64_t peak_hour;        /* hour index of peak[peak_hour % PEAK_HOURS] */
-	int have_peak;
+	float peak[PEAK_HOURS];   /* highest target per hour, ring */
+	float upeak[PEAK_HOURS];  /* highest usage per hour, same ring */
+	int64_t peak_hour;        /* newest hour index in the rings */
+	/* two levels: the hard level (memory.max) over the reservation;
+	 * hard_margin (above) < 0: one level */
+	int64_t hard;
 	rhist all;
 	rhist slot[SLOTS];
 } ahead_state;
@@ -140,6 +145,32 @@ static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t request
 		st->dwell_s = (int64_t)(PEAK_HOURS - 1) * 3600;
 	st->per_day = d->resizes_per_day > 0 ? d->resizes_per_day : 0;
 	st->tokens = st->per_day;
+	st->hard_margin = d->hard_margin >= 0 ? d->hard_margin : -1;
+	st->hard = st->res;
+}
+
+/* Move the hourly rings to hour h (hours skipped start empty). */
+static void rings_to(ahead_state *st, int64_t h)
+{
+	if (!st->have_peak || h - st->peak_hour >= PEAK_HOURS) {
+		memset(st->peak, 0, sizeof(st->peak));
+		memset(st->upeak, 0, sizeof(st->upeak));
+		st->have_peak = 1;
+		st->peak_hour = h;
+	}
+	for (; st->peak_hour < h; st->peak_hour++) {
+		st->peak[(st->peak_hour + 1) % PEAK_HOURS] = 0;
+		st->upeak[(st->peak_hour + 1) % PEAK_HOURS] = 0;
+	}
+}
+
+static double ring_max(const float *ring, int64_t h, int64_t nh)
+{
+	double m = 0;
+	for (int64_t k = 0; k <= nh && k < PEAK_HOURS; k++)
+		if (ring[(h - k) % PEAK_HOURS] > m)
+			m = ring[(h - k) % PEAK_HOURS];
+	return m;
 }
 
 /* Note the target tg of the interval at t in the hourly peaks; return the
@@ -147,23 +178,17 @@ static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t request
 static int64_t dwell_level(ahead_state *st, int64_t t, int64_t tg)
 {
 	int64_t h = t / 3600;
-	if (!st->have_peak || h - st->peak_hour >= PEAK_HOURS) {
-		memset(st->peak, 0, sizeof(st->peak));
-		st->have_peak = 1;
-		st->peak_hour = h;
-	}
-	for (; st->peak_hour < h; st->peak_hour++)
-		st->peak[(st->peak_hour + 1) % PEAK_HOURS] = 0;
-	int64_t *cur = &st->peak[h % PEAK_HOURS];
-	if (tg > *cur)
-		*cur = tg;
+	if (h < st->peak_hour && st->have_peak)
+		h = st->peak_hour; /* time does not go back; keep the ring */
+	rings_to(st, h);
+	float *cur = &st->peak[h % PEAK_HOURS];
+	if ((float)tg > *cur)
+		*cur = (float)tg;
 	if (!st->dwell_s)
 		return tg;
-	int64_t m = 0, nh = (st->dwell_s + 3599) / 3600;
-	for (int64_t k = 0; k <= nh && k < PEAK_HOURS; k++)
-		if (st->peak[(h - k) % PEAK_HOURS] > m)
-			m = st->peak[(h - k) % PEAK_HOURS];
-	return m;
+	/* float rounding: the level never falls below tg itself */
+	int64_t m = (int64_t)ceil(ring_max(st->peak, h, (st->dwell_s + 3599) / 3600));
+	return m > tg ? m : tg;
 }
 
 /* The economy's verdict on the target tg for the interval at t. */
@@ -298,6 +323,17 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 		st->rk[k] = (st->fk[k] + st->b) * cand_score(st, k) - st->b;
 	st->have_fc = 1;
 	apply_target(st, t, tg);
+	st->hard = st->res;
+	if (st->hard_margin >= 0) {
+		/* the safety net: the reservation or the last 48 h's peak usage,
+		 * whichever is higher, plus the margin */
+		double u = ring_max(st->upeak, st->peak_hour, PEAK_HOURS - 1);
+		double base = u > (double)st->res ? u : (double)st->res;
+		double hv = ceil(base * (1.0 + st->hard_margin));
+		st->hard = hv > 4e18 ? (int64_t)4e18 : (int64_t)hv;
+		if (st->hard < st->res)
+			st->hard = st->res;
+	}
 	return st->res;
 }
 
@@ -315,6 +351,12 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	(void)requested;
 	ahead_state *st = s;
 	double u = (double)used;
+	int64_t h = t / 3600;
+	if (!st->have_peak || h >= st->peak_hour) {
+		rings_to(st, h);
+		if ((float)u > st->upeak[h % PEAK_HOURS])
+			st->upeak[h % PEAK_HOURS] = (float)u;
+	}
 	if (!st->have) {
 		st->have = 1;
 		st->ref_t = t;
@@ -374,10 +416,18 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	st->last = u;
 }
 
+static int64_t ah_limit(void *s, int64_t t)
+{
+	(void)t;
+	const ahead_state *st = s;
+	return st->hard_margin >= 0 ? st->hard : -1;
+}
+
 const ah_sizing_ops ah_sizing_ahead_ops = {
 	.name = "ahead",
 	.state_size = sizeof(ahead_state),
 	.init = ah_init,
 	.reserve = ah_reserve,
 	.observe = ah_observe,
+	.limit = ah_limit,
 };

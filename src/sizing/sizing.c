@@ -23,6 +23,7 @@ void ah_sizing_dim_default(const char *name, ah_sizing_dim *d)
 	d->shrink_hysteresis = 0.10;
 	d->min_dwell_s = 0;
 	d->resizes_per_day = 0;
+	d->hard_margin = -1;
 	if (name && !strcmp(name, "cpu")) {
 		/* Chosen on the July Bitbrains sweeps (docs/RESULTS.md). */
 		d->quantile = 0.998;
@@ -40,6 +41,7 @@ void ah_sizing_dim_default(const char *name, ah_sizing_dim *d)
 	}
 	if (name && !strcmp(name, "memory")) {
 		d->incompressible = true;
+		d->hard_margin = 0.25; /* memory.max 25% over the higher of memory.high and the 48 h peak */
 		/* the violation cost is the better knob: the quantile is a ceiling */
 		d->quantile = 0.9999;
 		d->violation_cost = 320.0 * (double)(1 << 30); /* 320 GiB */
