@@ -37,11 +37,13 @@
  *       scoring group itself, in-sample)
  *   kill SPLIT AHEAD_KILL% VPA_KILL% HARD_COMMIT AHEAD_SOFT% AHEAD_SLACK
  *   oracle_fair DIM RATIO AHEAD_SLACK ORACLE_SLACK VIOL% SHORTFALL RPH
+ *   cold END HOLD_H DIM SLACK VIOL% SHORTFALL FIRST_DAY_VIOL% FIRST_DAY_SHARE
  *   fair_time SECONDS
  * With a second argument "oracle" only the defaults and the oracle run;
  * with "fair" only the issue-13 comparisons. */
 #include <dirent.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,8 +291,8 @@ static int oracle(const rows *r, const taps *tp, const ah_replay *rp, const ah_s
  * half A (odd VM ids), half B (even), the month's first half T1 and its
  * second half T2 (time split: the replay runs through the whole month, so
  * T2 is scored with what the policy learned in T1, no look-ahead). */
-enum { G_A, G_B, G_T1, G_T2, NG };
-static const char *const gname[NG] = {"A", "B", "T1", "T2"};
+enum { G_A, G_B, G_T1, G_T2, G_D1, NG };
+static const char *const gname[NG] = {"A", "B", "T1", "T2", "D1"}; /* D1: each workload's first day */
 
 typedef struct {
 	double idle, used, shrt, n, viol, resizes;
@@ -308,6 +310,7 @@ typedef struct {
 	size_t wi; /* the fed row's workload */
 	int64_t (*last)[AH_REPLAY_DIMS];
 	unsigned char (*seen)[AH_REPLAY_DIMS];
+	int64_t *first; /* each workload's first sample time, or INT64_MIN */
 	int64_t *res; /* optional: the reservation of every row */
 	size_t row;
 } ectx;
@@ -322,8 +325,11 @@ static void etap(void *ctx, const char *workload, int pol, int dim, int64_t t_s,
 	double resized = c->seen[c->wi][dim] && c->last[c->wi][dim] != reserved ? 1 : 0;
 	c->seen[c->wi][dim] = 1;
 	c->last[c->wi][dim] = reserved;
-	int gs[2] = {c->half, t_s < c->mid ? G_T1 : G_T2};
-	for (int k = 0; k < 2; k++) {
+	if (c->first[c->wi] == INT64_MIN)
+		c->first[c->wi] = t_s;
+	int gs[3] = {c->half, t_s < c->mid ? G_T1 : G_T2, G_D1};
+	int ng = t_s - c->first[c->wi] < DAY_S ? 3 : 2;
+	for (int k = 0; k < ng; k++) {
 		acc *a = &c->ev.a[gs[k]][dim];
 		a->n++;
 		a->used += (double)used;
@@ -355,8 +361,11 @@ static int run_eval(const rows *r, const ah_replay_params *p, ah_sizing_kind k, 
 	ectx c = {.mid = mid, .res = res};
 	c.last = calloc(r->nnames, sizeof(*c.last));
 	c.seen = calloc(r->nnames, sizeof(*c.seen));
+	c.first = malloc(r->nnames * sizeof(*c.first));
+	for (size_t i = 0; c.first && i < r->nnames; i++)
+		c.first[i] = INT64_MIN;
 	ah_replay *rp = NULL;
-	int rc = !c.last || !c.seen ? AH_ENOMEM : ah_replay_new(p, &k, 1, mask, 0, &rp);
+	int rc = !c.last || !c.seen || !c.first ? AH_ENOMEM : ah_replay_new(p, &k, 1, mask, 0, &rp);
 	if (!rc)
 		rc = ah_replay_set_tap(rp, etap, &c);
 	char err[256];
@@ -372,6 +381,7 @@ static int run_eval(const rows *r, const ah_replay_params *p, ah_sizing_kind k, 
 	ah_replay_free(rp);
 	free(c.last);
 	free(c.seen);
+	free(c.first);
 	if (!rc)
 		*out = c.ev;
 	return rc;
@@ -831,6 +841,33 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 	free(idx);
 	free(res);
 	free(res2);
+	/* cold start: ahead holding the requested size for its first hours,
+	 * at its defaults and at its conservative end (quantile 0.9999, no
+	 * violation cost); violations within each workload's first day */
+	static const double holds_h[] = {0, 6, 12, 24};
+	for (int end = 0; end < 2 && !rc; end++)
+		for (size_t hi = 0; hi < sizeof(holds_h) / sizeof(holds_h[0]) && !rc; hi++) {
+			ah_replay_params pq = *p;
+			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+				pq.sizing.dim[d].cold_hold_s = (int64_t)(holds_h[hi] * 3600);
+				if (end) {
+					pq.sizing.dim[d].quantile = 0.9999;
+					pq.sizing.dim[d].violation_cost = 0;
+				}
+			}
+			evals e;
+			if ((rc = run_eval(r, &pq, AH_SIZING_KIND_AHEAD, 3u, half_of, mid, NULL, &e)))
+				break;
+			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+				acc all = e.a[G_A][d];
+				a_add(&all, &e.a[G_B][d]);
+				const acc *d1 = &e.a[G_D1][d];
+				/* cold END HOLD_H DIM slack viol% shortfall first-day viol% share of violations in the first day */
+				printf("cold %s %g %s %.5f %.5f %.6f %.5f %.4f\n", end ? "conservative" : "default", holds_h[hi],
+				       d == AH_DIM_CPU ? "cpu" : "mem", a_slack(&all), a_viol(&all), a_short(&all), a_viol(d1),
+				       all.viol > 0 ? d1->viol / all.viol : 0);
+			}
+		}
 	for (size_t gi = 0; gi < NGRID; gi++)
 		sweep_free(&sr[gi]);
 	free(half_of);

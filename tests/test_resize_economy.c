@@ -1,7 +1,8 @@
 /* Resizes paid for (issue 13): the replay's resize cost and resizes per
  * workload-hour on a tiny trace, and ahead's resize economy (shrink
  * hysteresis, minimum dwell, resize budget) driven through its ops; and
- * two-level memory scoring (soft level = reservation, hard = safety net). */
+ * two-level memory scoring (soft level = reservation, hard = safety net);
+ * ahead's cold-start hold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -253,6 +254,38 @@ static void test_two_level_memory(void **s)
 	ah_replay_free(rp);
 }
 
+/* Cold start: with cold_hold_s the reservation is at least the requested
+ * size for that long after the first sample, then falls to the forecast;
+ * without it, it falls within the first hour. */
+static void test_ahead_cold_hold(void **s)
+{
+	(void)s;
+	for (int hold = 0; hold < 2; hold++) {
+		ah_sizing_params p;
+		ah_sizing_params_default(&p, NULL);
+		p.dim[AH_DIM_CPU].cold_hold_s = hold ? 6 * 3600 : 0;
+		const ah_sizing_ops *ops = ah_sizing_get(AH_SIZING_KIND_AHEAD);
+		void *st = calloc(1, ops->state_size);
+		assert_non_null(st);
+		ops->init(st, &p, AH_DIM_CPU, 4000);
+		int64_t first_below = -1;
+		for (int i = 0; i < 144; i++) {
+			int64_t t = 1000 + (int64_t)i * 300;
+			int64_t r = ops->reserve(st, t, 4000);
+			if (hold && t < 1000 + 6 * 3600)
+				assert_true(r >= 4000);
+			if (r < 4000 && first_below < 0)
+				first_below = t - 1000;
+			ops->observe(st, t, 100, r, 4000);
+		}
+		if (hold)
+			assert_int_equal(first_below, 6 * 3600); /* the first interval past the hold */
+		else
+			assert_true(first_below >= 0 && first_below < 3600);
+		free(st);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_ahead_min_dwell),
 		cmocka_unit_test(test_ahead_resize_budget),
 		cmocka_unit_test(test_two_level_memory),
+		cmocka_unit_test(test_ahead_cold_hold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,10 @@ typedef struct {
 	 * hard_margin); the reservation is the soft level (memory.high). < 0:
 	 * one level (the reservation is both). memory 0.25, others -1. */
 	double hard_margin;
+	/* ahead's cold start: hold at least the requested (provisioned) size
+	 * for this long after a workload's first sample, until the forecast
+	 * has earned trust; 0 = off (default) */
+	int64_t cold_hold_s;
 	/* threshold */
 	int64_t quantum;         /* one replica's size, base units */
 	/* vpa, autopilot: exponential histograms over value / hist_unit */

@@ -37,7 +37,13 @@
  *    new target is more than the hysteresis (10%) below the current
  *    reservation; the resize economy (ah_sizing_dim: min dwell, resize
  *    budget) may hold a shrink back, and with a dwell a shrink goes to the
- *    highest target of the dwell (hourly peaks), so that it lasts.
+ *    highest target of the dwell (hourly peaks), so that it lasts;
+ *  - two levels (incompressible dimensions, hard_margin >= 0): the hard
+ *    level (memory.max) is max(reservation, the last 48 h's peak usage) x
+ *    (1 + hard_margin), stated through limit(); the reservation is the soft
+ *    level (memory.high);
+ *  - cold start (cold_hold_s > 0): the reservation is at least the requested
+ *    size for that long after the workload's first sample.
  * The quantile, cost and score scale are per dimension (ah_sizing_dim).
  * Each interval is O(buckets), no allocation; the state is under 64 KiB. */
 #include <math.h>
@@ -70,8 +76,6 @@ typedef struct {
 	double cost; /* capacity-intervals one violation is worth */
 	double b; /* score scale, base units */
 	int64_t res;
-	int have;
-	int have_peak; /* the hourly rings below have started */
 	int64_t ref_t; /* decay reference time */
 	double last, prev;
 	double fc; /* forecast made for the pending interval */
@@ -82,10 +86,14 @@ typedef struct {
 	double ctotal[NFC];
 	double cend[NFC]; /* upper end of bucket cmaxb */
 	int cmaxb[NFC];
-	int choice;     /* candidate in use */
-	int have_fc;
-	/* resize economy */
-	float hyst, hard_margin; /* float: the state stays under 64 KiB */
+	/* chars and floats: the state stays under 64 KiB */
+	unsigned char choice; /* candidate in use */
+	unsigned char have_fc, have;
+	unsigned char have_peak; /* the hourly rings below have started */
+	/* resize economy; two levels; cold start */
+	float hyst, hard_margin;
+	float hold_s;       /* hold the requested size this long after the first sample */
+	int64_t hold_until; /* ... until then (set at the first sample) */
 	double per_day, tokens;
 	int64_t dwell_s, last_change, last_t;
 	float peak[PEAK_HOURS];   /* highest target per hour, ring */
@@ -145,8 +153,9 @@ static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t request
 		st->dwell_s = (int64_t)(PEAK_HOURS - 1) * 3600;
 	st->per_day = d->resizes_per_day > 0 ? d->resizes_per_day : 0;
 	st->tokens = st->per_day;
-	st->hard_margin = d->hard_margin >= 0 ? d->hard_margin : -1;
+	st->hard_margin = d->hard_margin >= 0 ? (float)d->hard_margin : -1;
 	st->hard = st->res;
+	st->hold_s = d->cold_hold_s > 0 ? (float)(d->cold_hold_s < 30 * 86400 ? d->cold_hold_s : 30 * 86400) : 0;
 }
 
 /* Move the hourly rings to hour h (hours skipped start empty). */
@@ -305,7 +314,6 @@ static void cand_add(ahead_state *st, int k, int fb, double w)
 
 static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 {
-	(void)requested;
 	ahead_state *st = s;
 	if (!st->have)
 		return st->res;
@@ -323,6 +331,10 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 		st->rk[k] = (st->fk[k] + st->b) * cand_score(st, k) - st->b;
 	st->have_fc = 1;
 	apply_target(st, t, tg);
+	/* cold start: the requested size until the forecast has had hold_s
+	 * to earn trust (then the hysteresis lets it down in one step) */
+	if (st->hold_s > 0 && t < st->hold_until && requested > st->res)
+		st->res = requested;
 	st->hard = st->res;
 	if (st->hard_margin >= 0) {
 		/* the safety net: the reservation or the last 48 h's peak usage,
@@ -360,6 +372,7 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	if (!st->have) {
 		st->have = 1;
 		st->ref_t = t;
+		st->hold_until = t + (int64_t)st->hold_s;
 		st->last = u;
 		/* cold start: one pseudo-score of 2 in the workload's histogram.
 		 * Without it the first few scores alone set the margin, and at
