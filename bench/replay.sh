@@ -263,6 +263,32 @@ if "halves" in kill:
     w("Target ahead ≤ vpa: %s (%.4f%% against %.4f%% of workload-intervals)." %
       ("met" if k[0] <= k[1] else "**not met**", k[0], k[1]))
 w("")
+w("### Closing note")
+w("")
+w("Out-of-sample (halves), the issue's headline lines:")
+w("")
+for P in bases:
+    for d in dims:
+        o = fairl[("halves", P, d)]
+        r_ = o["ratio"]
+        w("- `fair_slack_ratio_%s_%s` = %s (target ≤ 0.7: %s); `_same_resizes` = %s%s." % (
+            P, d, fmt(r_), ("met" if r_ <= 0.7 else "not met, %.0f%% over" % (100 * (r_ / 0.7 - 1))) if r_ == r_ else "no feasible setting",
+            fmt(o["ratio_same"]), "" if o["ratio_same"] == o["ratio_same"] else
+            " (ahead's grid has no setting at %s's default resize rate, %.3f per workload-hour)" % (P, o["pdef"][3])))
+for d in dims:
+    if d in orcf:
+        o = orcf[d]
+        w("- `oracle_ratio_ahead_%s` = %.2f (target ≤ 1.5: %s), ahead at %.3f resizes per workload-hour." % (
+            d, o[0], "met" if o[0] <= 1.5 else "not met, %.1f× the target" % (o[0] / 1.5), o[5]))
+if "halves" in kill:
+    k = kill["halves"]
+    w("- `kill_violation_ahead_mem` = %.4f%% against `kill_violation_vpa_mem` = %.4f%% (target ahead ≤ vpa: %s) at `hard_commit_ratio_ahead_mem` = %.3f." % (
+        k[0], k[1], "met" if k[0] <= k[1] else "not met", k[2]))
+w("")
+w("The settings behind each number are listed under \"Chosen settings\" above. Every ahead setting")
+w("reported in this section was chosen on the other half of the VMs (or on the month's first half);")
+w("the defaults tables below are in-sample for ahead.")
+w("")
 w("### Cold start: holding the requested size")
 w("")
 w("ahead's cold-start prior (`cold_hold_s`): the reservation is at least the workload's requested")
