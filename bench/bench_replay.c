@@ -25,9 +25,25 @@
  *   oracle_k K DIM ORACLE_SLACK   (the oracle with the same budget of K
  *                                  changes every workload-day)
  *   oracle_time SECONDS
- * With a second argument "oracle" only the defaults and the oracle run. */
+ * (point, half, sweep and csweep lines end with SHORTFALL RESIZES_PER_WL_H)
+ * then the issue-13 comparisons (chosen_elsewhere):
+ *   grid POLICY KNOB V...                      every grid swept
+ *   xstar_TAG_S_on_T POLICY DIM KNOB=V...      P's x* for scoring group S
+ *   xstar_TAG_S_on_T_for_P  ahead DIM KNOB=V.. ahead's x* against P
+ *   fair TAG P DIM RATIO RATIO_SAME  then (slack viol% shortfall rph) for
+ *       ahead at x*, ahead at x* with P's resize rate, P at x*, P's
+ *       default, all pooled over the scoring groups; COUNTS COUNTS_SAME
+ *       (TAG: halves, halves_in, time, time_in; *_in = chosen on the
+ *       scoring group itself, in-sample)
+ *   kill SPLIT AHEAD_KILL% VPA_KILL% HARD_COMMIT AHEAD_SOFT% AHEAD_SLACK
+ *   oracle_fair DIM RATIO AHEAD_SLACK ORACLE_SLACK VIOL% SHORTFALL RPH
+ *   cold END HOLD_H DIM SLACK VIOL% SHORTFALL FIRST_DAY_VIOL% FIRST_DAY_SHARE
+ *   fair_time SECONDS
+ * With a second argument "oracle" only the defaults and the oracle run;
+ * with "fair" only the issue-13 comparisons. */
 #include <dirent.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,8 +136,10 @@ typedef struct {
 	int64_t *res; /* [policy * nrows + row] */
 } taps;
 
-static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved)
+static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved,
+		int64_t hard)
 {
+	(void)hard;
 	(void)workload;
 	(void)dim;
 	(void)t_s;
@@ -267,10 +285,602 @@ static int oracle(const rows *r, const taps *tp, const ah_replay *rp, const ah_s
 	return rc;
 }
 
+/* ---- settings chosen elsewhere, scored here (issue 13) ----
+ *
+ * Every replay of one setting is scored on four groups of rows at once:
+ * half A (odd VM ids), half B (even), the month's first half T1 and its
+ * second half T2 (time split: the replay runs through the whole month, so
+ * T2 is scored with what the policy learned in T1, no look-ahead). */
+enum { G_A, G_B, G_T1, G_T2, G_D1, NG };
+static const char *const gname[NG] = {"A", "B", "T1", "T2", "D1"}; /* D1: each workload's first day */
+
+typedef struct {
+	double idle, used, shrt, n, viol, resizes;
+	double kill, hard, res; /* intervals over the hard level; sums of hard levels, reservations */
+} acc;
+
+typedef struct {
+	acc a[NG][AH_REPLAY_DIMS];
+} evals;
+
+typedef struct {
+	evals ev;
+	int64_t mid;
+	int half;  /* the fed row's half: G_A or G_B */
+	size_t wi; /* the fed row's workload */
+	int64_t (*last)[AH_REPLAY_DIMS];
+	unsigned char (*seen)[AH_REPLAY_DIMS];
+	int64_t *first; /* each workload's first sample time, or INT64_MIN */
+	int64_t *res; /* optional: the reservation of every row */
+	size_t row;
+} ectx;
+
+static void etap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved,
+		 int64_t hard)
+{
+	(void)workload;
+	(void)pol;
+	ectx *c = ctx;
+	/* a resize as the replay counts it: a change after the first sample */
+	double resized = c->seen[c->wi][dim] && c->last[c->wi][dim] != reserved ? 1 : 0;
+	c->seen[c->wi][dim] = 1;
+	c->last[c->wi][dim] = reserved;
+	if (c->first[c->wi] == INT64_MIN)
+		c->first[c->wi] = t_s;
+	int gs[3] = {c->half, t_s < c->mid ? G_T1 : G_T2, G_D1};
+	int ng = t_s - c->first[c->wi] < DAY_S ? 3 : 2;
+	for (int k = 0; k < ng; k++) {
+		acc *a = &c->ev.a[gs[k]][dim];
+		a->n++;
+		a->used += (double)used;
+		if (reserved >= used) {
+			a->idle += (double)(reserved - used);
+		} else {
+			a->viol++;
+			a->shrt += (double)(used - reserved);
+		}
+		a->resizes += resized;
+		a->kill += used > hard ? 1 : 0;
+		a->hard += (double)hard;
+		a->res += (double)reserved;
+	}
+	if (c->res)
+		c->res[c->row] = reserved;
+}
+
+static size_t wl_index(const rows *r, const ah_trace_row *row)
+{
+	return (size_t)((const char *)row->workload - (const char *)r->names) / AH_NAME_MAX;
+}
+
+/* One policy at one setting on the dimensions of mask; res (optional,
+ * r->n entries) receives every row's reservation. */
+static int run_eval(const rows *r, const ah_replay_params *p, ah_sizing_kind k, unsigned mask, const int *half_of,
+		    int64_t mid, int64_t *res, evals *out)
+{
+	ectx c = {.mid = mid, .res = res};
+	c.last = calloc(r->nnames, sizeof(*c.last));
+	c.seen = calloc(r->nnames, sizeof(*c.seen));
+	c.first = malloc(r->nnames * sizeof(*c.first));
+	for (size_t i = 0; c.first && i < r->nnames; i++)
+		c.first[i] = INT64_MIN;
+	ah_replay *rp = NULL;
+	int rc = !c.last || !c.seen || !c.first ? AH_ENOMEM : ah_replay_new(p, &k, 1, mask, 0, &rp);
+	if (!rc)
+		rc = ah_replay_set_tap(rp, etap, &c);
+	char err[256];
+	for (size_t i = 0; i < r->n && !rc; i++) {
+		if (!(mask & (1u << r->v[i].dim)))
+			continue;
+		c.row = i;
+		c.wi = wl_index(r, &r->v[i]);
+		c.half = half_of[c.wi];
+		if ((rc = ah_replay_feed(rp, &r->v[i], err, sizeof(err))))
+			fprintf(stderr, "%s\n", err);
+	}
+	ah_replay_free(rp);
+	free(c.last);
+	free(c.seen);
+	free(c.first);
+	if (!rc)
+		*out = c.ev;
+	return rc;
+}
+
+static double a_slack(const acc *a)
+{
+	return a->used > 0 ? a->idle / a->used : 0;
+}
+static double a_viol(const acc *a)
+{
+	return a->n > 0 ? 100.0 * a->viol / a->n : 0;
+}
+static double a_short(const acc *a)
+{
+	return a->used > 0 ? a->shrt / a->used : 0;
+}
+static double a_rph(const acc *a, int64_t step_s)
+{
+	return a->n > 0 ? a->resizes / (a->n * (double)step_s / 3600.0) : 0;
+}
+static void a_add(acc *x, const acc *y)
+{
+	x->idle += y->idle;
+	x->used += y->used;
+	x->shrt += y->shrt;
+	x->n += y->n;
+	x->viol += y->viol;
+	x->resizes += y->resizes;
+	x->kill += y->kill;
+	x->hard += y->hard;
+	x->res += y->res;
+}
+
+/* The knobs of each side, every grid printed by the bench. At least 4
+ * values each; the defaults are grid points. */
+#define MAXK 4
+#define MAXV 6
+typedef struct {
+	ah_sizing_kind kind;
+	int nk;
+	const char *knob[MAXK];
+	int nv[MAXK];
+	double v[MAXK][MAXV];
+	double def[MAXK];
+} grid;
+
+static const grid grids[] = {
+	{AH_SIZING_KIND_THRESHOLD, 2, {"target", "window_s"}, {6, 4},
+	 {{0.5, 0.6, 0.7, 0.8, 0.9, 0.95}, {300, 900, 1800, 3600}}, {0.7, 300}},
+	{AH_SIZING_KIND_VPA, 4, {"half_life_h", "mem_interval_h", "target_pct", "margin"}, {4, 4, 4, 4},
+	 {{6, 12, 24, 48}, {1, 6, 12, 24}, {0.7, 0.8, 0.9, 0.95}, {0, 0.05, 0.15, 0.3}}, {24, 24, 0.9, 0.15}},
+	{AH_SIZING_KIND_AUTOPILOT, 3, {"half_life_h", "pct", "margin"}, {4, 4, 4},
+	 {{3, 6, 12, 24}, {0.8, 0.9, 0.95, 0.99}, {0, 0.05, 0.1, 0.2}}, {12, 0.95, 0}},
+	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {5, 4, 4, 4},
+	 {{0.8, 0.9, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}}, {-1, 1, 0, 0.1}},
+};
+/* ahead's two levels on memory: the violation cost (the soft level) and
+ * the safety net's margin */
+static const grid kill_grid = {AH_SIZING_KIND_AHEAD, 2, {"cost_x", "hard_margin"}, {4, 5},
+			       {{0.3, 1, 3, 10}, {0, 0.1, 0.25, 0.5, 1}}, {1, 0.25}};
+#define NGRID (sizeof(grids) / sizeof(grids[0]))
+
+static int grid_size(const grid *g)
+{
+	int n = 1;
+	for (int k = 0; k < g->nk; k++)
+		n *= g->nv[k];
+	return n;
+}
+
+static void grid_point(const grid *g, int idx, double *x)
+{
+	for (int k = g->nk - 1; k >= 0; k--) {
+		x[k] = g->v[k][idx % g->nv[k]];
+		idx /= g->nv[k];
+	}
+}
+
+/* A setting's parameters for dimension d (each dimension is tuned on its
+ * own: its replays run that dimension alone). ahead's default quantile is
+ * each dimension's own (def -1: cpu 0.998, memory 0.9999), its cost knob
+ * scales the dimension's default violation cost. */
+static void apply(const grid *g, const double *x, int d, ah_replay_params *p)
+{
+	ah_sizing_params *s = &p->sizing;
+	switch (g->kind) {
+	case AH_SIZING_KIND_THRESHOLD:
+		s->hpa_target = x[0];
+		s->hpa_window_s = (int64_t)x[1];
+		break;
+	case AH_SIZING_KIND_VPA:
+		s->vpa_cpu_half_life_s = s->vpa_mem_half_life_s = (int64_t)(x[0] * 3600);
+		s->vpa_mem_interval_s = (int64_t)(x[1] * 3600);
+		s->vpa_target_pct = x[2];
+		s->vpa_margin = x[3];
+		break;
+	case AH_SIZING_KIND_AUTOPILOT:
+		s->autopilot_half_life_s = (int64_t)(x[0] * 3600);
+		s->autopilot_pct = x[1];
+		s->autopilot_margin = x[2];
+		break;
+	default:
+		for (int k = 0; k < g->nk; k++) {
+			const char *n = g->knob[k];
+			if (!strcmp(n, "quantile"))
+				s->dim[d].quantile = x[k];
+			else if (!strcmp(n, "cost_x"))
+				s->dim[d].violation_cost *= x[k];
+			else if (!strcmp(n, "dwell_h"))
+				s->dim[d].min_dwell_s = (int64_t)(x[k] * 3600);
+			else if (!strcmp(n, "hysteresis"))
+				s->dim[d].shrink_hysteresis = x[k];
+			else if (!strcmp(n, "hard_margin"))
+				s->dim[d].hard_margin = x[k];
+		}
+		break;
+	}
+}
+
+/* knobs that do not act on dimension d (their grid is collapsed there) */
+static int knob_idle(const grid *g, int k, int d)
+{
+	if (g->kind == AH_SIZING_KIND_VPA && k == 1 && d == AH_DIM_CPU)
+		return 1; /* the memory aggregation interval */
+	if (g->kind == AH_SIZING_KIND_AUTOPILOT && k == 0 && d == AH_DIM_MEMORY)
+		return 1; /* the cpu histogram's half-life */
+	return 0;
+}
+
+typedef struct {
+	const grid *g;
+	int nset;
+	int *valid; /* [d * nset + i]: the point is run on d (idle knobs at their first value) */
+	evals *ev;  /* [d * nset + i] */
+	int def[AH_REPLAY_DIMS];
+} sweep_res;
+
+static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, const int *half_of, int64_t mid,
+		      unsigned dims, sweep_res *out)
+{
+	int n = grid_size(g);
+	out->g = g;
+	out->nset = n;
+	out->valid = calloc((size_t)n * AH_REPLAY_DIMS, sizeof(int));
+	out->ev = calloc((size_t)n * AH_REPLAY_DIMS, sizeof(evals));
+	if (!out->valid || !out->ev)
+		return AH_ENOMEM;
+	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+		out->def[d] = -1;
+		for (int i = 0; i < n && (dims & (1u << d)); i++) {
+			double x[MAXK];
+			grid_point(g, i, x);
+			int ok = 1, isdef = 1;
+			for (int k = 0; k < g->nk; k++) {
+				if (knob_idle(g, k, d) && x[k] != g->v[k][0])
+					ok = 0;
+				double dv = g->def[k] < 0 ? p0->sizing.dim[d].quantile : g->def[k];
+				if (!knob_idle(g, k, d) && x[k] != dv)
+					isdef = 0;
+			}
+			if (!ok)
+				continue;
+			if (isdef)
+				out->def[d] = i;
+			ah_replay_params p = *p0;
+			apply(g, x, d, &p);
+			int rc = run_eval(r, &p, g->kind, 1u << d, half_of, mid, NULL, &out->ev[d * n + i]);
+			if (rc)
+				return rc;
+			out->valid[d * n + i] = 1;
+		}
+	}
+	return 0;
+}
+
+static void sweep_free(sweep_res *s)
+{
+	free(s->valid);
+	free(s->ev);
+}
+
+/* x*: the least slack on group t subject to violations, shortfall and
+ * resizes per workload-hour there at most vmax, smax, rmax; -1: none. */
+static int pick(const sweep_res *s, int d, int t, double vmax, double smax, double rmax, int64_t step_s)
+{
+	int best = -1;
+	double bs = INFINITY;
+	for (int i = 0; i < s->nset; i++) {
+		if (!s->valid[d * s->nset + i])
+			continue;
+		const acc *a = &s->ev[d * s->nset + i].a[t][d];
+		if (a_viol(a) > vmax * (1 + 1e-12) || a_short(a) > smax * (1 + 1e-12) + 1e-15 ||
+		    a_rph(a, step_s) > rmax * (1 + 1e-12))
+			continue;
+		if (a_slack(a) < bs) {
+			bs = a_slack(a);
+			best = i;
+		}
+	}
+	return best;
+}
+
+static void print_setting(const char *tag, const sweep_res *s, int d, int i)
+{
+	double x[MAXK];
+	grid_point(s->g, i, x);
+	printf("%s %s %s", tag, ah_sizing_name(s->g->kind), d == AH_DIM_CPU ? "cpu" : "mem");
+	for (int k = 0; k < s->g->nk; k++)
+		if (!knob_idle(s->g, k, d))
+			printf(" %s=%g", s->g->knob[k], x[k]);
+	printf("\n");
+}
+
+/* One comparison of ahead against baseline P on dimension d: scoring
+ * groups sc[0..ns), each tuned on tg[j]. Pools ahead's and P's held-out
+ * accumulators at their x* (ahead: resize cap R = max(P's default rate on
+ * T, 1) or, same_resizes, P's default rate). */
+typedef struct {
+	acc ahead, ahead_same, base, base_def;
+	int ok, ok_same;
+} fair_out;
+
+static void fair(const sweep_res *P, const sweep_res *A, int d, const int *sc, const int *tg, int ns, int64_t step_s,
+		 const char *tag, fair_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ok = o->ok_same = 1;
+	int dp = P->def[d];
+	for (int j = 0; j < ns; j++) {
+		const acc *pd = &P->ev[d * P->nset + dp].a[tg[j]][d];
+		double v0 = a_viol(pd), s0 = a_short(pd), r0 = a_rph(pd, step_s);
+		int xp = pick(P, d, tg[j], v0, s0, INFINITY, step_s);
+		int xa = pick(A, d, tg[j], v0, s0, r0 > 1 ? r0 : 1, step_s);
+		int xs = pick(A, d, tg[j], v0, s0, r0, step_s);
+		char t2[64];
+		snprintf(t2, sizeof(t2), "xstar_%s_%s_on_%s", tag, gname[sc[j]], gname[tg[j]]);
+		if (xp >= 0) {
+			print_setting(t2, P, d, xp);
+			a_add(&o->base, &P->ev[d * P->nset + xp].a[sc[j]][d]);
+		}
+		a_add(&o->base_def, &P->ev[d * P->nset + dp].a[sc[j]][d]);
+		if (xa >= 0) {
+			printf("%s_for_%s ", t2, ah_sizing_name(P->g->kind));
+			print_setting("", A, d, xa);
+			a_add(&o->ahead, &A->ev[d * A->nset + xa].a[sc[j]][d]);
+		} else {
+			o->ok = 0;
+		}
+		if (xs >= 0)
+			a_add(&o->ahead_same, &A->ev[d * A->nset + xs].a[sc[j]][d]);
+		else
+			o->ok_same = 0;
+	}
+}
+
+static void print_fair(const char *tag, const sweep_res *P, int d, const fair_out *o, int64_t step_s)
+{
+	const char *dn = d == AH_DIM_CPU ? "cpu" : "mem";
+	double sa = a_slack(&o->ahead), ss = a_slack(&o->ahead_same), sb = a_slack(&o->base);
+	double vd = a_viol(&o->base_def), sd = a_short(&o->base_def);
+	int counts = o->ok && a_viol(&o->ahead) <= 1.1 * vd + 1e-12 && a_short(&o->ahead) <= 1.1 * sd + 1e-15;
+	int counts_s = o->ok_same && a_viol(&o->ahead_same) <= 1.1 * vd + 1e-12 &&
+		       a_short(&o->ahead_same) <= 1.1 * sd + 1e-15;
+	/* fair TAG P D ratio ratio_same | ahead slack viol short rph | ahead(same) ... | P x* ... | P default ... | counts counts_same */
+	printf("fair %s %s %s %.4f %.4f %.4f %.4f %.5f %.3f %.4f %.4f %.5f %.3f %.4f %.4f %.5f %.3f %.4f %.4f %.5f %.3f %d %d\n",
+	       tag, ah_sizing_name(P->g->kind), dn, o->ok && sb > 0 ? sa / sb : NAN,
+	       o->ok_same && sb > 0 ? ss / sb : NAN, sa, a_viol(&o->ahead), a_short(&o->ahead),
+	       a_rph(&o->ahead, step_s), ss, a_viol(&o->ahead_same), a_short(&o->ahead_same),
+	       a_rph(&o->ahead_same, step_s), sb, a_viol(&o->base), a_short(&o->base), a_rph(&o->base, step_s),
+	       a_slack(&o->base_def), vd, sd, a_rph(&o->base_def, step_s), counts, counts_s);
+}
+
+/* The offline oracle against reservations res (one per row) on dimension
+ * d: per workload-day, as many level changes as res made that day. */
+static int oracle_res(const rows *r, const size_t *idx, const int64_t *res, int d, double *oidle, double *pidle,
+		      double *used)
+{
+	int64_t *u = malloc(r->n * sizeof(*u)), *curve = malloc(r->n * sizeof(*curve));
+	int rc = !u || !curve ? AH_ENOMEM : 0;
+	*oidle = *pidle = *used = 0;
+	for (size_t g = 0; g < r->n && !rc;) {
+		const ah_trace_row *first = &r->v[idx[g]];
+		size_t e = g;
+		while (e < r->n && !strcmp(r->v[idx[e]].workload, first->workload) && r->v[idx[e]].dim == first->dim &&
+		       r->v[idx[e]].t_s / DAY_S == first->t_s / DAY_S)
+			e++;
+		if (first->dim != d) {
+			g = e;
+			continue;
+		}
+		size_t n = e - g;
+		int ch = 0;
+		for (size_t t = 0; t < n; t++) {
+			u[t] = r->v[idx[g + t]].used;
+			int64_t rv = res[idx[g + t]];
+			if (t && rv != res[idx[g + t - 1]])
+				ch++;
+			if (rv > u[t])
+				*pidle += (double)(rv - u[t]);
+			*used += (double)u[t];
+		}
+		if ((rc = ah_oracle_slack_curve(u, n, ch, curve)) != 0)
+			break;
+		*oidle += (double)curve[ch];
+		g = e;
+	}
+	free(u);
+	free(curve);
+	return rc;
+}
+
+/* The issue-13 comparisons: every grid swept, the fair_* lines, the
+ * oracle at ahead's x* for vpa. */
+static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
+{
+	double t0 = now();
+	int64_t step = p->sizing.step_s;
+	int *half_of = malloc(r->nnames * sizeof(int));
+	if (!half_of)
+		return AH_ENOMEM;
+	for (size_t i = 0; i < r->nnames; i++)
+		half_of[i] = atoi(r->names[i]) % 2 ? G_A : G_B; /* A: odd VM ids */
+	int64_t tmin = r->v[0].t_s, tmax = r->v[0].t_s;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->v[i].t_s < tmin)
+			tmin = r->v[i].t_s;
+		if (r->v[i].t_s > tmax)
+			tmax = r->v[i].t_s;
+	}
+	int64_t mid = tmin + (tmax - tmin) / 2;
+	sweep_res sr[NGRID];
+	memset(sr, 0, sizeof(sr));
+	int rc = 0;
+	for (size_t gi = 0; gi < NGRID && !rc; gi++) {
+		const grid *g = &grids[gi];
+		for (int k = 0; k < g->nk; k++) {
+			printf("grid %s %s", ah_sizing_name(g->kind), g->knob[k]);
+			for (int v = 0; v < g->nv[k]; v++)
+				printf(" %g", g->v[k][v]);
+			printf("\n");
+		}
+		rc = sweep_grid(r, p, g, half_of, mid, 3u, &sr[gi]);
+		for (int d = 0; d < AH_REPLAY_DIMS && !rc; d++)
+			if (sr[gi].def[d] < 0) {
+				fprintf(stderr, "fair: %s: the defaults are not a grid point\n", ah_sizing_name(g->kind));
+				rc = AH_ESTATE;
+			}
+	}
+	const sweep_res *A = &sr[NGRID - 1];
+	static const int sc_h[2] = {G_A, G_B}, tg_h[2] = {G_B, G_A}, sc_t[1] = {G_T2}, tg_t[1] = {G_T1};
+	int xv[AH_REPLAY_DIMS][2]; /* ahead's x* for vpa, scoring A and B */
+	for (size_t gi = 0; gi + 1 < NGRID && !rc; gi++)
+		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+			fair_out o;
+			fair(&sr[gi], A, d, sc_h, tg_h, 2, step, "halves", &o);
+			print_fair("halves", &sr[gi], d, &o, step);
+			fair(&sr[gi], A, d, sc_h, sc_h, 2, step, "halves_in", &o);
+			print_fair("halves_in", &sr[gi], d, &o, step);
+			fair(&sr[gi], A, d, sc_t, tg_t, 1, step, "time", &o);
+			print_fair("time", &sr[gi], d, &o, step);
+			fair(&sr[gi], A, d, sc_t, sc_t, 1, step, "time_in", &o);
+			print_fair("time_in", &sr[gi], d, &o, step);
+			if (sr[gi].g->kind == AH_SIZING_KIND_VPA)
+				for (int j = 0; j < 2; j++) {
+					const acc *pd = &sr[gi].ev[d * sr[gi].nset + sr[gi].def[d]].a[tg_h[j]][d];
+					double r0 = a_rph(pd, step);
+					xv[d][j] = pick(A, d, tg_h[j], a_viol(pd), a_short(pd), r0 > 1 ? r0 : 1, step);
+				}
+		}
+	/* two-level memory: ahead's kill rate at a setting whose hard levels
+	 * sum to no more than vpa's default reservations, chosen on the other
+	 * half (or the month's first half) */
+	sweep_res ks;
+	memset(&ks, 0, sizeof(ks));
+	if (!rc) {
+		for (int k = 0; k < kill_grid.nk; k++) {
+			printf("grid ahead_two_level %s", kill_grid.knob[k]);
+			for (int v = 0; v < kill_grid.nv[k]; v++)
+				printf(" %g", kill_grid.v[k][v]);
+			printf("\n");
+		}
+		rc = sweep_grid(r, p, &kill_grid, half_of, mid, 1u << AH_DIM_MEMORY, &ks);
+	}
+	for (int split = 0; split < 2 && !rc; split++) {
+		const sweep_res *V = &sr[1]; /* vpa */
+		int dm = AH_DIM_MEMORY, ns = split ? 1 : 2;
+		const int *sc = split ? sc_t : sc_h, *tg = split ? tg_t : tg_h;
+		acc ak = {0}, vk = {0};
+		for (int j = 0; j < ns; j++) {
+			const acc *vt = &V->ev[dm * V->nset + V->def[dm]].a[tg[j]][dm];
+			int best = -1;
+			for (int i = 0; i < ks.nset; i++) {
+				if (!ks.valid[dm * ks.nset + i])
+					continue;
+				const acc *a = &ks.ev[dm * ks.nset + i].a[tg[j]][dm];
+				if (a->hard > vt->res)
+					continue;
+				const acc *b = best < 0 ? NULL : &ks.ev[dm * ks.nset + best].a[tg[j]][dm];
+				if (!b || a->kill < b->kill || (a->kill == b->kill && a->hard < b->hard))
+					best = i;
+			}
+			if (best < 0)
+				continue;
+			char t2[64];
+			snprintf(t2, sizeof(t2), "xstar_kill_%s_on_%s", gname[sc[j]], gname[tg[j]]);
+			print_setting(t2, &ks, dm, best);
+			a_add(&ak, &ks.ev[dm * ks.nset + best].a[sc[j]][dm]);
+			a_add(&vk, &V->ev[dm * V->nset + V->def[dm]].a[sc[j]][dm]);
+		}
+		/* kill SPLIT ahead_kill% vpa_kill% hard_commit ahead_soft_viol% ahead_slack */
+		printf("kill %s %.5f %.5f %.4f %.5f %.4f\n", split ? "time" : "halves",
+		       ak.n > 0 ? 100.0 * ak.kill / ak.n : NAN, vk.n > 0 ? 100.0 * vk.kill / vk.n : NAN,
+		       vk.res > 0 ? ak.hard / vk.res : NAN, a_viol(&ak), a_slack(&ak));
+	}
+	sweep_free(&ks);
+	/* the oracle at ahead's x* for vpa: each half scored at the setting
+	 * chosen on the other */
+	size_t *idx = rc ? NULL : malloc(r->n * sizeof(*idx));
+	int64_t *res = rc ? NULL : malloc(r->n * sizeof(*res)), *res2 = rc ? NULL : malloc(r->n * sizeof(*res2));
+	if (!rc && (!idx || !res || !res2))
+		rc = AH_ENOMEM;
+	if (!rc) {
+		for (size_t i = 0; i < r->n; i++)
+			idx[i] = i;
+		sort_rows = r;
+		qsort(idx, r->n, sizeof(*idx), cmp_row);
+	}
+	for (int d = 0; d < AH_REPLAY_DIMS && !rc; d++) {
+		if (xv[d][0] < 0 || xv[d][1] < 0) {
+			printf("oracle_fair %s none\n", d == AH_DIM_CPU ? "cpu" : "mem");
+			continue;
+		}
+		evals e[2];
+		for (int j = 0; j < 2 && !rc; j++) {
+			double x[MAXK];
+			grid_point(A->g, xv[d][j], x);
+			ah_replay_params pq = *p;
+			apply(A->g, x, d, &pq);
+			rc = run_eval(r, &pq, AH_SIZING_KIND_AHEAD, 1u << d, half_of, mid, j ? res2 : res, &e[j]);
+		}
+		if (rc)
+			break;
+		for (size_t i = 0; i < r->n; i++)
+			if (half_of[wl_index(r, &r->v[i])] == G_B)
+				res[i] = res2[i];
+		double oidle, pidle, used;
+		if ((rc = oracle_res(r, idx, res, d, &oidle, &pidle, &used)))
+			break;
+		acc pooled = e[0].a[G_A][d];
+		a_add(&pooled, &e[1].a[G_B][d]);
+		/* oracle_fair D ratio ahead_slack oracle_slack ahead_viol ahead_short ahead_rph */
+		printf("oracle_fair %s %.4f %.6f %.6f %.5f %.6f %.4f\n", d == AH_DIM_CPU ? "cpu" : "mem",
+		       oidle > 0 ? pidle / oidle : NAN, pidle / used, oidle / used, a_viol(&pooled), a_short(&pooled),
+		       a_rph(&pooled, step));
+	}
+	free(idx);
+	free(res);
+	free(res2);
+	/* cold start: ahead holding the requested size for its first hours,
+	 * at its defaults and at its conservative end (quantile 0.9999, no
+	 * violation cost); violations within each workload's first day */
+	static const double holds_h[] = {0, 6, 12, 24};
+	for (int end = 0; end < 2 && !rc; end++)
+		for (size_t hi = 0; hi < sizeof(holds_h) / sizeof(holds_h[0]) && !rc; hi++) {
+			ah_replay_params pq = *p;
+			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+				pq.sizing.dim[d].cold_hold_s = (int64_t)(holds_h[hi] * 3600);
+				if (end) {
+					pq.sizing.dim[d].quantile = 0.9999;
+					pq.sizing.dim[d].violation_cost = 0;
+				}
+			}
+			evals e;
+			if ((rc = run_eval(r, &pq, AH_SIZING_KIND_AHEAD, 3u, half_of, mid, NULL, &e)))
+				break;
+			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
+				acc all = e.a[G_A][d];
+				a_add(&all, &e.a[G_B][d]);
+				const acc *d1 = &e.a[G_D1][d];
+				/* cold END HOLD_H DIM slack viol% shortfall first-day viol% share of violations in the first day */
+				printf("cold %s %g %s %.5f %.5f %.6f %.5f %.4f\n", end ? "conservative" : "default", holds_h[hi],
+				       d == AH_DIM_CPU ? "cpu" : "mem", a_slack(&all), a_viol(&all), a_short(&all), a_viol(d1),
+				       all.viol > 0 ? d1->viol / all.viol : 0);
+			}
+		}
+	for (size_t gi = 0; gi < NGRID; gi++)
+		sweep_free(&sr[gi]);
+	free(half_of);
+	if (!rc)
+		printf("fair_time %.1f\n", now() - t0);
+	return rc;
+}
+
+
 int main(int argc, char **argv)
 {
-	if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "oracle"))) {
-		fprintf(stderr, "usage: bench_replay DIR_OF_BITBRAINS_CSV [oracle]\n");
+	if (argc != 2 && !(argc == 3 && (!strcmp(argv[2], "oracle") || !strcmp(argv[2], "fair")))) {
+		fprintf(stderr, "usage: bench_replay DIR_OF_BITBRAINS_CSV [oracle|fair]\n");
 		return 2;
 	}
 	rows r = {0};
@@ -278,7 +888,13 @@ int main(int argc, char **argv)
 		return 1;
 	ah_replay_params p;
 	ah_replay_params_default(&p);
-	int only_oracle = argc == 3;
+	int only_oracle = argc == 3 && !strcmp(argv[2], "oracle");
+	if (argc == 3 && !strcmp(argv[2], "fair")) {
+		int rc = chosen_elsewhere(&r, &p);
+		free(r.v);
+		free(r.names);
+		return rc ? 1 : 0;
+	}
 	/* speed: each policy alone, best of 3 */
 	for (int k = 0; k < AH_SIZING_KIND_COUNT && !only_oracle; k++) {
 		ah_sizing_kind pol = (ah_sizing_kind)k;
@@ -307,8 +923,9 @@ int main(int argc, char **argv)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, k, d, &m);
-			printf("point %s %s %.6f %.6f\n", ah_sizing_name(all[k]), d == AH_DIM_CPU ? "cpu" : "mem",
-			       m.slack, m.violation_pct);
+			printf("point %s %s %.6f %.6f %.6f %.4f\n", ah_sizing_name(all[k]),
+			       d == AH_DIM_CPU ? "cpu" : "mem", m.slack, m.violation_pct, m.shortfall,
+			       m.resizes_per_wl_hour);
 		}
 	int orc = oracle(&r, &tp, rp, all, AH_SIZING_KIND_COUNT, p.sizing.step_s);
 	ah_replay_free(rp);
@@ -346,8 +963,9 @@ int main(int argc, char **argv)
 			for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 				ah_replay_metrics m;
 				ah_replay_get_metrics(rp, k, d, &m);
-				printf("half %d %s %s %.6f %.6f\n", h + 1, ah_sizing_name(all[k]),
-				       d == AH_DIM_CPU ? "cpu" : "mem", m.slack, m.violation_pct);
+				printf("half %d %s %s %.6f %.6f %.6f %.4f\n", h + 1, ah_sizing_name(all[k]),
+				       d == AH_DIM_CPU ? "cpu" : "mem", m.slack, m.violation_pct, m.shortfall,
+				       m.resizes_per_wl_hour);
 			}
 		ah_replay_free(rp);
 		free(part.v);
@@ -366,8 +984,9 @@ int main(int argc, char **argv)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, 0, d, &m);
-			printf("sweep %.4f %s %.6f %.6f %llu\n", qs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
-			       m.violation_pct, (unsigned long long)m.resizes);
+			printf("sweep %.4f %s %.6f %.6f %llu %.6f %.4f\n", qs[i], d == AH_DIM_CPU ? "cpu" : "mem",
+			       m.slack, m.violation_pct, (unsigned long long)m.resizes, m.shortfall,
+			       m.resizes_per_wl_hour);
 		}
 		ah_replay_free(rp);
 	}
@@ -386,12 +1005,14 @@ int main(int argc, char **argv)
 		for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 			ah_replay_metrics m;
 			ah_replay_get_metrics(rp, 0, d, &m);
-			printf("csweep %.4f %s %.6f %.6f %llu\n", fs[i], d == AH_DIM_CPU ? "cpu" : "mem", m.slack,
-			       m.violation_pct, (unsigned long long)m.resizes);
+			printf("csweep %.4f %s %.6f %.6f %llu %.6f %.4f\n", fs[i], d == AH_DIM_CPU ? "cpu" : "mem",
+			       m.slack, m.violation_pct, (unsigned long long)m.resizes, m.shortfall,
+			       m.resizes_per_wl_hour);
 		}
 		ah_replay_free(rp);
 	}
+	int rc = chosen_elsewhere(&r, &p);
 	free(r.v);
 	free(r.names);
-	return 0;
+	return rc ? 1 : 0;
 }

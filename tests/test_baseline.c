@@ -118,48 +118,120 @@ static void test_threshold_integer_utilisation(void **s)
 	free(x.st);
 }
 
-static void test_vpa_cpu_percentile_margin_apply_rule(void **s)
+/* VPA's updater leaves an in-range request alone for the pod's first 12 h
+ * (update_priority_calculator.go: podLifetimeUpdateThreshold), then
+ * applies a target at least 10% away (MinChangePriority 0.1). */
+static void test_vpa_cpu_12h_rule(void **s)
 {
 	(void)s;
 	pol x;
 	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 1000);
-	/* 0.5 core falls in bucket 66; p90 = end of bucket 66 = 0.50567 core
-	 * -> 505 m, x 1.15 = 580 m; |580 - 1000| > 10%: applied */
-	assert_int_equal(step(&x, 0, 500, -1), 1000);
-	assert_int_equal(next_res(&x, 300, -1), 580);
-	/* 0.52 core (bucket 67) weighs max(0.58 core request, 0.1) x decay
-	 * 2^(300/86400); cumulative 1.0 < 0.9 x 1.581 so p90 is the end of
-	 * bucket 67 = 0.53192 -> 531 m x 1.15 = 610 m: within 10% of 580 */
-	step(&x, 300, 520, -1);
-	assert_int_equal(next_res(&x, 600, -1), 580);
+	/* 0.7 core falls in bucket 30 of 0.01 x (1.05^n - 1) / 0.05: p90 = end
+	 * of bucket 30 = 0.70761 core -> 707 m, + trunc(707 x 0.15) = 813 m:
+	 * 18.7% below the request. Bounds: lower = p50 + 15% x (1 +
+	 * 0.001/conf)^-2 < 813, upper = p95 + 15% x (1 + 1/conf) > 1000. */
+	for (int i = 0; i < 143; i++) /* t = 0 .. 42600: pod younger than 12 h */
+		step(&x, (int64_t)i * 300, 700, -1);
+	assert_int_equal(next_res(&x, 143 * 300, -1), 1000);
+	step(&x, 143 * 300, 700, -1); /* next interval starts at 43200 s = 12 h */
+	assert_int_equal(next_res(&x, 144 * 300, -1), 813);
 	free(x.st);
-}
-
-static void test_vpa_cpu_minimum(void **s)
-{
-	(void)s;
-	pol x;
+	/* 0.8 core: 800 m + 120 = 920 m, 8% below 1000: never applied */
 	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 1000);
-	step(&x, 0, 5, -1); /* p90 5 m x 1.15 = 5 m < 25 m minimum */
-	assert_int_equal(next_res(&x, 300, -1), 25);
+	for (int i = 0; i < 600; i++)
+		step(&x, (int64_t)i * 300, 800, -1);
+	assert_int_equal(next_res(&x, 600 * 300, -1), 1000);
 	free(x.st);
 }
 
-static void test_vpa_memory_minimum_and_oom(void **s)
+/* The lower bound's confidence factor (1 + 0.001/conf)^-2 (estimator.go,
+ * recommender.go: "5m history: *0.6"): conf = min(history days, samples /
+ * 1440), a 5-minute interval counting as 5 samples. */
+static void test_vpa_cpu_below_lower_bound(void **s)
 {
 	(void)s;
 	pol x;
-	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_MEMORY, 1024 * MIB);
-	/* 200 MiB peak: end of bucket 14 = 215785635 B x 1.15 = 248153480 B,
-	 * below the 250 MiB minimum */
-	step(&x, 0, 200 * MIB, -1);
-	assert_int_equal(next_res(&x, 300, -1), 250 * MIB);
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 100);
+	/* one sample: conf 0, lower bound = the 25 m minimum: in range */
+	assert_int_equal(step(&x, 0, 500, -1), 100);
+	assert_int_equal(next_res(&x, 300, -1), 100);
+	/* two: conf = 300 s = 0.003472 days; p50 + 15% = 511 + 76 = 587 m x
+	 * (1.288)^-2 = 0.6028 -> 353 m > 100 m: updated at once to the target
+	 * 587 m although the pod is 10 minutes old */
+	step(&x, 300, 500, -1);
+	assert_int_equal(next_res(&x, 600, -1), 587);
+	free(x.st);
+}
+
+/* The upper bound's factor (1 + 1/conf): with n 5-minute samples conf is
+ * (n - 1) x 300 s in days, so p95 + 15% = 587 m x (1 + 288/(n - 1)) drops
+ * below a 4000 m request at n = 51 (3968 m; n = 50: 4037 m). */
+static void test_vpa_cpu_above_upper_bound(void **s)
+{
+	(void)s;
+	pol x;
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 4000);
+	for (int i = 0; i < 50; i++)
+		step(&x, (int64_t)i * 300, 500, -1);
+	assert_int_equal(next_res(&x, 50 * 300, -1), 4000);
+	step(&x, 50 * 300, 500, -1);
+	assert_int_equal(next_res(&x, 51 * 300, -1), 587);
+	free(x.st);
+}
+
+/* aggregations_config.go: the first cpu bucket is 0.01 core wide, so 5 m
+ * falls in bucket 0 whose end is 10 m; + 15% = 11 m < the 25 m minimum.
+ * Then: cpu samples weigh the same whatever the request. */
+static void test_vpa_cpu_first_bucket_and_minimum(void **s)
+{
+	(void)s;
+	pol x;
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 10);
+	step(&x, 0, 5, -1);
+	step(&x, 300, 5, -1); /* lower bound 25 m > 10 m: applied at once */
+	assert_int_equal(next_res(&x, 600, -1), 25);
+	free(x.st);
+	/* Constant weights. 11 samples of 100 m at a 4000 m request: the upper
+	 * bound 126 m x (1 + 288/10) = 3754 m falls below the request, which
+	 * becomes the target 110 + 16 = 126 m. Then 500 m samples at the 126 m
+	 * request: at equal weights they pass half the weight with the 11th
+	 * or 12th (the decay favours them slightly), p50 + 15% = 587 m x ~1
+	 * leaves 126 m below the lower bound and the target 587 m applies.
+	 * Weighted by max(request, 0.1) the old samples would weigh 4.0 each
+	 * against 0.126, and the 500 m ones would need 350 samples. */
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_CPU, 4000);
+	for (int i = 0; i < 10; i++)
+		step(&x, (int64_t)i * 300, 100, -1);
+	assert_int_equal(next_res(&x, 10 * 300, -1), 4000);
+	step(&x, 10 * 300, 100, -1);
+	assert_int_equal(next_res(&x, 11 * 300, -1), 126);
+	for (int i = 11; i < 16; i++)
+		step(&x, (int64_t)i * 300, 500, -1);
+	assert_int_equal(next_res(&x, 16 * 300, -1), 126); /* 5 of 16: p50 still 100 m */
+	for (int i = 16; i < 23; i++)
+		step(&x, (int64_t)i * 300, 500, -1);
+	assert_int_equal(next_res(&x, 23 * 300, -1), 587);
+	free(x.st);
+}
+
+static void test_vpa_memory_quick_oom(void **s)
+{
+	(void)s;
+	pol x;
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_MEMORY, 250 * MIB);
 	/* 300 MiB > 250 MiB reservation: an OOM. The peak becomes 300 MiB,
 	 * then the OOM sample max(300 MiB + 100 MiB, 300 MiB x 1.2) = 400 MiB
 	 * replaces it (same 24 h interval): end of bucket 23 = 445019988 B
-	 * x 1.15 = 511772986 B */
-	step(&x, 300, 300 * MIB, -1);
-	assert_int_equal(next_res(&x, 600, -1), 511772986);
+	 * + 15% = 511772986 B. The container died within 10 minutes of its
+	 * start (evictAfterOOMThreshold): a quick OOM, updated at once. */
+	step(&x, 0, 300 * MIB, -1);
+	assert_int_equal(next_res(&x, 300, -1), 511772986);
+	free(x.st);
+	/* 200 MiB on a 1 GiB request: target = the 250 MiB minimum, but the
+	 * pod is young and 1 GiB lies within [lower, upper]: kept */
+	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_MEMORY, 1024 * MIB);
+	step(&x, 0, 200 * MIB, -1);
+	assert_int_equal(next_res(&x, 300, -1), 1024 * MIB);
 	free(x.st);
 }
 
@@ -168,13 +240,13 @@ static void test_vpa_memory_one_peak_per_day(void **s)
 	(void)s;
 	pol x;
 	pol_init(&x, AH_SIZING_KIND_VPA, AH_DIM_MEMORY, 4096 * MIB);
-	/* day 1: peaks 1000 MiB then lower samples: one peak of 1000 MiB */
+	/* day 1: a 1000 MiB peak then 100 MiB samples: one peak. At 12 h the
+	 * target, end of bucket 37 = 1077095457 B + 15% = 1238659775 B, is
+	 * applied; the lower samples add no weight, so it stays */
 	step(&x, 0, 1000 * MIB, -1);
-	int64_t r1 = next_res(&x, 300, -1);
 	for (int i = 1; i < 200; i++)
 		step(&x, i * 300, 100 * MIB, -1);
-	/* still the one 1000 MiB peak: the lower samples did not add weight */
-	assert_int_equal(next_res(&x, 200 * 300, -1), r1);
+	assert_int_equal(next_res(&x, 200 * 300, -1), 1238659775);
 	/* 30 days of 100 MiB days: the old peak has decayed away; p90 of the
 	 * daily 100 MiB peaks is below the 250 MiB minimum */
 	for (int d = 1; d <= 30; d++)
@@ -183,22 +255,25 @@ static void test_vpa_memory_one_peak_per_day(void **s)
 	free(x.st);
 }
 
-static void test_autopilot_cpu_decayed_percentile(void **s)
+/* Autopilot's load-adjusted histogram: a sample weighs its decay x its
+ * value. One 1 core sample then 30 of 100 m: counted per sample the big
+ * one is 3% of the weight and p95 would be 100 m's bucket; weighted by
+ * usage it is 1 / (1 + 30 x 0.1 x ~1.07) = 24%, so p95 is the end of 1
+ * core's bucket 36 (0.01 core first bucket) = 1.01628 core -> 1017 m. */
+static void test_autopilot_cpu_load_weighted_percentile(void **s)
 {
 	(void)s;
 	pol x;
 	pol_init(&x, AH_SIZING_KIND_AUTOPILOT, AH_DIM_CPU, 4000);
-	assert_int_equal(step(&x, 0, 100, -1), 4000); /* before data: the request */
-	step(&x, 300, 100, -1);
-	step(&x, 600, 1000, -1);
-	/* three equal-ish weights: p95 needs the 1 core sample: end of bucket
-	 * 80 = 1.02079 core -> 1021 m */
-	assert_int_equal(next_res(&x, 900, -1), 1021);
-	/* ten days of 100 m: the 1 core sample weighs 2^-20 of a fresh one;
-	 * p95 = end of bucket 36 = 0.101628 core -> 102 m */
-	for (int i = 1; i <= 2880; i++)
-		step(&x, 600 + (int64_t)i * 300, 100, -1);
-	assert_int_equal(next_res(&x, 600 + 2881 * 300, -1), 102);
+	assert_int_equal(step(&x, 0, 1000, -1), 4000); /* before data: the request */
+	for (int i = 1; i <= 30; i++)
+		step(&x, (int64_t)i * 300, 100, -1);
+	assert_int_equal(next_res(&x, 31 * 300, -1), 1017);
+	/* ten days of 100 m: the 1 core sample weighs 2^-20 of a fresh one's
+	 * per unit; p95 = end of bucket 8 = 0.110266 core -> 111 m */
+	for (int i = 31; i <= 2910; i++)
+		step(&x, (int64_t)i * 300, 100, -1);
+	assert_int_equal(next_res(&x, 2911 * 300, -1), 111);
 	free(x.st);
 }
 
@@ -224,11 +299,13 @@ int main(void)
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_threshold_tolerance_and_stabilisation),
 		cmocka_unit_test(test_threshold_integer_utilisation),
-		cmocka_unit_test(test_vpa_cpu_percentile_margin_apply_rule),
-		cmocka_unit_test(test_vpa_cpu_minimum),
-		cmocka_unit_test(test_vpa_memory_minimum_and_oom),
+		cmocka_unit_test(test_vpa_cpu_12h_rule),
+		cmocka_unit_test(test_vpa_cpu_below_lower_bound),
+		cmocka_unit_test(test_vpa_cpu_above_upper_bound),
+		cmocka_unit_test(test_vpa_cpu_first_bucket_and_minimum),
+		cmocka_unit_test(test_vpa_memory_quick_oom),
 		cmocka_unit_test(test_vpa_memory_one_peak_per_day),
-		cmocka_unit_test(test_autopilot_cpu_decayed_percentile),
+		cmocka_unit_test(test_autopilot_cpu_load_weighted_percentile),
 		cmocka_unit_test(test_autopilot_memory_recent_peaks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

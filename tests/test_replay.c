@@ -113,9 +113,11 @@ struct tapped {
 	int64_t last_t;
 };
 
-static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved)
+static void tap(void *ctx, const char *workload, int pol, int dim, int64_t t_s, int64_t used, int64_t reserved,
+		int64_t hard)
 {
 	struct tapped *tp = ctx;
+	assert_int_equal(hard, reserved); /* static and threshold have one level */
 	assert_string_equal(workload, "a");
 	assert_true(pol >= 0 && pol < 2);
 	assert_true(t_s >= tp->last_t);

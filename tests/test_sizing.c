@@ -136,7 +136,8 @@ static void test_custom_dimension_sized(void **s)
 	}
 }
 
-/* Autopilot's memory reservation is its hard limit; elsewhere none. */
+/* Autopilot's memory reservation is its hard limit; ahead's memory has a
+ * safety net above its reservation (two levels); elsewhere none. */
 static void test_limits(void **s)
 {
 	(void)s;
@@ -154,6 +155,10 @@ static void test_limits(void **s)
 		if (k == AH_SIZING_KIND_AUTOPILOT) {
 			assert_true(mem.reserve >= (int64_t)1 << 30);
 			assert_int_equal(mem.limit, mem.reserve);
+		} else if (k == AH_SIZING_KIND_AHEAD) {
+			/* 25% over the higher of the reservation and the 1 GiB peak */
+			assert_true(mem.limit >= mem.reserve + mem.reserve / 5);
+			assert_true(mem.limit >= ((int64_t)5 << 30) / 4);
 		} else {
 			assert_int_equal(mem.limit, AH_LIMIT_NONE);
 		}

@@ -6,8 +6,15 @@
  *   slack      sum(max(0, reserved - used)) / sum(used)   (idle capacity)
  *   violation  share of workload-intervals with used > reserved
  *   shortfall  sum(max(0, used - reserved)) / sum(used), and the worst ones
- *   resizes    reservation changes (after the first interval)
+ *   resizes    reservation changes (after the first interval), and per
+ *              workload-hour (resizes / (intervals x step_s / 3600))
  *   cost       reserved unit-hours x price (cpu core-hours, memory GiB-hours)
+ *              + resizes x resize_cost (each resize paid for)
+ *   kill       share of workload-intervals with used > the hard level: a
+ *              two-level policy (ops->limit: memory.max over memory.high)
+ *              states it, for any other the reservation is both levels;
+ *              slack is counted against the reservation (the soft level),
+ *              hard_commit = sum of hard levels / sum of reservations
  * One workload-interval is one trace sample; it lasts params.step_s.
  *
  * The replay drives the allocation engine (src/core/engine.c), one engine
@@ -54,6 +61,8 @@ typedef struct {
 	ah_sizing_params sizing;
 	/* cost: price per core-hour and per GiB-hour */
 	double price[AH_REPLAY_DIMS];
+	/* cost of one resize, per dimension, in the price's currency; 0 */
+	double resize_cost[AH_REPLAY_DIMS];
 } ah_replay_params;
 
 void ah_replay_params_default(ah_replay_params *p);
@@ -66,13 +75,18 @@ typedef struct {
 
 typedef struct {
 	uint64_t intervals, violations, resizes, workloads;
+	uint64_t kill_violations; /* used > the hard level */
+	double sum_hard;          /* hard levels, summed like sum_reserved */
+	double kill_violation_pct;
 	double sum_used, sum_reserved, sum_idle, sum_short;
 	double slack;          /* sum_idle / sum_used */
 	double net_slack;      /* (sum_reserved - sum_used) / sum_used: shortfalls offset idle */
 	double violation_pct;  /* 100 * violations / intervals */
 	double shortfall;      /* sum_short / sum_used */
 	double unit_hours;     /* core-hours or GiB-hours reserved */
-	double cost;           /* unit_hours x price */
+	double resizes_per_wl_hour; /* resizes / workload-hours scored */
+	double cost_resize;    /* resizes x resize_cost */
+	double cost;           /* unit_hours x price + cost_resize */
 	/* engine side (the same for both dimensions of a policy) */
 	uint64_t requests;     /* requests made: first samples and re-requests */
 	uint64_t queued;       /* of which queued (the pool was full) */
@@ -114,9 +128,10 @@ void ah_replay_free(ah_replay *rp);
  * ah_replay_new's list), dimension, the sample's time and usage, and the
  * reservation scored for it (the engine's). For analyses beyond the
  * replay's own metrics (bench_replay's offline oracle counts each
- * policy's changes per workload-day). Called from ah_replay_feed. */
+ * policy's changes per workload-day); hard: the hard level scored (the
+ * reservation for a one-level policy). Called from ah_replay_feed. */
 typedef void (*ah_replay_tap_fn)(void *ctx, const char *workload, int pol_idx, int dim, int64_t t_s, int64_t used,
-				 int64_t reserved);
+				 int64_t reserved, int64_t hard);
 /* fn NULL: no tap (the default). */
 int ah_replay_set_tap(ah_replay *rp, ah_replay_tap_fn fn, void *ctx);
 

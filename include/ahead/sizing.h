@@ -49,6 +49,25 @@ typedef struct {
 	double violation_cost;   /* one violation's worth in idle base units x intervals; 0 = pure quantile */
 	double score_share;      /* score scale b: this share of the provisioned size ... */
 	double score_default;    /* ... or this many base units without one */
+	/* ahead's resize economy: a grow is made at once; a shrink only when
+	 * the new level is more than shrink_hysteresis below the reservation,
+	 * at least min_dwell_s after the last resize, and (resizes_per_day >
+	 * 0) while the resize budget (a bucket refilled at resizes_per_day,
+	 * holding as many, every resize taking one) has a resize left. With a
+	 * dwell the shrink goes to the highest target of the last dwell
+	 * (hourly peaks), not to the latest one. Defaults 0.10, 0, 0. */
+	double shrink_hysteresis;
+	int64_t min_dwell_s;
+	double resizes_per_day;
+	/* ahead's two levels: the hard level (memory.max: crossing it kills
+	 * the work) is max(reservation, the last 48 h's peak usage) x (1 +
+	 * hard_margin); the reservation is the soft level (memory.high). < 0:
+	 * one level (the reservation is both). memory 0.25, others -1. */
+	double hard_margin;
+	/* ahead's cold start: hold at least the requested (provisioned) size
+	 * for this long after a workload's first sample, until the forecast
+	 * has earned trust; 0 = off (default) */
+	int64_t cold_hold_s;
 	/* threshold */
 	int64_t quantum;         /* one replica's size, base units */
 	/* vpa, autopilot: exponential histograms over value / hist_unit */
@@ -69,6 +88,17 @@ typedef struct {
 	double autopilot_pct;            /* compressible: percentile of the decayed histogram; 0.95 */
 	int64_t autopilot_half_life_s;   /* compressible: its half-life; 12 h */
 	int64_t autopilot_peak_window_s; /* incompressible: hourly peaks considered; 48 h */
+	double autopilot_margin;         /* fraction added to the limit; 0 */
+	/* vpa (recommender flags and updater constants, docs/REPLAY.md) */
+	double vpa_target_pct;           /* --target-cpu/memory-percentile; 0.9 */
+	double vpa_lower_pct;            /* --recommendation-lower-bound-*-percentile; 0.5 */
+	double vpa_upper_pct;            /* --recommendation-upper-bound-*-percentile; 0.95 */
+	double vpa_margin;               /* --recommendation-margin-fraction; 0.15 */
+	int64_t vpa_cpu_half_life_s;     /* --cpu-histogram-decay-half-life; 24 h */
+	int64_t vpa_mem_half_life_s;     /* --memory-histogram-decay-half-life; 24 h */
+	int64_t vpa_mem_interval_s;      /* --memory-aggregation-interval; 24 h */
+	double vpa_update_threshold;     /* updater: least summed relative difference; 0.10 */
+	int64_t vpa_lifetime_s;          /* updater: pod age before in-range updates; 12 h */
 	/* per dimension index */
 	int ndims;
 	ah_sizing_dim dim[AH_MAX_DIMS];
@@ -98,6 +128,10 @@ typedef struct {
 	int64_t (*reserve)(void *st, int64_t t_s, int64_t requested);
 	/* The usage of the interval that started at t_s, under `reserved`. */
 	void (*observe)(void *st, int64_t t_s, int64_t used, int64_t reserved, int64_t requested);
+	/* Optional: the hard level (safety net) for the interval of the last
+	 * reserve(), at or above the reservation; negative (or NULL): one
+	 * level on this dimension, the reservation. */
+	int64_t (*limit)(void *st, int64_t t_s);
 } ah_sizing_ops;
 
 /* The registry. get: NULL past the kinds; name: "?" past them. */

@@ -104,6 +104,9 @@ int ah_replay_new(const ah_replay_params *p, const ah_sizing_kind *pols, int npo
 	if (!p || !pols || npol < 1 || npol > AH_SIZING_KIND_COUNT || !out || bin_s < 0 || p->sizing.step_s <= 0 ||
 	    p->sizing.ndims < AH_REPLAY_DIMS || p->sizing.ndims > AH_MAX_DIMS || !(dim_mask & 3u) || (dim_mask & ~3u))
 		return AH_EINVAL;
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		if (!(p->resize_cost[d] >= 0) || !(p->resize_cost[d] < 1e12))
+			return AH_EINVAL;
 	ah_replay *rp = calloc(1, sizeof(*rp));
 	if (!rp)
 		return AH_ENOMEM;
@@ -701,8 +704,19 @@ int ah_replay_feed(ah_replay *rp, const ah_trace_row *row, char *err, size_t err
 		if (wd->nseen && r != wd->last_res[i])
 			m->resizes++;
 		wd->last_res[i] = r;
+		/* the hard level: a two-level policy's safety net, never below
+		 * the reservation; a one-level policy's reservation */
+		int64_t hard = r;
+		if (rp->ops[i]->limit && w->id[i] && !w->queued[i]) {
+			int64_t l = rp->ops[i]->limit(wd->block + rp->off[i], row->t_s);
+			if (l > hard)
+				hard = l;
+		}
+		m->sum_hard += (double)hard;
+		if (used > hard)
+			m->kill_violations++;
 		if (rp->tap)
-			rp->tap(rp->tap_ctx, w->name, i, dim, row->t_s, used, r);
+			rp->tap(rp->tap_ctx, w->name, i, dim, row->t_s, used, r, hard);
 		if (rp->bin_s > 0)
 			rp->res[i][dim][bin] += (double)r * scale;
 		if (w->id[i] && !w->queued[i]) {
@@ -855,9 +869,13 @@ void ah_replay_get_metrics(const ah_replay *rp, int i, int dim, ah_replay_metric
 	out->net_slack = out->sum_used > 0 ? (out->sum_reserved - out->sum_used) / out->sum_used : 0;
 	out->shortfall = out->sum_used > 0 ? out->sum_short / out->sum_used : 0;
 	out->violation_pct = out->intervals ? 100.0 * (double)out->violations / (double)out->intervals : 0;
+	out->kill_violation_pct = out->intervals ? 100.0 * (double)out->kill_violations / (double)out->intervals : 0;
 	double unit = dim == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
 	out->unit_hours = out->sum_reserved / unit * (double)rp->p.sizing.step_s / 3600.0;
-	out->cost = out->unit_hours * rp->p.price[dim];
+	double wl_hours = (double)out->intervals * (double)rp->p.sizing.step_s / 3600.0;
+	out->resizes_per_wl_hour = wl_hours > 0 ? (double)out->resizes / wl_hours : 0;
+	out->cost_resize = (double)out->resizes * rp->p.resize_cost[dim];
+	out->cost = out->unit_hours * rp->p.price[dim] + out->cost_resize;
 }
 
 const double *ah_replay_capacity_series(const ah_replay *rp, int i, int dim)

@@ -34,7 +34,16 @@
  *    intervals of idle reservation (params.violation_cost): coverage of rare,
  *    huge jumps is not bought with capacity held all the time;
  *  - reservation (f + b) x score - b; grow at once, shrink only when the
- *    new target is more than 10% below the current reservation (hysteresis).
+ *    new target is more than the hysteresis (10%) below the current
+ *    reservation; the resize economy (ah_sizing_dim: min dwell, resize
+ *    budget) may hold a shrink back, and with a dwell a shrink goes to the
+ *    highest target of the dwell (hourly peaks), so that it lasts;
+ *  - two levels (incompressible dimensions, hard_margin >= 0): the hard
+ *    level (memory.max) is max(reservation, the last 48 h's peak usage) x
+ *    (1 + hard_margin), stated through limit(); the reservation is the soft
+ *    level (memory.high);
+ *  - cold start (cold_hold_s > 0): the reservation is at least the requested
+ *    size for that long after the workload's first sample.
  * The quantile, cost and score scale are per dimension (ah_sizing_dim).
  * Each interval is O(buckets), no allocation; the state is under 64 KiB. */
 #include <math.h>
@@ -52,7 +61,7 @@
 #define NFC 2 /* forecast candidates: last sample, max of last two */
 #define LOSS_ALPHA (1.0 / 288) /* EWMA of the candidates' loss: ~1 day of 5-min samples */
 #define CB 64 /* coarse score buckets per candidate (10 fine buckets each, 11% wide) */
-#define SHRINK 0.10
+#define PEAK_HOURS 48 /* hourly target peaks kept for the dwell's shrink level */
 #define SEED_SCORE 2.0  /* cold-start prior: r = 2f + b, as with no score yet */
 #define SEED_WEIGHT 1.0 /* worth one fresh sample; fades with HL_ALL */
 
@@ -67,7 +76,6 @@ typedef struct {
 	double cost; /* capacity-intervals one violation is worth */
 	double b; /* score scale, base units */
 	int64_t res;
-	int have;
 	int64_t ref_t; /* decay reference time */
 	double last, prev;
 	double fc; /* forecast made for the pending interval */
@@ -78,8 +86,22 @@ typedef struct {
 	double ctotal[NFC];
 	double cend[NFC]; /* upper end of bucket cmaxb */
 	int cmaxb[NFC];
-	int choice;     /* candidate in use */
-	int have_fc;
+	/* chars and floats: the state stays under 64 KiB */
+	unsigned char choice; /* candidate in use */
+	unsigned char have_fc, have;
+	unsigned char have_peak; /* the hourly rings below have started */
+	/* resize economy; two levels; cold start */
+	float hyst, hard_margin;
+	float hold_s;       /* hold the requested size this long after the first sample */
+	int64_t hold_until; /* ... until then (set at the first sample) */
+	double per_day, tokens;
+	int64_t dwell_s, last_change, last_t;
+	float peak[PEAK_HOURS];   /* highest target per hour, ring */
+	float upeak[PEAK_HOURS];  /* highest usage per hour, same ring */
+	int64_t peak_hour;        /* newest hour index in the rings */
+	/* two levels: the hard level (memory.max) over the reservation;
+	 * hard_margin (above) < 0: one level */
+	int64_t hard;
 	rhist all;
 	rhist slot[SLOTS];
 } ahead_state;
@@ -125,6 +147,84 @@ static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t request
 	if (st->b < 1)
 		st->b = 1;
 	st->res = requested > 0 ? requested : 0;
+	st->hyst = d->shrink_hysteresis >= 0 && d->shrink_hysteresis < 1 ? d->shrink_hysteresis : 0.10;
+	st->dwell_s = d->min_dwell_s > 0 ? d->min_dwell_s : 0;
+	if (st->dwell_s > (int64_t)(PEAK_HOURS - 1) * 3600)
+		st->dwell_s = (int64_t)(PEAK_HOURS - 1) * 3600;
+	st->per_day = d->resizes_per_day > 0 ? d->resizes_per_day : 0;
+	st->tokens = st->per_day;
+	st->hard_margin = d->hard_margin >= 0 ? (float)d->hard_margin : -1;
+	st->hard = st->res;
+	st->hold_s = d->cold_hold_s > 0 ? (float)(d->cold_hold_s < 30 * 86400 ? d->cold_hold_s : 30 * 86400) : 0;
+}
+
+/* Move the hourly rings to hour h (hours skipped start empty). */
+static void rings_to(ahead_state *st, int64_t h)
+{
+	if (!st->have_peak || h - st->peak_hour >= PEAK_HOURS) {
+		memset(st->peak, 0, sizeof(st->peak));
+		memset(st->upeak, 0, sizeof(st->upeak));
+		st->have_peak = 1;
+		st->peak_hour = h;
+	}
+	for (; st->peak_hour < h; st->peak_hour++) {
+		st->peak[(st->peak_hour + 1) % PEAK_HOURS] = 0;
+		st->upeak[(st->peak_hour + 1) % PEAK_HOURS] = 0;
+	}
+}
+
+static double ring_max(const float *ring, int64_t h, int64_t nh)
+{
+	double m = 0;
+	for (int64_t k = 0; k <= nh && k < PEAK_HOURS; k++)
+		if (ring[(h - k) % PEAK_HOURS] > m)
+			m = ring[(h - k) % PEAK_HOURS];
+	return m;
+}
+
+/* Note the target tg of the interval at t in the hourly peaks; return the
+ * highest target of the last dwell (tg itself without a dwell). */
+static int64_t dwell_level(ahead_state *st, int64_t t, int64_t tg)
+{
+	int64_t h = t / 3600;
+	if (h < st->peak_hour && st->have_peak)
+		h = st->peak_hour; /* time does not go back; keep the ring */
+	rings_to(st, h);
+	float *cur = &st->peak[h % PEAK_HOURS];
+	if ((float)tg > *cur)
+		*cur = (float)tg;
+	if (!st->dwell_s)
+		return tg;
+	/* float rounding: the level never falls below tg itself */
+	int64_t m = (int64_t)ceil(ring_max(st->peak, h, (st->dwell_s + 3599) / 3600));
+	return m > tg ? m : tg;
+}
+
+/* The economy's verdict on the target tg for the interval at t. */
+static void apply_target(ahead_state *st, int64_t t, int64_t tg)
+{
+	if (st->per_day > 0 && st->last_t && t > st->last_t) {
+		st->tokens += st->per_day * (double)(t - st->last_t) / 86400.0;
+		if (st->tokens > st->per_day)
+			st->tokens = st->per_day;
+	}
+	st->last_t = t;
+	int64_t level = dwell_level(st, t, tg);
+	if (tg > st->res) {
+		st->res = tg; /* a grow is never held back */
+		st->last_change = t;
+		st->tokens -= 1;
+		return;
+	}
+	if (!((double)level < (1.0 - st->hyst) * (double)st->res))
+		return;
+	if (st->dwell_s && t - st->last_change < st->dwell_s)
+		return;
+	if (st->per_day > 0 && st->tokens < 1)
+		return;
+	st->res = level;
+	st->last_change = t;
+	st->tokens -= 1;
 }
 
 static void candidates(const ahead_state *st, double *fk)
@@ -214,7 +314,6 @@ static void cand_add(ahead_state *st, int k, int fb, double w)
 
 static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 {
-	(void)requested;
 	ahead_state *st = s;
 	if (!st->have)
 		return st->res;
@@ -231,8 +330,22 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 	for (int k = 0; k < NFC; k++)
 		st->rk[k] = (st->fk[k] + st->b) * cand_score(st, k) - st->b;
 	st->have_fc = 1;
-	if (tg > st->res || (double)tg < (1.0 - SHRINK) * (double)st->res)
-		st->res = tg;
+	apply_target(st, t, tg);
+	/* cold start: the requested size until the forecast has had hold_s
+	 * to earn trust (then the hysteresis lets it down in one step) */
+	if (st->hold_s > 0 && t < st->hold_until && requested > st->res)
+		st->res = requested;
+	st->hard = st->res;
+	if (st->hard_margin >= 0) {
+		/* the safety net: the reservation or the last 48 h's peak usage,
+		 * whichever is higher, plus the margin */
+		double u = ring_max(st->upeak, st->peak_hour, PEAK_HOURS - 1);
+		double base = u > (double)st->res ? u : (double)st->res;
+		double hv = ceil(base * (1.0 + st->hard_margin));
+		st->hard = hv > 4e18 ? (int64_t)4e18 : (int64_t)hv;
+		if (st->hard < st->res)
+			st->hard = st->res;
+	}
 	return st->res;
 }
 
@@ -250,9 +363,16 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	(void)requested;
 	ahead_state *st = s;
 	double u = (double)used;
+	int64_t h = t / 3600;
+	if (!st->have_peak || h >= st->peak_hour) {
+		rings_to(st, h);
+		if ((float)u > st->upeak[h % PEAK_HOURS])
+			st->upeak[h % PEAK_HOURS] = (float)u;
+	}
 	if (!st->have) {
 		st->have = 1;
 		st->ref_t = t;
+		st->hold_until = t + (int64_t)st->hold_s;
 		st->last = u;
 		/* cold start: one pseudo-score of 2 in the workload's histogram.
 		 * Without it the first few scores alone set the margin, and at
@@ -309,10 +429,18 @@ static void ah_observe(void *s, int64_t t, int64_t used, int64_t reserved, int64
 	st->last = u;
 }
 
+static int64_t ah_limit(void *s, int64_t t)
+{
+	(void)t;
+	const ahead_state *st = s;
+	return st->hard_margin >= 0 ? st->hard : -1;
+}
+
 const ah_sizing_ops ah_sizing_ahead_ops = {
 	.name = "ahead",
 	.state_size = sizeof(ahead_state),
 	.init = ah_init,
 	.reserve = ah_reserve,
 	.observe = ah_observe,
+	.limit = ah_limit,
 };

@@ -195,6 +195,11 @@ static int target(void *ctx, uint64_t id, int dim, int64_t now_ns, int64_t used,
 	int64_t r = z->ops->reserve(e->state, t + z->p.step_s, e->req);
 	out->reserve = r < 0 ? 0 : r;
 	out->limit = z->ops->limits_incompressible && z->p.dim[dim].incompressible ? out->reserve : AH_LIMIT_NONE;
+	if (z->ops->limit) { /* a two-level policy states its safety net */
+		int64_t l = z->ops->limit(e->state, t + z->p.step_s);
+		if (l >= 0)
+			out->limit = l > out->reserve ? l : out->reserve;
+	}
 	return 0;
 }
 

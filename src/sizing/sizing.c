@@ -20,6 +20,11 @@ void ah_sizing_dim_default(const char *name, ah_sizing_dim *d)
 {
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s", name ? name : "");
+	d->shrink_hysteresis = 0.10;
+	d->min_dwell_s = 0;
+	d->resizes_per_day = 0;
+	d->hard_margin = -1;
+	d->cold_hold_s = 0;
 	if (name && !strcmp(name, "cpu")) {
 		/* Chosen on the July Bitbrains sweeps (docs/RESULTS.md). */
 		d->quantile = 0.998;
@@ -28,13 +33,16 @@ void ah_sizing_dim_default(const char *name, ah_sizing_dim *d)
 		d->score_default = 1000.0;       /* 1 core */
 		d->quantum = 100;                /* 100 millicores */
 		d->hist_unit = 1000.0;           /* VPA's histograms count cores */
-		d->hist_first = 0.001;
+		/* aggregations_config.go cpuHistogramOptions: the first bucket
+		 * is 0.01 core wide, the range ends at 1000 cores */
+		d->hist_first = 0.01;
 		d->hist_max = 1000.0;
 		d->floor = 25;                   /* VPA: 25 millicores */
 		return;
 	}
 	if (name && !strcmp(name, "memory")) {
 		d->incompressible = true;
+		d->hard_margin = 0.25; /* memory.max 25% over the higher of memory.high and the 48 h peak */
 		/* the violation cost is the better knob: the quantile is a ceiling */
 		d->quantile = 0.9999;
 		d->violation_cost = 320.0 * (double)(1 << 30); /* 320 GiB */
@@ -82,6 +90,16 @@ void ah_sizing_params_default(ah_sizing_params *p, const ah_dimset *dims)
 	p->autopilot_pct = 0.95;
 	p->autopilot_half_life_s = 12 * 3600;
 	p->autopilot_peak_window_s = 48 * 3600;
+	p->autopilot_margin = 0;
+	p->vpa_target_pct = 0.9;
+	p->vpa_lower_pct = 0.5;
+	p->vpa_upper_pct = 0.95;
+	p->vpa_margin = 0.15;
+	p->vpa_cpu_half_life_s = 24 * 3600;
+	p->vpa_mem_half_life_s = 24 * 3600;
+	p->vpa_mem_interval_s = 24 * 3600;
+	p->vpa_update_threshold = 0.10;
+	p->vpa_lifetime_s = 12 * 3600;
 	if (!dims) {
 		p->ndims = 2;
 		ah_sizing_dim_default("cpu", &p->dim[AH_DIM_CPU]);
