@@ -377,35 +377,6 @@ out:
 	return rc;
 }
 
-int ah_history_import_values(ah_history *h, const char *name, const char *workload, const char *dim,
-			     int64_t granularity_ns, const int64_t *t_ns, const double *v, size_t n,
-			     ah_history_import_out *out, char *err, size_t errlen)
-{
-	ah_history_import_out o = {.series = 1, .samples = n};
-	for (size_t i = 0; i < n; i++) {
-		if (t_ns[i] < 0 || t_ns[i] > AH_SHADOW_T_MAX || !isfinite(v[i])) {
-			snprintf(err, errlen, "%s: sample %zu: %s is out of range", name, i + 1,
-				 isfinite(v[i]) ? "the time" : "the value");
-			return AH_EPARSE;
-		}
-		o.below_one += v[i] > 0 && v[i] < 1;
-	}
-	int64_t id;
-	int rc = ah_shadow_begin(h->s);
-	if (rc)
-		return failed(err, errlen, "begin", rc);
-	if ((rc = series_for(h, workload, dim, granularity_ns, &id, err, errlen)) == 0 &&
-	    (rc = ah_shadow_append(h->s, id, t_ns, v, n)))
-		failed(err, errlen, "append", rc);
-	if (rc == 0 && (rc = ah_shadow_commit(h->s)))
-		failed(err, errlen, "commit", rc);
-	if (rc)
-		ah_shadow_rollback(h->s);
-	else if (out)
-		*out = o;
-	return rc;
-}
-
 static int check_values(const char *name, const int64_t *t_ns, const double *v, size_t n, size_t *below_one,
 			char *err, size_t errlen)
 {
@@ -418,6 +389,30 @@ static int check_values(const char *name, const int64_t *t_ns, const double *v, 
 		*below_one += v[i] > 0 && v[i] < 1;
 	}
 	return 0;
+}
+
+int ah_history_import_values(ah_history *h, const char *name, const char *workload, const char *dim,
+			     int64_t granularity_ns, const int64_t *t_ns, const double *v, size_t n,
+			     ah_history_import_out *out, char *err, size_t errlen)
+{
+	ah_history_import_out o = {.series = 1, .samples = n};
+	int64_t id;
+	int rc = check_values(name, t_ns, v, n, &o.below_one, err, errlen);
+	if (rc)
+		return rc;
+	rc = ah_shadow_begin(h->s);
+	if (rc)
+		return failed(err, errlen, "begin", rc);
+	if ((rc = series_for(h, workload, dim, granularity_ns, &id, err, errlen)) == 0 &&
+	    (rc = ah_shadow_append(h->s, id, t_ns, v, n)))
+		failed(err, errlen, "append", rc);
+	if (rc == 0 && (rc = ah_shadow_commit(h->s)))
+		failed(err, errlen, "commit", rc);
+	if (rc)
+		ah_shadow_rollback(h->s);
+	else if (out)
+		*out = o;
+	return rc;
 }
 
 int ah_history_import_many(ah_history *h, const char *name, const ah_history_series_in *in, size_t n_in,
