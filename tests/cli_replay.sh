@@ -116,6 +116,35 @@ expect_rc 2 "that kind of dimension already has a unit" -- replay --trace "$T/pc
 expect_rc 2 "expected one of cores" -- replay --trace "$T/pct.csv" --unit furlong
 expect_rc 2 "bitbrains traces state their units" -- replay --trace "$T/pct.csv" --format bitbrains --unit cores
 
+# Resizes paid for and ahead's resize economy from the command line: a
+# budget and a dwell cut ahead's resizes; a resize cost adds resizes x cost
+# to every policy's cost; the kill level moves with the hard margin.
+"$A" replay --generate 6 --days 3 --policy vpa,ahead -o json >"$T/e0.json" || bad "economy base"
+"$A" replay --generate 6 --days 3 --policy vpa,ahead --resizes-per-day 2 --min-dwell 6h \
+  --resize-cost cpu=0.5,memory=0.25 --hard-margin memory=0 -o json >"$T/e1.json" || bad "economy flags"
+python3 - "$T/e0.json" "$T/e1.json" <<'EOF2' && ok || bad "resize economy flags"
+import json, sys
+a, b = ({(x["policy"], x["dim"]): x for x in json.load(open(f))["results"]} for f in sys.argv[1:])
+for k, x in a.items():
+    for f in ("resizes_per_workload_hour", "kill_violation_pct", "hard_commit", "resize_cost_usd"):
+        assert f in x, f
+    assert x["resize_cost_usd"] == 0, x
+cost = {"cpu": 0.5, "memory": 0.25}
+for k, y in b.items():
+    assert abs(y["resize_cost_usd"] - y["resizes"] * cost[k[1]]) < 1e-9, (k, y)
+# the budget (2 shrinks a day) and dwell cut ahead's resizes; vpa's do not change
+for d in ("cpu", "memory"):
+    assert b[("ahead", d)]["resizes"] < a[("ahead", d)]["resizes"], d
+    assert b[("vpa", d)]["resizes"] == a[("vpa", d)]["resizes"], d
+    # shrinks wait for the budget and the dwell; grows still go at once
+    assert b[("ahead", d)]["resizes_per_workload_hour"] * 5 < a[("ahead", d)]["resizes_per_workload_hour"], d
+# hard margin 0: the hard level is max(reservation, 48 h peak), at most as high as at 0.25
+assert b[("ahead", "memory")]["hard_commit"] < a[("ahead", "memory")]["hard_commit"]
+EOF2
+expect_rc 2 "out of range" -- replay --generate 2 --resizes-per-day 5000
+expect_rc 2 "not a number" -- replay --generate 2 --hard-margin memory=x
+expect_rc 2 "unknown dimension" -- replay --generate 2 --resize-cost disk=1
+
 # Real data: the 50 Bitbrains VMs, all policies.
 BB="$SHARED/data/bitbrains_rnd/rnd/2013-7"
 if [ -n "$SHARED" ] && [ -d "$BB" ]; then

@@ -39,7 +39,8 @@ static void usage(FILE *f)
 		"                    [--quantile Q] [--violation-cost cpu=C,memory=G]\n"
 		"                    [--csv OUT] [--chart-dir DIR] [-o table|json]\n"
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
-		"                    [--price-cpu USD] [--price-memory USD]\n"
+		"                    [--price-cpu USD] [--price-memory USD] [--resize-cost USD]\n"
+		"                    [--resizes-per-day N] [--min-dwell D] [--hard-margin M]\n"
 		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n"
 		"       ahead replay --into URL (--trace PATH... | --generate N) [--speed N] [--loop]\n"
 		"                    [--tenant NAME] [--pool NAME] [--class NAME] [--every DURATION]\n"
@@ -70,6 +71,15 @@ static void usage(FILE *f)
 		"                     ahead: one violation is worth C core-intervals / G GiB-\n"
 		"                     intervals of idle reservation; below the quantile ahead\n"
 		"                     reserves the cheaper level (default cpu=50,memory=320; 0 = off)\n"
+		"  --resize-cost USD  what one resize costs, added to each policy's cost; also\n"
+		"                     cpu=USD,memory=USD (default 0)\n"
+		"  --resizes-per-day N  ahead's resize budget (a bucket of N refilled per day;\n"
+		"                     grows always go; 0 = none, default); also cpu=N,memory=N\n"
+		"  --min-dwell D      ahead: no shrink sooner than D after the last resize\n"
+		"                     (e.g. 1h; default 0)\n"
+		"  --hard-margin M    ahead's hard level (memory.max) = max(reservation, 48 h\n"
+		"                     peak) x (1 + M); < 0: one level (default memory=0.25,\n"
+		"                     cpu=-1); the kill%% column counts usage above it\n"
 		"  --csv OUT          write the metrics as CSV to OUT\n"
 		"  --chart-dir DIR    write DIR/replay_POLICY.png (usage vs reservation, all\n"
 		"                     workloads summed) with gnuplot\n"
@@ -121,14 +131,15 @@ static void usage(FILE *f)
 		"trace, 3 the daemon refused the token.\n");
 }
 
-/* "Q" (both dimensions) or "cpu=Q,memory=Q" (either or both); with
- * cost != 0 only the DIM=V form, V in cores or GiB, 0..1e9. */
-static int parse_per_dim(const char *cmd, const char *opt, const char *s, double q[AH_REPLAY_DIMS], int cost)
+/* "V" (both dimensions, when bare is allowed) or "cpu=V,memory=V" (either
+ * or both), each lo..hi; scale: V in cores or GiB, stored in millicores or
+ * bytes. */
+static int parse_dims(const char *cmd, const char *opt, const char *s, double lo, double hi, bool bare, bool scale,
+		      double q[AH_REPLAY_DIMS])
 {
-	double lo = cost ? 0 : 0.5, hi = cost ? 1e9 : 0.9999;
 	if (!strchr(s, '=')) {
 		double v;
-		if (cost) {
+		if (!bare) {
 			ah_cli_err(cmd, "%s: expected cpu=CORES,memory=GIB", opt);
 			return -1;
 		}
@@ -162,7 +173,7 @@ static int parse_per_dim(const char *cmd, const char *opt, const char *s, double
 		}
 		if (ah_cli_parse_number(cmd, opt, eq + 1, lo, hi, 0, &nq[d]))
 			return -1;
-		if (cost)
+		if (scale)
 			nq[d] *= d == AH_DIM_CPU ? 1000.0 : (double)(1 << 30);
 	}
 	q[0] = nq[0];
@@ -176,7 +187,7 @@ static int set_per_dim(const char *cmd, const char *opt, const char *s, ah_repla
 	double v[AH_REPLAY_DIMS];
 	for (int d = 0; d < AH_REPLAY_DIMS; d++)
 		v[d] = cost ? p->sizing.dim[d].violation_cost : p->sizing.dim[d].quantile;
-	if (parse_per_dim(cmd, opt, s, v, cost))
+	if (parse_dims(cmd, opt, s, cost ? 0 : 0.5, cost ? 1e9 : 0.9999, !cost, cost, v))
 		return -1;
 	for (int d = 0; d < AH_REPLAY_DIMS; d++)
 		*(cost ? &p->sizing.dim[d].violation_cost : &p->sizing.dim[d].quantile) = v[d];
@@ -191,6 +202,37 @@ static int opt_quantile(const char *cmd, const char *opt, const char *s, void *d
 static int opt_violation_cost(const char *cmd, const char *opt, const char *s, void *dst)
 {
 	return set_per_dim(cmd, opt, s, dst, 1);
+}
+
+/* --resize-cost: currency per resize, per dimension. */
+static int opt_resize_cost(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	ah_replay_params *p = dst;
+	return parse_dims(cmd, opt, s, 0, 1e6, true, false, p->resize_cost);
+}
+
+/* --resizes-per-day (0: no budget) and --hard-margin (< 0: one level):
+ * ahead's resize economy and two levels, per dimension. */
+static int opt_sizing_dims(const char *cmd, const char *opt, const char *s, ah_replay_params *p, int which)
+{
+	double v[AH_REPLAY_DIMS];
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		v[d] = which ? p->sizing.dim[d].hard_margin : p->sizing.dim[d].resizes_per_day;
+	if (parse_dims(cmd, opt, s, which ? -1 : 0, which ? 10 : 1440, true, false, v))
+		return -1;
+	for (int d = 0; d < AH_REPLAY_DIMS; d++)
+		*(which ? &p->sizing.dim[d].hard_margin : &p->sizing.dim[d].resizes_per_day) = v[d];
+	return 0;
+}
+
+static int opt_resizes_per_day(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	return opt_sizing_dims(cmd, opt, s, dst, 0);
+}
+
+static int opt_hard_margin(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	return opt_sizing_dims(cmd, opt, s, dst, 1);
 }
 
 typedef struct {
@@ -503,8 +545,8 @@ static int write_chart(const char *cmd, const char *dir, ah_replay *rp, int i, u
 
 static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samples, size_t ntraces)
 {
-	printf("%-10s %-6s %9s %8s %10s %10s %9s %12s %12s %10s\n", "policy", "dim", "intervals", "slack",
-	       "violation%", "shortfall", "resizes", "mean_used", "mean_resv", "cost_usd");
+	printf("%-10s %-6s %9s %8s %10s %10s %7s %9s %8s %12s %12s %10s\n", "policy", "dim", "intervals", "slack",
+	       "violation%", "shortfall", "kill%", "resizes", "rsz/wl-h", "mean_used", "mean_resv", "cost_usd");
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		if (!(mask & (1u << d)))
 			continue;
@@ -515,10 +557,10 @@ static void print_table(ah_replay *rp, unsigned mask, double secs, uint64_t samp
 			char mu[32], mr[32];
 			fmt_amount(d, m.sum_used / n, mu, sizeof mu);
 			fmt_amount(d, m.sum_reserved / n, mr, sizeof mr);
-			printf("%-10s %-6s %9llu %8.3f %10.3f %10.4f %9llu %12s %12s %10.2f\n",
+			printf("%-10s %-6s %9llu %8.3f %10.3f %10.4f %7.3f %9llu %8.3f %12s %12s %10.2f\n",
 			       ah_sizing_name(ah_replay_policy(rp, i)), dim_name(d),
 			       (unsigned long long)m.intervals, m.slack, m.violation_pct, m.shortfall,
-			       (unsigned long long)m.resizes, mu, mr, m.cost);
+			       m.kill_violation_pct, (unsigned long long)m.resizes, m.resizes_per_wl_hour, mu, mr, m.cost);
 		}
 	}
 	printf("\nengine (per policy): requests queued refused timeouts | wait p50/p99 | leases reclaimed "
@@ -603,6 +645,11 @@ static int print_json(ah_replay *rp, unsigned mask, double secs, uint64_t sample
 			json_object_set_new(o, "violations", json_integer((json_int_t)m.violations));
 			json_object_set_new(o, "shortfall", json_real(m.shortfall));
 			json_object_set_new(o, "resizes", json_integer((json_int_t)m.resizes));
+			json_object_set_new(o, "resizes_per_workload_hour", json_real(m.resizes_per_wl_hour));
+			json_object_set_new(o, "kill_violation_pct", json_real(m.kill_violation_pct));
+			json_object_set_new(o, "kill_violations", json_integer((json_int_t)m.kill_violations));
+			json_object_set_new(o, "hard_commit", json_real(m.sum_reserved > 0 ? m.sum_hard / m.sum_reserved : 0));
+			json_object_set_new(o, "resize_cost_usd", json_real(m.cost_resize));
 			json_object_set_new(o, "unit_hours", json_real(m.unit_hours));
 			json_object_set_new(o, "cost_usd", json_real(m.cost));
 			json_t *en = json_object();
@@ -756,7 +803,7 @@ int ah_cmd_replay(int argc, char **argv)
 	const char *write_trace = NULL, *klass = NULL;
 	ah_replay_into_opts io = {.speed = AH_REPLAY_INTO_SPEED, .every_ns = 5000000000LL};
 	double speed = -1;
-	int64_t every = -1;
+	int64_t every = -1, dwell_ns = -1;
 	row_source src = {.cmd = cmd};
 	ah_replay_params_default(&p);
 	ah_input_units_init(&units);
@@ -776,6 +823,14 @@ int ah_cmd_replay(int argc, char **argv)
 		AH_OPT("quantile", 0, AH_OPT_EACH, &p, .hint = "Q", .flags = AH_OPT_NONEMPTY, .each = opt_quantile),
 		AH_OPT("violation-cost", 0, AH_OPT_EACH, &p, .hint = "cpu=C,memory=G", .flags = AH_OPT_NONEMPTY,
 		       .each = opt_violation_cost),
+		AH_OPT("resize-cost", 0, AH_OPT_EACH, &p, .hint = "USD or cpu=USD,memory=USD", .flags = AH_OPT_NONEMPTY,
+		       .each = opt_resize_cost),
+		AH_OPT("resizes-per-day", 0, AH_OPT_EACH, &p, .hint = "N or cpu=N,memory=N", .flags = AH_OPT_NONEMPTY,
+		       .each = opt_resizes_per_day),
+		AH_OPT("min-dwell", 0, AH_OPT_DURATION, &dwell_ns, .hint = "DURATION", .lo = 0,
+		       .hi = INT64_C(7) * 86400 * 1000000000),
+		AH_OPT("hard-margin", 0, AH_OPT_EACH, &p, .hint = "M or cpu=M,memory=M", .flags = AH_OPT_NONEMPTY,
+		       .each = opt_hard_margin),
 		AH_OPT("hpa-target", 0, AH_OPT_NUMBER, &p.sizing.hpa_target, .hint = "U", .min = 0.01, .max = 1.0),
 		AH_OPT("price-cpu", 0, AH_OPT_NUMBER, &p.price[AH_DIM_CPU], .hint = "USD", .min = 0, .max = 1e6),
 		AH_OPT("price-memory", 0, AH_OPT_NUMBER, &p.price[AH_DIM_MEMORY], .hint = "USD", .min = 0, .max = 1e6),
@@ -807,6 +862,9 @@ int ah_cmd_replay(int argc, char **argv)
 		goto out;
 	ret = AH_EXIT_USAGE;
 	p.sizing.step_s = (int64_t)step_s;
+	if (dwell_ns >= 0)
+		for (int d = 0; d < AH_REPLAY_DIMS; d++)
+			p.sizing.dim[d].min_dwell_s = dwell_ns / 1000000000;
 	bool gen = gen_n > 0, into = io.client.server != NULL;
 	if (gen && tr.n) {
 		ah_cli_err(cmd, "--trace and --generate: give one");
