@@ -7,6 +7,9 @@
 # and wrk on core 0 (taskset), so neither steals the other's CPU. Each
 # durability (process, then power) gets RUNS runs of SECONDS (default 5 x
 # 5 s); the figures are the median of the runs with their min-max spread.
+# After the process runs the same daemon answers GET /healthz RUNS times:
+# the transport's own rate on that core, the reference that pairs/s is
+# reported as a share of (machines differ; the share does less).
 # Then the libFuzzer harness (bench/fuzz/fuzz_api.c, clang) runs for
 # AHEAD_FUZZ_SECONDS (default 60). Headline lines at the end.
 set -euo pipefail
@@ -99,6 +102,16 @@ for dur in process power; do
   for i in $(seq "$RUNS"); do run_wrk $dur; done
   s1=$(stats)
   printf '  live after the %s runs: %s\n' "$dur" "$(live)"
+  if [ "$dur" = process ]; then
+    # The reference, same daemon and connections: GET /healthz answers
+    # from the loop without the engine, the ledger or a token, so its rate
+    # is what libmicrohttpd and the kernel's loopback allow on this core
+    # today, and pairs/s as a share of it compares across machines.
+    : >"$tmp/ref"
+    for i in $(seq "$RUNS"); do
+      taskset -c $WRK_CPU wrk -t1 -c64 -d${SECS}s $URL/healthz 2>&1 | sed -n 's/^Requests\/sec: *//p' >>"$tmp/ref"
+    done
+  fi
   python3 - "$dur" "$tmp/runs-$dur" "$s0" "$s1" >>"$tmp/summary" <<'EOF'
 import json, statistics, sys
 dur, path, s0, s1 = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
@@ -120,7 +133,7 @@ EOF
   stop
 done
 
-python3 - "$tmp/summary" <<'EOF'
+python3 - "$tmp/summary" "$tmp/ref" <<'EOF'
 import json, sys
 S = [json.loads(l) for l in open(sys.argv[1])]
 print()
@@ -134,9 +147,18 @@ print(f"  {'durability':<11}{'parse us':>9}{'engine us':>11}{'json us':>9}{'comm
 for s in S:
     print(f"  {s['dur']:<11}{s['parse_us']:>9.2f}{s['engine_us']:>11.2f}{s['json_us']:>9.2f}{s['commit_us']:>17.2f}{s['batch']:>15.1f}")
 p, w = S[0], S[1]
+import statistics
+ref = [float(l) for l in open(sys.argv[2]) if l.strip()]
+rmed = statistics.median(ref)
+share = 2 * p['pairs'] / rmed
+print()
+print(f"  reference: GET /healthz on the same daemon and 64 connections (HTTP and loopback only):")
+print(f"    {rmed:.0f} requests/s (median, {min(ref):.0f}-{max(ref):.0f}); allocate/release at `process` runs at")
+print(f"    {share:.2f} of that rate, so on this machine today the transport alone caps pairs/s at {rmed / 2:.0f}")
 with open(sys.argv[1] + ".head", "w") as f:
     f.write(f"api_pairs_per_s={p['pairs']:.0f}\napi_p50_ms={p['p50']:.3f}\napi_p99_ms={p['p99']:.3f}\n"
-            f"api_pairs_per_s_power={w['pairs']:.0f}\napi_p99_ms_power={w['p99']:.3f}\n")
+            f"api_pairs_per_s_power={w['pairs']:.0f}\napi_p99_ms_power={w['p99']:.3f}\n"
+            f"api_ref_healthz_rps={rmed:.0f}\napi_share_of_transport={share:.3f}\n")
 EOF
 
 # ---- the fuzzer ----

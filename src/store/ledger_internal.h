@@ -26,4 +26,13 @@ bool ah_scale_data_grew(const char *data, const char *dim);
 /* Process-wide SQLite settings (sqlite_config.c): call before opening a connection. */
 void ah_store_sqlite_config(void);
 
+/* Each connection's page cache, in KiB (PRAGMA cache_size=-N). A
+ * daemon holds three connections (the ledger, the service's history, the
+ * metrics' history) for weeks: each cache only ever grows to its cap, so
+ * the cap is what the daemon's heap settles at. Small on purpose: the
+ * files stay in the kernel's page cache, so a miss here costs a read()
+ * of a cached page, not a disk seek. */
+#define AH_STORE_LEDGER_CACHE_KIB 2048
+#define AH_STORE_SHADOW_CACHE_KIB 2048
+
 #endif

@@ -1631,8 +1631,11 @@ int ah_ledger_sqlite_open(const char *path, ah_durability durability, ah_ledger 
 	 * keeps it bounded; what it holds is as committed as the file. */
 	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	const char *sync = durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
+	char cache_pragma[48];
+	snprintf(cache_pragma, sizeof(cache_pragma), "PRAGMA cache_size=-%d", AH_STORE_LEDGER_CACHE_KIB);
 	if ((rc = exec(s, "PRAGMA journal_mode=WAL")) < 0 || (rc = exec(s, sync)) < 0 ||
-	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
+	    (rc = exec(s, "PRAGMA foreign_keys=ON")) < 0 || (rc = exec(s, cache_pragma)) < 0 ||
+	    (rc = exec(s, "BEGIN IMMEDIATE")) < 0)
 		goto sqlfail;
 	if ((rc = exec(s, schema)) < 0 || (rc = migrate(s)) < 0) {
 		quiet_rollback(s);

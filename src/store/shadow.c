@@ -9,6 +9,7 @@
  * (NULL when equal to v) and its count n (NULL when 1), so a single raw
  * sample costs one value. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -214,7 +215,10 @@ int ah_shadow_open(const char *path, ah_shadow **out)
 		goto out;
 	}
 	sqlite3_finalize(st);
-	if ((rc = sh_exec(s, "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")))
+	char pragmas[96];
+	snprintf(pragmas, sizeof(pragmas), "PRAGMA synchronous=NORMAL; PRAGMA cache_size=-%d;",
+		 AH_STORE_SHADOW_CACHE_KIB);
+	if ((rc = sh_exec(s, pragmas)))
 		goto out;
 	sh_tx tx;
 	if ((rc = sh_tx_begin(s, &tx)))
