@@ -731,6 +731,20 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 				rc = AH_ESTATE;
 			}
 	}
+	/* Every setting of every grid on all 50 VMs (both halves pooled), so
+	 * the charts draw each side's own frontier, not only its defaults:
+	 * frontier POLICY DIM slack violation% shortfall resizes/wl-h */
+	for (size_t gi = 0; gi < NGRID && !rc; gi++)
+		for (int d = 0; d < AH_REPLAY_DIMS; d++)
+			for (int i = 0; i < sr[gi].nset; i++) {
+				if (!sr[gi].valid[d * sr[gi].nset + i])
+					continue;
+				acc all = sr[gi].ev[d * sr[gi].nset + i].a[G_A][d];
+				a_add(&all, &sr[gi].ev[d * sr[gi].nset + i].a[G_B][d]);
+				printf("frontier %s %s %.6f %.6f %.6f %.4f\n", ah_sizing_name(grids[gi].kind),
+				       d == AH_DIM_CPU ? "cpu" : "mem", a_slack(&all), a_viol(&all), a_short(&all),
+				       a_rph(&all, step));
+			}
 	const sweep_res *A = &sr[NGRID - 1];
 	static const int sc_h[2] = {G_A, G_B}, tg_h[2] = {G_B, G_A}, sc_t[1] = {G_T2}, tg_t[1] = {G_T1};
 	int xv[AH_REPLAY_DIMS][2]; /* ahead's x* for vpa, scoring A and B */
