@@ -63,7 +63,7 @@ static void test_defaults(void **state)
 static void test_values(void **state)
 {
 	(void)state;
-	ah_policy *p = load(BASE "enforce = dry-run\nrun_default = cpu=500m, memory=64Mi\n"
+	ah_policy *p = load("[ahead]\ndefault_class = c\n" BASE "enforce = dry-run\nrun_default = cpu=500m, memory=64Mi\n"
 				 "[class d]\npriority = 2\nenforce = on\n"
 				 "[linux]\nenforce = off\non_stop = restore\nshrink_cap = 10%\n"
 				 "run_unreachable = class-default\nrun_hard_margin = 50%\n");
