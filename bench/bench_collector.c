@@ -91,7 +91,9 @@ static double run_overhead(int n)
 	if (!f)
 		return NAN;
 	fprintf(f, "[ahead]\ndefault_class = c\n[pool p]\ncapacity = cpu=64, memory=64Gi\nunit = cpu=10m, memory=1Mi\n"
-		   "[class c]\npriority = 1\nrun_default = cpu=100m, memory=64Mi\n");
+		   "[class c]\npriority = 1\nrun_default = cpu=100m, memory=64Mi\n"
+		   "[tenant bench]\nquota = cpu=64, memory=64Gi\n");
+	setenv("AHEAD_TENANT", "bench", 1);
 	fclose(f);
 	snprintf(cmd, sizeof cmd, "'%s' policy apply '%s' --db '%s' >/dev/null", bin, pol, db);
 	if (system(cmd) != 0) {
