@@ -133,6 +133,27 @@ check "the ledger says so (a run event)" 0 "orphaned" -- "$A" events
 check "a second reconcile finds nothing" 0 "reconciled 0 orphaned runs" -- "$A" run --reconcile
 cpid=$(cat "$T/child.pid"); kill "$cpid" 2>/dev/null
 
+# --- --server: the same path over the daemon's API ---
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+URL=http://127.0.0.1:$PORT
+"$A" serve --policy "$T/policy.ini" --db "$T/srv.db" --listen "127.0.0.1:$PORT" --admin-token-file "$T/admin" \
+  >"$T/serve.out" 2>"$T/serve.err" & DPID=$!
+for _ in $(seq 100); do
+  [ -s "$T/admin" ] && "$A" pool ls --server "$URL" --token-file "$T/admin" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export AHEAD_RUN_DIR=$T/srv.runs
+env -u AHEAD_DB "$A" run --allow-unconfined --server "$URL" --token-file "$T/admin" -n remote -- python3 -c "$HOLD" 20 \
+  >"$T/or1" 2>"$T/er1" || bad "first --server run: $(cat "$T/er1")"
+has "--server: first run at the class default" "$T/er1" "memory not predicted (no history: class default)"
+env -u AHEAD_DB "$A" run --allow-unconfined --server "$URL" --token-file "$T/admin" -n remote -- python3 -c "$HOLD" 20 \
+  >"$T/or2" 2>"$T/er2" || bad "second --server run: $(cat "$T/er2")"
+has "--server: second run predicted from the first" "$T/er2" "; memory predicted "
+ok "--server: no warning (reports reached the daemon)" "! grep -q warning '$T/er2'"
+kill $DPID; wait $DPID 2>/dev/null
+check "--server, daemon unreachable: refused by default" 3 "unreachable and run_unreachable is refuse" -- env -u AHEAD_DB AHEAD_DB=$T/none.db "$A" run --allow-unconfined --server "$URL" -- true
+unset AHEAD_RUN_DIR
+
 # ---------------- the real kernel ----------------
 confined=1
 why=""

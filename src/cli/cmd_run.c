@@ -550,6 +550,7 @@ static int reserve(run_ctx *r)
 	if (d.outcome == AH_REFUSED && d.reason == AH_R_INVALID && !d.predicted && r->be.remote && !r->used_default) {
 		class_default(r, &rq.res);
 		r->used_default = true;
+		ah_client_next_key(r->be.cl); /* another request, not a retry of the first */
 		if ((ex = run_be_request(&r->be, &rq, &d, &r->info, &r->have_info)))
 			return ex;
 	}

@@ -181,9 +181,9 @@ int run_be_report(run_backend *b, uint64_t id, const ah_vec *usage, ah_adjust_ou
 	char path[64];
 	snprintf(path, sizeof path, "/v1/allocations/%llu/usage", (unsigned long long)id);
 	long st;
+	ah_client_next_key(b->cl); /* each report is a new write, not a retry of the last */
 	int ex = ah_client_call(b->cl, "POST", path, body, &st, &out);
 	json_decref(body);
-	ah_client_next_key(b->cl); /* each report is a new write */
 	if (ex)
 		return AH_EIO;
 	int rc = st == 404 ? AH_ENOENT : st != 200 || ah_client_decode_report(b->rpol, out, o) < 0 ? AH_EIO : 0;
