@@ -248,4 +248,33 @@ has "drift found and logged" "$T/ed" "drift: limit changed behind ahead's back (
 ok "the hard limit restored ($before, hand-set $((3 << 30)), now $after)" "[ '$after' = '$before' ]"
 check "... in the ledger" 0 "drift" -- "$A" events
 
+# the safety controls: dry-run writes no limit; the stop switch (applied
+# mid-run) stops enforcement within an interval and restores the limits
+MEMLIM='while IFS=: read -r _ c p; do [ "$c" = memory ] && cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes; done < /proc/self/cgroup; true'
+sed 's/^\[tenant t\]/[linux]\nenforce = dry-run\n[tenant t]/' "$T/k.ini" > "$T/dry.ini"
+export AHEAD_DB=$T/dry.db
+"$A" policy apply "$T/dry.ini" >/dev/null || bad "apply dry"
+"$A" run -n dry -- sh -c "$MEMLIM" >"$T/odr" 2>"$T/edr"; rc=$?
+check_rc "dry-run: the command runs" 0 $rc
+has "dry-run: the writes are logged" "$T/edr" "dry-run: would write .*/memory.limit_in_bytes = "
+ok "dry-run: no limit written (the command saw $(cat "$T/odr"))" "[ \"\$(cat '$T/odr')\" -gt $((1 << 40)) ]"
+sed 's/^\[tenant t\]/[linux]\nenforce = on\non_stop = restore\n[tenant t]/' "$T/k.ini" > "$T/on.ini"
+sed 's/^enforce = on/enforce = off/' "$T/on.ini" > "$T/off.ini"
+export AHEAD_DB=$T/stop.db
+"$A" policy apply "$T/on.ini" >/dev/null || bad "apply on"
+rm -f "$T/c5.pid"
+"$A" run -i 100ms -n stop -- sh -c 'echo $$ > "$0"; sleep 2.5' "$T/c5.pid" >"$T/ost" 2>"$T/est" & ap=$!
+for i in $(seq 50); do [ -s "$T/c5.pid" ] && break; sleep 0.1; done
+sid=$("$A" ls -o json | run_id)
+sdir=$(cg_dirs "$sid" | grep /memory/)
+lim_on=$(cat "$sdir/memory.limit_in_bytes")
+"$A" policy apply "$T/off.ini" >/dev/null || bad "apply off"
+sleep 0.6
+lim_off=$(cat "$sdir/memory.limit_in_bytes" 2>/dev/null)
+wait $ap; rc=$?
+check_rc "stop switch: the command runs to its end" 0 $rc
+ok "enforced before the switch ($lim_on)" "[ '$lim_on' -lt $((1 << 40)) ]"
+ok "restored within an interval of the switch ($lim_off)" "[ '$lim_off' -gt $((1 << 40)) ]"
+has "... and said" "$T/est" "enforcement on -> off (policy); limits restored"
+
 finish cli_run
