@@ -42,6 +42,7 @@ typedef enum {
 	AH_EV_RESIZE,      /* allocation resized while running */
 	AH_EV_POLICY,      /* policy applied */
 	AH_EV_SCALE,       /* pool capacity scaled or rebalanced (or a scale hook failed) */
+	AH_EV_RUN,         /* ahead run: a command's end (exited, killed, orphan reconciled) or drift */
 	AH_EV__COUNT
 } ah_event_kind;
 

@@ -134,6 +134,11 @@
 #define AH_LINUX_GLOB_MAX 256
 /* Bytes of a root given in the policy (proc_root, cgroup_prefix). */
 #define AH_LINUX_ROOT_MAX 256
+/* shrink_cap as a share: at most this (a cap of 100% caps nothing). */
+#define AH_LINUX_SHRINK_CAP_FRAC_MAX 1.0
+/* run_hard_margin: the hard memory level at most this far above the
+ * reservation (10 = 11 times it). */
+#define AH_LINUX_HARD_MARGIN_MAX 10.0
 /* Directory levels below a cgroup mount the observer looks at for matches. */
 #define AH_LINUX_OBSERVE_DEPTH 6
 /* ---- cgroup limits the enforcer writes (enforce.h) ---- */
@@ -141,6 +146,12 @@
 #define AH_ENFORCE_IO_DEVICES_MAX 16
 /* Cgroups one plan orders together (an allocation, its parent, siblings). */
 #define AH_ENFORCE_ITEMS_MAX 64
+/* ahead run: the command's arguments (argv entries) and the bytes of a
+ * run-state file (the crash-recovery record beside the ledger). */
+#define AH_RUN_ARGS_MAX 4096
+#define AH_RUN_STATE_MAX 8192
+/* Orphaned runs one reconcile handles (the rest at the next start). */
+#define AH_RUN_RECONCILE_MAX 256
 /* pids of one cgroup the v1 kill reads per round (cgroup.procs). */
 #define AH_ENFORCE_PIDS_MAX 65536
 

@@ -41,6 +41,12 @@ typedef struct {
 	/* Pool shaping: cost of one base unit of demand left unserved for an
 	 * hour, per dimension (0 = shortfall of this class costs nothing). */
 	double shortfall_cost[AH_MAX_DIMS];
+	/* [linux] enforcement of this class's allocations (ahead run):
+	 * AH_ENFORCE_INHERIT (default: [linux] enforce), _ON or _DRY_RUN. */
+	int enforce;
+	/* What `ahead run` reserves for a workload with no history (zero:
+	 * the built-in cpu=1, memory=256Mi). */
+	ah_vec run_default;
 } ah_class_policy;
 
 typedef struct {
@@ -90,6 +96,19 @@ typedef struct {
 	int64_t lookback_ns;               /* how far back the first poll reads (default 1 h) */
 } ah_source_policy;
 
+/* Enforcement (the [linux] section's and a class's `enforce`): limits
+ * written (on), decisions logged but no limit touched (dry-run), or no
+ * enforcement at all, the global stop switch (off; [linux] only). */
+typedef enum { AH_ENFORCE_ON = 0, AH_ENFORCE_DRY_RUN = 1, AH_ENFORCE_OFF = 2, AH_ENFORCE_INHERIT = 3 } ah_enforce_mode;
+/* What stopping enforcement does to the limits ahead wrote: leave them,
+ * or restore what the cgroup had before ahead. */
+typedef enum { AH_ON_STOP_LEAVE = 0, AH_ON_STOP_RESTORE = 1 } ah_on_stop;
+/* What `ahead run --server` does when the daemon does not answer: refuse
+ * (the safe default), run the command unconfined, or run it confined at the
+ * class default without a reservation. */
+typedef enum { AH_RUN_UNREACHABLE_REFUSE = 0, AH_RUN_UNREACHABLE_UNCONFINED = 1,
+	       AH_RUN_UNREACHABLE_CLASS_DEFAULT = 2 } ah_run_unreachable;
+
 /* [linux]: what the daemon does on its own host (docs/LINUX.md). Observe
  * mode records the usage of existing cgroups (and of the host) into the
  * usage history without touching their limits. */
@@ -102,6 +121,14 @@ typedef struct {
 	int max_cgroups;            /* observed at most (default 100) */
 	char proc_root[AH_LINUX_ROOT_MAX];     /* default /proc */
 	char cgroup_prefix[AH_LINUX_ROOT_MAX]; /* prefixed to mount points (tests); default "" */
+	/* Safety controls (docs/POLICY.md): these hold with or without the
+	 * section (zero is the safe default of each). */
+	ah_enforce_mode enforce;    /* on (default), dry-run, off (the stop switch) */
+	ah_on_stop on_stop;         /* with enforce = off: leave (default) or restore */
+	uint64_t shrink_cap_bytes;  /* one shrink takes at most this (0: no byte cap) */
+	double shrink_cap_frac;     /* ... or this share of the limit (0: none) */
+	ah_run_unreachable run_unreachable; /* default refuse */
+	double run_hard_margin;     /* ahead run's memory hard level above the reservation (default 0.25) */
 } ah_linux_policy;
 
 typedef enum {

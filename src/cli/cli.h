@@ -104,5 +104,6 @@ int ah_cmd_restore(int argc, char **argv);
 int ah_cmd_token(int argc, char **argv);
 int ah_cmd_audit(int argc, char **argv);
 int ah_cmd_top(int argc, char **argv);
+int ah_cmd_run(int argc, char **argv);
 
 #endif

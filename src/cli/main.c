@@ -32,6 +32,7 @@ static const struct {
 	{"token", ah_cmd_token, "the daemon's bearer tokens: create, ls, revoke, rotate (--server)"},
 	{"top", ah_cmd_top, "a terminal monitor of the daemon: pools, queue, events (--server)"},
 	{"audit", ah_cmd_audit, "the daemon's audit log of every mutating call (--server)"},
+	{"run", ah_cmd_run, "run a command sized from its past runs, in a cgroup with those limits"},
 };
 
 static void usage(FILE *f)

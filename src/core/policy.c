@@ -920,6 +920,7 @@ static int do_class(struct loader *L, struct section *s, const struct entry **pr
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", s->name);
 	c->quantile = 0.95;
+	c->enforce = AH_ENFORCE_INHERIT;
 	for (int d = 0; d < nd; d++)
 		c->max_request.v[d] = AH_UNLIMITED;
 	const struct entry *prio = NULL;
@@ -978,10 +979,14 @@ static int do_class(struct loader *L, struct section *s, const struct entry **pr
 					  "queue_timeout)");
 		} else if (strcmp(k, "shortfall_cost") == 0) {
 			rc = get_cost(L, s, e, c->shortfall_cost);
+		} else if (strcmp(k, "enforce") == 0) {
+			rc = ah_pol_class_enforce(L, s, e, &c->enforce);
+		} else if (strcmp(k, "run_default") == 0) {
+			rc = get_vec(L, s, e, &c->run_default, mask);
 		} else {
 			return unknown_key(L, s, e,
 					   "priority, quantile, margin, preempt, prediction, max_request, "
-					   "lease_ttl, queue_timeout, shortfall_cost");
+					   "lease_ttl, queue_timeout, shortfall_cost, enforce, run_default");
 		}
 		if (rc)
 			return L->rc;
@@ -1257,6 +1262,9 @@ static void policy_defaults(ah_policy *P)
 	P->lease_ttl_ns = 5 * 60 * NS_PER_S;
 	P->queue_timeout_ns = 30 * NS_PER_S;
 	P->max_lease_ttl_ns = 24 * 3600 * NS_PER_S;
+	/* also without a [linux] section (ahead run reads it) */
+	P->linux_host.run_hard_margin = 0.25;
+	snprintf(P->linux_host.proc_root, sizeof P->linux_host.proc_root, "/proc");
 	P->autocorrect = false;
 	P->default_class = 0;
 	P->unknown_tenants = false;

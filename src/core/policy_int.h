@@ -52,5 +52,7 @@ int ah_pol_duration_range(struct loader *L, const struct section *s, const struc
 int ah_pol_unknown_key(struct loader *L, const struct section *s, const struct entry *e, const char *allowed);
 /* [linux] (policy_linux.c) */
 int ah_pol_linux(struct loader *L, struct section *s);
+/* A class's enforce = on | dry-run (policy_linux.c). */
+int ah_pol_class_enforce(struct loader *L, const struct section *s, const struct entry *e, int *out);
 
 #endif

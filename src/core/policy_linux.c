@@ -1,6 +1,9 @@
 /* The [linux] section of a policy: what the daemon does on its own host
  * (include/ahead/policy.h ah_linux_policy, docs/POLICY.md). */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ahead/error.h"
@@ -9,7 +12,9 @@
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
-#define LINUX_KEYS "observe, interval, host, max_cgroups, proc_root, cgroup_prefix"
+#define LINUX_KEYS                                                                                    \
+	"observe, interval, host, max_cgroups, proc_root, cgroup_prefix, enforce, on_stop, shrink_cap, "   \
+	"run_unreachable, run_hard_margin"
 
 /* A glob names cgroups by their path under a mount: relative, no "..",
  * printable, no separators doubled. */
@@ -78,6 +83,86 @@ static int get_root(struct loader *L, struct section *s, const struct entry *e, 
 	return 0;
 }
 
+/* One word of a fixed set: its index, or a failure naming the key and
+ * listing the words. */
+static int get_word(struct loader *L, const struct section *s, const struct entry *e, const char *const *words,
+		    int n, const char *list, int *out)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(e->value, words[i])) {
+			*out = i;
+			return 0;
+		}
+	return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "'%.40s' is not one of %s", e->value, list);
+}
+
+int ah_pol_class_enforce(struct loader *L, const struct section *s, const struct entry *e, int *out)
+{
+	static const char *const w[] = {"on", "dry-run"};
+	int i = 0;
+	if (get_word(L, s, e, w, 2, "on, dry-run (the global stop switch is [linux] enforce = off)", &i))
+		return L->rc;
+	*out = i == 0 ? AH_ENFORCE_ON : AH_ENFORCE_DRY_RUN;
+	return 0;
+}
+
+/* shrink_cap = 10% (of the current limit) or an amount of memory (256Mi,
+ * 1G, bytes); 0 or 0% turns the cap off. */
+static int get_shrink_cap(struct loader *L, struct section *s, const struct entry *e, ah_linux_policy *x)
+{
+	const char *v = e->value;
+	size_t n = strlen(v);
+	x->shrink_cap_bytes = 0;
+	x->shrink_cap_frac = 0;
+	if (n && v[n - 1] == '%') {
+		char num[32];
+		char *end = NULL;
+		if (n - 1 == 0 || n - 1 >= sizeof num)
+			return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "'%.40s' is not a percentage (e.g. 10%%)", v);
+		memcpy(num, v, n - 1);
+		num[n - 1] = '\0';
+		errno = 0;
+		double f = strtod(num, &end);
+		if (errno || !end || *end || !isfinite(f) || f < 0 || num[0] == ' ')
+			return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "'%.40s' is not a percentage (e.g. 10%%)", v);
+		if (f / 100 > AH_LINUX_SHRINK_CAP_FRAC_MAX)
+			return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "%.40s is above 100%%", v);
+		x->shrink_cap_frac = f / 100;
+		return 0;
+	}
+	int64_t b;
+	if (ah_unit_parse(AH_UNIT_BYTES, v, &b) != 0)
+		return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key,
+				   "'%.40s' is neither a percentage (10%%) nor an amount of memory (256Mi)", v);
+	x->shrink_cap_bytes = (uint64_t)b;
+	return 0;
+}
+
+static int get_margin(struct loader *L, struct section *s, const struct entry *e, double *out)
+{
+	const char *v = e->value;
+	size_t n = strlen(v);
+	char num[32];
+	char *end = NULL;
+	bool pct = n && v[n - 1] == '%';
+	size_t m = pct ? n - 1 : n;
+	if (m == 0 || m >= sizeof num)
+		return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "'%.40s' is not a number or a percentage", v);
+	memcpy(num, v, m);
+	num[m] = '\0';
+	errno = 0;
+	double f = strtod(num, &end);
+	if (errno || !end || *end || !isfinite(f) || num[0] == ' ')
+		return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "'%.40s' is not a number or a percentage", v);
+	if (pct)
+		f /= 100;
+	if (f < 0 || f > AH_LINUX_HARD_MARGIN_MAX)
+		return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "%.40s is outside 0..%g (0%%..%g%%)", v,
+				   AH_LINUX_HARD_MARGIN_MAX, AH_LINUX_HARD_MARGIN_MAX * 100);
+	*out = f;
+	return 0;
+}
+
 int ah_pol_linux(struct loader *L, struct section *s)
 {
 	ah_linux_policy *x = &L->P->linux_host;
@@ -87,6 +172,7 @@ int ah_pol_linux(struct loader *L, struct section *s)
 	x->host = true;
 	x->max_cgroups = 100;
 	snprintf(x->proc_root, sizeof x->proc_root, "/proc");
+	x->run_hard_margin = 0.25;
 	for (int i = 0; i < s->n; i++) {
 		struct entry *e = &s->e[i];
 		const char *k = e->key;
@@ -103,6 +189,25 @@ int ah_pol_linux(struct loader *L, struct section *s)
 			rc = get_root(L, s, e, x->proc_root, false);
 		else if (!strcmp(k, "cgroup_prefix"))
 			rc = get_root(L, s, e, x->cgroup_prefix, true);
+		else if (!strcmp(k, "enforce")) {
+			static const char *const w[] = {"on", "dry-run", "off"};
+			int i = 0;
+			rc = get_word(L, s, e, w, 3, "on, dry-run, off", &i);
+			x->enforce = (ah_enforce_mode)i;
+		} else if (!strcmp(k, "on_stop")) {
+			static const char *const w[] = {"leave", "restore"};
+			int i = 0;
+			rc = get_word(L, s, e, w, 2, "leave, restore", &i);
+			x->on_stop = (ah_on_stop)i;
+		} else if (!strcmp(k, "shrink_cap"))
+			rc = get_shrink_cap(L, s, e, x);
+		else if (!strcmp(k, "run_unreachable")) {
+			static const char *const w[] = {"refuse", "unconfined", "class-default"};
+			int i = 0;
+			rc = get_word(L, s, e, w, 3, "refuse, unconfined, class-default", &i);
+			x->run_unreachable = (ah_run_unreachable)i;
+		} else if (!strcmp(k, "run_hard_margin"))
+			rc = get_margin(L, s, e, &x->run_hard_margin);
 		else
 			return ah_pol_unknown_key(L, s, e, LINUX_KEYS);
 		if (rc)

@@ -10,7 +10,7 @@
 
 static const char *const kind_names[] = {
 	"grant", "queue", "refuse", "dequeue", "release", "cancel",
-	"renew", "expire", "timeout", "preempt", "resize", "policy", "scale",
+	"renew", "expire", "timeout", "preempt", "resize", "policy", "scale", "run",
 };
 /* A new kind without a name would print as NULL: keep the table complete. */
 _Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == AH_EV__COUNT, "event kind without a name");
