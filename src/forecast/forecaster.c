@@ -16,7 +16,9 @@ static const double LEV[NLEV] = {0.025, 0.1, 0.5, 0.9, 0.975};
 #define NACI 11
 static const double ALEV[NACI] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99};
 /* ACI step (Gibbs & Candes use 0.005): tuned on the tuning set */
+#ifndef ACI_GAMMA
 #define ACI_GAMMA 0.005
+#endif
 static const size_t BAND_LO[AH_FC_MAX_BANDS + 1] = {1, 2, 7, 25, 49, 169, (size_t)-1};
 
 typedef struct {
@@ -637,7 +639,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	}
 
 	size_t chkcap = NCHK_H * (H + 2);
-	f->kp = E / 10 ? E / 10 : 1;
+	f->kp = E / 6 ? E / 6 : 1; /* about 6 interval-check origins: tie-breaks and display only */
 	size_t hs[NCHK_H] = {1, H, H, H};
 	for (size_t k = 0; k < NCHK_H; k++)
 		if (hs[k] >= 1 && (f->nchk_h == 0 || f->chk_h[f->nchk_h - 1] != hs[k]))
@@ -699,7 +701,9 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	}
 
-	size_t ke = E / 600 ? E / 600 : 1;
+	/* about 300 origins: each candidate forecasts 1..H at each, and a fleet
+	 * of fits must stay cheap; the windows keep filling every step after */
+	size_t ke = (E + 299) / 300;
 	/* origins from es on only: every residual behind an interval is out of
 	 * sample for the fitted parameters */
 	size_t fo = es;
