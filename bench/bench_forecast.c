@@ -387,8 +387,8 @@ typedef struct {
 
 static void summarise(size_t set, summary *o)
 {
-	double v[MAXS], v1[MAXS], vs[MAXS], ms = 0, is = 0;
-	size_t k = 0, isn = 0;
+	double v[MAXS], v1[MAXS], vs[MAXS], vi[MAXS], ms = 0;
+	size_t k = 0, ki = 0;
 	size_t in80[H] = {0}, in95[H] = {0}, cnt[H] = {0};
 	for (size_t i = 0; i < NS[set]; i++) {
 		ser *s = &S[set][i];
@@ -399,8 +399,8 @@ static void summarise(size_t set, summary *o)
 		vs[k] = mase_sn(s);
 		k++;
 		ms += s->fit_s * 1e3;
-		is += s->is80;
-		isn += s->is_n;
+		if (s->is_n && s->scale > 1e-9) /* a constant training part has no scale */
+			vi[ki++] = s->is80 / (double)s->is_n;
 		for (size_t h = 0; h < H; h++) {
 			in80[h] += s->in80[h];
 			in95[h] += s->in95[h];
@@ -413,7 +413,7 @@ static void summarise(size_t set, summary *o)
 	o->mase_h1 = median(v1, k);
 	o->mase_sn = median(vs, k);
 	o->ms = k ? ms / (double)k : NAN;
-	o->is80 = isn ? is / (double)isn : NAN;
+	o->is80 = median(vi, ki);
 	size_t a80 = 0, a95 = 0, an = 0;
 	for (size_t h = 0; h < H; h++) {
 		o->cov80[h] = cnt[h] ? 100.0 * (double)in80[h] / (double)cnt[h] : NAN;
@@ -553,7 +553,7 @@ int main(int argc, char **argv)
 			fprintf(fp, "== %s set: Bitbrains VMs %d-%d, cpu and memory ==\n", tune ? "tuning" : "report", lo, hi);
 		table(fp, 0, false);
 		fprintf(fp, "\n%zu series: median MASE %.4f (h=1 %.4f; seasonal naive %.4f), coverage 80 %.1f / 95 %.1f, "
-			    "worst h: 80 %+.1f at h=%zu, 95 %+.1f at h=%zu, mean interval score 80 (scaled) %.3f\n",
+			    "worst h: 80 %+.1f at h=%zu, 95 %+.1f at h=%zu, median over series of the mean interval score 80 / scale %.3f\n",
 			b.ns, b.mase, b.mase_h1, b.mase_sn, b.c80, b.c95, b.w80, b.worst80_h, b.w95, b.worst95_h, b.is80);
 		cov_line(fp, &b);
 		if (o)
