@@ -1,12 +1,35 @@
-/* bench forecast: ahead's chosen model vs seasonal naive vs R ets()/auto.arima()
- * on every NAB series, rolling origin (split defined in
- * bench/forecast/r_reference.R, mirrored here). R's forecasts come from the
- * committed bench/forecast/r_results.csv (re-made with --remake-r).
+/* bench forecast: ahead's forecaster on data it was not tuned on.
  *
- * usage: bench/run forecast [--remake-r] [--data DIR] [--out FILE.md] */
+ * Report set: Bitbrains Rnd VMs 26-50 (2013-7), cpu (MHz used) and memory
+ * (KB used), 5-minute steps (rows put on the 300 s grid in file order; gaps
+ * are NaN, never scored). Tuning set (--set tune): VMs 1-25; NAB (the files
+ * in ../shared) is the second table. Split: train = floor(0.8 n); the
+ * forecaster is fitted once on y[0..train) (step 300 s, horizon 48) and then
+ * fed every later value; every origin o = train .. n-1 forecasts 1..48 steps
+ * (targets past the end or missing are skipped).
+ * MASE_h = MAE at horizon h / the one-step naive MAE on the training part;
+ * a series' MASE = mean over h = 1..48; the headline is the median over
+ * series. cov_h = share of (series, origin) pairs whose outcome lies inside
+ * the interval at h, pooled over the set; coverage_80_worst_h = the signed
+ * cov_h - 80 of the h farthest from 80 (likewise 95).
+ * forecast_ms_per_series = fit + one 48-step forecast with 80/95% intervals,
+ * one thread, from parsed arrays, mean over the report set.
+ * fleet_fit_s_10k = 10,000 series of 4,032 points made from the report set's
+ * series (a random 4,032-point window, scaled by U(0.5, 2), shifted by up to
+ * 20% of its mean, plus 5% Gaussian noise), each fitted and forecast 48 steps
+ * with 80/95% intervals in the production configuration (the one scored),
+ * on 2 threads; the series are made inside the timed loop (about 1% of it),
+ * nothing is parsed.
+ * R: NAB only, from the committed bench/forecast/r_results.csv (horizons 1,
+ * 12 and 48; remade by bench/forecast/r_reference.R); no R run on Bitbrains
+ * yet (see docs/forecast-results.md).
+ *
+ * usage: bench/run forecast [--set report|tune] [--no-fleet] [--fleet N] [--out FILE.md] */
 #include <glob.h>
-#include <stdbool.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +40,30 @@
 #include "ahead/series.h"
 
 #define H 48
-#define NH 3
-static const size_t HS[NH] = {1, 12, 48};
-#define NM 4 /* ahead, snaive, ets, arima */
-static const char *MN[NM] = {"ahead", "snaive", "ets", "auto.arima"};
-#define MAXS 64
+#define MAXS 128
+#define MAXN 20000
+#define NQ 4
+static const double Q[NQ] = {0.025, 0.1, 0.9, 0.975};
 
 typedef struct {
 	char name[160];
-	size_t n, origins, season;
-	char model[32];
+	size_t n, train, origins, season, season2;
+	char model[32], bands[128];
 	double scale;
-	double ae[NM][NH], sm[NM][NH];
-	size_t cnt[NM][NH];
-	size_t in80[NM], in95[NM], cov_n[NM];
-	double sec_ahead, sec_r[2];
+	double ae[H], ae_sn[H];
+	size_t cnt[H], cnt_sn[H];
+	size_t in80[H], in95[H];
+	double is80; /* interval score sum (scaled) */
+	size_t is_n;
+	double fit_s;
+	/* R (NAB) at h = 1, 12, 48 */
+	double r_ae[2][3];
+	size_t r_cnt[2][3];
+	double *y; /* kept for the fleet */
 } ser;
 
-static ser S[MAXS];
-static size_t NS;
+static ser S[2][MAXS]; /* 0: Bitbrains set, 1: NAB */
+static size_t NS[2];
 
 static double now(void)
 {
@@ -44,142 +72,167 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void acc(ser *s, int m, int hi, double y, double p)
-{
-	s->ae[m][hi] += fabs(y - p);
-	double den = fabs(y) + fabs(p);
-	s->sm[m][hi] += den > 0 ? 200 * fabs(y - p) / den : 0;
-	s->cnt[m][hi]++;
-}
-
-static double mase(const ser *s, int m)
-{
-	double t = 0;
-	for (int h = 0; h < NH; h++) {
-		if (!s->cnt[m][h])
-			return NAN;
-		t += s->ae[m][h] / (double)s->cnt[m][h] / s->scale;
-	}
-	return t / NH;
-}
-
-static double smape(const ser *s, int m)
-{
-	double t = 0;
-	for (int h = 0; h < NH; h++) {
-		if (!s->cnt[m][h])
-			return NAN;
-		t += s->sm[m][h] / (double)s->cnt[m][h];
-	}
-	return t / NH;
-}
-
 static int cmpd(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
 }
 
-static double median_of(int m, double (*fn)(const ser *, int))
+static double median(double *v, size_t k)
 {
-	double v[MAXS];
-	size_t k = 0;
-	for (size_t i = 0; i < NS; i++) {
-		/* only series every method has results for, so medians compare */
-		bool all = true;
-		for (int j = 0; j < NM; j++)
-			all &= !isnan(fn(&S[i], j));
-		double x = fn(&S[i], m);
-		if (all)
-			v[k++] = x;
-	}
 	if (!k)
 		return NAN;
 	qsort(v, k, sizeof(double), cmpd);
 	return k % 2 ? v[k / 2] : 0.5 * (v[k / 2 - 1] + v[k / 2]);
 }
 
-static int run_series(const char *path, ser *s)
+/* Bitbrains: column col (3 CPU MHz, 6 memory KB) on the 300 s grid. */
+static double *read_bitbrains(const char *path, int col, size_t *n_out)
 {
-	ah_series sr;
-	char err[512];
-	ah_series_csv_opts o = {.flags = AH_SERIES_UNORDERED};
-	if (ah_series_read_csv(path, &o, &sr, err, sizeof(err))) {
-		fprintf(stderr, "bench forecast: %s\n", err);
-		return -1;
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return NULL;
+	double *y = malloc(MAXN * sizeof(double));
+	char line[2048];
+	size_t n = 0;
+	double tprev = NAN;
+	if (!y || !fgets(line, sizeof(line), fp)) {
+		free(y);
+		fclose(fp);
+		return NULL;
 	}
-	/* same preparation as r_reference.R: missing values -> series mean */
-	double mean = 0;
-	size_t c = 0;
-	for (size_t i = 0; i < sr.n; i++)
-		if (!isnan(sr.v[i])) {
-			mean += sr.v[i];
-			c++;
+	while (fgets(line, sizeof(line), fp)) {
+		char *p = line;
+		double f[11];
+		int k = 0;
+		while (k < 11) {
+			char *e;
+			f[k++] = strtod(p, &e);
+			if (e == p)
+				break;
+			p = e;
+			while (*p == ';' || *p == '\t' || *p == ' ')
+				p++;
 		}
-	mean = c ? mean / (double)c : 0;
-	for (size_t i = 0; i < sr.n; i++)
-		if (isnan(sr.v[i]))
-			sr.v[i] = mean;
-	const double *y = sr.v;
-	size_t n = sr.n, train = (size_t)floor(0.8 * (double)n);
-	size_t k = (n - H - train) / 100;
-	if (k < 1)
-		k = 1;
-	s->n = n;
-	double ss = 0;
-	for (size_t i = 1; i < train; i++)
-		ss += fabs(y[i] - y[i - 1]);
-	s->scale = ss > 0 ? ss / (double)(train - 1) : 1e-12;
+		if (k < 11)
+			continue;
+		size_t steps = 1;
+		if (!isnan(tprev)) {
+			double d = floor((f[0] - tprev) / 300.0 + 0.5);
+			steps = d < 1 ? 1 : (size_t)d;
+		}
+		tprev = f[0];
+		if (n == 0)
+			steps = 1;
+		for (size_t s = 1; s < steps && n < MAXN; s++)
+			y[n++] = NAN;
+		if (n < MAXN)
+			y[n++] = f[col];
+	}
+	fclose(fp);
+	*n_out = n;
+	return y;
+}
 
-	static const double q[4] = {0.025, 0.1, 0.9, 0.975};
-	double pt[H], qo[H * 4];
-	double t0 = now();
-	ah_fc_opts fo = {.horizon = H};
+static void run_series(ser *s, const double *y, size_t n, double step_s)
+{
+	size_t train = (size_t)floor(0.8 * (double)n);
+	s->n = n;
+	s->train = train;
+	double ss = 0;
+	size_t sc = 0;
+	for (size_t i = 1; i < train; i++)
+		if (!isnan(y[i]) && !isnan(y[i - 1])) {
+			ss += fabs(y[i] - y[i - 1]);
+			sc++;
+		}
+	s->scale = ss > 0 ? ss / (double)sc : 1e-12;
+	double pt[H], qo[H * NQ];
+	ah_fc_opts fo = {.horizon = H, .step_s = step_s};
 	ah_forecaster *f;
+	double t0 = now();
 	int rc = ah_forecaster_new(&fo, y, train, &f);
+	if (rc == 0)
+		rc = ah_forecaster_forecast(f, H, Q, NQ, pt, qo);
+	s->fit_s = now() - t0;
 	if (rc) {
-		fprintf(stderr, "bench forecast: %s: %s\n", path, ah_strerror(rc));
-		ah_series_fini(&sr);
-		return -1;
+		fprintf(stderr, "bench forecast: %s: %s\n", s->name, ah_strerror(rc));
+		return;
 	}
 	ah_fc_choice ch;
 	ah_forecaster_choice(f, &ch);
-	size_t m = ch.season;
-	s->season = m;
+	s->season = ch.season;
+	s->season2 = ch.season2;
 	snprintf(s->model, sizeof(s->model), "%s", ch.model);
-	size_t no = 0;
-	for (size_t t = train; t <= n - H; t++) {
-		if ((t - train) % k == 0) {
-			no++;
-			ah_forecaster_forecast(f, H, q, 4, pt, qo);
-			for (int hi = 0; hi < NH; hi++) {
-				size_t h = HS[hi];
-				double yy = y[t + h - 1];
-				acc(s, 0, hi, yy, pt[h - 1]);
-				const double *qq = qo + (h - 1) * 4;
-				s->in80[0] += yy >= qq[1] && yy <= qq[2];
-				s->in95[0] += yy >= qq[0] && yy <= qq[3];
-				s->cov_n[0]++;
-				/* seasonal naive with ahead's detected season (naive when none) */
-				size_t back = m - ((h - 1) % m);
-				acc(s, 1, hi, yy, y[t - back]);
+	size_t off = 0;
+	for (size_t b = 0; b < ch.nbands; b++)
+		off += (size_t)snprintf(s->bands + off, sizeof(s->bands) - off, "%s%.14s", b ? "|" : "",
+					ch.band[b].model);
+	size_t m = ch.season > 1 ? ch.season : 1;
+	for (size_t t = train; t < n; t++) {
+		if (t > train)
+			ah_forecaster_forecast(f, H, Q, NQ, pt, qo);
+		s->origins++;
+		for (size_t h = 1; h <= H && t + h - 1 < n; h++) {
+			double v = y[t + h - 1];
+			if (isnan(v))
+				continue;
+			const double *r = qo + (h - 1) * NQ;
+			s->ae[h - 1] += fabs(v - pt[h - 1]);
+			s->cnt[h - 1]++;
+			s->in80[h - 1] += v >= r[1] && v <= r[2];
+			s->in95[h - 1] += v >= r[0] && v <= r[3];
+			double l = r[1], u = r[2];
+			s->is80 += ((u - l) + (v < l ? 10 * (l - v) : 0) + (v > u ? 10 * (v - u) : 0)) / s->scale;
+			s->is_n++;
+			/* seasonal naive at ahead's season, from the last known cycle */
+			size_t back = m - ((h - 1) % m);
+			if (t >= back && !isnan(y[t - back])) {
+				s->ae_sn[h - 1] += fabs(v - y[t - back]);
+				s->cnt_sn[h - 1]++;
 			}
 		}
-		if (t < n)
-			ah_forecaster_update(f, y[t]);
+		ah_forecaster_update(f, y[t]);
 	}
-	s->sec_ahead = now() - t0;
-	s->origins = no;
 	ah_forecaster_free(f);
-	ah_series_fini(&sr);
-	return 0;
 }
 
-static ser *find(const char *name)
+static double mase_h(const ser *s, size_t h)
 {
-	for (size_t i = 0; i < NS; i++)
-		if (!strcmp(S[i].name, name))
-			return &S[i];
+	return s->cnt[h - 1] ? s->ae[h - 1] / (double)s->cnt[h - 1] / s->scale : NAN;
+}
+
+static double mase_all(const ser *s)
+{
+	double t = 0;
+	size_t k = 0;
+	for (size_t h = 1; h <= H; h++)
+		if (s->cnt[h - 1]) {
+			t += mase_h(s, h);
+			k++;
+		}
+	return k ? t / (double)k : NAN;
+}
+
+static double mase_sn(const ser *s)
+{
+	double t = 0;
+	size_t k = 0;
+	for (size_t h = 0; h < H; h++)
+		if (s->cnt_sn[h]) {
+			t += s->ae_sn[h] / (double)s->cnt_sn[h] / s->scale;
+			k++;
+		}
+	return k ? t / (double)k : NAN;
+}
+
+/* ---- NAB and its committed R reference ---- */
+
+static ser *find(size_t set, const char *name)
+{
+	for (size_t i = 0; i < NS[set]; i++)
+		if (!strcmp(S[set][i].name, name))
+			return &S[set][i];
 	return NULL;
 }
 
@@ -188,11 +241,12 @@ static void load_r(const char *src)
 	char path[1024], line[1024];
 	snprintf(path, sizeof(path), "%s/bench/forecast/r_results.csv", src);
 	FILE *fp = fopen(path, "r");
-	if (!fp) {
-		fprintf(stderr, "bench forecast: %s missing; run with --remake-r\n", path);
+	if (!fp)
+		return;
+	if (!fgets(line, sizeof(line), fp)) {
+		fclose(fp);
 		return;
 	}
-	fgets(line, sizeof(line), fp);
 	while (fgets(line, sizeof(line), fp)) {
 		char name[200], model[32];
 		size_t o, h;
@@ -200,188 +254,336 @@ static void load_r(const char *src)
 		if (sscanf(line, "%199[^,],%31[^,],%zu,%zu,%lf,%lf,%lf,%lf,%lf,%lf", name, model, &o, &h, &y, &p,
 			   &l80, &h80, &l95, &h95) != 10)
 			continue;
-		ser *s = find(name);
+		ser *s = find(1, name);
 		if (!s)
 			continue;
-		int m = !strcmp(model, "ets") ? 2 : 3;
+		int m = !strcmp(model, "ets") ? 0 : 1;
 		int hi = h == 1 ? 0 : h == 12 ? 1 : 2;
-		acc(s, m, hi, y, p);
-		s->in80[m] += y >= l80 && y <= h80;
-		s->in95[m] += y >= l95 && y <= h95;
-		s->cov_n[m]++;
+		s->r_ae[m][hi] += fabs(y - p);
+		s->r_cnt[m][hi]++;
 	}
 	fclose(fp);
-	snprintf(path, sizeof(path), "%s/bench/forecast/r_timing.csv", src);
-	fp = fopen(path, "r");
-	if (!fp)
+}
+
+static void run_nab(const char *shared)
+{
+	char pat[1100];
+	snprintf(pat, sizeof(pat), "%s/data/nab/data/*/*.csv", shared);
+	glob_t g;
+	if (glob(pat, 0, NULL, &g) || g.gl_pathc == 0) {
+		fprintf(stderr, "bench forecast: no NAB series under %s (skipped)\n", pat);
 		return;
-	fgets(line, sizeof(line), fp);
-	while (fgets(line, sizeof(line), fp)) {
-		char name[200], model[32];
-		size_t n, no, fr;
-		double a, b, tot;
-		if (sscanf(line, "%199[^,],%31[^,],%zu,%zu,%zu,%lf,%lf,%lf", name, model, &n, &no, &fr, &a, &b,
-			   &tot) != 8)
-			continue;
-		ser *s = find(name);
-		if (s)
-			s->sec_r[strcmp(model, "ets") ? 1 : 0] = tot;
 	}
-	fclose(fp);
+	for (size_t i = 0; i < g.gl_pathc && NS[1] < MAXS; i++) {
+		const char *p = g.gl_pathv[i];
+		const char *b = strrchr(p, '/'), *d = b;
+		while (d > p && d[-1] != '/')
+			d--;
+		ser *s = &S[1][NS[1]];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->name, sizeof(s->name), "%.*s/%s", (int)(b - d), d, b + 1);
+		ah_series sr;
+		char err[512];
+		ah_series_csv_opts o = {.flags = AH_SERIES_UNORDERED};
+		if (ah_series_read_csv(p, &o, &sr, err, sizeof(err))) {
+			fprintf(stderr, "bench forecast: %s\n", err);
+			continue;
+		}
+		/* as r_reference.R: missing values -> the series mean */
+		double mean = 0;
+		size_t c = 0;
+		for (size_t k = 0; k < sr.n; k++)
+			if (!isnan(sr.v[k])) {
+				mean += sr.v[k];
+				c++;
+			}
+		mean = c ? mean / (double)c : 0;
+		for (size_t k = 0; k < sr.n; k++)
+			if (isnan(sr.v[k]))
+				sr.v[k] = mean;
+		run_series(s, sr.v, sr.n, sr.step_ns > 0 ? (double)sr.step_ns / 1e9 : 0);
+		ah_series_fini(&sr);
+		NS[1]++;
+	}
+	globfree(&g);
+}
+
+/* ---- the fleet ---- */
+
+typedef struct {
+	size_t from, to;
+	uint64_t seed;
+	int fails;
+} fleet_job;
+
+static void *fleet_worker(void *arg)
+{
+	fleet_job *j = arg;
+	double *y = malloc(4032 * sizeof(double)), pt[H], qo[H * NQ];
+	if (!y) {
+		j->fails = -1;
+		return NULL;
+	}
+	uint64_t r = j->seed;
+#define RND() (r = r * 6364136223846793005ULL + 1442695040888963407ULL, ((double)(r >> 11) + 0.5) / 9007199254740992.0)
+	for (size_t i = j->from; i < j->to; i++) {
+		const ser *s = &S[0][i % NS[0]];
+		size_t span = s->n > 4032 ? s->n - 4032 : 0;
+		size_t st = (size_t)(RND() * (double)(span + 1));
+		if (st > span)
+			st = span;
+		double scale = 0.5 + 1.5 * RND(), mean = 0, sd = 0;
+		size_t c = 0;
+		for (size_t k = 0; k < 4032 && st + k < s->n; k++)
+			if (!isnan(s->y[st + k])) {
+				mean += s->y[st + k];
+				sd += s->y[st + k] * s->y[st + k];
+				c++;
+			}
+		mean = c ? mean / (double)c : 0;
+		sd = c ? sqrt(fmax(sd / (double)c - mean * mean, 0)) : 0;
+		double shift = 0.2 * mean * RND();
+		for (size_t k = 0; k < 4032; k++) {
+			double v = st + k < s->n ? s->y[st + k] : NAN;
+			double u1 = RND(), u2 = RND();
+			double g = sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
+			y[k] = isnan(v) ? NAN : (v + shift) * scale + 0.05 * sd * scale * g;
+		}
+		ah_fc_opts fo = {.horizon = H, .step_s = 300};
+		ah_forecaster *f;
+		if (ah_forecaster_new(&fo, y, 4032, &f) == 0) {
+			if (ah_forecaster_forecast(f, H, Q, NQ, pt, qo))
+				j->fails++;
+			ah_forecaster_free(f);
+		} else {
+			j->fails++;
+		}
+	}
+#undef RND
+	free(y);
+	return NULL;
+}
+
+static double run_fleet(size_t count, int *fails)
+{
+	pthread_t th[2];
+	fleet_job jobs[2] = {{0, count / 2, 0x9e3779b97f4a7c15ULL, 0}, {count / 2, count, 0xbf58476d1ce4e5b9ULL, 0}};
+	double t0 = now();
+	for (int k = 0; k < 2; k++)
+		pthread_create(&th[k], NULL, fleet_worker, &jobs[k]);
+	for (int k = 0; k < 2; k++)
+		pthread_join(th[k], NULL);
+	*fails = jobs[0].fails + jobs[1].fails;
+	return now() - t0;
+}
+
+/* ---- report ---- */
+
+typedef struct {
+	double mase, mase_h1, mase_sn, c80, c95, w80, w95, is80, ms;
+	size_t worst80_h, worst95_h, ns;
+	double cov80[H], cov95[H];
+} summary;
+
+static void summarise(size_t set, summary *o)
+{
+	double v[MAXS], v1[MAXS], vs[MAXS], vi[MAXS], ms = 0;
+	size_t k = 0, ki = 0;
+	size_t in80[H] = {0}, in95[H] = {0}, cnt[H] = {0};
+	for (size_t i = 0; i < NS[set]; i++) {
+		ser *s = &S[set][i];
+		if (isnan(mase_all(s)))
+			continue;
+		v[k] = mase_all(s);
+		v1[k] = mase_h(s, 1);
+		vs[k] = mase_sn(s);
+		k++;
+		ms += s->fit_s * 1e3;
+		if (s->is_n && s->scale > 1e-9) /* a constant training part has no scale */
+			vi[ki++] = s->is80 / (double)s->is_n;
+		for (size_t h = 0; h < H; h++) {
+			in80[h] += s->in80[h];
+			in95[h] += s->in95[h];
+			cnt[h] += s->cnt[h];
+		}
+	}
+	memset(o, 0, sizeof(*o));
+	o->ns = k;
+	o->mase = median(v, k);
+	o->mase_h1 = median(v1, k);
+	o->mase_sn = median(vs, k);
+	o->ms = k ? ms / (double)k : NAN;
+	o->is80 = median(vi, ki);
+	size_t a80 = 0, a95 = 0, an = 0;
+	for (size_t h = 0; h < H; h++) {
+		o->cov80[h] = cnt[h] ? 100.0 * (double)in80[h] / (double)cnt[h] : NAN;
+		o->cov95[h] = cnt[h] ? 100.0 * (double)in95[h] / (double)cnt[h] : NAN;
+		a80 += in80[h];
+		a95 += in95[h];
+		an += cnt[h];
+		if (fabs(o->cov80[h] - 80) > fabs(o->w80) || !h) {
+			o->w80 = o->cov80[h] - 80;
+			o->worst80_h = h + 1;
+		}
+		if (fabs(o->cov95[h] - 95) > fabs(o->w95) || !h) {
+			o->w95 = o->cov95[h] - 95;
+			o->worst95_h = h + 1;
+		}
+	}
+	o->c80 = an ? 100.0 * (double)a80 / (double)an : NAN;
+	o->c95 = an ? 100.0 * (double)a95 / (double)an : NAN;
+}
+
+static void table(FILE *fp, size_t set, bool r)
+{
+	fprintf(fp, "%-44s %5s %4s %4s %-44s %6s %6s %6s %6s %6s %7s", "series", "n", "m", "m2",
+		"bands (h1|2-6|7-24|25-48)", "MASE", "h1", "h48", "snaive", "cov80", "fit_ms");
+	if (r)
+		fprintf(fp, " %7s %7s %7s", "a@3h", "ets@3h", "arima@3h");
+	fprintf(fp, "\n");
+	for (size_t i = 0; i < NS[set]; i++) {
+		ser *s = &S[set][i];
+		size_t in = 0, c = 0;
+		for (size_t h = 0; h < H; h++) {
+			in += s->in80[h];
+			c += s->cnt[h];
+		}
+		fprintf(fp, "%-44.44s %5zu %4zu %4zu %-44.44s %6.3f %6.3f %6.3f %6.3f %5.1f%% %7.2f", s->name, s->n,
+			s->season, s->season2, s->bands, mase_all(s), mase_h(s, 1), mase_h(s, H), mase_sn(s),
+			c ? 100.0 * (double)in / (double)c : NAN, s->fit_s * 1e3);
+		if (r) {
+			static const size_t hs[3] = {1, 12, 48};
+			double a = 0, rr[2] = {0, 0};
+			bool ok = true;
+			for (int k = 0; k < 3; k++) {
+				a += mase_h(s, hs[k]) / 3;
+				for (int m = 0; m < 2; m++) {
+					ok &= s->r_cnt[m][k] > 0;
+					rr[m] += s->r_cnt[m][k] ? s->r_ae[m][k] / (double)s->r_cnt[m][k] / s->scale / 3 : 0;
+				}
+			}
+			fprintf(fp, " %7.3f %7.3f %7.3f", a, ok ? rr[0] : NAN, ok ? rr[1] : NAN);
+		}
+		fprintf(fp, "\n");
+	}
+}
+
+static void cov_line(FILE *fp, const summary *o)
+{
+	fprintf(fp, "cov_h 80%%:");
+	for (size_t h = 0; h < H; h += 1)
+		fprintf(fp, " %.1f", o->cov80[h]);
+	fprintf(fp, "\ncov_h 95%%:");
+	for (size_t h = 0; h < H; h += 1)
+		fprintf(fp, " %.1f", o->cov95[h]);
+	fprintf(fp, "\n");
 }
 
 int main(int argc, char **argv)
 {
 	const char *src = getenv("AHEAD_SRC") ? getenv("AHEAD_SRC") : ".";
 	const char *shared = getenv("AHEAD_SHARED") ? getenv("AHEAD_SHARED") : "../shared";
-	char data[1024], out[1024];
-	snprintf(data, sizeof(data), "%s/data/nab/data", shared);
+	char out[1024];
 	snprintf(out, sizeof(out), "%s/docs/forecast-results.md", src);
-	int remake = 0;
+	bool tune = false, fleet = true;
+	size_t fleet_n = 10000;
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--remake-r"))
-			remake = 1;
-		else if (!strcmp(argv[i], "--data") && i + 1 < argc)
-			snprintf(data, sizeof(data), "%s", argv[++i]);
-		else if (!strcmp(argv[i], "--out") && i + 1 < argc)
+		if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+			i++;
+			if (!strcmp(argv[i], "tune"))
+				tune = true;
+			else if (strcmp(argv[i], "report")) {
+				fprintf(stderr, "bench forecast: --set report|tune\n");
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--no-fleet")) {
+			fleet = false;
+		} else if (!strcmp(argv[i], "--fleet") && i + 1 < argc) {
+			fleet_n = (size_t)strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			snprintf(out, sizeof(out), "%s", argv[++i]);
-		else {
-			fprintf(stderr, "usage: bench/run forecast [--remake-r] [--data DIR] [--out FILE.md]\n");
+		} else {
+			fprintf(stderr, "usage: bench/run forecast [--set report|tune] [--no-fleet] [--fleet N] [--out FILE.md]\n");
 			return 2;
 		}
 	}
-	if (remake) {
-		char cmd[4096];
-		snprintf(cmd, sizeof(cmd),
-			 "timeout 3600 Rscript '%s/bench/forecast/r_reference.R' '%s' '%s/bench/forecast/r_results.csv' "
-			 "'%s/bench/forecast/r_timing.csv'",
-			 src, data, src, src);
-		fprintf(stderr, "bench forecast: re-making R reference (tens of minutes)...\n");
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench forecast: R run failed or timed out; results may be partial\n");
-	}
-	char pat[1100];
-	snprintf(pat, sizeof(pat), "%s/*/*.csv", data);
-	glob_t g;
-	if (glob(pat, 0, NULL, &g) || g.gl_pathc == 0) {
-		fprintf(stderr, "bench forecast: no series under %s (skipped)\n", data);
-		return 0;
-	}
-	for (size_t i = 0; i < g.gl_pathc && NS < MAXS; i++) {
-		const char *p = g.gl_pathv[i];
-		const char *b = strrchr(p, '/');
-		const char *d = b;
-		while (d > p && d[-1] != '/')
-			d--;
-		ser *s = &S[NS];
-		memset(s, 0, sizeof(*s));
-		snprintf(s->name, sizeof(s->name), "%.*s/%s", (int)(b - d), d, b + 1);
-		if (run_series(p, s) == 0)
-			NS++;
-	}
-	globfree(&g);
+	if (tune) /* never overwrite the report with tuning runs */
+		snprintf(out, sizeof(out), "/dev/null");
+	int lo = tune ? 1 : 26, hi = tune ? 25 : 50;
+	for (int col = 0; col < 2; col++)
+		for (int vm = lo; vm <= hi && NS[0] < MAXS; vm++) {
+			char path[1200];
+			snprintf(path, sizeof(path), "%s/data/bitbrains_rnd/rnd/2013-7/%d.csv", shared, vm);
+			size_t n;
+			double *y = read_bitbrains(path, col ? 6 : 3, &n);
+			if (!y) {
+				fprintf(stderr, "bench forecast: cannot read %s (skipped)\n", path);
+				continue;
+			}
+			ser *s = &S[0][NS[0]++];
+			memset(s, 0, sizeof(*s));
+			snprintf(s->name, sizeof(s->name), "bitbrains/%d/%s", vm, col ? "memory" : "cpu");
+			s->y = y;
+			run_series(s, y, n, 300);
+		}
+	run_nab(shared);
 	load_r(src);
+	summary b, nb;
+	summarise(0, &b);
+	summarise(1, &nb);
+	double fleet_s = NAN;
+	int fails = 0;
+	if (fleet && NS[0])
+		fleet_s = run_fleet(fleet_n, &fails) * 10000.0 / (double)(fleet_n ? fleet_n : 1);
 
 	FILE *md = fopen(out, "w");
 	FILE *outs[2] = {stdout, md};
-	double tot_a = 0, tot_r[2] = {0, 0};
-	size_t in80 = 0, in95 = 0, cn = 0, rin80[2] = {0}, rin95[2] = {0}, rcn[2] = {0};
 	for (int o = 0; o < 2; o++) {
 		FILE *fp = outs[o];
 		if (!fp)
 			continue;
 		if (o)
-			fprintf(fp, "# Forecast benchmark results\n\nGenerated by `bench/run forecast` (see docs/FORECAST.md for the method).\n"
-				    "MASE is the mean over horizons 1, 12, 48 of MAE / (in-sample one-step naive MAE on the training 80%%).\n\n```\n");
-		fprintf(fp, "%-52s %6s %4s %-15s %7s %7s %7s %7s %7s %7s %9s %9s\n", "series", "n", "m", "ahead model",
-			"ahead", "snaive", "ets", "arima", "cov80", "cov95", "ahead_ms", "R_s");
-		for (size_t i = 0; i < NS; i++) {
-			ser *s = &S[i];
-			fprintf(fp, "%-52.52s %6zu %4zu %-15s %7.3f %7.3f %7.3f %7.3f %6.1f%% %6.1f%% %9.2f %9.2f\n", s->name,
-				s->n, s->season, s->model, mase(s, 0), mase(s, 1), mase(s, 2), mase(s, 3),
-				s->cov_n[0] ? 100.0 * s->in80[0] / s->cov_n[0] : NAN,
-				s->cov_n[0] ? 100.0 * s->in95[0] / s->cov_n[0] : NAN, s->sec_ahead * 1e3,
-				s->sec_r[0] + s->sec_r[1]);
-		}
+			fprintf(fp, "# Forecast benchmark results\n\n"
+				    "Generated by `bench/run forecast` (method: the comment at the top of bench/bench_forecast.c).\n"
+				    "Every origin of the test part (the last 20%%), horizons 1..48. MASE = MAE / (one-step naive MAE "
+				    "on the training part); a series' MASE is the mean over h = 1..48; headline = median over series.\n"
+				    "Coverage is pooled over (series, origin) pairs per horizon. Wall-clock times on a shared 2-core "
+				    "machine: noisy.\n\n## Report set: Bitbrains VMs 26-50, cpu and memory\n\n```\n");
+		else
+			fprintf(fp, "== %s set: Bitbrains VMs %d-%d, cpu and memory ==\n", tune ? "tuning" : "report", lo, hi);
+		table(fp, 0, false);
+		fprintf(fp, "\n%zu series: median MASE %.4f (h=1 %.4f; seasonal naive %.4f), coverage 80 %.1f / 95 %.1f, "
+			    "worst h: 80 %+.1f at h=%zu, 95 %+.1f at h=%zu, median over series of the mean interval score 80 / scale %.3f\n",
+			b.ns, b.mase, b.mase_h1, b.mase_sn, b.c80, b.c95, b.w80, b.worst80_h, b.w95, b.worst95_h, b.is80);
+		cov_line(fp, &b);
+		if (o)
+			fprintf(fp, "```\n\n## Second table: NAB (the files in ../shared)\n\nR columns: MASE over h = 1, 12, 48 "
+				    "only (committed bench/forecast/r_results.csv; R's frequency was 1 for seasons > 48, see issue 14), "
+				    "beside ahead's over the same three horizons (a@3h).\n\n```\n");
+		else
+			fprintf(fp, "\n== NAB ==\n");
+		table(fp, 1, true);
+		fprintf(fp, "\n%zu series: median MASE %.4f (h=1 %.4f; seasonal naive %.4f), coverage 80 %.1f / 95 %.1f, "
+			    "worst h: 80 %+.1f at h=%zu, 95 %+.1f at h=%zu\n",
+			nb.ns, nb.mase, nb.mase_h1, nb.mase_sn, nb.c80, nb.c95, nb.w80, nb.worst80_h, nb.w95, nb.worst95_h);
+		cov_line(fp, &nb);
+		if (o)
+			fprintf(fp, "```\n\n## Headline (report set)\n\n```\n");
+		else
+			fprintf(fp, "\n");
+		fprintf(fp, "forecast_mase_ahead=%.4f\nforecast_mase_h1_ahead=%.4f\ncoverage_80=%.1f\ncoverage_95=%.1f\n"
+			    "coverage_80_worst_h=%+.1f\ncoverage_95_worst_h=%+.1f\nforecast_ms_per_series=%.2f\n",
+			b.mase, b.mase_h1, b.c80, b.c95, b.w80, b.w95, b.ms);
+		if (!isnan(fleet_s))
+			fprintf(fp, "fleet_fit_s_10k=%.2f\n", fleet_s);
+		if (fails)
+			fprintf(fp, "fleet_failures=%d\n", fails);
 		if (o)
 			fprintf(fp, "```\n");
 	}
-	for (size_t i = 0; i < NS; i++) {
-		tot_a += S[i].sec_ahead;
-		in80 += S[i].in80[0];
-		in95 += S[i].in95[0];
-		cn += S[i].cov_n[0];
-		for (int r = 0; r < 2; r++) {
-			tot_r[r] += S[i].sec_r[r];
-			rin80[r] += S[i].in80[2 + r];
-			rin95[r] += S[i].in95[2 + r];
-			rcn[r] += S[i].cov_n[2 + r];
-		}
-	}
-	double med[NM], meds[NM];
-	for (int m = 0; m < NM; m++) {
-		med[m] = median_of(m, mase);
-		meds[m] = median_of(m, smape);
-	}
-	int rb = isnan(med[3]) || med[2] <= med[3] ? 2 : 3;
-	double rbest = med[rb];
-	double speed = tot_a > 0 ? (tot_r[0] + tot_r[1]) / tot_a : NAN;
-	size_t ncommon = 0;
-	double ratios[MAXS];
-	for (size_t i = 0; i < NS; i++) {
-		bool all = true;
-		for (int j = 0; j < NM; j++)
-			all &= !isnan(mase(&S[i], j));
-		if (all && S[i].sec_ahead > 0)
-			ratios[ncommon++] = (S[i].sec_r[0] + S[i].sec_r[1]) / S[i].sec_ahead;
-	}
-	qsort(ratios, ncommon, sizeof(double), cmpd);
-	/* stricter view: R's better model chosen per series with hindsight */
-	double orc[MAXS];
-	size_t no = 0, wins = 0;
-	for (size_t i = 0; i < NS; i++) {
-		double a = mase(&S[i], 2), b = mase(&S[i], 3);
-		if (isnan(a) || isnan(b) || isnan(mase(&S[i], 0)))
-			continue;
-		orc[no++] = a < b ? a : b;
-		wins += mase(&S[i], 0) <= (a < b ? a : b);
-	}
-	qsort(orc, no, sizeof(double), cmpd);
-	double med_orc = no ? (no % 2 ? orc[no / 2] : 0.5 * (orc[no / 2 - 1] + orc[no / 2])) : NAN;
-	double med_ratio = ncommon ? (ncommon % 2 ? ratios[ncommon / 2] : 0.5 * (ratios[ncommon / 2 - 1] + ratios[ncommon / 2])) : NAN;
-	double c80 = cn ? 100.0 * in80 / cn : NAN, c95 = cn ? 100.0 * in95 / cn : NAN;
-	for (int o = 0; o < 2; o++) {
-		FILE *fp = outs[o];
-		if (!fp)
-			continue;
-		if (o)
-			fprintf(fp, "\n## Summary\n\n| method | median MASE | median sMAPE %% | coverage 80%% | coverage 95%% | total time s |\n|---|---|---|---|---|---|\n");
-		else
-			fprintf(fp, "\n%-12s %12s %14s %10s %10s %12s\n", "method", "median MASE", "median sMAPE%", "cov80%", "cov95%", "time s");
-		for (int m = 0; m < NM; m++) {
-			double cv8 = m == 0 ? c80 : m >= 2 && rcn[m - 2] ? 100.0 * rin80[m - 2] / rcn[m - 2] : NAN;
-			double cv9 = m == 0 ? c95 : m >= 2 && rcn[m - 2] ? 100.0 * rin95[m - 2] / rcn[m - 2] : NAN;
-			double tm = m == 0 ? tot_a : m >= 2 ? tot_r[m - 2] : NAN;
-			if (o)
-				fprintf(fp, "| %s | %.4f | %.2f | %.1f | %.1f | %.4f |\n", MN[m], med[m], meds[m], cv8, cv9, tm);
-			else
-				fprintf(fp, "%-12s %12.4f %14.2f %10.1f %10.1f %12.4f\n", MN[m], med[m], meds[m], cv8, cv9, tm);
-		}
-		fprintf(fp, "%s%zu series (medians over the %zu with results from every method); R best single method by median MASE: %s\n"
-			    "speedup = total (R ets + auto.arima) time / total ahead time = %.0fx; median per-series ratio = %.0fx\n",
-			o ? "\n" : "\n", NS, ncommon, MN[rb], speed, med_ratio);
-		fprintf(fp, "R per-series best of ets/auto.arima (hindsight) median MASE = %.4f; ahead <= it on %zu of %zu series\n",
-			med_orc, wins, no);
-	}
-	if (md) {
-		fprintf(md, "\n```\nforecast_mase_ahead=%.4f\nforecast_mase_r_best=%.4f\nforecast_speedup_vs_r=%.0f\ncoverage_80=%.1f\ncoverage_95=%.1f\n```\n",
-			med[0], rbest, speed, c80, c95);
+	if (md)
 		fclose(md);
-	}
-	printf("forecast_mase_ahead=%.4f\n", med[0]);
-	printf("forecast_mase_r_best=%.4f\n", rbest);
-	printf("forecast_speedup_vs_r=%.0f\n", speed);
-	printf("coverage_80=%.1f\n", c80);
-	printf("coverage_95=%.1f\n", c95);
+	for (size_t i = 0; i < NS[0]; i++)
+		free(S[0][i].y);
 	return 0;
 }

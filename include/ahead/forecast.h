@@ -1,17 +1,21 @@
 /* ahead: forecasting a series end to end, and predicting a request's usage.
  *
  * ah_forecaster: given a history, it builds the candidate models (naive,
- * seasonal naive, EW level, Holt damped, Holt-Winters with the season found
- * by autocorrelation, the VPA histogram, a blend), scores each by
- * rolling-origin evaluation on the most recent part of the history (every
- * step is an origin; MASE over horizons 1..H for points, pinball loss and
- * interval coverage for quantiles), keeps the best, and from then on:
+ * seasonal naive, EW level, Holt damped, Holt-Winters on the season found
+ * from the calendar and the autocorrelation, Holt-Winters with a weekly
+ * profile when the week adds to the day, the VPA histogram, a blend), scores
+ * each by rolling-origin evaluation on the last 20% of the history (MASE per
+ * horizon for points, pinball loss and interval coverage for quantiles),
+ * keeps the best per horizon band (so h = 1 is never traded for h = 48),
+ * and from then on:
  *  - ah_forecaster_update(y) feeds each new outcome: the model learns, every
  *    earlier forecast that targeted this step is compared with it, and its
  *    residual enters that horizon's sliding window;
  *  - ah_forecaster_forecast returns points and quantiles; quantile q at
- *    horizon h is point + the conformal q-quantile of the last `window`
- *    h-step residuals, so a 90% interval covers ~90% of outcomes.
+ *    horizon h is point + the conformal q'-quantile of the last `window`
+ *    h-step residuals, where q' = q + an adaptive-conformal correction per
+ *    horizon (Gibbs & Candes 2021: q' moves by gamma (q - 1{y <= Q}) at each
+ *    outcome), so coverage holds per horizon and recovers after level shifts.
  * The choice, its measured error and the running coverage are inspectable
  * (ah_forecaster_choice, ah_forecaster_stats). */
 #ifndef AHEAD_FORECAST_H
@@ -31,13 +35,15 @@ extern "C" {
 #define AH_FC_MAX_HORIZON 1000 /* pending forecasts cost H*H doubles per candidate */
 #define AH_FC_MAX_CANDIDATES 16
 #define AH_FC_MAX_QUANTILES 64 /* levels per forecast call */
+#define AH_FC_MAX_BANDS 6      /* horizon bands: 1, 2-6, 7-24, 25-48, 49-168, 169-H */
 
 typedef struct {
 	size_t horizon;      /* largest horizon to calibrate (>= 1) */
+	double step_s;       /* seconds per step (0: unknown): calendar seasons */
 	size_t season;       /* 0: detect; 1: none; else the season length */
 	size_t max_season;   /* largest season searched (0: 1000) */
-	size_t window;       /* conformal residuals per horizon (0: 250) */
-	size_t eval_points;  /* rolling-origin span (0: n/4 clamped to [100, 2000]) */
+	size_t window;       /* conformal residuals per horizon (0: 500) */
+	size_t eval_points;  /* rolling-origin span (0: n/5 clamped to [100, 3000]) */
 	const char *model;   /* force a candidate by name (NULL: best by MASE) */
 } ah_fc_opts;
 
@@ -50,9 +56,21 @@ typedef struct {
 	double cover95;
 } ah_fc_score;
 
+/* One horizon band and the candidate that forecasts it: the lowest mean
+ * MAE over the band's horizons on the evaluation span (the overall best
+ * candidate keeps the band when within 1% of that). */
 typedef struct {
-	char model[32];        /* chosen candidate */
+	size_t h_lo, h_hi;     /* horizons, inclusive */
+	char model[32];
+	double mase;           /* its mean MASE over the band */
+} ah_fc_band;
+
+typedef struct {
+	char model[32];        /* the candidate forecasting the most horizons */
 	size_t season;         /* season length used (1: none) */
+	size_t season2;        /* a second (weekly) season beside it (0: none) */
+	size_t nbands;
+	ah_fc_band band[AH_FC_MAX_BANDS];
 	double scale;          /* MASE scale: mean |y(t) - y(t-1)| of the history */
 	size_t eval_points;    /* origins scored */
 	ah_fc_score chosen;    /* its scores */

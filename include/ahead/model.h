@@ -45,14 +45,29 @@ ah_model *ah_model_snaive_new(size_t period);
 
 /* Additive Holt-Winters / ETS(A,Ad,A) with level, optional (damped) trend and
  * optional season. period <= 1 means no season. Parameters in [0,1]; phi in
- * (0,1] (1 = undamped). Initial state comes from the first 2*period values
+ * (0,1] (1 = undamped). Initial state comes from the first init_cycles*period values
  * (2 values without season). */
 typedef struct {
 	size_t period;
 	double alpha, beta, gamma, phi;
 	bool trend, seasonal;
+	size_t init_cycles; /* seasons averaged for the initial state (0: 2; at most 16) */
 } ah_hw_params;
 ah_model *ah_model_hw_new(const ah_hw_params *p, const char *name);
+
+/* Two seasons (model_week.c): the weekly profile of y[0..n) (day and week
+ * in steps, week a multiple of the day, n >= 2 weeks; y[i] sits at weekly
+ * position (phase + i) % week): detrended, daily profile removed, averaged
+ * per weekly position, smoothed, centred per daily position. prof[week]. */
+int ah_week_profile(const double *y, size_t n, size_t day, size_t week, size_t phase, double *prof);
+/* Holt-Winters p (its season the day) on y - prof, prof added back; the
+ * first observation fed is at weekly position phase. */
+ah_model *ah_model_hw_week_new(const ah_hw_params *p, size_t week, size_t phase, const double *prof);
+
+/* Mean reversion (model_ar.c): forecast mu + phi^h (y_last - mu), mu the
+ * exponentially weighted mean and phi the EW lag-1 autocorrelation over
+ * about `memory` steps (>= 2). Nothing to fit. */
+ah_model *ah_model_ar1_new(double memory);
 
 /* Exponentially weighted level (+ trend when beta > 0): a fixed-parameter
  * Holt model, the cheap baseline. */
@@ -65,9 +80,24 @@ ah_model *ah_model_ewma_new(double alpha, double beta);
  * point via sse_out (may be NULL). Needs n >= 2*period + 2. */
 int ah_hw_fit(const double *y, size_t n, bool damped, ah_hw_params *p, double *sse_out);
 
-/* Season length from the autocorrelation function: the lag (2..max_lag)
- * whose ACF is a clear local peak (ACF >= 0.25 and at least 0.1 above the
- * trough before it); 0 when there is none. Looks at the last 8192 values. */
+/* Season lengths (season.c): candidates from the calendar (hour, day, week
+ * at step_s seconds per step) confirmed by the autocorrelation of the
+ * detrended series (ACF >= 0.2 at the lag and >= 0.1 above its lowest value
+ * between 1/4 and 3/4 of the lag) and moved to a neighbour within 2% only
+ * when that one correlates clearly better; the day comes first, the week
+ * is added beside it only when it correlates clearly better than the day
+ * (weekdays differ from weekends). Without a calendar season (or with
+ * step_s 0: unknown) the first clear ACF peak up to max_lag, snapped to a
+ * day at a common step when close. Looks at the last 16384 values; a
+ * season needs two cycles. n may be small (then no season). */
+#define AH_MAX_SEASONS 2
+typedef struct {
+	size_t n;                      /* seasons found, primary first */
+	size_t period[AH_MAX_SEASONS]; /* in steps */
+	double acf[AH_MAX_SEASONS];    /* autocorrelation at each */
+} ah_seasons;
+int ah_seasons_find(const double *y, size_t n, double step_s, size_t max_lag, ah_seasons *out);
+/* The primary season with the step unknown (0 when none). */
 size_t ah_season_detect(const double *y, size_t n, size_t max_lag);
 
 /* Nelder-Mead simplex minimiser (unconstrained). x[dim] is the start and the

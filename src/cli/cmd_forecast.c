@@ -175,7 +175,9 @@ int ah_cmd_forecast(int argc, char **argv)
 		ah_cli_err(cmd, "%s", err);
 		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
 	}
-	ah_fc_opts fo = {.horizon = H, .season = (size_t)season, .window = (size_t)window, .model = model};
+	/* the step lets the forecaster try the calendar's seasons (hour, day, week) */
+	ah_fc_opts fo = {.horizon = H, .step_s = s.step_ns > 0 ? (double)s.step_ns / 1e9 : 0,
+			 .season = (size_t)season, .window = (size_t)window, .model = model};
 	rc = ah_forecaster_new(&fo, s.v, s.n, &f);
 	if (rc == AH_EINVAL) {
 		ah_cli_err(cmd, "%s: need at least 8 non-missing values to forecast (have %zu)", input,
@@ -223,6 +225,17 @@ int ah_cmd_forecast(int argc, char **argv)
 		json_object_set_new(o, "horizon", json_integer((json_int_t)H));
 		json_object_set_new(o, "model", json_string(ch.model));
 		json_object_set_new(o, "season", json_integer((json_int_t)ch.season));
+		json_object_set_new(o, "season2", json_integer((json_int_t)ch.season2));
+		json_t *bands = json_array();
+		for (size_t b = 0; b < ch.nbands; b++) {
+			json_t *bo = json_object();
+			json_object_set_new(bo, "h_from", json_integer((json_int_t)ch.band[b].h_lo));
+			json_object_set_new(bo, "h_to", json_integer((json_int_t)ch.band[b].h_hi));
+			json_object_set_new(bo, "model", json_string(ch.band[b].model));
+			json_object_set_new(bo, "mase", jnum(ch.band[b].mase));
+			json_array_append_new(bands, bo);
+		}
+		json_object_set_new(o, "bands", bands);
 		json_object_set_new(o, "eval_points", json_integer((json_int_t)ch.eval_points));
 		json_object_set_new(e, "mase", jnum(ch.chosen.mase));
 		json_object_set_new(e, "smape", jnum(ch.chosen.smape));
@@ -268,6 +281,12 @@ int ah_cmd_forecast(int argc, char **argv)
 		       s.n, (double)s.step_ns / 1e9, s.missing, s.gaps, s.filled);
 		printf("model:    %s (season %zu), chosen by rolling-origin MASE over the last %zu points\n",
 		       ch.model, ch.season, ch.eval_points);
+		if (ch.season2)
+			printf("seasons:  %zu and %zu steps\n", ch.season, ch.season2);
+		printf("bands:   ");
+		for (size_t b = 0; b < ch.nbands; b++)
+			printf(" h%zu-%zu %s%s", ch.band[b].h_lo, ch.band[b].h_hi, ch.band[b].model,
+			       b + 1 < ch.nbands ? "," : "\n");
 		printf("error:    MASE %.3f  sMAPE %.2f%%  pinball %.3f  coverage80 %.1f%%  coverage95 %.1f%%\n",
 		       ch.chosen.mase, ch.chosen.smape, ch.chosen.pinball, 100 * ch.chosen.cover80,
 		       100 * ch.chosen.cover95);

@@ -11,6 +11,15 @@
 #define NLEV 5
 static const double LEV[NLEV] = {0.025, 0.1, 0.5, 0.9, 0.975};
 #define NCHK_H 4
+/* Levels whose adaptive-conformal corrections are tracked; a requested
+ * level takes the correction interpolated between its neighbours. */
+#define NACI 11
+static const double ALEV[NACI] = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.99};
+/* ACI step (Gibbs & Candes use 0.005): tuned on the tuning set */
+#ifndef ACI_GAMMA
+#define ACI_GAMMA 0.005
+#endif
+static const size_t BAND_LO[AH_FC_MAX_BANDS + 1] = {1, 2, 7, 25, 49, 169, (size_t)-1};
 
 typedef struct {
 	size_t target, h;
@@ -37,6 +46,7 @@ typedef struct {
 	size_t pin_n, in80, in95, chk_n;
 	check *chk;
 	size_t nchk, chk_cap;
+	const bool *own; /* after the fit: the horizons this one forecasts (NULL: all) */
 } cand;
 
 struct ah_forecaster {
@@ -48,14 +58,27 @@ struct ah_forecaster {
 	size_t blend_members[AH_FC_MAX_CANDIDATES], nmembers;
 	double *tmp, *tmp2, *scratch;
 	bool *grid;   /* horizons that keep residual windows (1,2,3,4,6,8,12,16,...,H) */
+	size_t *gidx, ngrid; /* a grid horizon's window index */
 	double *goff; /* grid offsets scratch */
 	size_t chk_h[NCHK_H], nchk_h;
+	/* per horizon band: the candidate that forecasts it */
+	size_t nband, band_c[AH_FC_MAX_BANDS];
+	size_t *hcand;  /* horizon h -> candidate (h-1) */
+	bool *own;      /* [ncand][H]: hcand[h-1] == i */
+	size_t uniq[AH_FC_MAX_BANDS], nuniq; /* distinct band candidates */
+	/* adaptive conformal inference, per grid horizon and level of ALEV */
+	double *aci_adj;   /* [ngrid][NACI] level corrections */
+	double *aci_q;     /* [H slots][ngrid][NACI] issued quantiles */
+	size_t *aci_origin;/* [H] origin of each slot */
 	ah_fc_choice choice;
 };
 
 static bool on_grid(size_t h, size_t H)
 {
-	if (h <= 4 || h == H)
+	/* up to 64 steps every horizon keeps its own window: interpolating
+	 * between grid horizons left the in-between ones 1-3 points low on the
+	 * tuning set (a seasonal spread is not linear in h) */
+	if (h <= 64 || h == H)
 		return true;
 	if (!(h & (h - 1)))
 		return true;
@@ -85,7 +108,7 @@ static void cand_fini(cand *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t W, size_t chk_cap)
+static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t G, size_t W, size_t chk_cap)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -94,9 +117,9 @@ static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t 
 	c->base = -1;
 	c->pend = malloc(H * H * sizeof(double));
 	c->pend_origin = malloc(H * sizeof(size_t));
-	c->res = malloc(H * W * sizeof(double));
-	c->res_n = calloc(H, sizeof(size_t));
-	c->res_pos = calloc(H, sizeof(size_t));
+	c->res = malloc(G * W * sizeof(double));
+	c->res_n = calloc(G, sizeof(size_t));
+	c->res_pos = calloc(G, sizeof(size_t));
 	c->abs_sum = calloc(H, sizeof(double));
 	c->smape_sum = calloc(H, sizeof(double));
 	c->cnt = calloc(H, sizeof(size_t));
@@ -177,15 +200,15 @@ static double select_k(double *a, size_t n, size_t k) /* k 0-based */
  * rank ceil((n+1)q) above the median, floor((n+1)q) below). NaN if too few. */
 static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 {
-	size_t n = c->res_n[h - 1];
+	size_t g = f->gidx[h - 1], n = c->res_n[g];
 	if (n < 10)
 		return NAN;
 	if (c->sorted) {
 		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
-		return c->sorted[(h - 1) * f->W + (size_t)r - 1];
+		return c->sorted[g * f->W + (size_t)r - 1];
 	}
-	memcpy(f->scratch, c->res + (h - 1) * f->W, n * sizeof(double));
+	memcpy(f->scratch, c->res + g * f->W, n * sizeof(double));
 	double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 	if (r < 1)
 		r = 1;
@@ -198,13 +221,13 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
  * leaves larger values to its right, so the next one searches only there. */
 static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
 {
-	size_t n = c->res_n[h - 1];
+	size_t n = c->res_n[f->gidx[h - 1]];
 	if (n < 10 || c->sorted) {
 		for (size_t j = 0; j < NLEV; j++)
 			out[j] = offset(f, c, h, LEV[j]);
 		return;
 	}
-	memcpy(f->scratch, c->res + (h - 1) * f->W, n * sizeof(double));
+	memcpy(f->scratch, c->res + f->gidx[h - 1] * f->W, n * sizeof(double));
 	size_t lo = 0;
 	for (size_t j = 0; j < NLEV; j++) {
 		double q = LEV[j];
@@ -279,15 +302,15 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 		if (c->base >= 0) /* stochastic-approximation median of the base's errors */
 			c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
 		if (f->grid[h - 1]) { /* windows only where quantiles are computed */
-			double *r = c->res + (h - 1) * f->W;
+			size_t g = f->gidx[h - 1];
+			double *r = c->res + g * f->W;
 			if (c->sorted)
-				sorted_replace(c->sorted + (h - 1) * f->W, c->res_n[h - 1], c->res_n[h - 1] == f->W,
-					       r[c->res_pos[h - 1]], e);
-			r[c->res_pos[h - 1]] = e;
-			if (++c->res_pos[h - 1] == f->W)
-				c->res_pos[h - 1] = 0;
-			if (c->res_n[h - 1] < f->W)
-				c->res_n[h - 1]++;
+				sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
+			r[c->res_pos[g]] = e;
+			if (++c->res_pos[g] == f->W)
+				c->res_pos[g] = 0;
+			if (c->res_n[g] < f->W)
+				c->res_n[g]++;
 		}
 		c->abs_sum[h - 1] += fabs(e);
 		double den = fabs(y) + fabs(p);
@@ -300,7 +323,7 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 			i++;
 			continue;
 		}
-		if (!isnan(y)) {
+		if (!isnan(y) && (!c->own || c->own[k->h - 1])) {
 			for (size_t j = 0; j < NLEV; j++)
 				c->pin_sum += ah_pinball(y, k->q[j], LEV[j]);
 			c->pin_n += NLEV;
@@ -394,14 +417,120 @@ static int add_cand(ah_forecaster *f, const char *name, ah_model *m, bool blend,
 {
 	if (!m && !blend)
 		return AH_ENOMEM;
-	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->W, chk_cap);
+	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->ngrid, f->W, chk_cap);
 	f->ncand++; /* counted even on failure so cleanup frees it */
 	return rc;
 }
 
+/* Mean MASE of candidate c over horizons [lo, hi] (NaN without outcomes). */
+static double band_mase(const ah_forecaster *f, const cand *c, size_t lo, size_t hi)
+{
+	double m = 0;
+	size_t nh = 0;
+	for (size_t h = lo; h <= hi; h++)
+		if (c->cnt[h - 1]) {
+			m += c->abs_sum[h - 1] / (double)c->cnt[h - 1];
+			nh++;
+		}
+	return nh ? m / (double)nh / f->scale : NAN;
+}
+
+/* The composite's score: each horizon from the candidate that forecasts it
+ * (points); intervals from the checks each one owns. */
+static void composite_score(const ah_forecaster *f, ah_fc_score *s)
+{
+	memset(s, 0, sizeof(*s));
+	double m = 0, sm = 0, pin = 0;
+	size_t nh = 0, pin_n = 0, in80 = 0, in95 = 0, chk = 0;
+	for (size_t h = 1; h <= f->H; h++) {
+		const cand *c = &f->c[f->hcand[h - 1]];
+		if (c->cnt[h - 1]) {
+			m += c->abs_sum[h - 1] / (double)c->cnt[h - 1];
+			sm += c->smape_sum[h - 1] / (double)c->cnt[h - 1];
+			nh++;
+		}
+	}
+	for (size_t u = 0; u < f->nuniq; u++) {
+		const cand *c = &f->c[f->uniq[u]];
+		pin += c->pin_sum;
+		pin_n += c->pin_n;
+		in80 += c->in80;
+		in95 += c->in95;
+		chk += c->chk_n;
+	}
+	s->mase = nh ? m / (double)nh / f->scale : NAN;
+	s->smape = nh ? sm / (double)nh : NAN;
+	s->pinball = pin_n ? pin / (double)pin_n / f->scale : NAN;
+	s->cover80 = chk ? (double)in80 / (double)chk : NAN;
+	s->cover95 = chk ? (double)in95 / (double)chk : NAN;
+}
+
+/* ACI correction for level q at grid index g: interpolated over ALEV. */
+static double aci_level(const ah_forecaster *f, size_t g, double q)
+{
+	const double *a = f->aci_adj + g * NACI;
+	double d;
+	if (q <= ALEV[0])
+		d = a[0];
+	else if (q >= ALEV[NACI - 1])
+		d = a[NACI - 1];
+	else {
+		size_t j = 1;
+		while (ALEV[j] < q)
+			j++;
+		double w = (q - ALEV[j - 1]) / (ALEV[j] - ALEV[j - 1]);
+		d = (1 - w) * a[j - 1] + w * a[j];
+	}
+	double r = q + d;
+	return r < 1e-4 ? 1e-4 : r > 1 - 1e-4 ? 1 - 1e-4 : r;
+}
+
+/* After the fit, at origin o: the quantile each grid horizon's owner gives
+ * now at each tracked level, to be compared with the outcome later. */
+static void aci_issue(ah_forecaster *f, size_t o)
+{
+	size_t H = f->H, slot = o % H;
+	double *dst = f->aci_q + slot * f->ngrid * NACI;
+	for (size_t h = 1; h <= H; h++) {
+		if (!f->grid[h - 1])
+			continue;
+		size_t g = f->gidx[h - 1];
+		cand *c = &f->c[f->hcand[h - 1]];
+		double p = c->pend_origin[slot] == o ? c->pend[slot * H + h - 1] : NAN;
+		for (size_t l = 0; l < NACI; l++) {
+			double off = offset(f, c, h, aci_level(f, g, ALEV[l]));
+			dst[g * NACI + l] = p + off; /* NaN when unknown: skipped */
+		}
+	}
+	f->aci_origin[slot] = o;
+}
+
+/* Outcome y at index t: each grid horizon's level corrections move by
+ * gamma (level - 1{y <= issued quantile}). */
+static void aci_score(ah_forecaster *f, size_t t, double y)
+{
+	if (isnan(y))
+		return;
+	size_t H = f->H;
+	for (size_t h = 1; h <= H && h <= t + 1; h++) {
+		if (!f->grid[h - 1])
+			continue;
+		size_t o = t + 1 - h, slot = o % H;
+		if (f->aci_origin[slot] != o)
+			continue;
+		size_t g = f->gidx[h - 1];
+		const double *q = f->aci_q + slot * f->ngrid * NACI + g * NACI;
+		double *a = f->aci_adj + g * NACI;
+		for (size_t l = 0; l < NACI; l++)
+			if (!isnan(q[l]))
+				a[l] += ACI_GAMMA * (ALEV[l] - (y <= q[l] ? 1.0 : 0.0));
+	}
+}
+
 int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_forecaster **out)
 {
-	if (!opts || !y || !out || !opts->horizon || opts->horizon > AH_FC_MAX_HORIZON)
+	if (!opts || !y || !out || !opts->horizon || opts->horizon > AH_FC_MAX_HORIZON ||
+	    !(opts->step_s >= 0) || !isfinite(opts->step_s))
 		return AH_EINVAL;
 	size_t valid = 0;
 	double ymin = INFINITY, ymax = -INFINITY;
@@ -417,22 +546,27 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		return AH_EINVAL;
 	int rc = 0;
 	ah_forecaster *f = calloc(1, sizeof(*f));
+	double *wprof = NULL, *z = NULL;
 	if (!f)
 		return AH_ENOMEM;
 	size_t H = opts->horizon;
 	f->H = H;
-	f->W = opts->window ? opts->window : 250;
+	f->W = opts->window ? opts->window : 500;
 	f->tmp = malloc(H * sizeof(double));
 	f->tmp2 = malloc(H * sizeof(double));
 	f->scratch = malloc(f->W * sizeof(double));
 	f->grid = malloc(H * sizeof(bool));
+	f->gidx = malloc(H * sizeof(size_t));
 	f->goff = malloc(2 * AH_FC_MAX_QUANTILES * sizeof(double));
-	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->goff) {
+	f->hcand = calloc(H, sizeof(size_t));
+	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand) {
 		rc = AH_ENOMEM;
 		goto fail;
 	}
-	for (size_t h = 1; h <= H; h++)
+	for (size_t h = 1; h <= H; h++) {
 		f->grid[h - 1] = on_grid(h, H);
+		f->gidx[h - 1] = f->grid[h - 1] ? f->ngrid++ : (size_t)-1;
+	}
 	/* MASE scale: in-sample one-step naive MAE */
 	double ssum = 0;
 	size_t scnt = 0;
@@ -443,7 +577,8 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	f->scale = scnt && ssum > 0 ? ssum / (double)scnt : 1e-12;
 
-	size_t E = opts->eval_points ? opts->eval_points : n / 2;
+	/* the evaluation span: the last 20% (out of sample for every fit) */
+	size_t E = opts->eval_points ? opts->eval_points : n / 5;
 	if (!opts->eval_points) {
 		if (E < 100)
 			E = 100;
@@ -454,34 +589,76 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		E = n / 2;
 	size_t es = n - E; /* first evaluated target */
 	size_t max_season = opts->max_season ? opts->max_season : 1000;
-	size_t m = opts->season;
-	if (!m)
-		m = ah_season_detect(y, es, max_season);
+	size_t m = opts->season, week = 0;
+	if (!m) {
+		/* the week is searched too when the history could hold it */
+		size_t lw = opts->step_s > 0 ? (size_t)floor(604800 / opts->step_s + 0.5) : 0;
+		ah_seasons ss;
+		if ((rc = ah_seasons_find(y, es, opts->step_s, lw > max_season ? lw + lw / 50 : max_season, &ss)))
+			goto fail;
+		m = ss.n ? ss.period[0] : 0;
+		if (m > max_season && !(ss.n == 1 && m == lw)) /* only the week may exceed max_season */
+			m = 0;
+		if (ss.n == 2)
+			week = ss.period[1];
+	}
 	if (m < 2 || es < 2 * m + 10)
 		m = 1;
+	if (m == 1 || es < 2 * week + 10)
+		week = 0;
 	f->season = m;
 
 	/* fit on the stretch before the evaluation span */
-	size_t fitlen = 1000 > 4 * m ? 1000 : 4 * m;
+	size_t fitlen = 1000 > 6 * m ? 1000 : 6 * m;
 	size_t fs = es > fitlen ? es - fitlen : 0;
 	ah_hw_params pe = {.period = 1, .alpha = 0.3, .phi = 1};
 	ah_hw_params pt = {.period = 1, .alpha = 0.3, .beta = 0.05, .phi = 0.95, .trend = true};
+	/* the seasonal state from 3 cycles when the fit span holds 6 */
 	ah_hw_params ps = {.period = m, .alpha = 0.3, .beta = 0.02, .gamma = 0.1, .phi = 0.95,
-			   .trend = true, .seasonal = true};
+			   .trend = true, .seasonal = true, .init_cycles = es - fs >= 6 * m ? 3 : 2};
 	ah_hw_fit(y + fs, es - fs, false, &pe, NULL);
 	ah_hw_fit(y + fs, es - fs, true, &pt, NULL);
 	bool seasonal = m >= 2 && ah_hw_fit(y + fs, es - fs, true, &ps, NULL) == 0;
+	ah_hw_params pw = ps;
+	if (seasonal && week) {
+		/* the weekly profile from everything before the span, the daily
+		 * Holt-Winters fitted on what the profile leaves */
+		wprof = malloc(week * sizeof(double));
+		z = malloc((es - fs) * sizeof(double));
+		if (!wprof || !z) {
+			rc = AH_ENOMEM;
+			goto fail;
+		}
+		if (ah_week_profile(y, es, m, week, 0, wprof) == 0) {
+			for (size_t i = fs; i < es; i++)
+				z[i - fs] = y[i] - wprof[i % week];
+			if (ah_hw_fit(z, es - fs, true, &pw, NULL))
+				week = 0;
+		} else {
+			week = 0;
+		}
+	} else {
+		week = 0;
+	}
 
 	size_t chkcap = NCHK_H * (H + 2);
-	f->kp = E / 10 ? E / 10 : 1;
+	f->kp = E / 6 ? E / 6 : 1; /* about 6 interval-check origins: tie-breaks and display only */
 	size_t hs[NCHK_H] = {1, H, H, H};
 	for (size_t k = 0; k < NCHK_H; k++)
 		if (hs[k] >= 1 && (f->nchk_h == 0 || f->chk_h[f->nchk_h - 1] != hs[k]))
 			f->chk_h[f->nchk_h++] = hs[k];
 
+	/* one pass: warm up, then every ke-th step is an origin */
+	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
+	if (warm < week + 2 * m)
+		warm = week + 2 * m;
+	size_t start = es > warm ? es - warm : 0;
+
 	if ((rc = add_cand(f, "naive", ah_model_snaive_new(1), false, chkcap)))
 		goto fail;
 	if (seasonal && (rc = add_cand(f, "seasonal-naive", ah_model_snaive_new(m), false, chkcap)))
+		goto fail;
+	if (week && (rc = add_cand(f, "seasonal-naive-week", ah_model_snaive_new(week), false, chkcap)))
 		goto fail;
 	size_t first_member = f->ncand;
 	if ((rc = add_cand(f, "ewma", ah_model_hw_new(&pe, "ewma"), false, chkcap)))
@@ -490,8 +667,16 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		goto fail;
 	if (seasonal && (rc = add_cand(f, "holt-winters", ah_model_hw_new(&ps, "holt-winters"), false, chkcap)))
 		goto fail;
-	for (size_t i = first_member - (seasonal ? 1 : 0); i < f->ncand; i++)
-		f->blend_members[f->nmembers++] = i;
+	for (size_t i = first_member - (seasonal ? 1 + (week ? 1 : 0) : 0); i < f->ncand; i++)
+		if (strcmp(f->c[i].name, "seasonal-naive-week"))
+			f->blend_members[f->nmembers++] = i;
+	/* memory: a few seasons, at least 500 steps (the mean must not chase the burst) */
+	if ((rc = add_cand(f, "ar1-mean", ah_model_ar1_new(m > 1 && 3.0 * (double)m > 500 ? 3.0 * (double)m : 500),
+			   false, chkcap)))
+		goto fail;
+	if (week && (rc = add_cand(f, "holt-winters-week", ah_model_hw_week_new(&pw, week, start % week, wprof),
+				   false, chkcap)))
+		goto fail;
 	if (ymin >= 0 && ymax > 0) {
 		double hl = m >= 48 ? (double)m : 48;
 		if ((rc = add_cand(f, "vpa-histogram", ah_model_vpa_new(ymax * 1e-4, ymax * 4, hl), false, chkcap)))
@@ -504,7 +689,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	size_t nbase = f->ncand;
 	for (size_t i = 0; i < nbase && f->ncand < AH_FC_MAX_CANDIDATES; i++) {
 		if (!strcmp(f->c[i].name, "naive") || !strcmp(f->c[i].name, "vpa-histogram") ||
-		    !strcmp(f->c[i].name, "seasonal-naive"))
+		    !strncmp(f->c[i].name, "seasonal-naive", 14))
 			continue;
 		char nm[40];
 		snprintf(nm, sizeof(nm), "%s+median", f->c[i].name);
@@ -519,27 +704,24 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	}
 
-	/* one pass: warm up, then every ke-th step is an origin */
-	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
-	size_t start = es > warm ? es - warm : 0;
-	size_t ke = E / 600 ? E / 600 : 1;
-	/* first origin with forecasts, aligned so that es is an origin */
-	size_t fo = es > ke * (f->W + H) ? es - ke * (f->W + H) : es % ke;
+	/* about 300 origins: each candidate forecasts 1..H at each, and a fleet
+	 * of fits must stay cheap; the windows keep filling every step after */
+	size_t ke = (E + 299) / 300;
+	/* origins from es on only: every residual behind an interval is out of
+	 * sample for the fitted parameters */
+	size_t fo = es;
 	f->ke = ke;
 	f->fo = fo;
 	for (size_t t = start; t < n; t++) {
-		for (size_t i = 0; i < f->ncand; i++) {
-			if (t == es)
-				reset_acc(&f->c[i], H); /* score only targets in the span */
+		for (size_t i = 0; i < f->ncand; i++)
 			if (t >= fo)
 				cand_score(f, &f->c[i], t, y[t]);
-		}
 		for (size_t i = 0; i < f->ncand; i++)
 			cand_update_model(f, i, y[t]);
 		size_t origin = t + 1;
 		/* origins every ke steps (about 600 in the span) bound the cost */
 		if (origin >= fo && origin < n && (origin - fo) % ke == 0) {
-			bool chk = origin >= es && (origin - es) / ke % (f->kp / ke ? f->kp / ke : 1) == 0;
+			bool chk = (origin - es) / ke % (f->kp / ke ? f->kp / ke : 1) == 0;
 			for (size_t i = 0; i < f->ncand; i++)
 				cand_issue(f, i, origin, chk);
 		}
@@ -548,7 +730,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	f->ke = 1;
 	f->fo = 0;
 
-	/* choose */
+	/* choose: overall first (the mean MASE over 1..H), then per band */
 	ah_fc_choice *ch = &f->choice;
 	size_t best = 0;
 	double bm = INFINITY;
@@ -580,41 +762,117 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 				best = i;
 		}
 	ch->ncand = f->ncand;
-	f->chosen = best;
-	snprintf(ch->model, sizeof(ch->model), "%s", f->c[best].name);
+	for (size_t b = 0; b < AH_FC_MAX_BANDS && BAND_LO[b] <= H; b++) {
+		size_t lo = BAND_LO[b], hi = BAND_LO[b + 1] - 1 < H ? BAND_LO[b + 1] - 1 : H;
+		size_t bc = best;
+		double ob = band_mase(f, &f->c[best], lo, hi), bb = ob;
+		if (!opts->model)
+			for (size_t i = 0; i < f->ncand; i++) {
+				double v = band_mase(f, &f->c[i], lo, hi);
+				if (!isnan(v) && (isnan(bb) || v < bb - 1e-12)) {
+					bb = v;
+					bc = i;
+				}
+			}
+		/* the overall choice keeps the band unless clearly worse there:
+		 * fewer switches between neighbouring bands from noise alone */
+		if (!isnan(ob) && ob <= bb * 1.01 + 1e-12)
+			bc = best;
+		f->band_c[b] = bc;
+		ch->band[b].h_lo = lo;
+		ch->band[b].h_hi = hi;
+		ch->band[b].mase = band_mase(f, &f->c[bc], lo, hi);
+		snprintf(ch->band[b].model, sizeof(ch->band[b].model), "%s", f->c[bc].name);
+		for (size_t h = lo; h <= hi; h++)
+			f->hcand[h - 1] = bc;
+		bool dup = false;
+		for (size_t u = 0; u < f->nuniq; u++)
+			dup |= f->uniq[u] == bc;
+		if (!dup)
+			f->uniq[f->nuniq++] = bc;
+		f->nband = ++ch->nbands;
+	}
+	/* the name shown: the candidate forecasting the most horizons */
+	size_t most = f->band_c[0], most_h = 0;
+	for (size_t u = 0; u < f->nuniq; u++) {
+		size_t k = 0;
+		for (size_t h = 0; h < H; h++)
+			k += f->hcand[h] == f->uniq[u];
+		if (k > most_h) {
+			most_h = k;
+			most = f->uniq[u];
+		}
+	}
+	f->chosen = most;
+	snprintf(ch->model, sizeof(ch->model), "%s", f->c[most].name);
 	ch->season = m;
+	ch->season2 = week;
 	ch->scale = f->scale;
 	ch->eval_points = E;
-	ch->chosen = ch->cand[best];
+	ch->chosen = ch->cand[most];
+	{
+		ah_fc_score cs;
+		composite_score(f, &cs);
+		ch->chosen.mase = cs.mase;
+		ch->chosen.smape = cs.smape;
+		ch->chosen.pinball = cs.pinball;
+		ch->chosen.cover80 = cs.cover80;
+		ch->chosen.cover95 = cs.cover95;
+	}
 	ch->hw = seasonal ? ps : pt;
-	/* keep the chosen one (with its base and a blend's members) */
+	/* keep the band candidates (with their bases and a blend's members) */
 	bool keep[AH_FC_MAX_CANDIDATES] = {false};
-	size_t k = best;
-	for (;;) {
-		keep[k] = true;
-		if (f->c[k].blend)
-			for (size_t j = 0; j < f->nmembers; j++)
-				keep[f->blend_members[j]] = true;
-		if (f->c[k].base < 0)
-			break;
-		k = (size_t)f->c[k].base;
+	for (size_t u = 0; u < f->nuniq; u++) {
+		size_t k = f->uniq[u];
+		for (;;) {
+			keep[k] = true;
+			if (f->c[k].blend)
+				for (size_t j = 0; j < f->nmembers; j++)
+					keep[f->blend_members[j]] = true;
+			if (f->c[k].base < 0)
+				break;
+			k = (size_t)f->c[k].base;
+		}
 	}
 	for (size_t i = 0; i < f->ncand; i++)
 		if (!keep[i])
 			cand_fini(&f->c[i]);
-	cand *cb = &f->c[best];
-	if (!(cb->sorted = malloc(H * f->W * sizeof(double)))) {
+	f->own = calloc(f->ncand * H, sizeof(bool));
+	f->aci_adj = calloc(f->ngrid * NACI, sizeof(double));
+	f->aci_q = malloc(H * f->ngrid * NACI * sizeof(double));
+	f->aci_origin = malloc(H * sizeof(size_t));
+	if (!f->own || !f->aci_adj || !f->aci_q || !f->aci_origin) {
 		rc = AH_ENOMEM;
 		goto fail;
 	}
-	for (size_t h = 0; h < H; h++) {
-		memcpy(cb->sorted + h * f->W, cb->res + h * f->W, cb->res_n[h] * sizeof(double));
-		qsort(cb->sorted + h * f->W, cb->res_n[h], sizeof(double), cmp_dbl);
+	for (size_t i = 0; i < H; i++)
+		f->aci_origin[i] = (size_t)-1;
+	for (size_t h = 0; h < H; h++)
+		f->own[f->hcand[h] * H + h] = true;
+	for (size_t u = 0; u < f->nuniq; u++) {
+		cand *cb = &f->c[f->uniq[u]];
+		if (!(cb->sorted = malloc(f->ngrid * f->W * sizeof(double)))) {
+			rc = AH_ENOMEM;
+			goto fail;
+		}
+		for (size_t g = 0; g < f->ngrid; g++) {
+			memcpy(cb->sorted + g * f->W, cb->res + g * f->W, cb->res_n[g] * sizeof(double));
+			qsort(cb->sorted + g * f->W, cb->res_n[g], sizeof(double), cmp_dbl);
+		}
+		reset_acc(cb, H);
+		cb->own = f->own + f->uniq[u] * H;
 	}
-	reset_acc(&f->c[best], H);
+	/* origin n: the band candidates' forecasts, the first ACI entries */
+	for (size_t u = 0; u < f->nuniq; u++)
+		cand_issue(f, f->uniq[u], n, false);
+	aci_issue(f, n);
+	free(wprof);
+	free(z);
 	*out = f;
 	return 0;
 fail:
+	free(wprof);
+	free(z);
 	ah_forecaster_free(f);
 	return rc;
 }
@@ -623,14 +881,19 @@ void ah_forecaster_update(ah_forecaster *f, double y)
 {
 	if (!f)
 		return;
-	size_t b = f->chosen, t = f->t;
-	cand_score(f, &f->c[b], t, y);
+	size_t t = f->t;
+	aci_score(f, t, y);
+	for (size_t u = 0; u < f->nuniq; u++)
+		cand_score(f, &f->c[f->uniq[u]], t, y);
 	for (size_t i = 0; i < f->ncand; i++)
 		cand_update_model(f, i, y); /* only kept ones still have a model */
 	f->t = t + 1;
 	/* feedback checks of the intervals: every min(kp, H) steps */
 	size_t every = f->kp < f->H ? f->kp : f->H;
-	cand_issue(f, b, f->t, f->t % every == 0);
+	for (size_t u = 0; u < f->nuniq; u++) {
+		cand_issue(f, f->uniq[u], f->t, f->t % every == 0);
+	}
+	aci_issue(f, f->t);
 }
 
 int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t nq, double *point,
@@ -641,16 +904,20 @@ int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t n
 	for (size_t j = 0; j < nq; j++)
 		if (!(q[j] > 0 && q[j] < 1))
 			return AH_EINVAL;
-	cand *c = &f->c[f->chosen];
-	/* the issued forecast for this origin is already in pend */
+	/* points: each horizon from its band's candidate (the issued forecast
+	 * for this origin is already in pend) */
 	size_t slot = f->t % f->H;
-	if (c->pend_origin[slot] == f->t)
-		memcpy(f->tmp, c->pend + slot * f->H, h * sizeof(double));
-	else
-		cand_points(f, f->chosen, h, f->tmp);
-	const cand *mc = c;
-	while (!mc->m && (mc->base >= 0 || mc->blend))
-		mc = mc->base >= 0 ? &f->c[mc->base] : &f->c[f->blend_members[0]];
+	for (size_t u = 0; u < f->nuniq; u++) {
+		size_t ci = f->uniq[u];
+		cand *c = &f->c[ci];
+		if (c->pend_origin[slot] == f->t)
+			memcpy(f->tmp2, c->pend + slot * f->H, h * sizeof(double));
+		else
+			cand_points(f, ci, h, f->tmp2);
+		for (size_t i = 0; i < h; i++)
+			if (f->hcand[i] == ci)
+				f->tmp[i] = f->tmp2[i];
+	}
 	/* conformal offsets on the horizon grid (1,2,3,4,6,8,12,16,...,H),
 	 * linear in between: residual spread changes smoothly with h */
 	double *lo = f->goff, *hi = f->goff + nq;
@@ -660,8 +927,11 @@ int ah_forecaster_forecast(ah_forecaster *f, size_t h, const double *q, size_t n
 	for (size_t g = 1; g <= f->H; g++) {
 		if (!f->grid[g - 1])
 			continue;
+		const cand *c = &f->c[f->hcand[g - 1]], *mc = c;
+		while (!mc->m && (mc->base >= 0 || mc->blend))
+			mc = mc->base >= 0 ? &f->c[mc->base] : &f->c[f->blend_members[0]];
 		for (size_t j = 0; j < nq; j++) {
-			double o = offset(f, c, g, q[j]);
+			double o = offset(f, c, g, aci_level(f, f->gidx[g - 1], q[j]));
 			hi[j] = isnan(o) ? model_offset(mc, g, q[j]) : o;
 		}
 		size_t end = g < h ? g : h;
@@ -698,15 +968,17 @@ int ah_forecaster_stats(const ah_forecaster *f, ah_fc_stats *out)
 {
 	if (!f || !out)
 		return AH_EINVAL;
-	const cand *c = &f->c[f->chosen];
 	ah_fc_score s;
-	fill_score(f, c, &s);
+	composite_score(f, &s);
 	memset(out, 0, sizeof(*out));
-	out->outcomes = c->cnt[0]; /* one-step outcomes scored since the fit */
+	out->outcomes = f->c[f->hcand[0]].cnt[0]; /* one-step outcomes scored since the fit */
 	out->mase = s.mase;
 	out->cover80 = s.cover80;
 	out->cover95 = s.cover95;
-	out->covered_n = c->chk_n;
+	size_t chk = 0;
+	for (size_t u = 0; u < f->nuniq; u++)
+		chk += f->c[f->uniq[u]].chk_n;
+	out->covered_n = chk;
 	return 0;
 }
 
@@ -720,6 +992,12 @@ void ah_forecaster_free(ah_forecaster *f)
 	free(f->tmp2);
 	free(f->scratch);
 	free(f->grid);
+	free(f->gidx);
 	free(f->goff);
+	free(f->hcand);
+	free(f->own);
+	free(f->aci_adj);
+	free(f->aci_q);
+	free(f->aci_origin);
 	free(f);
 }

@@ -61,18 +61,25 @@ static void hw_init(hw *w)
 	size_t m = w->m;
 	double *y = w->buf;
 	if (w->p.seasonal) {
+		/* nc cycles: the trend from the first and last cycle means, each
+		 * seasonal index averaged over the cycles (two cycles alone leave
+		 * the indices so noisy that the fit answers with gamma ~ 1) */
+		size_t nc = w->need / m;
 		double a = 0, c = 0;
 		for (size_t i = 0; i < m; i++) {
 			a += y[i];
-			c += y[m + i];
+			c += y[(nc - 1) * m + i];
 		}
 		a /= (double)m;
 		c /= (double)m;
-		w->b = w->p.trend ? (c - a) / (double)m : 0;
+		w->b = w->p.trend ? (c - a) / (double)((nc - 1) * m) : 0;
 		w->l = a - w->b * (double)(m + 1) / 2;
-		for (size_t i = 0; i < m; i++)
-			w->s[i] = 0.5 * ((y[i] - (w->l + w->b * (double)(i + 1))) +
-					 (y[m + i] - (w->l + w->b * (double)(m + i + 1))));
+		for (size_t i = 0; i < m; i++) {
+			double s = 0;
+			for (size_t k = 0; k < nc; k++)
+				s += y[k * m + i] - (w->l + w->b * (double)(k * m + i + 1));
+			w->s[i] = s / (double)nc;
+		}
 	} else {
 		w->b = w->p.trend ? y[1] - y[0] : 0;
 		w->l = y[0] - w->b;
@@ -145,14 +152,14 @@ ah_model *ah_model_hw_new(const ah_hw_params *p, const char *name)
 {
 	if (!p || !(p->alpha >= 0 && p->alpha <= 1) || !(p->beta >= 0 && p->beta <= 1) ||
 	    !(p->gamma >= 0 && p->gamma <= 1) || !(p->phi > 0 && p->phi <= 1) ||
-	    (p->seasonal && (p->period < 2 || p->period > 100000)))
+	    (p->seasonal && (p->period < 2 || p->period > 100000 || p->init_cycles > 16)))
 		return NULL;
 	hw *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->p = *p;
 	w->m = p->seasonal ? p->period : 1;
-	w->need = p->seasonal ? 2 * w->m : 2;
+	w->need = p->seasonal ? (p->init_cycles > 2 ? p->init_cycles : 2) * w->m : 2;
 	w->s = calloc(w->m, sizeof(double));
 	w->buf = malloc(w->need * sizeof(double));
 	if (!w->s || !w->buf) {
@@ -219,7 +226,7 @@ int ah_hw_fit(const double *y, size_t n, bool damped, ah_hw_params *p, double *s
 	size_t m = p->seasonal ? p->period : 1;
 	if (p->seasonal && m < 2)
 		return AH_EINVAL;
-	if (n < 2 * m + 2)
+	if (n < (p->seasonal && p->init_cycles > 2 ? p->init_cycles : 2) * m + 2)
 		return AH_EINVAL;
 	fitctx c = {.y = y, .n = n, .p = *p, .damped = damped};
 	double x[4];
@@ -239,68 +246,4 @@ int ah_hw_fit(const double *y, size_t n, bool damped, ah_hw_params *p, double *s
 	if (sse_out)
 		*sse_out = f;
 	return 0;
-}
-
-/* ---- season detection ---- */
-
-size_t ah_season_detect(const double *y, size_t n, size_t max_lag)
-{
-	if (!y || n < 8)
-		return 0;
-	if (n > 8192) {
-		y += n - 8192;
-		n = 8192;
-	}
-	if (max_lag > n / 2)
-		max_lag = n / 2;
-	if (max_lag < 3)
-		return 0;
-	double mean = 0;
-	size_t cnt = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!isnan(y[i])) {
-			mean += y[i];
-			cnt++;
-		}
-	if (cnt < 8)
-		return 0;
-	mean /= (double)cnt;
-	double *z = malloc(n * sizeof(double)), *acf = malloc((max_lag + 2) * sizeof(double));
-	if (!z || !acf) {
-		free(z);
-		free(acf);
-		return 0;
-	}
-	double var = 0;
-	for (size_t i = 0; i < n; i++) {
-		z[i] = isnan(y[i]) ? 0 : y[i] - mean;
-		var += z[i] * z[i];
-	}
-	size_t best = 0;
-	if (var > 0) {
-		for (size_t l = 0; l <= max_lag + 1 && l < n; l++) {
-			double s = 0;
-			for (size_t i = l; i < n; i++)
-				s += z[i] * z[i - l];
-			acf[l] = s / var;
-		}
-		double trough = acf[1], best_score = 0;
-		size_t top = max_lag + 1 < n ? max_lag : n - 2;
-		for (size_t l = 2; l <= top; l++) {
-			if (acf[l] < trough)
-				trough = acf[l];
-			if (acf[l] >= 0.25 && acf[l] >= acf[l - 1] && acf[l] >= acf[l + 1] &&
-			    acf[l] - trough >= 0.1) {
-				double score = acf[l] - trough;
-				/* a later peak must be clearly better to win (else it is a multiple) */
-				if (!best || score > best_score * 1.1) {
-					best = l;
-					best_score = score;
-				}
-			}
-		}
-	}
-	free(z);
-	free(acf);
-	return best;
 }

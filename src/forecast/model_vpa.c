@@ -15,6 +15,7 @@ struct ah_vpa_hist {
 	double total;
 	double age;   /* samples added (the clock of the decay) */
 	double scale; /* weight multiplier for a new sample: 2^(age/half_life) */
+	double grow;  /* 2^(1/half_life): scale grows by it per sample (no pow per add) */
 };
 
 ah_vpa_hist *ah_vpa_new(double first_bucket, double max_value, double ratio, double half_life)
@@ -37,6 +38,7 @@ ah_vpa_hist *ah_vpa_new(double first_bucket, double max_value, double ratio, dou
 	h->first = first_bucket;
 	h->ratio = ratio;
 	h->half_life = half_life;
+	h->grow = pow(2, 1 / half_life);
 	h->scale = 1;
 	return h;
 }
@@ -86,7 +88,7 @@ void ah_vpa_add(ah_vpa_hist *h, double v, double weight)
 	h->w[bucket_of(h, v)] += w;
 	h->total += w;
 	h->age += 1;
-	h->scale = pow(2, h->age / h->half_life);
+	h->scale *= h->grow;
 }
 
 double ah_vpa_percentile(const ah_vpa_hist *h, double p)
