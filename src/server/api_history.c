@@ -259,7 +259,9 @@ void api_workload_forecast(api_call *c)
 		snprintf(err, sizeof err, "%s/%s: %zu points at step %llds; a forecast needs %d", c->param, dim, have,
 			 (long long)(step / 1000000000), API_TEL_MIN_SAMPLES);
 	}
-	ah_fc_opts fo = {.horizon = (size_t)horizon, .max_season = b.n / 3};
+	/* the step lets the forecaster try the calendar's seasons (a day of
+	 * 5-minute points is 288) before searching lags */
+	ah_fc_opts fo = {.horizon = (size_t)horizon, .max_season = b.n / 3, .step_s = (double)step / 1e9};
 	if (rc == 0 && (rc = ah_forecaster_new(&fo, b.y, b.n, &f)) < 0)
 		snprintf(err, sizeof err, "%s/%s: the forecaster could not fit (%s)", c->param, dim, ah_strerror(rc));
 	const double q[2] = {(1 - API_TEL_LEVEL) / 2, 1 - (1 - API_TEL_LEVEL) / 2};

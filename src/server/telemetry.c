@@ -240,7 +240,7 @@ static void fit(const api_telemetry *t, api_tel_pool *p)
 	double *y = malloc(n * sizeof *y);
 	if (!y)
 		return;
-	ah_fc_opts o = {.horizon = API_TEL_HORIZON, .max_season = n / 3};
+	ah_fc_opts o = {.horizon = API_TEL_HORIZON, .max_season = n / 3, .step_s = (double)t->interval_ns / 1e9};
 	const int64_t *newest = slot_of(t, p, p->n - 1);
 	for (int d = 0; d < t->ndims; d++) {
 		p->zero[d] = newest[3 + d] == 0; /* a dimension the pool has no capacity in */
