@@ -1,12 +1,23 @@
 /* bench/run anomaly — the streaming detector scored with NAB.
  *
  * Runs ahead's anomaly detector over every NAB data file present under
- * $AHEAD_SHARED/data/nab/data (the 24-file subset), scores it with NAB's three
- * profiles (one threshold optimised over the subset per profile, as NAB does
- * over its corpus), and prints it next to the detectors NAB publishes: their
- * full-corpus scores (final_results.json) and their scores recomputed on the
- * same subset from their per-file results. Writes docs/anomaly-results.md
- * (unless --no-doc) and ends with nab_standard_score=N.
+ * $AHEAD_SHARED/data/nab/data (the 24-file subset), rows exactly as in the
+ * file (ah_anomaly_score_rows, the function `ahead anomalies --nab-results`
+ * writes from). The headline scores the CLI's own output: every file is run
+ * through $AHEAD_BIN anomalies --nab-results raw|onset and those scores
+ * replace the in-process ones (nab_cli_rows_differing counts rows where they
+ * differ: 0 means the CLI writes what the bench computes). Scored with NAB's
+ * three profiles (one threshold optimised over the subset per profile, as NAB
+ * does over its corpus: the _insample figures), and held out: the detector's
+ * threshold and refractory period and NAB's threshold chosen on one category
+ * (realAWSCloudwatch or realKnownCause), the other scored with them, swapped,
+ * the two halves normalised together (nab_standard_score, nab_low_fp_score).
+ * Printed next to the detectors NAB publishes: their full-corpus scores
+ * (final_results.json) and their scores recomputed on the same subset from
+ * their per-file results. Writes docs/anomaly-results.md (unless --no-doc).
+ * Ends with nab_standard_score_insample, nab_low_fp_score_insample,
+ * nab_low_fp_score, nab_low_fn_score (in-sample), nab_cli_rows_differing and
+ * nab_standard_score.
  *
  * usage: bench/run anomaly [--no-doc] [--doc PATH] [--set KEY=VALUE ...]
  * KEY is a detector setting (threshold, z_half, sustained_gain, ...). */
@@ -92,33 +103,76 @@ static int set_cfg(ah_anomaly_config *c, const char *kv)
 	return -1;
 }
 
+/* Every file through ah_anomaly_score_rows: the function ahead anomalies
+ * --nab-results writes from (checked against the CLI's own output at the
+ * end, cli_check()). */
 static int run_detector(const ah_anomaly_config *cfg)
 {
 	for (size_t f = 0; f < n_files; f++) {
 		nab_file *nf = &files[f];
-		ah_anomaly_detector *d = NULL;
-		int rc = ah_anomaly_new(cfg, &d);
+		int rc = ah_anomaly_score_rows(cfg, nf->t_ns, nf->v, nf->n, nf->scores, nf->onset, &nf->events);
 		if (rc)
 			return rc;
-		nf->events = 0;
-		int64_t last = INT64_MIN;
-		for (size_t i = 0; i < nf->n; i++) {
-			ah_anomaly_point pt;
-			/* NAB rows may repeat a timestamp; the detector only needs order */
-			int64_t t = nf->t_ns[i] < last ? last : nf->t_ns[i];
-			last = t;
-			rc = ah_anomaly_push(d, t, nf->v[i], &pt, NULL);
-			if (rc) {
-				ah_anomaly_free(d);
-				return rc;
-			}
-			nf->scores[i] = pt.score;
-			nf->onset[i] = pt.event_start ? pt.score : 0.0;
-			nf->events += pt.event_start;
-		}
-		ah_anomaly_free(d);
 	}
 	return 0;
+}
+
+/* Reads the CLI's --nab-results output for one file into dst (n rows);
+ * counts rows that differ from ref by more than the printed precision. */
+static int read_cli(FILE *fp, double *dst, const double *ref, size_t n, size_t *differ)
+{
+	char line[512];
+	size_t i = 0;
+	if (!fgets(line, sizeof(line), fp) || strncmp(line, "timestamp,value,anomaly_score", 29))
+		return -1;
+	while (fgets(line, sizeof(line), fp)) {
+		char *c = strrchr(line, ',');
+		if (!c || i >= n)
+			return -1;
+		double v = strtod(c + 1, NULL);
+		*differ += fabs(v - ref[i]) > 5e-7; /* ref may be dst: compare before writing */
+		dst[i++] = v;
+	}
+	return i == n ? 0 : -1;
+}
+
+/* What the headline scores: `ahead anomalies --nab-results` run on every
+ * file (the CLI's own output, both modes), in place of the in-process
+ * scores. Returns the rows that differed (0: the CLI writes exactly what
+ * the bench computes), or -1 when the CLI cannot be run or cannot express
+ * cfg (a --set of a setting it takes no option for). */
+static long cli_scores(const ah_anomaly_config *cfg, const char *nab, size_t nab_len)
+{
+	const char *bin = getenv("AHEAD_BIN");
+	ah_anomaly_config def;
+	ah_anomaly_config_default(&def);
+	def.threshold = cfg->threshold;
+	def.refractory_points = cfg->refractory_points;
+	def.season_points = cfg->season_points;
+	if (!bin || memcmp(&def, cfg, sizeof(def)))
+		return -1;
+	size_t differ = 0;
+	for (size_t f = 0; f < n_files; f++)
+		for (int mode = 0; mode < 2; mode++) {
+			char cmd[8192];
+			if (strlen(bin) + strnlen(nab, nab_len) + strlen(files[f].name) > 4096)
+				return -1;
+			snprintf(cmd, sizeof(cmd),
+				 "'%s' anomalies --input '%s/data/%s' --nab-results %s --threshold %.17g --refractory %u "
+				 "--season %u",
+				 bin, nab, files[f].name, mode ? "onset" : "raw", cfg->threshold, cfg->refractory_points,
+				 cfg->season_points);
+			FILE *fp = popen(cmd, "r");
+			if (!fp)
+				return -1;
+			double *dst = mode ? files[f].onset : files[f].scores;
+			int bad = read_cli(fp, dst, dst, files[f].n, &differ);
+			if (pclose(fp) != 0 || bad) {
+				fprintf(stderr, "bench_anomaly: %s: the CLI's output could not be read\n", cmd);
+				return -1;
+			}
+		}
+	return (long)differ;
 }
 
 typedef struct {
@@ -198,7 +252,7 @@ static int subset_sum(const char *nab, const char *det, const char *prof, double
 /* NAB score of the event onsets of one category: with thr NaN the threshold
  * is optimised on these files, else they are scored at thr. */
 static int score_cat(const ah_nab_profile *p, const char *cat, double thr, double *thr_out,
-		     double *norm_out)
+		     double *norm_out, double *acc)
 {
 	ah_nab_corpus *c = NULL;
 	double raw = 0;
@@ -215,6 +269,11 @@ static int score_cat(const ah_nab_profile *p, const char *cat, double thr, doubl
 		*thr_out = thr;
 		*norm_out = ah_nab_normalise(raw, ah_nab_corpus_null_score(c),
 					     p->tp_weight * (double)ah_nab_corpus_windows(c));
+		if (acc) { /* raw, null and perfect sums, to normalise over several categories */
+			acc[0] += raw;
+			acc[1] += ah_nab_corpus_null_score(c);
+			acc[2] += p->tp_weight * (double)ah_nab_corpus_windows(c);
+		}
 	}
 	ah_nab_corpus_free(c);
 	return rc;
@@ -223,7 +282,7 @@ static int score_cat(const ah_nab_profile *p, const char *cat, double thr, doubl
 /* Held-out check: choose threshold and refractory period on one category,
  * then score the other with those settings and that NAB threshold. */
 static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, const char *train,
-		    const char *test, FILE *md)
+		    const char *test, FILE *md, double *acc)
 {
 	static const uint32_t refr[] = {50, 100, 200};
 	ah_anomaly_config best = *base;
@@ -233,7 +292,7 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 			ah_anomaly_config c2 = *base;
 			c2.threshold = 0.30 + 0.02 * k;
 			c2.refractory_points = refr[r];
-			if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm))
+			if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm, NULL))
 				return -1;
 			if (norm > best_norm) {
 				best_norm = norm;
@@ -242,12 +301,12 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 			}
 		}
 	double test_norm, test_in, t_in;
-	if (run_detector(&best) || score_cat(p, test, best_thr, &thr, &test_norm))
+	if (run_detector(&best) || score_cat(p, test, best_thr, &thr, &test_norm, acc))
 		return -1;
-	if (run_detector(base) || score_cat(p, test, NAN, &t_in, &test_in))
+	if (run_detector(base) || score_cat(p, test, NAN, &t_in, &test_in, NULL))
 		return -1;
-	out2(stdout, md, "| %.*s | %.*s | %.2f / %u / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n",
-	     (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold,
+	out2(stdout, md, "| %s | %.*s | %.*s | %.2f / %u / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n",
+	     p->name, (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold,
 	     best.refractory_points, best_thr, best_norm, test_norm, test_in, t_in);
 	return 0;
 }
@@ -348,6 +407,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_anomaly: detector: %s\n", ah_strerror(rc));
 		return 1;
 	}
+	/* the headline scores what the CLI writes */
+	long cli_differ = cli_scores(&cfg, nab, sizeof(nab));
+	if (cli_differ < 0)
+		fprintf(stderr, "bench_anomaly: headline scored in process (AHEAD_BIN unset, or --set changed a "
+				"setting ahead anomalies takes no option for)\n");
 	/* Two ways to present the output to NAB: every point's score (raw), or
 	 * only the score of the point that opens an event (onset: what an
 	 * operator is alerted with). Both are scored; the better is the headline. */
@@ -504,14 +568,23 @@ int main(int argc, char **argv)
 	}
 	out2(stdout, md, "\nThresholds (ahead): standard %.4f, low FP %.4f, low FN %.4f\n\n", best[0].thr,
 	     best[1].thr, best[2].thr);
-	out2(stdout, md, "## Held out (standard profile)\n\n"
+	out2(stdout, md, "## Held out\n\n"
 			 "Threshold (0.30-0.50) and refractory period (50/100/200) chosen on one category, "
-			 "NAB threshold optimised there too; the other category scored with them.\n\n"
-			 "| tuned on | scored on | threshold / refractory / NAB threshold | score where tuned | held-out score | "
-			 "defaults, in-sample |\n|---|---|---|---:|---:|---:|\n");
-	if (held_out(&cfg, &ordered[0], "realAWSCloudwatch/", "realKnownCause/", md) ||
-	    held_out(&cfg, &ordered[0], "realKnownCause/", "realAWSCloudwatch/", md))
-		return 1;
+			 "NAB threshold optimised there too; the other category scored with them (event onsets), then "
+			 "swapped; the held-out headline normalises the two scored halves together (raw, null and "
+			 "perfect scores summed over both).\n\n"
+			 "| profile | tuned on | scored on | threshold / refractory / NAB threshold | score where tuned | "
+			 "held-out score | defaults, in-sample |\n|---|---|---|---|---:|---:|---:|\n");
+	double held[2];
+	for (int k = 0; k < 2; k++) {
+		double acc[3] = {0, 0, 0};
+		if (held_out(&cfg, &ordered[k], "realAWSCloudwatch/", "realKnownCause/", md, acc) ||
+		    held_out(&cfg, &ordered[k], "realKnownCause/", "realAWSCloudwatch/", md, acc))
+			return 1;
+		held[k] = ah_nab_normalise(acc[0], acc[1], acc[2]);
+	}
+	out2(stdout, md, "\nHeld out over both categories: standard %.1f, reward_low_FP_rate %.1f.\n", held[0],
+	     held[1]);
 	out2(stdout, md, "\n");
 	double nearby_mean = NAN;
 	/* Sensitivity: the defaults were chosen on this subset, so show how much
@@ -559,8 +632,14 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	out2(stdout, NULL, "nab_standard_nearby_mean=%.1f\n", nearby_mean);
-	out2(stdout, NULL, "nab_low_fp_score=%.1f\nnab_low_fn_score=%.1f\n", best[1].norm, best[2].norm);
-	out2(stdout, md, "nab_standard_score=%.1f\n", best[0].norm);
+	out2(stdout, md, "nab_standard_score_insample=%.1f\nnab_low_fp_score_insample=%.1f\nnab_low_fp_score=%.1f\n"
+			 "nab_low_fn_score=%.1f\n", best[0].norm, best[1].norm, held[1], best[2].norm);
+	if (cli_differ >= 0)
+		out2(stdout, md, "\nScored from `ahead anomalies --nab-results raw|onset` on every file (the CLI's own "
+				 "output); rows where it differs from the bench's in-process scores: %ld.\n\n",
+		     cli_differ);
+	out2(stdout, NULL, "nab_cli_rows_differing=%ld\n", cli_differ);
+	out2(stdout, md, "nab_standard_score=%.1f\n", held[0]);
 	if (md)
 		fclose(md);
 	for (size_t f = 0; f < n_files; f++) {

@@ -89,6 +89,34 @@ python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert len(d['score
 expect_rc 0 "" -- anomalies --input "$T/series.csv" --threshold 0.99
 grep -q "^0 events" "$T/out" || die "threshold 0.99 should leave no events: $(cat "$T/out")"
 
+# --nab-results: NAB's results format, every row as in the file (a repeated
+# and a backward timestamp kept, in file order), onset scores only where an
+# event opens, raw scores in [0,1]; options that reorder rows are refused
+{ head -1 "$T/series.csv"; sed -n '2,1000p' "$T/series.csv"; sed -n '1000p' "$T/series.csv";
+  sed -n '990p' "$T/series.csv"; sed -n '1001,2001p' "$T/series.csv"; } >"$T/rows.csv"
+expect_rc 0 "timestamp,value,anomaly_score" -- anomalies --input "$T/rows.csv" --nab-results onset
+[ "$(wc -l <"$T/out")" = "$(wc -l <"$T/rows.csv")" ] || die "--nab-results: one row per data row"
+awk -F, 'NR > 1 { print $1 }' "$T/out" >"$T/ts_out"
+awk -F, 'NR > 1 { print strftime("%Y-%m-%d %H:%M:%S", $1, 1) }' "$T/rows.csv" >"$T/ts_in" 2>/dev/null \
+  || python3 -c "import sys,datetime
+for l in open(sys.argv[1]).read().split()[1:]:
+    print(datetime.datetime.utcfromtimestamp(int(l.split(',')[0])).strftime('%Y-%m-%d %H:%M:%S'))" "$T/rows.csv" >"$T/ts_in"
+cmp -s "$T/ts_out" "$T/ts_in" || die "--nab-results: timestamps not as in the file"
+onsets=$(awk -F, 'NR > 1 && $3 > 0' "$T/out" | wc -l)
+[ "$onsets" -ge 2 ] || die "--nab-results onset: $onsets onsets, want the spike and the shift"
+cp "$T/out" "$T/onset.csv"
+expect_rc 0 "timestamp,value,anomaly_score" -- anomalies --input "$T/rows.csv" --nab-results raw
+awk -F, 'NR > 1 && ($3 < 0 || $3 > 1) { exit 1 }' "$T/out" || die "--nab-results raw: a score outside [0,1]"
+[ "$(awk -F, 'NR > 1 && $3 > 0' "$T/out" | wc -l)" -gt "$onsets" ] || die "--nab-results raw: fewer scores than onsets"
+paste -d, "$T/onset.csv" "$T/out" | awk -F, 'NR > 1 && $3 > 0 && $3 != $6 { exit 1 }' \
+  || die "--nab-results: an onset score differs from that row's raw score"
+expect_rc 0 "" -- anomalies --input "$T/rows.csv" --nab-results onset --refractory 2000
+[ "$(awk -F, 'NR > 1 && $3 > 0' "$T/out" | wc -l)" -lt "$onsets" ] || die "--refractory 2000 should drop an onset"
+expect_rc 2 "--sort does not apply" -- anomalies --input "$T/rows.csv" --nab-results onset --sort
+expect_rc 2 "--output does not apply" -- anomalies --input "$T/rows.csv" --nab-results raw -o json
+expect_rc 2 "--nab-results: unknown" -- anomalies --input "$T/rows.csv" --nab-results peak
+expect_rc 2 "--refractory: '-1'" -- anomalies --input "$T/rows.csv" --refractory -1
+
 # constant series, chosen columns by name and by index: nothing to report
 expect_rc 0 "0 events in 500 points" -- anomalies --input "$T/const.csv" --time-col when --value-col cpu
 expect_rc 0 "0 events in 500 points" -- anomalies --input "$T/const.csv" --time-col 0 --value-col 1 --season 1

@@ -111,6 +111,16 @@ uint32_t ah_anomaly_season(const ah_anomaly_detector *d);
 int ah_anomaly_detect(const ah_anomaly_config *cfg, const int64_t *t_ns, const double *v, size_t n,
 		      double *scores, ah_anomaly_event **events_out, size_t *n_events_out);
 
+/* The rows of a file as they are (NAB's reading mode: repeated or
+ * backward timestamps kept in file order, no gap points): a fresh detector
+ * over n rows; score[i] is row i's score, onset[i] its score when row i
+ * opened an event and 0 otherwise (what NAB is given as detections). A row
+ * whose time goes back is scored at the latest time seen. *out_events (may
+ * be NULL): events opened. ahead anomalies --nab-results and bench/run
+ * anomaly both score through this. */
+int ah_anomaly_score_rows(const ah_anomaly_config *cfg, const int64_t *t_ns, const double *v, size_t n,
+			  double *score, double *onset, size_t *out_events);
+
 const char *ah_anomaly_kind_name(ah_anomaly_kind k);
 
 #ifdef __cplusplus

@@ -27,7 +27,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: ahead anomalies --input FILE.csv [--threshold T] [--time-col C] [--value-col C]\n"
 		"                       [--season N] [--sort] [--duplicates error|last|mean]\n"
-		"                       [--scores] [-o table|json|csv]\n\n"
+		"                       [--refractory N] [--scores] [-o table|json|csv]\n"
+		"       ahead anomalies --input FILE.csv --nab-results onset|raw [--threshold T] [--refractory N]\n\n"
 		"Scores every point of a time series against its one-step prediction (robust level\n"
 		"plus a daily/weekly profile when the data have one) and reports anomalies as\n"
 		"events: start, end, peak time, peak score in [0,1] and kind (spike or level_shift).\n"
@@ -44,7 +45,13 @@ static void usage(FILE *f)
 		"  --sort            sort rows by time instead of refusing rows out of order\n"
 		"  --duplicates P    repeated timestamps: error (default), last (keep the last row)\n"
 		"                    or mean (average them)\n"
+		"  --refractory N    points after an event before a new one may open (default %u)\n"
 		"  --scores          also print every point's prediction and score\n"
+		"  --nab-results M   write NAB's results format instead (timestamp,value,anomaly_score):\n"
+		"                    every row exactly as in the file, in file order (repeated or backward\n"
+		"                    timestamps kept, no gap points), as NAB scores it; anomaly_score is\n"
+		"                    the row's score (raw) or, with onset, the score of a row that opens\n"
+		"                    an event and 0 elsewhere. bench/run anomaly scores this output.\n"
 		"  --store W:D       keep the events in the shadow store as workload W, dimension D\n"
 		"  --db PATH         ledger whose sibling shadow store is used (default $AHEAD_DB, else ./ahead.db)\n"
 		"  --shadow-db PATH  the shadow store file itself\n"
@@ -52,7 +59,7 @@ static void usage(FILE *f)
 		"  -h, --help        this help\n\n"
 		"Exit codes: 0 ok, 1 internal error, 2 bad command line or bad input file.\n"
 		"Method and NAB results: docs/ANOMALY.md, docs/anomaly-results.md.\n",
-		def.threshold);
+		def.threshold, def.refractory_points);
 }
 
 /* The one time format for people and JSON (ah_fmt_time). */
@@ -67,6 +74,51 @@ typedef struct {
 	long event; /* index of the event it belongs to, or -1 */
 } point_out;
 
+/* --nab-results: NAB's results format, rows as in the file
+ * (ah_anomaly_score_rows). Times print as NAB's own files write them. */
+static int nab_results(const char *cmd, const char *input, const char *time_col, const char *value_col,
+		       const ah_anomaly_config *cfg, bool onset)
+{
+	char err[512];
+	ah_series s = {0};
+	ah_series_csv_opts csv = {.time_col = time_col, .value_col = value_col, .flags = AH_SERIES_UNORDERED};
+	int rc = ah_series_read_csv(input, &csv, &s, err, sizeof(err));
+	if (rc) {
+		ah_cli_err(cmd, "%s", err);
+		return rc == AH_ENOMEM ? AH_EXIT_INTERNAL : AH_EXIT_USAGE;
+	}
+	int ret = AH_EXIT_INTERNAL;
+	double *score = malloc((s.n ? s.n : 1) * sizeof(double)), *ons = malloc((s.n ? s.n : 1) * sizeof(double));
+	if (!score || !ons)
+		rc = AH_ENOMEM;
+	else
+		rc = ah_anomaly_score_rows(cfg, s.t_ns, s.v, s.n, score, ons, NULL);
+	if (rc) {
+		ah_cli_err(cmd, "%s: %s", input, ah_strerror(rc));
+		goto out;
+	}
+	printf("timestamp,value,anomaly_score\n");
+	for (size_t i = 0; i < s.n; i++) {
+		time_t sec = (time_t)(s.t_ns[i] / 1000000000);
+		struct tm tm;
+		char t[32];
+		if (s.t_ns[i] < 0 || !gmtime_r(&sec, &tm) || !strftime(t, sizeof t, "%Y-%m-%d %H:%M:%S", &tm)) {
+			ah_cli_err(cmd, "%s: row %zu: time out of range for NAB's format", input, i + 1);
+			goto out;
+		}
+		printf("%s,", t);
+		if (!isnan(s.v[i]))
+			printf("%.10g", s.v[i]);
+		printf(",%.6f\n", onset ? ons[i] : score[i]);
+	}
+	ret = fflush(stdout) || ferror(stdout) ? AH_EXIT_INTERNAL : 0;
+out:
+	free(score);
+	free(ons);
+	ah_series_fini(&s);
+	return ret;
+}
+
 int ah_cmd_anomalies(int argc, char **argv)
 {
 	const char *cmd = argv[0];
@@ -77,7 +129,9 @@ int ah_cmd_anomalies(int argc, char **argv)
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	ah_anomaly_config cfg;
 	ah_anomaly_config_default(&cfg);
-	double season = cfg.season_points;
+	double season = cfg.season_points, refractory = cfg.refractory_points;
+	int nab = -1; /* --nab-results: 0 raw, 1 onset */
+	static const ah_cli_choice nab_modes[] = {{"raw", 0}, {"onset", 1}, {NULL, 0}};
 	int in_fmt = 0; /* 0 csv, 1 bitbrains */
 	const char *column = NULL;
 	static const ah_cli_choice in_formats[] = {{"csv", 0}, {"bitbrains", 1}, {NULL, 0}};
@@ -100,6 +154,9 @@ int ah_cmd_anomalies(int argc, char **argv)
 		AH_OPT("store", 0, AH_OPT_STRING, &store, .hint = "W:D", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("db", 0, AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("refractory", 0, AH_OPT_NUMBER, &refractory, .hint = "N", .min = 0, .max = 1e9,
+		       .flags = AH_OPT_WHOLE),
+		AH_OPT("nab-results", 0, AH_OPT_CHOICE, &nab, .hint = "onset or raw", .choices = nab_modes),
 		AH_OPT("scores", 0, AH_OPT_FLAG, &want_scores),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt),
 	};
@@ -117,6 +174,7 @@ int ah_cmd_anomalies(int argc, char **argv)
 		return AH_EXIT_USAGE;
 	}
 	cfg.season_points = (uint32_t)season;
+	cfg.refractory_points = (uint32_t)refractory;
 	if (!input) {
 		ah_cli_err(cmd, "--input FILE is required (see 'ahead anomalies --help')");
 		return AH_EXIT_USAGE;
@@ -125,6 +183,15 @@ int ah_cmd_anomalies(int argc, char **argv)
 	if (ah_anomaly_config_check(&cfg, err, sizeof(err))) {
 		ah_cli_err(cmd, "%s", err);
 		return AH_EXIT_USAGE;
+	}
+	if (nab >= 0) {
+		const char *bad = in_fmt ? "--format" : sort_rows ? "--sort" : dups ? "--duplicates" : store ? "--store"
+				: want_scores ? "--scores" : fmt != AH_OUT_TABLE ? "--output" : NULL;
+		if (bad) {
+			ah_cli_err(cmd, "--nab-results writes every row as it is in the file: %s does not apply", bad);
+			return AH_EXIT_USAGE;
+		}
+		return nab_results(cmd, input, time_col, value_col, &cfg, nab == 1);
 	}
 
 	int ret = AH_EXIT_INTERNAL, rc;
