@@ -26,6 +26,9 @@ trap 'rm -rf "$TMP"' EXIT
 # ... and in one shaped pool under examples/replay-shaped.ini's cost model
 # (capacity scaled by the scaling loop; queueing and blocked grows count).
 "$BIN" replay --trace "$DATA" --format bitbrains --config examples/replay-shaped.ini -o json >"$TMP/shaped.json"
+# ... and with the scaler's own forecast alone (before the forecasting layer competed with it)
+"$BIN" replay --trace "$DATA" --format bitbrains --config examples/replay-shaped.ini --pool-forecast own -o json \
+  >"$TMP/shaped_own.json"
 "$BIN" replay --trace "$DATA" --format bitbrains --config examples/replay-shaped.ini --chart-dir "$TMP" >/dev/null
 cp "$TMP/replay_ahead.png" "$IMG/replay_shaped_ahead.png"
 cp "$TMP/replay_vpa.png" "$IMG/replay_shaped_vpa.png"
@@ -73,10 +76,11 @@ EOF
 done
 
 # 4. docs/RESULTS.md and the headline lines.
-python3 - "$TMP/cli.json" "$TMP/bench.txt" "$TMP/table.txt" "$TMP/shaped.json" <<'PYEOF'
+python3 - "$TMP/cli.json" "$TMP/bench.txt" "$TMP/table.txt" "$TMP/shaped.json" "$TMP/shaped_own.json" <<'PYEOF'
 import json, sys, math, datetime, subprocess
 cli = json.load(open(sys.argv[1]))
 shaped = json.load(open(sys.argv[4]))
+shaped_own = json.load(open(sys.argv[5]))
 bench = [l.split() for l in open(sys.argv[2])]
 table = open(sys.argv[3]).read()
 # the CLI names dimensions as the policy does (cpu, memory); this script
@@ -544,6 +548,31 @@ w("Lowest total cost under this model: **%s** ($%.0f), then %s ($%.0f, %.1f%% mo
 w("in the shaped pool are %.3f%% against %s's %.3f%%. The shortfall column prices unmet demand (reservations and" %
   (sres[(ranked[0], "cpu")]["violation_pct"], ranked[1], sres[(ranked[1], "cpu")]["violation_pct"]))
 w("requests the pool could not hold yet), not usage above a reservation, which the violation columns count.")
+w("")
+w("### The pool's forecast: the scaler's own against the forecasting layer")
+w("")
+w("The table above is the default, `--pool-forecast best`: per pool, dimension and class, each day the scaler")
+w("uses whichever forecast had the lower mean pinball loss at the lead time the day before, its own")
+w("(seasonal naive plus level, SCALING.md) or the forecasting layer's (`ah_forecaster`, the models")
+w("`ahead forecast` chooses from). The mode was chosen on VMs 1-25 (own, layer, max, best; best and layer")
+w("tied for ahead's sizing there); this is all 50. Below, the same run with `--pool-forecast own`:")
+w("")
+w("| policy | forecast | cpu violations % | mem violations % | mean capacity | capacity $ | shortfall $ | total $ |")
+w("|---|---|---:|---:|---:|---:|---:|---:|")
+sown = {(r["policy"], dkey(r["dim"])): r for r in shaped_own["results"]}
+for p in pols:
+    for name, src in (("own", sown), ("best", sres)):
+        c, m = src[(p, "cpu")], src[(p, "mem")]
+        sh = c["shaping"]
+        w("| %s | %s | %.3f | %.3f | %.0f cores, %.0f GiB | %.0f | %.0f | %.0f |" % (
+            p, name, c["violation_pct"], m["violation_pct"], sh["mean_capacity"] / 1000.0,
+            m["shaping"]["mean_capacity"] / 2**30, sh["cost_capacity"], sh["cost_shortfall"], sh["cost_total"]))
+a_own, a_best = sown[("ahead", "cpu")]["shaping"], sres[("ahead", "cpu")]["shaping"]
+w("")
+w("Under ahead's sizing the layer lowers the total from $%.0f to $%.0f (%.0f%%): capacity $%.0f -> $%.0f, "
+  "shortfall $%.0f -> $%.0f." % (a_own["cost_total"], a_best["cost_total"],
+  100 * (a_best["cost_total"] / a_own["cost_total"] - 1), a_own["cost_capacity"], a_best["cost_capacity"],
+  a_own["cost_shortfall"], a_best["cost_shortfall"]))
 w("")
 w("![ahead in a shaped pool](img/replay_shaped_ahead.png)")
 w("")

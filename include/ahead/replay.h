@@ -63,6 +63,9 @@ typedef struct {
 	double price[AH_REPLAY_DIMS];
 	/* cost of one resize, per dimension, in the price's currency; 0 */
 	double resize_cost[AH_REPLAY_DIMS];
+	/* shaped pools: how the scaler's own forecast and the forecasting
+	 * layer's combine (scaler.h); the service's default, AH_SCALER_FC_BEST */
+	int pool_forecast;
 } ah_replay_params;
 
 void ah_replay_params_default(ah_replay_params *p);

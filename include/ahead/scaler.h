@@ -30,6 +30,29 @@ extern "C" {
 #define AH_SCALER_MAX_HISTORY 16128 /* 8 weeks of 5-minute steps */
 #define AH_SCALER_MAX_PENDING 256   /* actions decided but not yet due */
 
+/* A second forecaster of a shaped pool's demand, from outside core (the
+ * service passes the forecasting layer's: src/service/scale_forecast.c).
+ * hist[0..n) is the demand of one pool, dimension and class per step,
+ * oldest first, hist[n - 1] at absolute step last_step (NaN: no
+ * observation). Writes out[horizon][nq]: the quantiles at levels[] of the
+ * steps origin + first_ahead .. origin + first_ahead + horizon - 1, as
+ * forecast at origin (<= last_step). The answer must depend only on the
+ * values at steps <= origin (not on what was asked before), so that a
+ * process started later decides as a long-lived one. Returns 0 or an AH_E*
+ * code (the scaler then uses its own forecast). */
+typedef int (*ah_scaler_forecast_fn)(void *ctx, int pool, int dim, int klass, const double *hist, size_t n,
+				     int64_t last_step, int64_t origin, int64_t step_ns, int first_ahead, int horizon,
+				     const double *levels, int nq, double *out);
+
+/* How the scaler's own forecast and the provider's combine. */
+typedef enum {
+	AH_SCALER_FC_OWN = 0, /* the scaler's own only */
+	AH_SCALER_FC_LAYER,   /* the provider's (the own where it fails) */
+	AH_SCALER_FC_MAX,     /* per quantile the larger of the two */
+	AH_SCALER_FC_BEST,    /* per pool, dimension and class, each day the one whose forecasts
+			       * at the lead time had the lower mean pinball loss the day before */
+} ah_scaler_fc_mode;
+
 typedef struct {
 	int64_t step_ns;          /* observation slot and forecast step; 5 min */
 	int history_steps;        /* ring length per shaped pool; 4032 (2 weeks) */
@@ -41,6 +64,9 @@ typedef struct {
 	double idle_util;         /* rebalancing: donor's use below this share; 0.5 */
 	double busy_util;         /* rebalancing: receiver's use above this, or a queue; 0.9 */
 	int max_candidates;       /* sizes tried per decision (step coarsened beyond); 512 */
+	ah_scaler_forecast_fn forecast_fn; /* a second forecaster; NULL: none */
+	void *forecast_ctx;
+	ah_scaler_fc_mode fc_mode; /* with forecast_fn; AH_SCALER_FC_OWN */
 } ah_scaler_cfg;
 
 void ah_scaler_cfg_init(ah_scaler_cfg *c);

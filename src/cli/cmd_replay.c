@@ -41,6 +41,7 @@ static void usage(FILE *f)
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
 		"                    [--price-cpu USD] [--price-memory USD] [--resize-cost USD]\n"
 		"                    [--resizes-per-day N] [--min-dwell D] [--hard-margin M]\n"
+		"                    [--pool-forecast own|layer|max|best]\n"
 		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n"
 		"       ahead replay --into URL (--trace PATH... | --generate N) [--speed N] [--loop]\n"
 		"                    [--tenant NAME] [--pool NAME] [--class NAME] [--every DURATION]\n"
@@ -76,6 +77,11 @@ static void usage(FILE *f)
 		"  --resizes-per-day N  ahead's resize budget (a bucket of N refilled per day;\n"
 		"                     grows always go; 0 = none, default); also cpu=N,memory=N\n"
 		"  --min-dwell D      ahead: no shrink sooner than D after the last resize\n"
+		"  --pool-forecast F  shaped pools (--config): own (the scaler's seasonal + level\n"
+		"                     forecast), layer (the forecasting layer's), max (the larger of\n"
+		"                     the two per quantile) or best (per pool, dimension and class the\n"
+		"                     one with the lower measured loss so far; the default, as in\n"
+		"                     ahead serve)\n"
 		"                     (e.g. 1h; default 0)\n"
 		"  --hard-margin M    ahead's hard level (memory.max) = max(reservation, 48 h\n"
 		"                     peak) x (1 + M); < 0: one level (default memory=0.25,\n"
@@ -808,6 +814,11 @@ int ah_cmd_replay(int argc, char **argv)
 	ah_replay_params_default(&p);
 	ah_input_units_init(&units);
 	step_s = (double)p.sizing.step_s;
+	static const ah_cli_choice pool_fc[] = {{"own", AH_SCALER_FC_OWN},
+						{"layer", AH_SCALER_FC_LAYER},
+						{"max", AH_SCALER_FC_MAX},
+						{"best", AH_SCALER_FC_BEST},
+						{NULL, 0}};
 	static const ah_cli_choice dims[] = {{"cpu", 1 << AH_DIM_CPU},
 					     {"memory", 1 << AH_DIM_MEMORY},
 					     {"all", 3},
@@ -832,6 +843,8 @@ int ah_cmd_replay(int argc, char **argv)
 		AH_OPT("hard-margin", 0, AH_OPT_EACH, &p, .hint = "M or cpu=M,memory=M", .flags = AH_OPT_NONEMPTY,
 		       .each = opt_hard_margin),
 		AH_OPT("hpa-target", 0, AH_OPT_NUMBER, &p.sizing.hpa_target, .hint = "U", .min = 0.01, .max = 1.0),
+		AH_OPT("pool-forecast", 0, AH_OPT_CHOICE, &p.pool_forecast, .hint = "forecast",
+		       .choices = pool_fc),
 		AH_OPT("price-cpu", 0, AH_OPT_NUMBER, &p.price[AH_DIM_CPU], .hint = "USD", .min = 0, .max = 1e6),
 		AH_OPT("price-memory", 0, AH_OPT_NUMBER, &p.price[AH_DIM_MEMORY], .hint = "USD", .min = 0, .max = 1e6),
 		AH_OPT("step", 0, AH_OPT_NUMBER, &step_s, .hint = "SECONDS", .min = 1, .max = 86400 * 7,

@@ -48,7 +48,13 @@ typedef struct {
 	int64_t *slot_k;       /* [history_steps]: absolute slot held, or NO_SLOT */
 	double *x;             /* [history_steps][nd][nc] */
 	int64_t latest_k;
+	/* AH_SCALER_FC_BEST: per (dimension, class) the day whose verdict is
+	 * kept, and the verdict (the provider's forecast is used) */
+	int64_t *verdict_day;  /* [nd][nc] */
+	bool *use_layer;       /* [nd][nc] */
 } pool_hist;
+
+#define LOSS_MIN 12 /* scored outcomes a verdict needs; fewer: the own forecast */
 
 struct ah_scaler {
 	ah_policy *pol;
@@ -67,6 +73,8 @@ struct ah_scaler {
 	double *resid; /* scratch [residual_steps] */
 	double *resid2; /* scratch [residual_steps]: the level forecast's */
 	double *fc;    /* scratch [horizon_steps][nc][NQ] */
+	double *hist;  /* scratch [history_steps]: one series for the provider */
+	double *fc2;   /* scratch [horizon_steps][NQ]: the provider's forecast */
 	size_t bytes;
 };
 
@@ -84,6 +92,9 @@ void ah_scaler_cfg_init(ah_scaler_cfg *c)
 	c->idle_util = 0.5;
 	c->busy_util = 0.9;
 	c->max_candidates = 512;
+	c->forecast_fn = NULL;
+	c->forecast_ctx = NULL;
+	c->fc_mode = AH_SCALER_FC_OWN;
 }
 
 static int64_t ceil_div(int64_t a, int64_t b)
@@ -120,7 +131,11 @@ void ah_scaler_free(ah_scaler *sc)
 	for (int p = 0; p < AH_MAX_POOLS; p++) {
 		free(sc->h[p].slot_k);
 		free(sc->h[p].x);
+		free(sc->h[p].verdict_day);
+		free(sc->h[p].use_layer);
 	}
+	free(sc->hist);
+	free(sc->fc2);
 	free(sc->resid);
 	free(sc->resid2);
 	free(sc->fc);
@@ -141,8 +156,10 @@ int ah_scaler_new(const ah_policy *policy, const ah_scaler_cfg *cfg, ah_scaler *
 	    c.horizon_ns < c.step_ns || c.horizon_ns / c.step_ns > AH_SHAPER_MAX_STEPS || c.residual_steps < 1 ||
 	    c.residual_steps > c.history_steps || c.min_residuals < 1 || c.peak_window_ns < 0 ||
 	    !(c.idle_util >= 0 && c.idle_util < c.busy_util) || c.max_candidates < 2 || policy->n_classes < 1 ||
-	    policy->n_classes > AH_SHAPER_MAX_CLASSES)
+	    policy->n_classes > AH_SHAPER_MAX_CLASSES || (unsigned)c.fc_mode > AH_SCALER_FC_BEST)
 		return AH_EINVAL;
+	if (!c.forecast_fn)
+		c.fc_mode = AH_SCALER_FC_OWN;
 	int rc = AH_ENOMEM;
 	ah_scaler *sc = calloc(1, sizeof(*sc));
 	if (!sc)
@@ -199,6 +216,16 @@ int ah_scaler_new(const ah_policy *policy, const ah_scaler_cfg *cfg, ah_scaler *
 		for (size_t i = 0; i < n; i++)
 			ph->slot_k[i] = NO_SLOT;
 		sc->bytes += n * sizeof(int64_t) + n * (size_t)ph->nd * (size_t)sc->nc * sizeof(double);
+		if (c.fc_mode == AH_SCALER_FC_BEST) {
+			size_t m = (size_t)ph->nd * (size_t)sc->nc;
+			ph->verdict_day = malloc(m * sizeof(int64_t));
+			ph->use_layer = calloc(m, sizeof(bool));
+			if (!ph->verdict_day || !ph->use_layer)
+				goto out;
+			for (size_t i = 0; i < m; i++)
+				ph->verdict_day[i] = NO_SLOT;
+			sc->bytes += m * (sizeof(int64_t) + sizeof(bool));
+		}
 	}
 	size_t nfc = (size_t)sc->horizon_steps * (size_t)sc->nc * NQ;
 	sc->resid = malloc((size_t)c.residual_steps * sizeof(double));
@@ -207,6 +234,13 @@ int ah_scaler_new(const ah_policy *policy, const ah_scaler_cfg *cfg, ah_scaler *
 	if (!sc->resid || !sc->resid2 || !sc->fc)
 		goto out;
 	sc->bytes += 2 * (size_t)c.residual_steps * sizeof(double) + nfc * sizeof(double);
+	if (c.fc_mode != AH_SCALER_FC_OWN) {
+		sc->hist = malloc((size_t)c.history_steps * sizeof(double));
+		sc->fc2 = malloc((size_t)sc->horizon_steps * NQ * sizeof(double));
+		if (!sc->hist || !sc->fc2)
+			goto out;
+		sc->bytes += ((size_t)c.history_steps + (size_t)sc->horizon_steps * NQ) * sizeof(double);
+	}
 	*out = sc;
 	sc = NULL;
 	rc = 0;
@@ -295,14 +329,13 @@ static double quantile_sorted(const double *sorted, int n, double p)
 /* Fills sc->fc for pool p, scaled dimension j: horizon_steps steps starting
  * at the first step that ends after the lead time. Returns false when there
  * is no recent observation to forecast from. */
-static bool forecast(ah_scaler *sc, int p, int j, int64_t now_k, int64_t first_k)
+static bool own_forecast(ah_scaler *sc, int p, int j, int64_t now_k, int64_t first_k, int64_t last)
 {
 	const pool_hist *ph = &sc->h[p];
 	const int nc = sc->nc;
 	const int64_t H = sc->horizon_steps, P = sc->season_steps;
-	if (ph->latest_k == NO_SLOT || ph->latest_k <= now_k - sc->peak_steps)
+	if (last == NO_SLOT || last <= now_k - sc->peak_steps)
 		return false; /* nothing seen lately: do not act blind */
-	const int64_t last = ph->latest_k;
 	for (int ci = 0; ci < nc; ci++) {
 		size_t off = (size_t)j * (size_t)nc + (size_t)ci;
 		/* Seasonal residuals over the recent window. */
@@ -366,6 +399,114 @@ static bool forecast(ah_scaler *sc, int p, int j, int64_t now_k, int64_t first_k
 				for (int q = 0; q < NQ; q++)
 					sc->fc[((size_t)i * (size_t)nc + (size_t)ci) * NQ + (size_t)q] = peak;
 		}
+	}
+	return true;
+}
+
+/* Mean pinball loss of quantiles q[NQ] (at levels[]) for outcome y. */
+static double pinball_mean(const double *q, double y)
+{
+	double t = 0;
+	for (int i = 0; i < NQ; i++) {
+		double e = y - q[i];
+		t += e >= 0 ? levels[i] * e : (levels[i] - 1) * e;
+	}
+	return t / NQ;
+}
+
+/* The ring's series of class ci, dimension j into sc->hist (oldest first,
+ * ending at the latest step). */
+static void fill_hist(ah_scaler *sc, const pool_hist *ph, int j, int ci)
+{
+	const int64_t n = sc->cfg.history_steps, last = ph->latest_k;
+	for (int64_t i = 0; i < n; i++) {
+		const double *a = slot_get(sc, ph, last - (n - 1) + i);
+		sc->hist[i] = a ? a[(size_t)j * (size_t)sc->nc + (size_t)ci] : NAN;
+	}
+}
+
+static int layer_at(ah_scaler *sc, int p, int j, int ci, int64_t origin, int ahead, int horizon, double *out)
+{
+	const pool_hist *ph = &sc->h[p];
+	return sc->cfg.forecast_fn(sc->cfg.forecast_ctx, p, ph->dims[j], sc->order[ci], sc->hist,
+				   (size_t)sc->cfg.history_steps, ph->latest_k, origin, sc->cfg.step_ns, ahead, horizon,
+				   levels, NQ, out);
+}
+
+/* AH_SCALER_FC_BEST: whether the provider forecast class ci of dimension j
+ * better than the scaler's own over the previous day (its targets), at the
+ * lead time `ahead`, by mean pinball loss over the levels. A function of
+ * the history alone, decided once a day (sc->hist holds the series). */
+static bool verdict(ah_scaler *sc, int p, int j, int ci, int ahead)
+{
+	pool_hist *ph = &sc->h[p];
+	size_t m = (size_t)j * (size_t)sc->nc + (size_t)ci;
+	int64_t day = sc->season_steps > 0 ? sc->season_steps : 1;
+	int64_t b = floor_div(ph->latest_k, day) * day; /* the current day began after b */
+	if (ph->verdict_day[m] == b)
+		return ph->use_layer[m];
+	double loss[2] = {0, 0}, lay[NQ];
+	int n = 0;
+	for (int64_t t = b - day + 1; t <= b; t++) {
+		int64_t o = t - ahead;
+		const double *at = slot_get(sc, ph, t), *ao = slot_get(sc, ph, o);
+		if (!at || !ao || !own_forecast(sc, p, j, o, t, o) || layer_at(sc, p, j, ci, o, ahead, 1, lay))
+			continue;
+		double y = at[m];
+		for (int q = 0; q < NQ; q++)
+			lay[q] = lay[q] > 0 ? lay[q] : 0;
+		loss[0] += pinball_mean(sc->fc + (size_t)ci * NQ, y);
+		loss[1] += pinball_mean(lay, y);
+		n++;
+	}
+	ph->verdict_day[m] = b;
+	ph->use_layer[m] = n >= LOSS_MIN && loss[1] < loss[0];
+	return ph->use_layer[m];
+}
+
+/* The forecast the shaper is given: the scaler's own, combined with the
+ * provider's as cfg.fc_mode says (every quantile clamped at 0). */
+static bool forecast(ah_scaler *sc, int p, int j, int64_t now_k, int64_t first_k)
+{
+	const pool_hist *ph = &sc->h[p];
+	if (!own_forecast(sc, p, j, now_k, first_k, ph->latest_k))
+		return false;
+	if (sc->cfg.fc_mode == AH_SCALER_FC_OWN)
+		return true;
+	const int nc = sc->nc;
+	const int64_t H = sc->horizon_steps;
+	int ahead = (int)(first_k - ph->latest_k);
+	if (ahead < 1)
+		ahead = 1;
+	/* the verdict scores forecasts at the pool's lead time (not at the
+	 * distance from the latest observation, which a late step stretches) */
+	int lead = (int)(first_k - now_k);
+	if (lead < 1)
+		lead = 1;
+	bool use[AH_MAX_CLASSES];
+	for (int ci = 0; ci < nc; ci++) {
+		use[ci] = true;
+		if (sc->cfg.fc_mode == AH_SCALER_FC_BEST) {
+			fill_hist(sc, ph, j, ci);
+			use[ci] = verdict(sc, p, j, ci, lead);
+		}
+	}
+	if (sc->cfg.fc_mode == AH_SCALER_FC_BEST) /* the verdicts' forecasts overwrote sc->fc */
+		own_forecast(sc, p, j, now_k, first_k, ph->latest_k);
+	for (int ci = 0; ci < nc; ci++) {
+		if (!use[ci])
+			continue;
+		fill_hist(sc, ph, j, ci);
+		if (layer_at(sc, p, j, ci, ph->latest_k, ahead, (int)H, sc->fc2))
+			continue;
+		for (int64_t i = 0; i < H; i++)
+			for (int q = 0; q < NQ; q++) {
+				double *o = &sc->fc[((size_t)i * (size_t)nc + (size_t)ci) * NQ + (size_t)q];
+				double v = sc->fc2[(size_t)i * NQ + (size_t)q];
+				if (!(v >= 0))
+					v = 0;
+				*o = sc->cfg.fc_mode == AH_SCALER_FC_MAX ? fmax(*o, v) : v;
+			}
 	}
 	return true;
 }

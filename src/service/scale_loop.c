@@ -6,11 +6,13 @@
 
 #include "ahead/error.h"
 #include "ahead/scale_loop.h"
+#include "service/scale_forecast.h"
 
 struct ah_scale_loop {
 	const ah_policy *pol;
 	ah_scale_loop_cfg cfg;
 	ah_scaler *sc;
+	ah_scale_forecast *layer; /* the forecasting layer, when cfg.scaler.fc_mode asks */
 	ah_scale_action acts[AH_SCALE_MAX_ACTIONS];
 };
 
@@ -25,6 +27,9 @@ void ah_scale_loop_cfg_init(ah_scale_loop_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	ah_scaler_cfg_init(&c->scaler);
+	/* The forecasting layer competes with the scaler's own forecast per
+	 * pool, dimension and class, by measured loss (docs/SCALING.md). */
+	c->scaler.fc_mode = AH_SCALER_FC_BEST;
 }
 
 const char *ah_scale_status_name(ah_scale_status st)
@@ -102,7 +107,14 @@ int ah_scale_loop_new(const ah_policy *pol, const ah_scale_loop_cfg *cfg, ah_led
 		l->cfg = *cfg;
 	else
 		ah_scale_loop_cfg_init(&l->cfg);
-	int rc = ah_scaler_new(pol, &l->cfg.scaler, &l->sc);
+	int rc = 0;
+	if (l->cfg.scaler.fc_mode != AH_SCALER_FC_OWN && !l->cfg.scaler.forecast_fn) {
+		rc = ah_scale_forecast_new(&l->layer);
+		l->cfg.scaler.forecast_fn = ah_scale_forecast_fn;
+		l->cfg.scaler.forecast_ctx = l->layer;
+	}
+	if (rc == 0)
+		rc = ah_scaler_new(pol, &l->cfg.scaler, &l->sc);
 	if (rc == 0 && l->cfg.record_history)
 		rc = load_history(l, led, now_ns);
 	if (rc < 0) {
@@ -118,6 +130,7 @@ void ah_scale_loop_free(ah_scale_loop *l)
 	if (!l)
 		return;
 	ah_scaler_free(l->sc);
+	ah_scale_forecast_free(l->layer);
 	free(l);
 }
 

@@ -24,6 +24,7 @@ void ah_replay_params_default(ah_replay_params *p)
 	 * $/GiB-hour. */
 	p->price[AH_DIM_CPU] = 0.0316;
 	p->price[AH_DIM_MEMORY] = 0.0042;
+	p->pool_forecast = AH_SCALER_FC_BEST;
 }
 
 /* ---- workloads ---- */
@@ -446,6 +447,7 @@ static int start_engines(ah_replay *rp, int64_t t_s)
 			if (c.scaler.horizon_ns < c.scaler.step_ns) /* plan at least one step ahead */
 				c.scaler.horizon_ns = c.scaler.step_ns;
 			c.record_events = true;
+			c.scaler.fc_mode = (ah_scaler_fc_mode)rp->p.pool_forecast;
 			if ((rc = ah_scale_loop_new(rp->epol, &c, rp->led[i], 0, &rp->loop[i])) != 0)
 				return rc;
 		}
