@@ -13,18 +13,30 @@
  * the interval at h, pooled over the set; coverage_80_worst_h = the signed
  * cov_h - 80 of the h farthest from 80 (likewise 95).
  * forecast_ms_per_series = fit + one 48-step forecast with 80/95% intervals,
- * one thread, from parsed arrays, mean over the report set.
+ * one thread, from parsed arrays (per series the median of 5 runs), mean
+ * over the report set.
  * fleet_fit_s_10k = 10,000 series of 4,032 points made from the report set's
  * series (a random 4,032-point window, scaled by U(0.5, 2), shifted by up to
  * 20% of its mean, plus 5% Gaussian noise), each fitted and forecast 48 steps
  * with 80/95% intervals in the production configuration (the one scored),
  * on 2 threads; the series are made inside the timed loop (about 1% of it),
  * nothing is parsed.
- * R: NAB only, from the committed bench/forecast/r_results.csv (horizons 1,
- * 12 and 48; remade by bench/forecast/r_reference.R); no R run on Bitbrains
- * yet (see docs/forecast-results.md).
+ * R on the Bitbrains sets: bench/forecast/r_bitbrains.R (its comment has the
+ * models and the split) run by bench/forecast/remake_r.sh, committed as
+ * bench/forecast/r_bitbrains*.csv (or read from --r-dir). R's best per series
+ * is chosen by validation error on the training part's last 20%; R forecasts
+ * R_K_TEST evenly spaced test origins per series (its seasonal fits are
+ * slow), and ahead is compared with it on exactly those origins.
+ * interval_score_80_ratio = the median over series of ahead's mean 80%
+ * interval score (scaled) over R best's, same (series, origin, h) pairs.
+ * forecast_speedup_vs_r_ets = the median over series of t_R / t_A, t_R =
+ * ets() fit + 48-step forecast() with 80/95% intervals (proc.time() in the
+ * committed R run), t_A as forecast_ms_per_series; likewise stlm().
+ * R on NAB: the committed bench/forecast/r_results.csv (horizons 1, 12, 48;
+ * bench/forecast/r_reference.R, ets and auto.arima only).
  *
- * usage: bench/run forecast [--set report|tune] [--no-fleet] [--fleet N] [--out FILE.md] */
+ * usage: bench/run forecast [--set report|tune] [--no-fleet] [--fleet N] [--out FILE.md]
+ *                           [--dump DIR] [--r-dir DIR] */
 #include <glob.h>
 #include <math.h>
 #include <pthread.h>
@@ -59,6 +71,13 @@ typedef struct {
 	/* R (NAB) at h = 1, 12, 48 */
 	double r_ae[2][3];
 	size_t r_cnt[2][3];
+	/* ahead on R's Bitbrains origins (R_K_TEST of them), and R's best there */
+	double ro_ae[H], ro_is;
+	size_t ro_cnt[H], ro_in80, ro_n;
+	char rb_model[16];
+	double rb_val, rb_ae[H], rb_is;
+	size_t rb_cnt[H], rb_in80, rb_n;
+	double r_ets_s, r_stlm_s;
 	double *y; /* kept for the fleet */
 } ser;
 
@@ -134,6 +153,43 @@ static double *read_bitbrains(const char *path, int col, size_t *n_out)
 	return y;
 }
 
+/* R's test origins on the Bitbrains sets (bench/forecast/r_bitbrains.R,
+ * origins()): R_K_TEST evenly spaced from train to n - H. */
+#define R_K_TEST 10
+static bool r_origin(size_t t, size_t train, size_t n)
+{
+	if (n < train + H)
+		return false;
+	size_t lo = train, hi = n - H;
+	for (size_t k = 0; k < R_K_TEST; k++)
+		if (t == lo + (size_t)floor((double)k * (double)(hi - lo) / (R_K_TEST - 1)))
+			return true;
+	return false;
+}
+
+/* --dump: the series exactly as scored (one value per line, NA for a gap),
+ * for bench/forecast/r_bitbrains.R. */
+static int dump_series(const char *dir, const char *name, const double *y, size_t n)
+{
+	char path[1400], base[200];
+	snprintf(base, sizeof(base), "%s", name);
+	for (char *c = base; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	snprintf(path, sizeof(path), "%s/%s.txt", dir, base);
+	FILE *fp = fopen(path, "w");
+	if (!fp) {
+		fprintf(stderr, "bench forecast: cannot write %s\n", path);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (isnan(y[i]))
+			fputs("NA\n", fp);
+		else
+			fprintf(fp, "%.17g\n", y[i]);
+	return fclose(fp) ? -1 : 0;
+}
+
 static void run_series(ser *s, const double *y, size_t n, double step_s)
 {
 	size_t train = (size_t)floor(0.8 * (double)n);
@@ -150,11 +206,21 @@ static void run_series(ser *s, const double *y, size_t n, double step_s)
 	double pt[H], qo[H * NQ];
 	ah_fc_opts fo = {.horizon = H, .step_s = step_s};
 	ah_forecaster *f;
-	double t0 = now();
+	/* the time of fit + one forecast: the median of 5 runs (the machine is
+	 * shared; one run is noisy), then the run that is scored */
+	double reps[5];
+	for (int k = 0; k < 5; k++) {
+		double t0 = now();
+		if (ah_forecaster_new(&fo, y, train, &f) == 0) {
+			ah_forecaster_forecast(f, H, Q, NQ, pt, qo);
+			ah_forecaster_free(f);
+		}
+		reps[k] = now() - t0;
+	}
+	s->fit_s = median(reps, 5);
 	int rc = ah_forecaster_new(&fo, y, train, &f);
 	if (rc == 0)
 		rc = ah_forecaster_forecast(f, H, Q, NQ, pt, qo);
-	s->fit_s = now() - t0;
 	if (rc) {
 		fprintf(stderr, "bench forecast: %s: %s\n", s->name, ah_strerror(rc));
 		return;
@@ -173,6 +239,7 @@ static void run_series(ser *s, const double *y, size_t n, double step_s)
 		if (t > train)
 			ah_forecaster_forecast(f, H, Q, NQ, pt, qo);
 		s->origins++;
+		bool ro = r_origin(t, train, n);
 		for (size_t h = 1; h <= H && t + h - 1 < n; h++) {
 			double v = y[t + h - 1];
 			if (isnan(v))
@@ -183,8 +250,16 @@ static void run_series(ser *s, const double *y, size_t n, double step_s)
 			s->in80[h - 1] += v >= r[1] && v <= r[2];
 			s->in95[h - 1] += v >= r[0] && v <= r[3];
 			double l = r[1], u = r[2];
-			s->is80 += ((u - l) + (v < l ? 10 * (l - v) : 0) + (v > u ? 10 * (v - u) : 0)) / s->scale;
+			double is = ((u - l) + (v < l ? 10 * (l - v) : 0) + (v > u ? 10 * (v - u) : 0)) / s->scale;
+			s->is80 += is;
 			s->is_n++;
+			if (ro) {
+				s->ro_ae[h - 1] += fabs(v - pt[h - 1]);
+				s->ro_cnt[h - 1]++;
+				s->ro_is += is;
+				s->ro_in80 += v >= r[1] && v <= r[2];
+				s->ro_n++;
+			}
 			/* seasonal naive at ahead's season, from the last known cycle */
 			size_t back = m - ((h - 1) % m);
 			if (t >= back && !isnan(y[t - back])) {
@@ -261,6 +336,102 @@ static void load_r(const char *src)
 		int hi = h == 1 ? 0 : h == 12 ? 1 : 2;
 		s->r_ae[m][hi] += fabs(y - p);
 		s->r_cnt[m][hi]++;
+	}
+	fclose(fp);
+}
+
+/* R on the Bitbrains set: bench/forecast/r_bitbrains.csv (sums per series,
+ * model, part and h, in the series' units) and r_bitbrains_timing.csv. R's
+ * best per series is the model with the lowest validation MAE; its test
+ * counts must equal ahead's on the same origins, else the file belongs to
+ * another split and is ignored for that series. */
+typedef struct {
+	double val_ae, ae[H], is;
+	size_t val_n, cnt[H], in80, n;
+} r_model;
+
+static const char *const R_MODELS[] = {"ets", "arima", "stlm", "fourier"};
+#define R_NM 4
+
+static void load_r_bitbrains(const char *src, const char *dir)
+{
+	char path[1200], line[512];
+	snprintf(path, sizeof(path), "%s/r_bitbrains.csv", dir ? dir : src);
+	if (!dir)
+		snprintf(path, sizeof(path), "%s/bench/forecast/r_bitbrains.csv", src);
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		fprintf(stderr, "bench forecast: no R results at %s (R columns empty)\n", path);
+		return;
+	}
+	static r_model rm[MAXS][R_NM];
+	memset(rm, 0, sizeof(rm));
+	if (!fgets(line, sizeof(line), fp))
+		line[0] = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		char name[200], model[32], part[8];
+		size_t h, n, in80, in95;
+		double ae, is;
+		if (sscanf(line, "%199[^,],%31[^,],%7[^,],%zu,%zu,%lf,%zu,%zu,%lf", name, model, part, &h, &n, &ae,
+			   &in80, &in95, &is) != 9)
+			continue;
+		ser *s = find(0, name);
+		int m = 0;
+		while (m < R_NM && strcmp(R_MODELS[m], model))
+			m++;
+		if (!s || m == R_NM || h > H)
+			continue;
+		r_model *r = &rm[s - S[0]][m];
+		if (!strcmp(part, "val")) {
+			r->val_ae += ae;
+			r->val_n += n;
+		} else if (h >= 1) {
+			r->ae[h - 1] += ae;
+			r->cnt[h - 1] += n;
+			r->is += is;
+			r->in80 += in80;
+			r->n += n;
+		}
+	}
+	fclose(fp);
+	for (size_t i = 0; i < NS[0]; i++) {
+		ser *s = &S[0][i];
+		int best = -1;
+		for (int m = 0; m < R_NM; m++) {
+			r_model *r = &rm[i][m];
+			bool same = r->n > 0;
+			for (size_t h = 0; h < H && same; h++)
+				same = r->cnt[h] == s->ro_cnt[h];
+			if (!same || !r->val_n)
+				continue;
+			if (best < 0 || r->val_ae / (double)r->val_n < rm[i][best].val_ae / (double)rm[i][best].val_n)
+				best = m;
+		}
+		if (best < 0)
+			continue;
+		r_model *r = &rm[i][best];
+		snprintf(s->rb_model, sizeof(s->rb_model), "%s", R_MODELS[best]);
+		s->rb_val = r->val_ae / (double)r->val_n;
+		memcpy(s->rb_ae, r->ae, sizeof(s->rb_ae));
+		memcpy(s->rb_cnt, r->cnt, sizeof(s->rb_cnt));
+		s->rb_is = r->is / s->scale;
+		s->rb_in80 = r->in80;
+		s->rb_n = r->n;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : src, dir ? "r_bitbrains_timing.csv" : "bench/forecast/r_bitbrains_timing.csv");
+	if (!(fp = fopen(path, "r")))
+		return;
+	while (fgets(line, sizeof(line), fp)) {
+		char name[200];
+		size_t n, train;
+		double te, ts;
+		if (sscanf(line, "%199[^,],%zu,%zu,%lf,%lf", name, &n, &train, &te, &ts) != 5)
+			continue;
+		ser *s = find(0, name);
+		if (s) {
+			s->r_ets_s = te;
+			s->r_stlm_s = ts;
+		}
 	}
 	fclose(fp);
 }
@@ -383,7 +554,58 @@ typedef struct {
 	double mase, mase_h1, mase_sn, c80, c95, w80, w95, is80, ms;
 	size_t worst80_h, worst95_h, ns;
 	double cov80[H], cov95[H];
+	/* against R's best, on R's origins, over the series R has */
+	size_t nr;
+	double r_mase, r_mase_h1, ro_mase, ro_mase_h1, r_is, ro_is, r_cov80, ro_cov80, sp_ets, sp_stlm;
 } summary;
+
+static double mean_h(const double *ae, const size_t *cnt, double scale)
+{
+	double t = 0;
+	size_t k = 0;
+	for (size_t h = 0; h < H; h++)
+		if (cnt[h]) {
+			t += ae[h] / (double)cnt[h] / scale;
+			k++;
+		}
+	return k ? t / (double)k : NAN;
+}
+
+static void summarise_r(size_t set, summary *o)
+{
+	double a[MAXS], b[MAXS], c[MAXS], d[MAXS], e[MAXS], f[MAXS], g[MAXS], q[MAXS];
+	size_t k = 0, ks = 0, in_r = 0, in_a = 0, nn = 0;
+	for (size_t i = 0; i < NS[set]; i++) {
+		ser *s = &S[set][i];
+		if (!s->rb_model[0] || isnan(mase_all(s)))
+			continue;
+		a[k] = mean_h(s->rb_ae, s->rb_cnt, s->scale);
+		b[k] = s->rb_cnt[0] ? s->rb_ae[0] / (double)s->rb_cnt[0] / s->scale : NAN;
+		c[k] = mean_h(s->ro_ae, s->ro_cnt, s->scale);
+		d[k] = s->ro_cnt[0] ? s->ro_ae[0] / (double)s->ro_cnt[0] / s->scale : NAN;
+		e[k] = s->rb_is / (double)s->rb_n;
+		f[k] = s->ro_is / (double)s->ro_n;
+		in_r += s->rb_in80;
+		in_a += s->ro_in80;
+		nn += s->rb_n;
+		k++;
+		if (s->r_ets_s > 0 && s->fit_s > 0) {
+			g[ks] = s->r_ets_s / s->fit_s;
+			q[ks++] = s->r_stlm_s / s->fit_s;
+		}
+	}
+	o->nr = k;
+	o->r_mase = median(a, k);
+	o->r_mase_h1 = median(b, k);
+	o->ro_mase = median(c, k);
+	o->ro_mase_h1 = median(d, k);
+	o->r_is = median(e, k);
+	o->ro_is = median(f, k);
+	o->r_cov80 = nn ? 100.0 * (double)in_r / (double)nn : NAN;
+	o->ro_cov80 = nn ? 100.0 * (double)in_a / (double)nn : NAN;
+	o->sp_ets = median(g, ks);
+	o->sp_stlm = median(q, ks);
+}
 
 static void summarise(size_t set, summary *o)
 {
@@ -468,6 +690,33 @@ static void table(FILE *fp, size_t set, bool r)
 	}
 }
 
+/* ahead beside R's best, both on R's origins (R_K_TEST per series). */
+static void r_table(FILE *fp, size_t set, const summary *o)
+{
+	if (!o->nr) {
+		fprintf(fp, "no R results for this set (bench/forecast/remake_r.sh makes them)\n");
+		return;
+	}
+	fprintf(fp, "%-24s %-8s %8s %8s %8s %8s %7s %7s %8s %8s %8s %8s %8s\n", "series", "R best", "R val",
+		"MASE R", "MASE a", "h1 R", "h1 a", "cov80R", "cov80a", "IS80 R", "IS80 a", "ets_ms", "a_ms");
+	for (size_t i = 0; i < NS[set]; i++) {
+		const ser *s = &S[set][i];
+		if (!s->rb_model[0])
+			continue;
+		fprintf(fp, "%-24.24s %-8s %8.3g %8.3f %8.3f %8.3f %7.3f %6.1f%% %7.1f%% %8.2f %8.2f %8.1f %8.2f\n",
+			s->name, s->rb_model, s->rb_val / s->scale, mean_h(s->rb_ae, s->rb_cnt, s->scale),
+			mean_h(s->ro_ae, s->ro_cnt, s->scale), s->rb_ae[0] / (double)s->rb_cnt[0] / s->scale,
+			s->ro_ae[0] / (double)s->ro_cnt[0] / s->scale, 100.0 * (double)s->rb_in80 / (double)s->rb_n,
+			100.0 * (double)s->ro_in80 / (double)s->ro_n, s->rb_is / (double)s->rb_n,
+			s->ro_is / (double)s->ro_n, s->r_ets_s * 1e3, s->fit_s * 1e3);
+	}
+	fprintf(fp, "\n%zu series on R's %d origins each: median MASE R best %.4f vs ahead %.4f; h=1 %.4f vs %.4f; "
+		    "coverage 80 %.1f vs %.1f; median interval score 80 / scale %.3f vs %.3f (ratio %.3f); "
+		    "speed-up (median t_R / t_A): ets %.1fx, stlm %.1fx\n",
+		o->nr, R_K_TEST, o->r_mase, o->ro_mase, o->r_mase_h1, o->ro_mase_h1, o->r_cov80, o->ro_cov80, o->r_is,
+		o->ro_is, o->ro_is / o->r_is, o->sp_ets, o->sp_stlm);
+}
+
 static void cov_line(FILE *fp, const summary *o)
 {
 	fprintf(fp, "cov_h 80%%:");
@@ -487,6 +736,7 @@ int main(int argc, char **argv)
 	snprintf(out, sizeof(out), "%s/docs/forecast-results.md", src);
 	bool tune = false, fleet = true;
 	size_t fleet_n = 10000;
+	const char *dump = NULL, *r_dir = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--set") && i + 1 < argc) {
 			i++;
@@ -500,10 +750,14 @@ int main(int argc, char **argv)
 			fleet = false;
 		} else if (!strcmp(argv[i], "--fleet") && i + 1 < argc) {
 			fleet_n = (size_t)strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--r-dir") && i + 1 < argc) {
+			r_dir = argv[++i];
+		} else if (!strcmp(argv[i], "--dump") && i + 1 < argc) {
+			dump = argv[++i];
 		} else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			snprintf(out, sizeof(out), "%s", argv[++i]);
 		} else {
-			fprintf(stderr, "usage: bench/run forecast [--set report|tune] [--no-fleet] [--fleet N] [--out FILE.md]\n");
+			fprintf(stderr, "usage: bench/run forecast [--set report|tune] [--no-fleet] [--fleet N] [--out FILE.md] [--dump DIR] [--r-dir DIR]\n");
 			return 2;
 		}
 	}
@@ -524,12 +778,16 @@ int main(int argc, char **argv)
 			memset(s, 0, sizeof(*s));
 			snprintf(s->name, sizeof(s->name), "bitbrains/%d/%s", vm, col ? "memory" : "cpu");
 			s->y = y;
+			if (dump && dump_series(dump, s->name, y, n) < 0)
+				return 1;
 			run_series(s, y, n, 300);
 		}
 	run_nab(shared);
 	load_r(src);
+	load_r_bitbrains(src, r_dir);
 	summary b, nb;
 	summarise(0, &b);
+	summarise_r(0, &b);
 	summarise(1, &nb);
 	double fleet_s = NAN;
 	int fails = 0;
@@ -552,6 +810,19 @@ int main(int argc, char **argv)
 		else
 			fprintf(fp, "== %s set: Bitbrains VMs %d-%d, cpu and memory ==\n", tune ? "tuning" : "report", lo, hi);
 		table(fp, 0, false);
+		if (o)
+			fprintf(fp, "```\n\n### Against R's best (bench/forecast/r_bitbrains.R)\n\n"
+				    "R's best per series among ets, auto.arima, stlm (day + week) and ARIMA on Fourier terms "
+				    "(day + week), chosen by its MAE on the training part's last 20%% (column R val, scaled), "
+				    "never by test error; R's seasonal fits are slow, so R forecasts %d evenly spaced origins "
+				    "per series, and ahead is scored on the same origins in this table (MASE a, h1 a, "
+				    "cov80a, IS80 a). Timing: R's ets() fit + 48-step forecast with intervals (proc.time(), "
+				    "committed run) against ahead's fit + forecast in this run (a_ms).\n\n```\n", R_K_TEST);
+		else
+			fprintf(fp, "\n== against R's best, on R's origins ==\n");
+		r_table(fp, 0, &b);
+		if (o)
+			fprintf(fp, "```\n\n```\n");
 		fprintf(fp, "\n%zu series: median MASE %.4f (h=1 %.4f; seasonal naive %.4f), coverage 80 %.1f / 95 %.1f, "
 			    "worst h: 80 %+.1f at h=%zu, 95 %+.1f at h=%zu, median over series of the mean interval score 80 / scale %.3f\n",
 			b.ns, b.mase, b.mase_h1, b.mase_sn, b.c80, b.c95, b.w80, b.worst80_h, b.w95, b.worst95_h, b.is80);
@@ -574,6 +845,10 @@ int main(int argc, char **argv)
 		fprintf(fp, "forecast_mase_ahead=%.4f\nforecast_mase_h1_ahead=%.4f\ncoverage_80=%.1f\ncoverage_95=%.1f\n"
 			    "coverage_80_worst_h=%+.1f\ncoverage_95_worst_h=%+.1f\nforecast_ms_per_series=%.2f\n",
 			b.mase, b.mase_h1, b.c80, b.c95, b.w80, b.w95, b.ms);
+		if (b.nr)
+			fprintf(fp, "forecast_mase_r_best=%.4f\nforecast_mase_h1_r_best=%.4f\ninterval_score_80_ratio=%.3f\n"
+				    "forecast_speedup_vs_r_ets=%.1f\nforecast_speedup_vs_r_stlm=%.1f\n",
+				b.r_mase, b.r_mase_h1, b.ro_is / b.r_is, b.sp_ets, b.sp_stlm);
 		if (!isnan(fleet_s))
 			fprintf(fp, "fleet_fit_s_10k=%.2f\n", fleet_s);
 		if (fails)
