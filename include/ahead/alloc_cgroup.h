@@ -24,14 +24,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ahead/enforce.h"
+#include "ahead/cgroup.h"
 #include "ahead/resource.h"
+#include "ahead/sysfile.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct ah_alloc_cgroups ah_alloc_cgroups;
+
+/* An allocation's limits in plain numbers (so this header goes beside the
+ * engine's, whose sizer.h has its own AH_LIMIT_NONE): 0 is not managed
+ * (enforce.h's AH_LIMIT_KEEP), UINT64_MAX no limit (AH_LIMIT_NONE). */
+typedef struct {
+	uint64_t cpu_millicores;
+	uint64_t mem_high_bytes; /* the soft level: the reservation */
+	uint64_t mem_max_bytes;  /* the hard level above it */
+} ah_acg_limits;
 
 /* At most this many allocations' cgroups are held (more are refused with
  * AH_ETOOBIG and counted as errors). */
@@ -70,8 +80,8 @@ void ah_acg_free(ah_alloc_cgroups *s); /* NULL-safe; leaves the cgroups as they 
  * "memory" dimension and hard (memory.max; v1 limit_in_bytes) hard_margin
  * above it (page-aligned). A dimension absent or 0 is not managed (KEEP).
  * Shared by `ahead run` and the daemon. */
-void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_margin, ah_limits *out);
-/* The fields of a drift mask as words ("cpu memory-hard"), "" for none. */
+void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_margin, ah_acg_limits *out);
+/* The fields of a drift mask (enforce.h AH_DRIFT_*) as words ("cpu memory-hard"), "" for none. */
 void ah_acg_drift_words(uint32_t mask, char *out, size_t len);
 
 /* The allocation's cgroup directories, absolute, distinct (co-mounted v1
@@ -82,7 +92,7 @@ int ah_acg_paths(const ah_alloc_cgroups *s, uint64_t id, char (*paths)[AH_SYSPAT
  * order (only the controllers the cgroup has: a limit elsewhere is not
  * managed). Desired becomes want; applied the plan's target. 0, or the
  * first error (err says which file). */
-int ah_acg_set(ah_alloc_cgroups *s, uint64_t id, const ah_limits *want, const ah_acg_opts *o, char *err,
+int ah_acg_set(ah_alloc_cgroups *s, uint64_t id, const ah_acg_limits *want, const ah_acg_opts *o, char *err,
 	       size_t errlen);
 /* Forgets the allocation and removes its cgroup; while tasks remain it is
  * kept as pending and retried by each check (returns 0 then). */
@@ -107,7 +117,7 @@ int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, ah_acg_drift_fn fn, 
 		 size_t errlen);
 
 /* What an allocation has: desired and applied limits (false when not held). */
-bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_limits *desired, ah_limits *applied);
+bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_acg_limits *desired, ah_acg_limits *applied);
 
 void ah_acg_stats_get(const ah_alloc_cgroups *s, ah_acg_stats *out); /* NULL-safe: zeros */
 

@@ -133,7 +133,7 @@ typedef struct {
 	ah_run_unreachable run_unreachable; /* default refuse */
 	double run_hard_margin;     /* ahead run's memory hard level above the reservation (default 0.25) */
 	ah_enforce_api enforce_api; /* the daemon's cgroup per allocation (default off) */
-	char api_cgroup_parent[AH_LINUX_GLOB_MAX]; /* relative to each mount; "" = "ahead" */
+	char api_cgroup_parent[AH_LINUX_PARENT_MAX]; /* relative to each mount; "" = "ahead" */
 	bool adopt_drift;           /* on_drift: restore (false, default) or adopt a limit changed by hand */
 } ah_linux_policy;
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ahead/alloc_cgroup.h"
+#include "ahead/enforce.h"
 #include "ahead/error.h"
 #include "linux/enforce_int.h"
 
@@ -77,9 +78,9 @@ void ah_acg_free(ah_alloc_cgroups *s)
 	free(s);
 }
 
-void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_margin, ah_limits *out)
+void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_margin, ah_acg_limits *out)
 {
-	ah_limits_init(out);
+	memset(out, 0, sizeof *out);
 	int dc = ah_dimset_find(dims, "cpu"), dm = ah_dimset_find(dims, "memory");
 	if (dc >= 0 && res->v[dc] > 0)
 		out->cpu_millicores = (uint64_t)res->v[dc];
@@ -90,6 +91,21 @@ void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_marg
 		out->mem_high_bytes = soft;
 		out->mem_max_bytes = h < soft ? soft : h;
 	}
+}
+
+static void to_limits(const ah_acg_limits *a, ah_limits *l)
+{
+	ah_limits_init(l);
+	l->cpu_millicores = a->cpu_millicores;
+	l->mem_high_bytes = a->mem_high_bytes;
+	l->mem_max_bytes = a->mem_max_bytes;
+}
+
+static void of_limits(const ah_limits *l, ah_acg_limits *a)
+{
+	a->cpu_millicores = l->cpu_millicores;
+	a->mem_high_bytes = l->mem_high_bytes;
+	a->mem_max_bytes = l->mem_max_bytes;
 }
 
 void ah_acg_drift_words(uint32_t mask, char *out, size_t len)
@@ -249,11 +265,13 @@ static acg_item *push(ah_alloc_cgroups *s)
 	return it;
 }
 
-int ah_acg_set(ah_alloc_cgroups *s, uint64_t id, const ah_limits *want, const ah_acg_opts *o, char *err,
+int ah_acg_set(ah_alloc_cgroups *s, uint64_t id, const ah_acg_limits *want_in, const ah_acg_opts *o, char *err,
 	       size_t errlen)
 {
-	if (!s || !id || !want)
+	if (!s || !id || !want_in)
 		return AH_EINVAL;
+	ah_limits want_l, *want = &want_l;
+	to_limits(want_in, want);
 	char e2[512] = "";
 	int rc = ah_limits_check(want, e2, sizeof e2);
 	if (rc == 0)
@@ -503,18 +521,18 @@ int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, ah_acg_drift_fn fn, 
 	return first;
 }
 
-bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_limits *desired, ah_limits *applied)
+bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_acg_limits *desired, ah_acg_limits *applied)
 {
 	const acg_item *it = s ? find(s, id) : NULL;
 	if (!it || it->pending)
 		return false;
 	if (desired)
-		*desired = it->desired;
+		of_limits(&it->desired, desired);
 	if (applied) {
 		if (it->have_applied)
-			*applied = it->applied;
+			of_limits(&it->applied, applied);
 		else
-			ah_limits_init(applied);
+			memset(applied, 0, sizeof *applied);
 	}
 	return true;
 }
