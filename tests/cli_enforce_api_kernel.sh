@@ -85,6 +85,20 @@ for p in $(echo "$ans" | python3 -c 'import json,sys; print(" ".join(json.load(s
 done
 grep -q "memory:/$PARENT/alloc-1" /proc/$sleeper/cgroup && ok || bad "the process did not join: $(cat /proc/$sleeper/cgroup)"
 
+# v1's soft level, emulated: a usage threshold at it (cgroup.event_control);
+# a process going 44 MiB above it (under the hard limit) is found there
+grep -q '^ahead_enforce_soft_watched 1$' <<<"$(get /metrics)" && ok || bad "soft level not watched: $(get /metrics | grep soft_)"
+PATHS=$(echo "$ans" | python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["cgroup"]["paths"]))')
+sh -c 'for p in $0; do echo $$ >"$p/cgroup.procs"; done; exec python3 -c "import time; b=bytearray(300 << 20); b[::4096]=b\"x\"*(len(b)//4096); time.sleep(1.5)"' "$PATHS" ||
+  bad "the 300 MiB process failed"
+seen=
+for _ in $(seq 20); do
+  grep -q '^ahead_enforce_soft_exceeded_total [1-9]' <<<"$(get /metrics)" && { seen=1; break; }
+  sleep 0.1
+done
+[ -n "$seen" ] && ok || bad "soft level crossing not found: $(get /metrics | grep soft_); $(grep soft "$T/e")"
+grep -q 'msg=soft_level_exceeded id=1' "$T/e" && ok || bad "soft crossing not logged"
+
 # a resize (usage near the reservation: the sizer grows it)
 post /v1/allocations/1/usage '{"usage":{"cpu":"500m","memory":"256Mi"}}' >/dev/null
 d=$(get /v1/allocations/1)

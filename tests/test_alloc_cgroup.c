@@ -260,7 +260,7 @@ static void test_set_resize_drop(void **state)
 	assert_true(strtoull(rd("v1/memory/ahead/alloc-7/memory.limit_in_bytes"), NULL, 10) >= 600 * MiB);
 	wr("v1/memory/ahead/alloc-7/memory.usage_in_bytes", "%llu\n", (unsigned long long)(100 * MiB));
 	wr("v1/memory/ahead/alloc-7/memory.stat", "total_cache 0\ntotal_rss %llu\n", (unsigned long long)(100 * MiB));
-	assert_int_equal(ah_acg_check(s, &o, NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(ah_acg_check(s, &o, NULL, err, sizeof err), 0);
 	assert_string_equal(rd("v1/memory/ahead/alloc-7/memory.limit_in_bytes"), "402653184");
 
 	/* a drop with files left (tasks, on a kernel): pending, then removed */
@@ -271,7 +271,7 @@ static void test_set_resize_drop(void **state)
 	assert_int_equal(st.pending_removal, 1);
 	assert_true(is_dir("v1/memory/ahead/alloc-7"));
 	empty("ahead/alloc-7");
-	assert_int_equal(ah_acg_check(s, &o, NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(ah_acg_check(s, &o, NULL, err, sizeof err), 0);
 	assert_false(is_dir("v1/memory/ahead/alloc-7"));
 	assert_false(is_dir("v1/cpu/ahead/alloc-7"));
 	ah_acg_stats_get(s, &st);
@@ -311,12 +311,13 @@ static void test_drift(void **state)
 	assert_int_equal(ah_acg_set(s, 3, &want, &o, err, sizeof err), 0);
 	oom_shown("ahead/alloc-3");
 	drift_seen d = {0};
-	assert_int_equal(ah_acg_check(s, &o, on_drift, &d, err, sizeof err), 0);
+	ah_acg_events evs = {.drift = on_drift, .ctx = &d};
+	assert_int_equal(ah_acg_check(s, &o, &evs, err, sizeof err), 0);
 	assert_int_equal(d.n, 0); /* nothing changed: nothing found */
 
 	/* restored */
 	wr("v1/cpu/ahead/alloc-3/cpu.cfs_quota_us", "-1\n");
-	assert_int_equal(ah_acg_check(s, &o, on_drift, &d, err, sizeof err), 0);
+	assert_int_equal(ah_acg_check(s, &o, &evs, err, sizeof err), 0);
 	assert_int_equal(d.n, 1);
 	assert_int_equal(d.id, 3);
 	assert_int_equal(d.mask, AH_DRIFT_CPU);
@@ -326,12 +327,12 @@ static void test_drift(void **state)
 	/* adopted: kept, and no drift any more */
 	o.adopt_drift = true;
 	wr("v1/memory/ahead/alloc-3/memory.limit_in_bytes", "%llu\n", (unsigned long long)(512 * MiB));
-	assert_int_equal(ah_acg_check(s, &o, on_drift, &d, err, sizeof err), 0);
+	assert_int_equal(ah_acg_check(s, &o, &evs, err, sizeof err), 0);
 	assert_int_equal(d.n, 2);
 	assert_int_equal(d.mask, AH_DRIFT_MEM_MAX);
 	assert_true(d.adopted);
 	assert_string_equal(rd("v1/memory/ahead/alloc-3/memory.limit_in_bytes"), "536870912");
-	assert_int_equal(ah_acg_check(s, &o, on_drift, &d, err, sizeof err), 0);
+	assert_int_equal(ah_acg_check(s, &o, &evs, err, sizeof err), 0);
 	assert_int_equal(d.n, 2);
 	ah_acg_stats st;
 	ah_acg_stats_get(s, &st);
@@ -349,7 +350,7 @@ static void test_drift(void **state)
 		rmdir(p);
 	}
 	assert_false(is_dir("v1/cpu/ahead/alloc-3"));
-	(void)ah_acg_check(s, &o, on_drift, &d, err, sizeof err);
+	(void)ah_acg_check(s, &o, &evs, err, sizeof err);
 	assert_true(is_dir("v1/cpu/ahead/alloc-3"));
 	ah_acg_free(s);
 }
@@ -416,7 +417,7 @@ static void test_sweep(void **state)
 	assert_int_equal(st.pending_removal, 1);
 	assert_int_equal(st.held, 1);
 	empty("sw/alloc-10");
-	assert_int_equal(ah_acg_check(s, &o, NULL, NULL, err, sizeof err), 0);
+	assert_int_equal(ah_acg_check(s, &o, NULL, err, sizeof err), 0);
 	assert_false(is_dir("v1/cpu/sw/alloc-10"));
 	ah_acg_free(s);
 }

@@ -67,6 +67,8 @@ typedef struct {
 	uint64_t dry_run_writes; /* writes a dry run planned and did not make */
 	uint64_t drift;          /* limits found changed behind ahead's back */
 	uint64_t drift_restored, drift_adopted;
+	uint64_t soft_over;      /* v1: usage found above the soft level after a threshold event */
+	size_t soft_watched;     /* v1 cgroups with a usage threshold at their soft level */
 	char last_error[320];    /* "" when none */
 } ah_acg_stats;
 
@@ -106,15 +108,24 @@ bool ah_acg_holds(const ah_alloc_cgroups *s, uint64_t id);
  * with tasks left are pending like a drop. */
 int ah_acg_sweep(ah_alloc_cgroups *s, const uint64_t *live, size_t n, size_t *removed, char *err, size_t errlen);
 
-/* One drift found by a check: the allocation, the fields (AH_DRIFT_*),
- * whether it was adopted (else restored). */
-typedef void (*ah_acg_drift_fn)(void *ctx, uint64_t id, uint32_t mask, bool adopted);
+/* What a check tells: a drift found (the allocation, the fields
+ * AH_DRIFT_*, whether it was adopted, else restored); the v1 soft level
+ * crossed upward (emulated: cgroup v1 has no memory.high, and its soft
+ * limit acts only under global pressure, so each v1 cgroup with a soft
+ * level gets a usage threshold there through cgroup.event_control):
+ * usage, the soft level and the page cache of usage (reclaimable). Either
+ * may be NULL. */
+typedef struct {
+	void (*drift)(void *ctx, uint64_t id, uint32_t mask, bool adopted);
+	void (*soft_over)(void *ctx, uint64_t id, uint64_t usage_bytes, uint64_t soft_bytes, uint64_t file_bytes);
+	void *ctx;
+} ah_acg_events;
 
-/* Each held allocation: a drift restored or adopted (fn told, may be
- * NULL), a clamped or capped set planned again, a vanished cgroup made
- * again; each pending removal retried. 0, or the first error. */
-int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, ah_acg_drift_fn fn, void *ctx, char *err,
-		 size_t errlen);
+/* Each held allocation: a drift restored or adopted, a clamped or capped
+ * set planned again, a vanished cgroup made again, a soft-level crossing
+ * told; each pending removal retried. ev may be NULL. 0, or the first
+ * error. */
+int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, const ah_acg_events *ev, char *err, size_t errlen);
 
 /* What an allocation has: desired and applied limits (false when not held). */
 bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_acg_limits *desired, ah_acg_limits *applied);

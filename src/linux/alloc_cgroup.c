@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ahead/alloc_cgroup.h"
 #include "ahead/enforce.h"
@@ -20,6 +21,8 @@ typedef struct {
 	bool need_again;         /* the last set was clamped, capped or failed */
 	ah_limits desired, applied;
 	bool have_applied;
+	int soft_efd;            /* v1 usage threshold at the soft level, or -1 */
+	uint64_t soft_watch_bytes; /* its threshold */
 } acg_item;
 
 struct ah_alloc_cgroups {
@@ -74,6 +77,9 @@ void ah_acg_free(ah_alloc_cgroups *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->item[i].soft_efd >= 0)
+			close(s->item[i].soft_efd);
 	free(s->item);
 	free(s);
 }
@@ -199,6 +205,26 @@ static void filter(const ah_enforce_state *now, const ah_limits *want, ah_limits
 		out->n_io = 0;
 }
 
+/* v1: a usage threshold at the soft level (again when it moved). A
+ * failure leaves the cgroup unwatched: the limits still hold. */
+static void soft_watch(ah_alloc_cgroups *s, acg_item *it, const ah_cgroup_ref *ref)
+{
+	uint64_t soft = it->desired.mem_high_bytes;
+	bool want = soft != AH_LIMIT_KEEP && soft != AH_LIMIT_NONE;
+	if (it->soft_efd >= 0 && (!want || soft != it->soft_watch_bytes)) {
+		close(it->soft_efd); /* the kernel drops the threshold with it */
+		it->soft_efd = -1;
+	}
+	if (!want || it->soft_efd >= 0)
+		return;
+	char err[256];
+	int fd = -1;
+	if (ah_enforce_usage_watch(&s->roots, ref, soft, &fd, err, sizeof err) == 0) {
+		it->soft_efd = fd;
+		it->soft_watch_bytes = soft;
+	}
+}
+
 /* Read, plan, apply one allocation toward its desired limits. */
 static int actuate(ah_alloc_cgroups *s, acg_item *it, const ah_acg_opts *o, char *err, size_t errlen)
 {
@@ -239,6 +265,8 @@ static int actuate(ah_alloc_cgroups *s, acg_item *it, const ah_acg_opts *o, char
 		it->applied = plan.n_items ? plan.item[0].target : want;
 		it->have_applied = true;
 		it->need_again = plan.n_items && (plan.item[0].clamped || plan.item[0].capped);
+		if (now.mem_ver == AH_ENF_V1)
+			soft_watch(s, it, &ref);
 	} else if (rc < 0)
 		it->need_again = true;
 	ah_enforce_plan_fini(&plan);
@@ -262,6 +290,7 @@ static acg_item *push(ah_alloc_cgroups *s)
 	memset(it, 0, sizeof *it);
 	ah_limits_init(&it->desired);
 	ah_limits_init(&it->applied);
+	it->soft_efd = -1;
 	return it;
 }
 
@@ -318,6 +347,8 @@ static int remove_dir(ah_alloc_cgroups *s, uint64_t id, char *err, size_t errlen
 
 static void unhold(ah_alloc_cgroups *s, acg_item *it)
 {
+	if (it->soft_efd >= 0)
+		close(it->soft_efd);
 	*it = s->item[--s->n];
 }
 
@@ -336,6 +367,9 @@ int ah_acg_drop(ah_alloc_cgroups *s, uint64_t id, char *err, size_t errlen)
 	}
 	if (rc == AH_EBUSY && it) { /* tasks left: retried by each check */
 		it->pending = true;
+		if (it->soft_efd >= 0)
+			close(it->soft_efd);
+		it->soft_efd = -1;
 		return 0;
 	}
 	if (rc == AH_EBUSY) {
@@ -447,7 +481,29 @@ int ah_acg_sweep(ah_alloc_cgroups *s, const uint64_t *live, size_t n_live, size_
 	return first;
 }
 
-int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, ah_acg_drift_fn fn, void *ctx, char *err, size_t errlen)
+/* A threshold event since the last check: usage checked against the soft
+ * level, told when above. */
+static void soft_events(ah_alloc_cgroups *s, acg_item *it, const ah_acg_events *ev)
+{
+	uint64_t n = 0;
+	if (it->soft_efd < 0 || read(it->soft_efd, &n, sizeof n) != (ssize_t)sizeof n || !n)
+		return;
+	char rel[AH_ACG_PARENT_MAX + 32], err[512];
+	ah_cgroup_ref ref;
+	ref_of(s, it->id, rel, sizeof rel, &ref);
+	ah_enforce_state now;
+	if (ah_enforce_read(&s->roots, &ref, &now, err, sizeof err) < 0)
+		return;
+	ah_soft_check sc;
+	ah_enforce_soft_check(&now, it->soft_watch_bytes, &sc);
+	if (sc.verdict != AH_SOFT_OVER)
+		return;
+	s->st.soft_over++;
+	if (ev && ev->soft_over)
+		ev->soft_over(ev->ctx, it->id, sc.usage_bytes, it->soft_watch_bytes, sc.file_bytes);
+}
+
+int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, const ah_acg_events *ev, char *err, size_t errlen)
 {
 	if (!s)
 		return AH_EINVAL;
@@ -502,13 +558,15 @@ int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, ah_acg_drift_fn fn, 
 						again = true;
 						s->st.drift_restored++;
 					}
-					if (fn)
-						fn(ctx, it->id, dr.mask, adopt);
+					if (ev && ev->drift)
+						ev->drift(ev->ctx, it->id, dr.mask, adopt);
 				}
 			}
 		}
 		if (rc == 0 && again)
 			rc = actuate(s, it, o, e2, sizeof e2);
+		if (rc == 0)
+			soft_events(s, it, ev);
 		if (rc < 0) {
 			fail(s, e2);
 			if (!first) {
@@ -548,5 +606,7 @@ void ah_acg_stats_get(const ah_alloc_cgroups *s, ah_acg_stats *out)
 			out->pending_removal++;
 		else
 			out->held++;
+		if (s->item[i].soft_efd >= 0)
+			out->soft_watched++;
 	}
 }

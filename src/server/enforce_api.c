@@ -246,6 +246,20 @@ static void on_drift(void *ctx, uint64_t id, uint32_t mask, bool adopted)
 	queue_event(e, id, "drift", d);
 }
 
+/* v1's soft level crossed (emulated: a usage threshold): said in the log
+ * and the ledger; the sizer grows the allocation from its usage reports,
+ * and the hard level above it holds meanwhile. */
+static void on_soft_over(void *ctx, uint64_t id, uint64_t usage, uint64_t soft, uint64_t file)
+{
+	api_enforce *e = ctx;
+	char d[320];
+	snprintf(d, sizeof d, "memory %" PRIu64 " above the soft level %" PRIu64 " (page cache %" PRIu64 ")", usage, soft,
+		 file);
+	ah_log(AH_LOG_WARN, "msg=soft_level_exceeded id=%" PRIu64 " usage=%" PRIu64 " soft=%" PRIu64 " file=%" PRIu64, id,
+	       usage, soft, file);
+	queue_event(e, id, "soft-exceeded", d);
+}
+
 void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 {
 	if (!a)
@@ -277,7 +291,8 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 		ah_acg_opts o;
 		opts_for(P, dry ? 2 : 1, &o);
 		char err[512] = "";
-		if (ah_acg_check(e->acg, &o, on_drift, e, err, sizeof err) < 0) {
+		ah_acg_events ev = {.drift = on_drift, .soft_over = on_soft_over, .ctx = e};
+		if (ah_acg_check(e->acg, &o, &ev, err, sizeof err) < 0) {
 			snprintf(e->error, sizeof e->error, "check: %s", err);
 			ah_log(AH_LOG_WARN, "msg=enforce_check_failed detail=\"%s\"", err);
 		}

@@ -437,6 +437,10 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 	head(b, "ahead_enforce_drift_total", "counter", "Limits found changed behind ahead's back, by what was done.");
 	put(b, "ahead_enforce_drift_total{action=\"restored\"} %llu\n", (unsigned long long)es.st.drift_restored);
 	put(b, "ahead_enforce_drift_total{action=\"adopted\"} %llu\n", (unsigned long long)es.st.drift_adopted);
+	head(b, "ahead_enforce_soft_watched", "gauge", "cgroup v1 allocation cgroups with a usage threshold at their soft level (the emulated memory.high).");
+	put(b, "ahead_enforce_soft_watched %zu\n", es.st.soft_watched);
+	head(b, "ahead_enforce_soft_exceeded_total", "counter", "Times a cgroup v1 allocation's usage was found above its soft level after a threshold event.");
+	put(b, "ahead_enforce_soft_exceeded_total %llu\n", (unsigned long long)es.st.soft_over);
 	head(b, "ahead_telemetry_sample_interval_seconds", "gauge", "The daemon's --sample-every.");
 	put(b, "ahead_telemetry_sample_interval_seconds %g\n", (double)a->tel.interval_ns / 1e9);
 	head(b, "ahead_build_info", "gauge", "The daemon's version (always 1).");
