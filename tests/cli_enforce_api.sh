@@ -180,6 +180,19 @@ sleep 1
 grep -q 'msg=drift id=1 limits="cpu" action=adopted' "$T/e" && ok || bad "adopt not logged"
 grep -q '^ahead_enforce_drift_total{action="adopted"} 1$' <<<"$(get /metrics)" && ok || bad "adopted counter"
 
+# the global stop switch with on_stop = restore: limits back to none; and
+# when it ends, the desired limits again
+{ pol on restore; printf 'enforce = off\non_stop = restore\n'; } >"$T/p.ini"
+kill -HUP $pid
+wait_for alloc-1/cpu.max "max 100000" && [ "$(rd alloc-1/memory.max)" = max ] && [ "$(rd alloc-1/memory.high)" = max ] && ok ||
+  bad "enforce = off, on_stop = restore: $(rd alloc-1/cpu.max) $(rd alloc-1/memory.high) $(rd alloc-1/memory.max)"
+grep -q 'msg=enforce_stopped on_stop=restore' "$T/e" && ok || bad "stop not logged"
+grep -q '^ahead_enforce_mode{mode="off"} 1$' <<<"$(get /metrics)" && ok || bad "stopped: mode gauge not off"
+pol on restore >"$T/p.ini"
+kill -HUP $pid
+wait_for alloc-1/cpu.max "$((cpu_m * 100)) 100000" && [ "$(rd alloc-1/memory.high)" != max ] && ok ||
+  bad "enforcement resumed: $(rd alloc-1/cpu.max) $(rd alloc-1/memory.high), want ${cpu_m}m"
+
 # dry-run: a grant gets a cgroup, no limit written
 pol dry-run restore >"$T/p.ini"
 kill -HUP $pid

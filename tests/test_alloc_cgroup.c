@@ -4,7 +4,8 @@
  * difference; a drop removes the cgroup or keeps it pending while it is
  * not empty; a sweep removes orphans and keeps live and held ones; a check
  * restores or adopts a limit changed by hand, and makes a vanished cgroup
- * again; dry run writes nothing; the limits an allocation's size gives. */
+ * again; dry run writes nothing; the stop switch's restore; the limits an
+ * allocation's size gives. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
@@ -379,6 +380,34 @@ static void test_dry_run(void **state)
 	ah_acg_free(s);
 }
 
+static void test_unlimit_all(void **state)
+{
+	(void)state;
+	ah_cgroup_roots r;
+	roots_of(&r);
+	ah_alloc_cgroups *s = NULL;
+	char err[512] = "";
+	assert_int_equal(ah_acg_new(&r, "stop", &s, err, sizeof err), 0);
+	v1_new("stop/alloc-4", 10 * MiB);
+	ah_acg_opts o;
+	ah_acg_opts_init(&o);
+	ah_acg_limits want = lim(300, 0, 0); /* cpu only: memory not managed */
+	wr("v1/memory/stop/alloc-4/memory.limit_in_bytes", "%llu\n", (unsigned long long)(777 * MiB));
+	assert_int_equal(ah_acg_set(s, 4, &want, &o, err, sizeof err), 0);
+	assert_string_equal(rd("v1/cpu/stop/alloc-4/cpu.cfs_quota_us"), "30000");
+	assert_int_equal(ah_acg_unlimit_all(s, err, sizeof err), 0);
+	assert_string_equal(rd("v1/cpu/stop/alloc-4/cpu.cfs_quota_us"), "-1");
+	/* a limit ahead does not manage is left alone */
+	assert_string_equal(rd("v1/memory/stop/alloc-4/memory.limit_in_bytes"), "814743552");
+	ah_acg_limits d, a;
+	assert_true(ah_acg_get(s, 4, &d, &a));
+	assert_int_equal(d.cpu_millicores, 300); /* desired kept */
+	assert_int_equal(a.cpu_millicores, 0);   /* applied forgotten */
+	assert_int_equal(ah_acg_set(s, 4, &want, &o, err, sizeof err), 0);
+	assert_string_equal(rd("v1/cpu/stop/alloc-4/cpu.cfs_quota_us"), "30000");
+	ah_acg_free(s);
+}
+
 static void test_sweep(void **state)
 {
 	(void)state;
@@ -430,6 +459,7 @@ int main(void)
 		cmocka_unit_test(test_set_resize_drop),
 		cmocka_unit_test(test_drift),
 		cmocka_unit_test(test_dry_run),
+		cmocka_unit_test(test_unlimit_all),
 		cmocka_unit_test(test_sweep),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

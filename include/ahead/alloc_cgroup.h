@@ -127,6 +127,12 @@ typedef struct {
  * error. */
 int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, const ah_acg_events *ev, char *err, size_t errlen);
 
+/* The global stop switch with on_stop = restore: every held cgroup's
+ * managed limits back to none (what a cgroup ahead made had before it);
+ * desired is kept, applied forgotten (no drift is looked for), so a later
+ * set of the desired limits puts them back. 0, or the first error. */
+int ah_acg_unlimit_all(ah_alloc_cgroups *s, char *err, size_t errlen);
+
 /* What an allocation has: desired and applied limits (false when not held). */
 bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_acg_limits *desired, ah_acg_limits *applied);
 

@@ -579,6 +579,43 @@ int ah_acg_check(ah_alloc_cgroups *s, const ah_acg_opts *o, const ah_acg_events 
 	return first;
 }
 
+int ah_acg_unlimit_all(ah_alloc_cgroups *s, char *err, size_t errlen)
+{
+	if (!s)
+		return AH_EINVAL;
+	int first = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		acg_item *it = &s->item[i];
+		if (it->pending)
+			continue;
+		ah_limits keep = it->desired, none;
+		ah_limits_init(&none);
+		if (keep.cpu_millicores != AH_LIMIT_KEEP)
+			none.cpu_millicores = AH_LIMIT_NONE;
+		if (keep.mem_high_bytes != AH_LIMIT_KEEP)
+			none.mem_high_bytes = AH_LIMIT_NONE;
+		if (keep.mem_max_bytes != AH_LIMIT_KEEP)
+			none.mem_max_bytes = AH_LIMIT_NONE;
+		it->desired = none;
+		char e2[512] = "";
+		int rc = actuate(s, it, NULL, e2, sizeof e2);
+		it->desired = keep;
+		it->have_applied = false;
+		it->need_again = false;
+		if (it->soft_efd >= 0)
+			close(it->soft_efd);
+		it->soft_efd = -1;
+		if (rc < 0) {
+			fail(s, e2);
+			if (!first) {
+				first = rc;
+				snprintf(err, errlen, "%s", e2);
+			}
+		}
+	}
+	return first;
+}
+
 bool ah_acg_get(const ah_alloc_cgroups *s, uint64_t id, ah_acg_limits *desired, ah_acg_limits *applied)
 {
 	const acg_item *it = s ? find(s, id) : NULL;

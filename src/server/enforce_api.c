@@ -31,6 +31,7 @@ struct api_enforce {
 	char key[2 * AH_LINUX_ROOT_MAX + AH_LINUX_PARENT_MAX + 4]; /* proc_root, prefix, parent it was made for */
 	char parent[AH_LINUX_PARENT_MAX];
 	bool reconciled;
+	bool stopped;            /* [linux] enforce = off seen: reconcile again when it ends */
 	int64_t next_ns;
 	char error[320];
 	pending_event ev[EVENTS_MAX];
@@ -266,8 +267,10 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 		return;
 	const ah_policy *P = ah_service_policy_get(a->svc);
 	if (!P || P->linux_host.enforce_api == AH_ENFORCE_API_OFF) {
-		if (a->enf)
+		if (a->enf) {
 			a->enf->next_ns = INT64_MAX;
+			a->enf->reconciled = false; /* on again: what ended meanwhile is swept */
+		}
 		return;
 	}
 	if (a->enf && mono_ns < a->enf->next_ns && a->enf->acg)
@@ -282,9 +285,26 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 	e->next_ns = mono_ns + every;
 	if (ah_service_in_batch(a->svc))
 		return;
-	if (!e->reconciled)
+	if (P->linux_host.enforce == AH_ENFORCE_OFF) {
+		/* the global stop switch: no write, no check; on_stop = restore
+		 * puts back what the cgroups had before ahead (no limit) once */
+		if (!e->stopped) {
+			e->stopped = true;
+			char err[512] = "";
+			if (P->linux_host.on_stop == AH_ON_STOP_RESTORE && ah_acg_unlimit_all(e->acg, err, sizeof err) < 0) {
+				snprintf(e->error, sizeof e->error, "restore: %s", err);
+				ah_log(AH_LOG_WARN, "msg=enforce_restore_failed detail=\"%s\"", err);
+			}
+			ah_log(AH_LOG_INFO, "msg=enforce_stopped on_stop=%s",
+			       P->linux_host.on_stop == AH_ON_STOP_RESTORE ? "restore" : "leave");
+		}
+		e->reconciled = false; /* when it ends: every live allocation set again */
+	} else if (!e->reconciled) {
+		if (e->stopped)
+			ah_log(AH_LOG_INFO, "msg=enforce_resumed");
+		e->stopped = false;
 		reconcile(a, e);
-	else if (P->linux_host.enforce != AH_ENFORCE_OFF) {
+	} else {
 		/* the daemon's switch gives the check's mode (a class's dry-run
 		 * holds for its own sets, which write nothing to restore) */
 		bool dry = P->linux_host.enforce_api == AH_ENFORCE_API_DRY_RUN || P->linux_host.enforce == AH_ENFORCE_DRY_RUN;
