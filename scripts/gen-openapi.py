@@ -146,7 +146,7 @@ paths = {
  "/v1/tokens/{id}/rotate": {"post": op("a new token of the same name and role; the old one lives for the grace period", A, "201", params=[pp("id", "token id")], tag="admin", write=True,
               body={"type": "object", "additionalProperties": False, "properties": {"grace": dur}}, extra={"404": "no such token", "409": "the token is revoked"})},
  "/v1/server/stats": {"get": op("requests, batches and where the time went (parse, engine, commit, JSON)", A, "200", tag="admin")},
- "/v1/host": {"get": op("observe mode on the daemon's host (the policy's [linux] section): whether it observes, its globs and interval, cgroups observed, sample rounds, records written, errors, the last round", STAFF, "200", tag="history")},
+ "/v1/host": {"get": op("observe mode on the daemon's host (the policy's [linux] section): whether it observes, its globs and interval, cgroups observed, sample rounds, records written, errors, the last round; enforce: the daemon's cgroups for its allocations ([linux] enforce_api: mode, cgroups held, limit writes, errors, drift, orphans removed, the last error)", STAFF, "200", tag="history")},
 }
 doc = {"openapi": "3.0.3",
        "info": {"title": "ahead API", "version": "1",

@@ -18,7 +18,7 @@ declare -A OWNER=(
   [sizing]=sizing [sizing_sizer]=sizing [pressure]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
   [ledger_sqlite]=store [api_records]=store [shadow]=store [shadow_alloc]=store
-  [hook]=linux [sysfile]=linux [psi]=linux [cgroup]=linux [host]=linux [collector]=linux [enforce]=linux
+  [hook]=linux [sysfile]=linux [psi]=linux [cgroup]=linux [host]=linux [collector]=linux [enforce]=linux [alloc_cgroup]=linux
   [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service [owner]=service [prom]=service [service_run]=service
   [api]=server [server]=server [daemon]=server
   [trace]=sim [replay]=sim [oracle]=sim

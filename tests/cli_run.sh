@@ -152,6 +152,19 @@ has "--server: second run predicted from the first" "$T/er2" "; memory predicted
 ok "--server: no warning (reports reached the daemon)" "! grep -q warning '$T/er2'"
 kill $DPID; wait $DPID 2>/dev/null
 check "--server, daemon unreachable: refused by default" 3 "unreachable and run_unreachable is refuse" -- env -u AHEAD_DB AHEAD_DB=$T/none.db "$A" run --allow-unconfined --server "$URL" -- true
+# run_unreachable from the local ledger's policy: unconfined runs it (no
+# reservation anywhere, exit status passed through); class-default with no
+# writable cgroups (cgroup_prefix: an empty tree) runs it too
+for ur in unconfined class-default; do
+  sed 's/^\[tenant t\]/[linux]\nrun_unreachable = '"$ur"'\ncgroup_prefix = '"${T//\//\\/}"'\/nocg\n[tenant t]/' "$T/policy.ini" > "$T/ur-$ur.ini"
+  AHEAD_DB=$T/ur-$ur.db "$A" policy apply "$T/ur-$ur.ini" >/dev/null || bad "apply ur-$ur"
+  check "--server, daemon unreachable, run_unreachable = $ur: runs, saying so" 7 \
+    "daemon is unreachable; running sh without a reservation \(run_unreachable = $ur\)" -- \
+    env AHEAD_DB=$T/ur-$ur.db "$A" run --server "$URL" -- sh -c 'echo out; exit 7'
+  out=$(AHEAD_DB=$T/ur-$ur.db "$A" run -q --server "$URL" -- sh -c 'echo out' 2>/dev/null)
+  [ "$out" = out ] && ok || bad "run_unreachable = $ur: stdout not passed through: $out"
+  ok "run_unreachable = $ur: nothing reserved in the local ledger" "[ -z \"\$(AHEAD_DB=$T/ur-$ur.db '$A' ls -o json | python3 -c 'import json,sys; print(\"x\" if json.load(sys.stdin) else \"\")')\" ]"
+done
 unset AHEAD_RUN_DIR
 
 # ---------------- the real kernel ----------------
@@ -276,5 +289,15 @@ check_rc "stop switch: the command runs to its end" 0 $rc
 ok "enforced before the switch ($lim_on)" "[ '$lim_on' -lt $((1 << 40)) ]"
 ok "restored within an interval of the switch ($lim_off)" "[ '$lim_off' -gt $((1 << 40)) ]"
 has "... and said" "$T/est" "enforcement on -> off (policy); limits restored"
+
+# run_unreachable = class-default, confined: the class's run_default as
+# limits (cpu 500m: quota 50000; memory 300Mi soft, hard 25% above)
+sed 's/^\[tenant t\]/[linux]\nrun_unreachable = class-default\n[tenant t]/' "$T/policy.ini" > "$T/urk.ini"
+AHEAD_DB=$T/urk.db "$A" policy apply "$T/urk.ini" >/dev/null || bad "apply urk"
+LIMS='m=$(awk -F: '"'"'$2 == "memory" {print $3}'"'"' /proc/self/cgroup); c=$(awk -F: '"'"'$2 ~ /(^|,)cpu(,|$)/ {print $3}'"'"' /proc/self/cgroup)
+echo "$(cat /sys/fs/cgroup/memory$m/memory.limit_in_bytes) $(cat /sys/fs/cgroup/memory$m/memory.soft_limit_in_bytes) $(cat /sys/fs/cgroup/cpu$c/cpu.cfs_quota_us)"'
+got=$(AHEAD_DB=$T/urk.db "$A" run -q --server "$URL" -- sh -c "$LIMS" 2>"$T/eurk")
+[ "$got" = "393216000 314572800 50000" ] && ok || bad "class-default confined: limits '$got', want '393216000 314572800 50000' ($(cat "$T/eurk"))"
+has "... saying so" "$T/eurk" "run_unreachable = class-default"
 
 finish cli_run

@@ -2,7 +2,8 @@
  * enforce = on | dry-run | off (the global stop switch) with on_stop =
  * leave | restore, shrink_cap (a share or an amount), run_unreachable
  * (refuse by default), run_hard_margin, and a class's enforce and
- * run_default. Defaults hold with and without a [linux] section; every bad
+ * run_default; the daemon's own cgroups (enforce_api = off by default,
+ * api_cgroup_parent, on_drift). Defaults hold with and without a [linux] section; every bad
  * value is refused with the file, line, section and key named. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -51,10 +52,15 @@ static void test_defaults(void **state)
 	assert_true(p->linux_host.run_hard_margin == 0.25);
 	assert_int_equal(p->classes[0].enforce, AH_ENFORCE_INHERIT);
 	assert_true(ah_vec_is_zero(&p->classes[0].run_default, p->dims.n));
+	assert_int_equal(p->linux_host.enforce_api, AH_ENFORCE_API_OFF); /* opt-in */
+	assert_string_equal(p->linux_host.api_cgroup_parent, "");   /* "ahead" */
+	assert_false(p->linux_host.adopt_drift);
 	ah_policy_free(p);
 	/* an empty [linux] section: the same */
 	p = load(BASE "[linux]\n");
 	assert_int_equal(p->linux_host.enforce, AH_ENFORCE_ON);
+	assert_int_equal(p->linux_host.enforce_api, AH_ENFORCE_API_OFF);
+	assert_false(p->linux_host.adopt_drift);
 	assert_int_equal(p->linux_host.run_unreachable, AH_RUN_UNREACHABLE_REFUSE);
 	assert_true(p->linux_host.run_hard_margin == 0.25);
 	ah_policy_free(p);
@@ -85,6 +91,15 @@ static void test_values(void **state)
 	assert_int_equal(p->linux_host.run_unreachable, AH_RUN_UNREACHABLE_UNCONFINED);
 	assert_true(p->linux_host.run_hard_margin == 0);
 	ah_policy_free(p);
+	p = load(BASE "[linux]\nenforce_api = dry-run\napi_cgroup_parent = ahead.slice/api\non_drift = adopt\n");
+	assert_int_equal(p->linux_host.enforce_api, AH_ENFORCE_API_DRY_RUN);
+	assert_string_equal(p->linux_host.api_cgroup_parent, "ahead.slice/api");
+	assert_true(p->linux_host.adopt_drift);
+	ah_policy_free(p);
+	p = load(BASE "[linux]\nenforce_api = on\non_drift = restore\n");
+	assert_int_equal(p->linux_host.enforce_api, AH_ENFORCE_API_ON);
+	assert_false(p->linux_host.adopt_drift);
+	ah_policy_free(p);
 	p = load(BASE "[linux]\nshrink_cap = 0\nrun_hard_margin = 1.5\n");
 	assert_true(p->linux_host.shrink_cap_bytes == 0 && p->linux_host.shrink_cap_frac == 0);
 	assert_true(p->linux_host.run_hard_margin == 1.5);
@@ -111,6 +126,13 @@ static void test_errors(void **state)
 	expect_fail(BASE "enforce = off\n", "[class c] enforce: 'off' is not one of on, dry-run");
 	expect_fail(BASE "run_default = cpu=lots\n", "[class c] run_default:");
 	expect_fail(BASE "[linux]\nenforcement = on\n", "[linux] enforcement: unknown key");
+	expect_fail(BASE "[linux]\nenforce_api = yes\n", "[linux] enforce_api: 'yes' is not one of off, on, dry-run");
+	expect_fail(BASE "[linux]\non_drift = ignore\n", "[linux] on_drift: 'ignore' is not one of restore, adopt");
+	expect_fail(BASE "[linux]\napi_cgroup_parent = \n", "[linux] api_cgroup_parent: '' is empty");
+	expect_fail(BASE "[linux]\napi_cgroup_parent = a/../b\n", "[linux] api_cgroup_parent: 'a/../b' climbs out");
+	expect_fail(BASE "[linux]\napi_cgroup_parent = /sys/fs/cgroup\n", "[linux] api_cgroup_parent: '/sys/fs/cgroup' is absolute");
+	expect_fail(BASE "[linux]\napi_cgroup_parent = a/\n", "[linux] api_cgroup_parent: 'a/' has an empty path segment");
+	expect_fail(BASE "[linux]\napi_cgroup_parent = a?\n", "[linux] api_cgroup_parent: 'a?' has a glob character");
 }
 
 int main(void)

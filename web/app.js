@@ -370,6 +370,26 @@
 		rows(t, items, (a) => [a.workload, a.dim, fmtTime(a.start), fmtTime(a.end), a.score.toFixed(2)]);
 	}
 
+	/* The daemon's cgroups for its allocations ([linux] enforce_api; the
+	 * enforce member of GET /v1/host): mode, how many, the last error. */
+	function showEnforce(e) {
+		const el = $("#enforce");
+		if (!e)
+			return;
+		el.setAttribute("data-mode", e.mode);
+		el.setAttribute("data-cgroups", String(e.cgroups));
+		el.setAttribute("data-error", e.last_error || "");
+		if (e.mode === "off") {
+			el.textContent = "Enforcement: off (set [linux] enforce_api = on to give each allocation its cgroup).";
+			return;
+		}
+		el.textContent = "Enforcement: " + e.mode + ", " + e.cgroups + " cgroup" + (e.cgroups === 1 ? "" : "s") +
+			" under " + e.parent + "/" + (e.pending_removal ? " (" + e.pending_removal + " waiting for their tasks to leave)" : "") +
+			"; " + e.limit_writes + " limit writes" + (e.mode === "dry-run" ? ", " + e.dry_run_writes + " not made (dry run)" : "") +
+			(e.drift ? ", " + e.drift + " changed by hand" : "") + (e.orphans_removed ? ", " + e.orphans_removed + " orphans removed" : "") +
+			(e.write_errors ? ", " + e.write_errors + " errors" : "") + "." + (e.last_error ? " Last error: " + e.last_error : "");
+	}
+
 	/* Observe mode on the daemon's host (GET /v1/host): the workloads it
 	 * records are in the workload list (cg:PATH, host). */
 	async function refreshHost() {
@@ -380,6 +400,7 @@
 			return;
 		}
 		const h = r.j;
+		showEnforce(h.enforce);
 		el.setAttribute("data-observing", h.observing ? "1" : "0");
 		el.setAttribute("data-cgroups", String(h.cgroups));
 		if (!h.observing) {

@@ -250,6 +250,14 @@ int ah_enforce_pids(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, pid_
  * closes it. AH_EUNSUPPORTED without a v1 memory directory. */
 int ah_enforce_oom_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, int *efd, char *err,
 			 size_t errlen);
+/* v1's soft level, emulated (memory.soft_limit_in_bytes acts only under
+ * global pressure): an eventfd the kernel signals each time the memory
+ * cgroup's usage crosses threshold_bytes, either way (cgroup.event_control
+ * on memory.usage_in_bytes). The caller reads it without blocking, checks
+ * which side usage is on (ah_enforce_soft_check) and closes it to drop the
+ * threshold. AH_EUNSUPPORTED without a v1 memory directory. */
+int ah_enforce_usage_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, uint64_t threshold_bytes, int *efd,
+			   char *err, size_t errlen);
 
 /* A process's own cgroups: PROC_ROOT/PID/cgroup ("self" for PID 0) read
  * into paths relative to each mount (v2: the "0::" line; v1: the line

@@ -141,6 +141,8 @@
 #define AH_LINUX_HARD_MARGIN_MAX 10.0
 /* Directory levels below a cgroup mount the observer looks at for matches. */
 #define AH_LINUX_OBSERVE_DEPTH 6
+/* api_cgroup_parent: bytes of the daemon's cgroup parent path. */
+#define AH_LINUX_PARENT_MAX 128
 /* ---- cgroup limits the enforcer writes (enforce.h) ---- */
 /* Block devices one allocation may throttle (io.max lines). */
 #define AH_ENFORCE_IO_DEVICES_MAX 16

@@ -108,6 +108,9 @@ typedef enum { AH_ON_STOP_LEAVE = 0, AH_ON_STOP_RESTORE = 1 } ah_on_stop;
  * class default without a reservation. */
 typedef enum { AH_RUN_UNREACHABLE_REFUSE = 0, AH_RUN_UNREACHABLE_UNCONFINED = 1,
 	       AH_RUN_UNREACHABLE_CLASS_DEFAULT = 2 } ah_run_unreachable;
+/* The daemon's own enforcement of the allocations granted through its API
+ * ([linux] enforce_api): off (the default: opt-in), on, dry-run. */
+typedef enum { AH_ENFORCE_API_OFF = 0, AH_ENFORCE_API_ON = 1, AH_ENFORCE_API_DRY_RUN = 2 } ah_enforce_api;
 
 /* [linux]: what the daemon does on its own host (docs/LINUX.md). Observe
  * mode records the usage of existing cgroups (and of the host) into the
@@ -129,6 +132,9 @@ typedef struct {
 	double shrink_cap_frac;     /* ... or this share of the limit (0: none) */
 	ah_run_unreachable run_unreachable; /* default refuse */
 	double run_hard_margin;     /* ahead run's memory hard level above the reservation (default 0.25) */
+	ah_enforce_api enforce_api; /* the daemon's cgroup per allocation (default off) */
+	char api_cgroup_parent[AH_LINUX_PARENT_MAX]; /* relative to each mount; "" = "ahead" */
+	bool adopt_drift;           /* on_drift: restore (false, default) or adopt a limit changed by hand */
 } ah_linux_policy;
 
 typedef enum {

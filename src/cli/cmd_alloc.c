@@ -20,6 +20,7 @@
 #include "ahead/service.h"
 #include "ahead/usage.h" /* the workload and parameter grammar */
 #include "cli/cli.h"
+#include "cli/params.h"
 #include "cli/client.h"
 #include "cli/opts.h"
 
@@ -73,58 +74,6 @@ static uint32_t named_dims(const ah_dimset *ds, const char *s)
 		s = end ? end + 1 : eq + strlen(eq);
 	}
 	return mask;
-}
-
-/* One KEY=VALUE: the names grammar for each half (names.h; a value too
- * long is left to ah_shadow_params_check, which names the item), and no ','
- * since the parameters are joined on it. */
-static bool valid_param(const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	char key[AH_PARAM_KEY_MAX];
-	if (!eq || (size_t)(eq - kv) >= sizeof key)
-		return false;
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = '\0';
-	return !ah_name_check_param_key(key) && !strchr(eq + 1, ',') && ah_name_check_param_value(eq + 1) != AH_EINVAL;
-}
-
-/* The request's parameters, joined from every --param and --params. */
-typedef struct {
-	char text[AH_PARAMS_MAX + 1];
-	size_t len;
-} params_buf;
-
-static int params_append(const char *cmd, const char *opt, const char *kv, params_buf *p)
-{
-	size_t n = strlen(kv);
-	if (p->len + n + 1 > AH_PARAMS_MAX) {
-		ah_cli_err(cmd, "%s: parameters longer than %d bytes in all", opt, AH_PARAMS_MAX);
-		return -1;
-	}
-	if (!n)
-		return 0;
-	if (p->len)
-		p->text[p->len++] = ',';
-	memcpy(p->text + p->len, kv, n + 1);
-	p->len += n;
-	return 0;
-}
-
-static int add_param(const char *cmd, const char *opt, const char *kv, void *dst)
-{
-	if (!valid_param(kv)) {
-		ah_cli_err(cmd, "%s: '%.64s' is not KEY=VALUE (key [A-Za-z0-9_.-], no commas, value UTF-8 text without control characters)", opt, kv);
-		return -1;
-	}
-	return params_append(cmd, opt, kv, dst);
-}
-
-/* Checked whole later (ah_shadow_params_check names the item); here only
- * the length cap of the joined text. */
-static int add_params(const char *cmd, const char *opt, const char *list, void *dst)
-{
-	return params_append(cmd, opt, list, dst);
 }
 
 /* What the prediction rested on, per predicted dimension, for people
@@ -189,21 +138,6 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 	}
 }
 
-/* "k=v,k2=v2" as the API's {"k": "v", "k2": "v2"}. */
-static json_t *params_json(const char *text)
-{
-	json_t *o = json_object();
-	char buf[AH_PARAMS_MAX + 1];
-	snprintf(buf, sizeof buf, "%s", text ? text : "");
-	for (char *sv, *tok = strtok_r(buf, ",", &sv); o && tok; tok = strtok_r(NULL, ",", &sv)) {
-		char *eq = strchr(tok, '=');
-		if (eq)
-			*eq++ = '\0';
-		json_object_set_new(o, tok, json_string(eq ? eq : ""));
-	}
-	return o;
-}
-
 /* A duration for the API: whole seconds as an integer, else a real. */
 static json_t *seconds_json(int64_t ns)
 {
@@ -238,7 +172,7 @@ static int alloc_remote(const ah_client_opts *co, const ah_request *rq, const ch
 	if (rq->workload)
 		json_object_set_new(body, "workload", json_string(rq->workload));
 	if (rq->params && *rq->params)
-		json_object_set_new(body, "params", params_json(rq->params));
+		json_object_set_new(body, "params", ah_cli_params_json(rq->params));
 	if (rq->lease_ttl_ns)
 		json_object_set_new(body, "lease", seconds_json(rq->lease_ttl_ns));
 	if (rq->queue_timeout_ns == 0)
@@ -277,7 +211,7 @@ int ah_cmd_alloc(int argc, char **argv)
 	ah_client_opts co = {0};
 	const char *tenant = NULL, *pool = NULL, *klass = NULL, *res = NULL, *db = NULL;
 	const char *workload = NULL, *shadow_db = NULL;
-	params_buf params = {.len = 0};
+	ah_cli_params params = {.len = 0};
 	int64_t lease = 0, qt = -1;
 	bool no_queue = false;
 	ah_out_fmt fmt = AH_OUT_TABLE;
@@ -286,8 +220,8 @@ int ah_cmd_alloc(int argc, char **argv)
 		AH_OPT("pool", 'p', AH_OPT_STRING, &pool, .hint = "P"),
 		AH_OPT("class", 'c', AH_OPT_STRING, &klass, .hint = "C", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("res", 'r', AH_OPT_STRING, &res, .hint = "RESOURCES"),
-		AH_OPT("param", 'P', AH_OPT_EACH, &params, .hint = "KEY=VALUE", .each = add_param),
-		AH_OPT("params", 0, AH_OPT_EACH, &params, .hint = "K=V,...", .each = add_params),
+		AH_OPT("param", 'P', AH_OPT_EACH, &params, .hint = "KEY=VALUE", .each = ah_cli_add_param),
+		AH_OPT("params", 0, AH_OPT_EACH, &params, .hint = "K=V,...", .each = ah_cli_add_params),
 		AH_OPT("workload", 'w', AH_OPT_STRING, &workload, .hint = "W"),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &shadow_db, .hint = "PATH"),
 		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),

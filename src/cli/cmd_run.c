@@ -41,11 +41,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ahead/alloc_cgroup.h"
 #include "ahead/error.h"
 #include "ahead/names.h"
 #include "ahead/service.h"
 #include "ahead/usage.h"
 #include "cli/cli.h"
+#include "cli/params.h"
 #include "cli/client.h"
 #include "cli/opts.h"
 #include "cli/run.h"
@@ -88,50 +90,6 @@ static void run_usage(FILE *f)
 }
 
 /* ---- options ---- */
-
-typedef struct {
-	char text[AH_PARAMS_MAX + 1];
-	size_t len;
-} params_buf;
-
-static int params_append(const char *cmd, const char *opt, const char *kv, params_buf *p)
-{
-	size_t n = strlen(kv);
-	if (p->len + n + 1 > AH_PARAMS_MAX) {
-		ah_cli_err(cmd, "%s: parameters longer than %d bytes in all", opt, AH_PARAMS_MAX);
-		return -1;
-	}
-	if (!n)
-		return 0;
-	if (p->len)
-		p->text[p->len++] = ',';
-	memcpy(p->text + p->len, kv, n + 1);
-	p->len += n;
-	return 0;
-}
-
-static int add_param(const char *cmd, const char *opt, const char *kv, void *dst)
-{
-	const char *eq = strchr(kv, '=');
-	char key[AH_PARAM_KEY_MAX];
-	if (!eq || (size_t)(eq - kv) >= sizeof key || strchr(eq + 1, ',')) {
-		ah_cli_err(cmd, "%s: '%.64s' is not KEY=VALUE (no commas)", opt, kv);
-		return -1;
-	}
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = '\0';
-	if (ah_name_check_param_key(key) || ah_name_check_param_value(eq + 1) == AH_EINVAL) {
-		ah_cli_err(cmd, "%s: '%.64s' is not KEY=VALUE (key [A-Za-z0-9_.-], value UTF-8 text without control characters)",
-			   opt, kv);
-		return -1;
-	}
-	return params_append(cmd, opt, kv, dst);
-}
-
-static int add_params(const char *cmd, const char *opt, const char *list, void *dst)
-{
-	return params_append(cmd, opt, list, dst);
-}
 
 /* ---- helpers ---- */
 
@@ -192,7 +150,7 @@ typedef struct {
 	char workload[128];
 	const char *tenant, *pool, *klass;
 	char pool_buf[AH_NAME_MAX];  /* the default pool's name (the policy may be reloaded) */
-	params_buf params;
+	ah_cli_params params;
 	bool no_wait, quiet, allow_unconfined;
 	int64_t interval_ns;
 	char **argv;
@@ -230,16 +188,12 @@ static bool cgroups_writable(run_ctx *r, const ah_linux_policy *lp, char *why, s
  * leaves at 0 is not managed. */
 static void limits_for(const run_ctx *r, const ah_vec *res, run_want *w)
 {
-	memset(w, 0, sizeof *w);
-	if (r->d_cpu >= 0 && res->v[r->d_cpu] > 0)
-		w->cpu_millicores = (uint64_t)res->v[r->d_cpu];
-	if (r->d_mem >= 0 && res->v[r->d_mem] > 0) {
-		uint64_t soft = (uint64_t)res->v[r->d_mem];
-		double hard = (double)soft * (1.0 + r->pol->linux_host.run_hard_margin);
-		uint64_t h = hard >= 9e18 ? UINT64_MAX / 2 : ((uint64_t)ceil(hard) + 4095) / 4096 * 4096;
-		w->mem_soft_bytes = soft;
-		w->mem_hard_bytes = h < soft ? soft : h;
-	}
+	/* the daemon's cgroups use the same mapping (src/linux/alloc_cgroup.c) */
+	ah_acg_limits l;
+	ah_acg_limits_of(&r->pol->dims, res, r->pol->linux_host.run_hard_margin, &l);
+	w->cpu_millicores = l.cpu_millicores;
+	w->mem_soft_bytes = l.mem_high_bytes;
+	w->mem_hard_bytes = l.mem_max_bytes;
 }
 
 static const char *mode_name(ah_enforce_mode m)
@@ -915,8 +869,8 @@ int ah_cmd_run(int argc, char **argv)
 	r->interval_ns = SEC;
 	const ah_cli_opt opts[] = {
 		AH_OPT("name", 'n', AH_OPT_STRING, &name, .hint = "N", .flags = AH_OPT_NONEMPTY),
-		AH_OPT("param", 'P', AH_OPT_EACH, &r->params, .hint = "KEY=VALUE", .each = add_param),
-		AH_OPT("params", 0, AH_OPT_EACH, &r->params, .hint = "K=V,...", .each = add_params),
+		AH_OPT("param", 'P', AH_OPT_EACH, &r->params, .hint = "KEY=VALUE", .each = ah_cli_add_param),
+		AH_OPT("params", 0, AH_OPT_EACH, &r->params, .hint = "K=V,...", .each = ah_cli_add_params),
 		AH_OPT("class", 'c', AH_OPT_STRING, &r->klass, .hint = "C", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("pool", 'p', AH_OPT_STRING, &r->pool, .hint = "P", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("tenant", 't', AH_OPT_STRING, &r->tenant, .hint = "T", .flags = AH_OPT_NONEMPTY),

@@ -10,6 +10,7 @@
 #include "ahead/error.h"
 #include "ahead/service_run.h"
 #include "ahead/usage.h"
+#include "cli/params.h"
 #include "cli/run.h"
 
 int run_be_open(run_backend *b, const char *db, const char *shadow_db, const ah_client_opts *co)
@@ -52,20 +53,6 @@ const ah_policy *run_be_policy(const run_backend *b)
 	return b->open ? ah_service_policy_get(b->ctx.svc) : NULL;
 }
 
-static json_t *params_json(const char *text)
-{
-	json_t *o = json_object();
-	char buf[AH_PARAMS_MAX + 1];
-	snprintf(buf, sizeof buf, "%s", text ? text : "");
-	for (char *sv, *tok = strtok_r(buf, ",", &sv); o && tok; tok = strtok_r(NULL, ",", &sv)) {
-		char *eq = strchr(tok, '=');
-		if (eq)
-			*eq++ = '\0';
-		json_object_set_new(o, tok, json_string(eq ? eq : ""));
-	}
-	return o;
-}
-
 int run_be_request(run_backend *b, const ah_request *rq, ah_decision *d, ah_shadow_prediction_info *info,
 		   bool *have_info)
 {
@@ -94,7 +81,7 @@ int run_be_request(run_backend *b, const ah_request *rq, ah_decision *d, ah_shad
 	if (rq->workload)
 		json_object_set_new(body, "workload", json_string(rq->workload));
 	if (rq->params && *rq->params)
-		json_object_set_new(body, "params", params_json(rq->params));
+		json_object_set_new(body, "params", ah_cli_params_json(rq->params));
 	if (rq->queue_timeout_ns == 0)
 		json_object_set_new(body, "queue", json_false());
 	long st;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ahead/alloc_cgroup.h"
 #include "ahead/collector.h"
 #include "ahead/enforce.h"
 #include "ahead/error.h"
@@ -233,13 +234,7 @@ int run_cg_drift(run_cg *c, char *what, size_t len)
 	ah_enforce_opts_init(&eo);
 	ah_enforce_drift dr;
 	ah_enforce_drift_check(&c->applied, &st, &eo, &dr);
-	if (dr.mask)
-		snprintf(what, len, "%s%s%s%s%s", dr.mask & AH_DRIFT_CPU ? "cpu " : "",
-			 dr.mask & AH_DRIFT_MEM_HIGH ? "memory-soft " : "", dr.mask & AH_DRIFT_MEM_MAX ? "memory-hard " : "",
-			 dr.mask & AH_DRIFT_IO ? "io " : "", dr.mask & AH_DRIFT_OOM_CONTROL ? "oom_control " : "");
-	size_t n = strlen(what);
-	if (n && what[n - 1] == ' ')
-		what[n - 1] = '\0';
+	ah_acg_drift_words(dr.mask, what, len); /* the daemon's words too */
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 #define NS_PER_S INT64_C(1000000000)
 #define LINUX_KEYS                                                                                    \
 	"observe, interval, host, max_cgroups, proc_root, cgroup_prefix, enforce, on_stop, shrink_cap, "   \
-	"run_unreachable, run_hard_margin"
+	"run_unreachable, run_hard_margin, enforce_api, api_cgroup_parent, on_drift"
 
 /* A glob names cgroups by their path under a mount: relative, no "..",
  * printable, no separators doubled. */
@@ -208,6 +208,29 @@ int ah_pol_linux(struct loader *L, struct section *s)
 			x->run_unreachable = (ah_run_unreachable)i;
 		} else if (!strcmp(k, "run_hard_margin"))
 			rc = get_margin(L, s, e, &x->run_hard_margin);
+		else if (!strcmp(k, "enforce_api")) {
+			static const char *const w[] = {"off", "on", "dry-run"};
+			int i = 0;
+			rc = get_word(L, s, e, w, 3, "off, on, dry-run", &i);
+			x->enforce_api = (ah_enforce_api)i;
+		} else if (!strcmp(k, "api_cgroup_parent")) {
+			size_t n = strlen(e->value);
+			const char *why = glob_problem(e->value, n);
+			if (!why && strpbrk(e->value, "*?[]\\"))
+				why = "has a glob character (a plain path is needed, e.g. ahead)";
+			if (!why && n >= AH_LINUX_PARENT_MAX)
+				why = "is too long";
+			if (!why && e->value[n - 1] == '/')
+				why = "ends with '/'";
+			rc = why ? ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "'%.60s' %s", e->value, why) : 0;
+			if (!rc)
+				snprintf(x->api_cgroup_parent, sizeof x->api_cgroup_parent, "%s", e->value);
+		} else if (!strcmp(k, "on_drift")) {
+			static const char *const w[] = {"restore", "adopt"};
+			int i = 0;
+			rc = get_word(L, s, e, w, 2, "restore, adopt", &i);
+			x->adopt_drift = i == 1;
+		}
 		else
 			return ah_pol_unknown_key(L, s, e, LINUX_KEYS);
 		if (rc)

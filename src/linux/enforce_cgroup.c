@@ -212,14 +212,17 @@ out:
 	return rc;
 }
 
-int ah_enforce_oom_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, int *efd, char *err, size_t errlen)
+/* An eventfd registered through the v1 memory cgroup's
+ * cgroup.event_control on FILE ("EFD FD" or "EFD FD ARG"). */
+static int event_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, const char *file, const char *arg,
+		       int *efd, char *err, size_t errlen)
 {
 	if (!roots || !ref || !efd)
 		return AH_EINVAL;
 	char dir[AH_SYSPATH_MAX], p[AH_SYSPATH_MAX];
 	if (!ah_enf_dir_v1(roots, ref, AH_CG_V1_MEMORY, dir))
 		return ah_sys_err(err, errlen, AH_EUNSUPPORTED, "memory", 0, "no v1 memory cgroup to watch");
-	if (ah_sys_path(p, dir, NULL, "memory.oom_control"))
+	if (ah_sys_path(p, dir, NULL, file))
 		return AH_ETOOBIG;
 	int ofd = open(p, O_RDONLY | O_CLOEXEC);
 	if (ofd < 0)
@@ -231,8 +234,8 @@ int ah_enforce_oom_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref,
 		rc = ah_sys_err(err, errlen, AH_EIO, "eventfd", 0, "%s", strerror(errno));
 		goto out;
 	}
-	char v[32];
-	snprintf(v, sizeof v, "%d %d", fd, ofd);
+	char v[64];
+	snprintf(v, sizeof v, "%d %d%s%s", fd, ofd, arg ? " " : "", arg ? arg : "");
 	rc = write_to(dir, "cgroup.event_control", v, err, errlen);
 	if (rc) {
 		close(fd);
@@ -242,6 +245,21 @@ int ah_enforce_oom_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref,
 out:
 	close(ofd); /* the kernel holds its own reference */
 	return rc;
+}
+
+int ah_enforce_oom_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, int *efd, char *err, size_t errlen)
+{
+	return event_watch(roots, ref, "memory.oom_control", NULL, efd, err, errlen);
+}
+
+int ah_enforce_usage_watch(const ah_cgroup_roots *roots, const ah_cgroup_ref *ref, uint64_t threshold_bytes, int *efd,
+			   char *err, size_t errlen)
+{
+	if (!threshold_bytes || threshold_bytes == AH_LIMIT_NONE)
+		return AH_EINVAL;
+	char arg[24];
+	snprintf(arg, sizeof arg, "%llu", (unsigned long long)threshold_bytes);
+	return event_watch(roots, ref, "memory.usage_in_bytes", arg, efd, err, errlen);
 }
 
 int ah_enforce_proc_cgroups(const char *proc_root, pid_t pid, ah_proc_cgroups *out, char *err, size_t errlen)

@@ -9,6 +9,7 @@
 
 #include "ahead/error.h"
 #include "server/api_int.h"
+#include "server/enforce_api.h"
 #include "server/observe.h"
 
 typedef struct {
@@ -248,6 +249,9 @@ int ah_api_new(ah_service *svc, const ah_api_opts *o, int64_t now_ns, ah_api **o
 	ah_engine_observer obs = {.ctx = a, .on_event = api_on_change};
 	if (rc == 0)
 		rc = ah_service_add_observer(svc, &obs);
+	ah_engine_observer enf = {.ctx = a, .on_event = api_enf_on_change}; /* [linux] enforce_api */
+	if (rc == 0)
+		rc = ah_service_add_observer(svc, &enf);
 	api_tel_init(&a->tel, a->opts.sample_ns);
 	if (rc == 0 && !(a->met = api_metrics_new(now_ns)))
 		rc = AH_ENOMEM;
@@ -270,6 +274,7 @@ void ah_api_free(ah_api *a)
 	api_tel_fini(&a->tel);
 	api_metrics_free(a->met);
 	ah_observer_free(a->observer);
+	api_enf_free(a->enf);
 	for (size_t i = 0; i < a->n_idem; i++)
 		free(a->idem[i].body);
 	free(a->idem);

@@ -7,6 +7,7 @@
 
 #include "ahead/error.h"
 #include "server/api_int.h"
+#include "server/enforce_api.h"
 
 /* The allocation the path names, if the caller may see it; else a 404. */
 static bool visible_item(api_call *c, uint64_t id, ah_engine_item *it)
@@ -115,6 +116,12 @@ void api_alloc_create(api_call *c)
 	}
 	const ah_policy *pol = ah_service_policy_get(c->a->svc);
 	json_t *o = ah_json_decision(pol, &sd.d, sd.workload, sd.have_info ? &sd.info : NULL);
+	ah_engine_item git;
+	if (sd.d.outcome == AH_GRANTED && ah_engine_get(ah_service_engine_get(c->a->svc), sd.d.id, &git) == 0) {
+		json_t *cg = api_enf_json(c->a, sd.d.id, git.klass, git.res); /* [linux] enforce_api */
+		if (cg)
+			json_object_set_new(o, "cgroup", cg);
+	}
 	int retry = 0;
 	int status = decision_status(&sd.d, &retry);
 	api_metrics_decision(c->a->met, sd.d.outcome, sd.d.reason);
@@ -182,6 +189,9 @@ void api_alloc_get(api_call *c)
 		return;
 	}
 	json_t *o = ah_json_description(ah_service_policy_get(c->a->svc), &d);
+	json_t *cg = d.item.queued ? NULL : api_enf_json(c->a, id, d.item.klass, d.item.res);
+	if (cg)
+		json_object_set_new(o, "cgroup", cg);
 	api_set_version(o, api_versions_get(&c->a->ver, id));
 	api_reply(c, 200, o);
 }

@@ -66,6 +66,7 @@ struct ah_api {
 	api_telemetry tel;           /* pool samples, usage per allocation (telemetry.h) */
 	api_metrics *met;            /* what /metrics counts (metrics.h) */
 	struct ah_observer *observer; /* observe mode (observe.h); NULL until the first round */
+	struct api_enforce *enf;      /* [linux] enforce_api (enforce_api.h); NULL until needed */
 	char errbuf[512];
 };
 

@@ -6,12 +6,14 @@
 #include "ahead/error.h"
 #include "ahead/timestamp.h"
 #include "server/api_int.h"
+#include "server/enforce_api.h"
 #include "server/observe.h"
 
 void ah_api_observe(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 {
 	if (!a)
 		return;
+	api_enf_tick(a, mono_ns, wall_ns); /* [linux] enforce_api */
 	if (!a->observer && ah_observer_new(&a->observer) < 0)
 		return;
 	ah_observer_tick(a->observer, ah_service_policy_get(a->svc), ah_service_db_path(a->svc), mono_ns, wall_ns);
@@ -19,7 +21,10 @@ void ah_api_observe(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 
 int64_t ah_api_observe_next_ns(const ah_api *a)
 {
-	return a ? ah_observer_next_ns(a->observer) : INT64_MAX;
+	if (!a)
+		return INT64_MAX;
+	int64_t o = ah_observer_next_ns(a->observer), e = api_enf_next_ns(a);
+	return e < o ? e : o;
 }
 
 void api_host_get(api_call *c)
@@ -38,6 +43,18 @@ void api_host_get(api_call *c)
 			      "cgroups", (json_int_t)st.cgroups, "rounds", (json_int_t)st.samples, "records",
 			      (json_int_t)st.records, "errors", (json_int_t)st.errors, "last_round_s", st.last_sample_s,
 			      "last_round", last[0] ? last : NULL);
+	api_enf_stats es;
+	api_enf_stats_get(c->a, &es);
+	json_t *enf = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s?}", "mode", es.mode, "parent", es.parent,
+				"cgroups", (json_int_t)es.st.held, "pending_removal", (json_int_t)es.st.pending_removal,
+				"limit_writes", (json_int_t)es.st.writes, "write_errors", (json_int_t)es.st.write_errors,
+				"dry_run_writes", (json_int_t)es.st.dry_run_writes, "drift", (json_int_t)es.st.drift,
+				"orphans_removed", (json_int_t)es.st.orphans_removed, "last_error",
+				es.error[0] ? es.error : NULL);
+	if (o && enf)
+		json_object_set_new(o, "enforce", enf);
+	else
+		json_decref(enf);
 	if (!o) {
 		api_error_rc(c, AH_ENOMEM, "host");
 		return;

@@ -15,6 +15,7 @@
 
 #include "ahead/error.h"
 #include "server/api_int.h"
+#include "server/enforce_api.h"
 #include "server/observe.h"
 #include "server/metrics.h"
 
@@ -411,6 +412,35 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 	put(b, "ahead_observe_errors_total %zu\n", os.errors);
 	head(b, "ahead_observe_round_seconds", "gauge", "How long the last sample round took.");
 	put(b, "ahead_observe_round_seconds %.6f\n", os.last_sample_s);
+	api_enf_stats es;
+	api_enf_stats_get(a, &es);
+	head(b, "ahead_enforce_mode", "gauge", "The daemon's enforcement of its allocations ([linux] enforce_api): 1 for the mode in force.");
+	static const char *const modes[] = {"off", "on", "dry-run"};
+	for (int i = 0; i < 3; i++)
+		put(b, "ahead_enforce_mode{mode=\"%s\"} %d\n", modes[i], !strcmp(es.mode, modes[i]));
+	head(b, "ahead_enforce_cgroups", "gauge", "Allocations whose cgroup the daemon holds and enforces now.");
+	put(b, "ahead_enforce_cgroups %zu\n", es.st.held);
+	head(b, "ahead_enforce_cgroups_pending_removal", "gauge", "Cgroups of ended allocations still holding tasks (removal retried each interval).");
+	put(b, "ahead_enforce_cgroups_pending_removal %zu\n", es.st.pending_removal);
+	head(b, "ahead_enforce_cgroups_created_total", "counter", "Allocation cgroups made.");
+	put(b, "ahead_enforce_cgroups_created_total %llu\n", (unsigned long long)es.st.created);
+	head(b, "ahead_enforce_cgroups_removed_total", "counter", "Allocation cgroups removed when their allocation ended.");
+	put(b, "ahead_enforce_cgroups_removed_total %llu\n", (unsigned long long)es.st.removed);
+	head(b, "ahead_enforce_orphans_removed_total", "counter", "Cgroups of allocations that no longer exist, removed by the reconcile at start.");
+	put(b, "ahead_enforce_orphans_removed_total %llu\n", (unsigned long long)es.st.orphans_removed);
+	head(b, "ahead_enforce_limit_writes_total", "counter", "Cgroup limit files written.");
+	put(b, "ahead_enforce_limit_writes_total %llu\n", (unsigned long long)es.st.writes);
+	head(b, "ahead_enforce_write_errors_total", "counter", "Limit sets, checks and removals that failed.");
+	put(b, "ahead_enforce_write_errors_total %llu\n", (unsigned long long)es.st.write_errors);
+	head(b, "ahead_enforce_dry_run_writes_total", "counter", "Limit writes a dry run planned and did not make.");
+	put(b, "ahead_enforce_dry_run_writes_total %llu\n", (unsigned long long)es.st.dry_run_writes);
+	head(b, "ahead_enforce_drift_total", "counter", "Limits found changed behind ahead's back, by what was done.");
+	put(b, "ahead_enforce_drift_total{action=\"restored\"} %llu\n", (unsigned long long)es.st.drift_restored);
+	put(b, "ahead_enforce_drift_total{action=\"adopted\"} %llu\n", (unsigned long long)es.st.drift_adopted);
+	head(b, "ahead_enforce_soft_watched", "gauge", "cgroup v1 allocation cgroups with a usage threshold at their soft level (the emulated memory.high).");
+	put(b, "ahead_enforce_soft_watched %zu\n", es.st.soft_watched);
+	head(b, "ahead_enforce_soft_exceeded_total", "counter", "Times a cgroup v1 allocation's usage was found above its soft level after a threshold event.");
+	put(b, "ahead_enforce_soft_exceeded_total %llu\n", (unsigned long long)es.st.soft_over);
 	head(b, "ahead_telemetry_sample_interval_seconds", "gauge", "The daemon's --sample-every.");
 	put(b, "ahead_telemetry_sample_interval_seconds %g\n", (double)a->tel.interval_ns / 1e9);
 	head(b, "ahead_build_info", "gauge", "The daemon's version (always 1).");

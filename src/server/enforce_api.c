@@ -1,0 +1,399 @@
+/* The daemon's cgroup per allocation (enforce_api.h): the observer that
+ * makes, resizes and removes them, the reconcile at start and the drift
+ * check each interval. Desired limits are always the ledger's: an
+ * allocation's size as the engine (rebuilt from the ledger after any
+ * restart) holds it; applied limits are what the kernel has. A kill -9
+ * between the ledger's commit of a resize and its writes therefore loses
+ * nothing: the next start sets every live allocation's desired limits
+ * again (only the difference is written) and never admits anything. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/error.h"
+#include "ahead/server.h"
+#include "ahead/service_run.h"
+#include "server/api_int.h"
+#include "server/enforce_api.h"
+
+#define NS_PER_MS INT64_C(1000000)
+#define EVENTS_MAX 64
+
+typedef struct {
+	uint64_t id;
+	char reason[16];
+	char detail[320];
+} pending_event;
+
+struct api_enforce {
+	ah_alloc_cgroups *acg;
+	char key[2 * AH_LINUX_ROOT_MAX + AH_LINUX_PARENT_MAX + 4]; /* proc_root, prefix, parent it was made for */
+	char parent[AH_LINUX_PARENT_MAX];
+	bool reconciled;
+	bool stopped;            /* [linux] enforce = off seen: reconcile again when it ends */
+	int64_t next_ns;
+	char error[320];
+	pending_event ev[EVENTS_MAX];
+	size_t n_ev;
+	ah_api *a;               /* for the drift callback */
+};
+
+static const char *parent_of(const ah_linux_policy *lp)
+{
+	return lp->api_cgroup_parent[0] ? lp->api_cgroup_parent : "ahead";
+}
+
+/* off (0), on (1), dry-run (2) for an allocation of class klass. */
+static int mode_for(const ah_policy *P, const char *klass)
+{
+	const ah_linux_policy *lp = &P->linux_host;
+	if (lp->enforce_api == AH_ENFORCE_API_OFF || lp->enforce == AH_ENFORCE_OFF)
+		return 0;
+	bool dry = lp->enforce_api == AH_ENFORCE_API_DRY_RUN || lp->enforce == AH_ENFORCE_DRY_RUN;
+	int k = klass ? ah_policy_find_class(P, klass) : P->default_class;
+	if (k >= 0 && k < P->n_classes && P->classes[k].enforce == AH_ENFORCE_DRY_RUN)
+		dry = true;
+	return dry ? 2 : 1;
+}
+
+static void opts_for(const ah_policy *P, int mode, ah_acg_opts *o)
+{
+	ah_acg_opts_init(o);
+	o->dry_run = mode == 2;
+	o->adopt_drift = P->linux_host.adopt_drift;
+	o->shrink_cap_bytes = P->linux_host.shrink_cap_bytes;
+	o->shrink_cap_frac = P->linux_host.shrink_cap_frac;
+}
+
+static void queue_event(api_enforce *e, uint64_t id, const char *reason, const char *detail)
+{
+	if (e->n_ev >= EVENTS_MAX)
+		return; /* logged already; the ledger keeps the first ones */
+	pending_event *p = &e->ev[e->n_ev++];
+	p->id = id;
+	snprintf(p->reason, sizeof p->reason, "%s", reason);
+	snprintf(p->detail, sizeof p->detail, "%s", detail);
+}
+
+/* The set for the policy in force, made (or made again for other roots)
+ * when enforcement is on; NULL when off or the mounts cannot be found. */
+static api_enforce *ensure(ah_api *a)
+{
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	if (!P || P->linux_host.enforce_api == AH_ENFORCE_API_OFF)
+		return NULL;
+	if (!a->enf && !(a->enf = calloc(1, sizeof *a->enf)))
+		return NULL;
+	api_enforce *e = a->enf;
+	e->a = a;
+	const ah_linux_policy *lp = &P->linux_host;
+	char key[sizeof e->key];
+	snprintf(key, sizeof key, "%s\n%s\n%s", lp->proc_root, lp->cgroup_prefix, parent_of(lp));
+	if (e->acg && !strcmp(key, e->key))
+		return e;
+	ah_acg_free(e->acg); /* other roots: the old cgroups are left as they are */
+	e->acg = NULL;
+	e->reconciled = false;
+	snprintf(e->key, sizeof e->key, "%s", key);
+	snprintf(e->parent, sizeof e->parent, "%s", parent_of(lp));
+	ah_cgroup_roots roots;
+	ah_cgroup_roots_init(&roots);
+	char err[512] = "";
+	int rc = ah_cgroup_roots_detect(lp->proc_root, lp->cgroup_prefix, &roots, err, sizeof err);
+	if (rc == 0)
+		rc = ah_acg_new(&roots, e->parent, &e->acg, err, sizeof err);
+	if (rc < 0) {
+		snprintf(e->error, sizeof e->error, "cannot find the cgroup mounts: %s", err);
+		ah_log(AH_LOG_WARN, "msg=enforce_unavailable detail=\"%s\"", e->error);
+		e->key[0] = '\0'; /* tried again at the next event or tick */
+		return NULL;
+	}
+	return e;
+}
+
+static void fmt_limits(const ah_acg_limits *l, char *out, size_t len)
+{
+	char c[32] = "-", h[32] = "-", m[32] = "-";
+	if (l->cpu_millicores)
+		snprintf(c, sizeof c, "%" PRIu64 "m", l->cpu_millicores);
+	if (l->mem_high_bytes)
+		snprintf(h, sizeof h, "%" PRIu64, l->mem_high_bytes);
+	if (l->mem_max_bytes)
+		snprintf(m, sizeof m, "%" PRIu64, l->mem_max_bytes);
+	snprintf(out, len, "cpu=%s memory_high=%s memory_max=%s", c, h, m);
+}
+
+static void set_one(ah_api *a, api_enforce *e, uint64_t id, const char *klass, const ah_vec *res, const char *why)
+{
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	int mode = mode_for(P, klass);
+	if (!mode)
+		return;
+	ah_acg_limits want;
+	ah_acg_limits_of(&P->dims, res, P->linux_host.run_hard_margin, &want);
+	ah_acg_opts o;
+	opts_for(P, mode, &o);
+	char err[512] = "", lim[160];
+	fmt_limits(&want, lim, sizeof lim);
+	int rc = ah_acg_set(e->acg, id, &want, &o, err, sizeof err);
+	if (rc < 0) {
+		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %s", id, err);
+		ah_log(AH_LOG_WARN, "msg=enforce_failed id=%" PRIu64 " why=%s detail=\"%s\"", id, why, err);
+		return;
+	}
+	ah_log(AH_LOG_INFO, "msg=%s id=%" PRIu64 " why=%s %s", mode == 2 ? "enforce_dry_run" : "enforced", id, why,
+	       lim);
+}
+
+static void drop_one(api_enforce *e, uint64_t id)
+{
+	char err[512] = "";
+	if (ah_acg_drop(e->acg, id, err, sizeof err) < 0) {
+		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %s", id, err);
+		ah_log(AH_LOG_WARN, "msg=enforce_remove_failed id=%" PRIu64 " detail=\"%s\"", id, err);
+	}
+}
+
+void api_enf_on_change(void *ctx, const ah_engine_change *c)
+{
+	ah_api *a = ctx;
+	if (c->kind == AH_CHANGE_CAPACITY || c->kind == AH_CHANGE_QUEUE || c->kind == AH_CHANGE_CANCEL ||
+	    c->kind == AH_CHANGE_TIMEOUT)
+		return;
+	api_enforce *e = ensure(a);
+	if (!e)
+		return;
+	switch (c->kind) {
+	case AH_CHANGE_GRANT:
+	case AH_CHANGE_DEQUEUE:
+	case AH_CHANGE_RESIZE:
+		set_one(a, e, c->id, c->klass, &c->res, ah_change_kind_name(c->kind));
+		break;
+	case AH_CHANGE_PREEMPT:
+	case AH_CHANGE_EXPIRE:
+	case AH_CHANGE_RELEASE:
+		if (ah_acg_holds(e->acg, c->id) || mode_for(ah_service_policy_get(a->svc), c->klass))
+			drop_one(e, c->id);
+		break;
+	default:
+		break;
+	}
+}
+
+typedef struct {
+	ah_api *a;
+	api_enforce *e;
+	uint64_t *ids;
+	size_t n, cap;
+	bool oom;
+} live_ctx;
+
+static int live_one(void *ctx, const ah_engine_item *it)
+{
+	live_ctx *l = ctx;
+	if (it->queued)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *p = realloc(l->ids, cap * sizeof *p);
+		if (!p) {
+			l->oom = true;
+			return 1;
+		}
+		l->ids = p;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = it->id;
+	set_one(l->a, l->e, it->id, it->klass, it->res, "reconcile");
+	return 0;
+}
+
+/* At start (and for new roots): every live allocation's desired limits
+ * set again, the cgroups of allocations that no longer exist removed. */
+static void reconcile(ah_api *a, api_enforce *e)
+{
+	live_ctx l = {.a = a, .e = e};
+	(void)ah_engine_foreach(ah_service_engine_get(a->svc), live_one, &l);
+	if (l.oom) {
+		free(l.ids);
+		return; /* tried again next tick */
+	}
+	size_t removed = 0;
+	char err[512] = "";
+	int rc = ah_acg_sweep(e->acg, l.ids, l.n, &removed, err, sizeof err);
+	if (rc < 0) {
+		snprintf(e->error, sizeof e->error, "sweep: %s", err);
+		ah_log(AH_LOG_WARN, "msg=enforce_sweep_failed detail=\"%s\"", err);
+	}
+	if (removed) {
+		char d[320];
+		snprintf(d, sizeof d, "%zu cgroup(s) of ended allocations removed under %s", removed, e->parent);
+		ah_log(AH_LOG_INFO, "msg=enforce_orphans_removed n=%zu parent=%s", removed, e->parent);
+		queue_event(e, 0, "orphaned", d);
+	}
+	ah_log(AH_LOG_INFO, "msg=enforce_reconciled live=%zu orphans_removed=%zu", l.n, removed);
+	e->reconciled = true;
+	free(l.ids);
+}
+
+static void on_drift(void *ctx, uint64_t id, uint32_t mask, bool adopted)
+{
+	api_enforce *e = ctx;
+	char what[96], d[320];
+	ah_acg_drift_words(mask, what, sizeof what);
+	snprintf(d, sizeof d, "%s changed behind ahead's back: %s", what, adopted ? "adopted" : "restored");
+	ah_log(AH_LOG_WARN, "msg=drift id=%" PRIu64 " limits=\"%s\" action=%s", id, what, adopted ? "adopted" : "restored");
+	queue_event(e, id, "drift", d);
+}
+
+/* v1's soft level crossed (emulated: a usage threshold): said in the log
+ * and the ledger; the sizer grows the allocation from its usage reports,
+ * and the hard level above it holds meanwhile. */
+static void on_soft_over(void *ctx, uint64_t id, uint64_t usage, uint64_t soft, uint64_t file)
+{
+	api_enforce *e = ctx;
+	char d[320];
+	snprintf(d, sizeof d, "memory %" PRIu64 " above the soft level %" PRIu64 " (page cache %" PRIu64 ")", usage, soft,
+		 file);
+	ah_log(AH_LOG_WARN, "msg=soft_level_exceeded id=%" PRIu64 " usage=%" PRIu64 " soft=%" PRIu64 " file=%" PRIu64, id,
+	       usage, soft, file);
+	queue_event(e, id, "soft-exceeded", d);
+}
+
+void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
+{
+	if (!a)
+		return;
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	if (!P || P->linux_host.enforce_api == AH_ENFORCE_API_OFF) {
+		if (a->enf) {
+			a->enf->next_ns = INT64_MAX;
+			a->enf->reconciled = false; /* on again: what ended meanwhile is swept */
+		}
+		return;
+	}
+	if (a->enf && mono_ns < a->enf->next_ns && a->enf->acg)
+		return;
+	api_enforce *e = ensure(a);
+	if (!e) {
+		if (a->enf)
+			a->enf->next_ns = mono_ns + P->linux_host.interval_ns;
+		return;
+	}
+	int64_t every = P->linux_host.interval_ns > 100 * NS_PER_MS ? P->linux_host.interval_ns : 100 * NS_PER_MS;
+	e->next_ns = mono_ns + every;
+	if (ah_service_in_batch(a->svc))
+		return;
+	if (P->linux_host.enforce == AH_ENFORCE_OFF) {
+		/* the global stop switch: no write, no check; on_stop = restore
+		 * puts back what the cgroups had before ahead (no limit) once */
+		if (!e->stopped) {
+			e->stopped = true;
+			char err[512] = "";
+			if (P->linux_host.on_stop == AH_ON_STOP_RESTORE && ah_acg_unlimit_all(e->acg, err, sizeof err) < 0) {
+				snprintf(e->error, sizeof e->error, "restore: %s", err);
+				ah_log(AH_LOG_WARN, "msg=enforce_restore_failed detail=\"%s\"", err);
+			}
+			ah_log(AH_LOG_INFO, "msg=enforce_stopped on_stop=%s",
+			       P->linux_host.on_stop == AH_ON_STOP_RESTORE ? "restore" : "leave");
+		}
+		e->reconciled = false; /* when it ends: every live allocation set again */
+	} else if (!e->reconciled) {
+		if (e->stopped)
+			ah_log(AH_LOG_INFO, "msg=enforce_resumed");
+		e->stopped = false;
+		reconcile(a, e);
+	} else {
+		/* the daemon's switch gives the check's mode (a class's dry-run
+		 * holds for its own sets, which write nothing to restore) */
+		bool dry = P->linux_host.enforce_api == AH_ENFORCE_API_DRY_RUN || P->linux_host.enforce == AH_ENFORCE_DRY_RUN;
+		ah_acg_opts o;
+		opts_for(P, dry ? 2 : 1, &o);
+		char err[512] = "";
+		ah_acg_events ev = {.drift = on_drift, .soft_over = on_soft_over, .ctx = e};
+		if (ah_acg_check(e->acg, &o, &ev, err, sizeof err) < 0) {
+			snprintf(e->error, sizeof e->error, "check: %s", err);
+			ah_log(AH_LOG_WARN, "msg=enforce_check_failed detail=\"%s\"", err);
+		}
+	}
+	for (size_t i = 0; i < e->n_ev; i++) {
+		int rc = ah_service_run_event(a->svc, e->ev[i].id, e->ev[i].reason, e->ev[i].detail, NULL, NULL, wall_ns);
+		if (rc < 0)
+			ah_log(AH_LOG_WARN, "msg=enforce_event_failed err=\"%s\"", ah_strerror(rc));
+	}
+	e->n_ev = 0;
+}
+
+int64_t api_enf_next_ns(const ah_api *a)
+{
+	if (!a || !a->enf)
+		return INT64_MAX;
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	if (!P || P->linux_host.enforce_api == AH_ENFORCE_API_OFF)
+		return INT64_MAX;
+	return a->enf->next_ns;
+}
+
+static json_t *json_limits(const ah_acg_limits *l)
+{
+	json_t *o = json_object();
+	uint64_t v[3] = {l->cpu_millicores, l->mem_high_bytes, l->mem_max_bytes};
+	const char *k[3] = {"cpu_millicores", "memory_high_bytes", "memory_max_bytes"};
+	for (int i = 0; i < 3; i++)
+		json_object_set_new(o, k[i],
+				    v[i] == 0 ? json_null()
+				    : v[i] == UINT64_MAX ? json_string("max")
+							    : json_integer((json_int_t)(v[i] > INT64_MAX ? INT64_MAX : v[i])));
+	return o;
+}
+
+json_t *api_enf_json(ah_api *a, uint64_t id, const char *klass, const ah_vec *res)
+{
+	if (!a || !id)
+		return NULL;
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	int mode = P ? mode_for(P, klass) : 0;
+	api_enforce *e = mode ? ensure(a) : NULL;
+	if (!e)
+		return NULL;
+	char paths[1 + AH_CG_V1_N][AH_SYSPATH_MAX];
+	size_t n = 0;
+	if (ah_acg_paths(e->acg, id, paths, 1 + AH_CG_V1_N, &n) < 0 || n == 0)
+		return NULL;
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(paths[i]));
+	ah_acg_limits want, applied;
+	ah_acg_limits_of(&P->dims, res, P->linux_host.run_hard_margin, &want);
+	bool held = ah_acg_get(e->acg, id, NULL, &applied);
+	return json_pack("{s:s,s:o,s:o,s:o}", "mode", mode == 2 ? "dry-run" : "on", "paths", arr, "desired",
+			 json_limits(&want), "applied", held && mode == 1 ? json_limits(&applied) : json_null());
+}
+
+void api_enf_stats_get(const ah_api *a, api_enf_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->mode = "off";
+	if (!a)
+		return;
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	if (P && P->linux_host.enforce_api != AH_ENFORCE_API_OFF && P->linux_host.enforce != AH_ENFORCE_OFF)
+		out->mode = P->linux_host.enforce_api == AH_ENFORCE_API_DRY_RUN || P->linux_host.enforce == AH_ENFORCE_DRY_RUN
+				    ? "dry-run"
+				    : "on";
+	if (P)
+		snprintf(out->parent, sizeof out->parent, "%s", parent_of(&P->linux_host));
+	if (!a->enf)
+		return;
+	ah_acg_stats_get(a->enf->acg, &out->st);
+	snprintf(out->error, sizeof out->error, "%s", a->enf->error[0] ? a->enf->error : out->st.last_error);
+}
+
+void api_enf_free(api_enforce *e)
+{
+	if (!e)
+		return;
+	ah_acg_free(e->acg);
+	free(e);
+}
