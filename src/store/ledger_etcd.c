@@ -45,8 +45,33 @@ static void stage_clear(etcd_ledger *m)
 {
 	for (int i = 0; i < m->n_ops; i++)
 		op_free(&m->ops[i]);
-	m->n_ops = 0;
-	m->n_pre = 0;
+	for (int i = 0; i < m->n_absent; i++)
+		free(m->absent[i]);
+	m->n_ops = m->n_pre = m->n_absent = 0;
+}
+
+void etcd_absent_note(etcd_ledger *m, const char *key)
+{
+	if (!m->in_txn || etcd_absent(m, key))
+		return;
+	if (m->n_absent == m->cap_absent) {
+		int nc = m->cap_absent ? 2 * m->cap_absent : 32;
+		char **na = realloc(m->absent, sizeof *na * (size_t)nc);
+		if (!na)
+			return; /* only a shortcut lost */
+		m->absent = na;
+		m->cap_absent = nc;
+	}
+	if ((m->absent[m->n_absent] = strdup(key)))
+		m->n_absent++;
+}
+
+bool etcd_absent(const etcd_ledger *m, const char *key)
+{
+	for (int i = m->n_absent - 1; i >= 0; i--)
+		if (!strcmp(m->absent[i], key))
+			return true;
+	return false;
 }
 
 const etcd_op *etcd_staged(const etcd_ledger *m, const char *key)
@@ -806,6 +831,7 @@ static void e_free(ah_ledger *l)
 	stage_clear(m);
 	free(m->ops);
 	free(m->pre);
+	free(m->absent);
 	etcd_client_free(m->c);
 	free(m);
 }

@@ -40,6 +40,10 @@ typedef struct {
 	int n_ops, cap_ops;
 	ah_ledger_precond *pre;
 	int n_pre, cap_pre;
+	/* idempotency keys the open transaction read as absent: their put
+	 * needs no second read (the head compare covers a write meanwhile) */
+	char **absent;
+	int n_absent, cap_absent;
 	char errmsg[640];
 	int64_t lease;    /* the instance key's lease ID, 0: none */
 	int lease_ttl_s;
@@ -56,6 +60,9 @@ void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute
 int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
 int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
 int etcd_stage_range_delete(etcd_ledger *m, const char *key, const char *end);
+/* Notes key as read absent in the open transaction; is it? */
+void etcd_absent_note(etcd_ledger *m, const char *key);
+bool etcd_absent(const etcd_ledger *m, const char *key);
 /* The staged op of key, or NULL. */
 const etcd_op *etcd_staged(const etcd_ledger *m, const char *key);
 

@@ -717,6 +717,7 @@ int etcd_idem_get(ah_ledger *l, const char *scope, const char *key, int (*fn)(vo
 	json_t *kvs = json_object_get(r, "kvs");
 	if (!json_array_size(kvs)) {
 		json_decref(r);
+		etcd_absent_note(m, k);
 		return AH_ENOENT;
 	}
 	char *kk = NULL, *v = NULL;
@@ -740,12 +741,17 @@ static int stage_idem(etcd_ledger *m, void *arg)
 {
 	const ah_idem_row *r = arg;
 	char k[ETCD_KEY_MAX], h[65];
-	int rc = etcd_idem_get(&m->base, r->scope, r->key, idem_seen, NULL);
-	if (rc == 0)
-		return AH_EEXIST;
-	if (rc != AH_ENOENT)
-		return rc;
 	idem_key(m, r->scope, r->key, k);
+	const etcd_op *o = etcd_staged(m, k);
+	if (o && o->val)
+		return AH_EEXIST;
+	if (!o && !etcd_absent(m, k)) {
+		int rc = etcd_idem_get(&m->base, r->scope, r->key, idem_seen, NULL);
+		if (rc == 0)
+			return AH_EEXIST;
+		if (rc != AH_ENOENT)
+			return rc;
+	}
 	hex(r->req_hash, sizeof r->req_hash, h);
 	return etcd_stage_json(m, k,
 			       json_pack("{sssisssI}", "h", h, "st", r->status, "b", r->body, "t", (json_int_t)r->t_ns));
