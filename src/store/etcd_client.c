@@ -17,7 +17,7 @@ struct etcd_client {
 	char url[ETCD_MAX_ENDPOINTS][ETCD_URL_MAX];
 	int n, cur;
 	long timeout_ms;
-	char err[512];
+	char err[1024];
 	char *buf;
 	size_t len, cap;
 	bool too_big;

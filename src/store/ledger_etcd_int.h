@@ -44,7 +44,7 @@ typedef struct {
 	 * needs no second read (the head compare covers a write meanwhile) */
 	char **absent;
 	int n_absent, cap_absent;
-	char errmsg[640];
+	char errmsg[1100];
 	int64_t lease;    /* the instance key's lease ID, 0: none */
 	int lease_ttl_s;
 	int64_t keepalive_at_ns;
