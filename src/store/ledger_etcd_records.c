@@ -291,7 +291,8 @@ int etcd_alloc_versions(ah_ledger *l, int (*fn)(void *ctx, uint64_t id, int64_t 
 	range_of(m, "s/q/", from, to);
 	if ((rc = walk(m, from, to, true, id_visit, &L)) < 0 || (rc = first_seq(m, &first)) < 0)
 		goto out;
-	qsort(L.ids, L.n, sizeof *L.ids, cmp_u64);
+	if (L.n)
+		qsort(L.ids, L.n, sizeof *L.ids, cmp_u64);
 	for (size_t i = 0; i < L.n && !rc; i++) {
 		if (i && L.ids[i] == L.ids[i - 1])
 			continue;
@@ -486,7 +487,7 @@ int etcd_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
 	ah_demand_row *row = malloc(sizeof *row);
 	if (!row && rc == 0)
 		rc = AH_ENOMEM;
-	if (rc == 0)
+	if (rc == 0 && w.n)
 		qsort(w.rows, w.n, sizeof *w.rows, dm_cmp);
 	for (size_t i = 0; i < w.n && rc == 0; i++) {
 		const dm_row *d = &w.rows[i];
@@ -596,7 +597,7 @@ int etcd_token_list(ah_ledger *l, int (*fn)(void *ctx, const ah_token_row *t), v
 	range_of(m, "tok/", from, to);
 	tok_walk w = {0};
 	int rc = walk(m, from, to, false, tok_visit, &w);
-	if (rc == 0)
+	if (rc == 0 && w.n)
 		qsort(w.rows, w.n, sizeof *w.rows, tok_cmp);
 	for (size_t i = 0; i < w.n && rc == 0; i++)
 		rc = fn(ctx, &w.rows[i]);
