@@ -17,7 +17,7 @@ declare -A OWNER=(
   [shaper]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [csvline]=core [input_unit]=core [names]=core [id]=core [duration]=core [timestamp]=core [policy_edit]=core
   [sizing]=sizing [sizing_sizer]=sizing [pressure]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
-  [ledger_sqlite]=store [api_records]=store [shadow]=store [shadow_alloc]=store
+  [ledger_sqlite]=store [ledger_etcd]=store [api_records]=store [shadow]=store [shadow_alloc]=store
   [hook]=linux [sysfile]=linux [psi]=linux [cgroup]=linux [host]=linux [collector]=linux [enforce]=linux [alloc_cgroup]=linux
   [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service [owner]=service [prom]=service [service_run]=service
   [api]=server [server]=server [daemon]=server
@@ -38,7 +38,7 @@ declare -A ALLOWED=(
 # System headers only these layers may include.
 declare -A SYSTEM=([sqlite3.h]="store" [ini.h]="core" [jansson.h]="store service server cli"
   [microhttpd.h]="server" [gnutls/gnutls.h]="server" [gnutls/crypto.h]="server" [systemd/sd-daemon.h]="server"
-  [curl/curl.h]="service cli" [curses.h]="cli" [ncurses.h]="cli")
+  [curl/curl.h]="store service cli" [curses.h]="cli" [ncurses.h]="cli")
 # What src/cli must not include even though its layers allow it: storage
 # belongs behind the service.
 CLI_FORBIDDEN="sqlite3.h ahead/ledger_sqlite.h ahead/shadow.h ahead/shadow_alloc.h core/ store/"

@@ -43,7 +43,8 @@ static void alloc_usage(FILE *f)
 		"  -l, --lease DURATION    lease length, e.g. 30s, 5m, 1h (default: class/policy)\n"
 		"  -q, --queue-timeout D   how long to wait in the queue (default: class/policy)\n"
 		"      --no-queue          refuse instead of queueing\n"
-		"      --db PATH           ledger database (default $AHEAD_DB, else ./ahead.db)\n"
+		"      --db PATH           ledger database (default $AHEAD_DB, else ./ahead.db), or\n"
+		"                          etcd://HOST:PORT[,...]/PREFIX (docs/CLUSTER.md)\n"
 		"      --shadow-db PATH    shadow store (default: beside the database, x-shadow.db;\n"
 		"                          created by the first alloc --workload)\n"
 		"  -o FORMAT               table (default) or json\n" AH_CLIENT_USAGE);

@@ -27,7 +27,8 @@ static void usage(FILE *f)
 		   "       transaction. Refused (nothing changes) if live allocations or queued\n"
 		   "       requests name a pool, class or dimension the new policy drops.\n"
 		   "show   prints the applied policy's text.\n\n"
-		   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db)\n"
+		   "  --db PATH   ledger database (default $AHEAD_DB, else ./ahead.db), or\n"
+		   "              etcd://HOST:PORT[,...]/PREFIX (docs/CLUSTER.md)\n"
 		   "  -o FORMAT   table (default) or json\n" AH_CLIENT_USAGE
 		   "With --server, apply sends FILE to the daemon (PUT /v1/policy: validated,\n"
 		   "then applied atomically) and show prints the daemon's policy; check stays local.\n"

@@ -427,23 +427,17 @@ static void run_one(ah_server *s, conn *k, bool in_batch)
 	ah_api_handle(s->api, &k->rq, wall_ns(), &k->resp);
 }
 
-static void flush(ah_server *s)
+/* How often a batch refused by a shared ledger's compare is decided again. */
+#define HTTP_BUSY_RETRIES 8
+
+/* One try at the batch: its writes in arrival order (policy edits are
+ * not in it), one commit. Returns the commit's result, or 1 when no
+ * transaction could start (the answers say so). */
+static int run_batch(ah_server *s, conn **ks, int n, ah_api_response *resp, int64_t now, int *out_nb)
 {
-	if (!s->n_parked)
-		return;
-	conn *list = s->parked;
-	int n = s->n_parked;
-	s->parked = s->parked_tail = NULL;
-	s->n_parked = 0;
-	ah_api_response *resp = calloc((size_t)n, sizeof *resp);
-	conn **ks = calloc((size_t)n, sizeof *ks);
-	int i = 0, nb = 0;
-	for (conn *k = list; k; k = k->next)
-		ks[i++] = k;
-	int64_t now = wall_ns();
-	/* writes of the batch, in arrival order; policy edits after it, each alone */
-	bool batch = resp && ks && ah_api_batch_begin(s->api, now) == 0;
-	for (i = 0; i < n && ks; i++) {
+	int nb = 0;
+	bool batch = ah_api_batch_begin(s->api, now) == 0;
+	for (int i = 0; i < n; i++) {
 		conn *k = ks[i];
 		if (k->kind == AH_API_EXCLUSIVE)
 			continue;
@@ -458,9 +452,42 @@ static void flush(ah_server *s)
 			k->resp.retry_after_s = 1;
 		}
 	}
-	if (batch) {
-		if (ah_api_batch_end(s->api, resp, (size_t)nb, now) < 0)
+	*out_nb = nb;
+	return batch ? ah_api_batch_end(s->api, resp, (size_t)nb, now) : 1;
+}
+
+static void flush(ah_server *s)
+{
+	if (!s->n_parked)
+		return;
+	conn *list = s->parked;
+	int n = s->n_parked;
+	s->parked = s->parked_tail = NULL;
+	s->n_parked = 0;
+	ah_api_response *resp = calloc((size_t)n, sizeof *resp);
+	conn **ks = calloc((size_t)n, sizeof *ks);
+	int i = 0, nb = 0;
+	for (conn *k = list; k; k = k->next)
+		ks[i++] = k;
+	int64_t now = wall_ns();
+	/* A shared ledger (etcd) that refuses the commit because another
+	 * instance committed first (AH_EBUSY, nothing written) gets the whole
+	 * batch decided again on the reloaded state, a few times. */
+	bool batch = false;
+	for (int attempt = 0; resp && ks; attempt++) {
+		int brc = run_batch(s, ks, n, resp, now, &nb);
+		batch = brc != 1;
+		if (brc == AH_EBUSY && attempt < HTTP_BUSY_RETRIES) {
+			for (int j = 0; j < nb; j++)
+				ah_api_response_fini(&resp[j]);
+			memset(resp, 0, sizeof *resp * (size_t)n);
+			continue;
+		}
+		if (brc < 0)
 			ah_log(AH_LOG_ERROR, "msg=commit_failed writes=%d err=\"%s\"", nb, ah_service_errmsg(s->svc));
+		break;
+	}
+	if (batch) {
 		/* the answers may have been rewritten to 503 */
 		nb = 0;
 		for (i = 0; i < n; i++)

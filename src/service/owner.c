@@ -2,6 +2,7 @@
  * pid written there is for messages only; the lock is the truth, so a
  * stale file left by a crash never blocks anyone. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,13 @@
 
 #include "ahead/error.h"
 #include "ahead/owner.h"
+
+/* An etcd ledger has no owner file: several instances share it, and its
+ * commits' compares keep them apart (docs/CLUSTER.md). */
+static bool shared(const char *db_path)
+{
+	return !strncmp(db_path, "etcd://", 7);
+}
 
 static int owner_path(const char *db_path, char *buf, size_t len)
 {
@@ -28,6 +36,10 @@ static long read_pid(int fd)
 int ah_owner_acquire(const char *db_path, int *out_fd, long *out_pid, char *err, size_t errlen)
 {
 	char p[4096];
+	if (shared(db_path)) {
+		*out_fd = -1;
+		return 0;
+	}
 	if (owner_path(db_path, p, sizeof p) < 0)
 		return AH_ETOOBIG;
 	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -71,7 +83,7 @@ void ah_owner_release(int fd, const char *db_path)
 int ah_owner_get(const char *db_path, long *out_pid)
 {
 	char p[4096];
-	if (owner_path(db_path, p, sizeof p) < 0)
+	if (shared(db_path) || owner_path(db_path, p, sizeof p) < 0)
 		return 0;
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -71,7 +71,7 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 	s->last_sweep_ns = INT64_MIN;
 	snprintf(s->db_path, sizeof s->db_path, "%s", o->db_path);
 	s->opts.db_path = s->db_path;
-	int rc = ah_ledger_sqlite_open(s->db_path, AH_DURABILITY_PROCESS, &s->led, lerr, sizeof lerr);
+	int rc = ah_service_ledger_open(s->db_path, AH_DURABILITY_PROCESS, &s->led, lerr, sizeof lerr);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", lerr);
 		goto fail;
@@ -224,6 +224,8 @@ ah_shadow *ah_service_shadow(ah_service *s, bool create)
 			return NULL;
 		}
 		snprintf(s->shadow_path, sizeof s->shadow_path, "%s", flag);
+	} else if (!strncmp(s->db_path, "etcd://", 7)) {
+		return NULL; /* a shared ledger: history is each instance's own, named by --shadow-db */
 	} else if ((rc = ah_shadow_path_for_db(s->db_path, s->shadow_path, sizeof s->shadow_path)) < 0) {
 		ah_service_warn(s, "%.200s: no shadow store path (%s); usage history not used", s->db_path,
 				ah_strerror(rc));

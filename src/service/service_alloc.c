@@ -107,7 +107,17 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	sd.workload = rq->workload;
 	s->pred_err = 0;
 	use_predictor(s, rq);
-	rc = ah_service_after(s, ah_engine_request(s->eng, rq, now_ns, &sd.d));
+	/* A shared ledger (etcd) refuses a commit when another instance
+	 * committed since this one loaded (AH_EBUSY, nothing written): reload
+	 * and decide again, a bounded number of times. In a batch the caller
+	 * retries the whole batch. */
+	for (int attempt = 0;; attempt++) {
+		rc = ah_service_after(s, ah_engine_request(s->eng, rq, now_ns, &sd.d));
+		if (rc != AH_EBUSY || s->in_batch || attempt == AH_SERVICE_BUSY_RETRIES ||
+		    ah_service_prepare(s, now_ns) < 0)
+			break;
+		use_predictor(s, rq); /* the reload built a new engine */
+	}
 	ah_engine_set_predictor(s->eng, NULL);
 	if (rc < 0)
 		return rc;
@@ -137,7 +147,13 @@ int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns)
 	int rc = ah_service_prepare(s, now_ns);
 	if (rc < 0)
 		return rc;
-	if ((rc = ah_service_after(s, ah_engine_release(s->eng, id, now_ns))) < 0)
+	for (int attempt = 0;; attempt++) { /* AH_EBUSY: as in ah_service_request */
+		rc = ah_service_after(s, ah_engine_release(s->eng, id, now_ns));
+		if (rc != AH_EBUSY || s->in_batch || attempt == AH_SERVICE_BUSY_RETRIES ||
+		    ah_service_prepare(s, now_ns) < 0)
+			break;
+	}
+	if (rc < 0)
 		return rc;
 	/* Ends the allocation's request record, if it has one: what its
 	 * reports raised becomes a training example. */

@@ -52,6 +52,11 @@ void ah_service_warn(ah_service *s, const char *fmt, ...) __attribute__((format(
 int ah_service_prepare(ah_service *s, int64_t now_ns);
 /* After every engine call: a storage error leaves the engine to reload. */
 int ah_service_after(ah_service *s, int rc);
+/* How often a call refused by a shared ledger's compare (AH_EBUSY) is
+ * decided again after a reload. */
+#define AH_SERVICE_BUSY_RETRIES 8
+/* Opens the ledger path names: a SQLite file or etcd:// (service_ledger.c). */
+int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen);
 /* The shadow store, opened on first use (NULL when absent or broken). */
 ah_shadow *ah_service_shadow(ah_service *s, bool create);
 /* Sets the engine's sizer for a usage report (NULL = builtin). */

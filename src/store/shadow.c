@@ -132,8 +132,8 @@ static int prep(ah_shadow *s, const char *sql, sqlite3_stmt **st)
 
 int ah_shadow_path_for_db(const char *db_path, char *buf, size_t len)
 {
-	if (!db_path || !*db_path || !buf)
-		return AH_EINVAL;
+	if (!db_path || !*db_path || !buf || !strncmp(db_path, "etcd://", 7))
+		return AH_EINVAL; /* an etcd ledger: history is local, named by --shadow */
 	size_t n = strlen(db_path);
 	const char *slash = strrchr(db_path, '/');
 	const char *base = slash ? slash + 1 : db_path;

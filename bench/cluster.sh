@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# bench/run cluster [SECONDS] [CLIENTS]: three `ahead serve` instances on one
+# 3-member etcd cluster, all on this machine (loopback ports 23840-23845 for
+# etcd), under allocate+release pairs from CLIENTS (default 12) client
+# threads spread over the instances, each request with an Idempotency-Key
+# and sent again (to another instance) on 503 or a lost connection.
+#   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair.
+#   2. the same load with kill -9 of one etcd member and one instance after
+#      a third of it; then the check, from etcd's own data (etcdctl):
+#      lost       acknowledged, unreleased allocations not in etcd
+#      duplicated idempotency keys owning more than one allocation, and
+#                 allocations no key owns (a request decided twice)
+#      overcommit the pool's live use in etcd above its capacity (milli-cpu)
+# Ends with: cluster_pairs_per_s=N cluster_p99_ms=N cluster_lost=N
+# cluster_duplicated=N cluster_overcommit=N
+# On a shared machine the throughput says little; run it alone.
+set -euo pipefail
+SECS=${1:-10}
+CLIENTS=${2:-12}
+BIN=${AHEAD_BIN:?run through bench/run}
+SRC=${AHEAD_SRC:-$PWD}
+T=$(mktemp -d)
+pass=0 fail=0
+. "$SRC/tests/etcd_lib.sh"
+etcd_need
+trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null || true; etcd_stop; rm -rf "$T"' EXIT
+etcd_start 3 23840 "$T/etcd" || { echo "bench cluster: etcd did not start"; exit 1; }
+cat >"$T/policy.ini" <<'INI'
+[ahead]
+lease_ttl = 1h
+queue_timeout = 0
+[pool p]
+capacity = cpu=1000, memory=1Ti
+[class c]
+priority = 1
+[tenant t]
+INI
+set +e
+python3 -u - "$BIN" "$T" "etcd://$ETCD_EP/bench" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" "$SECS" "$CLIENTS" <<'PY'
+import http.client, json, os, re, signal, socket, subprocess, sys, threading, time
+
+A, T, DB, URLS, ETCDCTL, ETCD0, SECS, CLIENTS = sys.argv[1:9]
+SECS, CLIENTS, CAP = float(SECS), int(CLIENTS), 1000 * 1000
+lock = threading.Lock()
+
+
+def req(port, method, path, body=None, key=None):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    h = {"Authorization": "Bearer " + TOKEN} if TOKEN else {}
+    if key:
+        h["Idempotency-Key"] = key
+    try:
+        c.request(method, path, json.dumps(body) if body is not None else None, h)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else None)
+    finally:
+        c.close()
+
+
+class Inst:
+    def __init__(self, i):
+        self.i = i
+
+    def start(self, first=False):
+        err = os.path.join(T, "serve%d.err" % self.i)
+        off = os.path.getsize(err) if os.path.exists(err) else 0
+        self.port = getattr(self, "port", None) or free_port()
+        args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen",
+                "127.0.0.1:%d" % self.port, "--log-level", "warn", "--shadow-db",
+                os.path.join(T, "shadow%d.db" % self.i)]
+        if first:
+            args += ["--admin-token-file", os.path.join(T, "token")]
+        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
+                                     stderr=open(err, "ab"))
+        with open(os.path.join(T, "pids"), "a") as f:
+            f.write("%d\n" % self.proc.pid)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                req(self.port, "GET", "/healthz")
+                return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise SystemExit("bench cluster: instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+TOKEN = None
+insts = [Inst(0).start(first=True)]
+TOKEN = open(os.path.join(T, "token")).read().strip()
+insts += [Inst(1).start(), Inst(2).start()]
+stats = {"retries": 0, "gave_up": 0}
+
+
+def call(home, method, path, body=None, key=None):
+    for attempt in range(150):
+        live = [x for x in insts if x.proc.poll() is None] or insts
+        inst = live[(home + attempt) % len(live)]
+        try:
+            st, j = req(inst.port, method, path, body, key)
+            if st in (200, 201, 404, 409):
+                return st, j
+        except OSError:
+            pass
+        with lock:
+            stats["retries"] += 1
+        time.sleep(0.05)
+    with lock:
+        stats["gave_up"] += 1
+    return None, None
+
+
+BODY = {"tenant": "t", "pool": "p", "resources": {"cpu": "1"}}
+
+
+def load(tag, secs, on_third=None):
+    stop = threading.Event()
+    lat, acked, released = [], {}, set()
+    seq = iter(range(10 ** 9))
+
+    def worker(w):
+        while not stop.is_set():
+            with lock:
+                k = "%s%d" % (tag, next(seq))
+            t0 = time.monotonic()
+            st, j = call(w, "POST", "/v1/allocations", BODY, key=k)
+            if st is None:
+                continue
+            with lock:
+                acked[k] = (st, j.get("id") if st == 201 else None)
+            if st == 201:
+                st2, _ = call(w + 1, "DELETE", "/v1/allocations/%d" % j["id"])
+                if st2 in (200, 404):
+                    with lock:
+                        released.add(k)
+                        lat.append(time.monotonic() - t0)
+
+    ts = [threading.Thread(target=worker, args=(w,)) for w in range(CLIENTS)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    if on_third:
+        time.sleep(secs / 3)
+        on_third()
+        time.sleep(secs - secs / 3)
+    else:
+        time.sleep(secs)
+    stop.set()
+    for t in ts:
+        t.join()
+    return time.monotonic() - t0, lat, acked, released
+
+
+def etcd_get(prefix):
+    out = subprocess.run([ETCDCTL, "--endpoints", URLS, "--command-timeout", "20s", "get", "--prefix", prefix],
+                         env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, text=True, timeout=120)
+    lines = out.stdout.split("\n")
+    return [(lines[i], lines[i + 1]) for i in range(0, len(lines) - 1, 2)]
+
+
+def pct(v, q):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(q * len(v)))] * 1000 if v else 0
+
+
+secs, lat, acked, _ = load("a", SECS)
+pairs_per_s = len(lat) / secs
+p50, p99 = pct(lat, 0.50), pct(lat, 0.99)
+print("run 1: %d pairs in %.1f s by %d clients on 3 instances: %.0f pairs/s, p50 %.1f ms, p99 %.1f ms, %d resent"
+      % (len(lat), secs, CLIENTS, pairs_per_s, p50, p99, stats["retries"]))
+
+
+def kill():
+    os.kill(int(ETCD0), signal.SIGKILL)
+    insts[2].proc.kill()
+    insts[2].proc.wait()
+    print("run 2: killed etcd member 0 and instance 2")
+
+
+secs, lat2, acked, released = load("b", SECS, kill)
+allocs = {}
+for k, v in etcd_get("/bench/s/a/"):
+    row = json.loads(v)
+    m = re.search(r"cpu=([0-9.]+)(m?)", row["r"])
+    allocs[row["id"]] = (int(m.group(1)) if m.group(2) else int(float(m.group(1)) * 1000)) if m else 0
+owners = {}
+for k, v in etcd_get("/bench/idem/"):
+    row = json.loads(v)
+    if row["st"] == 201 and k.rsplit("/", 1)[1].startswith("b"):
+        owners.setdefault(json.loads(row["b"])["id"], []).append(k)
+live = {v[1] for k, v in acked.items() if v[0] == 201 and k not in released}
+lost = len(live - set(allocs))
+dup = sum(len(v) - 1 for v in owners.values()) + len(set(allocs) - set(owners))
+over = max(0, sum(allocs.values()) - CAP)
+print("run 2: %d pairs, %d acknowledged allocations left live, %d in etcd, %d resent, %d given up"
+      % (len(lat2), len(live), len(allocs), stats["retries"], stats["gave_up"]))
+print("time: each pair is 2 writes; each write is a head read + one etcd txn (a majority fsync), plus a reload")
+print("      (one range of the state) whenever another instance committed since: instances take turns")
+print("cluster_pairs_per_s=%d cluster_p99_ms=%d cluster_lost=%d cluster_duplicated=%d cluster_overcommit=%d"
+      % (pairs_per_s, p99, lost, dup, over))
+sys.exit(0 if lost == 0 and dup == 0 and over == 0 and stats["gave_up"] == 0 else 1)
+PY

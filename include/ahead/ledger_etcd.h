@@ -1,0 +1,49 @@
+/* ahead: the etcd ledger — one ledger shared by several instances.
+ *
+ * Every piece of ledger state is a key under a prefix in etcd (v3, reached
+ * through its JSON gateway); docs/CLUSTER.md has the layout. Every commit
+ * is ONE etcd transaction whose compare is "PREFIX/s/head was last changed
+ * at the revision this instance loaded or committed" and which rewrites
+ * head: commits are serialisable across instances. A failed compare
+ * writes nothing and returns AH_EBUSY; the next begin returns 1 (reload)
+ * and the caller decides again on the state etcd has. Correctness rests on
+ * that compare alone; the instance key's lease only says who is alive.
+ * Durability is etcd's: a commit is acknowledged once a majority of the
+ * members has it in its fsynced WAL. */
+#ifndef AHEAD_LEDGER_ETCD_H
+#define AHEAD_LEDGER_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ahead/ledger.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+	long timeout_ms;        /* per request to a member; 0: 2000 */
+	int lease_ttl_s;        /* the instance key's lease; 0: 10; < 0: no instance key */
+	const char *instance;   /* name of the instance key; NULL: host-pid */
+} ah_ledger_etcd_opts;
+
+/* endpoints: comma-separated "http://HOST:PORT"; prefix: "/ahead/NAME"
+ * (no trailing '/'). Fails (AH_ESTORE, the message naming the endpoint)
+ * when no endpoint answers. */
+int ah_ledger_etcd_open(const char *endpoints, const char *prefix, const ah_ledger_etcd_opts *o, ah_ledger **out,
+			char *err, size_t errlen);
+bool ah_ledger_is_etcd(const ah_ledger *l);
+/* The etcd revision this handle's view was loaded or committed at. */
+long long ah_ledger_etcd_revision(const ah_ledger *l);
+
+/* "etcd://HOST:PORT[,HOST:PORT...]/PREFIX" split into endpoints
+ * ("http://HOST:PORT,...") and prefix ("/PREFIX", "/ahead" when empty).
+ * AH_EINVAL when path is not such a URL. */
+bool ah_ledger_etcd_url(const char *path);
+int ah_ledger_etcd_url_parse(const char *path, char *endpoints, size_t elen, char *prefix, size_t plen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

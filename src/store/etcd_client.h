@@ -1,0 +1,42 @@
+/* ahead: a small client of etcd's v3 JSON gateway (private to the store):
+ * POST a JSON request to one of the endpoints, get the parsed answer. Keys
+ * and values travel base64-encoded; etcd's int64 fields come back as JSON
+ * strings. One connection, kept alive; on a connection failure or an
+ * "unavailable" answer the next endpoint is tried, in turn. */
+#ifndef AHEAD_STORE_ETCD_CLIENT_H
+#define AHEAD_STORE_ETCD_CLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct etcd_client etcd_client;
+
+/* endpoints: "http://h:p[,http://h:p...]"; timeout_ms bounds each request
+ * (the connect step gets at most half of it). */
+int etcd_client_new(const char *endpoints, long timeout_ms, etcd_client **out, char *err, size_t errlen);
+void etcd_client_free(etcd_client *c);
+/* POSTs req to path ("/v3/kv/range"); *out is the answer (caller decrefs).
+ * AH_ESTORE when no endpoint answered or etcd refused (message names the
+ * endpoint and etcd's words: etcd_client_errmsg). */
+int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out);
+const char *etcd_client_errmsg(const etcd_client *c);
+/* The endpoint the last call went to. */
+const char *etcd_client_endpoint(const etcd_client *c);
+
+/* Base64 of n bytes, as a new JSON string (NULL: no memory). */
+json_t *etcd_b64(const void *data, size_t n);
+json_t *etcd_b64s(const char *s);
+/* Decodes base64 text into a new NUL-terminated buffer (*out_n bytes
+ * before the NUL). AH_EPARSE on bad text. */
+int etcd_unb64(const char *s, char **out, size_t *out_n);
+/* An int64 field that etcd sends as a string (or a number); 0 when absent. */
+int64_t etcd_i64(const json_t *obj, const char *field);
+/* The answer's header.revision. */
+int64_t etcd_revision(const json_t *resp);
+
+/* A key range for a prefix: the prefix with its last byte plus one. */
+void etcd_prefix_end(const char *prefix, char *out, size_t outlen);
+
+#endif

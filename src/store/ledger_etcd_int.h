@@ -1,0 +1,107 @@
+/* ahead: the etcd ledger's shared parts (private): the handle, the staged
+ * writes of the open transaction, the key layout (docs/CLUSTER.md). */
+#ifndef AHEAD_STORE_LEDGER_ETCD_INT_H
+#define AHEAD_STORE_LEDGER_ETCD_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ahead/ledger.h"
+#include "store/etcd_client.h"
+
+#define ETCD_KEY_MAX 1024
+
+/* The counters every commit rewrites in PREFIX/s/head. */
+typedef struct {
+	int64_t n;        /* commits */
+	int64_t ev;       /* newest event seq */
+	int64_t au;       /* newest audit seq */
+	int64_t tg;       /* token generation */
+	int64_t pg;       /* policy generation */
+	int64_t id;       /* the engine's next id */
+} etcd_head;
+
+typedef struct {
+	char *key, *end;  /* end: a range delete's range_end, else NULL */
+	char *val;        /* NULL: delete */
+	size_t vlen;
+} etcd_op;
+
+typedef struct {
+	ah_ledger base;
+	etcd_client *c;
+	char prefix[256];
+	int64_t rev;      /* head's mod revision this view matches (0: no head yet) */
+	bool stale;       /* begin saw a newer head: load before committing */
+	etcd_head h, h0;  /* counters (with the open txn's changes), as at begin */
+	bool in_txn;
+	etcd_op *ops;
+	int n_ops, cap_ops;
+	ah_ledger_precond *pre;
+	int n_pre, cap_pre;
+	/* idempotency keys the open transaction read as absent: their put
+	 * needs no second read (the head compare covers a write meanwhile) */
+	char **absent;
+	int n_absent, cap_absent;
+	char errmsg[1100];
+	int64_t lease;    /* the instance key's lease ID, 0: none */
+	int lease_ttl_s;
+	int64_t keepalive_at_ns;
+	char inst_key[ETCD_KEY_MAX];
+} etcd_ledger;
+
+/* PREFIX + fmt..., into out (ETCD_KEY_MAX). */
+void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Stages a put (val of vlen bytes) or a delete (val NULL) of key, replacing
+ * an op of the same key staged before (etcd refuses a txn naming a key
+ * twice). */
+int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
+int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
+int etcd_stage_range_delete(etcd_ledger *m, const char *key, const char *end);
+/* Notes key as read absent in the open transaction; is it? */
+void etcd_absent_note(etcd_ledger *m, const char *key);
+bool etcd_absent(const etcd_ledger *m, const char *key);
+/* The staged op of key, or NULL. */
+const etcd_op *etcd_staged(const etcd_ledger *m, const char *key);
+
+/* Range [key, end) (end NULL: key alone) at revision rev (0: newest);
+ * limit <= 0: all. *out: the answer; kvs in json_object_get(*out, "kvs"). */
+int etcd_range(etcd_ledger *m, const char *key, const char *end, int64_t limit, int64_t rev, bool keys_only,
+	       json_t **out);
+/* One kv of a range answer decoded: its key and value (malloc'd). */
+int etcd_kv(const json_t *kv, char **key, char **val, size_t *vlen);
+/* The value of one key parsed as JSON (AH_ENOENT when absent). */
+int etcd_get_json(etcd_ledger *m, const char *key, json_t **out, int64_t *mod_rev);
+
+/* Runs fn in the open transaction, or in one of its own (head read,
+ * staged, committed; retried when another instance committed meanwhile). */
+int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *arg);
+/* Reads head: its mod revision and counters. */
+int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h);
+
+int etcd_fail(etcd_ledger *m, int rc);
+
+/* The records' ops (ledger_etcd_records.c). */
+int etcd_event(ah_ledger *l, const ah_ledger_event *ev);
+int etcd_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, const ah_event_row *ev), void *ctx);
+int etcd_events_compact(ah_ledger *l, int64_t before_ns, int64_t keep_min, size_t *out_n);
+int etcd_events_bounds(ah_ledger *l, int64_t *out_first, int64_t *out_last);
+int etcd_alloc_versions(ah_ledger *l, int (*fn)(void *ctx, uint64_t id, int64_t last_seq), void *ctx);
+int etcd_demand_put(ah_ledger *l, const ah_dimset *dims, const ah_demand_row *row, int64_t keep_after_ns,
+		    int max_rows);
+int etcd_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
+		     int (*fn)(void *ctx, const ah_demand_row *row), void *ctx);
+int etcd_token_put(ah_ledger *l, const struct ah_token_row *t);
+int etcd_token_list(ah_ledger *l, int (*fn)(void *ctx, const struct ah_token_row *t), void *ctx);
+int etcd_token_generation(ah_ledger *l, uint64_t *out_gen);
+int etcd_audit_put(ah_ledger *l, const struct ah_audit_row *r);
+int etcd_audit_list(ah_ledger *l, const struct ah_audit_query *q,
+		    int (*fn)(void *ctx, const struct ah_audit_row *r), void *ctx);
+int etcd_idem_get(ah_ledger *l, const char *scope, const char *key,
+		  int (*fn)(void *ctx, const struct ah_idem_row *r), void *ctx);
+int etcd_idem_put(ah_ledger *l, const struct ah_idem_row *r);
+int etcd_idem_sweep(ah_ledger *l, int64_t before_ns, size_t *out_n);
+
+#endif

@@ -1,0 +1,399 @@
+/* The etcd ledger's contract, against one etcd member this test starts
+ * (and stops) on loopback ports 23780/23781; skipped when etcd is not
+ * installed. A round trip through put and load, a second handle's commit
+ * refused (AH_EBUSY) when another handle committed since it loaded, with
+ * nothing of it written; the policy precondition; the API's records. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ahead/api_records.h"
+#include "ahead/engine.h"
+#include "ahead/error.h"
+#include "ahead/ledger.h"
+#include "ahead/ledger_etcd.h"
+#include "ahead/policy.h"
+
+#define ETCD "/usr/bin/etcd"
+#define EP "http://127.0.0.1:23780"
+
+static pid_t etcd_pid;
+static char datadir[256];
+static int prefix_n;
+static char prefix[64];
+
+static const char *text = "[pool p]\ncapacity = cpu=8, memory=8Gi\n[class c]\npriority = 1\n[tenant t]\n";
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+static int start_etcd(void **state)
+{
+	(void)state;
+	if (access(ETCD, X_OK) != 0)
+		return 0;
+	snprintf(datadir, sizeof datadir, "/tmp/ahead-test-etcd-%d", (int)getpid());
+	etcd_pid = fork();
+	if (etcd_pid == 0) {
+		freopen("/dev/null", "w", stdout);
+		freopen("/dev/null", "w", stderr);
+		execl(ETCD, ETCD, "--name", "t0", "--data-dir", datadir, "--listen-client-urls", EP,
+		      "--advertise-client-urls", EP, "--listen-peer-urls", "http://127.0.0.1:23781",
+		      "--initial-advertise-peer-urls", "http://127.0.0.1:23781", "--initial-cluster",
+		      "t0=http://127.0.0.1:23781", "--heartbeat-interval", "200", "--election-timeout", "2000",
+		      "--max-txn-ops", "10000", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) { /* up to 10 s */
+		ah_ledger *l = NULL;
+		char err[256];
+		ah_ledger_etcd_opts o = {.timeout_ms = 500, .lease_ttl_s = -1};
+		if (ah_ledger_etcd_open(EP, "/probe", &o, &l, err, sizeof err) == 0) {
+			ah_ledger_free(l);
+			return 0;
+		}
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+static int stop_etcd(void **state)
+{
+	(void)state;
+	if (etcd_pid > 0) {
+		kill(etcd_pid, SIGTERM);
+		waitpid(etcd_pid, NULL, 0);
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", datadir);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A fresh prefix per test: no test sees another's keys. */
+static ah_ledger *open_ledger(bool fresh)
+{
+	if (fresh)
+		snprintf(prefix, sizeof prefix, "/t%d-%d", (int)getpid(), ++prefix_n);
+	ah_ledger *l = NULL;
+	char err[256];
+	ah_ledger_etcd_opts o = {.timeout_ms = 2000};
+	assert_int_equal(ah_ledger_etcd_open(EP, prefix, &o, &l, err, sizeof err), 0);
+	assert_true(ah_ledger_is_etcd(l));
+	return l;
+}
+
+static void need_etcd(void)
+{
+	if (etcd_pid <= 0) {
+		print_message("SKIP: %s not installed (Debian: etcd-server)\n", ETCD);
+		skip();
+	}
+}
+
+typedef struct {
+	int allocs, queued, caps;
+	uint64_t ids[16];
+	ah_vec cap;
+} counts;
+
+static int c_alloc(void *ctx, const ah_ledger_row *r)
+{
+	counts *c = ctx;
+	if (c->allocs < 16)
+		c->ids[c->allocs] = r->id;
+	c->allocs++;
+	return 0;
+}
+
+static int c_queued(void *ctx, const ah_ledger_row *r)
+{
+	(void)r;
+	((counts *)ctx)->queued++;
+	return 0;
+}
+
+static int c_cap(void *ctx, const char *pool, const ah_vec *cap)
+{
+	counts *c = ctx;
+	if (!strcmp(pool, "p"))
+		c->cap = *cap;
+	c->caps++;
+	return 0;
+}
+
+static counts load(ah_ledger *l, const ah_policy *pol, uint64_t *next)
+{
+	counts c = {0};
+	ah_ledger_loader ld = {.ctx = &c, .alloc = c_alloc, .queued = c_queued, .pool_capacity = c_cap};
+	uint64_t n = 0;
+	assert_int_equal(l->ops->load(l, &pol->dims, &ld, &n), 0);
+	if (next)
+		*next = n;
+	return c;
+}
+
+static ah_ledger_row row(const ah_policy *pol, uint64_t id, int64_t cpu_milli)
+{
+	ah_ledger_row r = {.id = id, .tenant = "t", .pool = "p", .klass = "c", .params = "", .created_ns = 1,
+			   .expires_ns = 100};
+	r.res.v[ah_dimset_find(&pol->dims, "cpu")] = cpu_milli;
+	return r;
+}
+
+static ah_policy *policy(void)
+{
+	ah_policy *pol;
+	char err[256];
+	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", &pol, err, sizeof err), 0);
+	return pol;
+}
+
+static void round_trip(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true);
+	a->dims = &pol->dims;
+	assert_int_equal(a->ops->begin(a), 0);
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 5), 0);
+	ah_ledger_row r = row(pol, 7, 1500);
+	assert_int_equal(a->ops->put_alloc(a, &r), 0);
+	assert_int_equal(a->ops->set_next_id(a, 8), 0);
+	int crc = a->ops->commit(a);
+	if (crc)
+		print_message("commit: %s\n", ah_ledger_errmsg(a));
+	assert_int_equal(crc, 0);
+	/* a second handle, as another instance would */
+	ah_ledger *b = open_ledger(false);
+	uint64_t next = 0, gen = 0;
+	counts c = load(b, pol, &next);
+	assert_int_equal(c.allocs, 1);
+	assert_int_equal(c.ids[0], 7);
+	assert_int_equal(c.caps, 1);
+	assert_int_equal(c.cap.v[ah_dimset_find(&pol->dims, "cpu")], 8000);
+	assert_int_equal(next, 8);
+	assert_int_equal(ah_ledger_policy_generation(b, &gen), 0);
+	assert_int_equal(gen, 1);
+	char *t = NULL;
+	int64_t at = 0;
+	assert_int_equal(ah_ledger_policy_get(b, &t, &at), 0);
+	assert_string_equal(t, text);
+	assert_int_equal(at, 5);
+	free(t);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+	ah_policy_free(pol);
+}
+
+static void concurrent_commit_refused(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true), *b = open_ledger(false);
+	a->dims = b->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 1), 0);
+	load(a, pol, NULL);
+	load(b, pol, NULL);
+	/* both begin on the same view */
+	assert_int_equal(a->ops->begin(a), 0);
+	assert_int_equal(b->ops->begin(b), 0);
+	ah_ledger_row ra = row(pol, 1, 6000), rb = row(pol, 2, 6000);
+	assert_int_equal(a->ops->put_alloc(a, &ra), 0);
+	assert_int_equal(b->ops->put_alloc(b, &rb), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	/* b decided on a view a has changed: refused, nothing of it written */
+	assert_int_equal(b->ops->commit(b), AH_EBUSY);
+	assert_non_null(strstr(ah_ledger_errmsg(b), "another instance committed"));
+	counts c = load(a, pol, NULL);
+	assert_int_equal(c.allocs, 1);
+	assert_int_equal(c.ids[0], 1);
+	/* b's next begin says: reload first */
+	assert_int_equal(b->ops->begin(b), 1);
+	load(b, pol, NULL);
+	assert_int_equal(b->ops->put_alloc(b, &rb), 0);
+	assert_int_equal(b->ops->commit(b), 0);
+	assert_int_equal(load(a, pol, NULL).allocs, 2);
+	/* a stale handle that does not reload cannot commit either */
+	ah_ledger_row rc3 = row(pol, 3, 1000);
+	assert_int_equal(b->ops->begin(b), 0);
+	assert_int_equal(b->ops->put_alloc(b, &rc3), 0);
+	assert_int_equal(b->ops->commit(b), 0);
+	assert_int_equal(a->ops->begin(a), 1);
+	assert_int_equal(a->ops->del_alloc(a, 2), 0);
+	assert_int_equal(a->ops->commit(a), AH_EBUSY);
+	assert_int_equal(load(b, pol, NULL).allocs, 3);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+	ah_policy_free(pol);
+}
+
+static void engines_never_overcommit(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true), *b = open_ledger(false);
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 1), 0);
+	uint64_t gen;
+	assert_int_equal(ah_ledger_policy_generation(a, &gen), 0);
+	ah_engine *ea, *eb;
+	assert_int_equal(ah_engine_new(pol, a, 2, &ea), 0);
+	assert_int_equal(ah_engine_new(pol, b, 2, &eb), 0);
+	ah_engine_set_policy_generation(ea, gen);
+	ah_engine_set_policy_generation(eb, gen);
+	ah_request rq = {.tenant = "t", .pool = "p", .queue_timeout_ns = 0};
+	rq.res.v[ah_dimset_find(&pol->dims, "cpu")] = 6000;
+	ah_decision da, db;
+	assert_int_equal(ah_engine_request(ea, &rq, 3, &da), 0);
+	assert_int_equal(da.outcome, AH_GRANTED);
+	/* eb reloads (its begin saw a's commit) and refuses: 6 + 6 > 8 */
+	assert_int_equal(ah_engine_request(eb, &rq, 4, &db), 0);
+	assert_int_equal(db.outcome, AH_REFUSED);
+	assert_int_equal(load(a, pol, NULL).allocs, 1);
+	/* a policy applied by another handle: the engine's commit is refused */
+	assert_int_equal(ah_ledger_policy_put(b, text, pol, 5), 0);
+	rq.res.v[ah_dimset_find(&pol->dims, "cpu")] = 1000;
+	assert_int_equal(ah_engine_request(ea, &rq, 6, &da), AH_EBUSY);
+	assert_int_equal(load(a, pol, NULL).allocs, 1);
+	ah_engine_free(ea);
+	ah_engine_free(eb);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+	ah_policy_free(pol);
+}
+
+typedef struct {
+	int n;
+	int64_t last_seq;
+	char body[64];
+} seen;
+
+static int ev_seen(void *ctx, const ah_event_row *ev)
+{
+	seen *s = ctx;
+	s->n++;
+	s->last_seq = ev->seq;
+	return 0;
+}
+
+static int idem_seen(void *ctx, const ah_idem_row *r)
+{
+	seen *s = ctx;
+	s->n++;
+	snprintf(s->body, sizeof s->body, "%s", r->body);
+	return 0;
+}
+
+static int tok_seen(void *ctx, const ah_token_row *t)
+{
+	seen *s = ctx;
+	s->n++;
+	snprintf(s->body, sizeof s->body, "%s", t->name);
+	return 0;
+}
+
+static void records(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true);
+	a->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 1), 0);
+	assert_int_equal(a->ops->begin(a), 0);
+	ah_ledger_event ev = {.t_ns = 2, .kind = AH_EV_GRANT, .id = 1, .tenant = "t", .pool = "p"};
+	assert_int_equal(a->ops->event(a, &ev), 0);
+	ah_idem_row ir = {.scope = "tok", .key = "k1", .status = 201, .body = "{\"id\":1}", .t_ns = 2};
+	assert_int_equal(ah_ledger_idem_put(a, &ir), 0);
+	assert_int_equal(ah_ledger_idem_put(a, &ir), AH_EEXIST);
+	assert_int_equal(a->ops->commit(a), 0);
+	seen s = {0};
+	assert_int_equal(ah_ledger_events(a, NULL, ev_seen, &s), 0);
+	assert_int_equal(s.n, 2); /* the policy's and the grant */
+	int64_t first, last;
+	assert_int_equal(ah_ledger_events_bounds(a, &first, &last), 0);
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 2);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ah_ledger_idem_get(a, "tok", "k1", idem_seen, &s), 0);
+	assert_string_equal(s.body, "{\"id\":1}");
+	assert_int_equal(ah_ledger_idem_get(a, "tok", "k2", idem_seen, &s), AH_ENOENT);
+	/* a key whose transaction failed is not there */
+	ah_ledger *b = open_ledger(false);
+	assert_int_equal(b->ops->begin(b), 1);
+	assert_int_equal(ah_ledger_idem_put(a, &(ah_idem_row){.scope = "tok", .key = "k3", .body = "{}", .t_ns = 3}), 0);
+	ah_idem_row ir2 = {.scope = "tok", .key = "k2", .status = 201, .body = "{}", .t_ns = 3};
+	assert_int_equal(ah_ledger_idem_put(b, &ir2), 0);
+	assert_int_equal(b->ops->commit(b), AH_EBUSY);
+	assert_int_equal(ah_ledger_idem_get(a, "tok", "k2", idem_seen, &s), AH_ENOENT);
+	size_t swept = 0;
+	assert_int_equal(ah_ledger_idem_sweep(a, 3, &swept), 0);
+	assert_int_equal(swept, 1);
+	assert_int_equal(ah_ledger_idem_get(a, "tok", "k1", idem_seen, &s), AH_ENOENT);
+	/* tokens */
+	ah_token_row t = {.id = "tk-1", .name = "ops", .role = AH_ROLE_ADMIN, .created_ns = 4};
+	uint64_t g0 = 0, g1 = 0;
+	assert_int_equal(ah_ledger_token_generation(a, &g0), 0);
+	assert_int_equal(ah_ledger_token_put(a, &t), 0);
+	assert_int_equal(ah_ledger_token_generation(b, &g1), 0);
+	assert_int_equal(g1, g0 + 1);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ah_ledger_token_list(b, tok_seen, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.body, "ops");
+	/* compaction keeps the newest */
+	size_t dropped = 0;
+	assert_int_equal(ah_ledger_events_compact(a, 100, 1, &dropped), 0);
+	assert_int_equal(dropped, 1);
+	assert_int_equal(ah_ledger_events_bounds(a, &first, &last), 0);
+	assert_int_equal(first, 2);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+	ah_policy_free(pol);
+}
+
+static void unreachable_named(void **state)
+{
+	(void)state;
+	ah_ledger *l = NULL;
+	char err[512];
+	ah_ledger_etcd_opts o = {.timeout_ms = 300};
+	assert_int_equal(ah_ledger_etcd_open("http://127.0.0.1:1", "/x", &o, &l, err, sizeof err), AH_ESTORE);
+	assert_non_null(strstr(err, "127.0.0.1:1"));
+	char ep[256], pre[64];
+	assert_int_equal(ah_ledger_etcd_url_parse("etcd://a:1,b:2/x/y", ep, sizeof ep, pre, sizeof pre), 0);
+	assert_string_equal(ep, "http://a:1,http://b:2");
+	assert_string_equal(pre, "/x/y");
+	assert_int_equal(ah_ledger_etcd_url_parse("etcd://a:1", ep, sizeof ep, pre, sizeof pre), 0);
+	assert_string_equal(pre, "/ahead");
+	assert_int_equal(ah_ledger_etcd_url_parse("etcd:///x", ep, sizeof ep, pre, sizeof pre), AH_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(concurrent_commit_refused),
+		cmocka_unit_test(engines_never_overcommit),
+		cmocka_unit_test(records),
+		cmocka_unit_test(unreachable_named),
+	};
+	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
+}
