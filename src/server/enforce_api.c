@@ -104,7 +104,7 @@ static api_enforce *ensure(ah_api *a)
 	if (rc == 0)
 		rc = ah_acg_new(&roots, e->parent, &e->acg, err, sizeof err);
 	if (rc < 0) {
-		snprintf(e->error, sizeof e->error, "cannot find the cgroup mounts: %s", err);
+		snprintf(e->error, sizeof e->error, "cannot find the cgroup mounts: %.280s", err);
 		ah_log(AH_LOG_WARN, "msg=enforce_unavailable detail=\"%s\"", e->error);
 		e->key[0] = '\0'; /* tried again at the next event or tick */
 		return NULL;
@@ -138,7 +138,7 @@ static void set_one(ah_api *a, api_enforce *e, uint64_t id, const char *klass, c
 	fmt_limits(&want, lim, sizeof lim);
 	int rc = ah_acg_set(e->acg, id, &want, &o, err, sizeof err);
 	if (rc < 0) {
-		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %s", id, err);
+		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %.280s", id, err);
 		ah_log(AH_LOG_WARN, "msg=enforce_failed id=%" PRIu64 " why=%s detail=\"%s\"", id, why, err);
 		return;
 	}
@@ -150,7 +150,7 @@ static void drop_one(api_enforce *e, uint64_t id)
 {
 	char err[512] = "";
 	if (ah_acg_drop(e->acg, id, err, sizeof err) < 0) {
-		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %s", id, err);
+		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %.280s", id, err);
 		ah_log(AH_LOG_WARN, "msg=enforce_remove_failed id=%" PRIu64 " detail=\"%s\"", id, err);
 	}
 }
@@ -223,7 +223,7 @@ static void reconcile(ah_api *a, api_enforce *e)
 	char err[512] = "";
 	int rc = ah_acg_sweep(e->acg, l.ids, l.n, &removed, err, sizeof err);
 	if (rc < 0) {
-		snprintf(e->error, sizeof e->error, "sweep: %s", err);
+		snprintf(e->error, sizeof e->error, "sweep: %.280s", err);
 		ah_log(AH_LOG_WARN, "msg=enforce_sweep_failed detail=\"%s\"", err);
 	}
 	if (removed) {
@@ -292,7 +292,7 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 			e->stopped = true;
 			char err[512] = "";
 			if (P->linux_host.on_stop == AH_ON_STOP_RESTORE && ah_acg_unlimit_all(e->acg, err, sizeof err) < 0) {
-				snprintf(e->error, sizeof e->error, "restore: %s", err);
+				snprintf(e->error, sizeof e->error, "restore: %.280s", err);
 				ah_log(AH_LOG_WARN, "msg=enforce_restore_failed detail=\"%s\"", err);
 			}
 			ah_log(AH_LOG_INFO, "msg=enforce_stopped on_stop=%s",
@@ -313,7 +313,7 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 		char err[512] = "";
 		ah_acg_events ev = {.drift = on_drift, .soft_over = on_soft_over, .ctx = e};
 		if (ah_acg_check(e->acg, &o, &ev, err, sizeof err) < 0) {
-			snprintf(e->error, sizeof e->error, "check: %s", err);
+			snprintf(e->error, sizeof e->error, "check: %.280s", err);
 			ah_log(AH_LOG_WARN, "msg=enforce_check_failed detail=\"%s\"", err);
 		}
 	}
