@@ -28,54 +28,7 @@
 #define MiB ((uint64_t)1 << 20)
 #define GiB ((uint64_t)1 << 30)
 
-static char root[PATH_MAX];
-
-static void mkdirs(const char *path)
-{
-	char b[PATH_MAX];
-	snprintf(b, sizeof b, "%s", path);
-	for (char *p = b + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(b, 0755);
-			*p = '/';
-		}
-	mkdir(b, 0755);
-}
-
-static void wr(const char *rel, const char *fmt, ...)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/%s", root, rel);
-	char *slash = strrchr(p, '/');
-	*slash = 0;
-	mkdirs(p);
-	*slash = '/';
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fclose(f);
-}
-
-/* The content of ROOT/rel, without a trailing newline. */
-static const char *rd(const char *rel)
-{
-	static char b[4096];
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/%s", root, rel);
-	FILE *f = fopen(p, "r");
-	if (!f)
-		return "(absent)";
-	size_t n = fread(b, 1, sizeof b - 1, f);
-	fclose(f);
-	b[n] = 0;
-	while (n && b[n - 1] == '\n')
-		b[--n] = 0;
-	return b;
-}
+#include "tree_fixture.h"
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
