@@ -179,6 +179,16 @@ sleep 1
 [ "$(rd alloc-1/cpu.max)" = "200000 100000" ] && ok || bad "adopted drift was overwritten: $(rd alloc-1/cpu.max)"
 grep -q 'msg=drift id=1 limits="cpu" action=adopted' "$T/e" && ok || bad "adopt not logged"
 grep -q '^ahead_enforce_drift_total{action="adopted"} 1$' <<<"$(get /metrics)" && ok || bad "adopted counter"
+# ... and kept across a restart (the ledger's drift event records what was
+# adopted); a kill -9 loses nothing of it
+ev=$(get '/v1/events?limit=200')
+grep -q '"adopted"' <<<"$ev" && ok || bad "adoption not recorded in the event: $ev"
+kill -9 $pid; wait $pid 2>/dev/null
+start
+for _ in $(seq 50); do grep -q 'msg=enforce_adoption_kept id=1' "$T/e" && break; sleep 0.1; done
+grep -q 'msg=enforce_adoption_kept id=1' "$T/e" && ok || bad "adoption not kept at restart: $(grep enforce_ "$T/e" | tail -3)"
+sleep 1
+[ "$(rd alloc-1/cpu.max)" = "200000 100000" ] && ok || bad "adopted limit overwritten at restart: $(rd alloc-1/cpu.max)"
 
 # the global stop switch with on_stop = restore: limits back to none; and
 # when it ends, the desired limits again

@@ -112,7 +112,7 @@ static void oom_shown(const char *cg)
 
 static ah_acg_limits lim(uint64_t cpu_m, uint64_t high, uint64_t max)
 {
-	ah_acg_limits l = {cpu_m, high, max};
+	ah_acg_limits l = {.cpu_millicores = cpu_m, .mem_high_bytes = high, .mem_max_bytes = max};
 	return l;
 }
 
@@ -140,6 +140,66 @@ static void test_limits_of(void **state)
 	assert_string_equal(w, "cpu memory-hard");
 	ah_acg_drift_words(0, w, sizeof w);
 	assert_string_equal(w, "");
+}
+
+/* io: the allocation's "io" on each device named, both directions. */
+static void test_io(void **state)
+{
+	(void)state;
+	ah_dimset ds;
+	ah_dimset_init(&ds);
+	ah_vec v;
+	memset(&v, 0, sizeof v);
+	v.v[ah_dimset_find(&ds, "io")] = (int64_t)(50 * MiB);
+	ah_acg_limits l;
+	ah_acg_limits_of(&ds, &v, 0.25, &l);
+	ah_acg_device dev[2] = {{8, 0}, {259, 1}};
+	ah_acg_limits_io(&ds, &v, dev, 0, &l);
+	assert_int_equal(l.io_bps, 0); /* no device: not managed */
+	ah_acg_limits_io(&ds, &v, dev, 2, &l);
+	assert_int_equal(l.io_bps, 50 * MiB);
+	assert_int_equal(l.n_dev, 2);
+	assert_int_equal(l.dev[1].major, 259);
+	v.v[ah_dimset_find(&ds, "io")] = 0;
+	ah_acg_limits_io(&ds, &v, dev, 2, &l);
+	assert_int_equal(l.io_bps, 0);
+	assert_int_equal(l.n_dev, 0);
+
+	/* written to blkio on a v1 tree, read back as applied; a second set
+	 * writes nothing */
+	ah_cgroup_roots r;
+	roots_of(&r);
+	ah_alloc_cgroups *s = NULL;
+	char err[512] = "";
+	assert_int_equal(ah_acg_new(&r, "ahead", &s, err, sizeof err), 0);
+	v1_new("ahead/alloc-9", 10 * MiB);
+	wr("v1/blkio/ahead/alloc-9/blkio.throttle.read_bps_device", "");
+	wr("v1/blkio/ahead/alloc-9/blkio.throttle.write_bps_device", "");
+	ah_acg_limits want = lim(0, 0, 0);
+	want.io_bps = 50 * MiB;
+	want.n_dev = 1;
+	want.dev[0] = dev[0];
+	ah_acg_opts o;
+	ah_acg_opts_init(&o);
+	assert_int_equal(ah_acg_set(s, 9, &want, &o, err, sizeof err), 0);
+	assert_string_equal(rd("v1/blkio/ahead/alloc-9/blkio.throttle.read_bps_device"), "8:0 52428800");
+	assert_string_equal(rd("v1/blkio/ahead/alloc-9/blkio.throttle.write_bps_device"), "8:0 52428800");
+	ah_acg_limits d, a;
+	assert_true(ah_acg_get(s, 9, &d, &a));
+	assert_int_equal(a.io_bps, 50 * MiB);
+	assert_int_equal(a.n_dev, 1);
+	assert_int_equal(a.dev[0].major, 8);
+	ah_acg_stats st;
+	ah_acg_stats_get(s, &st);
+	uint64_t w1 = st.writes;
+	assert_int_equal(ah_acg_set(s, 9, &want, &o, err, sizeof err), 0);
+	ah_acg_stats_get(s, &st);
+	assert_int_equal(st.writes, w1);
+	/* changed by hand: restored by the check */
+	wr("v1/blkio/ahead/alloc-9/blkio.throttle.read_bps_device", "8:0 1000\n");
+	assert_int_equal(ah_acg_check(s, &o, NULL, err, sizeof err), 0);
+	assert_string_equal(rd("v1/blkio/ahead/alloc-9/blkio.throttle.read_bps_device"), "8:0 52428800");
+	ah_acg_free(s);
 }
 
 static void test_parent_checked(void **state)
@@ -310,6 +370,43 @@ static void test_drift(void **state)
 	ah_acg_free(s);
 }
 
+/* A restart keeping an adoption: nothing written, no drift while the
+ * kernel keeps the adopted value, drift found when it moves again. */
+static void test_adopt_at_start(void **state)
+{
+	(void)state;
+	ah_cgroup_roots r;
+	roots_of(&r);
+	ah_alloc_cgroups *s = NULL;
+	char err[512] = "";
+	assert_int_equal(ah_acg_new(&r, "ahead", &s, err, sizeof err), 0);
+	v1_new("ahead/alloc-5", 10 * MiB);
+	wr("v1/cpu/ahead/alloc-5/cpu.cfs_quota_us", "200000\n"); /* adopted before the restart: 2 cores */
+	ah_acg_limits desired = lim(500, 0, 0), adopted = lim(2000, 0, 0);
+	assert_int_equal(ah_acg_adopt(s, 5, &desired, &adopted, err, sizeof err), 0);
+	assert_true(ah_acg_holds(s, 5));
+	ah_acg_stats st;
+	ah_acg_stats_get(s, &st);
+	assert_int_equal(st.writes, 0);
+	ah_acg_opts o;
+	ah_acg_opts_init(&o);
+	drift_seen d = {0};
+	ah_acg_events ev = {.drift = on_drift, .ctx = &d};
+	assert_int_equal(ah_acg_check(s, &o, &ev, err, sizeof err), 0);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(rd("v1/cpu/ahead/alloc-5/cpu.cfs_quota_us"), "200000");
+	ah_acg_limits dd, aa;
+	assert_true(ah_acg_get(s, 5, &dd, &aa));
+	assert_int_equal(dd.cpu_millicores, 500);
+	assert_int_equal(aa.cpu_millicores, 2000);
+	/* moved again by hand, restore: back to desired */
+	wr("v1/cpu/ahead/alloc-5/cpu.cfs_quota_us", "300000\n");
+	assert_int_equal(ah_acg_check(s, &o, &ev, err, sizeof err), 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(rd("v1/cpu/ahead/alloc-5/cpu.cfs_quota_us"), "50000");
+	ah_acg_free(s);
+}
+
 static void test_dry_run(void **state)
 {
 	(void)state;
@@ -409,6 +506,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_limits_of),
+		cmocka_unit_test(test_io),
+		cmocka_unit_test(test_adopt_at_start),
 		cmocka_unit_test(test_parent_checked),
 		cmocka_unit_test(test_set_resize_drop),
 		cmocka_unit_test(test_drift),

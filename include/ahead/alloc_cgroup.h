@@ -38,9 +38,18 @@ typedef struct ah_alloc_cgroups ah_alloc_cgroups;
  * engine's, whose sizer.h has its own AH_LIMIT_NONE): 0 is not managed
  * (enforce.h's AH_LIMIT_KEEP), UINT64_MAX no limit (AH_LIMIT_NONE). */
 typedef struct {
+	uint32_t major, minor;
+} ah_acg_device;
+
+typedef struct {
 	uint64_t cpu_millicores;
 	uint64_t mem_high_bytes; /* the soft level: the reservation */
 	uint64_t mem_max_bytes;  /* the hard level above it */
+	/* io (v2 io.max rbps and wbps; v1 blkio.throttle.{read,write}_bps_device):
+	 * each direction on each device at io_bps. 0 or no device: not managed. */
+	uint64_t io_bps;
+	size_t n_dev;
+	ah_acg_device dev[AH_LINUX_IO_DEVICES_MAX];
 } ah_acg_limits;
 
 /* At most this many allocations' cgroups are held (more are refused with
@@ -83,6 +92,12 @@ void ah_acg_free(ah_alloc_cgroups *s); /* NULL-safe; leaves the cgroups as they 
  * above it (page-aligned). A dimension absent or 0 is not managed (KEEP).
  * Shared by `ahead run` and the daemon. */
 void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_margin, ah_acg_limits *out);
+/* Adds io: the allocation's "io" dimension (bytes/s) as the limit of each
+ * direction on each of the n devices (at most AH_LINUX_IO_DEVICES_MAX; a
+ * reservation covers reads and writes together, so each direction alone is
+ * held to it). Nothing when the dimension is absent or 0, or n is 0. */
+void ah_acg_limits_io(const ah_dimset *dims, const ah_vec *res, const ah_acg_device *dev, size_t n,
+		      ah_acg_limits *l);
 /* The fields of a drift mask (enforce.h AH_DRIFT_*) as words ("cpu memory-hard"), "" for none. */
 void ah_acg_drift_words(uint32_t mask, char *out, size_t len);
 
@@ -96,6 +111,13 @@ int ah_acg_paths(const ah_alloc_cgroups *s, uint64_t id, char (*paths)[AH_SYSPAT
  * first error (err says which file). */
 int ah_acg_set(ah_alloc_cgroups *s, uint64_t id, const ah_acg_limits *want, const ah_acg_opts *o, char *err,
 	       size_t errlen);
+/* At a restart with on_drift = adopt: holds an allocation whose limits
+ * were adopted before (what the ledger recorded) without writing: desired
+ * is kept for its next set, applied is adopted, so the next check finds
+ * drift only if the kernel moved away from it since. A cgroup not there
+ * (or one held already) is set to desired instead. */
+int ah_acg_adopt(ah_alloc_cgroups *s, uint64_t id, const ah_acg_limits *desired, const ah_acg_limits *adopted,
+		 char *err, size_t errlen);
 /* Forgets the allocation and removes its cgroup; while tasks remain it is
  * kept as pending and retried by each check (returns 0 then). */
 int ah_acg_drop(ah_alloc_cgroups *s, uint64_t id, char *err, size_t errlen);

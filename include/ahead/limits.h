@@ -146,6 +146,9 @@
 /* ---- cgroup limits the enforcer writes (enforce.h) ---- */
 /* Block devices one allocation may throttle (io.max lines). */
 #define AH_ENFORCE_IO_DEVICES_MAX 16
+/* [linux] io_devices: at most this many block devices (each gets the
+ * allocation's io limit). */
+#define AH_LINUX_IO_DEVICES_MAX 8
 /* Cgroups one plan orders together (an allocation, its parent, siblings). */
 #define AH_ENFORCE_ITEMS_MAX 64
 /* ahead run: the command's arguments (argv entries) and the bytes of a

@@ -135,6 +135,9 @@ typedef struct {
 	ah_enforce_api enforce_api; /* the daemon's cgroup per allocation (default off) */
 	char api_cgroup_parent[AH_LINUX_PARENT_MAX]; /* relative to each mount; "" = "ahead" */
 	bool adopt_drift;           /* on_drift: restore (false, default) or adopt a limit changed by hand */
+	bool sample_allocs;         /* sample_allocations: the daemon reports its cgroups' usage (default yes) */
+	int n_io_devices;           /* io_devices: where the io dimension is enforced (io.max / blkio) */
+	struct { uint32_t major, minor; } io_devices[AH_LINUX_IO_DEVICES_MAX];
 } ah_linux_policy;
 
 typedef enum {

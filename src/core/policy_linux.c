@@ -14,7 +14,8 @@
 #define NS_PER_S INT64_C(1000000000)
 #define LINUX_KEYS                                                                                    \
 	"observe, interval, host, max_cgroups, proc_root, cgroup_prefix, enforce, on_stop, shrink_cap, "   \
-	"run_unreachable, run_hard_margin, enforce_api, api_cgroup_parent, on_drift"
+	"run_unreachable, run_hard_margin, enforce_api, api_cgroup_parent, on_drift, "            \
+	"sample_allocations, io_devices"
 
 /* A glob names cgroups by their path under a mount: relative, no "..",
  * printable, no separators doubled. */
@@ -163,6 +164,49 @@ static int get_margin(struct loader *L, struct section *s, const struct entry *e
 	return 0;
 }
 
+/* io_devices: block devices as MAJ:MIN (what /proc/partitions and
+ * `lsblk -o MAJ:MIN` show), separated by commas or spaces, at most
+ * AH_LINUX_IO_DEVICES_MAX, none twice. */
+static int get_devices(struct loader *L, struct section *s, struct entry *e, ah_linux_policy *x)
+{
+	x->n_io_devices = 0;
+	const char *p = e->value;
+	while (*p) {
+		while (*p == ' ' || *p == ',' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		const char *t = p;
+		while (*p && *p != ' ' && *p != ',' && *p != '\t')
+			p++;
+		int len = (int)(p - t);
+		unsigned long maj, mnr;
+		char *end;
+		errno = 0;
+		maj = strtoul(t, &end, 10);
+		bool ok = end != t && *end == ':' && t[0] != '-' && t[0] != '+' && errno == 0 && maj <= 0xfff;
+		if (ok) {
+			const char *m = end + 1;
+			mnr = strtoul(m, &end, 10);
+			ok = end != m && end == p && m[0] != '-' && m[0] != '+' && errno == 0 && mnr <= 0xfffff;
+		}
+		if (!ok)
+			return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key,
+					   "'%.*s' is not a device MAJ:MIN (e.g. 8:0; major 0..4095, minor 0..1048575)",
+					   len > 40 ? 40 : len, t);
+		for (int i = 0; i < x->n_io_devices; i++)
+			if (x->io_devices[i].major == maj && x->io_devices[i].minor == mnr)
+				return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "device %lu:%lu is named twice", maj,
+						   mnr);
+		if (x->n_io_devices >= AH_LINUX_IO_DEVICES_MAX)
+			return ah_pol_fail(L, AH_EPOLICY, e->line, s, e->key, "more than %d devices",
+					   AH_LINUX_IO_DEVICES_MAX);
+		x->io_devices[x->n_io_devices].major = (uint32_t)maj;
+		x->io_devices[x->n_io_devices++].minor = (uint32_t)mnr;
+	}
+	return 0;
+}
+
 int ah_pol_linux(struct loader *L, struct section *s)
 {
 	ah_linux_policy *x = &L->P->linux_host;
@@ -173,6 +217,7 @@ int ah_pol_linux(struct loader *L, struct section *s)
 	x->max_cgroups = 100;
 	snprintf(x->proc_root, sizeof x->proc_root, "/proc");
 	x->run_hard_margin = 0.25;
+	x->sample_allocs = true;
 	for (int i = 0; i < s->n; i++) {
 		struct entry *e = &s->e[i];
 		const char *k = e->key;
@@ -230,7 +275,10 @@ int ah_pol_linux(struct loader *L, struct section *s)
 			int i = 0;
 			rc = get_word(L, s, e, w, 2, "restore, adopt", &i);
 			x->adopt_drift = i == 1;
-		}
+		} else if (!strcmp(k, "sample_allocations"))
+			rc = ah_pol_bool(L, s, e, &x->sample_allocs);
+		else if (!strcmp(k, "io_devices"))
+			rc = get_devices(L, s, e, x);
 		else
 			return ah_pol_unknown_key(L, s, e, LINUX_KEYS);
 		if (rc)

@@ -99,19 +99,46 @@ void ah_acg_limits_of(const ah_dimset *dims, const ah_vec *res, double hard_marg
 	}
 }
 
+void ah_acg_limits_io(const ah_dimset *dims, const ah_vec *res, const ah_acg_device *dev, size_t n,
+		      ah_acg_limits *l)
+{
+	int di = ah_dimset_find(dims, "io");
+	l->io_bps = 0;
+	l->n_dev = 0;
+	if (di < 0 || res->v[di] <= 0 || !n)
+		return;
+	l->io_bps = (uint64_t)res->v[di];
+	for (size_t i = 0; i < n && i < AH_LINUX_IO_DEVICES_MAX; i++)
+		l->dev[l->n_dev++] = dev[i];
+}
+
 static void to_limits(const ah_acg_limits *a, ah_limits *l)
 {
 	ah_limits_init(l);
 	l->cpu_millicores = a->cpu_millicores;
 	l->mem_high_bytes = a->mem_high_bytes;
 	l->mem_max_bytes = a->mem_max_bytes;
+	if (a->io_bps)
+		for (size_t i = 0; i < a->n_dev && i < AH_ENFORCE_IO_DEVICES_MAX; i++)
+			l->io[l->n_io++] = (ah_io_limit){a->dev[i].major, a->dev[i].minor, a->io_bps, a->io_bps};
 }
 
 static void of_limits(const ah_limits *l, ah_acg_limits *a)
 {
+	memset(a, 0, sizeof *a);
 	a->cpu_millicores = l->cpu_millicores;
 	a->mem_high_bytes = l->mem_high_bytes;
 	a->mem_max_bytes = l->mem_max_bytes;
+	/* each device's one limit (both directions are set alike); the
+	 * smallest when they differ (a hand edit) */
+	for (size_t i = 0; i < l->n_io && a->n_dev < AH_LINUX_IO_DEVICES_MAX; i++) {
+		uint64_t v = l->io[i].rbps < l->io[i].wbps ? l->io[i].rbps : l->io[i].wbps;
+		if (v == AH_LIMIT_KEEP)
+			continue;
+		a->dev[a->n_dev++] = (ah_acg_device){l->io[i].major, l->io[i].minor};
+		if (!a->io_bps || v < a->io_bps)
+			a->io_bps = v;
+	}
 }
 
 void ah_acg_drift_words(uint32_t mask, char *out, size_t len)
@@ -333,6 +360,37 @@ int ah_acg_set(ah_alloc_cgroups *s, uint64_t id, const ah_acg_limits *want_in, c
 		snprintf(err, errlen, "%s", e2);
 	}
 	return rc;
+}
+
+int ah_acg_adopt(ah_alloc_cgroups *s, uint64_t id, const ah_acg_limits *desired, const ah_acg_limits *adopted,
+		 char *err, size_t errlen)
+{
+	if (!s || !id || !desired || !adopted)
+		return AH_EINVAL;
+	char rel[AH_ACG_PARENT_MAX + 32], e2[512] = "";
+	ah_cgroup_ref ref;
+	ref_of(s, id, rel, sizeof rel, &ref);
+	ah_enforce_state now;
+	int rc = ah_enforce_read(&s->roots, &ref, &now, e2, sizeof e2);
+	if (rc == AH_ENOENT) /* gone: made again at desired */
+		return ah_acg_set(s, id, desired, NULL, err, errlen);
+	if (rc < 0) {
+		fail(s, e2);
+		snprintf(err, errlen, "%s", e2);
+		return rc;
+	}
+	acg_item *it = find(s, id);
+	if (!it && (it = push(s)) == NULL) {
+		snprintf(err, errlen, "out of memory, or more than %d allocations' cgroups", AH_ACG_MAX);
+		return AH_ENOMEM;
+	}
+	it->id = id;
+	it->pending = it->need_again = false;
+	to_limits(desired, &it->desired);
+	to_limits(adopted, &it->applied);
+	it->have_applied = true;
+	s->st.drift_adopted++;
+	return 0;
 }
 
 /* Removes the cgroup: 0 removed (or gone), AH_EBUSY with tasks left. */

@@ -16,6 +16,7 @@
 #include "ahead/service_run.h"
 #include "server/api_int.h"
 #include "server/enforce_api.h"
+#include "server/enforce_usage.h"
 
 #define NS_PER_MS INT64_C(1000000)
 #define EVENTS_MAX 64
@@ -24,6 +25,7 @@ typedef struct {
 	uint64_t id;
 	char reason[16];
 	char detail[320];
+	char data[400];          /* JSON or "" */
 } pending_event;
 
 struct api_enforce {
@@ -37,7 +39,11 @@ struct api_enforce {
 	pending_event ev[EVENTS_MAX];
 	size_t n_ev;
 	ah_api *a;               /* for the drift callback */
+	api_usage *usage;        /* [linux] sample_allocations: the held cgroups' usage, reported */
+	int64_t next_report_ns;
 };
+
+static json_t *json_limits(const ah_acg_limits *l);
 
 static const char *parent_of(const ah_linux_policy *lp)
 {
@@ -66,7 +72,7 @@ static void opts_for(const ah_policy *P, int mode, ah_acg_opts *o)
 	o->shrink_cap_frac = P->linux_host.shrink_cap_frac;
 }
 
-static void queue_event(api_enforce *e, uint64_t id, const char *reason, const char *detail)
+static void queue_event(api_enforce *e, uint64_t id, const char *reason, const char *detail, const char *data)
 {
 	if (e->n_ev >= EVENTS_MAX)
 		return; /* logged already; the ledger keeps the first ones */
@@ -74,6 +80,7 @@ static void queue_event(api_enforce *e, uint64_t id, const char *reason, const c
 	p->id = id;
 	snprintf(p->reason, sizeof p->reason, "%s", reason);
 	snprintf(p->detail, sizeof p->detail, "%s", detail);
+	snprintf(p->data, sizeof p->data, "%s", data ? data : "");
 }
 
 /* The set for the policy in force, made (or made again for other roots)
@@ -94,6 +101,8 @@ static api_enforce *ensure(ah_api *a)
 		return e;
 	ah_acg_free(e->acg); /* other roots: the old cgroups are left as they are */
 	e->acg = NULL;
+	api_usage_free(e->usage);
+	e->usage = NULL;
 	e->reconciled = false;
 	snprintf(e->key, sizeof e->key, "%s", key);
 	snprintf(e->parent, sizeof e->parent, "%s", parent_of(lp));
@@ -109,19 +118,35 @@ static api_enforce *ensure(ah_api *a)
 		e->key[0] = '\0'; /* tried again at the next event or tick */
 		return NULL;
 	}
+	if ((rc = api_usage_new(&roots, e->parent, &e->usage)) < 0) /* enforcement goes on without it */
+		ah_log(AH_LOG_WARN, "msg=enforce_usage_unavailable err=\"%s\"", ah_strerror(rc));
 	return e;
+}
+
+/* The limits an allocation's size gives under the policy: cpu, memory on
+ * two levels, io on [linux] io_devices. */
+static void limits_for(const ah_policy *P, const ah_vec *res, ah_acg_limits *want)
+{
+	const ah_linux_policy *lp = &P->linux_host;
+	ah_acg_limits_of(&P->dims, res, lp->run_hard_margin, want);
+	ah_acg_device dev[AH_LINUX_IO_DEVICES_MAX];
+	for (int i = 0; i < lp->n_io_devices; i++)
+		dev[i] = (ah_acg_device){lp->io_devices[i].major, lp->io_devices[i].minor};
+	ah_acg_limits_io(&P->dims, res, dev, (size_t)lp->n_io_devices, want);
 }
 
 static void fmt_limits(const ah_acg_limits *l, char *out, size_t len)
 {
-	char c[32] = "-", h[32] = "-", m[32] = "-";
+	char c[32] = "-", h[32] = "-", m[32] = "-", io[48] = "-";
+	if (l->io_bps && l->n_dev)
+		snprintf(io, sizeof io, "%" PRIu64 "x%zu", l->io_bps, l->n_dev);
 	if (l->cpu_millicores)
 		snprintf(c, sizeof c, "%" PRIu64 "m", l->cpu_millicores);
 	if (l->mem_high_bytes)
 		snprintf(h, sizeof h, "%" PRIu64, l->mem_high_bytes);
 	if (l->mem_max_bytes)
 		snprintf(m, sizeof m, "%" PRIu64, l->mem_max_bytes);
-	snprintf(out, len, "cpu=%s memory_high=%s memory_max=%s", c, h, m);
+	snprintf(out, len, "cpu=%s memory_high=%s memory_max=%s io_bps=%s", c, h, m, io);
 }
 
 static void set_one(ah_api *a, api_enforce *e, uint64_t id, const char *klass, const ah_vec *res, const char *why)
@@ -131,10 +156,10 @@ static void set_one(ah_api *a, api_enforce *e, uint64_t id, const char *klass, c
 	if (!mode)
 		return;
 	ah_acg_limits want;
-	ah_acg_limits_of(&P->dims, res, P->linux_host.run_hard_margin, &want);
+	limits_for(P, res, &want);
 	ah_acg_opts o;
 	opts_for(P, mode, &o);
-	char err[512] = "", lim[160];
+	char err[512] = "", lim[192];
 	fmt_limits(&want, lim, sizeof lim);
 	int rc = ah_acg_set(e->acg, id, &want, &o, err, sizeof err);
 	if (rc < 0) {
@@ -144,10 +169,13 @@ static void set_one(ah_api *a, api_enforce *e, uint64_t id, const char *klass, c
 	}
 	ah_log(AH_LOG_INFO, "msg=%s id=%" PRIu64 " why=%s %s", mode == 2 ? "enforce_dry_run" : "enforced", id, why,
 	       lim);
+	if (P->linux_host.sample_allocs && (rc = api_usage_track(e->usage, id)) < 0 && e->usage)
+		ah_log(AH_LOG_WARN, "msg=enforce_usage_untracked id=%" PRIu64 " err=\"%s\"", id, ah_strerror(rc));
 }
 
 static void drop_one(api_enforce *e, uint64_t id)
 {
+	api_usage_untrack(e->usage, id);
 	char err[512] = "";
 	if (ah_acg_drop(e->acg, id, err, sizeof err) < 0) {
 		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %.280s", id, err);
@@ -181,6 +209,86 @@ void api_enf_on_change(void *ctx, const ah_engine_change *c)
 	}
 }
 
+/* One limit of a recorded adoption: an integer, "max" or null. */
+static uint64_t limit_of(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	if (json_is_string(v) && !strcmp(json_string_value(v), "max"))
+		return UINT64_MAX;
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
+}
+
+typedef struct {
+	bool found;
+	ah_acg_limits l;
+} adopted_ctx;
+
+/* The allocation's events oldest first: a grant or resize sets desired
+ * again (what ahead writes next), a drift event with "adopted" data is an
+ * adoption; the last of them wins. */
+static int adopted_take(void *ctx, const ah_event_row *ev)
+{
+	adopted_ctx *x = ctx;
+	if (strcmp(ev->kind, ah_event_kind_name(AH_EV_RUN))) {
+		x->found = false;
+		return 0;
+	}
+	if (!ev->reason || strcmp(ev->reason, "drift") || !ev->data || !*ev->data)
+		return 0;
+	json_t *j = json_loads(ev->data, 0, NULL);
+	const json_t *o = json_object_get(j, "adopted");
+	if (json_is_object(o)) {
+		memset(&x->l, 0, sizeof x->l);
+		x->l.cpu_millicores = limit_of(o, "cpu_millicores");
+		x->l.mem_high_bytes = limit_of(o, "memory_high_bytes");
+		x->l.mem_max_bytes = limit_of(o, "memory_max_bytes");
+		x->l.io_bps = limit_of(o, "io_bps");
+		const json_t *d = json_object_get(o, "io_devices"), *v;
+		size_t i;
+		json_array_foreach(d, i, v)
+		{
+			unsigned maj, mnr;
+			if (x->l.n_dev < AH_LINUX_IO_DEVICES_MAX && json_is_string(v) &&
+			    sscanf(json_string_value(v), "%u:%u", &maj, &mnr) == 2)
+				x->l.dev[x->l.n_dev++] = (ah_acg_device){maj, mnr};
+		}
+		x->found = true;
+	}
+	json_decref(j);
+	return 0;
+}
+
+/* Whether the ledger's newest word on id's limits is an adoption (the
+ * event log keeps it as long as it keeps the events: docs/LINUX.md). */
+static bool adopted_of(ah_api *a, uint64_t id, ah_acg_limits *out)
+{
+	adopted_ctx x = {0};
+	ah_event_query q = {.id = id,
+			    .kinds = (1u << AH_EV_GRANT) | (1u << AH_EV_DEQUEUE) | (1u << AH_EV_RESIZE) | (1u << AH_EV_RUN)};
+	if (ah_ledger_events(ah_service_ledger_get(a->svc), &q, adopted_take, &x) < 0 || !x.found)
+		return false;
+	*out = x.l;
+	return true;
+}
+
+/* A restart keeps an adoption: nothing written; the next check finds drift
+ * only if the limits moved again since. */
+static void keep_adopted(ah_api *a, api_enforce *e, uint64_t id, const ah_vec *res, const ah_acg_limits *adopted)
+{
+	const ah_policy *P = ah_service_policy_get(a->svc);
+	ah_acg_limits want;
+	limits_for(P, res, &want);
+	char err[512] = "";
+	if (ah_acg_adopt(e->acg, id, &want, adopted, err, sizeof err) < 0) {
+		snprintf(e->error, sizeof e->error, "alloc %" PRIu64 ": %.280s", id, err);
+		ah_log(AH_LOG_WARN, "msg=enforce_failed id=%" PRIu64 " why=reconcile detail=\"%s\"", id, err);
+		return;
+	}
+	ah_log(AH_LOG_INFO, "msg=enforce_adoption_kept id=%" PRIu64, id);
+	if (P->linux_host.sample_allocs)
+		(void)api_usage_track(e->usage, id);
+}
+
 typedef struct {
 	ah_api *a;
 	api_enforce *e;
@@ -205,7 +313,15 @@ static int live_one(void *ctx, const ah_engine_item *it)
 		l->cap = cap;
 	}
 	l->ids[l->n++] = it->id;
-	set_one(l->a, l->e, it->id, it->klass, it->res, "reconcile");
+	const ah_policy *P = ah_service_policy_get(l->a->svc);
+	ah_acg_limits adopted;
+	/* only at a start (nothing held yet): after the stop switch the held
+	 * cgroups go back to desired */
+	if (P->linux_host.adopt_drift && mode_for(P, it->klass) == 1 && !ah_acg_holds(l->e->acg, it->id) &&
+	    adopted_of(l->a, it->id, &adopted))
+		keep_adopted(l->a, l->e, it->id, it->res, &adopted);
+	else
+		set_one(l->a, l->e, it->id, it->klass, it->res, "reconcile");
 	return 0;
 }
 
@@ -230,7 +346,7 @@ static void reconcile(ah_api *a, api_enforce *e)
 		char d[320];
 		snprintf(d, sizeof d, "%zu cgroup(s) of ended allocations removed under %s", removed, e->parent);
 		ah_log(AH_LOG_INFO, "msg=enforce_orphans_removed n=%zu parent=%s", removed, e->parent);
-		queue_event(e, 0, "orphaned", d);
+		queue_event(e, 0, "orphaned", d, NULL);
 	}
 	ah_log(AH_LOG_INFO, "msg=enforce_reconciled live=%zu orphans_removed=%zu", l.n, removed);
 	e->reconciled = true;
@@ -244,7 +360,17 @@ static void on_drift(void *ctx, uint64_t id, uint32_t mask, bool adopted)
 	ah_acg_drift_words(mask, what, sizeof what);
 	snprintf(d, sizeof d, "%s changed behind ahead's back: %s", what, adopted ? "adopted" : "restored");
 	ah_log(AH_LOG_WARN, "msg=drift id=%" PRIu64 " limits=\"%s\" action=%s", id, what, adopted ? "adopted" : "restored");
-	queue_event(e, id, "drift", d);
+	/* an adoption is recorded with what was adopted, so a restart keeps
+	 * it (adopted_of() reads it back) */
+	char *data = NULL;
+	ah_acg_limits ap;
+	if (adopted && ah_acg_get(e->acg, id, NULL, &ap)) {
+		json_t *j = json_pack("{s:o}", "adopted", json_limits(&ap));
+		data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		json_decref(j);
+	}
+	queue_event(e, id, "drift", d, data);
+	free(data);
 }
 
 /* v1's soft level crossed (emulated: a usage threshold): said in the log
@@ -258,7 +384,58 @@ static void on_soft_over(void *ctx, uint64_t id, uint64_t usage, uint64_t soft, 
 		 file);
 	ah_log(AH_LOG_WARN, "msg=soft_level_exceeded id=%" PRIu64 " usage=%" PRIu64 " soft=%" PRIu64 " file=%" PRIu64, id,
 	       usage, soft, file);
-	queue_event(e, id, "soft-exceeded", d);
+	queue_event(e, id, "soft-exceeded", d, NULL);
+}
+
+#define REPORT_ROWS 256
+
+/* One dimension of a sampled window, AH_USAGE_NONE when not sampled. */
+static void put_dim(const ah_policy *P, ah_vec *u, const char *dim, bool ok, double v)
+{
+	int d = ah_dimset_find(&P->dims, dim);
+	if (d >= 0 && ok)
+		u->v[d] = v < 0 ? 0 : v > (double)AH_VALUE_MAX ? AH_VALUE_MAX : (int64_t)(v + 0.5);
+}
+
+/* [linux] sample_allocations: every interval each held cgroup sampled;
+ * every report_interval each one's window reported, in one batch (one
+ * ledger commit for all the resizes it causes). An allocation that ended
+ * meanwhile (AH_ENOENT) is no longer sampled. */
+static void sample_and_report(ah_api *a, api_enforce *e, const ah_policy *P, int64_t mono_ns, int64_t wall_ns)
+{
+	if (!e->usage || !P->linux_host.sample_allocs || !api_usage_count(e->usage))
+		return;
+	int rc = api_usage_sample(e->usage, mono_ns, wall_ns);
+	if (rc < 0)
+		ah_log(AH_LOG_WARN, "msg=enforce_usage_sample_failed err=\"%s\"", ah_strerror(rc));
+	if (!e->next_report_ns)
+		e->next_report_ns = mono_ns + P->report_interval_ns;
+	if (mono_ns < e->next_report_ns)
+		return;
+	e->next_report_ns = mono_ns + P->report_interval_ns;
+	api_usage_row rows[REPORT_ROWS];
+	size_t n = 0;
+	if (api_usage_take(e->usage, rows, REPORT_ROWS, &n) < 0 || !n)
+		return;
+	bool batch = ah_api_batch_begin(a, wall_ns) == 0;
+	for (size_t i = 0; i < n; i++) {
+		ah_vec u;
+		for (int d = 0; d < AH_MAX_DIMS; d++)
+			u.v[d] = d < P->dims.n ? AH_USAGE_NONE : 0;
+		put_dim(P, &u, "cpu", rows[i].cpu_ok, rows[i].cpu_millicores);
+		put_dim(P, &u, "memory", rows[i].mem_ok, (double)rows[i].mem_bytes);
+		put_dim(P, &u, "io", rows[i].io_ok, rows[i].io_bps);
+		ah_service_report_out out;
+		rc = ah_service_report(a->svc, rows[i].id, &u, wall_ns, &out);
+		api_usage_count_report(e->usage, rc == 0);
+		if (rc == AH_ENOENT)
+			api_usage_untrack(e->usage, rows[i].id);
+		else if (rc < 0)
+			ah_log(AH_LOG_WARN, "msg=enforce_usage_report_failed id=%" PRIu64 " err=\"%s\"", rows[i].id,
+			       ah_strerror(rc));
+	}
+	if (batch && (rc = ah_api_batch_end(a, NULL, 0, wall_ns)) < 0)
+		ah_log(AH_LOG_WARN, "msg=enforce_usage_commit_failed err=\"%s\"", ah_strerror(rc));
 }
 
 void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
@@ -316,9 +493,11 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 			snprintf(e->error, sizeof e->error, "check: %.280s", err);
 			ah_log(AH_LOG_WARN, "msg=enforce_check_failed detail=\"%s\"", err);
 		}
+		sample_and_report(a, e, P, mono_ns, wall_ns);
 	}
 	for (size_t i = 0; i < e->n_ev; i++) {
-		int rc = ah_service_run_event(a->svc, e->ev[i].id, e->ev[i].reason, e->ev[i].detail, NULL, NULL, wall_ns);
+		int rc = ah_service_run_event(a->svc, e->ev[i].id, e->ev[i].reason, e->ev[i].detail,
+					      e->ev[i].data[0] ? e->ev[i].data : NULL, NULL, wall_ns);
 		if (rc < 0)
 			ah_log(AH_LOG_WARN, "msg=enforce_event_failed err=\"%s\"", ah_strerror(rc));
 	}
@@ -338,13 +517,20 @@ int64_t api_enf_next_ns(const ah_api *a)
 static json_t *json_limits(const ah_acg_limits *l)
 {
 	json_t *o = json_object();
-	uint64_t v[3] = {l->cpu_millicores, l->mem_high_bytes, l->mem_max_bytes};
-	const char *k[3] = {"cpu_millicores", "memory_high_bytes", "memory_max_bytes"};
-	for (int i = 0; i < 3; i++)
+	uint64_t v[4] = {l->cpu_millicores, l->mem_high_bytes, l->mem_max_bytes, l->n_dev ? l->io_bps : 0};
+	const char *k[4] = {"cpu_millicores", "memory_high_bytes", "memory_max_bytes", "io_bps"};
+	for (int i = 0; i < 4; i++)
 		json_object_set_new(o, k[i],
 				    v[i] == 0 ? json_null()
 				    : v[i] == UINT64_MAX ? json_string("max")
 							    : json_integer((json_int_t)(v[i] > INT64_MAX ? INT64_MAX : v[i])));
+	json_t *d = json_array();
+	for (size_t i = 0; l->io_bps && i < l->n_dev; i++) {
+		char mm[32];
+		snprintf(mm, sizeof mm, "%" PRIu32 ":%" PRIu32, l->dev[i].major, l->dev[i].minor);
+		json_array_append_new(d, json_string(mm));
+	}
+	json_object_set_new(o, "io_devices", d);
 	return o;
 }
 
@@ -365,7 +551,7 @@ json_t *api_enf_json(ah_api *a, uint64_t id, const char *klass, const ah_vec *re
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, json_string(paths[i]));
 	ah_acg_limits want, applied;
-	ah_acg_limits_of(&P->dims, res, P->linux_host.run_hard_margin, &want);
+	limits_for(P, res, &want);
 	bool held = ah_acg_get(e->acg, id, NULL, &applied);
 	return json_pack("{s:s,s:o,s:o,s:o}", "mode", mode == 2 ? "dry-run" : "on", "paths", arr, "desired",
 			 json_limits(&want), "applied", held && mode == 1 ? json_limits(&applied) : json_null());
@@ -387,6 +573,7 @@ void api_enf_stats_get(const ah_api *a, api_enf_stats *out)
 	if (!a->enf)
 		return;
 	ah_acg_stats_get(a->enf->acg, &out->st);
+	api_usage_stats_get(a->enf->usage, &out->us);
 	snprintf(out->error, sizeof out->error, "%s", a->enf->error[0] ? a->enf->error : out->st.last_error);
 }
 
@@ -395,5 +582,6 @@ void api_enf_free(api_enforce *e)
 	if (!e)
 		return;
 	ah_acg_free(e->acg);
+	api_usage_free(e->usage);
 	free(e);
 }

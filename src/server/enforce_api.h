@@ -14,6 +14,7 @@
 #include "ahead/alloc_cgroup.h"
 #include "ahead/api.h"
 #include "ahead/engine.h"
+#include "server/enforce_usage.h"
 
 typedef struct api_enforce api_enforce;
 
@@ -33,6 +34,7 @@ typedef struct {
 	const char *mode;        /* "off", "on", "dry-run" */
 	char parent[AH_LINUX_PARENT_MAX];
 	ah_acg_stats st;
+	api_usage_stats us;      /* [linux] sample_allocations */
 	char error[320];         /* the last error ("" none): a set, a check, or finding the mounts */
 } api_enf_stats;
 

@@ -441,6 +441,11 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 	put(b, "ahead_enforce_soft_watched %zu\n", es.st.soft_watched);
 	head(b, "ahead_enforce_soft_exceeded_total", "counter", "Times a cgroup v1 allocation's usage was found above its soft level after a threshold event.");
 	put(b, "ahead_enforce_soft_exceeded_total %llu\n", (unsigned long long)es.st.soft_over);
+	head(b, "ahead_enforce_usage_samples_total", "counter", "Samples of the daemon's allocation cgroups ([linux] sample_allocations).");
+	put(b, "ahead_enforce_usage_samples_total %llu\n", (unsigned long long)es.us.samples);
+	head(b, "ahead_enforce_usage_reports_total", "counter", "Usage windows of allocation cgroups reported to the sizer, by result.");
+	put(b, "ahead_enforce_usage_reports_total{result=\"ok\"} %llu\n", (unsigned long long)es.us.reports);
+	put(b, "ahead_enforce_usage_reports_total{result=\"error\"} %llu\n", (unsigned long long)es.us.report_errors);
 	head(b, "ahead_telemetry_sample_interval_seconds", "gauge", "The daemon's --sample-every.");
 	put(b, "ahead_telemetry_sample_interval_seconds %g\n", (double)a->tel.interval_ns / 1e9);
 	head(b, "ahead_build_info", "gauge", "The daemon's version (always 1).");
