@@ -35,38 +35,7 @@
 
 #define S 1000000000LL
 
-static char root[PATH_MAX];
-
-static void mkdirs(const char *path)
-{
-	char b[PATH_MAX];
-	snprintf(b, sizeof b, "%s", path);
-	for (char *p = b + 1; *p; p++)
-		if (*p == '/') {
-			*p = 0;
-			mkdir(b, 0755);
-			*p = '/';
-		}
-	mkdir(b, 0755);
-}
-
-/* Writes ROOT/rel (parents made) with printf-formatted content. */
-static void wr(const char *rel, const char *fmt, ...)
-{
-	char p[PATH_MAX];
-	snprintf(p, sizeof p, "%s/%s", root, rel);
-	char *slash = strrchr(p, '/');
-	*slash = 0;
-	mkdirs(p);
-	*slash = '/';
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	va_list ap;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	fclose(f);
-}
+#include "tree_fixture.h"
 
 static void rm(const char *rel)
 {
