@@ -419,7 +419,7 @@ static void a_add(acc *x, const acc *y)
 /* The knobs of each side, every grid printed by the bench. At least 4
  * values each; the defaults are grid points. */
 #define MAXK 4
-#define MAXV 6
+#define MAXV 9
 typedef struct {
 	ah_sizing_kind kind;
 	int nk;
@@ -429,15 +429,21 @@ typedef struct {
 	double def[MAXK];
 } grid;
 
+/* The level knobs (vpa's target percentile, autopilot's percentile,
+ * ahead's quantile) share one range, so no side can reach a violation rate
+ * another's grid cannot; ahead's also holds its two defaults. */
+#define LEVELS {0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99}
+#define NLEVELS 7
 static const grid grids[] = {
 	{AH_SIZING_KIND_THRESHOLD, 2, {"target", "window_s"}, {6, 4},
 	 {{0.5, 0.6, 0.7, 0.8, 0.9, 0.95}, {300, 900, 1800, 3600}}, {0.7, 300}},
-	{AH_SIZING_KIND_VPA, 4, {"half_life_h", "mem_interval_h", "target_pct", "margin"}, {4, 4, 4, 4},
-	 {{6, 12, 24, 48}, {1, 6, 12, 24}, {0.7, 0.8, 0.9, 0.95}, {0, 0.05, 0.15, 0.3}}, {24, 24, 0.9, 0.15}},
-	{AH_SIZING_KIND_AUTOPILOT, 3, {"half_life_h", "pct", "margin"}, {4, 4, 4},
-	 {{3, 6, 12, 24}, {0.8, 0.9, 0.95, 0.99}, {0, 0.05, 0.1, 0.2}}, {12, 0.95, 0}},
-	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {5, 4, 4, 4},
-	 {{0.8, 0.9, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}}, {-1, 1, 0, 0.1}},
+	{AH_SIZING_KIND_VPA, 4, {"half_life_h", "mem_interval_h", "target_pct", "margin"}, {4, 4, NLEVELS, 4},
+	 {{6, 12, 24, 48}, {1, 6, 12, 24}, LEVELS, {0, 0.05, 0.15, 0.3}}, {24, 24, 0.9, 0.15}},
+	{AH_SIZING_KIND_AUTOPILOT, 3, {"half_life_h", "pct", "margin"}, {4, NLEVELS, 4},
+	 {{3, 6, 12, 24}, LEVELS, {0, 0.05, 0.1, 0.2}}, {12, 0.95, 0}},
+	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {NLEVELS + 2, 4, 4, 4},
+	 {{0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}},
+	 {-1, 1, 0, 0.1}},
 };
 /* ahead's two levels on memory: the violation cost (the soft level) and
  * the safety net's margin */
