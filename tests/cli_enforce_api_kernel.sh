@@ -98,6 +98,17 @@ for _ in $(seq 20); do
 done
 [ -n "$seen" ] && ok || bad "soft level crossing not found: $(get /metrics | grep soft_); $(grep soft "$T/e")"
 grep -q 'msg=soft_level_exceeded id=1' "$T/e" && ok || bad "soft crossing not logged"
+# ... and the daemon's own sample of the cgroup (sample_allocations) is
+# reported at once, not at the next report_interval (5 min here): the
+# sizer grows the allocation past 256 MiB with no client report
+grown=
+for _ in $(seq 30); do
+  m=$(get /v1/allocations/1 | field '["resources"]["memory"]')
+  [ "$m" -gt 268435456 ] 2>/dev/null && { grown=$m; break; }
+  sleep 0.1
+done
+[ -n "$grown" ] && ok || bad "no grow after the soft crossing: $(get /v1/allocations/1)"
+[ "$(soft 1)" -gt 268435456 ] 2>/dev/null && ok || bad "soft limit not raised: $(soft 1)"
 
 # a resize (usage near the reservation: the sizer grows it)
 post /v1/allocations/1/usage '{"usage":{"cpu":"500m","memory":"256Mi"}}' >/dev/null

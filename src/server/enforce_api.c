@@ -41,6 +41,7 @@ struct api_enforce {
 	ah_api *a;               /* for the drift callback */
 	api_usage *usage;        /* [linux] sample_allocations: the held cgroups' usage, reported */
 	int64_t next_report_ns;
+	bool report_now;         /* a soft level was crossed: report usage without waiting */
 };
 
 static json_t *json_limits(const ah_acg_limits *l);
@@ -374,8 +375,9 @@ static void on_drift(void *ctx, uint64_t id, uint32_t mask, bool adopted)
 }
 
 /* v1's soft level crossed (emulated: a usage threshold): said in the log
- * and the ledger; the sizer grows the allocation from its usage reports,
- * and the hard level above it holds meanwhile. */
+ * and the ledger, and with sample_allocations the usage is reported at
+ * once, so the sizer grows the allocation now (pool and policy allowing);
+ * the hard level above it holds meanwhile. */
 static void on_soft_over(void *ctx, uint64_t id, uint64_t usage, uint64_t soft, uint64_t file)
 {
 	api_enforce *e = ctx;
@@ -385,6 +387,7 @@ static void on_soft_over(void *ctx, uint64_t id, uint64_t usage, uint64_t soft, 
 	ah_log(AH_LOG_WARN, "msg=soft_level_exceeded id=%" PRIu64 " usage=%" PRIu64 " soft=%" PRIu64 " file=%" PRIu64, id,
 	       usage, soft, file);
 	queue_event(e, id, "soft-exceeded", d, NULL);
+	e->report_now = true; /* the sizer sees it at once, not at the next report_interval */
 }
 
 #define REPORT_ROWS 256
@@ -410,8 +413,9 @@ static void sample_and_report(ah_api *a, api_enforce *e, const ah_policy *P, int
 		ah_log(AH_LOG_WARN, "msg=enforce_usage_sample_failed err=\"%s\"", ah_strerror(rc));
 	if (!e->next_report_ns)
 		e->next_report_ns = mono_ns + P->report_interval_ns;
-	if (mono_ns < e->next_report_ns)
+	if (mono_ns < e->next_report_ns && !e->report_now)
 		return;
+	e->report_now = false;
 	e->next_report_ns = mono_ns + P->report_interval_ns;
 	api_usage_row rows[REPORT_ROWS];
 	size_t n = 0;
