@@ -159,5 +159,12 @@
 #define AH_RUN_RECONCILE_MAX 256
 /* pids of one cgroup the v1 kill reads per round (cgroup.procs). */
 #define AH_ENFORCE_PIDS_MAX 65536
+/* ---- placement across nodes (placement.h) ---- */
+/* Replicas one request may ask for, labels per node or per selector, and
+ * the bytes of a label's key and value. */
+#define AH_PLACE_REPLICAS_MAX 64
+#define AH_PLACE_LABELS_MAX 16
+#define AH_PLACE_LABEL_KEY_MAX 64
+#define AH_PLACE_LABEL_VALUE_MAX 64
 
 #endif
