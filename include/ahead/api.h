@@ -103,6 +103,10 @@ typedef enum { AH_API_READ = 0, AH_API_WRITE, AH_API_EXCLUSIVE } ah_api_kind;
 ah_api_kind ah_api_classify(const ah_api_request *rq);
 
 int ah_api_batch_begin(ah_api *a, int64_t now_ns);
+/* The answer to a write when ah_api_batch_begin failed with rc: 503
+ * "unavailable" with the ledger's own reason (for etcd: which endpoint and
+ * why), Retry-After 1. */
+void ah_api_begin_failed(ah_api *a, int rc, ah_api_response *out);
 /* Answers a request; never fails (errors are answers). */
 void ah_api_handle(ah_api *a, const ah_api_request *rq, int64_t now_ns, ah_api_response *out);
 /* Commits the batch; on failure rewrites resp[0..n) to 503 and returns

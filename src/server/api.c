@@ -306,6 +306,16 @@ int ah_api_batch_begin(ah_api *a, int64_t now_ns)
 	return 0;
 }
 
+void ah_api_begin_failed(ah_api *a, int rc, ah_api_response *out)
+{
+	const char *sm = a ? ah_service_errmsg(a->svc) : NULL;
+	api_call c = {.a = a, .out = out};
+	api_error(&c, 503, "unavailable", NULL,
+		  "the ledger could not start a transaction (%s%s%s); nothing was done, retry", ah_strerror(rc),
+		  sm && *sm ? ": " : "", sm ? sm : "");
+	out->retry_after_s = 1;
+}
+
 static void idem_pending_clear(ah_api *a)
 {
 	for (size_t i = 0; i < a->n_idem; i++)

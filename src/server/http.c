@@ -436,7 +436,8 @@ static void run_one(ah_server *s, conn *k, bool in_batch)
 static int run_batch(ah_server *s, conn **ks, int n, ah_api_response *resp, int64_t now, int *out_nb)
 {
 	int nb = 0;
-	bool batch = ah_api_batch_begin(s->api, now) == 0;
+	int brc = ah_api_batch_begin(s->api, now);
+	bool batch = brc == 0;
 	for (int i = 0; i < n; i++) {
 		conn *k = ks[i];
 		if (k->kind == AH_API_EXCLUSIVE)
@@ -446,10 +447,7 @@ static int run_batch(ah_server *s, conn **ks, int n, ah_api_response *resp, int6
 			k->resp = resp[nb];
 			nb++;
 		} else {
-			k->resp.status = 503;
-			k->resp.body = strdup("{\"error\": {\"code\": \"busy\", \"message\": \"the ledger could not start a transaction; retry\", \"field\": null}}");
-			k->resp.body_len = k->resp.body ? strlen(k->resp.body) : 0;
-			k->resp.retry_after_s = 1;
+			ah_api_begin_failed(s->api, brc, &k->resp);
 		}
 	}
 	*out_nb = nb;

@@ -1,0 +1,284 @@
+#!/usr/bin/env bash
+# Faults in a 3-member etcd cluster (started here on loopback ports
+# 23860-23865, stopped at exit; skipped without etcd) under two `ahead
+# serve` instances on one ledger: A talks to the members directly, B
+# through one small TCP proxy per member (in this script), so the test can
+# cut B off.
+#   - a paused member (SIGSTOP for 6 s, then SIGCONT) during allocate
+#     load: answers keep coming through the other members, the member
+#     rejoins and answers again, every acknowledged allocation is in etcd,
+#     nothing is over-committed, no key owns two allocations;
+#   - B cut off (its proxies closed): B answers writes 503 with a reason
+#     naming etcd and never from a stale view, while A goes on; the
+#     proxies back, B answers writes again and its view holds what A
+#     committed meanwhile.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd_lib.sh"
+etcd_need
+trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null; etcd_stop; rm -rf "$T"' EXIT
+etcd_start 3 23860 "$T/etcd" || { echo "FAIL etcd cluster did not start"; exit 1; }
+cat >"$T/policy.ini" <<'INI'
+[ahead]
+lease_ttl = 1h
+queue_timeout = 0
+[pool p]
+capacity = cpu=200, memory=64Gi
+[class c]
+priority = 1
+[tenant t]
+INI
+python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" <<'PY'
+import http.client, json, os, random, re, signal, socket, subprocess, sys, threading, time
+
+A, T, EP, URLS, ETCDCTL, ETCD0 = sys.argv[1:7]
+PFX = "/faults"
+passed = failed = 0
+
+
+def ok(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL %s %s" % (name, str(detail)[:900]))
+    return cond
+
+
+class Proxy:
+    """Forwards one local port to one etcd member; close() cuts every
+    connection and stops listening, open() listens again on the same port."""
+
+    def __init__(self, target):
+        self.target, self.port, self.ls, self.conns, self.lock = target, None, None, [], threading.Lock()
+
+    def open(self):
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("127.0.0.1", self.port or 0))
+        ls.listen(64)
+        self.port, self.ls = ls.getsockname()[1], ls
+        threading.Thread(target=self.accept, args=(ls,), daemon=True).start()
+
+    def accept(self, ls):
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                if ls.fileno() < 0:  # closed meanwhile
+                    c.close(), u.close()
+                    return
+                self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pump(a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        try:  # wakes the accept() blocked in the other thread; close() alone would not
+            self.ls.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.ls.close()
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self.conns = []
+
+
+members = [(h, int(p)) for h, p in (e.split(":") for e in EP.split(","))]
+proxies = [Proxy(m) for m in members]
+for p in proxies:
+    p.open()
+DB_A = "etcd://%s%s" % (EP, PFX)
+DB_B = "etcd://%s%s" % (",".join("127.0.0.1:%d" % p.port for p in proxies), PFX)
+
+
+class Inst:
+    def __init__(self, i, db):
+        self.i, self.db, self.proc, self.port = i, db, None, None
+
+    def start(self, first=False):
+        err = os.path.join(T, "serve%d.err" % self.i)
+        args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", self.db, "--listen", "127.0.0.1:0",
+                "--log-level", "info", "--shadow-db", os.path.join(T, "shadow%d.db" % self.i)]
+        if first:
+            args += ["--admin-token-file", os.path.join(T, "token")]
+        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
+                                     stderr=open(err, "ab"))
+        with open(os.path.join(T, "pids"), "a") as f:
+            f.write("%d\n" % self.proc.pid)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            m = re.search(r"msg=listening .*port=(\d+)", open(err).read())
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
+
+
+a = Inst(0, DB_A).start(first=True)
+TOKEN = open(os.path.join(T, "token")).read().strip()
+b = Inst(1, DB_B).start()
+
+
+def req(port, method, path, body=None, key=None, timeout=15):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = {"Authorization": "Bearer " + TOKEN}
+    if body is not None:
+        h["Content-Type"] = "application/json"
+    if key:
+        h["Idempotency-Key"] = key
+    try:
+        c.request(method, path, json.dumps(body) if body is not None else None, h)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else None)
+    finally:
+        c.close()
+
+
+def etcd_get(prefix):
+    out = subprocess.run([ETCDCTL, "--endpoints", URLS, "--command-timeout", "10s", "get", "--prefix", prefix],
+                         env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise SystemExit("FAIL etcdctl get %s: %s" % (prefix, out.stderr))
+    lines = out.stdout.split("\n")
+    return [(lines[i], lines[i + 1]) for i in range(0, len(lines) - 1, 2)]
+
+
+def etcd_state():
+    allocs, keys = {}, {}
+    for k, v in etcd_get(PFX + "/s/a/"):
+        row = json.loads(v)
+        m = re.search(r"(?:^|,)cpu=([0-9.]+)(m?)", row["r"])
+        allocs[row["id"]] = (int(m.group(1)) if m.group(2) else int(float(m.group(1)) * 1000)) if m else 0
+    for k, v in etcd_get(PFX + "/idem/"):
+        row = json.loads(v)
+        body = json.loads(row["b"]) if row.get("b") else {}
+        keys[k.rsplit("/", 1)[1]] = (row["st"], body.get("id"))
+    return allocs, keys
+
+
+BODY = {"tenant": "t", "pool": "p", "resources": {"cpu": "100m"}}
+acked, lock = {}, threading.Lock()
+seq = [0]
+
+
+def client(stop, insts):
+    """Allocations with fresh keys, each retried (same key) until answered."""
+    while not stop.is_set():
+        with lock:
+            seq[0] += 1
+            k = "k%d" % seq[0]
+        for attempt in range(200):
+            inst = random.choice(insts)
+            try:
+                st, j = req(inst.port, "POST", "/v1/allocations", BODY, key=k)
+            except OSError:
+                st, j = None, None
+            if st in (201, 409):
+                with lock:
+                    acked[k] = (st, j.get("id") if st == 201 else None, time.monotonic())
+                break
+            time.sleep(0.05)
+
+
+# ---- 1: a member paused during load ----
+stop = threading.Event()
+ts = [threading.Thread(target=client, args=(stop, [a, b])) for _ in range(4)]
+for t in ts:
+    t.start()
+time.sleep(2)
+os.kill(int(ETCD0), signal.SIGSTOP)
+t_stop = time.monotonic()
+time.sleep(6)
+os.kill(int(ETCD0), signal.SIGCONT)
+t_cont = time.monotonic()
+time.sleep(3)
+stop.set()
+for t in ts:
+    t.join()
+during = [k for k, v in acked.items() if t_stop + 2.5 < v[2] < t_cont]
+ok("answers kept coming while a member was paused", len(during) > 0, (len(during), len(acked)))
+h = subprocess.run([ETCDCTL, "--endpoints", URLS.split(",")[0], "--command-timeout", "5s", "endpoint", "health"],
+                   env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, text=True)
+ok("the paused member rejoined and answers", h.returncode == 0, h.stdout + h.stderr)
+allocs, keys = etcd_state()
+granted = {k: v[1] for k, v in acked.items() if v[0] == 201}
+ok("every acknowledged grant is in etcd", set(granted.values()) <= set(allocs), len(set(granted.values()) - set(allocs)))
+ok("no over-commit (etcd's data)", sum(allocs.values()) <= 200000, sum(allocs.values()))
+ok("no key owns two allocations", len(set(granted.values())) == len(granted) and
+   len([v for v in keys.values() if v[0] == 201]) == len(allocs), (len(granted), len(allocs)))
+
+# ---- 2: B cut off from etcd ----
+for p in proxies:
+    p.close()
+time.sleep(0.5)
+t0 = time.monotonic()
+st, j = req(b.port, "POST", "/v1/allocations", BODY, key="cut-1", timeout=30)
+took = time.monotonic() - t0
+ok("the cut-off instance refuses the write with 503 unavailable",
+   st == 503 and (j or {}).get("error", {}).get("code") == "unavailable", (st, j))
+msg = json.dumps(j) if j else ""
+ok("... naming etcd as the reason", "etcd" in msg.lower() or "127.0.0.1:%d" % proxies[0].port in msg, msg)
+ok("... within its timeouts (%.1f s)" % took, took < 25, took)
+st, j = req(a.port, "POST", "/v1/allocations", BODY, key="while-cut")
+ok("the other instance goes on", st == 201, (st, j))
+allocs, _ = etcd_state()
+ok("nothing of the refused write is in etcd", all(k != "cut-1" for k in etcd_state()[1]), "")
+for p in proxies:
+    p.open()
+st = None
+for _ in range(100):
+    try:
+        st, j = req(b.port, "POST", "/v1/allocations", BODY, key="after-cut")
+    except OSError:
+        st = None
+    if st == 201:
+        break
+    time.sleep(0.2)
+ok("B answers writes again once etcd is back", st == 201, (st, j))
+allocs, keys = etcd_state()
+st, j = req(b.port, "GET", "/v1/allocations?pool=p")
+ids = sorted(x["id"] for x in (j or {}).get("items", []))
+ok("B's view holds what A committed meanwhile", st == 200 and ids == sorted(allocs), (len(ids), len(allocs)))
+ok("the retried key after the cut is one allocation", keys.get("after-cut", (0, None))[0] == 201, keys.get("after-cut"))
+
+for i in (a, b):
+    i.proc.terminate()
+    i.proc.wait(timeout=20)
+for p in proxies:
+    p.close()
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
+PY
