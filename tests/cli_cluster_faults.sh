@@ -240,6 +240,29 @@ ok("no over-commit (etcd's data)", sum(allocs.values()) <= 200000, sum(allocs.va
 ok("no key owns two allocations", len(set(granted.values())) == len(granted) and
    len([v for v in keys.values() if v[0] == 201]) == len(allocs), (len(granted), len(allocs)))
 
+# ---- ahead cluster status, from etcd ----
+cs = subprocess.run([A, "cluster", "status", "--db", DB_A, "-o", "json"], capture_output=True, text=True, timeout=60)
+st = json.loads(cs.stdout) if cs.returncode == 0 else {}
+ok("cluster status answers", cs.returncode == 0, cs.stderr)
+ms = st.get("members", [])
+ok("... three members, all reachable, one leader",
+   len(ms) == 3 and all(m["reachable"] for m in ms) and sum(m["leader"] for m in ms) == 1, ms)
+ok("... both instances alive, each on a lease", sorted(i["pid"] for i in st.get("instances", [])) ==
+   sorted([a.proc.pid, b.proc.pid]) and all(i["lease_ttl_s"] and i["lease_ttl_s"] > 0 for i in st["instances"]),
+   st.get("instances"))
+ok("... the head's revision and commits", 0 < st.get("head_revision", 0) <= st.get("revision", 0) and
+   st.get("commits", 0) > 0, st)
+with open(os.path.join(T, "cs.json"), "w") as f:
+    f.write(cs.stdout)
+sch = subprocess.run(["python3", os.path.join(os.environ.get("AHEAD_SRC", "."), "tests/json_check.py"),
+                      os.path.join(os.environ.get("AHEAD_SRC", "."), "docs/schema/ahead.schema.json"),
+                      "cluster_status", os.path.join(T, "cs.json")], capture_output=True, text=True)
+ok("... in the documented JSON shape", sch.returncode == 0, sch.stdout + sch.stderr)
+tb = subprocess.run([A, "cluster", "status", "--db", DB_A], capture_output=True, text=True, timeout=60)
+ok("... and as a table", tb.returncode == 0 and "leader" in tb.stdout and "INSTANCE" in tb.stdout, tb.stdout)
+bad = subprocess.run([A, "cluster", "status", "--db", os.path.join(T, "x.db")], capture_output=True, text=True)
+ok("... refuses a ledger that is not etcd", bad.returncode == 2 and "etcd://" in bad.stderr, bad.stderr)
+
 # ---- 2: B cut off from etcd ----
 for p in proxies:
     p.close()

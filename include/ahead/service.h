@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ahead/cluster_status.h"
 #include "ahead/engine.h"
 #include "ahead/ledger.h"
 #include "ahead/policy.h"
@@ -216,6 +217,10 @@ int ah_service_policy_text(const char *db_path, char **out_text, int64_t *out_ap
 /* Copies the ledger at db_path to dest_path while it is in use (SQLite's
  * online backup), a consistent snapshot of committed state. */
 int ah_service_backup(const char *db_path, const char *dest_path, char *err, size_t errlen);
+
+/* `ahead cluster status`: the etcd cluster behind an etcd ledger URL
+ * (include/ahead/cluster_status.h). AH_EINVAL for a path that is not one. */
+int ah_service_cluster_status(const char *path, ah_cluster_status *out, char *err, size_t errlen);
 /* Replaces the ledger at db_path by a backup, after checking it is an
  * ahead ledger this version can read; atomic (the old ledger stays on any
  * failure). No process may have the ledger open meanwhile. */

@@ -33,6 +33,7 @@ static const struct {
 	{"top", ah_cmd_top, "a terminal monitor of the daemon: pools, queue, events (--server)"},
 	{"audit", ah_cmd_audit, "the daemon's audit log of every mutating call (--server)"},
 	{"run", ah_cmd_run, "run a command sized from its past runs, in a cgroup with those limits"},
+	{"cluster", ah_cmd_cluster, "the etcd cluster behind an etcd ledger: members, instances, revisions"},
 };
 
 static void usage(FILE *f)

@@ -543,3 +543,30 @@ json_t *ah_json_recommendation(const ah_policy *pol, const char *workload, const
 	json_object_set_new(o, "dimensions", dims);
 	return o;
 }
+
+json_t *ah_json_cluster_status(const ah_cluster_status *st)
+{
+	json_t *ms = json_array(), *is = json_array();
+	for (int i = 0; i < st->n_members; i++) {
+		const ah_cluster_member *m = &st->member[i];
+		json_array_append_new(
+			ms, json_pack("{s:o,s:s,s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o}", "name", ah_json_text(m->name), "id", m->id,
+				      "client_url", ah_json_text(m->client_url), "reachable", m->reachable, "leader",
+				      m->leader, "version", m->reachable ? ah_json_text(m->version) : json_null(),
+				      "raft_index", m->reachable ? json_integer(m->raft_index) : json_null(), "raft_term",
+				      m->reachable ? json_integer(m->raft_term) : json_null(), "db_size_bytes",
+				      m->reachable ? json_integer(m->db_size_bytes) : json_null(), "error",
+				      m->reachable ? json_null() : ah_json_text(m->error)));
+	}
+	for (int i = 0; i < st->n_instances; i++) {
+		const ah_cluster_instance *x = &st->instance[i];
+		json_array_append_new(is, json_pack("{s:o,s:I,s:o,s:I}", "name", ah_json_text(x->name), "pid",
+						    (json_int_t)x->pid, "lease_ttl_s",
+						    x->lease_ttl_s >= 0 ? json_integer(x->lease_ttl_s) : json_null(),
+						    "since_revision", (json_int_t)x->since_revision));
+	}
+	return json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "prefix", ah_json_text(st->prefix), "revision",
+			 (json_int_t)st->revision, "head_revision", (json_int_t)st->head_revision, "commits",
+			 (json_int_t)st->commits, "members", ms, "instances", is, "shaper", json_null(), "watch_lag",
+			 json_null());
+}

@@ -5,21 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ahead/cluster_status.h"
 #include "ahead/error.h"
 #include "ahead/ledger_etcd.h"
 #include "ahead/ledger_sqlite.h"
 #include "service/service_int.h"
 
-int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen)
+/* AHEAD_ETCD_TIMEOUT_MS, checked: 0 when unset (the client's default). */
+static int etcd_timeout(long *out, char *err, size_t errlen)
 {
-	if (!ah_ledger_etcd_url(path))
-		return ah_ledger_sqlite_open(path, durability, out, err, errlen);
-	char endpoints[1024], prefix[256];
-	if (ah_ledger_etcd_url_parse(path, endpoints, sizeof endpoints, prefix, sizeof prefix) < 0) {
-		snprintf(err, errlen, "%s: not an etcd ledger URL (etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", path);
-		return AH_EINVAL;
-	}
-	ah_ledger_etcd_opts o = {0};
+	*out = 0;
 	const char *t = getenv("AHEAD_ETCD_TIMEOUT_MS");
 	if (t && *t) {
 		char *end;
@@ -28,8 +23,47 @@ int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger
 			snprintf(err, errlen, "AHEAD_ETCD_TIMEOUT_MS=%s: want milliseconds, 1..600000", t);
 			return AH_EINVAL;
 		}
-		o.timeout_ms = v;
+		*out = v;
 	}
+	return 0;
+}
+
+static int etcd_url(const char *path, char *endpoints, size_t elen, char *prefix, size_t plen, char *err,
+		    size_t errlen)
+{
+	if (ah_ledger_etcd_url_parse(path, endpoints, elen, prefix, plen) < 0) {
+		snprintf(err, errlen, "%s: not an etcd ledger URL (etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", path);
+		return AH_EINVAL;
+	}
+	return 0;
+}
+
+int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen)
+{
+	if (!ah_ledger_etcd_url(path))
+		return ah_ledger_sqlite_open(path, durability, out, err, errlen);
+	char endpoints[1024], prefix[256];
+	ah_ledger_etcd_opts o = {0};
+	int rc;
+	if ((rc = etcd_url(path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, errlen)) < 0 ||
+	    (rc = etcd_timeout(&o.timeout_ms, err, errlen)) < 0)
+		return rc;
 	/* durability is etcd's own: a commit is in a majority's fsynced WAL */
 	return ah_ledger_etcd_open(endpoints, prefix, &o, out, err, errlen);
+}
+
+int ah_service_cluster_status(const char *path, ah_cluster_status *out, char *err, size_t errlen)
+{
+	if (!path || !ah_ledger_etcd_url(path)) {
+		snprintf(err, errlen, "%s: a cluster is an etcd ledger: --db etcd://HOST:PORT[,HOST:PORT...]/PREFIX",
+			 path ? path : "(no ledger)");
+		return AH_EINVAL;
+	}
+	char endpoints[1024], prefix[256];
+	long t;
+	int rc;
+	if ((rc = etcd_url(path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, errlen)) < 0 ||
+	    (rc = etcd_timeout(&t, err, errlen)) < 0)
+		return rc;
+	return ah_cluster_status_get(endpoints, prefix, t, out, err, errlen);
 }

@@ -1,0 +1,56 @@
+/* ahead: what an etcd ledger's cluster looks like now (`ahead cluster
+ * status`): the members and their raft state, the ahead instances alive on
+ * the ledger (their lease keys), the ledger's head revision and commit
+ * count. Read-only: a member list, one status call per member, one range. */
+#ifndef AHEAD_CLUSTER_STATUS_H
+#define AHEAD_CLUSTER_STATUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AH_CLUSTER_MEMBERS_MAX 16
+#define AH_CLUSTER_INSTANCES_MAX 128
+
+typedef struct {
+	char name[64];
+	char id[24];                /* hex, as etcdctl shows it */
+	char client_url[128];
+	bool reachable;
+	bool leader;
+	char version[24];
+	int64_t raft_index, raft_term, db_size_bytes;
+	char error[192];            /* why it did not answer ("" when it did) */
+} ah_cluster_member;
+
+typedef struct {
+	char name[128];             /* HOST-PID, the key under PREFIX/inst/ */
+	long pid;
+	int64_t lease_ttl_s;        /* seconds left on its lease (-1: unknown) */
+	int64_t since_revision;     /* the revision its key was created at */
+} ah_cluster_instance;
+
+typedef struct {
+	int n_members;
+	ah_cluster_member member[AH_CLUSTER_MEMBERS_MAX];
+	int n_instances;
+	ah_cluster_instance instance[AH_CLUSTER_INSTANCES_MAX];
+	int64_t revision;           /* the cluster's revision when read */
+	int64_t head_revision;      /* the ledger head's mod revision (0: a ledger never written) */
+	int64_t commits;            /* commits the head counts */
+	char prefix[128];
+} ah_cluster_status;
+
+/* endpoints "http://HOST:PORT,..."; prefix "/ahead/NAME". AH_ESTORE with
+ * err naming the endpoint when no member answers. */
+int ah_cluster_status_get(const char *endpoints, const char *prefix, long timeout_ms, ah_cluster_status *out,
+			  char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,187 @@
+/* ahead: the cluster's state for `ahead cluster status`
+ * (include/ahead/cluster_status.h), read through the v3 JSON gateway. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ahead/cluster_status.h"
+#include "ahead/error.h"
+#include "store/etcd_client.h"
+
+static void copy(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* A uint64 field (member ids use the whole range; etcd sends a string). */
+static uint64_t u64_of(const json_t *o, const char *field)
+{
+	const json_t *v = json_object_get(o, field);
+	return json_is_string(v) ? strtoull(json_string_value(v), NULL, 10) : (uint64_t)json_integer_value(v);
+}
+
+/* The member list: names, ids, client URLs. */
+static int members(etcd_client *c, ah_cluster_status *st)
+{
+	json_t *rq = json_object(), *r = NULL;
+	int rc = etcd_call(c, "/v3/cluster/member/list", rq, &r);
+	json_decref(rq);
+	if (rc < 0)
+		return rc;
+	json_t *ms = json_object_get(r, "members"), *m;
+	size_t i;
+	json_array_foreach(ms, i, m)
+	{
+		if (st->n_members >= AH_CLUSTER_MEMBERS_MAX)
+			break;
+		ah_cluster_member *x = &st->member[st->n_members++];
+		copy(x->name, sizeof x->name, json_string_value(json_object_get(m, "name")));
+		snprintf(x->id, sizeof x->id, "%" PRIx64, u64_of(m, "ID"));
+		json_t *urls = json_object_get(m, "clientURLs");
+		copy(x->client_url, sizeof x->client_url, json_string_value(json_array_get(urls, 0)));
+	}
+	st->revision = etcd_revision(r);
+	json_decref(r);
+	return 0;
+}
+
+/* One member's own status, asked of that member alone. */
+static void member_status(ah_cluster_member *x, long timeout_ms, uint64_t *leader)
+{
+	etcd_client *c = NULL;
+	char err[256] = "";
+	if (!x->client_url[0] || etcd_client_new(x->client_url, timeout_ms, &c, err, sizeof err) < 0) {
+		copy(x->error, sizeof x->error, err[0] ? err : "no client URL");
+		return;
+	}
+	json_t *rq = json_object(), *r = NULL;
+	int rc = etcd_call(c, "/v3/maintenance/status", rq, &r);
+	json_decref(rq);
+	if (rc < 0) {
+		copy(x->error, sizeof x->error, etcd_client_errmsg(c));
+	} else {
+		x->reachable = true;
+		copy(x->version, sizeof x->version, json_string_value(json_object_get(r, "version")));
+		x->raft_index = etcd_i64(r, "raftIndex");
+		x->raft_term = etcd_i64(r, "raftTerm");
+		x->db_size_bytes = etcd_i64(r, "dbSize");
+		*leader = u64_of(r, "leader");
+	}
+	json_decref(r);
+	etcd_client_free(c);
+}
+
+/* One key's value, decoded (NULL when absent). */
+static char *value_of(const json_t *kv)
+{
+	char *v = NULL;
+	size_t n;
+	const char *b = json_string_value(json_object_get(kv, "value"));
+	if (b && etcd_unb64(b, &v, &n) < 0)
+		v = NULL;
+	return v;
+}
+
+static int range(etcd_client *c, const char *key, bool prefix, json_t **out)
+{
+	char end[512];
+	json_t *rq = json_object();
+	json_object_set_new(rq, "key", etcd_b64s(key));
+	if (prefix) {
+		etcd_prefix_end(key, end, sizeof end);
+		json_object_set_new(rq, "range_end", etcd_b64s(end));
+	}
+	int rc = etcd_call(c, "/v3/kv/range", rq, out);
+	json_decref(rq);
+	return rc;
+}
+
+static void instances(etcd_client *c, const char *prefix, ah_cluster_status *st)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s/inst/", prefix);
+	json_t *r = NULL;
+	if (range(c, key, true, &r) < 0)
+		return;
+	json_t *kvs = json_object_get(r, "kvs"), *kv;
+	size_t i;
+	json_array_foreach(kvs, i, kv)
+	{
+		if (st->n_instances >= AH_CLUSTER_INSTANCES_MAX)
+			break;
+		ah_cluster_instance *x = &st->instance[st->n_instances++];
+		char *k = NULL, *v = value_of(kv);
+		size_t kn;
+		const char *kb = json_string_value(json_object_get(kv, "key"));
+		if (kb && etcd_unb64(kb, &k, &kn) == 0)
+			copy(x->name, sizeof x->name, k + strlen(key));
+		x->since_revision = etcd_i64(kv, "create_revision");
+		json_t *j = v ? json_loads(v, 0, NULL) : NULL;
+		x->pid = (long)json_integer_value(json_object_get(j, "pid"));
+		json_decref(j);
+		free(k);
+		free(v);
+		x->lease_ttl_s = -1;
+		int64_t lease = etcd_i64(kv, "lease");
+		json_t *rq = json_pack("{sI}", "ID", (json_int_t)lease), *t = NULL;
+		if (lease && etcd_call(c, "/v3/lease/timetolive", rq, &t) == 0)
+			x->lease_ttl_s = etcd_i64(t, "TTL");
+		json_decref(rq);
+		json_decref(t);
+	}
+	json_decref(r);
+}
+
+static void head(etcd_client *c, const char *prefix, ah_cluster_status *st)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s/s/head", prefix);
+	json_t *r = NULL;
+	if (range(c, key, false, &r) < 0)
+		return;
+	json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
+	if (kv) {
+		st->head_revision = etcd_i64(kv, "mod_revision");
+		char *v = value_of(kv);
+		json_t *j = v ? json_loads(v, 0, NULL) : NULL;
+		st->commits = (int64_t)json_integer_value(json_object_get(j, "n"));
+		json_decref(j);
+		free(v);
+	}
+	if (etcd_revision(r) > st->revision)
+		st->revision = etcd_revision(r);
+	json_decref(r);
+}
+
+int ah_cluster_status_get(const char *endpoints, const char *prefix, long timeout_ms, ah_cluster_status *out,
+			  char *err, size_t errlen)
+{
+	if (!endpoints || !prefix || !out)
+		return AH_EINVAL;
+	ah_cluster_status *st = calloc(1, sizeof *st);
+	etcd_client *c = NULL;
+	int rc = st ? etcd_client_new(endpoints, timeout_ms > 0 ? timeout_ms : 2000, &c, err, errlen) : AH_ENOMEM;
+	if (rc < 0)
+		goto out;
+	copy(st->prefix, sizeof st->prefix, prefix);
+	if ((rc = members(c, st)) < 0) {
+		snprintf(err, errlen, "%s", etcd_client_errmsg(c));
+		goto out;
+	}
+	uint64_t leader = 0;
+	for (int i = 0; i < st->n_members; i++)
+		member_status(&st->member[i], timeout_ms > 0 ? timeout_ms : 2000, &leader);
+	for (int i = 0; i < st->n_members; i++) {
+		char id[24];
+		snprintf(id, sizeof id, "%" PRIx64, leader);
+		st->member[i].leader = leader && !strcmp(st->member[i].id, id);
+	}
+	instances(c, prefix, st);
+	head(c, prefix, st);
+	*out = *st;
+out:
+	etcd_client_free(c);
+	free(st);
+	return rc;
+}
