@@ -26,8 +26,17 @@ queue_timeout = 0
 capacity = cpu=200, memory=64Gi
 [class c]
 priority = 1
+shortfall_cost = cpu=1.6, memory=0.4
+[pool s]
+capacity = cpu=4, memory=8Gi
+min = cpu=4, memory=8Gi
+max = cpu=8, memory=16Gi
+scale_step = cpu=1, memory=1Gi
+shaping = on
+capacity_cost = cpu=0.04, memory=0.01
 [tenant t]
 INI
+"$A" policy check "$T/policy.ini" >/dev/null || { echo "FAIL the test's policy"; exit 1; }
 python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" <<'PY'
 import http.client, json, os, random, re, signal, socket, subprocess, sys, threading, time
 
@@ -127,7 +136,7 @@ class Inst:
     def start(self, first=False):
         err = os.path.join(T, "serve%d.err" % self.i)
         args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", self.db, "--listen", "127.0.0.1:0",
-                "--log-level", "info", "--shadow-db", os.path.join(T, "shadow%d.db" % self.i)]
+                "--log-level", "info", "--shadow-db", os.path.join(T, "shadow%d.db" % self.i), "--scale-every", "1s"]
         if first:
             args += ["--admin-token-file", os.path.join(T, "token")]
         self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
@@ -260,6 +269,16 @@ sch = subprocess.run(["python3", os.path.join(os.environ.get("AHEAD_SRC", "."), 
 ok("... in the documented JSON shape", sch.returncode == 0, sch.stdout + sch.stderr)
 tb = subprocess.run([A, "cluster", "status", "--db", DB_A], capture_output=True, text=True, timeout=60)
 ok("... and as a table", tb.returncode == 0 and "leader" in tb.stdout and "INSTANCE" in tb.stdout, tb.stdout)
+# one shaper: exactly one instance elected, the other standing by; the
+# cluster status names it with its fencing token
+def log(i):
+    return open(os.path.join(T, "serve%d.err" % i.i)).read()
+elected = [i for i in (a, b) if "msg=shaper_elected" in log(i)]
+ok("exactly one instance shapes", len(elected) == 1 and "msg=shaper_standby" in log(({a, b} - set(elected)).pop()),
+   [i.i for i in elected])
+sh = st.get("shaper") or {}
+ok("... and cluster status names it with its token", len(elected) == 1 and
+   sh.get("holder", "").endswith("-%d" % elected[0].proc.pid) and sh.get("token", 0) > 0, sh)
 bad = subprocess.run([A, "cluster", "status", "--db", os.path.join(T, "x.db")], capture_output=True, text=True)
 ok("... refuses a ledger that is not etcd", bad.returncode == 2 and "etcd://" in bad.stderr, bad.stderr)
 
@@ -297,9 +316,25 @@ ids = sorted(x["id"] for x in (j or {}).get("items", []))
 ok("B's view holds what A committed meanwhile", st == 200 and ids == sorted(allocs), (len(ids), len(allocs)))
 ok("the retried key after the cut is one allocation", keys.get("after-cut", (0, None))[0] == 201, keys.get("after-cut"))
 
+# ---- 3: the shaper killed: the other takes over within the lease TTL (10 s) ----
+shaper_i = elected[0] if elected else a
+other = b if shaper_i is a else a
+tok0 = sh.get("token", 0)
+shaper_i.proc.kill()
+shaper_i.proc.wait()
+t0, took_over = time.monotonic(), None
+while time.monotonic() - t0 < 25:
+    m = re.findall(r"msg=shaper_elected token=(\d+)", log(other))
+    if m and int(m[-1]) > tok0:
+        took_over = time.monotonic() - t0
+        break
+    time.sleep(0.2)
+ok("the other instance takes over the shaping within the TTL", took_over is not None and took_over < 15, took_over)
+
 for i in (a, b):
-    i.proc.terminate()
-    i.proc.wait(timeout=20)
+    if i.proc.poll() is None:
+        i.proc.terminate()
+        i.proc.wait(timeout=20)
 for p in proxies:
     p.close()
 print("%d passed, %d failed" % (passed, failed))

@@ -42,6 +42,9 @@ typedef struct {
 	int64_t revision;           /* the cluster's revision when read */
 	int64_t head_revision;      /* the ledger head's mod revision (0: a ledger never written) */
 	int64_t commits;            /* commits the head counts */
+	bool have_shaper;           /* an instance holds the shaper election (PREFIX/shaper) */
+	char shaper[128];           /* its name */
+	int64_t shaper_token;       /* the key's create revision: its fencing token */
 	char prefix[128];
 } ah_cluster_status;
 

@@ -113,8 +113,9 @@ json_t *ah_json_description(const ah_policy *pol, const ah_service_description *
 json_t *ah_json_recommendation(const ah_policy *pol, const char *workload, const char *klass,
 			       const ah_service_recommendation *r);
 
-/* `ahead cluster status`: members, instances, revisions (docs/JSON.md).
- * shaper and watch_lag are null: not built yet (docs/CLUSTER.md). */
+/* `ahead cluster status`: members, instances, revisions, the shaper
+ * (null when none is elected) (docs/JSON.md). watch_lag is null: not
+ * built yet (docs/CLUSTER.md). */
 json_t *ah_json_cluster_status(const ah_cluster_status *st);
 
 #ifdef __cplusplus

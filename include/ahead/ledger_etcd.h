@@ -34,6 +34,12 @@ typedef struct {
 int ah_ledger_etcd_open(const char *endpoints, const char *prefix, const ah_ledger_etcd_opts *o, ah_ledger **out,
 			char *err, size_t errlen);
 bool ah_ledger_is_etcd(const ah_ledger *l);
+/* A fencing token: while create_rev > 0, every commit of this handle also
+ * compares the create revision of PREFIX/key with create_rev, so once the
+ * key was deleted (its holder's lease lapsed) or made again by another
+ * holder, the commit fails (AH_EBUSY, nothing written). create_rev <= 0
+ * clears it. AH_EINVAL for a ledger that is not etcd. */
+int ah_ledger_etcd_fence(ah_ledger *l, const char *key, long long create_rev);
 /* The etcd revision this handle's view was loaded or committed at. */
 long long ah_ledger_etcd_revision(const ah_ledger *l);
 

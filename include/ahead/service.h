@@ -197,6 +197,20 @@ int ah_service_recommend(ah_service *s, const char *workload, const char *params
 			 ah_service_recommendation *out, char *err, size_t errlen);
 
 /* ---- pool shaping: one step of the scale loop against this ledger ---- */
+/* Whether this instance runs the shaping step now. A SQLite ledger has one
+ * owner: always. On etcd, the instance holding the shaper election
+ * (PREFIX/shaper, include/ahead/etcd_election.h; campaigning when the key
+ * is free), with its fencing token set on the ledger, so the step's
+ * transactions are refused if it was deposed meanwhile; call
+ * ah_service_shaper_end after the step. */
+typedef struct {
+	bool mine;
+	long long token;        /* etcd: the election key's create revision */
+	char holder[128];       /* etcd: who holds it */
+} ah_service_shaper;
+int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out);
+void ah_service_shaper_end(ah_service *s);
+
 int ah_service_scale_step(ah_service *s, int64_t now_ns, const ah_scale_exec *exec, bool dry_run,
 			  ah_scale_observer_fn fn, void *ctx, ah_scale_step_out *out);
 

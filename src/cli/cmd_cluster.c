@@ -20,9 +20,10 @@ static void usage(FILE *f)
 		   "What the etcd cluster behind an etcd ledger looks like now: each member\n"
 		   "(reachable, leader, raft index and term, database size), the ahead\n"
 		   "instances alive on the ledger (their lease keys: name, pid, seconds left\n"
-		   "on the lease, since which revision), the cluster's revision and the\n"
-		   "ledger head's (with its commit count). Read-only. Not built yet: the\n"
-		   "elected shaper and each instance's watch lag (shown as \"-\", null in JSON).\n\n"
+		   "on the lease, since which revision), the elected shaper and its fencing\n"
+		   "token, the cluster's revision and the ledger head's (with its commit\n"
+		   "count). Read-only. Not built yet: each instance's watch lag (\"-\", null\n"
+		   "in JSON).\n\n"
 		   "  --db URL      the etcd ledger (default $AHEAD_DB)\n"
 		   "  -o FORMAT     table (default) or json\n"
 		   "Exit status: 0, 1 when no member answers, 2 for a bad command line.\n");
@@ -69,7 +70,11 @@ static void print_table(const ah_cluster_status *st)
 	else
 		printf("no ahead instance alive on this ledger\n");
 	ah_cli_table_fini(&t);
-	printf("\nshaper: - (not elected yet: every instance with --scale-every shapes)\nwatch lag: -\n");
+	if (st->have_shaper)
+		printf("\nshaper: %s (fencing token %" PRId64 ")\n", st->shaper, st->shaper_token);
+	else
+		printf("\nshaper: none elected (no instance shapes, or none has run --scale-every yet)\n");
+	printf("watch lag: - (not published yet)\n");
 }
 
 int ah_cmd_cluster(int argc, char **argv)

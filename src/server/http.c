@@ -46,6 +46,8 @@ struct ah_server {
 	int64_t first_parked_ns;
 	conn *watchers;              /* suspended watches */
 	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns, next_sample_ns;
+	bool shaper_mine;         /* the shaper election as last seen (logged when it changes) */
+	long long shaper_token;
 	ah_prom_sources *sources;    /* the policy's [source] polls */
 };
 
@@ -519,10 +521,28 @@ static void scale_step(ah_server *s)
 		any |= pol->pools[i].shaping;
 	if (!any)
 		return;
+	/* one shaper among the instances of a shared ledger (elected, fenced) */
+	ah_service_shaper sh;
+	if (ah_service_shaper_begin(s->svc, &sh) < 0) {
+		ah_log(AH_LOG_WARN, "msg=shaper_election_failed err=\"%s\"", ah_service_errmsg(s->svc));
+		return;
+	}
+	if (sh.mine != s->shaper_mine || sh.token != s->shaper_token) {
+		if (sh.mine)
+			ah_log(AH_LOG_INFO, "msg=shaper_elected token=%lld", sh.token);
+		else
+			ah_log(AH_LOG_INFO, "msg=shaper_standby holder=\"%s\" token=%lld", sh.holder, sh.token);
+		s->shaper_mine = sh.mine;
+		s->shaper_token = sh.token;
+	}
+	if (!sh.mine)
+		return;
 	ah_scale_hook_ctx hc = {.now_ns = mono_ns, .poll_ns = 20000000};
 	ah_scale_exec ex = {.ctx = &hc, .run = ah_scale_hook_run, .at_ready_time = false};
 	ah_scale_step_out out;
-	if (ah_service_scale_step(s->svc, wall_ns(), &ex, false, NULL, NULL, &out) < 0)
+	int src = ah_service_scale_step(s->svc, wall_ns(), &ex, false, NULL, NULL, &out);
+	ah_service_shaper_end(s->svc);
+	if (src < 0)
 		ah_log(AH_LOG_WARN, "msg=scale_failed err=\"%s\"", ah_service_errmsg(s->svc));
 	else if (out.n_decided || out.n_done || out.n_failed)
 		ah_log(AH_LOG_INFO, "msg=scale decided=%d done=%d failed=%d", out.n_decided, out.n_done, out.n_failed);

@@ -567,6 +567,9 @@ json_t *ah_json_cluster_status(const ah_cluster_status *st)
 	}
 	return json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "prefix", ah_json_text(st->prefix), "revision",
 			 (json_int_t)st->revision, "head_revision", (json_int_t)st->head_revision, "commits",
-			 (json_int_t)st->commits, "members", ms, "instances", is, "shaper", json_null(), "watch_lag",
-			 json_null());
+			 (json_int_t)st->commits, "members", ms, "instances", is, "shaper",
+			 st->have_shaper ? json_pack("{s:o,s:I}", "holder", ah_json_text(st->shaper), "token",
+						     (json_int_t)st->shaper_token)
+					 : json_null(),
+			 "watch_lag", json_null());
 }

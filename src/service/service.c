@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "ahead/error.h"
+#include "ahead/etcd_election.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/scale_loop.h"
 #include "service/service_int.h"
@@ -101,6 +102,7 @@ void ah_service_free(ah_service *s)
 {
 	if (!s)
 		return;
+	ah_election_free(s->elect, true); /* another instance may shape at once */
 	ah_scale_loop_free(s->loop);
 	ah_shadow_predictor_free(s->pred);
 	ah_shadow_free(s->sh);

@@ -45,6 +45,7 @@ struct ah_service {
 	ah_engine_observer obs[AH_ENGINE_MAX_OBSERVERS]; /* kept across engine rebuilds */
 	int n_obs;
 	char errbuf[256];
+	struct ah_election *elect; /* etcd: the shaper election (service_ledger.c), made at the first step */
 };
 
 void ah_service_warn(ah_service *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -4,9 +4,11 @@
  * 2000). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ahead/cluster_status.h"
 #include "ahead/error.h"
+#include "ahead/etcd_election.h"
 #include "ahead/ledger_etcd.h"
 #include "ahead/ledger_sqlite.h"
 #include "service/service_int.h"
@@ -32,7 +34,7 @@ static int etcd_url(const char *path, char *endpoints, size_t elen, char *prefix
 		    size_t errlen)
 {
 	if (ah_ledger_etcd_url_parse(path, endpoints, elen, prefix, plen) < 0) {
-		snprintf(err, errlen, "%s: not an etcd ledger URL (etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", path);
+		snprintf(err, errlen, "%.300s: not an etcd ledger URL (etcd://HOST:PORT[,HOST:PORT...]/PREFIX)", path);
 		return AH_EINVAL;
 	}
 	return 0;
@@ -66,4 +68,47 @@ int ah_service_cluster_status(const char *path, ah_cluster_status *out, char *er
 	    (rc = etcd_timeout(&t, err, errlen)) < 0)
 		return rc;
 	return ah_cluster_status_get(endpoints, prefix, t, out, err, errlen);
+}
+
+#define SHAPER_KEY "shaper"
+#define SHAPER_TTL_S 10
+
+int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out)
+{
+	if (!s || !out)
+		return AH_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (!ah_ledger_is_etcd(s->led)) { /* one owner of the ledger: it shapes */
+		out->mine = true;
+		return 0;
+	}
+	int rc;
+	if (!s->elect) {
+		char endpoints[1024], prefix[256], err[512];
+		long t;
+		if ((rc = etcd_url(s->db_path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, sizeof err)) < 0 ||
+		    (rc = etcd_timeout(&t, err, sizeof err)) < 0 ||
+		    (rc = ah_election_new(endpoints, prefix, SHAPER_KEY, NULL, SHAPER_TTL_S, t, &s->elect, err,
+					  sizeof err)) < 0) {
+			snprintf(s->errbuf, sizeof s->errbuf, "shaper election: %.200s", err);
+			return rc;
+		}
+	}
+	ah_election_state st;
+	if ((rc = ah_election_step(s->elect, &st)) < 0) {
+		snprintf(s->errbuf, sizeof s->errbuf, "shaper election: %.200s", ah_election_errmsg(s->elect));
+		return rc;
+	}
+	out->mine = st.mine;
+	out->token = st.token;
+	snprintf(out->holder, sizeof out->holder, "%s", st.holder);
+	if (st.mine)
+		(void)ah_ledger_etcd_fence(s->led, SHAPER_KEY, st.token);
+	return 0;
+}
+
+void ah_service_shaper_end(ah_service *s)
+{
+	if (s && ah_ledger_is_etcd(s->led))
+		(void)ah_ledger_etcd_fence(s->led, NULL, 0);
 }

@@ -133,6 +133,24 @@ static void instances(etcd_client *c, const char *prefix, ah_cluster_status *st)
 	json_decref(r);
 }
 
+static void shaper(etcd_client *c, const char *prefix, ah_cluster_status *st)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s/shaper", prefix);
+	json_t *r = NULL;
+	if (range(c, key, false, &r) < 0)
+		return;
+	json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
+	if (kv) {
+		char *v = value_of(kv);
+		st->have_shaper = true;
+		copy(st->shaper, sizeof st->shaper, v);
+		st->shaper_token = etcd_i64(kv, "create_revision");
+		free(v);
+	}
+	json_decref(r);
+}
+
 static void head(etcd_client *c, const char *prefix, ah_cluster_status *st)
 {
 	char key[256];
@@ -178,6 +196,7 @@ int ah_cluster_status_get(const char *endpoints, const char *prefix, long timeou
 		st->member[i].leader = leader && !strcmp(st->member[i].id, id);
 	}
 	instances(c, prefix, st);
+	shaper(c, prefix, st);
 	head(c, prefix, st);
 	*out = *st;
 out:

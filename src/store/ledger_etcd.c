@@ -352,7 +352,12 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 			json_array_append_new(succ, json_pack("{so}", "requestDeleteRange", x));
 		}
 	}
-	json_object_set_new(rq, "compare", json_pack("[o]", cmp));
+	json_t *cmps = json_pack("[o]", cmp);
+	if (m->fence_rev > 0) /* a deposed shaper's late write fails here */
+		json_array_append_new(cmps, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(m->fence_key), "result",
+						      "EQUAL", "target", "CREATE", "create_revision",
+						      (json_int_t)m->fence_rev));
+	json_object_set_new(rq, "compare", cmps);
 	json_object_set_new(rq, "success", succ);
 	rc = etcd_call(m->c, "/v3/kv/txn", rq, &r);
 	json_decref(rq);
@@ -420,9 +425,10 @@ static int e_commit(ah_ledger *l)
 	rc = txn_send(m, m->rev, &nrev);
 	if (rc == 1) {
 		snprintf(m->errmsg, sizeof m->errmsg,
-			 "commit refused: another instance committed since revision %lld (now %lld); nothing written, "
+			 "commit refused: another instance committed since revision %lld (now %lld)%s; nothing written, "
 			 "reload and decide again",
-			 (long long)m->rev, (long long)nrev);
+			 (long long)m->rev, (long long)nrev,
+			 m->fence_rev > 0 ? ", or this shaper's fencing token is no longer the election key's" : "");
 		rc = AH_EBUSY;
 	} else if (rc == 0) {
 		m->rev = nrev;
@@ -871,6 +877,21 @@ static const ah_ledger_ops etcd_ops = {
 	.events_bounds = etcd_events_bounds,
 	.alloc_versions = etcd_alloc_versions,
 };
+
+int ah_ledger_etcd_fence(ah_ledger *l, const char *key, long long create_rev)
+{
+	if (!ah_ledger_is_etcd(l) || (create_rev > 0 && (!key || !*key)))
+		return AH_EINVAL;
+	etcd_ledger *m = (etcd_ledger *)l;
+	if (create_rev <= 0) {
+		m->fence_rev = 0;
+		m->fence_key[0] = '\0';
+		return 0;
+	}
+	etcd_key(m, m->fence_key, "%s", key);
+	m->fence_rev = create_rev;
+	return 0;
+}
 
 bool ah_ledger_is_etcd(const ah_ledger *l)
 {

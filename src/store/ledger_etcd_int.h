@@ -49,6 +49,10 @@ typedef struct {
 	int lease_ttl_s;
 	int64_t keepalive_at_ns;
 	char inst_key[ETCD_KEY_MAX];
+	/* a fencing token (ah_ledger_etcd_fence): while set, every commit also
+	 * compares the election key's create revision with it */
+	char fence_key[ETCD_KEY_MAX];
+	int64_t fence_rev;
 } etcd_ledger;
 
 /* PREFIX + fmt..., into out (ETCD_KEY_MAX). */
