@@ -296,6 +296,36 @@ static void instance_keepalive(etcd_ledger *m)
 	json_decref(r);
 }
 
+/* ---- where the time goes ---------------------------------------------- */
+
+/* One line of counters in $AHEAD_ETCD_PROFILE/etcd.PID (a bench reads it). */
+static void prof_dump(etcd_ledger *m, bool now)
+{
+	if (!m->prof.dir)
+		return;
+	int64_t t = mono_ns();
+	if (!now && t - m->prof.at_ns < 1000000000)
+		return;
+	m->prof.at_ns = t;
+	char path[512], tmp[530];
+	snprintf(path, sizeof path, "%s/etcd.%ld", m->prof.dir, (long)getpid());
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	const etcd_client_stats *st = etcd_client_stats_get(m->c);
+	fprintf(f,
+		"begins=%lld stale_begins=%lld commits=%lld refused=%lld loads=%lld load_ms=%lld ops=%lld "
+		"range=%lld range_ms=%lld txn=%lld txn_ms=%lld put=%lld put_ms=%lld lease=%lld lease_ms=%lld\n",
+		(long long)m->prof.begins, (long long)m->prof.stale_begins, (long long)m->prof.commits,
+		(long long)m->prof.refused, (long long)m->prof.loads, (long long)(m->prof.load_ns / 1000000),
+		(long long)m->prof.ops, (long long)st->calls[0], (long long)(st->ns[0] / 1000000),
+		(long long)st->calls[1], (long long)(st->ns[1] / 1000000), (long long)st->calls[2],
+		(long long)(st->ns[2] / 1000000), (long long)st->calls[3], (long long)(st->ns[3] / 1000000));
+	fclose(f);
+	rename(tmp, path);
+}
+
 /* ---- transactions ----------------------------------------------------- */
 
 static int e_begin(ah_ledger *l)
@@ -311,7 +341,10 @@ static int e_begin(ah_ledger *l)
 	instance_keepalive(m);
 	m->in_txn = true;
 	m->h = m->h0 = h;
+	m->prof.begins++;
+	prof_dump(m, false);
 	if (rev != m->rev) {
+		m->prof.stale_begins++;
 		m->rev = rev;
 		m->stale = true; /* the caller loads now; commit refuses until it has */
 		return 1;
@@ -417,8 +450,11 @@ static int e_commit(ah_ledger *l)
 	if ((rc = stage_version_drops(m)) < 0)
 		goto out;
 	int64_t nrev = 0;
+	m->prof.ops += m->n_ops;
 	rc = txn_send(m, m->rev, &nrev);
+	m->prof.commits++;
 	if (rc == 1) {
+		m->prof.refused++;
 		snprintf(m->errmsg, sizeof m->errmsg,
 			 "commit refused: another instance committed since revision %lld (now %lld); nothing written, "
 			 "reload and decide again",
@@ -616,7 +652,10 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	etcd_key(m, from, "s/");
 	etcd_prefix_end(from, to, sizeof to);
 	json_t *r = NULL;
+	int64_t t0 = mono_ns();
 	int rc = etcd_range(m, from, to, 0, 0, false, &r);
+	m->prof.loads++;
+	m->prof.load_ns += mono_ns() - t0;
 	if (rc < 0)
 		return rc;
 	json_t *kvs = json_object_get(r, "kvs");
@@ -822,6 +861,7 @@ static void e_free(ah_ledger *l)
 	etcd_ledger *m = (etcd_ledger *)l;
 	if (!m)
 		return;
+	prof_dump(m, true);
 	if (m->lease) { /* gone now rather than at the lease's end */
 		json_t *rq = json_pack("{sI}", "ID", (json_int_t)m->lease), *r = NULL;
 		if (etcd_call(m->c, "/v3/lease/revoke", rq, &r) == 0)
@@ -899,6 +939,7 @@ int ah_ledger_etcd_open(const char *endpoints, const char *prefix, const ah_ledg
 	m->base.ops = &etcd_ops;
 	snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
 	m->lease_ttl_s = o && o->lease_ttl_s ? o->lease_ttl_s : 10;
+	m->prof.dir = getenv("AHEAD_ETCD_PROFILE");
 	int rc = etcd_client_new(endpoints, o ? o->timeout_ms : 0, &m->c, err, errlen);
 	if (rc < 0) {
 		free(m);

@@ -49,6 +49,11 @@ typedef struct {
 	int lease_ttl_s;
 	int64_t keepalive_at_ns;
 	char inst_key[ETCD_KEY_MAX];
+	/* where the time goes ($AHEAD_ETCD_PROFILE=DIR: DIR/etcd.PID, rewritten each second) */
+	struct {
+		int64_t begins, stale_begins, commits, refused, loads, load_ns, ops, at_ns;
+		const char *dir;
+	} prof;
 } etcd_ledger;
 
 /* PREFIX + fmt..., into out (ETCD_KEY_MAX). */
