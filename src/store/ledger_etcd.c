@@ -15,6 +15,15 @@
 #include "store/ledger_internal.h"
 
 static const ah_ledger_ops etcd_ops;
+static int64_t mono_ns(void);
+
+static void head_seen(etcd_ledger *m, int64_t rev, const etcd_head *h)
+{
+	m->seen_rev = rev;
+	m->seen_h = *h;
+	m->seen_ns = mono_ns();
+	m->seen_ok = true;
+}
 
 void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...)
 {
@@ -47,7 +56,33 @@ static void stage_clear(etcd_ledger *m)
 		op_free(&m->ops[i]);
 	for (int i = 0; i < m->n_absent; i++)
 		free(m->absent[i]);
-	m->n_ops = m->n_pre = m->n_absent = 0;
+	for (int i = 0; i < m->n_opt; i++)
+		free(m->opt[i]);
+	m->n_ops = m->n_pre = m->n_absent = m->n_opt = 0;
+}
+
+static int str_push(char ***v, int *n, int *cap, const char *s)
+{
+	if (*n == *cap) {
+		int nc = *cap ? 2 * *cap : 32;
+		char **nv = realloc(*v, sizeof *nv * (size_t)nc);
+		if (!nv)
+			return AH_ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	if (!((*v)[*n] = strdup(s)))
+		return AH_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int etcd_opt_note(etcd_ledger *m, const char *key)
+{
+	int rc = str_push(&m->opt, &m->n_opt, &m->cap_opt, key);
+	if (rc == 0)
+		etcd_absent_note(m, key);
+	return rc;
 }
 
 void etcd_absent_note(etcd_ledger *m, const char *key)
@@ -208,12 +243,16 @@ static void head_from_json(const json_t *j, etcd_head *h)
 	h->tg = json_integer_value(json_object_get(j, "tg"));
 	h->pg = json_integer_value(json_object_get(j, "pg"));
 	h->id = json_integer_value(json_object_get(j, "id"));
+	h->ef = json_integer_value(json_object_get(j, "ef"));
 }
 
 static json_t *head_to_json(const etcd_head *h)
 {
-	return json_pack("{sIsIsIsIsIsI}", "n", (json_int_t)h->n, "ev", (json_int_t)h->ev, "au", (json_int_t)h->au,
-			 "tg", (json_int_t)h->tg, "pg", (json_int_t)h->pg, "id", (json_int_t)h->id);
+	json_t *j = json_pack("{sIsIsIsIsIsI}", "n", (json_int_t)h->n, "ev", (json_int_t)h->ev, "au",
+			      (json_int_t)h->au, "tg", (json_int_t)h->tg, "pg", (json_int_t)h->pg, "id", (json_int_t)h->id);
+	if (j && h->ef > 0)
+		json_object_set_new(j, "ef", json_integer(h->ef));
+	return j;
 }
 
 int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h)
@@ -231,7 +270,18 @@ int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h)
 		return rc;
 	head_from_json(j, h);
 	json_decref(j);
+	head_seen(m, *rev, h);
 	return 0;
+}
+
+int etcd_head_recent(etcd_ledger *m, int64_t *rev, etcd_head *h)
+{
+	if (m->seen_ok && mono_ns() - m->seen_ns < ETCD_HEAD_RECENT_NS) {
+		*rev = m->seen_rev;
+		*h = m->seen_h;
+		return 0;
+	}
+	return etcd_head_read(m, rev, h);
 }
 
 /* ---- the instance key ------------------------------------------------- */
@@ -340,6 +390,7 @@ static int e_begin(ah_ledger *l)
 		return rc;
 	instance_keepalive(m);
 	m->in_txn = true;
+	m->idem_opt = !m->idem_read;
 	m->h = m->h0 = h;
 	m->prof.begins++;
 	prof_dump(m, false);
@@ -359,10 +410,13 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	char hk[ETCD_KEY_MAX];
 	etcd_key(m, hk, "s/head");
 	m->h.n++;
+	if (cmp_rev <= 0 && m->h.ef <= 0)
+		m->h.ef = 1; /* a new ledger: its events start at 1 */
 	int rc = etcd_stage_json(m, hk, head_to_json(&m->h));
 	if (rc < 0)
 		return rc;
-	json_t *cmp = json_object(), *succ = json_array(), *rq = json_object(), *r = NULL;
+	json_t *cmps = json_array(), *cmp = json_object(), *succ = json_array(), *rq = json_object(), *r = NULL;
+	json_array_append_new(cmps, cmp);
 	json_object_set_new(cmp, "key", etcd_b64s(hk));
 	json_object_set_new(cmp, "result", json_string("EQUAL"));
 	if (cmp_rev > 0) {
@@ -385,15 +439,33 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 			json_array_append_new(succ, json_pack("{so}", "requestDeleteRange", x));
 		}
 	}
-	json_object_set_new(rq, "compare", json_pack("[o]", cmp));
+	/* idempotency keys assumed absent: still absent (version 0) */
+	for (int i = 0; i < m->n_opt; i++)
+		json_array_append_new(cmps, json_pack("{sosssssi}", "key", etcd_b64s(m->opt[i]), "target", "VERSION",
+						      "result", "EQUAL", "version", 0));
+	/* (one more compare, e.g. a fencing token, is one more append to cmps) */
+	json_object_set_new(rq, "compare", cmps);
 	json_object_set_new(rq, "success", succ);
+	if (m->n_opt) /* on failure: was it head? (else an assumed-absent key) */
+		json_object_set_new(rq, "failure",
+				    json_pack("[{s{so}}]", "requestRange", "key", etcd_b64s(hk)));
 	rc = etcd_call(m->c, "/v3/kv/txn", rq, &r);
 	json_decref(rq);
 	if (rc < 0)
 		return etcd_fail(m, rc);
 	bool ok = json_is_true(json_object_get(r, "succeeded"));
 	*new_rev = etcd_revision(r);
+	if (!ok && m->n_opt) {
+		json_t *rr = json_object_get(json_array_get(json_object_get(r, "responses"), 0), "response_range");
+		int64_t hrev = etcd_i64(json_array_get(json_object_get(rr, "kvs"), 0), "mod_revision");
+		if (hrev == (cmp_rev > 0 ? cmp_rev : 0))
+			m->idem_read = true; /* head held: a key exists; read them next time */
+	} else if (ok) {
+		m->idem_read = false;
+	}
 	json_decref(r);
+	if (ok)
+		head_seen(m, *new_rev, &m->h);
 	return ok ? 0 : 1;
 }
 
@@ -438,6 +510,20 @@ static int e_commit(ah_ledger *l)
 			rc = AH_EBUSY;
 			goto out;
 		}
+	if (!m->n_ops && m->n_opt) { /* read-only, keys assumed absent: check them now */
+		for (int i = 0; i < m->n_opt && rc == 0; i++) {
+			json_t *r = NULL;
+			if ((rc = etcd_range(m, m->opt[i], NULL, 1, 0, true, &r)) == 0 &&
+			    json_array_size(json_object_get(r, "kvs"))) {
+				snprintf(m->errmsg, sizeof m->errmsg,
+					 "commit refused: idempotency key %s was answered meanwhile; decide again", m->opt[i]);
+				m->idem_read = true;
+				rc = AH_EBUSY;
+			}
+			json_decref(r);
+		}
+		goto out;
+	}
 	if (!m->n_ops)
 		goto out; /* read-only */
 	if (m->stale) {
@@ -468,6 +554,7 @@ out:
 		m->h = m->h0;
 	stage_clear(m);
 	m->in_txn = false;
+	m->idem_opt = false;
 	return rc;
 }
 
@@ -477,6 +564,7 @@ static void e_rollback(ah_ledger *l)
 	stage_clear(m);
 	m->h = m->h0;
 	m->in_txn = false;
+	m->idem_opt = false;
 }
 
 int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *arg)
@@ -492,6 +580,7 @@ int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *
 		bool current = rev == m->rev && !m->stale;
 		m->h = m->h0 = h;
 		m->in_txn = true;
+		m->idem_opt = false;
 		rc = fn(m, arg);
 		m->in_txn = false;
 		if (rc == 0 && m->n_ops)
@@ -740,6 +829,8 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 			goto out;
 	}
 	*next_id = h.id > 0 ? (uint64_t)h.id : 1;
+	if (head_rev)
+		head_seen(m, head_rev, &h);
 	m->rev = head_rev;
 	m->stale = false;
 	if (m->in_txn) {
@@ -843,7 +934,7 @@ static int e_policy_generation(ah_ledger *l, uint64_t *out_gen)
 	}
 	int64_t rev;
 	etcd_head h;
-	int rc = etcd_head_read(m, &rev, &h);
+	int rc = etcd_head_recent(m, &rev, &h);
 	if (rc < 0)
 		return rc;
 	instance_keepalive(m);
@@ -872,6 +963,7 @@ static void e_free(ah_ledger *l)
 	free(m->ops);
 	free(m->pre);
 	free(m->absent);
+	free(m->opt);
 	etcd_client_free(m->c);
 	free(m);
 }
