@@ -230,10 +230,11 @@ print("time (run 1, summed over the 3 instances, %.0f instance-ms of wall time):
 print("  txn    %6d calls %7d ms (%.1f ms each): commits, %d refused by the compare (%.0f%%), %.1f ops each"
       % (P.get("txn", 0), P.get("txn_ms", 0), P.get("txn_ms", 0) / max(P.get("txn", 0), 1), P.get("refused", 0),
          100.0 * P.get("refused", 0) / c, P.get("ops", 0) / c))
-print("  range  %6d calls %7d ms (%.1f ms each): %d begins (head reads), %d of them stale; %d full reloads "
-      "(%d ms); the rest idempotency-key and other reads"
+print("  range  %6d calls %7d ms (%.1f ms each): %d begins, %d without a head read, %d found head moved; "
+      "%d reloads (%d ms), %d of them from a refused txn's answer (no range of their own)"
       % (P.get("range", 0), P.get("range_ms", 0), P.get("range_ms", 0) / max(P.get("range", 0), 1),
-         P.get("begins", 0), P.get("stale_begins", 0), P.get("loads", 0), P.get("load_ms", 0)))
+         P.get("begins", 0), P.get("opt_begins", 0), P.get("stale_begins", 0), P.get("loads", 0),
+         P.get("load_ms", 0), P.get("snap_loads", 0)))
 print("  lease  %6d calls %7d ms; put %d calls %d ms"
       % (P.get("lease", 0), P.get("lease_ms", 0), P.get("put", 0), P.get("put_ms", 0)))
 print("  pairs per commit: %.2f; etcd calls per pair: %.1f"

@@ -365,9 +365,10 @@ static void prof_dump(etcd_ledger *m, bool now)
 		return;
 	const etcd_client_stats *st = etcd_client_stats_get(m->c);
 	fprintf(f,
-		"begins=%lld stale_begins=%lld commits=%lld refused=%lld loads=%lld load_ms=%lld ops=%lld "
+		"begins=%lld opt_begins=%lld snap_loads=%lld stale_begins=%lld commits=%lld refused=%lld loads=%lld load_ms=%lld ops=%lld "
 		"range=%lld range_ms=%lld txn=%lld txn_ms=%lld put=%lld put_ms=%lld lease=%lld lease_ms=%lld\n",
-		(long long)m->prof.begins, (long long)m->prof.stale_begins, (long long)m->prof.commits,
+		(long long)m->prof.begins, (long long)m->prof.opt_begins, (long long)m->prof.snap_loads,
+		(long long)m->prof.stale_begins, (long long)m->prof.commits,
 		(long long)m->prof.refused, (long long)m->prof.loads, (long long)(m->prof.load_ns / 1000000),
 		(long long)m->prof.ops, (long long)st->calls[0], (long long)(st->ns[0] / 1000000),
 		(long long)st->calls[1], (long long)(st->ns[1] / 1000000), (long long)st->calls[2],
@@ -385,14 +386,26 @@ static int e_begin(ah_ledger *l)
 	m->in_txn = false;
 	int64_t rev;
 	etcd_head h;
-	int rc = etcd_head_read(m, &rev, &h);
-	if (rc < 0)
-		return rc;
+	m->begin_opt = m->loaded && !m->stale && m->seen_ok && m->seen_rev == m->rev && m->rev > 0 &&
+		       mono_ns() - m->seen_ns < ETCD_HEAD_RECENT_NS;
+	if (m->snap) { /* a refused txn's answer says where head is */
+		m->begin_opt = true;
+		rev = m->snap_rev;
+		h = m->snap_h;
+	} else if (m->begin_opt) {
+		rev = m->rev;
+		h = m->seen_h;
+	} else {
+		int rc = etcd_head_read(m, &rev, &h);
+		if (rc < 0)
+			return rc;
+	}
 	instance_keepalive(m);
 	m->in_txn = true;
 	m->idem_opt = !m->idem_read;
 	m->h = m->h0 = h;
 	m->prof.begins++;
+	m->prof.opt_begins += m->begin_opt;
 	prof_dump(m, false);
 	if (rev != m->rev) {
 		m->prof.stale_begins++;
@@ -446,20 +459,44 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	/* (one more compare, e.g. a fencing token, is one more append to cmps) */
 	json_object_set_new(rq, "compare", cmps);
 	json_object_set_new(rq, "success", succ);
-	if (m->n_opt) /* on failure: was it head? (else an assumed-absent key) */
-		json_object_set_new(rq, "failure",
-				    json_pack("[{s{so}}]", "requestRange", "key", etcd_b64s(hk)));
+	/* on failure: the state as it is now (the next load takes it), head in it */
+	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
+	etcd_key(m, from, "s/");
+	etcd_prefix_end(from, to, sizeof to);
+	json_object_set_new(rq, "failure", json_pack("[{s{soso}}]", "requestRange", "key", etcd_b64s(from), "range_end",
+						     etcd_b64s(to)));
 	rc = etcd_call(m->c, "/v3/kv/txn", rq, &r);
 	json_decref(rq);
 	if (rc < 0)
 		return etcd_fail(m, rc);
 	bool ok = json_is_true(json_object_get(r, "succeeded"));
 	*new_rev = etcd_revision(r);
-	if (!ok && m->n_opt) {
+	if (!ok) {
 		json_t *rr = json_object_get(json_array_get(json_object_get(r, "responses"), 0), "response_range");
-		int64_t hrev = etcd_i64(json_array_get(json_object_get(rr, "kvs"), 0), "mod_revision");
-		if (hrev == (cmp_rev > 0 ? cmp_rev : 0))
+		json_t *kvs = json_object_get(rr, "kvs");
+		int64_t hrev = 0;
+		etcd_head sh = {0};
+		for (size_t i = 0; i < json_array_size(kvs); i++) {
+			char *k = NULL, *v = NULL;
+			size_t vl = 0;
+			if (etcd_kv(json_array_get(kvs, i), &k, &v, &vl) == 0 && !strcmp(k, hk)) {
+				hrev = etcd_i64(json_array_get(kvs, i), "mod_revision");
+				json_t *hj = json_loadb(v, vl, 0, NULL);
+				head_from_json(hj, &sh);
+				json_decref(hj);
+			}
+			free(k);
+			free(v);
+		}
+		if (m->n_opt && hrev == (cmp_rev > 0 ? cmp_rev : 0))
 			m->idem_read = true; /* head held: a key exists; read them next time */
+		json_decref(m->snap);
+		m->snap = NULL;
+		if (rr) {
+			m->snap = json_pack("{sO}", "kvs", kvs ? kvs : json_array());
+			m->snap_rev = hrev;
+			m->snap_h = sh;
+		}
 	} else if (ok) {
 		m->idem_read = false;
 	}
@@ -521,6 +558,20 @@ static int e_commit(ah_ledger *l)
 				rc = AH_EBUSY;
 			}
 			json_decref(r);
+		}
+		goto out;
+	}
+	if (!m->n_ops && m->begin_opt) { /* read-only on a head not read: read it now */
+		int64_t rev;
+		etcd_head h;
+		if ((rc = etcd_head_read(m, &rev, &h)) < 0)
+			goto out;
+		if (rev != m->rev) {
+			snprintf(m->errmsg, sizeof m->errmsg,
+				 "commit refused: another instance committed (revision %lld); reload and decide again",
+				 (long long)rev);
+			m->stale = true;
+			rc = AH_EBUSY;
 		}
 		goto out;
 	}
@@ -742,7 +793,14 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	etcd_prefix_end(from, to, sizeof to);
 	json_t *r = NULL;
 	int64_t t0 = mono_ns();
-	int rc = etcd_range(m, from, to, 0, 0, false, &r);
+	int rc = 0;
+	if (m->snap) { /* what the refused txn answered */
+		r = m->snap;
+		m->snap = NULL;
+		m->prof.snap_loads++;
+	} else {
+		rc = etcd_range(m, from, to, 0, 0, false, &r);
+	}
 	m->prof.loads++;
 	m->prof.load_ns += mono_ns() - t0;
 	if (rc < 0)
@@ -831,6 +889,7 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	*next_id = h.id > 0 ? (uint64_t)h.id : 1;
 	if (head_rev)
 		head_seen(m, head_rev, &h);
+	m->loaded = true;
 	m->rev = head_rev;
 	m->stale = false;
 	if (m->in_txn) {
@@ -964,6 +1023,7 @@ static void e_free(ah_ledger *l)
 	free(m->pre);
 	free(m->absent);
 	free(m->opt);
+	json_decref(m->snap);
 	etcd_client_free(m->c);
 	free(m);
 }

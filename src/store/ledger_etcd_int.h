@@ -58,6 +58,15 @@ typedef struct {
 	 * key written meanwhile (a client's retry answered elsewhere) fails it;
 	 * then idem_read: the next transaction reads its keys. */
 	bool idem_opt, idem_read;
+	/* begin without a head read (this handle committed or read head in the
+	 * last ETCD_HEAD_RECENT_NS and its view is that head's): the commit's
+	 * compare is the check; a read-only commit reads head instead */
+	bool loaded, begin_opt;
+	/* the state (a range over PREFIX/s/) a refused txn's failure branch
+	 * returned: the next load takes it instead of a range of its own */
+	json_t *snap;
+	int64_t snap_rev; /* head's mod revision in snap, and its counters */
+	etcd_head snap_h;
 	char **opt;
 	int n_opt, cap_opt;
 	char errmsg[1100];
@@ -67,7 +76,7 @@ typedef struct {
 	char inst_key[ETCD_KEY_MAX];
 	/* where the time goes ($AHEAD_ETCD_PROFILE=DIR: DIR/etcd.PID, rewritten each second) */
 	struct {
-		int64_t begins, stale_begins, commits, refused, loads, load_ns, ops, at_ns;
+		int64_t begins, opt_begins, snap_loads, stale_begins, commits, refused, loads, load_ns, ops, at_ns;
 		const char *dir;
 	} prof;
 } etcd_ledger;
