@@ -23,7 +23,7 @@ T=$(mktemp -d)
 pass=0 fail=0
 . "$SRC/tests/etcd_lib.sh"
 etcd_need
-trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null || true; etcd_stop; rm -rf "$T"' EXIT
+trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null || true; etcd_stop; [ -n "${AHEAD_BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
 etcd_start 3 23840 "$T/etcd" || { echo "bench cluster: etcd did not start"; exit 1; }
 cat >"$T/policy.ini" <<'INI'
 [ahead]
@@ -113,6 +113,8 @@ def call(home, method, path, body=None, key=None):
             st, j = req(inst.port, method, path, body, key)
             if st in (200, 201, 404, 409):
                 return st, j
+            if os.environ.get("AHEAD_BENCH_DEBUG") and stats["retries"] < 3:
+                print("answer %s: %s" % (st, j))
         except OSError:
             pass
         with lock:

@@ -402,6 +402,7 @@ static int e_begin(ah_ledger *l)
 	}
 	instance_keepalive(m);
 	m->in_txn = true;
+	m->loaded_in_txn = false;
 	m->idem_opt = !m->idem_read;
 	m->h = m->h0 = h;
 	m->prof.begins++;
@@ -561,7 +562,9 @@ static int e_commit(ah_ledger *l)
 		}
 		goto out;
 	}
-	if (!m->n_ops && m->begin_opt) { /* read-only on a head not read: read it now */
+	if (!m->n_ops && m->begin_opt && !m->loaded_in_txn) {
+		/* read-only on a head not read (and no load in it, which read
+		 * the state itself): read head now */
 		int64_t rev;
 		etcd_head h;
 		if ((rc = etcd_head_read(m, &rev, &h)) < 0)
@@ -890,6 +893,7 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	if (head_rev)
 		head_seen(m, head_rev, &h);
 	m->loaded = true;
+	m->loaded_in_txn = m->in_txn;
 	m->rev = head_rev;
 	m->stale = false;
 	if (m->in_txn) {

@@ -61,7 +61,7 @@ typedef struct {
 	/* begin without a head read (this handle committed or read head in the
 	 * last ETCD_HEAD_RECENT_NS and its view is that head's): the commit's
 	 * compare is the check; a read-only commit reads head instead */
-	bool loaded, begin_opt;
+	bool loaded, begin_opt, loaded_in_txn;
 	/* the state (a range over PREFIX/s/) a refused txn's failure branch
 	 * returned: the next load takes it instead of a range of its own */
 	json_t *snap;
