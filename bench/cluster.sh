@@ -69,6 +69,7 @@ class Inst:
         args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen",
                 "127.0.0.1:%d" % self.port, "--log-level", "warn", "--shadow-db",
                 os.path.join(T, "shadow%d.db" % self.i)]
+        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "").split()
         if first:
             args += ["--admin-token-file", os.path.join(T, "token")]
         os.makedirs(os.path.join(T, "prof"), exist_ok=True)
