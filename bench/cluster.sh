@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run cluster [SECONDS] [CLIENTS]: three `ahead serve` instances on one
 # 3-member etcd cluster, all on this machine (loopback ports 23840-23845 for
-# etcd), under allocate+release pairs from CLIENTS (default 12) client
+# etcd), under allocate+release pairs from CLIENTS (default 48) client
 # threads spread over the instances, each request with an Idempotency-Key
 # and sent again (to another instance) on 503 or a lost connection.
 #   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair.
@@ -13,10 +13,16 @@
 #      overcommit the pool's live use in etcd above its capacity (milli-cpu)
 # Ends with: cluster_pairs_per_s=N cluster_p99_ms=N cluster_lost=N
 # cluster_duplicated=N cluster_overcommit=N
+# The instances run with $AHEAD_BENCH_SERVE_ARGS (default "--batch-window 20ms":
+# larger batches, fewer commits to conflict). $AHEAD_BENCH_KEEP=1 keeps the
+# temporary directory (logs, etcd data); $AHEAD_BENCH_DEBUG=1 prints the first
+# answers that made a client resend. Before the end lines it prints where the
+# time goes (etcd calls by kind, commits refused by the compare, reloads),
+# from the instances' counters ($AHEAD_ETCD_PROFILE).
 # On a shared machine the throughput says little; run it alone.
 set -euo pipefail
 SECS=${1:-10}
-CLIENTS=${2:-12}
+CLIENTS=${2:-48}
 BIN=${AHEAD_BIN:?run through bench/run}
 SRC=${AHEAD_SRC:-$PWD}
 T=$(mktemp -d)
@@ -69,7 +75,7 @@ class Inst:
         args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen",
                 "127.0.0.1:%d" % self.port, "--log-level", "warn", "--shadow-db",
                 os.path.join(T, "shadow%d.db" % self.i)]
-        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "").split()
+        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "--batch-window 20ms").split()
         if first:
             args += ["--admin-token-file", os.path.join(T, "token")]
         os.makedirs(os.path.join(T, "prof"), exist_ok=True)
