@@ -500,6 +500,8 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 		}
 	} else if (ok) {
 		m->idem_read = false;
+		json_decref(m->snap); /* older than this commit */
+		m->snap = NULL;
 	}
 	json_decref(r);
 	if (ok)
