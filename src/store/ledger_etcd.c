@@ -562,7 +562,8 @@ static int e_commit(ah_ledger *l)
 			}
 			json_decref(r);
 		}
-		goto out;
+		if (rc < 0)
+			goto out;
 	}
 	if (!m->n_ops && m->begin_opt && !m->loaded_in_txn) {
 		/* read-only on a head not read (and no load in it, which read
