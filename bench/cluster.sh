@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run cluster [SECONDS] [CLIENTS]: three `ahead serve` instances on one
 # 3-member etcd cluster, all on this machine (loopback ports 23840-23845 for
-# etcd), under allocate+release pairs from CLIENTS (default 12) client
+# etcd), under allocate+release pairs from CLIENTS (default 48) client
 # threads spread over the instances, each request with an Idempotency-Key
 # and sent again (to another instance) on 503 or a lost connection.
 #   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair.
@@ -13,17 +13,23 @@
 #      overcommit the pool's live use in etcd above its capacity (milli-cpu)
 # Ends with: cluster_pairs_per_s=N cluster_p99_ms=N cluster_lost=N
 # cluster_duplicated=N cluster_overcommit=N
+# The instances run with $AHEAD_BENCH_SERVE_ARGS (default "--batch-window 20ms":
+# larger batches, fewer commits to conflict). $AHEAD_BENCH_KEEP=1 keeps the
+# temporary directory (logs, etcd data); $AHEAD_BENCH_DEBUG=1 prints the first
+# answers that made a client resend. Before the end lines it prints where the
+# time goes (etcd calls by kind, commits refused by the compare, reloads),
+# from the instances' counters ($AHEAD_ETCD_PROFILE).
 # On a shared machine the throughput says little; run it alone.
 set -euo pipefail
 SECS=${1:-10}
-CLIENTS=${2:-12}
+CLIENTS=${2:-48}
 BIN=${AHEAD_BIN:?run through bench/run}
 SRC=${AHEAD_SRC:-$PWD}
 T=$(mktemp -d)
 pass=0 fail=0
 . "$SRC/tests/etcd_lib.sh"
 etcd_need
-trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null || true; etcd_stop; rm -rf "$T"' EXIT
+trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null || true; etcd_stop; [ -n "${AHEAD_BENCH_KEEP:-}" ] || rm -rf "$T"' EXIT
 etcd_start 3 23840 "$T/etcd" || { echo "bench cluster: etcd did not start"; exit 1; }
 cat >"$T/policy.ini" <<'INI'
 [ahead]
@@ -69,9 +75,12 @@ class Inst:
         args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen",
                 "127.0.0.1:%d" % self.port, "--log-level", "warn", "--shadow-db",
                 os.path.join(T, "shadow%d.db" % self.i)]
+        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "--batch-window 20ms").split()
         if first:
             args += ["--admin-token-file", os.path.join(T, "token")]
-        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
+        os.makedirs(os.path.join(T, "prof"), exist_ok=True)
+        self.proc = subprocess.Popen(args, env=dict(os.environ, AHEAD_ETCD_PROFILE=os.path.join(T, "prof")),
+                                     stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
                                      stderr=open(err, "ab"))
         with open(os.path.join(T, "pids"), "a") as f:
             f.write("%d\n" % self.proc.pid)
@@ -111,6 +120,8 @@ def call(home, method, path, body=None, key=None):
             st, j = req(inst.port, method, path, body, key)
             if st in (200, 201, 404, 409):
                 return st, j
+            if os.environ.get("AHEAD_BENCH_DEBUG") and stats["retries"] < 3:
+                print("answer %s: %s" % (st, j))
         except OSError:
             pass
         with lock:
@@ -174,7 +185,24 @@ def pct(v, q):
     return v[min(len(v) - 1, int(q * len(v)))] * 1000 if v else 0
 
 
+def prof():
+    tot = {}
+    d = os.path.join(T, "prof")
+    for f in os.listdir(d):
+        if f.endswith(".tmp"):
+            continue
+        for kv in open(os.path.join(d, f)).read().split():
+            k, v = kv.split("=")
+            tot[k] = tot.get(k, 0) + int(v)
+    return tot
+
+
+time.sleep(1.2)
+p0 = prof()
 secs, lat, acked, _ = load("a", SECS)
+time.sleep(1.2)  # the instances rewrite their counters each second
+p1 = prof()
+P = {k: p1.get(k, 0) - p0.get(k, 0) for k in p1}
 pairs_per_s = len(lat) / secs
 p50, p99 = pct(lat, 0.50), pct(lat, 0.99)
 print("run 1: %d pairs in %.1f s by %d clients on 3 instances: %.0f pairs/s, p50 %.1f ms, p99 %.1f ms, %d resent"
@@ -205,8 +233,21 @@ dup = sum(len(v) - 1 for v in owners.values()) + len(set(allocs) - set(owners))
 over = max(0, sum(allocs.values()) - CAP)
 print("run 2: %d pairs, %d acknowledged allocations left live, %d in etcd, %d resent, %d given up"
       % (len(lat2), len(live), len(allocs), stats["retries"], stats["gave_up"]))
-print("time: each pair is 2 writes; each write is a head read + one etcd txn (a majority fsync), plus a reload")
-print("      (one range of the state) whenever another instance committed since: instances take turns")
+c = max(P.get("commits", 0), 1)
+wall = secs * 3 * 1000
+print("time (run 1, summed over the 3 instances, %.0f instance-ms of wall time):" % wall)
+print("  txn    %6d calls %7d ms (%.1f ms each): commits, %d refused by the compare (%.0f%%), %.1f ops each"
+      % (P.get("txn", 0), P.get("txn_ms", 0), P.get("txn_ms", 0) / max(P.get("txn", 0), 1), P.get("refused", 0),
+         100.0 * P.get("refused", 0) / c, P.get("ops", 0) / c))
+print("  range  %6d calls %7d ms (%.1f ms each): %d begins, %d without a head read, %d found head moved; "
+      "%d reloads (%d ms), %d of them from a refused txn's answer (no range of their own)"
+      % (P.get("range", 0), P.get("range_ms", 0), P.get("range_ms", 0) / max(P.get("range", 0), 1),
+         P.get("begins", 0), P.get("opt_begins", 0), P.get("stale_begins", 0), P.get("loads", 0),
+         P.get("load_ms", 0), P.get("snap_loads", 0)))
+print("  lease  %6d calls %7d ms; put %d calls %d ms"
+      % (P.get("lease", 0), P.get("lease_ms", 0), P.get("put", 0), P.get("put_ms", 0)))
+print("  pairs per commit: %.2f; etcd calls per pair: %.1f"
+      % (len(lat) / c, (P.get("txn", 0) + P.get("range", 0)) / max(len(lat), 1)))
 print("cluster_pairs_per_s=%d cluster_p99_ms=%d cluster_lost=%d cluster_duplicated=%d cluster_overcommit=%d"
       % (pairs_per_s, p99, lost, dup, over))
 sys.exit(0 if lost == 0 and dup == 0 and over == 0 and stats["gave_up"] == 0 else 1)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ahead/error.h"
 #include "store/etcd_client.h"
@@ -21,7 +22,29 @@ struct etcd_client {
 	char *buf;
 	size_t len, cap;
 	bool too_big;
+	etcd_client_stats st;
 };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int path_kind(const char *path)
+{
+	static const char *const P[ETCD_CALL_KINDS] = {"/v3/kv/range", "/v3/kv/txn", "/v3/kv/put", "/v3/lease/", "/v3/watch"};
+	for (int i = 0; i < ETCD_CALL_KINDS; i++)
+		if (!strncmp(path, P[i], strlen(P[i])))
+			return i;
+	return ETCD_CALL_KINDS - 1;
+}
+
+const etcd_client_stats *etcd_client_stats_get(const etcd_client *c)
+{
+	return &c->st;
+}
 
 static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
 {
@@ -176,7 +199,8 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
 		snprintf(c->err, sizeof c->err, "etcd: out of memory");
 		return AH_ENOMEM;
 	}
-	int rc = 1;
+	int rc = 1, kind = path_kind(path);
+	int64_t t0 = now_ns();
 	for (int k = 0; k < c->n && rc == 1; k++) {
 		int i = (c->cur + k) % c->n;
 		rc = post_one(c, i, path, body, out);
@@ -184,6 +208,8 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
 			c->cur = i;
 	}
 	free(body);
+	c->st.calls[kind]++;
+	c->st.ns[kind] += now_ns() - t0;
 	if (rc == 1) {
 		if (c->n > 1) {
 			char last[sizeof c->err];

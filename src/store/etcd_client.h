@@ -25,6 +25,14 @@ const char *etcd_client_errmsg(const etcd_client *c);
 /* The endpoint the last call went to. */
 const char *etcd_client_endpoint(const etcd_client *c);
 
+/* Calls and the time spent in them, by kind: range, txn, put, lease, other. */
+#define ETCD_CALL_KINDS 5
+typedef struct {
+	int64_t calls[ETCD_CALL_KINDS];
+	int64_t ns[ETCD_CALL_KINDS];
+} etcd_client_stats;
+const etcd_client_stats *etcd_client_stats_get(const etcd_client *c);
+
 /* Base64 of n bytes, as a new JSON string (NULL: no memory). */
 json_t *etcd_b64(const void *data, size_t n);
 json_t *etcd_b64s(const char *s);

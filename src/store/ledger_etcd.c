@@ -15,6 +15,15 @@
 #include "store/ledger_internal.h"
 
 static const ah_ledger_ops etcd_ops;
+static int64_t mono_ns(void);
+
+static void head_seen(etcd_ledger *m, int64_t rev, const etcd_head *h)
+{
+	m->seen_rev = rev;
+	m->seen_h = *h;
+	m->seen_ns = mono_ns();
+	m->seen_ok = true;
+}
 
 void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...)
 {
@@ -47,7 +56,33 @@ static void stage_clear(etcd_ledger *m)
 		op_free(&m->ops[i]);
 	for (int i = 0; i < m->n_absent; i++)
 		free(m->absent[i]);
-	m->n_ops = m->n_pre = m->n_absent = 0;
+	for (int i = 0; i < m->n_opt; i++)
+		free(m->opt[i]);
+	m->n_ops = m->n_pre = m->n_absent = m->n_opt = 0;
+}
+
+static int str_push(char ***v, int *n, int *cap, const char *s)
+{
+	if (*n == *cap) {
+		int nc = *cap ? 2 * *cap : 32;
+		char **nv = realloc(*v, sizeof *nv * (size_t)nc);
+		if (!nv)
+			return AH_ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	if (!((*v)[*n] = strdup(s)))
+		return AH_ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+int etcd_opt_note(etcd_ledger *m, const char *key)
+{
+	int rc = str_push(&m->opt, &m->n_opt, &m->cap_opt, key);
+	if (rc == 0)
+		etcd_absent_note(m, key);
+	return rc;
 }
 
 void etcd_absent_note(etcd_ledger *m, const char *key)
@@ -208,12 +243,16 @@ static void head_from_json(const json_t *j, etcd_head *h)
 	h->tg = json_integer_value(json_object_get(j, "tg"));
 	h->pg = json_integer_value(json_object_get(j, "pg"));
 	h->id = json_integer_value(json_object_get(j, "id"));
+	h->ef = json_integer_value(json_object_get(j, "ef"));
 }
 
 static json_t *head_to_json(const etcd_head *h)
 {
-	return json_pack("{sIsIsIsIsIsI}", "n", (json_int_t)h->n, "ev", (json_int_t)h->ev, "au", (json_int_t)h->au,
-			 "tg", (json_int_t)h->tg, "pg", (json_int_t)h->pg, "id", (json_int_t)h->id);
+	json_t *j = json_pack("{sIsIsIsIsIsI}", "n", (json_int_t)h->n, "ev", (json_int_t)h->ev, "au",
+			      (json_int_t)h->au, "tg", (json_int_t)h->tg, "pg", (json_int_t)h->pg, "id", (json_int_t)h->id);
+	if (j && h->ef > 0)
+		json_object_set_new(j, "ef", json_integer(h->ef));
+	return j;
 }
 
 int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h)
@@ -231,7 +270,18 @@ int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h)
 		return rc;
 	head_from_json(j, h);
 	json_decref(j);
+	head_seen(m, *rev, h);
 	return 0;
+}
+
+int etcd_head_recent(etcd_ledger *m, int64_t *rev, etcd_head *h)
+{
+	if (m->seen_ok && mono_ns() - m->seen_ns < ETCD_HEAD_RECENT_NS) {
+		*rev = m->seen_rev;
+		*h = m->seen_h;
+		return 0;
+	}
+	return etcd_head_read(m, rev, h);
 }
 
 /* ---- the instance key ------------------------------------------------- */
@@ -296,6 +346,37 @@ static void instance_keepalive(etcd_ledger *m)
 	json_decref(r);
 }
 
+/* ---- where the time goes ---------------------------------------------- */
+
+/* One line of counters in $AHEAD_ETCD_PROFILE/etcd.PID (a bench reads it). */
+static void prof_dump(etcd_ledger *m, bool now)
+{
+	if (!m->prof.dir)
+		return;
+	int64_t t = mono_ns();
+	if (!now && t - m->prof.at_ns < 1000000000)
+		return;
+	m->prof.at_ns = t;
+	char path[512], tmp[530];
+	snprintf(path, sizeof path, "%s/etcd.%ld", m->prof.dir, (long)getpid());
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	const etcd_client_stats *st = etcd_client_stats_get(m->c);
+	fprintf(f,
+		"begins=%lld opt_begins=%lld snap_loads=%lld stale_begins=%lld commits=%lld refused=%lld loads=%lld load_ms=%lld ops=%lld "
+		"range=%lld range_ms=%lld txn=%lld txn_ms=%lld put=%lld put_ms=%lld lease=%lld lease_ms=%lld\n",
+		(long long)m->prof.begins, (long long)m->prof.opt_begins, (long long)m->prof.snap_loads,
+		(long long)m->prof.stale_begins, (long long)m->prof.commits,
+		(long long)m->prof.refused, (long long)m->prof.loads, (long long)(m->prof.load_ns / 1000000),
+		(long long)m->prof.ops, (long long)st->calls[0], (long long)(st->ns[0] / 1000000),
+		(long long)st->calls[1], (long long)(st->ns[1] / 1000000), (long long)st->calls[2],
+		(long long)(st->ns[2] / 1000000), (long long)st->calls[3], (long long)(st->ns[3] / 1000000));
+	fclose(f);
+	rename(tmp, path);
+}
+
 /* ---- transactions ----------------------------------------------------- */
 
 static int e_begin(ah_ledger *l)
@@ -305,13 +386,30 @@ static int e_begin(ah_ledger *l)
 	m->in_txn = false;
 	int64_t rev;
 	etcd_head h;
-	int rc = etcd_head_read(m, &rev, &h);
-	if (rc < 0)
-		return rc;
+	m->begin_opt = m->loaded && !m->stale && m->seen_ok && m->seen_rev == m->rev && m->rev > 0 &&
+		       mono_ns() - m->seen_ns < ETCD_HEAD_RECENT_NS;
+	if (m->snap) { /* a refused txn's answer says where head is */
+		m->begin_opt = true;
+		rev = m->snap_rev;
+		h = m->snap_h;
+	} else if (m->begin_opt) {
+		rev = m->rev;
+		h = m->seen_h;
+	} else {
+		int rc = etcd_head_read(m, &rev, &h);
+		if (rc < 0)
+			return rc;
+	}
 	instance_keepalive(m);
 	m->in_txn = true;
+	m->loaded_in_txn = false;
+	m->idem_opt = !m->idem_read;
 	m->h = m->h0 = h;
+	m->prof.begins++;
+	m->prof.opt_begins += m->begin_opt;
+	prof_dump(m, false);
 	if (rev != m->rev) {
+		m->prof.stale_begins++;
 		m->rev = rev;
 		m->stale = true; /* the caller loads now; commit refuses until it has */
 		return 1;
@@ -326,10 +424,13 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	char hk[ETCD_KEY_MAX];
 	etcd_key(m, hk, "s/head");
 	m->h.n++;
+	if (cmp_rev <= 0 && m->h.ef <= 0)
+		m->h.ef = 1; /* a new ledger: its events start at 1 */
 	int rc = etcd_stage_json(m, hk, head_to_json(&m->h));
 	if (rc < 0)
 		return rc;
-	json_t *cmp = json_object(), *succ = json_array(), *rq = json_object(), *r = NULL;
+	json_t *cmps = json_array(), *cmp = json_object(), *succ = json_array(), *rq = json_object(), *r = NULL;
+	json_array_append_new(cmps, cmp);
 	json_object_set_new(cmp, "key", etcd_b64s(hk));
 	json_object_set_new(cmp, "result", json_string("EQUAL"));
 	if (cmp_rev > 0) {
@@ -352,20 +453,62 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 			json_array_append_new(succ, json_pack("{so}", "requestDeleteRange", x));
 		}
 	}
-	json_t *cmps = json_pack("[o]", cmp);
+	/* idempotency keys assumed absent: still absent (version 0) */
+	for (int i = 0; i < m->n_opt; i++)
+		json_array_append_new(cmps, json_pack("{sosssssi}", "key", etcd_b64s(m->opt[i]), "target", "VERSION",
+						      "result", "EQUAL", "version", 0));
 	if (m->fence_rev > 0) /* a deposed shaper's late write fails here */
 		json_array_append_new(cmps, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(m->fence_key), "result",
 						      "EQUAL", "target", "CREATE", "create_revision",
 						      (json_int_t)m->fence_rev));
 	json_object_set_new(rq, "compare", cmps);
 	json_object_set_new(rq, "success", succ);
+	/* on failure: the state as it is now (the next load takes it), head in it */
+	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
+	etcd_key(m, from, "s/");
+	etcd_prefix_end(from, to, sizeof to);
+	json_object_set_new(rq, "failure", json_pack("[{s{soso}}]", "requestRange", "key", etcd_b64s(from), "range_end",
+						     etcd_b64s(to)));
 	rc = etcd_call(m->c, "/v3/kv/txn", rq, &r);
 	json_decref(rq);
 	if (rc < 0)
 		return etcd_fail(m, rc);
 	bool ok = json_is_true(json_object_get(r, "succeeded"));
 	*new_rev = etcd_revision(r);
+	if (!ok) {
+		json_t *rr = json_object_get(json_array_get(json_object_get(r, "responses"), 0), "response_range");
+		json_t *kvs = json_object_get(rr, "kvs");
+		int64_t hrev = 0;
+		etcd_head sh = {0};
+		for (size_t i = 0; i < json_array_size(kvs); i++) {
+			char *k = NULL, *v = NULL;
+			size_t vl = 0;
+			if (etcd_kv(json_array_get(kvs, i), &k, &v, &vl) == 0 && !strcmp(k, hk)) {
+				hrev = etcd_i64(json_array_get(kvs, i), "mod_revision");
+				json_t *hj = json_loadb(v, vl, 0, NULL);
+				head_from_json(hj, &sh);
+				json_decref(hj);
+			}
+			free(k);
+			free(v);
+		}
+		if (m->n_opt && hrev == (cmp_rev > 0 ? cmp_rev : 0))
+			m->idem_read = true; /* head held: a key exists; read them next time */
+		json_decref(m->snap);
+		m->snap = NULL;
+		if (rr) {
+			m->snap = json_pack("{sO}", "kvs", kvs ? kvs : json_array());
+			m->snap_rev = hrev;
+			m->snap_h = sh;
+		}
+	} else if (ok) {
+		m->idem_read = false;
+		json_decref(m->snap); /* older than this commit */
+		m->snap = NULL;
+	}
 	json_decref(r);
+	if (ok)
+		head_seen(m, *new_rev, &m->h);
 	return ok ? 0 : 1;
 }
 
@@ -410,6 +553,37 @@ static int e_commit(ah_ledger *l)
 			rc = AH_EBUSY;
 			goto out;
 		}
+	if (!m->n_ops && m->n_opt) { /* read-only, keys assumed absent: check them now */
+		for (int i = 0; i < m->n_opt && rc == 0; i++) {
+			json_t *r = NULL;
+			if ((rc = etcd_range(m, m->opt[i], NULL, 1, 0, true, &r)) == 0 &&
+			    json_array_size(json_object_get(r, "kvs"))) {
+				snprintf(m->errmsg, sizeof m->errmsg,
+					 "commit refused: idempotency key %s was answered meanwhile; decide again", m->opt[i]);
+				m->idem_read = true;
+				rc = AH_EBUSY;
+			}
+			json_decref(r);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	if (!m->n_ops && m->begin_opt && !m->loaded_in_txn) {
+		/* read-only on a head not read (and no load in it, which read
+		 * the state itself): read head now */
+		int64_t rev;
+		etcd_head h;
+		if ((rc = etcd_head_read(m, &rev, &h)) < 0)
+			goto out;
+		if (rev != m->rev) {
+			snprintf(m->errmsg, sizeof m->errmsg,
+				 "commit refused: another instance committed (revision %lld); reload and decide again",
+				 (long long)rev);
+			m->stale = true;
+			rc = AH_EBUSY;
+		}
+		goto out;
+	}
 	if (!m->n_ops)
 		goto out; /* read-only */
 	if (m->stale) {
@@ -422,8 +596,11 @@ static int e_commit(ah_ledger *l)
 	if ((rc = stage_version_drops(m)) < 0)
 		goto out;
 	int64_t nrev = 0;
+	m->prof.ops += m->n_ops;
 	rc = txn_send(m, m->rev, &nrev);
+	m->prof.commits++;
 	if (rc == 1) {
+		m->prof.refused++;
 		snprintf(m->errmsg, sizeof m->errmsg,
 			 "commit refused: another instance committed since revision %lld (now %lld)%s; nothing written, "
 			 "reload and decide again",
@@ -438,6 +615,7 @@ out:
 		m->h = m->h0;
 	stage_clear(m);
 	m->in_txn = false;
+	m->idem_opt = false;
 	return rc;
 }
 
@@ -447,6 +625,7 @@ static void e_rollback(ah_ledger *l)
 	stage_clear(m);
 	m->h = m->h0;
 	m->in_txn = false;
+	m->idem_opt = false;
 }
 
 int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *arg)
@@ -462,6 +641,7 @@ int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *
 		bool current = rev == m->rev && !m->stale;
 		m->h = m->h0 = h;
 		m->in_txn = true;
+		m->idem_opt = false;
 		rc = fn(m, arg);
 		m->in_txn = false;
 		if (rc == 0 && m->n_ops)
@@ -622,7 +802,17 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 	etcd_key(m, from, "s/");
 	etcd_prefix_end(from, to, sizeof to);
 	json_t *r = NULL;
-	int rc = etcd_range(m, from, to, 0, 0, false, &r);
+	int64_t t0 = mono_ns();
+	int rc = 0;
+	if (m->snap) { /* what the refused txn answered */
+		r = m->snap;
+		m->snap = NULL;
+		m->prof.snap_loads++;
+	} else {
+		rc = etcd_range(m, from, to, 0, 0, false, &r);
+	}
+	m->prof.loads++;
+	m->prof.load_ns += mono_ns() - t0;
 	if (rc < 0)
 		return rc;
 	json_t *kvs = json_object_get(r, "kvs");
@@ -707,6 +897,10 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 			goto out;
 	}
 	*next_id = h.id > 0 ? (uint64_t)h.id : 1;
+	if (head_rev)
+		head_seen(m, head_rev, &h);
+	m->loaded = true;
+	m->loaded_in_txn = m->in_txn;
 	m->rev = head_rev;
 	m->stale = false;
 	if (m->in_txn) {
@@ -810,7 +1004,7 @@ static int e_policy_generation(ah_ledger *l, uint64_t *out_gen)
 	}
 	int64_t rev;
 	etcd_head h;
-	int rc = etcd_head_read(m, &rev, &h);
+	int rc = etcd_head_recent(m, &rev, &h);
 	if (rc < 0)
 		return rc;
 	instance_keepalive(m);
@@ -828,6 +1022,7 @@ static void e_free(ah_ledger *l)
 	etcd_ledger *m = (etcd_ledger *)l;
 	if (!m)
 		return;
+	prof_dump(m, true);
 	if (m->lease) { /* gone now rather than at the lease's end */
 		json_t *rq = json_pack("{sI}", "ID", (json_int_t)m->lease), *r = NULL;
 		if (etcd_call(m->c, "/v3/lease/revoke", rq, &r) == 0)
@@ -838,6 +1033,8 @@ static void e_free(ah_ledger *l)
 	free(m->ops);
 	free(m->pre);
 	free(m->absent);
+	free(m->opt);
+	json_decref(m->snap);
 	etcd_client_free(m->c);
 	free(m);
 }
@@ -920,6 +1117,7 @@ int ah_ledger_etcd_open(const char *endpoints, const char *prefix, const ah_ledg
 	m->base.ops = &etcd_ops;
 	snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
 	m->lease_ttl_s = o && o->lease_ttl_s ? o->lease_ttl_s : 10;
+	m->prof.dir = getenv("AHEAD_ETCD_PROFILE");
 	int rc = etcd_client_new(endpoints, o ? o->timeout_ms : 0, &m->c, err, errlen);
 	if (rc < 0) {
 		free(m);

@@ -20,7 +20,13 @@ typedef struct {
 	int64_t tg;       /* token generation */
 	int64_t pg;       /* policy generation */
 	int64_t id;       /* the engine's next id */
+	int64_t ef;       /* first event seq kept (set by compaction; 0: unknown, read ev/) */
 } etcd_head;
+
+/* How long a head read or commit of this handle stands for "now" to reads
+ * that only pick what to reload (policy and token generation, event
+ * bounds): never to a commit, whose compare reads head itself. */
+#define ETCD_HEAD_RECENT_NS 100000000
 
 typedef struct {
 	char *key, *end;  /* end: a range delete's range_end, else NULL */
@@ -36,6 +42,9 @@ typedef struct {
 	bool stale;       /* begin saw a newer head: load before committing */
 	etcd_head h, h0;  /* counters (with the open txn's changes), as at begin */
 	bool in_txn;
+	int64_t seen_rev, seen_ns; /* the newest head this handle read or wrote, and when */
+	etcd_head seen_h;
+	bool seen_ok;
 	etcd_op *ops;
 	int n_ops, cap_ops;
 	ah_ledger_precond *pre;
@@ -44,6 +53,22 @@ typedef struct {
 	 * needs no second read (the head compare covers a write meanwhile) */
 	char **absent;
 	int n_absent, cap_absent;
+	/* Idempotency keys the open transaction assumed absent WITHOUT reading
+	 * them (idem_opt): the commit compares each one's version with 0, so a
+	 * key written meanwhile (a client's retry answered elsewhere) fails it;
+	 * then idem_read: the next transaction reads its keys. */
+	bool idem_opt, idem_read;
+	/* begin without a head read (this handle committed or read head in the
+	 * last ETCD_HEAD_RECENT_NS and its view is that head's): the commit's
+	 * compare is the check; a read-only commit reads head instead */
+	bool loaded, begin_opt, loaded_in_txn;
+	/* the state (a range over PREFIX/s/) a refused txn's failure branch
+	 * returned: the next load takes it instead of a range of its own */
+	json_t *snap;
+	int64_t snap_rev; /* head's mod revision in snap, and its counters */
+	etcd_head snap_h;
+	char **opt;
+	int n_opt, cap_opt;
 	char errmsg[1100];
 	int64_t lease;    /* the instance key's lease ID, 0: none */
 	int lease_ttl_s;
@@ -53,6 +78,11 @@ typedef struct {
 	 * compares the election key's create revision with it */
 	char fence_key[ETCD_KEY_MAX];
 	int64_t fence_rev;
+	/* where the time goes ($AHEAD_ETCD_PROFILE=DIR: DIR/etcd.PID, rewritten each second) */
+	struct {
+		int64_t begins, opt_begins, snap_loads, stale_begins, commits, refused, loads, load_ns, ops, at_ns;
+		const char *dir;
+	} prof;
 } etcd_ledger;
 
 /* PREFIX + fmt..., into out (ETCD_KEY_MAX). */
@@ -64,6 +94,8 @@ void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute
 int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
 int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
 int etcd_stage_range_delete(etcd_ledger *m, const char *key, const char *end);
+/* Notes key as assumed absent without a read (compared at commit). */
+int etcd_opt_note(etcd_ledger *m, const char *key);
 /* Notes key as read absent in the open transaction; is it? */
 void etcd_absent_note(etcd_ledger *m, const char *key);
 bool etcd_absent(const etcd_ledger *m, const char *key);
@@ -84,6 +116,9 @@ int etcd_get_json(etcd_ledger *m, const char *key, json_t **out, int64_t *mod_re
 int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *arg);
 /* Reads head: its mod revision and counters. */
 int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h);
+/* The head this handle read or wrote in the last ETCD_HEAD_RECENT_NS, else
+ * etcd_head_read. */
+int etcd_head_recent(etcd_ledger *m, int64_t *rev, etcd_head *h);
 
 int etcd_fail(etcd_ledger *m, int rc);
 

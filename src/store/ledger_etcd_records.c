@@ -179,9 +179,11 @@ int etcd_events_bounds(ah_ledger *l, int64_t *out_first, int64_t *out_last)
 	etcd_ledger *m = (etcd_ledger *)l;
 	int64_t rev, first = 0;
 	etcd_head h;
-	int rc = etcd_head_read(m, &rev, &h);
-	if (rc == 0)
-		rc = first_seq(m, &first);
+	int rc = etcd_head_recent(m, &rev, &h);
+	if (rc == 0 && h.ef <= 0)
+		rc = first_seq(m, &first); /* a head of before "ef" */
+	else if (rc == 0 && h.ef <= h.ev)
+		first = h.ef;
 	if (rc < 0)
 		return rc;
 	*out_last = h.ev;
@@ -218,6 +220,8 @@ static int stage_compact(etcd_ledger *m, void *arg)
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	etcd_key(m, from, "ev/");
 	etcd_key(m, to, "ev/%020lld", (long long)a->cut);
+	if (a->cut > m->h.ef)
+		m->h.ef = a->cut;
 	return etcd_stage_range_delete(m, from, to);
 }
 
@@ -614,7 +618,7 @@ int etcd_token_generation(ah_ledger *l, uint64_t *out_gen)
 	}
 	int64_t rev;
 	etcd_head h;
-	int rc = etcd_head_read(m, &rev, &h);
+	int rc = etcd_head_read(m, &rev, &h); /* fresh: a revoked token goes at once */
 	if (rc == 0)
 		*out_gen = (uint64_t)h.tg;
 	return rc;
@@ -711,6 +715,14 @@ int etcd_idem_get(ah_ledger *l, const char *scope, const char *key, int (*fn)(vo
 	const etcd_op *o = m->in_txn ? etcd_staged(m, k) : NULL;
 	if (o)
 		return o->val ? idem_parse(o->val, o->vlen, scope, key, fn, ctx) : AH_ENOENT;
+	if (m->in_txn && etcd_absent(m, k))
+		return AH_ENOENT;
+	if (m->in_txn && m->idem_opt) {
+		/* assumed absent, unread: the commit compares its version with 0 */
+		int orc = etcd_opt_note(m, k);
+		if (orc == 0)
+			return AH_ENOENT;
+	}
 	json_t *r = NULL;
 	int rc = etcd_range(m, k, NULL, 1, 0, false, &r);
 	if (rc < 0)
