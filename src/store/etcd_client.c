@@ -141,6 +141,16 @@ const char *etcd_client_endpoint(const etcd_client *c)
 	return c ? c->url[c->cur] : "";
 }
 
+int etcd_client_n_urls(const etcd_client *c)
+{
+	return c ? c->n : 0;
+}
+
+const char *etcd_client_url(const etcd_client *c, int i)
+{
+	return c && i >= 0 && i < c->n ? c->url[i] : "";
+}
+
 /* One POST to endpoint i: 1 = try the next endpoint, 0 = answered (*out),
  * < 0 = a definite error. */
 static int post_one(etcd_client *c, int i, const char *path, const char *body, json_t **out)

@@ -24,6 +24,10 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out);
 const char *etcd_client_errmsg(const etcd_client *c);
 /* The endpoint the last call went to. */
 const char *etcd_client_endpoint(const etcd_client *c);
+/* The endpoints as parsed ("http://HOST:PORT", no trailing '/'): how many,
+ * and the i-th (a watch opens its own connection to them). */
+int etcd_client_n_urls(const etcd_client *c);
+const char *etcd_client_url(const etcd_client *c, int i);
 
 /* Calls and the time spent in them, by kind: range, txn, put, lease, other. */
 #define ETCD_CALL_KINDS 5

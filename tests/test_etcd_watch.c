@@ -1,0 +1,212 @@
+/* The watch on an etcd ledger's head (include/ahead/etcd_watch.h) against
+ * one etcd member this test starts on loopback ports 23792/23793 (skipped
+ * without etcd): a commit through another handle wakes the descriptor and
+ * reports the head's new revision, the one the committing handle got; a
+ * watch resumed from a compacted revision says "relist" once, then goes on
+ * from the present; a restarted stream still delivers; a member that is
+ * not there leaves the watch down with the reason. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <poll.h>
+#include <string.h>
+
+#include "ahead/error.h"
+#include "ahead/etcd_watch.h"
+#include "ahead/ledger.h"
+#include "ahead/ledger_etcd.h"
+#include "ahead/policy.h"
+#include "etcd_fixture.h"
+#include "store/etcd_client.h"
+
+#define EP "http://127.0.0.1:23792"
+
+static const char *text = "[pool p]\ncapacity = cpu=8, memory=8Gi\n[class c]\npriority = 1\n[tenant t]\n";
+
+static int setup(void **state)
+{
+	(void)state;
+	return etcd_fx_start(EP, "http://127.0.0.1:23793");
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return etcd_fx_stop();
+}
+
+static int skip_row(void *ctx, const ah_ledger_row *r)
+{
+	(void)ctx;
+	(void)r;
+	return 0;
+}
+
+/* One allocation row committed through l (reloading when another handle
+ * committed first); the head revision it committed at. */
+static long long write_one(ah_ledger *l, const ah_policy *pol, uint64_t id)
+{
+	ah_ledger_row r = {.id = id, .tenant = "t", .pool = "p", .klass = "c", .params = "", .created_ns = 1,
+			   .expires_ns = 100};
+	r.res.v[ah_dimset_find(&pol->dims, "cpu")] = 100;
+	ah_ledger_loader ld = {.alloc = skip_row};
+	uint64_t next;
+	int rc = AH_EBUSY;
+	for (int i = 0; i < 4 && rc == AH_EBUSY; i++) {
+		int b = l->ops->begin(l);
+		if (b == 1) {
+			assert_int_equal(l->ops->load(l, &pol->dims, &ld, &next), 0);
+			b = l->ops->begin(l);
+		}
+		assert_int_equal(b, 0);
+		assert_int_equal(l->ops->put_alloc(l, &r), 0);
+		rc = l->ops->commit(l);
+		if (rc == AH_EBUSY)
+			assert_int_equal(l->ops->load(l, &pol->dims, &ld, &next), 0);
+	}
+	assert_int_equal(rc, 0);
+	return ah_ledger_etcd_revision(l);
+}
+
+/* Waits (at most ms) until the watch reports rev or more, or relists. */
+static ah_etcd_watch_state wait_for(ah_etcd_watch *w, long long rev, int ms)
+{
+	ah_etcd_watch_state st = {0};
+	for (int waited = 0; waited <= ms; waited += 50) {
+		struct pollfd pf = {.fd = ah_etcd_watch_fd(w), .events = POLLIN};
+		(void)poll(&pf, 1, 50);
+		ah_etcd_watch_state now;
+		ah_etcd_watch_take(w, &now);
+		bool relist = st.relist || now.relist;
+		st = now;
+		st.relist = relist;
+		if (st.rev >= rev || st.relist)
+			break;
+	}
+	return st;
+}
+
+static void reports_commits(void **state)
+{
+	(void)state;
+	etcd_fx_need();
+	ah_policy *pol;
+	char err[512];
+	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", &pol, err, sizeof err), 0);
+	ah_ledger *l = NULL;
+	ah_ledger_etcd_opts o = {.timeout_ms = 2000, .lease_ttl_s = -1};
+	assert_int_equal(ah_ledger_etcd_open(EP, "/w1", &o, &l, err, sizeof err), 0);
+	l->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(l, text, pol, 1), 0);
+	long long r1 = write_one(l, pol, 1);
+	assert_true(r1 > 0);
+
+	ah_etcd_watch *w = NULL;
+	assert_int_equal(ah_etcd_watch_new(EP, "/w1", r1, &w, err, sizeof err), 0);
+	assert_true(ah_etcd_watch_fd(w) >= 0);
+	long long r2 = write_one(l, pol, 2);
+	assert_true(r2 > r1);
+	ah_etcd_watch_state st = wait_for(w, r2, 5000);
+	assert_int_equal(st.rev, r2);
+	assert_true(st.up);
+	assert_false(st.relist);
+	assert_true(st.events >= 1);
+	assert_true(st.event_mono_ns > 0);
+	assert_string_equal(st.endpoint, EP);
+
+	/* another prefix's commits are not this ledger's */
+	ah_ledger *other = NULL;
+	assert_int_equal(ah_ledger_etcd_open(EP, "/w1x", &o, &other, err, sizeof err), 0);
+	other->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(other, text, pol, 1), 0);
+	(void)write_one(other, pol, 1);
+	st = wait_for(w, r2 + 1, 500);
+	assert_int_equal(st.rev, r2);
+
+	/* a restarted stream (the owner's stall check) still delivers */
+	ah_etcd_watch_restart(w, r2);
+	long long r3 = write_one(l, pol, 3);
+	st = wait_for(w, r3, 5000);
+	assert_int_equal(st.rev, r3);
+	assert_true(st.reconnects >= 1);
+	ah_etcd_watch_free(w);
+	ah_ledger_free(other);
+	ah_ledger_free(l);
+	ah_policy_free(pol);
+}
+
+static void compacted_history_relists(void **state)
+{
+	(void)state;
+	etcd_fx_need();
+	ah_policy *pol;
+	char err[512];
+	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", &pol, err, sizeof err), 0);
+	ah_ledger *l = NULL;
+	ah_ledger_etcd_opts o = {.timeout_ms = 2000, .lease_ttl_s = -1};
+	assert_int_equal(ah_ledger_etcd_open(EP, "/w2", &o, &l, err, sizeof err), 0);
+	l->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(l, text, pol, 1), 0);
+	long long r1 = write_one(l, pol, 1);
+	long long r2 = write_one(l, pol, 2);
+	(void)write_one(l, pol, 3);
+	/* etcd forgets every revision before r2's successor */
+	etcd_client *c = NULL;
+	assert_int_equal(etcd_client_new(EP, 2000, &c, err, sizeof err), 0);
+	json_t *rq = json_pack("{s:I}", "revision", (json_int_t)(r2 + 1)), *resp = NULL;
+	assert_int_equal(etcd_call(c, "/v3/kv/compaction", rq, &resp), 0);
+	json_decref(rq);
+	json_decref(resp);
+	etcd_client_free(c);
+
+	/* a watch that would resume after r1 finds that history gone */
+	ah_etcd_watch *w = NULL;
+	assert_int_equal(ah_etcd_watch_new(EP, "/w2", r1, &w, err, sizeof err), 0);
+	ah_etcd_watch_state st = wait_for(w, INT64_MAX, 5000);
+	assert_true(st.relist);
+	assert_int_equal(st.relists, 1);
+	assert_int_equal(st.compact_rev, r2 + 1);
+	assert_non_null(strstr(st.err, "compacted"));
+	/* taken once: the owner re-lists, then the stream goes on from the present */
+	ah_etcd_watch_take(w, &st);
+	assert_false(st.relist);
+	long long r4 = write_one(l, pol, 4);
+	st = wait_for(w, r4, 5000);
+	assert_int_equal(st.rev, r4);
+	assert_false(st.relist);
+	assert_true(st.up);
+	ah_etcd_watch_free(w);
+	ah_ledger_free(l);
+	ah_policy_free(pol);
+}
+
+static void no_member_is_down_with_reason(void **state)
+{
+	(void)state;
+	ah_etcd_watch *w = NULL;
+	char err[256];
+	/* nothing listens on port 9 */
+	assert_int_equal(ah_etcd_watch_new("http://127.0.0.1:9", "/w3", 0, &w, err, sizeof err), 0);
+	ah_etcd_watch_state st = {0};
+	for (int i = 0; i < 60 && !st.err[0]; i++) {
+		etcd_fx_sleep_ms(50);
+		ah_etcd_watch_take(w, &st);
+	}
+	assert_false(st.up);
+	assert_non_null(strstr(st.err, "127.0.0.1:9"));
+	ah_etcd_watch_free(w);
+	/* a bad endpoint list is refused at once */
+	assert_int_equal(ah_etcd_watch_new("ftp://x", "/w3", 0, &w, err, sizeof err), AH_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(reports_commits),
+		cmocka_unit_test(compacted_history_relists),
+		cmocka_unit_test(no_member_is_down_with_reason),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
