@@ -119,6 +119,12 @@ void ah_api_response_fini(ah_api_response *r);
  * queue timeouts), the sweep of idempotency keys and old events. Runs its
  * own transaction; call outside a batch. */
 int ah_api_tick(ah_api *a, int64_t now_ns);
+/* A shared ledger (etcd): brings the view up to what the watch reported
+ * (ah_service_follow), then the resourceVersions from the events the other
+ * instances logged. Call outside a batch, when the watch's descriptor
+ * (ah_service_watch_fd) is readable, at each tick, and again soon while
+ * out->pending. */
+int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out);
 /* Telemetry: one sample of every pool into its ring (and the pools'
  * forecasts), to call every ah_api_sample_every_ns. */
 void ah_api_sample(ah_api *a, int64_t now_ns);

@@ -42,6 +42,15 @@ bool ah_ledger_is_etcd(const ah_ledger *l);
 int ah_ledger_etcd_fence(ah_ledger *l, const char *key, long long create_rev);
 /* The etcd revision this handle's view was loaded or committed at. */
 long long ah_ledger_etcd_revision(const ah_ledger *l);
+/* What this instance publishes on its instance key (PREFIX/inst/NAME, on
+ * its lease) for `ahead cluster status`: the revision its view is at, the
+ * newest its watch reported, whether the watch is up, the last catch-up
+ * lag. Kept, so a key granted again after a lapsed lease carries it too. */
+typedef struct {
+	long long view_rev, watch_rev, relists, lag_ms;
+	bool watching, watch_up;
+} ah_ledger_etcd_view;
+int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v);
 
 /* "etcd://HOST:PORT[,HOST:PORT...]/PREFIX" split into endpoints
  * ("http://HOST:PORT,...") and prefix ("/PREFIX", "/ahead" when empty).

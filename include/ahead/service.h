@@ -211,6 +211,37 @@ typedef struct {
 int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out);
 void ah_service_shaper_end(ah_service *s);
 
+/* ---- a shared ledger's view kept in step (etcd) ---- */
+/* Starts the watch on an etcd ledger's head (include/ahead/etcd_watch.h)
+ * at the first call and returns its file descriptor, readable when some
+ * instance committed; -1 for a ledger that needs none (SQLite: this
+ * process is its only writer) or when the watch could not start (errmsg;
+ * the view is then brought up to date by ticks and writes only). */
+int ah_service_watch_fd(ah_service *s);
+/* Whether the ledger is one a watch keeps in step (etcd). */
+bool ah_service_watch_wanted(const ah_service *s);
+typedef struct {
+	bool watching;          /* a watch runs (etcd) */
+	bool reloaded;          /* this call loaded the view again */
+	bool pending;           /* a reload is due but waits (at most 20 ms apart): call again soon */
+	bool relisted;          /* ... in full, the watch's history having been compacted */
+	bool restarted;         /* the stream had stopped delivering: opened again on the next member */
+	bool up;                /* the stream is open */
+	long long view_rev;     /* the revision the view is at after the call */
+	long long watch_rev;    /* the newest head revision the watch reported */
+	long long relists, reconnects;
+	int64_t lag_ns;         /* when reloaded: from the watch's report to the view having it */
+} ah_service_follow_out;
+/* Brings the view up to what the watch reported (a reload when the watch
+ * saw a newer head than the view's, or a compaction), and restarts a
+ * stream that lags the view for more than AH_SERVICE_WATCH_STALL_NS (a
+ * paused member keeps its socket open but sends nothing). Publishes the
+ * view's revision and the watch's state on the instance key at most once
+ * a second (`ahead cluster status`). A no-op inside a batch and for a
+ * ledger without a watch. mono_ns: CLOCK_MONOTONIC now. */
+#define AH_SERVICE_WATCH_STALL_NS INT64_C(2000000000)
+int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out);
+
 int ah_service_scale_step(ah_service *s, int64_t now_ns, const ah_scale_exec *exec, bool dry_run,
 			  ah_scale_observer_fn fn, void *ctx, ah_scale_step_out *out);
 

@@ -292,6 +292,44 @@ int ah_api_tick(ah_api *a, int64_t now_ns)
 	return rc;
 }
 
+/* Events after the newest this instance knows, at most this many read to
+ * bring the versions up to date after a watch's reload; past it, the
+ * versions are read whole. */
+#define SYNC_EVENTS_MAX 10000
+
+typedef struct {
+	ah_api *a;
+	int n;
+} sync_ctx;
+
+static int sync_event(void *ctx, const ah_event_row *ev)
+{
+	sync_ctx *x = ctx;
+	note_event(x->a, ev);
+	x->n++;
+	return 0;
+}
+
+int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out)
+{
+	ah_service_follow_out o;
+	int rc = ah_service_follow(a->svc, now_ns, mono_ns, &o);
+	if (rc == 0 && o.reloaded) {
+		/* another instance's commits: their ids and pools get the seqs of
+		 * the events they logged, as this instance's own commits do */
+		sync_ctx x = {.a = a};
+		ah_event_query q = {.after_seq = a->ver.last_seq, .limit = SYNC_EVENTS_MAX};
+		int erc = o.relisted ? 1 : ah_ledger_events(ah_service_ledger_get(a->svc), &q, sync_event, &x);
+		if (erc == 1 || (erc == 0 && x.n >= SYNC_EVENTS_MAX))
+			erc = api_versions_load(a);
+		bounds(a);
+		(void)erc; /* the versions lag until the next sync: not the view's fault */
+	}
+	if (out)
+		*out = o;
+	return rc;
+}
+
 /* The versions of ended allocations are of no use (their ids answer 404):
  * rebuilt from the live ones at each sweep, so the map stays the size of
  * what is held, not of everything ever granted. */

@@ -45,7 +45,11 @@ struct ah_server {
 	int n_parked;
 	int64_t first_parked_ns;
 	conn *watchers;              /* suspended watches */
-	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns, next_sample_ns;
+	int64_t next_tick_ns, next_sweep_ns, next_scale_ns, next_compact_ns, next_keepalive_ns, next_sample_ns, next_follow_ns;
+	int watch_fd;             /* a shared ledger's watch (-1: none) */
+	bool sync_due;            /* the watch reported a commit the view does not have yet */
+	bool watch_up;            /* the stream as last logged */
+	long long watch_relists;
 	bool shaper_mine;         /* the shaper election as last seen (logged when it changes) */
 	long long shaper_token;
 	ah_prom_sources *sources;    /* the policy's [source] polls */
@@ -508,6 +512,40 @@ static void flush(ah_server *s)
 	wake_watchers(s);
 }
 
+/* ---- a shared ledger's watch ---- */
+
+/* The view brought up to what the watch reported (never inside a batch:
+ * the batch's own commit finds out, and reloads, if it is behind). */
+static void sync_view(ah_server *s)
+{
+	if (s->watch_fd < 0)
+		return;
+	if (s->n_parked) {
+		s->sync_due = true; /* after the batch */
+		return;
+	}
+	ah_service_follow_out o;
+	if (ah_api_follow(s->api, wall_ns(), mono_ns(), &o) < 0)
+		ah_log(AH_LOG_WARN, "msg=watch_reload_failed err=\"%s\"", ah_service_errmsg(s->svc));
+	s->sync_due = o.pending;
+	if (o.relists != s->watch_relists) {
+		ah_log(AH_LOG_INFO, "msg=watch_relist detail=\"the watch's history was compacted: view loaded in full\" rev=%lld",
+		       o.view_rev);
+		s->watch_relists = o.relists;
+	}
+	if (o.restarted)
+		ah_log(AH_LOG_WARN, "msg=watch_restarted detail=\"the stream sent nothing while the view moved on: opened again on the next member\" rev=%lld",
+		       o.view_rev);
+	if (o.up != s->watch_up) {
+		ah_log(o.up ? AH_LOG_INFO : AH_LOG_WARN, "msg=%s rev=%lld", o.up ? "watch_up" : "watch_down", o.view_rev);
+		s->watch_up = o.up;
+	}
+	if (o.reloaded) {
+		ah_log(AH_LOG_DEBUG, "msg=watch_reload rev=%lld lag_us=%lld", o.view_rev, (long long)(o.lag_ns / 1000));
+		wake_watchers(s);
+	}
+}
+
 /* ---- timers ---- */
 
 /* One pool-shaping step when a pool shapes. The hooks run here, in the
@@ -579,7 +617,14 @@ static void timers(ah_server *s)
 		s->next_tick_ns = m + s->o.tick_ns;
 		if (ah_api_tick(s->api, wall_ns()) < 0)
 			ah_log(AH_LOG_WARN, "msg=tick_failed err=\"%s\"", ah_service_errmsg(s->svc));
+		sync_view(s); /* also notices a watch that fell behind the tick's view */
 		wake_watchers(s);
+	}
+	if (s->watch_fd >= 0 && m >= s->next_follow_ns) {
+		/* a stream stuck on a paused member shows only against a view
+		 * that moved on: looked at every second, not only on news */
+		s->next_follow_ns = m + INT64_C(1000000000);
+		sync_view(s);
 	}
 	if (m >= s->next_sweep_ns) {
 		s->next_sweep_ns = m + s->o.sweep_ns;
@@ -756,6 +801,7 @@ int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_serv
 	s->api = api;
 	s->svc = svc;
 	s->sigfd = -1;
+	s->watch_fd = -1;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	bool loopback;
@@ -852,6 +898,8 @@ static int poll_timeout_ms(ah_server *s)
 		next = ah_api_observe_next_ns(s->api);
 	if (s->n_parked)
 		next = s->first_parked_ns + s->o.batch_window_ns;
+	else if (s->sync_due && m + INT64_C(20000000) < next)
+		next = m + INT64_C(20000000);
 	MHD_UNSIGNED_LONG_LONG mt;
 	if (MHD_get_timeout(s->d, &mt) == MHD_YES && m + (int64_t)mt * 1000000 < next)
 		next = m + (int64_t)mt * 1000000;
@@ -864,17 +912,28 @@ int ah_server_run(ah_server *s)
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!di)
 		return AH_EIO;
-	struct pollfd pf[2] = {{.fd = di->epoll_fd, .events = POLLIN}, {.fd = s->sigfd, .events = POLLIN}};
+	/* a shared ledger: other instances' commits arrive on the watch */
+	s->watch_fd = ah_service_watch_fd(s->svc);
+	if (s->watch_fd < 0 && ah_service_watch_wanted(s->svc))
+		ah_log(AH_LOG_WARN, "msg=watch_failed err=\"%s\" detail=\"the view follows other instances at ticks and writes only\"",
+		       ah_service_errmsg(s->svc));
+	struct pollfd pf[3] = {{.fd = di->epoll_fd, .events = POLLIN},
+			       {.fd = s->sigfd, .events = POLLIN},
+			       {.fd = s->watch_fd, .events = POLLIN}};
+	int npf = s->watch_fd >= 0 ? 3 : 2;
 	if (s->o.on_ready)
 		s->o.on_ready(s->o.ctx, s->port);
 	ah_log(AH_LOG_INFO, "msg=listening addr=%s port=%d", s->o.listen, s->port);
 	while (!s->stopping || s->n_parked) {
 		int t = poll_timeout_ms(s);
-		int pr = poll(pf, 2, t);
+		pf[2].fd = s->n_parked ? -1 : s->watch_fd; /* not while a batch waits (sync_view) */
+		int pr = poll(pf, (nfds_t)npf, t);
 		if (pr < 0 && errno != EINTR)
 			return AH_EIO;
 		if (pf[1].revents & POLLIN)
 			on_signal(s);
+		if (npf == 3 && ((pf[2].revents & POLLIN) || s->sync_due))
+			sync_view(s);
 		MHD_run(s->d);
 		bool due = s->n_parked && (s->n_parked >= s->o.batch_max || s->stopping ||
 					   mono_ns() - s->first_parked_ns >= s->o.batch_window_ns);

@@ -7,6 +7,7 @@
 
 #include "ahead/error.h"
 #include "ahead/etcd_election.h"
+#include "ahead/etcd_watch.h"
 #include "ahead/ledger_sqlite.h"
 #include "ahead/scale_loop.h"
 #include "service/service_int.h"
@@ -103,6 +104,7 @@ void ah_service_free(ah_service *s)
 	if (!s)
 		return;
 	ah_election_free(s->elect, true); /* another instance may shape at once */
+	ah_etcd_watch_free(s->watch);
 	ah_scale_loop_free(s->loop);
 	ah_shadow_predictor_free(s->pred);
 	ah_shadow_free(s->sh);

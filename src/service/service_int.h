@@ -46,6 +46,14 @@ struct ah_service {
 	int n_obs;
 	char errbuf[256];
 	struct ah_election *elect; /* etcd: the shaper election (service_ledger.c), made at the first step */
+	struct ah_etcd_watch *watch; /* etcd: the head watch (service_watch.c), made by ah_service_watch_fd */
+	bool watch_tried;
+	long long watch_base;     /* the revision the stream was (re)started after */
+	int64_t watch_behind_ns;  /* since when the view is ahead of what the watch reported (0: it is not) */
+	int64_t published_ns;     /* when the view was last published on the instance key */
+	long long published_rev;
+	bool published_up;
+	int64_t watch_reload_ns;  /* when the watch last made the view reload */
 };
 
 void ah_service_warn(ah_service *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -293,6 +293,31 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The instance key's value: its pid, and the view it published. */
+static int instance_put(etcd_ledger *m)
+{
+	char val[320];
+	const ah_ledger_etcd_view *v = &m->view;
+	if (m->have_view)
+		snprintf(val, sizeof val,
+			 "{\"pid\":%ld,\"view_rev\":%lld,\"watching\":%s,\"watch_up\":%s,\"watch_rev\":%lld,"
+			 "\"relists\":%lld,\"lag_ms\":%lld}",
+			 (long)getpid(), v->view_rev, v->watching ? "true" : "false", v->watch_up ? "true" : "false",
+			 v->watch_rev, v->relists, v->lag_ms);
+	else
+		snprintf(val, sizeof val, "{\"pid\":%ld}", (long)getpid());
+	json_t *rq = json_object(), *r = NULL;
+	json_object_set_new(rq, "key", etcd_b64s(m->inst_key));
+	json_object_set_new(rq, "value", etcd_b64s(val));
+	json_object_set_new(rq, "lease", json_integer(m->lease));
+	int rc = etcd_call(m->c, "/v3/kv/put", rq, &r);
+	json_decref(rq);
+	if (rc < 0)
+		return etcd_fail(m, rc);
+	json_decref(r);
+	return 0;
+}
+
 /* A lease, and the instance key on it: who is alive (never who may write). */
 static int instance_register(etcd_ledger *m)
 {
@@ -303,19 +328,8 @@ static int instance_register(etcd_ledger *m)
 		return etcd_fail(m, rc);
 	m->lease = etcd_i64(r, "ID");
 	json_decref(r);
-	rq = json_object();
-	char val[64];
-	snprintf(val, sizeof val, "{\"pid\":%ld}", (long)getpid());
-	json_object_set_new(rq, "key", etcd_b64s(m->inst_key));
-	json_object_set_new(rq, "value", etcd_b64s(val));
-	json_object_set_new(rq, "lease", json_integer(m->lease));
-	rc = etcd_call(m->c, "/v3/kv/put", rq, &r);
-	json_decref(rq);
-	if (rc < 0)
-		return etcd_fail(m, rc);
-	json_decref(r);
 	m->keepalive_at_ns = mono_ns();
-	return 0;
+	return instance_put(m);
 }
 
 /* Keeps the lease alive, at most every third of its TTL; a lease that
@@ -1093,6 +1107,18 @@ int ah_ledger_etcd_fence(ah_ledger *l, const char *key, long long create_rev)
 bool ah_ledger_is_etcd(const ah_ledger *l)
 {
 	return l && l->ops == &etcd_ops;
+}
+
+int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v)
+{
+	if (!ah_ledger_is_etcd(l) || !v)
+		return AH_EINVAL;
+	etcd_ledger *m = (etcd_ledger *)l;
+	m->view = *v;
+	m->have_view = true;
+	if (m->lease_ttl_s <= 0 || !m->lease)
+		return 0; /* no instance key (yet): the next registration carries it */
+	return instance_put(m);
 }
 
 long long ah_ledger_etcd_revision(const ah_ledger *l)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "ahead/ledger.h"
+#include "ahead/ledger_etcd.h"
 #include "store/etcd_client.h"
 
 #define ETCD_KEY_MAX 1024
@@ -74,6 +75,8 @@ typedef struct {
 	int lease_ttl_s;
 	int64_t keepalive_at_ns;
 	char inst_key[ETCD_KEY_MAX];
+	ah_ledger_etcd_view view; /* published on the instance key (ah_ledger_etcd_publish) */
+	bool have_view;
 	/* a fencing token (ah_ledger_etcd_fence): while set, every commit also
 	 * compares the election key's create revision with it */
 	char fence_key[ETCD_KEY_MAX];
