@@ -1,7 +1,7 @@
 /* ahead: what an etcd ledger's cluster looks like now (`ahead cluster
  * status`): the members and their raft state, the ahead instances alive on
- * the ledger (their lease keys), the ledger's head revision and commit
- * count. Read-only: a member list, one status call per member, one range. */
+ * the ledger (their lease keys, with the view and watch each published),
+ * the ledger's head revision and commit count. Read-only: a member list, one status call per member, one range. */
 #ifndef AHEAD_CLUSTER_STATUS_H
 #define AHEAD_CLUSTER_STATUS_H
 
@@ -32,6 +32,12 @@ typedef struct {
 	long pid;
 	int64_t lease_ttl_s;        /* seconds left on its lease (-1: unknown) */
 	int64_t since_revision;     /* the revision its key was created at */
+	/* what a daemon publishes on its key (at most a second old): its view's
+	 * revision and its watch (include/ahead/etcd_watch.h) */
+	bool watching;              /* it runs a watch (false: a CLI, or no watch) */
+	bool watch_up;
+	int64_t view_revision, watch_revision, relists, lag_ms;
+	int64_t behind;             /* head_revision - view_revision (>= 0) */
 } ah_cluster_instance;
 
 typedef struct {
@@ -46,6 +52,9 @@ typedef struct {
 	char shaper[128];           /* its name */
 	int64_t shaper_token;       /* the key's create revision: its fencing token */
 	char prefix[128];
+	/* over the instances that watch: the most revisions a view is behind
+	 * the head, and the longest last catch-up (-1: no instance watches) */
+	int64_t max_behind, max_lag_ms;
 } ah_cluster_status;
 
 /* endpoints "http://HOST:PORT,..."; prefix "/ahead/NAME". AH_ESTORE with

@@ -22,8 +22,9 @@ static void usage(FILE *f)
 		   "instances alive on the ledger (their lease keys: name, pid, seconds left\n"
 		   "on the lease, since which revision), the elected shaper and its fencing\n"
 		   "token, the cluster's revision and the ledger head's (with its commit\n"
-		   "count). Read-only. Not built yet: each instance's watch lag (\"-\", null\n"
-		   "in JSON).\n\n"
+		   "count), and each daemon's view as it published it (at most a second\n"
+		   "old): its watch on the head up or down, how many revisions its view is\n"
+		   "behind the head, its last catch-up lag. Read-only.\n\n"
 		   "  --db URL      the etcd ledger (default $AHEAD_DB)\n"
 		   "  -o FORMAT     table (default) or json\n"
 		   "Exit status: 0, 1 when no member answers, 2 for a bad command line.\n");
@@ -54,16 +55,21 @@ static void print_table(const ah_cluster_status *st)
 		if (!st->member[i].reachable)
 			printf("  %s: %s\n", st->member[i].name, st->member[i].error);
 	printf("\n");
-	ah_cli_table_init(&t, 4, 0xeu);
-	ah_cli_table_addv(&t, "INSTANCE", "PID", "LEASE LEFT", "SINCE REVISION");
+	ah_cli_table_init(&t, 7, 0x6eu);
+	ah_cli_table_addv(&t, "INSTANCE", "PID", "LEASE LEFT", "SINCE REVISION", "WATCH", "BEHIND", "LAG");
 	for (int i = 0; i < st->n_instances; i++) {
 		const ah_cluster_instance *x = &st->instance[i];
-		char pid[24], ttl[24] = "-", rev[24];
+		char pid[24], ttl[24] = "-", rev[24], behind[24] = "-", lag[24] = "-";
 		snprintf(pid, sizeof pid, "%ld", x->pid);
 		if (x->lease_ttl_s >= 0)
 			snprintf(ttl, sizeof ttl, "%" PRId64 "s", x->lease_ttl_s);
 		snprintf(rev, sizeof rev, "%" PRId64, x->since_revision);
-		ah_cli_table_addv(&t, x->name, pid, ttl, rev);
+		if (x->watching) {
+			snprintf(behind, sizeof behind, "%" PRId64, x->behind);
+			snprintf(lag, sizeof lag, "%" PRId64 "ms", x->lag_ms);
+		}
+		ah_cli_table_addv(&t, x->name, pid, ttl, rev, !x->watching ? "-" : x->watch_up ? "up" : "down", behind,
+				  lag);
 	}
 	if (st->n_instances)
 		ah_cli_table_print(&t, stdout);
@@ -74,7 +80,12 @@ static void print_table(const ah_cluster_status *st)
 		printf("\nshaper: %s (fencing token %" PRId64 ")\n", st->shaper, st->shaper_token);
 	else
 		printf("\nshaper: none elected (no instance shapes, or none has run --scale-every yet)\n");
-	printf("watch lag: - (not published yet)\n");
+	if (st->max_behind >= 0)
+		printf("watch lag: at most %" PRId64 " revisions behind the head, last catch-up at most %" PRId64
+		       " ms (as published, at most a second old)\n",
+		       st->max_behind, st->max_lag_ms);
+	else
+		printf("watch lag: - (no instance runs a watch)\n");
 }
 
 int ah_cmd_cluster(int argc, char **argv)

@@ -560,10 +560,15 @@ json_t *ah_json_cluster_status(const ah_cluster_status *st)
 	}
 	for (int i = 0; i < st->n_instances; i++) {
 		const ah_cluster_instance *x = &st->instance[i];
-		json_array_append_new(is, json_pack("{s:o,s:I,s:o,s:I}", "name", ah_json_text(x->name), "pid",
+		json_t *w = x->watching ? json_pack("{s:b,s:I,s:I,s:I,s:I,s:I}", "up", x->watch_up, "view_revision",
+						    (json_int_t)x->view_revision, "watch_revision",
+						    (json_int_t)x->watch_revision, "behind_revisions", (json_int_t)x->behind,
+						    "lag_ms", (json_int_t)x->lag_ms, "relists", (json_int_t)x->relists)
+					: json_null();
+		json_array_append_new(is, json_pack("{s:o,s:I,s:o,s:I,s:o}", "name", ah_json_text(x->name), "pid",
 						    (json_int_t)x->pid, "lease_ttl_s",
 						    x->lease_ttl_s >= 0 ? json_integer(x->lease_ttl_s) : json_null(),
-						    "since_revision", (json_int_t)x->since_revision));
+						    "since_revision", (json_int_t)x->since_revision, "watch", w));
 	}
 	return json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "prefix", ah_json_text(st->prefix), "revision",
 			 (json_int_t)st->revision, "head_revision", (json_int_t)st->head_revision, "commits",
@@ -571,5 +576,8 @@ json_t *ah_json_cluster_status(const ah_cluster_status *st)
 			 st->have_shaper ? json_pack("{s:o,s:I}", "holder", ah_json_text(st->shaper), "token",
 						     (json_int_t)st->shaper_token)
 					 : json_null(),
-			 "watch_lag", json_null());
+			 "watch_lag",
+			 st->max_behind >= 0 ? json_pack("{s:I,s:I}", "max_behind_revisions", (json_int_t)st->max_behind,
+							  "max_lag_ms", (json_int_t)st->max_lag_ms)
+					     : json_null());
 }

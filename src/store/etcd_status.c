@@ -119,6 +119,12 @@ static void instances(etcd_client *c, const char *prefix, ah_cluster_status *st)
 		x->since_revision = etcd_i64(kv, "create_revision");
 		json_t *j = v ? json_loads(v, 0, NULL) : NULL;
 		x->pid = (long)json_integer_value(json_object_get(j, "pid"));
+		x->watching = json_is_true(json_object_get(j, "watching"));
+		x->watch_up = json_is_true(json_object_get(j, "watch_up"));
+		x->view_revision = json_integer_value(json_object_get(j, "view_rev"));
+		x->watch_revision = json_integer_value(json_object_get(j, "watch_rev"));
+		x->relists = json_integer_value(json_object_get(j, "relists"));
+		x->lag_ms = json_integer_value(json_object_get(j, "lag_ms"));
 		json_decref(j);
 		free(k);
 		free(v);
@@ -172,6 +178,22 @@ static void head(etcd_client *c, const char *prefix, ah_cluster_status *st)
 	json_decref(r);
 }
 
+/* Each watching instance's distance from the head, and the worst. */
+static void watch_lag(ah_cluster_status *st)
+{
+	st->max_behind = st->max_lag_ms = -1;
+	for (int i = 0; i < st->n_instances; i++) {
+		ah_cluster_instance *x = &st->instance[i];
+		if (!x->watching)
+			continue;
+		x->behind = st->head_revision > x->view_revision ? st->head_revision - x->view_revision : 0;
+		if (x->behind > st->max_behind)
+			st->max_behind = x->behind;
+		if (x->lag_ms > st->max_lag_ms)
+			st->max_lag_ms = x->lag_ms;
+	}
+}
+
 int ah_cluster_status_get(const char *endpoints, const char *prefix, long timeout_ms, ah_cluster_status *out,
 			  char *err, size_t errlen)
 {
@@ -198,6 +220,7 @@ int ah_cluster_status_get(const char *endpoints, const char *prefix, long timeou
 	instances(c, prefix, st);
 	shaper(c, prefix, st);
 	head(c, prefix, st);
+	watch_lag(st);
 	*out = *st;
 out:
 	etcd_client_free(c);
