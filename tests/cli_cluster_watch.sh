@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# Watches keep every instance's view in step (docs/CLUSTER.md "Watches"):
+# a 3-member etcd cluster (loopback ports 23870-23875, started and stopped
+# here; skipped without etcd) and two `ahead serve` on one ledger, both
+# with --tick 60s, so nothing but the watch brings one instance's view the
+# other's commits. A reaches the members directly, B through one TCP proxy
+# per member (tests/etcd_proxy.py).
+#   - what B commits, A lists within 3 s (and its /v1/events watch streams
+#     it), and A's resourceVersion of it is B's, so a renew through A with
+#     B's version is not a 409;
+#   - B's watch resumed from a compacted revision re-lists: B cut off, A
+#     commits, etcd compacts past B's last revision, B reconnected: B logs
+#     the relist and its view is exactly etcd's;
+#   - a paused member (SIGSTOP) under A's watch: A's stream is moved to
+#     another member once its view moved past it, and B's commits reach A
+#     again while the member is still paused;
+#   - `ahead cluster status` shows each daemon's watch, up, not behind.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd_lib.sh"
+etcd_need
+trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null; etcd_stop; rm -rf "$T"' EXIT
+etcd_start 3 23870 "$T/etcd" || { echo "FAIL etcd cluster did not start"; exit 1; }
+cat >"$T/policy.ini" <<'INI'
+[ahead]
+lease_ttl = 1h
+queue_timeout = 0
+[pool p]
+capacity = cpu=200, memory=64Gi
+[class c]
+priority = 1
+[tenant t]
+INI
+"$A" policy check "$T/policy.ini" >/dev/null || { echo "FAIL the test's policy"; exit 1; }
+python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" <<'PY'
+import http.client, json, os, re, signal, statistics, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
+from etcd_proxy import Proxy  # noqa: E402
+
+A, T, EP, URLS, ETCDCTL, ETCD0 = sys.argv[1:7]
+PFX = "/watch"
+passed = failed = 0
+
+
+def ok(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL %s %s" % (name, str(detail)[:900]))
+    return cond
+
+
+members = [(h, int(p)) for h, p in (e.split(":") for e in EP.split(","))]
+proxies = [Proxy(m) for m in members]
+for p in proxies:
+    p.open()
+DB_A = "etcd://%s%s" % (EP, PFX)
+DB_B = "etcd://%s%s" % (",".join("127.0.0.1:%d" % p.port for p in proxies), PFX)
+subprocess.run([A, "policy", "apply", os.path.join(T, "policy.ini"), "--db", DB_A], check=True,
+               capture_output=True, timeout=60)
+
+
+class Inst:
+    def __init__(self, i, db):
+        self.i, self.db, self.proc, self.port = i, db, None, None
+
+    def start(self, first=False):
+        err = os.path.join(T, "serve%d.err" % self.i)
+        args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", self.db, "--listen", "127.0.0.1:0",
+                "--log-level", "info", "--tick", "60s"]
+        if first:
+            args += ["--admin-token-file", os.path.join(T, "token")]
+        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
+                                     stderr=open(err, "ab"))
+        with open(os.path.join(T, "pids"), "a") as f:
+            f.write("%d\n" % self.proc.pid)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            m = re.search(r"msg=listening .*port=(\d+)", open(err).read())
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
+
+    def log(self):
+        return open(os.path.join(T, "serve%d.err" % self.i)).read()
+
+
+a = Inst(0, DB_A).start(first=True)
+TOKEN = open(os.path.join(T, "token")).read().strip()
+b = Inst(1, DB_B).start()
+
+
+def req(port, method, path, body=None, key=None, timeout=15):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = {"Authorization": "Bearer " + TOKEN}
+    if body is not None:
+        h["Content-Type"] = "application/json"
+    if key:
+        h["Idempotency-Key"] = key
+    try:
+        c.request(method, path, json.dumps(body) if body is not None else None, h)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else None)
+    finally:
+        c.close()
+
+
+def etcdctl(*args):
+    out = subprocess.run([ETCDCTL, "--endpoints", URLS, "--command-timeout", "10s"] + list(args),
+                         env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise SystemExit("FAIL etcdctl %s: %s" % (args, out.stderr))
+    return out.stdout
+
+
+def etcd_ids():
+    lines = etcdctl("get", "--prefix", PFX + "/s/a/").split("\n")
+    return sorted(json.loads(lines[i + 1])["id"] for i in range(0, len(lines) - 1, 2))
+
+
+def until(fn, secs):
+    """fn() until true or secs passed: how long it took, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < secs:
+        if fn():
+            return time.monotonic() - t0
+        time.sleep(0.01)
+    return None
+
+
+BODY = {"tenant": "t", "pool": "p", "resources": {"cpu": "100m"}}
+
+
+def alloc(inst, key):
+    st, j = req(inst.port, "POST", "/v1/allocations", BODY, key=key)
+    return j["id"] if st == 201 else None
+
+
+def visible(inst, aid):
+    st, _ = req(inst.port, "GET", "/v1/allocations/%d" % aid)
+    return st == 200
+
+
+# ---- 1: B's commits reach A's view through the watch ----
+time.sleep(1)  # both watches open
+lags = []
+for n in range(15):
+    aid = alloc(b, "b-%d" % n)
+    if aid is None:
+        ok("B grants", False, n)
+        continue
+    lags.append(until(lambda: visible(a, aid), 3))
+seen = [x for x in lags if x is not None]
+ok("A lists each of B's allocations within 3 s (its tick is 60 s)", len(seen) == len(lags) == 15, lags)
+if seen:
+    print("watch lag, B's grant to A's GET (15 grants): median %.0f ms, max %.0f ms" %
+          (1000 * statistics.median(seen), 1000 * max(seen)))
+
+# A's event stream carries B's events
+frames, stop = [], threading.Event()
+
+
+def stream():
+    c = http.client.HTTPConnection("127.0.0.1", a.port, timeout=10)
+    c.request("GET", "/v1/events?watch=1", headers={"Authorization": "Bearer " + TOKEN})
+    r = c.getresponse()
+    while not stop.is_set():
+        try:
+            line = r.fp.readline()
+        except OSError:
+            break
+        if not line:
+            break
+        frames.append(line.decode())
+
+
+th = threading.Thread(target=stream, daemon=True)
+th.start()
+time.sleep(0.5)
+aid = alloc(b, "b-stream")
+ok("A's /v1/events watch streams B's grant", until(lambda: any('"id": %d' % aid in f or '"id":%d' % aid in f
+                                                              for f in frames), 3) is not None, frames[-5:])
+stop.set()
+
+# resourceVersion: B's renew answer and A's view agree
+st, j = req(b.port, "POST", "/v1/allocations/%d/renew" % aid, {"lease": "2h"})
+rv = (req(b.port, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion")
+ok("B renews", st == 200 and rv, (st, j, rv))
+same = until(lambda: (req(a.port, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion") == rv, 3)
+ok("A's resourceVersion of it becomes B's", same is not None,
+   (rv, (req(a.port, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion")))
+st, j = req(a.port, "POST", "/v1/allocations/%d/renew" % aid, {"lease": "3h", "resourceVersion": rv})
+ok("... so a renew through A with B's resourceVersion is not a conflict", st == 200, (st, j))
+
+# ---- 2: B's watch resumed from a compacted revision re-lists ----
+for p in proxies:
+    p.close()
+time.sleep(0.5)
+during = [alloc(a, "a-cut-%d" % n) for n in range(5)]
+st, j = req(a.port, "DELETE", "/v1/allocations/%d" % aid)
+ok("A releases one while B is cut off", st == 200, (st, j))
+rev = int(json.loads(etcdctl("endpoint", "status", "-w", "json"))[0]["Status"]["header"]["revision"])
+etcdctl("compact", str(rev))
+for p in proxies:
+    p.open()
+relisted = until(lambda: "msg=watch_relist" in b.log(), 10)
+ok("B's watch, resumed from a compacted revision, re-lists", relisted is not None, b.log()[-1500:])
+ids = []
+
+
+def b_matches():
+    global ids
+    st, j = req(b.port, "GET", "/v1/allocations?pool=p")
+    ids = sorted(x["id"] for x in (j or {}).get("items", []))
+    return st == 200 and ids == etcd_ids()
+
+
+ok("... and B's view is exactly etcd's (A's commits while B was cut off included)",
+   until(b_matches, 5) is not None and all(d in ids for d in during if d), (len(ids), len(etcd_ids())))
+
+# ---- 3: a paused member under A's watch ----
+os.kill(int(ETCD0), signal.SIGSTOP)
+try:
+    t0 = time.monotonic()
+    alloc(a, "a-paused")  # A's view moves on (through another member, after its timeout)
+    restarted = until(lambda: "msg=watch_restarted" in a.log(), 12)
+    ok("A's watch, stuck on the paused member, is opened again elsewhere", restarted is not None, a.log()[-1500:])
+    aid2 = alloc(b, "b-paused")
+    ok("... and B's commits reach A again while the member is paused",
+       aid2 is not None and until(lambda: visible(a, aid2), 5) is not None, aid2)
+finally:
+    os.kill(int(ETCD0), signal.SIGCONT)
+
+# ---- 4: cluster status shows the watches ----
+time.sleep(2.5)  # one more publication each
+
+
+def status():
+    cs = subprocess.run([A, "cluster", "status", "--db", DB_A, "-o", "json"], capture_output=True, text=True,
+                        timeout=60)
+    return json.loads(cs.stdout) if cs.returncode == 0 else {}
+
+
+st = status()
+ws = [i.get("watch") for i in st.get("instances", [])]
+ok("cluster status: both daemons watch, up", len(ws) == 2 and all(w and w["up"] for w in ws), ws)
+ok("... neither view behind the head", all(w and w["behind_revisions"] == 0 for w in ws) and
+   (st.get("watch_lag") or {}).get("max_behind_revisions") == 0, (ws, st.get("watch_lag")))
+ok("... B's relist counted", any(w and w["relists"] >= 1 for w in ws), ws)
+with open(os.path.join(T, "cs.json"), "w") as f:
+    json.dump(st, f)
+src = os.environ.get("AHEAD_SRC", ".")
+sch = subprocess.run(["python3", os.path.join(src, "tests/json_check.py"), os.path.join(src, "docs/schema/ahead.schema.json"),
+                      "cluster_status", os.path.join(T, "cs.json")], capture_output=True, text=True)
+ok("... in the documented JSON shape", sch.returncode == 0, sch.stdout + sch.stderr)
+tb = subprocess.run([A, "cluster", "status", "--db", DB_A], capture_output=True, text=True, timeout=60)
+ok("... and as a table", tb.returncode == 0 and "WATCH" in tb.stdout and "watch lag: at most 0 revisions" in tb.stdout,
+   tb.stdout)
+
+for i in (a, b):
+    i.proc.terminate()
+    i.proc.wait(timeout=20)
+ok("both stop cleanly", a.proc.returncode == 0 and b.proc.returncode == 0, (a.proc.returncode, b.proc.returncode))
+for p in proxies:
+    p.close()
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
+PY
