@@ -127,10 +127,15 @@ static void reports_commits(void **state)
 
 	/* a restarted stream (the owner's stall check) still delivers */
 	ah_etcd_watch_restart(w, r2);
+	for (int i = 0; i < 60 && (st.reconnects < 1 || !st.up); i++) { /* libcurl's progress call: ~1 s */
+		etcd_fx_sleep_ms(50);
+		ah_etcd_watch_take(w, &st);
+	}
+	assert_true(st.reconnects >= 1);
+	assert_true(st.up);
 	long long r3 = write_one(l, pol, 3);
 	st = wait_for(w, r3, 5000);
 	assert_int_equal(st.rev, r3);
-	assert_true(st.reconnects >= 1);
 	ah_etcd_watch_free(w);
 	ah_ledger_free(other);
 	ah_ledger_free(l);
