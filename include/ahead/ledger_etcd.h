@@ -52,6 +52,17 @@ typedef struct {
 } ah_ledger_etcd_view;
 int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v);
 
+/* A key beside the ledger's state, PREFIX/rel (rel: "model/NAME"), for
+ * what the instances share outside the ledger's transactions (the
+ * published model state, docs/CLUSTER.md "One prediction"). Get: the value
+ * (malloc'd, NUL-terminated) and its mod revision; AH_ENOENT when absent.
+ * Put: a compare-and-set, written only while the key's mod revision is
+ * still expect_rev (0: only while absent), else AH_EBUSY and nothing
+ * written; *out_rev (may be NULL): the revision it was written at. */
+int ah_ledger_etcd_aux_get(ah_ledger *l, const char *rel, char **out_val, size_t *out_len, long long *out_rev);
+int ah_ledger_etcd_aux_put(ah_ledger *l, const char *rel, const char *val, size_t len, long long expect_rev,
+			   long long *out_rev);
+
 /* "etcd://HOST:PORT[,HOST:PORT...]/PREFIX" split into endpoints
  * ("http://HOST:PORT,...") and prefix ("/PREFIX", "/ahead" when empty).
  * AH_EINVAL when path is not such a URL. */

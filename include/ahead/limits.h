@@ -167,4 +167,11 @@
 #define AH_PLACE_LABEL_KEY_MAX 64
 #define AH_PLACE_LABEL_VALUE_MAX 64
 
+/* One prediction across an etcd ledger's instances (docs/CLUSTER.md): a
+ * workload's published model state holds at most this many ended request
+ * records and usage points per dimension, and at most this many bytes. */
+#define AH_MODEL_RECORDS_MAX 128
+#define AH_MODEL_POINTS_MAX 256
+#define AH_MODEL_STATE_BYTES_MAX (256 * 1024)
+
 #endif

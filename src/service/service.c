@@ -105,6 +105,7 @@ void ah_service_free(ah_service *s)
 		return;
 	ah_election_free(s->elect, true); /* another instance may shape at once */
 	ah_etcd_watch_free(s->watch);
+	ah_service_models_free(s);
 	ah_scale_loop_free(s->loop);
 	ah_shadow_predictor_free(s->pred);
 	ah_shadow_free(s->sh);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/ledger_etcd.h"
 #include "ahead/shadow_alloc.h"
 #include "ahead/sizing_sizer.h"
 #include "service/service_int.h"
@@ -19,7 +20,7 @@ static int predict(void *ctx, const char *workload, const char *params, double q
 		   ah_vec *out)
 {
 	ah_service *s = ctx;
-	int rc = ah_shadow_predictor_predict(s->pred, workload, params, q, dims, out, NULL);
+	int rc = ah_shadow_predictor_predict(s->pred_use, workload, params, q, dims, out, NULL);
 	if (rc < 0 && rc != AH_ENOENT) {
 		s->pred_err = rc;
 		return AH_ENOENT;
@@ -48,14 +49,24 @@ static size_t sweep(ah_service *s, int64_t now_ns)
 	return rc < 0 ? 0 : closed;
 }
 
-static void use_predictor(ah_service *s, const ah_request *rq)
+static void use_predictor(ah_service *s, const ah_request *rq, int64_t now_ns)
 {
 	ah_engine_set_predictor(s->eng, NULL);
+	s->pred_use = NULL;
+	if (!rq->workload)
+		return;
 	/* The first request of a workload creates the store: its record is
 	 * how the history of that workload begins. */
-	if (!rq->workload || !ah_service_shadow(s, true))
-		return;
-	if (!s->pred && ah_shadow_predictor_new(s->sh, NULL, &s->pred) < 0)
+	bool local = ah_service_shadow(s, true) != NULL;
+	if (ah_ledger_is_etcd(s->led)) {
+		/* a shared ledger: every instance sizes from what is published */
+		s->pred_use = ah_service_shared_predictor(s, rq->workload, now_ns);
+	} else {
+		if (!local || (!s->pred && ah_shadow_predictor_new(s->sh, NULL, &s->pred) < 0))
+			return;
+		s->pred_use = s->pred;
+	}
+	if (!s->pred_use)
 		return;
 	ah_predictor pr = {.ctx = s, .predict = predict};
 	ah_engine_set_predictor(s->eng, &pr);
@@ -106,7 +117,7 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	memset(&sd, 0, sizeof sd);
 	sd.workload = rq->workload;
 	s->pred_err = 0;
-	use_predictor(s, rq);
+	use_predictor(s, rq, now_ns);
 	/* A shared ledger (etcd) refuses a commit when another instance
 	 * committed since this one loaded (AH_EBUSY, nothing written): reload
 	 * and decide again, a bounded number of times. In a batch the caller
@@ -116,7 +127,7 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 		if (rc != AH_EBUSY || s->in_batch || attempt == AH_SERVICE_BUSY_RETRIES ||
 		    ah_service_prepare(s, now_ns) < 0)
 			break;
-		use_predictor(s, rq); /* the reload built a new engine */
+		use_predictor(s, rq, now_ns); /* the reload built a new engine */
 	}
 	ah_engine_set_predictor(s->eng, NULL);
 	if (rc < 0)
@@ -124,7 +135,7 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	if (s->pred_err)
 		ah_service_warn(s, "prediction for %s failed (%s); sized by the stated resources", rq->workload,
 				ah_strerror(s->pred_err));
-	if (sd.d.predicted && s->pred && ah_shadow_predictor_last(s->pred, &sd.info) == 0)
+	if (sd.d.predicted && s->pred_use && ah_shadow_predictor_last(s->pred_use, &sd.info) == 0)
 		sd.have_info = true;
 	no_history(s, rq, &sd.d);
 	if (sd.d.outcome != AH_REFUSED && sd.d.id) {

@@ -23,6 +23,17 @@ void ah_service_recset_note_grant(ah_service_recset *r, uint64_t id, bool has_re
 bool ah_service_recset_may_have(ah_service_recset *r, uint64_t id);
 void ah_service_recset_fini(ah_service_recset *r);
 
+/* etcd: one workload's published model state, loaded for prediction
+ * (model_shared.c). */
+#define AH_SERVICE_MODELS 16
+typedef struct {
+	char workload[AH_SHADOW_WORKLOAD_MAX];
+	long long rev;            /* the publication's mod revision */
+	ah_shadow *mem;           /* it, as an in-memory store */
+	ah_shadow_predictor *pred;
+	int64_t used, published_ns; /* last use; when this instance last published it */
+} ah_service_model;
+
 struct ah_service {
 	ah_service_opts opts;
 	char db_path[AH_SERVICE_PATH_MAX];
@@ -34,6 +45,7 @@ struct ah_service {
 	bool shadow_tried;
 	ah_shadow *sh;
 	ah_shadow_predictor *pred;
+	ah_shadow_predictor *pred_use; /* the one sizing this request: pred, or a published state's (etcd) */
 	int pred_err;             /* a storage fault during the last prediction */
 	ah_scale_loop *loop;
 	bool need_reload;         /* a transaction failed: reload before the next call */
@@ -54,6 +66,7 @@ struct ah_service {
 	long long published_rev;
 	bool published_up;
 	int64_t watch_reload_ns;  /* when the watch last made the view reload */
+	ah_service_model models[AH_SERVICE_MODELS]; /* etcd: published model states, newest used kept */
 };
 
 void ah_service_warn(ah_service *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -68,6 +81,11 @@ int ah_service_after(ah_service *s, int rc);
 int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen);
 /* The shadow store, opened on first use (NULL when absent or broken). */
 ah_shadow *ah_service_shadow(ah_service *s, bool create);
+/* etcd: the predictor over the workload's published model state (after
+ * publishing this instance's newer history of it), cached by revision;
+ * NULL when none is published and none is known here (model_shared.c). */
+ah_shadow_predictor *ah_service_shared_predictor(ah_service *s, const char *workload, int64_t now_ns);
+void ah_service_models_free(ah_service *s);
 /* Sets the engine's sizer for a usage report (NULL = builtin). */
 struct ah_sizing_sizer;
 int ah_service_sizing_prepare(ah_service *s, uint64_t id, int64_t now_ns, uint32_t present,

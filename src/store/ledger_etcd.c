@@ -1121,6 +1121,67 @@ int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v)
 	return instance_put(m);
 }
 
+int ah_ledger_etcd_aux_get(ah_ledger *l, const char *rel, char **out_val, size_t *out_len, long long *out_rev)
+{
+	if (!ah_ledger_is_etcd(l) || !rel || !out_val)
+		return AH_EINVAL;
+	etcd_ledger *m = (etcd_ledger *)l;
+	char key[ETCD_KEY_MAX];
+	etcd_key(m, key, "%s", rel);
+	json_t *r = NULL;
+	int rc = etcd_range(m, key, NULL, 1, 0, false, &r);
+	if (rc < 0)
+		return rc;
+	json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
+	char *k = NULL, *v = NULL;
+	size_t vl = 0;
+	if (!kv)
+		rc = AH_ENOENT;
+	else if ((rc = etcd_kv(kv, &k, &v, &vl)) == 0) {
+		if (out_rev)
+			*out_rev = (long long)etcd_i64(kv, "mod_revision");
+		if (out_len)
+			*out_len = vl;
+		*out_val = v;
+		v = NULL;
+	}
+	free(k);
+	free(v);
+	json_decref(r);
+	return rc;
+}
+
+int ah_ledger_etcd_aux_put(ah_ledger *l, const char *rel, const char *val, size_t len, long long expect_rev,
+			   long long *out_rev)
+{
+	if (!ah_ledger_is_etcd(l) || !rel || !val)
+		return AH_EINVAL;
+	etcd_ledger *m = (etcd_ledger *)l;
+	char key[ETCD_KEY_MAX];
+	etcd_key(m, key, "%s", rel);
+	json_t *put = json_pack("{s:o,s:o}", "key", etcd_b64s(key), "value", etcd_b64(val, len));
+	json_t *cmp = expect_rev > 0 ? json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(key), "result", "EQUAL", "target",
+						 "MOD", "mod_revision", (json_int_t)expect_rev)
+				     : json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(key), "result", "EQUAL", "target",
+						 "VERSION", "version", (json_int_t)0);
+	json_t *rq = json_pack("{s:[o],s:[{s:o}]}", "compare", cmp, "success", "requestPut", put), *r = NULL;
+	if (!rq)
+		return AH_ENOMEM;
+	int rc = etcd_call(m->c, "/v3/kv/txn", rq, &r);
+	json_decref(rq);
+	if (rc < 0)
+		return etcd_fail(m, rc);
+	if (!json_is_true(json_object_get(r, "succeeded"))) {
+		snprintf(m->errmsg, sizeof m->errmsg, "etcd key %s: changed by another instance since revision %lld", key,
+			 expect_rev);
+		rc = AH_EBUSY;
+	} else if (out_rev) {
+		*out_rev = (long long)etcd_revision(r);
+	}
+	json_decref(r);
+	return rc;
+}
+
 long long ah_ledger_etcd_revision(const ah_ledger *l)
 {
 	return ah_ledger_is_etcd(l) ? (long long)((const etcd_ledger *)l)->rev : 0;

@@ -208,8 +208,10 @@ int ah_shadow_open(const char *path, ah_shadow **out)
 	rc = sh_err(sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL));
 	if (rc)
 		goto out;
-	if (sqlite3_step(st) != SQLITE_ROW ||
-	    strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0) {
+	/* an in-memory store (":memory:", a published model state loaded for
+	 * prediction) has no file to journal: "memory" is its mode */
+	const char *want = strcmp(path, ":memory:") ? "wal" : "memory";
+	if (sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), want) != 0) {
 		sqlite3_finalize(st);
 		rc = AH_ESTORE;
 		goto out;
