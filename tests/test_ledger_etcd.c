@@ -414,6 +414,45 @@ static void records(void **state)
 	ah_policy_free(pol);
 }
 
+/* A key beside the ledger (the published model state): compare-and-set on
+ * its revision, so two writers merge rather than overwrite. */
+static void aux_compare_and_set(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_ledger *a = NULL, *b = NULL;
+	char err[512];
+	ah_ledger_etcd_opts o = {.timeout_ms = 2000, .lease_ttl_s = -1};
+	assert_int_equal(ah_ledger_etcd_open(EP, "/aux", &o, &a, err, sizeof err), 0);
+	assert_int_equal(ah_ledger_etcd_open(EP, "/aux", &o, &b, err, sizeof err), 0);
+	char *v = NULL;
+	long long rev = 0, ra = 0, rb = 0;
+	assert_int_equal(ah_ledger_etcd_aux_get(a, "model/w", &v, NULL, &rev), AH_ENOENT);
+	/* created only while absent */
+	assert_int_equal(ah_ledger_etcd_aux_put(a, "model/w", "one", 3, 0, &ra), 0);
+	assert_true(ra > 0);
+	assert_int_equal(ah_ledger_etcd_aux_put(b, "model/w", "two", 3, 0, &rb), AH_EBUSY);
+	/* b read it, a wrote again meanwhile: b's write on the old revision is refused */
+	size_t n = 0;
+	assert_int_equal(ah_ledger_etcd_aux_get(b, "model/w", &v, &n, &rev), 0);
+	assert_string_equal(v, "one");
+	assert_int_equal(n, 3);
+	assert_int_equal(rev, ra);
+	free(v);
+	assert_int_equal(ah_ledger_etcd_aux_put(a, "model/w", "three", 5, ra, &ra), 0);
+	assert_int_equal(ah_ledger_etcd_aux_put(b, "model/w", "two", 3, rev, &rb), AH_EBUSY);
+	assert_non_null(strstr(ah_ledger_errmsg(b), "changed by another instance"));
+	assert_int_equal(ah_ledger_etcd_aux_get(b, "model/w", &v, NULL, &rev), 0);
+	assert_string_equal(v, "three");
+	free(v);
+	assert_int_equal(ah_ledger_etcd_aux_put(b, "model/w", "four", 4, rev, &rb), 0);
+	assert_true(rb > ra);
+	/* no etcd ledger handle: refused */
+	assert_int_equal(ah_ledger_etcd_aux_get(NULL, "model/w", &v, NULL, &rev), AH_EINVAL);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+}
+
 static void unreachable_named(void **state)
 {
 	(void)state;
@@ -438,6 +477,7 @@ int main(void)
 		cmocka_unit_test(concurrent_commit_refused),
 		cmocka_unit_test(engines_never_overcommit),
 		cmocka_unit_test(records),
+		cmocka_unit_test(aux_compare_and_set),
 		cmocka_unit_test(unreachable_named),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
