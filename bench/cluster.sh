@@ -4,15 +4,23 @@
 # etcd), under allocate+release pairs from CLIENTS (default 48) client
 # threads spread over the instances, each request with an Idempotency-Key
 # and sent again (to another instance) on 503 or a lost connection.
-#   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair.
+#   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair; then
+#      (1w) the same pairs from wrk, one process per instance (-t1 -c16,
+#      bench/api/pair.lua with an Idempotency-Key per allocation): the
+#      headline, since the Python threads are themselves a ceiling (see 3);
 #   2. the same load with kill -9 of one etcd member and one instance after
 #      a third of it; then the check, from etcd's own data (etcdctl):
 #      lost       acknowledged, unreleased allocations not in etcd
 #      duplicated idempotency keys owning more than one allocation, and
 #                 allocations no key owns (a request decided twice)
 #      overcommit the pool's live use in etcd above its capacity (milli-cpu)
-# Ends with: cluster_pairs_per_s=N cluster_p99_ms=N cluster_lost=N
-# cluster_duplicated=N cluster_overcommit=N
+#   3. the reference, in the same run: the Python load against ONE instance
+#      on SQLite (durability process): what that client reaches here.
+# Ends with: cluster_pairs_per_s_python=N cluster_p99_ms_python=N
+# cluster_ref_sqlite_pairs_per_s_python=N, then cluster_pairs_per_s=N
+# cluster_p99_ms=N (wrk's: per request, the worst instance's; the Python
+# figures when wrk is absent) cluster_lost=N cluster_duplicated=N
+# cluster_overcommit=N
 # The instances run with $AHEAD_BENCH_SERVE_ARGS (default "--batch-window 20ms":
 # larger batches, fewer commits to conflict). $AHEAD_BENCH_KEEP=1 keeps the
 # temporary directory (logs, etcd data); $AHEAD_BENCH_DEBUG=1 prints the first
@@ -209,6 +217,46 @@ print("run 1: %d pairs in %.1f s by %d clients on 3 instances: %.0f pairs/s, p50
       % (len(lat), secs, CLIENTS, pairs_per_s, p50, p99, stats["retries"]))
 
 
+# run 1w: the same pairs from wrk (C, one process per instance, -t1 -c16,
+# bench/api/pair.lua with an Idempotency-Key per allocation): a client that
+# is not the bottleneck the Python threads are (see the reference below).
+def wrk_run(tag, secs):
+    lua = os.path.join(os.environ.get("AHEAD_SRC", "."), "bench/api/pair.lua")
+    procs = []
+    for x in insts:
+        env = dict(os.environ, AHEAD_TOKEN=TOKEN, AHEAD_IDEM_PREFIX="%s%d" % (tag, x.i),
+                   AHEAD_BODY=json.dumps(dict(BODY, lease="1h")))
+        procs.append(subprocess.Popen(["wrk", "-t1", "-c16", "-d%ds" % secs, "--latency", "-s", lua,
+                                       "http://127.0.0.1:%d" % x.port], env=env, stdout=subprocess.PIPE, text=True))
+    outs = [p.communicate(timeout=secs + 60)[0] for p in procs]
+    rel = err = 0
+    lats = []
+    for o in outs:
+        m = re.search(r"lua: posts=(\d+) releases=(\d+) errors=(\d+)", o)
+        if m:
+            rel += int(m.group(2))
+            err += int(m.group(3))
+        for q in ("50", "99"):
+            m = re.search(r"\s%s(?:\.000)?%%\s+([0-9.]+)(us|ms|s)" % q, o)
+            if m:
+                v = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+                lats.append((q, v))
+    p50w = max([v for q, v in lats if q == "50"] or [0])
+    p99w = max([v for q, v in lats if q == "99"] or [0])
+    return rel / secs, p50w, p99w, err
+
+
+have_wrk = subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode == 0
+if have_wrk:
+    wrk_pairs, wrk_p50, wrk_p99, wrk_err = wrk_run("w", int(SECS))
+    print("run 1w: wrk, 3 x 16 connections: %.0f pairs/s, per request p50 %.1f ms, p99 %.1f ms "
+          "(the worst instance's), %d answers not 200/201 (retried by the next request)"
+          % (wrk_pairs, wrk_p50, wrk_p99, wrk_err))
+else:
+    wrk_pairs = wrk_p99 = None
+    print("run 1w: skipped (no wrk; apt-get install wrk)")
+
+
 def kill():
     os.kill(int(ETCD0), signal.SIGKILL)
     insts[2].proc.kill()
@@ -233,6 +281,27 @@ dup = sum(len(v) - 1 for v in owners.values()) + len(set(allocs) - set(owners))
 over = max(0, sum(allocs.values()) - CAP)
 print("run 2: %d pairs, %d acknowledged allocations left live, %d in etcd, %d resent, %d given up"
       % (len(lat2), len(live), len(allocs), stats["retries"], stats["gave_up"]))
+# The reference, in the same run: the same client load against ONE
+# `ahead serve` on the embedded SQLite ledger (durability = process). Its
+# pairs/s is what this client and machine reach without etcd or a second
+# instance: the ceiling a cluster figure is measured against.
+for x in insts:
+    if x.proc.poll() is None:
+        x.proc.terminate()
+        x.proc.wait()
+ref = Inst(9)
+ref_db, DB = DB, os.path.join(T, "ref.db")
+os.replace(os.path.join(T, "token"), os.path.join(T, "token.etcd"))
+ref.start(first=True)
+TOKEN = open(os.path.join(T, "token")).read().strip()
+insts[:] = [ref]
+secs_r, lat_r, _, _ = load("r", SECS)
+ref.proc.terminate()
+ref.proc.wait()
+DB = ref_db
+ref_pairs = len(lat_r) / secs_r
+print("reference: the same %d clients on ONE instance on SQLite (durability process): %.0f pairs/s, p99 %.1f ms"
+      % (CLIENTS, ref_pairs, pct(lat_r, 0.99)))
 c = max(P.get("commits", 0), 1)
 wall = secs * 3 * 1000
 print("time (run 1, summed over the 3 instances, %.0f instance-ms of wall time):" % wall)
@@ -248,6 +317,10 @@ print("  lease  %6d calls %7d ms; put %d calls %d ms"
       % (P.get("lease", 0), P.get("lease_ms", 0), P.get("put", 0), P.get("put_ms", 0)))
 print("  pairs per commit: %.2f; etcd calls per pair: %.1f"
       % (len(lat) / c, (P.get("txn", 0) + P.get("range", 0)) / max(len(lat), 1)))
+print("cluster_pairs_per_s_python=%d cluster_p99_ms_python=%d cluster_ref_sqlite_pairs_per_s_python=%d"
+      % (pairs_per_s, p99, ref_pairs))
+if wrk_pairs is not None:  # the headline: the client that is not the bottleneck
+    pairs_per_s, p99 = wrk_pairs, wrk_p99
 print("cluster_pairs_per_s=%d cluster_p99_ms=%d cluster_lost=%d cluster_duplicated=%d cluster_overcommit=%d"
       % (pairs_per_s, p99, lost, dup, over))
 sys.exit(0 if lost == 0 and dup == 0 and over == 0 and stats["gave_up"] == 0 else 1)

@@ -6,7 +6,12 @@
 local token = os.getenv("AHEAD_TOKEN")
 local post_h = {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}
 local del_h = {["Authorization"] = "Bearer " .. token}
-local body = '{"tenant": "bench", "pool": "big", "resources": {"cpu": 100, "memory": "64Mi"}, "lease": "24h"}'
+local body = os.getenv("AHEAD_BODY") or
+  '{"tenant": "bench", "pool": "big", "resources": {"cpu": 100, "memory": "64Mi"}, "lease": "24h"}'
+-- bench/run cluster: AHEAD_IDEM_PREFIX set gives every allocation an
+-- Idempotency-Key (PREFIX-THREAD-N), as a cluster client sends
+local idem = os.getenv("AHEAD_IDEM_PREFIX")
+local n_keys = 0
 local ids = {}
 local head, tail = 1, 0
 errors = 0
@@ -16,6 +21,7 @@ local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_no", #threads)
 end
 
 function request()
@@ -27,6 +33,10 @@ function request()
     return wrk.format("DELETE", "/v1/allocations/" .. id, del_h, nil)
   end
   posts = posts + 1
+  if idem then
+    n_keys = n_keys + 1
+    post_h["Idempotency-Key"] = string.format("%s-%d-%d", idem, thread_no or 0, n_keys)
+  end
   return wrk.format("POST", "/v1/allocations", post_h, body)
 end
 
