@@ -6,7 +6,7 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev
       libmicrohttpd-dev libgnutls28-dev libsystemd-dev libcurl4-gnutls-dev
       help2man systemd dpkg-dev fakeroot curl
       prometheus prometheus-node-exporter libncurses-dev tmux chromium
-      wrk libclang-rt-14-dev bc etcd-server etcd-client)
+      wrk libclang-rt-14-dev bc etcd-server etcd-client faketime)
 # libmicrohttpd-dev, libgnutls28-dev, libsystemd-dev: ahead serve; libcurl4-gnutls-dev: the CLI's --server
 # help2man: man pages from --help; systemd (systemd-analyze verify), dpkg-dev (dpkg-shlibdeps), fakeroot:
 # the .deb and tests/cli_deb_install.sh; curl: the API's shell tests
@@ -14,6 +14,7 @@ pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev
 # prometheus (promtool), prometheus-node-exporter: tests/cli_prometheus.sh and the metrics tests
 # wrk, libclang-rt-14-dev (clang's libFuzzer), bc: bench/run api only
 # etcd-server, etcd-client: the etcd ledger's tests (test_ledger_etcd, cli_cluster start their own cluster)
+# faketime: tests/cli_cluster_skew.sh runs one instance with its clock set ahead (LD_PRELOAD, a test tool only)
 # python3: shell tests parse JSON with it; python3-jsonschema: tests/cli_json_schema.sh validates every
 # command's -o json against docs/schema/ahead.schema.json; clang: scripts/test.sh
 missing=()

@@ -166,6 +166,7 @@ static void test_defaults(void **state)
 	assert_false(p->autocorrect);
 	assert_false(p->unknown_tenants);
 	assert_int_equal(p->durability, AH_DURABILITY_PROCESS);
+	assert_int_equal(p->max_clock_skew_ns, -1); /* auto: the ledger decides */
 	assert_int_equal(p->dims.n, 4);
 	assert_int_equal(p->default_class, 0); /* the only class */
 	const ah_pool_policy *pp = &p->pools[0];
@@ -359,6 +360,10 @@ static void test_inline_errors(void **state)
 	expect_fail(BASE "[pool a b]\ncapacity = cpu=1\n", AH_EPOLICY, "unexpected 'b' after the name");
 	expect_fail(BASE "[pool]\ncapacity = cpu=1\n", AH_EPOLICY, "t.ini:5: [pool]: missing name");
 	expect_fail(BASE "[ahead x]\n", AH_EPOLICY, "[ahead] takes no name");
+	expect_fail("[ahead]\nmax_clock_skew = 2h\n[pool p]\ncapacity = cpu=1\n[class c]\npriority = 1\n", AH_EPOLICY,
+		    "t.ini:2: [ahead] max_clock_skew: 2h is out of range (0s to 1h)");
+	expect_fail("[ahead]\nmax_clock_skew = soon\n[pool p]\ncapacity = cpu=1\n[class c]\npriority = 1\n",
+		    AH_EPOLICY, "max_clock_skew");
 	expect_fail(BASE "[]\n", AH_EPOLICY, "t.ini:5: []: empty section name");
 	expect_fail(BASE "[dimension Qubits]\nunit = count\n", AH_EPOLICY, "invalid name 'Qubits'");
 	expect_fail(BASE "[dimension q.x]\nunit = count\n", AH_EPOLICY, "invalid name 'q.x'");

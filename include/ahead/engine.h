@@ -139,6 +139,10 @@ void ah_engine_set_predictor(ah_engine *e, const ah_predictor *p);
  * store with no global write lock refuses (AH_EBUSY) a decision made under
  * a policy that changed meanwhile; on SQLite it always holds. 0 = none. */
 void ah_engine_set_policy_generation(ah_engine *e, uint64_t gen);
+/* Leases and queue deadlines end only skew_ns after their time: on a
+ * ledger shared by instances whose clocks differ by up to skew_ns, no
+ * instance ends one early by its own clock (0: at their time). */
+void ah_engine_set_clock_skew(ah_engine *e, int64_t skew_ns);
 
 /* Reloads all state from the ledger (after another process changed it, or
  * after a storage error). */

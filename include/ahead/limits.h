@@ -174,4 +174,9 @@
 #define AH_MODEL_POINTS_MAX 256
 #define AH_MODEL_STATE_BYTES_MAX (256 * 1024)
 
+/* [ahead] max_clock_skew: at most this (a lease shorter than the skew
+ * bound would be meaningless); auto on a shared ledger is the default. */
+#define AH_CLOCK_SKEW_MAX_NS (INT64_C(3600) * 1000000000)
+#define AH_CLUSTER_SKEW_DEFAULT_NS (INT64_C(2) * 1000000000)
+
 #endif

@@ -179,6 +179,11 @@ typedef struct ah_policy {
 	ah_durability durability;
 	ah_sizing sizing;          /* default builtin */
 	int64_t report_interval_ns; /* how often usage is reported (the sizer's step); 5 min */
+	/* The most two instances' wall clocks may differ (docs/CLUSTER.md
+	 * "Clocks"): a lease or a queue deadline ends only this long after its
+	 * time, so a fast clock never ends one early. -1: auto (0 on a ledger
+	 * with one owner, AH_CLUSTER_SKEW_DEFAULT_NS on a shared one). */
+	int64_t max_clock_skew_ns;
 } ah_policy;
 
 /* Loads and validates a policy file. On failure returns AH_EPARSE,

@@ -211,6 +211,10 @@ typedef struct {
 int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out);
 void ah_service_shaper_end(ah_service *s);
 
+/* The policy's max_clock_skew as this ledger applies it (auto: 0 with one
+ * owner, AH_CLUSTER_SKEW_DEFAULT_NS on etcd). */
+int64_t ah_service_clock_skew_ns(const ah_service *s);
+
 /* ---- a shared ledger's view kept in step (etcd) ---- */
 /* Starts the watch on an etcd ledger's head (include/ahead/etcd_watch.h)
  * at the first call and returns its file descriptor, readable when some

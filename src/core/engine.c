@@ -129,6 +129,12 @@ int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacit
 	return eng_txn_run(e, now_ns, false, capacity_body, &c);
 }
 
+void ah_engine_set_clock_skew(ah_engine *e, int64_t skew_ns)
+{
+	if (e)
+		e->skew_ns = skew_ns > 0 ? skew_ns : 0;
+}
+
 void ah_engine_set_policy_generation(ah_engine *e, uint64_t gen)
 {
 	if (e)

@@ -133,6 +133,9 @@ struct ah_engine {
 	/* The policy generation this engine runs, declared as every commit's
 	 * precondition (ah_engine_set_policy_generation); 0 = none. */
 	uint64_t policy_gen;
+	/* A lease or deadline ends this long after its time (the clocks of a
+	 * shared ledger's instances may differ by up to it). */
+	int64_t skew_ns;
 };
 
 /* Slot a's cold part, set up (zeroed) on first use. */

@@ -329,7 +329,9 @@ int eng_serve_waiting(ah_engine *e, int64_t now)
 /* Reclaims expired leases, times out queued requests, serves queues. */
 int eng_advance(ah_engine *e, int64_t now)
 {
-	while (e->heap_n > 0 && e->slots[e->heap[0]].expires_ns <= now) {
+	/* what has ended by now on every instance's clock, not only this one's */
+	const int64_t due = now < INT64_MIN + e->skew_ns ? INT64_MIN : now - e->skew_ns;
+	while (e->heap_n > 0 && e->slots[e->heap[0]].expires_ns <= due) {
 		int s = e->heap[0];
 		alloc_t *a = &e->slots[s];
 		eng_led_del_alloc(e, a->id);
@@ -337,13 +339,13 @@ int eng_advance(ah_engine *e, int64_t now)
 			"lease expired");
 		eng_alloc_remove(e, s);
 	}
-	if (e->nqueued > 0 && now >= e->min_deadline_ns) {
+	if (e->nqueued > 0 && due >= e->min_deadline_ns) {
 		int64_t next = INT64_MAX;
 		for (int pi = 0; pi < e->pol->n_pools; pi++) {
 			pool_t *p = &e->pools[pi];
 			for (int i = 0; i < p->qn;) {
 				qitem_t *q = p->q[i];
-				if (q->deadline_ns <= now) {
+				if (q->deadline_ns <= due) {
 					eng_led_del_queued(e, q->id);
 					eng_led_event(e, now, AH_EV_TIMEOUT, q->id, q->tenant, q->pool, q->klass, &q->res,
 						AH_R_TIMEOUT, "queued request timed out");

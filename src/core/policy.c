@@ -718,10 +718,14 @@ static int do_ahead(struct loader *L, struct section *s, struct ahead_keys *ak)
 		} else if (strcmp(k, "report_interval") == 0) {
 			if (get_duration_in(L, s, e, 1000000000LL, 86400LL * 1000000000LL, &P->report_interval_ns))
 				return L->rc;
+		} else if (strcmp(k, "max_clock_skew") == 0) {
+			if (get_duration_in(L, s, e, 0, AH_CLOCK_SKEW_MAX_NS, &P->max_clock_skew_ns))
+				return L->rc;
 		} else {
 			return unknown_key(L, s, e,
 					   "lease_ttl, max_lease_ttl, queue_timeout, autocorrect, "
-					   "default_class, unknown_tenants, durability, sizing, report_interval");
+					   "default_class, unknown_tenants, durability, sizing, report_interval, "
+					   "max_clock_skew");
 		}
 	}
 	if (P->lease_ttl_ns > P->max_lease_ttl_ns) {
@@ -1271,6 +1275,7 @@ static void policy_defaults(ah_policy *P)
 	P->durability = AH_DURABILITY_PROCESS;
 	P->sizing = AH_SIZING_BUILTIN;
 	P->report_interval_ns = 300LL * 1000000000LL;
+	P->max_clock_skew_ns = -1;
 	snprintf(P->default_tenant.name, sizeof(P->default_tenant.name), "*");
 	for (int d = 0; d < P->dims.n; d++)
 		P->default_tenant.quota.v[d] = AH_UNLIMITED;

@@ -8,7 +8,9 @@
 #include "ahead/error.h"
 #include "ahead/etcd_election.h"
 #include "ahead/etcd_watch.h"
+#include "ahead/ledger_etcd.h"
 #include "ahead/ledger_sqlite.h"
+#include "ahead/limits.h"
 #include "ahead/scale_loop.h"
 #include "service/service_int.h"
 
@@ -179,11 +181,21 @@ int ah_service_prepare(ah_service *s, int64_t now_ns)
 		s->policy_gen = gen;
 		ah_engine_set_policy_generation(s->eng, gen);
 	}
+	ah_engine_set_clock_skew(s->eng, ah_service_clock_skew_ns(s));
 	if (!s->need_reload)
 		return 0;
 	if ((rc = ah_engine_reload(s->eng, now_ns)) == 0)
 		s->need_reload = false;
 	return rc;
+}
+
+int64_t ah_service_clock_skew_ns(const ah_service *s)
+{
+	if (!s || !s->pol)
+		return 0;
+	if (s->pol->max_clock_skew_ns >= 0)
+		return s->pol->max_clock_skew_ns;
+	return ah_ledger_is_etcd(s->led) ? AH_CLUSTER_SKEW_DEFAULT_NS : 0;
 }
 
 int ah_service_add_observer(ah_service *s, const ah_engine_observer *o)
