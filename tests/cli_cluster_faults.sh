@@ -38,24 +38,16 @@ capacity_cost = cpu=0.04, memory=0.01
 INI
 "$A" policy check "$T/policy.ini" >/dev/null || { echo "FAIL the test's policy"; exit 1; }
 python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" <<'PY'
-import http.client, json, os, random, re, signal, subprocess, sys, threading, time
+import json, os, random, re, signal, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
+from cluster_lib import Checks, Serve, req as req_  # noqa: E402
 from etcd_proxy import Proxy  # noqa: E402
 
 A, T, EP, URLS, ETCDCTL, ETCD0 = sys.argv[1:7]
 PFX = "/faults"
-passed = failed = 0
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:900]))
-    return cond
+C = Checks()
+ok = C.ok
 
 
 members = [(h, int(p)) for h, p in (e.split(":") for e in EP.split(","))]
@@ -66,51 +58,18 @@ DB_A = "etcd://%s%s" % (EP, PFX)
 DB_B = "etcd://%s%s" % (",".join("127.0.0.1:%d" % p.port for p in proxies), PFX)
 
 
-class Inst:
-    def __init__(self, i, db):
-        self.i, self.db, self.proc, self.port = i, db, None, None
-
-    def start(self, first=False):
-        err = os.path.join(T, "serve%d.err" % self.i)
-        args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", self.db, "--listen", "127.0.0.1:0",
-                "--log-level", "info", "--shadow-db", os.path.join(T, "shadow%d.db" % self.i), "--scale-every", "1s"]
-        if first:
-            args += ["--admin-token-file", os.path.join(T, "token")]
-        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
-                                     stderr=open(err, "ab"))
-        with open(os.path.join(T, "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            m = re.search(r"msg=listening .*port=(\d+)", open(err).read())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
+def serve(i, db):
+    return Serve(A, T, i, ["--policy", os.path.join(T, "policy.ini"), "--db", db, "--log-level", "info",
+                           "--shadow-db", os.path.join(T, "shadow%d.db" % i), "--scale-every", "1s"])
 
 
-a = Inst(0, DB_A).start(first=True)
+a = serve(0, DB_A).start(token_file=os.path.join(T, "token"))
 TOKEN = open(os.path.join(T, "token")).read().strip()
-b = Inst(1, DB_B).start()
+b = serve(1, DB_B).start()
 
 
 def req(port, method, path, body=None, key=None, timeout=15):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    h = {"Authorization": "Bearer " + TOKEN}
-    if body is not None:
-        h["Content-Type"] = "application/json"
-    if key:
-        h["Idempotency-Key"] = key
-    try:
-        c.request(method, path, json.dumps(body) if body is not None else None, h)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-    finally:
-        c.close()
+    return req_(port, TOKEN, method, path, body, key, timeout)
 
 
 def etcd_get(prefix):
@@ -209,7 +168,7 @@ ok("... and as a table", tb.returncode == 0 and "leader" in tb.stdout and "INSTA
 # one shaper: exactly one instance elected, the other standing by; the
 # cluster status names it with its fencing token
 def log(i):
-    return open(os.path.join(T, "serve%d.err" % i.i)).read()
+    return i.log()
 elected = [i for i in (a, b) if "msg=shaper_elected" in log(i)]
 ok("exactly one instance shapes", len(elected) == 1 and "msg=shaper_standby" in log(({a, b} - set(elected)).pop()),
    [i.i for i in elected])
@@ -269,11 +228,8 @@ while time.monotonic() - t0 < 25:
 ok("the other instance takes over the shaping within the TTL", took_over is not None and took_over < 15, took_over)
 
 for i in (a, b):
-    if i.proc.poll() is None:
-        i.proc.terminate()
-        i.proc.wait(timeout=20)
+    i.stop()
 for p in proxies:
     p.close()
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+C.finish()
 PY

@@ -27,69 +27,32 @@ priority = 1
 [tenant t]
 INI
 python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" <<'PY'
-import http.client, json, os, re, subprocess, sys, time
+import json, os, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
+from cluster_lib import Checks, Serve, req as req_  # noqa: E402
 
 A, T, EP, URLS, ETCDCTL = sys.argv[1:6]
 PFX = "/model"
 DB = "etcd://%s%s" % (EP, PFX)
-passed = failed = 0
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:900]))
-    return cond
-
-
+C = Checks()
+ok = C.ok
 subprocess.run([A, "policy", "apply", os.path.join(T, "policy.ini"), "--db", DB], check=True, capture_output=True,
                timeout=60)
 
 
-class Inst:
-    def __init__(self, i):
-        self.i, self.proc, self.port = i, None, None
-
-    def start(self, first=False):
-        err = os.path.join(T, "serve%d.err" % self.i)
-        args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen", "127.0.0.1:0",
-                "--shadow-db", os.path.join(T, "shadow%d.db" % self.i)]
-        if first:
-            args += ["--admin-token-file", os.path.join(T, "token")]
-        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
-                                     stderr=open(err, "ab"))
-        with open(os.path.join(T, "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            m = re.search(r"msg=listening .*port=(\d+)", open(err).read())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
+def serve(i):
+    return Serve(A, T, i, ["--policy", os.path.join(T, "policy.ini"), "--db", DB,
+                           "--shadow-db", os.path.join(T, "shadow%d.db" % i)])
 
 
-a = Inst(0).start(first=True)
+a = serve(0).start(token_file=os.path.join(T, "token"))
 TOKEN = open(os.path.join(T, "token")).read().strip()
-b = Inst(1).start()
+b = serve(1).start()
 
 
 def req(inst, method, path, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=15)
-    h = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
-    try:
-        c.request(method, path, json.dumps(body) if body is not None else None, h)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-    finally:
-        c.close()
+    return req_(inst.port, TOKEN, method, path, body)
 
 
 def run(inst, rows, peak_mi):
@@ -166,9 +129,7 @@ ra, ja = sized(a, 500)
 rb, jb = sized(b, 500)
 ok("... and both still size alike (%s vs %s)" % (ra, rb), ra is not None and ra == rb, (ja, jb))
 
-for i in (a, b):
-    i.proc.terminate()
-    i.proc.wait(timeout=20)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+a.stop()
+b.stop()
+C.finish()
 PY

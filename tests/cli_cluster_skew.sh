@@ -32,21 +32,15 @@ priority = 1
 INI
 done
 python3 -u - "$A" "$T" "$ETCD_EP" "$FAKETIME" <<'PY'
-import http.client, json, os, re, subprocess, sys, time
+import json, os, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
+from cluster_lib import Checks, Serve, req as req_  # noqa: E402
 
 A, T, EP, FAKETIME = sys.argv[1:5]
 DB = "etcd://%s/skew" % EP
-passed = failed = 0
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:900]))
-    return cond
+C = Checks()
+ok = C.ok
 
 
 def apply(skew):
@@ -58,48 +52,19 @@ def apply(skew):
 apply("5s")
 
 
-class Inst:
-    def __init__(self, i, pre, tick):
-        self.i, self.pre, self.tick, self.proc, self.port = i, pre, tick, None, None
-
-    def start(self, first=False):
-        err = os.path.join(T, "serve%d.err" % self.i)
-        args = self.pre + [A, "serve", "--policy", os.path.join(T, "policy-5s.ini"), "--db", DB, "--listen",
-                           "127.0.0.1:0", "--tick", self.tick]
-        if first:
-            args += ["--admin-token-file", os.path.join(T, "token")]
-        env = dict(os.environ, DONT_FAKE_MONOTONIC="1")
-        self.proc = subprocess.Popen(args, env=env, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
-                                     stderr=open(err, "ab"))
-        with open(os.path.join(T, "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            m = re.search(r"msg=listening .*port=(\d+)", open(err).read())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
+def serve(i, tick, pre=()):
+    # libfaketime moves the wall clock only: intervals stay real
+    return Serve(A, T, i, ["--policy", os.path.join(T, "policy-5s.ini"), "--db", DB, "--tick", tick], pre=pre,
+                 env={"DONT_FAKE_MONOTONIC": "1"})
 
 
-a = Inst(0, [], "60s").start(first=True)
+a = serve(0, "60s").start(token_file=os.path.join(T, "token"))
 TOKEN = open(os.path.join(T, "token")).read().strip()
-b = Inst(1, [FAKETIME, "-m", "-f", "+4s"], "1s").start()
+b = serve(1, "1s", pre=[FAKETIME, "-m", "-f", "+4s"]).start()
 
 
 def req(inst, method, path, body=None):
-    c = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=15)
-    h = {"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"}
-    try:
-        c.request(method, path, json.dumps(body) if body is not None else None, h)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-    finally:
-        c.close()
+    return req_(inst.port, TOKEN, method, path, body)
 
 
 # B's clock really is ahead: its answer's expiry against A's
@@ -147,10 +112,8 @@ held0 = held_for(6)
 ok("max_clock_skew 0s: the fast clock ends the same lease early (held %.1f s < 6 s)" % (held0 or -1),
    held0 is not None and held0 < 5.0, held0)
 
-for i in (a, b):
-    i.proc.terminate()
-    i.proc.wait(timeout=20)
+a.stop()
+b.stop()
 print("held: %.1f s at max_clock_skew 5s, %.1f s at 0s" % (held or -1, held0 or -1))
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+C.finish()
 PY

@@ -33,25 +33,16 @@ priority = 1
 INI
 "$A" policy check "$T/policy.ini" >/dev/null || { echo "FAIL the test's policy"; exit 1; }
 python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" <<'PY'
-import http.client, json, os, re, signal, statistics, subprocess, sys, threading, time
+import http.client, json, os, signal, statistics, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
+from cluster_lib import Checks, Serve, req as req_, until  # noqa: E402
 from etcd_proxy import Proxy  # noqa: E402
 
 A, T, EP, URLS, ETCDCTL, ETCD0 = sys.argv[1:7]
 PFX = "/watch"
-passed = failed = 0
-
-
-def ok(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL %s %s" % (name, str(detail)[:900]))
-    return cond
-
+C = Checks()
+ok = C.ok
 
 members = [(h, int(p)) for h, p in (e.split(":") for e in EP.split(","))]
 proxies = [Proxy(m) for m in members]
@@ -63,54 +54,18 @@ subprocess.run([A, "policy", "apply", os.path.join(T, "policy.ini"), "--db", DB_
                capture_output=True, timeout=60)
 
 
-class Inst:
-    def __init__(self, i, db):
-        self.i, self.db, self.proc, self.port = i, db, None, None
-
-    def start(self, first=False):
-        err = os.path.join(T, "serve%d.err" % self.i)
-        args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", self.db, "--listen", "127.0.0.1:0",
-                "--log-level", "info", "--tick", "60s"]
-        if first:
-            args += ["--admin-token-file", os.path.join(T, "token")]
-        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T, "serve%d.out" % self.i), "ab"),
-                                     stderr=open(err, "ab"))
-        with open(os.path.join(T, "pids"), "a") as f:
-            f.write("%d\n" % self.proc.pid)
-        end = time.monotonic() + 30
-        while time.monotonic() < end:
-            m = re.search(r"msg=listening .*port=(\d+)", open(err).read())
-            if m:
-                self.port = int(m.group(1))
-                return self
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, open(err).read()[-2000:]))
-
-    def log(self):
-        return open(os.path.join(T, "serve%d.err" % self.i)).read()
+def serve(i, db):
+    return Serve(A, T, i, ["--policy", os.path.join(T, "policy.ini"), "--db", db, "--log-level", "info",
+                           "--tick", "60s"])
 
 
-a = Inst(0, DB_A).start(first=True)
+a = serve(0, DB_A).start(token_file=os.path.join(T, "token"))
 TOKEN = open(os.path.join(T, "token")).read().strip()
-b = Inst(1, DB_B).start()
+b = serve(1, DB_B).start()
 
 
-def req(port, method, path, body=None, key=None, timeout=15):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    h = {"Authorization": "Bearer " + TOKEN}
-    if body is not None:
-        h["Content-Type"] = "application/json"
-    if key:
-        h["Idempotency-Key"] = key
-    try:
-        c.request(method, path, json.dumps(body) if body is not None else None, h)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else None)
-    finally:
-        c.close()
+def req(inst, method, path, body=None, key=None):
+    return req_(inst.port, TOKEN, method, path, body, key)
 
 
 def etcdctl(*args):
@@ -126,26 +81,16 @@ def etcd_ids():
     return sorted(json.loads(lines[i + 1])["id"] for i in range(0, len(lines) - 1, 2))
 
 
-def until(fn, secs):
-    """fn() until true or secs passed: how long it took, or None."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < secs:
-        if fn():
-            return time.monotonic() - t0
-        time.sleep(0.01)
-    return None
-
-
 BODY = {"tenant": "t", "pool": "p", "resources": {"cpu": "100m"}}
 
 
 def alloc(inst, key):
-    st, j = req(inst.port, "POST", "/v1/allocations", BODY, key=key)
+    st, j = req(inst, "POST", "/v1/allocations", BODY, key=key)
     return j["id"] if st == 201 else None
 
 
 def visible(inst, aid):
-    st, _ = req(inst.port, "GET", "/v1/allocations/%d" % aid)
+    st, _ = req(inst, "GET", "/v1/allocations/%d" % aid)
     return st == 200
 
 
@@ -191,13 +136,13 @@ ok("A's /v1/events watch streams B's grant", until(lambda: any('"id": %d' % aid 
 stop.set()
 
 # resourceVersion: B's renew answer and A's view agree
-st, j = req(b.port, "POST", "/v1/allocations/%d/renew" % aid, {"lease": "2h"})
-rv = (req(b.port, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion")
+st, j = req(b, "POST", "/v1/allocations/%d/renew" % aid, {"lease": "2h"})
+rv = (req(b, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion")
 ok("B renews", st == 200 and rv, (st, j, rv))
-same = until(lambda: (req(a.port, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion") == rv, 3)
+same = until(lambda: (req(a, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion") == rv, 3)
 ok("A's resourceVersion of it becomes B's", same is not None,
-   (rv, (req(a.port, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion")))
-st, j = req(a.port, "POST", "/v1/allocations/%d/renew" % aid, {"lease": "3h", "resourceVersion": rv})
+   (rv, (req(a, "GET", "/v1/allocations/%d" % aid)[1] or {}).get("resourceVersion")))
+st, j = req(a, "POST", "/v1/allocations/%d/renew" % aid, {"lease": "3h", "resourceVersion": rv})
 ok("... so a renew through A with B's resourceVersion is not a conflict", st == 200, (st, j))
 
 # ---- 2: B's watch resumed from a compacted revision re-lists ----
@@ -205,7 +150,7 @@ for p in proxies:
     p.close()
 time.sleep(0.5)
 during = [alloc(a, "a-cut-%d" % n) for n in range(5)]
-st, j = req(a.port, "DELETE", "/v1/allocations/%d" % aid)
+st, j = req(a, "DELETE", "/v1/allocations/%d" % aid)
 ok("A releases one while B is cut off", st == 200, (st, j))
 rev = int(json.loads(etcdctl("endpoint", "status", "-w", "json"))[0]["Status"]["header"]["revision"])
 etcdctl("compact", str(rev))
@@ -218,7 +163,7 @@ ids = []
 
 def b_matches():
     global ids
-    st, j = req(b.port, "GET", "/v1/allocations?pool=p")
+    st, j = req(b, "GET", "/v1/allocations?pool=p")
     ids = sorted(x["id"] for x in (j or {}).get("items", []))
     return st == 200 and ids == etcd_ids()
 
@@ -265,12 +210,8 @@ tb = subprocess.run([A, "cluster", "status", "--db", DB_A], capture_output=True,
 ok("... and as a table", tb.returncode == 0 and "WATCH" in tb.stdout and "watch lag: at most 0 revisions" in tb.stdout,
    tb.stdout)
 
-for i in (a, b):
-    i.proc.terminate()
-    i.proc.wait(timeout=20)
-ok("both stop cleanly", a.proc.returncode == 0 and b.proc.returncode == 0, (a.proc.returncode, b.proc.returncode))
+ok("both stop cleanly", a.stop() == 0 and b.stop() == 0, (a.proc.returncode, b.proc.returncode))
 for p in proxies:
     p.close()
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+C.finish()
 PY
