@@ -70,6 +70,19 @@ static long long write_one(ah_ledger *l, const ah_policy *pol, uint64_t id)
 	return ah_ledger_etcd_revision(l);
 }
 
+/* A ledger under prefix with the test's policy applied. */
+static ah_ledger *ledger_at(const char *prefix, ah_policy **pol)
+{
+	char err[512];
+	ah_ledger *l = NULL;
+	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", pol, err, sizeof err), 0);
+	ah_ledger_etcd_opts o = {.timeout_ms = 2000, .lease_ttl_s = -1};
+	assert_int_equal(ah_ledger_etcd_open(EP, prefix, &o, &l, err, sizeof err), 0);
+	l->dims = &(*pol)->dims;
+	assert_int_equal(ah_ledger_policy_put(l, text, *pol, 1), 0);
+	return l;
+}
+
 /* Waits (at most ms) until the watch reports rev or more, or relists. */
 static ah_etcd_watch_state wait_for(ah_etcd_watch *w, long long rev, int ms)
 {
@@ -94,12 +107,7 @@ static void reports_commits(void **state)
 	etcd_fx_need();
 	ah_policy *pol;
 	char err[512];
-	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", &pol, err, sizeof err), 0);
-	ah_ledger *l = NULL;
-	ah_ledger_etcd_opts o = {.timeout_ms = 2000, .lease_ttl_s = -1};
-	assert_int_equal(ah_ledger_etcd_open(EP, "/w1", &o, &l, err, sizeof err), 0);
-	l->dims = &pol->dims;
-	assert_int_equal(ah_ledger_policy_put(l, text, pol, 1), 0);
+	ah_ledger *l = ledger_at("/w1", &pol);
 	long long r1 = write_one(l, pol, 1);
 	assert_true(r1 > 0);
 
@@ -117,11 +125,9 @@ static void reports_commits(void **state)
 	assert_string_equal(st.endpoint, EP);
 
 	/* another prefix's commits are not this ledger's */
-	ah_ledger *other = NULL;
-	assert_int_equal(ah_ledger_etcd_open(EP, "/w1x", &o, &other, err, sizeof err), 0);
-	other->dims = &pol->dims;
-	assert_int_equal(ah_ledger_policy_put(other, text, pol, 1), 0);
-	(void)write_one(other, pol, 1);
+	ah_policy *pol2;
+	ah_ledger *other = ledger_at("/w1x", &pol2);
+	(void)write_one(other, pol2, 1);
 	st = wait_for(w, r2 + 1, 500);
 	assert_int_equal(st.rev, r2);
 
@@ -138,6 +144,7 @@ static void reports_commits(void **state)
 	assert_int_equal(st.rev, r3);
 	ah_etcd_watch_free(w);
 	ah_ledger_free(other);
+	ah_policy_free(pol2);
 	ah_ledger_free(l);
 	ah_policy_free(pol);
 }
@@ -148,12 +155,7 @@ static void compacted_history_relists(void **state)
 	etcd_fx_need();
 	ah_policy *pol;
 	char err[512];
-	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", &pol, err, sizeof err), 0);
-	ah_ledger *l = NULL;
-	ah_ledger_etcd_opts o = {.timeout_ms = 2000, .lease_ttl_s = -1};
-	assert_int_equal(ah_ledger_etcd_open(EP, "/w2", &o, &l, err, sizeof err), 0);
-	l->dims = &pol->dims;
-	assert_int_equal(ah_ledger_policy_put(l, text, pol, 1), 0);
+	ah_ledger *l = ledger_at("/w2", &pol);
 	long long r1 = write_one(l, pol, 1);
 	long long r2 = write_one(l, pol, 2);
 	(void)write_one(l, pol, 3);
