@@ -4,7 +4,7 @@
 # serve` instances on one ledger: A talks to the members directly, B
 # through one small TCP proxy per member (in this script), so the test can
 # cut B off.
-#   - a paused member (SIGSTOP for 6 s, then SIGCONT) during allocate
+#   - a paused member (SIGSTOP for 9 s, then SIGCONT) during allocate
 #     load: answers keep coming through the other members, the member
 #     rejoins and answers again, every acknowledged allocation is in etcd,
 #     nothing is over-committed, no key owns two allocations;
@@ -126,7 +126,7 @@ for t in ts:
 time.sleep(2)
 os.kill(int(ETCD0), signal.SIGSTOP)
 t_stop = time.monotonic()
-time.sleep(6)
+time.sleep(9)  # long enough for a new raft leader and the clients' timeouts, also on a loaded machine
 os.kill(int(ETCD0), signal.SIGCONT)
 t_cont = time.monotonic()
 time.sleep(3)
