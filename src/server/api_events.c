@@ -325,6 +325,13 @@ int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_
 		bounds(a);
 		(void)erc; /* the versions lag until the next sync: not the view's fault */
 	}
+	if (o.watching) { /* /metrics */
+		a->follow = o;
+		a->follow_reloads += o.reloaded;
+		a->follow_restarts += o.restarted;
+		if (o.reloaded)
+			a->follow_lag_ns = o.lag_ns;
+	}
 	if (out)
 		*out = o;
 	return rc;

@@ -67,6 +67,10 @@ struct ah_api {
 	api_metrics *met;            /* what /metrics counts (metrics.h) */
 	struct ah_observer *observer; /* observe mode (observe.h); NULL until the first round */
 	struct api_enforce *enf;      /* [linux] enforce_api (enforce_api.h); NULL until needed */
+	/* a shared ledger's watch (ah_api_follow): its last state, and what it made happen */
+	ah_service_follow_out follow;
+	uint64_t follow_reloads, follow_restarts;
+	int64_t follow_lag_ns;      /* the last catch-up's */
 	char errbuf[512];
 };
 

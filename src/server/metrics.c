@@ -446,6 +446,25 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 	head(b, "ahead_enforce_usage_reports_total", "counter", "Usage windows of allocation cgroups reported to the sizer, by result.");
 	put(b, "ahead_enforce_usage_reports_total{result=\"ok\"} %llu\n", (unsigned long long)es.us.reports);
 	put(b, "ahead_enforce_usage_reports_total{result=\"error\"} %llu\n", (unsigned long long)es.us.report_errors);
+	if (a->follow.watching) { /* an etcd ledger: the watch that keeps this view in step */
+		const ah_service_follow_out *fo = &a->follow;
+		head(b, "ahead_cluster_watch_up", "gauge", "1 while the watch on the shared ledger's head is open.");
+		put(b, "ahead_cluster_watch_up %d\n", fo->up ? 1 : 0);
+		head(b, "ahead_cluster_view_revision", "gauge", "The etcd revision this instance's view is at.");
+		put(b, "ahead_cluster_view_revision %lld\n", fo->view_rev);
+		head(b, "ahead_cluster_watch_revision", "gauge", "The newest head revision the watch reported.");
+		put(b, "ahead_cluster_watch_revision %lld\n", fo->watch_rev);
+		head(b, "ahead_cluster_watch_reloads_total", "counter", "Views loaded again because the watch reported another instance's commit.");
+		put(b, "ahead_cluster_watch_reloads_total %llu\n", (unsigned long long)a->follow_reloads);
+		head(b, "ahead_cluster_watch_relists_total", "counter", "Full reloads because the watch's history had been compacted.");
+		put(b, "ahead_cluster_watch_relists_total %lld\n", fo->relists);
+		head(b, "ahead_cluster_watch_reconnects_total", "counter", "Watch streams opened again after the first (dropped, or moved off a stalled member).");
+		put(b, "ahead_cluster_watch_reconnects_total %lld\n", fo->reconnects);
+		head(b, "ahead_cluster_watch_restarts_total", "counter", "Watch streams moved off a member that stopped sending while the view moved on.");
+		put(b, "ahead_cluster_watch_restarts_total %llu\n", (unsigned long long)a->follow_restarts);
+		head(b, "ahead_cluster_watch_lag_seconds", "gauge", "The last catch-up: from the watch's report to the reloaded view.");
+		put(b, "ahead_cluster_watch_lag_seconds %.6f\n", (double)a->follow_lag_ns / 1e9);
+	}
 	head(b, "ahead_telemetry_sample_interval_seconds", "gauge", "The daemon's --sample-every.");
 	put(b, "ahead_telemetry_sample_interval_seconds %g\n", (double)a->tel.interval_ns / 1e9);
 	head(b, "ahead_build_info", "gauge", "The daemon's version (always 1).");
