@@ -41,7 +41,7 @@ python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" 
 import json, os, random, re, signal, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
-from cluster_lib import Checks, Serve, req as req_  # noqa: E402
+from cluster_lib import Checks, Serve, req as req_, until  # noqa: E402
 from etcd_proxy import Proxy  # noqa: E402
 
 A, T, EP, URLS, ETCDCTL, ETCD0 = sys.argv[1:7]
@@ -192,6 +192,11 @@ ok("... naming etcd as the reason", "etcd" in msg.lower() or "127.0.0.1:%d" % pr
 ok("... within its timeouts (%.1f s)" % took, took < 25, took)
 st, j = req(a.port, "POST", "/v1/allocations", BODY, key="while-cut")
 ok("the other instance goes on", st == 201, (st, j))
+t_ready = until(lambda: req(b.port, "GET", "/readyz")[0] == 503, 15, step=0.2)
+st, j = req(b.port, "GET", "/readyz")
+ok("the cut-off instance says it is not ready (its watch down over 5 s)", t_ready is not None and st == 503 and
+   "watch" in json.dumps(j), (st, j))
+ok("... while the other is", req(a.port, "GET", "/readyz")[0] == 200)
 allocs, _ = etcd_state()
 ok("nothing of the refused write is in etcd", all(k != "cut-1" for k in etcd_state()[1]), "")
 for p in proxies:
@@ -206,6 +211,8 @@ for _ in range(100):
         break
     time.sleep(0.2)
 ok("B answers writes again once etcd is back", st == 201, (st, j))
+ok("... and is ready again", until(lambda: req(b.port, "GET", "/readyz")[0] == 200, 10, step=0.2) is not None,
+   req(b.port, "GET", "/readyz"))
 allocs, keys = etcd_state()
 st, j = req(b.port, "GET", "/v1/allocations?pool=p")
 ids = sorted(x["id"] for x in (j or {}).get("items", []))

@@ -504,11 +504,28 @@ static bool check_text(api_call *c, const char *what, const char *s)
 	return true;
 }
 
+/* A shared ledger's instance is not ready while its watch has been down
+ * this long: its view may be stale and its writes are likely to fail (a
+ * load balancer should send clients to another instance). */
+#define READY_WATCH_DOWN_NS (INT64_C(5) * 1000000000)
+
 static void health(api_call *c, bool ready)
 {
+	const ah_api *a = c->a;
+	if (ready && a->follow.watching && a->follow_down_mono_ns &&
+	    mono_ns() - a->follow_down_mono_ns > READY_WATCH_DOWN_NS) {
+		api_error(c, 503, "unavailable", NULL,
+			  "not ready: the watch on the etcd ledger has been down for %lld s (%.200s); this instance's view may be stale",
+			  (long long)((mono_ns() - a->follow_down_mono_ns) / 1000000000),
+			  a->follow_err[0] ? a->follow_err : "no member answered");
+		return;
+	}
 	json_t *o = json_pack("{s:s}", "status", "ok");
-	if (ready)
-		json_object_set_new(o, "revision", json_integer(c->a->ver.last_seq));
+	if (ready) {
+		json_object_set_new(o, "revision", json_integer(a->ver.last_seq));
+		if (a->follow.watching)
+			json_object_set_new(o, "view_revision", json_integer(a->follow.view_rev));
+	}
 	api_reply(c, 200, o);
 }
 

@@ -331,6 +331,11 @@ int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_
 		a->follow_restarts += o.restarted;
 		if (o.reloaded)
 			a->follow_lag_ns = o.lag_ns;
+		if (o.up)
+			a->follow_down_mono_ns = 0;
+		else if (!a->follow_down_mono_ns)
+			a->follow_down_mono_ns = mono_ns;
+		snprintf(a->follow_err, sizeof a->follow_err, "%s", o.err);
 	}
 	if (out)
 		*out = o;

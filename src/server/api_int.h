@@ -71,6 +71,8 @@ struct ah_api {
 	ah_service_follow_out follow;
 	uint64_t follow_reloads, follow_restarts;
 	int64_t follow_lag_ns;      /* the last catch-up's */
+	int64_t follow_down_mono_ns; /* since when the watch is down (CLOCK_MONOTONIC; 0: up) */
+	char follow_err[256];
 	char errbuf[512];
 };
 

@@ -108,6 +108,7 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	o.watch_rev = st.rev;
 	o.relists = st.relists;
 	o.reconnects = st.reconnects;
+	snprintf(o.err, sizeof o.err, "%.250s", st.err);
 	publish(s, &o, mono_ns);
 	if (out)
 		*out = o;
