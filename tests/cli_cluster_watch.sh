@@ -32,14 +32,15 @@ priority = 1
 [tenant t]
 INI
 "$A" policy check "$T/policy.ini" >/dev/null || { echo "FAIL the test's policy"; exit 1; }
-python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" <<'PY'
+python3 -u - "$A" "$T" "$ETCD_EP" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[*]}" <<'PY'
 import http.client, json, os, re, signal, statistics, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
 from cluster_lib import Checks, Serve, req as req_, until  # noqa: E402
 from etcd_proxy import Proxy  # noqa: E402
 
-A, T, EP, URLS, ETCDCTL, ETCD0 = sys.argv[1:7]
+A, T, EP, URLS, ETCDCTL, PIDS = sys.argv[1:7]
+PIDS = [int(p) for p in PIDS.split()]
 PFX = "/watch"
 C = Checks()
 ok = C.ok
@@ -172,11 +173,24 @@ ok("... and B's view is exactly etcd's (A's commits while B was cut off included
    until(b_matches, 5) is not None and all(d in ids for d in during if d), (len(ids), len(etcd_ids())))
 
 # ---- 3: a paused member under A's watch ----
+# the member A's stream is on (GET /v1/host names it)
+ep = ((req(a, "GET", "/v1/host")[1] or {}).get("cluster") or {}).get("endpoint", "")
+urls = ["http://" + e for e in EP.split(",")]
+ok("A's stream names its member", ep in urls, ep)
+ETCD0 = PIDS[urls.index(ep)] if ep in urls else PIDS[0]
 os.kill(int(ETCD0), signal.SIGSTOP)
 try:
-    t0 = time.monotonic()
-    alloc(a, "a-paused")  # A's view moves on (through another member, after its timeout)
-    restarted = until(lambda: "msg=watch_restarted" in a.log(), 12)
+    # A keeps writing (its view moves on through another member, once its
+    # client timed out and a new raft leader is elected if the paused
+    # member led); the stream's stall shows against that view
+    n_paused = [0]
+
+    def a_writes_until_restart():
+        n_paused[0] += 1
+        alloc(a, "a-paused-%d" % n_paused[0])
+        return "msg=watch_restarted" in a.log()
+
+    restarted = until(a_writes_until_restart, 20, step=0.5)
     ok("A's watch, stuck on the paused member, is opened again elsewhere", restarted is not None, a.log()[-1500:])
     aid2 = alloc(b, "b-paused")
     ok("... and B's commits reach A again while the member is paused",
@@ -205,7 +219,7 @@ def caught_up():
         all(w and w["up"] for w in ws)
 
 
-until(caught_up, 10, step=0.5)
+until(caught_up, 20, step=0.5)
 ws = [i.get("watch") for i in st.get("instances", [])]
 ok("cluster status: both daemons watch, up", len(ws) == 2 and all(w and w["up"] for w in ws), ws)
 ok("... neither view behind the head", all(w and w["behind_revisions"] == 0 for w in ws) and
@@ -247,6 +261,11 @@ doc = open(os.path.join(src, "docs/METRICS.md")).read()
 names = sorted(set(re.findall(r"^(ahead_cluster_\w+)", ma, re.M)))
 ok("... each cluster metric documented in docs/METRICS.md", len(names) == 8 and all("`%s`" % n in doc for n in names),
    names)
+st, h = req(a, "GET", "/v1/host")
+cl = (h or {}).get("cluster") or {}
+ok("GET /v1/host: the cluster member (the dashboard's line)", st == 200 and cl.get("ledger") == "etcd" and
+   cl.get("watch_up") is True and cl.get("view_revision") == metric(ma, "ahead_cluster_view_revision") and
+   cl.get("reloads", 0) >= 15 and "error" not in cl, (st, h))
 promtool = subprocess.run(["sh", "-c", "command -v promtool"], capture_output=True, text=True).stdout.strip()
 if promtool:
     pc = subprocess.run([promtool, "check", "metrics"], input=ma, capture_output=True, text=True)

@@ -70,6 +70,7 @@ host=$(get /v1/host)
 [ "$(echo "$host" | field '["observing"]')" = True ] && ok || bad "not observing: $host"
 [ "$(echo "$host" | field '["cgroups"]')" = 2 ] && ok || bad "observed cgroups: $host"
 [ "$(echo "$host" | field '["errors"]')" = 0 ] && ok || bad "errors: $host"
+[ "$(echo "$host" | field '["cluster"]')" = None ] && ok || bad "a SQLite ledger follows no cluster: $host"
 wl=$(get /v1/workloads | python3 -c 'import json,sys; print(" ".join(sorted(i["workload"] for i in json.load(sys.stdin)["items"])))')
 [ "$wl" = "cg:app-db cg:app-web host" ] && ok || bad "workloads: $wl"
 

@@ -390,6 +390,22 @@
 			(e.write_errors ? ", " + e.write_errors + " errors" : "") + "." + (e.last_error ? " Last error: " + e.last_error : "");
 	}
 
+	/* A shared ledger (the cluster member of GET /v1/host; null on SQLite):
+	 * the watch that keeps this instance's view in step with the others. */
+	function showCluster(cl) {
+		const el = $("#cluster");
+		el.hidden = !cl;
+		if (!cl)
+			return;
+		el.setAttribute("data-watch", cl.watch_up ? "up" : "down");
+		el.textContent = "Shared ledger (" + cl.ledger + "): watch " + (cl.watch_up ? "up" : "DOWN for " + cl.down_s + " s") +
+			(cl.endpoint ? " on " + cl.endpoint : "") +
+			", view at revision " + cl.view_revision + ", last catch-up " + cl.lag_ms + " ms; " + cl.reloads +
+			" reloads for other instances' commits" + (cl.relists ? ", " + cl.relists + " full relists" : "") +
+			(cl.restarts ? ", " + cl.restarts + " streams moved off a silent member" : "") + "." +
+			(cl.error ? " Last error: " + cl.error : "");
+	}
+
 	/* Observe mode on the daemon's host (GET /v1/host): the workloads it
 	 * records are in the workload list (cg:PATH, host). */
 	async function refreshHost() {
@@ -401,6 +417,7 @@
 		}
 		const h = r.j;
 		showEnforce(h.enforce);
+		showCluster(h.cluster);
 		el.setAttribute("data-observing", h.observing ? "1" : "0");
 		el.setAttribute("data-cgroups", String(h.cgroups));
 		if (!h.observing) {

@@ -236,6 +236,7 @@ typedef struct {
 	long long relists, reconnects;
 	int64_t lag_ns;         /* when reloaded: from the watch's report to the view having it */
 	char err[256];          /* why the stream last dropped ("" when it never did) */
+	char endpoint[128];     /* the member the stream is on */
 } ah_service_follow_out;
 /* Brings the view up to what the watch reported (a reload when the watch
  * saw a newer head than the view's, or a compaction), and restarts a

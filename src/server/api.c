@@ -91,6 +91,11 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+int64_t api_mono_now_ns(void)
+{
+	return mono_ns();
+}
+
 /* ---- matching ---- */
 
 /* Matches path against a template; the one "{x}" segment's text goes to

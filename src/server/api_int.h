@@ -76,6 +76,9 @@ struct ah_api {
 	char errbuf[512];
 };
 
+/* CLOCK_MONOTONIC now (for how long something has lasted). */
+int64_t api_mono_now_ns(void);
+
 /* A route's permission: which roles may call it. */
 enum {
 	R_VIEWER = 1 << AH_ROLE_VIEWER,

@@ -27,6 +27,25 @@ int64_t ah_api_observe_next_ns(const ah_api *a)
 	return e < o ? e : o;
 }
 
+/* A shared ledger's watch as this instance last saw it (null: a ledger
+ * with one owner, nothing to follow). */
+static json_t *cluster_json(const ah_api *a)
+{
+	const ah_service_follow_out *f = &a->follow;
+	if (!f->watching)
+		return json_null();
+	int64_t down_s = a->follow_down_mono_ns ? (api_mono_now_ns() - a->follow_down_mono_ns) / 1000000000 : 0;
+	json_t *o = json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "ledger", "etcd", "watch_up", f->up,
+			      "view_revision", (json_int_t)f->view_rev, "watch_revision", (json_int_t)f->watch_rev, "lag_ms",
+			      (json_int_t)(a->follow_lag_ns / 1000000), "reloads", (json_int_t)a->follow_reloads, "relists",
+			      (json_int_t)f->relists, "restarts", (json_int_t)a->follow_restarts, "down_s", (json_int_t)down_s);
+	if (o && f->endpoint[0])
+		json_object_set_new(o, "endpoint", json_string(f->endpoint));
+	if (o && !f->up && a->follow_err[0]) /* why it is down; absent while up */
+		json_object_set_new(o, "error", json_string(a->follow_err));
+	return o ? o : json_null();
+}
+
 void api_host_get(api_call *c)
 {
 	ah_observer_stats st;
@@ -55,6 +74,8 @@ void api_host_get(api_call *c)
 		json_object_set_new(o, "enforce", enf);
 	else
 		json_decref(enf);
+	if (o)
+		json_object_set_new(o, "cluster", cluster_json(c->a));
 	if (!o) {
 		api_error_rc(c, AH_ENOMEM, "host");
 		return;

@@ -109,6 +109,7 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	o.relists = st.relists;
 	o.reconnects = st.reconnects;
 	snprintf(o.err, sizeof o.err, "%.250s", st.err);
+	snprintf(o.endpoint, sizeof o.endpoint, "%s", st.endpoint);
 	publish(s, &o, mono_ns);
 	if (out)
 		*out = o;
