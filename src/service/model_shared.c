@@ -334,19 +334,20 @@ static ah_service_model *cache_slot(ah_service *s)
 }
 
 /* Merges the local history into the publication when it is newer, with a
- * compare on the key's revision. *text and *rev: the publication now. */
+ * compare on the key's revision; at most once per MODEL_PUBLISH_GAP_NS per
+ * cached workload (false: not looked this time). *text and *rev: the
+ * publication now. */
 static bool publish(ah_service *s, const char *workload, const char *rel, char **text, long long *rev,
 		    const ah_service_model *cached, int64_t now_ns)
 {
 	ah_shadow *sh = ah_service_shadow(s, false);
 	if (!sh)
 		return false;
-	if (cached && cached->published_ns && now_ns - cached->published_ns < MODEL_PUBLISH_GAP_NS)
+	if (cached && cached->checked_ns && now_ns - cached->checked_ns < MODEL_PUBLISH_GAP_NS)
 		return false;
 	json_t *loc = local_state(s, sh, workload);
 	if (!loc)
-		return false;
-	bool done = false;
+		return true; /* nothing of it here: looked, all the same */
 	for (int t = 0; t < MODEL_PUT_TRIES; t++) {
 		json_t *pub = *text ? json_loads(*text, 0, NULL) : NULL;
 		int64_t at = json_integer_value(json_object_get(pub, "at"));
@@ -364,7 +365,6 @@ static bool publish(ah_service *s, const char *workload, const char *rel, char *
 			free(*text);
 			*text = mt;
 			*rev = nrev;
-			done = true;
 			break;
 		}
 		free(mt);
@@ -382,7 +382,7 @@ static bool publish(ah_service *s, const char *workload, const char *rel, char *
 		}
 	}
 	json_decref(loc);
-	return done;
+	return true;
 }
 
 ah_shadow_predictor *ah_service_shared_predictor(ah_service *s, const char *workload, int64_t now_ns)
@@ -399,13 +399,13 @@ ah_shadow_predictor *ah_service_shared_predictor(ah_service *s, const char *work
 		return NULL;
 	}
 	ah_service_model *m = cache_find(s, workload);
-	int64_t published = publish(s, workload, rel, &text, &rev, m, now_ns) ? now_ns : m ? m->published_ns : 0;
+	int64_t checked = publish(s, workload, rel, &text, &rev, m, now_ns) ? now_ns : m ? m->checked_ns : 0;
 	if (!text)
 		return NULL;
 	if (m && m->rev == rev) {
 		free(text);
 		m->used = now_ns;
-		m->published_ns = published;
+		m->checked_ns = checked;
 		return m->pred;
 	}
 	if (m)
@@ -422,6 +422,6 @@ ah_shadow_predictor *ah_service_shared_predictor(ah_service *s, const char *work
 	snprintf(m->workload, sizeof m->workload, "%s", workload);
 	m->rev = rev;
 	m->used = now_ns;
-	m->published_ns = published;
+	m->checked_ns = checked;
 	return m->pred;
 }

@@ -31,7 +31,7 @@ typedef struct {
 	long long rev;            /* the publication's mod revision */
 	ah_shadow *mem;           /* it, as an in-memory store */
 	ah_shadow_predictor *pred;
-	int64_t used, published_ns; /* last use; when this instance last published it */
+	int64_t used, checked_ns; /* last use; when this instance last merged its history into it */
 } ah_service_model;
 
 struct ah_service {
