@@ -2,7 +2,7 @@
 # Clock skew between instances changes no decision (docs/CLUSTER.md
 # "Clocks"): one etcd member (loopback ports 23884/23885, started and
 # stopped here; skipped without etcd or faketime) and two `ahead serve` on
-# one ledger. B runs with its wall clock 4 s ahead (libfaketime); A ticks
+# one ledger. B runs with its wall clock 4 s ahead (libfaketime, preloaded); A ticks
 # only every 60 s, so B's ticks end the leases. With max_clock_skew = 5s an
 # allocation granted on A with a 6 s lease is still held 5 s later (B's
 # clock says 9 s) and ends between 6 and 6 + 5 s; with max_clock_skew = 0s
@@ -11,9 +11,12 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd_lib.sh"
 etcd_need
-FAKETIME=$(command -v faketime || true)
-if [ -z "$FAKETIME" ]; then
-  echo "SKIP: faketime not installed (Debian: apt-get install faketime)"
+# libfaketime preloaded into B itself (not the faketime wrapper, which
+# would leave B behind when killed): its multi-threaded build, since the
+# daemon runs a watch thread
+FAKELIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+if [ -z "$FAKELIB" ]; then
+  echo "SKIP: libfaketime not installed (Debian: apt-get install faketime)"
   exit 0
 fi
 trap 'kill $(cat "$T"/pids 2>/dev/null) 2>/dev/null; etcd_stop; rm -rf "$T"' EXIT
@@ -31,13 +34,13 @@ priority = 1
 [tenant t]
 INI
 done
-python3 -u - "$A" "$T" "$ETCD_EP" "$FAKETIME" <<'PY'
+python3 -u - "$A" "$T" "$ETCD_EP" "$FAKELIB" <<'PY'
 import json, os, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
 from cluster_lib import Checks, Serve, req as req_  # noqa: E402
 
-A, T, EP, FAKETIME = sys.argv[1:5]
+A, T, EP, FAKELIB = sys.argv[1:5]
 DB = "etcd://%s/skew" % EP
 C = Checks()
 ok = C.ok
@@ -52,19 +55,21 @@ def apply(skew):
 apply("5s")
 
 
-def serve(i, tick, pre=()):
-    # libfaketime moves the wall clock only: intervals stay real
-    # (an ASan build checks that its runtime is loaded first; libfaketime's
-    # LD_PRELOAD comes before it)
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    return Serve(A, T, i, ["--policy", os.path.join(T, "policy-5s.ini"), "--db", DB, "--tick", tick], pre=pre,
-                 env={"DONT_FAKE_MONOTONIC": "1",
-                      "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"})
+def serve(i, tick, fake=None):
+    env = {}
+    if fake:
+        # libfaketime moves the wall clock only: intervals stay real. An
+        # ASan build checks that its runtime is loaded first, and the
+        # preload comes before it.
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"LD_PRELOAD": FAKELIB, "FAKETIME": fake, "DONT_FAKE_MONOTONIC": "1",
+               "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+    return Serve(A, T, i, ["--policy", os.path.join(T, "policy-5s.ini"), "--db", DB, "--tick", tick], env=env)
 
 
 a = serve(0, "60s").start(token_file=os.path.join(T, "token"))
 TOKEN = open(os.path.join(T, "token")).read().strip()
-b = serve(1, "1s", pre=[FAKETIME, "-m", "-f", "+4s"]).start()
+b = serve(1, "1s", fake="+4s").start()
 
 
 def req(inst, method, path, body=None):
