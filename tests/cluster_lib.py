@@ -52,13 +52,18 @@ class Serve:
             with open(err) as f:
                 f.seek(off)
                 m = re.search(r"msg=listening .*port=(\d+)", f.read())
-            if m:
+            # the token file is written before the daemon listens; waited
+            # for anyway, and said plainly when it never comes
+            if m and (not token_file or os.path.exists(token_file)):
                 self.port = int(m.group(1))
                 return self
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
-        raise SystemExit("FAIL instance %d did not start: %s" % (self.i, self.log()[-2000:]))
+        with open(os.path.join(self.t, "serve%d.out" % self.i)) as f:
+            out = f.read()
+        raise SystemExit("FAIL instance %d did not start%s: %s %s" % (
+            self.i, " with its admin token file" if token_file else "", self.log()[-2000:], out[-500:]))
 
     def log(self):
         with open(os.path.join(self.t, "serve%d.err" % self.i)) as f:
