@@ -43,7 +43,7 @@ typedef enum {
 } ah_anomaly_kind;
 
 typedef struct {
-	double threshold;          /* score >= threshold is anomalous (default 0.4) */
+	double threshold;          /* score >= threshold is anomalous (default 0.38) */
 	double z_half;             /* surprise (in sigmas) that scores 0.5 (default 6) */
 	double sustained_gain;     /* weight of the sustained surprise (default 1.5; 0 = off) */
 	double sustained_alpha;    /* EWMA weight of the sustained surprise (default 0.2) */
@@ -60,6 +60,17 @@ typedef struct {
 	uint32_t refractory_points; /* points after an event before a new one may open (default 100) */
 	double tail_quantile;      /* track this quantile of |z| and score relative to it (default 0.99; 0 = off) */
 	double tail_rate;          /* relative step of that quantile tracker (default 0.05) */
+	double memory_gain;        /* surprise needed >= this times the largest |z| near the same time one day
+				    * earlier (default 0.9; 0 = off): a daily job's spike is a habit */
+	uint32_t memory_width_points; /* +- points searched around that time (default 12) */
+	double confirm_score;      /* a first hot point scoring below this opens an event only if another hot
+				    * point follows within confirm_points (default 0.45; 0 = off) */
+	uint32_t confirm_points;   /* (default 20) */
+	double extreme_gain;       /* a hot point outside the range of every value seen so far:
+				    * score += (1 - score) * this (default 0.5; 0 = off) */
+	double flat_score;         /* score given to the point where one repeated value has run longer than
+				    * any run before and >= flat_min_points (default 0.6; 0 = off) */
+	uint32_t flat_min_points;  /* (default 30) */
 } ah_anomaly_config;
 
 /* Fills the defaults above. */
