@@ -97,7 +97,7 @@ static int set_cfg(ah_anomaly_config *c, const char *kv)
 	}
 	D(threshold) D(z_half) D(sustained_gain) D(sustained_alpha) D(level_alpha) D(season_gamma)
 	D(scale_beta) D(clip_z) D(tail_quantile) D(tail_rate) D(shift_z) D(memory_gain) D(confirm_score)
-	D(extreme_gain) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points)
+	D(extreme_gain) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points) U(repeats_keep_scale)
 	U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points) U(refractory_points)
 #undef D
 #undef U
@@ -282,8 +282,8 @@ static int score_cat(const ah_nab_profile *p, const char *cat, double thr, doubl
 
 /* The detector's parts the held-out check may switch off, each either at
  * its configured value or 0 (off). */
-#define N_PARTS 4
-static const char *part_names[N_PARTS] = {"memory", "confirm", "extreme", "flat"};
+#define N_PARTS 5
+static const char *part_names[N_PARTS] = {"memory", "confirm", "extreme", "flat", "repeats"};
 static ah_anomaly_config with_parts(const ah_anomaly_config *base, unsigned mask)
 {
 	ah_anomaly_config c = *base;
@@ -295,6 +295,8 @@ static ah_anomaly_config with_parts(const ah_anomaly_config *base, unsigned mask
 		c.extreme_gain = 0;
 	if (!(mask & 8))
 		c.flat_score = 0;
+	if (!(mask & 16))
+		c.repeats_keep_scale = 0;
 	return c;
 }
 
@@ -308,9 +310,12 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 	ah_anomaly_config best = *base;
 	unsigned best_mask = 0;
 	double best_norm = -1e9, best_thr = NAN, thr, norm;
-	for (unsigned mask = 0; mask < (1u << N_PARTS); mask++)
+	/* all parts on first: where the training category cannot tell a part
+	 * on from off (it scores the same), the default (on) is kept */
+	for (unsigned m = 0; m < (1u << N_PARTS); m++)
 		for (int r = 0; r < 3; r++)
 			for (int k = 0; k <= 10; k++) {
+				unsigned mask = (1u << N_PARTS) - 1 - m;
 				ah_anomaly_config c2 = with_parts(base, mask);
 				c2.threshold = 0.30 + 0.02 * k;
 				c2.refractory_points = refr[r];
@@ -598,7 +603,7 @@ int main(int argc, char **argv)
 	     best[1].thr, best[2].thr);
 	out2(stdout, md, "## Held out\n\n"
 			 "Threshold (0.30-0.50), refractory period (50/100/200) and which of the detector's parts "
-			 "are on (memory, confirm, extreme, flat: each at its default or off, 16 combinations) chosen "
+			 "are on (memory, confirm, extreme, flat, repeats: each at its default or off, 32 combinations) chosen "
 			 "on one category, NAB threshold optimised there too; the other category scored with them "
 			 "(event onsets), then swapped; the held-out headline normalises the two scored halves "
 			 "together (raw, null and perfect scores summed over both).\n\n"

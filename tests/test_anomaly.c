@@ -293,6 +293,26 @@ static void test_flat_line(void **state)
 	drop(&s);
 }
 
+/* A stuck stretch says nothing about the spread: with repeats_keep_scale
+ * the scale does not shrink while one value repeats, so ordinary noise
+ * coming back after it is not an alarm; without, the shrunken scale makes
+ * the thaw look like a spike. (Flat-line events off, to see the scale.) */
+static void test_repeats_keep_scale(void **state)
+{
+	(void)state;
+	series s = make(2000);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = (i >= 1000 && i < 1300) ? 10.0 : 10.0 + noise();
+	ah_anomaly_config cfg;
+	ah_anomaly_config_default(&cfg);
+	cfg.season_points = 1;
+	cfg.flat_score = 0;
+	assert_int_equal(events_in(&cfg, &s, 1300, 1400, NULL), 0);
+	cfg.repeats_keep_scale = 0;
+	assert_int_equal(events_in(&cfg, &s, 1300, 1400, NULL), 1);
+	drop(&s);
+}
+
 /* A surprising point outside every value seen so far scores higher than
  * the same surprise within the range: (1 - s) * extreme_gain is added. */
 static void test_new_extreme_ranked_higher(void **state)
@@ -378,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_lone_point_needs_confirmation),
 		cmocka_unit_test(test_flat_line),
 		cmocka_unit_test(test_new_extreme_ranked_higher),
+		cmocka_unit_test(test_repeats_keep_scale),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,6 +71,7 @@ typedef struct {
 	double flat_score;         /* score given to the point where one repeated value has run longer than
 				    * any run before and >= flat_min_points (default 0.6; 0 = off) */
 	uint32_t flat_min_points;  /* (default 30) */
+	uint32_t repeats_keep_scale; /* 1: a value equal to the last one does not update the scale (default 1) */
 } ah_anomaly_config;
 
 /* Fills the defaults above. */

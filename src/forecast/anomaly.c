@@ -21,6 +21,7 @@ typedef struct {
 	double level;
 	double mad;        /* decaying mean absolute (clipped) residual */
 	uint64_t learned;  /* points learned (not counting missing ones) */
+	uint64_t scale_n;  /* residuals the scale learned from (repeats may not count) */
 	uint64_t pos;      /* points seen, missing included: phase = pos % period */
 	double ring[MAX_SHIFT_POINTS]; /* last deseasonalised values, for re-levelling */
 	double ring_ds[MAX_SHIFT_POINTS]; /* seasonal update made at that point */
@@ -44,6 +45,8 @@ struct ah_anomaly_detector {
 	double *zmem;
 	uint32_t mem_period, mem_len; /* one day in points, ring length */
 	double vmin, vmax; /* range of the values seen so far */
+	double prev_value;
+	bool have_prev;
 	bool have_range;
 	/* flat lines: runs of one repeated value */
 	double run_value;
@@ -84,6 +87,7 @@ void ah_anomaly_config_default(ah_anomaly_config *c)
 	c->extreme_gain = 0.5;
 	c->flat_score = 0.6;
 	c->flat_min_points = 30;
+	c->repeats_keep_scale = 1;
 }
 
 const char *ah_anomaly_kind_name(ah_anomaly_kind k)
@@ -133,6 +137,8 @@ int ah_anomaly_config_check(const ah_anomaly_config *c, char *err, size_t len)
 		return bad(err, len, "memory_width_points", "must be <= 1000");
 	if (!isfinite(c->flat_score) || c->flat_score < 0 || c->flat_score > 1)
 		return bad(err, len, "flat_score", "must be in [0, 1]");
+	if (c->repeats_keep_scale > 1)
+		return bad(err, len, "repeats_keep_scale", "must be 0 or 1");
 	if (c->flat_min_points < 2)
 		return bad(err, len, "flat_min_points", "must be >= 2");
 	if (c->confirm_points < 1 || c->confirm_points > 100000)
@@ -263,7 +269,7 @@ static bool ready(const ah_anomaly_detector *d, const predictor *p)
 	if (!p->on)
 		return false;
 	uint64_t need = p->period > 1 ? 2ull * p->period : 0;
-	return p->learned >= need + d->cfg.warmup_points;
+	return p->learned >= need + d->cfg.warmup_points && p->scale_n >= d->cfg.warmup_points;
 }
 
 static double predict(const predictor *p)
@@ -281,7 +287,7 @@ static double sigma_of(const predictor *p)
 }
 
 /* Learns x (not NaN); returns the raw residual (0 while initialising). */
-static double learn(const ah_anomaly_detector *d, predictor *p, double x)
+static double learn(const ah_anomaly_detector *d, predictor *p, double x, bool repeat)
 {
 	const ah_anomaly_config *c = &d->cfg;
 	uint32_t ph = (uint32_t)(p->pos % p->period);
@@ -303,13 +309,19 @@ static double learn(const ah_anomaly_detector *d, predictor *p, double x)
 			return 0;
 		}
 		double lim = c->clip_z * sigma_of(p);
-		uint64_t seen = p->learned - (p->period > 1 ? p->period : 0);
+		uint64_t seen = p->scale_n; /* residuals the scale has learned from */
 		/* until the scale has warmed up, learn from everything */
 		double rc = seen < c->warmup_points ? r : (r > lim ? lim : (r < -lim ? -lim : r));
 		double beta = c->scale_beta;
 		if (seen < c->warmup_points && 1.0 / (double)(seen + 1) > beta)
 			beta = 1.0 / (double)(seen + 1);
-		p->mad += beta * (fabs(rc) - p->mad);
+		/* an exact repeat of the last value (an idle or stuck metric, a
+		 * coarse sensor) says nothing about the spread: letting it shrink
+		 * the scale makes the next ordinary change look enormous */
+		if (!repeat || !c->repeats_keep_scale) {
+			p->mad += beta * (fabs(rc) - p->mad);
+			p->scale_n++;
+		}
 		p->level += c->level_alpha * rc;
 		double ds = 0;
 		if (p->period > 1) {
@@ -469,7 +481,9 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 		d->have_range = true;
 		for (int i = 0; i < N_PRED; i++)
 			if (d->p[i].on)
-				learn(d, &d->p[i], value);
+				learn(d, &d->p[i], value, d->have_prev && value == d->prev_value);
+		d->prev_value = value;
+		d->have_prev = true;
 		if (d->run >= c->shift_points) {
 			relevel(d);
 			pt.relevel = true;
