@@ -9,7 +9,8 @@
  * differ: 0 means the CLI writes what the bench computes). Scored with NAB's
  * three profiles (one threshold optimised over the subset per profile, as NAB
  * does over its corpus: the _insample figures), and held out: the detector's
- * threshold and refractory period and NAB's threshold chosen on one category
+ * threshold, refractory period, which of its parts are on (held_out()) and
+ * NAB's threshold chosen on one category
  * (realAWSCloudwatch or realKnownCause), the other scored with them, swapped,
  * the two halves normalised together (nab_standard_score, nab_low_fp_score).
  * Printed next to the detectors NAB publishes: their full-corpus scores
@@ -97,8 +98,9 @@ static int set_cfg(ah_anomaly_config *c, const char *kv)
 	}
 	D(threshold) D(z_half) D(sustained_gain) D(sustained_alpha) D(level_alpha) D(season_gamma)
 	D(scale_beta) D(clip_z) D(tail_quantile) D(tail_rate) D(shift_z) D(memory_gain) D(confirm_score)
-	D(extreme_gain) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points) U(repeats_keep_scale)
-	U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points) U(refractory_points)
+	D(extreme_gain) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points)
+	U(repeats_keep_scale) U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points)
+	U(refractory_points)
 #undef D
 #undef U
 	return -1;
@@ -338,9 +340,10 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 		if (best_mask & (1u << i))
 			snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s", *parts ? "+" : "",
 				 part_names[i]);
-	out2(stdout, md, "| %s | %.*s | %.*s | %.2f / %u / %s / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n",
-	     p->name, (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold,
-	     best.refractory_points, *parts ? parts : "none", best_thr, best_norm, test_norm, test_in, t_in);
+	out2(stdout, md,
+	     "| %s | %.*s | %.*s | %.2f / %u / %s / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n", p->name,
+	     (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold, best.refractory_points,
+	     *parts ? parts : "none", best_thr, best_norm, test_norm, test_in, t_in);
 	return 0;
 }
 
@@ -513,11 +516,14 @@ int main(int argc, char **argv)
 	out2(stdout, md,
 	     "detector settings: threshold=%.3g z_half=%.3g sustained_gain=%.3g sustained_alpha=%.3g "
 	     "level_alpha=%.3g season_gamma=%.3g scale_beta=%.3g clip_z=%.3g shift_points=%u shift_z=%.3g "
-	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g\n",
+	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g "
+	     "memory_gain=%.3g memory_width_points=%u confirm_score=%.3g confirm_points=%u extreme_gain=%.3g "
+	     "flat_score=%.3g flat_min_points=%u repeats_keep_scale=%u\n",
 	     cfg.threshold, cfg.z_half, cfg.sustained_gain, cfg.sustained_alpha, cfg.level_alpha,
 	     cfg.season_gamma, cfg.scale_beta, cfg.clip_z, cfg.shift_points, cfg.shift_z,
 	     cfg.merge_gap_points, cfg.refractory_points, cfg.warmup_points, cfg.tail_quantile,
-	     cfg.tail_rate);
+	     cfg.tail_rate, cfg.memory_gain, cfg.memory_width_points, cfg.confirm_score, cfg.confirm_points,
+	     cfg.extreme_gain, cfg.flat_score, cfg.flat_min_points, cfg.repeats_keep_scale);
 	out2(stdout, md, "output presented to NAB: %s (raw per-point scores: %.1f, event onsets only: %.1f, standard profile)\n\n",
 	     use_onset ? "event onsets" : "raw per-point scores", raw[0].norm, ons[0].norm);
 

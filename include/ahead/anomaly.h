@@ -6,22 +6,30 @@
  * found from the sample spacing and kept only while it predicts better than
  * the level alone). Residuals are measured in units of a decaying mean
  * absolute residual; large residuals are clipped before they update anything,
- * so one spike does not teach the model that spikes are normal.
+ * so one spike does not teach the model that spikes are normal, and an exact
+ * repeat of the last value does not shrink the scale.
  *
  * Score in [0,1]: u / (u + z_half * max(1, q) / 3), where u is the larger of
  * the point's surprise |z| and the sustained surprise (a short EWMA of signed
  * z, times sustained_gain), and q is a decaying tail_quantile of |z| for this
  * series, so a metric whose residuals are heavy-tailed does not alarm on its
- * usual spikes. With tail_quantile = 0 the score is u / (u + z_half).
+ * usual spikes; q is raised to memory_gain times the largest |z| near the
+ * same time one day earlier (a daily job's spike is a habit). With
+ * tail_quantile = 0 the score is u / (u + z_half). A hot point outside every
+ * value seen so far scores higher (extreme_gain); the point where one value
+ * has repeated longer than any run before scores flat_score (a freeze).
  *
  * Change points: after shift_points consecutive same-sign residuals beyond
  * shift_z, the level is moved to the recent values (re-levelled) and the
  * short-term state reset, so a level shift gives one event and is then
  * learned. Points at or above the threshold form events (start, end, peak);
- * an event stays open across up to merge_gap_points calm points, and after it
- * closes no new event opens for refractory_points points.
+ * a first point below confirm_score opens one only when a point hot by its
+ * own |z| follows within confirm_points (the event then opens there, its
+ * record starting at the first). An event stays open across up to
+ * merge_gap_points calm points, and after it closes no new event opens for
+ * refractory_points points.
  *
- * O(1) time per point (memory O(max_season_points)); never reads the clock,
+ * O(memory_width_points) time per point (memory O(max_season_points)); never reads the clock,
  * never prints. Timestamps are the caller's, in ns. */
 #ifndef AHEAD_ANOMALY_H
 #define AHEAD_ANOMALY_H
@@ -90,8 +98,8 @@ typedef struct {
 	double score;      /* [0,1]; 0 during warm-up and for missing values */
 	double predicted;  /* one-step prediction; NaN before there is one */
 	double z;          /* signed residual in sigmas (0 when not scored) */
-	bool anomalous;    /* score >= threshold (and not suppressed by refractory) */
-	bool event_start;  /* this point opened an event */
+	bool anomalous;    /* score >= threshold (not suppressed by refractory, not an unconfirmed candidate) */
+	bool event_start;  /* this point opened an event (a confirmed one: its start may be earlier) */
 	bool relevel;      /* a level shift was learned at this point */
 	bool event_closed; /* an event was closed here; it was written to *closed */
 } ah_anomaly_point;
