@@ -294,6 +294,7 @@ static double learn(const ah_anomaly_detector *d, predictor *p, double x, bool r
 	double r = 0;
 	if (p->learned == 0 && p->period == 1) {
 		p->level = x;
+		p->scale_n = 1; /* the level's first value counts toward the warm-up */
 	} else if (p->period > 1 && p->learned < p->period) {
 		/* first season: remember raw values; level is their running mean */
 		p->s[ph] = x;
