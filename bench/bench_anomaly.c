@@ -9,7 +9,8 @@
  * differ: 0 means the CLI writes what the bench computes). Scored with NAB's
  * three profiles (one threshold optimised over the subset per profile, as NAB
  * does over its corpus: the _insample figures), and held out: the detector's
- * threshold and refractory period and NAB's threshold chosen on one category
+ * threshold, refractory period, which of its parts are on (held_out()) and
+ * NAB's threshold chosen on one category
  * (realAWSCloudwatch or realKnownCause), the other scored with them, swapped,
  * the two halves normalised together (nab_standard_score, nab_low_fp_score).
  * Printed next to the detectors NAB publishes: their full-corpus scores
@@ -96,8 +97,10 @@ static int set_cfg(ah_anomaly_config *c, const char *kv)
 		return 0;             \
 	}
 	D(threshold) D(z_half) D(sustained_gain) D(sustained_alpha) D(level_alpha) D(season_gamma)
-	D(scale_beta) D(clip_z) D(tail_quantile) D(tail_rate) D(shift_z) U(warmup_points) U(season_points) U(shift_points)
-	U(merge_gap_points) U(refractory_points)
+	D(scale_beta) D(clip_z) D(tail_quantile) D(tail_rate) D(shift_z) D(memory_gain) D(confirm_score)
+	D(extreme_gain) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points)
+	U(repeats_keep_scale) U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points)
+	U(refractory_points)
 #undef D
 #undef U
 	return -1;
@@ -279,35 +282,68 @@ static int score_cat(const ah_nab_profile *p, const char *cat, double thr, doubl
 	return rc;
 }
 
-/* Held-out check: choose threshold and refractory period on one category,
- * then score the other with those settings and that NAB threshold. */
+/* The detector's parts the held-out check may switch off, each either at
+ * its configured value or 0 (off). */
+#define N_PARTS 5
+static const char *part_names[N_PARTS] = {"memory", "confirm", "extreme", "flat", "repeats"};
+static ah_anomaly_config with_parts(const ah_anomaly_config *base, unsigned mask)
+{
+	ah_anomaly_config c = *base;
+	if (!(mask & 1))
+		c.memory_gain = 0;
+	if (!(mask & 2))
+		c.confirm_score = 0;
+	if (!(mask & 4))
+		c.extreme_gain = 0;
+	if (!(mask & 8))
+		c.flat_score = 0;
+	if (!(mask & 16))
+		c.repeats_keep_scale = 0;
+	return c;
+}
+
+/* Held-out check: choose threshold, refractory period and which of the
+ * detector's parts are on (all on one category), then score the other with
+ * those settings and that NAB threshold. */
 static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, const char *train,
 		    const char *test, FILE *md, double *acc)
 {
 	static const uint32_t refr[] = {50, 100, 200};
 	ah_anomaly_config best = *base;
+	unsigned best_mask = 0;
 	double best_norm = -1e9, best_thr = NAN, thr, norm;
-	for (int r = 0; r < 3; r++)
-		for (int k = 0; k <= 10; k++) {
-			ah_anomaly_config c2 = *base;
-			c2.threshold = 0.30 + 0.02 * k;
-			c2.refractory_points = refr[r];
-			if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm, NULL))
-				return -1;
-			if (norm > best_norm) {
-				best_norm = norm;
-				best_thr = thr;
-				best = c2;
+	/* all parts on first: where the training category cannot tell a part
+	 * on from off (it scores the same), the default (on) is kept */
+	for (unsigned m = 0; m < (1u << N_PARTS); m++)
+		for (int r = 0; r < 3; r++)
+			for (int k = 0; k <= 10; k++) {
+				unsigned mask = (1u << N_PARTS) - 1 - m;
+				ah_anomaly_config c2 = with_parts(base, mask);
+				c2.threshold = 0.30 + 0.02 * k;
+				c2.refractory_points = refr[r];
+				if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm, NULL))
+					return -1;
+				if (norm > best_norm) {
+					best_norm = norm;
+					best_thr = thr;
+					best = c2;
+					best_mask = mask;
+				}
 			}
-		}
 	double test_norm, test_in, t_in;
 	if (run_detector(&best) || score_cat(p, test, best_thr, &thr, &test_norm, acc))
 		return -1;
 	if (run_detector(base) || score_cat(p, test, NAN, &t_in, &test_in, NULL))
 		return -1;
-	out2(stdout, md, "| %s | %.*s | %.*s | %.2f / %u / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n",
-	     p->name, (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold,
-	     best.refractory_points, best_thr, best_norm, test_norm, test_in, t_in);
+	char parts[64] = "";
+	for (int i = 0; i < N_PARTS; i++)
+		if (best_mask & (1u << i))
+			snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s", *parts ? "+" : "",
+				 part_names[i]);
+	out2(stdout, md,
+	     "| %s | %.*s | %.*s | %.2f / %u / %s / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n", p->name,
+	     (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold, best.refractory_points,
+	     *parts ? parts : "none", best_thr, best_norm, test_norm, test_in, t_in);
 	return 0;
 }
 
@@ -480,11 +516,14 @@ int main(int argc, char **argv)
 	out2(stdout, md,
 	     "detector settings: threshold=%.3g z_half=%.3g sustained_gain=%.3g sustained_alpha=%.3g "
 	     "level_alpha=%.3g season_gamma=%.3g scale_beta=%.3g clip_z=%.3g shift_points=%u shift_z=%.3g "
-	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g\n",
+	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g "
+	     "memory_gain=%.3g memory_width_points=%u confirm_score=%.3g confirm_points=%u extreme_gain=%.3g "
+	     "flat_score=%.3g flat_min_points=%u repeats_keep_scale=%u\n",
 	     cfg.threshold, cfg.z_half, cfg.sustained_gain, cfg.sustained_alpha, cfg.level_alpha,
 	     cfg.season_gamma, cfg.scale_beta, cfg.clip_z, cfg.shift_points, cfg.shift_z,
 	     cfg.merge_gap_points, cfg.refractory_points, cfg.warmup_points, cfg.tail_quantile,
-	     cfg.tail_rate);
+	     cfg.tail_rate, cfg.memory_gain, cfg.memory_width_points, cfg.confirm_score, cfg.confirm_points,
+	     cfg.extreme_gain, cfg.flat_score, cfg.flat_min_points, cfg.repeats_keep_scale);
 	out2(stdout, md, "output presented to NAB: %s (raw per-point scores: %.1f, event onsets only: %.1f, standard profile)\n\n",
 	     use_onset ? "event onsets" : "raw per-point scores", raw[0].norm, ons[0].norm);
 
@@ -569,11 +608,12 @@ int main(int argc, char **argv)
 	out2(stdout, md, "\nThresholds (ahead): standard %.4f, low FP %.4f, low FN %.4f\n\n", best[0].thr,
 	     best[1].thr, best[2].thr);
 	out2(stdout, md, "## Held out\n\n"
-			 "Threshold (0.30-0.50) and refractory period (50/100/200) chosen on one category, "
-			 "NAB threshold optimised there too; the other category scored with them (event onsets), then "
-			 "swapped; the held-out headline normalises the two scored halves together (raw, null and "
-			 "perfect scores summed over both).\n\n"
-			 "| profile | tuned on | scored on | threshold / refractory / NAB threshold | score where tuned | "
+			 "Threshold (0.30-0.50), refractory period (50/100/200) and which of the detector's parts "
+			 "are on (memory, confirm, extreme, flat, repeats: each at its default or off, 32 combinations) chosen "
+			 "on one category, NAB threshold optimised there too; the other category scored with them "
+			 "(event onsets), then swapped; the held-out headline normalises the two scored halves "
+			 "together (raw, null and perfect scores summed over both).\n\n"
+			 "| profile | tuned on | scored on | threshold / refractory / parts / NAB threshold | score where tuned | "
 			 "held-out score | defaults, in-sample |\n|---|---|---|---|---:|---:|---:|\n");
 	double held[2];
 	for (int k = 0; k < 2; k++) {

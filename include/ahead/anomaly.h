@@ -6,22 +6,30 @@
  * found from the sample spacing and kept only while it predicts better than
  * the level alone). Residuals are measured in units of a decaying mean
  * absolute residual; large residuals are clipped before they update anything,
- * so one spike does not teach the model that spikes are normal.
+ * so one spike does not teach the model that spikes are normal, and an exact
+ * repeat of the last value does not shrink the scale.
  *
  * Score in [0,1]: u / (u + z_half * max(1, q) / 3), where u is the larger of
  * the point's surprise |z| and the sustained surprise (a short EWMA of signed
  * z, times sustained_gain), and q is a decaying tail_quantile of |z| for this
  * series, so a metric whose residuals are heavy-tailed does not alarm on its
- * usual spikes. With tail_quantile = 0 the score is u / (u + z_half).
+ * usual spikes; q is raised to memory_gain times the largest |z| near the
+ * same time one day earlier (a daily job's spike is a habit). With
+ * tail_quantile = 0 the score is u / (u + z_half). A hot point outside every
+ * value seen so far scores higher (extreme_gain); the point where one value
+ * has repeated longer than any run before scores flat_score (a freeze).
  *
  * Change points: after shift_points consecutive same-sign residuals beyond
  * shift_z, the level is moved to the recent values (re-levelled) and the
  * short-term state reset, so a level shift gives one event and is then
  * learned. Points at or above the threshold form events (start, end, peak);
- * an event stays open across up to merge_gap_points calm points, and after it
- * closes no new event opens for refractory_points points.
+ * a first point below confirm_score opens one only when a point hot by its
+ * own |z| follows within confirm_points (the event then opens there, its
+ * record starting at the first). An event stays open across up to
+ * merge_gap_points calm points, and after it closes no new event opens for
+ * refractory_points points.
  *
- * O(1) time per point (memory O(max_season_points)); never reads the clock,
+ * O(memory_width_points) time per point (memory O(max_season_points)); never reads the clock,
  * never prints. Timestamps are the caller's, in ns. */
 #ifndef AHEAD_ANOMALY_H
 #define AHEAD_ANOMALY_H
@@ -43,7 +51,7 @@ typedef enum {
 } ah_anomaly_kind;
 
 typedef struct {
-	double threshold;          /* score >= threshold is anomalous (default 0.4) */
+	double threshold;          /* score >= threshold is anomalous (default 0.38) */
 	double z_half;             /* surprise (in sigmas) that scores 0.5 (default 6) */
 	double sustained_gain;     /* weight of the sustained surprise (default 1.5; 0 = off) */
 	double sustained_alpha;    /* EWMA weight of the sustained surprise (default 0.2) */
@@ -60,6 +68,18 @@ typedef struct {
 	uint32_t refractory_points; /* points after an event before a new one may open (default 100) */
 	double tail_quantile;      /* track this quantile of |z| and score relative to it (default 0.99; 0 = off) */
 	double tail_rate;          /* relative step of that quantile tracker (default 0.05) */
+	double memory_gain;        /* surprise needed >= this times the largest |z| near the same time one day
+				    * earlier (default 0.9; 0 = off): a daily job's spike is a habit */
+	uint32_t memory_width_points; /* +- points searched around that time (default 12) */
+	double confirm_score;      /* a first hot point scoring below this opens an event only if another hot
+				    * point follows within confirm_points (default 0.45; 0 = off) */
+	uint32_t confirm_points;   /* (default 20) */
+	double extreme_gain;       /* a hot point outside the range of every value seen so far:
+				    * score += (1 - score) * this (default 0.5; 0 = off) */
+	double flat_score;         /* score given to the point where one repeated value has run longer than
+				    * any run before and >= flat_min_points (default 0.6; 0 = off) */
+	uint32_t flat_min_points;  /* (default 30) */
+	uint32_t repeats_keep_scale; /* 1: a value equal to the last one does not update the scale (default 1) */
 } ah_anomaly_config;
 
 /* Fills the defaults above. */
@@ -78,8 +98,8 @@ typedef struct {
 	double score;      /* [0,1]; 0 during warm-up and for missing values */
 	double predicted;  /* one-step prediction; NaN before there is one */
 	double z;          /* signed residual in sigmas (0 when not scored) */
-	bool anomalous;    /* score >= threshold (and not suppressed by refractory) */
-	bool event_start;  /* this point opened an event */
+	bool anomalous;    /* score >= threshold (not suppressed by refractory, not an unconfirmed candidate) */
+	bool event_start;  /* this point opened an event (a confirmed one: its start may be earlier) */
 	bool relevel;      /* a level shift was learned at this point */
 	bool event_closed; /* an event was closed here; it was written to *closed */
 } ah_anomaly_point;

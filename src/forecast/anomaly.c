@@ -21,6 +21,7 @@ typedef struct {
 	double level;
 	double mad;        /* decaying mean absolute (clipped) residual */
 	uint64_t learned;  /* points learned (not counting missing ones) */
+	uint64_t scale_n;  /* residuals the scale learned from (repeats may not count) */
 	uint64_t pos;      /* points seen, missing included: phase = pos % period */
 	double ring[MAX_SHIFT_POINTS]; /* last deseasonalised values, for re-levelling */
 	double ring_ds[MAX_SHIFT_POINTS]; /* seasonal update made at that point */
@@ -40,6 +41,19 @@ struct ah_anomaly_detector {
 	uint32_t run;      /* consecutive same-sign |z| >= shift_z */
 	int run_sign;
 	uint32_t refractory_left;
+	/* surprise memory: |z| of the last day (and a few points), NULL when off */
+	double *zmem;
+	uint32_t mem_period, mem_len; /* one day in points, ring length */
+	double vmin, vmax; /* range of the values seen so far */
+	double prev_value;
+	bool have_prev;
+	bool have_range;
+	/* flat lines: runs of one repeated value */
+	double run_value;
+	uint64_t run_len, run_max, run_start; /* current run, longest before it, where it began */
+	/* a lone hot point below confirm_score waits for a second one */
+	uint32_t pend_left; /* points the candidate may still wait (0: no candidate) */
+	ah_anomaly_event pend;
 	/* open event */
 	bool open;
 	ah_anomaly_event ev;
@@ -49,7 +63,7 @@ struct ah_anomaly_detector {
 void ah_anomaly_config_default(ah_anomaly_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->threshold = 0.4;
+	c->threshold = 0.38;
 	c->z_half = 6.0;
 	c->sustained_gain = 1.5;
 	c->sustained_alpha = 0.2;
@@ -66,6 +80,14 @@ void ah_anomaly_config_default(ah_anomaly_config *c)
 	c->refractory_points = 100;
 	c->tail_quantile = 0.99;
 	c->tail_rate = 0.05;
+	c->memory_gain = 0.9;
+	c->memory_width_points = 12;
+	c->confirm_score = 0.45;
+	c->confirm_points = 20;
+	c->extreme_gain = 0.5;
+	c->flat_score = 0.6;
+	c->flat_min_points = 30;
+	c->repeats_keep_scale = 1;
 }
 
 const char *ah_anomaly_kind_name(ah_anomaly_kind k)
@@ -109,6 +131,22 @@ int ah_anomaly_config_check(const ah_anomaly_config *c, char *err, size_t len)
 		return bad(err, len, "tail_quantile", "must be in [0, 1)");
 	if (!in01(c->tail_rate, false, false))
 		return bad(err, len, "tail_rate", "must be in (0, 1)");
+	if (!isfinite(c->memory_gain) || c->memory_gain < 0 || c->memory_gain > 100)
+		return bad(err, len, "memory_gain", "must be in [0, 100]");
+	if (c->memory_width_points > 1000)
+		return bad(err, len, "memory_width_points", "must be <= 1000");
+	if (!isfinite(c->flat_score) || c->flat_score < 0 || c->flat_score > 1)
+		return bad(err, len, "flat_score", "must be in [0, 1]");
+	if (c->repeats_keep_scale > 1)
+		return bad(err, len, "repeats_keep_scale", "must be 0 or 1");
+	if (c->flat_min_points < 2)
+		return bad(err, len, "flat_min_points", "must be >= 2");
+	if (c->confirm_points < 1 || c->confirm_points > 100000)
+		return bad(err, len, "confirm_points", "must be in [1, 100000]");
+	if (!isfinite(c->confirm_score) || c->confirm_score < 0 || c->confirm_score > 1)
+		return bad(err, len, "confirm_score", "must be in [0, 1]");
+	if (!in01(c->extreme_gain, true, true))
+		return bad(err, len, "extreme_gain", "must be in [0, 1]");
 	if (c->season_points > AH_ANOMALY_MAX_SEASON)
 		return bad(err, len, "season_points", "larger than AH_ANOMALY_MAX_SEASON");
 	if (c->step_ns < 0)
@@ -136,6 +174,36 @@ static int predictor_on(predictor *p, uint32_t period)
 	return 0;
 }
 
+/* The surprise memory keeps |z| over one period plus the search width, so
+ * the look back never reads a slot already overwritten. */
+static int memory_on(ah_anomaly_detector *d, uint32_t period)
+{
+	if (d->cfg.memory_gain <= 0 || period < 2)
+		return 0;
+	d->mem_period = period;
+	d->mem_len = period + d->cfg.memory_width_points + 1;
+	d->zmem = calloc(d->mem_len, sizeof(*d->zmem));
+	return d->zmem ? 0 : AH_ENOMEM;
+}
+
+/* Largest |z| within memory_width_points of the same time one period ago
+ * (the recurring spikes of a daily job drift by a few points). Slots ahead
+ * of the current point that are also less than a period back are skipped. */
+static double memory_peak(const ah_anomaly_detector *d)
+{
+	uint64_t w = d->cfg.memory_width_points, span = d->mem_period;
+	if (d->index < span + w)
+		return 0;
+	uint64_t last = 2 * w < span + w - 1 ? 2 * w : span + w - 1;
+	double m = 0;
+	for (uint64_t j = 0; j <= last; j++) {
+		double x = d->zmem[(d->index - span - w + j) % d->mem_len];
+		if (x > m)
+			m = x;
+	}
+	return m;
+}
+
 int ah_anomaly_new(const ah_anomaly_config *cfg, ah_anomaly_detector **out)
 {
 	ah_anomaly_config def;
@@ -154,6 +222,8 @@ int ah_anomaly_new(const ah_anomaly_config *cfg, ah_anomaly_detector **out)
 	int rc = predictor_on(&d->p[0], 1);
 	if (!rc && cfg->season_points > 1)
 		rc = predictor_on(&d->p[1], cfg->season_points);
+	if (!rc && cfg->season_points > 1)
+		rc = memory_on(d, cfg->season_points);
 	if (rc) {
 		ah_anomaly_free(d);
 		return rc;
@@ -168,6 +238,7 @@ void ah_anomaly_free(ah_anomaly_detector *d)
 		return;
 	for (int i = 0; i < N_PRED; i++)
 		free(d->p[i].s);
+	free(d->zmem);
 	free(d);
 }
 
@@ -198,7 +269,7 @@ static bool ready(const ah_anomaly_detector *d, const predictor *p)
 	if (!p->on)
 		return false;
 	uint64_t need = p->period > 1 ? 2ull * p->period : 0;
-	return p->learned >= need + d->cfg.warmup_points;
+	return p->learned >= need + d->cfg.warmup_points && p->scale_n >= d->cfg.warmup_points;
 }
 
 static double predict(const predictor *p)
@@ -216,13 +287,14 @@ static double sigma_of(const predictor *p)
 }
 
 /* Learns x (not NaN); returns the raw residual (0 while initialising). */
-static double learn(const ah_anomaly_detector *d, predictor *p, double x)
+static double learn(const ah_anomaly_detector *d, predictor *p, double x, bool repeat)
 {
 	const ah_anomaly_config *c = &d->cfg;
 	uint32_t ph = (uint32_t)(p->pos % p->period);
 	double r = 0;
 	if (p->learned == 0 && p->period == 1) {
 		p->level = x;
+		p->scale_n = 1; /* the level's first value counts toward the warm-up */
 	} else if (p->period > 1 && p->learned < p->period) {
 		/* first season: remember raw values; level is their running mean */
 		p->s[ph] = x;
@@ -238,13 +310,19 @@ static double learn(const ah_anomaly_detector *d, predictor *p, double x)
 			return 0;
 		}
 		double lim = c->clip_z * sigma_of(p);
-		uint64_t seen = p->learned - (p->period > 1 ? p->period : 0);
+		uint64_t seen = p->scale_n; /* residuals the scale has learned from */
 		/* until the scale has warmed up, learn from everything */
 		double rc = seen < c->warmup_points ? r : (r > lim ? lim : (r < -lim ? -lim : r));
 		double beta = c->scale_beta;
 		if (seen < c->warmup_points && 1.0 / (double)(seen + 1) > beta)
 			beta = 1.0 / (double)(seen + 1);
-		p->mad += beta * (fabs(rc) - p->mad);
+		/* an exact repeat of the last value (an idle or stuck metric, a
+		 * coarse sensor) says nothing about the spread: letting it shrink
+		 * the scale makes the next ordinary change look enormous */
+		if (!repeat || !c->repeats_keep_scale) {
+			p->mad += beta * (fabs(rc) - p->mad);
+			p->scale_n++;
+		}
 		p->level += c->level_alpha * rc;
 		double ds = 0;
 		if (p->period > 1) {
@@ -302,12 +380,15 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 	const ah_anomaly_config *c = &d->cfg;
 	ah_anomaly_point pt = {0};
 	pt.predicted = NAN;
+	double own = 0; /* the score of this point's own |z|, without the sustained term */
 
 	if (d->index == 0)
 		d->first_t = t_ns;
 	if (d->index == 1 && c->season_points == 0) {
 		int64_t step = c->step_ns ? c->step_ns : t_ns - d->first_t;
 		int rc = auto_seasons(d, step);
+		if (!rc && d->p[1].on)
+			rc = memory_on(d, d->p[1].period);
 		if (rc)
 			return rc;
 		/* seasonal predictors start one point late: align their phase */
@@ -342,17 +423,32 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 			if (d->zq == 0)
 				d->zq = 2.576; /* |z| of a Gaussian at 0.99 */
 			double ref = d->zq > 1.0 ? d->zq : 1.0;
+			if (d->zmem) {
+				/* a surprise that recurs at this time of day is the
+				 * series' habit, not an anomaly */
+				double m = memory_peak(d);
+				if (c->memory_gain * m > ref)
+					ref = c->memory_gain * m;
+			}
 			pt.score = u / (u + c->z_half * ref / 3.0);
+			own = fabs(z) / (fabs(z) + c->z_half * ref / 3.0);
 			if (fabs(z) > d->zq)
 				d->zq *= 1.0 + c->tail_rate * c->tail_quantile;
 			else
 				d->zq *= 1.0 - c->tail_rate * (1.0 - c->tail_quantile);
 			if (d->zq > 1e12)
 				d->zq = 1e12;
-		} else
+		} else {
 			pt.score = u / (u + c->z_half);
+			own = fabs(z) / (fabs(z) + c->z_half);
+		}
 		if (!(pt.score <= 1.0)) /* u infinite: as anomalous as it gets */
 			pt.score = 1.0;
+		if (c->extreme_gain > 0 && pt.score >= c->threshold && d->have_range &&
+		    (value > d->vmax || value < d->vmin))
+			/* surprising and outside every value the series has shown:
+			 * rank it above surprises within the usual range */
+			pt.score += (1.0 - pt.score) * c->extreme_gain;
 		int sign = z > 0 ? 1 : -1;
 		if (fabs(z) >= c->shift_z) {
 			d->run = (d->run && sign == d->run_sign) ? d->run + 1 : 1;
@@ -360,10 +456,35 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 		} else
 			d->run = 0;
 	}
+	if (!isnan(value) && c->flat_score > 0) {
+		/* a metric that freezes: the value repeats for longer than any
+		 * run seen before (and at least flat_min_points) */
+		if (d->run_len && value == d->run_value)
+			d->run_len++;
+		else {
+			if (d->run_len > d->run_max)
+				d->run_max = d->run_len;
+			d->run_value = value;
+			d->run_len = 1;
+			d->run_start = d->index;
+		}
+		uint64_t need = d->run_max + 1 > c->flat_min_points ? d->run_max + 1 : c->flat_min_points;
+		/* a run begun during warm-up (a series constant from the start) is
+		 * the series itself, not a freeze */
+		if (d->run_len == need && d->run_start >= c->warmup_points && pt.score < c->flat_score)
+			pt.score = c->flat_score;
+	}
 	if (!isnan(value)) {
+		if (!d->have_range || value > d->vmax)
+			d->vmax = value;
+		if (!d->have_range || value < d->vmin)
+			d->vmin = value;
+		d->have_range = true;
 		for (int i = 0; i < N_PRED; i++)
 			if (d->p[i].on)
-				learn(d, &d->p[i], value);
+				learn(d, &d->p[i], value, d->have_prev && value == d->prev_value);
+		d->prev_value = value;
+		d->have_prev = true;
 		if (d->run >= c->shift_points) {
 			relevel(d);
 			pt.relevel = true;
@@ -374,6 +495,8 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 	for (int i = 0; i < N_PRED; i++)
 		if (d->p[i].on)
 			d->p[i].pos++;
+	if (d->zmem)
+		d->zmem[d->index % d->mem_len] = fabs(pt.z);
 
 	/* events */
 	bool hot = pt.score >= c->threshold;
@@ -381,16 +504,41 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 		hot = false;
 	if (d->refractory_left > 0 && !d->open)
 		d->refractory_left--;
+	bool start = hot && !d->open;
+	if (start && pt.score < c->confirm_score && !d->pend_left) {
+		/* one point just over the threshold is most often noise: it opens
+		 * an event only if another hot point follows within confirm_points;
+		 * until then it is not an alarm (anomalous stays false) */
+		memset(&d->pend, 0, sizeof(d->pend));
+		d->pend.start_ns = d->pend.peak_ns = t_ns;
+		d->pend.start_index = d->pend.peak_index = d->index;
+		d->pend.peak_score = pt.score;
+		d->pend.kind = pt.relevel ? AH_ANOMALY_LEVEL_SHIFT : AH_ANOMALY_SPIKE;
+		d->pend_left = c->confirm_points;
+		start = hot = false;
+	} else if (start && d->pend_left && pt.score < c->confirm_score && !(own >= c->threshold)) {
+		/* the sustained term's echo of the candidate confirms nothing */
+		start = hot = false;
+		d->pend_left--;
+	} else if (!hot && d->pend_left)
+		d->pend_left--;
 	pt.anomalous = hot;
 	if (hot) {
-		if (!d->open) {
+		if (start) {
 			d->open = true;
 			d->calm = 0;
-			memset(&d->ev, 0, sizeof(d->ev));
-			d->ev.start_ns = d->ev.peak_ns = t_ns;
-			d->ev.start_index = d->ev.peak_index = d->index;
-			d->ev.peak_score = pt.score;
-			d->ev.kind = pt.relevel ? AH_ANOMALY_LEVEL_SHIFT : AH_ANOMALY_SPIKE;
+			if (d->pend_left) { /* confirmed: the event began at the candidate */
+				d->ev = d->pend;
+				if (pt.relevel)
+					d->ev.kind = AH_ANOMALY_LEVEL_SHIFT;
+				d->pend_left = 0;
+			} else {
+				memset(&d->ev, 0, sizeof(d->ev));
+				d->ev.start_ns = d->ev.peak_ns = t_ns;
+				d->ev.start_index = d->ev.peak_index = d->index;
+				d->ev.peak_score = pt.score;
+				d->ev.kind = pt.relevel ? AH_ANOMALY_LEVEL_SHIFT : AH_ANOMALY_SPIKE;
+			}
 			pt.event_start = true;
 		}
 		d->calm = 0;
