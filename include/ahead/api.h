@@ -122,8 +122,8 @@ int ah_api_tick(ah_api *a, int64_t now_ns);
 /* A shared ledger (etcd): brings the view up to what the watch reported
  * (ah_service_follow), then the resourceVersions from the events the other
  * instances logged. Call outside a batch, when the watch's descriptor
- * (ah_service_watch_fd) is readable, at each tick, and again soon while
- * out->pending. */
+ * (ah_service_watch_fd) is readable, every second (a stream stuck on a
+ * paused member shows only then), and again soon while out->pending. */
 int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out);
 /* Telemetry: one sample of every pool into its ring (and the pools'
  * forecasts), to call every ah_api_sample_every_ns. */

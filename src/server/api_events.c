@@ -319,11 +319,15 @@ int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_
 		 * the events they logged, as this instance's own commits do */
 		sync_ctx x = {.a = a};
 		ah_event_query q = {.after_seq = a->ver.last_seq, .limit = SYNC_EVENTS_MAX};
-		int erc = o.relisted ? 1 : ah_ledger_events(ah_service_ledger_get(a->svc), &q, sync_event, &x);
-		if (erc == 1 || (erc == 0 && x.n >= SYNC_EVENTS_MAX))
-			erc = api_versions_load(a);
+		bool whole = o.relisted; /* events may be gone: read the versions whole */
+		if (!whole)
+			whole = ah_ledger_events(ah_service_ledger_get(a->svc), &q, sync_event, &x) == 0 &&
+				x.n >= SYNC_EVENTS_MAX;
+		/* a failed read leaves the versions behind until the next reload:
+		 * not the view's fault, so not this call's error */
+		if (whole)
+			(void)api_versions_load(a);
 		bounds(a);
-		(void)erc; /* the versions lag until the next sync: not the view's fault */
 	}
 	if (o.watching) { /* /metrics */
 		a->follow = o;

@@ -617,7 +617,6 @@ static void timers(ah_server *s)
 		s->next_tick_ns = m + s->o.tick_ns;
 		if (ah_api_tick(s->api, wall_ns()) < 0)
 			ah_log(AH_LOG_WARN, "msg=tick_failed err=\"%s\"", ah_service_errmsg(s->svc));
-		sync_view(s); /* also notices a watch that fell behind the tick's view */
 		wake_watchers(s);
 	}
 	if (s->watch_fd >= 0 && m >= s->next_follow_ns) {

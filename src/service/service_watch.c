@@ -74,10 +74,11 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	ah_etcd_watch_state st;
 	ah_etcd_watch_take(s->watch, &st);
 	long long view = ah_ledger_etcd_revision(s->led);
-	if ((st.relist || st.rev > view) && mono_ns - s->watch_reload_ns < RELOAD_GAP_NS) {
+	bool behind = st.relist || st.rev > view;
+	if (behind && mono_ns - s->watch_reload_ns < RELOAD_GAP_NS) {
 		o.pending = true;
 		ah_etcd_watch_keep(s->watch, &st); /* not taken yet: the next call sees it */
-	} else if (st.relist || st.rev > view) {
+	} else if (behind) {
 		s->watch_reload_ns = mono_ns;
 		s->need_reload = true;
 		rc = ah_service_prepare(s, now_ns);
