@@ -3,7 +3,8 @@
  * without etcd): a commit through another handle wakes the descriptor and
  * reports the head's new revision, the one the committing handle got; a
  * watch resumed from a compacted revision says "relist" once, then goes on
- * from the present; a restarted stream still delivers; a member that is
+ * from the compact revision, so a commit right after the relist is not
+ * missed; a restarted stream still delivers; a member that is
  * not there leaves the watch down with the reason. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,7 +177,8 @@ static void compacted_history_relists(void **state)
 	assert_int_equal(st.relists, 1);
 	assert_int_equal(st.compact_rev, r2 + 1);
 	assert_non_null(strstr(st.err, "compacted"));
-	/* taken once: the owner re-lists, then the stream goes on from the present */
+	/* taken once: the owner re-lists; a commit at once after it (before
+	 * the new stream may be open) still arrives */
 	ah_etcd_watch_take(w, &st);
 	assert_false(st.relist);
 	long long r4 = write_one(l, pol, 4);

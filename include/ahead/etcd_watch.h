@@ -9,7 +9,8 @@
  * takes the newest revision, then reloads its view when that is newer than
  * the view's. When etcd has compacted the history the stream would resume
  * from, the watch says "relist": the owner reloads in full (one range, at
- * one revision) and the stream starts again from the present. The watch
+ * one revision) and the stream starts again at the compact revision (the
+ * oldest etcd keeps, so nothing after the full load is missed). The watch
  * decides nothing: a commit's own compare is still the only check; the
  * watch only shortens how long a view stays behind. */
 #ifndef AHEAD_ETCD_WATCH_H

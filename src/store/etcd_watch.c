@@ -83,11 +83,14 @@ static bool on_line(ah_etcd_watch *w, const char *s, size_t n)
 		long long cr = (long long)etcd_i64(res, "compact_revision");
 		if (cr > 0) {
 			/* the history after w->after is gone: the owner re-lists, and the
-			 * stream starts again from the present */
+			 * stream starts again at the compact revision, the oldest etcd
+			 * still has: "from now" would miss a commit landing between the
+			 * owner's full load and the new stream (a repeat is harmless: it
+			 * is not newer than the view) */
 			w->st.relist = true;
 			w->st.compact_rev = cr;
 			w->st.relists++;
-			w->after = 0;
+			w->after = cr - 1;
 			w->compacted = true;
 			changed = true;
 		}
