@@ -12,16 +12,23 @@
 #define ETCD_URL_MAX 256
 /* The largest answer taken (a whole ledger's state in one range). */
 #define ETCD_RESP_MAX (256u << 20)
+/* A member that did not answer (connect or read timed out, connection
+ * refused) is tried last for this long: a paused or partitioned member
+ * would otherwise cost every call its full timeout before the next one is
+ * tried (etcd's own client sets such endpoints aside the same way). */
+#define ETCD_SUSPECT_NS (INT64_C(5) * 1000000000)
 
 struct etcd_client {
 	CURL *h;
 	char url[ETCD_MAX_ENDPOINTS][ETCD_URL_MAX];
 	int n, cur;
+	int64_t suspect_until_ns[ETCD_MAX_ENDPOINTS];
 	long timeout_ms;
 	char err[1024];
 	char *buf;
 	size_t len, cap;
 	bool too_big;
+	bool no_answer; /* the last post_one got no HTTP answer at all */
 	etcd_client_stats st;
 };
 
@@ -160,6 +167,7 @@ static int post_one(etcd_client *c, int i, const char *path, const char *body, j
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
 	c->len = 0;
 	c->too_big = false;
+	c->no_answer = false;
 	if (c->buf)
 		c->buf[0] = '\0';
 	curl_easy_reset(c->h);
@@ -175,6 +183,7 @@ static int post_one(etcd_client *c, int i, const char *path, const char *body, j
 	CURLcode cc = curl_easy_perform(c->h);
 	curl_slist_free_all(hd);
 	if (cc != CURLE_OK) {
+		c->no_answer = !c->too_big;
 		snprintf(c->err, sizeof c->err, "etcd %s: %s", c->url[i],
 			 c->too_big ? "answer too large" : curl_easy_strerror(cc));
 		return c->too_big ? AH_ETOOBIG : 1;
@@ -211,12 +220,23 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
 	}
 	int rc = 1, kind = path_kind(path);
 	int64_t t0 = now_ns();
-	for (int k = 0; k < c->n && rc == 1; k++) {
-		int i = (c->cur + k) % c->n;
-		rc = post_one(c, i, path, body, out);
-		if (rc == 0)
-			c->cur = i;
-	}
+	/* pass 0: the members that answered lately, from the current one on;
+	 * pass 1: those set aside, in case they are back */
+	for (int pass = 0; pass < 2 && rc == 1; pass++)
+		for (int k = 0; k < c->n && rc == 1; k++) {
+			int i = (c->cur + k) % c->n;
+			if ((c->suspect_until_ns[i] > t0) != (pass == 1))
+				continue;
+			rc = post_one(c, i, path, body, out);
+			if (rc == 0) {
+				c->cur = i;
+				c->suspect_until_ns[i] = 0;
+			} else if (rc == 1 && c->no_answer) {
+				c->suspect_until_ns[i] = now_ns() + ETCD_SUSPECT_NS;
+				if (i == c->cur) /* the next call starts past it, even when all are set aside */
+					c->cur = (i + 1) % c->n;
+			}
+		}
 	free(body);
 	c->st.calls[kind]++;
 	c->st.ns[kind] += now_ns() - t0;

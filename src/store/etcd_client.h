@@ -2,7 +2,8 @@
  * POST a JSON request to one of the endpoints, get the parsed answer. Keys
  * and values travel base64-encoded; etcd's int64 fields come back as JSON
  * strings. One connection, kept alive; on a connection failure or an
- * "unavailable" answer the next endpoint is tried, in turn. */
+ * "unavailable" answer the next endpoint is tried, in turn; one that gave
+ * no answer at all is tried last for the next 5 s. */
 #ifndef AHEAD_STORE_ETCD_CLIENT_H
 #define AHEAD_STORE_ETCD_CLIENT_H
 
