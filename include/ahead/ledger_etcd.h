@@ -51,6 +51,11 @@ typedef struct {
 	bool watching, watch_up;
 } ah_ledger_etcd_view;
 int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v);
+/* Keeps the instance's lease alive (at most every third of its TTL), or
+ * grants it again when it lapsed: the daemon's timer calls it each second,
+ * so an idle instance stays listed and no request waits on it. 0 when
+ * nothing was due or it succeeded; a store error otherwise. */
+int ah_ledger_etcd_keepalive(ah_ledger *l);
 
 /* A key beside the ledger's state, PREFIX/rel (rel: "model/NAME"), for
  * what the instances share outside the ledger's transactions (the

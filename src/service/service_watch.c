@@ -111,6 +111,9 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	o.reconnects = st.reconnects;
 	snprintf(o.err, sizeof o.err, "%.250s", st.err);
 	snprintf(o.endpoint, sizeof o.endpoint, "%s", st.endpoint);
+	/* the lease from here, not from a request's commit (a lapsed one is
+	 * granted again, and the instance is listed again, within a second) */
+	(void)ah_ledger_etcd_keepalive(s->led);
 	publish(s, &o, mono_ns);
 	if (out)
 		*out = o;

@@ -312,8 +312,11 @@ static int instance_put(etcd_ledger *m)
 	json_object_set_new(rq, "lease", json_integer(m->lease));
 	int rc = etcd_call(m->c, "/v3/kv/put", rq, &r);
 	json_decref(rq);
-	if (rc < 0)
+	if (rc < 0) {
+		if (strstr(etcd_client_errmsg(m->c), "lease not found"))
+			m->lease = 0; /* lapsed: the next keepalive grants one again */
 		return etcd_fail(m, rc);
+	}
 	json_decref(r);
 	return 0;
 }
@@ -332,32 +335,41 @@ static int instance_register(etcd_ledger *m)
 	return instance_put(m);
 }
 
-/* Keeps the lease alive, at most every third of its TTL; a lease that
- * expired meanwhile (an instance cut off longer than the TTL) is granted
- * again. Failures here are not the commit's: they are only logged in
+/* Keeps the lease alive: from the daemon's timer every third of the TTL
+ * (ah_ledger_etcd_keepalive), from a commit only when that is overdue
+ * (two thirds: a daemon whose timer is late, or a process without one). A
+ * lease that expired meanwhile (an instance cut off longer than the TTL)
+ * is granted again. Failures are not the commit's: they are only logged in
  * errmsg. */
-static void instance_keepalive(etcd_ledger *m)
+static int instance_keepalive(etcd_ledger *m, bool from_timer)
 {
 	if (m->lease_ttl_s <= 0)
-		return;
-	int64_t now = mono_ns();
-	if (m->lease && now - m->keepalive_at_ns < (int64_t)m->lease_ttl_s * 1000000000 / 3)
-		return;
-	if (!m->lease) {
-		(void)instance_register(m);
-		return;
-	}
+		return 0;
+	int64_t now = mono_ns(), due_ns = (int64_t)m->lease_ttl_s * 1000000000 / 3 * (from_timer ? 1 : 2);
+	if (m->lease && now - m->keepalive_at_ns < due_ns)
+		return 0;
+	if (!m->lease)
+		return instance_register(m);
 	json_t *rq = json_pack("{sI}", "ID", (json_int_t)m->lease), *r = NULL;
 	int rc = etcd_call(m->c, "/v3/lease/keepalive", rq, &r);
 	json_decref(rq);
 	if (rc == 0) {
 		json_t *res = json_object_get(r, "result");
-		if (etcd_i64(res ? res : r, "TTL") <= 0)
-			m->lease = 0; /* expired: granted again next time */
-		else
+		if (etcd_i64(res ? res : r, "TTL") <= 0) {
+			m->lease = 0; /* expired: granted again at once */
+			rc = instance_register(m);
+		} else
 			m->keepalive_at_ns = now;
 	}
 	json_decref(r);
+	return rc;
+}
+
+int ah_ledger_etcd_keepalive(ah_ledger *l)
+{
+	if (!ah_ledger_is_etcd(l))
+		return AH_EINVAL;
+	return instance_keepalive((etcd_ledger *)l, true);
 }
 
 /* ---- where the time goes ---------------------------------------------- */
@@ -414,7 +426,7 @@ static int e_begin(ah_ledger *l)
 		if (rc < 0)
 			return rc;
 	}
-	instance_keepalive(m);
+	(void)instance_keepalive(m, false);
 	m->in_txn = true;
 	m->loaded_in_txn = false;
 	m->idem_opt = !m->idem_read;
@@ -1021,7 +1033,7 @@ static int e_policy_generation(ah_ledger *l, uint64_t *out_gen)
 	int rc = etcd_head_recent(m, &rev, &h);
 	if (rc < 0)
 		return rc;
-	instance_keepalive(m);
+	(void)instance_keepalive(m, false);
 	*out_gen = (uint64_t)h.pg;
 	return 0;
 }
