@@ -65,8 +65,8 @@ TOKEN = open(os.path.join(T, "token")).read().strip()
 b = serve(1, DB_B).start()
 
 
-def req(inst, method, path, body=None, key=None):
-    return req_(inst.port, TOKEN, method, path, body, key)
+def req(inst, method, path, body=None, key=None, timeout=15):
+    return req_(inst.port, TOKEN, method, path, body, key, timeout)
 
 
 def etcdctl(*args):
@@ -85,8 +85,8 @@ def etcd_ids():
 BODY = {"tenant": "t", "pool": "p", "resources": {"cpu": "100m"}}
 
 
-def alloc(inst, key):
-    st, j = req(inst, "POST", "/v1/allocations", BODY, key=key)
+def alloc(inst, key, timeout=15):
+    st, j = req(inst, "POST", "/v1/allocations", BODY, key=key, timeout=timeout)
     return j["id"] if st == 201 else None
 
 
@@ -187,10 +187,12 @@ try:
 
     def a_writes_until_restart():
         n_paused[0] += 1
-        alloc(a, "a-paused-%d" % n_paused[0])
+        # the first write may wait out the client's timeouts on the paused
+        # member and, when it led, the election (2-4 s at these flags)
+        alloc(a, "a-paused-%d" % n_paused[0], timeout=40)
         return "msg=watch_restarted" in a.log()
 
-    restarted = until(a_writes_until_restart, 20, step=0.5)
+    restarted = until(a_writes_until_restart, 30, step=0.5)
     ok("A's watch, stuck on the paused member, is opened again elsewhere", restarted is not None, a.log()[-1500:])
     aid2 = alloc(b, "b-paused")
     ok("... and B's commits reach A again while the member is paused",
