@@ -260,6 +260,45 @@ static void test_fragmentation(void **state)
 	assert_int_equal(f.nodes_stranded, 0);
 }
 
+/* The label grammar (names.h) through ah_labels_parse: order kept, each
+ * refusal names the label. */
+static void test_labels_parse(void **state)
+{
+	(void)state;
+	ah_label l[AH_PLACE_LABELS_MAX];
+	int n = -1;
+	char err[256];
+	assert_int_equal(ah_labels_parse("zone=eu-1,rack=r2,example.com/ssd=", l, AH_PLACE_LABELS_MAX, &n, err,
+					 sizeof err),
+			 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(l[0].key, "zone");
+	assert_string_equal(l[0].value, "eu-1");
+	assert_string_equal(l[1].key, "rack");
+	assert_string_equal(l[2].key, "example.com/ssd");
+	assert_string_equal(l[2].value, "");
+	assert_int_equal(ah_labels_parse("", l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), 0);
+	assert_int_equal(n, 0);
+	n = 7;
+	assert_int_equal(ah_labels_parse("Zone=a", l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), AH_EINVAL);
+	assert_non_null(strstr(err, "'Zone'"));
+	assert_int_equal(n, 7); /* written only on success */
+	assert_int_equal(ah_labels_parse("zone=a b", l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), AH_EINVAL);
+	assert_non_null(strstr(err, "value"));
+	assert_int_equal(ah_labels_parse("zone", l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), AH_EINVAL);
+	assert_non_null(strstr(err, "key=value"));
+	assert_int_equal(ah_labels_parse("zone=a,zone=b", l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), AH_EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(ah_labels_parse("zone=a,", l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), AH_EINVAL);
+	assert_int_equal(ah_labels_parse("a=1,b=2,c=3", l, 2, &n, err, sizeof err), AH_ETOOBIG);
+	char longkey[AH_PLACE_LABEL_KEY_MAX + 8];
+	memset(longkey, 'k', sizeof longkey - 3);
+	strcpy(longkey + sizeof longkey - 3, "=v");
+	assert_int_equal(ah_labels_parse(longkey, l, AH_PLACE_LABELS_MAX, &n, err, sizeof err), AH_EINVAL);
+	assert_non_null(strstr(err, "at most"));
+	assert_int_equal(n, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +310,7 @@ int main(void)
 		cmocka_unit_test(test_cordon_down_refusals),
 		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_fragmentation),
+		cmocka_unit_test(test_labels_parse),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -42,6 +42,13 @@ int ah_name_check_text(const char *s, size_t n, const char **why);
 int ah_name_check_param_key(const char *s);
 int ah_name_check_param_value(const char *s);
 
+/* A node label's key and value ("zone=eu-1"): what a node offers and a
+ * request or pool selects on (placement.h). A value may be empty. */
+#define AH_NAME_LABEL_KEY_GRAMMAR "[a-z0-9][a-z0-9_./-]{0,62}"
+#define AH_NAME_LABEL_VALUE_GRAMMAR "[A-Za-z0-9_.-]{0,63}"
+int ah_name_check_label_key(const char *s);
+int ah_name_check_label_value(const char *s);
+
 #ifdef __cplusplus
 }
 #endif

@@ -93,6 +93,11 @@ const char *ah_place_outcome_name(ah_place_outcome o); /* "placed", "no-match", 
 int ah_place(const ah_place_node *nodes, size_t n, const ah_dimset *dims, const ah_place_request *rq,
 	     ah_place_opts *o, ah_place_result *out);
 
+/* "key=value[,key=value...]" (names.h's label grammar; "" = none) into
+ * out[0..max). AH_EINVAL (err names the label and why), AH_ETOOBIG past
+ * max labels; a key given twice is refused. *out_n only on success. */
+int ah_labels_parse(const char *s, ah_label *out, int max, int *out_n, char *err, size_t errlen);
+
 /* Whether the node carries every label of sel. */
 bool ah_place_labels_match(const ah_place_node *node, const ah_label *sel, int n_sel);
 

@@ -84,6 +84,37 @@ int ah_name_check_param_key(const char *s)
 	return 0;
 }
 
+int ah_name_check_label_key(const char *s)
+{
+	size_t n;
+	int rc = length(s, AH_PLACE_LABEL_KEY_MAX, &n);
+	if (rc)
+		return rc;
+	if (!lower((unsigned char)s[0]) && !digit((unsigned char)s[0]))
+		return AH_EINVAL;
+	for (size_t i = 1; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!lower(c) && !digit(c) && c != '_' && c != '.' && c != '/' && c != '-')
+			return AH_EINVAL;
+	}
+	return 0;
+}
+
+int ah_name_check_label_value(const char *s)
+{
+	if (!s)
+		return AH_EINVAL;
+	size_t n = strnlen(s, AH_PLACE_LABEL_VALUE_MAX);
+	if (n >= AH_PLACE_LABEL_VALUE_MAX)
+		return AH_ETOOBIG;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!lower(c) && !upper(c) && !digit(c) && c != '_' && c != '.' && c != '-')
+			return AH_EINVAL;
+	}
+	return 0;
+}
+
 /* Length of the UTF-8 sequence at S (N bytes left) and its code point,
  * or 0 when it is not a valid shortest-form sequence. */
 static size_t utf8_seq(const unsigned char *s, size_t n, unsigned long *cp)

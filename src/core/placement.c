@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ahead/error.h"
+#include "ahead/names.h"
 #include "ahead/placement.h"
 
 void ah_place_opts_init(ah_place_opts *o)
@@ -21,6 +22,67 @@ const char *ah_place_outcome_name(ah_place_outcome o)
 {
 	static const char *const n[] = {"placed", "no-match", "unavailable", "no-room", "too-few"};
 	return (unsigned)o < sizeof n / sizeof n[0] ? n[o] : "?";
+}
+
+static int label_one(const char *item, size_t n, ah_label *l, char *err, size_t errlen)
+{
+	const char *eq = memchr(item, '=', n);
+	if (!eq) {
+		snprintf(err, errlen, "label '%.*s': want key=value", (int)(n > 80 ? 80 : n), item);
+		return AH_EINVAL;
+	}
+	size_t kn = (size_t)(eq - item), vn = n - kn - 1;
+	if (kn >= sizeof l->key || vn >= sizeof l->value) {
+		snprintf(err, errlen, "label '%.*s': key at most %d bytes, value at most %d", (int)(n > 80 ? 80 : n), item,
+			 (int)sizeof l->key - 1, (int)sizeof l->value - 1);
+		return AH_EINVAL;
+	}
+	memcpy(l->key, item, kn);
+	l->key[kn] = 0;
+	memcpy(l->value, eq + 1, vn);
+	l->value[vn] = 0;
+	if (ah_name_check_label_key(l->key) < 0) {
+		snprintf(err, errlen, "label '%s': the key must match %s", l->key, AH_NAME_LABEL_KEY_GRAMMAR);
+		return AH_EINVAL;
+	}
+	if (ah_name_check_label_value(l->value) < 0) {
+		snprintf(err, errlen, "label '%s': the value '%s' must match %s", l->key, l->value,
+			 AH_NAME_LABEL_VALUE_GRAMMAR);
+		return AH_EINVAL;
+	}
+	return 0;
+}
+
+int ah_labels_parse(const char *s, ah_label *out, int max, int *out_n, char *err, size_t errlen)
+{
+	if (!s || !out || !out_n || max < 0)
+		return AH_EINVAL;
+	int n = 0;
+	const char *p = s;
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (n >= max) {
+			snprintf(err, errlen, "more than %d labels", max);
+			return AH_ETOOBIG;
+		}
+		int rc = label_one(p, len, &out[n], err, errlen);
+		if (rc < 0)
+			return rc;
+		for (int i = 0; i < n; i++)
+			if (!strcmp(out[i].key, out[n].key)) {
+				snprintf(err, errlen, "label '%s' given twice", out[n].key);
+				return AH_EINVAL;
+			}
+		n++;
+		p += len + (c ? 1 : 0);
+		if (c && !*p) {
+			snprintf(err, errlen, "labels end in ','");
+			return AH_EINVAL;
+		}
+	}
+	*out_n = n;
+	return 0;
 }
 
 bool ah_place_labels_match(const ah_place_node *node, const ah_label *sel, int n_sel)
