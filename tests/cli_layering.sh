@@ -17,7 +17,7 @@ declare -A OWNER=(
   [shaper]=core [placement]=core [scaler]=core [sizer]=core [usage]=core [limits]=core [csvline]=core [input_unit]=core [names]=core [id]=core [duration]=core [timestamp]=core [policy_edit]=core
   [sizing]=sizing [sizing_sizer]=sizing [pressure]=sizing
   [series]=forecast [model]=forecast [forecast]=forecast [anomaly]=forecast
-  [ledger_sqlite]=store [ledger_etcd]=store [cluster_status]=store [etcd_election]=store [etcd_watch]=store [api_records]=store [shadow]=store [shadow_alloc]=store
+  [ledger_sqlite]=store [ledger_etcd]=store [cluster_status]=store [node]=store [etcd_election]=store [etcd_watch]=store [api_records]=store [shadow]=store [shadow_alloc]=store
   [hook]=linux [sysfile]=linux [psi]=linux [cgroup]=linux [host]=linux [collector]=linux [enforce]=linux [alloc_cgroup]=linux
   [predictor_shadow]=service [service]=service [scale_loop]=service [history]=service [encode]=service [owner]=service [prom]=service [service_run]=service
   [api]=server [server]=server [daemon]=server

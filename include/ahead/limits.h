@@ -166,6 +166,9 @@
 #define AH_PLACE_LABELS_MAX 16
 #define AH_PLACE_LABEL_KEY_MAX 64
 #define AH_PLACE_LABEL_VALUE_MAX 64
+/* Nodes one etcd ledger lists (node.h), and the bytes of a node's record. */
+#define AH_NODES_MAX 256
+#define AH_NODE_RECORD_MAX 8192
 
 /* One prediction across an etcd ledger's instances (docs/CLUSTER.md): a
  * workload's published model state holds at most this many ended request

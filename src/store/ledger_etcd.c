@@ -293,23 +293,33 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The instance key's value: its pid, and the view it published. */
+/* The instance key's value: its pid, the node it serves, and the view it
+ * published. */
 static int instance_put(etcd_ledger *m)
 {
-	char val[320];
 	const ah_ledger_etcd_view *v = &m->view;
-	if (m->have_view)
-		snprintf(val, sizeof val,
-			 "{\"pid\":%ld,\"view_rev\":%lld,\"watching\":%s,\"watch_up\":%s,\"watch_rev\":%lld,"
-			 "\"relists\":%lld,\"lag_ms\":%lld}",
-			 (long)getpid(), v->view_rev, v->watching ? "true" : "false", v->watch_up ? "true" : "false",
-			 v->watch_rev, v->relists, v->lag_ms);
-	else
-		snprintf(val, sizeof val, "{\"pid\":%ld}", (long)getpid());
+	json_t *val = json_pack("{sI}", "pid", (json_int_t)getpid());
+	if (!val)
+		return AH_ENOMEM;
+	if (m->node[0])
+		json_object_set_new(val, "node", json_string(m->node));
+	if (m->have_view) {
+		json_object_set_new(val, "view_rev", json_integer(v->view_rev));
+		json_object_set_new(val, "watching", json_boolean(v->watching));
+		json_object_set_new(val, "watch_up", json_boolean(v->watch_up));
+		json_object_set_new(val, "watch_rev", json_integer(v->watch_rev));
+		json_object_set_new(val, "relists", json_integer(v->relists));
+		json_object_set_new(val, "lag_ms", json_integer(v->lag_ms));
+	}
+	char *text = json_dumps(val, JSON_COMPACT);
+	json_decref(val);
+	if (!text)
+		return AH_ENOMEM;
 	json_t *rq = json_object(), *r = NULL;
 	json_object_set_new(rq, "key", etcd_b64s(m->inst_key));
-	json_object_set_new(rq, "value", etcd_b64s(val));
+	json_object_set_new(rq, "value", etcd_b64s(text));
 	json_object_set_new(rq, "lease", json_integer(m->lease));
+	free(text);
 	int rc = etcd_call(m->c, "/v3/kv/put", rq, &r);
 	json_decref(rq);
 	if (rc < 0) {
@@ -363,6 +373,13 @@ static int instance_keepalive(etcd_ledger *m, bool from_timer)
 	}
 	json_decref(r);
 	return rc;
+}
+
+int etcd_instance_refresh(etcd_ledger *m)
+{
+	if (m->lease_ttl_s <= 0)
+		return AH_ESTATE; /* a handle without an instance key (a CLI) */
+	return m->lease ? instance_put(m) : instance_register(m);
 }
 
 int ah_ledger_etcd_keepalive(ah_ledger *l)

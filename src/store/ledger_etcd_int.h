@@ -77,6 +77,9 @@ typedef struct {
 	char inst_key[ETCD_KEY_MAX];
 	ah_ledger_etcd_view view; /* published on the instance key (ah_ledger_etcd_publish) */
 	bool have_view;
+	/* the fleet node this instance serves, named on its instance key
+	 * (include/ahead/node.h); "" = none */
+	char node[64];
 	/* a fencing token (ah_ledger_etcd_fence): while set, every commit also
 	 * compares the election key's create revision with it */
 	char fence_key[ETCD_KEY_MAX];
@@ -124,6 +127,10 @@ int etcd_head_read(etcd_ledger *m, int64_t *rev, etcd_head *h);
 int etcd_head_recent(etcd_ledger *m, int64_t *rev, etcd_head *h);
 
 int etcd_fail(etcd_ledger *m, int rc);
+
+/* Writes the instance key again (its value: pid, node, published view), or
+ * grants the lease and writes it when there is none yet. */
+int etcd_instance_refresh(etcd_ledger *m);
 
 /* The records' ops (ledger_etcd_records.c). */
 int etcd_event(ah_ledger *l, const ah_ledger_event *ev);
