@@ -17,6 +17,10 @@ typedef struct {
 	const char *shadow_path;      /* NULL: beside the ledger */
 	const char *policy_path;      /* applied at start unless already current; NULL: the ledger's */
 	const char *admin_token_path; /* also write the first admin token here (created 0600-ish, never overwritten) */
+	/* --join: register this host as a node of the fleet (node.h) */
+	const char *node_name;        /* NULL: not a node */
+	const char *node_labels;      /* "k=v,..." or NULL */
+	const char *node_capacity;    /* in the policy's dimensions; NULL: the host's cpu and memory */
 	ah_server_opts server;
 	ah_api_opts api;
 	void (*on_ready)(void *ctx, int port);

@@ -118,6 +118,11 @@ json_t *ah_json_recommendation(const ah_policy *pol, const char *workload, const
  * built yet (docs/CLUSTER.md). */
 json_t *ah_json_cluster_status(const ah_cluster_status *st);
 
+/* `ahead node describe` / `node ls`: a node (capacity in base units, by
+ * dimension name) and the list of them (docs/JSON.md). */
+json_t *ah_json_node(const ah_node *n);
+json_t *ah_json_node_list(const ah_node_list *l);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "ahead/cluster_status.h"
+#include "ahead/node.h"
 #include "ahead/engine.h"
 #include "ahead/ledger.h"
 #include "ahead/policy.h"
@@ -272,6 +273,21 @@ int ah_service_backup(const char *db_path, const char *dest_path, char *err, siz
 /* `ahead cluster status`: the etcd cluster behind an etcd ledger URL
  * (include/ahead/cluster_status.h). AH_EINVAL for a path that is not one. */
 int ah_service_cluster_status(const char *path, ah_cluster_status *out, char *err, size_t errlen);
+/* ---- nodes of a fleet (include/ahead/node.h) ---- */
+
+/* `ahead serve --join`: registers this host as node `name` on the service's
+ * etcd ledger with labels ("k=v,..." or NULL) and capacity ("cpu=2,
+ * memory=8Gi" in the policy's dimensions and units; NULL or a dimension
+ * left out: what proc_root shows for cpu and memory dimensions, none for
+ * the others). out (may be NULL): the spec registered. */
+int ah_service_node_join(ah_service *s, const char *name, const char *labels, const char *capacity,
+			 const char *proc_root, int64_t wall_ns, ah_node_spec *out, char *err, size_t errlen);
+/* Whether path is an etcd ledger URL (etcd://...). */
+bool ah_service_is_etcd_url(const char *path);
+/* `ahead node ls|describe`, `cordon|uncordon` over an etcd ledger URL. */
+int ah_service_node_list(const char *path, ah_node_list *out, char *err, size_t errlen);
+int ah_service_node_cordon(const char *path, const char *name, bool cordoned, char *err, size_t errlen);
+
 /* Replaces the ledger at db_path by a backup, after checking it is an
  * ahead ledger this version can read; atomic (the old ledger stays on any
  * failure). No process may have the ledger open meanwhile. */

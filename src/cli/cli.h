@@ -101,6 +101,7 @@ int ah_cmd_scale(int argc, char **argv);
 int ah_cmd_serve(int argc, char **argv);
 int ah_cmd_backup(int argc, char **argv);
 int ah_cmd_cluster(int argc, char **argv);
+int ah_cmd_node(int argc, char **argv);
 int ah_cmd_restore(int argc, char **argv);
 int ah_cmd_token(int argc, char **argv);
 int ah_cmd_audit(int argc, char **argv);

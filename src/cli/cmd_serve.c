@@ -1,10 +1,14 @@
 /* ahead serve: the daemon (include/ahead/daemon.h). This file only reads
  * the command line. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ahead/daemon.h"
 #include "ahead/error.h"
+#include "ahead/names.h"
+#include "ahead/service.h"
 #include "cli/cli.h"
 #include "cli/opts.h"
 
@@ -23,6 +27,13 @@ static void usage(FILE *f)
 		"      --db PATH            ledger database (default $AHEAD_DB, else ./ahead.db), or\n"
 		"                           etcd://HOST:PORT[,HOST:PORT...]/PREFIX: one ledger in etcd shared by\n"
 		"                           several instances (docs/CLUSTER.md; history stays in --shadow-db)\n"
+		"      --join URL           join a fleet as a node: URL is an etcd ledger (as --db), and this\n"
+		"                           host registers its capacity and labels under its lease\n"
+		"                           (docs/CLUSTER.md, \"Nodes\"; ahead node ls lists them)\n"
+		"      --node-name NAME     the node's name (default: the host name, lower-cased)\n"
+		"      --node-labels K=V,.. the node's labels, e.g. zone=eu-1,rack=r2\n"
+		"      --node-capacity RES  what it offers, e.g. cpu=2,memory=8Gi (default: the host's\n"
+		"                           cores and memory for cpu and memory; other dimensions none)\n"
 		"      --shadow-db PATH     usage history (default: beside the ledger)\n"
 		"  -l, --listen ADDR        HOST:PORT, [V6]:PORT or :PORT (default 127.0.0.1:7070)\n"
 		"      --tls-cert FILE      PEM certificate (with --tls-key): serve HTTPS\n"
@@ -51,11 +62,63 @@ static void usage(FILE *f)
 static const ah_cli_choice LEVELS[] = {
 	{"error", AH_LOG_ERROR}, {"warn", AH_LOG_WARN}, {"info", AH_LOG_INFO}, {"debug", AH_LOG_DEBUG}, {NULL, 0}};
 
+/* The host name as a node name: lower-cased, other characters '-'. */
+static int host_node_name(char *out, size_t n)
+{
+	char h[256] = "";
+	if (gethostname(h, sizeof h - 1) < 0 || !h[0])
+		return AH_EINVAL;
+	char *dot = strchr(h, '.');
+	if (dot)
+		*dot = 0;
+	size_t i = 0;
+	for (; h[i] && i + 1 < n; i++) {
+		char c = (char)tolower((unsigned char)h[i]);
+		out[i] = (isalnum((unsigned char)c) || c == '_' || c == '.' || c == '-') ? c : '-';
+	}
+	out[i] = 0;
+	return ah_name_check_object(out);
+}
+
+/* --join URL: the ledger is URL, and this host a node (named, labelled,
+ * offering what --node-* say). --node-* without --join is a mistake. */
+static int join_opts(ah_daemon_opts *o, const char *join, const char **db, char *name, size_t n)
+{
+	if (!join) {
+		if (o->node_name || o->node_labels || o->node_capacity) {
+			ah_cli_err("serve", "--node-name, --node-labels and --node-capacity need --join URL");
+			return AH_EXIT_USAGE;
+		}
+		return AH_CLI_GO;
+	}
+	if (*db && strcmp(*db, join)) {
+		ah_cli_err("serve", "--join %s names the ledger; --db %s says another", join, *db);
+		return AH_EXIT_USAGE;
+	}
+	if (!ah_service_is_etcd_url(join)) {
+		ah_cli_err("serve", "--join %s: want an etcd ledger, etcd://HOST:PORT[,HOST:PORT...]/PREFIX", join);
+		return AH_EXIT_USAGE;
+	}
+	*db = join;
+	if (!o->node_name) {
+		if (host_node_name(name, n) < 0) {
+			ah_cli_err("serve", "the host name is not a node name (%s): give --node-name NAME",
+				   AH_NAME_OBJECT_GRAMMAR);
+			return AH_EXIT_USAGE;
+		}
+		o->node_name = name;
+	} else if (ah_name_check_object(o->node_name) < 0) {
+		ah_cli_err("serve", "--node-name %s: must match %s", o->node_name, AH_NAME_OBJECT_GRAMMAR);
+		return AH_EXIT_USAGE;
+	}
+	return AH_CLI_GO;
+}
+
 int ah_cmd_serve(int argc, char **argv)
 {
 	ah_daemon_opts o;
 	ah_daemon_opts_init(&o);
-	const char *db = NULL, *listen = NULL;
+	const char *db = NULL, *listen = NULL, *join = NULL;
 	bool insecure = false;
 	int64_t window = 0, batch_max = 512, body_max = (int64_t)AH_API_BODY_MAX, conns = AH_API_CONN_MAX,
 		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000,
@@ -66,6 +129,11 @@ int ah_cmd_serve(int argc, char **argv)
 	const ah_cli_opt opts[] = {
 		AH_OPT("policy", 'P', AH_OPT_STRING, &o.policy_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("join", 0, AH_OPT_STRING, &join, .hint = "URL", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
+		AH_OPT("node-name", 0, AH_OPT_STRING, &o.node_name, .hint = "NAME", .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
+		AH_OPT("node-labels", 0, AH_OPT_STRING, &o.node_labels, .hint = "K=V,...", .flags = AH_OPT_ONCE),
+		AH_OPT("node-capacity", 0, AH_OPT_STRING, &o.node_capacity, .hint = "RES",
+		       .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &o.shadow_path, .hint = "PATH"),
 		AH_OPT("listen", 'l', AH_OPT_STRING, &listen, .hint = "ADDR", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("tls-cert", 0, AH_OPT_STRING, &o.server.tls_cert_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
@@ -100,6 +168,9 @@ int ah_cmd_serve(int argc, char **argv)
 		ah_cli_err("serve", "--policy FILE is required (see ahead serve --help)");
 		return AH_EXIT_USAGE;
 	}
+	char node_name[AH_NAME_MAX];
+	if ((ex = join_opts(&o, join, &db, node_name, sizeof node_name)) != AH_CLI_GO)
+		return ex;
 	o.db_path = ah_cli_db_path(db);
 	if (listen)
 		o.server.listen = listen;

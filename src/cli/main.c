@@ -34,6 +34,7 @@ static const struct {
 	{"audit", ah_cmd_audit, "the daemon's audit log of every mutating call (--server)"},
 	{"run", ah_cmd_run, "run a command sized from its past runs, in a cgroup with those limits"},
 	{"cluster", ah_cmd_cluster, "the etcd cluster behind an etcd ledger: members, instances, revisions"},
+	{"node", ah_cmd_node, "the fleet's nodes on an etcd ledger: ls, describe, cordon, uncordon"},
 };
 
 static void usage(FILE *f)

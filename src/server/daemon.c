@@ -90,6 +90,35 @@ static int apply_policy(const ah_daemon_opts *o, char *err, size_t errlen)
 	return rc;
 }
 
+/* Registers the node, and says what it offers in one log line. */
+static int join(const ah_daemon_opts *o, ah_service *svc, int64_t now, char *err, size_t errlen)
+{
+	ah_node_spec sp;
+	char why[768] = "";
+	int rc = ah_service_node_join(svc, o->node_name, o->node_labels, o->node_capacity, NULL, now, &sp, why,
+				      sizeof why);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot join as node %s: %s", o->node_name, why);
+		return rc;
+	}
+	char cap[512] = "", lab[512] = "";
+	size_t n = 0;
+	for (int i = 0; i < sp.n_dims && n < sizeof cap; i++) {
+		char v[48];
+		int d = ah_dimset_find(&ah_service_policy_get(svc)->dims, sp.dim[i]);
+		ah_unit_format_human(d >= 0 ? ah_service_policy_get(svc)->dims.kind[d] : AH_UNIT_COUNT, sp.capacity[i], v,
+				     sizeof v);
+		n += (size_t)snprintf(cap + n, sizeof cap - n, "%s%s=%s", i ? "," : "", sp.dim[i], v);
+	}
+	n = 0;
+	for (int i = 0; i < sp.n_labels && n < sizeof lab; i++)
+		n += (size_t)snprintf(lab + n, sizeof lab - n, "%s%s=%s", i ? "," : "", sp.labels[i].key,
+				      sp.labels[i].value);
+	ah_log(AH_LOG_INFO, "msg=node_joined node=%s capacity=%s labels=%s", sp.name, cap[0] ? cap : "-",
+	       lab[0] ? lab : "-");
+	return 0;
+}
+
 int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
 {
 	int lock = -1, rc;
@@ -110,6 +139,8 @@ int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
 	so.warn = warn_log;
 	int64_t now = wall_ns();
 	if ((rc = ah_service_open(&so, now, &svc, err, errlen)) < 0)
+		goto out;
+	if (o->node_name && (rc = join(o, svc, now, err, errlen)) < 0)
 		goto out;
 	ah_engine_observer obs = {.ctx = svc, .on_event = log_change};
 	if ((rc = ah_service_add_observer(svc, &obs)) < 0) {
