@@ -267,6 +267,41 @@ static void test_lone_point_needs_confirmation(void **state)
 	drop(&s);
 }
 
+/* A confirmed event is flagged at its second hot point; the alarm carries
+ * the stronger of the two scores (the onset NAB ranks by), not only the
+ * weaker second one. */
+static void test_confirmed_onset_carries_peak(void **state)
+{
+	(void)state;
+	series s = make(1500);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = 10.0 + noise();
+	s.v[1000] += 20.0, s.v[1006] += 8.0; /* a strong point, then a weaker one */
+	ah_anomaly_config cfg;
+	ah_anomaly_config_default(&cfg);
+	cfg.season_points = 1;
+	cfg.confirm_score = 1.0;
+	ah_anomaly_detector *d = NULL;
+	assert_int_equal(ah_anomaly_new(&cfg, &d), 0);
+	double cand = 0, onset = 0;
+	size_t at = 0;
+	for (size_t i = 0; i < s.n; i++) {
+		ah_anomaly_point pt;
+		assert_int_equal(ah_anomaly_push(d, s.t[i], s.v[i], &pt, NULL), 0);
+		if (i == 1000)
+			cand = pt.score;
+		if (pt.event_start && !onset) {
+			onset = pt.score;
+			at = i;
+		}
+	}
+	ah_anomaly_free(d);
+	assert_int_equal(at, 1006);
+	assert_true(cand >= cfg.threshold);
+	assert_true(onset >= cand);
+	drop(&s);
+}
+
 /* A metric that freezes at an ordinary value: no residual gives it away,
  * the run length does. The first run longer than any before it and than
  * flat_min_points opens one event; a later freeze no longer than that one
@@ -396,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_extreme_values),
 		cmocka_unit_test(test_daily_habit_not_anomalous),
 		cmocka_unit_test(test_lone_point_needs_confirmation),
+		cmocka_unit_test(test_confirmed_onset_carries_peak),
 		cmocka_unit_test(test_flat_line),
 		cmocka_unit_test(test_new_extreme_ranked_higher),
 		cmocka_unit_test(test_repeats_keep_scale),

@@ -529,6 +529,10 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 			d->calm = 0;
 			if (d->pend_left) { /* confirmed: the event began at the candidate */
 				d->ev = d->pend;
+				/* the alarm is raised now: it carries the stronger of the
+				 * two hot points, so the onset ranks by the evidence seen */
+				if (d->pend.peak_score > pt.score)
+					pt.score = d->pend.peak_score;
 				if (pt.relevel)
 					d->ev.kind = AH_ANOMALY_LEVEL_SHIFT;
 				d->pend_left = 0;
