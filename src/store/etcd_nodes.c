@@ -333,12 +333,13 @@ static int served_elsewhere(etcd_ledger *m, const char *name, char *who, size_t 
 	int found = 0;
 	json_array_foreach(json_object_get(r, "kvs"), i, kv)
 	{
-		char inst[128] = "", *v = NULL, full[ETCD_KEY_MAX];
+		char inst[128] = "", *v = NULL;
 		kv_text(kv, strlen(key), inst, sizeof inst, &v);
-		snprintf(full, sizeof full, "%s%s", key, inst);
+		/* ours: m->inst_key is key followed by our instance name */
+		bool self = !strncmp(m->inst_key, key, strlen(key)) && !strcmp(m->inst_key + strlen(key), inst);
 		json_t *j = v ? json_loads(v, 0, NULL) : NULL;
 		const char *node = json_string_value(json_object_get(j, "node"));
-		if (!found && node && !strcmp(node, name) && strcmp(full, m->inst_key)) {
+		if (!found && node && !strcmp(node, name) && !self) {
 			snprintf(who, wlen, "%s (pid %lld)", inst, (long long)json_integer_value(json_object_get(j, "pid")));
 			found = 1;
 		}
