@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "ahead/ledger.h"
+#include "ahead/placement.h"
 #include "ahead/policy.h"
 #include "ahead/resource.h"
 #include "ahead/sizer.h"
@@ -79,7 +80,7 @@ typedef struct {
 	const char *klass;       /* NULL = the policy's default class */
 	ah_vec res;              /* in the policy's dimension order */
 	const char *params;      /* "key=value,..." or NULL; <= AH_PARAMS_MAX */
-	const char *workload;    /* for prediction; NULL = size by res alone */
+	const char *workload;    /* for prediction (and spreading on nodes); NULL = size by res alone */
 	int64_t lease_ttl_ns;    /* 0 = class/policy default; capped by max_lease_ttl */
 	int64_t queue_timeout_ns;/* -1 = class/policy default; 0 = do not queue */
 } ah_request;
@@ -107,6 +108,7 @@ typedef struct {
 	const ah_vec *res;
 	const char *params;
 	int64_t created_ns, expires_ns; /* queued: arrival and deadline */
+	const char *node;               /* pools on nodes: where it is placed ("" none) */
 } ah_engine_item;
 
 typedef struct {
@@ -223,6 +225,49 @@ int ah_engine_report_usage(ah_engine *e, uint64_t id, const ah_vec *usage, int64
 int ah_engine_tick(ah_engine *e, int64_t now_ns);
 /* Sets a pool's capacity (scaling); grants what then fits. */
 int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacity, int64_t now_ns);
+
+/* Pools on nodes (policy `nodes = SELECTOR`, docs/PLACEMENT.md "Pools on
+ * nodes"). The caller (the service, from the etcd ledger's node records)
+ * tells the engine the fleet's nodes; a node pool's capacity is then the
+ * sum of the up nodes its selector matches, and every allocation of it is
+ * placed on one of them (ah_place: spread, failure-aware, best fit) in the
+ * same transaction as its grant, dequeue or grow, against the node's own
+ * use. Cordoned and draining nodes take nothing new. The table persists
+ * across reloads; a node absent from a call is down.
+ *
+ * Each call moves, in one transaction, the allocations of nodes that are
+ * down or draining to other nodes where they fit whole (a resize event,
+ * detail "moved from node A to B: ..."); those of a down node that fit
+ * nowhere are queued again under their id (the pool's on_node_down =
+ * requeue, the default: a preempt event, then a queue event) or ended
+ * (evict: a preempt event). A draining node's that fit nowhere stay. */
+typedef struct {
+	const char *name;            /* the object grammar */
+	ah_vec capacity;
+	const ah_label *labels;
+	int n_labels;
+	bool up, cordoned, draining;
+	uint32_t failed_checks, kills, enforce_errors; /* its observed record */
+} ah_engine_node;
+
+typedef struct {
+	int moved, requeued, evicted;
+	int left;                    /* on draining nodes, fitting nowhere else */
+} ah_node_moves;
+
+/* AH_EINVAL for a bad name or capacity, AH_ETOOBIG past AH_NODES_MAX. out
+ * (may be NULL) counts what moved. */
+int ah_engine_set_nodes(ah_engine *e, const ah_engine_node *nodes, int n, int64_t now_ns, ah_node_moves *out);
+
+typedef struct {
+	const char *name;
+	const ah_vec *capacity, *used;
+	int n_allocs;
+	bool known, up, cordoned, draining;
+} ah_engine_node_info;
+
+int ah_engine_node_count(const ah_engine *e);
+int ah_engine_node_get(const ah_engine *e, int i, ah_engine_node_info *out);
 
 /* Observers: told of every change of state once it is committed.
  *

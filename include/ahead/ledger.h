@@ -59,6 +59,12 @@ typedef struct {
 	int64_t expires_ns;     /* lease expiry (allocations) or queue deadline */
 	int64_t lease_ttl_ns;   /* requested lease (queue rows: applied at grant) */
 	uint64_t seq;           /* arrival order (queue rows) */
+	/* Pools on nodes (policy `nodes`): the node the allocation is placed
+	 * on ("" or NULL: none), and a hash of its workload's name (0: none),
+	 * which spreads a workload's allocations across nodes. Stored by the
+	 * etcd ledger (nodes exist only there); other stores drop them. */
+	const char *node;
+	uint32_t workload_hash;
 } ah_ledger_row;
 
 typedef struct {

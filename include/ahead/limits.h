@@ -168,6 +168,8 @@
 #define AH_PLACE_LABEL_VALUE_MAX 64
 /* Nodes one etcd ledger lists (node.h), and the bytes of a node's record. */
 #define AH_NODES_MAX 256
+/* The bytes of a pool's node selector (policy `nodes = zone=a,disk=ssd`). */
+#define AH_NODE_SELECT_MAX 512
 #define AH_NODE_RECORD_MAX 8192
 
 /* One prediction across an etcd ledger's instances (docs/CLUSTER.md): a

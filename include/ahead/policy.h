@@ -71,6 +71,13 @@ typedef struct {
 	int64_t hook_timeout_ns; /* per attempt (default 60 s) */
 	int hook_retries;      /* retries after a failed attempt (default 3) */
 	char parent[AH_NAME_MAX]; /* pools with the same parent may trade capacity; "" = none */
+	/* A pool on the nodes of an edge fleet (docs/PLACEMENT.md, "Pools on
+	 * nodes"): its capacity is the sum of the up nodes that carry every
+	 * label of the selector ("*": every node), each allocation is placed
+	 * on one of them. "" = an ordinary pool with the capacity it states. */
+	char nodes[AH_NODE_SELECT_MAX];
+	char spread[AH_PLACE_LABEL_KEY_MAX]; /* spread a workload's allocations across this label's values too */
+	bool node_down_evict;  /* a down node's allocations that fit nowhere else: ended (else queued again) */
 } ah_pool_policy;
 
 typedef struct {

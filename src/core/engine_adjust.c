@@ -16,7 +16,7 @@ static int resize_slot(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, c
 	eng_class_limit(e, a->pool, a->klass, &lim);
 	for (int i = 0; i < e->nd; i++)
 		grow.v[i] = res->v[i] > a->res.v[i] ? res->v[i] - a->res.v[i] : 0;
-	if (!ah_vec_fits(&p->used, &grow, &lim, e->nd))
+	if (!ah_vec_fits(&p->used, &grow, &lim, e->nd) || !eng_node_room(e, a, &grow))
 		return AH_ECAPACITY;
 	ah_vec tused = t->used;
 	ah_vec_add(&tused, &t->queued, e->nd);

@@ -268,7 +268,20 @@ typedef struct {
 	int t, p, k;
 	ah_vec res;
 	int64_t ttl;
+	uint32_t wl;  /* the workload's name hash (spreading on nodes) */
+	int node;     /* pools on nodes: where it goes, once placed */
 } admission;
+
+/* FNV-1a of the workload's name, never 0 (0: none). */
+static uint32_t workload_hash(const char *w)
+{
+	if (!w || !*w)
+		return 0;
+	uint32_t h = 2166136261u;
+	for (; *w; w++)
+		h = (h ^ (unsigned char)*w) * 16777619u;
+	return h ? h : 1;
+}
 
 /* Names to indices; an unknown tenant is added when the policy admits
  * them. Returns 0, 1 when refused, or an error. */
@@ -369,7 +382,14 @@ static bool check_reach(ah_engine *e, const admission *a, const ah_vec *lim, ah_
 {
 	ah_vec never = *lim;
 	const ah_pool_policy *ppol = &e->pol->pools[a->p];
-	if (ppol->shaping)
+	if (eng_pool_on_nodes(e, a->p)) {
+		/* never: above what any one of its nodes offers (the request
+		 * waits while no node is known yet) */
+		for (int i = 0; i < e->nd; i++) {
+			int64_t m = eng_node_reach(e, a->p, i);
+			never.v[i] = m < 0 ? AH_VALUE_MAX : m;
+		}
+	} else if (ppol->shaping)
 		for (int i = 0; i < e->nd; i++) {
 			int64_t m = ppol->max_size.v[i];
 			if (prio(e, a->k) < ppol->headroom_priority)
@@ -433,6 +453,8 @@ static int grant(ah_engine *e, const ah_request *rq, const admission *a, int64_t
 		.created_ns = now,
 		.lease_ttl_ns = a->ttl,
 		.expires_ns = now + a->ttl,
+		.node1 = (int16_t)(a->node + 1),
+		.wl = a->wl,
 	};
 	e->next_id_dirty = true;
 	if (rq->params && *rq->params) {
@@ -500,6 +522,7 @@ static int enqueue(ah_engine *e, const ah_request *rq, const admission *a, int64
 		.arrival_ns = now,
 		.deadline_ns = now + qt,
 		.lease_ttl_ns = a->ttl,
+		.wl = a->wl,
 	};
 	e->next_id_dirty = true;
 	if (rq->params && *rq->params && !(q->params = strdup(rq->params))) {
@@ -529,7 +552,7 @@ static int enqueue(ah_engine *e, const ah_request *rq, const admission *a, int64
  * nothing queued ranks ahead (or once lower classes are preempted), else
  * queued or refused. Returns 0 when granted or queued, 1 when refused, or
  * an error. */
-static int place(ah_engine *e, const ah_request *rq, const admission *a, int64_t now, ah_decision *d)
+static int place(ah_engine *e, const ah_request *rq, admission *a, int64_t now, ah_decision *d)
 {
 	ah_vec lim;
 	eng_class_limit(e, a->p, a->k, &lim);
@@ -537,8 +560,15 @@ static int place(ah_engine *e, const ah_request *rq, const admission *a, int64_t
 		return 1;
 	bool ahead = queue_ahead(e, a);
 	bool fits = !ahead && ah_vec_fits(&e->pools[a->p].used, &a->res, &lim, e->nd);
-	if (!fits && !ahead && e->pol->classes[a->k].preempt)
+	if (eng_pool_on_nodes(e, a->p)) {
+		/* one node must take it whole; no preemption across nodes (not built) */
+		a->node = fits ? eng_node_pick(e, a->p, a->k, a->wl, &a->res, -1, NULL, 0) : -1;
+		if (a->node == AH_ENOMEM)
+			return AH_ENOMEM;
+		fits = a->node >= 0;
+	} else if (!fits && !ahead && e->pol->classes[a->k].preempt) {
 		fits = try_preempt(e, a->p, a->k, &a->res, &lim, now, d);
+	}
 	return fits ? grant(e, rq, a, now, d) : enqueue(e, rq, a, now, d);
 }
 
@@ -564,7 +594,7 @@ static void log_refusal(ah_engine *e, const ah_request *rq, const admission *a, 
 
 static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *d)
 {
-	admission a = {.t = -1, .p = -1, .k = -1};
+	admission a = {.t = -1, .p = -1, .k = -1, .node = -1, .wl = workload_hash(rq->workload)};
 	memset(d, 0, sizeof(*d));
 	d->outcome = AH_REFUSED;
 	int rc = resolve(e, rq, &a, d);

@@ -15,6 +15,7 @@
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/names.h"
+#include "ahead/placement.h"
 
 typedef struct {
 	uint64_t id; /* 0 = free slot */
@@ -31,6 +32,8 @@ typedef struct {
 	 * priority order with the queue): what it wants is in its cold part. */
 	bool wanting;
 	bool cold_init; /* its alloc_cold_t has been set up (see eng_cold) */
+	int16_t node1;  /* pools on nodes: its node's index + 1 (0: none) */
+	uint32_t wl;    /* its workload's name hash (0: none), for spreading */
 } alloc_t;
 
 /* The part of an allocation touched only while it adjusts or waits, kept
@@ -55,6 +58,7 @@ typedef struct {
 	ah_vec res;
 	int64_t arrival_ns, deadline_ns, lease_ttl_ns;
 	char *params;
+	uint32_t wl;    /* as alloc_t's */
 } qitem_t;
 
 typedef struct {
@@ -86,6 +90,25 @@ typedef struct {
 	int64_t last_ns;
 	bool bucket_init;
 } tenant_t;
+
+/* A node of the fleet, as ah_engine_set_nodes last told (or, before that,
+ * only named by a loaded allocation: not known, holding what it holds). */
+typedef struct {
+	char name[AH_NAME_MAX];
+	ah_vec cap, used;
+	int n_allocs;
+	ah_label labels[AH_PLACE_LABELS_MAX];
+	int n_labels;
+	bool known, up, cordoned, draining;
+	uint32_t failed_checks, kills, enforce_errors;
+} eng_node_t;
+
+/* A pool's node selector, parsed from its policy. */
+typedef struct {
+	bool on_nodes;
+	int n;
+	ah_label sel[AH_PLACE_LABELS_MAX];
+} eng_pool_sel;
 
 struct ah_engine {
 	ah_policy *pol;
@@ -136,6 +159,14 @@ struct ah_engine {
 	/* A lease or deadline ends this long after its time (the clocks of a
 	 * shared ledger's instances may differ by up to it). */
 	int64_t skew_ns;
+
+	/* Pools on nodes (engine_nodes.c). */
+	eng_node_t *nodes;  /* AH_NODES_MAX, allocated at first need */
+	int nnodes;
+	eng_pool_sel psel[AH_MAX_POOLS];
+	bool any_node_pool;
+	ah_place_opts place_opts;
+	ah_place_node *place_scratch; /* AH_NODES_MAX, for eng_node_pick */
 };
 
 /* Slot a's cold part, set up (zeroed) on first use. */
@@ -244,6 +275,26 @@ bool eng_rate_take(tenant_t *t, int64_t now);
 /* engine_admit.c */
 int eng_find_class(const ah_engine *e, const char *name);
 int eng_find_pool(const ah_engine *e, const char *name);
+
+/* engine_nodes.c */
+int eng_nodes_init(ah_engine *e);
+static inline bool eng_pool_on_nodes(const ah_engine *e, int p)
+{
+	return e->psel[p].on_nodes;
+}
+/* The node of pool p (class k) that takes res (workload hash wl), or -1
+ * (why, if not NULL, says why not). exclude: a node index never chosen. */
+int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, const ah_vec *res, int exclude, char *why, size_t whylen);
+/* Whether slot s's node has room for `grow` more (true off nodes). */
+bool eng_node_room(const ah_engine *e, const alloc_t *a, const ah_vec *grow);
+/* Room left on slot s's node in dimension d (INT64_MAX off nodes). */
+int64_t eng_node_free(const ah_engine *e, const alloc_t *a, int d);
+int eng_node_index(ah_engine *e, const char *name); /* found or added (not known); -1: table full */
+void eng_node_account(ah_engine *e, const alloc_t *a, int sign);
+/* Node pools' capacity from the up nodes (after a load or a change). */
+void eng_nodes_recount(ah_engine *e);
+/* The largest a single matching node offers in dimension d (-1: no node known). */
+int64_t eng_node_reach(const ah_engine *e, int p, int d);
 
 /* engine_load.c */
 int eng_load_state(ah_engine *e, int64_t now);

@@ -81,6 +81,11 @@ static void clear_state(ah_engine *e)
 		memset(&e->tenants[t].used, 0, sizeof(ah_vec));
 		memset(&e->tenants[t].queued, 0, sizeof(ah_vec));
 	}
+	for (int i = 0; i < e->nnodes; i++) {
+		memset(&e->nodes[i].used, 0, sizeof(ah_vec));
+		e->nodes[i].n_allocs = 0;
+	}
+	eng_nodes_recount(e);
 }
 
 /* A name already resolved during this load, by a hash of its text: rows
@@ -194,7 +199,14 @@ static int load_alloc(void *ctx, const ah_ledger_row *r)
 		.created_ns = r->created_ns,
 		.expires_ns = r->expires_ns,
 		.lease_ttl_ns = r->lease_ttl_ns,
+		.wl = r->workload_hash,
 	};
+	if (r->node && *r->node && eng_pool_on_nodes(e, p)) {
+		int ni = eng_node_index(e, r->node);
+		if (ni < 0)
+			return ni;
+		a.node1 = (int16_t)(ni + 1);
+	}
 	if (r->params && *r->params) {
 		if (!(a.params = arena_strdup(e, r->params)))
 			return AH_ENOMEM;
@@ -238,7 +250,8 @@ static int load_queued(void *ctx, const ah_ledger_row *r)
 	if (!q)
 		return AH_ENOMEM;
 	*q = (qitem_t){.id = r->id, .seq = r->seq, .tenant = t, .pool = p, .klass = k, .res = r->res,
-		       .arrival_ns = r->created_ns, .deadline_ns = r->expires_ns, .lease_ttl_ns = r->lease_ttl_ns};
+		       .arrival_ns = r->created_ns, .deadline_ns = r->expires_ns, .lease_ttl_ns = r->lease_ttl_ns,
+		       .wl = r->workload_hash};
 	if (r->params && *r->params && !(q->params = strdup(r->params))) {
 		free(q);
 		return AH_ENOMEM;
@@ -280,8 +293,8 @@ static int load_capacity(void *ctx, const char *pool, const ah_vec *cap)
 {
 	ah_engine *e = ((load_ctx *)ctx)->e;
 	int p = eng_find_pool(e, pool);
-	if (p < 0)
-		return 0; /* a pool the policy no longer has: ignore its size */
+	if (p < 0 || eng_pool_on_nodes(e, p))
+		return 0; /* a pool the policy no longer has, or one on nodes: its size is theirs */
 	ah_vec_sub(&e->total_cap, &e->pools[p].capacity, e->nd);
 	e->pools[p].capacity = *cap;
 	ah_vec_add(&e->total_cap, cap, e->nd);
@@ -331,6 +344,7 @@ int eng_load_state(ah_engine *e, int64_t now)
 		pl->dirty = true;
 	}
 	(void)now;
+	eng_nodes_recount(e);
 	e->reload_loaded = e->reloading;
 	return 0;
 }
@@ -381,7 +395,7 @@ int ah_engine_new(const ah_policy *policy, ah_ledger *ledger, int64_t now_ns, ah
 	for (int i = 0; i < policy->n_tenants; i++)
 		if ((rc = eng_tenant_add(e, policy->tenants[i].name, &policy->tenants[i])) < 0)
 			goto fail;
-	if ((rc = eng_hash_grow(e)) < 0)
+	if ((rc = eng_hash_grow(e)) < 0 || (rc = eng_nodes_init(e)) < 0)
 		goto fail;
 	rc = ah_engine_reload(e, now_ns);
 	if (rc < 0)
@@ -417,6 +431,8 @@ void ah_engine_free(ah_engine *e)
 	free(e->thash);
 	free(e->tenants);
 	free(e->chg);
+	free(e->nodes);
+	free(e->place_scratch);
 	free(e->pol);
 	free(e);
 }

@@ -187,9 +187,11 @@ void eng_apply_res(ah_engine *e, int s, const ah_vec *res, int64_t now_ns, const
 			p->dirty = true; /* room freed: the queue and pending grows may use it */
 	ah_vec_sub(&p->used, &a->res, e->nd);
 	ah_vec_sub(&t->used, &a->res, e->nd);
+	eng_node_account(e, a, -1);
 	a->res = *res;
 	ah_vec_add(&p->used, &a->res, e->nd);
 	ah_vec_add(&t->used, &a->res, e->nd);
+	eng_node_account(e, a, +1);
 	a->last_resize_ns = now_ns;
 	a->resizes++;
 	eng_led_put_alloc(e, a);
@@ -216,6 +218,9 @@ int eng_grow_toward(ah_engine *e, int s, const ah_vec *want, int64_t now, const 
 		int64_t qroom = t->lim.quota.v[d] - (t->used.v[d] + t->queued.v[d]);
 		if (qroom < room)
 			room = qroom;
+		int64_t nroom = eng_node_free(e, a, d);
+		if (nroom < room)
+			room = nroom;
 		if (room < 0)
 			room = 0;
 		int64_t unit = e->pol->pools[a->pool].unit.v[d] > 0 ? e->pol->pools[a->pool].unit.v[d] : 1;
@@ -274,6 +279,9 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 		eng_class_limit(e, pi, q->klass, &lim);
 		if (!ah_vec_fits(&p->used, &q->res, &lim, e->nd))
 			break;
+		int node = -1;
+		if (eng_pool_on_nodes(e, pi) && (node = eng_node_pick(e, pi, q->klass, q->wl, &q->res, -1, NULL, 0)) < 0)
+			break; /* the pool has room in sum, no node has it whole */
 		alloc_t a = {
 			.id = q->id,
 			.tenant = q->tenant,
@@ -284,6 +292,8 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 			.lease_ttl_ns = q->lease_ttl_ns,
 			.expires_ns = now + q->lease_ttl_ns,
 			.params = q->params,
+			.node1 = (int16_t)(node + 1),
+			.wl = q->wl,
 		};
 		eng_queue_remove_at(e, p, bi);
 		int s = eng_alloc_insert(e, &a);

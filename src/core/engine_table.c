@@ -135,6 +135,7 @@ static void account_add(ah_engine *e, const alloc_t *a)
 	ah_vec_add(&p->used, &a->res, e->nd);
 	p->n_allocs++;
 	ah_vec_add(&e->tenants[a->tenant].used, &a->res, e->nd);
+	eng_node_account(e, a, +1);
 	e->nallocs++;
 }
 
@@ -282,6 +283,8 @@ void eng_alloc_remove(ah_engine *e, int s)
 	p->n_allocs--;
 	p->dirty = true;
 	ah_vec_sub(&e->tenants[a->tenant].used, &a->res, e->nd);
+	eng_node_account(e, a, -1);
+	a->node1 = 0;
 	heap_remove(e, a->heap_idx);
 	hash_remove(e, a->id);
 	if (a->params && !a->params_loaded) {

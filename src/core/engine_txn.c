@@ -45,6 +45,8 @@ void eng_led_put_alloc(ah_engine *e, const alloc_t *a)
 		.created_ns = a->created_ns,
 		.expires_ns = a->expires_ns,
 		.lease_ttl_ns = a->lease_ttl_ns,
+		.node = a->node1 > 0 ? e->nodes[a->node1 - 1].name : "",
+		.workload_hash = a->wl,
 	};
 	eng_led_check(e, e->ledger->ops->put_alloc(e->ledger, &r));
 }
@@ -64,6 +66,7 @@ void eng_led_put_queued(ah_engine *e, const qitem_t *q)
 		.expires_ns = q->deadline_ns,
 		.lease_ttl_ns = q->lease_ttl_ns,
 		.seq = q->seq,
+		.workload_hash = q->wl,
 	};
 	eng_led_check(e, e->ledger->ops->put_queued(e->ledger, &r));
 }

@@ -24,6 +24,7 @@
 #include "ahead/error.h"
 #include "ahead/input_unit.h"
 #include "ahead/names.h"
+#include "ahead/placement.h"
 
 #define NS_PER_S INT64_C(1000000000)
 #define NS_PER_MS INT64_C(1000000)
@@ -742,6 +743,40 @@ static int do_ahead(struct loader *L, struct section *s, struct ahead_keys *ak)
 	return 0;
 }
 
+/* nodes = "*" (every node) or labels (names.h's label grammar). */
+static int get_node_select(struct loader *L, struct section *s, struct entry *e, char *out, size_t outlen)
+{
+	if (strcmp(e->value, "*")) {
+		ah_label lab[AH_PLACE_LABELS_MAX];
+		int n = 0;
+		char why[160];
+		if (!*e->value)
+			return fail(L, AH_EPOLICY, e->line, s, e->key,
+				    "is empty (give '*' for every node, or labels such as zone=a)");
+		if (ah_labels_parse(e->value, lab, AH_PLACE_LABELS_MAX, &n, why, sizeof why) < 0)
+			return fail(L, AH_EPOLICY, e->line, s, e->key, "%s", why);
+	}
+	if (strlen(e->value) >= outlen)
+		return fail(L, AH_EPOLICY, e->line, s, e->key, "longer than %zu bytes", outlen - 1);
+	snprintf(out, outlen, "%s", e->value);
+	return 0;
+}
+
+/* A pool on nodes takes its capacity from them: a stated capacity, scaling
+ * bounds, headroom or shaping would contradict it (shaping a node pool
+ * through its scale hook is not built). */
+static int check_node_pool(struct loader *L, struct section *s, const struct entry *nodes, const struct entry *spread,
+			   const struct entry *bad)
+{
+	if (!nodes)
+		return fail(L, AH_EPOLICY, spread->line, s, spread->key, "has no effect without 'nodes'");
+	if (bad)
+		return fail(L, AH_EPOLICY, bad->line, s, bad->key,
+			    "a pool on nodes (nodes = %.64s) takes its capacity from them: remove '%s'", nodes->value,
+			    bad->key);
+	return 0;
+}
+
 static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 {
 	ah_policy *P = L->P;
@@ -762,7 +797,8 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 	pp->hook_retries = HOOK_RETRIES_DEFAULT;
 
 	const struct entry *cap = NULL, *min = NULL, *max = NULL, *unit = NULL, *minreq = NULL,
-			   *head = NULL, *shaping = NULL, *step = NULL, *hook = NULL, *hook_opt = NULL;
+			   *head = NULL, *shaping = NULL, *step = NULL, *hook = NULL, *hook_opt = NULL,
+			   *nodes = NULL, *spread = NULL, *node_opt = NULL;
 	ah_vec vmin, vmax, vunit, vstep;
 	bool mmin[AH_MAX_DIMS], mmax[AH_MAX_DIMS], munit[AH_MAX_DIMS], mtmp[AH_MAX_DIMS],
 		mstep[AH_MAX_DIMS];
@@ -816,6 +852,22 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 		} else if (strcmp(k, "hook_retries") == 0) {
 			hook_opt = e;
 			rc = get_int(L, s, e, 0, HOOK_RETRIES_MAX, &pp->hook_retries);
+		} else if (strcmp(k, "nodes") == 0) {
+			nodes = e;
+			rc = get_node_select(L, s, e, pp->nodes, sizeof(pp->nodes));
+		} else if (strcmp(k, "spread") == 0) {
+			spread = e;
+			if (ah_name_check_label_key(e->value))
+				rc = fail(L, AH_EPOLICY, e->line, s, k,
+					  "'%.64s' is not a label key (" AH_NAME_LABEL_KEY_GRAMMAR ")", e->value);
+			else
+				snprintf(pp->spread, sizeof(pp->spread), "%s", e->value);
+		} else if (strcmp(k, "on_node_down") == 0) {
+			node_opt = e;
+			if (strcmp(e->value, "requeue") && strcmp(e->value, "evict"))
+				rc = fail(L, AH_EPOLICY, e->line, s, k, "'%.40s' is not one of requeue, evict",
+					  e->value);
+			pp->node_down_evict = !strcmp(e->value, "evict");
 		} else if (strcmp(k, "parent") == 0) {
 			if (ah_name_check_object(e->value))
 				rc = fail(L, AH_EPOLICY, e->line, s, k,
@@ -828,10 +880,26 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 					   "capacity, min, max, unit, min_request, headroom, "
 					   "headroom_priority, max_queue, shaping, capacity_cost, create_cost, "
 					   "lead_time, stabilise, scale_step, scale_hook, hook_timeout, "
-					   "hook_retries, parent");
+					   "hook_retries, parent, nodes, spread, on_node_down");
 		}
 		if (rc)
 			return L->rc;
+	}
+	if (nodes || spread || node_opt) {
+		int rc = check_node_pool(L, s, nodes, spread ? spread : node_opt, cap ? cap : min ? min : max ? max : head ? head : shaping);
+		if (rc)
+			return rc;
+		/* What the pool may ever offer is its nodes' sum: no bound here. */
+		for (int d = 0; d < nd; d++) {
+			pp->max_size.v[d] = AH_VALUE_MAX;
+			pp->unit.v[d] = unit && munit[d] ? vunit.v[d] : 1;
+			pp->scale_step.v[d] = pp->unit.v[d];
+			if (pp->unit.v[d] < 1)
+				return fail(L, AH_EPOLICY, unit->line, s, unit->key,
+					    "%s: the allocation unit must be at least 1", P->dims.name[d]);
+		}
+		P->n_pools++;
+		return 0;
 	}
 	if (!cap)
 		return fail(L, AH_EPOLICY, s->line, s, NULL,

@@ -11,6 +11,7 @@
 
 #include "ahead/error.h"
 #include "ahead/ledger_etcd.h"
+#include "ahead/names.h"
 #include "store/ledger_etcd_int.h"
 #include "store/ledger_internal.h"
 
@@ -724,9 +725,19 @@ static json_t *row_json(const ah_ledger *l, const ah_ledger_row *r)
 	char res[AH_LEDGER_VEC_TEXT] = "";
 	if (l->dims && ah_vec_format(l->dims, &r->res, res, sizeof res) < 0)
 		return NULL;
-	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)r->id, "t", r->tenant, "p", r->pool, "k", r->klass,
+	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)r->id, "t", r->tenant, "p", r->pool, "k", r->klass,
 			 "r", res, "pa", r->params ? r->params : "", "c", (json_int_t)r->created_ns, "e",
 			 (json_int_t)r->expires_ns, "l", (json_int_t)r->lease_ttl_ns, "s", (json_int_t)r->seq);
+	/* pools on nodes only: the node it is placed on, its workload's hash */
+	if (j && r->node && *r->node && json_object_set_new(j, "nd", json_string(r->node)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	if (j && r->workload_hash && json_object_set_new(j, "wh", json_integer((json_int_t)r->workload_hash)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 static int put_row(ah_ledger *l, const char *kind, const ah_ledger_row *r)
@@ -817,6 +828,11 @@ static int row_parse(const ah_dimset *dims, const json_t *j, ah_ledger_row *r)
 	r->expires_ns = json_integer_value(json_object_get(j, "e"));
 	r->lease_ttl_ns = json_integer_value(json_object_get(j, "l"));
 	r->seq = (uint64_t)json_integer_value(json_object_get(j, "s"));
+	r->node = json_string_value(json_object_get(j, "nd"));
+	json_int_t wh = json_integer_value(json_object_get(j, "wh"));
+	r->workload_hash = wh > 0 && wh <= (json_int_t)UINT32_MAX ? (uint32_t)wh : 0;
+	if (r->node && ah_name_check_object(r->node))
+		return AH_ESTORE;
 	if (!r->tenant || !r->pool || !r->klass || !res || !r->id)
 		return AH_ESTORE;
 	if (!r->params)
