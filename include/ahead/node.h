@@ -15,8 +15,9 @@
  * cordon an operator set; records are written with a compare on their
  * mod revision, so a cordon and a re-registration never lose each other.
  *
- * Placement of allocations on nodes is not built yet: a node's record and
- * state are what `ahead node` shows and what placement will read. */
+ * Pools on nodes (policy `nodes`) take their capacity from the up nodes
+ * and place every allocation on one of them: each instance reads the list
+ * once a second and gives it to its engine (ah_service_nodes_sync). */
 #ifndef AHEAD_NODE_H
 #define AHEAD_NODE_H
 
@@ -46,6 +47,7 @@ typedef struct {
 typedef struct {
 	ah_node_spec spec;
 	bool cordoned;
+	bool draining;           /* cordoned, and its allocations move where they fit */
 	bool up;                 /* an instance key naming it lives */
 	char instance[128];      /* the instance key serving it ("" when down) */
 	long pid;                /* that instance's pid (0 when down) */
@@ -53,6 +55,7 @@ typedef struct {
 	char registered_by[128]; /* the instance that last wrote the record */
 	int64_t registered_ns;   /* when, by that host's wall clock */
 	int64_t record_revision; /* the record's mod revision */
+	int placed;              /* live allocations placed on it (ah_node_list_get only) */
 } ah_node;
 
 typedef struct {
@@ -74,11 +77,17 @@ int ah_node_register(ah_ledger *l, const ah_node_spec *spec, int64_t wall_ns, ch
 int ah_node_list_get(const char *endpoints, const char *prefix, long timeout_ms, ah_node_list *out, char *err,
 		     size_t errlen);
 
-/* Sets or clears a node's cordon (a cordoned node takes nothing new).
- * AH_ENOENT for an unknown node; a record changed meanwhile is read again
- * (a few times, then AH_EBUSY). */
-int ah_node_set_cordon(const char *endpoints, const char *prefix, const char *name, bool cordoned, long timeout_ms,
-		       char *err, size_t errlen);
+/* The same, through an open etcd ledger's own client (AH_EINVAL for
+ * another store). */
+int ah_node_list_of(ah_ledger *l, ah_node_list *out, char *err, size_t errlen);
+
+/* Sets or clears a node's cordon (a cordoned node takes nothing new) and
+ * drain (cordoned, and the instances move its allocations to other nodes
+ * where they fit whole; draining implies cordoned). AH_ENOENT for an
+ * unknown node; a record changed meanwhile is read again (a few times,
+ * then AH_EBUSY). */
+int ah_node_set_cordon(const char *endpoints, const char *prefix, const char *name, bool cordoned, bool draining,
+		       long timeout_ms, char *err, size_t errlen);
 
 /* The record's JSON (what PREFIX/node/NAME holds), and back. Parse
  * checks every field (names, labels, capacities >= 0): AH_EPARSE with err

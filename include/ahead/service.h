@@ -284,9 +284,17 @@ int ah_service_node_join(ah_service *s, const char *name, const char *labels, co
 			 const char *proc_root, int64_t wall_ns, ah_node_spec *out, char *err, size_t errlen);
 /* Whether path is an etcd ledger URL (etcd://...). */
 bool ah_service_is_etcd_url(const char *path);
-/* `ahead node ls|describe`, `cordon|uncordon` over an etcd ledger URL. */
+/* `ahead node ls|describe`, `cordon|uncordon|drain` over an etcd ledger URL. */
 int ah_service_node_list(const char *path, ah_node_list *out, char *err, size_t errlen);
-int ah_service_node_cordon(const char *path, const char *name, bool cordoned, char *err, size_t errlen);
+int ah_service_node_cordon(const char *path, const char *name, bool cordoned, bool draining, char *err,
+			   size_t errlen);
+/* Gives the engine the etcd ledger's nodes (pools on nodes: capacity,
+ * placement, moves off down and draining nodes; engine.h) when the list
+ * changed or every few seconds; the daemon calls it each second. 0 with
+ * nothing done on other stores or without a pool on nodes. out (may be
+ * NULL): what moved. */
+int ah_service_nodes_sync(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_node_moves *out, char *err,
+			  size_t errlen);
 
 /* Replaces the ledger at db_path by a backup, after checking it is an
  * ahead ledger this version can read; atomic (the old ledger stays on any

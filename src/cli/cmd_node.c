@@ -20,12 +20,15 @@ static void usage(FILE *f)
 	fprintf(f, "usage: ahead node ls [--db URL] [-o table|json]\n"
 		   "       ahead node describe NAME [--db URL] [-o table|json]\n"
 		   "       ahead node cordon NAME [--db URL]\n"
-		   "       ahead node uncordon NAME [--db URL]\n\n"
+		   "       ahead node uncordon NAME [--db URL]\n"
+		   "       ahead node drain NAME [--db URL]\n\n"
 		   "The nodes of a fleet: hosts whose `ahead serve --join URL` registered their\n"
 		   "capacity and labels on the etcd ledger URL. A node is up while the daemon\n"
 		   "serving it renews its etcd lease; its record stays when it is down.\n"
-		   "cordon marks a node to take nothing new (kept across its restarts);\n"
-		   "uncordon clears it. Placing allocations on nodes is not built yet.\n\n"
+		   "cordon marks a node to take nothing new (kept across its restarts); drain\n"
+		   "cordons it and has the daemons move its allocations to other nodes of their\n"
+		   "pools where they fit whole (what fits nowhere stays); uncordon clears both.\n"
+		   "A pool with `nodes = SELECTOR` in the policy spans the up nodes that match.\n\n"
 		   "  --db URL      the etcd ledger, etcd://HOST:PORT[,HOST:PORT...]/PREFIX\n"
 		   "                (default $AHEAD_DB)\n"
 		   "  -o FORMAT     table (default) or json\n"
@@ -59,6 +62,8 @@ static void labels_text(const ah_node *n, char *buf, size_t len)
 
 static const char *state_of(const ah_node *n)
 {
+	if (n->draining)
+		return n->up ? "up,draining" : "down,draining";
 	return n->up ? (n->cordoned ? "up,cordoned" : "up") : (n->cordoned ? "down,cordoned" : "down");
 }
 
@@ -69,8 +74,8 @@ static void print_list(const ah_node_list *l)
 		return;
 	}
 	ah_cli_table t;
-	ah_cli_table_init(&t, 6, 0);
-	ah_cli_table_addv(&t, "NODE", "STATE", "CAPACITY", "LABELS", "INSTANCE", "LEASE LEFT");
+	ah_cli_table_init(&t, 7, 0);
+	ah_cli_table_addv(&t, "NODE", "STATE", "CAPACITY", "LABELS", "PLACED", "INSTANCE", "LEASE LEFT");
 	for (int i = 0; i < l->n; i++) {
 		const ah_node *n = &l->node[i];
 		char cap[512], lab[1024], ttl[24] = "-";
@@ -78,7 +83,9 @@ static void print_list(const ah_node_list *l)
 		labels_text(n, lab, sizeof lab);
 		if (n->up && n->lease_ttl_s >= 0)
 			snprintf(ttl, sizeof ttl, "%" PRId64 "s", n->lease_ttl_s);
-		ah_cli_table_addv(&t, n->spec.name, state_of(n), cap, lab, n->up ? n->instance : "-", ttl);
+		char placed[16];
+		snprintf(placed, sizeof placed, "%d", n->placed);
+		ah_cli_table_addv(&t, n->spec.name, state_of(n), cap, lab, placed, n->up ? n->instance : "-", ttl);
 	}
 	ah_cli_table_print(&t, stdout);
 	ah_cli_table_fini(&t);
@@ -104,7 +111,7 @@ static void print_one(const ah_node *n)
 	}
 	printf("registered:  %s by %s (that host's clock)\n", when, n->registered_by[0] ? n->registered_by : "-");
 	printf("record:      revision %" PRId64 "\n", n->record_revision);
-	printf("placed:      - (placement on nodes is not built yet)\n");
+	printf("placed:      %d allocation%s\n", n->placed, n->placed == 1 ? "" : "s");
 }
 
 static int emit(json_t *o)
@@ -163,13 +170,13 @@ int ah_cmd_node(int argc, char **argv)
 		usage(stdout);
 		return AH_EXIT_OK;
 	}
-	static const char *const subs[] = {"ls", "describe", "cordon", "uncordon"};
+	static const char *const subs[] = {"ls", "describe", "cordon", "uncordon", "drain"};
 	int sub = -1;
-	for (int i = 0; argc >= 2 && i < 4; i++)
+	for (int i = 0; argc >= 2 && i < 5; i++)
 		if (!strcmp(argv[1], subs[i]))
 			sub = i;
 	if (sub < 0) {
-		ah_cli_err("node", "%s%s; the subcommands are ls, describe, cordon, uncordon",
+		ah_cli_err("node", "%s%s; the subcommands are ls, describe, cordon, uncordon, drain",
 			   argc < 2 ? "missing subcommand" : "unknown subcommand ", argc < 2 ? "" : argv[1]);
 		usage(stderr);
 		return AH_EXIT_USAGE;
@@ -193,11 +200,14 @@ int ah_cmd_node(int argc, char **argv)
 	if (sub <= 1)
 		return list_or_describe(db, name, fmt);
 	char err[768] = "";
-	int rc = ah_service_node_cordon(db, name, sub == 2, err, sizeof err);
+	int rc = ah_service_node_cordon(db, name, sub != 3, sub == 4, err, sizeof err);
 	if (rc < 0) {
 		ah_cli_err("node", "%s", err);
 		return exit_for(rc);
 	}
-	printf("node %s %s\n", name, sub == 2 ? "cordoned: it takes nothing new" : "uncordoned");
+	printf("node %s %s\n", name,
+	       sub == 2   ? "cordoned: it takes nothing new"
+	       : sub == 4 ? "draining: it takes nothing new, and its allocations move to other nodes where they fit"
+			  : "uncordoned");
 	return AH_EXIT_OK;
 }

@@ -9,6 +9,7 @@
 
 #include "ahead/error.h"
 #include "ahead/id.h"
+#include "ahead/server.h"
 #include "server/api_int.h"
 
 /* ---- versions ---- */
@@ -310,6 +311,25 @@ static int sync_event(void *ctx, const ah_event_row *ev)
 	return 0;
 }
 
+/* Pools on nodes: the engine told of the nodes each second (moves off a
+ * down or draining node are logged; an etcd error once until it clears). */
+static void nodes_sync(ah_api *a, int64_t now_ns, int64_t mono_ns)
+{
+	ah_node_moves m;
+	char err[320] = "";
+	int rc = ah_service_nodes_sync(a->svc, now_ns, mono_ns, &m, err, sizeof err);
+	if (rc < 0) {
+		if (!a->nodes_err)
+			ah_log(AH_LOG_WARN, "msg=nodes_unavailable err=\"%s\"", err[0] ? err : ah_strerror(rc));
+		a->nodes_err = true;
+		return;
+	}
+	a->nodes_err = false;
+	if (m.moved || m.requeued || m.evicted)
+		ah_log(AH_LOG_INFO, "msg=nodes_moved moved=%d requeued=%d evicted=%d left=%d", m.moved, m.requeued,
+		       m.evicted, m.left);
+}
+
 int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out)
 {
 	ah_service_follow_out o;
@@ -341,6 +361,7 @@ int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_
 			a->follow_down_mono_ns = mono_ns;
 		snprintf(a->follow_err, sizeof a->follow_err, "%s", o.err);
 	}
+	nodes_sync(a, now_ns, mono_ns);
 	if (out)
 		*out = o;
 	return rc;

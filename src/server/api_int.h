@@ -73,6 +73,7 @@ struct ah_api {
 	int64_t follow_lag_ns;      /* the last catch-up's */
 	int64_t follow_down_mono_ns; /* since when the watch is down (CLOCK_MONOTONIC; 0: up) */
 	char follow_err[256];
+	bool nodes_err;          /* the last node sync failed (logged once) */
 	char errbuf[512];
 };
 

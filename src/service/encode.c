@@ -166,6 +166,7 @@ json_t *ah_json_allocation(const ah_policy *pol, const ah_engine_item *it)
 	json_object_set_new(o, it->queued ? "deadline" : "lease_expires", ah_json_time(it->expires_ns));
 	json_object_set_new(o, "params", params_text_json(it->params, false));
 	json_object_set_new(o, "ahead_params", params_text_json(it->params, true));
+	json_object_set_new(o, "node", it->node && *it->node ? ah_json_text(it->node) : json_null());
 	return o;
 }
 
@@ -589,8 +590,8 @@ json_t *ah_json_node(const ah_node *n)
 		json_object_set_new(cap, n->spec.dim[i], json_integer(n->spec.capacity[i]));
 	for (int i = 0; i < n->spec.n_labels; i++)
 		json_object_set_new(lab, n->spec.labels[i].key, ah_json_text(n->spec.labels[i].value));
-	return json_pack("{s:o,s:b,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "name", ah_json_text(n->spec.name), "up",
-			 n->up, "cordoned", n->cordoned, "capacity", cap, "labels", lab, "instance",
+	return json_pack("{s:o,s:b,s:b,s:b,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "name", ah_json_text(n->spec.name), "up",
+			 n->up, "cordoned", n->cordoned, "draining", n->draining, "placed", n->placed, "capacity", cap, "labels", lab, "instance",
 			 n->up ? ah_json_text(n->instance) : json_null(), "pid", n->up ? json_integer(n->pid) : json_null(),
 			 "lease_ttl_s", n->up && n->lease_ttl_s >= 0 ? json_integer(n->lease_ttl_s) : json_null(),
 			 "registered_by", ah_json_text(n->registered_by), "registered",

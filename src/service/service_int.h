@@ -60,6 +60,11 @@ struct ah_service {
 	struct ah_election *elect; /* etcd: the shaper election (service_ledger.c), made at the first step */
 	struct ah_etcd_watch *watch; /* etcd: the head watch (service_watch.c), made by ah_service_watch_fd */
 	bool watch_tried;
+	/* pools on nodes (service_node.c): the node list last given to which
+	 * engine (a new engine, after a policy change, is told again), and when */
+	const ah_engine *nodes_eng;
+	uint64_t nodes_sig;
+	int64_t nodes_sync_ns;
 	long long watch_base;     /* the revision the stream was (re)started after */
 	int64_t watch_behind_ns;  /* since when the view is ahead of what the watch reported (0: it is not) */
 	int64_t published_ns;     /* when the view was last published on the instance key */

@@ -130,9 +130,100 @@ int ah_service_node_list(const char *path, ah_node_list *out, char *err, size_t 
 	return rc < 0 ? rc : ah_node_list_get(endpoints, prefix, node_timeout(), out, err, errlen);
 }
 
-int ah_service_node_cordon(const char *path, const char *name, bool cordoned, char *err, size_t errlen)
+int ah_service_node_cordon(const char *path, const char *name, bool cordoned, bool draining, char *err,
+			   size_t errlen)
 {
 	char endpoints[1024], prefix[256];
 	int rc = node_url(path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, errlen);
-	return rc < 0 ? rc : ah_node_set_cordon(endpoints, prefix, name, cordoned, node_timeout(), err, errlen);
+	return rc < 0 ? rc
+		      : ah_node_set_cordon(endpoints, prefix, name, cordoned, draining, node_timeout(), err, errlen);
+}
+
+/* ---- the engine's view of the nodes ------------------------------------ */
+
+#define NODES_RESYNC_NS INT64_C(5000000000)
+
+static bool any_node_pool(const ah_policy *p)
+{
+	for (int i = 0; i < p->n_pools; i++)
+		if (p->pools[i].nodes[0])
+			return true;
+	return false;
+}
+
+/* A record's capacity in the policy's dimensions (by name; others 0). */
+static void node_to_engine(const ah_dimset *ds, const ah_node *n, ah_engine_node *out)
+{
+	memset(out, 0, sizeof *out);
+	out->name = n->spec.name;
+	for (int i = 0; i < n->spec.n_dims; i++) {
+		int d = ah_dimset_find(ds, n->spec.dim[i]);
+		if (d >= 0)
+			out->capacity.v[d] = n->spec.capacity[i];
+	}
+	out->labels = n->spec.labels;
+	out->n_labels = n->spec.n_labels;
+	out->up = n->up;
+	out->cordoned = n->cordoned;
+	out->draining = n->draining;
+}
+
+/* What a change of the list is told by: every field the engine reads. */
+static uint64_t list_sig(const ah_engine_node *v, int n)
+{
+	uint64_t h = 1469598103934665603ull;
+#define MIX(p, len)                                                                                                   \
+	do {                                                                                                           \
+		const unsigned char *b_ = (const unsigned char *)(p);                                                  \
+		for (size_t k_ = 0; k_ < (len); k_++)                                                                  \
+			h = (h ^ b_[k_]) * 1099511628211ull;                                                           \
+	} while (0)
+	for (int i = 0; i < n; i++) {
+		MIX(v[i].name, strlen(v[i].name) + 1);
+		MIX(&v[i].capacity, sizeof v[i].capacity);
+		MIX(v[i].labels, sizeof(ah_label) * (size_t)v[i].n_labels);
+		bool f[3] = {v[i].up, v[i].cordoned, v[i].draining};
+		MIX(f, sizeof f);
+	}
+#undef MIX
+	return h;
+}
+
+int ah_service_nodes_sync(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_node_moves *out, char *err,
+			  size_t errlen)
+{
+	if (!s)
+		return AH_EINVAL;
+	ah_node_moves m = {0};
+	int rc = 0;
+	ah_node_list *l = NULL;
+	ah_engine_node *v = NULL;
+	if (!ah_ledger_is_etcd(s->led) || !any_node_pool(s->pol) || s->in_batch)
+		goto out;
+	l = calloc(1, sizeof *l);
+	v = calloc(AH_NODES_MAX, sizeof *v);
+	if (!l || !v) {
+		rc = AH_ENOMEM;
+		goto out;
+	}
+	if ((rc = ah_node_list_of(s->led, l, err, errlen)) < 0)
+		goto out;
+	for (int i = 0; i < l->n; i++)
+		node_to_engine(&s->pol->dims, &l->node[i], &v[i]);
+	uint64_t sig = list_sig(v, l->n);
+	if (s->nodes_eng == s->eng && sig == s->nodes_sig && mono_ns - s->nodes_sync_ns < NODES_RESYNC_NS)
+		goto out;
+	if ((rc = ah_engine_set_nodes(s->eng, v, l->n, now_ns, &m)) < 0) {
+		snprintf(err, errlen, "placing on nodes: %s", ah_strerror(rc));
+		goto out;
+	}
+	s->nodes_eng = s->eng;
+	s->nodes_sig = sig;
+	s->nodes_sync_ns = mono_ns;
+out:
+	free(l);
+	free(v);
+	if (!rc && out)
+		*out = m;
+	return rc;
 }

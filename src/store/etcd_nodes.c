@@ -15,9 +15,15 @@
 
 #define NODE_CAS_TRIES 5
 
+/* Copies what fits (truncation is the caller's bound, not an error). */
 static void copy(char *dst, size_t n, const char *src)
 {
-	snprintf(dst, n, "%s", src ? src : "");
+	if (!n)
+		return;
+	size_t k = src ? strnlen(src, n - 1) : 0;
+	if (k)
+		memcpy(dst, src, k);
+	dst[k] = 0;
 }
 
 /* ---- the record -------------------------------------------------------- */
@@ -34,9 +40,9 @@ char *ah_node_record_encode(const ah_node *n)
 	char when[48] = "";
 	if (n->registered_ns > 0)
 		ah_time_format_exact(n->registered_ns, when, sizeof when);
-	json_t *o = json_pack("{ss,so,so,so,sb,ss,ss,sI}", "name", n->spec.name, "capacity", cap, "units", units,
+	json_t *o = json_pack("{ss,so,so,so,sb,sb,ss,ss,sI}", "name", n->spec.name, "capacity", cap, "units", units,
 			      "labels", lab, "cordoned",
-			      n->cordoned, "registered_by", n->registered_by, "registered", when, "registered_ns",
+			      n->cordoned, "draining", n->draining, "registered_by", n->registered_by, "registered", when, "registered_ns",
 			      (json_int_t)n->registered_ns);
 	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL; /* labels keep their order */
 	json_decref(o);
@@ -122,6 +128,9 @@ int ah_node_record_decode(const char *text, ah_node *out, char *err, size_t errl
 	    (rc = decode_labels(json_object_get(o, "labels"), n, err, errlen)) < 0)
 		goto out;
 	n->cordoned = json_is_true(json_object_get(o, "cordoned"));
+	n->draining = json_is_true(json_object_get(o, "draining"));
+	if (n->draining)
+		n->cordoned = true;
 	copy(n->registered_by, sizeof n->registered_by, json_string_value(json_object_get(o, "registered_by")));
 	n->registered_ns = (int64_t)json_integer_value(json_object_get(o, "registered_ns"));
 	n->lease_ttl_s = -1;
@@ -197,7 +206,7 @@ static int read_records(etcd_client *c, const char *prefix, ah_node_list *st, ch
 }
 
 /* Marks the nodes the live instance keys name as up. */
-static void read_liveness(etcd_client *c, const char *prefix, ah_node_list *st)
+static void read_liveness(etcd_client *c, const char *prefix, ah_node_list *st, bool ttl)
 {
 	char key[256];
 	snprintf(key, sizeof key, "%s/inst/", prefix);
@@ -219,12 +228,37 @@ static void read_liveness(etcd_client *c, const char *prefix, ah_node_list *st)
 			n->up = true;
 			copy(n->instance, sizeof n->instance, inst);
 			n->pid = (long)json_integer_value(json_object_get(j, "pid"));
-			json_t *rq = json_pack("{sI}", "ID", (json_int_t)etcd_i64(kv, "lease")), *t = NULL;
+			json_t *rq = ttl ? json_pack("{sI}", "ID", (json_int_t)etcd_i64(kv, "lease")) : NULL, *t = NULL;
 			if (rq && etcd_call(c, "/v3/lease/timetolive", rq, &t) == 0)
 				n->lease_ttl_s = etcd_i64(t, "TTL");
 			json_decref(rq);
 			json_decref(t);
 		}
+		json_decref(j);
+		free(v);
+	}
+	json_decref(r);
+}
+
+/* How many live allocations each node holds (their rows' "nd"). */
+static void count_placed(etcd_client *c, const char *prefix, ah_node_list *st)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s/s/a/", prefix);
+	json_t *r = NULL;
+	if (range_prefix(c, key, &r) < 0)
+		return;
+	json_t *kv;
+	size_t i;
+	json_array_foreach(json_object_get(r, "kvs"), i, kv)
+	{
+		char id[32] = "", *v = NULL;
+		kv_text(kv, strlen(key), id, sizeof id, &v);
+		json_t *j = v ? json_loads(v, 0, NULL) : NULL;
+		const char *node = json_string_value(json_object_get(j, "nd"));
+		for (int k = 0; node && k < st->n; k++)
+			if (!strcmp(st->node[k].spec.name, node))
+				st->node[k].placed++;
 		json_decref(j);
 		free(v);
 	}
@@ -244,11 +278,31 @@ int ah_node_list_get(const char *endpoints, const char *prefix, long timeout_ms,
 	copy(st->prefix, sizeof st->prefix, prefix);
 	if ((rc = read_records(c, prefix, st, err, errlen)) < 0)
 		goto out;
-	read_liveness(c, prefix, st);
+	read_liveness(c, prefix, st, true);
+	count_placed(c, prefix, st);
 	qsort(st->node, (size_t)st->n, sizeof st->node[0], by_name);
 	memcpy(out, st, sizeof *st);
 out:
 	etcd_client_free(c);
+	free(st);
+	return rc;
+}
+
+int ah_node_list_of(ah_ledger *l, ah_node_list *out, char *err, size_t errlen)
+{
+	if (!l || !out || !ah_ledger_is_etcd(l))
+		return AH_EINVAL;
+	etcd_ledger *m = (etcd_ledger *)l;
+	ah_node_list *st = calloc(1, sizeof *st);
+	if (!st)
+		return AH_ENOMEM;
+	copy(st->prefix, sizeof st->prefix, m->prefix);
+	int rc = read_records(m->c, m->prefix, st, err, errlen);
+	if (rc == 0) {
+		read_liveness(m->c, m->prefix, st, false);
+		qsort(st->node, (size_t)st->n, sizeof st->node[0], by_name);
+		memcpy(out, st, sizeof *st);
+	}
 	free(st);
 	return rc;
 }
@@ -379,9 +433,11 @@ int ah_node_register(ah_ledger *l, const ah_node_spec *spec, int64_t wall_ns, ch
 		if ((rc = record_get(m->c, key, n, &rev, err, errlen)) < 0 && rc != AH_EPARSE)
 			goto out;
 		bool cordoned = rc == 0 && rev > 0 && n->cordoned; /* an operator's cordon outlives restarts */
+		bool draining = rc == 0 && rev > 0 && n->draining;
 		memset(n, 0, sizeof *n);
 		n->spec = *spec;
 		n->cordoned = cordoned;
+		n->draining = draining;
 		copy(n->registered_by, sizeof n->registered_by, m->inst_key + strlen(m->prefix) + strlen("/inst/"));
 		n->registered_ns = wall_ns;
 		if ((rc = record_cas(m->c, key, n, rev, err, errlen)) <= 0)
@@ -402,8 +458,8 @@ out:
 	return rc;
 }
 
-int ah_node_set_cordon(const char *endpoints, const char *prefix, const char *name, bool cordoned, long timeout_ms,
-		       char *err, size_t errlen)
+int ah_node_set_cordon(const char *endpoints, const char *prefix, const char *name, bool cordoned, bool draining,
+		       long timeout_ms, char *err, size_t errlen)
 {
 	if (!endpoints || !prefix || !name)
 		return AH_EINVAL;
@@ -427,7 +483,8 @@ int ah_node_set_cordon(const char *endpoints, const char *prefix, const char *na
 			rc = AH_ENOENT;
 			goto out;
 		}
-		n->cordoned = cordoned;
+		n->cordoned = cordoned || draining;
+		n->draining = draining;
 		if ((rc = record_cas(c, key, n, rev, err, errlen)) <= 0)
 			break;
 	}
