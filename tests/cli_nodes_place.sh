@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Pools on nodes (docs/PLACEMENT.md "Pools on nodes"): one etcd member
+# (loopback ports 23920/23921, started and stopped here; skipped without
+# etcd) and three `ahead serve --join` posing as three nodes of 4 cores
+# each (zones a, b, a), under a policy whose pool `edge` spans every node:
+#   - the pool's capacity is the nodes' sum; allocations are placed on one
+#     node each, a workload's spread across nodes; a request bigger than any
+#     node is refused; checked from etcd's own rows (every row names a node,
+#     no node holds more than its capacity);
+#   - a cordoned node takes nothing new;
+#   - under load from clients with idempotency keys on the other two
+#     instances, a node killed with SIGKILL has its allocations re-placed or
+#     queued once its lease lapses (TTL 10 s), and nothing new is placed on
+#     it meanwhile; no node is ever over its capacity;
+#   - drain moves a node's allocations to others where they fit, with no
+#     over-commit anywhere; uncordon clears it.
+set -u
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/etcd_lib.sh"
+etcd_need
+trap 'kill -9 $(cat "$T"/pids 2>/dev/null) 2>/dev/null; etcd_stop; rm -rf "$T"' EXIT
+etcd_start 1 23920 "$T/etcd" || { echo "FAIL etcd did not start"; exit 1; }
+cat >"$T/policy.ini" <<'INI'
+[ahead]
+lease_ttl = 1h
+queue_timeout = 10m
+[pool edge]
+nodes = *
+spread = zone
+[class c]
+priority = 1
+[tenant t]
+INI
+python3 -u - "$A" "$T" "$ETCD_EP" "$ETCDCTL_BIN" "$ETCD_URLS" <<'PY'
+import json, os, subprocess, sys, threading, time
+
+sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
+from cluster_lib import Checks, Serve, req, until  # noqa: E402
+
+A, T, EP, ETCDCTL, URLS = sys.argv[1:6]
+PFX = "/place"
+DB = "etcd://%s%s" % (EP, PFX)
+CAP = {"edge-1": 4000, "edge-2": 4000, "edge-3": 4000}
+C = Checks()
+ok = C.ok
+subprocess.run([A, "policy", "apply", os.path.join(T, "policy.ini"), "--db", DB], check=True, capture_output=True,
+               timeout=60)
+
+
+def node(i, name, zone):
+    return Serve(A, T, i, ["--policy", os.path.join(T, "policy.ini"), "--join", DB, "--node-name", name,
+                           "--node-labels", "zone=" + zone, "--node-capacity", "cpu=4,memory=8Gi",
+                           "--shadow-db", os.path.join(T, "shadow%d.db" % i)])
+
+
+def cli(*args, timeout=60):
+    return subprocess.run([A] + list(args), capture_output=True, text=True, timeout=timeout)
+
+
+def etcd_rows():
+    """Live allocations from etcd's own data: {id: (node, cpu milli)}."""
+    out = subprocess.run([ETCDCTL, "--endpoints", URLS, "--command-timeout", "10s", "get", "--prefix", PFX + "/s/a/"],
+                         env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise SystemExit("FAIL etcdctl get: %s" % out.stderr)
+    lines = out.stdout.split("\n")
+    rows = {}
+    for i in range(0, len(lines) - 1, 2):
+        r = json.loads(lines[i + 1])
+        cpu = 0
+        for part in r["r"].split(","):
+            k, _, v = part.partition("=")
+            if k == "cpu":
+                cpu = int(v[:-1]) if v.endswith("m") else int(float(v) * 1000)
+        rows[r["id"]] = (r.get("nd"), cpu)
+    return rows
+
+
+def per_node(rows):
+    use = {}
+    for nd, cpu in rows.values():
+        use[nd] = use.get(nd, 0) + cpu
+    return use
+
+
+def overcommit(rows):
+    return {n: u for n, u in per_node(rows).items() if n is None or u > CAP.get(n, 0)}
+
+
+n1 = node(0, "edge-1", "a").start(token_file=os.path.join(T, "token"))
+n2 = node(1, "edge-2", "b").start()
+n3 = node(2, "edge-3", "a").start()
+TOK = open(os.path.join(T, "token")).read().strip()
+
+
+def call(inst, method, path, body=None, key=None):
+    try:
+        return req(inst.port, TOK, method, path, body, key=key)
+    except OSError:
+        return None, None
+
+
+def pool_cpu(inst):
+    st, j = call(inst, "GET", "/v1/pools/edge")
+    return j.get("dimensions", {}).get("cpu", {}).get("capacity") if st == 200 else None
+
+
+# the pool's capacity is its nodes' sum, once each instance read the list
+t = until(lambda: all(pool_cpu(n) == 12000 for n in (n1, n2, n3)), 15, 0.2)
+ok("pool edge spans the three nodes: 12 cores, on every instance", t is not None, [pool_cpu(n) for n in (n1, n2, n3)])
+
+granted = []
+for i in range(6):
+    st, j = call([n1, n2, n3][i % 3], "POST", "/v1/allocations",
+                 {"tenant": "t", "pool": "edge", "resources": {"cpu": "1"}, "workload": "web"}, key="w%d" % i)
+    if st in (200, 201) and j.get("outcome") == "granted":
+        granted.append(j["id"])
+ok("six 1-core allocations of one workload granted", len(granted) == 6, granted)
+rows = etcd_rows()
+use = per_node(rows)
+ok("each row in etcd names its node", all(rows[i][0] in CAP for i in granted), rows)
+ok("workload web is spread across zones (3 in zone b's one node, 3 in zone a) and nodes (zone a's two share)",
+   use.get("edge-2") == 3000 and use.get("edge-1", 0) + use.get("edge-3", 0) == 3000
+   and min(use.get("edge-1", 0), use.get("edge-3", 0)) >= 1000, use)
+st, j = call(n2, "GET", "/v1/allocations/%d" % granted[0])
+ok("GET /v1/allocations/ID says where it is placed", st == 200 and j.get("node") in CAP, j)
+st, j = call(n2, "POST", "/v1/allocations", {"tenant": "t", "pool": "edge", "resources": {"cpu": "5"}}, key="big")
+ok("5 cores (above any node's 4) is refused as exceeding capacity",
+   st is not None and st >= 400 and "exceeds" in json.dumps(j), (st, j))
+d = cli("node", "ls", "--db", DB, "-o", "json")
+dj = {n["name"]: n for n in json.loads(d.stdout)["nodes"]} if d.returncode == 0 else {}
+ok("node ls counts what is placed on each", {n: dj.get(n, {}).get("placed") for n in CAP}
+   == {n: use.get(n, 0) // 1000 for n in CAP}, (dj, use))
+
+# cordon: nothing new on edge-2
+r = cli("node", "cordon", "edge-2", "--db", DB)
+ok("cordon edge-2", r.returncode == 0, r.stderr)
+time.sleep(2.5)  # each instance reads the list each second
+new = []
+for i in range(4):
+    st, j = call([n1, n2, n3][i % 3], "POST", "/v1/allocations",
+                 {"tenant": "t", "pool": "edge", "resources": {"cpu": "500m"}}, key="c%d" % i)
+    if st in (200, 201) and j.get("outcome") == "granted":
+        new.append(j["id"])
+rows = etcd_rows()
+ok("four more granted, none on cordoned edge-2", len(new) == 4 and all(rows[i][0] != "edge-2" for i in new),
+   [rows.get(i) for i in new])
+cli("node", "uncordon", "edge-2", "--db", DB)
+
+# load on n1 and n2 while edge-3 is killed
+stop = threading.Event()
+lock = threading.Lock()
+log = []  # (monotonic time granted, id)
+
+
+def client(inst, tag):
+    k = 0
+    while not stop.is_set():
+        k += 1
+        key = "%s-%d" % (tag, k)
+        st, j = call(inst, "POST", "/v1/allocations",
+                     {"tenant": "t", "pool": "edge", "resources": {"cpu": "100m"}}, key=key)
+        if st in (200, 201, 202) and j and j.get("outcome") in ("granted", "queued"):
+            with lock:
+                log.append((time.monotonic(), j["id"], j.get("outcome")))
+            for _ in range(50):  # a queued one is cancelled; 503 (a commit raced another instance's): again
+                ds, _ = call(inst, "DELETE", "/v1/allocations/%d" % j["id"])
+                if ds != 503:
+                    break
+                time.sleep(0.05)
+        time.sleep(0.05)
+
+
+threads = [threading.Thread(target=client, args=(n, "l%d" % i)) for i, n in enumerate((n1, n2))]
+for th in threads:
+    th.start()
+time.sleep(1)
+rows = etcd_rows()
+on3 = [i for i, (nd, _) in rows.items() if nd == "edge-3" and i in granted + new]  # not the load's own
+ok("edge-3 holds allocations before it dies", len(on3) >= 1, rows)
+t0 = time.monotonic()
+n3.proc.kill()
+n3.proc.wait()
+
+
+def down():
+    r = cli("node", "ls", "--db", DB, "-o", "json")
+    return r.returncode == 0 and not {n["name"]: n for n in json.loads(r.stdout)["nodes"]}["edge-3"]["up"]
+
+
+until(down, 20, 0.2)
+t_down = time.monotonic() - t0
+moved = until(lambda: not any(nd == "edge-3" for nd, _ in etcd_rows().values()), 20, 0.2)
+t_moved = time.monotonic() - t0
+# load goes on; nothing lands on the dead node meanwhile (polled from etcd)
+landed = 0
+for _ in range(10):
+    landed += sum(1 for nd, _ in etcd_rows().values() if nd == "edge-3")
+    time.sleep(0.3)
+stop.set()
+for th in threads:
+    th.join()
+print("edge-3: down %.1f s after its SIGKILL, its allocations off it %.1f s after (lease TTL 10 s)"
+      % (t_down, t_moved))
+ok("a killed node's allocations are re-placed or queued within its lease TTL + 2 s (sync each second)",
+   moved is not None and t_moved <= 12, (t_down, t_moved))
+rows = etcd_rows()
+ok("... its allocations are still there, placed on live nodes or queued",
+   all(i in rows and rows[i][0] in ("edge-1", "edge-2") or i not in rows for i in on3), [rows.get(i) for i in on3])
+st, q = call(n1, "GET", "/v1/queue")
+queued = {x["id"] for x in q.get("items", [])} if isinstance(q, dict) else set()
+ok("... none lost: each of them is live on a node or queued again", all(i in rows or i in queued for i in on3),
+   (on3, sorted(rows), sorted(queued)))
+ok("nothing was placed on the dead node while the load went on (10 polls over 3 s)", landed == 0, landed)
+ok("load went on: allocations were granted during the outage",
+   sum(1 for t, _, o in log if t > t0 and o == "granted") > 20, len(log))
+ok("no node over its capacity after the outage (from etcd)", not overcommit(rows), per_node(rows))
+
+# edge-3 back (its allocations stay where they went); then drain edge-1:
+# its allocations move to edge-3, which has room for them
+n3 = node(2, "edge-3", "a").start()
+until(lambda: all(pool_cpu(n) == 12000 for n in (n1, n2)), 15, 0.2)
+rows = etcd_rows()
+on1 = [i for i, (nd, _) in rows.items() if nd == "edge-1"]
+r = cli("node", "drain", "edge-1", "--db", DB)
+ok("drain edge-1", r.returncode == 0 and "draining" in r.stdout, r.stdout + r.stderr)
+t = until(lambda: not any(nd == "edge-1" for nd, _ in etcd_rows().values()), 10, 0.2)
+rows = etcd_rows()
+ok("drain moved every allocation off edge-1 to nodes with room", t is not None and on1
+   and all(rows.get(i, (None,))[0] in ("edge-2", "edge-3") for i in on1), (on1, per_node(rows)))
+ok("... with no node over its capacity", not overcommit(rows), per_node(rows))
+d = cli("node", "describe", "edge-1", "--db", DB)
+ok("describe shows it draining, with nothing placed", "draining" in d.stdout and "placed:      0" in d.stdout,
+   d.stdout)
+r = cli("node", "uncordon", "edge-1", "--db", DB)
+d = cli("node", "ls", "--db", DB, "-o", "json")
+e1 = {n["name"]: n for n in json.loads(d.stdout)["nodes"]}.get("edge-1", {})
+ok("uncordon clears the drain", r.returncode == 0 and not e1.get("draining") and not e1.get("cordoned"), e1)
+for n in (n1, n2, n3):
+    n.stop()
+C.finish()
+PY
