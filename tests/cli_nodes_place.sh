@@ -13,14 +13,21 @@
 #     queued once its lease lapses (TTL 10 s), and nothing new is placed on
 #     it meanwhile; no node is ever over its capacity;
 #   - drain moves a node's allocations to others where they fit, with no
-#     over-commit anywhere; uncordon clears it.
+#     over-commit anywhere; uncordon clears it;
+#   - each node enforces what lands on it ([linux] enforce_api = dry-run:
+#     cgroups made, no limit written): an allocation's cgroup is under its
+#     node's daemon's parent (PARENT/NODE/alloc-ID) whoever granted it, and
+#     moves with it (checked on the cgroup v1 cpu mount; root only, else
+#     said and skipped).
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd_lib.sh"
 etcd_need
-trap 'kill -9 $(cat "$T"/pids 2>/dev/null) 2>/dev/null; etcd_stop; rm -rf "$T"' EXIT
+CGP=ahead-test-place-$$
+cg_clean() { for m in /sys/fs/cgroup/*/"$CGP"; do [ -d "$m" ] && find "$m" -depth -type d -exec rmdir {} + 2>/dev/null; done; }
+trap 'kill -9 $(cat "$T"/pids 2>/dev/null) 2>/dev/null; etcd_stop; cg_clean; rm -rf "$T"' EXIT
 etcd_start 1 23920 "$T/etcd" || { echo "FAIL etcd did not start"; exit 1; }
-cat >"$T/policy.ini" <<'INI'
+cat >"$T/policy.ini" <<INI
 [ahead]
 lease_ttl = 1h
 queue_timeout = 10m
@@ -30,14 +37,23 @@ spread = zone
 [class c]
 priority = 1
 [tenant t]
+[linux]
+interval = 200ms
+host = no
+max_cgroups = 0
+enforce_api = dry-run
+api_cgroup_parent = $CGP
 INI
-python3 -u - "$A" "$T" "$ETCD_EP" "$ETCDCTL_BIN" "$ETCD_URLS" <<'PY'
+CPU_MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/mounts)
+[ "$(id -u)" = 0 ] && [ -n "$CPU_MNT" ] || CPU_MNT=
+python3 -u - "$A" "$T" "$ETCD_EP" "$ETCDCTL_BIN" "$ETCD_URLS" "$CPU_MNT/$CGP" <<'PY'
 import json, os, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
 from cluster_lib import Checks, Serve, req, until  # noqa: E402
 
-A, T, EP, ETCDCTL, URLS = sys.argv[1:6]
+A, T, EP, ETCDCTL, URLS, CGDIR = sys.argv[1:7]
+CGDIR = CGDIR if CGDIR.startswith("/sys/") else None
 PFX = "/place"
 DB = "etcd://%s%s" % (EP, PFX)
 CAP = {"edge-1": 4000, "edge-2": 4000, "edge-3": 4000}
@@ -236,6 +252,33 @@ r = cli("node", "uncordon", "edge-1", "--db", DB)
 d = cli("node", "ls", "--db", DB, "-o", "json")
 e1 = {n["name"]: n for n in json.loads(d.stdout)["nodes"]}.get("edge-1", {})
 ok("uncordon clears the drain", r.returncode == 0 and not e1.get("draining") and not e1.get("cordoned"), e1)
+
+
+def cgroups():
+    """{node: set of allocation ids} from the cgroup v1 cpu mount."""
+    out = {}
+    for n in CAP:
+        d = os.path.join(CGDIR, n)
+        out[n] = {int(x[6:]) for x in os.listdir(d) if x.startswith("alloc-")} if os.path.isdir(d) else set()
+    return out
+
+
+def matches():
+    rows, cg = etcd_rows(), cgroups()
+    want = {n: {i for i, (nd, _) in rows.items() if nd == n} for n in CAP}
+    return want == cg, want, cg
+
+
+if CGDIR:
+    t = until(lambda: matches()[0], 10, 0.2)
+    good, want, cg = matches()
+    ok("each allocation's cgroup is made by its node's daemon (PARENT/NODE/alloc-ID), whoever granted it, "
+       "and moved with it", good, (want, cg))
+    logs = [s.log() for s in (n1, n2, n3)]
+    ok("... in dry-run: logged, no limit written", "msg=enforce_dry_run" in "".join(logs)
+       and "why=placed_here" in "".join(logs), "")
+else:
+    print("SKIP: per-node enforcement needs root and a cgroup v1 cpu mount")
 for n in (n1, n2, n3):
     n.stop()
 C.finish()

@@ -128,6 +128,10 @@ bool ah_acg_holds(const ah_alloc_cgroups *s, uint64_t id);
  * in live (n of them, any order) and not held: the cgroups of allocations
  * that ended while no daemon ran. *removed: how many (may be NULL). Ones
  * with tasks left are pending like a drop. */
+/* Like ah_acg_sweep, and drops the held allocations not in live too (a
+ * fleet's node: what moved to another node, or ended there). */
+int ah_acg_retain(ah_alloc_cgroups *s, const uint64_t *live, size_t n_live, size_t *removed, char *err,
+		  size_t errlen);
 int ah_acg_sweep(ah_alloc_cgroups *s, const uint64_t *live, size_t n, size_t *removed, char *err, size_t errlen);
 
 /* What a check tells: a drift found (the allocation, the fields

@@ -83,6 +83,10 @@ typedef struct {
 	/* Telemetry (GET /v1/pools/{name}/history, /metrics): every pool is
 	 * sampled this often, 24 h kept in memory (default 10 s). */
 	int64_t sample_ns;
+	/* The node this daemon serves (`ahead serve --join --node-name`), or
+	 * NULL: its enforcement ([linux] enforce_api) then takes, of pools on
+	 * nodes, only the allocations placed on it, whoever granted them. */
+	const char *node_name;
 } ah_api_opts;
 
 void ah_api_opts_init(ah_api_opts *o);

@@ -496,6 +496,29 @@ static int scan_dir(const char *dir, uint64_t **ids, size_t *n, size_t *cap)
 	return rc;
 }
 
+int ah_acg_retain(ah_alloc_cgroups *s, const uint64_t *live, size_t n_live, size_t *removed, char *err, size_t errlen)
+{
+	if (!s)
+		return AH_EINVAL;
+	size_t dropped = 0, more = 0;
+	int first = 0;
+	for (size_t i = s->n; i-- > 0;) {
+		if (s->item[i].pending || in_list(live, n_live, s->item[i].id))
+			continue;
+		char e2[512] = "";
+		int rc = ah_acg_drop(s, s->item[i].id, e2, sizeof e2);
+		if (rc < 0 && !first) {
+			first = rc;
+			snprintf(err, errlen, "%s", e2);
+		}
+		dropped += rc == 0;
+	}
+	int rc = ah_acg_sweep(s, live, n_live, &more, first ? NULL : err, first ? 0 : errlen);
+	if (removed)
+		*removed = dropped + more;
+	return first ? first : rc;
+}
+
 int ah_acg_sweep(ah_alloc_cgroups *s, const uint64_t *live, size_t n_live, size_t *removed, char *err, size_t errlen)
 {
 	if (!s)

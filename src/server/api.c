@@ -246,6 +246,8 @@ int ah_api_new(ah_service *svc, const ah_api_opts *o, int64_t now_ns, ah_api **o
 		a->opts = *o;
 	else
 		ah_api_opts_init(&a->opts);
+	snprintf(a->node_name, sizeof a->node_name, "%s", a->opts.node_name ? a->opts.node_name : "");
+	a->opts.node_name = NULL; /* borrowed: the copy above is what stays */
 	api_versions_init(&a->ver);
 	a->tokens.checked_ns = INT64_MIN;
 	int rc = api_versions_load(a);

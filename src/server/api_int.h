@@ -74,6 +74,7 @@ struct ah_api {
 	int64_t follow_down_mono_ns; /* since when the watch is down (CLOCK_MONOTONIC; 0: up) */
 	char follow_err[256];
 	bool nodes_err;          /* the last node sync failed (logged once) */
+	char node_name[AH_NAME_MAX]; /* the node this daemon serves ("" off a fleet) */
 	char errbuf[512];
 };
 

@@ -148,7 +148,9 @@ int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
 		goto out;
 	}
 	o->api.policy_path = o->policy_path;
-	if ((rc = ah_api_new(svc, &o->api, now, &api)) < 0) {
+	ah_api_opts ao = o->api;
+	ao.node_name = o->node_name;
+	if ((rc = ah_api_new(svc, &ao, now, &api)) < 0) {
 		snprintf(err, errlen, "cannot start the API: %s (%s)", ah_strerror(rc), ah_service_errmsg(svc));
 		goto out;
 	}

@@ -46,9 +46,21 @@ struct api_enforce {
 
 static json_t *json_limits(const ah_acg_limits *l);
 
-static const char *parent_of(const ah_linux_policy *lp)
+/* The parent of this daemon's allocation cgroups: the policy's, and on a
+ * fleet the node's own below it (PARENT/NODE), so that nodes sharing one
+ * host (a test, a lab) never sweep each other's cgroups. */
+static const char *parent_of(const ah_api *a, const ah_linux_policy *lp, char *buf, size_t len)
 {
-	return lp->api_cgroup_parent[0] ? lp->api_cgroup_parent : "ahead";
+	const char *p = lp->api_cgroup_parent[0] ? lp->api_cgroup_parent : "ahead";
+	if (!a->node_name[0])
+		return p;
+	size_t n = strlen(p);
+	if (n + 1 + strlen(a->node_name) >= len)
+		return p; /* too long to nest: the policy's parent */
+	memcpy(buf, p, n);
+	buf[n] = '/';
+	memcpy(buf + n + 1, a->node_name, strlen(a->node_name) + 1);
+	return buf;
 }
 
 /* off (0), on (1), dry-run (2) for an allocation of class klass. */
@@ -97,7 +109,9 @@ static api_enforce *ensure(ah_api *a)
 	e->a = a;
 	const ah_linux_policy *lp = &P->linux_host;
 	char key[sizeof e->key];
-	snprintf(key, sizeof key, "%s\n%s\n%s", lp->proc_root, lp->cgroup_prefix, parent_of(lp));
+	char pb[AH_LINUX_PARENT_MAX];
+	const char *parent = parent_of(a, lp, pb, sizeof pb);
+	snprintf(key, sizeof key, "%s\n%s\n%s", lp->proc_root, lp->cgroup_prefix, parent);
 	if (e->acg && !strcmp(key, e->key))
 		return e;
 	ah_acg_free(e->acg); /* other roots: the old cgroups are left as they are */
@@ -106,7 +120,7 @@ static api_enforce *ensure(ah_api *a)
 	e->usage = NULL;
 	e->reconciled = false;
 	snprintf(e->key, sizeof e->key, "%s", key);
-	snprintf(e->parent, sizeof e->parent, "%s", parent_of(lp));
+	snprintf(e->parent, sizeof e->parent, "%s", parent);
 	ah_cgroup_roots roots;
 	ah_cgroup_roots_init(&roots);
 	char err[512] = "";
@@ -184,6 +198,19 @@ static void drop_one(api_enforce *e, uint64_t id)
 	}
 }
 
+/* Whether allocation id is this daemon's to enforce: off a fleet, every
+ * one it is told of; on one, of a pool on nodes only one placed on its
+ * node (whoever granted it: placed_here() picks up the others' grants). */
+static bool ours(ah_api *a, uint64_t id)
+{
+	if (!a->node_name[0])
+		return true;
+	ah_engine_item it;
+	if (ah_engine_get(ah_service_engine_get(a->svc), id, &it) < 0 || it.queued)
+		return true; /* ended: dropping it is everyone's */
+	return !it.node[0] || !strcmp(it.node, a->node_name);
+}
+
 void api_enf_on_change(void *ctx, const ah_engine_change *c)
 {
 	ah_api *a = ctx;
@@ -197,7 +224,10 @@ void api_enf_on_change(void *ctx, const ah_engine_change *c)
 	case AH_CHANGE_GRANT:
 	case AH_CHANGE_DEQUEUE:
 	case AH_CHANGE_RESIZE:
-		set_one(a, e, c->id, c->klass, &c->res, ah_change_kind_name(c->kind));
+		if (ours(a, c->id))
+			set_one(a, e, c->id, c->klass, &c->res, ah_change_kind_name(c->kind));
+		else if (ah_acg_holds(e->acg, c->id))
+			drop_one(e, c->id); /* moved to another node */
 		break;
 	case AH_CHANGE_PREEMPT:
 	case AH_CHANGE_EXPIRE:
@@ -301,8 +331,8 @@ typedef struct {
 static int live_one(void *ctx, const ah_engine_item *it)
 {
 	live_ctx *l = ctx;
-	if (it->queued)
-		return 0;
+	if (it->queued || (l->a->node_name[0] && it->node[0] && strcmp(it->node, l->a->node_name)))
+		return 0; /* on another node: that node's daemon enforces it */
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
 		uint64_t *p = realloc(l->ids, cap * sizeof *p);
@@ -442,6 +472,62 @@ static void sample_and_report(ah_api *a, api_enforce *e, const ah_policy *P, int
 		ah_log(AH_LOG_WARN, "msg=enforce_usage_commit_failed err=\"%s\"", ah_strerror(rc));
 }
 
+/* On a fleet: the allocations other instances placed on this node (and
+ * resized, or moved away) since the last look, brought in line; what no
+ * longer lives here is removed. Only differences are written. */
+typedef struct {
+	ah_api *a;
+	api_enforce *e;
+	uint64_t *ids;
+	size_t n, cap;
+	bool oom;
+} here_ctx;
+
+static int here_one(void *ctx, const ah_engine_item *it)
+{
+	here_ctx *h = ctx;
+	if (it->queued || (it->node[0] && strcmp(it->node, h->a->node_name)))
+		return 0;
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 64;
+		uint64_t *p = realloc(h->ids, cap * sizeof *p);
+		if (!p) {
+			h->oom = true;
+			return 1;
+		}
+		h->ids = p;
+		h->cap = cap;
+	}
+	h->ids[h->n++] = it->id;
+	if (!it->node[0])
+		return 0; /* not on a node pool: this instance's own grants, followed by the observer */
+	const ah_policy *P = ah_service_policy_get(h->a->svc);
+	if (!mode_for(P, it->klass))
+		return 0;
+	ah_acg_limits want, desired;
+	limits_for(P, it->res, &want);
+	if (!ah_acg_get(h->e->acg, it->id, &desired, NULL) || want.cpu_millicores != desired.cpu_millicores ||
+	    want.mem_high_bytes != desired.mem_high_bytes || want.mem_max_bytes != desired.mem_max_bytes ||
+	    want.io_bps != desired.io_bps)
+		set_one(h->a, h->e, it->id, it->klass, it->res, "placed_here");
+	return 0;
+}
+
+static void placed_here(ah_api *a, api_enforce *e)
+{
+	here_ctx h = {.a = a, .e = e};
+	(void)ah_engine_foreach(ah_service_engine_get(a->svc), here_one, &h);
+	if (!h.oom) {
+		size_t removed = 0;
+		char err[512] = "";
+		if (ah_acg_retain(e->acg, h.ids, h.n, &removed, err, sizeof err) < 0)
+			ah_log(AH_LOG_WARN, "msg=enforce_sweep_failed detail=\"%s\"", err);
+		else if (removed)
+			ah_log(AH_LOG_INFO, "msg=enforce_moved_away n=%zu", removed);
+	}
+	free(h.ids);
+}
+
 void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 {
 	if (!a)
@@ -493,6 +579,8 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 		opts_for(P, dry ? 2 : 1, &o);
 		char err[512] = "";
 		ah_acg_events ev = {.drift = on_drift, .soft_over = on_soft_over, .ctx = e};
+		if (a->node_name[0])
+			placed_here(a, e);
 		if (ah_acg_check(e->acg, &o, &ev, err, sizeof err) < 0) {
 			snprintf(e->error, sizeof e->error, "check: %.280s", err);
 			ah_log(AH_LOG_WARN, "msg=enforce_check_failed detail=\"%s\"", err);
@@ -572,8 +660,9 @@ void api_enf_stats_get(const ah_api *a, api_enf_stats *out)
 		out->mode = P->linux_host.enforce_api == AH_ENFORCE_API_DRY_RUN || P->linux_host.enforce == AH_ENFORCE_DRY_RUN
 				    ? "dry-run"
 				    : "on";
+	char pb[AH_LINUX_PARENT_MAX];
 	if (P)
-		snprintf(out->parent, sizeof out->parent, "%s", parent_of(&P->linux_host));
+		snprintf(out->parent, sizeof out->parent, "%s", parent_of(a, &P->linux_host, pb, sizeof pb));
 	if (!a->enf)
 		return;
 	ah_acg_stats_get(a->enf->acg, &out->st);
