@@ -47,7 +47,7 @@ INI
 CPU_MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/mounts)
 [ "$(id -u)" = 0 ] && [ -n "$CPU_MNT" ] || CPU_MNT=
 python3 -u - "$A" "$T" "$ETCD_EP" "$ETCDCTL_BIN" "$ETCD_URLS" "$CPU_MNT/$CGP" <<'PY'
-import json, os, subprocess, sys, threading, time
+import http.client, json, os, re, shutil, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
 from cluster_lib import Checks, Serve, req, until  # noqa: E402
@@ -279,6 +279,33 @@ if CGDIR:
        and "why=placed_here" in "".join(logs), "")
 else:
     print("SKIP: per-node enforcement needs root and a cgroup v1 cpu mount")
+# /metrics shows the nodes and the pool's fragmentation, as promtool reads them
+def metrics(inst):
+    c = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=15)
+    c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOK})
+    return c.getresponse().read().decode()
+
+
+def node_allocs(text):
+    out = {}
+    for line in text.splitlines():
+        m = re.match(r'ahead_node_allocations\{node="([^"]+)"\} (\d+)$', line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+want = {n: sum(1 for nd, _ in etcd_rows().values() if nd == n) for n in CAP}
+until(lambda: node_allocs(metrics(n2)) == want, 10, 0.2)
+mt = metrics(n2)
+ok("/metrics: allocations per node as etcd's rows have them", node_allocs(mt) == want, (node_allocs(mt), want))
+ok("... nodes up, capacity, and the pool's stranded and small-piece ratios",
+   'ahead_node_up{node="edge-3"} 1' in mt and 'ahead_node_capacity{node="edge-1",dim="cpu"} 4000' in mt
+   and 'ahead_pool_stranded_ratio{pool="edge",dim="cpu"}' in mt and 'ahead_pool_small_free_ratio{pool="edge"' in mt,
+   "\n".join(l for l in mt.splitlines() if "node" in l or "ratio" in l)[:1500])
+if shutil.which("promtool"):
+    pr = subprocess.run(["promtool", "check", "metrics"], input=mt, capture_output=True, text=True)
+    ok("... promtool check metrics passes", pr.returncode == 0, pr.stdout + pr.stderr)
 for n in (n1, n2, n3):
     n.stop()
 C.finish()

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "ahead/error.h"
@@ -109,6 +110,19 @@ static void test_capacity_and_best_fit(void **state)
 	assert_string_equal(ni.name, "n1");
 	assert_int_equal(ni.used->v[AH_DIM_CPU], 4000);
 	assert_int_equal(ni.n_allocs, 2);
+	/* fragmentation: the queued 5 cores fit no node; n2 (3 free) and n3
+	 * (4 free) strand 7 of 16 cores; the median allocation is 3 cores, and
+	 * no node has a free piece below it but none (n1 has 0) */
+	ah_place_frag fr;
+	assert_int_equal(ah_engine_pool_fragmentation(f->e, 0, &fr), 0);
+	assert_true(fabs(fr.stranded_pct[AH_DIM_CPU] - 100.0 * 7 / 16) < 1e-9);
+	assert_int_equal(fr.nodes_stranded, 3); /* n1 has memory free, none of it usable by the queue */
+	assert_true(fabs(fr.small_pct[AH_DIM_CPU]) < 1e-9);
+	/* d1 (3 cores) ends: the median of 1 and 5 cores is taken as the upper,
+	 * 5: every node's free cpu (3, 3, 4 cores) is a piece below it */
+	assert_int_equal(ah_engine_release(f->e, d1.id, 6), 0);
+	assert_int_equal(ah_engine_pool_fragmentation(f->e, 0, &fr), 0);
+	assert_true(fabs(fr.small_pct[AH_DIM_CPU] - 100.0 * 10 / 16) < 1e-9);
 }
 
 static void test_spread_one_workload(void **state)

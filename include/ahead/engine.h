@@ -268,6 +268,11 @@ typedef struct {
 
 int ah_engine_node_count(const ah_engine *e);
 int ah_engine_node_get(const ah_engine *e, int i, ah_engine_node_info *out);
+/* How fragmented pool p's nodes are (ah_place_fragmentation over the up,
+ * uncordoned nodes its selector matches, the pool's queued requests, and
+ * the median of its live allocations per dimension). AH_EINVAL for a pool
+ * not on nodes; AH_ENOMEM. */
+int ah_engine_pool_fragmentation(const ah_engine *e, int p, ah_place_frag *out);
 
 /* Observers: told of every change of state once it is committed.
  *

@@ -323,6 +323,52 @@ int ah_engine_set_nodes(ah_engine *e, const ah_engine_node *nodes, int n, int64_
 	return rc;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int ah_engine_pool_fragmentation(const ah_engine *e, int p, ah_place_frag *out)
+{
+	if (!e || !out || p < 0 || p >= e->pol->n_pools || !eng_pool_on_nodes(e, p))
+		return AH_EINVAL;
+	int rc = AH_ENOMEM;
+	const pool_t *pl = &e->pools[p];
+	ah_place_node *pn = calloc(AH_NODES_MAX, sizeof *pn);
+	ah_vec *queued = calloc((size_t)pl->qn + 1, sizeof *queued);
+	int64_t *v = calloc((size_t)pl->n_allocs + 1, sizeof *v);
+	if (!pn || !queued || !v)
+		goto out;
+	size_t n = 0;
+	for (int i = 0; i < e->nnodes; i++) {
+		const eng_node_t *x = &e->nodes[i];
+		if (x->known && node_matches(e, p, x))
+			pn[n++] = (ah_place_node){.name = x->name, .capacity = x->cap, .used = x->used,
+						  .labels = x->labels, .n_labels = x->n_labels,
+						  .cordoned = x->cordoned || x->draining, .down = !x->up};
+	}
+	for (int i = 0; i < pl->qn; i++)
+		queued[i] = pl->q[i]->res;
+	ah_vec median = {0};
+	for (int d = 0; d < e->nd; d++) {
+		size_t k = 0;
+		for (int s = 0; s < e->nslots && k < (size_t)pl->n_allocs; s++)
+			if (e->slots[s].id && e->slots[s].pool == p)
+				v[k++] = e->slots[s].res.v[d];
+		if (k) {
+			qsort(v, k, sizeof *v, cmp_i64);
+			median.v[d] = v[k / 2];
+		}
+	}
+	rc = ah_place_fragmentation(pn, n, &e->pol->dims, queued, (size_t)pl->qn, &median, out);
+out:
+	free(pn);
+	free(queued);
+	free(v);
+	return rc;
+}
+
 int ah_engine_node_count(const ah_engine *e)
 {
 	return e ? e->nnodes : 0;

@@ -249,6 +249,68 @@ static void pool_vecs(buf *b, ah_api *a, const char *name, const char *help, poo
 	}
 }
 
+/* Pools on nodes: each node the engine knows (capacity, what is placed on
+ * it, its state) and each node pool's fragmentation. Absent off a fleet. */
+static void nodes(buf *b, ah_api *a, const char *units)
+{
+	const ah_engine *e = ah_service_engine_get(a->svc);
+	const ah_policy *pol = ah_service_policy_get(a->svc);
+	int nn = ah_engine_node_count(e);
+	if (!nn)
+		return;
+	char n[2 * AH_NAME_MAX], d[2 * AH_NAME_MAX], help[512];
+	static const char *const VEC[2] = {"ahead_node_capacity", "ahead_node_allocated"};
+	static const char *const VEC_HELP[2] = {"What the node offers", "Reserved by the allocations placed on the node"};
+	for (int w = 0; w < 2; w++) {
+		snprintf(help, sizeof help, "%s, %s.", VEC_HELP[w], units);
+		head(b, VEC[w], "gauge", help);
+		for (int i = 0; i < nn; i++) {
+			ah_engine_node_info ni;
+			if (ah_engine_node_get(e, i, &ni) < 0 || !ni.known)
+				continue;
+			for (int k = 0; k < pol->dims.n; k++)
+				if (ni.capacity->v[k] || ni.used->v[k])
+					put(b, "%s{node=\"%s\",dim=\"%s\"} %lld\n", VEC[w], lv(ni.name, n, sizeof n),
+					    lv(pol->dims.name[k], d, sizeof d),
+					    (long long)(w ? ni.used->v[k] : ni.capacity->v[k]));
+		}
+	}
+	head(b, "ahead_node_allocations", "gauge", "Live allocations placed on the node.");
+	for (int i = 0; i < nn; i++) {
+		ah_engine_node_info ni;
+		if (ah_engine_node_get(e, i, &ni) == 0)
+			put(b, "ahead_node_allocations{node=\"%s\"} %d\n", lv(ni.name, n, sizeof n), ni.n_allocs);
+	}
+	head(b, "ahead_node_up", "gauge", "1 while the node's daemon renews its etcd lease.");
+	for (int i = 0; i < nn; i++) {
+		ah_engine_node_info ni;
+		if (ah_engine_node_get(e, i, &ni) == 0)
+			put(b, "ahead_node_up{node=\"%s\"} %d\n", lv(ni.name, n, sizeof n), ni.known && ni.up);
+	}
+	head(b, "ahead_node_cordoned", "gauge", "1 while the node takes nothing new (cordoned or draining).");
+	for (int i = 0; i < nn; i++) {
+		ah_engine_node_info ni;
+		if (ah_engine_node_get(e, i, &ni) == 0)
+			put(b, "ahead_node_cordoned{node=\"%s\"} %d\n", lv(ni.name, n, sizeof n),
+			    ni.cordoned || ni.draining);
+	}
+	static const char *const FR[2] = {"ahead_pool_stranded_ratio", "ahead_pool_small_free_ratio"};
+	static const char *const FR_HELP[2] = {
+		"Share of the pool's node capacity that is free on nodes where no queued request fits (0: nothing waits)",
+		"Share of the pool's node capacity that is free in pieces smaller than the pool's median allocation"};
+	for (int w = 0; w < 2; w++) {
+		head(b, FR[w], "gauge", FR_HELP[w]);
+		for (int p = 0; p < pol->n_pools; p++) {
+			ah_place_frag f;
+			if (!pol->pools[p].nodes[0] || ah_engine_pool_fragmentation(e, p, &f) < 0)
+				continue;
+			for (int k = 0; k < pol->dims.n; k++)
+				put(b, "%s{pool=\"%s\",dim=\"%s\"} %.4f\n", FR[w], lv(pol->pools[p].name, n, sizeof n),
+				    lv(pol->dims.name[k], d, sizeof d), (w ? f.small_pct[k] : f.stranded_pct[k]) / 100);
+		}
+	}
+}
+
 static void render(ah_api *a, buf *b, int64_t now_ns)
 {
 	api_metrics *m = a->met;
@@ -306,6 +368,8 @@ static void render(ah_api *a, buf *b, int64_t now_ns)
 		if (ah_engine_pool_get(e, i, &pi) == 0)
 			put(b, "ahead_pool_queue_depth{pool=\"%s\"} %d\n", lv(pi.name, p, sizeof p), pi.n_queued);
 	}
+
+	nodes(b, a, units);
 
 	head(b, "ahead_queue_wait_seconds", "histogram",
 	     "Time a queued request waited, from queueing to its grant, timeout or cancel (outcome label).");
