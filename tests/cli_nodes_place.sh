@@ -18,7 +18,10 @@
 #     cgroups made, no limit written): an allocation's cgroup is under its
 #     node's daemon's parent (PARENT/NODE/alloc-ID) whoever granted it, and
 #     moves with it (checked on the cgroup v1 cpu mount; root only, else
-#     said and skipped).
+#     said and skipped);
+#   - edge-2 runs with its wall clock 4 s ahead (libfaketime, when
+#     installed): it takes its share of work, stays up, and nothing is ever
+#     moved off it (liveness is etcd's lease clock, not the hosts').
 set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd_lib.sh"
@@ -31,6 +34,7 @@ cat >"$T/policy.ini" <<INI
 [ahead]
 lease_ttl = 1h
 queue_timeout = 10m
+max_clock_skew = 5s
 [pool edge]
 nodes = *
 spread = zone
@@ -46,13 +50,14 @@ api_cgroup_parent = $CGP
 INI
 CPU_MNT=$(awk '$3 == "cgroup" && $4 ~ /(^|,)cpu(,|$)/ {print $2; exit}' /proc/mounts)
 [ "$(id -u)" = 0 ] && [ -n "$CPU_MNT" ] || CPU_MNT=
-python3 -u - "$A" "$T" "$ETCD_EP" "$ETCDCTL_BIN" "$ETCD_URLS" "$CPU_MNT/$CGP" <<'PY'
-import http.client, json, os, re, shutil, subprocess, sys, threading, time
+FAKELIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+python3 -u - "$A" "$T" "$ETCD_EP" "$ETCDCTL_BIN" "$ETCD_URLS" "$CPU_MNT/$CGP" "$FAKELIB" <<'PY'
+import datetime, http.client, json, os, re, shutil, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.join(os.environ.get("AHEAD_SRC", "."), "tests"))
 from cluster_lib import Checks, Serve, req, until  # noqa: E402
 
-A, T, EP, ETCDCTL, URLS, CGDIR = sys.argv[1:7]
+A, T, EP, ETCDCTL, URLS, CGDIR, FAKELIB = sys.argv[1:8]
 CGDIR = CGDIR if CGDIR.startswith("/sys/") else None
 PFX = "/place"
 DB = "etcd://%s%s" % (EP, PFX)
@@ -63,10 +68,16 @@ subprocess.run([A, "policy", "apply", os.path.join(T, "policy.ini"), "--db", DB]
                timeout=60)
 
 
-def node(i, name, zone):
+def node(i, name, zone, fake=None):
+    env = None
+    if fake and FAKELIB:
+        # the wall clock only: intervals stay real (see cli_cluster_skew.sh)
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"LD_PRELOAD": FAKELIB, "FAKETIME": fake, "DONT_FAKE_MONOTONIC": "1",
+               "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
     return Serve(A, T, i, ["--policy", os.path.join(T, "policy.ini"), "--join", DB, "--node-name", name,
                            "--node-labels", "zone=" + zone, "--node-capacity", "cpu=4,memory=8Gi",
-                           "--shadow-db", os.path.join(T, "shadow%d.db" % i)])
+                           "--shadow-db", os.path.join(T, "shadow%d.db" % i)], env=env)
 
 
 def cli(*args, timeout=60):
@@ -104,7 +115,12 @@ def overcommit(rows):
 
 
 n1 = node(0, "edge-1", "a").start(token_file=os.path.join(T, "token"))
-n2 = node(1, "edge-2", "b").start()
+n2 = node(1, "edge-2", "b", fake="+4s").start()
+m2 = re.search(r"^t=(\S+) .*msg=listening", n2.log(), re.M)
+skew_seen = (datetime.datetime.strptime(m2.group(1), "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+    tzinfo=datetime.timezone.utc).timestamp() - time.time()) if m2 else 0
+if not FAKELIB:
+    print("SKIP (part): libfaketime not installed, edge-2's clock is not skewed")
 n3 = node(2, "edge-3", "a").start()
 TOK = open(os.path.join(T, "token")).read().strip()
 
@@ -279,6 +295,15 @@ if CGDIR:
        and "why=placed_here" in "".join(logs), "")
 else:
     print("SKIP: per-node enforcement needs root and a cgroup v1 cpu mount")
+if FAKELIB:
+    logs = "".join(x.log() for x in (n1, n2, n3))
+    d = cli("node", "ls", "--db", DB, "-o", "json")
+    e2 = {n["name"]: n for n in json.loads(d.stdout)["nodes"]}.get("edge-2", {})
+    ok("edge-2, its wall clock 4 s ahead, stayed up and nothing was ever moved off it",
+       e2.get("up") is True and "moved from node edge-2" not in logs, e2)
+    ok("... its clock is ahead indeed (its log's time of listening against this test's clock, in s)",
+       skew_seen >= 3, skew_seen)
+
 # /metrics shows the nodes and the pool's fragmentation, as promtool reads them
 def metrics(inst):
     c = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=15)
