@@ -65,6 +65,15 @@ typedef struct {
 	int n, cap;
 } ls_ctx;
 
+/* A policy with a pool on nodes: the table shows each allocation's node. */
+static bool on_nodes(const ah_policy *pol)
+{
+	for (int i = 0; pol && i < pol->n_pools; i++)
+		if (pol->pools[i].nodes[0])
+			return true;
+	return false;
+}
+
 static int ls_item(void *ctx, const ah_engine_item *it)
 {
 	ls_ctx *c = ctx;
@@ -99,7 +108,11 @@ static int ls_item(void *ctx, const ah_engine_item *it)
 		c->ids[c->n - 1] = it->id;
 	} else {
 		ah_vec_format_human(&c->pol->dims, it->res, res, sizeof res);
-		ah_cli_table_addv(c->tab, id, st, it->tenant, it->pool, it->klass, res, t2, it->params);
+		if (on_nodes(c->pol))
+			ah_cli_table_addv(c->tab, id, st, it->tenant, it->pool, it->klass, res,
+					  it->node && *it->node ? it->node : "-", t2, it->params);
+		else
+			ah_cli_table_addv(c->tab, id, st, it->tenant, it->pool, it->klass, res, t2, it->params);
 	}
 	return 0;
 }
@@ -204,13 +217,15 @@ static int get_list(ah_client *cl, const char *path, json_t **out)
 }
 
 /* The table's header row and the CSV's, as the local listing prints them. */
-static void ls_header(const common_opts *o, ah_cli_table *tab)
+static void ls_header(const common_opts *o, const ah_policy *pol, ah_cli_table *tab)
 {
 	if (o->fmt == AH_OUT_CSV)
 		printf("id,state,tenant,pool,class,resources,granted_at,lease_expires,arrived,deadline,params\n");
 	else if (o->fmt == AH_OUT_WIDE)
 		ah_cli_table_addv(tab, "ID", "STATE", "TENANT", "POOL", "CLASS", "WORKLOAD", "RESOURCES", "LAST USAGE",
 				  "PREDICTED NOW", "EXPIRES", "PARAMS");
+	else if (o->fmt == AH_OUT_TABLE && on_nodes(pol))
+		ah_cli_table_addv(tab, "ID", "STATE", "TENANT", "POOL", "CLASS", "RESOURCES", "NODE", "EXPIRES", "PARAMS");
 	else if (o->fmt == AH_OUT_TABLE)
 		ah_cli_table_addv(tab, "ID", "STATE", "TENANT", "POOL", "CLASS", "RESOURCES", "EXPIRES", "PARAMS");
 }
@@ -245,8 +260,8 @@ static int ls_remote(common_opts *o)
 	}
 	ah_cli_table tab;
 	bool wide = o->fmt == AH_OUT_WIDE;
-	ah_cli_table_init(&tab, wide ? 11 : 8, 1u);
-	ls_header(o, &tab);
+	ah_cli_table_init(&tab, wide ? 11 : on_nodes(pol) ? 9 : 8, 1u);
+	ls_header(o, pol, &tab);
 	ls_ctx c = {.pol = pol, .o = o, .tab = &tab};
 	size_t i;
 	json_t *v;
@@ -300,9 +315,9 @@ int ah_cmd_ls(int argc, char **argv)
 		return ex;
 	ah_cli_table tab;
 	bool wide = o.fmt == AH_OUT_WIDE;
-	ah_cli_table_init(&tab, wide ? 11 : 8, 1u);
+	ah_cli_table_init(&tab, wide ? 11 : on_nodes(ctx.pol) ? 9 : 8, 1u);
 	ls_ctx c = {.pol = ctx.pol, .o = &o, .arr = o.fmt == AH_OUT_JSON ? json_array() : NULL, .tab = &tab};
-	ls_header(&o, &tab);
+	ls_header(&o, ctx.pol, &tab);
 	ah_engine_foreach(ah_service_engine_get(ctx.svc), ls_item, &c);
 	for (int i = 0; wide && i < c.n; i++)
 		wide_row(&ctx, &tab, c.ids[i], ah_cli_now_ns());

@@ -94,6 +94,10 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 			 ah_ledger_errmsg(s->led));
 		goto fail;
 	}
+	{ /* pools on nodes: what a reading command shows needs the nodes too */
+		char nerr[256];
+		(void)ah_service_nodes_sync(s, now_ns, INT64_MIN / 2, NULL, nerr, sizeof nerr);
+	}
 	*out = s;
 	return 0;
 fail:
@@ -182,11 +186,17 @@ int ah_service_prepare(ah_service *s, int64_t now_ns)
 		ah_engine_set_policy_generation(s->eng, gen);
 	}
 	ah_engine_set_clock_skew(s->eng, ah_service_clock_skew_ns(s));
-	if (!s->need_reload)
-		return 0;
-	if ((rc = ah_engine_reload(s->eng, now_ns)) == 0)
+	if (s->need_reload && (rc = ah_engine_reload(s->eng, now_ns)) == 0)
 		s->need_reload = false;
-	return rc;
+	if (rc < 0)
+		return rc;
+	/* pools on nodes: a new engine (a CLI's, or after a policy change)
+	 * knows the nodes before it decides; the daemon then syncs each second */
+	if (s->nodes_eng != s->eng) {
+		char err[256];
+		(void)ah_service_nodes_sync(s, now_ns, INT64_MIN / 2, NULL, err, sizeof err);
+	}
+	return 0;
 }
 
 int64_t ah_service_clock_skew_ns(const ah_service *s)
