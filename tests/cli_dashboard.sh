@@ -355,8 +355,17 @@ ok("memory text", s.charts["pool-core-memory"]["capacity"][1] == "32Gi" and s.ch
 st, _, _, hist = req("GET", "/v1/pools/edge/history")
 if st == 200:
     last = hist["samples"][-1] if hist.get("samples") else None
-    ok("used from the pool history", last is None or v(s, "pool-edge-cpu", "used") == last["used"].get("cpu"),
-       (s.charts.get("pool-edge-cpu"), last))
+    # the page may have drawn before the newest sample: it redraws on its
+    # own timer, so read both again until they meet (or time runs out)
+    def used_meets():
+        global s, last
+        if last is None or v(s, "pool-edge-cpu", "used") == last["used"].get("cpu"):
+            return True
+        _, _, _, h2 = req("GET", "/v1/pools/edge/history")
+        last = h2["samples"][-1] if h2.get("samples") else None
+        s = dom()
+        return last is None or v(s, "pool-edge-cpu", "used") == last["used"].get("cpu")
+    ok("used from the pool history", poll(used_meets, 20, 0.5), (s.charts.get("pool-edge-cpu"), last))
     fc = hist.get("forecast")
     if fc and fc.get("points"):
         ok("band from the pool history", v(s, "pool-edge-cpu", "band_lower") == fc["points"][0]["lower"].get("cpu")

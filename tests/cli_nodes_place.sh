@@ -328,6 +328,11 @@ ok("... nodes up, capacity, and the pool's stranded and small-piece ratios",
    'ahead_node_up{node="edge-3"} 1' in mt and 'ahead_node_capacity{node="edge-1",dim="cpu"} 4000' in mt
    and 'ahead_pool_stranded_ratio{pool="edge",dim="cpu"}' in mt and 'ahead_pool_small_free_ratio{pool="edge"' in mt,
    "\n".join(l for l in mt.splitlines() if "node" in l or "ratio" in l)[:1500])
+st, h = call(n2, "GET", "/v1/host")
+hn = {n["name"]: n["allocations"] for n in (h or {}).get("nodes", [])}
+ok("GET /v1/host (the dashboard's This host panel): the nodes with what is placed on each, and the pool's "
+   "fragmentation", st == 200 and hn == want and [f["pool"] for f in h.get("fragmentation", [])] == ["edge"]
+   and "cpu" in h["fragmentation"][0]["stranded"], (st, h and h.get("nodes"), h and h.get("fragmentation")))
 if shutil.which("promtool"):
     pr = subprocess.run(["promtool", "check", "metrics"], input=mt, capture_output=True, text=True)
     ok("... promtool check metrics passes", pr.returncode == 0, pr.stdout + pr.stderr)

@@ -406,6 +406,23 @@
 			(cl.error ? " Last error: " + cl.error : "");
 	}
 
+	/* Pools on nodes (the nodes and fragmentation members of GET /v1/host;
+	 * empty off a fleet): each node with what is placed on it, and the
+	 * capacity stranded where no queued request fits. */
+	function showNodes(nodes, frag) {
+		const box = $("#nodes-box");
+		box.hidden = !(nodes && nodes.length);
+		if (box.hidden)
+			return;
+		rows($("#nodes"), nodes, (n) => [n.name, (n.up ? "up" : "down") + (n.draining ? ", draining" : n.cordoned ? ", cordoned" : ""),
+			String(n.allocations), Object.keys(n.capacity).filter((d) => n.capacity[d] || n.allocated[d])
+				.map((d) => d + " " + fmt(d, n.allocated[d] || 0) + " / " + fmt(d, n.capacity[d])).join(", ")]);
+		const pct = (x) => (100 * x).toFixed(1) + "%";
+		$("#fragmentation").textContent = (frag || []).map((f) => "Pool " + f.pool + ": stranded " +
+			Object.keys(f.stranded).map((d) => d + " " + pct(f.stranded[d])).join(", ") + "; in pieces below the median allocation " +
+			Object.keys(f.small).map((d) => d + " " + pct(f.small[d])).join(", ") + ".").join(" ");
+	}
+
 	/* Observe mode on the daemon's host (GET /v1/host): the workloads it
 	 * records are in the workload list (cg:PATH, host). */
 	async function refreshHost() {
@@ -418,6 +435,7 @@
 		const h = r.j;
 		showEnforce(h.enforce);
 		showCluster(h.cluster);
+		showNodes(h.nodes, h.fragmentation);
 		el.setAttribute("data-observing", h.observing ? "1" : "0");
 		el.setAttribute("data-cgroups", String(h.cgroups));
 		if (!h.observing) {

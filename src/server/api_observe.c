@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "ahead/encode.h"
 #include "ahead/error.h"
 #include "ahead/timestamp.h"
 #include "server/api_int.h"
@@ -46,6 +47,53 @@ static json_t *cluster_json(const ah_api *a)
 	return o ? o : json_null();
 }
 
+/* Pools on nodes: the nodes this instance's engine knows, with what is
+ * placed on each, and each node pool's fragmentation (empty off a fleet). */
+static json_t *nodes_json(ah_api *a)
+{
+	const ah_engine *e = ah_service_engine_get(a->svc);
+	const ah_policy *pol = ah_service_policy_get(a->svc);
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < ah_engine_node_count(e); i++) {
+		ah_engine_node_info ni;
+		if (ah_engine_node_get(e, i, &ni) < 0 || !ni.known)
+			continue;
+		json_t *o = json_pack("{s:s,s:b,s:b,s:b,s:i,s:o,s:o}", "name", ni.name, "up", ni.up, "cordoned", ni.cordoned,
+				      "draining", ni.draining, "allocations", ni.n_allocs, "capacity",
+				      ah_json_vec(&pol->dims, ni.capacity, 0), "allocated", ah_json_vec(&pol->dims, ni.used, 0));
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	return arr ? arr : json_null();
+}
+
+static json_t *fragmentation_json(ah_api *a)
+{
+	const ah_engine *e = ah_service_engine_get(a->svc);
+	const ah_policy *pol = ah_service_policy_get(a->svc);
+	json_t *arr = json_array();
+	for (int p = 0; arr && p < pol->n_pools; p++) {
+		ah_place_frag f;
+		if (!pol->pools[p].nodes[0] || ah_engine_pool_fragmentation(e, p, &f) < 0)
+			continue;
+		json_t *st = json_object(), *sm = json_object();
+		for (int k = 0; st && sm && k < pol->dims.n; k++) {
+			json_object_set_new(st, pol->dims.name[k], json_real(f.stranded_pct[k] / 100));
+			json_object_set_new(sm, pol->dims.name[k], json_real(f.small_pct[k] / 100));
+		}
+		json_t *o = st && sm ? json_pack("{s:s,s:o,s:o,s:i}", "pool", pol->pools[p].name, "stranded", st, "small", sm,
+						"nodes_stranded", f.nodes_stranded)
+				     : NULL;
+		if (o)
+			json_array_append_new(arr, o);
+		else {
+			json_decref(st);
+			json_decref(sm);
+		}
+	}
+	return arr ? arr : json_null();
+}
+
 void api_host_get(api_call *c)
 {
 	ah_observer_stats st;
@@ -74,8 +122,11 @@ void api_host_get(api_call *c)
 		json_object_set_new(o, "enforce", enf);
 	else
 		json_decref(enf);
-	if (o)
+	if (o) {
 		json_object_set_new(o, "cluster", cluster_json(c->a));
+		json_object_set_new(o, "nodes", nodes_json(c->a));
+		json_object_set_new(o, "fragmentation", fragmentation_json(c->a));
+	}
 	if (!o) {
 		api_error_rc(c, AH_ENOMEM, "host");
 		return;
