@@ -236,7 +236,7 @@ static int move_off(ah_engine *e, int s, int64_t now, ah_node_moves *m)
 	alloc_t *a = &e->slots[s];
 	eng_node_t *from = node_of(e, a);
 	bool down = !from->known || !from->up;
-	char why[320], reason[192] = "";
+	char why[512], reason[192] = ""; /* two names, the reason, the words */
 	int to = eng_node_pick(e, a->pool, a->klass, a->wl, &a->res, a->node1 - 1, reason, sizeof reason);
 	if (to >= 0) {
 		snprintf(why, sizeof why, "moved from node %s to %s: %s is %s", from->name, e->nodes[to].name, from->name,
