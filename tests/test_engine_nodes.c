@@ -281,6 +281,40 @@ static void test_grow_held_to_node(void **state)
 	assert_int_equal(o.res.v[AH_DIM_CPU], 4000);
 }
 
+static void test_failure_aware(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 1, NULL), 0);
+	/* n1 goes down and comes back: one failed check, as the engine saw it */
+	f->n[0].up = false;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 2, NULL), 0);
+	f->n[0].up = true;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 3, NULL), 0);
+	/* n3 reports enforcement errors; n1 and n3 are alike otherwise (4 cores) */
+	f->n[2].enforce_errors = 0;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 4, NULL), 0);
+	/* gold (priority 100: failure-aware) avoids n1, best fit then takes n3 */
+	ah_request g = fx_req("a", "gold", 3000, GI);
+	ah_decision d;
+	assert_int_equal(ah_engine_request(f->e, &g, 5, &d), 0);
+	assert_string_equal(node_of(f, d.id), "n3");
+	/* batch (10) is not failure-aware: best fit, n1 by index */
+	ah_request b = fx_req("a", "batch", 3000, GI);
+	assert_int_equal(ah_engine_request(f->e, &b, 6, &d), 0);
+	assert_string_equal(node_of(f, d.id), "n1");
+	/* the record comes before the fit: n2 (8 cores, the worst fit) has no
+	 * failure at all, n1 one down, n3 now 5 enforcement errors: gold takes
+	 * n2; batch still goes by fit (n1 and n3 have 1 core left: n1 by index) */
+	f->n[2].enforce_errors = 5;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 7, NULL), 0);
+	g.res.v[AH_DIM_CPU] = 1000;
+	assert_int_equal(ah_engine_request(f->e, &g, 8, &d), 0);
+	assert_string_equal(node_of(f, d.id), "n2");
+	b.res.v[AH_DIM_CPU] = 1000;
+	assert_int_equal(ah_engine_request(f->e, &b, 9, &d), 0);
+	assert_string_equal(node_of(f, d.id), "n1");
+}
+
 static void test_policy_keys(void **state)
 {
 	(void)state;
@@ -325,6 +359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_node_down_evict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grow_held_to_node, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_aware, setup, teardown),
 		cmocka_unit_test(test_policy_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

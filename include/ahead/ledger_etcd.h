@@ -49,6 +49,9 @@ long long ah_ledger_etcd_revision(const ah_ledger *l);
 typedef struct {
 	long long view_rev, watch_rev, relists, lag_ms;
 	bool watching, watch_up;
+	/* its node's observed record (failure-aware placement, node.h):
+	 * limit writes that failed on its allocation cgroups */
+	long long enforce_errors;
 } ah_ledger_etcd_view;
 int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v);
 /* Keeps the instance's lease alive (at most every third of its TTL), or

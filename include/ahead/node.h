@@ -56,6 +56,7 @@ typedef struct {
 	int64_t registered_ns;   /* when, by that host's wall clock */
 	int64_t record_revision; /* the record's mod revision */
 	int placed;              /* live allocations placed on it (ah_node_list_get only) */
+	uint32_t enforce_errors; /* its daemon's failed cgroup limit writes (its instance key) */
 } ah_node;
 
 typedef struct {

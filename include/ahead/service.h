@@ -293,6 +293,10 @@ int ah_service_node_cordon(const char *path, const char *name, bool cordoned, bo
  * changed or every few seconds; the daemon calls it each second. 0 with
  * nothing done on other stores or without a pool on nodes. out (may be
  * NULL): what moved. */
+/* This node's observed record, published on its instance key with the
+ * view (the daemon's failed cgroup limit writes): placement prefers nodes
+ * with fewer for high classes. */
+void ah_service_set_enforce_errors(ah_service *s, uint64_t n);
 int ah_service_nodes_sync(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_node_moves *out, char *err,
 			  size_t errlen);
 

@@ -101,6 +101,7 @@ typedef struct {
 	int n_labels;
 	bool known, up, cordoned, draining;
 	uint32_t failed_checks, kills, enforce_errors;
+	uint32_t downs; /* times this engine saw it go down (failed health checks, observed) */
 } eng_node_t;
 
 /* A pool's node selector, parsed from its policy. */

@@ -126,7 +126,7 @@ int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, const ah_vec *res, in
 		int reps = reps_of[i];
 		pn[n] = (ah_place_node){.name = x->name, .capacity = x->cap, .used = x->used, .labels = x->labels,
 					.n_labels = x->n_labels, .cordoned = x->cordoned || x->draining,
-					.down = !x->up, .failed_checks = x->failed_checks, .kills = x->kills,
+					.down = !x->up, .failed_checks = x->failed_checks + x->downs, .kills = x->kills,
 					.enforce_errors = x->enforce_errors, .replicas = reps};
 		idx[n++] = i;
 	}
@@ -175,6 +175,8 @@ static int node_set_one(ah_engine *e, const ah_engine_node *in)
 	if (i < 0)
 		return i;
 	eng_node_t *x = &e->nodes[i];
+	if (x->known && x->up && !in->up && x->downs < UINT32_MAX)
+		x->downs++; /* its lease lapsed: a failed health check, as this engine saw it */
 	x->cap = in->capacity;
 	x->n_labels = in->n_labels;
 	memcpy(x->labels, in->labels, sizeof(ah_label) * (size_t)in->n_labels);
@@ -279,8 +281,11 @@ static int nodes_body(ah_engine *e, int64_t now, void *arg)
 		seen[eng_node_index(e, na->nodes[i].name)] = true;
 	}
 	for (int i = 0; i < e->nnodes; i++)
-		if (!seen[i])
+		if (!seen[i]) {
+			if (e->nodes[i].known && e->nodes[i].up && e->nodes[i].downs < UINT32_MAX)
+				e->nodes[i].downs++;
 			e->nodes[i].up = false; /* not listed: gone */
+		}
 	eng_nodes_recount(e);
 	for (int s = 0; s < e->nslots; s++) {
 		alloc_t *a = &e->slots[s];

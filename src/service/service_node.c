@@ -166,6 +166,7 @@ static void node_to_engine(const ah_dimset *ds, const ah_node *n, ah_engine_node
 	out->up = n->up;
 	out->cordoned = n->cordoned;
 	out->draining = n->draining;
+	out->enforce_errors = n->enforce_errors;
 }
 
 /* What a change of the list is told by: every field the engine reads. */
@@ -184,9 +185,16 @@ static uint64_t list_sig(const ah_engine_node *v, int n)
 		MIX(v[i].labels, sizeof(ah_label) * (size_t)v[i].n_labels);
 		bool f[3] = {v[i].up, v[i].cordoned, v[i].draining};
 		MIX(f, sizeof f);
+		MIX(&v[i].enforce_errors, sizeof v[i].enforce_errors);
 	}
 #undef MIX
 	return h;
+}
+
+void ah_service_set_enforce_errors(ah_service *s, uint64_t n)
+{
+	if (s)
+		s->enforce_errors = n;
 }
 
 int ah_service_nodes_sync(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_node_moves *out, char *err,

@@ -311,6 +311,8 @@ static int instance_put(etcd_ledger *m)
 		json_object_set_new(val, "watch_rev", json_integer(v->watch_rev));
 		json_object_set_new(val, "relists", json_integer(v->relists));
 		json_object_set_new(val, "lag_ms", json_integer(v->lag_ms));
+		if (v->enforce_errors)
+			json_object_set_new(val, "enforce_errors", json_integer(v->enforce_errors));
 	}
 	char *text = json_dumps(val, JSON_COMPACT);
 	json_decref(val);
