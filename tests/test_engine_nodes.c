@@ -315,10 +315,64 @@ static void test_failure_aware(void **state)
 	assert_string_equal(node_of(f, d.id), "n1");
 }
 
+/* Steers the next grant to one node by cordoning the others. */
+static ah_decision ask_on(fx *f, int node, int64_t cpu, int64_t now)
+{
+	for (int i = 0; i < 3; i++)
+		f->n[i].cordoned = i != node;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, now, NULL), 0);
+	ah_decision d = ask(f, cpu, GI / 4, NULL, now);
+	assert_int_equal(d.outcome, AH_GRANTED);
+	return d;
+}
+
+static void rebalance_case(fx *f, bool on)
+{
+	f->pol->pools[0].rebalance = on;
+	ah_engine_free(f->e);
+	assert_int_equal(ah_engine_new(f->pol, NULL, 0, &f->e), 0);
+	ah_decision p = ask_on(f, 1, 1000, 1), q = ask_on(f, 1, 2000, 2); /* n2: 5 of 8 free */
+	ask_on(f, 0, 2000, 3);                                             /* n1: 2 of 4 free */
+	ask_on(f, 2, 4000, 4);                                             /* n3: full */
+	for (int i = 0; i < 3; i++)
+		f->n[i].cordoned = false;
+	ah_node_moves m;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 5, &m), 0);
+	/* 6 cores: 7 free in sum, no node has 6 whole */
+	ah_decision h = ask(f, 6000, GI / 4, NULL, 6);
+	assert_int_equal(h.outcome, AH_QUEUED);
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 7, &m), 0);
+	if (!on) {
+		assert_int_equal(m.rebalanced, 0);
+		assert_string_equal(node_of(f, h.id), "(queued)");
+		return;
+	}
+	/* one move, the smallest that frees enough: p (1 core) to n1 */
+	assert_int_equal(m.rebalanced, 1);
+	assert_string_equal(node_of(f, p.id), "n1");
+	assert_string_equal(node_of(f, q.id), "n2");
+	assert_string_equal(node_of(f, h.id), "n2");
+	for (int i = 0; i < 3; i++) {
+		ah_engine_node_info ni;
+		assert_int_equal(ah_engine_node_get(f->e, i, &ni), 0);
+		assert_true(ni.used->v[AH_DIM_CPU] <= ni.capacity->v[AH_DIM_CPU]);
+	}
+}
+
+static void test_rebalance(void **state)
+{
+	rebalance_case(*state, true);
+}
+
+static void test_no_rebalance_by_default(void **state)
+{
+	rebalance_case(*state, false);
+}
+
 static void test_policy_keys(void **state)
 {
 	(void)state;
-	const char *ok = "[pool edge]\nnodes = zone=a,disk=ssd\nspread = zone\non_node_down = evict\n"
+	const char *ok = "[pool edge]\nnodes = zone=a,disk=ssd\nspread = zone\non_node_down = evict\nrebalance = on\n"
 			 "[class standard]\npriority = 1\n";
 	ah_policy *p = NULL;
 	char err[512];
@@ -326,6 +380,7 @@ static void test_policy_keys(void **state)
 	assert_string_equal(p->pools[0].nodes, "zone=a,disk=ssd");
 	assert_string_equal(p->pools[0].spread, "zone");
 	assert_true(p->pools[0].node_down_evict);
+	assert_true(p->pools[0].rebalance);
 	ah_policy_free(p);
 	struct {
 		const char *text, *want;
@@ -335,6 +390,7 @@ static void test_policy_keys(void **state)
 		{"[pool edge]\nnodes =\n", "is empty"},
 		{"[pool edge]\ncapacity = cpu=4\nspread = zone\n", "has no effect without 'nodes'"},
 		{"[pool edge]\nnodes = *\non_node_down = later\n", "not one of requeue, evict"},
+		{"[pool edge]\ncapacity = cpu=4\nrebalance = on\n", "has no effect without 'nodes'"},
 		{"[pool edge]\nnodes = *\nspread = Zone!\n", "is not a label key"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -360,6 +416,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_grow_held_to_node, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_aware, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebalance, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_rebalance_by_default, setup, teardown),
 		cmocka_unit_test(test_policy_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

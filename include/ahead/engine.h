@@ -240,7 +240,11 @@ int ah_engine_set_capacity(ah_engine *e, const char *pool, const ah_vec *capacit
  * detail "moved from node A to B: ..."); those of a down node that fit
  * nowhere are queued again under their id (the pool's on_node_down =
  * requeue, the default: a preempt event, then a queue event) or ended
- * (evict: a preempt event). A draining node's that fit nowhere stay. */
+ * (evict: a preempt event). A draining node's that fit nowhere stay.
+ * Then, in a pool with `rebalance = on` whose queue's head fits the pool in
+ * sum but no node whole, allocations are moved one at a time (at most 8
+ * per call) to other nodes where they fit, each time the one that frees
+ * enough on some node at the least share of it, until the head fits. */
 typedef struct {
 	const char *name;            /* the object grammar */
 	ah_vec capacity;
@@ -253,6 +257,7 @@ typedef struct {
 typedef struct {
 	int moved, requeued, evicted;
 	int left;                    /* on draining nodes, fitting nowhere else */
+	int rebalanced;              /* moved to make room for a queue's head (policy rebalance = on) */
 } ah_node_moves;
 
 /* AH_EINVAL for a bad name or capacity, AH_ETOOBIG past AH_NODES_MAX. out

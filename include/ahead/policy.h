@@ -78,6 +78,7 @@ typedef struct {
 	char nodes[AH_NODE_SELECT_MAX];
 	char spread[AH_PLACE_LABEL_KEY_MAX]; /* spread a workload's allocations across this label's values too */
 	bool node_down_evict;  /* a down node's allocations that fit nowhere else: ended (else queued again) */
+	bool rebalance;        /* may move an allocation to another node to make room for the queue's head */
 } ah_pool_policy;
 
 typedef struct {

@@ -229,6 +229,7 @@ int eng_table_index(ah_engine *e, const eng_load_key *keys);
 void eng_alloc_remove(ah_engine *e, int s);
 
 /* engine_queue.c */
+int eng_queue_best(const ah_engine *e, const pool_t *p); /* the queue's head (index), -1 if empty */
 bool eng_ranks_ahead(const ah_engine *e, int pa, int ta, uint64_t seqa, int pb, int tb, uint64_t seqb);
 void eng_class_limit(const ah_engine *e, int p, int k, ah_vec *lim);
 void eng_queue_remove_at(ah_engine *e, pool_t *p, int i);

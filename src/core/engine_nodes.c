@@ -190,6 +190,17 @@ static int node_set_one(ah_engine *e, const ah_engine_node *in)
 	return 0;
 }
 
+/* Moves slot s to node `to` (accounting, ledger, a resize event). */
+static void move_to(ah_engine *e, int s, int to, int64_t now, const char *why)
+{
+	alloc_t *a = &e->slots[s];
+	eng_node_account(e, a, -1);
+	a->node1 = (int16_t)(to + 1);
+	eng_node_account(e, a, +1);
+	eng_led_put_alloc(e, a);
+	eng_led_event(e, now, AH_EV_RESIZE, a->id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, why);
+}
+
 /* Puts slot s's allocation back in its pool's queue under its own id (its
  * node is gone and no other has room): the holder sees it queued. */
 static int requeue(ah_engine *e, int s, int64_t now, const char *why)
@@ -243,11 +254,7 @@ static int move_off(ah_engine *e, int s, int64_t now, ah_node_moves *m)
 	if (to >= 0) {
 		snprintf(why, sizeof why, "moved from node %s to %s: %s is %s", from->name, e->nodes[to].name, from->name,
 			 down ? "down" : "draining");
-		eng_node_account(e, a, -1);
-		a->node1 = (int16_t)(to + 1);
-		eng_node_account(e, a, +1);
-		eng_led_put_alloc(e, a);
-		eng_led_event(e, now, AH_EV_RESIZE, a->id, a->tenant, a->pool, a->klass, &a->res, AH_R_NONE, why);
+		move_to(e, s, to, now, why);
 		m->moved++;
 		return 0;
 	}
@@ -268,6 +275,51 @@ static int move_off(ah_engine *e, int s, int64_t now, ah_node_moves *m)
 	snprintf(why, sizeof why, "node %s is down and no other node has room (%s): queued again", from->name, reason);
 	m->requeued++;
 	return requeue(e, s, now, why);
+}
+
+/* One rebalancing move for pool p's queue head: the allocation whose move
+ * to another node (where it fits whole) leaves its node room for the head,
+ * the smallest such (least dominant share of its node). 1 when moved. */
+static int rebalance_one(ah_engine *e, int p, int64_t now)
+{
+	pool_t *pl = &e->pools[p];
+	int hi = eng_queue_best(e, pl);
+	if (hi < 0)
+		return 0;
+	const qitem_t *q = pl->q[hi];
+	ah_vec lim;
+	eng_class_limit(e, p, q->klass, &lim);
+	if (!ah_vec_fits(&pl->used, &q->res, &lim, e->nd) || eng_node_pick(e, p, q->klass, q->wl, &q->res, -1, NULL, 0) >= 0)
+		return 0; /* no room in sum (moving makes none), or it fits already */
+	int best = -1, best_to = -1;
+	double best_share = 0;
+	for (int s = 0; s < e->nslots; s++) {
+		const alloc_t *a = &e->slots[s];
+		const eng_node_t *x = node_of(e, a);
+		if (!a->id || a->pool != p || !x || !x->up || x->cordoned || x->draining)
+			continue;
+		ah_vec freed = x->used;
+		ah_vec_sub(&freed, &a->res, e->nd);
+		if (!ah_vec_fits(&freed, &q->res, &x->cap, e->nd))
+			continue; /* moving it would not make room for the head here */
+		double share = 0;
+		for (int d = 0; d < e->nd; d++)
+			if (x->cap.v[d] > 0 && (double)a->res.v[d] / (double)x->cap.v[d] > share)
+				share = (double)a->res.v[d] / (double)x->cap.v[d];
+		if (best >= 0 && share >= best_share)
+			continue;
+		int to = eng_node_pick(e, p, a->klass, a->wl, &a->res, a->node1 - 1, NULL, 0);
+		if (to < 0)
+			continue;
+		best = s, best_to = to, best_share = share;
+	}
+	if (best < 0)
+		return 0;
+	char why[512];
+	snprintf(why, sizeof why, "moved from node %s to %s: rebalanced to make room for queued request %llu",
+		 node_of(e, &e->slots[best])->name, e->nodes[best_to].name, (unsigned long long)q->id);
+	move_to(e, best, best_to, now, why);
+	return 1;
 }
 
 static int nodes_body(ah_engine *e, int64_t now, void *arg)
@@ -298,12 +350,17 @@ static int nodes_body(ah_engine *e, int64_t now, void *arg)
 		if (rc < 0)
 			return rc;
 	}
-	for (int p = 0; p < e->pol->n_pools; p++)
-		if (eng_pool_on_nodes(e, p)) {
-			int rc = eng_serve_pool(e, p, now); /* new nodes, or room a move left */
-			if (rc < 0)
-				return rc;
+	for (int p = 0; p < e->pol->n_pools; p++) {
+		if (!eng_pool_on_nodes(e, p))
+			continue;
+		int rc = eng_serve_pool(e, p, now); /* new nodes, or room a move left */
+		for (int k = 0; rc >= 0 && k < 8 && e->pol->pools[p].rebalance && rebalance_one(e, p, now); k++) {
+			na->m.rebalanced++;
+			rc = eng_serve_pool(e, p, now);
 		}
+		if (rc < 0)
+			return rc;
+	}
 	return 0;
 }
 

@@ -32,7 +32,7 @@ void eng_class_limit(const ah_engine *e, int p, int k, ah_vec *lim)
 		}
 }
 
-static int queue_best(const ah_engine *e, const pool_t *p)
+int eng_queue_best(const ah_engine *e, const pool_t *p)
 {
 	int best = -1;
 	for (int i = 0; i < p->qn; i++) {
@@ -247,7 +247,7 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 	p->dirty = false;
 	while (p->qn > 0 || p->nwant > 0) {
 		int g = want_best(e, p);
-		int bi = p->qn > 0 ? queue_best(e, p) : -1;
+		int bi = p->qn > 0 ? eng_queue_best(e, p) : -1;
 		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {
 			ah_vec want = eng_cold_peek(e, &e->slots[g])->want;
 			int r = eng_grow_toward(e, g, &want, now, "pending grow: room freed");

@@ -862,6 +862,9 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 					  "'%.64s' is not a label key (" AH_NAME_LABEL_KEY_GRAMMAR ")", e->value);
 			else
 				snprintf(pp->spread, sizeof(pp->spread), "%s", e->value);
+		} else if (strcmp(k, "rebalance") == 0) {
+			node_opt = e;
+			rc = get_bool(L, s, e, &pp->rebalance);
 		} else if (strcmp(k, "on_node_down") == 0) {
 			node_opt = e;
 			if (strcmp(e->value, "requeue") && strcmp(e->value, "evict"))
@@ -880,7 +883,7 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 					   "capacity, min, max, unit, min_request, headroom, "
 					   "headroom_priority, max_queue, shaping, capacity_cost, create_cost, "
 					   "lead_time, stabilise, scale_step, scale_hook, hook_timeout, "
-					   "hook_retries, parent, nodes, spread, on_node_down");
+					   "hook_retries, parent, nodes, spread, on_node_down, rebalance");
 		}
 		if (rc)
 			return L->rc;

@@ -325,9 +325,9 @@ static void nodes_sync(ah_api *a, int64_t now_ns, int64_t mono_ns)
 		return;
 	}
 	a->nodes_err = false;
-	if (m.moved || m.requeued || m.evicted)
-		ah_log(AH_LOG_INFO, "msg=nodes_moved moved=%d requeued=%d evicted=%d left=%d", m.moved, m.requeued,
-		       m.evicted, m.left);
+	if (m.moved || m.requeued || m.evicted || m.rebalanced)
+		ah_log(AH_LOG_INFO, "msg=nodes_moved moved=%d requeued=%d evicted=%d left=%d rebalanced=%d", m.moved,
+		       m.requeued, m.evicted, m.left, m.rebalanced);
 }
 
 int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out)
