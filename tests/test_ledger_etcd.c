@@ -2,7 +2,8 @@
  * (and stops) on loopback ports 23780/23781; skipped when etcd is not
  * installed. A round trip through put and load, a second handle's commit
  * refused (AH_EBUSY) when another handle committed since it loaded, with
- * nothing of it written; the policy precondition; the API's records. */
+ * nothing of it written; the policy precondition; the API's records; a
+ * node's record as a placement's precondition. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -161,6 +162,68 @@ static ah_policy *policy(void)
 	char err[256];
 	assert_int_equal(ah_policy_load_string(text, strlen(text), "t.ini", &pol, err, sizeof err), 0);
 	return pol;
+}
+
+/* Pools on nodes: a row keeps its node and workload hash, and a placement
+ * commits only while the node's record is the one the decision read. */
+static char last_node[64];
+static uint32_t last_wh;
+
+static int c_node(void *ctx, const ah_ledger_row *r)
+{
+	(void)ctx;
+	snprintf(last_node, sizeof last_node, "%s", r->node ? r->node : "");
+	last_wh = r->workload_hash;
+	return 0;
+}
+
+static void node_precondition(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true);
+	a->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 1), 0);
+	load(a, pol, NULL);
+	long long rev1 = 0, rev2 = 0;
+	const char *rec = "{\"name\":\"n1\"}";
+	assert_int_equal(ah_ledger_etcd_aux_put(a, "node/n1", rec, strlen(rec), 0, &rev1), 0);
+	/* placed while the record is as read: committed, the node kept */
+	assert_true(a->ops->begin(a) >= 0);
+	ah_ledger_precond pc = {.kind = AH_PRECOND_NODE, .version = (uint64_t)rev1};
+	snprintf(pc.key, sizeof pc.key, "n1");
+	assert_int_equal(a->ops->precond_add(a, &pc), 0);
+	assert_int_equal(a->ops->precond_add(a, &pc), 0); /* the same node twice: one compare */
+	ah_ledger_row r1 = row(pol, 1, 1000);
+	r1.node = "n1";
+	r1.workload_hash = 77;
+	assert_int_equal(a->ops->put_alloc(a, &r1), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	ah_ledger_loader ld = {.alloc = c_node};
+	uint64_t next;
+	assert_int_equal(a->ops->load(a, &pol->dims, &ld, &next), 0);
+	assert_string_equal(last_node, "n1");
+	assert_int_equal(last_wh, 77);
+	/* the record changes (a cordon, a new capacity): a decision that read
+	 * the old one is refused, nothing of it written */
+	assert_int_equal(ah_ledger_etcd_aux_put(a, "node/n1", rec, strlen(rec), rev1, &rev2), 0);
+	assert_true(a->ops->begin(a) >= 0);
+	assert_int_equal(a->ops->precond_add(a, &pc), 0);
+	ah_ledger_row r2 = row(pol, 2, 1000);
+	r2.node = "n1";
+	assert_int_equal(a->ops->put_alloc(a, &r2), 0);
+	assert_int_equal(a->ops->commit(a), AH_EBUSY);
+	assert_int_equal(load(a, pol, NULL).allocs, 1);
+	/* read again: committed */
+	assert_true(a->ops->begin(a) >= 0);
+	pc.version = (uint64_t)rev2;
+	assert_int_equal(a->ops->precond_add(a, &pc), 0);
+	assert_int_equal(a->ops->put_alloc(a, &r2), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	assert_int_equal(load(a, pol, NULL).allocs, 2);
+	ah_ledger_free(a);
+	ah_policy_free(pol);
 }
 
 static void round_trip(void **state)
@@ -479,6 +542,7 @@ int main(void)
 		cmocka_unit_test(records),
 		cmocka_unit_test(aux_compare_and_set),
 		cmocka_unit_test(unreachable_named),
+		cmocka_unit_test(node_precondition),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
 }

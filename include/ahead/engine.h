@@ -252,6 +252,8 @@ typedef struct {
 	int n_labels;
 	bool up, cordoned, draining;
 	uint32_t failed_checks, kills, enforce_errors; /* its observed record */
+	uint64_t revision;           /* its record's revision: a placement on it commits only while
+				      * the record is unchanged (0: not checked) */
 } ah_engine_node;
 
 typedef struct {

@@ -123,6 +123,7 @@ typedef enum {
 	AH_PRECOND_POLICY = 0, /* key unused; version = policy generation */
 	AH_PRECOND_ALLOC,      /* key = allocation id (decimal); version = 0: absent */
 	AH_PRECOND_POOL,       /* key = pool name; version = its capacity revision */
+	AH_PRECOND_NODE,       /* key = node name; version = its record's revision (etcd: mod revision) */
 	AH_PRECOND__COUNT
 } ah_precond_kind;
 

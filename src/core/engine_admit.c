@@ -467,6 +467,7 @@ static int grant(ah_engine *e, const ah_request *rq, const admission *a, int64_t
 		free(x.params);
 		return s;
 	}
+	eng_node_precond(e, a->node);
 	d->outcome = AH_GRANTED;
 	d->id = x.id;
 	d->lease_expires_ns = x.expires_ns;

@@ -102,6 +102,7 @@ typedef struct {
 	bool known, up, cordoned, draining;
 	uint32_t failed_checks, kills, enforce_errors;
 	uint32_t downs; /* times this engine saw it go down (failed health checks, observed) */
+	uint64_t rev;   /* its record's revision, as last told */
 } eng_node_t;
 
 /* A pool's node selector, parsed from its policy. */
@@ -292,6 +293,8 @@ bool eng_node_room(const ah_engine *e, const alloc_t *a, const ah_vec *grow);
 /* Room left on slot s's node in dimension d (INT64_MAX off nodes). */
 int64_t eng_node_free(const ah_engine *e, const alloc_t *a, int d);
 int eng_node_index(ah_engine *e, const char *name); /* found or added (not known); -1: table full */
+/* A placement on node i: its record must be what the decision read. */
+void eng_node_precond(ah_engine *e, int i);
 void eng_node_account(ah_engine *e, const alloc_t *a, int sign);
 /* Node pools' capacity from the up nodes (after a load or a change). */
 void eng_nodes_recount(ah_engine *e);

@@ -55,6 +55,15 @@ int eng_node_index(ah_engine *e, const char *name)
 	return e->nnodes++;
 }
 
+void eng_node_precond(ah_engine *e, int i)
+{
+	if (!e->ledger || !e->ledger->ops->precond_add || i < 0 || i >= e->nnodes || !e->nodes[i].rev)
+		return;
+	ah_ledger_precond pc = {.kind = AH_PRECOND_NODE, .version = e->nodes[i].rev};
+	snprintf(pc.key, sizeof pc.key, "%s", e->nodes[i].name);
+	eng_led_check(e, e->ledger->ops->precond_add(e->ledger, &pc));
+}
+
 void eng_node_account(ah_engine *e, const alloc_t *a, int sign)
 {
 	eng_node_t *n = node_of(e, a);
@@ -187,6 +196,7 @@ static int node_set_one(ah_engine *e, const ah_engine_node *in)
 	x->failed_checks = in->failed_checks;
 	x->kills = in->kills;
 	x->enforce_errors = in->enforce_errors;
+	x->rev = in->revision;
 	return 0;
 }
 
@@ -194,6 +204,7 @@ static int node_set_one(ah_engine *e, const ah_engine_node *in)
 static void move_to(ah_engine *e, int s, int to, int64_t now, const char *why)
 {
 	alloc_t *a = &e->slots[s];
+	eng_node_precond(e, to);
 	eng_node_account(e, a, -1);
 	a->node1 = (int16_t)(to + 1);
 	eng_node_account(e, a, +1);

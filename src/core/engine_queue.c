@@ -295,6 +295,7 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 			.node1 = (int16_t)(node + 1),
 			.wl = q->wl,
 		};
+		eng_node_precond(e, node);
 		eng_queue_remove_at(e, p, bi);
 		int s = eng_alloc_insert(e, &a);
 		if (s < 0) {

@@ -232,6 +232,8 @@ int ah_service_after(ah_service *s, int rc)
 	if (rc == AH_ESTORE || rc == AH_EIO || rc == AH_ENOMEM || rc == AH_ESTATE || rc == AH_EBUSY ||
 	    rc == AH_ETIMEDOUT)
 		s->need_reload = true;
+	if (rc == AH_EBUSY)
+		s->nodes_eng = NULL; /* a node's record may be what changed: the retry reads the nodes again */
 	return rc;
 }
 

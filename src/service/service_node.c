@@ -167,6 +167,7 @@ static void node_to_engine(const ah_dimset *ds, const ah_node *n, ah_engine_node
 	out->cordoned = n->cordoned;
 	out->draining = n->draining;
 	out->enforce_errors = n->enforce_errors;
+	out->revision = (uint64_t)n->record_revision;
 }
 
 /* What a change of the list is told by: every field the engine reads. */
@@ -186,6 +187,7 @@ static uint64_t list_sig(const ah_engine_node *v, int n)
 		bool f[3] = {v[i].up, v[i].cordoned, v[i].draining};
 		MIX(f, sizeof f);
 		MIX(&v[i].enforce_errors, sizeof v[i].enforce_errors);
+		MIX(&v[i].revision, sizeof v[i].revision);
 	}
 #undef MIX
 	return h;

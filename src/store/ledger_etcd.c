@@ -503,6 +503,16 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	for (int i = 0; i < m->n_opt; i++)
 		json_array_append_new(cmps, json_pack("{sosssssi}", "key", etcd_b64s(m->opt[i]), "target", "VERSION",
 						      "result", "EQUAL", "version", 0));
+	/* a placement's node: its record (capacity, labels, cordon) as the
+	 * decision read it */
+	for (int i = 0; i < m->n_pre; i++)
+		if (m->pre[i].kind == AH_PRECOND_NODE && m->pre[i].version > 0) {
+			char nk[ETCD_KEY_MAX];
+			etcd_key(m, nk, "node/%s", m->pre[i].key);
+			json_array_append_new(cmps, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(nk), "result", "EQUAL",
+							      "target", "MOD", "mod_revision",
+							      (json_int_t)m->pre[i].version));
+		}
 	if (m->fence_rev > 0) /* a deposed shaper's late write fails here */
 		json_array_append_new(cmps, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(m->fence_key), "result",
 						      "EQUAL", "target", "CREATE", "create_revision",
@@ -715,7 +725,8 @@ static int e_precond_add(ah_ledger *l, const ah_ledger_precond *pc)
 		m->cap_pre = nc;
 	}
 	/* Pool and allocation preconditions hold when head does: the head
-	 * compare is strictly stronger. Only the policy's is checked apart. */
+	 * compare is strictly stronger. The policy's is checked apart, and a
+	 * node's is a compare on its record (txn_send). */
 	m->pre[m->n_pre++] = *pc;
 	return 0;
 }
