@@ -485,6 +485,12 @@ static void flush(ah_server *s)
 			for (int j = 0; j < nb; j++)
 				ah_api_response_fini(&resp[j]);
 			memset(resp, 0, sizeof *resp * (size_t)n);
+			/* the connections held copies of those answers: now freed, so
+			 * forgotten (a retry whose transaction cannot start writes its
+			 * 503 into them, and must not free them again) */
+			for (int j = 0; j < n; j++)
+				if (ks[j]->kind != AH_API_EXCLUSIVE)
+					memset(&ks[j]->resp, 0, sizeof ks[j]->resp);
 			continue;
 		}
 		if (brc < 0)
