@@ -369,6 +369,116 @@ static void test_no_rebalance_by_default(void **state)
 	rebalance_case(*state, false);
 }
 
+static void test_replicas_spread(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 1, NULL), 0);
+	/* three replicas of one request, no workload named: best fit alone
+	 * would stack all three on n1; they spread among themselves */
+	ah_request r = fx_req("a", NULL, 1000, GI);
+	ah_decision d[3];
+	assert_int_equal(ah_engine_request_replicas(f->e, &r, 3, 2, d), 0);
+	const char *seen[3];
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(d[i].outcome, AH_GRANTED);
+		seen[i] = node_of(f, d[i].id);
+	}
+	assert_string_not_equal(seen[0], seen[1]);
+	assert_string_not_equal(seen[1], seen[2]);
+	assert_string_not_equal(seen[0], seen[2]);
+	/* 3 replicas of 4 cores: n1 and n3 have 3 left, n2 7: one fits, the
+	 * other two wait, each under its own id */
+	r.res.v[AH_DIM_CPU] = 4000;
+	r.workload = "big";
+	assert_int_equal(ah_engine_request_replicas(f->e, &r, 3, 3, d), 0);
+	assert_int_equal(d[0].outcome, AH_GRANTED);
+	assert_string_equal(node_of(f, d[0].id), "n2");
+	assert_int_equal(d[1].outcome, AH_QUEUED);
+	assert_int_equal(d[2].outcome, AH_QUEUED);
+	assert_true(d[1].id != d[2].id);
+	/* out of range */
+	assert_int_equal(ah_engine_request_replicas(f->e, &r, 0, 4, d), AH_EINVAL);
+	assert_int_equal(ah_engine_request_replicas(f->e, &r, AH_PLACE_REPLICAS_MAX + 1, 4, d), AH_EINVAL);
+}
+
+static ah_decision ask_lab(fx *f, int64_t cpu, const char *labels, int64_t now)
+{
+	ah_request r = fx_req("a", NULL, cpu, GI);
+	r.node_labels = labels;
+	ah_decision d;
+	assert_int_equal(ah_engine_request(f->e, &r, now, &d), 0);
+	return d;
+}
+
+static void test_node_labels(void **state)
+{
+	fx *f = *state;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 1, NULL), 0);
+	/* best fit alone would pick n1 (zone a) */
+	ah_decision b = ask_lab(f, 1000, "zone=b", 2);
+	assert_int_equal(b.outcome, AH_GRANTED);
+	assert_string_equal(node_of(f, b.id), "n3");
+	ah_engine_item it;
+	assert_int_equal(ah_engine_get(f->e, b.id, &it), 0);
+	assert_string_equal(it.node_labels, "zone=b");
+	/* more than zone b's one node offers: can never fit there */
+	ah_decision big = ask_lab(f, 6000, "zone=b", 3);
+	assert_int_equal(big.outcome, AH_REFUSED);
+	assert_int_equal(big.reason, AH_R_TOO_BIG);
+	/* no node carries disk=ssd yet: it waits for one; kept canonical */
+	ah_decision w = ask_lab(f, 1000, "zone=a,disk=ssd", 4);
+	assert_int_equal(w.outcome, AH_QUEUED);
+	assert_int_equal(ah_engine_get(f->e, w.id, &it), 0);
+	assert_string_equal(it.node_labels, "disk=ssd,zone=a");
+	/* it waits for a node, not for room: it blocks nobody meanwhile */
+	ah_decision plain = ask_lab(f, 1000, "zone=a", 4);
+	assert_int_equal(plain.outcome, AH_GRANTED);
+	/* malformed: refused, naming the field */
+	ah_decision bad = ask_lab(f, 1000, "zone", 5);
+	assert_int_equal(bad.outcome, AH_REFUSED);
+	assert_int_equal(bad.reason, AH_R_INVALID);
+	assert_non_null(strstr(bad.message, "node_labels:"));
+	/* n3 goes down: n1 and n2 have room, but not in zone b, so b is queued
+	 * again rather than moved off its labels */
+	f->n[2].up = false;
+	ah_node_moves m;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 6, &m), 0);
+	assert_int_equal(m.moved, 0);
+	assert_int_equal(m.requeued, 1);
+	assert_string_equal(node_of(f, b.id), "(queued)");
+	/* n3 back: served there again */
+	f->n[2].up = true;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 7, &m), 0);
+	assert_int_equal(ah_engine_tick(f->e, 8), 0);
+	assert_string_equal(node_of(f, b.id), "n3");
+	/* a node gains disk=ssd in zone a: the waiting request lands there */
+	ah_label lab[2] = {f->lab[0][0]};
+	snprintf(lab[1].key, sizeof lab[1].key, "disk");
+	snprintf(lab[1].value, sizeof lab[1].value, "ssd");
+	f->n[0].labels = lab;
+	f->n[0].n_labels = 2;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 9, &m), 0);
+	assert_int_equal(ah_engine_tick(f->e, 10), 0);
+	assert_string_equal(node_of(f, w.id), "n1");
+}
+
+static void test_node_labels_off_nodes(void **state)
+{
+	(void)state;
+	ah_policy *pol = fx_policy();
+	ah_engine *e;
+	assert_int_equal(ah_engine_new(pol, NULL, 0, &e), 0);
+	ah_request r = fx_req("a", NULL, 1000, GI);
+	r.node_labels = "zone=a";
+	ah_decision d;
+	assert_int_equal(ah_engine_request(e, &r, 1, &d), 0);
+	assert_int_equal(d.outcome, AH_REFUSED);
+	assert_int_equal(d.reason, AH_R_INVALID);
+	assert_non_null(strstr(d.message, "not on nodes"));
+	ah_engine_free(e);
+	free(pol);
+}
+
 static void test_policy_keys(void **state)
 {
 	(void)state;
@@ -418,6 +528,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_failure_aware, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebalance, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_rebalance_by_default, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replicas_spread, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_node_labels, setup, teardown),
+		cmocka_unit_test(test_node_labels_off_nodes),
 		cmocka_unit_test(test_policy_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -81,6 +81,7 @@ typedef struct {
 	ah_vec res;              /* in the policy's dimension order */
 	const char *params;      /* "key=value,..." or NULL; <= AH_PARAMS_MAX */
 	const char *workload;    /* for prediction (and spreading on nodes); NULL = size by res alone */
+	const char *node_labels; /* pools on nodes: "k=v,..." every node it lands on carries; NULL = any */
 	int64_t lease_ttl_ns;    /* 0 = class/policy default; capped by max_lease_ttl */
 	int64_t queue_timeout_ns;/* -1 = class/policy default; 0 = do not queue */
 } ah_request;
@@ -109,6 +110,7 @@ typedef struct {
 	const char *params;
 	int64_t created_ns, expires_ns; /* queued: arrival and deadline */
 	const char *node;               /* pools on nodes: where it is placed ("" none) */
+	const char *node_labels;        /* the node labels it asked for ("" none) */
 } ah_engine_item;
 
 typedef struct {
@@ -151,6 +153,12 @@ void ah_engine_set_clock_skew(ah_engine *e, int64_t skew_ns);
 int ah_engine_reload(ah_engine *e, int64_t now_ns);
 
 int ah_engine_request(ah_engine *e, const ah_request *req, int64_t now_ns, ah_decision *out);
+/* n replicas of one request (1..AH_PLACE_REPLICAS_MAX), each its own
+ * allocation, decided in order in one transaction, each granted, queued or
+ * refused on its own (as a Deployment's pods are: the ones that fit run);
+ * on a pool on nodes they spread across nodes (and the pool's spread label)
+ * as replicas of one workload do. out[0..n). */
+int ah_engine_request_replicas(ah_engine *e, const ah_request *req, int n, int64_t now_ns, ah_decision *out);
 /* Releases an allocation, or cancels a queued request. AH_ENOENT if unknown. */
 int ah_engine_release(ah_engine *e, uint64_t id, int64_t now_ns);
 /* Sets a lease to now + ttl (0 = the allocation's lease), at most the

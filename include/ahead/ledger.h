@@ -65,6 +65,9 @@ typedef struct {
 	 * etcd ledger (nodes exist only there); other stores drop them. */
 	const char *node;
 	uint32_t workload_hash;
+	/* the node labels the request asked for ("k=v,..." canonical; "" or
+	 * NULL: none), which every later placement of it keeps to */
+	const char *node_select;
 } ah_ledger_row;
 
 typedef struct {

@@ -170,6 +170,8 @@
 #define AH_NODES_MAX 256
 /* The bytes of a pool's node selector (policy `nodes = zone=a,disk=ssd`). */
 #define AH_NODE_SELECT_MAX 512
+/* Distinct node selectors requests may ask for (`node_labels`) in one engine. */
+#define AH_NODE_SELECTORS_MAX 1024
 #define AH_NODE_RECORD_MAX 8192
 
 /* One prediction across an etcd ledger's instances (docs/CLUSTER.md): a

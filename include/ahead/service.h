@@ -87,6 +87,13 @@ typedef struct {
  * shadow store. Ends of allocations that ended without release (expired,
  * preempted, timed out) close their records. */
 int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_service_decision *out);
+/* n replicas of one request (ah_engine_request_replicas: each its own
+ * allocation, granted, queued or refused on its own), out[0..n). */
+int ah_service_request_replicas(ah_service *s, const ah_request *rq, int n, int64_t now_ns,
+				ah_service_decision *out);
+/* The replica whose outcome stands for all of them (the answer's status
+ * and exit code): the first refused, else the first queued, else 0. */
+int ah_service_replicas_lead(const ah_service_decision *sd, int n);
 /* Releases (or cancels) and ends the request record, which later
  * predictions learn from. AH_ENOENT if unknown. */
 int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns);

@@ -43,6 +43,10 @@ static void alloc_usage(FILE *f)
 		"  -l, --lease DURATION    lease length, e.g. 30s, 5m, 1h (default: class/policy)\n"
 		"  -q, --queue-timeout D   how long to wait in the queue (default: class/policy)\n"
 		"      --no-queue          refuse instead of queueing\n"
+		"      --replicas N        N allocations of the same request (1-64), each granted,\n"
+		"                          queued or refused on its own; on a pool on nodes they\n"
+		"                          spread across nodes. Exit 0 only when all are granted\n"
+		"      --node-labels K=V,. pools on nodes: only nodes carrying these labels\n"
 		"      --db PATH           ledger database (default $AHEAD_DB, else ./ahead.db), or\n"
 		"                          etcd://HOST:PORT[,...]/PREFIX (docs/CLUSTER.md)\n"
 		"      --shadow-db PATH    shadow store (default: beside the database, x-shadow.db;\n"
@@ -95,8 +99,9 @@ static void fmt_sources(const ah_policy *pol, const ah_shadow_prediction_info *p
 	}
 }
 
+/* One decision for people; node: where it was placed ("" or NULL: none). */
 static void print_decision(const ah_decision *d, const ah_policy *pol, const char *workload,
-			   const ah_shadow_prediction_info *pi, ah_out_fmt fmt)
+			   const ah_shadow_prediction_info *pi, const char *node)
 {
 	char res[1024] = "", t1[40] = "", pred[1024] = "", src[512] = "";
 	ah_vec_format_human(&pol->dims, &d->res, res, sizeof res);
@@ -104,18 +109,12 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 		ah_vec_format_human(&pol->dims, &d->prediction, pred, sizeof pred);
 	if (d->predicted && pi)
 		fmt_sources(pol, pi, src, sizeof src);
-	if (fmt == AH_OUT_JSON) {
-		json_t *o = ah_json_decision(pol, d, workload, pi);
-		char *s = ah_json_dumps(o);
-		printf("%s\n", s ? s : "{}");
-		free(s);
-		json_decref(o);
-		return;
-	}
 	switch (d->outcome) {
 	case AH_GRANTED:
 		ah_cli_fmt_time(d->lease_expires_ns, t1, sizeof t1);
 		printf("granted  id=%llu  %s  lease until %s", (unsigned long long)d->id, res, t1);
+		if (node && *node)
+			printf("  on node %s", node);
 		if (d->n_preempted)
 			printf("  (preempted %d)", d->n_preempted);
 		printf("\n");
@@ -139,6 +138,39 @@ static void print_decision(const ah_decision *d, const ah_policy *pol, const cha
 	}
 }
 
+/* Where a granted allocation was placed ("" off nodes). */
+static const char *node_of(ah_cli_ctx *ctx, const ah_decision *d)
+{
+	ah_engine_item it;
+	if (d->outcome != AH_GRANTED || ah_engine_get(ah_service_engine_get(ctx->svc), d->id, &it) < 0)
+		return "";
+	return it.node ? it.node : "";
+}
+
+/* The API's shape (docs/API.md): the lead replica at the top level, with
+ * its node; every replica in "replicas" when more than one was asked. */
+static void print_decisions_json(ah_cli_ctx *ctx, const ah_service_decision *sd, int n, int lead)
+{
+	json_t *top = NULL, *all = n > 1 ? json_array() : NULL;
+	for (int i = 0; i < n; i++) {
+		json_t *o = ah_json_decision(ctx->pol, &sd[i].d, sd[i].workload, sd[i].have_info ? &sd[i].info : NULL);
+		const char *node = node_of(ctx, &sd[i].d);
+		if (*node)
+			json_object_set_new(o, "node", ah_json_text(node));
+		if (i == lead)
+			top = json_incref(o);
+		if (all)
+			json_array_append(all, o);
+		json_decref(o);
+	}
+	if (all)
+		json_object_set_new(top, "replicas", all);
+	char *s = ah_json_dumps(top);
+	printf("%s\n", s ? s : "{}");
+	free(s);
+	json_decref(top);
+}
+
 /* A duration for the API: whole seconds as an integer, else a real. */
 static json_t *seconds_json(int64_t ns)
 {
@@ -149,7 +181,8 @@ static json_t *seconds_json(int64_t ns)
 
 /* alloc with --server: POST /v1/allocations, the answer printed as the
  * local command prints its decision. */
-static int alloc_remote(const ah_client_opts *co, const ah_request *rq, const char *res_text, ah_out_fmt fmt)
+static int alloc_remote(const ah_client_opts *co, const ah_request *rq, int replicas, const char *res_text,
+			ah_out_fmt fmt)
 {
 	ah_client *cl = NULL;
 	ah_policy *pol = NULL;
@@ -176,6 +209,10 @@ static int alloc_remote(const ah_client_opts *co, const ah_request *rq, const ch
 		json_object_set_new(body, "params", ah_cli_params_json(rq->params));
 	if (rq->lease_ttl_ns)
 		json_object_set_new(body, "lease", seconds_json(rq->lease_ttl_ns));
+	if (replicas > 1)
+		json_object_set_new(body, "replicas", json_integer(replicas));
+	if (rq->node_labels)
+		json_object_set_new(body, "node_labels", json_string(rq->node_labels));
 	if (rq->queue_timeout_ns == 0)
 		json_object_set_new(body, "queue", json_false());
 	else if (rq->queue_timeout_ns > 0)
@@ -194,10 +231,24 @@ static int alloc_remote(const ah_client_opts *co, const ah_request *rq, const ch
 		ah_cli_err("alloc", "nothing was allocated");
 		goto out;
 	}
+	/* the top level is the replica that stands for all (its outcome is the
+	 * exit code); "replicas" lists each when more than one was asked */
+	json_t *reps = json_object_get(o, "replicas");
 	if (fmt == AH_OUT_JSON)
 		ah_client_print_json(o);
-	else
-		print_decision(&d, pol, rq->workload, have_pi ? &pi : NULL, fmt);
+	else if (!json_is_array(reps))
+		print_decision(&d, pol, rq->workload, have_pi ? &pi : NULL, json_string_value(json_object_get(o, "node")));
+	else {
+		size_t i;
+		json_t *r;
+		json_array_foreach(reps, i, r)
+		{
+			ah_decision rd;
+			if (ah_client_decode_decision(pol, r, &rd, &pi, &have_pi) == 0)
+				print_decision(&rd, pol, rq->workload, have_pi ? &pi : NULL,
+					       json_string_value(json_object_get(r, "node")));
+		}
+	}
 	ex = d.outcome == AH_GRANTED ? AH_EXIT_OK : d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
 out:
 	json_decref(body);
@@ -211,9 +262,9 @@ int ah_cmd_alloc(int argc, char **argv)
 {
 	ah_client_opts co = {0};
 	const char *tenant = NULL, *pool = NULL, *klass = NULL, *res = NULL, *db = NULL;
-	const char *workload = NULL, *shadow_db = NULL;
+	const char *workload = NULL, *shadow_db = NULL, *node_labels = NULL;
 	ah_cli_params params = {.len = 0};
-	int64_t lease = 0, qt = -1;
+	int64_t lease = 0, qt = -1, replicas = 1;
 	bool no_queue = false;
 	ah_out_fmt fmt = AH_OUT_TABLE;
 	const ah_cli_opt opts[] = {
@@ -228,6 +279,8 @@ int ah_cmd_alloc(int argc, char **argv)
 		AH_OPT("lease", 'l', AH_OPT_DURATION, &lease, .hint = "DURATION", .lo = 1),
 		AH_OPT("queue-timeout", 'q', AH_OPT_DURATION, &qt, .hint = "DURATION"),
 		AH_OPT("no-queue", 0, AH_OPT_FLAG, &no_queue),
+		AH_OPT("replicas", 0, AH_OPT_INT, &replicas, .hint = "N", .lo = 1, .hi = AH_PLACE_REPLICAS_MAX),
+		AH_OPT("node-labels", 0, AH_OPT_STRING, &node_labels, .hint = "K=V,...", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("db", 'd', AH_OPT_STRING, &db, .hint = "PATH", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("output", 'o', AH_OPT_FORMAT, &fmt, .formats = AH_FMTS_TABLE_JSON),
 		AH_CLIENT_OPTS(&co),
@@ -260,8 +313,9 @@ int ah_cmd_alloc(int argc, char **argv)
 			return AH_EXIT_USAGE;
 		}
 		ah_request rr = {.tenant = tenant, .pool = pool, .klass = klass, .params = params.text,
-				 .workload = workload, .lease_ttl_ns = lease, .queue_timeout_ns = qt};
-		return alloc_remote(&co, &rr, res, fmt);
+				 .workload = workload, .lease_ttl_ns = lease, .queue_timeout_ns = qt,
+				 .node_labels = node_labels};
+		return alloc_remote(&co, &rr, (int)replicas, res, fmt);
 	}
 	if (cx)
 		return cx;
@@ -271,23 +325,36 @@ int ah_cmd_alloc(int argc, char **argv)
 	if (ex)
 		return ex;
 	ah_request rq = {.tenant = tenant, .pool = pool, .klass = klass, .params = params.text, .workload = workload,
-			 .lease_ttl_ns = lease, .queue_timeout_ns = qt};
+			 .lease_ttl_ns = lease, .queue_timeout_ns = qt, .node_labels = node_labels};
+	ah_service_decision *sd = NULL;
 	char err[256];
 	if (res && ah_vec_parse(&ctx.pol->dims, res, &rq.res, err, sizeof err) < 0) {
 		ah_cli_err("alloc", "--res: %s", err);
 		ex = AH_EXIT_USAGE;
 		goto out;
 	}
-	ah_service_decision sd;
-	int rc = ah_service_request(ctx.svc, &rq, now, &sd);
+	int n = (int)replicas;
+	if (!(sd = calloc((size_t)n, sizeof(*sd)))) {
+		ex = ah_cli_fail(&ctx, AH_ENOMEM, NULL);
+		goto out;
+	}
+	int rc = ah_service_request_replicas(ctx.svc, &rq, n, now, sd);
 	if (rc < 0) {
 		ex = ah_cli_fail(&ctx, rc, NULL);
 		ah_cli_err("alloc", "nothing was allocated");
 		goto out;
 	}
-	print_decision(&sd.d, ctx.pol, workload, sd.have_info ? &sd.info : NULL, fmt);
-	ex = sd.d.outcome == AH_GRANTED ? AH_EXIT_OK : sd.d.outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
+	int lead = ah_service_replicas_lead(sd, n);
+	if (fmt == AH_OUT_JSON)
+		print_decisions_json(&ctx, sd, n, lead);
+	else
+		for (int i = 0; i < n; i++)
+			print_decision(&sd[i].d, ctx.pol, workload, sd[i].have_info ? &sd[i].info : NULL,
+				       node_of(&ctx, &sd[i].d));
+	const ah_decision *d = &sd[lead].d;
+	ex = d->outcome == AH_GRANTED ? AH_EXIT_OK : d->outcome == AH_QUEUED ? AH_EXIT_QUEUED : AH_EXIT_REFUSED;
 out:
+	free(sd);
 	ah_cli_close(&ctx);
 	return ex;
 }

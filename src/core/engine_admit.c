@@ -269,6 +269,7 @@ typedef struct {
 	ah_vec res;
 	int64_t ttl;
 	uint32_t wl;  /* the workload's name hash (spreading on nodes) */
+	int sel;      /* the node labels asked for (engine_select.c; 0: none) */
 	int node;     /* pools on nodes: where it goes, once placed */
 } admission;
 
@@ -312,6 +313,29 @@ static int resolve(ah_engine *e, const ah_request *rq, admission *a, ah_decision
 	}
 	a->t = eng_tenant_add(e, tn, &e->pol->default_tenant);
 	return a->t < 0 ? a->t : 0;
+}
+
+/* The node labels asked for: well-formed, and only on a pool on nodes.
+ * Returns 0, 1 when refused, or an error. */
+static int resolve_labels(ah_engine *e, const ah_request *rq, admission *a, ah_decision *d)
+{
+	if (!rq->node_labels || !*rq->node_labels)
+		return 0;
+	if (!eng_pool_on_nodes(e, a->p)) {
+		refuse(d, AH_R_INVALID, "node_labels: pool %s is not on nodes (its policy has no `nodes`)",
+		       e->pol->pools[a->p].name);
+		return 1;
+	}
+	char err[160] = "";
+	int rc = eng_select_intern(e, rq->node_labels, err, sizeof err);
+	if (rc == AH_ENOMEM)
+		return rc;
+	if (rc < 0) {
+		refuse(d, AH_R_INVALID, "node_labels: %s", err);
+		return 1;
+	}
+	a->sel = rc;
+	return 0;
 }
 
 /* The request's own shape: resources in range and not empty (after
@@ -386,7 +410,7 @@ static bool check_reach(ah_engine *e, const admission *a, const ah_vec *lim, ah_
 		/* never: above what any one of its nodes offers (the request
 		 * waits while no node is known yet) */
 		for (int i = 0; i < e->nd; i++) {
-			int64_t m = eng_node_reach(e, a->p, i);
+			int64_t m = eng_node_reach(e, a->p, a->sel, i);
 			never.v[i] = m < 0 ? AH_VALUE_MAX : m;
 		}
 	} else if (ppol->shaping)
@@ -435,9 +459,11 @@ static bool check_quota(ah_engine *e, const admission *a, ah_decision *d)
 static bool queue_ahead(const ah_engine *e, const admission *a)
 {
 	const pool_t *pl = &e->pools[a->p];
+	bool nodes = eng_pool_on_nodes(e, a->p);
 	for (int i = 0; i < pl->qn; i++)
 		if (eng_ranks_ahead(e, prio(e, pl->q[i]->klass), pl->q[i]->tenant, pl->q[i]->seq, prio(e, a->k), a->t,
-				    UINT64_MAX))
+				    UINT64_MAX) &&
+		    (!nodes || !eng_node_waits(e, a->p, pl->q[i]->sel, &pl->q[i]->res)))
 			return true;
 	return false;
 }
@@ -455,6 +481,7 @@ static int grant(ah_engine *e, const ah_request *rq, const admission *a, int64_t
 		.expires_ns = now + a->ttl,
 		.node1 = (int16_t)(a->node + 1),
 		.wl = a->wl,
+		.sel = (uint16_t)a->sel,
 	};
 	e->next_id_dirty = true;
 	if (rq->params && *rq->params) {
@@ -524,6 +551,7 @@ static int enqueue(ah_engine *e, const ah_request *rq, const admission *a, int64
 		.deadline_ns = now + qt,
 		.lease_ttl_ns = a->ttl,
 		.wl = a->wl,
+		.sel = (uint16_t)a->sel,
 	};
 	e->next_id_dirty = true;
 	if (rq->params && *rq->params && !(q->params = strdup(rq->params))) {
@@ -563,7 +591,7 @@ static int place(ah_engine *e, const ah_request *rq, admission *a, int64_t now, 
 	bool fits = !ahead && ah_vec_fits(&e->pools[a->p].used, &a->res, &lim, e->nd);
 	if (eng_pool_on_nodes(e, a->p)) {
 		/* one node must take it whole; no preemption across nodes (not built) */
-		a->node = fits ? eng_node_pick(e, a->p, a->k, a->wl, &a->res, -1, NULL, 0) : -1;
+		a->node = fits ? eng_node_pick(e, a->p, a->k, a->wl, a->sel, &a->res, -1, NULL, 0) : -1;
 		if (a->node == AH_ENOMEM)
 			return AH_ENOMEM;
 		fits = a->node >= 0;
@@ -593,12 +621,14 @@ static void log_refusal(ah_engine *e, const ah_request *rq, const admission *a, 
 	eng_led_check(e, e->ledger->ops->event(e->ledger, &ev));
 }
 
-static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *d)
+static int decide(ah_engine *e, const ah_request *rq, uint32_t wl, int64_t now, ah_decision *d)
 {
-	admission a = {.t = -1, .p = -1, .k = -1, .node = -1, .wl = workload_hash(rq->workload)};
+	admission a = {.t = -1, .p = -1, .k = -1, .node = -1, .wl = wl};
 	memset(d, 0, sizeof(*d));
 	d->outcome = AH_REFUSED;
 	int rc = resolve(e, rq, &a, d);
+	if (rc == 0)
+		rc = resolve_labels(e, rq, &a, d);
 	if (rc < 0)
 		return rc;
 	if (rc == 0 && validate(e, rq, &a, now, d)) {
@@ -613,23 +643,48 @@ static int decide(ah_engine *e, const ah_request *rq, int64_t now, ah_decision *
 
 typedef struct {
 	const ah_request *rq;
-	ah_decision d;
+	int n;
+	ah_decision *d;
 } request_arg;
 
+/* Replicas are decided one after another, each seeing the ones before (so
+ * placement spreads them). Replicas of a request that names no workload
+ * spread among themselves: they share a hash of the first one's id. */
 static int request_body(ah_engine *e, int64_t now, void *arg)
 {
 	request_arg *r = arg;
-	return decide(e, r->rq, now, &r->d);
+	uint32_t wl = workload_hash(r->rq->workload);
+	if (!wl && r->n > 1) {
+		char key[32];
+		snprintf(key, sizeof key, "#%llu", (unsigned long long)e->next_id);
+		wl = workload_hash(key);
+	}
+	for (int i = 0; i < r->n; i++) {
+		int rc = decide(e, r->rq, wl, now, &r->d[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int ah_engine_request_replicas(ah_engine *e, const ah_request *req, int n, int64_t now_ns, ah_decision *out)
+{
+	if (!e || !req || !out || n < 1 || n > AH_PLACE_REPLICAS_MAX)
+		return AH_EINVAL;
+	ah_decision one; /* the common case allocates nothing */
+	ah_decision *d = n == 1 ? &one : calloc((size_t)n, sizeof(*d));
+	if (!d)
+		return AH_ENOMEM;
+	request_arg r = {.rq = req, .n = n, .d = d};
+	int rc = eng_txn_run(e, now_ns, false, request_body, &r);
+	if (rc >= 0)
+		memcpy(out, d, sizeof(*d) * (size_t)n);
+	if (d != &one)
+		free(d);
+	return rc < 0 ? rc : 0;
 }
 
 int ah_engine_request(ah_engine *e, const ah_request *req, int64_t now_ns, ah_decision *out)
 {
-	if (!e || !req || !out)
-		return AH_EINVAL;
-	request_arg r = {.rq = req};
-	int rc = eng_txn_run(e, now_ns, false, request_body, &r);
-	if (rc < 0)
-		return rc;
-	*out = r.d;
-	return 0;
+	return ah_engine_request_replicas(e, req, 1, now_ns, out);
 }

@@ -52,7 +52,8 @@ static void item_from_alloc(const ah_engine *e, const alloc_t *a, ah_engine_item
 			       .pool = e->pol->pools[a->pool].name, .klass = e->pol->classes[a->klass].name,
 			       .res = &a->res, .params = a->params ? a->params : "",
 			       .created_ns = a->created_ns, .expires_ns = a->expires_ns,
-			       .node = a->node1 > 0 ? e->nodes[a->node1 - 1].name : ""};
+			       .node = a->node1 > 0 ? e->nodes[a->node1 - 1].name : "",
+			       .node_labels = eng_select_text(e, a->sel)};
 }
 
 static void item_from_queued(const ah_engine *e, const qitem_t *q, ah_engine_item *it)
@@ -60,7 +61,8 @@ static void item_from_queued(const ah_engine *e, const qitem_t *q, ah_engine_ite
 	*it = (ah_engine_item){.id = q->id, .queued = true, .tenant = e->tenants[q->tenant].name,
 			       .pool = e->pol->pools[q->pool].name, .klass = e->pol->classes[q->klass].name,
 			       .res = &q->res, .params = q->params ? q->params : "",
-			       .created_ns = q->arrival_ns, .expires_ns = q->deadline_ns, .node = ""};
+			       .created_ns = q->arrival_ns, .expires_ns = q->deadline_ns, .node = "",
+			       .node_labels = eng_select_text(e, q->sel)};
 }
 
 static int cmp_u64(const void *a, const void *b)

@@ -33,6 +33,7 @@ typedef struct {
 	bool wanting;
 	bool cold_init; /* its alloc_cold_t has been set up (see eng_cold) */
 	int16_t node1;  /* pools on nodes: its node's index + 1 (0: none) */
+	uint16_t sel;   /* the node labels it asked for (engine_select.c; 0: none) */
 	uint32_t wl;    /* its workload's name hash (0: none), for spreading */
 } alloc_t;
 
@@ -59,6 +60,7 @@ typedef struct {
 	int64_t arrival_ns, deadline_ns, lease_ttl_ns;
 	char *params;
 	uint32_t wl;    /* as alloc_t's */
+	uint16_t sel;   /* as alloc_t's */
 } qitem_t;
 
 typedef struct {
@@ -104,6 +106,13 @@ typedef struct {
 	uint32_t downs; /* times this engine saw it go down (failed health checks, observed) */
 	uint64_t rev;   /* its record's revision, as last told */
 } eng_node_t;
+
+/* A node selector a request asked for (engine_select.c). */
+typedef struct {
+	char text[AH_NODE_SELECT_MAX]; /* canonical: sorted by key */
+	int n;
+	ah_label lab[AH_PLACE_LABELS_MAX];
+} eng_select_t;
 
 /* A pool's node selector, parsed from its policy. */
 typedef struct {
@@ -169,6 +178,8 @@ struct ah_engine {
 	bool any_node_pool;
 	ah_place_opts place_opts;
 	ah_place_node *place_scratch; /* AH_NODES_MAX, for eng_node_pick */
+	eng_select_t *selects;        /* requests' node selectors (engine_select.c) */
+	int nselects, capselects;
 };
 
 /* Slot a's cold part, set up (zeroed) on first use. */
@@ -287,7 +298,8 @@ static inline bool eng_pool_on_nodes(const ah_engine *e, int p)
 }
 /* The node of pool p (class k) that takes res (workload hash wl), or -1
  * (why, if not NULL, says why not). exclude: a node index never chosen. */
-int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, const ah_vec *res, int exclude, char *why, size_t whylen);
+int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, int sel, const ah_vec *res, int exclude, char *why,
+		  size_t whylen);
 /* Whether slot s's node has room for `grow` more (true off nodes). */
 bool eng_node_room(const ah_engine *e, const alloc_t *a, const ah_vec *grow);
 /* Room left on slot s's node in dimension d (INT64_MAX off nodes). */
@@ -299,7 +311,21 @@ void eng_node_account(ah_engine *e, const alloc_t *a, int sign);
 /* Node pools' capacity from the up nodes (after a load or a change). */
 void eng_nodes_recount(ah_engine *e);
 /* The largest a single matching node offers in dimension d (-1: no node known). */
-int64_t eng_node_reach(const ah_engine *e, int p, int d);
+int64_t eng_node_reach(const ah_engine *e, int p, int sel, int d);
+/* No node that takes new work (up, not cordoned or draining) and carries
+ * the pool's and the request's labels could hold res even empty: such a
+ * request waits for a node, not for room, and blocks nobody meanwhile. */
+bool eng_node_waits(const ah_engine *e, int p, int sel, const ah_vec *res);
+/* The queued request of pool pi served next: eng_queue_best among those
+ * not waiting for a node (-1: none). */
+int eng_queue_best_servable(const ah_engine *e, int pi);
+
+/* engine_select.c: a request's node labels, interned. Returns the index + 1
+ * (0 for none), AH_EINVAL/AH_ETOOBIG (err says why) or AH_ENOMEM. */
+int eng_select_intern(ah_engine *e, const char *text, char *err, size_t errlen);
+const eng_select_t *eng_select_get(const ah_engine *e, int sel); /* NULL for 0 */
+const char *eng_select_text(const ah_engine *e, int sel);      /* "" for 0 */
+void eng_select_fini(ah_engine *e);
 
 /* engine_load.c */
 int eng_load_state(ah_engine *e, int64_t now);

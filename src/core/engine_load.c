@@ -183,6 +183,15 @@ static int load_index(load_ctx *c)
 	return rc;
 }
 
+/* A stored row's node selector, interned (a row the engine could not have
+ * written is the store's fault). */
+static int load_select(ah_engine *e, const ah_ledger_row *r)
+{
+	char err[160];
+	int rc = eng_select_intern(e, r->node_select, err, sizeof err);
+	return rc == AH_ENOMEM ? rc : rc < 0 ? AH_ESTORE : rc;
+}
+
 static int load_alloc(void *ctx, const ah_ledger_row *r)
 {
 	load_ctx *c = ctx;
@@ -207,6 +216,9 @@ static int load_alloc(void *ctx, const ah_ledger_row *r)
 			return ni;
 		a.node1 = (int16_t)(ni + 1);
 	}
+	if ((rc = load_select(e, r)) < 0)
+		return rc;
+	a.sel = (uint16_t)rc;
 	if (r->params && *r->params) {
 		if (!(a.params = arena_strdup(e, r->params)))
 			return AH_ENOMEM;
@@ -252,6 +264,11 @@ static int load_queued(void *ctx, const ah_ledger_row *r)
 	*q = (qitem_t){.id = r->id, .seq = r->seq, .tenant = t, .pool = p, .klass = k, .res = r->res,
 		       .arrival_ns = r->created_ns, .deadline_ns = r->expires_ns, .lease_ttl_ns = r->lease_ttl_ns,
 		       .wl = r->workload_hash};
+	if ((rc = load_select(e, r)) < 0) {
+		free(q);
+		return rc;
+	}
+	q->sel = (uint16_t)rc;
 	if (r->params && *r->params && !(q->params = strdup(r->params))) {
 		free(q);
 		return AH_ENOMEM;
@@ -433,6 +450,7 @@ void ah_engine_free(ah_engine *e)
 	free(e->chg);
 	free(e->nodes);
 	free(e->place_scratch);
+	eng_select_fini(e);
 	free(e->pol);
 	free(e);
 }

@@ -108,16 +108,40 @@ void eng_nodes_recount(ah_engine *e)
 	}
 }
 
-int64_t eng_node_reach(const ah_engine *e, int p, int d)
+/* The node carries every label the request asked for. */
+static bool node_selected(const ah_engine *e, int sel, const eng_node_t *n)
+{
+	const eng_select_t *s = eng_select_get(e, sel);
+	if (!s)
+		return true;
+	ah_place_node pn = {.labels = n->labels, .n_labels = n->n_labels};
+	return ah_place_labels_match(&pn, s->lab, s->n);
+}
+
+int64_t eng_node_reach(const ah_engine *e, int p, int sel, int d)
 {
 	int64_t m = -1;
 	for (int i = 0; i < e->nnodes; i++)
-		if (e->nodes[i].known && node_matches(e, p, &e->nodes[i]) && e->nodes[i].cap.v[d] > m)
+		if (e->nodes[i].known && node_matches(e, p, &e->nodes[i]) && node_selected(e, sel, &e->nodes[i]) &&
+		    e->nodes[i].cap.v[d] > m)
 			m = e->nodes[i].cap.v[d];
 	return m;
 }
 
-int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, const ah_vec *res, int exclude, char *why, size_t whylen)
+bool eng_node_waits(const ah_engine *e, int p, int sel, const ah_vec *res)
+{
+	ah_vec none = {0};
+	for (int i = 0; i < e->nnodes; i++) {
+		const eng_node_t *x = &e->nodes[i];
+		if (x->known && x->up && !x->cordoned && !x->draining && node_matches(e, p, x) &&
+		    node_selected(e, sel, x) && ah_vec_fits(&none, res, &x->cap, e->nd))
+			return false;
+	}
+	return true;
+}
+
+int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, int sel, const ah_vec *res, int exclude, char *why,
+		  size_t whylen)
 {
 	if (!e->place_scratch && !(e->place_scratch = calloc(AH_NODES_MAX, sizeof(ah_place_node))))
 		return AH_ENOMEM;
@@ -139,8 +163,9 @@ int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, const ah_vec *res, in
 					.enforce_errors = x->enforce_errors, .replicas = reps};
 		idx[n++] = i;
 	}
+	const eng_select_t *want = eng_select_get(e, sel);
 	ah_place_request rq = {.demand = *res, .replicas = 1, .spread_label = e->pol->pools[p].spread,
-			       .priority = prio(e, k)};
+			       .priority = prio(e, k), .select = want ? want->lab : NULL, .n_select = want ? want->n : 0};
 	ah_place_result r;
 	if (!n) {
 		if (why)
@@ -235,7 +260,7 @@ static int requeue(ah_engine *e, int s, int64_t now, const char *why)
 	}
 	*q = (qitem_t){.id = a->id, .seq = e->next_seq++, .tenant = a->tenant, .pool = a->pool, .klass = a->klass,
 		       .res = a->res, .arrival_ns = now, .deadline_ns = now + (qt > 0 ? qt : INT64_C(60000000000)),
-		       .lease_ttl_ns = a->lease_ttl_ns, .wl = a->wl};
+		       .lease_ttl_ns = a->lease_ttl_ns, .wl = a->wl, .sel = a->sel};
 	if (a->params && !(q->params = strdup(a->params))) {
 		free(q);
 		return AH_ENOMEM;
@@ -261,7 +286,7 @@ static int move_off(ah_engine *e, int s, int64_t now, ah_node_moves *m)
 	eng_node_t *from = node_of(e, a);
 	bool down = !from->known || !from->up;
 	char why[512], reason[192] = ""; /* two names, the reason, the words */
-	int to = eng_node_pick(e, a->pool, a->klass, a->wl, &a->res, a->node1 - 1, reason, sizeof reason);
+	int to = eng_node_pick(e, a->pool, a->klass, a->wl, a->sel, &a->res, a->node1 - 1, reason, sizeof reason);
 	if (to >= 0) {
 		snprintf(why, sizeof why, "moved from node %s to %s: %s is %s", from->name, e->nodes[to].name, from->name,
 			 down ? "down" : "draining");
@@ -300,7 +325,7 @@ static int rebalance_one(ah_engine *e, int p, int64_t now)
 	const qitem_t *q = pl->q[hi];
 	ah_vec lim;
 	eng_class_limit(e, p, q->klass, &lim);
-	if (!ah_vec_fits(&pl->used, &q->res, &lim, e->nd) || eng_node_pick(e, p, q->klass, q->wl, &q->res, -1, NULL, 0) >= 0)
+	if (!ah_vec_fits(&pl->used, &q->res, &lim, e->nd) || eng_node_pick(e, p, q->klass, q->wl, q->sel, &q->res, -1, NULL, 0) >= 0)
 		return 0; /* no room in sum (moving makes none), or it fits already */
 	int best = -1, best_to = -1;
 	double best_share = 0;
@@ -319,7 +344,7 @@ static int rebalance_one(ah_engine *e, int p, int64_t now)
 				share = (double)a->res.v[d] / (double)x->cap.v[d];
 		if (best >= 0 && share >= best_share)
 			continue;
-		int to = eng_node_pick(e, p, a->klass, a->wl, &a->res, a->node1 - 1, NULL, 0);
+		int to = eng_node_pick(e, p, a->klass, a->wl, a->sel, &a->res, a->node1 - 1, NULL, 0);
 		if (to < 0)
 			continue;
 		best = s, best_to = to, best_share = share;

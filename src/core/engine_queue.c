@@ -44,6 +44,23 @@ int eng_queue_best(const ah_engine *e, const pool_t *p)
 	return best;
 }
 
+int eng_queue_best_servable(const ah_engine *e, int pi)
+{
+	const pool_t *p = &e->pools[pi];
+	if (!eng_pool_on_nodes(e, pi))
+		return eng_queue_best(e, p);
+	int best = -1;
+	for (int i = 0; i < p->qn; i++) {
+		const qitem_t *q = p->q[i];
+		if (best >= 0 && !eng_ranks_ahead(e, prio(e, q->klass), q->tenant, q->seq, prio(e, p->q[best]->klass),
+						  p->q[best]->tenant, p->q[best]->seq))
+			continue;
+		if (!eng_node_waits(e, pi, q->sel, &q->res))
+			best = i;
+	}
+	return best;
+}
+
 void eng_queue_remove_at(ah_engine *e, pool_t *p, int i)
 {
 	qitem_t *q = p->q[i];
@@ -247,7 +264,9 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 	p->dirty = false;
 	while (p->qn > 0 || p->nwant > 0) {
 		int g = want_best(e, p);
-		int bi = p->qn > 0 ? eng_queue_best(e, p) : -1;
+		int bi = p->qn > 0 ? eng_queue_best_servable(e, pi) : -1;
+		if (g < 0 && bi < 0)
+			break; /* what waits, waits for a node */
 		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {
 			ah_vec want = eng_cold_peek(e, &e->slots[g])->want;
 			int r = eng_grow_toward(e, g, &want, now, "pending grow: room freed");
@@ -280,7 +299,7 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 		if (!ah_vec_fits(&p->used, &q->res, &lim, e->nd))
 			break;
 		int node = -1;
-		if (eng_pool_on_nodes(e, pi) && (node = eng_node_pick(e, pi, q->klass, q->wl, &q->res, -1, NULL, 0)) < 0)
+		if (eng_pool_on_nodes(e, pi) && (node = eng_node_pick(e, pi, q->klass, q->wl, q->sel, &q->res, -1, NULL, 0)) < 0)
 			break; /* the pool has room in sum, no node has it whole */
 		alloc_t a = {
 			.id = q->id,
@@ -294,6 +313,7 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 			.params = q->params,
 			.node1 = (int16_t)(node + 1),
 			.wl = q->wl,
+			.sel = q->sel,
 		};
 		eng_node_precond(e, node);
 		eng_queue_remove_at(e, p, bi);

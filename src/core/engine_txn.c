@@ -47,6 +47,7 @@ void eng_led_put_alloc(ah_engine *e, const alloc_t *a)
 		.lease_ttl_ns = a->lease_ttl_ns,
 		.node = a->node1 > 0 ? e->nodes[a->node1 - 1].name : "",
 		.workload_hash = a->wl,
+		.node_select = eng_select_text(e, a->sel),
 	};
 	eng_led_check(e, e->ledger->ops->put_alloc(e->ledger, &r));
 }
@@ -67,6 +68,7 @@ void eng_led_put_queued(ah_engine *e, const qitem_t *q)
 		.lease_ttl_ns = q->lease_ttl_ns,
 		.seq = q->seq,
 		.workload_hash = q->wl,
+		.node_select = eng_select_text(e, q->sel),
 	};
 	eng_led_check(e, e->ledger->ops->put_queued(e->ledger, &r));
 }

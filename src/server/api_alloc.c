@@ -3,6 +3,7 @@
  * token sees and touches only its tenant's allocations (another tenant's
  * ids answer 404, as unknown ones do). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ahead/error.h"
@@ -60,12 +61,48 @@ static int decision_status(const ah_decision *d, int *retry_after_s)
 }
 
 static const char *const CREATE_FIELDS[] = {"tenant", "pool", "class", "resources", "workload", "params",
-					    "lease", "queue_timeout", "queue", NULL};
+					    "lease", "queue_timeout", "queue", "replicas", "node_labels", NULL};
+
+/* One replica's answer: the decision, where it landed and its cgroup. */
+static json_t *replica_json(api_call *c, const ah_service_decision *sd)
+{
+	const ah_policy *pol = ah_service_policy_get(c->a->svc);
+	json_t *o = ah_json_decision(pol, &sd->d, sd->workload, sd->have_info ? &sd->info : NULL);
+	ah_engine_item git;
+	if (o && sd->d.outcome == AH_GRANTED && ah_engine_get(ah_service_engine_get(c->a->svc), sd->d.id, &git) == 0) {
+		if (git.node && *git.node)
+			json_object_set_new(o, "node", ah_json_text(git.node));
+		json_t *cg = api_enf_json(c->a, sd->d.id, git.klass, git.res); /* [linux] enforce_api */
+		if (cg)
+			json_object_set_new(o, "cgroup", cg);
+	}
+	if (o && sd->d.outcome == AH_REFUSED)
+		json_object_set_new(o, "error", json_pack("{s:s,s:o,s:n}", "code", ah_reason_code(sd->d.reason),
+							  "message", ah_json_text(sd->d.message), "field"));
+	api_metrics_decision(c->a->met, sd->d.outcome, sd->d.reason);
+	return o;
+}
+
+/* "replicas": 1..AH_PLACE_REPLICAS_MAX (absent: 1). */
+static bool body_replicas(api_call *c, int *out)
+{
+	json_t *v = json_object_get(c->body, "replicas");
+	*out = 1;
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > AH_PLACE_REPLICAS_MAX) {
+		api_error(c, 400, "invalid", "replicas", "replicas: must be an integer from 1 to %d", AH_PLACE_REPLICAS_MAX);
+		return false;
+	}
+	*out = (int)json_integer_value(v);
+	return true;
+}
 
 void api_alloc_create(api_call *c)
 {
-	const char *tenant = NULL, *pool = NULL, *klass = NULL, *workload = NULL;
-	bool has_t, has_p, has_k, has_w, has_r, has_l, has_q;
+	const char *tenant = NULL, *pool = NULL, *klass = NULL, *workload = NULL, *labels = NULL;
+	bool has_t, has_p, has_k, has_w, has_r, has_l, has_q, has_n;
+	int n;
 	ah_request rq;
 	char params[AH_PARAMS_MAX + 1];
 	memset(&rq, 0, sizeof rq);
@@ -77,7 +114,8 @@ void api_alloc_create(api_call *c)
 	    !api_body_vec(c, "resources", false, &rq.res, &has_r) ||
 	    !api_body_params(c, "params", params, sizeof params) ||
 	    !api_body_duration(c, "lease", &rq.lease_ttl_ns, &has_l) ||
-	    !api_body_duration(c, "queue_timeout", &rq.queue_timeout_ns, &has_q))
+	    !api_body_duration(c, "queue_timeout", &rq.queue_timeout_ns, &has_q) ||
+	    !api_body_string(c, "node_labels", AH_NODE_SELECT_MAX - 1, &labels, &has_n) || !body_replicas(c, &n))
 		return;
 	json_t *qv = json_object_get(c->body, "queue");
 	if (qv && !json_is_boolean(qv)) {
@@ -108,28 +146,38 @@ void api_alloc_create(api_call *c)
 	rq.klass = has_k ? klass : NULL;
 	rq.workload = has_w ? workload : NULL;
 	rq.params = params[0] ? params : NULL;
-	ah_service_decision sd;
-	int rc = ah_service_request(c->a->svc, &rq, c->now_ns, &sd);
-	if (rc < 0) {
-		api_error_rc(c, rc, "request");
+	rq.node_labels = has_n ? labels : NULL;
+	ah_service_decision one, *sd = n == 1 ? &one : calloc((size_t)n, sizeof(*sd));
+	if (!sd) {
+		api_error_rc(c, AH_ENOMEM, "request");
 		return;
 	}
-	const ah_policy *pol = ah_service_policy_get(c->a->svc);
-	json_t *o = ah_json_decision(pol, &sd.d, sd.workload, sd.have_info ? &sd.info : NULL);
-	ah_engine_item git;
-	if (sd.d.outcome == AH_GRANTED && ah_engine_get(ah_service_engine_get(c->a->svc), sd.d.id, &git) == 0) {
-		json_t *cg = api_enf_json(c->a, sd.d.id, git.klass, git.res); /* [linux] enforce_api */
-		if (cg)
-			json_object_set_new(o, "cgroup", cg);
+	int rc = ah_service_request_replicas(c->a->svc, &rq, n, c->now_ns, sd);
+	if (rc < 0) {
+		api_error_rc(c, rc, "request");
+		goto out;
 	}
+	/* The top level is the replica that decides the status (docs/API.md):
+	 * all replicas are listed in "replicas" when more than one was asked. */
+	int lead = ah_service_replicas_lead(sd, n);
+	json_t *o = NULL, *all = n > 1 ? json_array() : NULL;
+	for (int i = 0; i < n; i++) {
+		json_t *r = replica_json(c, &sd[i]);
+		if (i == lead)
+			o = json_incref(r);
+		if (all)
+			json_array_append(all, r);
+		json_decref(r);
+	}
+	if (all)
+		json_object_set_new(o, "replicas", all);
 	int retry = 0;
-	int status = decision_status(&sd.d, &retry);
-	api_metrics_decision(c->a->met, sd.d.outcome, sd.d.reason);
+	int status = decision_status(&sd[lead].d, &retry);
 	c->out->retry_after_s = retry;
-	if (sd.d.outcome == AH_REFUSED)
-		json_object_set_new(o, "error", json_pack("{s:s,s:o,s:n}", "code", ah_reason_code(sd.d.reason),
-							  "message", ah_json_text(sd.d.message), "field"));
 	api_reply(c, status, o);
+out:
+	if (sd != &one)
+		free(sd);
 }
 
 typedef struct {

@@ -167,6 +167,8 @@ json_t *ah_json_allocation(const ah_policy *pol, const ah_engine_item *it)
 	json_object_set_new(o, "params", params_text_json(it->params, false));
 	json_object_set_new(o, "ahead_params", params_text_json(it->params, true));
 	json_object_set_new(o, "node", it->node && *it->node ? ah_json_text(it->node) : json_null());
+	json_object_set_new(o, "node_labels",
+			    it->node_labels && *it->node_labels ? ah_json_text(it->node_labels) : json_null());
 	return o;
 }
 

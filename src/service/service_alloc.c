@@ -4,6 +4,7 @@
  * before history is written: history is best effort, never a gate. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ahead/error.h"
@@ -106,16 +107,13 @@ static void no_history(ah_service *s, const ah_request *rq, ah_decision *d)
 		 rq->workload, where);
 }
 
-int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_service_decision *out)
+/* The replicas' decisions, then each one's bookkeeping. */
+static int request_n(ah_service *s, const ah_request *rq, int n, int64_t now_ns, ah_decision *d,
+		     ah_service_decision *out)
 {
-	if (!rq || !out)
-		return AH_EINVAL;
 	int rc = ah_service_prepare(s, now_ns);
 	if (rc < 0)
 		return rc;
-	ah_service_decision sd;
-	memset(&sd, 0, sizeof sd);
-	sd.workload = rq->workload;
 	s->pred_err = 0;
 	use_predictor(s, rq, now_ns);
 	/* A shared ledger (etcd) refuses a commit when another instance
@@ -123,7 +121,7 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	 * and decide again, a bounded number of times. In a batch the caller
 	 * retries the whole batch. */
 	for (int attempt = 0;; attempt++) {
-		rc = ah_service_after(s, ah_engine_request(s->eng, rq, now_ns, &sd.d));
+		rc = ah_service_after(s, ah_engine_request_replicas(s->eng, rq, n, now_ns, d));
 		if (rc != AH_EBUSY || s->in_batch || attempt == AH_SERVICE_BUSY_RETRIES ||
 		    ah_service_prepare(s, now_ns) < 0)
 			break;
@@ -135,13 +133,22 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 	if (s->pred_err)
 		ah_service_warn(s, "prediction for %s failed (%s); sized by the stated resources", rq->workload,
 				ah_strerror(s->pred_err));
-	if (sd.d.predicted && s->pred_use && ah_shadow_predictor_last(s->pred_use, &sd.info) == 0)
-		sd.have_info = true;
-	no_history(s, rq, &sd.d);
-	if (sd.d.outcome != AH_REFUSED && sd.d.id) {
-		bool rec = s->sh && rq->workload && record_begin(s, rq, &sd, now_ns);
-		/* its release looks for a record only when one was begun */
-		ah_service_recset_note_grant(&s->records, sd.d.id, rec);
+	/* every replica was sized by the same prediction */
+	ah_shadow_prediction_info info;
+	bool have_info = d[0].predicted && s->pred_use && ah_shadow_predictor_last(s->pred_use, &info) == 0;
+	for (int i = 0; i < n; i++) {
+		ah_service_decision *sd = &out[i];
+		memset(sd, 0, sizeof *sd);
+		sd->d = d[i];
+		sd->workload = rq->workload;
+		if ((sd->have_info = have_info && sd->d.predicted))
+			sd->info = info;
+		no_history(s, rq, &sd->d);
+		if (sd->d.outcome != AH_REFUSED && sd->d.id) {
+			bool rec = s->sh && rq->workload && record_begin(s, rq, sd, now_ns);
+			/* its release looks for a record only when one was begun */
+			ah_service_recset_note_grant(&s->records, sd->d.id, rec);
+		}
 	}
 	/* A long-lived service sweeps at most once a second here (and at every
 	 * tick): the sweep visits every open record. */
@@ -149,8 +156,50 @@ int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_s
 		s->last_sweep_ns = now_ns;
 		sweep(s, now_ns);
 	}
-	*out = sd;
 	return 0;
+}
+
+int ah_service_request_replicas(ah_service *s, const ah_request *rq, int n, int64_t now_ns,
+				ah_service_decision *out)
+{
+	if (!rq || !out || n < 1 || n > AH_PLACE_REPLICAS_MAX)
+		return AH_EINVAL;
+	ah_decision *d = calloc((size_t)n, sizeof(*d));
+	ah_service_decision *sd = calloc((size_t)n, sizeof(*sd));
+	int rc = AH_ENOMEM;
+	if (!d || !sd)
+		goto out;
+	rc = request_n(s, rq, n, now_ns, d, sd);
+	if (rc == 0)
+		memcpy(out, sd, sizeof(*sd) * (size_t)n);
+out:
+	free(d);
+	free(sd);
+	return rc;
+}
+
+int ah_service_replicas_lead(const ah_service_decision *sd, int n)
+{
+	int queued = -1;
+	for (int i = 0; i < n; i++) {
+		if (sd[i].d.outcome == AH_REFUSED)
+			return i;
+		if (sd[i].d.outcome == AH_QUEUED && queued < 0)
+			queued = i;
+	}
+	return queued >= 0 ? queued : 0;
+}
+
+int ah_service_request(ah_service *s, const ah_request *rq, int64_t now_ns, ah_service_decision *out)
+{
+	if (!rq || !out)
+		return AH_EINVAL;
+	ah_decision d;
+	ah_service_decision sd;
+	int rc = request_n(s, rq, 1, now_ns, &d, &sd);
+	if (rc == 0)
+		*out = sd;
+	return rc;
 }
 
 int ah_service_release(ah_service *s, uint64_t id, int64_t now_ns)

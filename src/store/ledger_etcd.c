@@ -750,6 +750,10 @@ static json_t *row_json(const ah_ledger *l, const ah_ledger_row *r)
 		json_decref(j);
 		return NULL;
 	}
+	if (j && r->node_select && *r->node_select && json_object_set_new(j, "ns", json_string(r->node_select)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -842,6 +846,7 @@ static int row_parse(const ah_dimset *dims, const json_t *j, ah_ledger_row *r)
 	r->lease_ttl_ns = json_integer_value(json_object_get(j, "l"));
 	r->seq = (uint64_t)json_integer_value(json_object_get(j, "s"));
 	r->node = json_string_value(json_object_get(j, "nd"));
+	r->node_select = json_string_value(json_object_get(j, "ns")); /* checked by the engine's load */
 	json_int_t wh = json_integer_value(json_object_get(j, "wh"));
 	r->workload_hash = wh > 0 && wh <= (json_int_t)UINT32_MAX ? (uint32_t)wh : 0;
 	if (r->node && ah_name_check_object(r->node))
