@@ -77,7 +77,9 @@ paths = {
               body={"type": "object", "required": ["pool"], "additionalProperties": False,
                     "properties": {"tenant": {"type": "string", "description": "required unless the token is a tenant token"}, "pool": {"type": "string"}, "class": {"type": "string"},
                                    "resources": res, "workload": {"type": "string"}, "params": {"type": "object", "additionalProperties": {"type": "string"}},
-                                   "lease": dur, "queue_timeout": dur, "queue": {"type": "boolean"}}},
+                                   "lease": dur, "queue_timeout": dur, "queue": {"type": "boolean"},
+                                   "replicas": {"type": "integer", "minimum": 1, "maximum": 64, "description": "that many allocations of this request, each granted, queued or refused on its own (listed in the answer's replicas); the top level is the first refused, else the first queued, else the first"},
+                                   "node_labels": {"type": "string", "description": "pools on nodes: k=v,... every node it is placed on carries"}}},
               extra={"202": "queued", "409": "refused: capacity, quota or queue", "429": "refused: the tenant is rate limited"})},
  "/v1/allocations/{id}": {
    "get": op("describe one allocation: reserved, predicted, used, model, lease, resizes", R, "200", params=[pp("id", "allocation id")], tag="allocations", extra={"404": "no such allocation (or another tenant's)"}),

@@ -164,6 +164,41 @@ dj = {n["name"]: n for n in json.loads(d.stdout)["nodes"]} if d.returncode == 0 
 ok("node ls counts what is placed on each", {n: dj.get(n, {}).get("placed") for n in CAP}
    == {n: use.get(n, 0) // 1000 for n in CAP}, (dj, use))
 
+# replicas of one request spread across the nodes; node labels pick the node
+st, j = call(n1, "POST", "/v1/allocations",
+             {"tenant": "t", "pool": "edge", "resources": {"cpu": "250m"}, "replicas": 3}, key="rep3")
+reps = j.get("replicas", []) if st == 201 and j else []
+ok("3 replicas in one request: 201, each granted on its own node",
+   len(reps) == 3 and all(r.get("outcome") == "granted" for r in reps) and len({r.get("node") for r in reps}) == 3,
+   (st, j))
+rows = etcd_rows()
+ok("the replicas' rows in etcd name those nodes", all(rows.get(r.get("id"), (None,))[0] == r.get("node") for r in reps),
+   rows)
+env = dict(os.environ, AHEAD_TOKEN=TOK)
+r = subprocess.run([A, "alloc", "--server", "http://127.0.0.1:%d" % n3.port, "-t", "t", "-p", "edge", "-r", "cpu=250m",
+                    "--node-labels", "zone=b", "-o", "json"], capture_output=True, text=True, timeout=60, env=env)
+lab = json.loads(r.stdout) if r.returncode == 0 and r.stdout.strip() else {}
+ok("ahead alloc --node-labels zone=b lands on edge-2 (zone b's node)", lab.get("node") == "edge-2", (r.stdout, r.stderr))
+# the CLI read the policy from edge-3's daemon (GET /v1/policy opens a second etcd handle there):
+# edge-3 must stay up (that handle once shared and deleted the daemon's instance key)
+time.sleep(1.5)
+d = cli("node", "ls", "--db", DB, "-o", "json")
+ups = {n["name"]: n.get("up") for n in json.loads(d.stdout)["nodes"]} if d.returncode == 0 else {}
+ok("every node still up after GET /v1/policy on edge-3", ups == {n: True for n in CAP}, ups)
+with open(os.path.join(T, "rep.json"), "w") as f:
+    json.dump(j or {}, f)
+sch = subprocess.run(["python3", os.path.join(os.environ.get("AHEAD_SRC", "."), "tests/json_check.py"),
+                      os.path.join(os.environ.get("AHEAD_SRC", "."), "docs/schema/ahead.schema.json"), "decision",
+                      os.path.join(T, "rep.json")], capture_output=True, text=True)
+ok("the replicas' answer is a decision (docs/schema)", sch.returncode == 0, sch.stdout + sch.stderr)
+st, j = call(n2, "GET", "/v1/allocations/%d" % lab.get("id", 0))
+ok("GET says the labels it asked for", st == 200 and j.get("node_labels") == "zone=b", j)
+st, j = call(n2, "POST", "/v1/allocations",
+             {"tenant": "t", "pool": "edge", "resources": {"cpu": "250m"}, "node_labels": "zone"}, key="badlab")
+ok("malformed node_labels: 422 naming the field", st == 422 and "node_labels" in json.dumps(j), (st, j))
+for x in reps + [lab]:
+    call(n1, "DELETE", "/v1/allocations/%d" % x.get("id", 0))
+
 # cordon: nothing new on edge-2
 r = cli("node", "cordon", "edge-2", "--db", DB)
 ok("cordon edge-2", r.returncode == 0, r.stderr)

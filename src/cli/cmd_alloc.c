@@ -158,7 +158,7 @@ static void print_decisions_json(ah_cli_ctx *ctx, const ah_service_decision *sd,
 		if (*node)
 			json_object_set_new(o, "node", ah_json_text(node));
 		if (i == lead)
-			top = json_incref(o);
+			top = n > 1 ? json_deep_copy(o) : json_incref(o); /* not itself inside replicas */
 		if (all)
 			json_array_append(all, o);
 		json_decref(o);

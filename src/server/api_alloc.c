@@ -164,7 +164,7 @@ void api_alloc_create(api_call *c)
 	for (int i = 0; i < n; i++) {
 		json_t *r = replica_json(c, &sd[i]);
 		if (i == lead)
-			o = json_incref(r);
+			o = n > 1 ? json_deep_copy(r) : json_incref(r); /* not itself inside replicas */
 		if (all)
 			json_array_append(all, r);
 		json_decref(r);

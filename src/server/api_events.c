@@ -325,9 +325,24 @@ static void nodes_sync(ah_api *a, int64_t now_ns, int64_t mono_ns)
 		return;
 	}
 	a->nodes_err = false;
-	if (m.moved || m.requeued || m.evicted || m.rebalanced)
-		ah_log(AH_LOG_INFO, "msg=nodes_moved moved=%d requeued=%d evicted=%d left=%d rebalanced=%d", m.moved,
-		       m.requeued, m.evicted, m.left, m.rebalanced);
+	if (!(m.moved || m.requeued || m.evicted || m.rebalanced))
+		return;
+	/* which nodes work moved off, for the operator reading the log */
+	char off[512] = "";
+	size_t w = 0;
+	const ah_engine *e = ah_service_engine_get(a->svc);
+	for (int i = 0, n = ah_engine_node_count(e); i < n; i++) {
+		ah_engine_node_info ni;
+		if (ah_engine_node_get(e, i, &ni) < 0 || (ni.known && ni.up && !ni.draining))
+			continue;
+		int k = snprintf(off + w, sizeof off - w, "%s%s:%s", w ? "," : "", ni.name,
+				 !ni.known ? "unknown" : !ni.up ? "down" : "draining");
+		if (k < 0 || (size_t)k >= sizeof off - w)
+			break;
+		w += (size_t)k;
+	}
+	ah_log(AH_LOG_INFO, "msg=nodes_moved moved=%d requeued=%d evicted=%d left=%d rebalanced=%d off=\"%s\"",
+	       m.moved, m.requeued, m.evicted, m.left, m.rebalanced, off);
 }
 
 int ah_api_follow(ah_api *a, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out)

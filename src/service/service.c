@@ -75,7 +75,7 @@ int ah_service_open(const ah_service_opts *o, int64_t now_ns, ah_service **out, 
 	s->last_sweep_ns = INT64_MIN;
 	snprintf(s->db_path, sizeof s->db_path, "%s", o->db_path);
 	s->opts.db_path = s->db_path;
-	int rc = ah_service_ledger_open(s->db_path, AH_DURABILITY_PROCESS, &s->led, lerr, sizeof lerr);
+	int rc = ah_service_ledger_open(s->db_path, AH_DURABILITY_PROCESS, true, &s->led, lerr, sizeof lerr);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", lerr);
 		goto fail;

@@ -84,7 +84,12 @@ int ah_service_after(ah_service *s, int rc);
  * decided again after a reload. */
 #define AH_SERVICE_BUSY_RETRIES 8
 /* Opens the ledger path names: a SQLite file or etcd:// (service_ledger.c). */
-int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen);
+/* instance: an etcd handle registers this process's instance key (the
+ * service's own ledger); a handle for one call (policy apply, events,
+ * backup) must not: in a daemon it would share the daemon's key (host-pid)
+ * and delete it on close, and the node it serves would look down. */
+int ah_service_ledger_open(const char *path, ah_durability durability, bool instance, ah_ledger **out, char *err,
+			   size_t errlen);
 /* The shadow store, opened on first use (NULL when absent or broken). */
 ah_shadow *ah_service_shadow(ah_service *s, bool create);
 /* etcd: the predictor over the workload's published model state (after

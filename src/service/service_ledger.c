@@ -40,12 +40,13 @@ static int etcd_url(const char *path, char *endpoints, size_t elen, char *prefix
 	return 0;
 }
 
-int ah_service_ledger_open(const char *path, ah_durability durability, ah_ledger **out, char *err, size_t errlen)
+int ah_service_ledger_open(const char *path, ah_durability durability, bool instance, ah_ledger **out, char *err,
+			   size_t errlen)
 {
 	if (!ah_ledger_etcd_url(path))
 		return ah_ledger_sqlite_open(path, durability, out, err, errlen);
 	char endpoints[1024], prefix[256];
-	ah_ledger_etcd_opts o = {0};
+	ah_ledger_etcd_opts o = {.lease_ttl_s = instance ? 0 : -1};
 	int rc;
 	if ((rc = etcd_url(path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, errlen)) < 0 ||
 	    (rc = etcd_timeout(&o.timeout_ms, err, errlen)) < 0)

@@ -53,7 +53,7 @@ int ah_service_policy_apply(const char *db_path, const char *text, size_t len, c
 	}
 	if ((rc = ah_policy_load_string(text, len, name, &p, err, errlen)) < 0)
 		return rc == AH_ENOMEM ? rc : AH_EPARSE;
-	if ((rc = ah_service_ledger_open(db_path, p->durability, &led, err, errlen)) < 0)
+	if ((rc = ah_service_ledger_open(db_path, p->durability, false, &led, err, errlen)) < 0)
 		goto out;
 	led->dims = &p->dims;
 	if ((rc = led->ops->begin(led)) < 0) {
@@ -92,7 +92,7 @@ static int open_existing(const char *db_path, ah_ledger **led, char *err, size_t
 {
 	struct stat st;
 	if (ah_ledger_etcd_url(db_path))
-		return ah_service_ledger_open(db_path, AH_DURABILITY_PROCESS, led, err, errlen);
+		return ah_service_ledger_open(db_path, AH_DURABILITY_PROCESS, false, led, err, errlen);
 	if (stat(db_path, &st) != 0) {
 		snprintf(err, errlen, "%s: no such ledger (apply a policy first: ahead policy apply FILE)", db_path);
 		return AH_ENOENT;
