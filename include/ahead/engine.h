@@ -273,6 +273,11 @@ typedef struct {
 /* AH_EINVAL for a bad name or capacity, AH_ETOOBIG past AH_NODES_MAX. out
  * (may be NULL) counts what moved. */
 int ah_engine_set_nodes(ah_engine *e, const ah_engine_node *nodes, int n, int64_t now_ns, ah_node_moves *out);
+/* Pool p on nodes: how many up nodes it spans that take work (not
+ * draining) and, in empty (when not NULL), the name of one of them that
+ * holds nothing ("" when none): the one a scale-down
+ * may remove. AH_EINVAL when p is not on nodes. */
+int ah_engine_pool_nodes(const ah_engine *e, int p, int *out_up, char *empty, size_t emptylen);
 
 typedef struct {
 	const char *name;

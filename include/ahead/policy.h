@@ -79,6 +79,12 @@ typedef struct {
 	char spread[AH_PLACE_LABEL_KEY_MAX]; /* spread a workload's allocations across this label's values too */
 	bool node_down_evict;  /* a down node's allocations that fit nowhere else: ended (else queued again) */
 	bool rebalance;        /* may move an allocation to another node to make room for the queue's head */
+	/* Shaping a pool on nodes (shaping = on): the scaler adds or removes
+	 * whole nodes through the scale hook (HOOK POOL nodes FROM TO [NODE]);
+	 * node_size is what one new node offers, min_nodes..max_nodes the
+	 * bounds (min_size/max_size are node_size times them). */
+	ah_vec node_size;
+	int min_nodes, max_nodes;
 } ah_pool_policy;
 
 typedef struct {

@@ -52,6 +52,10 @@ typedef struct {
 	/* true: an action is carried out at its ready time (replay simulates
 	 * the lead time); false: when decided (the hook is the provisioning). */
 	bool at_ready_time;
+	/* Pools on nodes: cordons (on) or uncordons a node before it is
+	 * removed (so nothing lands on it meanwhile) or when its removal
+	 * failed. NULL: a node pool is never scaled down. */
+	int (*cordon)(void *ctx, const char *node, bool on);
 } ah_scale_exec;
 
 typedef enum { AH_SCALE_PLANNED = 0, AH_SCALE_DONE, AH_SCALE_FAILED, AH_SCALE_SKIPPED, AH_SCALE_STORE_ERROR } ah_scale_status;
@@ -91,13 +95,18 @@ int ah_scale_loop_step(ah_scale_loop *l, ah_engine *e, ah_ledger *led, int64_t n
 
 /* The production executor: runs the pool's scale_hook as
  * HOOK POOL DIMENSION FROM TO (no shell), with its timeout and retries,
- * polling with the clock given (the loop itself never reads one). */
+ * polling with the clock given (the loop itself never reads one). For a
+ * pool on nodes: HOOK POOL nodes FROM TO (node counts), and on a scale-down
+ * the node to remove after them (docs/SCALING.md, "Pools on nodes"). */
 typedef struct {
 	int64_t (*now_ns)(void);
 	long poll_ns;             /* 20 ms */
+	const char *db_path;      /* the ledger (etcd), for ah_scale_hook_cordon */
 } ah_scale_hook_ctx;
 
 int ah_scale_hook_run(void *ctx, const ah_policy *pol, const ah_scale_action *a, ah_scale_result *out);
+/* ah_scale_exec.cordon: the node's record in the ledger at db_path. */
+int ah_scale_hook_cordon(void *ctx, const char *node, bool on);
 
 #ifdef __cplusplus
 }

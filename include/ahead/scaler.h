@@ -82,6 +82,12 @@ typedef struct {
 	int peer;                 /* rebalance: the pool on the other side; else -1 */
 	double expected_cost;     /* shaper's expected cost at `to` over the horizon */
 	double keep_cost;         /* ... and at `from` (rebalance: 0) */
+	/* A pool on nodes (scale_loop.h): the loop turns its dimensions'
+	 * actions into one in whole nodes; from/to above stay the capacity of
+	 * the dimension that asked most, these count nodes. */
+	bool on_nodes;
+	int nodes_from, nodes_to;
+	char node[64];            /* a scale-down: the (empty, cordoned) node removed */
 } ah_scale_action;
 
 /* Costs integrated by ah_scaler_account / ah_scaler_applied, in the

@@ -63,6 +63,10 @@ static void report(void *ctx, const ah_policy *P, const ah_scale_action *a, ah_s
 	char f[32], t[32], cost[64] = "-", att[16] = "-";
 	ah_unit_format_human(P->dims.kind[a->dim], a->from, f, sizeof f);
 	ah_unit_format_human(P->dims.kind[a->dim], a->to, t, sizeof t);
+	if (a->on_nodes) { /* whole nodes: counts, and the node a scale-down removes */
+		snprintf(f, sizeof f, "%d nodes", a->nodes_from);
+		snprintf(t, sizeof t, "%d%s%.16s", a->nodes_to, a->node[0] ? " -" : "", a->node);
+	}
 	if (a->kind == AH_SCALE_KIND_SCALE) {
 		char x[32], y[32];
 		ah_cli_fmt_num(a->expected_cost, x, sizeof x);
@@ -100,8 +104,8 @@ int ah_cmd_scale(int argc, char **argv)
 	run_ctx rc = {.fmt = fmt, .arr = fmt == AH_OUT_JSON ? json_array() : NULL, .tab = &tab};
 	if (fmt == AH_OUT_TABLE)
 		ah_cli_table_addv(&tab, "POOL", "DIM", "KIND", "FROM", "TO", "COST(NEW/KEEP)", "ATTEMPTS", "RESULT");
-	ah_scale_hook_ctx hc = {.now_ns = ah_cli_now_ns};
-	ah_scale_exec exec = {.ctx = &hc, .run = ah_scale_hook_run};
+	ah_scale_hook_ctx hc = {.now_ns = ah_cli_now_ns, .db_path = db};
+	ah_scale_exec exec = {.ctx = &hc, .run = ah_scale_hook_run, .cordon = ah_scale_hook_cordon};
 	ah_scale_step_out so;
 	int err = ah_service_scale_step(ctx.svc, now, &exec, dry, report, &rc, &so);
 	if (err < 0) {

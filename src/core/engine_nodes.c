@@ -421,6 +421,26 @@ int ah_engine_set_nodes(ah_engine *e, const ah_engine_node *nodes, int n, int64_
 	return rc;
 }
 
+int ah_engine_pool_nodes(const ah_engine *e, int p, int *out_up, char *empty, size_t emptylen)
+{
+	if (!e || !out_up || p < 0 || p >= e->pol->n_pools || !eng_pool_on_nodes(e, p))
+		return AH_EINVAL;
+	int up = 0, pick = -1;
+	for (int i = 0; i < e->nnodes; i++) {
+		const eng_node_t *x = &e->nodes[i];
+		if (!x->known || !x->up || x->draining || !node_matches(e, p, x))
+			continue;
+		up++;
+		/* the last by name among the empty ones: a stable choice */
+		if (x->n_allocs == 0 && (pick < 0 || strcmp(x->name, e->nodes[pick].name) > 0))
+			pick = i;
+	}
+	if (empty && emptylen)
+		snprintf(empty, emptylen, "%s", pick >= 0 ? e->nodes[pick].name : "");
+	*out_up = up;
+	return 0;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

@@ -763,8 +763,8 @@ static int get_node_select(struct loader *L, struct section *s, struct entry *e,
 }
 
 /* A pool on nodes takes its capacity from them: a stated capacity, scaling
- * bounds, headroom or shaping would contradict it (shaping a node pool
- * through its scale hook is not built). */
+ * bounds or headroom would contradict it (shaping counts nodes instead:
+ * node_size, min_nodes, max_nodes). */
 static int check_node_pool(struct loader *L, struct section *s, const struct entry *nodes, const struct entry *spread,
 			   const struct entry *bad)
 {
@@ -774,6 +774,54 @@ static int check_node_pool(struct loader *L, struct section *s, const struct ent
 		return fail(L, AH_EPOLICY, bad->line, s, bad->key,
 			    "a pool on nodes (nodes = %.64s) takes its capacity from them: remove '%s'", nodes->value,
 			    bad->key);
+	return 0;
+}
+
+/* Shaping a pool on nodes: the scaler works in whole nodes of node_size
+ * (its bounds and step), and the hook adds or removes them. */
+static int node_shaping(struct loader *L, struct section *s, ah_pool_policy *pp, const struct entry *shaping,
+			const struct entry *nsize, const struct entry *nmin, const struct entry *nmax,
+			const struct entry *hook, const struct entry *hook_opt)
+{
+	ah_policy *P = L->P;
+	if (hook_opt && !hook)
+		return fail(L, AH_EPOLICY, hook_opt->line, s, hook_opt->key, "has no effect without a scale_hook");
+	if (!pp->shaping) {
+		const struct entry *x = nsize ? nsize : nmin ? nmin : nmax ? nmax : hook;
+		if (x)
+			return fail(L, AH_EPOLICY, x->line, s, x->key, "has no effect without shaping = on");
+		return 0;
+	}
+	if (!nsize || !nmax)
+		return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
+			    "on for a pool on nodes needs %s (what one node adds, and at most how many)",
+			    !nsize ? "node_size" : "max_nodes");
+	if (!hook)
+		return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
+			    "on for a pool on nodes needs a scale_hook (it adds and removes the nodes)");
+	if (!nmin)
+		pp->min_nodes = 1;
+	if (pp->min_nodes > pp->max_nodes)
+		return fail(L, AH_EPOLICY, nmin->line, s, nmin->key, "%d is above max_nodes %d", pp->min_nodes,
+			    pp->max_nodes);
+	bool any = false;
+	for (int d = 0; d < P->dims.n; d++) {
+		int64_t v = pp->node_size.v[d];
+		if (v <= 0) {
+			pp->min_size.v[d] = AH_VALUE_MAX; /* not shaped: a node adds none of it */
+			continue;
+		}
+		any = true;
+		pp->min_size.v[d] = v * pp->min_nodes;
+		pp->max_size.v[d] = v * pp->max_nodes;
+		pp->scale_step.v[d] = v;
+		if (!(pp->capacity_cost[d] > 0))
+			return fail(L, AH_EPOLICY, shaping->line, s, shaping->key,
+				    "on needs a capacity_cost for %s (a node adds it, and free capacity would always "
+				    "grow to the maximum)", P->dims.name[d]);
+	}
+	if (!any)
+		return fail(L, AH_EPOLICY, nsize->line, s, nsize->key, "names no dimension above 0");
 	return 0;
 }
 
@@ -798,7 +846,9 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 
 	const struct entry *cap = NULL, *min = NULL, *max = NULL, *unit = NULL, *minreq = NULL,
 			   *head = NULL, *shaping = NULL, *step = NULL, *hook = NULL, *hook_opt = NULL,
-			   *nodes = NULL, *spread = NULL, *node_opt = NULL;
+			   *nodes = NULL, *spread = NULL, *node_opt = NULL, *nsize = NULL, *nmin = NULL,
+			   *nmax = NULL;
+	bool mnsize[AH_MAX_DIMS];
 	ah_vec vmin, vmax, vunit, vstep;
 	bool mmin[AH_MAX_DIMS], mmax[AH_MAX_DIMS], munit[AH_MAX_DIMS], mtmp[AH_MAX_DIMS],
 		mstep[AH_MAX_DIMS];
@@ -865,6 +915,15 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 		} else if (strcmp(k, "rebalance") == 0) {
 			node_opt = e;
 			rc = get_bool(L, s, e, &pp->rebalance);
+		} else if (strcmp(k, "node_size") == 0) {
+			nsize = e;
+			rc = get_vec(L, s, e, &pp->node_size, mnsize);
+		} else if (strcmp(k, "min_nodes") == 0) {
+			nmin = e;
+			rc = get_int(L, s, e, 0, AH_NODES_MAX, &pp->min_nodes);
+		} else if (strcmp(k, "max_nodes") == 0) {
+			nmax = e;
+			rc = get_int(L, s, e, 1, AH_NODES_MAX, &pp->max_nodes);
 		} else if (strcmp(k, "on_node_down") == 0) {
 			node_opt = e;
 			if (strcmp(e->value, "requeue") && strcmp(e->value, "evict"))
@@ -883,13 +942,16 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 					   "capacity, min, max, unit, min_request, headroom, "
 					   "headroom_priority, max_queue, shaping, capacity_cost, create_cost, "
 					   "lead_time, stabilise, scale_step, scale_hook, hook_timeout, "
-					   "hook_retries, parent, nodes, spread, on_node_down, rebalance");
+					   "hook_retries, parent, nodes, spread, on_node_down, rebalance, node_size, "
+					   "min_nodes, max_nodes");
 		}
 		if (rc)
 			return L->rc;
 	}
-	if (nodes || spread || node_opt) {
-		int rc = check_node_pool(L, s, nodes, spread ? spread : node_opt, cap ? cap : min ? min : max ? max : head ? head : shaping);
+	const struct entry *nshape = nsize ? nsize : nmin ? nmin : nmax;
+	if (nodes || spread || node_opt || nshape) {
+		int rc = check_node_pool(L, s, nodes, spread ? spread : node_opt ? node_opt : nshape,
+					 cap ? cap : min ? min : max ? max : head);
 		if (rc)
 			return rc;
 		/* What the pool may ever offer is its nodes' sum: no bound here. */
@@ -901,6 +963,8 @@ static int do_pool(struct loader *L, struct section *s, bool *headroom_prio_set)
 				return fail(L, AH_EPOLICY, unit->line, s, unit->key,
 					    "%s: the allocation unit must be at least 1", P->dims.name[d]);
 		}
+		if ((rc = node_shaping(L, s, pp, shaping, nsize, nmin, nmax, hook, hook_opt)))
+			return rc;
 		P->n_pools++;
 		return 0;
 	}

@@ -581,8 +581,8 @@ static void scale_step(ah_server *s)
 	}
 	if (!sh.mine)
 		return;
-	ah_scale_hook_ctx hc = {.now_ns = mono_ns, .poll_ns = 20000000};
-	ah_scale_exec ex = {.ctx = &hc, .run = ah_scale_hook_run, .at_ready_time = false};
+	ah_scale_hook_ctx hc = {.now_ns = mono_ns, .poll_ns = 20000000, .db_path = ah_service_db_path(s->svc)};
+	ah_scale_exec ex = {.ctx = &hc, .run = ah_scale_hook_run, .cordon = ah_scale_hook_cordon};
 	ah_scale_step_out out;
 	int src = ah_service_scale_step(s->svc, wall_ns(), &ex, false, NULL, NULL, &out);
 	ah_service_shaper_end(s->svc);

@@ -267,6 +267,9 @@ json_t *ah_json_scale_action(const ah_policy *P, const ah_scale_action *a, const
 	json_object_set_new(o, "expected_cost", json_real(a->expected_cost));
 	json_object_set_new(o, "keep_cost", json_real(a->keep_cost));
 	json_object_set_new(o, "peer", a->peer >= 0 ? ah_json_text(P->pools[a->peer].name) : json_null());
+	if (a->on_nodes)
+		json_object_set_new(o, "nodes", json_pack("{s:i,s:i,s:o}", "from", a->nodes_from, "to", a->nodes_to, "node",
+							  a->node[0] ? ah_json_text(a->node) : json_null()));
 	if (hr && hr->ran)
 		json_object_set_new(o, "hook", json_pack("{s:i,s:i,s:b,s:o}", "exit_status", hr->exit_status, "attempts",
 							 hr->attempts, "timed_out", hr->timed_out, "output",

@@ -9,6 +9,7 @@
 #include "ahead/error.h"
 #include "ahead/hook.h"
 #include "ahead/scale_loop.h"
+#include "ahead/service.h"
 
 /* Output goes into JSON and a terminal: keep printable ASCII, newlines and
  * tabs, and cap it. */
@@ -38,19 +39,23 @@ int ah_scale_hook_run(void *ctx, const ah_policy *pol, const ah_scale_action *a,
 		r->ok = true; /* nothing to run: the capacity is ahead's own */
 		return 0;
 	}
-	char cmd[AH_SCALE_HOOK_MAX], a_from[24], a_to[24];
+	char cmd[AH_SCALE_HOOK_MAX], a_from[24], a_to[24], node[sizeof a->node];
 	char *argv[AH_SCALE_HOOK_MAX_ARGS + 1];
 	int n = 0;
 	snprintf(cmd, sizeof cmd, "%s", pp->scale_hook);
-	for (char *save = NULL, *w = strtok_r(cmd, " \t", &save); w && n < AH_SCALE_HOOK_MAX_ARGS - 4;
+	for (char *save = NULL, *w = strtok_r(cmd, " \t", &save); w && n < AH_SCALE_HOOK_MAX_ARGS - 5;
 	     w = strtok_r(NULL, " \t", &save))
 		argv[n++] = w;
-	snprintf(a_from, sizeof a_from, "%lld", (long long)a->from);
-	snprintf(a_to, sizeof a_to, "%lld", (long long)a->to);
+	snprintf(a_from, sizeof a_from, "%lld", a->on_nodes ? (long long)a->nodes_from : (long long)a->from);
+	snprintf(a_to, sizeof a_to, "%lld", a->on_nodes ? (long long)a->nodes_to : (long long)a->to);
 	argv[n++] = (char *)pp->name;
-	argv[n++] = (char *)pol->dims.name[a->dim];
+	argv[n++] = a->on_nodes ? "nodes" : (char *)pol->dims.name[a->dim];
 	argv[n++] = a_from;
 	argv[n++] = a_to;
+	if (a->on_nodes && a->node[0]) { /* a scale-down: the node to remove */
+		snprintf(node, sizeof node, "%s", a->node);
+		argv[n++] = node;
+	}
 	argv[n] = NULL;
 	ah_hook_opts o;
 	ah_hook_opts_init(&o);
@@ -72,4 +77,13 @@ int ah_scale_hook_run(void *ctx, const ah_policy *pol, const ah_scale_action *a,
 	clean_output(ah_hook_job_output(j), r->output, sizeof r->output);
 	ah_hook_job_free(j);
 	return 0;
+}
+
+int ah_scale_hook_cordon(void *ctx, const char *node, bool on)
+{
+	const ah_scale_hook_ctx *hc = ctx;
+	char err[256];
+	if (!hc || !hc->db_path || !node)
+		return AH_EINVAL;
+	return ah_service_node_cordon(hc->db_path, node, on, false, err, sizeof err);
 }

@@ -205,14 +205,18 @@ static int read_records(etcd_client *c, const char *prefix, ah_node_list *st, ch
 	return 0;
 }
 
-/* Marks the nodes the live instance keys name as up. */
-static void read_liveness(etcd_client *c, const char *prefix, ah_node_list *st, bool ttl)
+/* Marks the nodes the live instance keys name as up. A failed read fails
+ * the list: every node would look down and have its work moved off it. */
+static int read_liveness(etcd_client *c, const char *prefix, ah_node_list *st, bool ttl, char *err, size_t errlen)
 {
 	char key[256];
 	snprintf(key, sizeof key, "%s/inst/", prefix);
 	json_t *r = NULL;
-	if (range_prefix(c, key, &r) < 0)
-		return;
+	int rc = range_prefix(c, key, &r);
+	if (rc < 0) {
+		copy(err, errlen, etcd_client_errmsg(c));
+		return rc;
+	}
 	json_t *kv;
 	size_t i;
 	json_array_foreach(json_object_get(r, "kvs"), i, kv)
@@ -240,6 +244,7 @@ static void read_liveness(etcd_client *c, const char *prefix, ah_node_list *st, 
 		free(v);
 	}
 	json_decref(r);
+	return 0;
 }
 
 /* How many live allocations each node holds (their rows' "nd"). */
@@ -280,7 +285,8 @@ int ah_node_list_get(const char *endpoints, const char *prefix, long timeout_ms,
 	copy(st->prefix, sizeof st->prefix, prefix);
 	if ((rc = read_records(c, prefix, st, err, errlen)) < 0)
 		goto out;
-	read_liveness(c, prefix, st, true);
+	if ((rc = read_liveness(c, prefix, st, true, err, errlen)) < 0)
+		goto out;
 	count_placed(c, prefix, st);
 	qsort(st->node, (size_t)st->n, sizeof st->node[0], by_name);
 	memcpy(out, st, sizeof *st);
@@ -300,8 +306,9 @@ int ah_node_list_of(ah_ledger *l, ah_node_list *out, char *err, size_t errlen)
 		return AH_ENOMEM;
 	copy(st->prefix, sizeof st->prefix, m->prefix);
 	int rc = read_records(m->c, m->prefix, st, err, errlen);
+	if (rc == 0)
+		rc = read_liveness(m->c, m->prefix, st, false, err, errlen);
 	if (rc == 0) {
-		read_liveness(m->c, m->prefix, st, false);
 		qsort(st->node, (size_t)st->n, sizeof st->node[0], by_name);
 		memcpy(out, st, sizeof *st);
 	}
