@@ -52,6 +52,7 @@ typedef struct {
 	/* its node's observed record (failure-aware placement, node.h):
 	 * limit writes that failed on its allocation cgroups */
 	long long enforce_errors;
+	long long kills;          /* OOM kills in the node's allocation cgroups */
 } ah_ledger_etcd_view;
 int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v);
 /* Keeps the instance's lease alive (at most every third of its TTL), or

@@ -57,6 +57,7 @@ typedef struct {
 	int64_t record_revision; /* the record's mod revision */
 	int placed;              /* live allocations placed on it (ah_node_list_get only) */
 	uint32_t enforce_errors; /* its daemon's failed cgroup limit writes (its instance key) */
+	uint32_t kills;          /* OOM kills in its allocations' cgroups its daemon saw (its instance key) */
 } ah_node;
 
 typedef struct {

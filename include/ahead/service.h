@@ -295,15 +295,16 @@ bool ah_service_is_etcd_url(const char *path);
 int ah_service_node_list(const char *path, ah_node_list *out, char *err, size_t errlen);
 int ah_service_node_cordon(const char *path, const char *name, bool cordoned, bool draining, char *err,
 			   size_t errlen);
+/* This node's observed record, published on its instance key with the
+ * view (the daemon's failed cgroup limit writes, and the OOM kills it saw
+ * in its allocations' cgroups): placement prefers nodes with fewer for
+ * high classes. */
+void ah_service_set_node_record(ah_service *s, uint64_t enforce_errors, uint64_t kills);
 /* Gives the engine the etcd ledger's nodes (pools on nodes: capacity,
  * placement, moves off down and draining nodes; engine.h) when the list
  * changed or every few seconds; the daemon calls it each second. 0 with
  * nothing done on other stores or without a pool on nodes. out (may be
  * NULL): what moved. */
-/* This node's observed record, published on its instance key with the
- * view (the daemon's failed cgroup limit writes): placement prefers nodes
- * with fewer for high classes. */
-void ah_service_set_enforce_errors(ah_service *s, uint64_t n);
 int ah_service_nodes_sync(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_node_moves *out, char *err,
 			  size_t errlen);
 

@@ -588,7 +588,10 @@ void api_enf_tick(ah_api *a, int64_t mono_ns, int64_t wall_ns)
 		sample_and_report(a, e, P, mono_ns, wall_ns);
 		ah_acg_stats as;
 		ah_acg_stats_get(e->acg, &as);
-		ah_service_set_enforce_errors(a->svc, as.write_errors); /* the node's record (placement) */
+		api_usage_stats us;
+		api_usage_stats_get(e->usage, &us);
+		/* the node's record (placement): failed writes, OOM kills */
+		ah_service_set_node_record(a->svc, as.write_errors, us.oom_kills);
 	}
 	for (size_t i = 0; i < e->n_ev; i++) {
 		int rc = ah_service_run_event(a->svc, e->ev[i].id, e->ev[i].reason, e->ev[i].detail,

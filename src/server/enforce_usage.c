@@ -15,6 +15,8 @@ typedef struct {
 	uint32_t cpu_n, io_n;
 	uint64_t mem_max;
 	bool mem_ok;
+	uint64_t oom_kills;     /* the cgroup's oom_kill count when last sampled */
+	bool oom_seen;
 } window;
 
 struct api_usage {
@@ -148,6 +150,15 @@ int api_usage_sample(api_usage *u, int64_t mono_ns, int64_t wall_ns)
 				w->mem_max = v.stat.mem_current_bytes.v;
 			w->mem_ok = true;
 		}
+		/* the kernel's OOM kills in it since it was first seen: the
+		 * node's record placement reads (fewer kills, better node) */
+		if (v.stat.mem_oom_kill_events.st == AH_FIELD_OK) {
+			uint64_t k = v.stat.mem_oom_kill_events.v;
+			if (w->oom_seen && k > w->oom_kills)
+				u->st.oom_kills += k - w->oom_kills;
+			w->oom_kills = k;
+			w->oom_seen = true;
+		}
 	}
 	ah_sample_batch_clear(&u->batch);
 	return 0;
@@ -171,9 +182,8 @@ int api_usage_take(api_usage *u, api_usage_row *rows, size_t cap, size_t *n)
 		r->io_bps = r->io_ok ? w->io_sum / w->io_n : 0;
 		r->mem_ok = w->mem_ok;
 		r->mem_bytes = w->mem_max;
-		uint64_t id = w->id;
-		memset(w, 0, sizeof *w);
-		w->id = id;
+		window keep = {.id = w->id, .oom_kills = w->oom_kills, .oom_seen = w->oom_seen}; /* kills count on */
+		*w = keep;
 	}
 	u->next_take = u->n ? (u->next_take + k) % u->n : 0;
 	*n = k;

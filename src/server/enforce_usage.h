@@ -31,6 +31,7 @@ typedef struct {
 	uint64_t samples;           /* cgroup samples taken */
 	uint64_t reports;           /* windows reported to the service */
 	uint64_t report_errors;
+	uint64_t oom_kills;         /* OOM kills in the allocations' cgroups seen since they were tracked */
 } api_usage_stats;
 
 /* parent: the allocations' parent path (PARENT/alloc-ID). roots copied. */

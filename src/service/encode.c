@@ -595,13 +595,14 @@ json_t *ah_json_node(const ah_node *n)
 		json_object_set_new(cap, n->spec.dim[i], json_integer(n->spec.capacity[i]));
 	for (int i = 0; i < n->spec.n_labels; i++)
 		json_object_set_new(lab, n->spec.labels[i].key, ah_json_text(n->spec.labels[i].value));
-	return json_pack("{s:o,s:b,s:b,s:b,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I}", "name", ah_json_text(n->spec.name), "up",
+	return json_pack("{s:o,s:b,s:b,s:b,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:I}", "name", ah_json_text(n->spec.name), "up",
 			 n->up, "cordoned", n->cordoned, "draining", n->draining, "placed", n->placed, "capacity", cap, "labels", lab, "instance",
 			 n->up ? ah_json_text(n->instance) : json_null(), "pid", n->up ? json_integer(n->pid) : json_null(),
 			 "lease_ttl_s", n->up && n->lease_ttl_s >= 0 ? json_integer(n->lease_ttl_s) : json_null(),
 			 "registered_by", ah_json_text(n->registered_by), "registered",
 			 n->registered_ns > 0 ? ah_json_time(n->registered_ns) : json_null(), "record_revision",
-			 (json_int_t)n->record_revision);
+			 (json_int_t)n->record_revision, "enforce_errors", (json_int_t)n->enforce_errors, "kills",
+			 (json_int_t)n->kills);
 }
 
 json_t *ah_json_node_list(const ah_node_list *l)

@@ -64,6 +64,7 @@ struct ah_service {
 	 * engine (a new engine, after a policy change, is told again), and when */
 	const ah_engine *nodes_eng;
 	uint64_t enforce_errors, published_ee; /* this node's record, and what was published */
+	uint64_t kills, published_kills;
 	uint64_t nodes_sig;
 	int64_t nodes_sync_ns;
 	long long watch_base;     /* the revision the stream was (re)started after */

@@ -167,6 +167,7 @@ static void node_to_engine(const ah_dimset *ds, const ah_node *n, ah_engine_node
 	out->cordoned = n->cordoned;
 	out->draining = n->draining;
 	out->enforce_errors = n->enforce_errors;
+	out->kills = n->kills;
 	out->revision = (uint64_t)n->record_revision;
 }
 
@@ -187,16 +188,19 @@ static uint64_t list_sig(const ah_engine_node *v, int n)
 		bool f[3] = {v[i].up, v[i].cordoned, v[i].draining};
 		MIX(f, sizeof f);
 		MIX(&v[i].enforce_errors, sizeof v[i].enforce_errors);
+		MIX(&v[i].kills, sizeof v[i].kills);
 		MIX(&v[i].revision, sizeof v[i].revision);
 	}
 #undef MIX
 	return h;
 }
 
-void ah_service_set_enforce_errors(ah_service *s, uint64_t n)
+void ah_service_set_node_record(ah_service *s, uint64_t enforce_errors, uint64_t kills)
 {
-	if (s)
-		s->enforce_errors = n;
+	if (!s)
+		return;
+	s->enforce_errors = enforce_errors;
+	s->kills = kills;
 }
 
 int ah_service_nodes_sync(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_node_moves *out, char *err,

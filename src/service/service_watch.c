@@ -46,15 +46,17 @@ int ah_service_watch_fd(ah_service *s)
  * the stream's state changed, at most once a second. */
 static void publish(ah_service *s, const ah_service_follow_out *o, int64_t mono_ns)
 {
-	if (o->view_rev == s->published_rev && o->up == s->published_up && s->enforce_errors == s->published_ee)
+	if (o->view_rev == s->published_rev && o->up == s->published_up && s->enforce_errors == s->published_ee &&
+	    s->kills == s->published_kills)
 		return;
 	if (mono_ns - s->published_ns < PUBLISH_EVERY_NS)
 		return;
 	ah_ledger_etcd_view v = {.view_rev = o->view_rev, .watch_rev = o->watch_rev, .relists = o->relists,
 				 .lag_ms = o->lag_ns / 1000000, .watching = true, .watch_up = o->up,
-				 .enforce_errors = (long long)s->enforce_errors};
+				 .enforce_errors = (long long)s->enforce_errors, .kills = (long long)s->kills};
 	if (ah_ledger_etcd_publish(s->led, &v) == 0) {
 		s->published_ee = s->enforce_errors;
+		s->published_kills = s->kills;
 		s->published_ns = mono_ns;
 		s->published_rev = o->view_rev;
 		s->published_up = o->up;

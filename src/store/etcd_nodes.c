@@ -234,6 +234,8 @@ static int read_liveness(etcd_client *c, const char *prefix, ah_node_list *st, b
 			n->pid = (long)json_integer_value(json_object_get(j, "pid"));
 			json_int_t ee = json_integer_value(json_object_get(j, "enforce_errors"));
 			n->enforce_errors = ee > 0 ? (ee > UINT32_MAX ? UINT32_MAX : (uint32_t)ee) : 0;
+			json_int_t ki = json_integer_value(json_object_get(j, "kills"));
+			n->kills = ki > 0 ? (ki > UINT32_MAX ? UINT32_MAX : (uint32_t)ki) : 0;
 			json_t *rq = ttl ? json_pack("{sI}", "ID", (json_int_t)etcd_i64(kv, "lease")) : NULL, *t = NULL;
 			if (rq && etcd_call(c, "/v3/lease/timetolive", rq, &t) == 0)
 				n->lease_ttl_s = etcd_i64(t, "TTL");

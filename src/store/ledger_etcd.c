@@ -313,6 +313,8 @@ static int instance_put(etcd_ledger *m)
 		json_object_set_new(val, "lag_ms", json_integer(v->lag_ms));
 		if (v->enforce_errors)
 			json_object_set_new(val, "enforce_errors", json_integer(v->enforce_errors));
+		if (v->kills)
+			json_object_set_new(val, "kills", json_integer(v->kills));
 	}
 	char *text = json_dumps(val, JSON_COMPACT);
 	json_decref(val);
