@@ -462,6 +462,26 @@ static void test_node_labels(void **state)
 	assert_string_equal(node_of(f, w.id), "n1");
 }
 
+static void test_no_rebalance_for_a_missing_node(void **state)
+{
+	fx *f = *state;
+	f->pol->pools[0].rebalance = true;
+	ah_engine_free(f->e);
+	assert_int_equal(ah_engine_new(f->pol, NULL, 0, &f->e), 0);
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 1, NULL), 0);
+	ah_decision a = ask(f, 3000, GI, NULL, 2), b = ask(f, 7000, GI, NULL, 3);
+	/* no node is in zone c: it waits for one, and moving a or b makes
+	 * no room for it anywhere */
+	ah_decision w = ask_lab(f, 2000, "zone=c", 4);
+	assert_int_equal(w.outcome, AH_QUEUED);
+	ah_node_moves m;
+	assert_int_equal(ah_engine_set_nodes(f->e, f->n, 3, 5, &m), 0);
+	assert_int_equal(m.rebalanced, 0);
+	assert_int_equal(m.moved, 0);
+	assert_string_equal(node_of(f, a.id), "n1");
+	assert_string_equal(node_of(f, b.id), "n2");
+}
+
 static void test_node_labels_off_nodes(void **state)
 {
 	(void)state;
@@ -530,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_rebalance_by_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replicas_spread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_node_labels, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_rebalance_for_a_missing_node, setup, teardown),
 		cmocka_unit_test(test_node_labels_off_nodes),
 		cmocka_unit_test(test_policy_keys),
 	};

@@ -319,7 +319,7 @@ static int move_off(ah_engine *e, int s, int64_t now, ah_node_moves *m)
 static int rebalance_one(ah_engine *e, int p, int64_t now)
 {
 	pool_t *pl = &e->pools[p];
-	int hi = eng_queue_best(e, pl);
+	int hi = eng_queue_best_servable(e, p); /* one that waits for a node gets no room made */
 	if (hi < 0)
 		return 0;
 	const qitem_t *q = pl->q[hi];
@@ -332,7 +332,7 @@ static int rebalance_one(ah_engine *e, int p, int64_t now)
 	for (int s = 0; s < e->nslots; s++) {
 		const alloc_t *a = &e->slots[s];
 		const eng_node_t *x = node_of(e, a);
-		if (!a->id || a->pool != p || !x || !x->up || x->cordoned || x->draining)
+		if (!a->id || a->pool != p || !x || !x->up || x->cordoned || x->draining || !node_selected(e, q->sel, x))
 			continue;
 		ah_vec freed = x->used;
 		ah_vec_sub(&freed, &a->res, e->nd);
