@@ -107,6 +107,12 @@ typedef struct {
 	uint64_t rev;   /* its record's revision, as last told */
 } eng_node_t;
 
+/* One (workload, node) count of engine_spread.c. */
+typedef struct {
+	uint64_t key; /* workload hash << 16 | node + 1; 0 = empty */
+	int32_t n;
+} eng_spread_slot;
+
 /* A node selector a request asked for (engine_select.c). */
 typedef struct {
 	char text[AH_NODE_SELECT_MAX]; /* canonical: sorted by key */
@@ -180,6 +186,9 @@ struct ah_engine {
 	ah_place_node *place_scratch; /* AH_NODES_MAX, for eng_node_pick */
 	eng_select_t *selects;        /* requests' node selectors (engine_select.c) */
 	int nselects, capselects;
+	eng_spread_slot *spread;      /* allocations per (workload, node) (engine_spread.c) */
+	uint32_t spread_cap, spread_n;
+	bool spread_off;              /* the table could not grow: counted by scanning */
 };
 
 /* Slot a's cold part, set up (zeroed) on first use. */
@@ -326,6 +335,11 @@ int eng_select_intern(ah_engine *e, const char *text, char *err, size_t errlen);
 const eng_select_t *eng_select_get(const ah_engine *e, int sel); /* NULL for 0 */
 const char *eng_select_text(const ah_engine *e, int sel);      /* "" for 0 */
 void eng_select_fini(ah_engine *e);
+
+/* engine_spread.c: allocations of workload wl on node (an index). */
+void eng_spread_add(ah_engine *e, uint32_t wl, int node, int delta);
+int eng_spread_get(const ah_engine *e, uint32_t wl, int node);
+void eng_spread_clear(ah_engine *e);
 
 /* engine_load.c */
 int eng_load_state(ah_engine *e, int64_t now);

@@ -85,6 +85,8 @@ static void clear_state(ah_engine *e)
 		memset(&e->nodes[i].used, 0, sizeof(ah_vec));
 		e->nodes[i].n_allocs = 0;
 	}
+	eng_spread_clear(e); /* counted again as the rows load */
+	e->spread_off = false;
 	eng_nodes_recount(e);
 }
 
@@ -451,6 +453,7 @@ void ah_engine_free(ah_engine *e)
 	free(e->nodes);
 	free(e->place_scratch);
 	eng_select_fini(e);
+	eng_spread_clear(e);
 	free(e->pol);
 	free(e);
 }

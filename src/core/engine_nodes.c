@@ -76,6 +76,7 @@ void eng_node_account(ah_engine *e, const alloc_t *a, int sign)
 		ah_vec_sub(&n->used, &a->res, e->nd);
 		n->n_allocs--;
 	}
+	eng_spread_add(e, a->wl, a->node1 - 1, sign > 0 ? 1 : -1);
 }
 
 static bool node_matches(const ah_engine *e, int p, const eng_node_t *n)
@@ -147,8 +148,9 @@ int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, int sel, const ah_vec
 		return AH_ENOMEM;
 	ah_place_node *pn = e->place_scratch;
 	int idx[AH_NODES_MAX], reps_of[AH_NODES_MAX] = {0}, n = 0;
-	/* the workload's allocations per node (spreading): one pass */
-	if (wl)
+	/* the workload's allocations per node (spreading): counted as they
+	 * come and go, or by one pass when that table is off */
+	if (wl && e->spread_off)
 		for (int s = 0; s < e->nslots; s++)
 			if (e->slots[s].id && e->slots[s].wl == wl && e->slots[s].node1 > 0)
 				reps_of[e->slots[s].node1 - 1]++;
@@ -156,7 +158,7 @@ int eng_node_pick(ah_engine *e, int p, int k, uint32_t wl, int sel, const ah_vec
 		const eng_node_t *x = &e->nodes[i];
 		if (!x->known || i == exclude || !node_matches(e, p, x))
 			continue;
-		int reps = reps_of[i];
+		int reps = wl && !e->spread_off ? eng_spread_get(e, wl, i) : reps_of[i];
 		pn[n] = (ah_place_node){.name = x->name, .capacity = x->cap, .used = x->used, .labels = x->labels,
 					.n_labels = x->n_labels, .cordoned = x->cordoned || x->draining,
 					.down = !x->up, .failed_checks = x->failed_checks + x->downs, .kills = x->kills,
