@@ -215,7 +215,8 @@ static int node_set_one(ah_engine *e, const ah_engine_node *in)
 		x->downs++; /* its lease lapsed: a failed health check, as this engine saw it */
 	x->cap = in->capacity;
 	x->n_labels = in->n_labels;
-	memcpy(x->labels, in->labels, sizeof(ah_label) * (size_t)in->n_labels);
+	if (in->n_labels > 0) /* labels may be NULL with none */
+		memcpy(x->labels, in->labels, sizeof(ah_label) * (size_t)in->n_labels);
 	x->known = true;
 	x->up = in->up;
 	x->cordoned = in->cordoned;
