@@ -109,6 +109,8 @@ with open(os.path.join(cg, "memory.events"), "w") as f:
 t = until(lambda: nodes().get(where, {}).get("kills") == 2, 15, 0.3)
 ns = nodes()
 ok("node ls shows the node's 2 kills (its daemon saw them)", t is not None, ns)
+d = subprocess.run([A, "node", "describe", where or "-", "--db", DB], capture_output=True, text=True, timeout=60)
+ok("node describe says it: 2 OOM kills", "0 failed cgroup writes, 2 OOM kills" in d.stdout, d.stdout + d.stderr)
 other = [n for n in ns if n != where]
 ok("the other node has none", other and ns[other[0]].get("kills") == 0, ns)
 time.sleep(2)  # each daemon reads the node list each second

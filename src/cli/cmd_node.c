@@ -112,6 +112,9 @@ static void print_one(const ah_node *n)
 	printf("registered:  %s by %s (that host's clock)\n", when, n->registered_by[0] ? n->registered_by : "-");
 	printf("record:      revision %" PRId64 "\n", n->record_revision);
 	printf("placed:      %d allocation%s\n", n->placed, n->placed == 1 ? "" : "s");
+	if (n->up) /* what failure-aware placement reads (its daemon's, since it started) */
+		printf("observed:    %u failed cgroup write%s, %u OOM kill%s\n", n->enforce_errors,
+		       n->enforce_errors == 1 ? "" : "s", n->kills, n->kills == 1 ? "" : "s");
 }
 
 static int emit(json_t *o)
