@@ -69,14 +69,16 @@ r = subprocess.run([A, "policy", "apply", os.path.join(T, "policy.ini"), "--db",
 ok("the policy of a shaped node pool applies", r.returncode == 0, r.stderr)
 
 
-def node(i, name):
+def node(i, name, every):
     return Serve(A, T, i, ["--policy", os.path.join(T, "policy.ini"), "--join", DB, "--node-name", name,
-                           "--node-labels", "zone=a", "--node-capacity", "cpu=4,memory=8Gi", "--scale-every", "1s",
+                           "--node-labels", "zone=a", "--node-capacity", "cpu=4,memory=8Gi", "--scale-every", every,
                            "--shadow-db", os.path.join(T, "shadow%d.db" % i)])
 
 
-n1 = node(0, "edge-1").start(token_file=os.path.join(T, "token"))
-n2 = node(1, "edge-2").start()
+# edge-1 never shapes (--scale-every 0): the shaper is edge-2, which starts once edge-1 has joined,
+# so no step sees one node alone (below min_nodes = 2 it would rightly ask for a second)
+n1 = node(0, "edge-1", "0").start(token_file=os.path.join(T, "token"))
+n2 = node(1, "edge-2", "1s").start()
 TOK = open(os.path.join(T, "token")).read().strip()
 
 
