@@ -27,6 +27,7 @@ cat >"$T/policy.ini" <<INI
 lease_ttl = 1h
 queue_timeout = 10m
 default_class = batch
+report_interval = 1s
 [pool edge]
 nodes = *
 [class batch]
@@ -103,7 +104,18 @@ with open(os.path.join(cg, "memory.current"), "w") as f:
     f.write("%d\n" % (64 << 20))
 with open(os.path.join(cg, "memory.events"), "w") as f:
     f.write("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")
-time.sleep(1)  # seen once at 0
+
+
+lease0 = call("GET", "/v1/allocations/%d" % a.get("id", 0))[1].get("lease_expires")
+
+
+def sampled():
+    st, j = call("GET", "/v1/allocations/%d" % a.get("id", 0))
+    return st == 200 and j.get("lease_expires") != lease0  # a usage report renews the lease
+
+
+# seen once at 0 (its usage reported, so sampled at least once), then the kills come
+ok("the daemon samples the cgroup", until(sampled, 20, 0.2) is not None, call("GET", "/v1/allocations/%d" % a.get("id", 0)))
 with open(os.path.join(cg, "memory.events"), "w") as f:
     f.write("low 0\nhigh 3\nmax 2\noom 2\noom_kill 2\n")
 t = until(lambda: nodes().get(where, {}).get("kills") == 2, 15, 0.3)
