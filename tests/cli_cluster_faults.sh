@@ -253,3 +253,4 @@ for p in proxies:
     p.close()
 C.finish()
 PY
+etcd_report $?

@@ -64,6 +64,24 @@ etcd_start() {
   return 1
 }
 
+# etcd_report RC: when RC is not 0, what the members said and whether they
+# still run (for a CI run whose temporary directory is gone afterwards);
+# returns RC.
+etcd_report() {
+  local rc=$1 f
+  if [ "$rc" -ne 0 ]; then
+    for f in "$ETCD_DIR"/m*.log; do
+      [ -f "$f" ] || continue
+      echo "== $f (last lines)"
+      tail -n 15 "$f"
+    done
+    for f in "${ETCD_PIDS[@]}"; do
+      kill -0 "$f" 2>/dev/null && echo "etcd pid $f: running" || echo "etcd pid $f: gone"
+    done
+  fi
+  return "$rc"
+}
+
 etcd_stop() {
   local p
   for p in "${ETCD_PIDS[@]}"; do kill "$p" 2>/dev/null; done
