@@ -213,6 +213,9 @@ sch = subprocess.run(["python3", os.path.join(os.environ.get("AHEAD_SRC", "."), 
 ok("the replicas' answer is a decision (docs/schema)", sch.returncode == 0, sch.stdout + sch.stderr)
 st, j = call(n2, "GET", "/v1/allocations/%d" % lab.get("id", 0))
 ok("GET says the labels it asked for", st == 200 and j.get("node_labels") == "zone=b", j)
+r = cli("describe", str(lab.get("id", 0)), "--db", DB)
+ok("ahead describe shows its node and labels", "Node:         edge-2" in r.stdout
+   and "Node labels:  zone=b" in r.stdout, r.stdout + r.stderr)
 st, j = call(n2, "POST", "/v1/allocations",
              {"tenant": "t", "pool": "edge", "resources": {"cpu": "250m"}, "node_labels": "zone"}, key="badlab")
 ok("malformed node_labels: 422 naming the field", st == 422 and "node_labels" in json.dumps(j), (st, j))

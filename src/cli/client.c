@@ -669,6 +669,9 @@ int ah_client_decode_item(const ah_policy *pol, const json_t *o, ah_vec *res, ch
 	params_text(json_object_get(o, "ahead_params"), params, params_len, &w);
 	out->params = params;
 	out->node = json_is_string(json_object_get(o, "node")) ? json_string_value(json_object_get(o, "node")) : "";
+	out->node_labels = json_is_string(json_object_get(o, "node_labels"))
+				   ? json_string_value(json_object_get(o, "node_labels"))
+				   : "";
 	out->created_ns = ah_client_time(o, out->queued ? "arrived" : "granted_at");
 	out->expires_ns = ah_client_time(o, out->queued ? "deadline" : "lease_expires");
 	return 0;

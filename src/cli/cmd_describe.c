@@ -191,6 +191,10 @@ static void print_table(const ah_policy *pol, const ah_service_description *d, i
 	else
 		printf("Class:        %s\n", it->klass);
 	printf("Workload:     %s\n", d->have_record ? d->record.workload : "- (sized by its stated resources)");
+	if (it->node && *it->node)
+		printf("Node:         %s\n", it->node);
+	if (it->node_labels && *it->node_labels)
+		printf("Node labels:  %s (every node it is placed on carries them)\n", it->node_labels);
 	print_params(d);
 	print_lease(d, now);
 	print_dims(pol, d);
