@@ -83,6 +83,11 @@ double ah_request_dim_error(const ah_shadow_req_dim *d);
 json_t *ah_json_decision(const ah_policy *pol, const ah_decision *d, const char *workload,
 			 const ah_shadow_prediction_info *info);
 
+/* The answer to a request for n replicas (docs/API.md): objs[lead] at the
+ * top level and, when n > 1, every objs[i] in order in its "replicas".
+ * Takes the n references; NULL when out of memory. */
+json_t *ah_json_replicas(json_t *const *objs, int n, int lead);
+
 /* A renew: outcome "renewed", id, lease_expires, lease_ttl_s, capped (and
  * when capped, capped_by "max_lease_ttl", asked_s and max_lease_ttl_s);
  * durations in seconds. */

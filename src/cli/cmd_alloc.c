@@ -152,20 +152,15 @@ static const char *node_of(ah_cli_ctx *ctx, const ah_decision *d)
  * its node; every replica in "replicas" when more than one was asked. */
 static void print_decisions_json(ah_cli_ctx *ctx, const ah_service_decision *sd, int n, int lead)
 {
-	json_t *top = NULL, *all = n > 1 ? json_array() : NULL;
+	json_t *objs[AH_PLACE_REPLICAS_MAX];
 	for (int i = 0; i < n; i++) {
 		json_t *o = ah_json_decision(ctx->pol, &sd[i].d, sd[i].workload, sd[i].have_info ? &sd[i].info : NULL);
 		const char *node = node_of(ctx, &sd[i].d);
 		if (*node)
 			json_object_set_new(o, "node", ah_json_text(node));
-		if (i == lead)
-			top = n > 1 ? json_deep_copy(o) : json_incref(o); /* not itself inside replicas */
-		if (all)
-			json_array_append(all, o);
-		json_decref(o);
+		objs[i] = o;
 	}
-	if (all)
-		json_object_set_new(top, "replicas", all);
+	json_t *top = ah_json_replicas(objs, n, lead);
 	char *s = ah_json_dumps(top);
 	printf("%s\n", s ? s : "{}");
 	free(s);

@@ -160,17 +160,10 @@ void api_alloc_create(api_call *c)
 	/* The top level is the replica that decides the status (docs/API.md):
 	 * all replicas are listed in "replicas" when more than one was asked. */
 	int lead = ah_service_replicas_lead(sd, n);
-	json_t *o = NULL, *all = n > 1 ? json_array() : NULL;
-	for (int i = 0; i < n; i++) {
-		json_t *r = replica_json(c, &sd[i]);
-		if (i == lead)
-			o = n > 1 ? json_deep_copy(r) : json_incref(r); /* not itself inside replicas */
-		if (all)
-			json_array_append(all, r);
-		json_decref(r);
-	}
-	if (all)
-		json_object_set_new(o, "replicas", all);
+	json_t *objs[AH_PLACE_REPLICAS_MAX];
+	for (int i = 0; i < n; i++)
+		objs[i] = replica_json(c, &sd[i]);
+	json_t *o = ah_json_replicas(objs, n, lead);
 	int retry = 0;
 	int status = decision_status(&sd[lead].d, &retry);
 	c->out->retry_after_s = retry;

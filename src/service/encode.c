@@ -329,6 +329,22 @@ json_t *ah_json_decision(const ah_policy *pol, const ah_decision *d, const char 
 	return o;
 }
 
+json_t *ah_json_replicas(json_t *const *objs, int n, int lead)
+{
+	if (n == 1)
+		return objs[0];
+	/* a copy on top: the lead also sits in the array, and jansson refuses a
+	 * value that holds itself */
+	json_t *top = json_deep_copy(objs[lead]), *all = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(all, objs[i]);
+	if (!top || !all || json_object_set_new(top, "replicas", all) < 0) {
+		json_decref(top);
+		return NULL;
+	}
+	return top;
+}
+
 json_t *ah_json_seconds(int64_t ns)
 {
 	if (ns % 1000000000LL == 0)
