@@ -7,6 +7,7 @@
 
 #include "ahead/error.h"
 #include "ahead/forecast.h"
+#include "block_pool.h"
 
 #define NLEV 5
 static const double LEV[NLEV] = {0.025, 0.1, 0.5, 0.9, 0.975};
@@ -47,6 +48,7 @@ typedef struct {
 	check *chk;
 	size_t nchk, chk_cap;
 	const bool *own; /* after the fit: the horizons this one forecasts (NULL: all) */
+	size_t pend_bytes, win_bytes; /* sizes of pend and of res (and sorted): pooled blocks */
 } cand;
 
 struct ah_forecaster {
@@ -94,9 +96,9 @@ double ah_pinball(double y, double p, double q)
 static void cand_fini(cand *c)
 {
 	ah_model_free(c->m);
-	free(c->pend);
+	ah_fc_block_put(c->pend, c->pend_bytes);
 	free(c->pend_origin);
-	free(c->res);
+	ah_fc_block_put(c->res, c->win_bytes);
 	free(c->res_n);
 	free(c->res_pos);
 	free(c->abs_sum);
@@ -104,7 +106,7 @@ static void cand_fini(cand *c)
 	free(c->cnt);
 	free(c->chk);
 	free(c->bias);
-	free(c->sorted);
+	ah_fc_block_put(c->sorted, c->win_bytes);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -115,9 +117,11 @@ static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t 
 	c->m = m;
 	c->blend = blend;
 	c->base = -1;
-	c->pend = malloc(H * H * sizeof(double));
+	c->pend_bytes = H * H * sizeof(double);
+	c->win_bytes = G * W * sizeof(double);
+	c->pend = ah_fc_block_get(c->pend_bytes);
 	c->pend_origin = malloc(H * sizeof(size_t));
-	c->res = malloc(G * W * sizeof(double));
+	c->res = ah_fc_block_get(c->win_bytes);
 	c->res_n = calloc(G, sizeof(size_t));
 	c->res_pos = calloc(G, sizeof(size_t));
 	c->abs_sum = calloc(H, sizeof(double));
@@ -839,7 +843,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 			cand_fini(&f->c[i]);
 	f->own = calloc(f->ncand * H, sizeof(bool));
 	f->aci_adj = calloc(f->ngrid * NACI, sizeof(double));
-	f->aci_q = malloc(H * f->ngrid * NACI * sizeof(double));
+	f->aci_q = ah_fc_block_get(H * f->ngrid * NACI * sizeof(double));
 	f->aci_origin = malloc(H * sizeof(size_t));
 	if (!f->own || !f->aci_adj || !f->aci_q || !f->aci_origin) {
 		rc = AH_ENOMEM;
@@ -851,7 +855,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		f->own[f->hcand[h] * H + h] = true;
 	for (size_t u = 0; u < f->nuniq; u++) {
 		cand *cb = &f->c[f->uniq[u]];
-		if (!(cb->sorted = malloc(f->ngrid * f->W * sizeof(double)))) {
+		if (!(cb->sorted = ah_fc_block_get(cb->win_bytes))) {
 			rc = AH_ENOMEM;
 			goto fail;
 		}
@@ -997,7 +1001,7 @@ void ah_forecaster_free(ah_forecaster *f)
 	free(f->hcand);
 	free(f->own);
 	free(f->aci_adj);
-	free(f->aci_q);
+	ah_fc_block_put(f->aci_q, f->H * f->ngrid * NACI * sizeof(double));
 	free(f->aci_origin);
 	free(f);
 }

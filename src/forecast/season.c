@@ -23,6 +23,7 @@
 
 #include "ahead/error.h"
 #include "ahead/model.h"
+#include "block_pool.h"
 
 #define SEASON_MAX_N 16384 /* the most recent points looked at (>= 3 weeks at 5 min) */
 #define ACF_MIN 0.2        /* a season's autocorrelation at its lag */
@@ -72,12 +73,14 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	size_t N = 1;
 	while (N < 2 * n)
 		N <<= 1;
-	double *re = calloc(N, sizeof(double)), *im = calloc(N, sizeof(double));
+	double *re = ah_fc_block_get(N * sizeof(double)), *im = ah_fc_block_get(N * sizeof(double));
 	if (!re || !im) {
-		free(re);
-		free(im);
+		ah_fc_block_put(re, N * sizeof(double));
+		ah_fc_block_put(im, N * sizeof(double));
 		return AH_ENOMEM;
 	}
+	memset(re + n, 0, (N - n) * sizeof(double)); /* the zero padding (0..n is written below) */
+	memset(im + n, 0, (N - n) * sizeof(double));
 	/* least-squares line through the valid points */
 	double st = 0, sy = 0, stt = 0, sty = 0, c = 0;
 	for (size_t i = 0; i < n; i++)
@@ -103,12 +106,12 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	/* Z(k) = (X(k) + conj X(N-k)) / 2, M(k) = (X(k) - conj X(N-k)) / (2i);
 	 * the power spectra |Z|^2 and |M|^2 go back through one inverse FFT as
 	 * real + i*imag (both inverses are real). */
-	double *pr = malloc(N * sizeof(double)), *pi = malloc(N * sizeof(double));
+	double *pr = ah_fc_block_get(N * sizeof(double)), *pi = ah_fc_block_get(N * sizeof(double));
 	if (!pr || !pi) {
-		free(re);
-		free(im);
-		free(pr);
-		free(pi);
+		ah_fc_block_put(re, N * sizeof(double));
+		ah_fc_block_put(im, N * sizeof(double));
+		ah_fc_block_put(pr, N * sizeof(double));
+		ah_fc_block_put(pi, N * sizeof(double));
 		return AH_ENOMEM;
 	}
 	for (size_t k = 0; k < N; k++) {
@@ -125,10 +128,10 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 		/* a lag with few valid pairs says little: shrink it towards 0 */
 		acf[l] = v0 > 0 && cnt >= 8 ? (s / cnt) / (v0 / c0) * (cnt / (cnt + 32)) : 0;
 	}
-	free(re);
-	free(im);
-	free(pr);
-	free(pi);
+	ah_fc_block_put(re, N * sizeof(double));
+	ah_fc_block_put(im, N * sizeof(double));
+	ah_fc_block_put(pr, N * sizeof(double));
+	ah_fc_block_put(pi, N * sizeof(double));
 	return 0;
 }
 
