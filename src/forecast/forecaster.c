@@ -49,6 +49,8 @@ typedef struct {
 	size_t nchk, chk_cap;
 	const bool *own; /* after the fit: the horizons this one forecasts (NULL: all) */
 	size_t pend_bytes, win_bytes; /* sizes of pend and of res (and sorted): pooled blocks */
+	double *issued; /* during the fit: every origin's forecasts, [origin index][H] */
+	size_t issued_bytes;
 } cand;
 
 struct ah_forecaster {
@@ -60,6 +62,8 @@ struct ah_forecaster {
 	size_t blend_members[AH_FC_MAX_CANDIDATES], nmembers;
 	double *tmp, *tmp2, *scratch;
 	bool *grid;   /* horizons that keep residual windows (1,2,3,4,6,8,12,16,...,H) */
+	bool *fitwin; /* of those, the ones filled during the fit (the checks' horizons) */
+	const bool *win; /* fitwin during the fit, grid after */
 	size_t *gidx, ngrid; /* a grid horizon's window index */
 	double *goff; /* grid offsets scratch */
 	size_t chk_h[NCHK_H], nchk_h;
@@ -107,6 +111,7 @@ static void cand_fini(cand *c)
 	free(c->chk);
 	free(c->bias);
 	ah_fc_block_put(c->sorted, c->win_bytes);
+	ah_fc_block_put(c->issued, c->issued_bytes);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -305,7 +310,7 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 		double e = y - p;
 		if (c->base >= 0) /* stochastic-approximation median of the base's errors */
 			c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
-		if (f->grid[h - 1]) { /* windows only where quantiles are computed */
+		if (f->win[h - 1]) { /* windows only where quantiles are computed */
 			size_t g = f->gidx[h - 1];
 			double *r = c->res + g * f->W;
 			if (c->sorted)
@@ -370,6 +375,8 @@ static void cand_issue(ah_forecaster *f, size_t i, size_t origin, bool checks)
 		cand_points(f, i, H, dst);
 	}
 	c->pend_origin[slot] = origin;
+	if (c->issued)
+		memcpy(c->issued + (origin - f->fo) / f->ke * H, dst, H * sizeof(double));
 	if (!checks)
 		return;
 	for (size_t k = 0; k < f->nchk_h && c->nchk < c->chk_cap; k++) {
@@ -396,6 +403,36 @@ static void cand_update_model(ah_forecaster *f, size_t i, double y)
 	if (f->c[i].m)
 		ah_model_update(f->c[i].m, y);
 	(void)f;
+}
+
+/* After the fit: c's residual windows at the grid horizons the fit did not
+ * fill, from the forecasts it issued at origins fo + k*ke (k < norig), in
+ * the order cand_score would have filled them (by target, so by origin at
+ * each horizon): the same residuals in the same places. */
+static void fill_windows(ah_forecaster *f, cand *c, const double *y, size_t n, size_t fo, size_t ke, size_t norig)
+{
+	size_t H = f->H, W = f->W;
+	for (size_t h = 1; h <= H; h++) {
+		if (!f->grid[h - 1] || f->fitwin[h - 1])
+			continue;
+		size_t g = f->gidx[h - 1], pos = 0, cnt = 0;
+		double *r = c->res + g * W;
+		for (size_t k = 0; k < norig; k++) {
+			size_t t = fo + k * ke + h - 1;
+			if (t >= n)
+				break;
+			double p = c->issued[k * H + h - 1];
+			if (isnan(y[t]) || isnan(p))
+				continue;
+			r[pos] = y[t] - p;
+			if (++pos == W)
+				pos = 0;
+			if (cnt < W)
+				cnt++;
+		}
+		c->res_pos[g] = pos;
+		c->res_n[g] = cnt;
+	}
 }
 
 static void fill_score(const ah_forecaster *f, const cand *c, ah_fc_score *s)
@@ -563,7 +600,8 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	f->gidx = malloc(H * sizeof(size_t));
 	f->goff = malloc(2 * AH_FC_MAX_QUANTILES * sizeof(double));
 	f->hcand = calloc(H, sizeof(size_t));
-	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand) {
+	f->fitwin = calloc(H, sizeof(bool));
+	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand || !f->fitwin) {
 		rc = AH_ENOMEM;
 		goto fail;
 	}
@@ -651,6 +689,11 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	for (size_t k = 0; k < NCHK_H; k++)
 		if (hs[k] >= 1 && (f->nchk_h == 0 || f->chk_h[f->nchk_h - 1] != hs[k]))
 			f->chk_h[f->nchk_h++] = hs[k];
+	/* during the fit only the checks read windows: the others are filled
+	 * afterwards for the candidates kept (fill_windows) */
+	for (size_t k = 0; k < f->nchk_h; k++)
+		f->fitwin[f->chk_h[k] - 1] = f->grid[f->chk_h[k] - 1];
+	f->win = f->fitwin;
 
 	/* one pass: warm up, then every ke-th step is an origin */
 	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
@@ -716,6 +759,15 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	size_t fo = es;
 	f->ke = ke;
 	f->fo = fo;
+	size_t norig = n > fo ? (n - 1 - fo) / ke + 1 : 0;
+	for (size_t i = 0; i < f->ncand; i++) {
+		cand *c = &f->c[i];
+		c->issued_bytes = (norig ? norig : 1) * H * sizeof(double);
+		if (!(c->issued = ah_fc_block_get(c->issued_bytes))) {
+			rc = AH_ENOMEM;
+			goto fail;
+		}
+	}
 	for (size_t t = start; t < n; t++) {
 		for (size_t i = 0; i < f->ncand; i++)
 			if (t >= fo)
@@ -853,6 +905,15 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		f->aci_origin[i] = (size_t)-1;
 	for (size_t h = 0; h < H; h++)
 		f->own[f->hcand[h] * H + h] = true;
+	for (size_t i = 0; i < f->ncand; i++)
+		if (f->c[i].issued) {
+			for (size_t u = 0; u < f->nuniq; u++)
+				if (f->uniq[u] == i) /* the only ones whose windows are read from now on */
+					fill_windows(f, &f->c[i], y, n, fo, ke, norig);
+			ah_fc_block_put(f->c[i].issued, f->c[i].issued_bytes);
+			f->c[i].issued = NULL;
+		}
+	f->win = f->grid;
 	for (size_t u = 0; u < f->nuniq; u++) {
 		cand *cb = &f->c[f->uniq[u]];
 		if (!(cb->sorted = ah_fc_block_get(cb->win_bytes))) {
@@ -996,6 +1057,7 @@ void ah_forecaster_free(ah_forecaster *f)
 	free(f->tmp2);
 	free(f->scratch);
 	free(f->grid);
+	free(f->fitwin);
 	free(f->gidx);
 	free(f->goff);
 	free(f->hcand);
