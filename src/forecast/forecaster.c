@@ -8,6 +8,7 @@
 #include "ahead/error.h"
 #include "ahead/forecast.h"
 #include "block_pool.h"
+#include "sort_doubles.h"
 
 #define NLEV 5
 static const double LEV[NLEV] = {0.025, 0.1, 0.5, 0.9, 0.975};
@@ -283,12 +284,6 @@ static void sorted_replace(double *a, size_t n, bool full, double old, double v)
 	size_t j = lower_bound(a, n, v);
 	memmove(a + j + 1, a + j, (n - j) * sizeof(double));
 	a[j] = v;
-}
-
-static int cmp_dbl(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
 }
 
 /* Outcome y for observation index t: score every pending forecast of c. */
@@ -922,7 +917,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 		for (size_t g = 0; g < f->ngrid; g++) {
 			memcpy(cb->sorted + g * f->W, cb->res + g * f->W, cb->res_n[g] * sizeof(double));
-			qsort(cb->sorted + g * f->W, cb->res_n[g], sizeof(double), cmp_dbl);
+			ah_fc_sort_doubles(cb->sorted + g * f->W, cb->res_n[g], f->scratch);
 		}
 		reset_acc(cb, H);
 		cb->own = f->own + f->uniq[u] * H;
