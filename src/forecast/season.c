@@ -30,8 +30,12 @@
 #define ACF_CONTRAST 0.1   /* ... above the lowest value between a quarter and 3/4 of the lag */
 #define WEEK_GAIN 0.05     /* the week must correlate this much better than the day */
 
-/* In-place iterative radix-2 complex FFT (n a power of two). */
-static void fft(double *re, double *im, size_t n, bool inverse)
+/* In-place iterative radix-2 complex FFT (n a power of two); twr/twi hold
+ * n/2 doubles of scratch for a stage's twiddle factors. Each stage's factors
+ * come from the recurrence w(k+1) = w(k) * w(1) as before, computed once per
+ * stage rather than once per block (the same values: every block restarted
+ * it from 1), so every butterfly does the very same operations. */
+static void fft(double *re, double *im, size_t n, bool inverse, double *twr, double *twi)
 {
 	for (size_t i = 1, j = 0; i < n; i++) {
 		size_t bit = n >> 1;
@@ -50,18 +54,23 @@ static void fft(double *re, double *im, size_t n, bool inverse)
 	for (size_t len = 2; len <= n; len <<= 1) {
 		double ang = 2 * 3.14159265358979323846 / (double)len * (inverse ? 1 : -1);
 		double wr = cos(ang), wi = sin(ang);
+		size_t half = len / 2;
+		double cr = 1, ci = 0;
+		for (size_t k = 0; k < half; k++) {
+			twr[k] = cr;
+			twi[k] = ci;
+			double t = cr * wr - ci * wi;
+			ci = cr * wi + ci * wr;
+			cr = t;
+		}
 		for (size_t i = 0; i < n; i += len) {
-			double cr = 1, ci = 0;
-			for (size_t k = 0; k < len / 2; k++) {
-				size_t a = i + k, b = i + k + len / 2;
-				double xr = re[b] * cr - im[b] * ci, xi = re[b] * ci + im[b] * cr;
-				re[b] = re[a] - xr;
-				im[b] = im[a] - xi;
-				re[a] += xr;
-				im[a] += xi;
-				double t = cr * wr - ci * wi;
-				ci = cr * wi + ci * wr;
-				cr = t;
+			double *ra = re + i, *ia = im + i, *rb = re + i + half, *ib = im + i + half;
+			for (size_t k = 0; k < half; k++) {
+				double xr = rb[k] * twr[k] - ib[k] * twi[k], xi = rb[k] * twi[k] + ib[k] * twr[k];
+				rb[k] = ra[k] - xr;
+				ib[k] = ia[k] - xi;
+				ra[k] += xr;
+				ia[k] += xi;
 			}
 		}
 	}
@@ -73,12 +82,12 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	size_t N = 1;
 	while (N < 2 * n)
 		N <<= 1;
-	double *re = ah_fc_block_get(N * sizeof(double)), *im = ah_fc_block_get(N * sizeof(double));
-	if (!re || !im) {
-		ah_fc_block_put(re, N * sizeof(double));
-		ah_fc_block_put(im, N * sizeof(double));
+	/* one block: the transform (re, im), the spectra (pr, pi), twiddles */
+	size_t bytes = 5 * N * sizeof(double);
+	double *re = ah_fc_block_get(bytes);
+	if (!re)
 		return AH_ENOMEM;
-	}
+	double *im = re + N, *pr = re + 2 * N, *pi = re + 3 * N, *twr = re + 4 * N, *twi = twr + N / 2;
 	memset(re + n, 0, (N - n) * sizeof(double)); /* the zero padding (0..n is written below) */
 	memset(im + n, 0, (N - n) * sizeof(double));
 	/* least-squares line through the valid points */
@@ -102,18 +111,10 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 		re[i] = ok ? y[i] - (a + b * (double)i) : 0;
 		im[i] = ok ? 1 : 0;
 	}
-	fft(re, im, N, false);
+	fft(re, im, N, false, twr, twi);
 	/* Z(k) = (X(k) + conj X(N-k)) / 2, M(k) = (X(k) - conj X(N-k)) / (2i);
 	 * the power spectra |Z|^2 and |M|^2 go back through one inverse FFT as
 	 * real + i*imag (both inverses are real). */
-	double *pr = ah_fc_block_get(N * sizeof(double)), *pi = ah_fc_block_get(N * sizeof(double));
-	if (!pr || !pi) {
-		ah_fc_block_put(re, N * sizeof(double));
-		ah_fc_block_put(im, N * sizeof(double));
-		ah_fc_block_put(pr, N * sizeof(double));
-		ah_fc_block_put(pi, N * sizeof(double));
-		return AH_ENOMEM;
-	}
 	for (size_t k = 0; k < N; k++) {
 		size_t j = (N - k) & (N - 1);
 		double zr = 0.5 * (re[k] + re[j]), zi = 0.5 * (im[k] - im[j]);
@@ -121,17 +122,14 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 		pr[k] = zr * zr + zi * zi;
 		pi[k] = mr * mr + mi * mi;
 	}
-	fft(pr, pi, N, true);
+	fft(pr, pi, N, true, twr, twi);
 	double v0 = pr[0] / (double)N, c0 = pi[0] / (double)N;
 	for (size_t l = 0; l <= L; l++) {
 		double s = pr[l] / (double)N, cnt = pi[l] / (double)N;
 		/* a lag with few valid pairs says little: shrink it towards 0 */
 		acf[l] = v0 > 0 && cnt >= 8 ? (s / cnt) / (v0 / c0) * (cnt / (cnt + 32)) : 0;
 	}
-	ah_fc_block_put(re, N * sizeof(double));
-	ah_fc_block_put(im, N * sizeof(double));
-	ah_fc_block_put(pr, N * sizeof(double));
-	ah_fc_block_put(pi, N * sizeof(double));
+	ah_fc_block_put(re, bytes);
 	return 0;
 }
 
