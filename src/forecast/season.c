@@ -30,27 +30,38 @@
 #define ACF_CONTRAST 0.1   /* ... above the lowest value between a quarter and 3/4 of the lag */
 #define WEEK_GAIN 0.05     /* the week must correlate this much better than the day */
 
-/* In-place iterative radix-2 complex FFT (n a power of two); twr/twi hold
- * n/2 doubles of scratch for a stage's twiddle factors. Each stage's factors
- * come from the recurrence w(k+1) = w(k) * w(1) as before, computed once per
- * stage rather than once per block (the same values: every block restarted
- * it from 1), so every butterfly does the very same operations. */
-static void fft(double *re, double *im, size_t n, bool inverse, double *twr, double *twi)
+/* One block of a stage: the halves a and b (disjoint, so the loop runs two
+ * lanes at a time) combined with the twiddles w. */
+static void butterflies(double *restrict ra, double *restrict ia, double *restrict rb, double *restrict ib,
+			const double *restrict wr, const double *restrict wi, size_t half)
 {
-	for (size_t i = 1, j = 0; i < n; i++) {
-		size_t bit = n >> 1;
-		for (; j & bit; bit >>= 1)
-			j ^= bit;
-		j ^= bit;
-		if (i < j) {
-			double t = re[i];
-			re[i] = re[j];
-			re[j] = t;
-			t = im[i];
-			im[i] = im[j];
-			im[j] = t;
-		}
+	for (size_t k = 0; k < half; k++) {
+		double xr = rb[k] * wr[k] - ib[k] * wi[k], xi = rb[k] * wi[k] + ib[k] * wr[k];
+		rb[k] = ra[k] - xr;
+		ib[k] = ia[k] - xi;
+		ra[k] += xr;
+		ia[k] += xi;
 	}
+}
+
+/* j = rev(i) -> rev(i + 1), bit reversal over log2(n) bits. */
+static size_t rev_next(size_t j, size_t n)
+{
+	size_t bit = n >> 1;
+	for (; j & bit; bit >>= 1)
+		j ^= bit;
+	return j ^ bit;
+}
+
+/* In-place iterative radix-2 complex FFT (n a power of two) of input given
+ * in bit-reversed order (the callers write it so: no swap pass over memory
+ * that is no longer in cache); twr/twi hold n/2 doubles of scratch for a
+ * stage's twiddle factors. Each stage's factors come from the recurrence
+ * w(k+1) = w(k) * w(1), computed once per stage (the same values as
+ * restarting it in every block), so every butterfly does the operations of
+ * the textbook loop. */
+static void fft_reversed(double *re, double *im, size_t n, bool inverse, double *twr, double *twi)
+{
 	for (size_t len = 2; len <= n; len <<= 1) {
 		double ang = 2 * 3.14159265358979323846 / (double)len * (inverse ? 1 : -1);
 		double wr = cos(ang), wi = sin(ang);
@@ -63,16 +74,8 @@ static void fft(double *re, double *im, size_t n, bool inverse, double *twr, dou
 			ci = cr * wi + ci * wr;
 			cr = t;
 		}
-		for (size_t i = 0; i < n; i += len) {
-			double *ra = re + i, *ia = im + i, *rb = re + i + half, *ib = im + i + half;
-			for (size_t k = 0; k < half; k++) {
-				double xr = rb[k] * twr[k] - ib[k] * twi[k], xi = rb[k] * twi[k] + ib[k] * twr[k];
-				rb[k] = ra[k] - xr;
-				ib[k] = ia[k] - xi;
-				ra[k] += xr;
-				ia[k] += xi;
-			}
-		}
+		for (size_t i = 0; i < n; i += len)
+			butterflies(re + i, im + i, re + i + half, im + i + half, twr, twi, half);
 	}
 }
 
@@ -88,8 +91,8 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	if (!re)
 		return AH_ENOMEM;
 	double *im = re + N, *pr = re + 2 * N, *pi = re + 3 * N, *twr = re + 4 * N, *twi = twr + N / 2;
-	memset(re + n, 0, (N - n) * sizeof(double)); /* the zero padding (0..n is written below) */
-	memset(im + n, 0, (N - n) * sizeof(double));
+	memset(re, 0, N * sizeof(double)); /* the zero padding */
+	memset(im, 0, N * sizeof(double));
 	/* least-squares line through the valid points */
 	double st = 0, sy = 0, stt = 0, sty = 0, c = 0;
 	for (size_t i = 0; i < n; i++)
@@ -106,23 +109,23 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	/* real part: the detrended values; imaginary part: the validity mask.
 	 * |X|^2 of z + i*m mixes them, so two transforms are taken separately
 	 * through the symmetry X(k), conj X(N-k). */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, r = 0; i < n; i++, r = rev_next(r, N)) {
 		bool ok = !isnan(y[i]);
-		re[i] = ok ? y[i] - (a + b * (double)i) : 0;
-		im[i] = ok ? 1 : 0;
+		re[r] = ok ? y[i] - (a + b * (double)i) : 0;
+		im[r] = ok ? 1 : 0;
 	}
-	fft(re, im, N, false, twr, twi);
+	fft_reversed(re, im, N, false, twr, twi);
 	/* Z(k) = (X(k) + conj X(N-k)) / 2, M(k) = (X(k) - conj X(N-k)) / (2i);
 	 * the power spectra |Z|^2 and |M|^2 go back through one inverse FFT as
 	 * real + i*imag (both inverses are real). */
-	for (size_t k = 0; k < N; k++) {
+	for (size_t k = 0, r = 0; k < N; k++, r = rev_next(r, N)) {
 		size_t j = (N - k) & (N - 1);
 		double zr = 0.5 * (re[k] + re[j]), zi = 0.5 * (im[k] - im[j]);
 		double mr = 0.5 * (im[k] + im[j]), mi = -0.5 * (re[k] - re[j]);
-		pr[k] = zr * zr + zi * zi;
-		pi[k] = mr * mr + mi * mi;
+		pr[r] = zr * zr + zi * zi;
+		pi[r] = mr * mr + mi * mi;
 	}
-	fft(pr, pi, N, true, twr, twi);
+	fft_reversed(pr, pi, N, true, twr, twi);
 	double v0 = pr[0] / (double)N, c0 = pi[0] / (double)N;
 	for (size_t l = 0; l <= L; l++) {
 		double s = pr[l] / (double)N, cnt = pi[l] / (double)N;
