@@ -65,6 +65,7 @@ struct ah_forecaster {
 	bool *grid;   /* horizons that keep residual windows (1,2,3,4,6,8,12,16,...,H) */
 	bool *fitwin; /* of those, the ones filled during the fit (the checks' horizons) */
 	const bool *win; /* fitwin during the fit, grid after */
+	bool fitting;    /* in the fit's pass: the error sums come after it (cand_tally) */
 	size_t *gidx, ngrid; /* a grid horizon's window index */
 	double *goff; /* grid offsets scratch */
 	size_t chk_h[NCHK_H], nchk_h;
@@ -297,6 +298,8 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 	size_t slot = lo % H;
 	for (size_t o = lo; o <= t; o += ke, slot = (slot + ke) % H) {
 		size_t h = t + 1 - o;
+		if (f->fitting && c->base < 0 && !f->win[h - 1])
+			continue; /* nothing of this one is needed in time order */
 		if (c->pend_origin[slot] != o)
 			continue;
 		double p = c->pend[slot * H + h - 1];
@@ -316,6 +319,8 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 			if (c->res_n[g] < f->W)
 				c->res_n[g]++;
 		}
+		if (f->fitting)
+			continue;
 		c->abs_sum[h - 1] += fabs(e);
 		double den = fabs(y) + fabs(p);
 		c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
@@ -336,6 +341,31 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 			c->chk_n++;
 		}
 		c->chk[i] = c->chk[--c->nchk];
+	}
+}
+
+/* After the fit's pass: c's error sums per horizon from the forecasts it
+ * issued at origins fo + k*ke (k < norig), each horizon's terms added in
+ * origin order as cand_score adds them by target. Over one origin the
+ * horizons are independent, so the loop runs across them (two divisions per
+ * instruction); a skipped outcome adds +0, which leaves a sum of
+ * non-negative terms as it is. */
+static void cand_tally(ah_forecaster *f, cand *c, const double *y, size_t n, size_t fo, size_t ke, size_t norig)
+{
+	size_t H = f->H;
+	double *restrict as = c->abs_sum, *restrict ss = c->smape_sum;
+	size_t *restrict cnt = c->cnt;
+	for (size_t k = 0; k < norig; k++) {
+		size_t o = fo + k * ke, hn = n - o < H ? n - o : H;
+		const double *restrict p = c->issued + k * H, *restrict yo = y + o;
+		for (size_t i = 0; i < hn; i++) {
+			bool ok = !isnan(yo[i]) && !isnan(p[i]);
+			double a = fabs(yo[i] - p[i]), den = fabs(yo[i]) + fabs(p[i]);
+			double sm = den > 0 ? 200 * a / den : 0;
+			as[i] += ok ? a : 0;
+			ss[i] += ok ? sm : 0;
+			cnt[i] += ok;
+		}
 	}
 }
 
@@ -754,6 +784,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	size_t fo = es;
 	f->ke = ke;
 	f->fo = fo;
+	f->fitting = true;
 	size_t norig = n > fo ? (n - 1 - fo) / ke + 1 : 0;
 	for (size_t i = 0; i < f->ncand; i++) {
 		cand *c = &f->c[i];
@@ -777,6 +808,9 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 				cand_issue(f, i, origin, chk);
 		}
 	}
+	for (size_t i = 0; i < f->ncand; i++)
+		cand_tally(f, &f->c[i], y, n, fo, ke, norig);
+	f->fitting = false;
 	f->t = n;
 	f->ke = 1;
 	f->fo = 0;
