@@ -122,6 +122,7 @@ static void hw_forecast(const ah_model *m, size_t h, const double *q, size_t nq,
 	const hw *w = (const hw *)m;
 	double sd = sqrt(m->err_var), a = w->p.alpha;
 	double damp = 0, ph = 1;
+	size_t si = w->idx; /* season index of step i (no division per step) */
 	for (size_t i = 0; i < h; i++) {
 		double v;
 		if (!w->ready) {
@@ -129,9 +130,13 @@ static void hw_forecast(const ah_model *m, size_t h, const double *q, size_t nq,
 		} else {
 			ph *= w->p.phi;
 			damp += ph;
-			v = w->l + damp * w->b + (w->p.seasonal ? w->s[(w->idx + i) % w->m] : 0);
+			v = w->l + damp * w->b + (w->p.seasonal ? w->s[si] : 0);
+			if (++si == w->m)
+				si = 0;
 		}
 		point[i] = v;
+		if (!nq) /* points only (the forecaster's case): no spread */
+			continue;
 		/* SES variance growth 1 + (h-1) alpha^2, a fair approximation */
 		double k = sqrt(1 + (double)i * a * a);
 		for (size_t j = 0; j < nq; j++)
