@@ -287,44 +287,62 @@ static void sorted_replace(double *a, size_t n, bool full, double old, double v)
 	a[j] = v;
 }
 
+/* Outcome y (not NaN) for the forecast of c from origin o at horizon h. */
+static void score_one(ah_forecaster *f, cand *c, size_t o, size_t h, double y)
+{
+	size_t H = f->H, slot = o % H;
+	if (c->pend_origin[slot] != o)
+		return;
+	double p = c->pend[slot * H + h - 1];
+	if (isnan(p))
+		return;
+	double e = y - p;
+	if (c->base >= 0) /* stochastic-approximation median of the base's errors */
+		c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
+	if (f->win[h - 1]) { /* windows only where quantiles are computed */
+		size_t g = f->gidx[h - 1];
+		double *r = c->res + g * f->W;
+		if (c->sorted)
+			sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
+		r[c->res_pos[g]] = e;
+		if (++c->res_pos[g] == f->W)
+			c->res_pos[g] = 0;
+		if (c->res_n[g] < f->W)
+			c->res_n[g]++;
+	}
+	if (f->fitting) /* the sums come after the pass (cand_tally) */
+		return;
+	c->abs_sum[h - 1] += fabs(e);
+	double den = fabs(y) + fabs(p);
+	c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
+	c->cnt[h - 1]++;
+}
+
 /* Outcome y for observation index t: score every pending forecast of c. */
 static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 {
 	size_t H = f->H, ke = f->ke;
-	size_t lo = t + 1 > H ? t + 1 - H : 0;
-	if (lo < f->fo)
-		lo = f->fo;
-	lo += (ke - (lo - f->fo) % ke) % ke;
-	size_t slot = lo % H;
-	for (size_t o = lo; o <= t; o += ke, slot = (slot + ke) % H) {
-		size_t h = t + 1 - o;
-		if (f->fitting && c->base < 0 && !f->win[h - 1])
-			continue; /* nothing of this one is needed in time order */
-		if (c->pend_origin[slot] != o)
-			continue;
-		double p = c->pend[slot * H + h - 1];
-		if (isnan(y) || isnan(p))
-			continue;
-		double e = y - p;
-		if (c->base >= 0) /* stochastic-approximation median of the base's errors */
-			c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
-		if (f->win[h - 1]) { /* windows only where quantiles are computed */
-			size_t g = f->gidx[h - 1];
-			double *r = c->res + g * f->W;
-			if (c->sorted)
-				sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
-			r[c->res_pos[g]] = e;
-			if (++c->res_pos[g] == f->W)
-				c->res_pos[g] = 0;
-			if (c->res_n[g] < f->W)
-				c->res_n[g]++;
+	if (isnan(y)) {
+		/* nothing to score */
+	} else if (f->fitting && c->base < 0) {
+		/* in the fit's pass only the checks' windows need this one's errors
+		 * in time order: just their origins (the order among horizons does
+		 * not matter, each has its own window) */
+		for (size_t k = 0; k < f->nchk_h; k++) {
+			size_t h = f->chk_h[k];
+			if (h > t + 1 || !f->win[h - 1])
+				continue;
+			size_t o = t + 1 - h;
+			if (o >= f->fo && (o - f->fo) % ke == 0)
+				score_one(f, c, o, h, y);
 		}
-		if (f->fitting)
-			continue;
-		c->abs_sum[h - 1] += fabs(e);
-		double den = fabs(y) + fabs(p);
-		c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
-		c->cnt[h - 1]++;
+	} else {
+		size_t lo = t + 1 > H ? t + 1 - H : 0;
+		if (lo < f->fo)
+			lo = f->fo;
+		lo += (ke - (lo - f->fo) % ke) % ke;
+		for (size_t o = lo; o <= t; o += ke)
+			score_one(f, c, o, t + 1 - o, y);
 	}
 	for (size_t i = 0; i < c->nchk;) {
 		check *k = &c->chk[i];
