@@ -287,10 +287,11 @@ static void sorted_replace(double *a, size_t n, bool full, double old, double v)
 	a[j] = v;
 }
 
-/* Outcome y (not NaN) for the forecast of c from origin o at horizon h. */
-static void score_one(ah_forecaster *f, cand *c, size_t o, size_t h, double y)
+/* Outcome y (not NaN) for the forecast of c from origin o (in pend's
+ * slot, o % H) at horizon h. */
+static void score_one(ah_forecaster *f, cand *c, size_t o, size_t slot, size_t h, double y)
 {
-	size_t H = f->H, slot = o % H;
+	size_t H = f->H;
 	if (c->pend_origin[slot] != o)
 		return;
 	double p = c->pend[slot * H + h - 1];
@@ -334,15 +335,19 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 				continue;
 			size_t o = t + 1 - h;
 			if (o >= f->fo && (o - f->fo) % ke == 0)
-				score_one(f, c, o, h, y);
+				score_one(f, c, o, o % H, h, y);
 		}
 	} else {
 		size_t lo = t + 1 > H ? t + 1 - H : 0;
 		if (lo < f->fo)
 			lo = f->fo;
 		lo += (ke - (lo - f->fo) % ke) % ke;
-		for (size_t o = lo; o <= t; o += ke)
-			score_one(f, c, o, t + 1 - o, y);
+		size_t slot = lo % H, step = ke % H; /* slots advance without a division */
+		for (size_t o = lo; o <= t; o += ke) {
+			score_one(f, c, o, slot, t + 1 - o, y);
+			if ((slot += step) >= H)
+				slot -= H;
+		}
 	}
 	for (size_t i = 0; i < c->nchk;) {
 		check *k = &c->chk[i];
