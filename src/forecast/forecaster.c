@@ -1,6 +1,7 @@
 /* ahead: model choice by rolling-origin evaluation, and conformal intervals
  * kept calibrated by feedback (see include/ahead/forecast.h). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,18 +371,46 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 /* After the fit's pass: c's error sums per horizon from the forecasts it
  * issued at origins fo + k*ke (k < norig), each horizon's terms added in
  * origin order as cand_score adds them by target. Over one origin the
- * horizons are independent, so the loop runs across them (two divisions per
- * instruction); a skipped outcome adds +0, which leaves a sum of
- * non-negative terms as it is. */
+ * horizons are independent, so the loop runs across them, two per SSE2
+ * vector (elementwise IEEE: the same terms); a skipped outcome adds +0,
+ * which leaves a sum of non-negative terms as it is. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+
+static inline v2d ld2(const double *p)
+{
+	v2d v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void st2(double *p, v2d v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
 static void cand_tally(ah_forecaster *f, cand *c, const double *y, size_t n, size_t fo, size_t ke, size_t norig)
 {
 	size_t H = f->H;
-	double *restrict as = c->abs_sum, *restrict ss = c->smape_sum;
-	size_t *restrict cnt = c->cnt;
+	double *as = c->abs_sum, *ss = c->smape_sum;
+	size_t *cnt = c->cnt;
+	const v2d zero = {0, 0}, k200 = {200, 200};
+	const v2i sign = {INT64_MIN, INT64_MIN};
 	for (size_t k = 0; k < norig; k++) {
-		size_t o = fo + k * ke, hn = n - o < H ? n - o : H;
-		const double *restrict p = c->issued + k * H, *restrict yo = y + o;
-		for (size_t i = 0; i < hn; i++) {
+		size_t o = fo + k * ke, hn = n - o < H ? n - o : H, i = 0;
+		const double *p = c->issued + k * H, *yo = y + o;
+		for (; i + 2 <= hn; i += 2) {
+			v2d yv = ld2(yo + i), pv = ld2(p + i);
+			v2i ok = (v2i)(yv == yv) & (v2i)(pv == pv); /* neither is NaN */
+			v2d a = (v2d)((v2i)(yv - pv) & ~sign), den = (v2d)((v2i)yv & ~sign) + (v2d)((v2i)pv & ~sign);
+			v2i pos = (v2i)(den > zero);
+			v2d sm = (v2d)((v2i)(k200 * a / den) & pos);
+			st2(as + i, ld2(as + i) + (v2d)((v2i)a & ok));
+			st2(ss + i, ld2(ss + i) + (v2d)((v2i)sm & ok));
+			cnt[i] -= (size_t)ok[0]; /* ok is -1 where true */
+			cnt[i + 1] -= (size_t)ok[1];
+		}
+		for (; i < hn; i++) {
 			bool ok = !isnan(yo[i]) && !isnan(p[i]);
 			double a = fabs(yo[i] - p[i]), den = fabs(yo[i]) + fabs(p[i]);
 			double sm = den > 0 ? 200 * a / den : 0;
