@@ -229,8 +229,26 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 	return select_k(f->scratch, n, (size_t)r - 1);
 }
 
-/* offset() at every level of LEV (ascending) with one copy: each selection
- * leaves larger values to its right, so the next one searches only there. */
+/* out[j] = the rank[j]-th smallest of a[lo..hi) for j in [jl, jh) (ranks
+ * ascending, within [lo, hi)): the middle rank first, then each side within
+ * its part (a selection leaves smaller values to the left of its rank and
+ * larger ones to the right), so each level searches a shrinking part. */
+static void select_ranks(double *a, size_t lo, size_t hi, const size_t *rank, size_t jl, size_t jh, double *out)
+{
+	if (jl >= jh)
+		return;
+	size_t jm = jl + (jh - jl) / 2, k = rank[jm];
+	out[jm] = select_k(a + lo, hi - lo, k - lo);
+	size_t jb = jm, ja = jm + 1; /* equal ranks beside the middle one: the same value */
+	while (jb > jl && rank[jb - 1] == k)
+		out[--jb] = out[jm];
+	while (ja < jh && rank[ja] == k)
+		out[ja++] = out[jm];
+	select_ranks(a, lo, k, rank, jl, jb, out);
+	select_ranks(a, k + 1, hi, rank, ja, jh, out);
+}
+
+/* offset() at every level of LEV (ascending) with one copy of the window. */
 static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
 {
 	size_t n = c->res_n[f->gidx[h - 1]];
@@ -240,17 +258,14 @@ static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
 		return;
 	}
 	memcpy(f->scratch, c->res + f->gidx[h - 1] * f->W, n * sizeof(double));
-	size_t lo = 0;
-	for (size_t j = 0; j < NLEV; j++) {
+	size_t rank[NLEV];
+	for (size_t j = 0; j < NLEV; j++) { /* as offset() ranks them (ascending with the level) */
 		double q = LEV[j];
 		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
-		size_t k = (size_t)r - 1;
-		if (k < lo) /* same rank as before */
-			k = lo;
-		out[j] = select_k(f->scratch + lo, n - lo, k - lo);
-		lo = k;
+		rank[j] = (size_t)r - 1;
 	}
+	select_ranks(f->scratch, 0, n, rank, 0, NLEV, out);
 }
 
 static double model_offset(const cand *c, size_t h, double q)
