@@ -67,6 +67,9 @@ struct ah_forecaster {
 	bool *fitwin; /* of those, the ones filled during the fit (the checks' horizons) */
 	const bool *win; /* fitwin during the fit, grid after */
 	bool fitting;    /* in the fit's pass: the error sums come after it (cand_tally) */
+	/* the forecasts target t scores, the same for every candidate (score_at) */
+	size_t at_lo, at_slot, at_step; /* first pending origin, its slot, slot step */
+	size_t at_o[NCHK_H], at_oslot[NCHK_H]; /* per check horizon: its origin (-1: none) */
 	size_t *gidx, ngrid; /* a grid horizon's window index */
 	double *goff; /* grid offsets scratch */
 	size_t chk_h[NCHK_H], nchk_h;
@@ -335,7 +338,28 @@ static void score_one(ah_forecaster *f, cand *c, size_t o, size_t slot, size_t h
 	c->cnt[h - 1]++;
 }
 
-/* Outcome y for observation index t: score every pending forecast of c. */
+/* Which forecasts target t: computed once per t for all candidates (the
+ * divisions cost more than the scoring). */
+static void score_at(ah_forecaster *f, size_t t)
+{
+	size_t H = f->H, ke = f->ke;
+	size_t lo = t + 1 > H ? t + 1 - H : 0;
+	if (lo < f->fo)
+		lo = f->fo;
+	lo += (ke - (lo - f->fo) % ke) % ke;
+	f->at_lo = lo;
+	f->at_slot = lo % H;
+	f->at_step = ke % H;
+	for (size_t k = 0; k < f->nchk_h; k++) {
+		size_t h = f->chk_h[k], o = t + 1 - h;
+		bool ok = h <= t + 1 && f->win[h - 1] && o >= f->fo && (o - f->fo) % ke == 0;
+		f->at_o[k] = ok ? o : (size_t)-1;
+		f->at_oslot[k] = ok ? o % H : 0;
+	}
+}
+
+/* Outcome y for observation index t (after score_at(f, t)): score every
+ * pending forecast of c. */
 static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 {
 	size_t H = f->H, ke = f->ke;
@@ -345,23 +369,14 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 		/* in the fit's pass only the checks' windows need this one's errors
 		 * in time order: just their origins (the order among horizons does
 		 * not matter, each has its own window) */
-		for (size_t k = 0; k < f->nchk_h; k++) {
-			size_t h = f->chk_h[k];
-			if (h > t + 1 || !f->win[h - 1])
-				continue;
-			size_t o = t + 1 - h;
-			if (o >= f->fo && (o - f->fo) % ke == 0)
-				score_one(f, c, o, o % H, h, y);
-		}
+		for (size_t k = 0; k < f->nchk_h; k++)
+			if (f->at_o[k] != (size_t)-1)
+				score_one(f, c, f->at_o[k], f->at_oslot[k], f->chk_h[k], y);
 	} else {
-		size_t lo = t + 1 > H ? t + 1 - H : 0;
-		if (lo < f->fo)
-			lo = f->fo;
-		lo += (ke - (lo - f->fo) % ke) % ke;
-		size_t slot = lo % H, step = ke % H; /* slots advance without a division */
-		for (size_t o = lo; o <= t; o += ke) {
+		size_t slot = f->at_slot; /* slots advance without a division */
+		for (size_t o = f->at_lo; o <= t; o += ke) {
 			score_one(f, c, o, slot, t + 1 - o, y);
-			if ((slot += step) >= H)
+			if ((slot += f->at_step) >= H)
 				slot -= H;
 		}
 	}
@@ -862,9 +877,11 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	}
 	for (size_t t = start; t < n; t++) {
-		for (size_t i = 0; i < f->ncand; i++)
-			if (t >= fo)
+		if (t >= fo) {
+			score_at(f, t);
+			for (size_t i = 0; i < f->ncand; i++)
 				cand_score(f, &f->c[i], t, y[t]);
+		}
 		for (size_t i = 0; i < f->ncand; i++)
 			cand_update_model(f, i, y[t]);
 		size_t origin = t + 1;
@@ -1044,6 +1061,7 @@ void ah_forecaster_update(ah_forecaster *f, double y)
 		return;
 	size_t t = f->t;
 	aci_score(f, t, y);
+	score_at(f, t);
 	for (size_t u = 0; u < f->nuniq; u++)
 		cand_score(f, &f->c[f->uniq[u]], t, y);
 	for (size_t i = 0; i < f->ncand; i++)
