@@ -11,7 +11,7 @@
  * caller said). Only when no calendar period holds (or the step is unknown)
  * does the free search over all lags decide.
  *
- * The autocorrelation is computed for every lag at once by FFT
+ * The autocorrelation is computed for every lag at once by FFT (fft.c)
  * (O(N log N), not O(N * max_lag): thousands of series are fitted per
  * daemon), on the linearly detrended series (a trend alone makes every lag
  * look correlated), with missing values as zeros and each lag normalised by
@@ -24,60 +24,12 @@
 #include "ahead/error.h"
 #include "ahead/model.h"
 #include "block_pool.h"
+#include "fft.h"
 
 #define SEASON_MAX_N 16384 /* the most recent points looked at (>= 3 weeks at 5 min) */
 #define ACF_MIN 0.2        /* a season's autocorrelation at its lag */
 #define ACF_CONTRAST 0.1   /* ... above the lowest value between a quarter and 3/4 of the lag */
 #define WEEK_GAIN 0.05     /* the week must correlate this much better than the day */
-
-/* One block of a stage: the halves a and b (disjoint, so the loop runs two
- * lanes at a time) combined with the twiddles w. */
-static void butterflies(double *restrict ra, double *restrict ia, double *restrict rb, double *restrict ib,
-			const double *restrict wr, const double *restrict wi, size_t half)
-{
-	for (size_t k = 0; k < half; k++) {
-		double xr = rb[k] * wr[k] - ib[k] * wi[k], xi = rb[k] * wi[k] + ib[k] * wr[k];
-		rb[k] = ra[k] - xr;
-		ib[k] = ia[k] - xi;
-		ra[k] += xr;
-		ia[k] += xi;
-	}
-}
-
-/* j = rev(i) -> rev(i + 1), bit reversal over log2(n) bits. */
-static size_t rev_next(size_t j, size_t n)
-{
-	size_t bit = n >> 1;
-	for (; j & bit; bit >>= 1)
-		j ^= bit;
-	return j ^ bit;
-}
-
-/* In-place iterative radix-2 complex FFT (n a power of two) of input given
- * in bit-reversed order (the callers write it so: no swap pass over memory
- * that is no longer in cache); twr/twi hold n/2 doubles of scratch for a
- * stage's twiddle factors. Each stage's factors come from the recurrence
- * w(k+1) = w(k) * w(1), computed once per stage (the same values as
- * restarting it in every block), so every butterfly does the operations of
- * the textbook loop. */
-static void fft_reversed(double *re, double *im, size_t n, bool inverse, double *twr, double *twi)
-{
-	for (size_t len = 2; len <= n; len <<= 1) {
-		double ang = 2 * 3.14159265358979323846 / (double)len * (inverse ? 1 : -1);
-		double wr = cos(ang), wi = sin(ang);
-		size_t half = len / 2;
-		double cr = 1, ci = 0;
-		for (size_t k = 0; k < half; k++) {
-			twr[k] = cr;
-			twi[k] = ci;
-			double t = cr * wr - ci * wi;
-			ci = cr * wi + ci * wr;
-			cr = t;
-		}
-		for (size_t i = 0; i < n; i += len)
-			butterflies(re + i, im + i, re + i + half, im + i + half, twr, twi, half);
-	}
-}
 
 /* acf[0..L] of y[0..n) (detrended, missing as 0, per-lag pair counts). */
 static int acf_all(const double *y, size_t n, size_t L, double *acf)
@@ -85,12 +37,13 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	size_t N = 1;
 	while (N < 2 * n)
 		N <<= 1;
-	/* one block: the transform (re, im), the spectra (pr, pi), twiddles */
-	size_t bytes = 5 * N * sizeof(double);
-	double *re = ah_fc_block_get(bytes);
+	const ah_fft_twiddles *fwd = ah_fft_twiddles_get(N, false), *inv = ah_fft_twiddles_get(N, true);
+	/* one block: the transform (re, im), the spectra (pr, pi) */
+	size_t bytes = 4 * N * sizeof(double);
+	double *re = fwd && inv ? ah_fc_block_get(bytes) : NULL;
 	if (!re)
 		return AH_ENOMEM;
-	double *im = re + N, *pr = re + 2 * N, *pi = re + 3 * N, *twr = re + 4 * N, *twi = twr + N / 2;
+	double *im = re + N, *pr = re + 2 * N, *pi = re + 3 * N;
 	memset(re, 0, N * sizeof(double)); /* the zero padding */
 	memset(im, 0, N * sizeof(double));
 	/* least-squares line through the valid points */
@@ -109,23 +62,23 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	/* real part: the detrended values; imaginary part: the validity mask.
 	 * |X|^2 of z + i*m mixes them, so two transforms are taken separately
 	 * through the symmetry X(k), conj X(N-k). */
-	for (size_t i = 0, r = 0; i < n; i++, r = rev_next(r, N)) {
+	for (size_t i = 0, r = 0; i < n; i++, r = ah_fft_rev_next(r, N)) {
 		bool ok = !isnan(y[i]);
 		re[r] = ok ? y[i] - (a + b * (double)i) : 0;
 		im[r] = ok ? 1 : 0;
 	}
-	fft_reversed(re, im, N, false, twr, twi);
+	ah_fft_reversed(re, im, fwd);
 	/* Z(k) = (X(k) + conj X(N-k)) / 2, M(k) = (X(k) - conj X(N-k)) / (2i);
 	 * the power spectra |Z|^2 and |M|^2 go back through one inverse FFT as
 	 * real + i*imag (both inverses are real). */
-	for (size_t k = 0, r = 0; k < N; k++, r = rev_next(r, N)) {
+	for (size_t k = 0, r = 0; k < N; k++, r = ah_fft_rev_next(r, N)) {
 		size_t j = (N - k) & (N - 1);
 		double zr = 0.5 * (re[k] + re[j]), zi = 0.5 * (im[k] - im[j]);
 		double mr = 0.5 * (im[k] + im[j]), mi = -0.5 * (re[k] - re[j]);
 		pr[r] = zr * zr + zi * zi;
 		pi[r] = mr * mr + mi * mi;
 	}
-	fft_reversed(pr, pi, N, true, twr, twi);
+	ah_fft_reversed(pr, pi, inv);
 	double v0 = pr[0] / (double)N, c0 = pi[0] / (double)N;
 	for (size_t l = 0; l <= L; l++) {
 		double s = pr[l] / (double)N, cnt = pi[l] / (double)N;
