@@ -211,6 +211,15 @@ static double select_k(double *a, size_t n, size_t k) /* k 0-based */
 	return a[k];
 }
 
+/* After the fit, a band candidate keeps a window sorted only where its
+ * quantiles are read: the horizons it forecasts and the checks' (the others
+ * would cost a sort and a sorted insertion per outcome for nothing; offset()
+ * would still answer there, from the ring). */
+static bool sorted_at(const ah_forecaster *f, const cand *c, size_t h)
+{
+	return c->sorted && c->own && (c->own[h - 1] || f->fitwin[h - 1]);
+}
+
 /* Conformal offset: the q-quantile of the last h-step residuals (finite-sample
  * rank ceil((n+1)q) above the median, floor((n+1)q) below). NaN if too few. */
 static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
@@ -218,7 +227,7 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 	size_t g = f->gidx[h - 1], n = c->res_n[g];
 	if (n < 10)
 		return NAN;
-	if (c->sorted) {
+	if (sorted_at(f, c, h)) {
 		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
 		return c->sorted[g * f->W + (size_t)r - 1];
@@ -322,7 +331,7 @@ static void score_one(ah_forecaster *f, cand *c, size_t o, size_t slot, size_t h
 	if (f->win[h - 1]) { /* windows only where quantiles are computed */
 		size_t g = f->gidx[h - 1];
 		double *r = c->res + g * f->W;
-		if (c->sorted)
+		if (sorted_at(f, c, h))
 			sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
 		r[c->res_pos[g]] = e;
 		if (++c->res_pos[g] == f->W)
@@ -1033,12 +1042,15 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 			rc = AH_ENOMEM;
 			goto fail;
 		}
-		for (size_t g = 0; g < f->ngrid; g++) {
+		cb->own = f->own + f->uniq[u] * H;
+		for (size_t h = 1; h <= H; h++) {
+			if (!f->grid[h - 1] || !sorted_at(f, cb, h))
+				continue;
+			size_t g = f->gidx[h - 1];
 			memcpy(cb->sorted + g * f->W, cb->res + g * f->W, cb->res_n[g] * sizeof(double));
 			ah_fc_sort_doubles(cb->sorted + g * f->W, cb->res_n[g], f->scratch);
 		}
 		reset_acc(cb, H);
-		cb->own = f->own + f->uniq[u] * H;
 	}
 	/* origin n: the band candidates' forecasts, the first ACI entries */
 	for (size_t u = 0; u < f->nuniq; u++)

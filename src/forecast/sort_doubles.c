@@ -4,7 +4,7 @@
 
 #include "sort_doubles.h"
 
-#define RUN 16
+#define RUN 8
 
 static void insertion(double *a, size_t n)
 {
