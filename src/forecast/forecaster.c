@@ -41,7 +41,7 @@ typedef struct {
 	/* residual windows: res[(h-1)*W + i], ring per horizon */
 	double *res;
 	size_t *res_n, *res_pos;
-	double *sorted; /* the chosen one keeps each window sorted too (O(1) quantiles) */
+	double *sorted; /* after the fit, a band candidate keeps windows sorted too (O(1) quantiles; sorted_at) */
 	/* accumulators over scored targets */
 	double *abs_sum, *smape_sum;
 	size_t *cnt;
