@@ -51,6 +51,7 @@ typedef struct {
 	size_t nchk, chk_cap;
 	const bool *own; /* after the fit: the horizons this one forecasts (NULL: all) */
 	size_t pend_bytes, win_bytes; /* sizes of pend and of res (and sorted): pooled blocks */
+	bool full; /* res holds every grid horizon's window (else only the fit's, by fidx) */
 	double *issued; /* during the fit: every origin's forecasts, [origin index][H] */
 	size_t issued_bytes;
 } cand;
@@ -65,6 +66,7 @@ struct ah_forecaster {
 	double *tmp, *tmp2, *scratch;
 	bool *grid;   /* horizons that keep residual windows (1,2,3,4,6,8,12,16,...,H) */
 	bool *fitwin; /* of those, the ones filled during the fit (the checks' horizons) */
+	size_t *fidx, nfitwin; /* a fit window's index in a candidate's res during the fit */
 	const bool *win; /* fitwin during the fit, grid after */
 	bool fitting;    /* in the fit's pass: the error sums come after it (cand_tally) */
 	/* the forecasts target t scores, the same for every candidate (score_at) */
@@ -121,7 +123,8 @@ static void cand_fini(cand *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t G, size_t W, size_t chk_cap)
+static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t G, size_t nwin, size_t W,
+		     size_t chk_cap)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
@@ -129,7 +132,7 @@ static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t 
 	c->blend = blend;
 	c->base = -1;
 	c->pend_bytes = H * H * sizeof(double);
-	c->win_bytes = G * W * sizeof(double);
+	c->win_bytes = (nwin ? nwin : 1) * W * sizeof(double); /* the fit's windows only */
 	c->pend = ah_fc_block_get(c->pend_bytes);
 	c->pend_origin = malloc(H * sizeof(size_t));
 	c->res = ah_fc_block_get(c->win_bytes);
@@ -211,6 +214,15 @@ static double select_k(double *a, size_t n, size_t k) /* k 0-based */
 	return a[k];
 }
 
+/* c's residual window at grid horizon h: during the fit only the checks'
+ * horizons have one (16 candidates x 48 windows of 500 were 3 MB touched per
+ * fit, of which the fit reads 2 per candidate); after it a band candidate
+ * has every one (grow_windows). */
+static double *window(const ah_forecaster *f, const cand *c, size_t h)
+{
+	return c->res + (c->full ? f->gidx[h - 1] : f->fidx[h - 1]) * f->W;
+}
+
 /* After the fit, a band candidate keeps a window sorted only where its
  * quantiles are read: the horizons it forecasts and the checks' (the others
  * would cost a sort and a sorted insertion per outcome for nothing; offset()
@@ -232,7 +244,7 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
 		return c->sorted[g * f->W + (size_t)r - 1];
 	}
-	memcpy(f->scratch, c->res + g * f->W, n * sizeof(double));
+	memcpy(f->scratch, window(f, c, h), n * sizeof(double));
 	double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 	if (r < 1)
 		r = 1;
@@ -269,7 +281,7 @@ static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
 			out[j] = offset(f, c, h, LEV[j]);
 		return;
 	}
-	memcpy(f->scratch, c->res + f->gidx[h - 1] * f->W, n * sizeof(double));
+	memcpy(f->scratch, window(f, c, h), n * sizeof(double));
 	size_t rank[NLEV];
 	for (size_t j = 0; j < NLEV; j++) { /* as offset() ranks them (ascending with the level) */
 		double q = LEV[j];
@@ -330,7 +342,7 @@ static void score_one(ah_forecaster *f, cand *c, size_t o, size_t slot, size_t h
 		c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
 	if (f->win[h - 1]) { /* windows only where quantiles are computed */
 		size_t g = f->gidx[h - 1];
-		double *r = c->res + g * f->W;
+		double *r = window(f, c, h);
 		if (sorted_at(f, c, h))
 			sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
 		r[c->res_pos[g]] = e;
@@ -521,6 +533,24 @@ static void cand_update_model(ah_forecaster *f, size_t i, double y)
 	(void)f;
 }
 
+/* After the fit, for a band candidate: room for every grid horizon's window,
+ * the fit's windows moved into it. */
+static int grow_windows(ah_forecaster *f, cand *c)
+{
+	size_t bytes = f->ngrid * f->W * sizeof(double);
+	double *all = ah_fc_block_get(bytes);
+	if (!all)
+		return AH_ENOMEM;
+	for (size_t h = 1; h <= f->H; h++)
+		if (f->fitwin[h - 1]) /* res_n values from the ring's start (all of it once it wrapped) */
+			memcpy(all + f->gidx[h - 1] * f->W, window(f, c, h), c->res_n[f->gidx[h - 1]] * sizeof(double));
+	ah_fc_block_put(c->res, c->win_bytes);
+	c->res = all;
+	c->win_bytes = bytes;
+	c->full = true;
+	return 0;
+}
+
 /* After the fit: c's residual windows at the grid horizons the fit did not
  * fill, from the forecasts it issued at origins fo + k*ke (k < norig), in
  * the order cand_score would have filled them (by target, so by origin at
@@ -532,7 +562,7 @@ static void fill_windows(ah_forecaster *f, cand *c, const double *y, size_t n, s
 		if (!f->grid[h - 1] || f->fitwin[h - 1])
 			continue;
 		size_t g = f->gidx[h - 1], pos = 0, cnt = 0;
-		double *r = c->res + g * W;
+		double *r = window(f, c, h);
 		for (size_t k = 0; k < norig; k++) {
 			size_t t = fo + k * ke + h - 1;
 			if (t >= n)
@@ -574,7 +604,7 @@ static int add_cand(ah_forecaster *f, const char *name, ah_model *m, bool blend,
 {
 	if (!m && !blend)
 		return AH_ENOMEM;
-	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->ngrid, f->W, chk_cap);
+	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->ngrid, f->nfitwin, f->W, chk_cap);
 	f->ncand++; /* counted even on failure so cleanup frees it */
 	return rc;
 }
@@ -717,7 +747,9 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	f->goff = malloc(2 * AH_FC_MAX_QUANTILES * sizeof(double));
 	f->hcand = calloc(H, sizeof(size_t));
 	f->fitwin = calloc(H, sizeof(bool));
-	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand || !f->fitwin) {
+	f->fidx = malloc(H * sizeof(size_t));
+	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand || !f->fitwin ||
+	    !f->fidx) {
 		rc = AH_ENOMEM;
 		goto fail;
 	}
@@ -809,6 +841,8 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	 * afterwards for the candidates kept (fill_windows) */
 	for (size_t k = 0; k < f->nchk_h; k++)
 		f->fitwin[f->chk_h[k] - 1] = f->grid[f->chk_h[k] - 1];
+	for (size_t h = 1; h <= H; h++)
+		f->fidx[h - 1] = f->fitwin[h - 1] ? f->nfitwin++ : (size_t)-1;
 	f->win = f->fitwin;
 
 	/* one pass: warm up, then every ke-th step is an origin */
@@ -1027,14 +1061,16 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		f->aci_origin[i] = (size_t)-1;
 	for (size_t h = 0; h < H; h++)
 		f->own[f->hcand[h] * H + h] = true;
-	for (size_t i = 0; i < f->ncand; i++)
-		if (f->c[i].issued) {
-			for (size_t u = 0; u < f->nuniq; u++)
-				if (f->uniq[u] == i) /* the only ones whose windows are read from now on */
-					fill_windows(f, &f->c[i], y, n, fo, ke, norig);
-			ah_fc_block_put(f->c[i].issued, f->c[i].issued_bytes);
-			f->c[i].issued = NULL;
-		}
+	for (size_t u = 0; u < f->nuniq; u++) { /* the only ones whose windows are read from now on */
+		cand *c = &f->c[f->uniq[u]];
+		if ((rc = grow_windows(f, c)))
+			goto fail;
+		fill_windows(f, c, y, n, fo, ke, norig);
+	}
+	for (size_t i = 0; i < f->ncand; i++) {
+		ah_fc_block_put(f->c[i].issued, f->c[i].issued_bytes);
+		f->c[i].issued = NULL;
+	}
 	f->win = f->grid;
 	for (size_t u = 0; u < f->nuniq; u++) {
 		cand *cb = &f->c[f->uniq[u]];
@@ -1047,7 +1083,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 			if (!f->grid[h - 1] || !sorted_at(f, cb, h))
 				continue;
 			size_t g = f->gidx[h - 1];
-			memcpy(cb->sorted + g * f->W, cb->res + g * f->W, cb->res_n[g] * sizeof(double));
+			memcpy(cb->sorted + g * f->W, window(f, cb, h), cb->res_n[g] * sizeof(double));
 			ah_fc_sort_doubles(cb->sorted + g * f->W, cb->res_n[g], f->scratch);
 		}
 		reset_acc(cb, H);
@@ -1184,6 +1220,7 @@ void ah_forecaster_free(ah_forecaster *f)
 	free(f->scratch);
 	free(f->grid);
 	free(f->fitwin);
+	free(f->fidx);
 	free(f->gidx);
 	free(f->goff);
 	free(f->hcand);
