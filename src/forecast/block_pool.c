@@ -1,6 +1,7 @@
 /* ahead: the pool of large scratch blocks (see block_pool.h). A few dozen
  * blocks, taken and returned once each per fit, so a spin lock and a linear
  * search are enough. */
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ static atomic_flag pool_lock = ATOMIC_FLAG_INIT;
 static void lock(void)
 {
 	while (atomic_flag_test_and_set_explicit(&pool_lock, memory_order_acquire))
-		;
+		sched_yield(); /* the holder may have been preempted: let it finish */
 }
 
 static void unlock(void)

@@ -6,6 +6,7 @@
  * chain as long as the transform, so they are computed once per size and
  * direction and kept. Every butterfly then does the textbook operations. */
 #include <math.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -20,7 +21,7 @@ static atomic_flag tw_lock = ATOMIC_FLAG_INIT;
 static void lock(void)
 {
 	while (atomic_flag_test_and_set_explicit(&tw_lock, memory_order_acquire))
-		;
+		sched_yield(); /* the holder may have been preempted: let it finish */
 }
 
 static void unlock(void)
