@@ -1,12 +1,15 @@
 /* ahead: model choice by rolling-origin evaluation, and conformal intervals
  * kept calibrated by feedback (see include/ahead/forecast.h). */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ahead/error.h"
 #include "ahead/forecast.h"
+#include "block_pool.h"
+#include "sort_doubles.h"
 
 #define NLEV 5
 static const double LEV[NLEV] = {0.025, 0.1, 0.5, 0.9, 0.975};
@@ -38,7 +41,7 @@ typedef struct {
 	/* residual windows: res[(h-1)*W + i], ring per horizon */
 	double *res;
 	size_t *res_n, *res_pos;
-	double *sorted; /* the chosen one keeps each window sorted too (O(1) quantiles) */
+	double *sorted; /* after the fit, a band candidate keeps windows sorted too (O(1) quantiles; sorted_at) */
 	/* accumulators over scored targets */
 	double *abs_sum, *smape_sum;
 	size_t *cnt;
@@ -47,6 +50,10 @@ typedef struct {
 	check *chk;
 	size_t nchk, chk_cap;
 	const bool *own; /* after the fit: the horizons this one forecasts (NULL: all) */
+	size_t pend_bytes, win_bytes; /* sizes of pend and of res (and sorted): pooled blocks */
+	bool full; /* res holds every grid horizon's window (else only the fit's, by fidx) */
+	double *issued; /* during the fit: every origin's forecasts, [origin index][H] */
+	size_t issued_bytes;
 } cand;
 
 struct ah_forecaster {
@@ -58,6 +65,13 @@ struct ah_forecaster {
 	size_t blend_members[AH_FC_MAX_CANDIDATES], nmembers;
 	double *tmp, *tmp2, *scratch;
 	bool *grid;   /* horizons that keep residual windows (1,2,3,4,6,8,12,16,...,H) */
+	bool *fitwin; /* of those, the ones filled during the fit (the checks' horizons) */
+	size_t *fidx, nfitwin; /* a fit window's index in a candidate's res during the fit */
+	const bool *win; /* fitwin during the fit, grid after */
+	bool fitting;    /* in the fit's pass: the error sums come after it (cand_tally) */
+	/* the forecasts target t scores, the same for every candidate (score_at) */
+	size_t at_lo, at_slot, at_step; /* first pending origin, its slot, slot step */
+	size_t at_o[NCHK_H], at_oslot[NCHK_H]; /* per check horizon: its origin (-1: none) */
 	size_t *gidx, ngrid; /* a grid horizon's window index */
 	double *goff; /* grid offsets scratch */
 	size_t chk_h[NCHK_H], nchk_h;
@@ -94,9 +108,9 @@ double ah_pinball(double y, double p, double q)
 static void cand_fini(cand *c)
 {
 	ah_model_free(c->m);
-	free(c->pend);
+	ah_fc_block_put(c->pend, c->pend_bytes);
 	free(c->pend_origin);
-	free(c->res);
+	ah_fc_block_put(c->res, c->win_bytes);
 	free(c->res_n);
 	free(c->res_pos);
 	free(c->abs_sum);
@@ -104,20 +118,24 @@ static void cand_fini(cand *c)
 	free(c->cnt);
 	free(c->chk);
 	free(c->bias);
-	free(c->sorted);
+	ah_fc_block_put(c->sorted, c->win_bytes);
+	ah_fc_block_put(c->issued, c->issued_bytes);
 	memset(c, 0, sizeof(*c));
 }
 
-static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t G, size_t W, size_t chk_cap)
+static int cand_init(cand *c, const char *name, ah_model *m, bool blend, size_t H, size_t G, size_t nwin, size_t W,
+		     size_t chk_cap)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->m = m;
 	c->blend = blend;
 	c->base = -1;
-	c->pend = malloc(H * H * sizeof(double));
+	c->pend_bytes = H * H * sizeof(double);
+	c->win_bytes = (nwin ? nwin : 1) * W * sizeof(double); /* the fit's windows only */
+	c->pend = ah_fc_block_get(c->pend_bytes);
 	c->pend_origin = malloc(H * sizeof(size_t));
-	c->res = malloc(G * W * sizeof(double));
+	c->res = ah_fc_block_get(c->win_bytes);
 	c->res_n = calloc(G, sizeof(size_t));
 	c->res_pos = calloc(G, sizeof(size_t));
 	c->abs_sum = calloc(H, sizeof(double));
@@ -196,6 +214,24 @@ static double select_k(double *a, size_t n, size_t k) /* k 0-based */
 	return a[k];
 }
 
+/* c's residual window at grid horizon h: during the fit only the checks'
+ * horizons have one (16 candidates x 48 windows of 500 were 3 MB touched per
+ * fit, of which the fit reads 2 per candidate); after it a band candidate
+ * has every one (grow_windows). */
+static double *window(const ah_forecaster *f, const cand *c, size_t h)
+{
+	return c->res + (c->full ? f->gidx[h - 1] : f->fidx[h - 1]) * f->W;
+}
+
+/* After the fit, a band candidate keeps a window sorted only where its
+ * quantiles are read: the horizons it forecasts and the checks' (the others
+ * would cost a sort and a sorted insertion per outcome for nothing; offset()
+ * would still answer there, from the ring). */
+static bool sorted_at(const ah_forecaster *f, const cand *c, size_t h)
+{
+	return c->sorted && c->own && (c->own[h - 1] || f->fitwin[h - 1]);
+}
+
 /* Conformal offset: the q-quantile of the last h-step residuals (finite-sample
  * rank ceil((n+1)q) above the median, floor((n+1)q) below). NaN if too few. */
 static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
@@ -203,12 +239,12 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 	size_t g = f->gidx[h - 1], n = c->res_n[g];
 	if (n < 10)
 		return NAN;
-	if (c->sorted) {
+	if (sorted_at(f, c, h)) {
 		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
 		return c->sorted[g * f->W + (size_t)r - 1];
 	}
-	memcpy(f->scratch, c->res + g * f->W, n * sizeof(double));
+	memcpy(f->scratch, window(f, c, h), n * sizeof(double));
 	double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 	if (r < 1)
 		r = 1;
@@ -217,8 +253,26 @@ static double offset(ah_forecaster *f, const cand *c, size_t h, double q)
 	return select_k(f->scratch, n, (size_t)r - 1);
 }
 
-/* offset() at every level of LEV (ascending) with one copy: each selection
- * leaves larger values to its right, so the next one searches only there. */
+/* out[j] = the rank[j]-th smallest of a[lo..hi) for j in [jl, jh) (ranks
+ * ascending, within [lo, hi)): the middle rank first, then each side within
+ * its part (a selection leaves smaller values to the left of its rank and
+ * larger ones to the right), so each level searches a shrinking part. */
+static void select_ranks(double *a, size_t lo, size_t hi, const size_t *rank, size_t jl, size_t jh, double *out)
+{
+	if (jl >= jh)
+		return;
+	size_t jm = jl + (jh - jl) / 2, k = rank[jm];
+	out[jm] = select_k(a + lo, hi - lo, k - lo);
+	size_t jb = jm, ja = jm + 1; /* equal ranks beside the middle one: the same value */
+	while (jb > jl && rank[jb - 1] == k)
+		out[--jb] = out[jm];
+	while (ja < jh && rank[ja] == k)
+		out[ja++] = out[jm];
+	select_ranks(a, lo, k, rank, jl, jb, out);
+	select_ranks(a, k + 1, hi, rank, ja, jh, out);
+}
+
+/* offset() at every level of LEV (ascending) with one copy of the window. */
 static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
 {
 	size_t n = c->res_n[f->gidx[h - 1]];
@@ -227,18 +281,15 @@ static void offsets_all(ah_forecaster *f, const cand *c, size_t h, double *out)
 			out[j] = offset(f, c, h, LEV[j]);
 		return;
 	}
-	memcpy(f->scratch, c->res + f->gidx[h - 1] * f->W, n * sizeof(double));
-	size_t lo = 0;
-	for (size_t j = 0; j < NLEV; j++) {
+	memcpy(f->scratch, window(f, c, h), n * sizeof(double));
+	size_t rank[NLEV];
+	for (size_t j = 0; j < NLEV; j++) { /* as offset() ranks them (ascending with the level) */
 		double q = LEV[j];
 		double r = q >= 0.5 ? ceil((double)(n + 1) * q) : floor((double)(n + 1) * q);
 		r = r < 1 ? 1 : r > (double)n ? (double)n : r;
-		size_t k = (size_t)r - 1;
-		if (k < lo) /* same rank as before */
-			k = lo;
-		out[j] = select_k(f->scratch + lo, n - lo, k - lo);
-		lo = k;
+		rank[j] = (size_t)r - 1;
 	}
+	select_ranks(f->scratch, 0, n, rank, 0, NLEV, out);
 }
 
 static double model_offset(const cand *c, size_t h, double q)
@@ -276,46 +327,79 @@ static void sorted_replace(double *a, size_t n, bool full, double old, double v)
 	a[j] = v;
 }
 
-static int cmp_dbl(const void *a, const void *b)
+/* Outcome y (not NaN) for the forecast of c from origin o (in pend's
+ * slot, o % H) at horizon h. */
+static void score_one(ah_forecaster *f, cand *c, size_t o, size_t slot, size_t h, double y)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	size_t H = f->H;
+	if (c->pend_origin[slot] != o)
+		return;
+	double p = c->pend[slot * H + h - 1];
+	if (isnan(p))
+		return;
+	double e = y - p;
+	if (c->base >= 0) /* stochastic-approximation median of the base's errors */
+		c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
+	if (f->win[h - 1]) { /* windows only where quantiles are computed */
+		size_t g = f->gidx[h - 1];
+		double *r = window(f, c, h);
+		if (sorted_at(f, c, h))
+			sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
+		r[c->res_pos[g]] = e;
+		if (++c->res_pos[g] == f->W)
+			c->res_pos[g] = 0;
+		if (c->res_n[g] < f->W)
+			c->res_n[g]++;
+	}
+	if (f->fitting) /* the sums come after the pass (cand_tally) */
+		return;
+	c->abs_sum[h - 1] += fabs(e);
+	double den = fabs(y) + fabs(p);
+	c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
+	c->cnt[h - 1]++;
 }
 
-/* Outcome y for observation index t: score every pending forecast of c. */
-static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
+/* Which forecasts target t: computed once per t for all candidates (the
+ * divisions cost more than the scoring). */
+static void score_at(ah_forecaster *f, size_t t)
 {
 	size_t H = f->H, ke = f->ke;
 	size_t lo = t + 1 > H ? t + 1 - H : 0;
 	if (lo < f->fo)
 		lo = f->fo;
 	lo += (ke - (lo - f->fo) % ke) % ke;
-	size_t slot = lo % H;
-	for (size_t o = lo; o <= t; o += ke, slot = (slot + ke) % H) {
-		size_t h = t + 1 - o;
-		if (c->pend_origin[slot] != o)
-			continue;
-		double p = c->pend[slot * H + h - 1];
-		if (isnan(y) || isnan(p))
-			continue;
-		double e = y - p;
-		if (c->base >= 0) /* stochastic-approximation median of the base's errors */
-			c->bias[h - 1] += (e > 0 ? 1 : e < 0 ? -1 : 0) * 0.02 * f->scale;
-		if (f->grid[h - 1]) { /* windows only where quantiles are computed */
-			size_t g = f->gidx[h - 1];
-			double *r = c->res + g * f->W;
-			if (c->sorted)
-				sorted_replace(c->sorted + g * f->W, c->res_n[g], c->res_n[g] == f->W, r[c->res_pos[g]], e);
-			r[c->res_pos[g]] = e;
-			if (++c->res_pos[g] == f->W)
-				c->res_pos[g] = 0;
-			if (c->res_n[g] < f->W)
-				c->res_n[g]++;
+	f->at_lo = lo;
+	f->at_slot = lo % H;
+	f->at_step = ke % H;
+	for (size_t k = 0; k < f->nchk_h; k++) {
+		size_t h = f->chk_h[k], o = t + 1 - h;
+		bool ok = h <= t + 1 && f->win[h - 1] && o >= f->fo && (o - f->fo) % ke == 0;
+		f->at_o[k] = ok ? o : (size_t)-1;
+		f->at_oslot[k] = ok ? o % H : 0;
+	}
+}
+
+/* Outcome y for observation index t (after score_at(f, t)): score every
+ * pending forecast of c. */
+static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
+{
+	size_t H = f->H, ke = f->ke;
+	if (isnan(y)) {
+		/* nothing to score */
+	} else if (f->fitting && c->base < 0) {
+		/* in the fit's pass only the checks' windows need this one's errors
+		 * in time order: just their origins (the order among horizons does
+		 * not matter, each has its own window) */
+		for (size_t k = 0; k < f->nchk_h; k++)
+			if (f->at_o[k] != (size_t)-1)
+				score_one(f, c, f->at_o[k], f->at_oslot[k], f->chk_h[k], y);
+	} else {
+		size_t slot = f->at_slot; /* slots advance without a division */
+		for (size_t o = f->at_lo; o <= t; o += ke) {
+			score_one(f, c, o, slot, t + 1 - o, y);
+			if ((slot += f->at_step) >= H)
+				slot -= H;
 		}
-		c->abs_sum[h - 1] += fabs(e);
-		double den = fabs(y) + fabs(p);
-		c->smape_sum[h - 1] += den > 0 ? 200 * fabs(e) / den : 0;
-		c->cnt[h - 1]++;
 	}
 	for (size_t i = 0; i < c->nchk;) {
 		check *k = &c->chk[i];
@@ -332,6 +416,59 @@ static void cand_score(ah_forecaster *f, cand *c, size_t t, double y)
 			c->chk_n++;
 		}
 		c->chk[i] = c->chk[--c->nchk];
+	}
+}
+
+/* After the fit's pass: c's error sums per horizon from the forecasts it
+ * issued at origins fo + k*ke (k < norig), each horizon's terms added in
+ * origin order as cand_score adds them by target. Over one origin the
+ * horizons are independent, so the loop runs across them, two per SSE2
+ * vector (elementwise IEEE: the same terms); a skipped outcome adds +0,
+ * which leaves a sum of non-negative terms as it is. */
+typedef double v2d __attribute__((vector_size(16)));
+typedef long long v2i __attribute__((vector_size(16)));
+
+static inline v2d ld2(const double *p)
+{
+	v2d v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline void st2(double *p, v2d v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void cand_tally(ah_forecaster *f, cand *c, const double *y, size_t n, size_t fo, size_t ke, size_t norig)
+{
+	size_t H = f->H;
+	double *as = c->abs_sum, *ss = c->smape_sum;
+	size_t *cnt = c->cnt;
+	const v2d zero = {0, 0}, k200 = {200, 200};
+	const v2i sign = {INT64_MIN, INT64_MIN};
+	for (size_t k = 0; k < norig; k++) {
+		size_t o = fo + k * ke, hn = n - o < H ? n - o : H, i = 0;
+		const double *p = c->issued + k * H, *yo = y + o;
+		for (; i + 2 <= hn; i += 2) {
+			v2d yv = ld2(yo + i), pv = ld2(p + i);
+			v2i ok = (v2i)(yv == yv) & (v2i)(pv == pv); /* neither is NaN */
+			v2d a = (v2d)((v2i)(yv - pv) & ~sign), den = (v2d)((v2i)yv & ~sign) + (v2d)((v2i)pv & ~sign);
+			v2i pos = (v2i)(den > zero);
+			v2d sm = (v2d)((v2i)(k200 * a / den) & pos);
+			st2(as + i, ld2(as + i) + (v2d)((v2i)a & ok));
+			st2(ss + i, ld2(ss + i) + (v2d)((v2i)sm & ok));
+			cnt[i] -= (size_t)ok[0]; /* ok is -1 where true */
+			cnt[i + 1] -= (size_t)ok[1];
+		}
+		for (; i < hn; i++) {
+			bool ok = !isnan(yo[i]) && !isnan(p[i]);
+			double a = fabs(yo[i] - p[i]), den = fabs(yo[i]) + fabs(p[i]);
+			double sm = den > 0 ? 200 * a / den : 0;
+			as[i] += ok ? a : 0;
+			ss[i] += ok ? sm : 0;
+			cnt[i] += ok;
+		}
 	}
 }
 
@@ -366,6 +503,8 @@ static void cand_issue(ah_forecaster *f, size_t i, size_t origin, bool checks)
 		cand_points(f, i, H, dst);
 	}
 	c->pend_origin[slot] = origin;
+	if (c->issued)
+		memcpy(c->issued + (origin - f->fo) / f->ke * H, dst, H * sizeof(double));
 	if (!checks)
 		return;
 	for (size_t k = 0; k < f->nchk_h && c->nchk < c->chk_cap; k++) {
@@ -394,6 +533,54 @@ static void cand_update_model(ah_forecaster *f, size_t i, double y)
 	(void)f;
 }
 
+/* After the fit, for a band candidate: room for every grid horizon's window,
+ * the fit's windows moved into it. */
+static int grow_windows(ah_forecaster *f, cand *c)
+{
+	size_t bytes = f->ngrid * f->W * sizeof(double);
+	double *all = ah_fc_block_get(bytes);
+	if (!all)
+		return AH_ENOMEM;
+	for (size_t h = 1; h <= f->H; h++)
+		if (f->fitwin[h - 1]) /* res_n values from the ring's start (all of it once it wrapped) */
+			memcpy(all + f->gidx[h - 1] * f->W, window(f, c, h), c->res_n[f->gidx[h - 1]] * sizeof(double));
+	ah_fc_block_put(c->res, c->win_bytes);
+	c->res = all;
+	c->win_bytes = bytes;
+	c->full = true;
+	return 0;
+}
+
+/* After the fit: c's residual windows at the grid horizons the fit did not
+ * fill, from the forecasts it issued at origins fo + k*ke (k < norig), in
+ * the order cand_score would have filled them (by target, so by origin at
+ * each horizon): the same residuals in the same places. */
+static void fill_windows(ah_forecaster *f, cand *c, const double *y, size_t n, size_t fo, size_t ke, size_t norig)
+{
+	size_t H = f->H, W = f->W;
+	for (size_t h = 1; h <= H; h++) {
+		if (!f->grid[h - 1] || f->fitwin[h - 1])
+			continue;
+		size_t g = f->gidx[h - 1], pos = 0, cnt = 0;
+		double *r = window(f, c, h);
+		for (size_t k = 0; k < norig; k++) {
+			size_t t = fo + k * ke + h - 1;
+			if (t >= n)
+				break;
+			double p = c->issued[k * H + h - 1];
+			if (isnan(y[t]) || isnan(p))
+				continue;
+			r[pos] = y[t] - p;
+			if (++pos == W)
+				pos = 0;
+			if (cnt < W)
+				cnt++;
+		}
+		c->res_pos[g] = pos;
+		c->res_n[g] = cnt;
+	}
+}
+
 static void fill_score(const ah_forecaster *f, const cand *c, ah_fc_score *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -417,7 +604,7 @@ static int add_cand(ah_forecaster *f, const char *name, ah_model *m, bool blend,
 {
 	if (!m && !blend)
 		return AH_ENOMEM;
-	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->ngrid, f->W, chk_cap);
+	int rc = cand_init(&f->c[f->ncand], name, m, blend, f->H, f->ngrid, f->nfitwin, f->W, chk_cap);
 	f->ncand++; /* counted even on failure so cleanup frees it */
 	return rc;
 }
@@ -559,7 +746,10 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	f->gidx = malloc(H * sizeof(size_t));
 	f->goff = malloc(2 * AH_FC_MAX_QUANTILES * sizeof(double));
 	f->hcand = calloc(H, sizeof(size_t));
-	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand) {
+	f->fitwin = calloc(H, sizeof(bool));
+	f->fidx = malloc(H * sizeof(size_t));
+	if (!f->tmp || !f->tmp2 || !f->scratch || !f->grid || !f->gidx || !f->goff || !f->hcand || !f->fitwin ||
+	    !f->fidx) {
 		rc = AH_ENOMEM;
 		goto fail;
 	}
@@ -647,6 +837,13 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	for (size_t k = 0; k < NCHK_H; k++)
 		if (hs[k] >= 1 && (f->nchk_h == 0 || f->chk_h[f->nchk_h - 1] != hs[k]))
 			f->chk_h[f->nchk_h++] = hs[k];
+	/* during the fit only the checks read windows: the others are filled
+	 * afterwards for the candidates kept (fill_windows) */
+	for (size_t k = 0; k < f->nchk_h; k++)
+		f->fitwin[f->chk_h[k] - 1] = f->grid[f->chk_h[k] - 1];
+	for (size_t h = 1; h <= H; h++)
+		f->fidx[h - 1] = f->fitwin[h - 1] ? f->nfitwin++ : (size_t)-1;
+	f->win = f->fitwin;
 
 	/* one pass: warm up, then every ke-th step is an origin */
 	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
@@ -712,10 +909,22 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 	size_t fo = es;
 	f->ke = ke;
 	f->fo = fo;
+	f->fitting = true;
+	size_t norig = n > fo ? (n - 1 - fo) / ke + 1 : 0;
+	for (size_t i = 0; i < f->ncand; i++) {
+		cand *c = &f->c[i];
+		c->issued_bytes = (norig ? norig : 1) * H * sizeof(double);
+		if (!(c->issued = ah_fc_block_get(c->issued_bytes))) {
+			rc = AH_ENOMEM;
+			goto fail;
+		}
+	}
 	for (size_t t = start; t < n; t++) {
-		for (size_t i = 0; i < f->ncand; i++)
-			if (t >= fo)
+		if (t >= fo) {
+			score_at(f, t);
+			for (size_t i = 0; i < f->ncand; i++)
 				cand_score(f, &f->c[i], t, y[t]);
+		}
 		for (size_t i = 0; i < f->ncand; i++)
 			cand_update_model(f, i, y[t]);
 		size_t origin = t + 1;
@@ -726,6 +935,9 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 				cand_issue(f, i, origin, chk);
 		}
 	}
+	for (size_t i = 0; i < f->ncand; i++)
+		cand_tally(f, &f->c[i], y, n, fo, ke, norig);
+	f->fitting = false;
 	f->t = n;
 	f->ke = 1;
 	f->fo = 0;
@@ -839,7 +1051,7 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 			cand_fini(&f->c[i]);
 	f->own = calloc(f->ncand * H, sizeof(bool));
 	f->aci_adj = calloc(f->ngrid * NACI, sizeof(double));
-	f->aci_q = malloc(H * f->ngrid * NACI * sizeof(double));
+	f->aci_q = ah_fc_block_get(H * f->ngrid * NACI * sizeof(double));
 	f->aci_origin = malloc(H * sizeof(size_t));
 	if (!f->own || !f->aci_adj || !f->aci_q || !f->aci_origin) {
 		rc = AH_ENOMEM;
@@ -849,18 +1061,32 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		f->aci_origin[i] = (size_t)-1;
 	for (size_t h = 0; h < H; h++)
 		f->own[f->hcand[h] * H + h] = true;
+	for (size_t u = 0; u < f->nuniq; u++) { /* the only ones whose windows are read from now on */
+		cand *c = &f->c[f->uniq[u]];
+		if ((rc = grow_windows(f, c)))
+			goto fail;
+		fill_windows(f, c, y, n, fo, ke, norig);
+	}
+	for (size_t i = 0; i < f->ncand; i++) {
+		ah_fc_block_put(f->c[i].issued, f->c[i].issued_bytes);
+		f->c[i].issued = NULL;
+	}
+	f->win = f->grid;
 	for (size_t u = 0; u < f->nuniq; u++) {
 		cand *cb = &f->c[f->uniq[u]];
-		if (!(cb->sorted = malloc(f->ngrid * f->W * sizeof(double)))) {
+		if (!(cb->sorted = ah_fc_block_get(cb->win_bytes))) {
 			rc = AH_ENOMEM;
 			goto fail;
 		}
-		for (size_t g = 0; g < f->ngrid; g++) {
-			memcpy(cb->sorted + g * f->W, cb->res + g * f->W, cb->res_n[g] * sizeof(double));
-			qsort(cb->sorted + g * f->W, cb->res_n[g], sizeof(double), cmp_dbl);
+		cb->own = f->own + f->uniq[u] * H;
+		for (size_t h = 1; h <= H; h++) {
+			if (!f->grid[h - 1] || !sorted_at(f, cb, h))
+				continue;
+			size_t g = f->gidx[h - 1];
+			memcpy(cb->sorted + g * f->W, window(f, cb, h), cb->res_n[g] * sizeof(double));
+			ah_fc_sort_doubles(cb->sorted + g * f->W, cb->res_n[g], f->scratch);
 		}
 		reset_acc(cb, H);
-		cb->own = f->own + f->uniq[u] * H;
 	}
 	/* origin n: the band candidates' forecasts, the first ACI entries */
 	for (size_t u = 0; u < f->nuniq; u++)
@@ -883,6 +1109,7 @@ void ah_forecaster_update(ah_forecaster *f, double y)
 		return;
 	size_t t = f->t;
 	aci_score(f, t, y);
+	score_at(f, t);
 	for (size_t u = 0; u < f->nuniq; u++)
 		cand_score(f, &f->c[f->uniq[u]], t, y);
 	for (size_t i = 0; i < f->ncand; i++)
@@ -992,12 +1219,14 @@ void ah_forecaster_free(ah_forecaster *f)
 	free(f->tmp2);
 	free(f->scratch);
 	free(f->grid);
+	free(f->fitwin);
+	free(f->fidx);
 	free(f->gidx);
 	free(f->goff);
 	free(f->hcand);
 	free(f->own);
 	free(f->aci_adj);
-	free(f->aci_q);
+	ah_fc_block_put(f->aci_q, f->H * f->ngrid * NACI * sizeof(double));
 	free(f->aci_origin);
 	free(f);
 }

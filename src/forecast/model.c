@@ -86,7 +86,8 @@ static void snaive_update(ah_model *m, double y)
 		s->last = y;
 		s->ring[s->pos] = y;
 	} /* missing: keep last season's value in place (carried forward) */
-	s->pos = (s->pos + 1) % s->period;
+	if (++s->pos == s->period)
+		s->pos = 0;
 	s->seen++;
 }
 
@@ -95,11 +96,15 @@ static void snaive_forecast(const ah_model *m, size_t h, const double *q, size_t
 {
 	const snaive *s = (const snaive *)m;
 	double sd = sqrt(m->err_var);
-	for (size_t i = 0; i < h; i++) {
-		double v = s->ring[(s->pos + i) % s->period];
+	for (size_t i = 0, r = s->pos; i < h; i++) {
+		double v = s->ring[r];
+		if (++r == s->period) /* (pos + i) % period without a division */
+			r = 0;
 		if (isnan(v))
 			v = isnan(s->last) ? 0 : s->last;
 		point[i] = v;
+		if (!nq)
+			continue;
 		double k = sqrt((double)(i / s->period + 1));
 		for (size_t j = 0; j < nq; j++)
 			qout[i * nq + j] = v + sd * k * ah_norm_quantile(q[j]);

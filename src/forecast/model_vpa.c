@@ -16,6 +16,12 @@ struct ah_vpa_hist {
 	double age;   /* samples added (the clock of the decay) */
 	double scale; /* weight multiplier for a new sample: 2^(age/half_life) */
 	double grow;  /* 2^(1/half_life): scale grows by it per sample (no pow per add) */
+	double lr;    /* log(ratio) */
+	double *start; /* start[i]: ah_vpa_bucket_start(i), so no pow per add or query */
+	/* prefix sums of w as the percentile scan adds them, valid below `valid`:
+	 * a new sample changes only those from its bucket on */
+	double *pre;
+	size_t valid;
 };
 
 ah_vpa_hist *ah_vpa_new(double first_bucket, double max_value, double ratio, double half_life)
@@ -31,8 +37,10 @@ ah_vpa_hist *ah_vpa_new(double first_bucket, double max_value, double ratio, dou
 		return NULL;
 	h->nb = (size_t)nbd;
 	h->w = calloc(h->nb, sizeof(double));
-	if (!h->w) {
-		free(h);
+	h->start = malloc(h->nb * sizeof(double));
+	h->pre = malloc(h->nb * sizeof(double));
+	if (!h->w || !h->start || !h->pre) {
+		ah_vpa_free(h);
 		return NULL;
 	}
 	h->first = first_bucket;
@@ -40,6 +48,9 @@ ah_vpa_hist *ah_vpa_new(double first_bucket, double max_value, double ratio, dou
 	h->half_life = half_life;
 	h->grow = pow(2, 1 / half_life);
 	h->scale = 1;
+	h->lr = log(ratio);
+	for (size_t i = 0; i < h->nb; i++)
+		h->start[i] = ah_vpa_bucket_start(h, i);
 	return h;
 }
 
@@ -57,16 +68,16 @@ static size_t bucket_of(const ah_vpa_hist *h, double v)
 {
 	if (!(v > 0))
 		return 0;
-	double b = floor(log(1 + v * (h->ratio - 1) / h->first) / log(h->ratio));
+	double b = floor(log(1 + v * (h->ratio - 1) / h->first) / h->lr);
 	if (b < 0)
 		return 0;
 	if (b >= (double)h->nb)
 		return h->nb - 1;
 	size_t i = (size_t)b;
 	/* guard the float rounding at bucket edges */
-	if (i + 1 < h->nb && v >= ah_vpa_bucket_start(h, i + 1))
+	if (i + 1 < h->nb && v >= h->start[i + 1])
 		i++;
-	else if (i > 0 && v < ah_vpa_bucket_start(h, i))
+	else if (i > 0 && v < h->start[i])
 		i--;
 	return i;
 }
@@ -83,9 +94,13 @@ void ah_vpa_add(ah_vpa_hist *h, double v, double weight)
 		h->total /= h->scale;
 		h->scale = 1;
 		h->age = 0;
+		h->valid = 0;
 	}
 	double w = weight * h->scale;
-	h->w[bucket_of(h, v)] += w;
+	size_t b = bucket_of(h, v);
+	h->w[b] += w;
+	if (h->valid > b)
+		h->valid = b;
 	h->total += w;
 	h->age += 1;
 	h->scale *= h->grow;
@@ -103,8 +118,37 @@ double ah_vpa_percentile(const ah_vpa_hist *h, double p)
 			break;
 	}
 	if (i >= h->nb - 1)
-		return ah_vpa_bucket_start(h, h->nb - 1);
-	return ah_vpa_bucket_start(h, i + 1);
+		return h->start[h->nb - 1];
+	return h->start[i + 1];
+}
+
+/* ah_vpa_percentile through the prefix cache: the same sums, so the same
+ * answer; the valid part is searched by bisection (the sums never fall). */
+static double percentile_cached(ah_vpa_hist *h, double p)
+{
+	if (!(h->total > 0))
+		return 0;
+	double want = p * h->total;
+	size_t lo = 0, hi = h->valid;
+	while (lo < hi) { /* the first cached prefix >= want */
+		size_t mid = (lo + hi) / 2;
+		if (h->pre[mid] >= want)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	size_t i = lo;
+	for (; i < h->nb; i++) {
+		if (i >= h->valid) {
+			h->pre[i] = (i ? h->pre[i - 1] : 0) + h->w[i];
+			h->valid = i + 1;
+		}
+		if (h->pre[i] >= want && h->w[i] > 0)
+			break;
+	}
+	if (i >= h->nb - 1)
+		return h->start[h->nb - 1];
+	return h->start[i + 1];
 }
 
 void ah_vpa_free(ah_vpa_hist *h)
@@ -112,6 +156,8 @@ void ah_vpa_free(ah_vpa_hist *h)
 	if (!h)
 		return;
 	free(h->w);
+	free(h->start);
+	free(h->pre);
 	free(h);
 }
 
@@ -125,7 +171,7 @@ static void vpa_update(ah_model *m, double y)
 	vpa_model *v = (vpa_model *)m;
 	if (isnan(y))
 		return;
-	double e = y - ah_vpa_percentile(v->h, 0.5);
+	double e = y - percentile_cached(v->h, 0.5);
 	v->base.err_var = v->base.nobs ? 0.98 * v->base.err_var + 0.02 * e * e : 0;
 	v->base.nobs++;
 	ah_vpa_add(v->h, y, 1);

@@ -1,30 +1,62 @@
 /* ahead: a small Nelder-Mead simplex minimiser (standard coefficients:
  * reflection 1, expansion 2, contraction 0.5, shrink 0.5). Enough for the
  * 1-4 parameter fits the models need; written here because the usual C
- * library for it (GSL) is GPL. */
+ * library for it (GSL) is GPL. The points of an iteration are evaluated
+ * together (nm_batch.h); ah_nm_minimize evaluates them one by one. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ahead/model.h"
+#include "nm_batch.h"
 
 #define NM_MAX_DIM 8
 
-size_t ah_nm_minimize(ah_nm_fn f, void *ctx, double *x, size_t dim, double step, size_t max_evals,
-		      double tol, double *fmin)
+/* fv[j] = f(p[j]) for j < k, in batches. */
+static void eval_points(ah_nm_batch_fn f, void *ctx, double (*p)[NM_MAX_DIM], size_t k, double *fv)
+{
+	for (size_t j = 0; j < k; j += AH_NM_BATCH) {
+		const double *x[AH_NM_BATCH];
+		size_t b = k - j < AH_NM_BATCH ? k - j : AH_NM_BATCH;
+		for (size_t i = 0; i < b; i++)
+			x[i] = p[j + i];
+		f(x, b, fv + j, ctx);
+	}
+}
+
+/* The value of candidate j of an iteration, evaluated now if it was not
+ * evaluated with the others. */
+static double cand_value(ah_nm_batch_fn f, void *ctx, double (*cand)[NM_MAX_DIM], double *fc, bool *have, size_t j)
+{
+	if (!have[j]) {
+		const double *x = cand[j];
+		f(&x, 1, &fc[j], ctx);
+		have[j] = true;
+	}
+	return fc[j];
+}
+
+/* speculate: evaluate an iteration's four candidates together (for a batch
+ * function), else only those the method reaches (one by one). */
+static size_t minimize(ah_nm_batch_fn f, void *ctx, bool speculate, double *x, size_t dim, double step,
+		       size_t max_evals, double tol, double *fmin)
 {
 	if (!dim || dim > NM_MAX_DIM)
 		return 0;
 	double p[NM_MAX_DIM + 1][NM_MAX_DIM], fv[NM_MAX_DIM + 1];
-	double c[NM_MAX_DIM], xr[NM_MAX_DIM], xe[NM_MAX_DIM], xc[NM_MAX_DIM];
+	double c[NM_MAX_DIM];
+	/* this iteration's candidates: reflection, expansion, outside and inside contraction */
+	enum { R, E, CO, CI };
+	double cand[4][NM_MAX_DIM], fc4[4];
 	size_t n = dim, evals = 0;
 	for (size_t i = 0; i <= n; i++) {
 		memcpy(p[i], x, n * sizeof(double));
 		if (i)
 			p[i][i - 1] += step;
-		fv[i] = f(p[i], ctx);
-		evals++;
 	}
+	eval_points(f, ctx, p, n + 1, fv);
+	evals += n + 1;
 	while (evals < max_evals) {
 		/* order: best at 0, worst at n */
 		for (size_t i = 1; i <= n; i++)
@@ -45,42 +77,48 @@ size_t ah_nm_minimize(ah_nm_fn f, void *ctx, double *x, size_t dim, double step,
 				c[k] += p[i][k];
 			c[k] /= (double)n;
 		}
-		for (size_t k = 0; k < n; k++)
-			xr[k] = c[k] + (c[k] - p[n][k]);
-		double fr = f(xr, ctx);
+		for (size_t k = 0; k < n; k++) {
+			cand[R][k] = c[k] + (c[k] - p[n][k]);
+			cand[E][k] = c[k] + 2 * (c[k] - p[n][k]);
+			cand[CO][k] = c[k] + 0.5 * (cand[R][k] - c[k]);
+			cand[CI][k] = c[k] + 0.5 * (p[n][k] - c[k]);
+		}
+		bool have[4] = {false};
+		if (speculate) {
+			eval_points(f, ctx, cand, 4, fc4);
+			have[R] = have[E] = have[CO] = have[CI] = true;
+		}
+		double fr = cand_value(f, ctx, cand, fc4, have, R);
 		evals++;
+		const double *take = NULL;
+		double ft = 0;
 		if (fr < fv[0]) {
-			for (size_t k = 0; k < n; k++)
-				xe[k] = c[k] + 2 * (c[k] - p[n][k]);
-			double fe = f(xe, ctx);
+			double fe = cand_value(f, ctx, cand, fc4, have, E);
 			evals++;
-			if (fe < fr) {
-				memcpy(p[n], xe, n * sizeof(double));
-				fv[n] = fe;
-			} else {
-				memcpy(p[n], xr, n * sizeof(double));
-				fv[n] = fr;
-			}
+			take = fe < fr ? cand[E] : cand[R];
+			ft = fe < fr ? fe : fr;
 		} else if (fr < fv[n - 1]) {
-			memcpy(p[n], xr, n * sizeof(double));
-			fv[n] = fr;
+			take = cand[R];
+			ft = fr;
 		} else {
 			bool outside = fr < fv[n];
-			for (size_t k = 0; k < n; k++)
-				xc[k] = outside ? c[k] + 0.5 * (xr[k] - c[k]) : c[k] + 0.5 * (p[n][k] - c[k]);
-			double fc = f(xc, ctx);
+			size_t ci = outside ? CO : CI;
+			double fc = cand_value(f, ctx, cand, fc4, have, ci);
 			evals++;
 			if (fc < (outside ? fr : fv[n])) {
-				memcpy(p[n], xc, n * sizeof(double));
-				fv[n] = fc;
+				take = cand[ci];
+				ft = fc;
 			} else {
-				for (size_t i = 1; i <= n; i++) {
+				for (size_t i = 1; i <= n; i++)
 					for (size_t k = 0; k < n; k++)
 						p[i][k] = p[0][k] + 0.5 * (p[i][k] - p[0][k]);
-					fv[i] = f(p[i], ctx);
-					evals++;
-				}
+				eval_points(f, ctx, p + 1, n, fv + 1);
+				evals += n;
 			}
+		}
+		if (take) {
+			memcpy(p[n], take, n * sizeof(double));
+			fv[n] = ft;
 		}
 	}
 	size_t best = 0;
@@ -91,4 +129,29 @@ size_t ah_nm_minimize(ah_nm_fn f, void *ctx, double *x, size_t dim, double step,
 	if (fmin)
 		*fmin = fv[best];
 	return evals;
+}
+
+typedef struct {
+	ah_nm_fn f;
+	void *ctx;
+} one_by_one;
+
+static void eval_each(const double *const *x, size_t k, double *out, void *ctx)
+{
+	one_by_one *o = ctx;
+	for (size_t j = 0; j < k; j++)
+		out[j] = o->f(x[j], o->ctx);
+}
+
+size_t ah_nm_minimize_batch(ah_nm_batch_fn f, void *ctx, double *x, size_t dim, double step, size_t max_evals,
+			    double tol, double *fmin)
+{
+	return minimize(f, ctx, true, x, dim, step, max_evals, tol, fmin);
+}
+
+size_t ah_nm_minimize(ah_nm_fn f, void *ctx, double *x, size_t dim, double step, size_t max_evals,
+		      double tol, double *fmin)
+{
+	one_by_one o = {f, ctx};
+	return minimize(eval_each, &o, false, x, dim, step, max_evals, tol, fmin);
 }

@@ -11,7 +11,7 @@
  * caller said). Only when no calendar period holds (or the step is unknown)
  * does the free search over all lags decide.
  *
- * The autocorrelation is computed for every lag at once by FFT
+ * The autocorrelation is computed for every lag at once by FFT (fft.c)
  * (O(N log N), not O(N * max_lag): thousands of series are fitted per
  * daemon), on the linearly detrended series (a trend alone makes every lag
  * look correlated), with missing values as zeros and each lag normalised by
@@ -23,48 +23,13 @@
 
 #include "ahead/error.h"
 #include "ahead/model.h"
+#include "block_pool.h"
+#include "fft.h"
 
 #define SEASON_MAX_N 16384 /* the most recent points looked at (>= 3 weeks at 5 min) */
 #define ACF_MIN 0.2        /* a season's autocorrelation at its lag */
 #define ACF_CONTRAST 0.1   /* ... above the lowest value between a quarter and 3/4 of the lag */
 #define WEEK_GAIN 0.05     /* the week must correlate this much better than the day */
-
-/* In-place iterative radix-2 complex FFT (n a power of two). */
-static void fft(double *re, double *im, size_t n, bool inverse)
-{
-	for (size_t i = 1, j = 0; i < n; i++) {
-		size_t bit = n >> 1;
-		for (; j & bit; bit >>= 1)
-			j ^= bit;
-		j ^= bit;
-		if (i < j) {
-			double t = re[i];
-			re[i] = re[j];
-			re[j] = t;
-			t = im[i];
-			im[i] = im[j];
-			im[j] = t;
-		}
-	}
-	for (size_t len = 2; len <= n; len <<= 1) {
-		double ang = 2 * 3.14159265358979323846 / (double)len * (inverse ? 1 : -1);
-		double wr = cos(ang), wi = sin(ang);
-		for (size_t i = 0; i < n; i += len) {
-			double cr = 1, ci = 0;
-			for (size_t k = 0; k < len / 2; k++) {
-				size_t a = i + k, b = i + k + len / 2;
-				double xr = re[b] * cr - im[b] * ci, xi = re[b] * ci + im[b] * cr;
-				re[b] = re[a] - xr;
-				im[b] = im[a] - xi;
-				re[a] += xr;
-				im[a] += xi;
-				double t = cr * wr - ci * wi;
-				ci = cr * wi + ci * wr;
-				cr = t;
-			}
-		}
-	}
-}
 
 /* acf[0..L] of y[0..n) (detrended, missing as 0, per-lag pair counts). */
 static int acf_all(const double *y, size_t n, size_t L, double *acf)
@@ -72,12 +37,15 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	size_t N = 1;
 	while (N < 2 * n)
 		N <<= 1;
-	double *re = calloc(N, sizeof(double)), *im = calloc(N, sizeof(double));
-	if (!re || !im) {
-		free(re);
-		free(im);
+	const ah_fft_twiddles *fwd = ah_fft_twiddles_get(N, false), *inv = ah_fft_twiddles_get(N, true);
+	/* one block: the transform (re, im), the spectra (pr, pi) */
+	size_t bytes = 4 * N * sizeof(double);
+	double *re = fwd && inv ? ah_fc_block_get(bytes) : NULL;
+	if (!re)
 		return AH_ENOMEM;
-	}
+	double *im = re + N, *pr = re + 2 * N, *pi = re + 3 * N;
+	memset(re, 0, N * sizeof(double)); /* the zero padding */
+	memset(im, 0, N * sizeof(double));
 	/* least-squares line through the valid points */
 	double st = 0, sy = 0, stt = 0, sty = 0, c = 0;
 	for (size_t i = 0; i < n; i++)
@@ -94,41 +62,30 @@ static int acf_all(const double *y, size_t n, size_t L, double *acf)
 	/* real part: the detrended values; imaginary part: the validity mask.
 	 * |X|^2 of z + i*m mixes them, so two transforms are taken separately
 	 * through the symmetry X(k), conj X(N-k). */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, r = 0; i < n; i++, r = ah_fft_rev_next(r, N)) {
 		bool ok = !isnan(y[i]);
-		re[i] = ok ? y[i] - (a + b * (double)i) : 0;
-		im[i] = ok ? 1 : 0;
+		re[r] = ok ? y[i] - (a + b * (double)i) : 0;
+		im[r] = ok ? 1 : 0;
 	}
-	fft(re, im, N, false);
+	ah_fft_reversed(re, im, fwd);
 	/* Z(k) = (X(k) + conj X(N-k)) / 2, M(k) = (X(k) - conj X(N-k)) / (2i);
 	 * the power spectra |Z|^2 and |M|^2 go back through one inverse FFT as
 	 * real + i*imag (both inverses are real). */
-	double *pr = malloc(N * sizeof(double)), *pi = malloc(N * sizeof(double));
-	if (!pr || !pi) {
-		free(re);
-		free(im);
-		free(pr);
-		free(pi);
-		return AH_ENOMEM;
-	}
-	for (size_t k = 0; k < N; k++) {
+	for (size_t k = 0, r = 0; k < N; k++, r = ah_fft_rev_next(r, N)) {
 		size_t j = (N - k) & (N - 1);
 		double zr = 0.5 * (re[k] + re[j]), zi = 0.5 * (im[k] - im[j]);
 		double mr = 0.5 * (im[k] + im[j]), mi = -0.5 * (re[k] - re[j]);
-		pr[k] = zr * zr + zi * zi;
-		pi[k] = mr * mr + mi * mi;
+		pr[r] = zr * zr + zi * zi;
+		pi[r] = mr * mr + mi * mi;
 	}
-	fft(pr, pi, N, true);
+	ah_fft_reversed(pr, pi, inv);
 	double v0 = pr[0] / (double)N, c0 = pi[0] / (double)N;
 	for (size_t l = 0; l <= L; l++) {
 		double s = pr[l] / (double)N, cnt = pi[l] / (double)N;
 		/* a lag with few valid pairs says little: shrink it towards 0 */
 		acf[l] = v0 > 0 && cnt >= 8 ? (s / cnt) / (v0 / c0) * (cnt / (cnt + 32)) : 0;
 	}
-	free(re);
-	free(im);
-	free(pr);
-	free(pi);
+	ah_fc_block_put(re, bytes);
 	return 0;
 }
 
