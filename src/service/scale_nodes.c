@@ -86,8 +86,8 @@ static int node_plan(ah_scale_loop *l, const ah_engine *e, int p, const ah_scale
 }
 
 /* Carries out a node action: a node to remove is cordoned first (nothing
- * lands on it while the hook runs) and uncordoned if the hook fails; on
- * success every dimension's action it stands for counts as applied. */
+ * lands on it while the hook runs) and uncordoned after; on success every
+ * dimension's action it stands for counts as applied. */
 static ah_scale_status node_carry_out(ah_scale_loop *l, ah_engine *e, ah_ledger *led, const ah_scale_action *na,
 				      const ah_scale_action *acts, int n, const ah_scale_exec *exec, int64_t now_ns,
 				      ah_scale_result *r, const char **reason)
@@ -99,11 +99,13 @@ static ah_scale_status node_carry_out(ah_scale_loop *l, ah_engine *e, ah_ledger 
 		return AH_SCALE_FAILED;
 	}
 	ah_scale_status st = sl_carry_out(l, e, led, na, exec, now_ns, r, reason);
-	if (st != AH_SCALE_DONE) {
-		if (down && exec && exec->cordon)
-			exec->cordon(exec->ctx, na->node, false);
+	/* Failed: the node stays and takes work again. Done: it is gone, and
+	 * its record must not stay cordoned, or a node the hook starts later
+	 * under the same name would join and never take work. */
+	if (down && exec && exec->cordon)
+		exec->cordon(exec->ctx, na->node, false);
+	if (st != AH_SCALE_DONE)
 		return st;
-	}
 	for (int i = 0; i < n; i++)
 		if (acts[i].pool == na->pool && !(acts[i].dim == na->dim && acts[i].to == na->to))
 			ah_scaler_applied(l->sc, &acts[i]);
