@@ -250,7 +250,9 @@ int eng_table_index(ah_engine *e, const eng_load_key *keys);
 void eng_alloc_remove(ah_engine *e, int s);
 
 /* engine_queue.c */
-int eng_queue_best(const ah_engine *e, const pool_t *p); /* the queue's head (index), -1 if empty */
+/* Pool pi's queue head (index), -1 if none: the first by class priority
+ * and arrival among those not waiting for a node (eng_node_waits). */
+int eng_queue_best(const ah_engine *e, int pi);
 bool eng_ranks_ahead(const ah_engine *e, int pa, int ta, uint64_t seqa, int pb, int tb, uint64_t seqb);
 void eng_class_limit(const ah_engine *e, int p, int k, ah_vec *lim);
 void eng_queue_remove_at(ah_engine *e, pool_t *p, int i);
@@ -325,9 +327,6 @@ int64_t eng_node_reach(const ah_engine *e, int p, int sel, int d);
  * the pool's and the request's labels could hold res even empty: such a
  * request waits for a node, not for room, and blocks nobody meanwhile. */
 bool eng_node_waits(const ah_engine *e, int p, int sel, const ah_vec *res);
-/* The queued request of pool pi served next: eng_queue_best among those
- * not waiting for a node (-1: none). */
-int eng_queue_best_servable(const ah_engine *e, int pi);
 
 /* engine_select.c: a request's node labels, interned. Returns the index + 1
  * (0 for none), AH_EINVAL/AH_ETOOBIG (err says why) or AH_ENOMEM. */

@@ -322,7 +322,7 @@ static int move_off(ah_engine *e, int s, int64_t now, ah_node_moves *m)
 static int rebalance_one(ah_engine *e, int p, int64_t now)
 {
 	pool_t *pl = &e->pools[p];
-	int hi = eng_queue_best_servable(e, p); /* one that waits for a node gets no room made */
+	int hi = eng_queue_best(e, p); /* one that waits for a node gets no room made */
 	if (hi < 0)
 		return 0;
 	const qitem_t *q = pl->q[hi];

@@ -32,30 +32,17 @@ void eng_class_limit(const ah_engine *e, int p, int k, ah_vec *lim)
 		}
 }
 
-int eng_queue_best(const ah_engine *e, const pool_t *p)
-{
-	int best = -1;
-	for (int i = 0; i < p->qn; i++) {
-		const qitem_t *q = p->q[i];
-		if (best < 0 || eng_ranks_ahead(e, prio(e, q->klass), q->tenant, q->seq, prio(e, p->q[best]->klass),
-					    p->q[best]->tenant, p->q[best]->seq))
-			best = i;
-	}
-	return best;
-}
-
-int eng_queue_best_servable(const ah_engine *e, int pi)
+int eng_queue_best(const ah_engine *e, int pi)
 {
 	const pool_t *p = &e->pools[pi];
-	if (!eng_pool_on_nodes(e, pi))
-		return eng_queue_best(e, p);
+	bool nodes = eng_pool_on_nodes(e, pi);
 	int best = -1;
 	for (int i = 0; i < p->qn; i++) {
 		const qitem_t *q = p->q[i];
 		if (best >= 0 && !eng_ranks_ahead(e, prio(e, q->klass), q->tenant, q->seq, prio(e, p->q[best]->klass),
 						  p->q[best]->tenant, p->q[best]->seq))
 			continue;
-		if (!eng_node_waits(e, pi, q->sel, &q->res))
+		if (!nodes || !eng_node_waits(e, pi, q->sel, &q->res))
 			best = i;
 	}
 	return best;
@@ -264,7 +251,7 @@ int eng_serve_pool(ah_engine *e, int pi, int64_t now)
 	p->dirty = false;
 	while (p->qn > 0 || p->nwant > 0) {
 		int g = want_best(e, p);
-		int bi = p->qn > 0 ? eng_queue_best_servable(e, pi) : -1;
+		int bi = p->qn > 0 ? eng_queue_best(e, pi) : -1;
 		if (g < 0 && bi < 0)
 			break; /* what waits, waits for a node */
 		if (g >= 0 && (bi < 0 || prio(e, e->slots[g].klass) >= prio(e, p->q[bi]->klass))) {

@@ -106,8 +106,10 @@ static ah_scale_status node_carry_out(ah_scale_loop *l, ah_engine *e, ah_ledger 
 		exec->cordon(exec->ctx, na->node, false);
 	if (st != AH_SCALE_DONE)
 		return st;
+	/* the scaler decides a pool's dimension once a step: na stands for
+	 * the action of its dimension, the others are applied here */
 	for (int i = 0; i < n; i++)
-		if (acts[i].pool == na->pool && !(acts[i].dim == na->dim && acts[i].to == na->to))
+		if (acts[i].pool == na->pool && acts[i].dim != na->dim)
 			ah_scaler_applied(l->sc, &acts[i]);
 	if (!down) {
 		const ah_pool_policy *pp = &l->pol->pools[na->pool];
