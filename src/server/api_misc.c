@@ -8,6 +8,7 @@
 #include "ahead/error.h"
 #include "ahead/history.h"
 #include "ahead/id.h"
+#include "ahead/ledger_sqlite.h"
 #include "ahead/names.h"
 #include "ahead/timestamp.h"
 #include "server/api_int.h"
@@ -77,11 +78,17 @@ void api_audit_list(api_call *c)
 void api_stats(api_call *c)
 {
 	const ah_api_stats *s = &c->a->stats;
-	api_reply(c, 200,
-		  json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests", (json_int_t)s->requests, "writes",
-			    (json_int_t)s->writes, "batches", (json_int_t)s->batches, "parse_ns", (json_int_t)s->parse_ns,
-			    "engine_ns", (json_int_t)s->engine_ns, "commit_ns", (json_int_t)s->commit_ns, "json_ns",
-			    (json_int_t)s->json_ns));
+	json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "requests", (json_int_t)s->requests, "writes",
+			      (json_int_t)s->writes, "batches", (json_int_t)s->batches, "parse_ns",
+			      (json_int_t)s->parse_ns, "engine_ns", (json_int_t)s->engine_ns, "commit_ns",
+			      (json_int_t)s->commit_ns, "json_ns", (json_int_t)s->json_ns);
+	long long passes, catchups;
+	int frames;
+	/* a SQLite ledger's background checkpoints (ledger_sqlite.h) */
+	if (o && ah_ledger_sqlite_checkpoint_stats(ah_service_ledger_get(c->a->svc), &passes, &catchups, &frames) == 0)
+		json_object_update_new(o, json_pack("{s:I,s:I,s:i}", "checkpoint_passes", (json_int_t)passes,
+						    "checkpoint_catchups", (json_int_t)catchups, "wal_frames", frames));
+	api_reply(c, 200, o);
 }
 
 void api_openapi(api_call *c)

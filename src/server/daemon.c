@@ -10,6 +10,7 @@
 
 #include "ahead/daemon.h"
 #include "ahead/error.h"
+#include "ahead/ledger_sqlite.h"
 #include "ahead/owner.h"
 
 static int64_t wall_ns(void)
@@ -139,6 +140,10 @@ int ah_daemon_run(ah_daemon_opts *o, char *err, size_t errlen)
 	so.warn = warn_log;
 	int64_t now = wall_ns();
 	if ((rc = ah_service_open(&so, now, &svc, err, errlen)) < 0)
+		goto out;
+	/* a SQLite ledger's checkpoints off the path of the answers */
+	ah_ledger *led = ah_service_ledger_get(svc);
+	if (led && ah_ledger_is_sqlite(led) && (rc = ah_ledger_sqlite_checkpoint_in_background(led, err, errlen)) < 0)
 		goto out;
 	if (o->node_name && (rc = join(o, svc, now, err, errlen)) < 0)
 		goto out;

@@ -47,6 +47,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger_sqlite.h"
 #include "store/ledger_internal.h"
+#include "store/sqlite_checkpointer.h"
 
 #define SCHEMA_LATEST 6
 
@@ -132,6 +133,7 @@ typedef struct {
 	bool in_txn, txn_failed;
 	int txn_rc;           /* the first error of the open transaction */
 	char errmsg[256];
+	ah_sqlite_ckpt *ckpt; /* checkpoints on a thread (a daemon's ledger), or NULL */
 } sql_ledger;
 
 /* Inside a transaction the first error is the one to report: after
@@ -704,6 +706,7 @@ static void l_free(ah_ledger *l)
 	sql_ledger *s = (sql_ledger *)l;
 	if (!s)
 		return;
+	ah_sqlite_ckpt_stop(s->ckpt, s->db);
 	for (int i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < 2; i++)
@@ -1203,6 +1206,8 @@ static int l_demand_load(ah_ledger *l, const ah_dimset *dims, int64_t since_ns,
 static int l_set_durability(ah_ledger *l, ah_durability durability)
 {
 	sql_ledger *s = (sql_ledger *)l;
+	if (s->ckpt)
+		ah_sqlite_ckpt_set_full_sync(s->ckpt, durability == AH_DURABILITY_POWER);
 	return exec(s, durability == AH_DURABILITY_POWER ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
 }
 
@@ -1660,6 +1665,39 @@ sqlfail:
 fail:
 	l_free(&s->base);
 	return rc;
+}
+
+int ah_ledger_sqlite_checkpoint_in_background(ah_ledger *l, char *err, size_t errlen)
+{
+	if (!ah_ledger_is_sqlite(l))
+		return AH_EINVAL;
+	sql_ledger *s = (sql_ledger *)l;
+	if (s->ckpt)
+		return 0;
+	sqlite3_stmt *st = NULL;
+	bool full = false;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		full = sqlite3_column_int(st, 0) >= 2;
+	sqlite3_finalize(st);
+	const char *path = sqlite3_db_filename(s->db, "main");
+	if (!path || !*path) {
+		snprintf(err, errlen, "the ledger has no file to checkpoint");
+		return AH_EINVAL;
+	}
+	return ah_sqlite_ckpt_start(s->db, path, full, &s->ckpt, err, errlen);
+}
+
+int ah_ledger_sqlite_checkpoint_stats(ah_ledger *l, long long *out_passes, long long *out_catchups,
+				      int *out_wal_frames)
+{
+	if (!ah_ledger_is_sqlite(l) || !((sql_ledger *)l)->ckpt)
+		return AH_EINVAL;
+	ah_sqlite_ckpt_stats st;
+	ah_sqlite_ckpt_get_stats(((sql_ledger *)l)->ckpt, &st);
+	*out_passes = st.passes;
+	*out_catchups = st.catchups;
+	*out_wal_frames = st.wal_frames;
+	return 0;
 }
 
 /* ---- the SQLite-only names, kept for callers not yet on ah_ledger_* ----- */
