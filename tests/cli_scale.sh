@@ -141,7 +141,7 @@ if command -v sqlite3 >/dev/null; then
   check "apply old" 0 "applied" -- "$A" policy apply "$T/ok.ini"
   sqlite3 "$AHEAD_DB" "ALTER TABLE events DROP COLUMN data; DROP TABLE pool_demand; DROP INDEX events_by_kind_pool; PRAGMA user_version=0;"
   check "old db events" 0 "policy" -- "$A" events
-  [ "$(sqlite3 "$AHEAD_DB" 'PRAGMA user_version')" = 6 ] && ok || bad "user_version not upgraded"
+  [ "$(sqlite3 "$AHEAD_DB" 'PRAGMA user_version')" = 7 ] && ok || bad "user_version not upgraded"
   sqlite3 "$AHEAD_DB" "SELECT data FROM events LIMIT 1" >/dev/null 2>&1 && ok || bad "events.data missing"
   check "old db scales" 0 "scaled" -- "$A" scale
 else

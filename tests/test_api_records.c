@@ -670,7 +670,7 @@ static void test_v1_upgrades(void **state)
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(user_version(dbpath), 1);
 	ah_ledger *l = open_sqlite();
-	assert_int_equal(user_version(dbpath), 6);
+	assert_int_equal(user_version(dbpath), 7);
 
 	/* The fixture's live allocations 1, 2, 3, 6 and queued 5, each with
 	 * its newest event. */

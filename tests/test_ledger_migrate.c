@@ -125,7 +125,7 @@ static void test_v1_migrates_intact(void **state)
 	char err[512];
 	ah_ledger *l;
 	assert_int_equal(ah_ledger_sqlite_open(dbpath, AH_DURABILITY_PROCESS, &l, err, sizeof err), 0);
-	assert_int_equal(user_version(dbpath), 6);
+	assert_int_equal(user_version(dbpath), 7);
 
 	char *text = NULL, *want = NULL;
 	int64_t applied;
