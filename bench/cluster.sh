@@ -5,7 +5,8 @@
 # threads spread over the instances, each request with an Idempotency-Key
 # and sent again (to another instance) on 503 or a lost connection.
 #   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair; then
-#      (1w) the same pairs from wrk, one process per instance (-t1 -c16,
+#      (1w) the same pairs from wrk, one process per instance (-t1 -c64, or
+#      $AHEAD_BENCH_WRK_CONNS,
 #      bench/api/pair.lua with an Idempotency-Key per allocation): the
 #      headline, since the Python threads are themselves a ceiling (see 3);
 #   2. the same load with kill -9 of one etcd member and one instance after
@@ -55,6 +56,7 @@ import http.client, json, os, re, signal, socket, subprocess, sys, threading, ti
 
 A, T, DB, URLS, ETCDCTL, ETCD0, SECS, CLIENTS = sys.argv[1:9]
 SECS, CLIENTS, CAP = float(SECS), int(CLIENTS), 1000 * 1000
+WRK_CONNS = int(os.environ.get("AHEAD_BENCH_WRK_CONNS", "64"))  # per instance
 lock = threading.Lock()
 
 
@@ -217,7 +219,7 @@ print("run 1: %d pairs in %.1f s by %d clients on 3 instances: %.0f pairs/s, p50
       % (len(lat), secs, CLIENTS, pairs_per_s, p50, p99, stats["retries"]))
 
 
-# run 1w: the same pairs from wrk (C, one process per instance, -t1 -c16,
+# run 1w: the same pairs from wrk (C, one process per instance, -t1 -c64 by default,
 # bench/api/pair.lua with an Idempotency-Key per allocation): a client that
 # is not the bottleneck the Python threads are (see the reference below).
 def wrk_run(tag, secs):
@@ -226,7 +228,7 @@ def wrk_run(tag, secs):
     for x in insts:
         env = dict(os.environ, AHEAD_TOKEN=TOKEN, AHEAD_IDEM_PREFIX="%s%d" % (tag, x.i),
                    AHEAD_BODY=json.dumps(dict(BODY, lease="1h")))
-        procs.append(subprocess.Popen(["wrk", "-t1", "-c16", "-d%ds" % secs, "--latency", "-s", lua,
+        procs.append(subprocess.Popen(["wrk", "-t1", "-c%d" % WRK_CONNS, "-d%ds" % secs, "--latency", "-s", lua,
                                        "http://127.0.0.1:%d" % x.port], env=env, stdout=subprocess.PIPE, text=True))
     outs = [p.communicate(timeout=secs + 60)[0] for p in procs]
     rel = err = 0
@@ -249,9 +251,9 @@ def wrk_run(tag, secs):
 have_wrk = subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode == 0
 if have_wrk:
     wrk_pairs, wrk_p50, wrk_p99, wrk_err = wrk_run("w", int(SECS))
-    print("run 1w: wrk, 3 x 16 connections: %.0f pairs/s, per request p50 %.1f ms, p99 %.1f ms "
+    print("run 1w: wrk, 3 x %d connections: %.0f pairs/s, per request p50 %.1f ms, p99 %.1f ms "
           "(the worst instance's), %d answers not 200/201 (retried by the next request)"
-          % (wrk_pairs, wrk_p50, wrk_p99, wrk_err))
+          % (WRK_CONNS, wrk_pairs, wrk_p50, wrk_p99, wrk_err))
 else:
     wrk_pairs = wrk_p99 = None
     print("run 1w: skipped (no wrk; apt-get install wrk)")
