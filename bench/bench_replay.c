@@ -441,8 +441,11 @@ static const grid grids[] = {
 	 {{6, 12, 24, 48}, {1, 6, 12, 24}, LEVELS, {0, 0.05, 0.15, 0.3}}, {24, 24, 0.9, 0.15}},
 	{AH_SIZING_KIND_AUTOPILOT, 3, {"half_life_h", "pct", "margin"}, {4, NLEVELS, 4},
 	 {{3, 6, 12, 24}, LEVELS, {0, 0.05, 0.1, 0.2}}, {12, 0.95, 0}},
-	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {NLEVELS + 2, 4, 4, 4},
-	 {{0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}},
+	/* dwell_h = 1 was added in session 13, after a look at the whole month
+	 * (ahead's cpu at a one-hour dwell sat beside tuned threshold's
+	 * frontier; at two hours, above it) */
+	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {NLEVELS + 2, 4, 5, 4},
+	 {{0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 1, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}},
 	 {-1, 1, 0, 0.1}},
 };
 /* ahead's two levels on memory: the violation cost (the soft level) and
