@@ -14,7 +14,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 python3 -c 'import jsonschema' 2>/dev/null || die "python3 jsonschema module missing (scripts/install-deps.sh installs python3-jsonschema)"
 python3 -u - "$A" "$SRC" "$T" <<'PY'
-import http.client, json, os, re, signal, socket, subprocess, sys, time
+import http.client, json, os, re, signal, socket, subprocess, sys, threading, time
 
 A, SRC, T = sys.argv[1:4]
 passed = failed = 0
@@ -746,6 +746,29 @@ ok("a watch from a kept revision streams", b"id: %d\n" % rev2 in buf, buf)
 s.close()
 rc = d2.stop()
 ok("SIGTERM exits 0 (compaction daemon)", rc == 0, rc)
+
+# ---- a batch window: writes wait suspended for their commit, concurrent ones share it ----
+d3 = Daemon("window", POLICY, "--batch-window", "50ms").start()
+answers = []
+def one_write():
+    answers.append(req(d3, "POST", "/v1/allocations", {"tenant": "a", "pool": "p", "resources": {"cpu": "100m"}}))
+ths = [threading.Thread(target=one_write) for _ in range(8)]
+st0 = req(d3, "GET", "/v1/server/stats").j
+t0 = time.time()
+for th in ths:
+    th.start()
+for th in ths:
+    th.join()
+took = time.time() - t0
+st1 = req(d3, "GET", "/v1/server/stats").j
+ok("8 writes under a 50 ms window are all granted", [a.status for a in answers] == [201] * 8, answers)
+ok("and wait for the window (%.0f ms)" % (took * 1e3), took >= 0.045, took)
+ok("they share commits (%d batches for 8 writes)" % (st1["batches"] - st0["batches"]),
+   st1["writes"] - st0["writes"] == 8 and st1["batches"] - st0["batches"] < 8, (st0, st1))
+r = req(d3, "DELETE", "/v1/allocations/%s" % answers[0].j["id"])
+ok("a release under the window answers", r.status == 200, r)
+rc = d3.stop()
+ok("SIGTERM exits 0 (batch-window daemon)", rc == 0, rc)
 
 # ---- the OpenAPI document lists the statuses seen (notes, not failures) ----
 def template_of(path):

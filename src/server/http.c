@@ -72,7 +72,6 @@ struct conn {
 	bool too_big;
 	bool answered;               /* resp holds the answer to queue */
 	bool parked;
-	bool held;                   /* parked and suspended (a batch window) */
 	bool gone;                   /* closed by MHD while parked: freed by flush */
 	ah_api_kind kind;            /* classified once, when the request is whole */
 	int64_t start_ns;
@@ -344,10 +343,8 @@ static void park(ah_server *s, conn *k)
 	s->parked_tail = k;
 	if (!s->n_parked++)
 		s->first_parked_ns = mono_ns();
-	if (s->o.batch_window_ns > 0) { /* the loop waits for the window: poll no more */
-		k->held = true;
+	if (s->o.batch_window_ns > 0) /* the loop waits for the window: poll no more */
 		MHD_suspend_connection(k->c);
-	}
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -548,10 +545,8 @@ static void flush(ah_server *s)
 	for (i = 0; i < n && ks; i++) {
 		ks[i]->answered = true;
 		ks[i]->parked = false;
-		if (ks[i]->held) {
-			ks[i]->held = false;
+		if (s->o.batch_window_ns > 0) /* suspended by park */
 			MHD_resume_connection(ks[i]->c);
-		}
 	}
 	free(resp);
 	free(ks);
