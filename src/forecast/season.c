@@ -34,8 +34,10 @@
 /* acf[0..L] of y[0..n) (detrended, missing as 0, per-lag pair counts). */
 static int acf_all(const double *y, size_t n, size_t L, double *acf)
 {
+	/* lags 0..L only: zero padding to n + L keeps them free of the
+	 * transform's wrap-around (a lag l pair wraps only when l > N - n) */
 	size_t N = 1;
-	while (N < 2 * n)
+	while (N < n + L + 1)
 		N <<= 1;
 	const ah_fft_twiddles *fwd = ah_fft_twiddles_get(N, false), *inv = ah_fft_twiddles_get(N, true);
 	/* one block: the transform (re, im), the spectra (pr, pi) */
