@@ -27,6 +27,12 @@
  * is chosen by validation error on the training part's last 20%; R forecasts
  * R_K_TEST evenly spaced test origins per series (its seasonal fits are
  * slow), and ahead is compared with it on exactly those origins.
+ * forecast_mase_h1_r_best_every_origin: R best's one-step forecasts at every
+ * test origin (bench/forecast/r_bitbrains_h1.R, committed as
+ * r_bitbrains_h1.csv; one filter pass for ets, arima and fourier, so stlm's
+ * series are left out), the median over the series whose target count equals
+ * ahead's; forecast_mase_h1_ahead_same_series is ahead's every-origin h = 1
+ * median over the same series.
  * interval_score_80_ratio = the median over series of ahead's mean 80%
  * interval score (scaled) over R best's, same (series, origin, h) pairs.
  * forecast_speedup_vs_r_ets = the median over series of t_R / t_A, t_R =
@@ -78,6 +84,9 @@ typedef struct {
 	double rb_val, rb_ae[H], rb_is;
 	size_t rb_cnt[H], rb_in80, rb_n;
 	double r_ets_s, r_stlm_s;
+	/* R best at h = 1 on every test origin (r_bitbrains_h1.csv), -1: none */
+	double r1_ae;
+	size_t r1_n;
 	double *y; /* kept for the fleet */
 } ser;
 
@@ -557,6 +566,8 @@ typedef struct {
 	/* against R's best, on R's origins, over the series R has */
 	size_t nr;
 	double r_mase, r_mase_h1, ro_mase, ro_mase_h1, r_is, ro_is, r_cov80, ro_cov80, sp_ets, sp_stlm;
+	size_t n1;         /* series with R best at h = 1 on every origin */
+	double r1_r, r1_a; /* its median MASE there, and ahead's on the same series */
 } summary;
 
 static double mean_h(const double *ae, const size_t *cnt, double scale)
@@ -569,6 +580,36 @@ static double mean_h(const double *ae, const size_t *cnt, double scale)
 			k++;
 		}
 	return k ? t / (double)k : NAN;
+}
+
+/* r_bitbrains_h1.csv (bench/forecast/r_bitbrains_h1.R): R best's one-step
+ * forecasts at every test origin where that is one filter pass (not stlm);
+ * used only where its targets are exactly ahead's h = 1 targets. */
+static void load_r_h1(const char *src, const char *dir)
+{
+	char path[1200], line[512];
+	if (dir)
+		snprintf(path, sizeof(path), "%s/r_bitbrains_h1.csv", dir);
+	else
+		snprintf(path, sizeof(path), "%s/bench/forecast/r_bitbrains_h1.csv", src);
+	FILE *fp = fopen(path, "r");
+	if (!fp) {
+		fprintf(stderr, "bench forecast: no R every-origin h=1 results at %s\n", path);
+		return;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		char name[200], model[32];
+		size_t n;
+		double ae;
+		if (sscanf(line, "%199[^,],%31[^,],%zu,%lf", name, model, &n, &ae) != 4)
+			continue;
+		ser *s = find(0, name);
+		if (s && n > 0 && s->rb_model[0] && !strcmp(model, s->rb_model) && n == s->cnt[0]) {
+			s->r1_ae = ae;
+			s->r1_n = n;
+		}
+	}
+	fclose(fp);
 }
 
 static void summarise_r(size_t set, summary *o)
@@ -605,6 +646,17 @@ static void summarise_r(size_t set, summary *o)
 	o->ro_cov80 = nn ? 100.0 * (double)in_a / (double)nn : NAN;
 	o->sp_ets = median(g, ks);
 	o->sp_stlm = median(q, ks);
+	k = 0;
+	for (size_t i = 0; i < NS[set]; i++) {
+		ser *s = &S[set][i];
+		if (!s->r1_n || isnan(mase_h(s, 1)))
+			continue;
+		a[k] = s->r1_ae / (double)s->r1_n / s->scale;
+		b[k++] = mase_h(s, 1);
+	}
+	o->n1 = k;
+	o->r1_r = median(a, k);
+	o->r1_a = median(b, k);
 }
 
 static void summarise(size_t set, summary *o)
@@ -715,6 +767,10 @@ static void r_table(FILE *fp, size_t set, const summary *o)
 		    "speed-up (median t_R / t_A): ets %.1fx, stlm %.1fx\n",
 		o->nr, R_K_TEST, o->r_mase, o->ro_mase, o->r_mase_h1, o->ro_mase_h1, o->r_cov80, o->ro_cov80, o->r_is,
 		o->ro_is, o->ro_is / o->r_is, o->sp_ets, o->sp_stlm);
+	if (o->n1)
+		fprintf(fp, "h=1 on every test origin (bench/forecast/r_bitbrains_h1.R; R best's one-step forecasts where "
+			    "that is one filter pass, so not stlm): %zu series, median MASE R best %.4f vs ahead %.4f\n",
+			o->n1, o->r1_r, o->r1_a);
 }
 
 static void cov_line(FILE *fp, const summary *o)
@@ -785,6 +841,7 @@ int main(int argc, char **argv)
 	run_nab(shared);
 	load_r(src);
 	load_r_bitbrains(src, r_dir);
+	load_r_h1(src, r_dir);
 	summary b, nb;
 	summarise(0, &b);
 	summarise_r(0, &b);
@@ -849,6 +906,9 @@ int main(int argc, char **argv)
 			fprintf(fp, "forecast_mase_r_best=%.4f\nforecast_mase_h1_r_best=%.4f\ninterval_score_80_ratio=%.3f\n"
 				    "forecast_speedup_vs_r_ets=%.1f\nforecast_speedup_vs_r_stlm=%.1f\n",
 				b.r_mase, b.r_mase_h1, b.ro_is / b.r_is, b.sp_ets, b.sp_stlm);
+		if (b.n1)
+			fprintf(fp, "forecast_mase_h1_r_best_every_origin=%.4f\nforecast_mase_h1_ahead_same_series=%.4f\n",
+				b.r1_r, b.r1_a);
 		if (!isnan(fleet_s))
 			fprintf(fp, "fleet_fit_s_10k=%.2f\n", fleet_s);
 		if (fails)
