@@ -479,6 +479,119 @@ static void records(void **state)
 
 /* A key beside the ledger (the published model state): compare-and-set on
  * its revision, so two writers merge rather than overwrite. */
+typedef struct {
+	uint64_t id[4];
+	int64_t seq[4];
+	int n;
+} vers;
+
+static int ver_note(void *ctx, uint64_t id, int64_t last_seq)
+{
+	vers *v = ctx;
+	if (v->n < 4) {
+		v->id[v->n] = id;
+		v->seq[v->n++] = last_seq;
+	}
+	return 0;
+}
+
+static void audit_row(ah_ledger *l, int64_t t_ns)
+{
+	ah_audit_row r = {.t_ns = t_ns, .who = "tk-1", .name = "ops", .role = "admin", .tenant = "t",
+			  .source = "127.0.0.1:1", .method = "POST", .path = "/v1/allocations", .status = 201,
+			  .outcome = "granted", .detail = ""};
+	assert_int_equal(ah_ledger_audit_put(l, &r), 0);
+}
+
+static int au_seen(void *ctx, const ah_audit_row *r)
+{
+	seen *s = ctx;
+	s->n++;
+	s->last_seq = r->seq;
+	return 0;
+}
+
+/* One commit writes its events as ONE key (a page, ev/LAST) and its audit
+ * rows as one (au/LAST); reads start inside a page, limits count records,
+ * each live id's newest event comes from the log, and compaction drops
+ * whole pages only. */
+static void log_pages(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true);
+	a->dims = &pol->dims;
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 1), 0); /* event 1, its own page */
+	assert_int_equal(a->ops->begin(a), 0);
+	ah_ledger_row r1 = row(pol, 1, 100), r2 = row(pol, 2, 100);
+	assert_int_equal(a->ops->put_alloc(a, &r1), 0);
+	assert_int_equal(a->ops->put_alloc(a, &r2), 0);
+	uint64_t ids[3] = {1, 2, 1};
+	for (int i = 0; i < 3; i++) { /* events 2, 3, 4 at t = 10, 11, 12 */
+		ah_ledger_event ev = {.t_ns = 10 + i, .kind = AH_EV_GRANT, .id = ids[i], .tenant = "t", .pool = "p"};
+		assert_int_equal(a->ops->event(a, &ev), 0);
+	}
+	audit_row(a, 10);
+	audit_row(a, 11);
+	assert_int_equal(a->ops->commit(a), 0);
+	assert_int_equal(a->ops->begin(a), 0);
+	ah_ledger_event ev5 = {.t_ns = 20, .kind = AH_EV_GRANT, .id = 2, .tenant = "t", .pool = "p"};
+	assert_int_equal(a->ops->event(a, &ev5), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	/* one key per commit, named by its last seq */
+	char *v = NULL;
+	size_t vl = 0;
+	assert_int_equal(ah_ledger_etcd_aux_get(a, "ev/00000000000000000004", &v, &vl, NULL), 0);
+	assert_non_null(strstr(v, "\"b\""));
+	free(v);
+	v = NULL;
+	assert_int_equal(ah_ledger_etcd_aux_get(a, "ev/00000000000000000003", &v, &vl, NULL), AH_ENOENT);
+	assert_int_equal(ah_ledger_etcd_aux_get(a, "au/00000000000000000002", &v, &vl, NULL), 0);
+	free(v);
+	v = NULL;
+	assert_int_equal(ah_ledger_etcd_aux_get(a, "ver/00000000000000000001", &v, &vl, NULL), AH_ENOENT);
+	/* a read starting inside a page */
+	seen s = {0};
+	assert_int_equal(ah_ledger_events(a, &(ah_event_query){.after_seq = 3}, ev_seen, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.last_seq, 5);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ah_ledger_events(a, &(ah_event_query){.limit = 2}, ev_seen, &s), 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.last_seq, 2);
+	memset(&s, 0, sizeof s);
+	assert_int_equal(ah_ledger_audit_list(a, &(ah_audit_query){.after_seq = 1}, au_seen, &s), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.last_seq, 2);
+	vers vs = {0};
+	assert_int_equal(ah_ledger_alloc_versions(a, ver_note, &vs), 0);
+	assert_int_equal(vs.n, 2);
+	assert_true(vs.id[0] == 1 && vs.seq[0] == 4);
+	assert_true(vs.id[1] == 2 && vs.seq[1] == 5);
+	/* before t = 12: the second page still holds an event at 12, so only
+	 * the policy's page goes */
+	size_t n = 0;
+	int64_t first = 0, last = 0;
+	assert_int_equal(ah_ledger_events_compact(a, 12, 0, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ah_ledger_events_bounds(a, &first, &last), 0);
+	assert_int_equal(first, 2);
+	assert_int_equal(last, 5);
+	/* keep_min 3: dropping the page of 3 would leave 1 */
+	assert_int_equal(ah_ledger_events_compact(a, 15, 3, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(ah_ledger_events_compact(a, 15, 0, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(ah_ledger_events_bounds(a, &first, &last), 0);
+	assert_int_equal(first, 5);
+	memset(&vs, 0, sizeof vs);
+	assert_int_equal(ah_ledger_alloc_versions(a, ver_note, &vs), 0);
+	assert_true(vs.n == 2 && vs.seq[0] == 0 && vs.seq[1] == 5); /* id 1's events compacted */
+	ah_ledger_free(a);
+	ah_policy_free(pol);
+}
+
 static void aux_compare_and_set(void **state)
 {
 	(void)state;
@@ -540,6 +653,7 @@ int main(void)
 		cmocka_unit_test(concurrent_commit_refused),
 		cmocka_unit_test(engines_never_overcommit),
 		cmocka_unit_test(records),
+		cmocka_unit_test(log_pages),
 		cmocka_unit_test(aux_compare_and_set),
 		cmocka_unit_test(unreachable_named),
 		cmocka_unit_test(node_precondition),

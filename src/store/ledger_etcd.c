@@ -60,6 +60,38 @@ static void stage_clear(etcd_ledger *m)
 	for (int i = 0; i < m->n_opt; i++)
 		free(m->opt[i]);
 	m->n_ops = m->n_pre = m->n_absent = m->n_opt = 0;
+	json_decref(m->ev_page);
+	json_decref(m->au_page);
+	m->ev_page = m->au_page = NULL;
+}
+
+int etcd_page_add(json_t **page, json_t *val)
+{
+	if (!val)
+		return AH_ENOMEM;
+	if (!*page && !(*page = json_array())) {
+		json_decref(val);
+		return AH_ENOMEM;
+	}
+	return json_array_append_new(*page, val) == 0 ? 0 : AH_ENOMEM;
+}
+
+bool etcd_has_writes(const etcd_ledger *m)
+{
+	return m->n_ops > 0 || m->ev_page || m->au_page;
+}
+
+/* A page's key is its LAST seq, so a range from KIND/(S + 1) starts at the
+ * page holding S + 1. */
+static int page_stage(etcd_ledger *m, const char *kind, int64_t last, json_t **page)
+{
+	if (!*page)
+		return 0;
+	char key[ETCD_KEY_MAX];
+	etcd_key(m, key, "%s/%020lld", kind, (long long)last);
+	json_t *v = json_pack("{so}", "b", *page);
+	*page = NULL;
+	return etcd_stage_json(m, key, v);
 }
 
 static int str_push(char ***v, int *n, int *cap, const char *s)
@@ -474,9 +506,14 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	m->h.n++;
 	if (cmp_rev <= 0 && m->h.ef <= 0)
 		m->h.ef = 1; /* a new ledger: its events start at 1 */
-	int rc = etcd_stage_json(m, hk, head_to_json(&m->h));
+	int rc = page_stage(m, "ev", m->h.ev, &m->ev_page);
+	if (rc == 0)
+		rc = page_stage(m, "au", m->h.au, &m->au_page);
+	if (rc == 0)
+		rc = etcd_stage_json(m, hk, head_to_json(&m->h));
 	if (rc < 0)
 		return rc;
+	m->prof.ops += m->n_ops;
 	json_t *cmps = json_array(), *cmp = json_object(), *succ = json_array(), *rq = json_object(), *r = NULL;
 	json_array_append_new(cmps, cmp);
 	json_object_set_new(cmp, "key", etcd_b64s(hk));
@@ -570,33 +607,6 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	return ok ? 0 : 1;
 }
 
-/* Deleting an allocation or a queued request (not put again in the same
- * transaction) drops its newest-event seq too. */
-static int stage_version_drops(etcd_ledger *m)
-{
-	int n = m->n_ops;
-	char a[ETCD_KEY_MAX], q[ETCD_KEY_MAX], v[ETCD_KEY_MAX];
-	size_t pl = strlen(m->prefix);
-	for (int i = 0; i < n; i++) {
-		const etcd_op *o = &m->ops[i];
-		const char *k = o->key + pl;
-		unsigned long long id;
-		if (o->val || o->end || (strncmp(k, "/s/a/", 5) && strncmp(k, "/s/q/", 5)) ||
-		    sscanf(k + 5, "%llu", &id) != 1)
-			continue;
-		etcd_key(m, a, "s/a/%020llu", id);
-		etcd_key(m, q, "s/q/%020llu", id);
-		const etcd_op *pa = etcd_staged(m, a), *pq = etcd_staged(m, q);
-		if ((pa && pa->val) || (pq && pq->val))
-			continue;
-		etcd_key(m, v, "ver/%020llu", id);
-		int rc = etcd_stage(m, v, NULL, 0);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
-}
-
 static int e_commit(ah_ledger *l)
 {
 	etcd_ledger *m = (etcd_ledger *)l;
@@ -611,7 +621,7 @@ static int e_commit(ah_ledger *l)
 			rc = AH_EBUSY;
 			goto out;
 		}
-	if (!m->n_ops && m->n_opt) { /* read-only, keys assumed absent: check them now */
+	if (!etcd_has_writes(m) && m->n_opt) { /* read-only, keys assumed absent: check them now */
 		for (int i = 0; i < m->n_opt && rc == 0; i++) {
 			json_t *r = NULL;
 			if ((rc = etcd_range(m, m->opt[i], NULL, 1, 0, true, &r)) == 0 &&
@@ -626,7 +636,7 @@ static int e_commit(ah_ledger *l)
 		if (rc < 0)
 			goto out;
 	}
-	if (!m->n_ops && m->begin_opt && !m->loaded_in_txn) {
+	if (!etcd_has_writes(m) && m->begin_opt && !m->loaded_in_txn) {
 		/* read-only on a head not read (and no load in it, which read
 		 * the state itself): read head now */
 		int64_t rev;
@@ -642,7 +652,7 @@ static int e_commit(ah_ledger *l)
 		}
 		goto out;
 	}
-	if (!m->n_ops)
+	if (!etcd_has_writes(m))
 		goto out; /* read-only */
 	if (m->stale) {
 		snprintf(m->errmsg, sizeof m->errmsg,
@@ -651,10 +661,7 @@ static int e_commit(ah_ledger *l)
 		rc = AH_EBUSY;
 		goto out;
 	}
-	if ((rc = stage_version_drops(m)) < 0)
-		goto out;
 	int64_t nrev = 0;
-	m->prof.ops += m->n_ops;
 	rc = txn_send(m, m->rev, &nrev);
 	m->prof.commits++;
 	if (rc == 1) {
@@ -702,12 +709,13 @@ int etcd_autocommit(etcd_ledger *m, int (*fn)(etcd_ledger *m, void *arg), void *
 		m->idem_opt = false;
 		rc = fn(m, arg);
 		m->in_txn = false;
-		if (rc == 0 && m->n_ops)
+		bool writes = etcd_has_writes(m);
+		if (rc == 0 && writes)
 			rc = txn_send(m, rev, &nrev);
 		if (rc == 1) {
 			rc = AH_EBUSY;
 			snprintf(m->errmsg, sizeof m->errmsg, "commit refused: other instances kept committing");
-		} else if (rc == 0 && m->n_ops && current) {
+		} else if (rc == 0 && writes && current) {
 			m->rev = nrev; /* nothing of the engine's state changed */
 		}
 		stage_clear(m);

@@ -48,6 +48,10 @@ typedef struct {
 	bool seen_ok;
 	etcd_op *ops;
 	int n_ops, cap_ops;
+	/* the open transaction's events and audit rows, written as ONE key
+	 * each (a page) when it commits: a key is most of what an etcd write
+	 * costs (docs/CLUSTER.md, "Throughput") */
+	json_t *ev_page, *au_page;
 	ah_ledger_precond *pre;
 	int n_pre, cap_pre;
 	/* idempotency keys the open transaction read as absent: their put
@@ -98,7 +102,11 @@ void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute
  * an op of the same key staged before (etcd refuses a txn naming a key
  * twice). */
 int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
-int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
+int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val);
+/* Appends one record to a page (ev_page or au_page); takes val. */
+int etcd_page_add(json_t **page, json_t *val);
+/* Whether the open transaction writes anything. */
+bool etcd_has_writes(const etcd_ledger *m); /* steals val */
 int etcd_stage_range_delete(etcd_ledger *m, const char *key, const char *end);
 /* Notes key as assumed absent without a read (compared at commit). */
 int etcd_opt_note(etcd_ledger *m, const char *key);

@@ -90,23 +90,37 @@ int etcd_event(ah_ledger *l, const ah_ledger_event *ev)
 	etcd_ledger *m = (etcd_ledger *)l;
 	if (!m->in_txn)
 		return AH_ESTATE;
-	char res[AH_LEDGER_VEC_TEXT] = "", key[ETCD_KEY_MAX];
+	char res[AH_LEDGER_VEC_TEXT] = "";
 	if (ev->res && l->dims && ah_vec_format(l->dims, ev->res, res, sizeof res) < 0)
 		res[0] = '\0';
 	int64_t seq = ++m->h.ev;
-	json_t *j = json_pack("{s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq, "t", (json_int_t)ev->t_ns, "k",
-			      (int)ev->kind, "id", (json_int_t)ev->id, "te", ev->tenant ? ev->tenant : "", "po",
-			      ev->pool ? ev->pool : "", "cl", ev->klass ? ev->klass : "", "r", res, "re",
-			      ev->reason ? ev->reason : "", "de", ev->detail ? ev->detail : "", "da",
-			      ev->data ? ev->data : "");
-	etcd_key(m, key, "ev/%020lld", (long long)seq);
-	int rc = etcd_stage_json(m, key, j);
-	if (rc == 0 && ev->id) {
-		char v[32];
-		snprintf(v, sizeof v, "%lld", (long long)seq);
-		etcd_key(m, key, "ver/%020llu", (unsigned long long)ev->id);
-		rc = etcd_stage(m, key, v, strlen(v));
+	/* onto the transaction's page (ev/LAST, written by the commit); a live
+	 * id's newest event is found from the log when it is loaded */
+	return etcd_page_add(&m->ev_page,
+			     json_pack("{s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,
+				       "t", (json_int_t)ev->t_ns, "k", (int)ev->kind, "id", (json_int_t)ev->id, "te",
+				       ev->tenant ? ev->tenant : "", "po", ev->pool ? ev->pool : "", "cl",
+				       ev->klass ? ev->klass : "", "r", res, "re", ev->reason ? ev->reason : "", "de",
+				       ev->detail ? ev->detail : "", "da", ev->data ? ev->data : ""));
+}
+
+/* A log key holds a page {"b": [record, ...]} (one per commit), or one
+ * record (a ledger written before pages): fn sees each record in order;
+ * a non-zero return stops. */
+static int page_each(const char *val, size_t vlen, int (*fn)(void *ctx, json_t *rec), void *ctx)
+{
+	json_t *j = json_loadb(val, vlen, 0, NULL);
+	if (!j)
+		return 0;
+	json_t *b = json_object_get(j, "b");
+	int rc = 0;
+	if (json_is_array(b)) {
+		for (size_t i = 0; i < json_array_size(b) && !rc; i++)
+			rc = fn(ctx, json_array_get(b, i));
+	} else {
+		rc = fn(ctx, j);
 	}
+	json_decref(j);
 	return rc;
 }
 
@@ -117,18 +131,13 @@ typedef struct {
 	int sent;
 } ev_walk;
 
-static int ev_visit(void *ctx, const char *key, const char *val, size_t vlen)
+static int ev_one(void *ctx, json_t *j)
 {
-	(void)key;
 	ev_walk *w = ctx;
 	const ah_event_query *q = w->q;
 	if (q->limit > 0 && w->sent >= q->limit)
 		return 1;
-	json_t *j = json_loadb(val, vlen, 0, NULL);
-	if (!j)
-		return 0;
 	int kind = (int)jint(j, "k");
-	int rc = 0;
 	ah_event_row row = {
 		.seq = jint(j, "seq"), .t_ns = jint(j, "t"), .kind = ah_event_kind_name((ah_event_kind)kind),
 		.id = (uint64_t)jint(j, "id"), .tenant = jstr(j, "te"), .pool = jstr(j, "po"), .klass = jstr(j, "cl"),
@@ -136,11 +145,16 @@ static int ev_visit(void *ctx, const char *key, const char *val, size_t vlen)
 	};
 	if (row.seq > q->after_seq && (!q->id || row.id == q->id) && (!q->kinds || (q->kinds & (1u << kind))) &&
 	    (!q->pool || !strcmp(row.pool, q->pool)) && (!q->since_ns || row.t_ns >= q->since_ns)) {
-		rc = w->fn(w->ctx, &row);
 		w->sent++;
+		return w->fn(w->ctx, &row);
 	}
-	json_decref(j);
-	return rc;
+	return 0;
+}
+
+static int ev_visit(void *ctx, const char *key, const char *val, size_t vlen)
+{
+	(void)key;
+	return page_each(val, vlen, ev_one, ctx);
 }
 
 int etcd_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, const ah_event_row *ev), void *ctx)
@@ -154,23 +168,34 @@ int etcd_events(ah_ledger *l, const ah_event_query *q, int (*fn)(void *ctx, cons
 	return rc == 1 && q->limit > 0 && w.sent >= q->limit ? 0 : rc;
 }
 
+static int seq_of(void *ctx, json_t *rec)
+{
+	*(int64_t *)ctx = jint(rec, "seq");
+	return 1;
+}
+
+/* The first event kept: the first record of the first page. */
 static int first_seq(etcd_ledger *m, int64_t *out)
 {
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	range_of(m, "ev/", from, to);
 	json_t *r = NULL;
-	int rc = etcd_range(m, from, to, 1, 0, true, &r);
+	int rc = etcd_range(m, from, to, 1, 0, false, &r);
 	if (rc < 0)
 		return rc;
 	json_t *kvs = json_object_get(r, "kvs");
-	*out = 0;
+	int64_t first = 0;
 	if (json_array_size(kvs)) {
-		char *k = NULL;
-		if ((rc = etcd_kv(json_array_get(kvs, 0), &k, NULL, NULL)) == 0)
-			*out = strtoll(k + strlen(from), NULL, 10);
+		char *k = NULL, *v = NULL;
+		size_t vl = 0;
+		if ((rc = etcd_kv(json_array_get(kvs, 0), &k, &v, &vl)) == 0)
+			page_each(v, vl, seq_of, &first);
 		free(k);
+		free(v);
 	}
 	json_decref(r);
+	if (rc == 0)
+		*out = first;
 	return rc;
 }
 
@@ -195,18 +220,34 @@ typedef struct {
 	int64_t before_ns, keep_min, total, seen, cut; /* cut: first seq kept */
 } compact_walk;
 
+typedef struct {
+	int64_t n, first, t_last;
+} page_sum;
+
+static int page_sum_one(void *ctx, json_t *rec)
+{
+	page_sum *p = ctx;
+	if (!p->n++)
+		p->first = jint(rec, "seq");
+	p->t_last = jint(rec, "t");
+	return 0;
+}
+
+/* Whole pages only: one goes when all its events are older than the cut
+ * and at least keep_min events stay after it. */
 static int compact_visit(void *ctx, const char *key, const char *val, size_t vlen)
 {
 	(void)key;
 	compact_walk *w = ctx;
-	json_t *j = json_loadb(val, vlen, 0, NULL);
-	int64_t t = jint(j, "t"), seq = jint(j, "seq");
-	json_decref(j);
-	if (t >= w->before_ns || w->total - w->seen <= w->keep_min) {
-		w->cut = seq;
+	page_sum p = {0};
+	page_each(val, vlen, page_sum_one, &p);
+	if (!p.n)
+		return 0;
+	if (p.t_last >= w->before_ns || w->total - w->seen - p.n < w->keep_min) {
+		w->cut = p.first;
 		return 1;
 	}
-	w->seen++;
+	w->seen += p.n;
 	return 0;
 }
 
@@ -222,7 +263,10 @@ static int stage_compact(etcd_ledger *m, void *arg)
 	etcd_key(m, to, "ev/%020lld", (long long)a->cut);
 	if (a->cut > m->h.ef)
 		m->h.ef = a->cut;
-	return etcd_stage_range_delete(m, from, to);
+	int rc = etcd_stage_range_delete(m, from, to);
+	char vf[ETCD_KEY_MAX], vt[ETCD_KEY_MAX];
+	range_of(m, "ver/", vf, vt); /* written before pages; unused */
+	return rc ? rc : etcd_stage_range_delete(m, vf, vt);
 }
 
 int etcd_events_compact(ah_ledger *l, int64_t before_ns, int64_t keep_min, size_t *out_n)
@@ -282,42 +326,64 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+typedef struct {
+	const id_list *L;
+	int64_t *seq;
+} ver_walk;
+
+static int ver_one(void *ctx, json_t *rec)
+{
+	ver_walk *w = ctx;
+	uint64_t id = (uint64_t)jint(rec, "id");
+	if (!id)
+		return 0;
+	const uint64_t *hit = bsearch(&id, w->L->ids, w->L->n, sizeof id, cmp_u64);
+	if (hit)
+		w->seq[hit - w->L->ids] = jint(rec, "seq"); /* the log is in seq order */
+	return 0;
+}
+
+static int ver_visit(void *ctx, const char *key, const char *val, size_t vlen)
+{
+	(void)key;
+	return page_each(val, vlen, ver_one, ctx);
+}
+
+/* Each live id's newest event, from one walk of the log (the log kept
+ * after compaction; 0 for an id whose events were all compacted). */
 int etcd_alloc_versions(ah_ledger *l, int (*fn)(void *ctx, uint64_t id, int64_t last_seq), void *ctx)
 {
 	etcd_ledger *m = (etcd_ledger *)l;
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	id_list L = {0};
-	int64_t first = 0;
+	int64_t *seq = NULL;
 	int rc;
 	range_of(m, "s/a/", from, to);
 	if ((rc = walk(m, from, to, true, id_visit, &L)) < 0)
 		goto out;
 	range_of(m, "s/q/", from, to);
-	if ((rc = walk(m, from, to, true, id_visit, &L)) < 0 || (rc = first_seq(m, &first)) < 0)
+	if ((rc = walk(m, from, to, true, id_visit, &L)) < 0)
 		goto out;
-	if (L.n)
-		qsort(L.ids, L.n, sizeof *L.ids, cmp_u64);
-	for (size_t i = 0; i < L.n && !rc; i++) {
-		if (i && L.ids[i] == L.ids[i - 1])
-			continue;
-		char key[ETCD_KEY_MAX];
-		json_t *r = NULL;
-		etcd_key(m, key, "ver/%020llu", (unsigned long long)L.ids[i]);
-		int64_t seq = 0;
-		if ((rc = etcd_range(m, key, NULL, 1, 0, false, &r)) < 0)
-			goto out;
-		json_t *kvs = json_object_get(r, "kvs");
-		if (json_array_size(kvs)) {
-			char *k = NULL, *v = NULL;
-			if (etcd_kv(json_array_get(kvs, 0), &k, &v, NULL) == 0)
-				seq = strtoll(v, NULL, 10);
-			free(k);
-			free(v);
-		}
-		json_decref(r);
-		rc = fn(ctx, L.ids[i], first && seq >= first ? seq : 0);
+	if (!L.n)
+		goto out;
+	qsort(L.ids, L.n, sizeof *L.ids, cmp_u64);
+	size_t u = 1;
+	for (size_t i = 1; i < L.n; i++)
+		if (L.ids[i] != L.ids[u - 1])
+			L.ids[u++] = L.ids[i];
+	L.n = u;
+	if (!(seq = calloc(L.n, sizeof *seq))) {
+		rc = AH_ENOMEM;
+		goto out;
 	}
+	ver_walk vw = {.L = &L, .seq = seq};
+	range_of(m, "ev/", from, to);
+	if ((rc = walk(m, from, to, false, ver_visit, &vw)) < 0)
+		goto out;
+	for (size_t i = 0; i < L.n && !rc; i++)
+		rc = fn(ctx, L.ids[i], seq[i]);
 out:
+	free(seq);
 	free(L.ids);
 	return rc;
 }
@@ -629,10 +695,8 @@ int etcd_token_generation(ah_ledger *l, uint64_t *out_gen)
 static int stage_audit(etcd_ledger *m, void *arg)
 {
 	const ah_audit_row *r = arg;
-	char key[ETCD_KEY_MAX];
 	int64_t seq = ++m->h.au;
-	etcd_key(m, key, "au/%020lld", (long long)seq);
-	return etcd_stage_json(m, key,
+	return etcd_page_add(&m->au_page, /* written as au/LAST by the commit */
 			       json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "seq", (json_int_t)seq, "t", (json_int_t)r->t_ns,
 					 "who", r->who, "name", r->name, "role", r->role, "tenant", r->tenant, "src",
 					 r->source, "m", r->method, "p", r->path, "st", r->status, "o", r->outcome, "d",
@@ -651,27 +715,27 @@ typedef struct {
 	int sent;
 } au_walk;
 
-static int au_visit(void *ctx, const char *key, const char *val, size_t vlen)
+static int au_one(void *ctx, json_t *j)
 {
-	(void)key;
 	au_walk *w = ctx;
 	if (w->q->limit > 0 && w->sent >= w->q->limit)
 		return 1;
-	json_t *j = json_loadb(val, vlen, 0, NULL);
-	if (!j)
-		return 0;
 	ah_audit_row r = {.seq = jint(j, "seq"), .t_ns = jint(j, "t"), .who = jstr(j, "who"), .name = jstr(j, "name"),
 			  .role = jstr(j, "role"), .tenant = jstr(j, "tenant"), .source = jstr(j, "src"),
 			  .method = jstr(j, "m"), .path = jstr(j, "p"), .status = (int)jint(j, "st"),
 			  .outcome = jstr(j, "o"), .detail = jstr(j, "d")};
-	int rc = 0;
 	if (r.seq > w->q->after_seq && (!w->q->since_ns || r.t_ns >= w->q->since_ns) &&
 	    (!w->q->who || !strcmp(r.who, w->q->who))) {
-		rc = w->fn(w->ctx, &r);
 		w->sent++;
+		return w->fn(w->ctx, &r);
 	}
-	json_decref(j);
-	return rc;
+	return 0;
+}
+
+static int au_visit(void *ctx, const char *key, const char *val, size_t vlen)
+{
+	(void)key;
+	return page_each(val, vlen, au_one, ctx);
 }
 
 int etcd_audit_list(ah_ledger *l, const ah_audit_query *q, int (*fn)(void *ctx, const ah_audit_row *r), void *ctx)
