@@ -22,8 +22,11 @@
 # cluster_p99_ms=N (wrk's: per request, the worst instance's; the Python
 # figures when wrk is absent) cluster_lost=N cluster_duplicated=N
 # cluster_overcommit=N
-# The instances run with $AHEAD_BENCH_SERVE_ARGS (default "--batch-window 20ms":
-# larger batches, fewer commits to conflict). $AHEAD_BENCH_KEEP=1 keeps the
+# The instances run with $AHEAD_BENCH_SERVE_ARGS (default "--batch-window 5ms":
+# with one writer nothing conflicts, and a shorter window answers sooner)
+# and, unless $AHEAD_BENCH_ONE_WRITER=0, each with --advertise (one writer,
+# the others forward: docs/CLUSTER.md "One writer"). Run 1w also prints
+# each process's CPU (etcd members, instances, wrk) as a share of one core. $AHEAD_BENCH_KEEP=1 keeps the
 # temporary directory (logs, etcd data); $AHEAD_BENCH_DEBUG=1 prints the first
 # answers that made a client resend. Before the end lines it prints where the
 # time goes (etcd calls by kind, commits refused by the compare, reloads),
@@ -51,8 +54,8 @@ priority = 1
 [tenant t]
 INI
 set +e
-python3 -u - "$BIN" "$T" "etcd://$ETCD_EP/bench" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" "$SECS" "$CLIENTS" <<'PY'
-import http.client, json, os, re, signal, socket, subprocess, sys, threading, time
+AHEAD_ETCD_PIDS="${ETCD_PIDS[*]}" python3 -u - "$BIN" "$T" "etcd://$ETCD_EP/bench" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" "$SECS" "$CLIENTS" <<'PY'
+import http.client, json, os, re, resource, signal, socket, subprocess, sys, threading, time
 
 A, T, DB, URLS, ETCDCTL, ETCD0, SECS, CLIENTS = sys.argv[1:9]
 SECS, CLIENTS, CAP = float(SECS), int(CLIENTS), 1000 * 1000
@@ -85,7 +88,9 @@ class Inst:
         args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen",
                 "127.0.0.1:%d" % self.port, "--log-level", "warn", "--shadow-db",
                 os.path.join(T, "shadow%d.db" % self.i)]
-        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "--batch-window 20ms").split()
+        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "--batch-window 5ms").split()
+        if os.environ.get("AHEAD_BENCH_ONE_WRITER", "1") != "0":  # docs/CLUSTER.md "One writer"
+            args += ["--advertise", "http://127.0.0.1:%d" % self.port]
         if first:
             args += ["--admin-token-file", os.path.join(T, "token")]
         os.makedirs(os.path.join(T, "prof"), exist_ok=True)
@@ -222,6 +227,33 @@ print("run 1: %d pairs in %.1f s by %d clients on 3 instances: %.0f pairs/s, p50
 # run 1w: the same pairs from wrk (C, one process per instance, -t1 -c64 by default,
 # bench/api/pair.lua with an Idempotency-Key per allocation): a client that
 # is not the bottleneck the Python threads are (see the reference below).
+def proc_cpu_s(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def writer_url():
+    r = subprocess.run([ETCDCTL, "--endpoints", URLS, "get", "/bench/writer", "--print-value-only"],
+                       capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def cpu_now():
+    """CPU seconds so far of each etcd member and each instance (the
+    writer marked), for where the time goes."""
+    w = writer_url()
+    out = {}
+    for p in os.environ.get("AHEAD_ETCD_PIDS", "").split():
+        out[("etcd", int(p), False)] = proc_cpu_s(int(p))
+    for x in insts:
+        out[("ahead", x.i, w.endswith(":%d" % x.port))] = proc_cpu_s(x.proc.pid)
+    return out
+
+
 def wrk_run(tag, secs):
     lua = os.path.join(os.environ.get("AHEAD_SRC", "."), "bench/api/pair.lua")
     procs = []
@@ -230,7 +262,16 @@ def wrk_run(tag, secs):
                    AHEAD_BODY=json.dumps(dict(BODY, lease="1h")))
         procs.append(subprocess.Popen(["wrk", "-t1", "-c%d" % WRK_CONNS, "-d%ds" % secs, "--latency", "-s", lua,
                                        "http://127.0.0.1:%d" % x.port], env=env, stdout=subprocess.PIPE, text=True))
+    cpu0, t0, ru0 = cpu_now(), time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     outs = [p.communicate(timeout=secs + 60)[0] for p in procs]
+    cpu1, t1, ru1 = cpu_now(), time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = t1 - t0
+    share = lambda a, b: 100.0 * (b - a) / wall
+    parts = ["etcd m%d %.0f%%" % (i, share(cpu0[k], cpu1[k])) for i, k in enumerate(cpu0) if k[0] == "etcd"]
+    parts += ["ahead %d%s %.0f%%" % (k[1], " (writer)" if k[2] else "", share(cpu0[k], cpu1[k]))
+              for k in cpu0 if k[0] == "ahead"]
+    parts.append("wrk %.0f%%" % share(ru0.ru_utime + ru0.ru_stime, ru1.ru_utime + ru1.ru_stime))
+    print("cpu during run 1%s (percent of one core; the machine has %d): %s" % (tag, os.cpu_count(), ", ".join(parts)))
     rel = err = 0
     lats = []
     for o in outs:
@@ -243,6 +284,8 @@ def wrk_run(tag, secs):
             if m:
                 v = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
                 lats.append((q, v))
+    print("run 1%s: per instance, p50 %s ms, p99 %s ms" % (
+        tag, "/".join("%.1f" % v for q, v in lats if q == "50"), "/".join("%.1f" % v for q, v in lats if q == "99")))
     p50w = max([v for q, v in lats if q == "50"] or [0])
     p99w = max([v for q, v in lats if q == "99"] or [0])
     return rel / secs, p50w, p99w, err

@@ -29,17 +29,17 @@ class Checks:
 
 class Serve:
     """One `ahead serve` of a test: args after `serve` (its --listen is
-    127.0.0.1:0), logs as T/serveI.err, its pid appended to T/pids (the
+    127.0.0.1:PORT, 0 unless given), logs as T/serveI.err, its pid appended to T/pids (the
     script's trap kills what is left). pre: a command to run it under."""
 
-    def __init__(self, bin_, t, i, args, pre=(), env=None):
+    def __init__(self, bin_, t, i, args, pre=(), env=None, port=0):
         self.bin, self.t, self.i, self.args, self.pre, self.env = bin_, t, i, list(args), list(pre), env
-        self.proc, self.port = None, None
+        self.proc, self.port, self.listen_port = None, None, port
 
     def start(self, token_file=None):
         err = os.path.join(self.t, "serve%d.err" % self.i)
         off = os.path.getsize(err) if os.path.exists(err) else 0
-        args = self.pre + [self.bin, "serve"] + self.args + ["--listen", "127.0.0.1:0"]
+        args = self.pre + [self.bin, "serve"] + self.args + ["--listen", "127.0.0.1:%d" % self.listen_port]
         if token_file:
             args += ["--admin-token-file", token_file]
         self.proc = subprocess.Popen(args, env=dict(os.environ, **(self.env or {})),

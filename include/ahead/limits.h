@@ -186,4 +186,14 @@
 #define AH_CLOCK_SKEW_MAX_NS (INT64_C(3600) * 1000000000)
 #define AH_CLUSTER_SKEW_DEFAULT_NS (INT64_C(2) * 1000000000)
 
+/* One writer (docs/CLUSTER.md): the bytes of an advertised URL
+ * (`serve --advertise`), of one forwarded header line and of the writer's
+ * answer, the connections kept to the writer, and how long one forwarded
+ * request may take. */
+#define AH_ADVERTISE_URL_MAX 127
+#define AH_FORWARD_HEADER_MAX 8192
+#define AH_FORWARD_ANSWER_MAX (1024 * 1024)
+#define AH_FORWARD_CONNS_MAX 256
+#define AH_FORWARD_TIMEOUT_MS 10000
+
 #endif

@@ -40,6 +40,10 @@ typedef struct {
 	int64_t compact_ns;          /* usage history retention (default 1 h; 0 off) */
 	ah_log_level log_level;
 	const char *policy_path;     /* re-read on SIGHUP; NULL: SIGHUP only logs */
+	/* One writer (docs/CLUSTER.md): on an etcd ledger, the URL other
+	 * instances reach this one at; instances that advertise elect one
+	 * writer and forward their allocation writes to it. NULL: none. */
+	const char *advertise_url;
 	/* once listening (sd_notify READY=1 in the daemon) */
 	void (*on_ready)(void *ctx, int port);
 	void *ctx;

@@ -219,6 +219,18 @@ typedef struct {
 int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out);
 void ah_service_shaper_end(ah_service *s);
 
+/* ---- one writer (docs/CLUSTER.md "One writer") ---- */
+/* The instances of an etcd ledger that advertise a URL elect one of them
+ * (PREFIX/writer, named by its URL) to take every allocation write; the
+ * others forward theirs to it. Only an optimisation: every commit still
+ * compares the head, whoever makes it. Campaigns with self_url when the
+ * key is free and says who holds it; a SQLite ledger: always mine. */
+typedef struct {
+	bool mine;
+	char holder[128];       /* the writer's URL ("" when nobody holds it) */
+} ah_service_writer;
+int ah_service_writer_step(ah_service *s, const char *self_url, ah_service_writer *out);
+
 /* The policy's max_clock_skew as this ledger applies it (auto: 0 with one
  * owner, AH_CLUSTER_SKEW_DEFAULT_NS on etcd). */
 int64_t ah_service_clock_skew_ns(const ah_service *s);
@@ -255,6 +267,10 @@ typedef struct {
  * ledger without a watch. mono_ns: CLOCK_MONOTONIC now. */
 #define AH_SERVICE_WATCH_STALL_NS INT64_C(2000000000)
 int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out);
+/* The next ah_service_follow loads the view from the ledger whatever the
+ * watch reported, at once (a forwarding instance's read after a write the
+ * writer made: docs/CLUSTER.md "One writer"). */
+void ah_service_follow_force(ah_service *s);
 
 int ah_service_scale_step(ah_service *s, int64_t now_ns, const ah_scale_exec *exec, bool dry_run,
 			  ah_scale_observer_fn fn, void *ctx, ah_scale_step_out *out);

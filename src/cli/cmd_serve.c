@@ -7,6 +7,7 @@
 
 #include "ahead/daemon.h"
 #include "ahead/error.h"
+#include "ahead/limits.h"
 #include "ahead/names.h"
 #include "ahead/service.h"
 #include "cli/cli.h"
@@ -36,6 +37,10 @@ static void usage(FILE *f)
 		"                           cores and memory for cpu and memory; other dimensions none)\n"
 		"      --shadow-db PATH     usage history (default: beside the ledger)\n"
 		"  -l, --listen ADDR        HOST:PORT, [V6]:PORT or :PORT (default 127.0.0.1:7070)\n"
+		"      --advertise URL      on an etcd ledger: the URL other instances reach this one at\n"
+		"                           (http://HOST:PORT); instances that advertise elect one writer\n"
+		"                           and forward their allocation writes to it, so no commit is\n"
+		"                           refused by another's (docs/CLUSTER.md, \"One writer\")\n"
 		"      --tls-cert FILE      PEM certificate (with --tls-key): serve HTTPS\n"
 		"      --tls-key FILE       PEM private key\n"
 		"      --insecure           allow plain HTTP on a non-loopback address\n"
@@ -57,6 +62,27 @@ static void usage(FILE *f)
 		"      --sweep D            sweep idempotency keys and old events every D (default 60s)\n"
 		"      --events-keep D      keep events at least D for watches to resume from (default 1h)\n"
 		"      --events-keep-min N  and at least the newest N (default 10000)\n");
+}
+
+/* --advertise: http(s)://HOST:PORT, printable, no query or spaces (it is
+ * the key's value other instances put in front of a path). */
+static int check_advertise(const char *u)
+{
+	const char *why = NULL;
+	size_t n = strlen(u);
+	if (n > AH_ADVERTISE_URL_MAX)
+		why = "longer than 127 bytes (AH_ADVERTISE_URL_MAX)";
+	else if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+		why = "not an http:// or https:// URL";
+	for (size_t i = 0; !why && i < n; i++)
+		if ((unsigned char)u[i] <= ' ' || u[i] == '?' || u[i] == '#' || (unsigned char)u[i] >= 127)
+			why = "it holds a space, a control character, '?' or '#'";
+	if (!why && !strchr(u + 8, ':'))
+		why = "no :PORT";
+	if (!why)
+		return AH_CLI_GO;
+	ah_cli_err("serve", "--advertise %s: %s (give http://HOST:PORT, as the other instances reach this one)", u, why);
+	return AH_EXIT_USAGE;
 }
 
 static const ah_cli_choice LEVELS[] = {
@@ -136,6 +162,8 @@ int ah_cmd_serve(int argc, char **argv)
 		       .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
 		AH_OPT("shadow-db", 0, AH_OPT_STRING, &o.shadow_path, .hint = "PATH"),
 		AH_OPT("listen", 'l', AH_OPT_STRING, &listen, .hint = "ADDR", .flags = AH_OPT_NONEMPTY),
+		AH_OPT("advertise", 0, AH_OPT_STRING, &o.server.advertise_url, .hint = "URL",
+		       .flags = AH_OPT_NONEMPTY | AH_OPT_ONCE),
 		AH_OPT("tls-cert", 0, AH_OPT_STRING, &o.server.tls_cert_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("tls-key", 0, AH_OPT_STRING, &o.server.tls_key_path, .hint = "FILE", .flags = AH_OPT_NONEMPTY),
 		AH_OPT("insecure", 0, AH_OPT_FLAG, &insecure),
@@ -172,6 +200,8 @@ int ah_cmd_serve(int argc, char **argv)
 	if ((ex = join_opts(&o, join, &db, node_name, sizeof node_name)) != AH_CLI_GO)
 		return ex;
 	o.db_path = ah_cli_db_path(db);
+	if (o.server.advertise_url && (ex = check_advertise(o.server.advertise_url)) != AH_CLI_GO)
+		return ex;
 	if (listen)
 		o.server.listen = listen;
 	o.server.insecure = insecure;

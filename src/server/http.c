@@ -37,6 +37,7 @@
 #include "ahead/scale_loop.h"
 #include "ahead/limits.h"
 #include "ahead/server.h"
+#include "server/forward.h"
 #include "server/prom_source.h"
 
 typedef struct conn conn;
@@ -62,6 +63,13 @@ struct ah_server {
 	bool shaper_mine;         /* the shaper election as last seen (logged when it changes) */
 	long long shaper_token;
 	ah_prom_sources *sources;    /* the policy's [source] polls */
+	/* one writer (docs/CLUSTER.md): with --advertise on an etcd ledger */
+	fwd *fwd;
+	char writer_url[AH_ADVERTISE_URL_MAX + 1]; /* the elected writer ("" none, or this one) */
+	bool writer_mine;
+	int64_t next_writer_ns, writer_skip_until_ns;
+	int n_forwarding;            /* connections waiting for the writer's answer */
+	bool read_fence;             /* a write was relayed: the next read loads the view first */
 };
 
 struct conn {
@@ -72,6 +80,8 @@ struct conn {
 	bool too_big;
 	bool answered;               /* resp holds the answer to queue */
 	bool parked;
+	bool forwarding;             /* sent to the writer, suspended until its answer */
+	bool fwd_susp;               /* suspended by forwarding, then parked here: flush resumes it */
 	bool gone;                   /* closed by MHD while parked: freed by flush */
 	ah_api_kind kind;            /* classified once, when the request is whole */
 	int64_t start_ns;
@@ -343,8 +353,161 @@ static void park(ah_server *s, conn *k)
 	s->parked_tail = k;
 	if (!s->n_parked++)
 		s->first_parked_ns = mono_ns();
-	if (s->o.batch_window_ns > 0) /* the loop waits for the window: poll no more */
+	if (s->o.batch_window_ns > 0 && !k->fwd_susp) /* the loop waits for the window: poll no more */
 		MHD_suspend_connection(k->c);
+}
+
+/* ---- one writer: forwarding (src/server/forward.h) ---- */
+
+static void conn_free(conn *k);
+static void sync_view(ah_server *s);
+
+/* A forwarding instance follows the other instances lazily: its writes are
+ * the writer's, so its view is brought up to date before a read (and once
+ * a second), not on every commit the watch reports. Reloading on every
+ * commit blocked its loop (and loaded etcd's leader) for nothing: bench/run
+ * cluster's forwarded requests took twice the writer's own. With an event
+ * stream open on it, it follows every commit as before. */
+static bool lazy_follow(const ah_server *s)
+{
+	return s->fwd && !s->writer_mine && s->writer_url[0] && !s->watchers;
+}
+
+/* Before a read on a lazy follower: what the watch reported, or (after a
+ * write it relayed, which the watch may not have reported yet) a load
+ * from the ledger, so a client reads its own writes here. */
+static void read_sync(ah_server *s)
+{
+	if (!lazy_follow(s))
+		return;
+	if (s->read_fence) {
+		ah_service_follow_force(s->svc);
+		s->read_fence = false;
+	}
+	sync_view(s);
+}
+
+/* Allocation writes go to the elected writer when there is one and it is
+ * not this instance; never a request another instance forwarded (a stale
+ * idea of who writes must not bounce it around). */
+static bool forwardable(ah_server *s, conn *k)
+{
+	if (!s->fwd || s->writer_mine || !s->writer_url[0] || s->stopping || mono_ns() < s->writer_skip_until_ns)
+		return false;
+	if (k->kind != AH_API_WRITE || strncmp(k->rq.path, "/v1/allocations", 15) != 0)
+		return false;
+	return !MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "X-Ahead-Forwarded");
+}
+
+static char *dup_or_null(const char *v)
+{
+	return v ? strdup(v) : NULL;
+}
+
+static int forward(ah_server *s, conn *k)
+{
+	const ah_api_request *rq = &k->rq;
+	fwd_item *it = calloc(1, sizeof *it);
+	if (!it)
+		return AH_ENOMEM;
+	const char *keys[AH_API_MAX_ARGS], *vals[AH_API_MAX_ARGS];
+	for (int i = 0; i < rq->n_args; i++) {
+		keys[i] = rq->args[i].key;
+		vals[i] = rq->args[i].value;
+	}
+	int rc = fwd_url(s->writer_url, rq->path, keys, vals, rq->n_args, &it->url);
+	snprintf(it->method, sizeof it->method, "%s", k->method);
+	it->ctx = k;
+	it->auth = dup_or_null(rq->authorization);
+	it->idem = dup_or_null(rq->idempotency_key);
+	it->ctype = dup_or_null(rq->content_type);
+	it->source = strdup(k->source);
+	if (rq->body_len && (it->body = malloc(rq->body_len)))
+		memcpy(it->body, rq->body, rq->body_len);
+	it->body_len = rq->body_len;
+	if (rc == 0 && ((rq->authorization && !it->auth) || (rq->idempotency_key && !it->idem) ||
+			(rq->content_type && !it->ctype) || !it->source || (rq->body_len && !it->body)))
+		rc = AH_ENOMEM;
+	if (rc == 0)
+		rc = fwd_submit(s->fwd, it);
+	if (rc < 0) {
+		fwd_item_free(it);
+		return rc;
+	}
+	k->forwarding = true;
+	s->n_forwarding++;
+	MHD_suspend_connection(k->c);
+	return 0;
+}
+
+static void answer_error(conn *k, int status, const char *code, const char *msg)
+{
+	char body[512];
+	int n = snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", \"field\": null}}", code,
+			 msg);
+	k->resp.status = status;
+	k->resp.body = strdup(body);
+	k->resp.body_len = k->resp.body ? (size_t)n : 0;
+	k->resp.retry_after_s = 1;
+}
+
+/* The writer's answers: relayed, or (when the writer was not reached, or
+ * a key makes a second decision the same one) decided here. */
+static void forwarded(ah_server *s)
+{
+	for (fwd_item *it = fwd_take(s->fwd), *next; it; it = next) {
+		next = it->next;
+		conn *k = it->ctx;
+		s->n_forwarding--;
+		k->forwarding = false;
+		if (k->gone) {
+			conn_free(k);
+		} else if (it->status > 0 && !(it->status == 503 && k->rq.idempotency_key)) {
+			k->resp.status = it->status;
+			k->resp.body = it->rbody;
+			k->resp.body_len = it->rbody_len;
+			it->rbody = NULL;
+			k->resp.retry_after_s = it->retry_after_s;
+			snprintf(k->resp.who, sizeof k->resp.who, "(writer)");
+			s->read_fence = true;
+			k->answered = true;
+			MHD_resume_connection(k->c);
+		} else if (!it->sent || k->rq.idempotency_key) {
+			if (!it->sent) { /* down: decide here for a second, then try it again */
+				s->writer_skip_until_ns = mono_ns() + INT64_C(1000000000);
+				ah_log(AH_LOG_WARN, "msg=writer_unreachable writer=\"%s\" err=\"%s\" detail=\"deciding here\"",
+				       s->writer_url, it->err);
+			}
+			k->fwd_susp = true;
+			park(s, k);
+		} else {
+			ah_log(AH_LOG_WARN, "msg=writer_lost writer=\"%s\" err=\"%s\"", s->writer_url, it->err);
+			answer_error(k, 503, "writer_unreachable",
+				     "the cluster's writer did not answer; whether it acted is unknown: retry (with an "
+				     "Idempotency-Key a retry is safe)");
+			k->answered = true;
+			MHD_resume_connection(k->c);
+		}
+		fwd_item_free(it);
+	}
+}
+
+/* Who writes, once a second: this instance campaigns with its URL. */
+static void writer_step(ah_server *s)
+{
+	ah_service_writer w;
+	if (ah_service_writer_step(s->svc, s->o.advertise_url, &w) < 0) {
+		if (s->writer_url[0] || s->writer_mine)
+			ah_log(AH_LOG_WARN, "msg=writer_election_failed err=\"%s\" detail=\"deciding here\"",
+			       ah_service_errmsg(s->svc));
+		s->writer_url[0] = '\0';
+		s->writer_mine = false;
+		return;
+	}
+	if (w.mine != s->writer_mine || strcmp(w.holder, s->writer_url))
+		ah_log(AH_LOG_INFO, "msg=writer holder=\"%s\" mine=%s", w.holder, w.mine ? "yes" : "no");
+	s->writer_mine = w.mine;
+	snprintf(s->writer_url, sizeof s->writer_url, "%s", w.holder);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -370,8 +533,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		return MHD_YES;
 	}
-	if (k->watching || k->parked)
-		return MHD_YES; /* the answer comes with the batch's commit */
+	if (k->watching || k->parked || k->forwarding)
+		return MHD_YES; /* the answer comes with the batch's commit (or the writer's) */
 	if (k->answered && !k->parked && k->resp.status)
 		return queue_answer(k);
 	if (k->answered)
@@ -404,6 +567,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	build_request(k, url);
 	ah_api_kind kind = k->kind = ah_api_classify(&k->rq);
 	if (kind == AH_API_READ) {
+		read_sync(s);
 		ah_api_handle(s->api, &k->rq, wall_ns(), &k->resp);
 		k->answered = true;
 		if (k->resp.watch)
@@ -414,11 +578,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		k->answered = true;
 		return answer_now(c, 503, "shutting_down", "the server is shutting down; retry against its successor");
 	}
+	if (forwardable(s, k) && forward(s, k) == 0)
+		return MHD_YES; /* the answer comes from the writer */
 	park(s, k);
 	return MHD_YES;
 }
-
-static void conn_free(conn *k);
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
@@ -432,7 +596,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 		watcher_unlink(k);
 	(void)s;
 	*con_cls = NULL;
-	if (k->parked) { /* still in the parked list: flush drops it */
+	if (k->parked || k->forwarding) { /* still in the parked list (flush drops it) or forwarded */
 		k->gone = true;
 		k->c = NULL;
 		return;
@@ -545,8 +709,9 @@ static void flush(ah_server *s)
 	for (i = 0; i < n && ks; i++) {
 		ks[i]->answered = true;
 		ks[i]->parked = false;
-		if (s->o.batch_window_ns > 0) /* suspended by park */
+		if (s->o.batch_window_ns > 0 || ks[i]->fwd_susp) /* suspended by park, or by forward */
 			MHD_resume_connection(ks[i]->c);
+		ks[i]->fwd_susp = false;
 	}
 	free(resp);
 	free(ks);
@@ -670,6 +835,10 @@ static void timers(ah_server *s)
 		s->next_sweep_ns = m + s->o.sweep_ns;
 		if (ah_api_sweep(s->api, wall_ns()) < 0)
 			ah_log(AH_LOG_WARN, "msg=sweep_failed err=\"%s\"", ah_service_errmsg(s->svc));
+	}
+	if (s->fwd && m >= s->next_writer_ns) {
+		s->next_writer_ns = m + INT64_C(1000000000);
+		writer_step(s);
 	}
 	if (s->o.scale_ns > 0 && m >= s->next_scale_ns) {
 		s->next_scale_ns = m + s->o.scale_ns;
@@ -906,6 +1075,12 @@ int ah_server_new(ah_api *api, ah_service *svc, const ah_server_opts *o, ah_serv
 	s->next_compact_ns = m + INT64_C(60) * 1000000000;
 	s->next_keepalive_ns = m;
 	s->next_sample_ns = m;
+	s->next_writer_ns = m;
+	if (s->o.advertise_url && ah_service_watch_wanted(s->svc) &&
+	    (rc = fwd_new(AH_FORWARD_TIMEOUT_MS, &s->fwd)) < 0) {
+		snprintf(err, errlen, "--advertise: the forwarding thread could not start (%s)", ah_strerror(rc));
+		goto fail;
+	}
 	(void)sl;
 	*out = s;
 	return 0;
@@ -957,23 +1132,27 @@ int ah_server_run(ah_server *s)
 	if (s->watch_fd < 0 && ah_service_watch_wanted(s->svc))
 		ah_log(AH_LOG_WARN, "msg=watch_failed err=\"%s\" detail=\"the view follows other instances at ticks and writes only\"",
 		       ah_service_errmsg(s->svc));
-	struct pollfd pf[3] = {{.fd = di->epoll_fd, .events = POLLIN},
+	struct pollfd pf[4] = {{.fd = di->epoll_fd, .events = POLLIN},
 			       {.fd = s->sigfd, .events = POLLIN},
-			       {.fd = s->watch_fd, .events = POLLIN}};
-	int npf = s->watch_fd >= 0 ? 3 : 2;
+			       {.fd = s->watch_fd, .events = POLLIN},
+			       {.fd = fwd_fd(s->fwd), .events = POLLIN}}; /* a negative fd is not polled */
+	int npf = 4;
 	if (s->o.on_ready)
 		s->o.on_ready(s->o.ctx, s->port);
 	ah_log(AH_LOG_INFO, "msg=listening addr=%s port=%d", s->o.listen, s->port);
-	while (!s->stopping || s->n_parked) {
+	while (!s->stopping || s->n_parked || s->n_forwarding) {
 		int t = poll_timeout_ms(s);
-		pf[2].fd = s->n_parked ? -1 : s->watch_fd; /* not while a batch waits (sync_view) */
+		/* not while a batch waits (sync_view), nor on a lazy follower */
+		pf[2].fd = s->n_parked || lazy_follow(s) ? -1 : s->watch_fd;
 		int pr = poll(pf, (nfds_t)npf, t);
 		if (pr < 0 && errno != EINTR)
 			return AH_EIO;
 		if (pf[1].revents & POLLIN)
 			on_signal(s);
-		if (npf == 3 && ((pf[2].revents & POLLIN) || s->sync_due))
+		if (s->watch_fd >= 0 && ((pf[2].revents & POLLIN) || (s->sync_due && !lazy_follow(s))))
 			sync_view(s);
+		if (s->fwd && (pf[3].revents & POLLIN))
+			forwarded(s);
 		MHD_run(s->d);
 		bool due = s->n_parked && (s->n_parked >= s->o.batch_max || s->stopping ||
 					   mono_ns() - s->first_parked_ns >= s->o.batch_window_ns);
@@ -996,10 +1175,24 @@ int ah_server_run(ah_server *s)
 	return 0;
 }
 
+static void fwd_drop(fwd_item *it, void *ctx)
+{
+	(void)ctx;
+	conn *k = it->ctx;
+	k->forwarding = false;
+	if (k->gone)
+		conn_free(k);
+	else
+		MHD_resume_connection(k->c);
+	fwd_item_free(it);
+}
+
 void ah_server_free(ah_server *s)
 {
 	if (!s)
 		return;
+	/* forwarded connections: resumed (MHD closes them) or freed */
+	fwd_free(s->fwd, fwd_drop, s);
 	if (s->d) {
 		s->stopping = true;
 		wake_watchers(s);

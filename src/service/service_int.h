@@ -49,6 +49,7 @@ struct ah_service {
 	int pred_err;             /* a storage fault during the last prediction */
 	ah_scale_loop *loop;
 	bool need_reload;         /* a transaction failed: reload before the next call */
+	bool follow_force;        /* the next follow reloads whatever the watch said */
 	bool in_batch;            /* inside ah_service_batch_begin/end */
 	int64_t last_sweep_ns;    /* the request path's last shadow sweep; INT64_MIN: none */
 	ah_service_recset records;
@@ -58,6 +59,7 @@ struct ah_service {
 	int n_obs;
 	char errbuf[256];
 	struct ah_election *elect; /* etcd: the shaper election (service_ledger.c), made at the first step */
+	struct ah_election *writer_elect; /* etcd: the writer election (service_ledger.c), with --advertise */
 	struct ah_etcd_watch *watch; /* etcd: the head watch (service_watch.c), made by ah_service_watch_fd */
 	bool watch_tried;
 	/* pools on nodes (service_node.c): the node list last given to which

@@ -108,6 +108,41 @@ int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out)
 	return 0;
 }
 
+#define WRITER_KEY "writer"
+#define WRITER_TTL_S 4
+
+int ah_service_writer_step(ah_service *s, const char *self_url, ah_service_writer *out)
+{
+	if (!s || !self_url || !*self_url || !out)
+		return AH_EINVAL;
+	if (!ah_ledger_is_etcd(s->led)) {
+		memset(out, 0, sizeof *out);
+		out->mine = true;
+		return 0;
+	}
+	int rc;
+	if (!s->writer_elect) {
+		char endpoints[1024], prefix[256], err[512];
+		long t;
+		if ((rc = etcd_url(s->db_path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, sizeof err)) < 0 ||
+		    (rc = etcd_timeout(&t, err, sizeof err)) < 0 ||
+		    (rc = ah_election_new(endpoints, prefix, WRITER_KEY, self_url, WRITER_TTL_S, t, &s->writer_elect,
+					  err, sizeof err)) < 0) {
+			snprintf(s->errbuf, sizeof s->errbuf, "writer election: %.200s", err);
+			return rc;
+		}
+	}
+	ah_election_state st;
+	if ((rc = ah_election_step(s->writer_elect, &st)) < 0) {
+		snprintf(s->errbuf, sizeof s->errbuf, "writer election: %.200s", ah_election_errmsg(s->writer_elect));
+		return rc;
+	}
+	memset(out, 0, sizeof *out);
+	out->mine = st.mine;
+	snprintf(out->holder, sizeof out->holder, "%s", st.holder);
+	return 0;
+}
+
 void ah_service_shaper_end(ah_service *s)
 {
 	if (s && ah_ledger_is_etcd(s->led))

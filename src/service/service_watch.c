@@ -63,6 +63,12 @@ static void publish(ah_service *s, const ah_service_follow_out *o, int64_t mono_
 	}
 }
 
+void ah_service_follow_force(ah_service *s)
+{
+	if (s)
+		s->follow_force = true;
+}
+
 int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out)
 {
 	if (!s)
@@ -78,13 +84,14 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	ah_etcd_watch_state st;
 	ah_etcd_watch_take(s->watch, &st);
 	long long view = ah_ledger_etcd_revision(s->led);
-	bool behind = st.relist || st.rev > view;
-	if (behind && mono_ns - s->watch_reload_ns < RELOAD_GAP_NS) {
+	bool behind = st.relist || st.rev > view || s->follow_force;
+	if (behind && !s->follow_force && mono_ns - s->watch_reload_ns < RELOAD_GAP_NS) {
 		o.pending = true;
 		ah_etcd_watch_keep(s->watch, &st); /* not taken yet: the next call sees it */
 	} else if (behind) {
 		s->watch_reload_ns = mono_ns;
 		s->need_reload = true;
+		s->follow_force = false;
 		rc = ah_service_prepare(s, now_ns);
 		o.reloaded = rc == 0;
 		o.relisted = st.relist && rc == 0;
