@@ -26,7 +26,8 @@
 # with one writer nothing conflicts, and a shorter window answers sooner)
 # and, unless $AHEAD_BENCH_ONE_WRITER=0, each with --advertise (one writer,
 # the others forward: docs/CLUSTER.md "One writer"). Run 1w also prints
-# each process's CPU (etcd members, instances, wrk) as a share of one core. $AHEAD_BENCH_KEEP=1 keeps the
+# each process's CPU (etcd members, instances, wrk) as a share of one core
+# and its own etcd profile (txns, their time, answers per commit). $AHEAD_BENCH_KEEP=1 keeps the
 # temporary directory (logs, etcd data); $AHEAD_BENCH_DEBUG=1 prints the first
 # answers that made a client resend. Before the end lines it prints where the
 # time goes (etcd calls by kind, commits refused by the compare, reloads),
@@ -262,9 +263,13 @@ def wrk_run(tag, secs):
                    AHEAD_BODY=json.dumps(dict(BODY, lease="1h")))
         procs.append(subprocess.Popen(["wrk", "-t1", "-c%d" % WRK_CONNS, "-d%ds" % secs, "--latency", "-s", lua,
                                        "http://127.0.0.1:%d" % x.port], env=env, stdout=subprocess.PIPE, text=True))
+    q0 = prof()
     cpu0, t0, ru0 = cpu_now(), time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     outs = [p.communicate(timeout=secs + 60)[0] for p in procs]
     cpu1, t1, ru1 = cpu_now(), time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    time.sleep(1.2)  # the instances rewrite their counters each second
+    q1 = prof()
+    Q = {k: q1.get(k, 0) - q0.get(k, 0) for k in q1}
     wall = t1 - t0
     share = lambda a, b: 100.0 * (b - a) / wall
     parts = ["etcd m%d %.0f%%" % (i, share(cpu0[k], cpu1[k])) for i, k in enumerate(cpu0) if k[0] == "etcd"]
@@ -286,6 +291,11 @@ def wrk_run(tag, secs):
                 lats.append((q, v))
     print("run 1%s: per instance, p50 %s ms, p99 %s ms" % (
         tag, "/".join("%.1f" % v for q, v in lats if q == "50"), "/".join("%.1f" % v for q, v in lats if q == "99")))
+    qc = max(Q.get("commits", 0), 1)
+    print("time (run 1%s): %d txns (%.1f ms each, %d refused), %d commits, %.0f answers per commit; %d ranges "
+          "(%.1f ms each), %d reloads" % (tag, Q.get("txn", 0), Q.get("txn_ms", 0) / max(Q.get("txn", 0), 1),
+                                          Q.get("refused", 0), Q.get("commits", 0), 2 * rel / qc, Q.get("range", 0),
+                                          Q.get("range_ms", 0) / max(Q.get("range", 0), 1), Q.get("loads", 0)))
     p50w = max([v for q, v in lats if q == "50"] or [0])
     p99w = max([v for q, v in lats if q == "99"] or [0])
     return rel / secs, p50w, p99w, err
