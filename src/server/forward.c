@@ -61,6 +61,23 @@ static void push(fwd_item **head, fwd_item **tail, fwd_item *it)
 	*tail = it;
 }
 
+/* n bytes of p onto the growable, NUL-terminated *b. */
+static int buf_add(char **b, size_t *len, size_t *cap, const char *p, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t c = (*len + n + 1) * 2;
+		char *t = realloc(*b, c);
+		if (!t)
+			return AH_ENOMEM;
+		*b = t;
+		*cap = c;
+	}
+	memcpy(*b + *len, p, n);
+	*len += n;
+	(*b)[*len] = '\0';
+	return 0;
+}
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
 	xfer *x = ud;
@@ -68,18 +85,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 	size_t len = sz * n;
 	if (it->rbody_len + len > AH_FORWARD_ANSWER_MAX)
 		return 0; /* a writer's answer is small: this is not one */
-	if (it->rbody_len + len + 1 > x->cap) {
-		size_t cap = (it->rbody_len + len + 1) * 2;
-		char *b = realloc(it->rbody, cap);
-		if (!b)
-			return 0;
-		it->rbody = b;
-		x->cap = cap;
-	}
-	memcpy(it->rbody + it->rbody_len, p, len);
-	it->rbody_len += len;
-	it->rbody[it->rbody_len] = '\0';
-	return len;
+	return buf_add(&it->rbody, &it->rbody_len, &x->cap, p, len) == 0 ? len : 0;
 }
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
@@ -231,18 +237,7 @@ static void *run(void *arg)
 
 static int cat(char **b, size_t *len, size_t *cap, const char *s)
 {
-	size_t n = strlen(s);
-	if (*len + n + 1 > *cap) {
-		size_t c = (*len + n + 1) * 2;
-		char *t = realloc(*b, c);
-		if (!t)
-			return AH_ENOMEM;
-		*b = t;
-		*cap = c;
-	}
-	memcpy(*b + *len, s, n + 1);
-	*len += n;
-	return 0;
+	return buf_add(b, len, cap, s, strlen(s));
 }
 
 int fwd_url(const char *base, const char *path, const char *const *keys, const char *const *vals, int n, char **out)

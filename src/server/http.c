@@ -189,10 +189,16 @@ static enum MHD_Result queue_answer(conn *k)
 	return rc;
 }
 
+/* The API's error shape, for answers the transport gives itself. */
+static int error_body(char *buf, size_t n, const char *code, const char *msg)
+{
+	return snprintf(buf, n, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", \"field\": null}}", code, msg);
+}
+
 static enum MHD_Result answer_now(struct MHD_Connection *c, int status, const char *code, const char *msg)
 {
 	char body[512];
-	snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", \"field\": null}}", code, msg);
+	error_body(body, sizeof body, code, msg);
 	struct MHD_Response *m = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
 	if (!m)
 		return MHD_NO;
@@ -443,8 +449,7 @@ static int forward(ah_server *s, conn *k)
 static void answer_error(conn *k, int status, const char *code, const char *msg)
 {
 	char body[512];
-	int n = snprintf(body, sizeof body, "{\"error\": {\"code\": \"%s\", \"message\": \"%s\", \"field\": null}}", code,
-			 msg);
+	int n = error_body(body, sizeof body, code, msg);
 	k->resp.status = status;
 	k->resp.body = strdup(body);
 	k->resp.body_len = k->resp.body ? (size_t)n : 0;

@@ -71,6 +71,20 @@ int ah_service_cluster_status(const char *path, ah_cluster_status *out, char *er
 	return ah_cluster_status_get(endpoints, prefix, t, out, err, errlen);
 }
 
+/* An election on this service's etcd ledger (key relative to its prefix;
+ * name NULL: HOST-PID); errbuf says why not, naming the key. */
+static int election_open(ah_service *s, const char *key, const char *name, int ttl_s, struct ah_election **out)
+{
+	char endpoints[1024], prefix[256], err[512];
+	long t;
+	int rc;
+	if ((rc = etcd_url(s->db_path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, sizeof err)) < 0 ||
+	    (rc = etcd_timeout(&t, err, sizeof err)) < 0 ||
+	    (rc = ah_election_new(endpoints, prefix, key, name, ttl_s, t, out, err, sizeof err)) < 0)
+		snprintf(s->errbuf, sizeof s->errbuf, "%s election: %.200s", key, err);
+	return rc;
+}
+
 #define SHAPER_KEY "shaper"
 #define SHAPER_TTL_S 10
 
@@ -84,17 +98,8 @@ int ah_service_shaper_begin(ah_service *s, ah_service_shaper *out)
 		return 0;
 	}
 	int rc;
-	if (!s->elect) {
-		char endpoints[1024], prefix[256], err[512];
-		long t;
-		if ((rc = etcd_url(s->db_path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, sizeof err)) < 0 ||
-		    (rc = etcd_timeout(&t, err, sizeof err)) < 0 ||
-		    (rc = ah_election_new(endpoints, prefix, SHAPER_KEY, NULL, SHAPER_TTL_S, t, &s->elect, err,
-					  sizeof err)) < 0) {
-			snprintf(s->errbuf, sizeof s->errbuf, "shaper election: %.200s", err);
-			return rc;
-		}
-	}
+	if (!s->elect && (rc = election_open(s, SHAPER_KEY, NULL, SHAPER_TTL_S, &s->elect)) < 0)
+		return rc;
 	ah_election_state st;
 	if ((rc = ah_election_step(s->elect, &st)) < 0) {
 		snprintf(s->errbuf, sizeof s->errbuf, "shaper election: %.200s", ah_election_errmsg(s->elect));
@@ -121,17 +126,8 @@ int ah_service_writer_step(ah_service *s, const char *self_url, ah_service_write
 		return 0;
 	}
 	int rc;
-	if (!s->writer_elect) {
-		char endpoints[1024], prefix[256], err[512];
-		long t;
-		if ((rc = etcd_url(s->db_path, endpoints, sizeof endpoints, prefix, sizeof prefix, err, sizeof err)) < 0 ||
-		    (rc = etcd_timeout(&t, err, sizeof err)) < 0 ||
-		    (rc = ah_election_new(endpoints, prefix, WRITER_KEY, self_url, WRITER_TTL_S, t, &s->writer_elect,
-					  err, sizeof err)) < 0) {
-			snprintf(s->errbuf, sizeof s->errbuf, "writer election: %.200s", err);
-			return rc;
-		}
-	}
+	if (!s->writer_elect && (rc = election_open(s, WRITER_KEY, self_url, WRITER_TTL_S, &s->writer_elect)) < 0)
+		return rc;
 	ah_election_state st;
 	if ((rc = ah_election_step(s->writer_elect, &st)) < 0) {
 		snprintf(s->errbuf, sizeof s->errbuf, "writer election: %.200s", ah_election_errmsg(s->writer_elect));
