@@ -17,13 +17,16 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "ahead/api_records.h"
 #include "ahead/engine.h"
 #include "ahead/error.h"
 #include "ahead/ledger.h"
 #include "ahead/ledger_etcd.h"
+#include "ahead/limits.h"
 #include "ahead/policy.h"
+#include "store/ledger_etcd_int.h"
 
 #define ETCD "/usr/bin/etcd"
 #define EP "http://127.0.0.1:23780"
@@ -543,7 +546,11 @@ static void log_pages(void **state)
 	char *v = NULL;
 	size_t vl = 0;
 	assert_int_equal(ah_ledger_etcd_aux_get(a, "ev/00000000000000000004", &v, &vl, NULL), 0);
-	assert_non_null(strstr(v, "\"b\""));
+	assert_int_equal((unsigned char)v[0], 0x78); /* three events: past the size, deflated */
+	free(v);
+	v = NULL;
+	assert_int_equal(ah_ledger_etcd_aux_get(a, "ev/00000000000000000005", &v, &vl, NULL), 0);
+	assert_non_null(strstr(v, "\"b\"")); /* one event: plain JSON */
 	free(v);
 	v = NULL;
 	assert_int_equal(ah_ledger_etcd_aux_get(a, "ev/00000000000000000003", &v, &vl, NULL), AH_ENOENT);
@@ -590,6 +597,46 @@ static void log_pages(void **state)
 	assert_true(vs.n == 2 && vs.seq[0] == 0 && vs.seq[1] == 5); /* id 1's events compacted */
 	ah_ledger_free(a);
 	ah_policy_free(pol);
+}
+
+/* The page codec alone: small pages stay JSON, large ones deflate and
+ * come back equal; a truncated or oversized stream reads as nothing. */
+static void page_codec(void **state)
+{
+	(void)state;
+	json_t *small = json_pack("{s[{si}]}", "b", "seq", 1), *big = json_pack("{s[]}", "b");
+	for (int i = 0; i < 200; i++)
+		json_array_append_new(json_object_get(big, "b"),
+				      json_pack("{sisssssi}", "seq", i, "te", "tenant-a", "po", "pool-1", "k", i % 5));
+	char *v = NULL;
+	size_t n = 0;
+	assert_int_equal(etcd_page_encode(small, &v, &n), 0);
+	assert_int_equal(v[0], '{');
+	json_t *back = etcd_page_decode(v, n);
+	assert_true(json_equal(back, small));
+	json_decref(back);
+	free(v);
+	char *plain = json_dumps(big, JSON_COMPACT);
+	assert_int_equal(etcd_page_encode(big, &v, &n), 0);
+	assert_int_equal((unsigned char)v[0], 0x78);
+	assert_true(n * 4 < strlen(plain)); /* repeated names: several times smaller */
+	back = etcd_page_decode(v, n);
+	assert_true(json_equal(back, big));
+	json_decref(back);
+	assert_null(etcd_page_decode(v, n / 2)); /* cut short: not a page */
+	free(v);
+	free(plain);
+	/* a stream that inflates past AH_ETCD_PAGE_MAX is refused, not allocated */
+	size_t zn = AH_ETCD_PAGE_MAX + 4096;
+	char *zeros = calloc(1, zn);
+	uLongf cn = compressBound((uLong)zn);
+	Bytef *c = malloc(cn);
+	assert_int_equal(compress2(c, &cn, (const Bytef *)zeros, (uLong)zn, 1), Z_OK);
+	assert_null(etcd_page_decode((const char *)c, cn));
+	free(c);
+	free(zeros);
+	json_decref(small);
+	json_decref(big);
 }
 
 static void aux_compare_and_set(void **state)
@@ -654,6 +701,7 @@ int main(void)
 		cmocka_unit_test(engines_never_overcommit),
 		cmocka_unit_test(records),
 		cmocka_unit_test(log_pages),
+		cmocka_unit_test(page_codec),
 		cmocka_unit_test(aux_compare_and_set),
 		cmocka_unit_test(unreachable_named),
 		cmocka_unit_test(node_precondition),

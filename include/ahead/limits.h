@@ -196,4 +196,11 @@
 #define AH_FORWARD_CONNS_MAX 256
 #define AH_FORWARD_TIMEOUT_MS 10000
 
+/* An etcd ledger's log page (ev/LAST, au/LAST: one commit's events or
+ * audit records) is stored deflated once its JSON passes the first size;
+ * a page read back never inflates past the second (a page of the largest
+ * batch is a few MiB). */
+#define AH_ETCD_PAGE_DEFLATE_MIN 256
+#define AH_ETCD_PAGE_MAX ((size_t)64 << 20)
+
 #endif

@@ -394,6 +394,29 @@ static int idem_take(void *ctx, const ah_idem_row *r)
 	return 0;
 }
 
+/* A stored answer is kept compact (every byte of it goes through etcd's
+ * gateway and raft log on a shared ledger) and rendered as the API renders
+ * answers when it is given again; an answer that is not JSON is kept and
+ * given as it was. */
+static char *idem_compact(const char *body)
+{
+	json_t *j = json_loads(body, 0, NULL);
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+	json_decref(j);
+	return s;
+}
+
+static void idem_render(char **body)
+{
+	json_t *j = *body ? json_loads(*body, 0, NULL) : NULL;
+	char *s = j ? ah_json_dumps(j) : NULL;
+	json_decref(j);
+	if (s) {
+		free(*body);
+		*body = s;
+	}
+}
+
 /* A retry of an answered request: answers it again and returns true. */
 static bool idem_replay(api_call *c, const char *key, const uint8_t hash[32])
 {
@@ -415,6 +438,7 @@ static bool idem_replay(api_call *c, const char *key, const uint8_t hash[32])
 	}
 	if (!h.found)
 		return false;
+	idem_render(&h.body);
 	if (memcmp(h.hash, hash, 32)) {
 		free(h.body);
 		api_error(c, 422, "idempotency_key_reused", "Idempotency-Key",
@@ -435,9 +459,13 @@ static void idem_store(api_call *c, const char *key, const uint8_t hash[32])
 	ah_api *a = c->a;
 	if (c->out->status >= 500 || !c->out->body)
 		return; /* a failure is not an answer: a retry runs again */
-	ah_idem_row r = {.scope = c->who->name, .key = key, .status = c->out->status, .body = c->out->body, .t_ns = c->now_ns};
+	char *compact = idem_compact(c->out->body);
+	ah_idem_row r = {.scope = c->who->name, .key = key, .status = c->out->status,
+			 .body = compact ? compact : c->out->body, .t_ns = c->now_ns};
 	memcpy(r.req_hash, hash, 32);
-	if (ah_ledger_idem_put(ah_service_ledger_get(a->svc), &r) < 0)
+	int rc = ah_ledger_idem_put(ah_service_ledger_get(a->svc), &r);
+	free(compact);
+	if (rc < 0)
 		return;
 	if (a->n_idem == a->cap_idem) {
 		size_t cap = a->cap_idem ? a->cap_idem * 2 : 64;

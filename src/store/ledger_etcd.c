@@ -65,17 +65,6 @@ static void stage_clear(etcd_ledger *m)
 	m->ev_page = m->au_page = NULL;
 }
 
-int etcd_page_add(json_t **page, json_t *val)
-{
-	if (!val)
-		return AH_ENOMEM;
-	if (!*page && !(*page = json_array())) {
-		json_decref(val);
-		return AH_ENOMEM;
-	}
-	return json_array_append_new(*page, val) == 0 ? 0 : AH_ENOMEM;
-}
-
 bool etcd_has_writes(const etcd_ledger *m)
 {
 	return m->n_ops > 0 || m->ev_page || m->au_page;
@@ -91,7 +80,14 @@ static int page_stage(etcd_ledger *m, const char *kind, int64_t last, json_t **p
 	etcd_key(m, key, "%s/%020lld", kind, (long long)last);
 	json_t *v = json_pack("{so}", "b", *page);
 	*page = NULL;
-	return etcd_stage_json(m, key, v);
+	char *val = NULL;
+	size_t vlen = 0;
+	int rc = v ? etcd_page_encode(v, &val, &vlen) : AH_ENOMEM;
+	json_decref(v);
+	if (rc == 0)
+		rc = etcd_stage(m, key, val, vlen);
+	free(val);
+	return rc;
 }
 
 static int str_push(char ***v, int *n, int *cap, const char *s)

@@ -102,11 +102,15 @@ void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute
  * an op of the same key staged before (etcd refuses a txn naming a key
  * twice). */
 int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
-int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val);
+int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
 /* Appends one record to a page (ev_page or au_page); takes val. */
 int etcd_page_add(json_t **page, json_t *val);
+/* A page's stored bytes: compact JSON, deflated past a size (etcd_page.c). */
+int etcd_page_encode(const json_t *page, char **out, size_t *out_len);
+/* A page's JSON from its stored bytes (deflated or not); NULL if neither. */
+json_t *etcd_page_decode(const char *val, size_t vlen);
 /* Whether the open transaction writes anything. */
-bool etcd_has_writes(const etcd_ledger *m); /* steals val */
+bool etcd_has_writes(const etcd_ledger *m);
 int etcd_stage_range_delete(etcd_ledger *m, const char *key, const char *end);
 /* Notes key as assumed absent without a read (compared at commit). */
 int etcd_opt_note(etcd_ledger *m, const char *key);

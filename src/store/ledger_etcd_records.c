@@ -104,12 +104,12 @@ int etcd_event(ah_ledger *l, const ah_ledger_event *ev)
 				       ev->detail ? ev->detail : "", "da", ev->data ? ev->data : ""));
 }
 
-/* A log key holds a page {"b": [record, ...]} (one per commit), or one
- * record (a ledger written before pages): fn sees each record in order;
+/* A log key holds a page {"b": [record, ...]} (one per commit, maybe
+ * deflated: etcd_page.c), or one record (a ledger written before pages): fn sees each record in order;
  * a non-zero return stops. */
 static int page_each(const char *val, size_t vlen, int (*fn)(void *ctx, json_t *rec), void *ctx)
 {
-	json_t *j = json_loadb(val, vlen, 0, NULL);
+	json_t *j = etcd_page_decode(val, vlen);
 	if (!j)
 		return 0;
 	json_t *b = json_object_get(j, "b");
