@@ -182,6 +182,11 @@ void api_reply(api_call *c, int status, json_t *o)
 	snprintf(c->out->outcome, sizeof c->out->outcome, "%s", oc ? oc : "");
 	free(c->out->body);
 	c->out->body = o ? ah_json_dumps(o) : NULL;
+	if (c->keep_compact) {
+		free(c->compact);
+		c->compact = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+		c->compact_of = c->out->body;
+	}
 	json_decref(o);
 	if (!c->out->body) {
 		c->out->status = 500;
@@ -459,7 +464,11 @@ static void idem_store(api_call *c, const char *key, const uint8_t hash[32])
 	ah_api *a = c->a;
 	if (c->out->status >= 500 || !c->out->body)
 		return; /* a failure is not an answer: a retry runs again */
-	char *compact = idem_compact(c->out->body);
+	/* the answer's compact copy from api_reply, or made from its text */
+	char *compact = c->compact && c->compact_of == c->out->body ? c->compact : idem_compact(c->out->body);
+	if (compact != c->compact)
+		free(c->compact);
+	c->compact = NULL;
 	ah_idem_row r = {.scope = c->who->name, .key = key, .status = c->out->status,
 			 .body = compact ? compact : c->out->body, .t_ns = c->now_ns};
 	memcpy(r.req_hash, hash, 32);
@@ -675,6 +684,7 @@ void ah_api_handle(ah_api *a, const ah_api_request *rq, int64_t now_ns, ah_api_r
 		if (idem_replay(&c, key, hash))
 			goto audit_out;
 	}
+	c.keep_compact = key != NULL;
 	if (decode_body(&c, r))
 		run_route(&c, r);
 	json_decref(c.body);
@@ -684,6 +694,7 @@ void ah_api_handle(ah_api *a, const ah_api_request *rq, int64_t now_ns, ah_api_r
 	bool own = r->kind == K_EXCLUSIVE && !a->in_batch && ah_api_batch_begin(a, now_ns) == 0;
 	if (key)
 		idem_store(&c, key, hash);
+	free(c.compact);
 	if (out->write)
 		audit(a, rq, &who, out, now_ns);
 	if (own)

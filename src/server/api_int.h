@@ -107,6 +107,9 @@ typedef struct {
 	const char *param;           /* the {id} / {name} of the path, or NULL */
 	json_t *body;                /* decoded JSON body (object) or NULL */
 	ah_api_response *out;
+	bool keep_compact;           /* an Idempotency-Key's call: api_reply keeps... */
+	char *compact;               /* ...the answer compact too, for the stored copy, */
+	const char *compact_of;      /* ...made with this out->body */
 } api_call;
 
 typedef void (*api_handler)(api_call *c);

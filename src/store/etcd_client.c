@@ -160,7 +160,31 @@ const char *etcd_client_url(const etcd_client *c, int i)
 
 /* One POST to endpoint i: 1 = try the next endpoint, 0 = answered (*out),
  * < 0 = a definite error. */
-static int post_one(etcd_client *c, int i, const char *path, const char *body, json_t **out)
+/* A successful txn's answer without its per-op responses: the gateway
+ * writes {"header":{...},"succeeded":true,"responses":[...]} in that order
+ * (the protobuf's field order), and a commit needs only the first two. NULL
+ * when the text is not that (a refused txn, another shape): parse it all. */
+static json_t *txn_head_parse(const char *buf, size_t len)
+{
+	static const char mark[] = ",\"succeeded\":true,\"responses\":";
+	if (len < 12 || strncmp(buf, "{\"header\":{", 11))
+		return NULL;
+	const char *end = memchr(buf, '}', len); /* the header holds no object */
+	if (!end || (size_t)(end - buf) + sizeof mark > len || memcmp(end + 1, mark, sizeof mark - 1))
+		return NULL;
+	size_t n = (size_t)(end + 1 - buf) + strlen(",\"succeeded\":true");
+	char *t = malloc(n + 2);
+	if (!t)
+		return NULL;
+	memcpy(t, buf, n);
+	t[n] = '}';
+	t[n + 1] = '\0';
+	json_t *j = json_loadb(t, n + 1, 0, NULL);
+	free(t);
+	return j;
+}
+
+static int post_one(etcd_client *c, int i, const char *path, const char *body, bool lean, json_t **out)
 {
 	char url[ETCD_URL_MAX + 64];
 	snprintf(url, sizeof url, "%s%s", c->url[i], path);
@@ -191,7 +215,11 @@ static int post_one(etcd_client *c, int i, const char *path, const char *body, j
 	long status = 0;
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
 	json_error_t je;
-	json_t *j = c->len ? json_loadb(c->buf, c->len, 0, &je) : NULL;
+	json_t *j = lean && status == 200 ? txn_head_parse(c->buf, c->len) : NULL;
+	if (j)
+		c->st.txn_heads++;
+	else
+		j = c->len ? json_loadb(c->buf, c->len, 0, &je) : NULL;
 	if (status != 200 || !json_is_object(j)) {
 		const char *msg = NULL;
 		json_t *e = j ? json_object_get(j, "error") : NULL;
@@ -218,6 +246,13 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
 		snprintf(c->err, sizeof c->err, "etcd: out of memory");
 		return AH_ENOMEM;
 	}
+	int rc = etcd_call_text(c, path, body, false, out);
+	free(body);
+	return rc;
+}
+
+int etcd_call_text(etcd_client *c, const char *path, const char *body, bool txn_head_only, json_t **out)
+{
 	int rc = 1, kind = path_kind(path);
 	int64_t t0 = now_ns();
 	/* pass 0: the members that answered lately, from the current one on;
@@ -227,7 +262,7 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
 			int i = (c->cur + k) % c->n;
 			if ((c->suspect_until_ns[i] > t0) != (pass == 1))
 				continue;
-			rc = post_one(c, i, path, body, out);
+			rc = post_one(c, i, path, body, txn_head_only, out);
 			if (rc == 0) {
 				c->cur = i;
 				c->suspect_until_ns[i] = 0;
@@ -237,7 +272,6 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
 					c->cur = (i + 1) % c->n;
 			}
 		}
-	free(body);
 	c->st.calls[kind]++;
 	c->st.ns[kind] += now_ns() - t0;
 	if (rc == 1) {
@@ -257,11 +291,18 @@ static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 json_t *etcd_b64(const void *data, size_t n)
 {
-	const unsigned char *s = data;
-	size_t olen = 4 * ((n + 2) / 3);
-	char *o = malloc(olen + 1);
+	char *o = malloc(etcd_b64_len(n) + 1);
 	if (!o)
 		return NULL;
+	size_t j = etcd_b64_into(data, n, o);
+	json_t *r = json_stringn(o, j);
+	free(o);
+	return r;
+}
+
+size_t etcd_b64_into(const void *data, size_t n, char *o)
+{
+	const unsigned char *s = data;
 	size_t j = 0;
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t v = (uint32_t)s[i] << 16;
@@ -275,9 +316,7 @@ json_t *etcd_b64(const void *data, size_t n)
 		o[j++] = i + 2 < n ? B64[v & 63] : '=';
 	}
 	o[j] = '\0';
-	json_t *r = json_stringn(o, j);
-	free(o);
-	return r;
+	return j;
 }
 
 json_t *etcd_b64s(const char *s)

@@ -22,6 +22,11 @@ void etcd_client_free(etcd_client *c);
  * AH_ESTORE when no endpoint answered or etcd refused (message names the
  * endpoint and etcd's words: etcd_client_errmsg). */
 int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out);
+/* The same with the request's text made by the caller. txn_head_only: a
+ * txn whose answer, when it succeeded, is read only for its header and
+ * "succeeded" (its per-op responses are not parsed; a refused txn's answer
+ * is parsed whole). */
+int etcd_call_text(etcd_client *c, const char *path, const char *body, bool txn_head_only, json_t **out);
 const char *etcd_client_errmsg(const etcd_client *c);
 /* The endpoint the last call went to. */
 const char *etcd_client_endpoint(const etcd_client *c);
@@ -35,12 +40,17 @@ const char *etcd_client_url(const etcd_client *c, int i);
 typedef struct {
 	int64_t calls[ETCD_CALL_KINDS];
 	int64_t ns[ETCD_CALL_KINDS];
+	int64_t txn_heads; /* successful txns read by their header alone */
 } etcd_client_stats;
 const etcd_client_stats *etcd_client_stats_get(const etcd_client *c);
 
 /* Base64 of n bytes, as a new JSON string (NULL: no memory). */
 json_t *etcd_b64(const void *data, size_t n);
 json_t *etcd_b64s(const char *s);
+/* Base64 of n bytes written to o (etcd_b64_len(n) + 1 bytes, NUL-ended);
+ * returns the length. */
+#define etcd_b64_len(n) (4 * (((size_t)(n) + 2) / 3))
+size_t etcd_b64_into(const void *data, size_t n, char *o);
 /* Decodes base64 text into a new NUL-terminated buffer (*out_n bytes
  * before the NUL). AH_EPARSE on bad text. */
 int etcd_unb64(const char *s, char **out, size_t *out_n);
