@@ -5,10 +5,11 @@
 # threads spread over the instances, each request with an Idempotency-Key
 # and sent again (to another instance) on 503 or a lost connection.
 #   1. SECONDS (default 10) of pairs: pairs/s, p50 and p99 of a pair; then
-#      (1w) the same pairs from wrk, one process per instance (-t1 -c64, or
-#      $AHEAD_BENCH_WRK_CONNS,
-#      bench/api/pair.lua with an Idempotency-Key per allocation): the
-#      headline, since the Python threads are themselves a ceiling (see 3);
+#      (1w) the same pairs from wrk, one process per instance (-t1 -c128, or
+#      $AHEAD_BENCH_WRK_CONNS, bench/api/pair.lua with an Idempotency-Key per
+#      allocation), $AHEAD_BENCH_WRK_RUNS (default 5) runs of SECONDS: the
+#      headline is their median (the spread printed beside it), since the
+#      Python threads are themselves a ceiling (see 3);
 #   2. the same load with kill -9 of one etcd member and one instance after
 #      a third of it; then the check, from etcd's own data (etcdctl):
 #      lost       acknowledged, unreleased allocations not in etcd
@@ -22,8 +23,9 @@
 # cluster_p99_ms=N (wrk's: per request, the worst instance's; the Python
 # figures when wrk is absent) cluster_lost=N cluster_duplicated=N
 # cluster_overcommit=N
-# The instances run with $AHEAD_BENCH_SERVE_ARGS (default "--batch-window 5ms":
-# with one writer nothing conflicts, and a shorter window answers sooner)
+# The instances run with serve's defaults (no batch window: what arrived
+# during a commit is the next batch) plus $AHEAD_BENCH_SERVE_ARGS, with
+# --max-conns-per-ip 4096 (every client and forwarder is on 127.0.0.1 here)
 # and, unless $AHEAD_BENCH_ONE_WRITER=0, each with --advertise (one writer,
 # the others forward: docs/CLUSTER.md "One writer"). Run 1w also prints
 # each process's CPU (etcd members, instances, wrk) as a share of one core
@@ -60,7 +62,8 @@ import http.client, json, os, re, resource, signal, socket, subprocess, sys, thr
 
 A, T, DB, URLS, ETCDCTL, ETCD0, SECS, CLIENTS = sys.argv[1:9]
 SECS, CLIENTS, CAP = float(SECS), int(CLIENTS), 1000 * 1000
-WRK_CONNS = int(os.environ.get("AHEAD_BENCH_WRK_CONNS", "64"))  # per instance
+WRK_CONNS = int(os.environ.get("AHEAD_BENCH_WRK_CONNS", "128"))  # per instance
+WRK_RUNS = max(1, int(os.environ.get("AHEAD_BENCH_WRK_RUNS", "5")))
 lock = threading.Lock()
 
 
@@ -89,7 +92,9 @@ class Inst:
         args = [A, "serve", "--policy", os.path.join(T, "policy.ini"), "--db", DB, "--listen",
                 "127.0.0.1:%d" % self.port, "--log-level", "warn", "--shadow-db",
                 os.path.join(T, "shadow%d.db" % self.i)]
-        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "--batch-window 5ms").split()
+        # every client is on 127.0.0.1 here, the forwarders' connections too
+        args += ["--max-conns-per-ip", "4096"]
+        args += os.environ.get("AHEAD_BENCH_SERVE_ARGS", "").split()
         if os.environ.get("AHEAD_BENCH_ONE_WRITER", "1") != "0":  # docs/CLUSTER.md "One writer"
             args += ["--advertise", "http://127.0.0.1:%d" % self.port]
         if first:
@@ -251,7 +256,9 @@ def cpu_now():
     for p in os.environ.get("AHEAD_ETCD_PIDS", "").split():
         out[("etcd", int(p), False)] = proc_cpu_s(int(p))
     for x in insts:
-        out[("ahead", x.i, w.endswith(":%d" % x.port))] = proc_cpu_s(x.proc.pid)
+        out[("ahead", x.i)] = proc_cpu_s(x.proc.pid)
+        if w.endswith(":%d" % x.port):
+            out["writer"] = x.i
     return out
 
 
@@ -260,7 +267,9 @@ def wrk_run(tag, secs):
     procs = []
     for x in insts:
         env = dict(os.environ, AHEAD_TOKEN=TOKEN, AHEAD_IDEM_PREFIX="%s%d" % (tag, x.i),
-                   AHEAD_BODY=json.dumps(dict(BODY, lease="1h")))
+                   # a short lease: what a run leaves live when wrk stops (up to one
+                   # allocation per connection) expires before it fills the pool
+                   AHEAD_BODY=json.dumps(dict(BODY, lease="20s")))
         procs.append(subprocess.Popen(["wrk", "-t1", "-c%d" % WRK_CONNS, "-d%ds" % secs, "--latency", "-s", lua,
                                        "http://127.0.0.1:%d" % x.port], env=env, stdout=subprocess.PIPE, text=True))
     q0 = prof()
@@ -273,8 +282,9 @@ def wrk_run(tag, secs):
     wall = t1 - t0
     share = lambda a, b: 100.0 * (b - a) / wall
     parts = ["etcd m%d %.0f%%" % (i, share(cpu0[k], cpu1[k])) for i, k in enumerate(cpu0) if k[0] == "etcd"]
-    parts += ["ahead %d%s %.0f%%" % (k[1], " (writer)" if k[2] else "", share(cpu0[k], cpu1[k]))
-              for k in cpu0 if k[0] == "ahead"]
+    wr = {cpu0.get("writer"), cpu1.get("writer")} - {None}  # two: the writer changed during the run
+    parts += ["ahead %d%s %.0f%%" % (k[1], " (writer)" if k[1] in wr else "", share(cpu0[k], cpu1.get(k, cpu0[k])))
+              for k in cpu0 if k != "writer" and k[0] == "ahead"]
     parts.append("wrk %.0f%%" % share(ru0.ru_utime + ru0.ru_stime, ru1.ru_utime + ru1.ru_stime))
     print("cpu during run 1%s (percent of one core; the machine has %d): %s" % (tag, os.cpu_count(), ", ".join(parts)))
     rel = err = 0
@@ -303,10 +313,20 @@ def wrk_run(tag, secs):
 
 have_wrk = subprocess.run(["sh", "-c", "command -v wrk"], capture_output=True).returncode == 0
 if have_wrk:
-    wrk_pairs, wrk_p50, wrk_p99, wrk_err = wrk_run("w", int(SECS))
-    print("run 1w: wrk, 3 x %d connections: %.0f pairs/s, per request p50 %.1f ms, p99 %.1f ms "
-          "(the worst instance's), %d answers not 200/201 (retried by the next request)"
-          % (WRK_CONNS, wrk_pairs, wrk_p50, wrk_p99, wrk_err))
+    # the headline is an absolute figure: the median of WRK_RUNS runs, with the spread
+    runs = []
+    for r in range(WRK_RUNS):
+        tag = "w%d" % (r + 1)
+        pr, p50r, p99r, errr = wrk_run(tag, int(SECS))
+        print("run 1%s: wrk, 3 x %d connections: %.0f pairs/s, per request p50 %.1f ms, p99 %.1f ms "
+              "(the worst instance's), %d answers not 200/201 (retried by the next request)"
+              % (tag, WRK_CONNS, pr, p50r, p99r, errr))
+        runs.append((pr, p99r))
+    med = lambda v: sorted(v)[len(v) // 2]
+    wrk_pairs, wrk_p99 = med([r[0] for r in runs]), med([r[1] for r in runs])
+    print("run 1w: %d runs of %s s, 3 x %d connections: %.0f pairs/s median (%.0f-%.0f), p99 %.1f ms median "
+          "(%.1f-%.1f)" % (WRK_RUNS, SECS, WRK_CONNS, wrk_pairs, min(r[0] for r in runs), max(r[0] for r in runs),
+                          wrk_p99, min(r[1] for r in runs), max(r[1] for r in runs)))
 else:
     wrk_pairs = wrk_p99 = None
     print("run 1w: skipped (no wrk; apt-get install wrk)")

@@ -643,6 +643,89 @@ static void page_codec(void **state)
 	json_decref(big);
 }
 
+/* The idempotency keys' sweep reads a bounded slice a call (4 ranges of
+ * 512 keys), going on where the last stopped and wrapping at the end: 2,600
+ * expired keys take two calls, and a key written later behind the cursor
+ * is reached after the wrap. */
+static void idem_sweep_slices(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_ledger *a = open_ledger(true);
+	char key[32];
+	for (int b = 0; b < 13; b++) { /* 2,600 keys at t = 1, 200 a commit */
+		assert_int_equal(a->ops->begin(a), 0);
+		for (int i = 0; i < 200; i++) {
+			snprintf(key, sizeof key, "k%05d", b * 200 + i);
+			assert_int_equal(ah_ledger_idem_put(a, &(ah_idem_row){.scope = "s", .key = key, .status = 201,
+									     .body = "{}", .t_ns = 1}), 0);
+		}
+		assert_int_equal(a->ops->commit(a), 0);
+	}
+	size_t n = 0;
+	assert_int_equal(ah_ledger_idem_sweep(a, 2, &n), 0);
+	assert_int_equal(n, 4 * 512 - 3); /* each range after the first starts at the last key read: 511 new */
+	seen s = {0};
+	assert_int_equal(ah_ledger_idem_get(a, "s", "k00000", idem_seen, &s), AH_ENOENT);
+	assert_int_equal(ah_ledger_idem_get(a, "s", "k02599", idem_seen, &s), 0);
+	/* a key behind the cursor, not expired: kept; the rest go on the next call */
+	assert_int_equal(ah_ledger_idem_put(a, &(ah_idem_row){.scope = "s", .key = "a-new", .status = 201, .body = "{}",
+							     .t_ns = 5}), 0);
+	assert_int_equal(ah_ledger_idem_sweep(a, 2, &n), 0);
+	assert_int_equal(n, 2600 - (4 * 512 - 3));
+	assert_int_equal(ah_ledger_idem_get(a, "s", "k02599", idem_seen, &s), AH_ENOENT);
+	assert_int_equal(ah_ledger_idem_sweep(a, 2, &n), 0); /* wrapped: from the start, nothing old */
+	assert_int_equal(n, 0);
+	assert_int_equal(ah_ledger_idem_get(a, "s", "a-new", idem_seen, &s), 0);
+	ah_ledger_free(a);
+}
+
+/* etcd's history compacted to the revision of keep_ns ago, at most every
+ * every_ns; a revision another handle compacted past counts as done. Last
+ * in the group: compaction is the whole etcd's. */
+static void history_compacts(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true), *b = open_ledger(false);
+	a->dims = b->dims = &pol->dims;
+	etcd_ledger *m = (etcd_ledger *)a;
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 1), 0);
+	int64_t first = m->rev;
+	long long rev = -1;
+	/* nothing sampled an hour ago: not due */
+	assert_int_equal(ah_ledger_etcd_history_step(a, INT64_C(3600) * 1000000000, 0, &rev), 0);
+	assert_int_equal(rev, -1);
+	assert_int_equal(ah_ledger_etcd_history_step(b, 0, 0, &rev), 0); /* b has no view yet: nothing sampled */
+	assert_int_equal(a->ops->begin(a), 0);
+	ah_ledger_row r1 = row(pol, 1, 100);
+	assert_int_equal(a->ops->put_alloc(a, &r1), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	assert_true(m->rev > first);
+	/* keep 0: compacted to the newest revision sampled, the commit's */
+	assert_int_equal(ah_ledger_etcd_history_step(a, 0, 0, &rev), 1);
+	assert_int_equal(rev, m->rev);
+	json_t *out = NULL;
+	assert_true(etcd_range(m, "/nothing", NULL, 1, first, false, &out) < 0);
+	assert_non_null(strstr(ah_ledger_errmsg(a), "compacted"));
+	/* every_ns not passed: not again, whatever is sampled */
+	assert_int_equal(a->ops->begin(a), 0);
+	assert_int_equal(a->ops->del_alloc(a, 1), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	rev = -1;
+	assert_int_equal(ah_ledger_etcd_history_step(a, 0, INT64_C(3600) * 1000000000, &rev), 0);
+	assert_int_equal(rev, -1);
+	/* b, behind a, at a revision a compacted past: done, not an error */
+	etcd_ledger *mb = (etcd_ledger *)b;
+	mb->rev = first;
+	assert_int_equal(ah_ledger_etcd_history_step(b, 0, 0, &rev), 1);
+	assert_int_equal(rev, first);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+	ah_policy_free(pol);
+}
+
 static void aux_compare_and_set(void **state)
 {
 	(void)state;
@@ -709,6 +792,8 @@ int main(void)
 		cmocka_unit_test(aux_compare_and_set),
 		cmocka_unit_test(unreachable_named),
 		cmocka_unit_test(node_precondition),
+		cmocka_unit_test(idem_sweep_slices),
+		cmocka_unit_test(history_compacts),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
 }

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ahead/ledger.h"
 
@@ -60,6 +61,22 @@ int ah_ledger_etcd_publish(ah_ledger *l, const ah_ledger_etcd_view *v);
  * so an idle instance stays listed and no request waits on it. 0 when
  * nothing was due or it succeeded; a store error otherwise. */
 int ah_ledger_etcd_keepalive(ah_ledger *l);
+
+/* Keeps etcd's history short. Every commit leaves a revision behind, and
+ * etcd keeps them all until compacted: at a few thousand answers a second
+ * that fills etcd's 2 GiB backend quota within the hour (it then refuses
+ * every write), and ranges over keys that were created and deleted slow
+ * down meanwhile. So, like the Kubernetes API server, the daemon compacts:
+ * called each second, this samples the view's revision and, at most every
+ * every_ns, compacts etcd to the newest revision sampled at least keep_ns
+ * ago. Nothing ahead reads needs that history: a watch resumed from a
+ * compacted revision lists again. Several instances doing it is harmless
+ * (a revision already compacted counts as done). Returns 1 when it
+ * compacted (*out_rev, may be NULL: to what), 0 when nothing was due, or a
+ * store error. */
+#define AH_ETCD_HISTORY_KEEP_NS (INT64_C(60) * 1000000000)
+#define AH_ETCD_HISTORY_EVERY_NS (INT64_C(30) * 1000000000)
+int ah_ledger_etcd_history_step(ah_ledger *l, int64_t keep_ns, int64_t every_ns, long long *out_rev);
 
 /* A key beside the ledger's state, PREFIX/rel (rel: "model/NAME"), for
  * what the instances share outside the ledger's transactions (the

@@ -70,6 +70,9 @@ int ah_service_add_observer(ah_service *s, const ah_engine_observer *o);
 ah_ledger *ah_service_ledger_get(ah_service *s);
 /* The ledger's path (borrowed). */
 const char *ah_service_db_path(const ah_service *s);
+/* The usage history's store this service records to (the --shadow-db
+ * flag's, or the one beside a SQLite ledger), or NULL when it has none. */
+const char *ah_service_shadow_path(ah_service *s);
 /* The storage's message for the last error ("database is locked", ...). */
 const char *ah_service_errmsg(const ah_service *s);
 
@@ -254,6 +257,7 @@ typedef struct {
 	long long view_rev;     /* the revision the view is at after the call */
 	long long watch_rev;    /* the newest head revision the watch reported */
 	long long relists, reconnects;
+	long long compacted_rev; /* this call compacted etcd's history to it (0: it did not) */
 	int64_t lag_ns;         /* when reloaded: from the watch's report to the view having it */
 	char err[256];          /* why the stream last dropped ("" when it never did) */
 	char endpoint[128];     /* the member the stream is on */
@@ -263,7 +267,8 @@ typedef struct {
  * stream that lags the view for more than AH_SERVICE_WATCH_STALL_NS (a
  * paused member keeps its socket open but sends nothing). Publishes the
  * view's revision and the watch's state on the instance key at most once
- * a second (`ahead cluster status`). A no-op inside a batch and for a
+ * a second (`ahead cluster status`), and keeps etcd's history short
+ * (ah_ledger_etcd_history_step). A no-op inside a batch and for a
  * ledger without a watch. mono_ns: CLOCK_MONOTONIC now. */
 #define AH_SERVICE_WATCH_STALL_NS INT64_C(2000000000)
 int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service_follow_out *out);

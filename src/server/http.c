@@ -744,6 +744,8 @@ static void sync_view(ah_server *s)
 		       o.view_rev);
 		s->watch_relists = o.relists;
 	}
+	if (o.compacted_rev)
+		ah_log(AH_LOG_DEBUG, "msg=etcd_compacted rev=%lld", o.compacted_rev);
 	if (o.restarted)
 		ah_log(AH_LOG_WARN, "msg=watch_restarted detail=\"the stream sent nothing while the view moved on: opened again on the next member\" rev=%lld",
 		       o.view_rev);
@@ -808,7 +810,12 @@ static void compact(ah_server *s)
 	ah_shadow_default_tiers(tiers, &nt);
 	ah_shadow_compact_stats st;
 	int64_t counts[AH_SHADOW_MAX_TIERS];
-	int rc = ah_history_open(ah_service_db_path(s->svc), NULL, false, &h, err, sizeof err);
+	/* the store this instance records to: on an etcd ledger the one
+	 * --shadow-db names (beside the ledger there is no file) */
+	const char *sp = ah_service_shadow_path(s->svc);
+	if (!sp)
+		return; /* no history */
+	int rc = ah_history_open(ah_service_db_path(s->svc), sp, false, &h, err, sizeof err);
 	if (rc == AH_ENOENT)
 		return; /* no history yet */
 	if (rc == 0)

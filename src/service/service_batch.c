@@ -59,6 +59,11 @@ const char *ah_service_db_path(const ah_service *s)
 	return s ? s->db_path : NULL;
 }
 
+const char *ah_service_shadow_path(ah_service *s)
+{
+	return s && ah_service_shadow(s, false) ? s->shadow_path : NULL;
+}
+
 int ah_service_sync(ah_service *s, int64_t now_ns)
 {
 	return ah_service_prepare(s, now_ns);

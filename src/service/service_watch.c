@@ -125,6 +125,11 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	/* the lease from here, not from a request's commit (a lapsed one is
 	 * granted again, and the instance is listed again, within a second) */
 	(void)ah_ledger_etcd_keepalive(s->led);
+	long long crev = 0;
+	int hrc = ah_ledger_etcd_history_step(s->led, AH_ETCD_HISTORY_KEEP_NS, AH_ETCD_HISTORY_EVERY_NS, &crev);
+	if (hrc < 0)
+		ah_service_warn(s, "etcd history not compacted (%s)", ah_ledger_errmsg(s->led));
+	o.compacted_rev = hrc == 1 ? crev : 0;
 	publish(s, &o, mono_ns);
 	if (out)
 		*out = o;

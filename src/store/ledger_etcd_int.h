@@ -29,6 +29,9 @@ typedef struct {
  * bounds): never to a commit, whose compare reads head itself. */
 #define ETCD_HEAD_RECENT_NS 100000000
 
+/* Revisions sampled for the history's compaction (etcd_history.c). */
+#define ETCD_HISTORY_SAMPLES 64
+
 typedef struct {
 	char *key, *end;  /* end: a range delete's range_end, else NULL */
 	char *val;        /* NULL: delete */
@@ -88,6 +91,15 @@ typedef struct {
 	 * compares the election key's create revision with it */
 	char fence_key[ETCD_KEY_MAX];
 	int64_t fence_rev;
+	/* where the idempotency keys' sweep goes on ("" = from the start) */
+	char idem_cursor[ETCD_KEY_MAX];
+	/* etcd's history kept short (etcd_history.c): (time, revision) samples
+	 * in a ring, the last compaction's time and revision */
+	struct {
+		int64_t t_ns[ETCD_HISTORY_SAMPLES], rev[ETCD_HISTORY_SAMPLES];
+		int head, n;
+		int64_t last_ns, done_rev;
+	} hist;
 	/* where the time goes ($AHEAD_ETCD_PROFILE=DIR: DIR/etcd.PID, rewritten each second) */
 	struct {
 		int64_t begins, opt_begins, snap_loads, stale_begins, commits, refused, loads, load_ns, ops, at_ns;

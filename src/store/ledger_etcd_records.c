@@ -867,13 +867,52 @@ static int stage_sweep(etcd_ledger *m, void *arg)
 	return rc;
 }
 
+/* A sweep reads at most this many keys (ETCD_IDEM_SWEEP_SLICES ranges of
+ * PAGE), from where the last one stopped, wrapping at the end: a walk of
+ * every key each minute, on every instance, read the whole keyspace
+ * (hundreds of MB once a busy cluster has kept a day of keys) and held
+ * the instance's loop for seconds, longer than the writer's lease. */
+#define ETCD_IDEM_SWEEP_SLICES 4
+
+/* One range of the sweep from m->idem_cursor; *wrapped when it reached
+ * the end (the next starts over). */
+static int sweep_slice(etcd_ledger *m, const char *from, const char *to, sweep_walk *w, bool *wrapped)
+{
+	json_t *r = NULL;
+	char start[ETCD_KEY_MAX];
+	snprintf(start, sizeof start, "%s", m->idem_cursor[0] ? m->idem_cursor : from);
+	int rc = etcd_range(m, start, to, PAGE, 0, false, &r);
+	if (rc < 0)
+		return rc;
+	json_t *kvs = json_object_get(r, "kvs");
+	for (size_t i = 0; i < json_array_size(kvs) && rc == 0; i++) {
+		char *k = NULL, *v = NULL;
+		size_t vl = 0;
+		/* a slice starts at the last key the one before read: not twice */
+		if ((rc = etcd_kv(json_array_get(kvs, i), &k, &v, &vl)) == 0 && !(i == 0 && !strcmp(k, m->idem_cursor))) {
+			rc = sweep_visit(w, k, v ? v : "", vl);
+			snprintf(m->idem_cursor, sizeof m->idem_cursor, "%s", k);
+		}
+		free(k);
+		free(v);
+	}
+	*wrapped = !json_is_true(json_object_get(r, "more"));
+	if (*wrapped)
+		m->idem_cursor[0] = '\0';
+	json_decref(r);
+	return rc;
+}
+
 int etcd_idem_sweep(ah_ledger *l, int64_t before_ns, size_t *out_n)
 {
 	etcd_ledger *m = (etcd_ledger *)l;
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	range_of(m, "idem/", from, to);
 	sweep_walk w = {.before_ns = before_ns};
-	int rc = walk(m, from, to, false, sweep_visit, &w);
+	int rc = 0;
+	bool wrapped = false;
+	for (int i = 0; i < ETCD_IDEM_SWEEP_SLICES && rc == 0 && !wrapped; i++)
+		rc = sweep_slice(m, from, to, &w, &wrapped);
 	/* in slices: etcd caps the operations of one transaction */
 	for (size_t i = 0; i < w.K.n && rc == 0; i += 100) {
 		sweep_args a = {.K = &w.K, .from = i, .to = i + 100 < w.K.n ? i + 100 : w.K.n};
