@@ -90,6 +90,15 @@ w = insts[etcd_get("writer")]
 f = b if w is a else a
 time.sleep(1.5)  # both have stepped the election since: the forwarder knows who writes
 print("writer: instance %d, forwarder: instance %d" % (w.i, f.i))
+cs = subprocess.run([A, "cluster", "status", "--db", DB, "-o", "json"], capture_output=True, text=True, timeout=30)
+try:
+    csj = __import__("json").loads(cs.stdout)
+except ValueError:
+    csj = {}
+ok("cluster status -o json names the writer by its URL", (csj.get("writer") or {}).get("url") == etcd_get("writer"),
+   (cs.returncode, cs.stdout[-600:], cs.stderr[-300:]))
+ct = subprocess.run([A, "cluster", "status", "--db", DB], capture_output=True, text=True, timeout=30)
+ok("... and so does its table", ("writer: %s" % etcd_get("writer")) in ct.stdout, ct.stdout[-600:])
 
 
 def commits(inst):

@@ -51,6 +51,8 @@ typedef struct {
 	bool have_shaper;           /* an instance holds the shaper election (PREFIX/shaper) */
 	char shaper[128];           /* its name */
 	int64_t shaper_token;       /* the key's create revision: its fencing token */
+	bool have_writer;           /* an instance holds the writer election (PREFIX/writer, serve --advertise) */
+	char writer[128];           /* its advertised URL: the others forward their allocation writes to it */
 	char prefix[128];
 	/* over the instances that watch: the most revisions a view is behind
 	 * the head, and the longest last catch-up (-1: no instance watches) */

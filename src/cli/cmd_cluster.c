@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		   "(reachable, leader, raft index and term, database size), the ahead\n"
 		   "instances alive on the ledger (their lease keys: name, pid, seconds left\n"
 		   "on the lease, since which revision), the elected shaper and its fencing\n"
-		   "token, the cluster's revision and the ledger head's (with its commit\n"
+		   "token, the elected writer (serve --advertise), the cluster's revision and the ledger head's (with its commit\n"
 		   "count), and each daemon's view as it published it (at most a second\n"
 		   "old): its watch on the head up or down, how many revisions its view is\n"
 		   "behind the head, its last catch-up lag. Read-only.\n\n"
@@ -80,6 +80,10 @@ static void print_table(const ah_cluster_status *st)
 		printf("\nshaper: %s (fencing token %" PRId64 ")\n", st->shaper, st->shaper_token);
 	else
 		printf("\nshaper: none elected (no instance shapes, or none has run --scale-every yet)\n");
+	if (st->have_writer)
+		printf("writer: %s (the other instances forward their allocation writes to it)\n", st->writer);
+	else
+		printf("writer: none elected (no instance runs with --advertise: each commits its own writes)\n");
 	if (st->max_behind >= 0)
 		printf("watch lag: at most %" PRId64 " revisions behind the head, last catch-up at most %" PRId64
 		       " ms (as published, at most a second old)\n",

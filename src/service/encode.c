@@ -592,12 +592,13 @@ json_t *ah_json_cluster_status(const ah_cluster_status *st)
 						    x->lease_ttl_s >= 0 ? json_integer(x->lease_ttl_s) : json_null(),
 						    "since_revision", (json_int_t)x->since_revision, "watch", w));
 	}
-	return json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o}", "prefix", ah_json_text(st->prefix), "revision",
+	return json_pack("{s:o,s:I,s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "prefix", ah_json_text(st->prefix), "revision",
 			 (json_int_t)st->revision, "head_revision", (json_int_t)st->head_revision, "commits",
 			 (json_int_t)st->commits, "members", ms, "instances", is, "shaper",
 			 st->have_shaper ? json_pack("{s:o,s:I}", "holder", ah_json_text(st->shaper), "token",
 						     (json_int_t)st->shaper_token)
 					 : json_null(),
+			 "writer", st->have_writer ? json_pack("{s:o}", "url", ah_json_text(st->writer)) : json_null(),
 			 "watch_lag",
 			 st->max_behind >= 0 ? json_pack("{s:I,s:I}", "max_behind_revisions", (json_int_t)st->max_behind,
 							  "max_lag_ms", (json_int_t)st->max_lag_ms)

@@ -139,22 +139,31 @@ static void instances(etcd_client *c, const char *prefix, ah_cluster_status *st)
 	json_decref(r);
 }
 
-static void shaper(etcd_client *c, const char *prefix, ah_cluster_status *st)
+/* An election's key (PREFIX/NAME): its holder's name and create revision;
+ * false when nobody holds it. */
+static bool holder(etcd_client *c, const char *prefix, const char *name, char *out, size_t len, int64_t *create_rev)
 {
 	char key[256];
-	snprintf(key, sizeof key, "%s/shaper", prefix);
+	snprintf(key, sizeof key, "%s/%s", prefix, name);
 	json_t *r = NULL;
 	if (range(c, key, false, &r) < 0)
-		return;
+		return false;
 	json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
 	if (kv) {
 		char *v = value_of(kv);
-		st->have_shaper = true;
-		copy(st->shaper, sizeof st->shaper, v);
-		st->shaper_token = etcd_i64(kv, "create_revision");
+		copy(out, len, v);
+		*create_rev = etcd_i64(kv, "create_revision");
 		free(v);
 	}
 	json_decref(r);
+	return kv != NULL;
+}
+
+static void elected(etcd_client *c, const char *prefix, ah_cluster_status *st)
+{
+	int64_t wrev = 0;
+	st->have_shaper = holder(c, prefix, "shaper", st->shaper, sizeof st->shaper, &st->shaper_token);
+	st->have_writer = holder(c, prefix, "writer", st->writer, sizeof st->writer, &wrev);
 }
 
 static void head(etcd_client *c, const char *prefix, ah_cluster_status *st)
@@ -218,7 +227,7 @@ int ah_cluster_status_get(const char *endpoints, const char *prefix, long timeou
 		st->member[i].leader = leader && !strcmp(st->member[i].id, id);
 	}
 	instances(c, prefix, st);
-	shaper(c, prefix, st);
+	elected(c, prefix, st);
 	head(c, prefix, st);
 	watch_lag(st);
 	*out = *st;
