@@ -727,7 +727,25 @@ rc = d.stop()
 ok("SIGTERM exits 0", rc == 0, "exit %s: %s" % (rc, d.log()[-800:]))
 
 # ---- 410: a watch from a compacted revision ----
-d2 = Daemon("compact", POLICY, "--sweep", "100ms", "--events-keep", "0s", "--events-keep-min", "5").start()
+d2 = Daemon("compact", POLICY, "--sweep", "100ms", "--events-keep", "0s", "--events-keep-min", "5",
+            "--idem-keep", "1s").start()
+# --idem-keep: a key is answered again within it, and swept after it (a retry then runs anew)
+k1 = req(d2, "POST", "/v1/allocations", {"tenant": "a", "pool": "p", "resources": {"cpu": "100m"}},
+         headers={"Idempotency-Key": "short-lived"})
+k2 = req(d2, "POST", "/v1/allocations", {"tenant": "a", "pool": "p", "resources": {"cpu": "100m"}},
+         headers={"Idempotency-Key": "short-lived"})
+ok("--idem-keep 1s: a retry at once is the same answer", k1.status == 201 and k2.body == k1.body, (k1, k2))
+time.sleep(1.5)
+k3 = req(d2, "POST", "/v1/allocations", {"tenant": "a", "pool": "p", "resources": {"cpu": "100m"}},
+         headers={"Idempotency-Key": "short-lived"})
+ok("... and after it was swept, a new allocation", k3.status == 201 and k3.j.get("id") != k1.j.get("id"), (k1, k3))
+with open(os.path.join(T, "idem-bad.ini"), "w") as f:
+    f.write(POLICY)
+bad = subprocess.run([A, "serve", "--policy", os.path.join(T, "idem-bad.ini"), "--db", os.path.join(T, "idem-bad.db"),
+                      "--idem-keep", "0s"],
+                     capture_output=True, text=True, timeout=30)
+ok("--idem-keep 0s is refused (exit 2), naming the flag", bad.returncode == 2 and "idem-keep" in bad.stderr,
+   (bad.returncode, bad.stderr[-300:]))
 for i in range(12):
     r = req(d2, "POST", "/v1/allocations", {"tenant": "a", "pool": "p", "resources": {"cpu": "100m"}})
     ok("compaction alloc %d" % i, r.status == 201, r)

@@ -61,7 +61,9 @@ static void usage(FILE *f)
 		"      --log-level LEVEL    error, warn, info (default) or debug; one line per event\n"
 		"      --sweep D            sweep idempotency keys and old events every D (default 60s)\n"
 		"      --events-keep D      keep events at least D for watches to resume from (default 1h)\n"
-		"      --events-keep-min N  and at least the newest N (default 10000)\n");
+		"      --events-keep-min N  and at least the newest N (default 10000)\n"
+		"      --idem-keep D        answer a retried Idempotency-Key for D (default 24h; at least 1s);\n"
+		"                           on etcd every key is one etcd key for that long (docs/CLUSTER.md)\n");
 }
 
 /* --advertise: http(s)://HOST:PORT, printable, no query or spaces (it is
@@ -148,7 +150,8 @@ int ah_cmd_serve(int argc, char **argv)
 	bool insecure = false;
 	int64_t window = 0, batch_max = 512, body_max = (int64_t)AH_API_BODY_MAX, conns = AH_API_CONN_MAX,
 		per_ip = AH_API_CONN_PER_IP_MAX, idle = (int64_t)AH_API_IDLE_TIMEOUT_S * 1000000000, tick = 1000000000,
-		sweep = INT64_C(60) * 1000000000, ev_keep = INT64_C(3600) * 1000000000, ev_min = 10000;
+		sweep = INT64_C(60) * 1000000000, ev_keep = INT64_C(3600) * 1000000000, ev_min = 10000,
+		idem_keep = INT64_C(86400) * 1000000000;
 	int level = AH_LOG_INFO;
 	int64_t scale_every = INT64_C(30) * 1000000000, compact_every = INT64_C(3600) * 1000000000,
 		sample_every = INT64_C(10) * 1000000000;
@@ -180,6 +183,8 @@ int ah_cmd_serve(int argc, char **argv)
 		AH_OPT("events-keep", 0, AH_OPT_DURATION, &ev_keep, .hint = "DURATION", .lo = 0,
 		       .hi = INT64_C(366) * 86400 * 1000000000),
 		AH_OPT("events-keep-min", 0, AH_OPT_INT, &ev_min, .hint = "N", .lo = 0, .hi = INT64_C(1000000000)),
+		AH_OPT("idem-keep", 0, AH_OPT_DURATION, &idem_keep, .hint = "DURATION", .lo = 1000000000,
+		       .hi = INT64_C(366) * 86400 * 1000000000),
 		AH_OPT("scale-every", 0, AH_OPT_DURATION, &scale_every, .hint = "DURATION", .lo = 0,
 		       .hi = INT64_C(86400) * 1000000000),
 		AH_OPT("compact-every", 0, AH_OPT_DURATION, &compact_every, .hint = "DURATION", .lo = 0,
@@ -218,6 +223,7 @@ int ah_cmd_serve(int argc, char **argv)
 	o.server.sweep_ns = sweep;
 	o.api.events_keep_ns = ev_keep;
 	o.api.events_keep_min = ev_min;
+	o.api.idem_keep_ns = idem_keep;
 	o.api.sample_ns = sample_every;
 	char err[1024];
 	int rc = ah_daemon_run(&o, err, sizeof err);
