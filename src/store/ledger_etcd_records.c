@@ -13,10 +13,11 @@
 
 #define PAGE 512
 
-/* Visits [from, to) page by page at one revision; fn gets each kv's key
- * and value; a non-zero return stops the walk and is returned. */
-static int walk(etcd_ledger *m, const char *from, const char *to, bool keys_only,
-		int (*fn)(void *ctx, const char *key, const char *val, size_t vlen), void *ctx)
+/* Visits [from, to) page by page (of page keys) at one revision; fn gets
+ * each kv's key and value; a non-zero return stops the walk and is
+ * returned. */
+static int walk_n(etcd_ledger *m, const char *from, const char *to, bool keys_only, int64_t page,
+		  int (*fn)(void *ctx, const char *key, const char *val, size_t vlen), void *ctx)
 {
 	char start[ETCD_KEY_MAX + 1];
 	size_t slen = strlen(from);
@@ -28,7 +29,7 @@ static int walk(etcd_ledger *m, const char *from, const char *to, bool keys_only
 		json_t *rq = json_object(), *r = NULL;
 		json_object_set_new(rq, "key", etcd_b64(start, slen));
 		json_object_set_new(rq, "range_end", etcd_b64s(to));
-		json_object_set_new(rq, "limit", json_integer(PAGE));
+		json_object_set_new(rq, "limit", json_integer(page));
 		if (rev)
 			json_object_set_new(rq, "revision", json_integer(rev));
 		if (keys_only)
@@ -64,6 +65,12 @@ static int walk(etcd_ledger *m, const char *from, const char *to, bool keys_only
 		if (rc || !more || n == 0)
 			return rc;
 	}
+}
+
+static int walk(etcd_ledger *m, const char *from, const char *to, bool keys_only,
+		int (*fn)(void *ctx, const char *key, const char *val, size_t vlen), void *ctx)
+{
+	return walk_n(m, from, to, keys_only, PAGE, fn, ctx);
 }
 
 static void range_of(const etcd_ledger *m, const char *what, char *from, char *to)
@@ -282,7 +289,10 @@ int etcd_events_compact(ah_ledger *l, int64_t before_ns, int64_t keep_min, size_
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	range_of(m, "ev/", from, to);
 	compact_walk w = {.before_ns = before_ns, .keep_min = keep_min, .total = last - first + 1, .cut = last + 1};
-	if ((rc = walk(m, from, to, false, compact_visit, &w)) < 0)
+	/* a few pages a range: the walk stops at the first page too new to go,
+	 * which is usually the first (a range of 512 pages of a busy cluster
+	 * was megabytes, read by every instance each sweep) */
+	if ((rc = walk_n(m, from, to, false, 16, compact_visit, &w)) < 0)
 		return rc;
 	if (w.seen == 0)
 		return 0;
@@ -867,12 +877,19 @@ static int stage_sweep(etcd_ledger *m, void *arg)
 	return rc;
 }
 
-/* A sweep reads at most this many keys (ETCD_IDEM_SWEEP_SLICES ranges of
- * PAGE), from where the last one stopped, wrapping at the end: a walk of
- * every key each minute, on every instance, read the whole keyspace
- * (hundreds of MB once a busy cluster has kept a day of keys) and held
- * the instance's loop for seconds, longer than the writer's lease. */
-#define ETCD_IDEM_SWEEP_SLICES 4
+/* A sweep reads at most ETCD_IDEM_SWEEP_SLICES ranges of PAGE keys, from
+ * where the last one stopped, wrapping at the end: a walk of every key each
+ * minute, on every instance, read the whole keyspace (hundreds of MB once a
+ * busy cluster has kept a day of keys) and held the instance's loop for
+ * seconds, longer than the writer's lease. One range, not more: etcd 3.4
+ * (Debian's 3.4.23) gathers every key of a range's [key, range_end) before
+ * it applies the limit, and counts them all (etcd-io/etcd#11057, fixed for
+ * the limit in 3.5 and 3.4.24 by #11990/#15137, not for the count), so
+ * each range over idem/ costs etcd, and this loop, time in proportion to
+ * all the keys kept: about 100 ms at 185,000 (bench/run cluster, a minute
+ * in). Leased keys that etcd expires itself would need no range at all;
+ * not built (docs/CLUSTER.md). */
+#define ETCD_IDEM_SWEEP_SLICES 1
 
 /* One range of the sweep from m->idem_cursor; *wrapped when it reached
  * the end (the next starts over). */
