@@ -158,8 +158,6 @@ const char *etcd_client_url(const etcd_client *c, int i)
 	return c && i >= 0 && i < c->n ? c->url[i] : "";
 }
 
-/* One POST to endpoint i: 1 = try the next endpoint, 0 = answered (*out),
- * < 0 = a definite error. */
 /* A successful txn's answer without its per-op responses: the gateway
  * writes {"header":{...},"succeeded":true,"responses":[...]} in that order
  * (the protobuf's field order), and a commit needs only the first two. NULL
@@ -184,6 +182,9 @@ static json_t *txn_head_parse(const char *buf, size_t len)
 	return j;
 }
 
+/* One POST to endpoint i: 1 = try the next endpoint, 0 = answered (*out),
+ * < 0 = a definite error. lean: a txn's answer read by its header when it
+ * succeeded (txn_head_parse). */
 static int post_one(etcd_client *c, int i, const char *path, const char *body, bool lean, json_t **out)
 {
 	char url[ETCD_URL_MAX + 64];

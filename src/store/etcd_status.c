@@ -139,8 +139,8 @@ static void instances(etcd_client *c, const char *prefix, ah_cluster_status *st)
 	json_decref(r);
 }
 
-/* An election's key (PREFIX/NAME): its holder's name and create revision;
- * false when nobody holds it. */
+/* An election's key (PREFIX/NAME): its holder's name and (create_rev may
+ * be NULL) create revision; false when nobody holds it. */
 static bool holder(etcd_client *c, const char *prefix, const char *name, char *out, size_t len, int64_t *create_rev)
 {
 	char key[256];
@@ -152,7 +152,8 @@ static bool holder(etcd_client *c, const char *prefix, const char *name, char *o
 	if (kv) {
 		char *v = value_of(kv);
 		copy(out, len, v);
-		*create_rev = etcd_i64(kv, "create_revision");
+		if (create_rev)
+			*create_rev = etcd_i64(kv, "create_revision");
 		free(v);
 	}
 	json_decref(r);
@@ -161,9 +162,8 @@ static bool holder(etcd_client *c, const char *prefix, const char *name, char *o
 
 static void elected(etcd_client *c, const char *prefix, ah_cluster_status *st)
 {
-	int64_t wrev = 0;
 	st->have_shaper = holder(c, prefix, "shaper", st->shaper, sizeof st->shaper, &st->shaper_token);
-	st->have_writer = holder(c, prefix, "writer", st->writer, sizeof st->writer, &wrev);
+	st->have_writer = holder(c, prefix, "writer", st->writer, sizeof st->writer, NULL);
 }
 
 static void head(etcd_client *c, const char *prefix, ah_cluster_status *st)

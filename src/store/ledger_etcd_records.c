@@ -112,8 +112,8 @@ int etcd_event(ah_ledger *l, const ah_ledger_event *ev)
 }
 
 /* A log key holds a page {"b": [record, ...]} (one per commit, maybe
- * deflated: etcd_page.c), or one record (a ledger written before pages): fn sees each record in order;
- * a non-zero return stops. */
+ * deflated: etcd_page.c), or one record (a ledger written before pages):
+ * fn sees each record in order; a non-zero return stops. */
 static int page_each(const char *val, size_t vlen, int (*fn)(void *ctx, json_t *rec), void *ctx)
 {
 	json_t *j = etcd_page_decode(val, vlen);
@@ -877,10 +877,10 @@ static int stage_sweep(etcd_ledger *m, void *arg)
 	return rc;
 }
 
-/* A sweep reads at most ETCD_IDEM_SWEEP_SLICES ranges of PAGE keys, from
- * where the last one stopped, wrapping at the end: a walk of every key each
- * minute, on every instance, read the whole keyspace (hundreds of MB once a
- * busy cluster has kept a day of keys) and held the instance's loop for
+/* A sweep reads one range of PAGE keys, from where the last one stopped
+ * (m->idem_cursor), wrapping at the end: a walk of every key each minute,
+ * on every instance, read the whole keyspace (hundreds of MB once a busy
+ * cluster has kept a day of keys) and held the instance's loop for
  * seconds, longer than the writer's lease. One range, not more: etcd 3.4
  * (Debian's 3.4.23) gathers every key of a range's [key, range_end) before
  * it applies the limit, and counts them all (etcd-io/etcd#11057, fixed for
@@ -889,16 +889,10 @@ static int stage_sweep(etcd_ledger *m, void *arg)
  * all the keys kept: about 100 ms at 185,000 (bench/run cluster, a minute
  * in). Leased keys that etcd expires itself would need no range at all;
  * not built (docs/CLUSTER.md). */
-#define ETCD_IDEM_SWEEP_SLICES 1
-
-/* One range of the sweep from m->idem_cursor; *wrapped when it reached
- * the end (the next starts over). */
-static int sweep_slice(etcd_ledger *m, const char *from, const char *to, sweep_walk *w, bool *wrapped)
+static int sweep_slice(etcd_ledger *m, const char *from, const char *to, sweep_walk *w)
 {
 	json_t *r = NULL;
-	char start[ETCD_KEY_MAX];
-	snprintf(start, sizeof start, "%s", m->idem_cursor[0] ? m->idem_cursor : from);
-	int rc = etcd_range(m, start, to, PAGE, 0, false, &r);
+	int rc = etcd_range(m, m->idem_cursor[0] ? m->idem_cursor : from, to, PAGE, 0, false, &r);
 	if (rc < 0)
 		return rc;
 	json_t *kvs = json_object_get(r, "kvs");
@@ -913,9 +907,8 @@ static int sweep_slice(etcd_ledger *m, const char *from, const char *to, sweep_w
 		free(k);
 		free(v);
 	}
-	*wrapped = !json_is_true(json_object_get(r, "more"));
-	if (*wrapped)
-		m->idem_cursor[0] = '\0';
+	if (!json_is_true(json_object_get(r, "more")))
+		m->idem_cursor[0] = '\0'; /* the end: the next starts over */
 	json_decref(r);
 	return rc;
 }
@@ -926,10 +919,7 @@ int etcd_idem_sweep(ah_ledger *l, int64_t before_ns, size_t *out_n)
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	range_of(m, "idem/", from, to);
 	sweep_walk w = {.before_ns = before_ns};
-	int rc = 0;
-	bool wrapped = false;
-	for (int i = 0; i < ETCD_IDEM_SWEEP_SLICES && rc == 0 && !wrapped; i++)
-		rc = sweep_slice(m, from, to, &w, &wrapped);
+	int rc = sweep_slice(m, from, to, &w);
 	/* in slices: etcd caps the operations of one transaction */
 	for (size_t i = 0; i < w.K.n && rc == 0; i += 100) {
 		sweep_args a = {.K = &w.K, .from = i, .to = i + 100 < w.K.n ? i + 100 : w.K.n};
