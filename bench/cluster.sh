@@ -34,6 +34,8 @@
 # answers that made a client resend. Before the end lines it prints where the
 # time goes (etcd calls by kind, commits refused by the compare, reloads),
 # from the instances' counters ($AHEAD_ETCD_PROFILE).
+# $AHEAD_BENCH_EP_ROTATE=1 names etcd member 1 first in every instance's
+# --db (member 0 last): which member carries the JSON gateway's work.
 # On a shared machine the throughput says little; run it alone.
 set -euo pipefail
 SECS=${1:-10}
@@ -57,7 +59,9 @@ priority = 1
 [tenant t]
 INI
 set +e
-AHEAD_ETCD_PIDS="${ETCD_PIDS[*]}" python3 -u - "$BIN" "$T" "etcd://$ETCD_EP/bench" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" "$SECS" "$CLIENTS" <<'PY'
+DB_EP=$ETCD_EP
+[ -n "${AHEAD_BENCH_EP_ROTATE:-}" ] && DB_EP=$(echo "$ETCD_EP" | awk -F, '{print $2","$3","$1}')
+AHEAD_ETCD_PIDS="${ETCD_PIDS[*]}" python3 -u - "$BIN" "$T" "etcd://$DB_EP/bench" "$ETCD_URLS" "$ETCDCTL_BIN" "${ETCD_PIDS[0]}" "$SECS" "$CLIENTS" <<'PY'
 import http.client, json, os, re, resource, signal, socket, subprocess, sys, threading, time
 
 A, T, DB, URLS, ETCDCTL, ETCD0, SECS, CLIENTS = sys.argv[1:9]
