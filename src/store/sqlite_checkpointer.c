@@ -67,7 +67,9 @@ static void *ckpt_main(void *arg)
 		c->passes++;
 		if (rc == SQLITE_OK && nlog >= CKPT_RESET_FRAMES)
 			c->catchup_due = true;
-		pthread_cond_broadcast(&c->cv); /* a commit past the cap waits for this */
+		/* a commit past the cap may wait for this; the thread, the only
+		 * other waiter, is not waiting now */
+		pthread_cond_broadcast(&c->cv);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;
@@ -94,7 +96,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
 	} else if (!c->busy && !c->want && frames - c->pass_from >= CKPT_PASS_FRAMES) {
 		c->want = true;
 		c->pass_from = frames;
-		pthread_cond_broadcast(&c->cv);
+		pthread_cond_signal(&c->cv);
 	}
 	pthread_mutex_unlock(&c->mu);
 	if (catchup) {
@@ -173,7 +175,7 @@ void ah_sqlite_ckpt_stop(ah_sqlite_ckpt *c, sqlite3 *writer)
 	sqlite3_wal_autocheckpoint(writer, 1000); /* SQLite's default again */
 	pthread_mutex_lock(&c->mu);
 	c->stop = true;
-	pthread_cond_broadcast(&c->cv);
+	pthread_cond_signal(&c->cv);
 	pthread_mutex_unlock(&c->mu);
 	pthread_join(c->th, NULL);
 	pthread_cond_destroy(&c->cv);
