@@ -4,11 +4,13 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libsqlite3-dev libinih-dev libjansson-dev libcmocka-dev
       sqlite3 gnuplot-nox python3 python3-jsonschema clang
       libmicrohttpd-dev libgnutls28-dev libsystemd-dev libcurl4-gnutls-dev zlib1g-dev
+      libprotobuf-c-dev protobuf-c-compiler
       help2man systemd dpkg-dev fakeroot curl
       prometheus prometheus-node-exporter libncurses-dev tmux chromium
       wrk libclang-rt-14-dev bc etcd-server etcd-client faketime)
 # libmicrohttpd-dev, libgnutls28-dev, libsystemd-dev: ahead serve; libcurl4-gnutls-dev: the CLI's --server
-# zlib1g-dev: the etcd ledger's log pages, deflated
+# zlib1g-dev: the etcd ledger's log pages, deflated; libprotobuf-c-dev, protobuf-c-compiler: its
+# commits over etcd's gRPC API (src/store/etcd_rpc.proto, compiled at build time)
 # help2man: man pages from --help; systemd (systemd-analyze verify), dpkg-dev (dpkg-shlibdeps), fakeroot:
 # the .deb and tests/cli_deb_install.sh; curl: the API's shell tests
 # libncurses-dev: ahead top; tmux: its test; chromium: the dashboard's headless test

@@ -1,6 +1,7 @@
-/* ahead: the etcd v3 JSON gateway client (see etcd_client.h). */
+/* ahead: the etcd v3 client, JSON gateway and gRPC (see etcd_client.h). */
 #include <curl/curl.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,6 +21,12 @@
 
 struct etcd_client {
 	CURL *h;
+	/* gRPC calls: a handle of their own, so its HTTP/2 connections never
+	 * meet the gateway's HTTP/1.1 ones; h2[i]: it holds one to member i */
+	CURL *g;
+	bool h2[ETCD_MAX_ENDPOINTS];
+	int grpc_status; /* the answer's grpc-status (-1: none) */
+	char grpc_msg[512];
 	char url[ETCD_MAX_ENDPOINTS][ETCD_URL_MAX];
 	int n, cur;
 	int64_t suspect_until_ns[ETCD_MAX_ENDPOINTS];
@@ -42,6 +49,8 @@ static int64_t now_ns(void)
 static int path_kind(const char *path)
 {
 	static const char *const P[ETCD_CALL_KINDS] = {"/v3/kv/range", "/v3/kv/txn", "/v3/kv/put", "/v3/lease/", "/v3/watch"};
+	if (!strcmp(path, "/etcdserverpb.KV/Txn"))
+		return 1;
 	for (int i = 0; i < ETCD_CALL_KINDS; i++)
 		if (!strncmp(path, P[i], strlen(P[i])))
 			return i;
@@ -119,7 +128,8 @@ int etcd_client_new(const char *endpoints, long timeout_ms, etcd_client **out, c
 		return AH_EINVAL;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (!(c->h = curl_easy_init())) {
+	if (!(c->h = curl_easy_init()) || !(c->g = curl_easy_init())) {
+		curl_easy_cleanup(c->h);
 		snprintf(err, errlen, "etcd: cannot start libcurl");
 		free(c);
 		return AH_ENOMEM;
@@ -134,8 +144,15 @@ void etcd_client_free(etcd_client *c)
 		return;
 	if (c->h)
 		curl_easy_cleanup(c->h);
+	if (c->g)
+		curl_easy_cleanup(c->g);
 	free(c->buf);
 	free(c);
+}
+
+void etcd_client_set_errmsg(etcd_client *c, const char *msg)
+{
+	snprintf(c->err, sizeof c->err, "etcd %s: %s", c->url[c->cur], msg);
 }
 
 const char *etcd_client_errmsg(const etcd_client *c)
@@ -158,34 +175,9 @@ const char *etcd_client_url(const etcd_client *c, int i)
 	return c && i >= 0 && i < c->n ? c->url[i] : "";
 }
 
-/* A successful txn's answer without its per-op responses: the gateway
- * writes {"header":{...},"succeeded":true,"responses":[...]} in that order
- * (the protobuf's field order), and a commit needs only the first two. NULL
- * when the text is not that (a refused txn, another shape): parse it all. */
-static json_t *txn_head_parse(const char *buf, size_t len)
-{
-	static const char mark[] = ",\"succeeded\":true,\"responses\":";
-	if (len < 12 || strncmp(buf, "{\"header\":{", 11))
-		return NULL;
-	const char *end = memchr(buf, '}', len); /* the header holds no object */
-	if (!end || (size_t)(end - buf) + sizeof mark > len || memcmp(end + 1, mark, sizeof mark - 1))
-		return NULL;
-	size_t n = (size_t)(end + 1 - buf) + strlen(",\"succeeded\":true");
-	char *t = malloc(n + 2);
-	if (!t)
-		return NULL;
-	memcpy(t, buf, n);
-	t[n] = '}';
-	t[n + 1] = '\0';
-	json_t *j = json_loadb(t, n + 1, 0, NULL);
-	free(t);
-	return j;
-}
-
 /* One POST to endpoint i: 1 = try the next endpoint, 0 = answered (*out),
- * < 0 = a definite error. lean: a txn's answer read by its header when it
- * succeeded (txn_head_parse). */
-static int post_one(etcd_client *c, int i, const char *path, const char *body, bool lean, json_t **out)
+ * < 0 = a definite error. */
+static int post_one(etcd_client *c, int i, const char *path, const char *body, json_t **out)
 {
 	char url[ETCD_URL_MAX + 64];
 	snprintf(url, sizeof url, "%s%s", c->url[i], path);
@@ -216,11 +208,7 @@ static int post_one(etcd_client *c, int i, const char *path, const char *body, b
 	long status = 0;
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &status);
 	json_error_t je;
-	json_t *j = lean && status == 200 ? txn_head_parse(c->buf, c->len) : NULL;
-	if (j)
-		c->st.txn_heads++;
-	else
-		j = c->len ? json_loadb(c->buf, c->len, 0, &je) : NULL;
+	json_t *j = c->len ? json_loadb(c->buf, c->len, 0, &je) : NULL;
 	if (status != 200 || !json_is_object(j)) {
 		const char *msg = NULL;
 		json_t *e = j ? json_object_get(j, "error") : NULL;
@@ -240,21 +228,20 @@ static int post_one(etcd_client *c, int i, const char *path, const char *body, b
 	return 0;
 }
 
-int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
-{
-	char *body = json_dumps(req, JSON_COMPACT);
-	if (!body) {
-		snprintf(c->err, sizeof c->err, "etcd: out of memory");
-		return AH_ENOMEM;
-	}
-	int rc = etcd_call_text(c, path, body, false, out);
-	free(body);
-	return rc;
-}
+/* One request as the call loop tries it on each endpoint in turn. */
+typedef struct {
+	const char *path;
+	const char *body; /* JSON text; or a gRPC message with its 5-byte prefix */
+	size_t len;
+	bool grpc;
+	json_t **out; /* a JSON call's answer */
+} call_spec;
 
-int etcd_call_text(etcd_client *c, const char *path, const char *body, bool txn_head_only, json_t **out)
+static int grpc_one(etcd_client *c, int i, const call_spec *q);
+
+static int call_loop(etcd_client *c, const call_spec *q)
 {
-	int rc = 1, kind = path_kind(path);
+	int rc = 1, kind = path_kind(q->path);
 	int64_t t0 = now_ns();
 	/* pass 0: the members that answered lately, from the current one on;
 	 * pass 1: those set aside, in case they are back */
@@ -263,7 +250,7 @@ int etcd_call_text(etcd_client *c, const char *path, const char *body, bool txn_
 			int i = (c->cur + k) % c->n;
 			if ((c->suspect_until_ns[i] > t0) != (pass == 1))
 				continue;
-			rc = post_one(c, i, path, body, txn_head_only, out);
+			rc = q->grpc ? grpc_one(c, i, q) : post_one(c, i, q->path, q->body, q->out);
 			if (rc == 0) {
 				c->cur = i;
 				c->suspect_until_ns[i] = 0;
@@ -274,6 +261,7 @@ int etcd_call_text(etcd_client *c, const char *path, const char *body, bool txn_
 			}
 		}
 	c->st.calls[kind]++;
+	c->st.grpc += q->grpc;
 	c->st.ns[kind] += now_ns() - t0;
 	if (rc == 1) {
 		if (c->n > 1) {
@@ -284,6 +272,170 @@ int etcd_call_text(etcd_client *c, const char *path, const char *body, bool txn_
 		return AH_ESTORE;
 	}
 	return rc < 0 ? rc : 0;
+}
+
+int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out)
+{
+	char *body = json_dumps(req, JSON_COMPACT);
+	if (!body) {
+		snprintf(c->err, sizeof c->err, "etcd: out of memory");
+		return AH_ENOMEM;
+	}
+	call_spec q = {.path = path, .body = body, .len = strlen(body), .out = out};
+	int rc = call_loop(c, &q);
+	free(body);
+	return rc;
+}
+
+/* ---- gRPC ---------------------------------------------------------------- */
+
+static int hexv(int ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* gRPC's status and message come as headers (a trailers-only answer) or
+ * trailers, which libcurl hands to the header callback alike; the message
+ * is percent-encoded. */
+static size_t on_grpc_header(char *p, size_t sz, size_t nm, void *ctx)
+{
+	etcd_client *c = ctx;
+	size_t n = sz * nm;
+	if (n > 12 && !strncasecmp(p, "grpc-status:", 12)) {
+		c->grpc_status = atoi(p + 12);
+	} else if (n > 13 && !strncasecmp(p, "grpc-message:", 13)) {
+		size_t j = 0;
+		for (size_t k = 13; k < n && j + 1 < sizeof c->grpc_msg; k++) {
+			int ch = (unsigned char)p[k];
+			if (ch == '\r' || ch == '\n')
+				break;
+			if (ch == '%' && k + 2 < n && hexv(p[k + 1]) >= 0 && hexv(p[k + 2]) >= 0) {
+				ch = hexv(p[k + 1]) * 16 + hexv(p[k + 2]);
+				k += 2;
+			}
+			if (j || ch != ' ')
+				c->grpc_msg[j++] = (char)ch;
+		}
+		c->grpc_msg[j] = '\0';
+	}
+	return n;
+}
+
+static CURLcode grpc_perform(etcd_client *c, int i, const call_spec *q, struct curl_slist *hd, const char *url)
+{
+	c->len = 0;
+	c->too_big = false;
+	c->grpc_status = -1;
+	c->grpc_msg[0] = '\0';
+	curl_easy_reset(c->g);
+	curl_easy_setopt(c->g, CURLOPT_URL, url);
+	/* libcurl 7.88 (Debian 12) fails a request that reuses an HTTP/2
+	 * connection made with prior knowledge when it asks for prior knowledge
+	 * again (curl/curl#10634, fixed in 8.0): so prior knowledge only for a
+	 * new connection, plain HTTP/2 on the one kept */
+	curl_easy_setopt(c->g, CURLOPT_HTTP_VERSION,
+			 c->h2[i] ? (long)CURL_HTTP_VERSION_2_0 : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(c->g, CURLOPT_POST, 1L);
+	curl_easy_setopt(c->g, CURLOPT_POSTFIELDS, q->body);
+	curl_easy_setopt(c->g, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)q->len);
+	curl_easy_setopt(c->g, CURLOPT_HTTPHEADER, hd);
+	curl_easy_setopt(c->g, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->g, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->g, CURLOPT_HEADERFUNCTION, on_grpc_header);
+	curl_easy_setopt(c->g, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(c->g, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(c->g, CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms / 2 > 0 ? c->timeout_ms / 2 : 1);
+	curl_easy_setopt(c->g, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->g, CURLOPT_TCP_NODELAY, 1L);
+	return curl_easy_perform(c->g);
+}
+
+/* A fresh handle, its connections closed: after any call that did not end
+ * on HTTP/2, so that h2[] is true exactly for the members the handle holds
+ * a live HTTP/2 connection to (a connection kept after a timeout, then
+ * asked for with prior knowledge, would fail every call: the bug above). */
+static int grpc_recycle(etcd_client *c)
+{
+	curl_easy_cleanup(c->g);
+	memset(c->h2, 0, sizeof c->h2);
+	if (!(c->g = curl_easy_init())) {
+		snprintf(c->err, sizeof c->err, "etcd: cannot start libcurl");
+		return AH_ENOMEM;
+	}
+	return 0;
+}
+
+/* One unary gRPC call to endpoint i; the answer's message (its 5-byte
+ * prefix taken off) is left in c->buf, c->len. Returns as post_one. */
+static int grpc_one(etcd_client *c, int i, const call_spec *q)
+{
+	char url[ETCD_URL_MAX + 64];
+	snprintf(url, sizeof url, "%s%s", c->url[i], q->path);
+	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/grpc");
+	hd = curl_slist_append(hd, "TE: trailers");
+	c->no_answer = false;
+	if (!c->g && grpc_recycle(c) < 0) {
+		curl_slist_free_all(hd);
+		return AH_ENOMEM;
+	}
+	CURLcode cc = grpc_perform(c, i, q, hd, url);
+	long ver = 0;
+	curl_easy_getinfo(c->g, CURLINFO_HTTP_VERSION, &ver);
+	if (cc == CURLE_OK && c->h2[i] && ver != CURL_HTTP_VERSION_2_0) {
+		/* the kept connection was gone and the request went out as
+		 * HTTP/1.1 on a new one (etcd's HTTP/1.1 side has no gRPC route,
+		 * so nothing ran): again, with prior knowledge */
+		if (grpc_recycle(c) < 0) {
+			curl_slist_free_all(hd);
+			return AH_ENOMEM;
+		}
+		cc = grpc_perform(c, i, q, hd, url);
+		curl_easy_getinfo(c->g, CURLINFO_HTTP_VERSION, &ver);
+	}
+	curl_slist_free_all(hd);
+	long status = 0;
+	curl_easy_getinfo(c->g, CURLINFO_RESPONSE_CODE, &status);
+	if (cc == CURLE_OK && ver == CURL_HTTP_VERSION_2_0)
+		c->h2[i] = true;
+	else if (grpc_recycle(c) < 0)
+		return AH_ENOMEM;
+	if (cc != CURLE_OK) {
+		c->no_answer = !c->too_big;
+		snprintf(c->err, sizeof c->err, "etcd %s: %s", c->url[i],
+			 c->too_big ? "answer too large" : curl_easy_strerror(cc));
+		return c->too_big ? AH_ETOOBIG : 1;
+	}
+	if (status != 200 || c->grpc_status != 0) {
+		snprintf(c->err, sizeof c->err, "etcd %s: %s %ld: %.300s", c->url[i],
+			 c->grpc_status >= 0 ? "gRPC status" : "HTTP", c->grpc_status >= 0 ? (long)c->grpc_status : status,
+			 c->grpc_msg[0] ? c->grpc_msg : status != 200 ? "not a gRPC answer" : "no grpc-status");
+		/* unavailable (no leader, stopping), deadline exceeded, or not
+		 * answered as gRPC: another member may answer */
+		if (c->grpc_status == 14 || c->grpc_status == 4 || c->grpc_status < 0)
+			return 1;
+		return AH_ESTORE;
+	}
+	const unsigned char *b = (const unsigned char *)c->buf;
+	size_t n = c->len >= 5 ? (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4] : 0;
+	if (c->len < 5 || b[0] != 0 || n != c->len - 5) {
+		snprintf(c->err, sizeof c->err, "etcd %s: a gRPC answer of %zu bytes that is not one uncompressed message",
+			 c->url[i], c->len);
+		return AH_ESTORE;
+	}
+	memmove(c->buf, c->buf + 5, n);
+	c->len = n;
+	return 0;
+}
+
+int etcd_call_grpc(etcd_client *c, const char *method, const void *msg, size_t len, const void **ans, size_t *ans_len)
+{
+	call_spec q = {.path = method, .body = msg, .len = len, .grpc = true};
+	int rc = call_loop(c, &q);
+	if (rc == 0) {
+		*ans = c->buf ? c->buf : "";
+		*ans_len = c->len;
+	}
+	return rc;
 }
 
 /* ---- base64 and numbers ------------------------------------------------ */

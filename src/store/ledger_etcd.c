@@ -493,38 +493,6 @@ static int e_begin(ah_ledger *l)
 	return 0;
 }
 
-/* The txn's request text: compares and failure as jansson dumps them, the
- * staged ops written straight into one buffer (a commit stages hundreds,
- * and a tree of them, dumped, was a tenth of the writer's time; base64
- * needs no escaping). NULL: no memory. */
-static char *txn_text(const etcd_ledger *m, const json_t *cmps, const json_t *fail)
-{
-	char *cs = cmps ? json_dumps(cmps, JSON_COMPACT) : NULL, *fs = fail ? json_dumps(fail, JSON_COMPACT) : NULL;
-	size_t cap = (cs ? strlen(cs) : 0) + (fs ? strlen(fs) : 0) + 64;
-	for (int i = 0; i < m->n_ops; i++)
-		cap += 64 + etcd_b64_len(strlen(m->ops[i].key)) +
-		       (m->ops[i].val ? etcd_b64_len(m->ops[i].vlen) : m->ops[i].end ? etcd_b64_len(strlen(m->ops[i].end)) : 0);
-	char *b = cs && fs ? malloc(cap) : NULL, *p = b;
-	if (!b)
-		goto out;
-	p += sprintf(p, "{\"compare\":%s,\"failure\":%s,\"success\":[", cs, fs);
-	for (int i = 0; i < m->n_ops; i++) {
-		const etcd_op *o = &m->ops[i];
-		p += sprintf(p, "%s{\"%s\":{\"key\":\"", i ? "," : "", o->val ? "requestPut" : "requestDeleteRange");
-		p += etcd_b64_into(o->key, strlen(o->key), p);
-		if (o->val || o->end) {
-			p += sprintf(p, "\",\"%s\":\"", o->val ? "value" : "range_end");
-			p += o->val ? etcd_b64_into(o->val, o->vlen, p) : etcd_b64_into(o->end, strlen(o->end), p);
-		}
-		p += sprintf(p, "\"}}");
-	}
-	sprintf(p, "]}");
-out:
-	free(cs);
-	free(fs);
-	return b;
-}
-
 /* The txn: compare head's mod revision with cmp_rev, then every staged op
  * and head rewritten. 1: the compare failed (nothing written). */
 static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
@@ -542,47 +510,38 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	if (rc < 0)
 		return rc;
 	m->prof.ops += m->n_ops;
-	json_t *cmps = json_array(), *cmp = json_object(), *r = NULL;
-	json_array_append_new(cmps, cmp);
-	json_object_set_new(cmp, "key", etcd_b64s(hk));
-	json_object_set_new(cmp, "result", json_string("EQUAL"));
-	if (cmp_rev > 0) {
-		json_object_set_new(cmp, "target", json_string("MOD"));
-		json_object_set_new(cmp, "mod_revision", json_integer(cmp_rev));
-	} else {
-		json_object_set_new(cmp, "target", json_string("VERSION"));
-		json_object_set_new(cmp, "version", json_integer(0));
+	int n_cmp = 0;
+	etcd_cmp *cmps = malloc(sizeof *cmps * (size_t)(2 + m->n_opt + m->n_pre));
+	char(*nks)[ETCD_KEY_MAX] = m->n_pre ? malloc(sizeof *nks * (size_t)m->n_pre) : NULL;
+	json_t *r = NULL;
+	if (!cmps || (m->n_pre && !nks)) {
+		free(cmps);
+		free(nks);
+		snprintf(m->errmsg, sizeof m->errmsg, "etcd: out of memory");
+		return AH_ENOMEM;
 	}
+	/* head as the decision read it; a new ledger: head absent */
+	cmps[n_cmp++] = cmp_rev > 0 ? (etcd_cmp){hk, ETCD_CMP_MOD, cmp_rev} : (etcd_cmp){hk, ETCD_CMP_VERSION, 0};
 	/* idempotency keys assumed absent: still absent (version 0) */
 	for (int i = 0; i < m->n_opt; i++)
-		json_array_append_new(cmps, json_pack("{sosssssi}", "key", etcd_b64s(m->opt[i]), "target", "VERSION",
-						      "result", "EQUAL", "version", 0));
+		cmps[n_cmp++] = (etcd_cmp){m->opt[i], ETCD_CMP_VERSION, 0};
 	/* a placement's node: its record (capacity, labels, cordon) as the
 	 * decision read it */
 	for (int i = 0; i < m->n_pre; i++)
 		if (m->pre[i].kind == AH_PRECOND_NODE && m->pre[i].version > 0) {
-			char nk[ETCD_KEY_MAX];
-			etcd_key(m, nk, "node/%s", m->pre[i].key);
-			json_array_append_new(cmps, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(nk), "result", "EQUAL",
-							      "target", "MOD", "mod_revision",
-							      (json_int_t)m->pre[i].version));
+			etcd_key(m, nks[i], "node/%s", m->pre[i].key);
+			cmps[n_cmp++] = (etcd_cmp){nks[i], ETCD_CMP_MOD, (int64_t)m->pre[i].version};
 		}
 	if (m->fence_rev > 0) /* a deposed shaper's late write fails here */
-		json_array_append_new(cmps, json_pack("{s:o,s:s,s:s,s:I}", "key", etcd_b64s(m->fence_key), "result",
-						      "EQUAL", "target", "CREATE", "create_revision",
-						      (json_int_t)m->fence_rev));
+		cmps[n_cmp++] = (etcd_cmp){m->fence_key, ETCD_CMP_CREATE, m->fence_rev};
 	/* on failure: the state as it is now (the next load takes it), head in it */
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	etcd_key(m, from, "s/");
 	etcd_prefix_end(from, to, sizeof to);
-	json_t *fail = json_pack("[{s{soso}}]", "requestRange", "key", etcd_b64s(from), "range_end", etcd_b64s(to));
-	char *body = txn_text(m, cmps, fail);
-	json_decref(cmps);
-	json_decref(fail);
-	if (!body)
-		return AH_ENOMEM;
-	rc = etcd_call_text(m->c, "/v3/kv/txn", body, true, &r);
-	free(body);
+	etcd_txn_req t = {.cmp = cmps, .n_cmp = n_cmp, .ops = m->ops, .n_ops = m->n_ops, .fail_from = from, .fail_to = to};
+	rc = etcd_txn(m->c, &t, &r);
+	free(cmps);
+	free(nks);
 	if (rc < 0)
 		return etcd_fail(m, rc);
 	bool ok = json_is_true(json_object_get(r, "succeeded"));

@@ -33,12 +33,6 @@ typedef struct {
 #define ETCD_HISTORY_SAMPLES 64
 
 typedef struct {
-	char *key, *end;  /* end: a range delete's range_end, else NULL */
-	char *val;        /* NULL: delete */
-	size_t vlen;
-} etcd_op;
-
-typedef struct {
 	ah_ledger base;
 	etcd_client *c;
 	char prefix[256];
