@@ -45,12 +45,10 @@ static void sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static int start_etcd(void **state)
+/* Starts the member on datadir (kept across a restart) and waits until it
+ * answers. */
+static int launch_etcd(void)
 {
-	(void)state;
-	if (access(ETCD, X_OK) != 0)
-		return 0;
-	snprintf(datadir, sizeof datadir, "/tmp/ahead-test-etcd-%d", (int)getpid());
 	etcd_pid = fork();
 	if (etcd_pid == 0) {
 		freopen("/dev/null", "w", stdout);
@@ -73,6 +71,15 @@ static int start_etcd(void **state)
 		sleep_ms(100);
 	}
 	return -1;
+}
+
+static int start_etcd(void **state)
+{
+	(void)state;
+	if (access(ETCD, X_OK) != 0)
+		return 0;
+	snprintf(datadir, sizeof datadir, "/tmp/ahead-test-etcd-%d", (int)getpid());
+	return launch_etcd();
 }
 
 static int stop_etcd(void **state)
@@ -770,6 +777,49 @@ static void aux_compare_and_set(void **state)
 	ah_ledger_free(b);
 }
 
+/* The commits' gRPC connection is kept; when the member restarts under it,
+ * the next commit makes a new one (the kept one is gone, and a request that
+ * went out as HTTP/1.1 on a new connection is sent again with HTTP/2's
+ * prior knowledge) and succeeds. */
+static void grpc_reconnects(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_policy *pol = policy();
+	ah_ledger *a = open_ledger(true);
+	a->dims = &pol->dims;
+	const etcd_client_stats *st = etcd_client_stats_get(((etcd_ledger *)a)->c);
+	assert_int_equal(a->ops->begin(a), 0);
+	assert_int_equal(ah_ledger_policy_put(a, text, pol, 5), 0);
+	ah_ledger_row r = row(pol, 7, 1500);
+	assert_int_equal(a->ops->put_alloc(a, &r), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	assert_int_equal(a->ops->begin(a), 0);
+	r = row(pol, 8, 500);
+	assert_int_equal(a->ops->put_alloc(a, &r), 0);
+	assert_int_equal(a->ops->commit(a), 0);
+	assert_int_equal(st->grpc, 2);
+	assert_int_equal(st->grpc_fresh, 0); /* one connection, kept */
+	kill(etcd_pid, SIGTERM);
+	waitpid(etcd_pid, NULL, 0);
+	assert_int_equal(launch_etcd(), 0);
+	assert_int_equal(a->ops->begin(a), 0);
+	r = row(pol, 9, 250);
+	assert_int_equal(a->ops->put_alloc(a, &r), 0);
+	int crc = a->ops->commit(a);
+	if (crc)
+		print_message("commit: %s\n", ah_ledger_errmsg(a));
+	assert_int_equal(crc, 0);
+	assert_int_equal(st->grpc, 3);
+	assert_true(st->grpc_fresh >= 1);
+	ah_ledger *b = open_ledger(false);
+	counts c = load(b, pol, NULL);
+	assert_int_equal(c.allocs, 3);
+	ah_ledger_free(a);
+	ah_ledger_free(b);
+	ah_policy_free(pol);
+}
+
 static void unreachable_named(void **state)
 {
 	(void)state;
@@ -801,6 +851,7 @@ int main(void)
 		cmocka_unit_test(node_precondition),
 		cmocka_unit_test(idem_sweep_slices),
 		cmocka_unit_test(history_compacts),
+		cmocka_unit_test(grpc_reconnects),
 	};
 	return cmocka_run_group_tests(tests, start_etcd, stop_etcd);
 }

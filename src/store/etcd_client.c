@@ -358,6 +358,7 @@ static int grpc_recycle(etcd_client *c)
 {
 	curl_easy_cleanup(c->g);
 	memset(c->h2, 0, sizeof c->h2);
+	c->st.grpc_fresh++;
 	if (!(c->g = curl_easy_init())) {
 		snprintf(c->err, sizeof c->err, "etcd: cannot start libcurl");
 		return AH_ENOMEM;
@@ -374,7 +375,7 @@ static int grpc_one(etcd_client *c, int i, const call_spec *q)
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/grpc");
 	hd = curl_slist_append(hd, "TE: trailers");
 	c->no_answer = false;
-	if (!c->g && grpc_recycle(c) < 0) {
+	if (!c->g && grpc_recycle(c) < 0) { /* the last recycle found no memory */
 		curl_slist_free_all(hd);
 		return AH_ENOMEM;
 	}

@@ -47,7 +47,8 @@ const char *etcd_client_url(const etcd_client *c, int i);
 typedef struct {
 	int64_t calls[ETCD_CALL_KINDS];
 	int64_t ns[ETCD_CALL_KINDS];
-	int64_t grpc; /* calls made over gRPC (of any kind) */
+	int64_t grpc;       /* calls made over gRPC (of any kind) */
+	int64_t grpc_fresh; /* times its connections were dropped (a call that did not end on HTTP/2) */
 } etcd_client_stats;
 const etcd_client_stats *etcd_client_stats_get(const etcd_client *c);
 
