@@ -307,9 +307,10 @@ def wrk_run(tag, secs):
         tag, "/".join("%.1f" % v for q, v in lats if q == "50"), "/".join("%.1f" % v for q, v in lats if q == "99")))
     qc = max(Q.get("commits", 0), 1)
     print("time (run 1%s): %d txns (%.1f ms each, %d refused), %d commits, %.0f answers per commit; %d ranges "
-          "(%.1f ms each), %d reloads" % (tag, Q.get("txn", 0), Q.get("txn_ms", 0) / max(Q.get("txn", 0), 1),
-                                          Q.get("refused", 0), Q.get("commits", 0), 2 * rel / qc, Q.get("range", 0),
-                                          Q.get("range_ms", 0) / max(Q.get("range", 0), 1), Q.get("loads", 0)))
+          "(%.1f ms each), %d reloads (%d from the watch's mirror)" % (
+              tag, Q.get("txn", 0), Q.get("txn_ms", 0) / max(Q.get("txn", 0), 1), Q.get("refused", 0),
+              Q.get("commits", 0), 2 * rel / qc, Q.get("range", 0), Q.get("range_ms", 0) / max(Q.get("range", 0), 1),
+              Q.get("loads", 0), Q.get("mirror_loads", 0)))
     p50w = max([v for q, v in lats if q == "50"] or [0])
     p99w = max([v for q, v in lats if q == "99"] or [0])
     return rel / secs, p50w, p99w, err
@@ -391,10 +392,10 @@ print("  txn    %6d calls %7d ms (%.1f ms each): commits, %d refused by the comp
       % (P.get("txn", 0), P.get("txn_ms", 0), P.get("txn_ms", 0) / max(P.get("txn", 0), 1), P.get("refused", 0),
          100.0 * P.get("refused", 0) / c, P.get("ops", 0) / c))
 print("  range  %6d calls %7d ms (%.1f ms each): %d begins, %d without a head read, %d found head moved; "
-      "%d reloads (%d ms), %d of them from a refused txn's answer (no range of their own)"
+      "%d reloads (%d ms), %d of them from a refused txn's answer and %d from the watch's mirror (no range of their own)"
       % (P.get("range", 0), P.get("range_ms", 0), P.get("range_ms", 0) / max(P.get("range", 0), 1),
          P.get("begins", 0), P.get("opt_begins", 0), P.get("stale_begins", 0), P.get("loads", 0),
-         P.get("load_ms", 0), P.get("snap_loads", 0)))
+         P.get("load_ms", 0), P.get("snap_loads", 0), P.get("mirror_loads", 0)))
 print("  lease  %6d calls %7d ms; put %d calls %d ms"
       % (P.get("lease", 0), P.get("lease_ms", 0), P.get("put", 0), P.get("put_ms", 0)))
 print("  pairs per commit: %.2f; etcd calls per pair: %.1f"

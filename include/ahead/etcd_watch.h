@@ -1,18 +1,21 @@
 /* ahead: an instance's view of an etcd ledger kept in step by a watch
  * (docs/CLUSTER.md "Watches").
  *
- * Every commit rewrites PREFIX/s/head, so a watch on that one key tells an
+ * Every commit rewrites PREFIX/s/head, so the head's changes tell an
  * instance of every commit any instance made, in order, with its revision.
- * A thread holds the stream open (POST /v3/watch on the JSON gateway,
- * resumed from the last revision it reported + 1 after a dropped
- * connection, on the next member); the owner polls a file descriptor and
- * takes the newest revision, then reloads its view when that is newer than
- * the view's. When etcd has compacted the history the stream would resume
- * from, the watch says "relist": the owner reloads in full (one range, at
- * one revision) and the stream starts again at the compact revision (the
- * oldest etcd keeps, so nothing after the full load is missed). The watch
- * decides nothing: a commit's own compare is still the only check; the
- * watch only shortens how long a view stays behind. */
+ * A thread holds a gRPC Watch stream on PREFIX/s/ open (resumed from the
+ * last revision it saw + 1 after a dropped connection, on the next
+ * member); the owner polls a file descriptor and takes the newest head
+ * revision, then reloads its view when that is newer than the view's.
+ * The thread also keeps a mirror of PREFIX/s/ (one Range, then every
+ * change after it, in order), which the ledger's loads read instead of
+ * ranging in etcd (ah_ledger_etcd_watch_attach). When etcd has compacted
+ * the history the stream would resume from, the watch says "relist": the
+ * owner reloads in full, the mirror is read again, and the stream starts
+ * again at the compact revision (the oldest etcd keeps, so nothing after
+ * the full load is missed). The watch decides nothing: a commit's own
+ * compare is still the only check; the watch only shortens how long a
+ * view stays behind, and what catching up costs. */
 #ifndef AHEAD_ETCD_WATCH_H
 #define AHEAD_ETCD_WATCH_H
 
@@ -34,12 +37,13 @@ typedef struct {
 	long long events;         /* head changes reported */
 	long long relists;        /* compactions met */
 	long long reconnects;     /* streams opened again after the first */
+	long long bases;          /* times the mirror of PREFIX/s/ was read whole */
 	int64_t event_mono_ns;    /* CLOCK_MONOTONIC when rev arrived (0: never) */
 	char endpoint[128];       /* the member the stream is on */
 	char err[512];            /* why the stream last dropped ("" when it never did) */
 } ah_etcd_watch_state;
 
-/* Starts watching PREFIX/s/head after revision after_rev (0: from now).
+/* Starts watching PREFIX/s/ after revision after_rev (0: from now).
  * endpoints "http://HOST:PORT,..."; the thread tries each in turn. */
 int ah_etcd_watch_new(const char *endpoints, const char *prefix, long long after_rev, ah_etcd_watch **out,
 		      char *err, size_t errlen);

@@ -43,6 +43,20 @@ bool ah_ledger_is_etcd(const ah_ledger *l);
 int ah_ledger_etcd_fence(ah_ledger *l, const char *key, long long create_rev);
 /* The etcd revision this handle's view was loaded or committed at. */
 long long ah_ledger_etcd_revision(const ah_ledger *l);
+struct ah_etcd_watch;
+/* Every load after this (ah_ledger_ops.load: the engine's reloads) reads
+ * w's mirror of PREFIX/s/ (include/ahead/etcd_watch.h) instead of ranging
+ * over PREFIX/s/ in etcd, when the mirror is at least at the revision of
+ * head the handle knows (its view's, or what its transaction's begin read):
+ * the same state at one revision, without the member's walk over every key
+ * deleted since its last compaction. Otherwise, or with no mirror yet, the
+ * load ranges as before. A commit's compare still checks whatever was
+ * decided from it. w NULL detaches (before w is freed). */
+int ah_ledger_etcd_watch_attach(ah_ledger *l, struct ah_etcd_watch *w);
+/* The next load ranges in etcd whatever the mirror has: a read after a
+ * write that went through another instance, which the watch may not have
+ * delivered yet while the handle's idea of head is older still. */
+void ah_ledger_etcd_load_fresh(ah_ledger *l);
 /* What this instance publishes on its instance key (PREFIX/inst/NAME, on
  * its lease) for `ahead cluster status`: the revision its view is at, the
  * newest its watch reported, whether the watch is up, the last catch-up

@@ -203,4 +203,9 @@
 #define AH_ETCD_PAGE_DEFLATE_MIN 256
 #define AH_ETCD_PAGE_MAX ((size_t)64 << 20)
 
+/* One message of an etcd watch stream (a WatchResponse: etcd sends one
+ * revision's changes whole, and a catching-up stream batches up to 1,000
+ * revisions, so a large batch commit can reach tens of MiB). */
+#define AH_ETCD_WATCH_MSG_MAX ((size_t)256 << 20)
+
 #endif

@@ -111,6 +111,8 @@ void ah_service_free(ah_service *s)
 		return;
 	ah_election_free(s->elect, true); /* another instance may shape at once */
 	ah_election_free(s->writer_elect, true); /* and write */
+	if (s->watch)
+		(void)ah_ledger_etcd_watch_attach(s->led, NULL);
 	ah_etcd_watch_free(s->watch);
 	ah_service_models_free(s);
 	ah_scale_loop_free(s->loop);

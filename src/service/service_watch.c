@@ -1,9 +1,9 @@
 /* A shared ledger's view kept in step by a watch (include/ahead/service.h
  * "a shared ledger's view", include/ahead/etcd_watch.h): the daemon polls
  * the watch's descriptor and calls ah_service_follow, which reloads the
- * engine when another instance committed. The reload is the same full
- * load a refused commit does (one range, one revision), so a view is
- * never a mix of two revisions. */
+ * engine when another instance committed. The reload is a full load at
+ * one revision, so a view is never a mix of two: from the watch's mirror
+ * of PREFIX/s/ when it has one, else the range a refused commit does. */
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +38,8 @@ int ah_service_watch_fd(ah_service *s)
 			s->watch = NULL;
 			return -1;
 		}
+		/* the view's reloads read the watch's mirror (ledger_etcd.h) */
+		(void)ah_ledger_etcd_watch_attach(s->led, s->watch);
 	}
 	return s->watch ? ah_etcd_watch_fd(s->watch) : -1;
 }
@@ -91,6 +93,10 @@ int ah_service_follow(ah_service *s, int64_t now_ns, int64_t mono_ns, ah_service
 	} else if (behind) {
 		s->watch_reload_ns = mono_ns;
 		s->need_reload = true;
+		/* a forced follow (a read after a write this instance relayed)
+		 * loads from etcd: the watch's mirror may not have that write yet */
+		if (s->follow_force)
+			ah_ledger_etcd_load_fresh(s->led);
 		s->follow_force = false;
 		rc = ah_service_prepare(s, now_ns);
 		o.reloaded = rc == 0;

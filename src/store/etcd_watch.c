@@ -1,12 +1,23 @@
-/* ahead: the watch on an etcd ledger's head (include/ahead/etcd_watch.h).
+/* ahead: the watch on an etcd ledger's state (include/ahead/etcd_watch.h).
  *
- * One thread per watch holds a streaming POST /v3/watch open with libcurl.
- * The JSON gateway answers with one JSON object per line: {"result":
- * {"created": true}} first, then one {"result": {"events": [...]}} per
- * change, or {"result": {"canceled": true, "compact_revision": N}} when
- * the revision asked for was compacted away. The thread only records what
- * it read and wakes the owner through an eventfd: the owner (one loop)
- * does every reload itself, so nothing here touches the ledger handle. */
+ * One thread per watch holds a gRPC Watch stream open (etcd's
+ * /etcdserverpb.Watch/Watch over HTTP/2, through libcurl): one create
+ * request for the range PREFIX/s/, then one WatchResponse per batch of
+ * changes, or a cancel naming the compact revision when the revision asked
+ * for was compacted away. The JSON gateway was the first transport; it
+ * cost the member several times the events themselves (as it did for
+ * commits), which only mattered once the stream carried every change.
+ *
+ * Besides the head's revision (what the owner follows), the thread keeps a
+ * mirror of PREFIX/s/: a base read by one Range at a known revision B,
+ * then every change after B, applied in order, so the mirror is always
+ * the state at one revision. The owner loads its view from the mirror
+ * instead of ranging over PREFIX/s/ again: etcd's range walks every key
+ * deleted since its last compaction, which under load made each full
+ * load cost the member tens of milliseconds (docs/CLUSTER.md
+ * "Throughput"). The thread only records what it read and wakes the
+ * owner through an eventfd; the owner (one loop) does every reload
+ * itself, so nothing here touches the ledger handle. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
@@ -16,36 +27,56 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ahead/error.h"
 #include "ahead/etcd_watch.h"
+#include "ahead/limits.h"
 #include "store/etcd_client.h"
+#include "store/etcd_rpc.pb-c.h"
+#include "store/etcd_watch_int.h"
 
-/* The longest line taken from the stream: a head value is under 200 bytes,
- * so anything near this is not the gateway. */
-#define WATCH_LINE_MAX (1u << 20)
 /* Pause before the next member after a dropped stream. */
 #define WATCH_RETRY_NS INT64_C(200000000)
+#define WATCH_KEY_MAX 1100
+
+/* One key of the mirror. */
+typedef struct {
+	char *key;
+	char *val;
+	size_t klen, vlen;
+	int64_t mod_rev;
+} mkv;
 
 struct ah_etcd_watch {
-	etcd_client *urls;        /* only for the parsed endpoint list */
-	char key_b64[2048];
+	etcd_client *urls;        /* the endpoint list, and the thread's Range calls */
+	char key[WATCH_KEY_MAX];  /* PREFIX/s/ */
+	char end[WATCH_KEY_MAX];  /* its range end */
+	char head[WATCH_KEY_MAX]; /* PREFIX/s/head */
 	pthread_t th;
 	bool started;
 	int efd;
 	atomic_bool stop;
-	pthread_mutex_t mu;       /* guards st, after, restart_* */
+	pthread_mutex_t mu;       /* guards st, after, restart_*, the mirror */
 	ah_etcd_watch_state st;
 	long long after;          /* the stream resumes after this revision (0: from now) */
 	bool restart;             /* the owner asked for a new stream */
 	long long restart_after;
 	bool compacted;           /* the open stream was cancelled for compaction */
-	/* the open stream's unparsed bytes (thread only) */
-	char *line;
+	/* the mirror: sorted by key; the state at mirror_rev when mirror_ok */
+	mkv *kv;
+	size_t n_kv, cap_kv;
+	bool mirror_ok;
+	int64_t mirror_rev;
+	int64_t skip_le;          /* this stream's events at or before it are in the mirror already */
+	/* the open stream's unparsed bytes, and its gRPC status (thread only) */
+	unsigned char *buf;
 	size_t len, cap;
+	int grpc_status;
+	char grpc_msg[256];
 	bool created;
 	int cur;                  /* endpoint index */
 };
@@ -64,98 +95,308 @@ static void wake(ah_etcd_watch *w)
 	(void)n; /* a full counter already wakes the owner */
 }
 
-/* One line of the stream. Returns false to drop the stream. */
-static bool on_line(ah_etcd_watch *w, const char *s, size_t n)
+/* ---- the mirror (under w->mu) ------------------------------------------ */
+
+static int key_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
-	json_t *j = json_loadb(s, n, 0, NULL);
-	if (!j)
-		return true; /* not ours to judge: a keepalive or a partial line cannot be */
-	json_t *res = json_object_get(j, "result");
-	json_t *err = json_object_get(j, "error");
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c ? c : an < bn ? -1 : an > bn;
+}
+
+/* The index of key, or where it would go (*found false). */
+static size_t mirror_find(const ah_etcd_watch *w, const char *k, size_t kn, bool *found)
+{
+	size_t lo = 0, hi = w->n_kv;
+	/* new allocation ids are the largest keys yet: check the end first */
+	if (hi && key_cmp(w->kv[hi - 1].key, w->kv[hi - 1].klen, k, kn) < 0) {
+		*found = false;
+		return hi;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = key_cmp(w->kv[mid].key, w->kv[mid].klen, k, kn);
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = false;
+	return lo;
+}
+
+static void mirror_clear(ah_etcd_watch *w)
+{
+	for (size_t i = 0; i < w->n_kv; i++) {
+		free(w->kv[i].key);
+		free(w->kv[i].val);
+	}
+	w->n_kv = 0;
+	w->mirror_ok = false;
+}
+
+static int mirror_put(ah_etcd_watch *w, const ProtobufCBinaryData *k, const ProtobufCBinaryData *v, int64_t rev)
+{
+	bool found;
+	size_t i = mirror_find(w, (const char *)k->data, k->len, &found);
+	char *nv = malloc(v->len + 1);
+	if (!nv)
+		return AH_ENOMEM;
+	if (v->len)
+		memcpy(nv, v->data, v->len);
+	nv[v->len] = '\0';
+	if (found) {
+		free(w->kv[i].val);
+		w->kv[i].val = nv;
+		w->kv[i].vlen = v->len;
+		w->kv[i].mod_rev = rev;
+		return 0;
+	}
+	char *nk = malloc(k->len + 1);
+	if (!nk) {
+		free(nv);
+		return AH_ENOMEM;
+	}
+	if (w->n_kv == w->cap_kv) {
+		size_t nc = w->cap_kv ? 2 * w->cap_kv : 256;
+		mkv *nb = realloc(w->kv, nc * sizeof *nb);
+		if (!nb) {
+			free(nk);
+			free(nv);
+			return AH_ENOMEM;
+		}
+		w->kv = nb;
+		w->cap_kv = nc;
+	}
+	memcpy(nk, k->data, k->len);
+	nk[k->len] = '\0';
+	memmove(w->kv + i + 1, w->kv + i, (w->n_kv - i) * sizeof *w->kv);
+	w->kv[i] = (mkv){.key = nk, .val = nv, .klen = k->len, .vlen = v->len, .mod_rev = rev};
+	w->n_kv++;
+	return 0;
+}
+
+static void mirror_del(ah_etcd_watch *w, const ProtobufCBinaryData *k)
+{
+	bool found;
+	size_t i = mirror_find(w, (const char *)k->data, k->len, &found);
+	if (!found)
+		return;
+	free(w->kv[i].key);
+	free(w->kv[i].val);
+	memmove(w->kv + i, w->kv + i + 1, (w->n_kv - i - 1) * sizeof *w->kv);
+	w->n_kv--;
+}
+
+static bool is_head(const ah_etcd_watch *w, const ProtobufCBinaryData *k)
+{
+	size_t n = strlen(w->head);
+	return k->len == n && !memcmp(k->data, w->head, n);
+}
+
+/* A newer head revision: the owner's view is behind. */
+static void head_moved(ah_etcd_watch *w, int64_t rev)
+{
+	if (rev > w->st.rev) {
+		w->st.rev = rev;
+		w->st.event_mono_ns = mono_ns();
+	}
+}
+
+/* ---- the base: one Range over PREFIX/s/ (thread) ----------------------- */
+
+static int mirror_base(ah_etcd_watch *w, char *err, size_t errlen)
+{
+	Etcdserverpb__RangeRequest rq;
+	etcdserverpb__range_request__init(&rq);
+	rq.key = (ProtobufCBinaryData){.len = strlen(w->key), .data = (uint8_t *)w->key};
+	rq.range_end = (ProtobufCBinaryData){.len = strlen(w->end), .data = (uint8_t *)w->end};
+	size_t n = etcdserverpb__range_request__get_packed_size(&rq);
+	uint8_t *msg = malloc(n + 5);
+	if (!msg)
+		return AH_ENOMEM;
+	msg[0] = 0;
+	msg[1] = (uint8_t)(n >> 24), msg[2] = (uint8_t)(n >> 16), msg[3] = (uint8_t)(n >> 8), msg[4] = (uint8_t)n;
+	etcdserverpb__range_request__pack(&rq, msg + 5);
+	const void *ans;
+	size_t alen;
+	int rc = etcd_call_grpc(w->urls, "/etcdserverpb.KV/Range", msg, n + 5, &ans, &alen);
+	free(msg);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", etcd_client_errmsg(w->urls));
+		return rc;
+	}
+	Etcdserverpb__RangeResponse *r = etcdserverpb__range_response__unpack(NULL, alen, ans);
+	if (!r || !r->header) {
+		etcdserverpb__range_response__free_unpacked(r, NULL);
+		snprintf(err, errlen, "etcd %s: a Range answer that does not parse", etcd_client_endpoint(w->urls));
+		return AH_ESTORE;
+	}
+	pthread_mutex_lock(&w->mu);
+	mirror_clear(w);
+	rc = 0;
+	int64_t head_rev = 0;
+	for (size_t i = 0; i < r->n_kvs && rc == 0; i++) {
+		rc = mirror_put(w, &r->kvs[i]->key, &r->kvs[i]->value, r->kvs[i]->mod_revision);
+		if (is_head(w, &r->kvs[i]->key))
+			head_rev = r->kvs[i]->mod_revision;
+	}
+	if (rc == 0) {
+		w->mirror_ok = true;
+		w->mirror_rev = r->header->revision;
+		w->st.bases++;
+		if (!w->after)
+			w->after = r->header->revision; /* "from now": after the base */
+		head_moved(w, head_rev);
+	} else {
+		mirror_clear(w);
+		snprintf(err, errlen, "etcd watch: out of memory for the mirror");
+	}
+	pthread_mutex_unlock(&w->mu);
+	etcdserverpb__range_response__free_unpacked(r, NULL);
+	if (rc == 0)
+		wake(w);
+	return rc;
+}
+
+/* ---- the stream (thread) ------------------------------------------------ */
+
+/* One WatchResponse. Returns false to drop the stream. */
+static bool on_msg(ah_etcd_watch *w, const uint8_t *p, size_t n)
+{
+	Etcdserverpb__WatchResponse *r = etcdserverpb__watch_response__unpack(NULL, n, p);
 	bool keep = true, changed = false;
 	pthread_mutex_lock(&w->mu);
-	if (err || !res) {
-		json_t *m = json_object_get(err ? err : j, "message");
-		snprintf(w->st.err, sizeof w->st.err, "etcd %s: %.200s", w->st.endpoint,
-			 json_is_string(m) ? json_string_value(m) : "watch refused");
+	if (!r) {
+		snprintf(w->st.err, sizeof w->st.err, "etcd %s: a watch response that does not parse", w->st.endpoint);
 		keep = false;
-	} else if (json_is_true(json_object_get(res, "canceled"))) {
-		long long cr = (long long)etcd_i64(res, "compact_revision");
+	} else if (r->canceled) {
+		long long cr = (long long)r->compact_revision;
 		if (cr > 0) {
-			/* the history after w->after is gone: the owner re-lists, and the
-			 * stream starts again at the compact revision, the oldest etcd
-			 * still has: "from now" would miss a commit landing between the
-			 * owner's full load and the new stream (a repeat is harmless: it
-			 * is not newer than the view) */
+			/* the history after w->after is gone: the owner re-lists, the
+			 * mirror is read again, and the stream starts again at the
+			 * compact revision, the oldest etcd still has: "from now"
+			 * would miss a commit landing between the owner's full load
+			 * and the new stream (a repeat is harmless: it is not newer
+			 * than the view, and the mirror skips what its base holds) */
 			w->st.relist = true;
 			w->st.compact_rev = cr;
 			w->st.relists++;
 			w->after = cr - 1;
 			w->compacted = true;
+			w->mirror_ok = false;
 			changed = true;
 		}
-		json_t *m = json_object_get(res, "cancel_reason");
 		snprintf(w->st.err, sizeof w->st.err, "etcd %s: watch cancelled%s%.200s", w->st.endpoint,
-			 cr > 0 ? " (history compacted)" : "", json_is_string(m) ? json_string_value(m) : "");
+			 cr > 0 ? " (history compacted)" : "", r->cancel_reason ? r->cancel_reason : "");
 		w->st.up = false;
 		keep = false;
 	} else {
-		if (json_is_true(json_object_get(res, "created"))) {
+		if (r->created) {
 			w->st.up = true;
 			w->created = true;
 			changed = true;
-			/* started from the present: resume after it next time */
-			if (!w->after)
-				w->after = (long long)etcd_revision(res);
+			if (!w->after && r->header)
+				w->after = (long long)r->header->revision;
 		}
-		json_t *evs = json_object_get(res, "events");
-		for (size_t i = 0; i < json_array_size(evs); i++) {
-			json_t *kv = json_object_get(json_array_get(evs, i), "kv");
-			long long r = (long long)etcd_i64(kv, "mod_revision");
-			if (r > w->st.rev) {
-				w->st.rev = r;
-				w->st.event_mono_ns = mono_ns();
+		for (size_t i = 0; i < r->n_events; i++) {
+			const Etcdserverpb__Event *ev = r->events[i];
+			if (!ev->kv)
+				continue;
+			int64_t rev = ev->kv->mod_revision;
+			if (w->mirror_ok && rev > w->skip_le) {
+				int mrc = 0;
+				if (ev->type == ETCDSERVERPB__EVENT__EVENT_TYPE__DELETE)
+					mirror_del(w, &ev->kv->key);
+				else
+					mrc = mirror_put(w, &ev->kv->key, &ev->kv->value, rev);
+				if (mrc < 0)
+					mirror_clear(w); /* read again at the next stream */
+				else if (rev > w->mirror_rev)
+					w->mirror_rev = rev;
 			}
-			if (r > w->after)
-				w->after = r;
-			w->st.events++;
-			changed = true;
+			if (is_head(w, &ev->kv->key)) {
+				head_moved(w, rev);
+				w->st.events++;
+				changed = true;
+			}
+			if (rev > w->after)
+				w->after = rev;
 		}
 	}
 	pthread_mutex_unlock(&w->mu);
-	json_decref(j);
+	etcdserverpb__watch_response__free_unpacked(r, NULL);
 	if (changed)
 		wake(w);
 	return keep;
 }
 
+/* The stream's bytes: gRPC messages, each a flag byte (0: not compressed),
+ * a big-endian length and the message. */
 static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
 {
 	ah_etcd_watch *w = ctx;
 	size_t n = sz * nm;
-	if (w->len + n + 1 > WATCH_LINE_MAX)
+	if (w->len + n > AH_ETCD_WATCH_MSG_MAX + 5) {
+		pthread_mutex_lock(&w->mu);
+		snprintf(w->st.err, sizeof w->st.err, "etcd %s: a watch response over %zu bytes", w->st.endpoint,
+			 (size_t)AH_ETCD_WATCH_MSG_MAX);
+		pthread_mutex_unlock(&w->mu);
 		return 0;
-	if (w->len + n + 1 > w->cap) {
-		size_t nc = w->cap ? w->cap : 4096;
-		while (nc < w->len + n + 1)
+	}
+	if (w->len + n > w->cap) {
+		size_t nc = w->cap ? w->cap : 65536;
+		while (nc < w->len + n)
 			nc *= 2;
-		char *nb = realloc(w->line, nc);
+		unsigned char *nb = realloc(w->buf, nc);
 		if (!nb)
 			return 0;
-		w->line = nb;
+		w->buf = nb;
 		w->cap = nc;
 	}
-	memcpy(w->line + w->len, p, n);
+	memcpy(w->buf + w->len, p, n);
 	w->len += n;
-	size_t start = 0;
-	for (size_t i = 0; i < w->len; i++)
-		if (w->line[i] == '\n') {
-			if (!on_line(w, w->line + start, i - start))
-				return 0;
-			start = i + 1;
+	size_t at = 0;
+	while (w->len - at >= 5) {
+		const unsigned char *b = w->buf + at;
+		size_t m = (size_t)b[1] << 24 | (size_t)b[2] << 16 | (size_t)b[3] << 8 | b[4];
+		if (b[0] != 0 || m > AH_ETCD_WATCH_MSG_MAX) {
+			pthread_mutex_lock(&w->mu);
+			snprintf(w->st.err, sizeof w->st.err, "etcd %s: a watch message %s", w->st.endpoint,
+				 b[0] ? "compressed (not asked for)" : "too large");
+			pthread_mutex_unlock(&w->mu);
+			return 0;
 		}
-	memmove(w->line, w->line + start, w->len - start);
-	w->len -= start;
+		if (w->len - at - 5 < m)
+			break;
+		if (!on_msg(w, b + 5, m))
+			return 0;
+		at += 5 + m;
+	}
+	memmove(w->buf, w->buf + at, w->len - at);
+	w->len -= at;
+	return n;
+}
+
+/* gRPC's status and message (trailers, or the headers of an answer with
+ * no messages); the message is percent-encoded, kept as it comes. */
+static size_t on_header(char *p, size_t sz, size_t nm, void *ctx)
+{
+	ah_etcd_watch *w = ctx;
+	size_t n = sz * nm;
+	if (n > 12 && !strncasecmp(p, "grpc-status:", 12)) {
+		w->grpc_status = atoi(p + 12);
+	} else if (n > 13 && !strncasecmp(p, "grpc-message:", 13)) {
+		size_t k = 13, j = 0;
+		while (k < n && p[k] == ' ')
+			k++;
+		for (; k < n && p[k] != '\r' && p[k] != '\n' && j + 1 < sizeof w->grpc_msg; k++)
+			w->grpc_msg[j++] = p[k];
+		w->grpc_msg[j] = '\0';
+	}
 	return n;
 }
 
@@ -173,28 +414,83 @@ static int on_progress(void *ctx, curl_off_t a, curl_off_t b, curl_off_t c, curl
 	return r ? 1 : 0;
 }
 
-/* One stream on endpoint i, from after + 1 (0: from now), until it drops. */
+/* The create request, with gRPC's 5-byte prefix; *len its size. */
+static uint8_t *create_msg(const ah_etcd_watch *w, long long after, size_t *len)
+{
+	Etcdserverpb__WatchCreateRequest c;
+	etcdserverpb__watch_create_request__init(&c);
+	c.key = (ProtobufCBinaryData){.len = strlen(w->key), .data = (uint8_t *)(uintptr_t)w->key};
+	c.range_end = (ProtobufCBinaryData){.len = strlen(w->end), .data = (uint8_t *)(uintptr_t)w->end};
+	c.start_revision = after > 0 ? after + 1 : 0;
+	Etcdserverpb__WatchRequest rq;
+	etcdserverpb__watch_request__init(&rq);
+	rq.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_CREATE_REQUEST;
+	rq.create_request = &c;
+	size_t n = etcdserverpb__watch_request__get_packed_size(&rq);
+	uint8_t *m = malloc(n + 5);
+	if (!m)
+		return NULL;
+	m[0] = 0;
+	m[1] = (uint8_t)(n >> 24), m[2] = (uint8_t)(n >> 16), m[3] = (uint8_t)(n >> 8), m[4] = (uint8_t)n;
+	etcdserverpb__watch_request__pack(&rq, m + 5);
+	*len = n + 5;
+	return m;
+}
+
+static void set_err(ah_etcd_watch *w, const char *fmt, const char *a, const char *b)
+{
+	pthread_mutex_lock(&w->mu);
+	snprintf(w->st.err, sizeof w->st.err, fmt, a, b);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* One stream on endpoint i, from after + 1 (0: from now), until it drops.
+ * The mirror is read first when the stream would not continue it. */
 static void stream(ah_etcd_watch *w, CURL *h, int i, long long after)
 {
-	char url[512], body[2300];
-	snprintf(url, sizeof url, "%s/v3/watch", etcd_client_url(w->urls, i));
-	if (after > 0)
-		snprintf(body, sizeof body, "{\"create_request\":{\"key\":\"%s\",\"start_revision\":\"%lld\"}}",
-			 w->key_b64, after + 1);
-	else
-		snprintf(body, sizeof body, "{\"create_request\":{\"key\":\"%s\"}}", w->key_b64);
+	char url[512], err[512];
+	const char *ep = etcd_client_url(w->urls, i);
+	snprintf(url, sizeof url, "%s/etcdserverpb.Watch/Watch", ep);
 	pthread_mutex_lock(&w->mu);
-	snprintf(w->st.endpoint, sizeof w->st.endpoint, "%s", etcd_client_url(w->urls, i));
+	snprintf(w->st.endpoint, sizeof w->st.endpoint, "%s", ep);
+	bool rebase = !w->mirror_ok || after > w->mirror_rev;
 	pthread_mutex_unlock(&w->mu);
+	if (rebase && mirror_base(w, err, sizeof err) < 0) {
+		set_err(w, "%s%s", err, "");
+		return;
+	}
+	pthread_mutex_lock(&w->mu);
+	after = w->after;
+	w->skip_le = w->mirror_rev;
+	pthread_mutex_unlock(&w->mu);
+	size_t mlen = 0;
+	uint8_t *msg = create_msg(w, after, &mlen);
+	if (!msg)
+		return;
 	w->len = 0;
 	w->created = false;
-	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+	w->grpc_status = -1;
+	w->grpc_msg[0] = '\0';
+	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/grpc");
+	hd = curl_slist_append(hd, "TE: trailers");
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	/* a connection of its own, made with prior knowledge each time (see
+	 * etcd_client.c on libcurl 7.88 and a reused one) */
+	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	/* the one request, then the client's side ends: etcd keeps a watch
+	 * stream whose client stopped sending (its receive loop returns on
+	 * EOF without ending the stream) */
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, (char *)msg);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)mlen);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, w);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(h, CURLOPT_XFERINFODATA, w);
@@ -207,11 +503,21 @@ static void stream(ah_etcd_watch *w, CURL *h, int i, long long after)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPINTVL, 1L);
 	CURLcode cc = curl_easy_perform(h);
 	curl_slist_free_all(hd);
+	free(msg);
+	long status = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	pthread_mutex_lock(&w->mu);
 	w->st.up = false;
-	if (!w->compacted && !w->restart && !atomic_load(&w->stop))
-		snprintf(w->st.err, sizeof w->st.err, "etcd %s: watch stream ended: %s", etcd_client_url(w->urls, i),
-			 cc == CURLE_OK ? "closed by the member" : curl_easy_strerror(cc));
+	if (!w->compacted && !w->restart && !atomic_load(&w->stop)) {
+		if (w->grpc_status > 0)
+			snprintf(w->st.err, sizeof w->st.err, "etcd %s: watch ended: gRPC status %d: %.200s", ep,
+				 w->grpc_status, w->grpc_msg);
+		else if (cc == CURLE_OK && status != 200)
+			snprintf(w->st.err, sizeof w->st.err, "etcd %s: watch refused: HTTP %ld", ep, status);
+		else if (cc != CURLE_WRITE_ERROR || !w->st.err[0])
+			snprintf(w->st.err, sizeof w->st.err, "etcd %s: watch stream ended: %s", ep,
+				 cc == CURLE_OK ? "closed by the member" : curl_easy_strerror(cc));
+	}
 	pthread_mutex_unlock(&w->mu);
 	wake(w);
 }
@@ -271,17 +577,14 @@ int ah_etcd_watch_new(const char *endpoints, const char *prefix, long long after
 	int rc = etcd_client_new(endpoints, 0, &w->urls, err, errlen);
 	if (rc < 0)
 		goto fail;
-	char key[1100];
-	snprintf(key, sizeof key, "%s/s/head", prefix);
-	json_t *k = etcd_b64s(key);
-	if (!k || json_string_length(k) >= sizeof w->key_b64) {
-		json_decref(k);
+	if (strlen(prefix) + sizeof "/s/head" > WATCH_KEY_MAX) {
 		snprintf(err, errlen, "etcd watch: prefix too long");
 		rc = AH_ETOOBIG;
 		goto fail;
 	}
-	snprintf(w->key_b64, sizeof w->key_b64, "%s", json_string_value(k));
-	json_decref(k);
+	snprintf(w->key, sizeof w->key, "%s/s/", prefix);
+	snprintf(w->head, sizeof w->head, "%s/s/head", prefix);
+	etcd_prefix_end(w->key, w->end, sizeof w->end);
 	w->after = after_rev > 0 ? after_rev : 0;
 	if ((w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "etcd watch: eventfd: %s", strerror(errno));
@@ -314,7 +617,9 @@ void ah_etcd_watch_free(ah_etcd_watch *w)
 		close(w->efd);
 	etcd_client_free(w->urls);
 	pthread_mutex_destroy(&w->mu);
-	free(w->line);
+	mirror_clear(w);
+	free(w->kv);
+	free(w->buf);
 	free(w);
 }
 
@@ -351,4 +656,49 @@ void ah_etcd_watch_restart(ah_etcd_watch *w, long long after_rev)
 	w->restart = true;
 	w->restart_after = after_rev > 0 ? after_rev : 0;
 	pthread_mutex_unlock(&w->mu);
+}
+
+static json_t *kv_json(const mkv *e)
+{
+	json_t *o = json_object();
+	if (!o || json_object_set_new(o, "key", etcd_b64(e->key, e->klen)) < 0 ||
+	    json_object_set_new(o, "value", etcd_b64(e->val, e->vlen)) < 0 ||
+	    json_object_set_new(o, "mod_revision", json_integer(e->mod_rev)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int etcd_watch_view(ah_etcd_watch *w, int64_t min_head_rev, json_t **out)
+{
+	if (!w || !out)
+		return AH_EINVAL;
+	int rc = 0;
+	json_t *kvs = NULL, *r = NULL;
+	pthread_mutex_lock(&w->mu);
+	bool found = false;
+	size_t h = w->mirror_ok ? mirror_find(w, w->head, strlen(w->head), &found) : 0;
+	if (!found || w->kv[h].mod_rev < min_head_rev) {
+		rc = AH_ENOENT;
+		goto out;
+	}
+	if (!(kvs = json_array())) {
+		rc = AH_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < w->n_kv; i++)
+		if (json_array_append_new(kvs, kv_json(&w->kv[i])) < 0) {
+			rc = AH_ENOMEM;
+			goto out;
+		}
+	r = json_pack("{s:{s:I},s:O}", "header", "revision", (json_int_t)w->mirror_rev, "kvs", kvs);
+	if (!r)
+		rc = AH_ENOMEM;
+out:
+	pthread_mutex_unlock(&w->mu);
+	json_decref(kvs);
+	if (rc == 0)
+		*out = r;
+	return rc;
 }

@@ -12,6 +12,7 @@
 #include "ahead/error.h"
 #include "ahead/ledger_etcd.h"
 #include "ahead/names.h"
+#include "store/etcd_watch_int.h"
 #include "store/ledger_etcd_int.h"
 #include "store/ledger_internal.h"
 
@@ -441,9 +442,10 @@ static void prof_dump(etcd_ledger *m, bool now)
 		return;
 	const etcd_client_stats *st = etcd_client_stats_get(m->c);
 	fprintf(f,
-		"begins=%lld opt_begins=%lld snap_loads=%lld stale_begins=%lld commits=%lld refused=%lld loads=%lld load_ms=%lld ops=%lld "
+		"begins=%lld opt_begins=%lld snap_loads=%lld mirror_loads=%lld stale_begins=%lld commits=%lld refused=%lld loads=%lld load_ms=%lld ops=%lld "
 		"range=%lld range_ms=%lld txn=%lld txn_ms=%lld put=%lld put_ms=%lld lease=%lld lease_ms=%lld\n",
 		(long long)m->prof.begins, (long long)m->prof.opt_begins, (long long)m->prof.snap_loads,
+		(long long)m->prof.mirror_loads,
 		(long long)m->prof.stale_begins, (long long)m->prof.commits,
 		(long long)m->prof.refused, (long long)m->prof.loads, (long long)(m->prof.load_ns / 1000000),
 		(long long)m->prof.ops, (long long)st->calls[0], (long long)(st->ns[0] / 1000000),
@@ -857,7 +859,8 @@ static int qrow_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* One range over PREFIX/s/ at one revision: a consistent snapshot. */
+/* One range over PREFIX/s/ at one revision: a consistent snapshot (or
+ * the same read from a refused txn's answer or a watch's mirror). */
 static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *ld, uint64_t *next_id)
 {
 	etcd_ledger *m = (etcd_ledger *)l;
@@ -871,9 +874,16 @@ static int e_load(ah_ledger *l, const ah_dimset *dims, const ah_ledger_loader *l
 		r = m->snap;
 		m->snap = NULL;
 		m->prof.snap_loads++;
+	} else if (m->watch && !m->load_fresh &&
+		   etcd_watch_view(m->watch, m->rev, &r) == 0) {
+		/* at least at the head this handle knows (its view's, or what
+		 * this txn's begin read): an older one would only fail the
+		 * commit's compare */
+		m->prof.mirror_loads++;
 	} else {
 		rc = etcd_range(m, from, to, 0, 0, false, &r);
 	}
+	m->load_fresh = false;
 	m->prof.loads++;
 	m->prof.load_ns += mono_ns() - t0;
 	if (rc < 0)
@@ -1234,6 +1244,20 @@ int ah_ledger_etcd_aux_put(ah_ledger *l, const char *rel, const char *val, size_
 long long ah_ledger_etcd_revision(const ah_ledger *l)
 {
 	return ah_ledger_is_etcd(l) ? (long long)((const etcd_ledger *)l)->rev : 0;
+}
+
+int ah_ledger_etcd_watch_attach(ah_ledger *l, struct ah_etcd_watch *w)
+{
+	if (!ah_ledger_is_etcd(l))
+		return AH_EINVAL;
+	((etcd_ledger *)l)->watch = w;
+	return 0;
+}
+
+void ah_ledger_etcd_load_fresh(ah_ledger *l)
+{
+	if (ah_ledger_is_etcd(l))
+		((etcd_ledger *)l)->load_fresh = true;
 }
 
 int ah_ledger_etcd_open(const char *endpoints, const char *prefix, const ah_ledger_etcd_opts *o, ah_ledger **out,

@@ -67,6 +67,8 @@ typedef struct {
 	/* the state (a range over PREFIX/s/) a refused txn's failure branch
 	 * returned: the next load takes it instead of a range of its own */
 	json_t *snap;
+	struct ah_etcd_watch *watch; /* its mirror feeds loads (ah_ledger_etcd_watch_attach) */
+	bool load_fresh;  /* the next load ranges in etcd (ah_ledger_etcd_load_fresh) */
 	int64_t snap_rev; /* head's mod revision in snap, and its counters */
 	etcd_head snap_h;
 	char **opt;
@@ -96,7 +98,7 @@ typedef struct {
 	} hist;
 	/* where the time goes ($AHEAD_ETCD_PROFILE=DIR: DIR/etcd.PID, rewritten each second) */
 	struct {
-		int64_t begins, opt_begins, snap_loads, stale_begins, commits, refused, loads, load_ns, ops, at_ns;
+		int64_t begins, opt_begins, snap_loads, mirror_loads, stale_begins, commits, refused, loads, load_ns, ops, at_ns;
 		const char *dir;
 	} prof;
 } etcd_ledger;
