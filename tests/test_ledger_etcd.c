@@ -3,7 +3,8 @@
  * installed. A round trip through put and load, a second handle's commit
  * refused (AH_EBUSY) when another handle committed since it loaded, with
  * nothing of it written; the policy precondition; the API's records; a
- * node's record as a placement's precondition. */
+ * node's record as a placement's precondition; idempotency keys on etcd
+ * leases. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -694,6 +695,68 @@ static void idem_sweep_slices(void **state)
 	ah_ledger_free(a);
 }
 
+/* The lease PREFIX/idem/SCOPE/KEY is on (0: none), from etcd itself. */
+static int64_t key_lease(const char *scope, const char *key)
+{
+	char k[256], err[256];
+	snprintf(k, sizeof k, "%s/idem/%s/%s", prefix, scope, key);
+	etcd_client *c = NULL;
+	assert_int_equal(etcd_client_new(EP, 2000, &c, err, sizeof err), 0);
+	json_t *rq = json_pack("{s:o}", "key", etcd_b64s(k)), *r = NULL;
+	assert_int_equal(etcd_call(c, "/v3/kv/range", rq, &r), 0);
+	json_decref(rq);
+	json_t *kv = json_array_get(json_object_get(r, "kvs"), 0);
+	assert_non_null(kv);
+	int64_t id = etcd_i64(kv, "lease");
+	json_decref(r);
+	etcd_client_free(c);
+	return id;
+}
+
+/* Idempotency keys on etcd leases (ah_ledger_etcd_set_idem_keep): two keys
+ * written in one bucket share one lease, granted for at least the keep;
+ * none without a keep; once the lease is gone (revoked here: what an
+ * expiry does), etcd has deleted the keys, the commit naming the lost
+ * lease fails and the next one is put on a fresh lease. */
+static void idem_keys_leased(void **state)
+{
+	(void)state;
+	need_etcd();
+	ah_ledger *a = open_ledger(true);
+	ah_idem_row r = {.scope = "s", .key = "plain", .status = 201, .body = "{}", .t_ns = 1};
+	assert_int_equal(ah_ledger_idem_put(a, &r), 0);
+	assert_int_equal(key_lease("s", "plain"), 0);
+	assert_int_equal(ah_ledger_etcd_set_idem_keep(a, INT64_C(60) * 1000000000), 0);
+	r.key = "k1";
+	assert_int_equal(ah_ledger_idem_put(a, &r), 0);
+	r.key = "k2";
+	assert_int_equal(ah_ledger_idem_put(a, &r), 0);
+	int64_t l1 = key_lease("s", "k1");
+	assert_true(l1 != 0);
+	assert_int_equal(key_lease("s", "k2"), l1);
+	char err[256];
+	etcd_client *c = NULL;
+	assert_int_equal(etcd_client_new(EP, 2000, &c, err, sizeof err), 0);
+	json_t *rq = json_pack("{s:I}", "ID", (json_int_t)l1), *ans = NULL;
+	assert_int_equal(etcd_call(c, "/v3/kv/lease/timetolive", rq, &ans), 0);
+	assert_true(etcd_i64(ans, "grantedTTL") >= 60 + 15); /* keep + a quarter of it */
+	json_decref(ans);
+	assert_int_equal(etcd_call(c, "/v3/kv/lease/revoke", rq, &ans), 0);
+	json_decref(ans);
+	json_decref(rq);
+	etcd_client_free(c);
+	seen s = {0};
+	assert_int_equal(ah_ledger_idem_get(a, "s", "k1", idem_seen, &s), AH_ENOENT);
+	assert_int_equal(ah_ledger_idem_get(a, "s", "plain", idem_seen, &s), 0);
+	r.key = "k3";
+	assert_true(ah_ledger_idem_put(a, &r) < 0);
+	assert_non_null(strstr(ah_ledger_errmsg(a), "lease"));
+	assert_int_equal(ah_ledger_idem_put(a, &r), 0);
+	int64_t l2 = key_lease("s", "k3");
+	assert_true(l2 != 0 && l2 != l1);
+	ah_ledger_free(a);
+}
+
 /* etcd's history compacted to the revision of keep_ns ago, at most every
  * every_ns; a revision another handle compacted past counts as done. Last
  * in the group: compaction is the whole etcd's. */
@@ -850,6 +913,7 @@ int main(void)
 		cmocka_unit_test(unreachable_named),
 		cmocka_unit_test(node_precondition),
 		cmocka_unit_test(idem_sweep_slices),
+		cmocka_unit_test(idem_keys_leased),
 		cmocka_unit_test(history_compacts),
 		cmocka_unit_test(grpc_reconnects),
 	};

@@ -43,6 +43,13 @@ bool ah_ledger_is_etcd(const ah_ledger *l);
 int ah_ledger_etcd_fence(ah_ledger *l, const char *key, long long create_rev);
 /* The etcd revision this handle's view was loaded or committed at. */
 long long ah_ledger_etcd_revision(const ah_ledger *l);
+/* Idempotency keys written from now on are put on etcd leases that end
+ * no sooner than keep_ns after the write (one lease per quarter of
+ * keep_ns, at most a minute, at least a second), so etcd deletes them
+ * itself: the sweep (ah_ledger_idem_sweep) deletes 512 a call, fewer than
+ * a busy cluster writes, and now only what is left of keys written
+ * before. keep_ns <= 0: no leases. */
+int ah_ledger_etcd_set_idem_keep(ah_ledger *l, int64_t keep_ns);
 struct ah_etcd_watch;
 /* Every load after this (ah_ledger_ops.load: the engine's reloads) reads
  * w's mirror of PREFIX/s/ (include/ahead/etcd_watch.h) instead of ranging

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "ahead/error.h"
+#include "ahead/ledger_etcd.h"
 #include "server/api_int.h"
 #include "server/enforce_api.h"
 #include "server/observe.h"
@@ -253,6 +254,11 @@ int ah_api_new(ah_service *svc, const ah_api_opts *o, int64_t now_ns, ah_api **o
 		ah_api_opts_init(&a->opts);
 	snprintf(a->node_name, sizeof a->node_name, "%s", a->opts.node_name ? a->opts.node_name : "");
 	a->opts.node_name = NULL; /* borrowed: the copy above is what stays */
+	/* on etcd, idempotency keys expire on leases of etcd's own: the sweep
+	 * deletes 512 a minute, far fewer than a busy cluster writes */
+	ah_ledger *led = ah_service_ledger_get(svc);
+	if (ah_ledger_is_etcd(led))
+		(void)ah_ledger_etcd_set_idem_keep(led, a->opts.idem_keep_ns);
 	api_versions_init(&a->ver);
 	a->tokens.checked_ns = INT64_MIN;
 	int rc = api_versions_load(a);

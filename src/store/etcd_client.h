@@ -57,6 +57,7 @@ typedef struct {
 	char *key, *end;  /* end: a range delete's range_end, else NULL */
 	char *val;        /* NULL: delete */
 	size_t vlen;
+	int64_t lease;    /* a put's etcd lease (0: none) */
 } etcd_op;
 /* One compare, always "equal": key's version, create or mod revision. */
 enum { ETCD_CMP_VERSION, ETCD_CMP_CREATE, ETCD_CMP_MOD };

@@ -85,6 +85,7 @@ static int parts_build(const etcd_txn_req *t, txn_parts *p, Etcdserverpb__TxnReq
 			etcdserverpb__put_request__init(&p->puts[i]);
 			p->puts[i].key = bins(o->key);
 			p->puts[i].value = bin(o->val, o->vlen);
+			p->puts[i].lease = o->lease;
 			r->request_case = ETCDSERVERPB__REQUEST_OP__REQUEST_REQUEST_PUT;
 			r->request_put = &p->puts[i];
 		} else {

@@ -141,6 +141,11 @@ bool etcd_absent(const etcd_ledger *m, const char *key)
 
 const etcd_op *etcd_staged(const etcd_ledger *m, const char *key)
 {
+	return etcd_staged_mut((etcd_ledger *)(uintptr_t)m, key);
+}
+
+etcd_op *etcd_staged_mut(etcd_ledger *m, const char *key)
+{
 	for (int i = m->n_ops - 1; i >= 0; i--)
 		if (!m->ops[i].end && !strcmp(m->ops[i].key, key))
 			return &m->ops[i];
@@ -321,6 +326,11 @@ static int64_t mono_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t etcd_mono_ns(void)
+{
+	return mono_ns();
 }
 
 /* The instance key's value: its pid, the node it serves, and the view it
@@ -544,8 +554,14 @@ static int txn_send(etcd_ledger *m, int64_t cmp_rev, int64_t *new_rev)
 	rc = etcd_txn(m->c, &t, &r);
 	free(cmps);
 	free(nks);
-	if (rc < 0)
+	if (rc < 0) {
+		/* the idempotency keys' lease is gone (etcd restored from an
+		 * older snapshot, or a clock far off): the next one is granted
+		 * anew, and this commit's caller decides again */
+		if (strstr(etcd_client_errmsg(m->c), "lease not found"))
+			m->idem_lease = 0;
 		return etcd_fail(m, rc);
+	}
 	bool ok = json_is_true(json_object_get(r, "succeeded"));
 	*new_rev = etcd_revision(r);
 	if (!ok) {
@@ -1244,6 +1260,16 @@ int ah_ledger_etcd_aux_put(ah_ledger *l, const char *rel, const char *val, size_
 long long ah_ledger_etcd_revision(const ah_ledger *l)
 {
 	return ah_ledger_is_etcd(l) ? (long long)((const etcd_ledger *)l)->rev : 0;
+}
+
+int ah_ledger_etcd_set_idem_keep(ah_ledger *l, int64_t keep_ns)
+{
+	if (!ah_ledger_is_etcd(l))
+		return AH_EINVAL;
+	etcd_ledger *m = (etcd_ledger *)l;
+	m->idem_keep_ns = keep_ns > 0 ? keep_ns : 0;
+	m->idem_lease = 0;
+	return 0;
 }
 
 int ah_ledger_etcd_watch_attach(ah_ledger *l, struct ah_etcd_watch *w)

@@ -87,6 +87,10 @@ typedef struct {
 	 * compares the election key's create revision with it */
 	char fence_key[ETCD_KEY_MAX];
 	int64_t fence_rev;
+	/* idempotency keys on etcd leases, one per time bucket, so that etcd
+	 * expires them itself (ah_ledger_etcd_set_idem_keep; 0: not leased) */
+	int64_t idem_keep_ns;
+	int64_t idem_lease, idem_lease_until_ns;
 	/* where the idempotency keys' sweep goes on ("" = from the start) */
 	char idem_cursor[ETCD_KEY_MAX];
 	/* etcd's history kept short (etcd_history.c): (time, revision) samples
@@ -127,6 +131,8 @@ void etcd_absent_note(etcd_ledger *m, const char *key);
 bool etcd_absent(const etcd_ledger *m, const char *key);
 /* The staged op of key, or NULL. */
 const etcd_op *etcd_staged(const etcd_ledger *m, const char *key);
+etcd_op *etcd_staged_mut(etcd_ledger *m, const char *key); /* the same, to change its lease */
+int64_t etcd_mono_ns(void); /* CLOCK_MONOTONIC: lease buckets */
 
 /* Range [key, end) (end NULL: key alone) at revision rev (0: newest);
  * limit <= 0: all. *out: the answer; kvs in json_object_get(*out, "kvs"). */

@@ -824,6 +824,38 @@ static int idem_seen(void *ctx, const ah_idem_row *r)
 	return 0;
 }
 
+/* A bucket: a quarter of the keep, at most a minute (as the Kubernetes API
+ * server reuses a lease for a minute's keys), at least a second. Each
+ * lease's end deletes its keys in one step on every member, so the bucket
+ * bounds that step: a minute's keyed writes. */
+#define IDEM_BUCKET_MAX_NS INT64_C(60000000000)
+#define IDEM_BUCKET_MIN_NS INT64_C(1000000000)
+
+/* The lease this bucket's idempotency keys go on: granted for keep + one
+ * bucket, used for one bucket, so every key lives at least keep. 0 when
+ * keys are not leased or no lease could be granted (the sweep then
+ * deletes the key, as before leases). */
+static int64_t idem_lease(etcd_ledger *m)
+{
+	if (m->idem_keep_ns <= 0)
+		return 0;
+	int64_t now = etcd_mono_ns();
+	if (m->idem_lease && now < m->idem_lease_until_ns)
+		return m->idem_lease;
+	int64_t bucket = m->idem_keep_ns / 4;
+	bucket = bucket > IDEM_BUCKET_MAX_NS ? IDEM_BUCKET_MAX_NS : bucket < IDEM_BUCKET_MIN_NS ? IDEM_BUCKET_MIN_NS : bucket;
+	int64_t ttl_s = (m->idem_keep_ns + bucket) / 1000000000 + 2;
+	json_t *rq = json_pack("{sI}", "TTL", (json_int_t)ttl_s), *r = NULL;
+	int rc = rq ? etcd_call(m->c, "/v3/lease/grant", rq, &r) : AH_ENOMEM;
+	json_decref(rq);
+	int64_t id = rc == 0 ? etcd_i64(r, "ID") : 0;
+	json_decref(r);
+	m->idem_lease = id;
+	/* a failed grant is tried again a second later, not on every key */
+	m->idem_lease_until_ns = now + (id ? bucket : INT64_C(1000000000));
+	return id;
+}
+
 static int stage_idem(etcd_ledger *m, void *arg)
 {
 	const ah_idem_row *r = arg;
@@ -840,8 +872,12 @@ static int stage_idem(etcd_ledger *m, void *arg)
 			return rc;
 	}
 	hex(r->req_hash, sizeof r->req_hash, h);
-	return etcd_stage_json(m, k,
-			       json_pack("{sssisssI}", "h", h, "st", r->status, "b", r->body, "t", (json_int_t)r->t_ns));
+	int rc = etcd_stage_json(m, k,
+				 json_pack("{sssisssI}", "h", h, "st", r->status, "b", r->body, "t", (json_int_t)r->t_ns));
+	etcd_op *op = rc == 0 ? etcd_staged_mut(m, k) : NULL;
+	if (op)
+		op->lease = idem_lease(m);
+	return rc;
 }
 
 int etcd_idem_put(ah_ledger *l, const ah_idem_row *r)
