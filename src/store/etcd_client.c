@@ -1,5 +1,6 @@
 /* ahead: the etcd v3 client, JSON gateway and gRPC (see etcd_client.h). */
 #include <curl/curl.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stdio.h>
 #include <strings.h>
 #include <stdlib.h>
@@ -294,18 +295,13 @@ static int hexv(int ch)
 	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
 }
 
-/* gRPC's status and message come as headers (a trailers-only answer) or
- * trailers, which libcurl hands to the header callback alike; the message
- * is percent-encoded. */
-static size_t on_grpc_header(char *p, size_t sz, size_t nm, void *ctx)
+void etcd_grpc_header(const char *p, size_t n, int *status, char *msg, size_t msglen)
 {
-	etcd_client *c = ctx;
-	size_t n = sz * nm;
 	if (n > 12 && !strncasecmp(p, "grpc-status:", 12)) {
-		c->grpc_status = atoi(p + 12);
-	} else if (n > 13 && !strncasecmp(p, "grpc-message:", 13)) {
+		*status = atoi(p + 12);
+	} else if (n > 13 && !strncasecmp(p, "grpc-message:", 13) && msglen > 0) {
 		size_t j = 0;
-		for (size_t k = 13; k < n && j + 1 < sizeof c->grpc_msg; k++) {
+		for (size_t k = 13; k < n && j + 1 < msglen; k++) {
 			int ch = (unsigned char)p[k];
 			if (ch == '\r' || ch == '\n')
 				break;
@@ -314,11 +310,37 @@ static size_t on_grpc_header(char *p, size_t sz, size_t nm, void *ctx)
 				k += 2;
 			}
 			if (j || ch != ' ')
-				c->grpc_msg[j++] = (char)ch;
+				msg[j++] = (char)ch;
 		}
-		c->grpc_msg[j] = '\0';
+		msg[j] = '\0';
 	}
-	return n;
+}
+
+uint8_t *etcd_grpc_frame(const struct ProtobufCMessage *m, size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	if (n > UINT32_MAX)
+		return NULL;
+	uint8_t *b = malloc(n + 5);
+	if (!b)
+		return NULL;
+	b[0] = 0; /* not compressed */
+	b[1] = (uint8_t)(n >> 24);
+	b[2] = (uint8_t)(n >> 16);
+	b[3] = (uint8_t)(n >> 8);
+	b[4] = (uint8_t)n;
+	protobuf_c_message_pack(m, b + 5);
+	*len = n + 5;
+	return b;
+}
+
+/* gRPC's status and message come as headers (a trailers-only answer) or
+ * trailers, which libcurl hands to the header callback alike. */
+static size_t on_grpc_header(char *p, size_t sz, size_t nm, void *ctx)
+{
+	etcd_client *c = ctx;
+	etcd_grpc_header(p, sz * nm, &c->grpc_status, c->grpc_msg, sizeof c->grpc_msg);
+	return sz * nm;
 }
 
 static CURLcode grpc_perform(etcd_client *c, int i, const call_spec *q, struct curl_slist *hd, const char *url)

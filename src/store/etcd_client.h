@@ -31,6 +31,13 @@ int etcd_call(etcd_client *c, const char *path, json_t *req, json_t **out);
  * the next call on c. Errors as etcd_call, the message naming the gRPC
  * status and etcd's words. */
 int etcd_call_grpc(etcd_client *c, const char *method, const void *msg, size_t len, const void **ans, size_t *ans_len);
+/* A protobuf-c message packed after gRPC's 5-byte prefix, in a new buffer
+ * (*len: its size). NULL: no memory, or a message over 4 GiB. */
+struct ProtobufCMessage;
+uint8_t *etcd_grpc_frame(const struct ProtobufCMessage *m, size_t *len);
+/* One header or trailer line of a gRPC answer (p, n bytes): grpc-status
+ * into *status, grpc-message (percent-decoded) into msg. Others ignored. */
+void etcd_grpc_header(const char *p, size_t n, int *status, char *msg, size_t msglen);
 const char *etcd_client_errmsg(const etcd_client *c);
 /* Sets the message for a failure found past the call (an answer that does
  * not parse): "etcd ENDPOINT: msg". */

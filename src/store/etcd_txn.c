@@ -191,25 +191,19 @@ int etcd_txn(etcd_client *c, const etcd_txn_req *t, json_t **out)
 		etcd_client_set_errmsg(c, "out of memory");
 		goto out;
 	}
-	size_t n = etcdserverpb__txn_request__get_packed_size(&rq);
-	if (n > UINT32_MAX) {
+	if (etcdserverpb__txn_request__get_packed_size(&rq) > UINT32_MAX) {
 		rc = AH_ETOOBIG;
 		etcd_client_set_errmsg(c, "a transaction of more than 4 GiB");
 		goto out;
 	}
-	if (!(msg = malloc(n + 5))) {
+	size_t n;
+	if (!(msg = etcd_grpc_frame(&rq.base, &n))) {
 		rc = AH_ENOMEM;
 		goto out;
 	}
-	msg[0] = 0; /* not compressed */
-	msg[1] = (uint8_t)(n >> 24);
-	msg[2] = (uint8_t)(n >> 16);
-	msg[3] = (uint8_t)(n >> 8);
-	msg[4] = (uint8_t)n;
-	etcdserverpb__txn_request__pack(&rq, msg + 5);
 	const void *ans;
 	size_t ans_n;
-	rc = etcd_call_grpc(c, TXN_METHOD, msg, n + 5, &ans, &ans_n);
+	rc = etcd_call_grpc(c, TXN_METHOD, msg, n, &ans, &ans_n);
 	if (rc < 0)
 		goto out;
 	r = etcdserverpb__txn_response__unpack(NULL, ans_n, ans);

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -214,16 +213,13 @@ static int mirror_base(ah_etcd_watch *w, char *err, size_t errlen)
 	etcdserverpb__range_request__init(&rq);
 	rq.key = (ProtobufCBinaryData){.len = strlen(w->key), .data = (uint8_t *)w->key};
 	rq.range_end = (ProtobufCBinaryData){.len = strlen(w->end), .data = (uint8_t *)w->end};
-	size_t n = etcdserverpb__range_request__get_packed_size(&rq);
-	uint8_t *msg = malloc(n + 5);
+	size_t n;
+	uint8_t *msg = etcd_grpc_frame(&rq.base, &n);
 	if (!msg)
 		return AH_ENOMEM;
-	msg[0] = 0;
-	msg[1] = (uint8_t)(n >> 24), msg[2] = (uint8_t)(n >> 16), msg[3] = (uint8_t)(n >> 8), msg[4] = (uint8_t)n;
-	etcdserverpb__range_request__pack(&rq, msg + 5);
 	const void *ans;
 	size_t alen;
-	int rc = etcd_call_grpc(w->urls, "/etcdserverpb.KV/Range", msg, n + 5, &ans, &alen);
+	int rc = etcd_call_grpc(w->urls, "/etcdserverpb.KV/Range", msg, n, &ans, &alen);
 	free(msg);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", etcd_client_errmsg(w->urls));
@@ -382,22 +378,12 @@ static size_t on_data(char *p, size_t sz, size_t nm, void *ctx)
 }
 
 /* gRPC's status and message (trailers, or the headers of an answer with
- * no messages); the message is percent-encoded, kept as it comes. */
+ * no messages). */
 static size_t on_header(char *p, size_t sz, size_t nm, void *ctx)
 {
 	ah_etcd_watch *w = ctx;
-	size_t n = sz * nm;
-	if (n > 12 && !strncasecmp(p, "grpc-status:", 12)) {
-		w->grpc_status = atoi(p + 12);
-	} else if (n > 13 && !strncasecmp(p, "grpc-message:", 13)) {
-		size_t k = 13, j = 0;
-		while (k < n && p[k] == ' ')
-			k++;
-		for (; k < n && p[k] != '\r' && p[k] != '\n' && j + 1 < sizeof w->grpc_msg; k++)
-			w->grpc_msg[j++] = p[k];
-		w->grpc_msg[j] = '\0';
-	}
-	return n;
+	etcd_grpc_header(p, sz * nm, &w->grpc_status, w->grpc_msg, sizeof w->grpc_msg);
+	return sz * nm;
 }
 
 /* Called by libcurl about once a second and on every transfer step: a
@@ -426,21 +412,13 @@ static uint8_t *create_msg(const ah_etcd_watch *w, long long after, size_t *len)
 	etcdserverpb__watch_request__init(&rq);
 	rq.request_union_case = ETCDSERVERPB__WATCH_REQUEST__REQUEST_UNION_CREATE_REQUEST;
 	rq.create_request = &c;
-	size_t n = etcdserverpb__watch_request__get_packed_size(&rq);
-	uint8_t *m = malloc(n + 5);
-	if (!m)
-		return NULL;
-	m[0] = 0;
-	m[1] = (uint8_t)(n >> 24), m[2] = (uint8_t)(n >> 16), m[3] = (uint8_t)(n >> 8), m[4] = (uint8_t)n;
-	etcdserverpb__watch_request__pack(&rq, m + 5);
-	*len = n + 5;
-	return m;
+	return etcd_grpc_frame(&rq.base, len);
 }
 
-static void set_err(ah_etcd_watch *w, const char *fmt, const char *a, const char *b)
+static void set_err(ah_etcd_watch *w, const char *msg)
 {
 	pthread_mutex_lock(&w->mu);
-	snprintf(w->st.err, sizeof w->st.err, fmt, a, b);
+	snprintf(w->st.err, sizeof w->st.err, "%s", msg);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -456,7 +434,7 @@ static void stream(ah_etcd_watch *w, CURL *h, int i, long long after)
 	bool rebase = !w->mirror_ok || after > w->mirror_rev;
 	pthread_mutex_unlock(&w->mu);
 	if (rebase && mirror_base(w, err, sizeof err) < 0) {
-		set_err(w, "%s%s", err, "");
+		set_err(w, err);
 		return;
 	}
 	pthread_mutex_lock(&w->mu);
