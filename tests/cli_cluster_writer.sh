@@ -7,6 +7,9 @@
 #     (its log has the request, the forwarder's says it came from the
 #     writer), the answer is the writer's, and a read of it on the
 #     forwarder right after sees it (read-your-writes through one instance);
+#   - the forwarder sends them in relays (one request carrying many); a
+#     relay cut short is refused whole, a read or a bad token in one is
+#     refused on its own, an allocation in one is decided;
 #   - the writer's commits are the only ones: the forwarder commits no
 #     allocation itself while the writer is up (its etcd profile);
 #   - kill -9 of the writer: the forwarder decides itself at once (the
@@ -134,6 +137,66 @@ ok("the forwarder's log says the answers came from the writer", "who=(writer)" i
 f_commits1 = commits(f)
 ok("the forwarder committed no allocation itself (%s -> %s commits)" % (f_commits0, f_commits1),
    f_commits0 is not None and f_commits1 is not None and f_commits1 - f_commits0 <= 1, (f_commits0, f_commits1))
+
+ok("... in relays: the writer answered the forwarder's relay",
+   'path="/v1/internal/relay" status=200' in w.log(), w.log()[-1500:])
+
+
+def relay(inst, body):
+    """POSTs a relay frame straight to inst: (status, body bytes)."""
+    import urllib.error
+    import urllib.request
+    rq = urllib.request.Request("http://127.0.0.1:%d/v1/internal/relay" % inst.port, data=body, method="POST",
+                                headers={"Content-Type": "application/x-ahead-relay"})
+    try:
+        with urllib.request.urlopen(rq, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def frame(items):
+    out = b"AHEAD-RELAY 1 %d\n" % len(items)
+    for method, path, auth, idem, body in items:
+        f = [path.encode(), auth.encode() if auth else None, idem.encode() if idem else None,
+             b"application/json", body]
+        out += method.encode() + b" 0 " + b" ".join(b"-1" if x is None else b"%d" % len(x) for x in f) + b"\n"
+        out += b"".join(x for x in f if x)
+    return out
+
+
+st, body = relay(w, b"AHEAD-RELAY 1 2\nPOST 0 3")
+ok("a cut-short relay: 400 naming why, nothing decided", st == 400 and b"bad_relay" in body and b"relay" in body,
+   (st, body[:300]))
+one = b'{"tenant": "t", "pool": "p", "resources": {"cpu": "1", "memory": "1Gi"}}'
+st, body = relay(w, frame([("POST", "/v1/allocations", "Bearer " + TOKEN, "relay-k", one),
+                           ("GET", "/v1/pools/p", "Bearer " + TOKEN, None, b""),
+                           ("POST", "/v1/allocations", "Bearer nope", "relay-k2", one)]))
+def answers(body):
+    """A relay's answer frame: [(status, body bytes)], by its lengths."""
+    head, _, rest = body.partition(b"\n")
+    out = []
+    for _ in range(int(head.split()[2])):
+        line, _, rest = rest.partition(b"\n")
+        st_, _ra, n = (int(x) for x in line.split())
+        out.append((st_, rest[:n]))
+        rest = rest[n:]
+    return out
+
+
+try:
+    an = answers(body) if st == 200 else []
+except (ValueError, IndexError):
+    an = []
+ok("a relay's answer: one per request, in order", len(an) == 3, (st, body[:600]))
+an += [(0, b"")] * 3
+ok("... an allocation in it decided (201)", an[0][0] == 201 and b'"granted"' in an[0][1], an[0])
+ok("... a read in it refused: a relay carries allocation writes only",
+   an[1][0] == 400 and b"a relay carries allocation writes only" in an[1][1], an[1])
+ok("... and a bad token in it refused on its own (401)", an[2][0] == 401, an[2])
+if an[0][0] == 201:
+    rid = __import__("json").loads(an[0][1])["id"]
+    live[rid] = {"id": rid}
 
 # a release through the forwarder
 aid = sorted(live)[0]

@@ -33,7 +33,7 @@ etcd_member_start() {
     --listen-peer-urls "http://127.0.0.1:$pp" --initial-advertise-peer-urls "http://127.0.0.1:$pp" \
     --initial-cluster "$cluster" --initial-cluster-state "$state" --initial-cluster-token "ahead-test-$ETCD_BASE" \
     --heartbeat-interval 200 --election-timeout 2000 --max-txn-ops 10000 \
-    --logger zap --log-level error >>"$ETCD_DIR/m$i.log" 2>&1 &
+    --logger zap --log-level error ${ETCD_EXTRA_ARGS:-} >>"$ETCD_DIR/m$i.log" 2>&1 &
   ETCD_PIDS[$i]=$!
 }
 

@@ -187,14 +187,19 @@
 #define AH_CLUSTER_SKEW_DEFAULT_NS (INT64_C(2) * 1000000000)
 
 /* One writer (docs/CLUSTER.md): the bytes of an advertised URL
- * (`serve --advertise`), of one forwarded header line and of the writer's
- * answer, the connections kept to the writer, and how long one forwarded
- * request may take. */
+ * (`serve --advertise`) and of one forwarded request's answer, and how
+ * long one relay of forwarded requests may take. */
 #define AH_ADVERTISE_URL_MAX 127
-#define AH_FORWARD_HEADER_MAX 8192
 #define AH_FORWARD_ANSWER_MAX (1024 * 1024)
-#define AH_FORWARD_CONNS_MAX 256
 #define AH_FORWARD_TIMEOUT_MS 10000
+/* A forwarder's relay (src/server/relay.h): the forwarded requests one
+ * relay carries, its bytes (the writer refuses a larger one whatever its
+ * --body-max), and the relays one forwarder has in flight at a time
+ * (more requests wait for the next one: under load relays grow instead of
+ * multiplying). */
+#define AH_RELAY_ITEMS_MAX 1024
+#define AH_RELAY_BYTES_MAX (8 * 1024 * 1024)
+#define AH_RELAY_FLYING_MAX 4
 
 /* An etcd ledger's log page (ev/LAST, au/LAST: one commit's events or
  * audit records) is stored deflated once its JSON passes the first size;

@@ -13,6 +13,7 @@
 #include "ahead/error.h"
 #include "ahead/limits.h"
 #include "server/forward.h"
+#include "server/relay.h"
 
 struct fwd {
 	pthread_t th;
@@ -25,15 +26,20 @@ struct fwd {
 	fwd_item *in, *in_tail;         /* submitted, not yet started (under mu) */
 	fwd_item *done, *done_tail;     /* finished, not yet taken (under mu) */
 	bool curl_up;                   /* curl_global_init held */
-	struct xfer *flying;            /* transfers in the multi handle (the thread's own) */
+	/* the thread's own */
+	fwd_item *wait, *wait_tail;     /* taken from in, waiting for a relay */
+	struct xfer *flying;            /* relays in the multi handle */
+	int n_flying;
 };
 
-/* What a transfer holds beside its item. */
+/* One relay in flight: its items, in the order of the frame. */
 typedef struct xfer {
-	fwd_item *it;
+	fwd_item *items;
+	int n;
 	CURL *e;
 	struct curl_slist *hdrs;
-	size_t cap;
+	relay_buf req, ans;
+	char url[AH_ADVERTISE_URL_MAX + sizeof RELAY_PATH + 1];
 	struct xfer *prev, *next;
 } xfer;
 
@@ -41,11 +47,15 @@ void fwd_item_free(fwd_item *it)
 {
 	if (!it)
 		return;
-	free(it->url);
+	free(it->base);
+	free(it->path);
+	for (int i = 0; i < it->n_args; i++) {
+		free(it->akey[i]);
+		free(it->aval[i]);
+	}
 	free(it->auth);
 	free(it->idem);
 	free(it->ctype);
-	free(it->source);
 	free(it->body);
 	free(it->rbody);
 	free(it);
@@ -61,86 +71,149 @@ static void push(fwd_item **head, fwd_item **tail, fwd_item *it)
 	*tail = it;
 }
 
-/* n bytes of p onto the growable, NUL-terminated *b. */
-static int buf_add(char **b, size_t *len, size_t *cap, const char *p, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t c = (*len + n + 1) * 2;
-		char *t = realloc(*b, c);
-		if (!t)
-			return AH_ENOMEM;
-		*b = t;
-		*cap = c;
-	}
-	memcpy(*b + *len, p, n);
-	*len += n;
-	(*b)[*len] = '\0';
-	return 0;
-}
-
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
 	xfer *x = ud;
-	fwd_item *it = x->it;
 	size_t len = sz * n;
-	if (it->rbody_len + len > AH_FORWARD_ANSWER_MAX)
-		return 0; /* a writer's answer is small: this is not one */
-	return buf_add(&it->rbody, &it->rbody_len, &x->cap, p, len) == 0 ? len : 0;
-}
-
-static size_t on_header(char *p, size_t sz, size_t n, void *ud)
-{
-	xfer *x = ud;
-	size_t len = sz * n;
-	if (len > 12 && !strncasecmp(p, "Retry-After:", 12)) {
-		long v = strtol(p + 12, NULL, 10);
-		x->it->retry_after_s = v > 0 && v < 3600 ? (int)v : 1;
+	if (x->ans.len + len > AH_RELAY_BYTES_MAX)
+		return 0; /* larger than any relay's answer: not one */
+	relay_buf *b = &x->ans;
+	if (b->len + len + 1 > b->cap) {
+		size_t c = (b->len + len + 1) * 2;
+		char *t = realloc(b->p, c);
+		if (!t)
+			return 0;
+		b->p = t;
+		b->cap = c;
 	}
+	memcpy(b->p + b->len, p, len);
+	b->len += len;
+	b->p[b->len] = '\0';
 	return len;
 }
 
-static int add_header(struct curl_slist **l, const char *name, const char *val)
+static void finish(fwd *f, fwd_item *it)
 {
-	char line[AH_FORWARD_HEADER_MAX];
-	if (!val)
-		return 0;
-	int n = snprintf(line, sizeof line, "%s: %s", name, val);
-	if (n < 0 || (size_t)n >= sizeof line)
-		return AH_EINVAL;
-	struct curl_slist *t = curl_slist_append(*l, line);
-	if (!t)
-		return AH_ENOMEM;
-	*l = t;
-	return 0;
+	pthread_mutex_lock(&f->mu);
+	push(&f->done, &f->done_tail, it);
+	pthread_mutex_unlock(&f->mu);
+	uint64_t one = 1;
+	ssize_t w = write(f->efd, &one, sizeof one);
+	(void)w; /* a full counter is still readable */
 }
 
-/* The item's transfer, in the multi handle; on failure the item is
- * finished at once with the reason. */
-static int start(fwd *f, fwd_item *it)
+/* Every item of a list finished with the same outcome. */
+static void finish_all(fwd *f, fwd_item *l, bool sent, const char *err)
+{
+	for (fwd_item *it = l, *next; it; it = next) {
+		next = it->next;
+		it->status = 0;
+		it->sent = sent;
+		snprintf(it->err, sizeof it->err, "%s", err);
+		finish(f, it);
+	}
+}
+
+static int frame_item(relay_buf *b, const fwd_item *it)
+{
+	relay_req r = {.method = it->method, .path = it->path, .n_args = it->n_args, .auth = it->auth,
+		       .idem = it->idem, .ctype = it->ctype, .body = it->body, .body_len = it->body_len};
+	for (int i = 0; i < it->n_args; i++) {
+		r.key[i] = it->akey[i];
+		r.val[i] = it->aval[i];
+	}
+	return relay_put_req(b, &r);
+}
+
+/* The next relay: the waiting items for the first one's writer URL, as
+ * many as one frame holds (the rest wait for the next). Returns the count
+ * taken (0: none could be). */
+static int take_relay(fwd *f, xfer *x)
+{
+	const char *base = f->wait->base;
+	relay_buf body = {0};
+	fwd_item *keep = NULL, *keep_tail = NULL, *l = NULL, *tail = NULL;
+	int n = 0, rc = 0;
+	for (fwd_item *it = f->wait, *next; it; it = next) {
+		next = it->next;
+		size_t mark = body.len;
+		bool mine = n < AH_RELAY_ITEMS_MAX && !strcmp(it->base, base);
+		if (mine && frame_item(&body, it) < 0) {
+			body.len = mark;
+			it->next = NULL;
+			finish_all(f, it, false, "the forwarded request could not be framed for the writer");
+			continue;
+		}
+		if (mine && n && body.len > AH_RELAY_BYTES_MAX - 64) { /* full: the next relay takes it */
+			body.len = mark;
+			mine = false;
+		}
+		if (mine) {
+			push(&l, &tail, it);
+			n++;
+		} else {
+			push(&keep, &keep_tail, it);
+		}
+	}
+	f->wait = keep;
+	f->wait_tail = keep_tail;
+	x->items = l;
+	x->n = n;
+	if (n && ((rc = relay_put_head(&x->req, n)) < 0 || (rc = relay_put_bytes(&x->req, body.p, body.len)) < 0)) {
+		relay_buf_fini(&body);
+		return rc;
+	}
+	relay_buf_fini(&body);
+	if (n) {
+		size_t bl = strlen(base);
+		bl -= bl && base[bl - 1] == '/';
+		snprintf(x->url, sizeof x->url, "%.*s%s", (int)bl, base, RELAY_PATH);
+	}
+	return n;
+}
+
+static void xfer_free(xfer *x)
+{
+	if (!x)
+		return;
+	curl_slist_free_all(x->hdrs);
+	relay_buf_fini(&x->req);
+	relay_buf_fini(&x->ans);
+	free(x);
+}
+
+/* One relay of the waiting items into the multi handle. Returns 1 when
+ * one started, 0 when nothing waited; on failure its items are finished
+ * at once (nothing sent). */
+static int start(fwd *f)
 {
 	xfer *x = calloc(1, sizeof *x);
-	CURL *e = curl_easy_init();
+	CURL *e = NULL;
 	int rc = AH_ENOMEM;
-	if (!x || !e)
-		goto out;
-	x->it = it;
-	if ((rc = add_header(&x->hdrs, "Authorization", it->auth)) < 0 ||
-	    (rc = add_header(&x->hdrs, "Idempotency-Key", it->idem)) < 0 ||
-	    (rc = add_header(&x->hdrs, "Content-Type", it->ctype)) < 0 ||
-	    (rc = add_header(&x->hdrs, "X-Ahead-Forwarded", it->source ? it->source : "?")) < 0 ||
-	    (rc = add_header(&x->hdrs, "Expect", "")) < 0)
-		goto out;
-	curl_easy_setopt(e, CURLOPT_URL, it->url);
-	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, it->method);
-	if (it->body_len || strcmp(it->method, "DELETE")) {
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, it->body ? it->body : "");
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)it->body_len);
+	if (!x) {
+		fwd_item *l = f->wait;
+		f->wait = f->wait_tail = NULL;
+		finish_all(f, l, false, "the forwarded request could not be made (out of memory)");
+		return AH_ENOMEM;
 	}
+	if ((rc = take_relay(f, x)) <= 0)
+		goto out;
+	rc = AH_ENOMEM;
+	if (!(e = curl_easy_init()))
+		goto out;
+	struct curl_slist *t = curl_slist_append(NULL, "Content-Type: " RELAY_CONTENT_TYPE);
+	if (t)
+		x->hdrs = t;
+	if (!t || !(t = curl_slist_append(x->hdrs, "Expect:")))
+		goto out;
+	x->hdrs = t;
+	curl_easy_setopt(e, CURLOPT_URL, x->url);
+	curl_easy_setopt(e, CURLOPT_POST, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.p);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req.len);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, f->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -155,41 +228,70 @@ static int start(fwd *f, fwd_item *it)
 	if (f->flying)
 		f->flying->prev = x;
 	f->flying = x;
-	return 0;
+	f->n_flying++;
+	return 1;
 out:
-	snprintf(it->err, sizeof it->err, "the forwarded request could not be made (%s)", ah_strerror(rc));
-	curl_slist_free_all(x ? x->hdrs : NULL);
+	if (x->items) {
+		char err[160];
+		snprintf(err, sizeof err, "the forwarded request could not be made (%s)", ah_strerror(rc));
+		finish_all(f, x->items, false, err);
+	}
 	curl_easy_cleanup(e);
-	free(x);
-	return rc;
+	xfer_free(x);
+	return rc < 0 ? rc : 0;
 }
 
-static void finish(fwd *f, fwd_item *it)
+/* A relay's answer: one per item, in order. */
+static void answered(fwd *f, xfer *x)
 {
-	pthread_mutex_lock(&f->mu);
-	push(&f->done, &f->done_tail, it);
-	pthread_mutex_unlock(&f->mu);
-	uint64_t one = 1;
-	ssize_t w = write(f->efd, &one, sizeof one);
-	(void)w; /* a full counter is still readable */
+	relay_answer *a = calloc((size_t)x->n, sizeof *a);
+	char err[160] = "";
+	int rc = a ? relay_parse_answers(x->ans.p ? x->ans.p : "", x->ans.len, x->n, a, err, sizeof err) : AH_ENOMEM;
+	if (rc < 0) { /* it was received: whether it acted is unknown */
+		char why[160];
+		snprintf(why, sizeof why, "the writer's relay answer is unreadable (%.100s)", err[0] ? err : "no memory");
+		finish_all(f, x->items, true, why);
+		free(a);
+		return;
+	}
+	int i = 0;
+	for (fwd_item *it = x->items, *next; it; it = next, i++) {
+		next = it->next;
+		it->sent = true;
+		it->status = a[i].status;
+		it->retry_after_s = a[i].retry_after_s;
+		if ((it->rbody = malloc(a[i].body_len + 1))) {
+			memcpy(it->rbody, a[i].body, a[i].body_len);
+			it->rbody[a[i].body_len] = '\0';
+			it->rbody_len = a[i].body_len;
+		} else {
+			it->status = 0;
+			snprintf(it->err, sizeof it->err, "out of memory for the writer's answer");
+		}
+		finish(f, it);
+	}
+	free(a);
 }
 
-/* A transfer that ended: its outcome into its item. */
+/* A relay that ended: its outcome into its items. */
 static void ended(fwd *f, CURL *e, CURLcode res)
 {
 	xfer *x = NULL;
 	curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
-	fwd_item *it = x->it;
 	long code = 0;
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	if (res == CURLE_OK && code >= 100 && code < 600) {
-		it->status = (int)code;
-		it->sent = true;
+	char err[160];
+	if (res == CURLE_OK && code == 200) {
+		answered(f, x);
+	} else if (res == CURLE_OK) {
+		/* refused as a whole, before any of it was decided */
+		snprintf(err, sizeof err, "the writer refused the relay (HTTP %ld: %.100s)", code,
+			 x->ans.p ? x->ans.p : "");
+		finish_all(f, x->items, false, err);
 	} else {
-		/* not reached: nothing of the request can have happened there */
-		it->sent = !(res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST);
-		it->status = 0;
-		snprintf(it->err, sizeof it->err, "%s", curl_easy_strerror(res));
+		/* not reached: nothing of it can have happened there */
+		finish_all(f, x->items, !(res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST),
+			   curl_easy_strerror(res));
 	}
 	curl_multi_remove_handle(f->multi, e);
 	if (x->prev)
@@ -198,10 +300,9 @@ static void ended(fwd *f, CURL *e, CURLcode res)
 		f->flying = x->next;
 	if (x->next)
 		x->next->prev = x->prev;
-	curl_slist_free_all(x->hdrs);
+	f->n_flying--;
 	curl_easy_cleanup(e);
-	free(x);
-	finish(f, it);
+	xfer_free(x);
 }
 
 static void *run(void *arg)
@@ -215,61 +316,34 @@ static void *run(void *arg)
 		pthread_mutex_unlock(&f->mu);
 		for (fwd_item *it = in, *next; it; it = next) {
 			next = it->next;
-			if (stop || start(f, it) < 0)
-				finish(f, it);
+			push(&f->wait, &f->wait_tail, it);
 		}
-		if (stop)
+		if (stop) {
+			fwd_item *l = f->wait;
+			f->wait = f->wait_tail = NULL;
+			finish_all(f, l, false, "the server is stopping");
 			break;
+		}
+		/* what waits goes out when a relay may: under load, relays grow */
+		while (f->wait && f->n_flying < AH_RELAY_FLYING_MAX && start(f) > 0)
+			;
 		int running = 0;
 		curl_multi_perform(f->multi, &running);
 		CURLMsg *msg;
 		int q;
+		bool ended_one = false;
 		while ((msg = curl_multi_info_read(f->multi, &q)))
-			if (msg->msg == CURLMSG_DONE)
+			if (msg->msg == CURLMSG_DONE) {
 				ended(f, msg->easy_handle, msg->data.result);
-		curl_multi_poll(f->multi, NULL, 0, 1000, NULL);
+				ended_one = true;
+			}
+		if (!(ended_one && f->wait))
+			curl_multi_poll(f->multi, NULL, 0, 1000, NULL);
 	}
 	/* what is still in flight ends unanswered */
 	while (f->flying)
 		ended(f, f->flying->e, CURLE_ABORTED_BY_CALLBACK);
 	return NULL;
-}
-
-static int cat(char **b, size_t *len, size_t *cap, const char *s)
-{
-	return buf_add(b, len, cap, s, strlen(s));
-}
-
-int fwd_url(const char *base, const char *path, const char *const *keys, const char *const *vals, int n, char **out)
-{
-	if (!base || !path || !out || n < 0)
-		return AH_EINVAL;
-	char *b = NULL;
-	size_t len = 0, cap = 0;
-	int rc = cat(&b, &len, &cap, base);
-	if (rc == 0 && len && b[len - 1] == '/' && path[0] == '/')
-		b[--len] = '\0';
-	if (rc == 0)
-		rc = cat(&b, &len, &cap, path);
-	for (int i = 0; i < n && rc == 0; i++) {
-		char *k = curl_easy_escape(NULL, keys[i], 0), *v = vals[i] ? curl_easy_escape(NULL, vals[i], 0) : NULL;
-		if (!k || (vals[i] && !v))
-			rc = AH_ENOMEM;
-		if (rc == 0)
-			rc = cat(&b, &len, &cap, i ? "&" : "?");
-		if (rc == 0)
-			rc = cat(&b, &len, &cap, k);
-		if (rc == 0 && v && (rc = cat(&b, &len, &cap, "=")) == 0)
-			rc = cat(&b, &len, &cap, v);
-		curl_free(k);
-		curl_free(v);
-	}
-	if (rc < 0) {
-		free(b);
-		return rc;
-	}
-	*out = b;
-	return 0;
 }
 
 int fwd_new(long timeout_ms, fwd **out)
@@ -288,9 +362,9 @@ int fwd_new(long timeout_ms, fwd **out)
 	f->curl_up = true;
 	if ((f->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || !(f->multi = curl_multi_init()))
 		goto fail;
-	/* a writer's connections: enough for every client's write in flight */
-	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)AH_FORWARD_CONNS_MAX);
-	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)AH_FORWARD_CONNS_MAX);
+	/* a writer's connections: one per relay in flight */
+	curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)AH_RELAY_FLYING_MAX);
+	curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)AH_RELAY_FLYING_MAX);
 	if (pthread_create(&f->th, NULL, run, f) != 0)
 		goto fail;
 	f->started = true;

@@ -10,22 +10,28 @@
  * writers for a while) is safe.
  *
  * One thread with a libcurl multi handle does the transfers (kept-alive
- * connections to the writer); the daemon's loop hands it items and takes
- * finished ones when fwd_fd() is readable. The loop never blocks on it. */
+ * connections to the writer): every item in hand goes in one relay
+ * (src/server/relay.h), up to AH_RELAY_FLYING_MAX relays at a time. The
+ * daemon's loop hands it items and takes finished ones when fwd_fd() is
+ * readable. The loop never blocks on it. */
 #ifndef AHEAD_SERVER_FORWARD_H
 #define AHEAD_SERVER_FORWARD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ahead/api.h"
+
 typedef struct fwd fwd;
 
 typedef struct fwd_item {
 	void *ctx;                   /* the caller's (its connection) */
 	char method[16];
-	char *url;                   /* owned: the writer's URL + path + query */
+	char *base;                  /* owned: the writer's URL */
+	char *path;                  /* owned: "/v1/allocations/12", no query */
+	int n_args;                  /* the query, owned; aval NULL: the key alone */
+	char *akey[AH_API_MAX_ARGS], *aval[AH_API_MAX_ARGS];
 	char *auth, *idem, *ctype;   /* owned header values, or NULL */
-	char *source;                /* owned: the client's address (X-Ahead-Forwarded) */
 	char *body;                  /* owned, or NULL */
 	size_t body_len;
 	/* the outcome */
@@ -38,9 +44,6 @@ typedef struct fwd_item {
 	struct fwd_item *next;
 } fwd_item;
 
-/* base + path + "?k=v&..." with keys and values percent-encoded (a NULL
- * value: the key alone); *out malloc'd. */
-int fwd_url(const char *base, const char *path, const char *const *keys, const char *const *vals, int n, char **out);
 /* timeout_ms bounds one forwarded request, from its start to its answer. */
 int fwd_new(long timeout_ms, fwd **out);
 /* Readable when finished items wait for fwd_take. */

@@ -38,6 +38,7 @@
 #include "ahead/limits.h"
 #include "ahead/server.h"
 #include "server/forward.h"
+#include "server/relay.h"
 #include "server/prom_source.h"
 
 typedef struct conn conn;
@@ -83,6 +84,16 @@ struct conn {
 	bool forwarding;             /* sent to the writer, suspended until its answer */
 	bool fwd_susp;               /* suspended by forwarding, then parked here: flush resumes it */
 	bool gone;                   /* closed by MHD while parked: freed by flush */
+	/* a relay from a forwarder (src/server/relay.h): the relay's
+	 * connection holds its requests, each a conn with no connection of
+	 * its own, decided in the batch like any other and answered in one
+	 * frame once the last is */
+	conn *parent;                /* a relayed request's relay */
+	conn **kids;                 /* a relay's requests */
+	int n_kids, kids_left;
+	char *arena;                 /* the relayed requests' strings */
+	bool relaying;               /* suspended until its requests are answered */
+	size_t body_max;             /* this request's body cap */
 	ah_api_kind kind;            /* classified once, when the request is whole */
 	int64_t start_ns;
 	ah_api_request rq;
@@ -157,6 +168,17 @@ static int64_t wall_ns(void)
 
 /* ---- answers ---- */
 
+/* The request's line in the log, and its count and time in /metrics. */
+static void log_request(conn *k)
+{
+	const ah_api_response *r = &k->resp;
+	int64_t elapsed_ns = mono_ns() - k->start_ns, us = elapsed_ns / 1000;
+	ah_api_observe_request(k->srv->api, &k->rq, r->status, elapsed_ns); /* /metrics */
+	ah_log(r->status >= 500 ? AH_LOG_WARN : AH_LOG_INFO,
+	       "msg=request method=%s path=\"%.200s\" status=%d who=%s src=%s us=%lld", k->method, k->rq.path,
+	       r->status, r->who, k->source, (long long)us);
+}
+
 static enum MHD_Result queue_answer(conn *k)
 {
 	ah_api_response *r = &k->resp;
@@ -181,11 +203,7 @@ static enum MHD_Result queue_answer(conn *k)
 	}
 	enum MHD_Result rc = MHD_queue_response(k->c, (unsigned)r->status, m);
 	MHD_destroy_response(m);
-	int64_t elapsed_ns = mono_ns() - k->start_ns, us = elapsed_ns / 1000;
-	ah_api_observe_request(k->srv->api, &k->rq, r->status, elapsed_ns); /* /metrics */
-	ah_log(r->status >= 500 ? AH_LOG_WARN : AH_LOG_INFO,
-	       "msg=request method=%s path=\"%.200s\" status=%d who=%s src=%s us=%lld", k->method, k->rq.path,
-	       r->status, r->who, k->source, (long long)us);
+	log_request(k);
 	return rc;
 }
 
@@ -359,7 +377,7 @@ static void park(ah_server *s, conn *k)
 	s->parked_tail = k;
 	if (!s->n_parked++)
 		s->first_parked_ns = mono_ns();
-	if (s->o.batch_window_ns > 0 && !k->fwd_susp) /* the loop waits for the window: poll no more */
+	if (s->o.batch_window_ns > 0 && !k->fwd_susp && k->c) /* the loop waits for the window: poll no more */
 		MHD_suspend_connection(k->c);
 }
 
@@ -400,9 +418,7 @@ static bool forwardable(ah_server *s, conn *k)
 {
 	if (!s->fwd || s->writer_mine || !s->writer_url[0] || s->stopping || mono_ns() < s->writer_skip_until_ns)
 		return false;
-	if (k->kind != AH_API_WRITE || strncmp(k->rq.path, "/v1/allocations", 15) != 0)
-		return false;
-	return !MHD_lookup_connection_value(k->c, MHD_HEADER_KIND, "X-Ahead-Forwarded");
+	return k->kind == AH_API_WRITE && !strncmp(k->rq.path, "/v1/allocations", 15) && !k->rq.too_many_args;
 }
 
 static char *dup_or_null(const char *v)
@@ -416,23 +432,26 @@ static int forward(ah_server *s, conn *k)
 	fwd_item *it = calloc(1, sizeof *it);
 	if (!it)
 		return AH_ENOMEM;
-	const char *keys[AH_API_MAX_ARGS], *vals[AH_API_MAX_ARGS];
-	for (int i = 0; i < rq->n_args; i++) {
-		keys[i] = rq->args[i].key;
-		vals[i] = rq->args[i].value;
-	}
-	int rc = fwd_url(s->writer_url, rq->path, keys, vals, rq->n_args, &it->url);
 	snprintf(it->method, sizeof it->method, "%s", k->method);
 	it->ctx = k;
+	it->base = strdup(s->writer_url);
+	it->path = strdup(rq->path);
 	it->auth = dup_or_null(rq->authorization);
 	it->idem = dup_or_null(rq->idempotency_key);
 	it->ctype = dup_or_null(rq->content_type);
-	it->source = strdup(k->source);
+	int rc = 0;
+	for (int i = 0; i < rq->n_args; i++) {
+		it->akey[i] = strdup(rq->args[i].key);
+		it->aval[i] = dup_or_null(rq->args[i].value);
+		it->n_args = i + 1;
+		if (!it->akey[i] || (rq->args[i].value && !it->aval[i]))
+			rc = AH_ENOMEM;
+	}
 	if (rq->body_len && (it->body = malloc(rq->body_len)))
 		memcpy(it->body, rq->body, rq->body_len);
 	it->body_len = rq->body_len;
-	if (rc == 0 && ((rq->authorization && !it->auth) || (rq->idempotency_key && !it->idem) ||
-			(rq->content_type && !it->ctype) || !it->source || (rq->body_len && !it->body)))
+	if (!it->base || !it->path || (rq->authorization && !it->auth) || (rq->idempotency_key && !it->idem) ||
+	    (rq->content_type && !it->ctype) || (rq->body_len && !it->body))
 		rc = AH_ENOMEM;
 	if (rc == 0)
 		rc = fwd_submit(s->fwd, it);
@@ -515,6 +534,131 @@ static void writer_step(ah_server *s)
 	snprintf(s->writer_url, sizeof s->writer_url, "%s", w.holder);
 }
 
+/* ---- one writer: relays from forwarders (src/server/relay.h) ---- */
+
+/* The relay's answer, once its last request is answered: one frame of
+ * every answer in order, then the relay's connection resumed. */
+static void relay_finish(conn *p)
+{
+	relay_buf b = {0};
+	int rc = relay_put_head(&b, p->n_kids);
+	for (int i = 0; i < p->n_kids && rc == 0; i++) {
+		const ah_api_response *r = &p->kids[i]->resp;
+		rc = relay_put_answer(&b, r->status, r->retry_after_s > 0 ? r->retry_after_s : 0, r->body, r->body_len);
+	}
+	for (int i = 0; i < p->n_kids; i++)
+		conn_free(p->kids[i]);
+	p->n_kids = 0;
+	p->relaying = false;
+	p->answered = true;
+	if (rc < 0) {
+		relay_buf_fini(&b);
+		/* decided, but the answers are lost: the forwarder says whether
+		 * it acted is unknown, and a retry with a key is safe */
+		answer_error(p, 500, "relay_failed", "the relay's answers could not be put together");
+	} else {
+		p->resp.status = 200;
+		p->resp.body = b.p;
+		p->resp.body_len = b.len;
+		p->resp.content_type = RELAY_CONTENT_TYPE;
+	}
+	if (p->gone)
+		conn_free(p);
+	else
+		MHD_resume_connection(p->c);
+}
+
+/* A relayed request answered (by the batch, or at once when it is not an
+ * allocation write). */
+static void kid_done(conn *kid)
+{
+	conn *p = kid->parent;
+	kid->answered = true;
+	log_request(kid);
+	if (--p->kids_left == 0)
+		relay_finish(p);
+}
+
+static int relay_kids(ah_server *s, conn *p, const relay_req *qs, int n)
+{
+	if (n && !(p->kids = calloc((size_t)n, sizeof *p->kids)))
+		return AH_ENOMEM;
+	for (int i = 0; i < n; i++) {
+		conn *c = calloc(1, sizeof *c);
+		if (!c)
+			return AH_ENOMEM;
+		p->kids[p->n_kids++] = c;
+		c->srv = s;
+		c->parent = p;
+		c->start_ns = p->start_ns;
+		snprintf(c->method, sizeof c->method, "%s", qs[i].method);
+		snprintf(c->source, sizeof c->source, "%s", p->source);
+		ah_api_request *rq = &c->rq;
+		rq->method = c->method;
+		rq->path = qs[i].path;
+		rq->n_args = qs[i].n_args;
+		for (int j = 0; j < qs[i].n_args; j++) {
+			rq->args[j].key = qs[i].key[j];
+			rq->args[j].value = qs[i].val[j];
+		}
+		rq->authorization = qs[i].auth;
+		rq->idempotency_key = qs[i].idem;
+		rq->content_type = qs[i].ctype;
+		rq->body = qs[i].body;
+		rq->body_len = qs[i].body_len;
+		rq->source = c->source;
+		c->kind = ah_api_classify(rq);
+	}
+	return 0;
+}
+
+/* A forwarder's relay, whole: its requests parked for the next batch (a
+ * relayed request is never forwarded again). Anything refused as a whole
+ * is refused before any of it is decided, so the forwarder may decide it
+ * itself. */
+static enum MHD_Result relay_start(ah_server *s, conn *k)
+{
+	k->rq.method = k->method;
+	k->rq.path = RELAY_PATH;
+	k->answered = true;
+	if (strcmp(k->method, "POST"))
+		return answer_now(k->c, 405, "method_not_allowed", "a relay is a POST");
+	if (s->stopping)
+		return answer_now(k->c, 503, "shutting_down", "the server is shutting down; retry against its successor");
+	relay_req *qs = NULL;
+	int n = 0;
+	char err[200];
+	if (relay_parse_reqs(k->body ? k->body : "", k->len, &qs, &n, &k->arena, err, sizeof err) < 0) {
+		ah_log(AH_LOG_WARN, "msg=refused reason=bad_relay src=%s err=\"%s\"", k->source, err);
+		return answer_now(k->c, 400, "bad_relay", err);
+	}
+	int rc = relay_kids(s, k, qs, n);
+	free(qs);
+	if (rc < 0) {
+		for (int i = 0; i < k->n_kids; i++)
+			conn_free(k->kids[i]);
+		k->n_kids = 0;
+		return answer_now(k->c, 503, "out_of_memory", "the relay could not be taken in");
+	}
+	k->answered = false;
+	k->relaying = true;
+	k->kids_left = n + 1; /* held until every request is parked or answered */
+	MHD_suspend_connection(k->c);
+	for (int i = 0; i < n; i++) {
+		conn *c = k->kids[i];
+		if (c->kind == AH_API_WRITE && !strncmp(c->rq.path, "/v1/allocations", 15)) {
+			park(s, c);
+		} else {
+			answer_error(c, 400, "bad_relay", "a relay carries allocation writes only");
+			c->resp.retry_after_s = 0;
+			kid_done(c);
+		}
+	}
+	if (--k->kids_left == 0)
+		relay_finish(k);
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -529,27 +673,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		k->start_ns = mono_ns();
 		snprintf(k->method, sizeof k->method, "%.15s", method);
 		peer(c, k->source, sizeof k->source);
+		k->body_max = strcmp(url, RELAY_PATH) ? s->o.body_max_bytes : AH_RELAY_BYTES_MAX;
 		*con_cls = k;
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > s->o.body_max_bytes) {
+		if (cl && strtoull(cl, NULL, 10) > k->body_max) {
 			k->answered = true; /* nothing of the body is read */
 			ah_log(AH_LOG_WARN, "msg=refused reason=body_too_large src=%s length=%.20s", k->source, cl);
 			return answer_now(c, 413, "body_too_large", "the request body is larger than the server accepts");
 		}
 		return MHD_YES;
 	}
-	if (k->watching || k->parked || k->forwarding)
+	if (k->watching || k->parked || k->forwarding || k->relaying)
 		return MHD_YES; /* the answer comes with the batch's commit (or the writer's) */
 	if (k->answered && !k->parked && k->resp.status)
 		return queue_answer(k);
 	if (k->answered)
 		return MHD_YES;
 	if (*upload_size) {
-		if (!k->too_big && k->len + *upload_size <= s->o.body_max_bytes) {
+		if (!k->too_big && k->len + *upload_size <= k->body_max) {
 			if (k->len + *upload_size + 1 > k->cap) {
 				size_t cap = (k->len + *upload_size + 1) * 2;
-				if (cap > s->o.body_max_bytes + 1)
-					cap = s->o.body_max_bytes + 1;
+				if (cap > k->body_max + 1)
+					cap = k->body_max + 1;
 				char *b = realloc(k->body, cap);
 				if (!b)
 					return MHD_NO;
@@ -569,6 +714,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		k->answered = true;
 		return answer_now(c, 413, "body_too_large", "the request body is larger than the server accepts");
 	}
+	if (!strcmp(url, RELAY_PATH))
+		return relay_start(s, k);
 	build_request(k, url);
 	ah_api_kind kind = k->kind = ah_api_classify(&k->rq);
 	if (kind == AH_API_READ) {
@@ -601,7 +748,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 		watcher_unlink(k);
 	(void)s;
 	*con_cls = NULL;
-	if (k->parked || k->forwarding) { /* still in the parked list (flush drops it) or forwarded */
+	if (k->parked || k->forwarding || k->relaying) { /* in the parked list (flush drops it), forwarded, relaying */
 		k->gone = true;
 		k->c = NULL;
 		return;
@@ -611,6 +758,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 
 static void conn_free(conn *k)
 {
+	for (int i = 0; i < k->n_kids; i++)
+		conn_free(k->kids[i]);
+	free(k->kids);
+	free(k->arena);
 	ah_api_response_fini(&k->resp);
 	free(k->out);
 	free(k->body);
@@ -665,7 +816,7 @@ static void flush(ah_server *s)
 	int i = 0, nb = 0;
 	for (conn *k = list, *next; k; k = next) {
 		next = k->next;
-		if (k->gone)
+		if (k->gone && !k->parent)
 			conn_free(k);
 		else if (ks)
 			ks[i++] = k;
@@ -714,6 +865,10 @@ static void flush(ah_server *s)
 	for (i = 0; i < n && ks; i++) {
 		ks[i]->answered = true;
 		ks[i]->parked = false;
+		if (ks[i]->parent) { /* a relayed request: may end its relay (and free itself) */
+			kid_done(ks[i]);
+			continue;
+		}
 		if (s->o.batch_window_ns > 0 || ks[i]->fwd_susp) /* suspended by park, or by forward */
 			MHD_resume_connection(ks[i]->c);
 		ks[i]->fwd_susp = false;
@@ -1209,7 +1364,8 @@ void ah_server_free(ah_server *s)
 		s->stopping = true;
 		wake_watchers(s);
 		for (conn *k = s->parked; k; k = k->next)
-			MHD_resume_connection(k->c);
+			if (k->c)
+				MHD_resume_connection(k->c);
 		MHD_stop_daemon(s->d);
 	}
 	if (s->sigfd >= 0)
