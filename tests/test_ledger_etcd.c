@@ -610,33 +610,78 @@ static void log_pages(void **state)
 	ah_policy_free(pol);
 }
 
-/* The page codec alone: small pages stay JSON, large ones deflate and
- * come back equal; a truncated or oversized stream reads as nothing. */
+/* The page codec alone: records written as text read back as jansson
+ * builds them (strings escaped, bytes that are not UTF-8 as U+FFFD);
+ * small pages stay JSON, large ones deflate and come back equal; a
+ * truncated or oversized stream reads as nothing. */
+static void page_text_one(const char *in, const char *want)
+{
+	etcd_page pg = {0};
+	etcd_page_rec_begin(&pg);
+	etcd_page_int(&pg, "seq", -7);
+	etcd_page_str(&pg, "s", in);
+	assert_int_equal(etcd_page_rec_end(&pg), 0);
+	char *v = NULL;
+	size_t n = 0;
+	assert_int_equal(etcd_page_encode(&pg, &v, &n), 0);
+	json_t *back = etcd_page_decode(v, n);
+	json_t *exp = json_pack("{s[{sIss}]}", "b", "seq", (json_int_t)-7, "s", want);
+	assert_non_null(exp);
+	if (!back || !json_equal(back, exp))
+		fail_msg("page of \"%s\": %.300s", want, v);
+	json_decref(back);
+	json_decref(exp);
+	free(v);
+	etcd_page_reset(&pg);
+}
+
 static void page_codec(void **state)
 {
 	(void)state;
-	json_t *small = json_pack("{s[{si}]}", "b", "seq", 1), *big = json_pack("{s[]}", "b");
-	for (int i = 0; i < 200; i++)
-		json_array_append_new(json_object_get(big, "b"),
+	page_text_one("plain", "plain");
+	page_text_one("", "");
+	page_text_one("q\"b\\s/", "q\"b\\s/");
+	page_text_one("tab\tnl\ncr\r\x01\x1f.", "tab\tnl\ncr\r\x01\x1f.");
+	page_text_one("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	page_text_one("a\xff" "b", "a\xef\xbf\xbd" "b");                  /* not UTF-8 */
+	page_text_one("\xc0\x80", "\xef\xbf\xbd\xef\xbf\xbd");            /* overlong */
+	page_text_one("\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"); /* a surrogate */
+	page_text_one("end\xe2\x82", "end\xef\xbf\xbd\xef\xbf\xbd");      /* cut short */
+	etcd_page small = {0}, big = {0};
+	etcd_page_rec_begin(&small);
+	etcd_page_int(&small, "seq", 1);
+	assert_int_equal(etcd_page_rec_end(&small), 0);
+	json_t *small_j = json_pack("{s[{si}]}", "b", "seq", 1), *big_j = json_pack("{s[]}", "b");
+	for (int i = 0; i < 200; i++) {
+		etcd_page_rec_begin(&big);
+		etcd_page_int(&big, "seq", i);
+		etcd_page_str(&big, "te", "tenant-a");
+		etcd_page_str(&big, "po", "pool-1");
+		etcd_page_int(&big, "k", i % 5);
+		assert_int_equal(etcd_page_rec_end(&big), 0);
+		json_array_append_new(json_object_get(big_j, "b"),
 				      json_pack("{sisssssi}", "seq", i, "te", "tenant-a", "po", "pool-1", "k", i % 5));
+	}
 	char *v = NULL;
 	size_t n = 0;
-	assert_int_equal(etcd_page_encode(small, &v, &n), 0);
+	assert_int_equal(etcd_page_encode(&small, &v, &n), 0);
 	assert_int_equal(v[0], '{');
 	json_t *back = etcd_page_decode(v, n);
-	assert_true(json_equal(back, small));
+	assert_true(json_equal(back, small_j));
 	json_decref(back);
 	free(v);
-	char *plain = json_dumps(big, JSON_COMPACT);
-	assert_int_equal(etcd_page_encode(big, &v, &n), 0);
+	char *plain = json_dumps(big_j, JSON_COMPACT);
+	assert_int_equal(etcd_page_encode(&big, &v, &n), 0);
 	assert_int_equal((unsigned char)v[0], 0x78);
 	assert_true(n * 4 < strlen(plain)); /* repeated names: several times smaller */
 	back = etcd_page_decode(v, n);
-	assert_true(json_equal(back, big));
+	assert_true(json_equal(back, big_j));
 	json_decref(back);
 	assert_null(etcd_page_decode(v, n / 2)); /* cut short: not a page */
 	free(v);
 	free(plain);
+	etcd_page_reset(&small);
+	etcd_page_reset(&big);
 	/* a stream that inflates past AH_ETCD_PAGE_MAX is refused, not allocated */
 	size_t zn = AH_ETCD_PAGE_MAX + 4096;
 	char *zeros = calloc(1, zn);
@@ -646,8 +691,8 @@ static void page_codec(void **state)
 	assert_null(etcd_page_decode((const char *)c, cn));
 	free(c);
 	free(zeros);
-	json_decref(small);
-	json_decref(big);
+	json_decref(small_j);
+	json_decref(big_j);
 }
 
 /* The idempotency keys' sweep reads a bounded slice a call (one range of

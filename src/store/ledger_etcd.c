@@ -61,30 +61,27 @@ static void stage_clear(etcd_ledger *m)
 	for (int i = 0; i < m->n_opt; i++)
 		free(m->opt[i]);
 	m->n_ops = m->n_pre = m->n_absent = m->n_opt = 0;
-	json_decref(m->ev_page);
-	json_decref(m->au_page);
-	m->ev_page = m->au_page = NULL;
+	etcd_page_reset(&m->ev_page);
+	etcd_page_reset(&m->au_page);
 }
 
 bool etcd_has_writes(const etcd_ledger *m)
 {
-	return m->n_ops > 0 || m->ev_page || m->au_page;
+	return m->n_ops > 0 || m->ev_page.n || m->au_page.n;
 }
 
 /* A page's key is its LAST seq, so a range from KIND/(S + 1) starts at the
  * page holding S + 1. */
-static int page_stage(etcd_ledger *m, const char *kind, int64_t last, json_t **page)
+static int page_stage(etcd_ledger *m, const char *kind, int64_t last, etcd_page *page)
 {
-	if (!*page)
+	if (!page->n)
 		return 0;
 	char key[ETCD_KEY_MAX];
 	etcd_key(m, key, "%s/%020lld", kind, (long long)last);
-	json_t *v = json_pack("{so}", "b", *page);
-	*page = NULL;
 	char *val = NULL;
 	size_t vlen = 0;
-	int rc = v ? etcd_page_encode(v, &val, &vlen) : AH_ENOMEM;
-	json_decref(v);
+	int rc = etcd_page_encode(page, &val, &vlen);
+	etcd_page_reset(page);
 	if (rc == 0)
 		rc = etcd_stage(m, key, val, vlen);
 	free(val);

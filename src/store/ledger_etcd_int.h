@@ -32,6 +32,14 @@ typedef struct {
 /* Revisions sampled for the history's compaction (etcd_history.c). */
 #define ETCD_HISTORY_SAMPLES 64
 
+/* A commit's event or audit page being written (etcd_page.c). */
+typedef struct {
+	char *p;          /* the records, comma-joined, NUL-terminated */
+	size_t len, cap;
+	int n, fields;    /* records, and fields of the open one */
+	bool failed;      /* out of memory: the commit fails */
+} etcd_page;
+
 typedef struct {
 	ah_ledger base;
 	etcd_client *c;
@@ -48,7 +56,7 @@ typedef struct {
 	/* the open transaction's events and audit rows, written as ONE key
 	 * each (a page) when it commits: a key is most of what an etcd write
 	 * costs (docs/CLUSTER.md, "Throughput") */
-	json_t *ev_page, *au_page;
+	etcd_page ev_page, au_page;
 	ah_ledger_precond *pre;
 	int n_pre, cap_pre;
 	/* idempotency keys the open transaction read as absent: their put
@@ -115,10 +123,16 @@ void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute
  * twice). */
 int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
 int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
-/* Appends one record to a page (ev_page or au_page); takes val. */
-int etcd_page_add(json_t **page, json_t *val);
-/* A page's stored bytes: compact JSON, deflated past a size (etcd_page.c). */
-int etcd_page_encode(const json_t *page, char **out, size_t *out_len);
+/* A page's records, written as they come (etcd_page_rec_begin, fields,
+ * etcd_page_rec_end): out of memory fails the record and the commit. */
+void etcd_page_rec_begin(etcd_page *pg);
+void etcd_page_int(etcd_page *pg, const char *key, int64_t v);
+void etcd_page_str(etcd_page *pg, const char *key, const char *v); /* NULL: "" */
+int etcd_page_rec_end(etcd_page *pg);
+void etcd_page_reset(etcd_page *pg);
+/* A page's stored bytes: {"b":[records]} compact, deflated past a size
+ * (etcd_page.c). */
+int etcd_page_encode(const etcd_page *pg, char **out, size_t *out_len);
 /* A page's JSON from its stored bytes (deflated or not); NULL if neither. */
 json_t *etcd_page_decode(const char *val, size_t vlen);
 /* Whether the open transaction writes anything. */

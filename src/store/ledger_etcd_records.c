@@ -103,12 +103,20 @@ int etcd_event(ah_ledger *l, const ah_ledger_event *ev)
 	int64_t seq = ++m->h.ev;
 	/* onto the transaction's page (ev/LAST, written by the commit); a live
 	 * id's newest event is found from the log when it is loaded */
-	return etcd_page_add(&m->ev_page,
-			     json_pack("{s:I, s:I, s:i, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq,
-				       "t", (json_int_t)ev->t_ns, "k", (int)ev->kind, "id", (json_int_t)ev->id, "te",
-				       ev->tenant ? ev->tenant : "", "po", ev->pool ? ev->pool : "", "cl",
-				       ev->klass ? ev->klass : "", "r", res, "re", ev->reason ? ev->reason : "", "de",
-				       ev->detail ? ev->detail : "", "da", ev->data ? ev->data : ""));
+	etcd_page *pg = &m->ev_page;
+	etcd_page_rec_begin(pg);
+	etcd_page_int(pg, "seq", seq);
+	etcd_page_int(pg, "t", ev->t_ns);
+	etcd_page_int(pg, "k", (int)ev->kind);
+	etcd_page_int(pg, "id", (int64_t)ev->id);
+	etcd_page_str(pg, "te", ev->tenant);
+	etcd_page_str(pg, "po", ev->pool);
+	etcd_page_str(pg, "cl", ev->klass);
+	etcd_page_str(pg, "r", res);
+	etcd_page_str(pg, "re", ev->reason);
+	etcd_page_str(pg, "de", ev->detail);
+	etcd_page_str(pg, "da", ev->data);
+	return etcd_page_rec_end(pg);
 }
 
 /* A log key holds a page {"b": [record, ...]} (one per commit, maybe
@@ -706,11 +714,21 @@ static int stage_audit(etcd_ledger *m, void *arg)
 {
 	const ah_audit_row *r = arg;
 	int64_t seq = ++m->h.au;
-	return etcd_page_add(&m->au_page, /* written as au/LAST by the commit */
-			       json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:s}", "seq", (json_int_t)seq, "t", (json_int_t)r->t_ns,
-					 "who", r->who, "name", r->name, "role", r->role, "tenant", r->tenant, "src",
-					 r->source, "m", r->method, "p", r->path, "st", r->status, "o", r->outcome, "d",
-					 r->detail));
+	etcd_page *pg = &m->au_page; /* written as au/LAST by the commit */
+	etcd_page_rec_begin(pg);
+	etcd_page_int(pg, "seq", seq);
+	etcd_page_int(pg, "t", r->t_ns);
+	etcd_page_str(pg, "who", r->who);
+	etcd_page_str(pg, "name", r->name);
+	etcd_page_str(pg, "role", r->role);
+	etcd_page_str(pg, "tenant", r->tenant);
+	etcd_page_str(pg, "src", r->source);
+	etcd_page_str(pg, "m", r->method);
+	etcd_page_str(pg, "p", r->path);
+	etcd_page_int(pg, "st", r->status);
+	etcd_page_str(pg, "o", r->outcome);
+	etcd_page_str(pg, "d", r->detail);
+	return etcd_page_rec_end(pg);
 }
 
 int etcd_audit_put(ah_ledger *l, const ah_audit_row *r)
