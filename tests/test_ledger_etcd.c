@@ -799,6 +799,22 @@ static void idem_keys_leased(void **state)
 	assert_int_equal(ah_ledger_idem_put(a, &r), 0);
 	int64_t l2 = key_lease("s", "k3");
 	assert_true(l2 != 0 && l2 != l1);
+	/* a handle whose keys are all leased leaves the sweep to etcd (its
+	 * range costs etcd in proportion to every key kept); one that wrote a
+	 * key without a lease sweeps it */
+	ah_ledger *b = open_ledger(false);
+	assert_int_equal(ah_ledger_etcd_set_idem_keep(b, INT64_C(60) * 1000000000), 0);
+	r.key = "b1";
+	assert_int_equal(ah_ledger_idem_put(b, &r), 0);
+	assert_true(key_lease("s", "b1") != 0);
+	size_t n = 9;
+	assert_int_equal(ah_ledger_idem_sweep(b, INT64_MAX, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(ah_ledger_idem_get(b, "s", "plain", idem_seen, &s), 0);
+	assert_int_equal(ah_ledger_idem_sweep(a, 2, &n), 0);
+	assert_int_equal(n, 3); /* plain, and the leased k3 and b1 (t = 1: old too) */
+	assert_int_equal(ah_ledger_idem_get(b, "s", "plain", idem_seen, &s), AH_ENOENT);
+	ah_ledger_free(b);
 	ah_ledger_free(a);
 }
 

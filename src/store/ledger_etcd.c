@@ -1266,6 +1266,7 @@ int ah_ledger_etcd_set_idem_keep(ah_ledger *l, int64_t keep_ns)
 	etcd_ledger *m = (etcd_ledger *)l;
 	m->idem_keep_ns = keep_ns > 0 ? keep_ns : 0;
 	m->idem_lease = 0;
+	m->idem_next_sweep_ns = etcd_mono_ns() + INT64_C(3600) * 1000000000; /* leased: the first an hour on */
 	return 0;
 }
 

@@ -99,6 +99,11 @@ typedef struct {
 	 * expires them itself (ah_ledger_etcd_set_idem_keep; 0: not leased) */
 	int64_t idem_keep_ns;
 	int64_t idem_lease, idem_lease_until_ns;
+	/* keys of this handle written without a lease (none before a keep was
+	 * set, or a grant failed): the sweep deletes them; with every key
+	 * leased it ranges once an hour at most (etcd_idem_sweep) */
+	bool idem_unleased;
+	int64_t idem_next_sweep_ns;
 	/* where the idempotency keys' sweep goes on ("" = from the start) */
 	char idem_cursor[ETCD_KEY_MAX];
 	/* etcd's history kept short (etcd_history.c): (time, revision) samples

@@ -893,8 +893,8 @@ static int stage_idem(etcd_ledger *m, void *arg)
 	int rc = etcd_stage_json(m, k,
 				 json_pack("{sssisssI}", "h", h, "st", r->status, "b", r->body, "t", (json_int_t)r->t_ns));
 	etcd_op *op = rc == 0 ? etcd_staged_mut(m, k) : NULL;
-	if (op)
-		op->lease = idem_lease(m);
+	if (op && !(op->lease = idem_lease(m)))
+		m->idem_unleased = true;
 	return rc;
 }
 
@@ -941,8 +941,7 @@ static int stage_sweep(etcd_ledger *m, void *arg)
  * the limit in 3.5 and 3.4.24 by #11990/#15137, not for the count), so
  * each range over idem/ costs etcd, and this loop, time in proportion to
  * all the keys kept: about 100 ms at 185,000 (bench/run cluster, a minute
- * in). Leased keys that etcd expires itself would need no range at all;
- * not built (docs/CLUSTER.md). */
+ * in). Leased keys, which etcd expires itself, need no range: below. */
 static int sweep_slice(etcd_ledger *m, const char *from, const char *to, sweep_walk *w)
 {
 	json_t *r = NULL;
@@ -967,9 +966,24 @@ static int sweep_slice(etcd_ledger *m, const char *from, const char *to, sweep_w
 	return rc;
 }
 
+/* With this handle's keys all leased, etcd expires them itself and the
+ * sweep's range only finds keys written without a lease elsewhere (before
+ * leases, or when a grant failed): once an hour is enough for those, and
+ * each range costs etcd 3.4 time in proportion to every key kept (above:
+ * 260-290 ms at bench/run cluster's 250,000 keys, in the writer's loop). */
+#define ETCD_IDEM_LEASED_SWEEP_NS (INT64_C(3600) * 1000000000)
+
 int etcd_idem_sweep(ah_ledger *l, int64_t before_ns, size_t *out_n)
 {
 	etcd_ledger *m = (etcd_ledger *)l;
+	int64_t now = etcd_mono_ns();
+	if (m->idem_keep_ns > 0 && !m->idem_unleased) {
+		if (now < m->idem_next_sweep_ns) {
+			*out_n = 0;
+			return 0;
+		}
+		m->idem_next_sweep_ns = now + ETCD_IDEM_LEASED_SWEEP_NS;
+	}
 	char from[ETCD_KEY_MAX], to[ETCD_KEY_MAX];
 	range_of(m, "idem/", from, to);
 	sweep_walk w = {.before_ns = before_ns};
