@@ -734,28 +734,32 @@ static int e_precond_add(ah_ledger *l, const ah_ledger_precond *pc)
 
 /* ---- the engine's state ------------------------------------------------ */
 
-static json_t *row_json(const ah_ledger *l, const ah_ledger_row *r)
+/* A row's JSON text, written as it goes (etcd_page.c's writer: no tree
+ * per row, read back by jansson as before). */
+static int row_text(const ah_ledger *l, const ah_ledger_row *r, etcd_page *v)
 {
 	char res[AH_LEDGER_VEC_TEXT] = "";
-	if (l->dims && ah_vec_format(l->dims, &r->res, res, sizeof res) < 0)
-		return NULL;
-	json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I}", "id", (json_int_t)r->id, "t", r->tenant, "p", r->pool, "k", r->klass,
-			 "r", res, "pa", r->params ? r->params : "", "c", (json_int_t)r->created_ns, "e",
-			 (json_int_t)r->expires_ns, "l", (json_int_t)r->lease_ttl_ns, "s", (json_int_t)r->seq);
+	if ((l->dims && ah_vec_format(l->dims, &r->res, res, sizeof res) < 0) || !r->tenant || !r->pool || !r->klass)
+		return AH_ERANGE;
+	etcd_page_rec_begin(v);
+	etcd_page_int(v, "id", (int64_t)r->id);
+	etcd_page_str(v, "t", r->tenant);
+	etcd_page_str(v, "p", r->pool);
+	etcd_page_str(v, "k", r->klass);
+	etcd_page_str(v, "r", res);
+	etcd_page_str(v, "pa", r->params);
+	etcd_page_int(v, "c", r->created_ns);
+	etcd_page_int(v, "e", r->expires_ns);
+	etcd_page_int(v, "l", r->lease_ttl_ns);
+	etcd_page_int(v, "s", (int64_t)r->seq);
 	/* pools on nodes only: the node it is placed on, its workload's hash */
-	if (j && r->node && *r->node && json_object_set_new(j, "nd", json_string(r->node)) < 0) {
-		json_decref(j);
-		return NULL;
-	}
-	if (j && r->workload_hash && json_object_set_new(j, "wh", json_integer((json_int_t)r->workload_hash)) < 0) {
-		json_decref(j);
-		return NULL;
-	}
-	if (j && r->node_select && *r->node_select && json_object_set_new(j, "ns", json_string(r->node_select)) < 0) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
+	if (r->node && *r->node)
+		etcd_page_str(v, "nd", r->node);
+	if (r->workload_hash)
+		etcd_page_int(v, "wh", (int64_t)r->workload_hash);
+	if (r->node_select && *r->node_select)
+		etcd_page_str(v, "ns", r->node_select);
+	return etcd_page_rec_end(v);
 }
 
 static int put_row(ah_ledger *l, const char *kind, const ah_ledger_row *r)
@@ -763,10 +767,12 @@ static int put_row(ah_ledger *l, const char *kind, const ah_ledger_row *r)
 	etcd_ledger *m = (etcd_ledger *)l;
 	char key[ETCD_KEY_MAX];
 	etcd_key(m, key, "s/%s/%020llu", kind, (unsigned long long)r->id);
-	json_t *j = row_json(l, r);
-	if (!j)
-		return AH_ERANGE;
-	return etcd_stage_json(m, key, j);
+	etcd_page v = {0};
+	int rc = row_text(l, r, &v);
+	if (rc == 0)
+		rc = etcd_stage(m, key, v.p, v.len);
+	etcd_page_reset(&v);
+	return rc;
 }
 
 static int del_key(ah_ledger *l, const char *kind, uint64_t id)

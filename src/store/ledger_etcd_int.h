@@ -129,7 +129,9 @@ void etcd_key(const etcd_ledger *m, char *out, const char *fmt, ...) __attribute
 int etcd_stage(etcd_ledger *m, const char *key, const char *val, size_t vlen);
 int etcd_stage_json(etcd_ledger *m, const char *key, json_t *val); /* steals val */
 /* A page's records, written as they come (etcd_page_rec_begin, fields,
- * etcd_page_rec_end): out of memory fails the record and the commit. */
+ * etcd_page_rec_end): out of memory fails the record and the commit. A
+ * page with one record is that record's JSON text (pg->p): the rows and
+ * idempotency records are written so too. */
 void etcd_page_rec_begin(etcd_page *pg);
 void etcd_page_int(etcd_page *pg, const char *key, int64_t v);
 void etcd_page_str(etcd_page *pg, const char *key, const char *v); /* NULL: "" */

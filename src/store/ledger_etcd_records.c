@@ -890,8 +890,18 @@ static int stage_idem(etcd_ledger *m, void *arg)
 			return rc;
 	}
 	hex(r->req_hash, sizeof r->req_hash, h);
-	int rc = etcd_stage_json(m, k,
-				 json_pack("{sssisssI}", "h", h, "st", r->status, "b", r->body, "t", (json_int_t)r->t_ns));
+	if (!r->body)
+		return AH_EINVAL;
+	etcd_page v = {0}; /* the record's text, without a tree (etcd_page.c) */
+	etcd_page_rec_begin(&v);
+	etcd_page_str(&v, "h", h);
+	etcd_page_int(&v, "st", r->status);
+	etcd_page_str(&v, "b", r->body);
+	etcd_page_int(&v, "t", r->t_ns);
+	int rc = etcd_page_rec_end(&v);
+	if (rc == 0)
+		rc = etcd_stage(m, k, v.p, v.len);
+	etcd_page_reset(&v);
 	etcd_op *op = rc == 0 ? etcd_staged_mut(m, k) : NULL;
 	if (op && !(op->lease = idem_lease(m)))
 		m->idem_unleased = true;
