@@ -197,7 +197,8 @@ static void reports_commits(void **state)
 
 	/* a restarted stream (the owner's stall check) still delivers */
 	ah_etcd_watch_restart(w, r2);
-	for (int i = 0; i < 60 && (st.reconnects < 1 || !st.up); i++) { /* libcurl's progress call: ~1 s */
+	/* libcurl's progress call: ~1 s, more on a loaded machine */
+	for (int i = 0; i < 200 && (st.reconnects < 1 || !st.up); i++) {
 		etcd_fx_sleep_ms(50);
 		ah_etcd_watch_take(w, &st);
 	}
