@@ -77,19 +77,7 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 	size_t len = sz * n;
 	if (x->ans.len + len > AH_RELAY_BYTES_MAX)
 		return 0; /* larger than any relay's answer: not one */
-	relay_buf *b = &x->ans;
-	if (b->len + len + 1 > b->cap) {
-		size_t c = (b->len + len + 1) * 2;
-		char *t = realloc(b->p, c);
-		if (!t)
-			return 0;
-		b->p = t;
-		b->cap = c;
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	b->p[b->len] = '\0';
-	return len;
+	return relay_put_bytes(&x->ans, p, len) == 0 ? len : 0;
 }
 
 static void finish(fwd *f, fwd_item *it)
@@ -201,12 +189,13 @@ static int start(fwd *f)
 	rc = AH_ENOMEM;
 	if (!(e = curl_easy_init()))
 		goto out;
-	struct curl_slist *t = curl_slist_append(NULL, "Content-Type: " RELAY_CONTENT_TYPE);
-	if (t)
+	const char *hdrs[] = {"Content-Type: " RELAY_CONTENT_TYPE, "Expect:"};
+	for (size_t i = 0; i < sizeof hdrs / sizeof *hdrs; i++) {
+		struct curl_slist *t = curl_slist_append(x->hdrs, hdrs[i]);
+		if (!t)
+			goto out;
 		x->hdrs = t;
-	if (!t || !(t = curl_slist_append(x->hdrs, "Expect:")))
-		goto out;
-	x->hdrs = t;
+	}
 	curl_easy_setopt(e, CURLOPT_URL, x->url);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req.p);
