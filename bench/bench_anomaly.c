@@ -98,7 +98,7 @@ static int set_cfg(ah_anomaly_config *c, const char *kv)
 	}
 	D(threshold) D(z_half) D(sustained_gain) D(sustained_alpha) D(level_alpha) D(season_gamma)
 	D(scale_beta) D(clip_z) D(tail_quantile) D(tail_rate) D(shift_z) D(memory_gain) D(confirm_score)
-	D(extreme_gain) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points)
+	D(extreme_gain) D(extreme_min_score) D(extreme_margin_z) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points)
 	U(repeats_keep_scale) U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points)
 	U(refractory_points)
 #undef D
@@ -302,6 +302,10 @@ static ah_anomaly_config with_parts(const ah_anomaly_config *base, unsigned mask
 	return c;
 }
 
+/* record margins (sigmas) the held-out check may choose besides the default */
+#define N_EXTREME_MARGINS 2
+static const double extreme_margins[N_EXTREME_MARGINS] = {0, 0.5};
+
 /* Held-out check: choose threshold, refractory period and which of the
  * detector's parts are on (all on one category), then score the other with
  * those settings and that NAB threshold. */
@@ -313,12 +317,17 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 	unsigned best_mask = 0;
 	double best_norm = -1e9, best_thr = NAN, thr, norm;
 	/* all parts on first: where the training category cannot tell a part
-	 * on from off (it scores the same), the default (on) is kept */
+	 * on from off (it scores the same), the default (on) is kept; with
+	 * the extreme part on, its record margin is chosen too (the default
+	 * first, then EXTREME_MARGINS) */
 	for (unsigned m = 0; m < (1u << N_PARTS); m++)
+		for (int e = 0; e <= (((1u << N_PARTS) - 1 - m) & 4 ? N_EXTREME_MARGINS : 0); e++)
 		for (int r = 0; r < 3; r++)
 			for (int k = 0; k <= 10; k++) {
 				unsigned mask = (1u << N_PARTS) - 1 - m;
 				ah_anomaly_config c2 = with_parts(base, mask);
+				if (e > 0)
+					c2.extreme_margin_z = extreme_margins[e - 1];
 				c2.threshold = 0.30 + 0.02 * k;
 				c2.refractory_points = refr[r];
 				if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm, NULL))
@@ -338,8 +347,13 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 	char parts[64] = "";
 	for (int i = 0; i < N_PARTS; i++)
 		if (best_mask & (1u << i))
+		{
 			snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s", *parts ? "+" : "",
 				 part_names[i]);
+			if (i == 2) /* the record margin it chose */
+				snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "(%.2g)",
+					 best.extreme_margin_z);
+		}
 	out2(stdout, md,
 	     "| %s | %.*s | %.*s | %.2f / %u / %s / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n", p->name,
 	     (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold, best.refractory_points,
@@ -518,12 +532,12 @@ int main(int argc, char **argv)
 	     "level_alpha=%.3g season_gamma=%.3g scale_beta=%.3g clip_z=%.3g shift_points=%u shift_z=%.3g "
 	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g "
 	     "memory_gain=%.3g memory_width_points=%u confirm_score=%.3g confirm_points=%u extreme_gain=%.3g "
-	     "flat_score=%.3g flat_min_points=%u repeats_keep_scale=%u\n",
+	     "extreme_min_score=%.3g extreme_margin_z=%.3g flat_score=%.3g flat_min_points=%u repeats_keep_scale=%u\n",
 	     cfg.threshold, cfg.z_half, cfg.sustained_gain, cfg.sustained_alpha, cfg.level_alpha,
 	     cfg.season_gamma, cfg.scale_beta, cfg.clip_z, cfg.shift_points, cfg.shift_z,
 	     cfg.merge_gap_points, cfg.refractory_points, cfg.warmup_points, cfg.tail_quantile,
 	     cfg.tail_rate, cfg.memory_gain, cfg.memory_width_points, cfg.confirm_score, cfg.confirm_points,
-	     cfg.extreme_gain, cfg.flat_score, cfg.flat_min_points, cfg.repeats_keep_scale);
+	     cfg.extreme_gain, cfg.extreme_min_score, cfg.extreme_margin_z, cfg.flat_score, cfg.flat_min_points, cfg.repeats_keep_scale);
 	out2(stdout, md, "output presented to NAB: %s (raw per-point scores: %.1f, event onsets only: %.1f, standard profile)\n\n",
 	     use_onset ? "event onsets" : "raw per-point scores", raw[0].norm, ons[0].norm);
 
@@ -609,7 +623,8 @@ int main(int argc, char **argv)
 	     best[1].thr, best[2].thr);
 	out2(stdout, md, "## Held out\n\n"
 			 "Threshold (0.30-0.50), refractory period (50/100/200) and which of the detector's parts "
-			 "are on (memory, confirm, extreme, flat, repeats: each at its default or off, 32 combinations) chosen "
+			 "are on (memory, confirm, extreme, flat, repeats: each at its default or off, 32 combinations; "
+			 "with extreme on, its record margin too: the default, 0 or 0.5 sigmas) chosen "
 			 "on one category, NAB threshold optimised there too; the other category scored with them "
 			 "(event onsets), then swapped; the held-out headline normalises the two scored halves "
 			 "together (raw, null and perfect scores summed over both).\n\n"

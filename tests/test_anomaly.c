@@ -377,6 +377,71 @@ static void test_new_extreme_ranked_higher(void **state)
 	drop(&s);
 }
 
+/* A record by a clear margin is news even when its residual alone is mild:
+ * a point 2 sigmas above every value seen (its score alone under the
+ * threshold, over extreme_min_score) opens an event; the same excursion
+ * inside the range does not, nor does a record by a hair's breadth (under
+ * extreme_margin_z sigmas), nor one with extreme_min_score above its score. */
+static void record_cfg(ah_anomaly_config *cfg)
+{
+	ah_anomaly_config_default(cfg);
+	cfg->season_points = 1;
+	cfg->z_half = 20; /* so that a 2-sigma residual scores under the threshold */
+}
+
+static void test_mild_record_is_news(void **state)
+{
+	(void)state;
+	series s = make(1200);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = 10.0 + noise(); /* uniform in [9, 11): sigma about 0.63 */
+	s.v[300] = 12.0;                 /* raises the range's top to 12 */
+	s.v[900] = 13.4;                 /* a record by 1.4, about 2 sigmas */
+	ah_anomaly_config cfg;
+	record_cfg(&cfg);
+	double *sc = calloc(s.n, sizeof(double));
+	ah_anomaly_event *ev = NULL;
+	size_t ne = 0;
+	cfg.extreme_gain = 0; /* the point's own score */
+	assert_int_equal(ah_anomaly_detect(&cfg, s.t, s.v, s.n, sc, &ev, &ne), 0);
+	free(ev);
+	double own = sc[900];
+	print_message("own score of the record %.3f\n", own);
+	assert_true(own >= cfg.extreme_min_score && own < cfg.threshold);
+	assert_int_equal(events_in(&cfg, &s, 900, 901, NULL), 0);
+	record_cfg(&cfg);
+	assert_int_equal(events_in(&cfg, &s, 900, 901, NULL), 1);
+	assert_int_equal(ah_anomaly_detect(&cfg, s.t, s.v, s.n, sc, &ev, &ne), 0);
+	free(ev);
+	assert_true(fabs(sc[900] - (own + (1.0 - own) * cfg.extreme_gain)) < 1e-12);
+	cfg.extreme_min_score = own + 0.01; /* needs more surprise than it has */
+	assert_int_equal(events_in(&cfg, &s, 900, 901, NULL), 0);
+	record_cfg(&cfg);
+	cfg.extreme_margin_z = 5; /* 1.4 above the top is no longer a clear record */
+	assert_int_equal(events_in(&cfg, &s, 900, 901, NULL), 0);
+	/* inside the range: the same excursion under an earlier 14 is not news */
+	record_cfg(&cfg);
+	s.v[300] = 14.0;
+	assert_int_equal(events_in(&cfg, &s, 900, 901, NULL), 0);
+	free(sc);
+	drop(&s);
+}
+
+/* Bounded noise sets new records by tiny amounts early on; with the record
+ * margin those are not events. */
+static void test_noise_records_not_news(void **state)
+{
+	(void)state;
+	series s = make(3000);
+	for (size_t i = 0; i < s.n; i++)
+		s.v[i] = 50.0 + noise();
+	ah_anomaly_config cfg;
+	ah_anomaly_config_default(&cfg);
+	cfg.season_points = 1;
+	assert_int_equal(events_in(&cfg, &s, 0, s.n, NULL), 0);
+	drop(&s);
+}
+
 static void test_bad_input(void **state)
 {
 	(void)state;
@@ -407,6 +472,14 @@ static void test_bad_input(void **state)
 	cfg.extreme_gain = 1.5;
 	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
 	assert_non_null(strstr(err, "extreme_gain"));
+	ah_anomaly_config_default(&cfg);
+	cfg.extreme_min_score = -0.1;
+	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
+	assert_non_null(strstr(err, "extreme_min_score"));
+	ah_anomaly_config_default(&cfg);
+	cfg.extreme_margin_z = NAN;
+	assert_int_equal(ah_anomaly_config_check(&cfg, err, sizeof(err)), AH_EINVAL);
+	assert_non_null(strstr(err, "extreme_margin_z"));
 
 	assert_int_equal(ah_anomaly_new(NULL, &d), 0);
 	ah_anomaly_point pt;
@@ -434,6 +507,8 @@ int main(void)
 		cmocka_unit_test(test_confirmed_onset_carries_peak),
 		cmocka_unit_test(test_flat_line),
 		cmocka_unit_test(test_new_extreme_ranked_higher),
+		cmocka_unit_test(test_mild_record_is_news),
+		cmocka_unit_test(test_noise_records_not_news),
 		cmocka_unit_test(test_repeats_keep_scale),
 		cmocka_unit_test(test_bad_input),
 	};

@@ -74,8 +74,11 @@ typedef struct {
 	double confirm_score;      /* a first hot point scoring below this opens an event only if another hot
 				    * point follows within confirm_points (default 0.45; 0 = off) */
 	uint32_t confirm_points;   /* (default 20) */
-	double extreme_gain;       /* a hot point outside the range of every value seen so far:
-				    * score += (1 - score) * this (default 0.5; 0 = off) */
+	double extreme_gain;       /* a point beyond the range of every value seen so far by extreme_margin_z
+				    * sigmas, scoring at least extreme_min_score: score += (1 - score) * this
+				    * (default 0.5; 0 = off) */
+	double extreme_min_score;  /* (default 0.15): a mildly surprising new record is news */
+	double extreme_margin_z;   /* (default 0.25) */
 	double flat_score;         /* score given to the point where one repeated value has run longer than
 				    * any run before and >= flat_min_points (default 0.6; 0 = off) */
 	uint32_t flat_min_points;  /* (default 30) */

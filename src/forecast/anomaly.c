@@ -85,6 +85,8 @@ void ah_anomaly_config_default(ah_anomaly_config *c)
 	c->confirm_score = 0.45;
 	c->confirm_points = 20;
 	c->extreme_gain = 0.5;
+	c->extreme_min_score = 0.15;
+	c->extreme_margin_z = 0.25;
 	c->flat_score = 0.6;
 	c->flat_min_points = 30;
 	c->repeats_keep_scale = 1;
@@ -147,6 +149,10 @@ int ah_anomaly_config_check(const ah_anomaly_config *c, char *err, size_t len)
 		return bad(err, len, "confirm_score", "must be in [0, 1]");
 	if (!in01(c->extreme_gain, true, true))
 		return bad(err, len, "extreme_gain", "must be in [0, 1]");
+	if (!in01(c->extreme_min_score, true, true))
+		return bad(err, len, "extreme_min_score", "must be in [0, 1]");
+	if (!isfinite(c->extreme_margin_z) || c->extreme_margin_z < 0 || c->extreme_margin_z > 100)
+		return bad(err, len, "extreme_margin_z", "must be in [0, 100]");
 	if (c->season_points > AH_ANOMALY_MAX_SEASON)
 		return bad(err, len, "season_points", "larger than AH_ANOMALY_MAX_SEASON");
 	if (c->step_ns < 0)
@@ -381,6 +387,7 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 	ah_anomaly_point pt = {0};
 	pt.predicted = NAN;
 	double own = 0; /* the score of this point's own |z|, without the sustained term */
+	bool habit = false; /* the daily memory raised the bar for this point */
 
 	if (d->index == 0)
 		d->first_t = t_ns;
@@ -427,8 +434,10 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 				/* a surprise that recurs at this time of day is the
 				 * series' habit, not an anomaly */
 				double m = memory_peak(d);
-				if (c->memory_gain * m > ref)
+				if (c->memory_gain * m > ref) {
 					ref = c->memory_gain * m;
+					habit = true;
+				}
 			}
 			pt.score = u / (u + c->z_half * ref / 3.0);
 			own = fabs(z) / (fabs(z) + c->z_half * ref / 3.0);
@@ -444,8 +453,11 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 		}
 		if (!(pt.score <= 1.0)) /* u infinite: as anomalous as it gets */
 			pt.score = 1.0;
-		if (c->extreme_gain > 0 && pt.score >= c->threshold && d->have_range &&
-		    (value > d->vmax || value < d->vmin))
+		/* a record by at least extreme_margin_z sigmas: bounded noise sets
+		 * new records by hair's breadths, a real excursion clears them */
+		double by = c->extreme_margin_z * sigma_of(p);
+		if (c->extreme_gain > 0 && pt.score >= c->extreme_min_score && d->have_range && !habit &&
+		    (value > d->vmax + by || value < d->vmin - by))
 			/* surprising and outside every value the series has shown:
 			 * rank it above surprises within the usual range */
 			pt.score += (1.0 - pt.score) * c->extreme_gain;
