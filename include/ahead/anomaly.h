@@ -15,9 +15,12 @@
  * series, so a metric whose residuals are heavy-tailed does not alarm on its
  * usual spikes; q is raised to memory_gain times the largest |z| near the
  * same time one day earlier (a daily job's spike is a habit). With
- * tail_quantile = 0 the score is u / (u + z_half). A hot point outside every
- * value seen so far scores higher (extreme_gain); the point where one value
- * has repeated longer than any run before scores flat_score (a freeze).
+ * tail_quantile = 0 the score is u / (u + z_half). A record (a point beyond
+ * every value seen so far by extreme_margin_z sigmas, scoring at least
+ * extreme_min_score, not at a daily habit's time) scores higher
+ * (extreme_gain), so a mildly surprising record opens an event; the point
+ * where one value has repeated longer than any run before scores flat_score
+ * (a freeze).
  *
  * Change points: after shift_points consecutive same-sign residuals beyond
  * shift_z, the level is moved to the recent values (re-levelled) and the
