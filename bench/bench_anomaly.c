@@ -98,8 +98,8 @@ static int set_cfg(ah_anomaly_config *c, const char *kv)
 	}
 	D(threshold) D(z_half) D(sustained_gain) D(sustained_alpha) D(level_alpha) D(season_gamma)
 	D(scale_beta) D(clip_z) D(tail_quantile) D(tail_rate) D(shift_z) D(memory_gain) D(confirm_score)
-	D(extreme_gain) D(extreme_min_score) D(extreme_margin_z) D(flat_score) U(memory_width_points) U(confirm_points) U(flat_min_points)
-	U(repeats_keep_scale) U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points)
+	D(extreme_gain) D(extreme_min_score) D(extreme_margin_z) D(flat_score) U(memory_width_points)
+	U(confirm_points) U(flat_min_points) U(repeats_keep_scale) U(warmup_points) U(season_points) U(shift_points) U(merge_gap_points)
 	U(refractory_points)
 #undef D
 #undef U
@@ -285,6 +285,7 @@ static int score_cat(const ah_nab_profile *p, const char *cat, double thr, doubl
 /* The detector's parts the held-out check may switch off, each either at
  * its configured value or 0 (off). */
 #define N_PARTS 5
+#define PART_EXTREME 2 /* index of the part whose record margin is chosen too */
 static const char *part_names[N_PARTS] = {"memory", "confirm", "extreme", "flat", "repeats"};
 static ah_anomaly_config with_parts(const ah_anomaly_config *base, unsigned mask)
 {
@@ -293,7 +294,7 @@ static ah_anomaly_config with_parts(const ah_anomaly_config *base, unsigned mask
 		c.memory_gain = 0;
 	if (!(mask & 2))
 		c.confirm_score = 0;
-	if (!(mask & 4))
+	if (!(mask & (1u << PART_EXTREME)))
 		c.extreme_gain = 0;
 	if (!(mask & 8))
 		c.flat_score = 0;
@@ -320,40 +321,41 @@ static int held_out(const ah_anomaly_config *base, const ah_nab_profile *p, cons
 	 * on from off (it scores the same), the default (on) is kept; with
 	 * the extreme part on, its record margin is chosen too (the default
 	 * first, then EXTREME_MARGINS) */
-	for (unsigned m = 0; m < (1u << N_PARTS); m++)
-		for (int e = 0; e <= (((1u << N_PARTS) - 1 - m) & 4 ? N_EXTREME_MARGINS : 0); e++)
-		for (int r = 0; r < 3; r++)
-			for (int k = 0; k <= 10; k++) {
-				unsigned mask = (1u << N_PARTS) - 1 - m;
-				ah_anomaly_config c2 = with_parts(base, mask);
-				if (e > 0)
-					c2.extreme_margin_z = extreme_margins[e - 1];
-				c2.threshold = 0.30 + 0.02 * k;
-				c2.refractory_points = refr[r];
-				if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm, NULL))
-					return -1;
-				if (norm > best_norm) {
-					best_norm = norm;
-					best_thr = thr;
-					best = c2;
-					best_mask = mask;
+	for (unsigned m = 0; m < (1u << N_PARTS); m++) {
+		unsigned mask = (1u << N_PARTS) - 1 - m;
+		int margins = mask & (1u << PART_EXTREME) ? N_EXTREME_MARGINS : 0;
+		for (int e = 0; e <= margins; e++)
+			for (int r = 0; r < 3; r++)
+				for (int k = 0; k <= 10; k++) {
+					ah_anomaly_config c2 = with_parts(base, mask);
+					if (e > 0)
+						c2.extreme_margin_z = extreme_margins[e - 1];
+					c2.threshold = 0.30 + 0.02 * k;
+					c2.refractory_points = refr[r];
+					if (run_detector(&c2) || score_cat(p, train, NAN, &thr, &norm, NULL))
+						return -1;
+					if (norm > best_norm) {
+						best_norm = norm;
+						best_thr = thr;
+						best = c2;
+						best_mask = mask;
+					}
 				}
-			}
+	}
 	double test_norm, test_in, t_in;
 	if (run_detector(&best) || score_cat(p, test, best_thr, &thr, &test_norm, acc))
 		return -1;
 	if (run_detector(base) || score_cat(p, test, NAN, &t_in, &test_in, NULL))
 		return -1;
 	char parts[64] = "";
-	for (int i = 0; i < N_PARTS; i++)
-		if (best_mask & (1u << i))
-		{
-			snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s", *parts ? "+" : "",
-				 part_names[i]);
-			if (i == 2) /* the record margin it chose */
-				snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "(%.2g)",
-					 best.extreme_margin_z);
-		}
+	for (int i = 0; i < N_PARTS; i++) {
+		if (!(best_mask & (1u << i)))
+			continue;
+		snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "%s%s", *parts ? "+" : "",
+			 part_names[i]);
+		if (i == PART_EXTREME) /* the record margin it chose */
+			snprintf(parts + strlen(parts), sizeof(parts) - strlen(parts), "(%.2g)", best.extreme_margin_z);
+	}
 	out2(stdout, md,
 	     "| %s | %.*s | %.*s | %.2f / %u / %s / %.4f | %.1f | **%.1f** | %.1f (NAB threshold %.4f) |\n", p->name,
 	     (int)strlen(train) - 1, train, (int)strlen(test) - 1, test, best.threshold, best.refractory_points,
@@ -532,12 +534,14 @@ int main(int argc, char **argv)
 	     "level_alpha=%.3g season_gamma=%.3g scale_beta=%.3g clip_z=%.3g shift_points=%u shift_z=%.3g "
 	     "merge_gap_points=%u refractory_points=%u warmup_points=%u tail_quantile=%.3g tail_rate=%.3g "
 	     "memory_gain=%.3g memory_width_points=%u confirm_score=%.3g confirm_points=%u extreme_gain=%.3g "
-	     "extreme_min_score=%.3g extreme_margin_z=%.3g flat_score=%.3g flat_min_points=%u repeats_keep_scale=%u\n",
+	     "extreme_min_score=%.3g extreme_margin_z=%.3g flat_score=%.3g flat_min_points=%u "
+	     "repeats_keep_scale=%u\n",
 	     cfg.threshold, cfg.z_half, cfg.sustained_gain, cfg.sustained_alpha, cfg.level_alpha,
 	     cfg.season_gamma, cfg.scale_beta, cfg.clip_z, cfg.shift_points, cfg.shift_z,
 	     cfg.merge_gap_points, cfg.refractory_points, cfg.warmup_points, cfg.tail_quantile,
 	     cfg.tail_rate, cfg.memory_gain, cfg.memory_width_points, cfg.confirm_score, cfg.confirm_points,
-	     cfg.extreme_gain, cfg.extreme_min_score, cfg.extreme_margin_z, cfg.flat_score, cfg.flat_min_points, cfg.repeats_keep_scale);
+	     cfg.extreme_gain, cfg.extreme_min_score, cfg.extreme_margin_z, cfg.flat_score, cfg.flat_min_points,
+	     cfg.repeats_keep_scale);
 	out2(stdout, md, "output presented to NAB: %s (raw per-point scores: %.1f, event onsets only: %.1f, standard profile)\n\n",
 	     use_onset ? "event onsets" : "raw per-point scores", raw[0].norm, ons[0].norm);
 

@@ -415,7 +415,8 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 	if (!isnan(value) && best >= 0) {
 		const predictor *p = &d->p[best];
 		pt.predicted = predict(p);
-		double z = (value - pt.predicted) / sigma_of(p);
+		double sigma = sigma_of(p);
+		double z = (value - pt.predicted) / sigma;
 		if (isnan(z))
 			z = 0;
 		pt.z = z;
@@ -455,7 +456,7 @@ int ah_anomaly_push(ah_anomaly_detector *d, int64_t t_ns, double value, ah_anoma
 			pt.score = 1.0;
 		/* a record by at least extreme_margin_z sigmas: bounded noise sets
 		 * new records by hair's breadths, a real excursion clears them */
-		double by = c->extreme_margin_z * sigma_of(p);
+		double by = c->extreme_margin_z * sigma;
 		if (c->extreme_gain > 0 && pt.score >= c->extreme_min_score && d->have_range && !habit &&
 		    (value > d->vmax + by || value < d->vmin - by))
 			/* surprising and outside every value the series has shown:
