@@ -141,7 +141,18 @@ for d in ("cpu", "memory"):
 # hard margin 0: the hard level is max(reservation, 48 h peak), at most as high as at 0.25
 assert b[("ahead", "memory")]["hard_commit"] < a[("ahead", "memory")]["hard_commit"]
 EOF2
+# the peak cap lowers ahead's memory reservations (at most the 48 h peak) and
+# leaves its cpu and the other policies alone
+"$A" replay --generate 6 --days 3 --policy vpa,ahead --peak-cap memory=0 -o json >"$T/e2.json" || bad "peak cap"
+python3 - "$T/e0.json" "$T/e2.json" <<'EOF2' && ok || bad "peak cap flag"
+import json, sys
+a, b = ({(x["policy"], x["dim"]): x for x in json.load(open(f))["results"]} for f in sys.argv[1:])
+assert b[("ahead", "memory")]["slack"] < a[("ahead", "memory")]["slack"], (a, b)
+assert b[("ahead", "cpu")] == a[("ahead", "cpu")]
+assert b[("vpa", "memory")] == a[("vpa", "memory")]
+EOF2
 expect_rc 2 "out of range" -- replay --generate 2 --resizes-per-day 5000
+expect_rc 2 "out of range" -- replay --generate 2 --peak-cap memory=11
 expect_rc 2 "not a number" -- replay --generate 2 --hard-margin memory=x
 expect_rc 2 "unknown dimension" -- replay --generate 2 --resize-cost disk=1
 

@@ -3,6 +3,7 @@
  * hysteresis, minimum dwell, resize budget) driven through its ops; and
  * two-level memory scoring (soft level = reservation, hard = safety net);
  * ahead's cold-start hold. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +287,49 @@ static void test_ahead_cold_hold(void **s)
 	}
 }
 
+/* Peak cap: with peak_cap the reservation never exceeds the last 48 h's
+ * peak usage x (1 + peak_cap); two days after a VM's spikes stopped, the
+ * uncapped reservation still covers them (their scores are in its
+ * histograms), the capped one sits at the recent peak plus the cap. */
+static void test_ahead_peak_cap(void **s)
+{
+	(void)s;
+	const int64_t MIB = (int64_t)1 << 20;
+	enum { N = 288 * 5, SPIKE_END = 288 * 2 };
+	int64_t used[N], last_r[2] = {0, 0};
+	for (int i = 0; i < N; i++)
+		used[i] = i < SPIKE_END && i % 12 == 11 ? 4 * GIB : GIB + (i % 3) * 16 * MIB;
+	for (int capped = 0; capped < 2; capped++) {
+		ah_sizing_params p;
+		ah_sizing_params_default(&p, NULL);
+		p.dim[AH_DIM_MEMORY].peak_cap = capped ? 0.25 : -1;
+		p.dim[AH_DIM_MEMORY].shrink_hysteresis = 0; /* the target itself, every interval */
+		const ah_sizing_ops *ops = ah_sizing_get(AH_SIZING_KIND_AHEAD);
+		void *st = calloc(1, ops->state_size);
+		assert_non_null(st);
+		ops->init(st, &p, AH_DIM_MEMORY, 8 * GIB);
+		for (int i = 0; i < N; i++) {
+			int64_t t = 86400 + (int64_t)i * 300;
+			int64_t r = ops->reserve(st, t, 8 * GIB);
+			if (capped && i > 0) {
+				/* the peak of the samples within 48 h before t */
+				int64_t peak = 0;
+				for (int j = i - 1; j >= 0 && t - (86400 + (int64_t)j * 300) <= 48 * 3600; j--)
+					peak = used[j] > peak ? used[j] : peak;
+				assert_true(r <= (int64_t)ceil((double)peak * 1.25));
+				assert_true(r >= used[i - 1]); /* never below the forecast */
+			}
+			last_r[capped] = r;
+			ops->observe(st, t, used[i], r, 8 * GIB);
+		}
+		free(st);
+	}
+	/* two and a half days after the last spike: the uncapped reservation
+	 * still holds room for one, the capped one does not */
+	assert_true(last_r[0] >= 3 * GIB);
+	assert_true(last_r[1] <= (int64_t)ceil((double)(GIB + 32 * MIB) * 1.25));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_ahead_resize_budget),
 		cmocka_unit_test(test_two_level_memory),
 		cmocka_unit_test(test_ahead_cold_hold),
+		cmocka_unit_test(test_ahead_peak_cap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

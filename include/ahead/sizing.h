@@ -64,6 +64,11 @@ typedef struct {
 	 * hard_margin); the reservation is the soft level (memory.high). < 0:
 	 * one level (the reservation is both). memory 0.25, others -1. */
 	double hard_margin;
+	/* ahead's peak cap: the target is at most the last 48 h's peak usage
+	 * x (1 + peak_cap), never below the point forecast: coverage of a
+	 * jump beyond anything seen in two days is not held all the time.
+	 * < 0: no cap (default) */
+	double peak_cap;
 	/* ahead's cold start: hold at least the requested (provisioned) size
 	 * for this long after a workload's first sample, until the forecast
 	 * has earned trust; 0 = off (default) */

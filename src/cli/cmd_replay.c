@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"                    [--step SECONDS] [--bin SECONDS] [--hpa-target U]\n"
 		"                    [--price-cpu USD] [--price-memory USD] [--resize-cost USD]\n"
 		"                    [--resizes-per-day N] [--min-dwell D] [--hard-margin M]\n"
-		"                    [--pool-forecast own|layer|max|best]\n"
+		"                    [--peak-cap M] [--pool-forecast own|layer|max|best]\n"
 		"                    [--config POLICY.ini [--pool NAME] [--tenant NAME]]\n"
 		"       ahead replay --into URL (--trace PATH... | --generate N) [--speed N] [--loop]\n"
 		"                    [--tenant NAME] [--pool NAME] [--class NAME] [--every DURATION]\n"
@@ -77,15 +77,18 @@ static void usage(FILE *f)
 		"  --resizes-per-day N  ahead's resize budget (a bucket of N refilled per day;\n"
 		"                     grows always go; 0 = none, default); also cpu=N,memory=N\n"
 		"  --min-dwell D      ahead: no shrink sooner than D after the last resize\n"
+		"                     (e.g. 1h; default 0)\n"
+		"  --hard-margin M    ahead's hard level (memory.max) = max(reservation, 48 h\n"
+		"                     peak) x (1 + M); < 0: one level (default memory=0.25,\n"
+		"                     cpu=-1); the kill%% column counts usage above it\n"
+		"  --peak-cap M       ahead reserves at most the last 48 h's peak usage x (1 + M),\n"
+		"                     never below its forecast; < 0: no cap (the default);\n"
+		"                     also cpu=M,memory=M\n"
 		"  --pool-forecast F  shaped pools (--config): own (the scaler's seasonal + level\n"
 		"                     forecast), layer (the forecasting layer's), max (the larger of\n"
 		"                     the two per quantile) or best (per pool, dimension and class the\n"
 		"                     one with the lower measured loss so far; the default, as in\n"
 		"                     ahead serve)\n"
-		"                     (e.g. 1h; default 0)\n"
-		"  --hard-margin M    ahead's hard level (memory.max) = max(reservation, 48 h\n"
-		"                     peak) x (1 + M); < 0: one level (default memory=0.25,\n"
-		"                     cpu=-1); the kill%% column counts usage above it\n"
 		"  --csv OUT          write the metrics as CSV to OUT\n"
 		"  --chart-dir DIR    write DIR/replay_POLICY.png (usage vs reservation, all\n"
 		"                     workloads summed) with gnuplot\n"
@@ -217,28 +220,42 @@ static int opt_resize_cost(const char *cmd, const char *opt, const char *s, void
 	return parse_dims(cmd, opt, s, 0, 1e6, true, false, p->resize_cost);
 }
 
-/* --resizes-per-day (0: no budget) and --hard-margin (< 0: one level):
- * ahead's resize economy and two levels, per dimension. */
+/* --resizes-per-day (0: no budget), --hard-margin (< 0: one level) and
+ * --peak-cap (< 0: none): ahead's resize economy, two levels and peak cap,
+ * per dimension. */
+enum { DIMS_RESIZES, DIMS_HARD_MARGIN, DIMS_PEAK_CAP };
+
+static double *sizing_field(ah_replay_params *p, int d, int which)
+{
+	ah_sizing_dim *x = &p->sizing.dim[d];
+	return which == DIMS_HARD_MARGIN ? &x->hard_margin : which == DIMS_PEAK_CAP ? &x->peak_cap : &x->resizes_per_day;
+}
+
 static int opt_sizing_dims(const char *cmd, const char *opt, const char *s, ah_replay_params *p, int which)
 {
 	double v[AH_REPLAY_DIMS];
 	for (int d = 0; d < AH_REPLAY_DIMS; d++)
-		v[d] = which ? p->sizing.dim[d].hard_margin : p->sizing.dim[d].resizes_per_day;
-	if (parse_dims(cmd, opt, s, which ? -1 : 0, which ? 10 : 1440, true, false, v))
+		v[d] = *sizing_field(p, d, which);
+	if (parse_dims(cmd, opt, s, which == DIMS_RESIZES ? 0 : -1, which == DIMS_RESIZES ? 1440 : 10, true, false, v))
 		return -1;
 	for (int d = 0; d < AH_REPLAY_DIMS; d++)
-		*(which ? &p->sizing.dim[d].hard_margin : &p->sizing.dim[d].resizes_per_day) = v[d];
+		*sizing_field(p, d, which) = v[d];
 	return 0;
 }
 
 static int opt_resizes_per_day(const char *cmd, const char *opt, const char *s, void *dst)
 {
-	return opt_sizing_dims(cmd, opt, s, dst, 0);
+	return opt_sizing_dims(cmd, opt, s, dst, DIMS_RESIZES);
 }
 
 static int opt_hard_margin(const char *cmd, const char *opt, const char *s, void *dst)
 {
-	return opt_sizing_dims(cmd, opt, s, dst, 1);
+	return opt_sizing_dims(cmd, opt, s, dst, DIMS_HARD_MARGIN);
+}
+
+static int opt_peak_cap(const char *cmd, const char *opt, const char *s, void *dst)
+{
+	return opt_sizing_dims(cmd, opt, s, dst, DIMS_PEAK_CAP);
 }
 
 typedef struct {
@@ -842,6 +859,8 @@ int ah_cmd_replay(int argc, char **argv)
 		       .hi = INT64_C(7) * 86400 * 1000000000),
 		AH_OPT("hard-margin", 0, AH_OPT_EACH, &p, .hint = "M or cpu=M,memory=M", .flags = AH_OPT_NONEMPTY,
 		       .each = opt_hard_margin),
+		AH_OPT("peak-cap", 0, AH_OPT_EACH, &p, .hint = "M or cpu=M,memory=M", .flags = AH_OPT_NONEMPTY,
+		       .each = opt_peak_cap),
 		AH_OPT("hpa-target", 0, AH_OPT_NUMBER, &p.sizing.hpa_target, .hint = "U", .min = 0.01, .max = 1.0),
 		AH_OPT("pool-forecast", 0, AH_OPT_CHOICE, &p.pool_forecast, .hint = "forecast",
 		       .choices = pool_fc),

@@ -38,6 +38,10 @@
  *    reservation; the resize economy (ah_sizing_dim: min dwell, resize
  *    budget) may hold a shrink back, and with a dwell a shrink goes to the
  *    highest target of the dwell (hourly peaks), so that it lasts;
+ *  - peak cap (peak_cap >= 0): the target is at most the last 48 h's peak
+ *    usage x (1 + peak_cap), never below f: on the July month's memory,
+ *    at a tight shortfall, the score tail and the violation cost together
+ *    still held room for jumps larger than anything seen in two days;
  *  - two levels (incompressible dimensions, hard_margin >= 0): the hard
  *    level (memory.max) is max(reservation, the last 48 h's peak usage) x
  *    (1 + hard_margin), stated through limit(); the reservation is the soft
@@ -92,6 +96,7 @@ typedef struct {
 	unsigned char have_peak; /* the hourly rings below have started */
 	/* resize economy; two levels; cold start */
 	float hyst, hard_margin;
+	float peak_cap; /* < 0: none */
 	float hold_s;       /* hold the requested size this long after the first sample */
 	int64_t hold_until; /* ... until then (set at the first sample) */
 	double per_day, tokens;
@@ -154,6 +159,7 @@ static void ah_init(void *s, const ah_sizing_params *p, int dim, int64_t request
 	st->per_day = d->resizes_per_day > 0 ? d->resizes_per_day : 0;
 	st->tokens = st->per_day;
 	st->hard_margin = d->hard_margin >= 0 ? (float)d->hard_margin : -1;
+	st->peak_cap = d->peak_cap >= 0 ? (float)d->peak_cap : -1;
 	st->hard = st->res;
 	st->hold_s = d->cold_hold_s > 0 ? (float)(d->cold_hold_s < 30 * 86400 ? d->cold_hold_s : 30 * 86400) : 0;
 }
@@ -321,6 +327,11 @@ static int64_t ah_reserve(void *s, int64_t t, int64_t requested)
 	double f = st->fk[st->choice];
 	double sc = reserve_score(st, t, f);
 	double target = (f + st->b) * sc - st->b;
+	if (st->peak_cap >= 0 && st->have_peak) {
+		double cap = ring_max(st->upeak, st->peak_hour, PEAK_HOURS - 1) * (1.0 + st->peak_cap);
+		if (target > cap)
+			target = cap > f ? cap : f;
+	}
 	if (target < 0)
 		target = 0;
 	if (target > 4e18)

@@ -24,6 +24,7 @@ void ah_sizing_dim_default(const char *name, ah_sizing_dim *d)
 	d->min_dwell_s = 0;
 	d->resizes_per_day = 0;
 	d->hard_margin = -1;
+	d->peak_cap = -1;
 	d->cold_hold_s = 0;
 	if (name && !strcmp(name, "cpu")) {
 		/* Chosen on the July Bitbrains sweeps (docs/RESULTS.md). */
