@@ -38,16 +38,21 @@
  *   kill SPLIT AHEAD_KILL% VPA_KILL% HARD_COMMIT AHEAD_SOFT% AHEAD_SLACK
  *   oracle_fair DIM RATIO AHEAD_SLACK ORACLE_SLACK VIOL% SHORTFALL RPH
  *   cold END HOLD_H DIM SLACK VIOL% SHORTFALL FIRST_DAY_VIOL% FIRST_DAY_SHARE
+ *   hindsight DIM LAMBDA SLACK SHORTFALL (memory: each VM's best rule, in
+ *       hindsight, of a simple family; see hindsight())
  *   fair_time SECONDS
  * With a second argument "oracle" only the defaults and the oracle run;
  * with "fair" only the issue-13 comparisons. */
 #include <dirent.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ahead/error.h"
 #include "ahead/oracle.h"
@@ -418,7 +423,7 @@ static void a_add(acc *x, const acc *y)
 
 /* The knobs of each side, every grid printed by the bench. At least 4
  * values each; the defaults are grid points. */
-#define MAXK 4
+#define MAXK 5
 #define MAXV 9
 typedef struct {
 	ah_sizing_kind kind;
@@ -443,10 +448,13 @@ static const grid grids[] = {
 	 {{3, 6, 12, 24}, LEVELS, {0, 0.05, 0.1, 0.2}}, {12, 0.95, 0}},
 	/* dwell_h = 1 was added in session 13, after a look at the whole month
 	 * (ahead's cpu at a one-hour dwell sat beside tuned threshold's
-	 * frontier; at two hours, above it) */
-	{AH_SIZING_KIND_AHEAD, 4, {"quantile", "cost_x", "dwell_h", "hysteresis"}, {NLEVELS + 2, 4, 5, 4},
-	 {{0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 1, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5}},
-	 {-1, 1, 0, 0.1}},
+	 * frontier; at two hours, above it); peak_cap in session 23, after a
+	 * look at the whole month's memory (-1: no cap, the default; swept on
+	 * memory only, which keeps the bench's time) */
+	{AH_SIZING_KIND_AHEAD, 5, {"quantile", "cost_x", "dwell_h", "hysteresis", "peak_cap"}, {NLEVELS + 2, 4, 5, 4, 4},
+	 {{0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.998, 0.9999}, {0.1, 0.3, 1, 3}, {0, 1, 2, 8, 24}, {0.05, 0.1, 0.25, 0.5},
+	  {-1, 0.25, 0.5, 1}},
+	 {-1, 1, 0, 0.1, -1}},
 };
 /* ahead's two levels on memory: the violation cost (the soft level) and
  * the safety net's margin */
@@ -506,6 +514,8 @@ static void apply(const grid *g, const double *x, int d, ah_replay_params *p)
 				s->dim[d].shrink_hysteresis = x[k];
 			else if (!strcmp(n, "hard_margin"))
 				s->dim[d].hard_margin = x[k];
+			else if (!strcmp(n, "peak_cap"))
+				s->dim[d].peak_cap = x[k];
 		}
 		break;
 	}
@@ -518,6 +528,8 @@ static int knob_idle(const grid *g, int k, int d)
 		return 1; /* the memory aggregation interval */
 	if (g->kind == AH_SIZING_KIND_AUTOPILOT && k == 0 && d == AH_DIM_MEMORY)
 		return 1; /* the cpu histogram's half-life */
+	if (g->kind == AH_SIZING_KIND_AHEAD && !strcmp(g->knob[k], "peak_cap") && d == AH_DIM_CPU)
+		return 1; /* swept on memory only (the bench's time) */
 	return 0;
 }
 
@@ -529,6 +541,47 @@ typedef struct {
 	int def[AH_REPLAY_DIMS];
 } sweep_res;
 
+/* The grid's replays, shared by the sweep's threads: each takes the next
+ * job; every replay owns its state, so they run side by side. */
+typedef struct {
+	const rows *r;
+	const ah_replay_params *p0;
+	const grid *g;
+	const int *half_of;
+	int64_t mid;
+	sweep_res *out;
+	int *job; /* d * nset + i */
+	int njob;
+	atomic_int next;
+	atomic_int rc;
+} sweep_jobs;
+
+static void *sweep_worker(void *arg)
+{
+	sweep_jobs *J = arg;
+	int j;
+	while (!atomic_load(&J->rc) && (j = atomic_fetch_add(&J->next, 1)) < J->njob) {
+		int d = J->job[j] / J->out->nset, i = J->job[j] % J->out->nset;
+		double x[MAXK];
+		grid_point(J->g, i, x);
+		ah_replay_params p = *J->p0;
+		apply(J->g, x, d, &p);
+		int rc = run_eval(J->r, &p, J->g->kind, 1u << d, J->half_of, J->mid, NULL, &J->out->ev[J->job[j]]);
+		if (rc)
+			atomic_store(&J->rc, rc);
+		else
+			J->out->valid[J->job[j]] = 1;
+	}
+	return NULL;
+}
+
+/* Threads for the sweeps: one per online cpu, at most 8. */
+static int sweep_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 8 ? 8 : (int)n;
+}
+
 static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, const int *half_of, int64_t mid,
 		      unsigned dims, sweep_res *out)
 {
@@ -537,8 +590,12 @@ static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, 
 	out->nset = n;
 	out->valid = calloc((size_t)n * AH_REPLAY_DIMS, sizeof(int));
 	out->ev = calloc((size_t)n * AH_REPLAY_DIMS, sizeof(evals));
-	if (!out->valid || !out->ev)
+	sweep_jobs J = {.r = r, .p0 = p0, .g = g, .half_of = half_of, .mid = mid, .out = out};
+	J.job = malloc((size_t)n * AH_REPLAY_DIMS * sizeof(int));
+	if (!out->valid || !out->ev || !J.job) {
+		free(J.job);
 		return AH_ENOMEM;
+	}
 	for (int d = 0; d < AH_REPLAY_DIMS; d++) {
 		out->def[d] = -1;
 		for (int i = 0; i < n && (dims & (1u << d)); i++) {
@@ -548,7 +605,9 @@ static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, 
 			for (int k = 0; k < g->nk; k++) {
 				if (knob_idle(g, k, d) && x[k] != g->v[k][0])
 					ok = 0;
-				double dv = g->def[k] < 0 ? p0->sizing.dim[d].quantile : g->def[k];
+				/* ahead's quantile default -1: the dimension's own */
+				double dv = !strcmp(g->knob[k], "quantile") && g->def[k] < 0 ? p0->sizing.dim[d].quantile
+											       : g->def[k];
 				if (!knob_idle(g, k, d) && x[k] != dv)
 					isdef = 0;
 			}
@@ -556,15 +615,22 @@ static int sweep_grid(const rows *r, const ah_replay_params *p0, const grid *g, 
 				continue;
 			if (isdef)
 				out->def[d] = i;
-			ah_replay_params p = *p0;
-			apply(g, x, d, &p);
-			int rc = run_eval(r, &p, g->kind, 1u << d, half_of, mid, NULL, &out->ev[d * n + i]);
-			if (rc)
-				return rc;
-			out->valid[d * n + i] = 1;
+			J.job[J.njob++] = d * n + i;
 		}
 	}
-	return 0;
+	atomic_init(&J.next, 0);
+	atomic_init(&J.rc, 0);
+	pthread_t th[8];
+	int nt = sweep_threads(), started = 0;
+	for (; started < nt; started++)
+		if (pthread_create(&th[started], NULL, sweep_worker, &J))
+			break;
+	if (!started)
+		sweep_worker(&J); /* no thread: this one does it all */
+	for (int k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+	free(J.job);
+	return atomic_load(&J.rc);
 }
 
 static void sweep_free(sweep_res *s)
@@ -700,6 +766,94 @@ static int oracle_res(const rows *r, const size_t *idx, const int64_t *res, int 
 	}
 	free(u);
 	free(curve);
+	return rc;
+}
+
+/* ---- a hindsight reading of the memory targets (session 23) ----
+ *
+ * How low could a family of simple rules go on memory at a given
+ * shortfall if each VM were given its best member in hindsight? Rule
+ * (w, m): reserve the largest of the last w samples x (1 + m). Per VM,
+ * every rule's idle capacity and shortfall; for each price lambda every VM
+ * takes the rule minimising idle + lambda x shortfall (the Lagrangian of
+ * the pooled frontier), and the pooled slack and shortfall are one point
+ * of that frontier. No resize limit, chosen on the data it is scored on,
+ * each VM's first sample not scored: a generous reading of the family.
+ *   hindsight_rules DIM N
+ *   hindsight DIM LAMBDA SLACK SHORTFALL */
+static const int hs_w[] = {1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48, 96, 144, 288, 576}; /* up to 2 days */
+static const double hs_m[] = {0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5};
+#define HS_NW (sizeof(hs_w) / sizeof(hs_w[0]))
+#define HS_NM (sizeof(hs_m) / sizeof(hs_m[0]))
+#define HS_NR (HS_NW * HS_NM)
+
+static int hindsight(const rows *r, int d)
+{
+	size_t nw = r->nnames;
+	size_t *cnt = calloc(nw, sizeof(*cnt)), *off = calloc(nw + 1, sizeof(*off));
+	double *u = malloc(r->n * sizeof(*u)), *mx = malloc(r->n * sizeof(*mx));
+	double *idle = calloc(nw * HS_NR, sizeof(*idle)), *shrt = calloc(nw * HS_NR, sizeof(*shrt));
+	int rc = !cnt || !off || !u || !mx || !idle || !shrt ? AH_ENOMEM : 0;
+	double used = 0;
+	if (!rc) {
+		/* each VM's samples of dimension d, in the trace's order (time) */
+		for (size_t i = 0; i < r->n; i++)
+			if (r->v[i].dim == d)
+				cnt[wl_index(r, &r->v[i])]++;
+		for (size_t k = 0; k < nw; k++)
+			off[k + 1] = off[k] + cnt[k];
+		memset(cnt, 0, nw * sizeof(*cnt));
+		for (size_t i = 0; i < r->n; i++)
+			if (r->v[i].dim == d) {
+				size_t k = wl_index(r, &r->v[i]);
+				u[off[k] + cnt[k]++] = (double)r->v[i].used;
+			}
+	}
+	for (size_t k = 0; k < nw && !rc; k++) {
+		const double *x = u + off[k];
+		size_t n = off[k + 1] - off[k];
+		for (size_t t = 1; t < n; t++)
+			used += x[t];
+		for (size_t a = 0; a < HS_NW; a++) {
+			for (size_t t = 1; t < n; t++) { /* mx[t]: max of x[t-w .. t-1] */
+				double m = x[t - 1];
+				for (size_t j = 2; j <= (size_t)hs_w[a] && j <= t; j++)
+					m = x[t - j] > m ? x[t - j] : m;
+				mx[t] = m;
+			}
+			for (size_t b = 0; b < HS_NM; b++) {
+				double *id = &idle[k * HS_NR + a * HS_NM + b], *sh = &shrt[k * HS_NR + a * HS_NM + b];
+				for (size_t t = 1; t < n; t++) {
+					double res = mx[t] * (1 + hs_m[b]);
+					if (res >= x[t])
+						*id += res - x[t];
+					else
+						*sh += x[t] - res;
+				}
+			}
+		}
+	}
+	if (!rc)
+		printf("hindsight_rules %s %zu\n", d == AH_DIM_CPU ? "cpu" : "mem", (size_t)HS_NR);
+	for (double lam = 1; lam <= 8192 * (1 + 1e-9) && !rc && used > 0; lam *= 1.1892071150027210667) {
+		double ti = 0, ts = 0;
+		for (size_t k = 0; k < nw; k++) {
+			size_t best = 0;
+			for (size_t q = 1; q < HS_NR; q++)
+				if (idle[k * HS_NR + q] + lam * shrt[k * HS_NR + q] <
+				    idle[k * HS_NR + best] + lam * shrt[k * HS_NR + best])
+					best = q;
+			ti += idle[k * HS_NR + best];
+			ts += shrt[k * HS_NR + best];
+		}
+		printf("hindsight %s %.3f %.6f %.6f\n", d == AH_DIM_CPU ? "cpu" : "mem", lam, ti / used, ts / used);
+	}
+	free(cnt);
+	free(off);
+	free(u);
+	free(mx);
+	free(idle);
+	free(shrt);
 	return rc;
 }
 
@@ -894,6 +1048,8 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 	for (size_t gi = 0; gi < NGRID; gi++)
 		sweep_free(&sr[gi]);
 	free(half_of);
+	if (!rc)
+		rc = hindsight(r, AH_DIM_MEMORY);
 	if (!rc)
 		printf("fair_time %.1f\n", now() - t0);
 	return rc;
