@@ -166,7 +166,7 @@ def ends(dim):
     return (max(pts, key=lambda x: (x[2], -x[1])), min(pts, key=lambda x: (x[2], x[1])))
 
 try:
-    commit = subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True).strip()
+    commit = subprocess.check_output(["git", "describe", "--always", "--dirty"], text=True).strip()
 except Exception:
     commit = "?"
 out = []
