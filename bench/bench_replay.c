@@ -38,11 +38,12 @@
  *   kill SPLIT AHEAD_KILL% VPA_KILL% HARD_COMMIT AHEAD_SOFT% AHEAD_SLACK
  *   oracle_fair DIM RATIO AHEAD_SLACK ORACLE_SLACK VIOL% SHORTFALL RPH
  *   cold END HOLD_H DIM SLACK VIOL% SHORTFALL FIRST_DAY_VIOL% FIRST_DAY_SHARE
- *   hindsight DIM LAMBDA SLACK SHORTFALL (memory: each VM's best rule, in
- *       hindsight, of a simple family; see hindsight())
+ *   hindsight*, each VM's best rule, in hindsight, of a simple family
+ *       (cpu and memory; the lines are listed at hindsight())
  *   fair_time SECONDS
  * With a second argument "oracle" only the defaults and the oracle run;
- * with "fair" only the issue-13 comparisons. */
+ * with "fair" only the issue-13 comparisons; with "hindsight" only the
+ * hindsight reading. */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -769,32 +770,83 @@ static int oracle_res(const rows *r, const size_t *idx, const int64_t *res, int 
 	return rc;
 }
 
-/* ---- a hindsight reading of the memory targets (session 23) ----
+/* ---- a hindsight reading of the targets (sessions 23, 24) ----
  *
- * How low could a family of simple rules go on memory at a given
+ * How low could a family of simple rules go at a given violation rate and
  * shortfall if each VM were given its best member in hindsight? Rule
  * (w, m): reserve the largest of the last w samples x (1 + m). Per VM,
- * every rule's idle capacity and shortfall; for each price lambda every VM
- * takes the rule minimising idle + lambda x shortfall (the Lagrangian of
- * the pooled frontier), and the pooled slack and shortfall are one point
- * of that frontier. No resize limit, chosen on the data it is scored on,
- * each VM's first sample not scored: a generous reading of the family.
+ * every rule's idle capacity, shortfall and violation count; for each pair
+ * of prices (lambda per unit of shortfall, nu per violation, nu in units of
+ * the dimension's mean usage per interval) every VM takes the rule
+ * minimising idle + lambda x shortfall + nu x violations: the Lagrangian of
+ * the pooled frontier. Each pair gives one pooled point (slack, shortfall,
+ * violation share) and its Lagrangian value; by weak duality, for any
+ * budget (V, S) the family's least pooled slack meeting both is at least
+ * max over the pairs of L - lambda x S - nu' x V (replay.sh computes it).
+ * No resize limit, chosen on the data it is scored on, each VM's first
+ * sample not scored: a generous reading of the family.
  *   hindsight_rules DIM N
- *   hindsight DIM LAMBDA SLACK SHORTFALL */
+ *   hindsight_scale DIM INTERVALS MEAN_USED
+ *   hindsight DIM LAMBDA SLACK SHORTFALL            (nu = 0)
+ *   hindsight2 DIM LAMBDA NU SLACK SHORTFALL VIOL   (VIOL a share) */
 static const int hs_w[] = {1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48, 96, 144, 288, 576}; /* up to 2 days */
 static const double hs_m[] = {0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5};
 #define HS_NW (sizeof(hs_w) / sizeof(hs_w[0]))
 #define HS_NM (sizeof(hs_m) / sizeof(hs_m[0]))
 #define HS_NR (HS_NW * HS_NM)
 
+/* one VM's samples x[0..n): every rule's idle, shortfall and violations */
+static void hs_rules(const double *x, size_t n, double *mx, double *idle, double *shrt, double *nv)
+{
+	for (size_t a = 0; a < HS_NW; a++) {
+		for (size_t t = 1; t < n; t++) { /* mx[t]: max of x[t-w .. t-1] */
+			double m = x[t - 1];
+			for (size_t j = 2; j <= (size_t)hs_w[a] && j <= t; j++)
+				m = x[t - j] > m ? x[t - j] : m;
+			mx[t] = m;
+		}
+		for (size_t b = 0; b < HS_NM; b++) {
+			size_t q = a * HS_NM + b;
+			for (size_t t = 1; t < n; t++) {
+				double res = mx[t] * (1 + hs_m[b]);
+				if (res >= x[t]) {
+					idle[q] += res - x[t];
+				} else {
+					shrt[q] += x[t] - res;
+					nv[q] += 1;
+				}
+			}
+		}
+	}
+}
+
+/* every VM at its best rule for the prices: pooled idle, shortfall, violations */
+static void hs_pick(size_t nw, const double *idle, const double *shrt, const double *nv, double lam, double nu,
+		    double *ti, double *ts, double *tv)
+{
+	*ti = *ts = *tv = 0;
+	for (size_t k = 0; k < nw; k++) {
+		const double *id = idle + k * HS_NR, *sh = shrt + k * HS_NR, *v = nv + k * HS_NR;
+		size_t best = 0;
+		for (size_t q = 1; q < HS_NR; q++)
+			if (id[q] + lam * sh[q] + nu * v[q] < id[best] + lam * sh[best] + nu * v[best])
+				best = q;
+		*ti += id[best];
+		*ts += sh[best];
+		*tv += v[best];
+	}
+}
+
 static int hindsight(const rows *r, int d)
 {
+	const char *dn = d == AH_DIM_CPU ? "cpu" : "mem";
 	size_t nw = r->nnames;
 	size_t *cnt = calloc(nw, sizeof(*cnt)), *off = calloc(nw + 1, sizeof(*off));
 	double *u = malloc(r->n * sizeof(*u)), *mx = malloc(r->n * sizeof(*mx));
 	double *idle = calloc(nw * HS_NR, sizeof(*idle)), *shrt = calloc(nw * HS_NR, sizeof(*shrt));
-	int rc = !cnt || !off || !u || !mx || !idle || !shrt ? AH_ENOMEM : 0;
-	double used = 0;
+	double *nv = calloc(nw * HS_NR, sizeof(*nv));
+	int rc = !cnt || !off || !u || !mx || !idle || !shrt || !nv ? AH_ENOMEM : 0;
+	double used = 0, nint = 0;
 	if (!rc) {
 		/* each VM's samples of dimension d, in the trace's order (time) */
 		for (size_t i = 0; i < r->n; i++)
@@ -814,39 +866,22 @@ static int hindsight(const rows *r, int d)
 		size_t n = off[k + 1] - off[k];
 		for (size_t t = 1; t < n; t++)
 			used += x[t];
-		for (size_t a = 0; a < HS_NW; a++) {
-			for (size_t t = 1; t < n; t++) { /* mx[t]: max of x[t-w .. t-1] */
-				double m = x[t - 1];
-				for (size_t j = 2; j <= (size_t)hs_w[a] && j <= t; j++)
-					m = x[t - j] > m ? x[t - j] : m;
-				mx[t] = m;
-			}
-			for (size_t b = 0; b < HS_NM; b++) {
-				double *id = &idle[k * HS_NR + a * HS_NM + b], *sh = &shrt[k * HS_NR + a * HS_NM + b];
-				for (size_t t = 1; t < n; t++) {
-					double res = mx[t] * (1 + hs_m[b]);
-					if (res >= x[t])
-						*id += res - x[t];
-					else
-						*sh += x[t] - res;
-				}
-			}
-		}
+		nint += n > 1 ? (double)(n - 1) : 0;
+		hs_rules(x, n, mx, idle + k * HS_NR, shrt + k * HS_NR, nv + k * HS_NR);
 	}
-	if (!rc)
-		printf("hindsight_rules %s %zu\n", d == AH_DIM_CPU ? "cpu" : "mem", (size_t)HS_NR);
+	if (!rc && used > 0) {
+		printf("hindsight_rules %s %zu\n", dn, (size_t)HS_NR);
+		printf("hindsight_scale %s %.0f %.6g\n", dn, nint, used / nint);
+	}
+	/* lambda from 1 to 8192, nu from 0 and then 1/16 .. 4096 mean usages */
 	for (double lam = 1; lam <= 8192 * (1 + 1e-9) && !rc && used > 0; lam *= 1.1892071150027210667) {
-		double ti = 0, ts = 0;
-		for (size_t k = 0; k < nw; k++) {
-			size_t best = 0;
-			for (size_t q = 1; q < HS_NR; q++)
-				if (idle[k * HS_NR + q] + lam * shrt[k * HS_NR + q] <
-				    idle[k * HS_NR + best] + lam * shrt[k * HS_NR + best])
-					best = q;
-			ti += idle[k * HS_NR + best];
-			ts += shrt[k * HS_NR + best];
+		for (double nx = 0; nx <= 4096 * (1 + 1e-9); nx = nx > 0 ? nx * 2 : 1.0 / 16) {
+			double ti, ts, tv;
+			hs_pick(nw, idle, shrt, nv, lam, nx * used / nint, &ti, &ts, &tv);
+			if (nx == 0)
+				printf("hindsight %s %.3f %.6f %.6f\n", dn, lam, ti / used, ts / used);
+			printf("hindsight2 %s %.3f %.6g %.6f %.6f %.6f\n", dn, lam, nx, ti / used, ts / used, tv / nint);
 		}
-		printf("hindsight %s %.3f %.6f %.6f\n", d == AH_DIM_CPU ? "cpu" : "mem", lam, ti / used, ts / used);
 	}
 	free(cnt);
 	free(off);
@@ -854,6 +889,7 @@ static int hindsight(const rows *r, int d)
 	free(mx);
 	free(idle);
 	free(shrt);
+	free(nv);
 	return rc;
 }
 
@@ -1049,6 +1085,8 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 		sweep_free(&sr[gi]);
 	free(half_of);
 	if (!rc)
+		rc = hindsight(r, AH_DIM_CPU);
+	if (!rc)
 		rc = hindsight(r, AH_DIM_MEMORY);
 	if (!rc)
 		printf("fair_time %.1f\n", now() - t0);
@@ -1058,8 +1096,9 @@ static int chosen_elsewhere(const rows *r, const ah_replay_params *p)
 
 int main(int argc, char **argv)
 {
-	if (argc != 2 && !(argc == 3 && (!strcmp(argv[2], "oracle") || !strcmp(argv[2], "fair")))) {
-		fprintf(stderr, "usage: bench_replay DIR_OF_BITBRAINS_CSV [oracle|fair]\n");
+	if (argc != 2 && !(argc == 3 && (!strcmp(argv[2], "oracle") || !strcmp(argv[2], "fair") ||
+					 !strcmp(argv[2], "hindsight")))) {
+		fprintf(stderr, "usage: bench_replay DIR_OF_BITBRAINS_CSV [oracle|fair|hindsight]\n");
 		return 2;
 	}
 	rows r = {0};
@@ -1068,6 +1107,12 @@ int main(int argc, char **argv)
 	ah_replay_params p;
 	ah_replay_params_default(&p);
 	int only_oracle = argc == 3 && !strcmp(argv[2], "oracle");
+	if (argc == 3 && !strcmp(argv[2], "hindsight")) { /* the reading alone */
+		int rc = hindsight(&r, AH_DIM_CPU) || hindsight(&r, AH_DIM_MEMORY);
+		free(r.v);
+		free(r.names);
+		return rc ? 1 : 0;
+	}
 	if (argc == 3 && !strcmp(argv[2], "fair")) {
 		int rc = chosen_elsewhere(&r, &p);
 		free(r.v);

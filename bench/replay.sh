@@ -39,6 +39,10 @@ echo
 # 2. Replay loop speed per policy (trace in memory), defaults, the offline
 # oracle, ahead's sweep.
 "$BUILD/bench_replay" "$DATA" >"$TMP/bench.txt"
+# AHEAD_REPLAY_SAVE=DIR keeps the raw bench output (bench.txt, cli.json) there
+if [ -n "${AHEAD_REPLAY_SAVE:-}" ]; then
+  mkdir -p "$AHEAD_REPLAY_SAVE" && cp "$TMP/bench.txt" "$TMP/cli.json" "$AHEAD_REPLAY_SAVE/"
+fi
 
 # 3. Trade-off charts: ahead's curve as its quantile sweeps, baselines as points.
 for D in cpu mem; do
@@ -117,17 +121,21 @@ for l in bench:
     if l[0] == "oracle_fair" and len(l) > 3:
         orcf[dkey(l[1])] = [float(x) for x in l[2:8]]
 fair_time = [float(l[1]) for l in bench if l[0] == "fair_time"][0]
-hind = sorted((float(l[4]), float(l[3])) for l in bench if l[0] == "hindsight" and l[1] == "mem")
-hind_rules = [int(l[2]) for l in bench if l[0] == "hindsight_rules" and l[1] == "mem"][0]
+hind2 = {}
+for l in bench:
+    if l[0] == "hindsight2":
+        hind2.setdefault(dkey(l[1]), []).append(tuple(float(x) for x in l[2:7]))
+hind_rules = [int(l[2]) for l in bench if l[0] == "hindsight_rules"][0]
 point = {(l[1], l[2]): [float(x) for x in l[3:7]] for l in bench if l[0] == "point"}
 
-def hind_at(short):
-    """the hindsight family's pooled memory slack at a pooled shortfall
-    (linear between the frontier's points around it)"""
-    for (s1, k1), (s2, k2) in zip(hind, hind[1:]):
-        if s1 <= short <= s2:
-            return k1 + (k2 - k1) * (short - s1) / (s2 - s1) if s2 > s1 else min(k1, k2)
-    return float("nan")
+def hind_bound(d, viol, short):
+    """the hindsight family's least pooled slack at violation share <= viol
+    and shortfall <= short: (a lower bound by weak duality, the least slack
+    of the Lagrangian points that meet both, or nan)"""
+    pts = hind2.get(d, [])
+    lb = max((sl + lam * (sh - short) + nx * (v - viol) for lam, nx, sl, sh, v in pts), default=float("nan"))
+    feas = [sl for lam, nx, sl, sh, v in pts if sh <= short and v <= viol]
+    return lb, (min(feas) if feas else float("nan"))
 cold = [(l[1], float(l[2]), dkey(l[3])) + tuple(float(x) for x in l[4:9]) for l in bench if l[0] == "cold"]
 halfshort = {(l[1], l[2], l[3]): (float(l[6]), float(l[7])) for l in bench if l[0] == "half" and len(l) > 7}
 for l in bench:
@@ -230,40 +238,51 @@ w("Target `fair_slack_ratio_P_D` ≤ 0.7 (halves, out-of-sample): met for %s; **
                                   if fairl[("halves", P, d)]["ratio"] == fairl[("halves", P, d)]["ratio"] else "no feasible setting")
               for P, d in miss) or "none"))
 w("")
-w("How far the memory targets are from simple rules, read in hindsight (`hindsight` lines; a reading,")
-w("not a bound on every policy): give each VM, knowing its whole month and with no resize limit, the")
-w("best of %d rules \"reserve the largest of the last w samples × (1 + m)\" (w = 1 … 576 samples," % hind_rules)
-w("m = 0 … 0.5), one price of shortfall for all VMs. That family's pooled memory slack is:")
+w("How far the targets are from simple rules, read in hindsight (`hindsight2` lines; a reading, not")
+w("a bound on every policy): give each VM, knowing its whole month and with no resize limit, the best")
+w("of %d rules \"reserve the largest of the last w samples × (1 + m)\" (w = 1 … 576 samples, m = 0 … 0.5)," % hind_rules)
+w("with one price of shortfall and one of a violation for all VMs. Each pair of prices gives a point of")
+w("the family's pooled frontier; by weak duality they give a **lower bound** on the family's least")
+w("pooled slack within a budget of violations and shortfall (here P's default's on the whole month),")
+w("and the least slack of the points inside the budget is what the family was seen to reach.")
 w("")
-w("| at the shortfall of | shortfall (all VMs) | family's slack in hindsight | 0.7 × P's tuned held-out slack | ahead's held-out slack |")
-w("|---|---:|---:|---:|---:|")
-for P in ("threshold", "autopilot"):
-    if (P, "mem") in point and ("halves", P, "mem") in fairl:
-        o = fairl[("halves", P, "mem")]
-        sh = point[(P, "mem")][2]
-        w("| %s's default | %.4f | %s | %.3f | %.3f |" % (P, sh, fmt(hind_at(sh)), 0.7 * o["p"][0], o["a"][0]))
+w("| P | dim | budget: violations % / shortfall | family's least slack, lower bound | family, reached | 0.7 × P's tuned held-out slack (the target) | ahead's held-out slack |")
+w("|---|---|---|---:|---:|---:|---:|")
+hind_rows = []
+for P in bases:
+    for d in dims:
+        if (P, d) in point and ("halves", P, d) in fairl:
+            o = fairl[("halves", P, d)]
+            v, sh = point[(P, d)][1], point[(P, d)][2]
+            lb, reach = hind_bound(d, v / 100, sh)
+            hind_rows.append((P, d, lb, reach, 0.7 * o["p"][0], o["a"][0]))
+            w("| %s | %s | %.3f / %.4f | %s | %s | %.3f | %s |" % (P, d, v, sh, fmt(lb), fmt(reach), 0.7 * o["p"][0],
+                                                              fmt(o["a"][0])))
 w("")
-for P in ("threshold", "autopilot"):
-    if (P, "mem") in point and ("halves", P, "mem") in fairl:
-        o = fairl[("halves", P, "mem")]
-        hs = hind_at(point[(P, "mem")][2])
-        if hs != hs:
-            w("- %s's default shortfall (%.4f) is out of the family's reach (its least: %.4f)." % (
-                P, point[(P, "mem")][2], hind[0][0]))
-            continue
-        tgt, ah = 0.7 * o["p"][0], o["a"][0]
-        if ah < hs:
-            w("- against %s's memory ahead's held-out slack (%.3f) is already %.0f%% below the family's hindsight"
-              " slack (%.3f); the target (%.3f) is %.1f%% below ahead's." % (
-                  P, ah, 100 * (1 - ah / hs), hs, tgt, 100 * (1 - tgt / ah)))
-        elif tgt < hs:
-            w("- against %s's memory the target (%.3f) is %.0f%% below the family's hindsight slack (%.3f), and"
-              " ahead's held-out slack (%.3f) is above both: reaching the target takes a forecaster better than"
-              " the best of these rules chosen per VM with the answers known." % (
-                  P, tgt, 100 * (1 - tgt / hs), hs, ah))
-        else:
-            w("- against %s's memory the target (%.3f) is above the family's hindsight slack (%.3f); ahead's"
-              " held-out slack is %.3f." % (P, tgt, hs, ah))
+for P, d, lb, reach, tgt, ah in hind_rows:
+    if (P, d) in met:
+        continue
+    if ah < lb:
+        w("- %s %s: ahead's held-out slack (%.3f) is already %.0f%% below the family's lower bound (%.3f): ahead"
+          " does better than any choice of these rules per VM made knowing the month; the target (%.3f) is %.1f%%"
+          " below ahead's." % (P, d, ah, 100 * (1 - ah / lb), lb, tgt, 100 * (1 - tgt / ah)))
+    elif tgt < lb:
+        w("- %s %s: the target (%.3f) is %.0f%% below the family's lower bound (%.3f): no choice of these rules per"
+          " VM, made knowing the month and resizing freely, meets it; ahead's held-out slack is %.3f, %.0f%% above"
+          " the bound." % (P, d, tgt, 100 * (1 - tgt / lb), lb, ah, 100 * (ah / lb - 1)))
+    else:
+        w("- %s %s: the target (%.3f) is above the family's lower bound (%.3f); ahead's held-out slack is %.3f." % (
+            P, d, tgt, lb, ah))
+hind_orc = {}
+if ("vpa", "cpu") in point:
+    for d in dims:
+        if d in orcf and (("vpa", d)) in point:
+            lb, reach = hind_bound(d, point[("vpa", d)][1] / 100, point[("vpa", d)][2])
+            hind_orc[d] = (lb, lb / orcf[d][2] if orcf[d][2] > 0 else float("nan"))
+    w("- the oracle target (ahead's slack at most 1.5 × the oracle's at ahead's changes, ahead within vpa's"
+      " default's violations and shortfall): at vpa's budget the family's lower bound is %s." % "; ".join(
+          "%s %.4f, %.1f × the oracle's %.4f" % (d, hind_orc[d][0], hind_orc[d][1], orcf[d][2]) for d in dims
+          if d in hind_orc))
 w("")
 w("Grids (every point replayed on the whole month, each dimension on its own; the defaults are grid")
 w("points; knobs that do not act on a dimension are held at their first value there):")
@@ -339,15 +358,25 @@ for P in bases:
     for d in dims:
         o = fairl[("halves", P, d)]
         r_ = o["ratio"]
-        w("- `fair_slack_ratio_%s_%s` = %s (target ≤ 0.7: %s); `_same_resizes` = %s%s." % (
+        hb = [h for h in hind_rows if h[0] == P and h[1] == d]
+        hint = ""
+        if hb and not r_ <= 0.7 and hb[0][5] < hb[0][2]:
+            hint = "; in hindsight (above) ahead's slack %.3f is already below the window-max family's lower bound %.3f" % (
+                hb[0][5], hb[0][2])
+        elif hb and not r_ <= 0.7:
+            hint = "; in hindsight (above) the target slack %.3f is %s the window-max family's lower bound %.3f" % (
+                hb[0][4], "below" if hb[0][4] < hb[0][2] else "above", hb[0][2])
+        w("- `fair_slack_ratio_%s_%s` = %s (target ≤ 0.7: %s); `_same_resizes` = %s%s%s." % (
             P, d, fmt(r_), ("met" if r_ <= 0.7 else "not met, %.0f%% over" % (100 * (r_ / 0.7 - 1))) if r_ == r_ else "no feasible setting",
             fmt(o["ratio_same"]), "" if o["ratio_same"] == o["ratio_same"] else
-            " (ahead's grid has no setting at %s's default resize rate, %.3f per workload-hour)" % (P, o["pdef"][3])))
+            " (ahead's grid has no setting at %s's default resize rate, %.3f per workload-hour)" % (P, o["pdef"][3]), hint))
 for d in dims:
     if d in orcf:
         o = orcf[d]
-        w("- `oracle_ratio_ahead_%s` = %.2f (target ≤ 1.5: %s), ahead at %.3f resizes per workload-hour." % (
-            d, o[0], "met" if o[0] <= 1.5 else "not met, %.1f× the target" % (o[0] / 1.5), o[5]))
+        w("- `oracle_ratio_ahead_%s` = %.2f (target ≤ 1.5: %s), ahead at %.3f resizes per workload-hour%s." % (
+            d, o[0], "met" if o[0] <= 1.5 else "not met, %.1f× the target" % (o[0] / 1.5), o[5],
+            "; the window-max family's hindsight lower bound at vpa's budget is %.1f× the oracle's slack" % hind_orc[d][1]
+            if d in hind_orc and o[0] > 1.5 else ""))
 if "halves" in kill:
     k = kill["halves"]
     w("- `kill_violation_ahead_mem` = %.4f%% against `kill_violation_vpa_mem` = %.4f%% (target ahead ≤ vpa: %s) at `hard_commit_ratio_ahead_mem` = %.3f." % (
@@ -720,5 +749,13 @@ if "halves" in kill:
 for d in dims:
     if d in orcf:
         print("resizes_per_workload_hour_ahead_%s=%.3f" % (d, orcf[d][5]))
+print("note: hindsight_bound_P_D = lower bound on the slack of the best window-max rule per VM, chosen knowing the month,")
+print("note: within P's default's violations and shortfall; hindsight_oracle_ratio_D = that bound at vpa's over the oracle's slack")
+for P, d, lb, reach, tgt, ah in hind_rows:
+    print("hindsight_bound_%s_%s=%.3f" % (P, d, lb))
+    print("hindsight_target_%s_%s=%.3f" % (P, d, tgt))
+for d in dims:
+    if d in hind_orc:
+        print("hindsight_oracle_ratio_%s=%.2f" % (d, hind_orc[d][1]))
 print("fair_seconds=%.1f" % fair_time)
 PYEOF
