@@ -7,112 +7,84 @@
 #include "ahead/error.h"
 #include "ahead/names.h"
 
-static bool lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
-static bool upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
-static bool digit(unsigned char c) { return c >= '0' && c <= '9'; }
+/* Byte classes a name kind allows; the punctuation it allows is a string. */
+enum { LOWER = 1, UPPER = 2, DIGIT = 4 };
 
-/* Length check shared by every kind: 0 (empty), or the length, or -1 when
- * the name does not fit in a cap-byte buffer. */
-static int length(const char *s, size_t cap, size_t *out)
+/* One kind of name: its cap (a name is shorter than cap bytes), whether it
+ * may be empty, the classes of its first byte (0: as the rest) and of the
+ * rest, and the rest's punctuation. */
+typedef struct {
+	size_t cap;
+	bool empty_ok;
+	unsigned first;
+	unsigned rest;
+	const char *punct;
+} name_kind;
+
+static bool in_class(unsigned char c, unsigned cls, const char *punct)
 {
-	if (!s || !*s)
+	if ((cls & LOWER) && c >= 'a' && c <= 'z')
+		return true;
+	if ((cls & UPPER) && c >= 'A' && c <= 'Z')
+		return true;
+	if ((cls & DIGIT) && c >= '0' && c <= '9')
+		return true;
+	return punct && c && strchr(punct, c);
+}
+
+/* AH_EINVAL for NULL, empty (unless allowed) or a byte outside the kind's
+ * classes; AH_ETOOBIG when the name does not fit in a cap-byte buffer. */
+static int check(const char *s, const name_kind *k)
+{
+	if (!s || (!*s && !k->empty_ok))
 		return AH_EINVAL;
-	size_t n = strnlen(s, cap);
-	if (n >= cap)
+	size_t n = strnlen(s, k->cap);
+	if (n >= k->cap)
 		return AH_ETOOBIG;
-	*out = n;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool ok = i == 0 && k->first ? in_class(c, k->first, NULL) : in_class(c, k->rest, k->punct);
+		if (!ok)
+			return AH_EINVAL;
+	}
 	return 0;
 }
 
 int ah_name_check_object(const char *s)
 {
-	size_t n;
-	int rc = length(s, AH_NAME_MAX, &n);
-	if (rc)
-		return rc;
-	if (!lower((unsigned char)s[0]) && !digit((unsigned char)s[0]))
-		return AH_EINVAL;
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!lower(c) && !digit(c) && c != '_' && c != '.' && c != '-')
-			return AH_EINVAL;
-	}
-	return 0;
+	static const name_kind k = {AH_NAME_MAX, false, LOWER | DIGIT, LOWER | DIGIT, "_.-"};
+	return check(s, &k);
 }
 
 int ah_name_check_dim(const char *s)
 {
-	size_t n;
-	int rc = length(s, AH_NAME_MAX, &n);
-	if (rc)
-		return rc;
-	if (!lower((unsigned char)s[0]))
-		return AH_EINVAL;
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!lower(c) && !digit(c) && c != '_')
-			return AH_EINVAL;
-	}
-	return 0;
+	static const name_kind k = {AH_NAME_MAX, false, LOWER, LOWER | DIGIT, "_"};
+	return check(s, &k);
 }
 
 int ah_name_check_workload(const char *s)
 {
-	size_t n;
-	int rc = length(s, AH_WORKLOAD_MAX, &n);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!lower(c) && !upper(c) && !digit(c) && !strchr("_.:/@+-", c))
-			return AH_EINVAL;
-	}
-	return 0;
+	static const name_kind k = {AH_WORKLOAD_MAX, false, 0, LOWER | UPPER | DIGIT, "_.:/@+-"};
+	return check(s, &k);
 }
 
 int ah_name_check_param_key(const char *s)
 {
-	size_t n;
-	int rc = length(s, AH_PARAM_KEY_MAX, &n);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!lower(c) && !upper(c) && !digit(c) && c != '_' && c != '.' && c != '-')
-			return AH_EINVAL;
-	}
-	return 0;
+	static const name_kind k = {AH_PARAM_KEY_MAX, false, 0, LOWER | UPPER | DIGIT, "_.-"};
+	return check(s, &k);
 }
 
 int ah_name_check_label_key(const char *s)
 {
-	size_t n;
-	int rc = length(s, AH_PLACE_LABEL_KEY_MAX, &n);
-	if (rc)
-		return rc;
-	if (!lower((unsigned char)s[0]) && !digit((unsigned char)s[0]))
-		return AH_EINVAL;
-	for (size_t i = 1; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!lower(c) && !digit(c) && c != '_' && c != '.' && c != '/' && c != '-')
-			return AH_EINVAL;
-	}
-	return 0;
+	static const name_kind k = {AH_PLACE_LABEL_KEY_MAX, false, LOWER | DIGIT, LOWER | DIGIT, "_./-"};
+	return check(s, &k);
 }
 
 int ah_name_check_label_value(const char *s)
 {
-	if (!s)
-		return AH_EINVAL;
-	size_t n = strnlen(s, AH_PLACE_LABEL_VALUE_MAX);
-	if (n >= AH_PLACE_LABEL_VALUE_MAX)
-		return AH_ETOOBIG;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (!lower(c) && !upper(c) && !digit(c) && c != '_' && c != '.' && c != '-')
-			return AH_EINVAL;
-	}
-	return 0;
+	/* a label value may be empty, as in Kubernetes */
+	static const name_kind k = {AH_PLACE_LABEL_VALUE_MAX, true, 0, LOWER | UPPER | DIGIT, "_.-"};
+	return check(s, &k);
 }
 
 /* Length of the UTF-8 sequence at S (N bytes left) and its code point,
