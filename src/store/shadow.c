@@ -63,6 +63,36 @@ static const char *const upgrade_sql[SCHEMA_VERSION - 1] = {
 	"UPDATE meta SET value = 2 WHERE key = 'schema';",
 };
 
+int sh_step_ids(sqlite3_stmt *st, int64_t **out_ids, size_t *out_n)
+{
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int x, rc = 0;
+	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			int64_t *ni = realloc(ids, nc * sizeof(*ni));
+			if (!ni) {
+				rc = AH_ENOMEM;
+				goto out;
+			}
+			ids = ni;
+			cap = nc;
+		}
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	if (x != SQLITE_DONE)
+		rc = sh_err(x);
+out:
+	if (rc) {
+		free(ids);
+		return rc;
+	}
+	*out_ids = ids;
+	*out_n = n;
+	return 0;
+}
+
 int sh_err(int rc)
 {
 	switch (rc & 0xff) {

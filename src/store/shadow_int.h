@@ -29,6 +29,9 @@ int sh_tx_end(ah_shadow *s, sh_tx *tx, int rc);
 int sh_exec(ah_shadow *s, const char *sql);
 /* Maps a SQLite result code to an AH_E* code. */
 int sh_err(int sqlite_rc);
+/* Steps st to its end, collecting column 0 of every row (int64) into a
+ * growing array; on success *ids (caller frees) and *n are written. */
+int sh_step_ids(sqlite3_stmt *st, int64_t **ids, size_t *n);
 int sh_lane_get(ah_shadow *s, int64_t series_id, int64_t width_ns, int create, int64_t *out_lane);
 
 #endif

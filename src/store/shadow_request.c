@@ -311,8 +311,8 @@ int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param
 	sqlite3_stmt *st = NULL;
 	int64_t *ids = NULL;
 	ah_shadow_request *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc, x;
+	size_t n = 0;
+	int rc;
 	if (!s || !out || !out_n)
 		return AH_EINVAL;
 	if ((rc = ah_name_check_workload(workload)))
@@ -334,23 +334,8 @@ int ah_shadow_request_list(ah_shadow *s, const char *workload, const char *param
 		sqlite3_bind_text(st, 3, param_value, -1, SQLITE_STATIC);
 	}
 	sqlite3_bind_int64(st, 4, limit ? (int64_t)limit : -1);
-	while ((x = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? 2 * cap : 16;
-			int64_t *ni = realloc(ids, nc * sizeof(*ni));
-			if (!ni) {
-				rc = AH_ENOMEM;
-				goto out;
-			}
-			ids = ni;
-			cap = nc;
-		}
-		ids[n++] = sqlite3_column_int64(st, 0);
-	}
-	if (x != SQLITE_DONE) {
-		rc = sh_err(x);
+	if ((rc = sh_step_ids(st, &ids, &n)))
 		goto out;
-	}
 	v = calloc(n ? n : 1, sizeof(*v));
 	if (!v) {
 		rc = AH_ENOMEM;

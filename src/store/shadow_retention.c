@@ -76,7 +76,7 @@ int ah_shadow_compact_tiers(ah_shadow *s, int64_t now_ns, const ah_shadow_tier *
 	sqlite3_stmt *q_series = NULL, *q_lanes = NULL, *q_any = NULL, *q_roll = NULL,
 		     *q_del = NULL, *q_req[3] = {NULL, NULL, NULL};
 	int64_t *ids = NULL;
-	size_t nids = 0, cap = 0;
+	size_t nids = 0;
 	if (!s)
 		return AH_EINVAL;
 	if (now_ns < 0 || now_ns > AH_SHADOW_T_MAX)
@@ -110,24 +110,8 @@ int ah_shadow_compact_tiers(ah_shadow *s, int64_t now_ns, const ah_shadow_tier *
 	     &q_req[1]);
 	PREP("DELETE FROM request WHERE end_ns < ?1", &q_req[2]);
 #undef PREP
-	while ((rc = sqlite3_step(q_series)) == SQLITE_ROW) {
-		if (nids == cap) {
-			size_t nc = cap ? 2 * cap : 64;
-			int64_t *ni = realloc(ids, nc * sizeof(*ni));
-			if (!ni) {
-				rc = AH_ENOMEM;
-				goto out;
-			}
-			ids = ni;
-			cap = nc;
-		}
-		ids[nids++] = sqlite3_column_int64(q_series, 0);
-	}
-	if (rc != SQLITE_DONE) {
-		rc = sh_err(rc);
+	if ((rc = sh_step_ids(q_series, &ids, &nids)))
 		goto out;
-	}
-	rc = 0;
 	for (size_t k = 0; k < nids; k++) {
 		for (int i = 0; i < n; i++) {
 			if (tiers[i].keep_ns >= now_ns)
