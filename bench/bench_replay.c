@@ -787,7 +787,6 @@ static int oracle_res(const rows *r, const size_t *idx, const int64_t *res, int 
  * sample not scored: a generous reading of the family.
  *   hindsight_rules DIM N
  *   hindsight_scale DIM INTERVALS MEAN_USED
- *   hindsight DIM LAMBDA SLACK SHORTFALL            (nu = 0)
  *   hindsight2 DIM LAMBDA NU SLACK SHORTFALL VIOL   (VIOL a share) */
 static const int hs_w[] = {1, 2, 3, 4, 6, 8, 12, 18, 24, 36, 48, 96, 144, 288, 576}; /* up to 2 days */
 static const double hs_m[] = {0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5};
@@ -878,8 +877,6 @@ static int hindsight(const rows *r, int d)
 		for (double nx = 0; nx <= 4096 * (1 + 1e-9); nx = nx > 0 ? nx * 2 : 1.0 / 16) {
 			double ti, ts, tv;
 			hs_pick(nw, idle, shrt, nv, lam, nx * used / nint, &ti, &ts, &tv);
-			if (nx == 0)
-				printf("hindsight %s %.3f %.6f %.6f\n", dn, lam, ti / used, ts / used);
 			printf("hindsight2 %s %.3f %.6g %.6f %.6f %.6f\n", dn, lam, nx, ti / used, ts / used, tv / nint);
 		}
 	}

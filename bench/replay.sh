@@ -248,18 +248,18 @@ w("and the least slack of the points inside the budget is what the family was se
 w("")
 w("| P | dim | budget: violations % / shortfall | family's least slack, lower bound | family, reached | 0.7 × P's tuned held-out slack (the target) | ahead's held-out slack |")
 w("|---|---|---|---:|---:|---:|---:|")
-hind_rows = []
+hind = {}  # (P, d): (lower bound, reached, target, ahead's held-out slack)
 for P in bases:
     for d in dims:
         if (P, d) in point and ("halves", P, d) in fairl:
             o = fairl[("halves", P, d)]
             v, sh = point[(P, d)][1], point[(P, d)][2]
             lb, reach = hind_bound(d, v / 100, sh)
-            hind_rows.append((P, d, lb, reach, 0.7 * o["p"][0], o["a"][0]))
+            hind[(P, d)] = (lb, reach, 0.7 * o["p"][0], o["a"][0])
             w("| %s | %s | %.3f / %.4f | %s | %s | %.3f | %s |" % (P, d, v, sh, fmt(lb), fmt(reach), 0.7 * o["p"][0],
                                                               fmt(o["a"][0])))
 w("")
-for P, d, lb, reach, tgt, ah in hind_rows:
+for (P, d), (lb, reach, tgt, ah) in hind.items():
     if (P, d) in met:
         continue
     if ah < lb:
@@ -273,12 +273,12 @@ for P, d, lb, reach, tgt, ah in hind_rows:
     else:
         w("- %s %s: the target (%.3f) is above the family's lower bound (%.3f); ahead's held-out slack is %.3f." % (
             P, d, tgt, lb, ah))
-hind_orc = {}
-if ("vpa", "cpu") in point:
-    for d in dims:
-        if d in orcf and (("vpa", d)) in point:
-            lb, reach = hind_bound(d, point[("vpa", d)][1] / 100, point[("vpa", d)][2])
-            hind_orc[d] = (lb, lb / orcf[d][2] if orcf[d][2] > 0 else float("nan"))
+hind_orc = {}  # d: (the family's lower bound at vpa's budget, its ratio to the oracle's slack)
+for d in dims:
+    if d in orcf and ("vpa", d) in point:
+        lb = hind_bound(d, point[("vpa", d)][1] / 100, point[("vpa", d)][2])[0]
+        hind_orc[d] = (lb, lb / orcf[d][2] if orcf[d][2] > 0 else float("nan"))
+if hind_orc:
     w("- the oracle target (ahead's slack at most 1.5 × the oracle's at ahead's changes, ahead within vpa's"
       " default's violations and shortfall): at vpa's budget the family's lower bound is %s." % "; ".join(
           "%s %.4f, %.1f × the oracle's %.4f" % (d, hind_orc[d][0], hind_orc[d][1], orcf[d][2]) for d in dims
@@ -358,14 +358,15 @@ for P in bases:
     for d in dims:
         o = fairl[("halves", P, d)]
         r_ = o["ratio"]
-        hb = [h for h in hind_rows if h[0] == P and h[1] == d]
         hint = ""
-        if hb and not r_ <= 0.7 and hb[0][5] < hb[0][2]:
-            hint = "; in hindsight (above) ahead's slack %.3f is already below the window-max family's lower bound %.3f" % (
-                hb[0][5], hb[0][2])
-        elif hb and not r_ <= 0.7:
-            hint = "; in hindsight (above) the target slack %.3f is %s the window-max family's lower bound %.3f" % (
-                hb[0][4], "below" if hb[0][4] < hb[0][2] else "above", hb[0][2])
+        if (P, d) in hind and not r_ <= 0.7:
+            lb, _, tgt, ah = hind[(P, d)]
+            if ah < lb:
+                hint = "; in hindsight (above) ahead's slack %.3f is already below the window-max family's lower bound %.3f" % (
+                    ah, lb)
+            else:
+                hint = "; in hindsight (above) the target slack %.3f is %s the window-max family's lower bound %.3f" % (
+                    tgt, "below" if tgt < lb else "above", lb)
         w("- `fair_slack_ratio_%s_%s` = %s (target ≤ 0.7: %s); `_same_resizes` = %s%s%s." % (
             P, d, fmt(r_), ("met" if r_ <= 0.7 else "not met, %.0f%% over" % (100 * (r_ / 0.7 - 1))) if r_ == r_ else "no feasible setting",
             fmt(o["ratio_same"]), "" if o["ratio_same"] == o["ratio_same"] else
@@ -751,7 +752,7 @@ for d in dims:
         print("resizes_per_workload_hour_ahead_%s=%.3f" % (d, orcf[d][5]))
 print("note: hindsight_bound_P_D = lower bound on the slack of the best window-max rule per VM, chosen knowing the month,")
 print("note: within P's default's violations and shortfall; hindsight_oracle_ratio_D = that bound at vpa's over the oracle's slack")
-for P, d, lb, reach, tgt, ah in hind_rows:
+for (P, d), (lb, reach, tgt, ah) in hind.items():
     print("hindsight_bound_%s_%s=%.3f" % (P, d, lb))
     print("hindsight_target_%s_%s=%.3f" % (P, d, tgt))
 for d in dims:
